@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The effective settings of one test: what the CLI fills in, what the control protocol carries to the
+ * responder, and what every report echoes. Units are in the names.
+ */
+#ifndef NBENCH_CFG_H
+#define NBENCH_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NB_DEFAULT_PORT 12865 /* netperf's control port; users know it is a benchmark port */
+#define NB_MAX_FLOWS 256
+#define NB_MAX_MSG_BYTES (64u << 20)
+#define NB_MAX_UDP_BYTES 65507u
+#define NB_MAX_DEPTH 4096
+#define NB_UDP_HDR_BYTES 8u /* every UDP datagram of a test starts with a 64-bit sequence number */
+#define NB_MAX_DURATION_NS (86400LL * 1000000000LL)
+
+enum nb_test_kind { NB_TEST_STREAM, NB_TEST_RR, NB_TEST_CRR };
+enum nb_proto { NB_PROTO_TCP, NB_PROTO_UDP };
+enum nb_wait { NB_WAIT_BLOCK, NB_WAIT_SPIN };
+
+struct nb_test_cfg {
+	enum nb_test_kind kind;
+	enum nb_proto proto;
+	char engine[16];        /* "sock" */
+	char host[256];         /* responder's address as the user gave it */
+	uint16_t port;          /* control port = TCP data port = UDP port */
+	int64_t duration_ns;    /* measured part, after warm-up */
+	int64_t warmup_ns;      /* discarded from every figure */
+	int64_t interval_ns;    /* interim lines; 0 = none */
+	unsigned flows;         /* -P */
+	bool reverse;           /* stream: server sends, client receives */
+	uint32_t msg_bytes;     /* stream write / datagram size */
+	uint32_t req_bytes;     /* rr request */
+	uint32_t resp_bytes;    /* rr response */
+	unsigned depth;         /* rr transactions in flight per flow */
+	double rate_tps;        /* open loop total transactions/s; 0 = closed loop */
+	int64_t udp_timeout_ns; /* a UDP request unanswered this long is lost */
+	int cpu_gen;            /* -1 = not pinned */
+	int cpu_resp;           /* -1 = not pinned */
+	enum nb_wait wait;      /* block in the kernel or spin on non-blocking calls */
+	int busy_poll_us;       /* SO_BUSY_POLL; 0 = off */
+	bool nodelay;           /* TCP_NODELAY (rr/crr default on) */
+};
+
+/* Fills in the defaults of the given test kind (netperf's TCP_RR sizes, 10 s, one flow, TCP). */
+void nb_cfg_defaults(struct nb_test_cfg *cfg, enum nb_test_kind kind);
+
+/* Checks the settings against each other and their limits. 0, or -EINVAL with a one-line message in
+ * err (no trailing newline) naming the problem. */
+int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen);
+
+const char *nb_test_kind_name(enum nb_test_kind k);
+const char *nb_proto_name(enum nb_proto p);
+const char *nb_wait_name(enum nb_wait w);
+int nb_test_kind_parse(const char *s, enum nb_test_kind *ret);
+int nb_proto_parse(const char *s, enum nb_proto *ret);
+
+#endif
