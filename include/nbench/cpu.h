@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * System-wide CPU cost of a measured window. The study nbench reproduces counted `perf stat -a` cycles: the
+ * softirq, bridge, NAT and vhost work that differs between paths runs outside the benchmark processes, so a
+ * per-process figure misses exactly what matters. Sources, best first:
+ *   "perf"     perf_event_open CPU_CYCLES on every CPU (needs a PMU and perf_event_paranoid <= 0 or root);
+ *   "procstat" busy time from /proc/stat (all CPUs' time minus idle and iowait) x the TSC frequency measured
+ *              over the window itself (x86), or busy CPU-ns only where there is no TSC.
+ * Each snapshot also reads this process's CPU time and the CPU time of every other user-space process
+ * (kernel threads such as ksoftirqd and vhost are network work, not disturbance), so a run that shared the
+ * machine with something else can be flagged.
+ */
+#ifndef NBENCH_CPU_H
+#define NBENCH_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NB_CPU_MAX_EXCLUDE 8
+
+struct nb_cpu_snap {
+	int64_t t_ns;  /* CLOCK_MONOTONIC */
+	uint64_t tsc;  /* time-stamp counter, 0 where there is none */
+	bool have_perf;
+	uint64_t cycles; /* sum over CPUs of the perf counters, when have_perf */
+	/* /proc/stat "cpu" line, converted to ns */
+	uint64_t user_ns, nice_ns, system_ns, idle_ns, iowait_ns, irq_ns, softirq_ns, steal_ns;
+	unsigned ncpus;
+	uint64_t self_ns;   /* this process: utime + stime of all its threads */
+	uint64_t others_ns; /* all other user-space processes (not excluded pids, not kernel threads) */
+};
+
+struct nb_cpu_meter; /* perf fds, excluded pids */
+
+/* Opens a meter; tries perf cycles when try_perf. Never fails for lack of a PMU: falls back to procstat.
+ * 0 or -errno (-ENOMEM). */
+int nb_cpu_meter_open(bool try_perf, struct nb_cpu_meter **ret);
+void nb_cpu_meter_close(struct nb_cpu_meter *m);
+/* Processes whose CPU is part of the test (the responder on the same host), left out of others_ns. */
+void nb_cpu_meter_exclude(struct nb_cpu_meter *m, pid_t pid);
+/* "perf" or "procstat". */
+const char *nb_cpu_meter_source(const struct nb_cpu_meter *m);
+int nb_cpu_snap(struct nb_cpu_meter *m, struct nb_cpu_snap *ret);
+
+struct nb_cpu_cost {
+	char source[16];  /* "perf", "procstat" */
+	bool valid;
+	double wall_s;
+	unsigned ncpus;
+	double tsc_hz;    /* measured over the window; 0 where unknown */
+	uint64_t busy_ns; /* all CPUs: user + nice + system + irq + softirq + steal */
+	uint64_t user_ns, system_ns, irq_ns, softirq_ns;
+	double cycles;    /* perf cycles, or busy_ns x tsc_hz; 0 where neither */
+	double util;      /* busy / (wall x ncpus), 0..1 */
+	uint64_t gen_ns;  /* the generator process's own CPU */
+	uint64_t resp_ns; /* the responder's own CPU (its test threads), when known */
+	uint64_t other_ns; /* other user-space processes on the machine */
+	bool disturbed;   /* other_ns > 5% of one CPU over the window, or > 10% of busy */
+	double cycles_per_byte; /* filled by the caller that knows the bytes (0 if not a stream) */
+	double cycles_per_txn;  /* likewise for transactions */
+};
+
+/* The cost between two snapshots of the same meter. gen_ns is self_ns's difference. */
+void nb_cpu_cost(const struct nb_cpu_snap *a, const struct nb_cpu_snap *b, struct nb_cpu_cost *ret);
+
+/* CPU time of one thread (pthread_getcpuclockid), ns; 0 on error. */
+uint64_t nb_thread_cpu_ns(unsigned long pthread_id);
+
+#endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One report structure per test; text, JSON and CSV are pure functions of it. JSON has iperf3's shape:
+ * { "schema_version", "start": {meta, settings, placement, path}, "intervals": [...], "end": {...} }.
+ */
+#ifndef NBENCH_REPORT_H
+#define NBENCH_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nbench/cfg.h"
+#include "nbench/cpu.h"
+#include "nbench/hist.h"
+#include "nbench/sysinfo.h"
+
+#define NB_REPORT_SCHEMA_VERSION 1
+
+/* One interim line: what happened between start_s and end_s (seconds since the test started, warm-up
+ * included; intervals inside the warm-up are marked). */
+struct nb_interval {
+	double start_s, end_s;
+	bool warmup;
+	uint64_t bytes;     /* stream: bytes moved by the side that prints (sent forward, received reverse) */
+	uint64_t packets;   /* udp stream: datagrams */
+	uint64_t txns;      /* rr/crr: completed transactions */
+	uint64_t lost;      /* udp rr: requests timed out in this interval */
+	double bps;         /* bytes*8 / (end-start) */
+	double tps;         /* txns / (end-start) */
+	double mean_lat_ns; /* rr/crr: mean latency of the transactions completed in the interval */
+};
+
+struct nb_flow_result {
+	uint64_t bytes_sent, bytes_rcvd; /* payload bytes over the whole run (warm-up included) */
+	uint64_t msgs_sent, msgs_rcvd;   /* datagrams (udp) */
+	uint64_t lost, reordered;        /* udp stream: at the receiver; udp rr: timed-out transactions */
+	uint64_t txns;                   /* rr/crr, measured window only */
+	double goodput_bps;              /* stream: at the receiver, over the measured window */
+	int cpu;                         /* CPU the flow's thread last ran on, -1 unknown */
+};
+
+struct nb_report {
+	/* meta */
+	char nbench_version[16];
+	char timestamp[32]; /* ISO 8601 UTC of the start */
+	char cmdline[512];
+	struct nb_sysinfo client; /* the generator's host */
+	struct nb_sysinfo server; /* the responder's host, from the handshake */
+	bool same_host;           /* equal boot ids: one machine, one system-wide CPU figure */
+	int server_pid;
+
+	struct nb_test_cfg cfg;   /* effective settings */
+
+	/* placement: where each side ran and how it waited. "0", "0,1", "any" */
+	char gen_cpus[64];
+	char resp_cpus[64];
+	char gen_wait[32];  /* "block", "spin", "block+busy_poll=50us" */
+	char resp_wait[32];
+
+	/* path (topo) */
+	char path[32];      /* "" = none (-H) */
+	char topo_name[32];
+	char *path_json;    /* topo's description, JSON text, owned; may be NULL */
+
+	struct nb_interval *intervals;
+	unsigned n_intervals, cap_intervals;
+	struct nb_flow_result *flows;
+	unsigned n_flows;
+
+	/* summary of the measured window */
+	double duration_s;
+	/* stream */
+	uint64_t bytes_sent, bytes_rcvd;   /* totals over all flows, whole run: equal for a finished TCP run */
+	double goodput_bps;                /* at the receiver */
+	uint64_t msgs_sent, msgs_rcvd, lost, reordered; /* udp stream */
+	double loss_pct;
+	/* rr / crr */
+	uint64_t txns;
+	double tps;
+	uint64_t timeouts; /* udp rr: lost requests or responses */
+	struct nb_hist_stats lat;
+	/* cpu: cpu is system-wide on the generator's host (both ends when same_host); server_cpu is the
+	 * responder host's when it is another machine. */
+	struct nb_cpu_cost cpu;
+	struct nb_cpu_cost server_cpu;
+	bool server_cpu_valid;
+
+	bool complete;      /* false: the run failed part way; figures cover what was measured */
+	char error[256];
+	char notes[4][160]; /* warnings worth a line in every format (disturbed CPU, emulation, ...) */
+	unsigned n_notes;
+};
+
+void nb_report_init(struct nb_report *r);
+void nb_report_free(struct nb_report *r); /* frees intervals, flows, path_json; not r */
+int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv);
+void nb_report_note(struct nb_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Full renderings. Return 0 or -errno. */
+int nb_report_write_text(const struct nb_report *r, FILE *out);
+int nb_report_write_json(const struct nb_report *r, FILE *out);
+int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
+
+/* Interim text lines as the test runs: a header once, then a line per interval. */
+void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out);
+void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_interval *iv, FILE *out);
+
+#endif

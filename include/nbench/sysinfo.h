@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Facts about the machine that every report and the control handshake carry. */
+#ifndef NBENCH_SYSINFO_H
+#define NBENCH_SYSINFO_H
+
+struct nb_sysinfo {
+	char hostname[64];
+	char kernel[128];  /* uname -r */
+	char boot_id[40];  /* /proc/sys/kernel/random/boot_id: equal on both ends = same machine */
+	char cpu_model[96];
+	unsigned ncpus;    /* online */
+};
+
+int nb_sysinfo_get(struct nb_sysinfo *ret);
+
+/* "2026-11-22T01:02:03Z" from a CLOCK_REALTIME ns value. */
+const char *nb_fmt_iso8601(long long realtime_ns, char *buf, unsigned len);
+
+#endif
