@@ -1,1 +1,277 @@
 /* SPDX-License-Identifier: MIT */
+/* The test commands and `nbench serve`. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "nbench/clock.h"
+#include "nbench/engine.h"
+#include "nbench/report.h"
+#include "nbench/run.h"
+#include "nbench/topo.h"
+#include "nbench/units.h"
+
+static volatile sig_atomic_t quit_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit_flag = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv)
+{
+	(void)arg;
+	nb_report_text_interval(cfg, iv, stdout);
+	fflush(stdout);
+}
+
+/* The generator's side of a run across a path: in its own thread, so only that thread (and the flow threads
+ * it starts) enters the client's network namespace. */
+struct path_run {
+	struct nb_topo *topo;
+	struct nb_test_cfg cfg;
+	const struct nb_run_hooks *hooks;
+	struct nb_report *rep;
+	int rc;
+};
+
+/* Waits until the responder started in the path accepts connections (readiness, not a sleep). */
+static int wait_responder(const char *host, uint16_t port, int64_t timeout_ns)
+{
+	int64_t end = nb_now_ns() + timeout_ns;
+	int r;
+	do {
+		int fd;
+		r = nb_sock_connect(host, port, SOCK_STREAM, &fd);
+		if (r == 0) {
+			close(fd);
+			return 0;
+		}
+		nb_sleep_until(nb_now_ns() + 20 * NB_NS_PER_MS);
+	} while (nb_now_ns() < end && !quit_flag);
+	return r;
+}
+
+static void *path_run_main(void *arg)
+{
+	struct path_run *p = arg;
+	int r = nb_topo_enter_client(p->topo);
+	if (r < 0) {
+		snprintf(p->rep->error, sizeof(p->rep->error), "cannot enter the client's namespace: %s", strerror(-r));
+		p->rc = r;
+		return NULL;
+	}
+	r = wait_responder(p->cfg.host, p->cfg.port, 10 * NB_NS_PER_S);
+	if (r < 0) {
+		snprintf(p->rep->error, sizeof(p->rep->error), "the responder in path %s did not come up: %s",
+			 nb_topo_name(p->topo), strerror(-r));
+		p->rc = r;
+		return NULL;
+	}
+	p->rc = nb_run(&p->cfg, p->hooks, p->rep);
+	return NULL;
+}
+
+int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals)
+{
+	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL, .quit = &quit_flag};
+	char err[256] = "";
+	int r;
+
+	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
+	if (!t->path && !t->topo) {
+		r = nb_run(&t->cfg, &hooks, rep);
+		return r < 0 ? 1 : 0;
+	}
+
+	struct nb_topo *topo = NULL;
+	bool built = t->path != NULL;
+	r = built ? nb_topo_up(t->path, NULL, &topo, err, sizeof(err)) : nb_topo_open(t->topo, &topo, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "nbench %s: %s\n", nb_test_kind_name(t->cfg.kind), err);
+		return r == -EINVAL || r == -ENOENT ? 2 : 1;
+	}
+	snprintf(rep->path, sizeof(rep->path), "%s", nb_topo_kind(topo));
+	snprintf(rep->topo_name, sizeof(rep->topo_name), "%s", nb_topo_name(topo));
+	rep->path_json = nb_topo_describe_json(topo);
+
+	char port[8], self[4096];
+	snprintf(port, sizeof(port), "%u", nb_topo_server_port(topo));
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = 0;
+	char *argv[] = {self, "serve", "--port", port, "--bind", (char *)nb_topo_server_addr(topo), "--quiet", NULL};
+	pid_t pid = -1;
+	if (built || !getenv("NBENCH_TOPO_NO_SPAWN"))
+		pid = nb_topo_spawn_server(topo, argv);
+	if (pid < 0) {
+		fprintf(stderr, "nbench %s: cannot start the responder in path %s: %s\n", nb_test_kind_name(t->cfg.kind),
+			nb_topo_name(topo), strerror((int)-pid));
+		nb_topo_down(topo, built);
+		return 1;
+	}
+	struct path_run p = {.topo = topo, .cfg = t->cfg, .hooks = &hooks, .rep = rep};
+	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(topo));
+	p.cfg.port = nb_topo_dial_port(topo);
+	pthread_t th;
+	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
+		p.rc = -EAGAIN;
+	else
+		pthread_join(th, NULL);
+	rep->cfg.port = t->cfg.port;
+	if (p.rc < 0 && !rep->error[0])
+		snprintf(rep->error, sizeof(rep->error), "%s", strerror(-p.rc));
+	if (p.rc < 0)
+		rep->complete = false;
+	nb_topo_down(topo, built);
+	return p.rc < 0 ? 1 : 0;
+}
+
+static int write_report(const struct nb_report *rep, enum cli_format f, FILE *out)
+{
+	switch (f) {
+	case CLI_JSON:
+		return nb_report_write_json(rep, out);
+	case CLI_CSV:
+		return nb_report_write_csv(rep, out, true);
+	default:
+		return nb_report_write_text(rep, out);
+	}
+}
+
+int cmd_test(int argc, char **argv)
+{
+	struct cli_test t;
+	struct nb_report rep;
+	int r = cli_parse_test(argc, argv, &t);
+	if (r)
+		return r == 1 ? 0 : r;
+	catch_signals();
+	nb_report_init(&rep);
+	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
+	if (live)
+		nb_report_text_interval_header(&t.cfg, stdout);
+	int rc = cli_run_test(&t, &rep, live);
+	if (rc == 2) {
+		nb_report_free(&rep);
+		return 2;
+	}
+	if (!rep.complete && !rep.error[0])
+		snprintf(rep.error, sizeof(rep.error), "the test did not finish");
+	/* A run that reached no responder has nothing to report but its error. */
+	bool measured = rep.n_flows > 0;
+	if (measured)
+		write_report(&rep, t.format, stdout);
+	if (!rep.complete)
+		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
+	if (t.output && measured) {
+		FILE *f = fopen(t.output, "w");
+		if (!f) {
+			fprintf(stderr, "nbench %s: cannot write %s: %s\n", argv[0], t.output, strerror(errno));
+			rc = 1;
+		} else {
+			write_report(&rep, t.format, f);
+			fclose(f);
+		}
+	}
+	nb_report_free(&rep);
+	return rep.complete ? rc : 1;
+}
+
+static void serve_log(void *arg, const char *msg)
+{
+	if (arg)
+		return; /* --quiet */
+	char ts[32];
+	time_t now = time(NULL);
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+	fprintf(stderr, "%s nbench serve: %s\n", ts, msg);
+}
+
+static void serve_ready(void *arg, uint16_t port)
+{
+	if (!arg)
+		fprintf(stderr, "nbench serve: listening on port %u (TCP control and data, UDP data)\n", port);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"port", required_argument, NULL, 'p'}, {"bind", required_argument, NULL, 'B'},
+		{"once", no_argument, NULL, '1'},       {"idle-timeout", required_argument, NULL, 'I'},
+		{"quiet", no_argument, NULL, 'q'},      {"help", no_argument, NULL, 'h'},
+		{"engine", required_argument, NULL, 'E'}, {0},
+	};
+	struct nb_serve_cfg sc = {.port = NB_DEFAULT_PORT, .log = serve_log, .ready = serve_ready};
+	bool quiet = false;
+	uint64_t u;
+	int64_t ns;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:B:qh", opts, NULL)) != -1) {
+		const char *opt = argv[optind - 1];
+		switch (c) {
+		case 'p':
+			if (nb_parse_uint(optarg, 1, 65535, &u) < 0)
+				return cli_usage_error("serve", "--port: '%s' is not a port number from 1 to 65535", optarg);
+			sc.port = (uint16_t)u;
+			break;
+		case 'B':
+			sc.bind = optarg;
+			break;
+		case '1':
+			sc.max_tests = 1;
+			break;
+		case 'I':
+			if (nb_parse_duration(optarg, &ns) < 0 || ns < 1000000LL)
+				return cli_usage_error("serve", "--idle-timeout: '%s' is not a duration of at least 1ms", optarg);
+			sc.idle_timeout_ns = ns;
+			break;
+		case 'E':
+			if (strcmp(optarg, "sock") != 0)
+				return cli_usage_error("serve", "--engine: '%s' is not an engine this responder serves", optarg);
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] [--quiet]\n"
+			       "  The responder: one TCP port for control and data, the same UDP port for datagram flows.\n");
+			return 0;
+		case ':':
+			return cli_usage_error("serve", "%s needs a value", opt);
+		default:
+			return cli_usage_error("serve", "unknown option '%s' (see nbench serve --help)", opt);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	sc.log_arg = quiet ? (void *)1 : NULL;
+	catch_signals();
+	char err[256];
+	int r = nb_serve(&sc, &quit_flag, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "nbench serve: %s\n", err);
+		return r == -EINVAL ? 2 : 1;
+	}
+	return 0;
+}

@@ -1,1 +1,309 @@
 /* SPDX-License-Identifier: MIT */
+/* The kernel-socket engine: TCP and UDP over whatever path the kernel routes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nbench/clock.h"
+#include "nbench/engine.h"
+
+#ifndef SO_BUSY_POLL
+#define SO_BUSY_POLL 46
+#endif
+
+#define CONNECT_TIMEOUT_NS (3 * NB_NS_PER_S)
+/* Spinning reads the clock only every this many empty polls. */
+#define SPIN_CLOCK_EVERY 64
+
+int nb_sock_apply_opts(int fd, const struct nb_flow_opts *o)
+{
+	int one = 1;
+	if (o->proto == NB_PROTO_TCP && o->nodelay && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		return -errno;
+	if (o->busy_poll_us > 0) {
+		int us = o->busy_poll_us;
+		if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int nb_sock_flow_wrap(int fd, const struct nb_flow_opts *o, struct nb_flow **ret)
+{
+	struct nb_flow *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	int r = nb_sock_apply_opts(fd, o);
+	if (r < 0) {
+		free(f);
+		return r;
+	}
+	f->ops = &nb_engine_sock;
+	f->opts = *o;
+	f->fd = fd;
+	*ret = f;
+	return 0;
+}
+
+static int sock_probe(char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	return 0;
+}
+
+/* Non-blocking connect bounded by CONNECT_TIMEOUT_NS, so an unreachable responder is an error in seconds. */
+static int connect_timeout(int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	if (connect(fd, sa, salen) < 0) {
+		if (errno != EINPROGRESS)
+			return -errno;
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int pr;
+		do
+			pr = poll(&p, 1, (int)(CONNECT_TIMEOUT_NS / NB_NS_PER_MS));
+		while (pr < 0 && errno == EINTR);
+		if (pr == 0)
+			return -ETIMEDOUT;
+		int soerr = 0;
+		socklen_t l = sizeof(soerr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0)
+			return -errno;
+		if (soerr)
+			return -soerr;
+	}
+	if (fcntl(fd, F_SETFL, fl) < 0)
+		return -errno;
+	return 0;
+}
+
+int nb_sock_connect(const char *host, uint16_t port, int socktype, int *ret_fd)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = socktype}, *res, *ai;
+	char portstr[8];
+	int r = -EHOSTUNREACH;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	int gr = getaddrinfo(host, portstr, &hints, &res);
+	if (gr != 0)
+		return gr == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			r = -errno;
+			continue;
+		}
+		r = connect_timeout(fd, ai->ai_addr, ai->ai_addrlen);
+		if (r == 0) {
+			*ret_fd = fd;
+			break;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return r;
+}
+
+static int sock_open(const char *host, uint16_t port, const struct nb_flow_opts *o, struct nb_flow **ret)
+{
+	int fd, r;
+	r = nb_sock_connect(host, port, o->proto == NB_PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM, &fd);
+	if (r < 0)
+		return r;
+	r = nb_sock_flow_wrap(fd, o, ret);
+	if (r < 0)
+		close(fd);
+	return r;
+}
+
+static ssize_t sock_send(struct nb_flow *f, const void *buf, size_t len)
+{
+	int flags = MSG_NOSIGNAL | (f->opts.wait == NB_WAIT_SPIN ? MSG_DONTWAIT : 0);
+	for (;;) {
+		ssize_t n = send(f->fd, buf, len, flags);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR || (errno == EAGAIN && f->opts.wait == NB_WAIT_SPIN))
+			continue;
+		/* A UDP send can fail with ECONNREFUSED from an earlier ICMP; the datagram is simply lost. */
+		return -errno;
+	}
+}
+
+static int set_rcvtimeo(struct nb_flow *f, int64_t ns)
+{
+	if (f->rcvtimeo_ns == ns)
+		return 0;
+	struct timeval tv = {.tv_sec = ns / NB_NS_PER_S, .tv_usec = (ns % NB_NS_PER_S) / 1000};
+	if (ns > 0 && tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1;
+	if (setsockopt(f->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	f->rcvtimeo_ns = ns;
+	return 0;
+}
+
+/* Waits for readability in block mode with a timeout that differs from the socket's SO_RCVTIMEO. */
+static int wait_readable(int fd, int64_t timeout_ns)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct timespec ts = nb_ns_to_ts(timeout_ns);
+	int r;
+	do
+		r = ppoll(&p, 1, &ts, NULL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* A receive-like call made with flags 0 (may block) or MSG_DONTWAIT; returns >= 0 or -errno. */
+typedef ssize_t (*io_fn)(struct nb_flow *f, void *arg, int flags);
+
+static ssize_t io_retry(struct nb_flow *f, io_fn fn, void *arg, int flags)
+{
+	ssize_t n;
+	do
+		n = fn(f, arg, flags);
+	while (n == -EINTR);
+	return n == -EAGAIN ? -ETIMEDOUT : n;
+}
+
+/* Runs fn as the flow's wait mode and the timeout say (< 0 forever, 0 no wait). In block mode a timeout that
+ * repeats (the UDP loss timeout) lives in SO_RCVTIMEO so a receive is one syscall; another timeout costs a
+ * ppoll first. */
+static ssize_t wait_io(struct nb_flow *f, int64_t timeout_ns, io_fn fn, void *arg)
+{
+	if (timeout_ns == 0)
+		return io_retry(f, fn, arg, MSG_DONTWAIT);
+	if (f->opts.wait == NB_WAIT_SPIN) {
+		int64_t end = timeout_ns > 0 ? nb_now_ns() + timeout_ns : -1;
+		for (unsigned i = 1;; i++) {
+			ssize_t n = fn(f, arg, MSG_DONTWAIT);
+			if (n != -EAGAIN && n != -EINTR)
+				return n;
+			if (end >= 0 && i % SPIN_CLOCK_EVERY == 0 && nb_now_ns() >= end)
+				return -ETIMEDOUT;
+		}
+	}
+	int r;
+	if (timeout_ns < 0)
+		r = set_rcvtimeo(f, 0);
+	else if (f->rcvtimeo_ns == 0 || f->rcvtimeo_ns == timeout_ns)
+		r = set_rcvtimeo(f, timeout_ns);
+	else {
+		r = wait_readable(f->fd, timeout_ns);
+		if (r < 0)
+			return r;
+		return io_retry(f, fn, arg, MSG_DONTWAIT);
+	}
+	if (r < 0)
+		return r;
+	return io_retry(f, fn, arg, 0);
+}
+
+struct recv_arg {
+	void *buf;
+	size_t len;
+};
+
+static ssize_t do_recv(struct nb_flow *f, void *arg, int flags)
+{
+	struct recv_arg *a = arg;
+	ssize_t n = recv(f->fd, a->buf, a->len, flags);
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t sock_recv(struct nb_flow *f, void *buf, size_t len, int64_t timeout_ns)
+{
+	struct recv_arg a = {buf, len};
+	return wait_io(f, timeout_ns, do_recv, &a);
+}
+
+#define BURST_MAX 64
+
+static void fill_mmsg(struct mmsghdr *mh, struct iovec *msgs, unsigned n)
+{
+	memset(mh, 0, sizeof(mh[0]) * n);
+	for (unsigned i = 0; i < n; i++) {
+		mh[i].msg_hdr.msg_iov = &msgs[i];
+		mh[i].msg_hdr.msg_iovlen = 1;
+	}
+}
+
+static int sock_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
+{
+	struct mmsghdr mh[BURST_MAX];
+	if (n > BURST_MAX)
+		n = BURST_MAX;
+	fill_mmsg(mh, msgs, n);
+	int flags = MSG_NOSIGNAL | (f->opts.wait == NB_WAIT_SPIN ? MSG_DONTWAIT : 0);
+	for (;;) {
+		int r = sendmmsg(f->fd, mh, n, flags);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR || (errno == EAGAIN && f->opts.wait == NB_WAIT_SPIN))
+			continue;
+		return -errno;
+	}
+}
+
+struct mmsg_arg {
+	struct mmsghdr *mh;
+	unsigned n;
+};
+
+static ssize_t do_recvmmsg(struct nb_flow *f, void *arg, int flags)
+{
+	struct mmsg_arg *a = arg;
+	int r = recvmmsg(f->fd, a->mh, a->n, flags | (flags ? 0 : MSG_WAITFORONE), NULL);
+	return r < 0 ? -errno : r;
+}
+
+static int sock_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens, int64_t timeout_ns)
+{
+	struct mmsghdr mh[BURST_MAX];
+	if (n > BURST_MAX)
+		n = BURST_MAX;
+	fill_mmsg(mh, msgs, n);
+	struct mmsg_arg a = {mh, n};
+	ssize_t got = wait_io(f, timeout_ns, do_recvmmsg, &a);
+	for (ssize_t i = 0; i < got; i++)
+		lens[i] = mh[i].msg_len;
+	return (int)got;
+}
+
+static int sock_shutdown(struct nb_flow *f, int how)
+{
+	return shutdown(f->fd, how) < 0 ? -errno : 0;
+}
+
+static void sock_close(struct nb_flow *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f);
+}
+
+const struct nb_engine_ops nb_engine_sock = {
+	.name = "sock",
+	.probe = sock_probe,
+	.open = sock_open,
+	.send = sock_send,
+	.recv = sock_recv,
+	.send_burst = sock_send_burst,
+	.recv_burst = sock_recv_burst,
+	.shutdown = sock_shutdown,
+	.close = sock_close,
+};

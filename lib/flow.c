@@ -1,1 +1,40 @@
 /* SPDX-License-Identifier: MIT */
+/* Helpers over any engine's flow. */
+#include <errno.h>
+
+#include "nbench/clock.h"
+#include "nbench/engine.h"
+
+int nb_flow_send_all(struct nb_flow *f, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = f->ops->send(f, p, len);
+		if (n < 0)
+			return (int)n;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t nb_flow_recv_all(struct nb_flow *f, void *buf, size_t len, int64_t deadline_ns)
+{
+	char *p = buf;
+	size_t got = 0;
+	while (got < len) {
+		int64_t to = -1;
+		if (deadline_ns >= 0) {
+			to = deadline_ns - nb_now_ns();
+			if (to <= 0)
+				return -ETIMEDOUT;
+		}
+		ssize_t n = f->ops->recv(f, p + got, len - got, to);
+		if (n == 0)
+			return got ? -EPIPE : 0;
+		if (n < 0)
+			return n;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}

@@ -1,1 +1,662 @@
 /* SPDX-License-Identifier: MIT */
+#include "nbench/report.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbench/clock.h"
+#include "nbench/units.h"
+
+#ifndef NB_VERSION
+#define NB_VERSION "unknown"
+#endif
+
+/* Width of the label column of the text summary. */
+#define LABEL_W 19
+
+void nb_report_init(struct nb_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->nbench_version, sizeof(r->nbench_version), "%s", NB_VERSION);
+	r->server_pid = -1;
+	snprintf(r->cpu.source, sizeof(r->cpu.source), "none");
+	snprintf(r->server_cpu.source, sizeof(r->server_cpu.source), "none");
+}
+
+void nb_report_free(struct nb_report *r)
+{
+	if (!r)
+		return;
+	free(r->intervals);
+	r->intervals = NULL;
+	r->n_intervals = r->cap_intervals = 0;
+	free(r->flows);
+	r->flows = NULL;
+	r->n_flows = 0;
+	free(r->path_json);
+	r->path_json = NULL;
+}
+
+int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv)
+{
+	if (r->n_intervals == r->cap_intervals) {
+		unsigned cap = r->cap_intervals ? 2 * r->cap_intervals : 16;
+		struct nb_interval *n = realloc(r->intervals, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->intervals = n;
+		r->cap_intervals = cap;
+	}
+	r->intervals[r->n_intervals++] = *iv;
+	return 0;
+}
+
+int nb_report_set_flows(struct nb_report *r, unsigned n)
+{
+	struct nb_flow_result *f = n ? calloc(n, sizeof(*f)) : NULL;
+	if (n && !f)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		f[i].cpu = -1;
+	free(r->flows);
+	r->flows = f;
+	r->n_flows = n;
+	return 0;
+}
+
+void nb_report_note(struct nb_report *r, const char *fmt, ...)
+{
+	if (r->n_notes >= sizeof(r->notes) / sizeof(r->notes[0]))
+		return; /* the first notes are the ones that explain the rest */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->notes[r->n_notes], sizeof(r->notes[0]), fmt, ap);
+	va_end(ap);
+	r->n_notes++;
+}
+
+static bool is_stream(const struct nb_report *r)
+{
+	return r->cfg.kind == NB_TEST_STREAM;
+}
+
+static bool is_udp(const struct nb_report *r)
+{
+	return r->cfg.proto == NB_PROTO_UDP;
+}
+
+/* ---- text ---- */
+
+__attribute__((format(printf, 3, 4))) static void line(FILE *out, const char *label, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(out, "%-*s", LABEL_W, label);
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+}
+
+/* "cpu 0", "cpus 0,1", "any cpu" */
+static void fmt_cpus(const char *cpus, char *buf, size_t len)
+{
+	if (!cpus[0] || !strcmp(cpus, "any"))
+		snprintf(buf, len, "any cpu");
+	else if (strpbrk(cpus, ",-"))
+		snprintf(buf, len, "cpus %s", cpus);
+	else
+		snprintf(buf, len, "cpu %s", cpus);
+}
+
+static void text_header(const struct nb_report *r, FILE *out)
+{
+	const struct nb_test_cfg *c = &r->cfg;
+	fprintf(out, "nbench %s: %s %s", r->nbench_version, nb_test_kind_name(c->kind), nb_proto_name(c->proto));
+	if (c->host[0])
+		fprintf(out, " to %s:%u", c->host, (unsigned)c->port);
+	if (r->path[0]) {
+		fprintf(out, " over path %s", r->path);
+		if (r->topo_name[0] && strcmp(r->topo_name, r->path))
+			fprintf(out, " (%s)", r->topo_name);
+	}
+	if (r->timestamp[0])
+		fprintf(out, ", %s", r->timestamp);
+	fputc('\n', out);
+}
+
+static void text_settings(const struct nb_report *r, FILE *out)
+{
+	const struct nb_test_cfg *c = &r->cfg;
+	char a[32], b[32];
+
+	fprintf(out, "settings:  %s", nb_fmt_ns((double)c->duration_ns, a, sizeof(a)));
+	if (c->warmup_ns)
+		fprintf(out, " after %s warm-up", nb_fmt_ns((double)c->warmup_ns, b, sizeof(b)));
+	fprintf(out, ", %u flow%s", c->flows, c->flows == 1 ? "" : "s");
+	switch (c->kind) {
+	case NB_TEST_STREAM:
+		fprintf(out, ", %u-byte %s, %s", nb_cfg_msg_bytes(c), is_udp(r) ? "datagrams" : "writes",
+			c->reverse ? "reverse (server sends)" : "forward (client sends)");
+		break;
+	case NB_TEST_RR:
+	case NB_TEST_CRR:
+		fprintf(out, ", request %u B, response %u B", c->req_bytes, c->resp_bytes);
+		if (c->kind == NB_TEST_CRR)
+			fprintf(out, ", one connection per transaction");
+		else
+			fprintf(out, ", depth %u", c->depth);
+		if (c->rate_tps > 0)
+			fprintf(out, ", open loop at %.0f/s", c->rate_tps);
+		else
+			fprintf(out, ", closed loop");
+		if (!is_udp(r))
+			fprintf(out, ", nodelay %s", c->nodelay ? "on" : "off");
+		break;
+	}
+	if (is_udp(r) && c->kind != NB_TEST_STREAM)
+		fprintf(out, ", timeout %s", nb_fmt_ns((double)c->udp_timeout_ns, a, sizeof(a)));
+	fprintf(out, ", engine %s\n", c->engine);
+}
+
+static void text_placement(const struct nb_report *r, FILE *out)
+{
+	char g[80], s[80];
+	fmt_cpus(r->gen_cpus, g, sizeof(g));
+	fmt_cpus(r->resp_cpus, s, sizeof(s));
+	fprintf(out, "placement: generator: %s, %s; responder: %s, %s\n", g,
+		r->gen_wait[0] ? r->gen_wait : nb_wait_name(r->cfg.wait), s,
+		r->resp_wait[0] ? r->resp_wait : nb_wait_name(r->cfg.wait));
+}
+
+static void host_desc(const struct nb_sysinfo *h, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s (%s, %s, %u CPU%s)", h->hostname, h->kernel, h->cpu_model, h->ncpus,
+		 h->ncpus == 1 ? "" : "s");
+}
+
+static void text_hosts(const struct nb_report *r, FILE *out)
+{
+	char c[320], s[320];
+	host_desc(&r->client, c, sizeof(c));
+	if (r->same_host)
+		snprintf(s, sizeof(s), "same host");
+	else if (r->server.hostname[0])
+		host_desc(&r->server, s, sizeof(s));
+	else
+		snprintf(s, sizeof(s), "unknown");
+	fprintf(out, "hosts:     client %s; server %s", c, s);
+	if (r->server_pid > 0)
+		fprintf(out, ", pid %d", r->server_pid);
+	fputc('\n', out);
+}
+
+static void text_stream(const struct nb_report *r, FILE *out)
+{
+	char a[32], b[32];
+	line(out, "goodput", "%s over %s", nb_fmt_bps(r->goodput_bps, a, sizeof(a)),
+	     nb_fmt_ns(r->duration_s * NB_NS_PER_S, b, sizeof(b)));
+	if (r->n_flows > 1) {
+		for (unsigned i = 0; i < r->n_flows; i++) {
+			char label[32];
+			snprintf(label, sizeof(label), "  flow %u", i);
+			line(out, label, "%s", nb_fmt_bps(r->flows[i].goodput_bps, a, sizeof(a)));
+		}
+	}
+	line(out, "bytes sent", "%llu (%s)", (unsigned long long)r->bytes_sent,
+	     nb_fmt_bytes((double)r->bytes_sent, a, sizeof(a)));
+	line(out, "bytes received", "%llu (%s)", (unsigned long long)r->bytes_rcvd,
+	     nb_fmt_bytes((double)r->bytes_rcvd, a, sizeof(a)));
+	if (is_udp(r)) {
+		line(out, "datagrams sent", "%llu", (unsigned long long)r->msgs_sent);
+		line(out, "datagrams received", "%llu", (unsigned long long)r->msgs_rcvd);
+		line(out, "lost", "%llu (%.2f %%)", (unsigned long long)r->lost, r->loss_pct);
+		line(out, "reordered", "%llu", (unsigned long long)r->reordered);
+	}
+}
+
+static void text_rr(const struct nb_report *r, FILE *out)
+{
+	static const char *const cols[] = {"min", "mean", "p50", "p90", "p99", "p99.9", "max", "stddev"};
+	const struct nb_hist_stats *l = &r->lat;
+	char a[32];
+	double v[] = {(double)l->min_ns, l->mean_ns,	      (double)l->p50_ns, (double)l->p90_ns,
+		      (double)l->p99_ns, (double)l->p999_ns, (double)l->max_ns, l->stddev_ns};
+
+	line(out, "transactions", "%llu over %s, %.1f/s", (unsigned long long)r->txns,
+	     nb_fmt_ns(r->duration_s * NB_NS_PER_S, a, sizeof(a)), r->tps);
+	fprintf(out, "%-*s", LABEL_W, "latency (us)");
+	for (unsigned i = 0; i < 8; i++)
+		fprintf(out, "%9s", cols[i]);
+	fputc('\n', out);
+	fprintf(out, "%-*s", LABEL_W, "");
+	for (unsigned i = 0; i < 8; i++)
+		fprintf(out, "%9.2f", v[i] / NB_NS_PER_US);
+	fputc('\n', out);
+	if (is_udp(r))
+		line(out, "timeouts", "%llu", (unsigned long long)r->timeouts);
+}
+
+static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, const char *title, FILE *out)
+{
+	char a[32], b[32], d[32], e[32], label[48];
+
+	snprintf(label, sizeof(label), "%s (%s)", title, c->source);
+	if (!c->valid) {
+		line(out, title, "not measured");
+		return;
+	}
+	line(out, label, "%.1f %% of %u CPU%s over %s", c->util * 100, c->ncpus, c->ncpus == 1 ? "" : "s",
+	     nb_fmt_ns(c->wall_s * NB_NS_PER_S, a, sizeof(a)));
+	line(out, "  busy", "%s (user %s, system %s, softirq %s, irq %s)", nb_fmt_ns((double)c->busy_ns, a, sizeof(a)),
+	     nb_fmt_ns((double)c->user_ns, b, sizeof(b)), nb_fmt_ns((double)c->system_ns, d, sizeof(d)),
+	     nb_fmt_ns((double)c->softirq_ns, e, sizeof(e)), nb_fmt_ns((double)c->irq_ns, label, sizeof(label)));
+	if (c->cycles > 0) {
+		if (!strcmp(c->source, "perf"))
+			fprintf(out, "%-*s%.4g (perf)", LABEL_W, "  cycles", c->cycles);
+		else
+			fprintf(out, "%-*s%.4g (busy x TSC %.2f GHz)", LABEL_W, "  cycles", c->cycles, c->tsc_hz / 1e9);
+		if (is_stream(r) && c->cycles_per_byte > 0)
+			fprintf(out, ": %.2f per byte", c->cycles_per_byte);
+		else if (!is_stream(r) && c->cycles_per_txn > 0)
+			fprintf(out, ": %.0f per transaction", c->cycles_per_txn);
+		fputc('\n', out);
+	}
+	line(out, "  generator", "%s", nb_fmt_ns((double)c->gen_ns, a, sizeof(a)));
+	line(out, "  responder", "%s", c->resp_ns ? nb_fmt_ns((double)c->resp_ns, a, sizeof(a)) : "-");
+	line(out, "  unattributed", "%s (busy - generator - responder)",
+	     nb_fmt_ns((double)nb_cpu_cost_unattributed_ns(c), a, sizeof(a)));
+	line(out, "  other processes", "%s", nb_fmt_ns((double)c->other_ns, a, sizeof(a)));
+	if (c->disturbed)
+		fprintf(out, "WARNING: other processes used %s of CPU during the run: the %s figures are disturbed\n",
+			nb_fmt_ns((double)c->other_ns, a, sizeof(a)), title);
+}
+
+int nb_report_write_text(const struct nb_report *r, FILE *out)
+{
+	text_header(r, out);
+	text_settings(r, out);
+	text_placement(r, out);
+	text_hosts(r, out);
+	fputc('\n', out);
+	if (is_stream(r))
+		text_stream(r, out);
+	else
+		text_rr(r, out);
+	fputc('\n', out);
+	text_cpu(r, &r->cpu, r->same_host ? "cpu" : "client cpu", out);
+	if (r->server_cpu_valid)
+		text_cpu(r, &r->server_cpu, "server cpu", out);
+	for (unsigned i = 0; i < r->n_notes; i++)
+		fprintf(out, "note: %s\n", r->notes[i]);
+	if (!r->complete)
+		fprintf(out, "INCOMPLETE: %s\n", r->error[0] ? r->error : "the run did not finish");
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- interim lines ---- */
+
+void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out)
+{
+	if (cfg->kind == NB_TEST_STREAM) {
+		fprintf(out, "[  interval (s) ]  %13s", "goodput");
+		if (cfg->proto == NB_PROTO_UDP)
+			fprintf(out, "  %12s", "datagrams");
+	} else {
+		fprintf(out, "[  interval (s) ]  %12s  %15s", "transactions", "mean latency");
+		if (cfg->proto == NB_PROTO_UDP)
+			fprintf(out, "  %8s", "lost");
+	}
+	fputc('\n', out);
+}
+
+void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_interval *iv, FILE *out)
+{
+	char a[32], b[32];
+	fprintf(out, "[%6.2f-%6.2f s]", iv->start_s, iv->end_s);
+	if (cfg->kind == NB_TEST_STREAM) {
+		fprintf(out, "  %13s", nb_fmt_bps(iv->bps, a, sizeof(a)));
+		if (cfg->proto == NB_PROTO_UDP)
+			fprintf(out, "  %12llu", (unsigned long long)iv->packets);
+	} else {
+		snprintf(a, sizeof(a), "%.0f tx/s", iv->tps);
+		fprintf(out, "  %12s  mean %10s", a, nb_fmt_ns(iv->mean_lat_ns, b, sizeof(b)));
+		if (cfg->proto == NB_PROTO_UDP)
+			fprintf(out, "  %8llu", (unsigned long long)iv->lost);
+	}
+	if (iv->warmup)
+		fprintf(out, "  (warm-up)");
+	fputc('\n', out);
+}
+
+/* ---- JSON ---- */
+
+static void j_num(cJSON *o, const char *k, double v)
+{
+	cJSON_AddNumberToObject(o, k, v);
+}
+
+static void j_u64(cJSON *o, const char *k, uint64_t v)
+{
+	/* exact up to 2^53 (9 PB), far beyond any run */
+	cJSON_AddNumberToObject(o, k, (double)v);
+}
+
+static void j_str_or_null(cJSON *o, const char *k, const char *s)
+{
+	if (s && s[0])
+		cJSON_AddStringToObject(o, k, s);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *j_sysinfo(const struct nb_sysinfo *h)
+{
+	if (!h->hostname[0] && !h->boot_id[0])
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "hostname", h->hostname);
+	cJSON_AddStringToObject(o, "kernel", h->kernel);
+	cJSON_AddStringToObject(o, "boot_id", h->boot_id);
+	cJSON_AddStringToObject(o, "cpu_model", h->cpu_model);
+	j_u64(o, "ncpus", h->ncpus);
+	return o;
+}
+
+static cJSON *j_settings(const struct nb_test_cfg *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", nb_test_kind_name(c->kind));
+	cJSON_AddStringToObject(o, "proto", nb_proto_name(c->proto));
+	cJSON_AddStringToObject(o, "engine", c->engine);
+	cJSON_AddStringToObject(o, "host", c->host);
+	j_u64(o, "port", c->port);
+	j_num(o, "duration_ns", (double)c->duration_ns);
+	j_num(o, "warmup_ns", (double)c->warmup_ns);
+	j_num(o, "interval_ns", (double)c->interval_ns);
+	j_u64(o, "flows", c->flows);
+	cJSON_AddBoolToObject(o, "reverse", c->reverse);
+	j_u64(o, "msg_bytes", nb_cfg_msg_bytes(c));
+	j_u64(o, "req_bytes", c->req_bytes);
+	j_u64(o, "resp_bytes", c->resp_bytes);
+	j_u64(o, "depth", c->depth);
+	j_num(o, "rate_tps", c->rate_tps);
+	j_num(o, "udp_timeout_ns", (double)c->udp_timeout_ns);
+	j_num(o, "cpu_gen", c->cpu_gen);
+	j_num(o, "cpu_resp", c->cpu_resp);
+	cJSON_AddStringToObject(o, "wait", nb_wait_name(c->wait));
+	j_num(o, "busy_poll_us", c->busy_poll_us);
+	cJSON_AddBoolToObject(o, "nodelay", c->nodelay);
+	return o;
+}
+
+static cJSON *j_start(const struct nb_report *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "nbench_version", r->nbench_version);
+	cJSON_AddStringToObject(o, "timestamp", r->timestamp);
+	cJSON_AddStringToObject(o, "cmdline", r->cmdline);
+	cJSON_AddItemToObject(o, "client", j_sysinfo(&r->client));
+	cJSON_AddItemToObject(o, "server", j_sysinfo(&r->server));
+	cJSON_AddBoolToObject(o, "same_host", r->same_host);
+	if (r->server_pid > 0)
+		j_num(o, "server_pid", r->server_pid);
+	else
+		cJSON_AddNullToObject(o, "server_pid");
+	cJSON_AddItemToObject(o, "settings", j_settings(&r->cfg));
+
+	cJSON *p = cJSON_AddObjectToObject(o, "placement");
+	cJSON_AddStringToObject(p, "gen_cpus", r->gen_cpus[0] ? r->gen_cpus : "any");
+	cJSON_AddStringToObject(p, "resp_cpus", r->resp_cpus[0] ? r->resp_cpus : "any");
+	cJSON_AddStringToObject(p, "gen_wait", r->gen_wait[0] ? r->gen_wait : nb_wait_name(r->cfg.wait));
+	cJSON_AddStringToObject(p, "resp_wait", r->resp_wait[0] ? r->resp_wait : nb_wait_name(r->cfg.wait));
+
+	cJSON *path = cJSON_AddObjectToObject(o, "path");
+	j_str_or_null(path, "name", r->path);
+	j_str_or_null(path, "topo", r->topo_name);
+	cJSON *cfg = r->path_json ? cJSON_Parse(r->path_json) : NULL;
+	cJSON_AddItemToObject(path, "config", cfg ? cfg : cJSON_CreateNull());
+	return o;
+}
+
+static cJSON *j_intervals(const struct nb_report *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; i < r->n_intervals; i++) {
+		const struct nb_interval *iv = &r->intervals[i];
+		cJSON *o = cJSON_CreateObject();
+		j_num(o, "start_s", iv->start_s);
+		j_num(o, "end_s", iv->end_s);
+		cJSON_AddBoolToObject(o, "warmup", iv->warmup);
+		if (is_stream(r)) {
+			j_u64(o, "bytes", iv->bytes);
+			j_num(o, "bps", iv->bps);
+			if (is_udp(r)) {
+				j_u64(o, "packets", iv->packets);
+				j_u64(o, "lost", iv->lost);
+			}
+		} else {
+			j_u64(o, "txns", iv->txns);
+			j_num(o, "tps", iv->tps);
+			j_num(o, "mean_lat_ns", iv->mean_lat_ns);
+			if (is_udp(r))
+				j_u64(o, "lost", iv->lost);
+		}
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *j_flows(const struct nb_report *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; i < r->n_flows; i++) {
+		const struct nb_flow_result *f = &r->flows[i];
+		cJSON *o = cJSON_CreateObject();
+		if (is_stream(r)) {
+			j_u64(o, "bytes_sent", f->bytes_sent);
+			j_u64(o, "bytes_received", f->bytes_rcvd);
+			j_num(o, "goodput_bps", f->goodput_bps);
+			if (is_udp(r)) {
+				j_u64(o, "packets_sent", f->msgs_sent);
+				j_u64(o, "packets_received", f->msgs_rcvd);
+				j_u64(o, "lost", f->lost);
+				j_u64(o, "reordered", f->reordered);
+			}
+		} else {
+			j_u64(o, "transactions", f->txns);
+			if (is_udp(r))
+				j_u64(o, "timeouts", f->lost);
+		}
+		if (f->cpu >= 0)
+			j_num(o, "cpu", f->cpu);
+		else
+			cJSON_AddNullToObject(o, "cpu");
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *j_cpu(const struct nb_report *r, const struct nb_cpu_cost *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "source", c->source);
+	cJSON_AddBoolToObject(o, "valid", c->valid);
+	j_num(o, "wall_s", c->wall_s);
+	j_u64(o, "ncpus", c->ncpus);
+	j_num(o, "tsc_hz", c->tsc_hz);
+	j_num(o, "util", c->util);
+	j_u64(o, "busy_ns", c->busy_ns);
+	j_u64(o, "user_ns", c->user_ns);
+	j_u64(o, "system_ns", c->system_ns);
+	j_u64(o, "softirq_ns", c->softirq_ns);
+	j_u64(o, "irq_ns", c->irq_ns);
+	j_num(o, "cycles", c->cycles);
+	if (is_stream(r))
+		j_num(o, "cycles_per_byte", c->cycles_per_byte);
+	else
+		j_num(o, "cycles_per_transaction", c->cycles_per_txn);
+	j_u64(o, "gen_cpu_ns", c->gen_ns);
+	j_u64(o, "resp_cpu_ns", c->resp_ns);
+	j_u64(o, "other_ns", c->other_ns);
+	j_u64(o, "unattributed_ns", nb_cpu_cost_unattributed_ns(c));
+	cJSON_AddBoolToObject(o, "disturbed", c->disturbed);
+	return o;
+}
+
+static cJSON *j_end(const struct nb_report *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "complete", r->complete);
+	if (r->complete)
+		cJSON_AddNullToObject(o, "error");
+	else
+		cJSON_AddStringToObject(o, "error", r->error[0] ? r->error : "the run did not finish");
+	j_num(o, "duration_s", r->duration_s);
+	cJSON_AddItemToObject(o, "flows", j_flows(r));
+	if (is_stream(r)) {
+		j_u64(o, "bytes_sent", r->bytes_sent);
+		j_u64(o, "bytes_received", r->bytes_rcvd);
+		j_num(o, "goodput_bps", r->goodput_bps);
+		if (is_udp(r)) {
+			j_u64(o, "packets_sent", r->msgs_sent);
+			j_u64(o, "packets_received", r->msgs_rcvd);
+			j_u64(o, "lost", r->lost);
+			j_num(o, "loss_pct", r->loss_pct);
+			j_u64(o, "reordered", r->reordered);
+		}
+	} else {
+		j_u64(o, "transactions", r->txns);
+		j_num(o, "transactions_per_s", r->tps);
+		j_u64(o, "timeouts", r->timeouts);
+		cJSON *l = cJSON_AddObjectToObject(o, "latency_ns");
+		j_num(l, "min", (double)r->lat.min_ns);
+		j_num(l, "mean", r->lat.mean_ns);
+		j_num(l, "p50", (double)r->lat.p50_ns);
+		j_num(l, "p90", (double)r->lat.p90_ns);
+		j_num(l, "p99", (double)r->lat.p99_ns);
+		j_num(l, "p999", (double)r->lat.p999_ns);
+		j_num(l, "max", (double)r->lat.max_ns);
+		j_num(l, "stddev", r->lat.stddev_ns);
+	}
+	cJSON_AddItemToObject(o, "cpu", j_cpu(r, &r->cpu));
+	if (r->server_cpu_valid)
+		cJSON_AddItemToObject(o, "server_cpu", j_cpu(r, &r->server_cpu));
+	cJSON *n = cJSON_AddArrayToObject(o, "notes");
+	for (unsigned i = 0; i < r->n_notes; i++)
+		cJSON_AddItemToArray(n, cJSON_CreateString(r->notes[i]));
+	return o;
+}
+
+int nb_report_write_json(const struct nb_report *r, FILE *out)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return -ENOMEM;
+	j_u64(root, "schema_version", NB_REPORT_SCHEMA_VERSION);
+	cJSON_AddItemToObject(root, "start", j_start(r));
+	cJSON_AddItemToObject(root, "intervals", j_intervals(r));
+	cJSON_AddItemToObject(root, "end", j_end(r));
+	char *s = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!s)
+		return -ENOMEM;
+	fputs(s, out);
+	fputc('\n', out);
+	cJSON_free(s);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- CSV ---- */
+
+static const char *const csv_cols[] = {
+	"test",		     "proto",		 "path",	  "host",	   "flows",
+	"msg_bytes",	     "req_bytes",	 "resp_bytes",	  "depth",	   "rate_tps",
+	"duration_s",	     "goodput_bps",	 "bytes_sent",	  "bytes_received", "packets_sent",
+	"packets_received",  "lost",		 "reordered",	  "transactions",  "transactions_per_s",
+	"lat_min_ns",	     "lat_mean_ns",	 "lat_p50_ns",	  "lat_p90_ns",	   "lat_p99_ns",
+	"lat_p999_ns",	     "lat_max_ns",	 "cpu_source",	  "cpu_util",	   "cycles_per_byte",
+	"cycles_per_transaction", "gen_cpus",	 "resp_cpus",	  "complete",
+};
+
+/* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
+static void csv_str(FILE *out, const char *s, bool last)
+{
+	if (strpbrk(s, ",\"\r\n")) {
+		fputc('"', out);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', out);
+			fputc(*s, out);
+		}
+		fputc('"', out);
+	} else {
+		fputs(s, out);
+	}
+	fputc(last ? '\n' : ',', out);
+}
+
+__attribute__((format(printf, 3, 4))) static void csv_fmt(FILE *out, bool on, const char *fmt, ...)
+{
+	if (on) {
+		va_list ap;
+		va_start(ap, fmt);
+		vfprintf(out, fmt, ap);
+		va_end(ap);
+	}
+	fputc(',', out);
+}
+
+int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
+{
+	const struct nb_test_cfg *c = &r->cfg;
+	const unsigned ncols = sizeof(csv_cols) / sizeof(csv_cols[0]);
+	bool st = is_stream(r), rr = !st, udp = is_udp(r), cpu = r->cpu.valid;
+	const struct nb_hist_stats *l = &r->lat;
+
+	if (header)
+		for (unsigned i = 0; i < ncols; i++)
+			fprintf(out, "%s%c", csv_cols[i], i + 1 < ncols ? ',' : '\n');
+
+	csv_str(out, nb_test_kind_name(c->kind), false);
+	csv_str(out, nb_proto_name(c->proto), false);
+	csv_str(out, r->path, false);
+	csv_str(out, c->host, false);
+	csv_fmt(out, true, "%u", c->flows);
+	csv_fmt(out, st, "%u", nb_cfg_msg_bytes(c));
+	csv_fmt(out, rr, "%u", c->req_bytes);
+	csv_fmt(out, rr, "%u", c->resp_bytes);
+	csv_fmt(out, c->kind == NB_TEST_RR, "%u", c->depth);
+	csv_fmt(out, c->kind == NB_TEST_RR, "%.0f", c->rate_tps);
+	csv_fmt(out, true, "%.3f", r->duration_s);
+	csv_fmt(out, st, "%.0f", r->goodput_bps);
+	csv_fmt(out, st, "%llu", (unsigned long long)r->bytes_sent);
+	csv_fmt(out, st, "%llu", (unsigned long long)r->bytes_rcvd);
+	csv_fmt(out, st && udp, "%llu", (unsigned long long)r->msgs_sent);
+	csv_fmt(out, st && udp, "%llu", (unsigned long long)r->msgs_rcvd);
+	/* lost: datagrams for a udp stream, timed-out transactions for udp rr */
+	csv_fmt(out, udp, "%llu", (unsigned long long)(st ? r->lost : r->timeouts));
+	csv_fmt(out, st && udp, "%llu", (unsigned long long)r->reordered);
+	csv_fmt(out, rr, "%llu", (unsigned long long)r->txns);
+	csv_fmt(out, rr, "%.3f", r->tps);
+	csv_fmt(out, rr, "%lld", (long long)l->min_ns);
+	csv_fmt(out, rr, "%.1f", l->mean_ns);
+	csv_fmt(out, rr, "%lld", (long long)l->p50_ns);
+	csv_fmt(out, rr, "%lld", (long long)l->p90_ns);
+	csv_fmt(out, rr, "%lld", (long long)l->p99_ns);
+	csv_fmt(out, rr, "%lld", (long long)l->p999_ns);
+	csv_fmt(out, rr, "%lld", (long long)l->max_ns);
+	csv_fmt(out, cpu, "%s", r->cpu.source);
+	csv_fmt(out, cpu, "%.4f", r->cpu.util);
+	csv_fmt(out, cpu && st && r->cpu.cycles_per_byte > 0, "%.4f", r->cpu.cycles_per_byte);
+	csv_fmt(out, cpu && rr && r->cpu.cycles_per_txn > 0, "%.1f", r->cpu.cycles_per_txn);
+	csv_str(out, r->gen_cpus[0] ? r->gen_cpus : "any", false);
+	csv_str(out, r->resp_cpus[0] ? r->resp_cpus : "any", false);
+	csv_str(out, r->complete ? "true" : "false", true);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}

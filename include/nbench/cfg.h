@@ -59,4 +59,22 @@ const char *nb_wait_name(enum nb_wait w);
 int nb_test_kind_parse(const char *s, enum nb_test_kind *ret);
 int nb_proto_parse(const char *s, enum nb_proto *ret);
 
+#define NB_DEFAULT_TCP_MSG_BYTES (128u << 10) /* large writes so TSO/GSO/GRO apply */
+#define NB_DEFAULT_UDP_MSG_BYTES 1472u        /* fills a 1500-byte MTU: 1500 - 20 (IPv4) - 8 (UDP) */
+#define NB_MAX_BUSY_POLL_US 1000000
+
+/* The stream message size in effect: msg_bytes, or the protocol's default when it is 0. */
+uint32_t nb_cfg_msg_bytes(const struct nb_test_cfg *cfg);
+
+/* Replaces "default for the protocol" values (msg_bytes 0) by the actual ones. Call once the CLI has set
+ * the protocol; nb_cfg_check accepts either form. */
+void nb_cfg_resolve(struct nb_test_cfg *cfg);
+
+/* Checks cpu_resp against the CPUs configured on this machine. nb_cfg_check only checks it against
+ * CPU_SETSIZE because the responder may be another machine: the responder calls this (or the client,
+ * when it starts the responder itself). 0 or -EINVAL with a message. */
+int nb_cfg_check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errlen);
+
+int nb_wait_parse(const char *s, enum nb_wait *ret);
+
 #endif

@@ -28,7 +28,8 @@ struct nb_cpu_snap {
 	uint64_t user_ns, nice_ns, system_ns, idle_ns, iowait_ns, irq_ns, softirq_ns, steal_ns;
 	unsigned ncpus;
 	uint64_t self_ns;   /* this process: utime + stime of all its threads */
-	uint64_t others_ns; /* all other user-space processes (not excluded pids, not kernel threads) */
+	uint64_t others_ns; /* all other user-space processes (not excluded pids, not kernel threads): a running
+			     * total the meter keeps from its first snapshot on; only differences mean anything */
 };
 
 struct nb_cpu_meter; /* perf fds, excluded pids */
@@ -49,7 +50,8 @@ struct nb_cpu_cost {
 	double wall_s;
 	unsigned ncpus;
 	double tsc_hz;    /* measured over the window; 0 where unknown */
-	uint64_t busy_ns; /* all CPUs: user + nice + system + irq + softirq + steal */
+	uint64_t busy_ns; /* all CPUs: wall x ncpus - idle - iowait (idle is exact on a tickless kernel; the
+			   * user/system/irq/softirq split below is tick-sampled and may sum to less) */
 	uint64_t user_ns, system_ns, irq_ns, softirq_ns;
 	double cycles;    /* perf cycles, or busy_ns x tsc_hz; 0 where neither */
 	double util;      /* busy / (wall x ncpus), 0..1 */
@@ -66,5 +68,9 @@ void nb_cpu_cost(const struct nb_cpu_snap *a, const struct nb_cpu_snap *b, struc
 
 /* CPU time of one thread (pthread_getcpuclockid), ns; 0 on error. */
 uint64_t nb_thread_cpu_ns(unsigned long pthread_id);
+
+/* CPU that neither the generator nor the responder used: busy - gen - resp (softirq, bridge, NAT, vhost
+ * and anything else), 0 when that is negative (busy is rounded to the tick, gen and resp are exact). */
+uint64_t nb_cpu_cost_unattributed_ns(const struct nb_cpu_cost *c);
 
 #endif

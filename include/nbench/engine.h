@@ -65,6 +65,8 @@ const struct nb_engine_ops *nb_engine_find(const char *name);
 
 /* Sock engine: wraps an accepted or created socket; takes ownership of fd. */
 int nb_sock_flow_wrap(int fd, const struct nb_flow_opts *o, struct nb_flow **ret);
+/* Sock engine: a connected socket to host:port (SOCK_STREAM or SOCK_DGRAM), connect bounded to 3 s. */
+int nb_sock_connect(const char *host, uint16_t port, int socktype, int *ret_fd);
 /* Sock engine: applies nodelay/busy-poll/non-blocking of o to fd. */
 int nb_sock_apply_opts(int fd, const struct nb_flow_opts *o);
 

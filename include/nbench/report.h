@@ -106,4 +106,7 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
 void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out);
 void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_interval *iv, FILE *out);
 
+/* Allocates r->flows as n zeroed entries (cpu = -1), replacing any previous array. 0 or -ENOMEM. */
+int nb_report_set_flows(struct nb_report *r, unsigned n);
+
 #endif

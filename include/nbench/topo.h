@@ -15,21 +15,44 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "nbench/cfg.h"
+
 #define NB_TOPO_PREFIX "nb"
+/* Instance names are [a-z0-9-], start with a letter or digit, and are at most this long, so that link
+ * names "nb-<name>-r" fit IFNAMSIZ (15 characters). */
+#define NB_TOPO_NAME_MAX 10
 
 struct nb_topo; /* a built (or found) instance of a path */
+
+/* Settings of a path beyond its kind. Zero fields take the defaults. */
+struct nb_topo_opts {
+	uint16_t server_port;  /* where the responder listens; default NB_DEFAULT_PORT */
+	uint16_t publish_port; /* nat: the host port published to the server port (`docker run -p`);
+				  default server_port */
+};
 
 /* Builds path kind ("loopback", "native", "host", "bridge", "nat") under instance name (NULL: a fresh
  * unique name). Every step registers its undo before the next; on failure everything done is undone.
  * 0 or -errno with a one-line message in err. */
 int nb_topo_up(const char *kind, const char *name, struct nb_topo **ret, char *err, size_t errlen);
 
+/* nb_topo_up with settings (opts may be NULL). Blocks SIGINT/SIGTERM/SIGHUP/SIGQUIT of the calling
+ * thread while it builds and checks for them between steps: a pending one unwinds everything and returns
+ * -EINTR (the signal is delivered when the mask is restored). The environment variable
+ * NBENCH_TOPO_FAIL_AT=<step>[:<errno name>] injects a failure before that step (tests). */
+int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts *opts, struct nb_topo **ret,
+		  char *err, size_t errlen);
+
 /* Finds an instance that is up (nbench topo up), for --topo NAME. */
 int nb_topo_open(const char *name, struct nb_topo **ret, char *err, size_t errlen);
 
 /* Tears the instance down (idempotent) and frees t. Only frees when the instance was opened, not built,
- * unless destroy is true. */
+ * unless destroy is true; either way the server processes this handle spawned are stopped and reaped. */
 int nb_topo_down(struct nb_topo *t, bool destroy);
+
+/* Frees t and touches nothing: the instance and any processes this handle started keep running (they
+ * are on record in the state file, so `nbench topo down` stops them later). */
+void nb_topo_close(struct nb_topo *t);
 
 const char *nb_topo_name(const struct nb_topo *t);
 const char *nb_topo_kind(const struct nb_topo *t);
@@ -53,6 +76,48 @@ pid_t nb_topo_spawn_server(struct nb_topo *t, char *const argv[]);
 /* The path's configuration as JSON text (malloc'd): per interface MTU, TSO/GSO/GRO, qdisc; conntrack
  * state; the nft ruleset in force. NULL on error. */
 char *nb_topo_describe_json(const struct nb_topo *t);
+
+/* Whether kind names a path this build knows ("loopback", "native", "host", "bridge", "nat"). */
+bool nb_topo_kind_valid(const char *kind);
+/* The path kinds, NULL-terminated. */
+const char *const *nb_topo_kinds(void);
+/* 0 if name is a valid instance name, else -EINVAL with the reason in err. */
+int nb_topo_name_check(const char *name, char *err, size_t errlen);
+
+/* The steps of path kind for instance name as a runnable bash script of iproute2 and nft commands
+ * (malloc'd in *ret). name NULL: a fresh name. Needs no privileges. */
+int nb_topo_script(const char *kind, const char *name, const struct nb_topo_opts *opts, char **ret, char *err,
+		   size_t errlen);
+
+/* Netns names of the two ends, e.g. "nb-x1-remote" and "nb-x1-ctr". */
+const char *nb_topo_client_netns(const struct nb_topo *t);
+const char *nb_topo_server_netns(const struct nb_topo *t);
+
+/* One instance found on the machine: from its state file, or (orphan) from namespaces and cgroups that
+ * follow nbench's naming pattern only. */
+struct nb_topo_info {
+	char name[NB_TOPO_NAME_MAX + 1];
+	char kind[16];         /* "" for an orphan */
+	bool has_state;        /* a state file exists */
+	bool complete;         /* nb_topo_up finished */
+	char client_netns[32];
+	char server_netns[32];
+	char dial_addr[48];
+	uint16_t dial_port;
+	char server_addr[48];
+	uint16_t server_port;
+	unsigned nprocs;       /* spawned server processes recorded */
+};
+
+/* Every instance found (sorted by name); *ret is malloc'd. */
+int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n);
+
+/* Tears down the instance called name, from its state file or, without one, by nbench's naming pattern
+ * (netns nb-<name>-{remote,host,ctr}, cgroup nbench-<name>). -ENOENT if nothing of it exists. */
+int nb_topo_down_name(const char *name, char *err, size_t errlen);
+
+/* Tears down every instance nb_topo_list finds; the number torn down goes to *ret_n. */
+int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen);
 
 /* `nbench topo ...` : the CLI of this module. Returns the exit status. */
 int nb_topo_cli(int argc, char **argv);

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line: parsing into settings, and the commands. Only this folder and the report writers print. */
+#ifndef NBENCH_CLI_H
+#define NBENCH_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "nbench/cfg.h"
+
+enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
+
+struct cli_test {
+	struct nb_test_cfg cfg;
+	enum cli_format format;
+	const char *path;   /* --path: build this path for the run */
+	const char *topo;   /* --topo: use this running instance */
+	const char *output; /* -o: write the report there too */
+	bool quiet;         /* no interim lines */
+	bool host_given;
+	char cmdline[512];
+};
+
+/* Parses `nbench stream|rr|crr ...` (argv[0] is the subcommand). 0, 1 for --help (printed), or 2 after a
+ * one-line error on stderr. */
+int cli_parse_test(int argc, char **argv, struct cli_test *ret);
+
+int cmd_test(int argc, char **argv);   /* stream, rr, crr */
+int cmd_serve(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+
+/* Prints "nbench <cmd>: <message>" on stderr; returns 2 (bad usage). */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Runs one test as the CLI does (building --path if asked), filling rep; returns the exit status. */
+struct nb_report;
+int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals);
+
+#endif

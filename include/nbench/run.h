@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* The two sides of a test: the responder's serve loop and the generator's run. */
+#ifndef NBENCH_RUN_H
+#define NBENCH_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nbench/cfg.h"
+#include "nbench/report.h"
+
+struct nb_serve_cfg {
+	const char *bind;   /* address to listen on; NULL = 0.0.0.0 */
+	uint16_t port;      /* control and data, TCP and UDP */
+	int64_t idle_timeout_ns;  /* a connection that says nothing this long is closed (default 5 s) */
+	unsigned max_tests; /* serve this many tests, then return; 0 = forever */
+	/* Events worth a line in the responder's log ("client 10.0.0.1 connected", ...); may be NULL. */
+	void (*log)(void *arg, const char *msg);
+	void *log_arg;
+	/* Called once the sockets listen (readiness for whoever started the responder); may be NULL. */
+	void (*ready)(void *arg, uint16_t port);
+};
+
+/* Serves until *quit becomes non-zero (a signal handler sets it) or max_tests are done. 0, or -errno with a
+ * message in err when the responder cannot start (port in use, bad address). */
+int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *err, size_t errlen);
+
+struct nb_run_hooks {
+	/* Each interim interval as it completes; may be NULL. */
+	void (*interval)(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv);
+	void *arg;
+	volatile sig_atomic_t *quit; /* Ctrl-C: end the run early, still report (marked incomplete) */
+};
+
+/*
+ * Runs one test against the responder at cfg->host:cfg->port and fills rep (which the caller initialised).
+ * Returns 0 when the test ran to the end, -errno otherwise; rep->complete and rep->error say the same, and
+ * rep holds whatever was measured before a failure.
+ */
+int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, struct nb_report *rep);
+
+#endif

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report writers against golden files: one fixed report per test kind, rendered as text, interim
+ * lines, JSON and CSV, compared byte for byte with tests/golden/<name>.<ext>.
+ * NB_UPDATE_GOLDEN=1 rewrites the golden files instead (review the diff before committing it).
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "nbench/hist.h"
+#include "nbench/report.h"
+#include "tap.h"
+
+static const char *golden_dir;
+static bool update_golden;
+
+static void fixture_common(struct nb_report *r, enum nb_test_kind kind, enum nb_proto proto)
+{
+	nb_report_init(r);
+	nb_cfg_defaults(&r->cfg, kind);
+	r->cfg.proto = proto;
+	snprintf(r->nbench_version, sizeof(r->nbench_version), "test");
+	snprintf(r->timestamp, sizeof(r->timestamp), "2026-11-22T01:02:03Z");
+	snprintf(r->client.hostname, sizeof(r->client.hostname), "vm1");
+	snprintf(r->client.kernel, sizeof(r->client.kernel), "6.18.0-nb");
+	snprintf(r->client.boot_id, sizeof(r->client.boot_id), "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0");
+	snprintf(r->client.cpu_model, sizeof(r->client.cpu_model), "Intel(R) Xeon(R) Processor");
+	r->client.ncpus = 2;
+	r->complete = true;
+	r->duration_s = 10.0;
+	snprintf(r->cpu.source, sizeof(r->cpu.source), "procstat");
+	r->cpu.valid = true;
+	r->cpu.wall_s = 10.0;
+	r->cpu.ncpus = 2;
+	r->cpu.tsc_hz = 2.3e9;
+}
+
+static void same_host(struct nb_report *r, int pid)
+{
+	r->server = r->client;
+	r->same_host = true;
+	r->server_pid = pid;
+}
+
+/* stream tcp, 2 flows, native path, pinned apart, warm-up, a note */
+static void fixture_stream_tcp(struct nb_report *r)
+{
+	fixture_common(r, NB_TEST_STREAM, NB_PROTO_TCP);
+	same_host(r, 4242);
+	snprintf(r->cmdline, sizeof(r->cmdline), "nbench stream --path native -P 2 --warmup 1 --cpu 0 --server-cpu 1");
+	r->cfg.flows = 2;
+	r->cfg.warmup_ns = 1000000000LL;
+	r->cfg.cpu_gen = 0;
+	r->cfg.cpu_resp = 1;
+	snprintf(r->cfg.host, sizeof(r->cfg.host), "10.201.0.2");
+	snprintf(r->gen_cpus, sizeof(r->gen_cpus), "0");
+	snprintf(r->resp_cpus, sizeof(r->resp_cpus), "1");
+	snprintf(r->gen_wait, sizeof(r->gen_wait), "block");
+	snprintf(r->resp_wait, sizeof(r->resp_wait), "block");
+	snprintf(r->path, sizeof(r->path), "native");
+	snprintf(r->topo_name, sizeof(r->topo_name), "nb-native");
+	r->path_json = strdup("{\"steps\":[{\"netns\":\"nb-host\"},{\"veth\":[\"nb-c0\",\"nb-h0\"]}],"
+			      "\"dial\":\"10.201.0.2:12865\"}");
+	for (int i = 0; i < 11; i++) {
+		struct nb_interval iv = {.start_s = i, .end_s = i + 1, .warmup = i < 1};
+		iv.bytes = 1170000000ULL + (uint64_t)i * 1000000ULL;
+		iv.bps = (double)iv.bytes * 8;
+		CHECK_INT(nb_report_add_interval(r, &iv), 0);
+	}
+	CHECK_INT(nb_report_set_flows(r, 2), 0);
+	r->flows[0] = (struct nb_flow_result){.bytes_sent = 5905580032ULL, .bytes_rcvd = 5905580032ULL,
+					      .goodput_bps = 4.70e9, .cpu = 0};
+	r->flows[1] = (struct nb_flow_result){.bytes_sent = 5905580032ULL, .bytes_rcvd = 5905580032ULL,
+					      .goodput_bps = 4.71e9, .cpu = 0};
+	r->bytes_sent = r->bytes_rcvd = 11811160064ULL;
+	r->goodput_bps = 9.41e9;
+	r->cpu.busy_ns = 14640000000ULL;
+	r->cpu.user_ns = 1200000000ULL;
+	r->cpu.system_ns = 10100000000ULL;
+	r->cpu.softirq_ns = 3300000000ULL;
+	r->cpu.irq_ns = 0;
+	r->cpu.util = 0.732;
+	r->cpu.cycles = 14.64 * 2.3e9;
+	r->cpu.cycles_per_byte = r->cpu.cycles / (double)r->bytes_rcvd;
+	r->cpu.gen_ns = 5000000000ULL;
+	r->cpu.resp_ns = 4000000000ULL;
+	r->cpu.other_ns = 12000000ULL;
+	nb_report_note(r, "veth offloads: tso on, gso on, gro off");
+}
+
+/* stream udp, one flow, to a remote responder (-H), server CPU measured there, spin wait */
+static void fixture_stream_udp(struct nb_report *r)
+{
+	fixture_common(r, NB_TEST_STREAM, NB_PROTO_UDP);
+	snprintf(r->cmdline, sizeof(r->cmdline), "nbench stream -u -H 192.0.2.7 --wait spin");
+	snprintf(r->cfg.host, sizeof(r->cfg.host), "192.0.2.7");
+	r->cfg.wait = NB_WAIT_SPIN;
+	r->cfg.msg_bytes = 0; /* the protocol's default: 1472 */
+	snprintf(r->server.hostname, sizeof(r->server.hostname), "peer");
+	snprintf(r->server.kernel, sizeof(r->server.kernel), "6.1.0-13-amd64");
+	snprintf(r->server.boot_id, sizeof(r->server.boot_id), "ffffffff-0000-1111-2222-333333333333");
+	snprintf(r->server.cpu_model, sizeof(r->server.cpu_model), "AMD EPYC 7B13");
+	r->server.ncpus = 64;
+	r->server_pid = 777;
+	snprintf(r->gen_cpus, sizeof(r->gen_cpus), "any");
+	snprintf(r->resp_cpus, sizeof(r->resp_cpus), "0,1");
+	snprintf(r->gen_wait, sizeof(r->gen_wait), "spin");
+	snprintf(r->resp_wait, sizeof(r->resp_wait), "block+busy_poll=50us");
+	for (int i = 0; i < 3; i++) {
+		struct nb_interval iv = {.start_s = i, .end_s = i + 1};
+		iv.packets = 69000 + (uint64_t)i;
+		iv.bytes = iv.packets * 1472;
+		iv.bps = (double)iv.bytes * 8;
+		iv.lost = (uint64_t)i * 3;
+		CHECK_INT(nb_report_add_interval(r, &iv), 0);
+	}
+	CHECK_INT(nb_report_set_flows(r, 1), 0);
+	r->flows[0] = (struct nb_flow_result){.bytes_sent = 1015680000ULL,
+					      .bytes_rcvd = 1014208000ULL,
+					      .msgs_sent = 690000,
+					      .msgs_rcvd = 689000,
+					      .lost = 1000,
+					      .reordered = 12,
+					      .goodput_bps = 812.3e6,
+					      .cpu = 1};
+	r->bytes_sent = 1015680000ULL;
+	r->bytes_rcvd = 1014208000ULL;
+	r->msgs_sent = 690000;
+	r->msgs_rcvd = 689000;
+	r->lost = 1000;
+	r->reordered = 12;
+	r->loss_pct = 100.0 * 1000 / 690000;
+	r->goodput_bps = 812.3e6;
+	r->cpu.busy_ns = 11000000000ULL;
+	r->cpu.user_ns = 3000000000ULL;
+	r->cpu.system_ns = 7900000000ULL;
+	r->cpu.softirq_ns = 100000000ULL;
+	r->cpu.util = 0.55;
+	r->cpu.cycles = 11.0 * 2.3e9;
+	r->cpu.cycles_per_byte = r->cpu.cycles / (double)r->bytes_sent;
+	r->cpu.gen_ns = 9950000000ULL;
+	r->server_cpu_valid = true;
+	r->server_cpu = r->cpu;
+	r->server_cpu.ncpus = 64;
+	r->server_cpu.util = 0.02;
+	r->server_cpu.busy_ns = 12800000000ULL;
+	r->server_cpu.gen_ns = 0;
+	r->server_cpu.resp_ns = 6100000000ULL;
+	r->server_cpu.tsc_hz = 2.45e9;
+	r->server_cpu.cycles = 12.8 * 2.45e9;
+	r->server_cpu.cycles_per_byte = r->server_cpu.cycles / (double)r->bytes_rcvd;
+}
+
+/* A deterministic latency distribution through the real histogram: 20000 transactions, exponential
+ * above 5.4 us from a fixed-seed generator, and a slow tail. */
+static void fill_latency(struct nb_report *r, uint64_t n, double floor_ns, double mean_ns)
+{
+	struct nb_hist *h;
+	uint64_t x = 12345;
+	CHECK_INT(nb_hist_new(&h), 0);
+	for (uint64_t i = 0; i < n; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		double u = (double)(x >> 11) / 9007199254740992.0;
+		nb_hist_record(h, (int64_t)(floor_ns - log(1.0 - u) * mean_ns));
+	}
+	nb_hist_record_n(h, 2500000, 3);
+	nb_hist_stats(h, &r->lat);
+	nb_hist_free(h);
+}
+
+/* rr tcp on one core, spinning, depth 1, closed loop */
+static void fixture_rr_tcp(struct nb_report *r)
+{
+	fixture_common(r, NB_TEST_RR, NB_PROTO_TCP);
+	same_host(r, 4243);
+	snprintf(r->cmdline, sizeof(r->cmdline), "nbench rr --path loopback --cpu 0 --server-cpu 0 --wait spin");
+	r->cfg.cpu_gen = 0;
+	r->cfg.cpu_resp = 0;
+	r->cfg.wait = NB_WAIT_SPIN;
+	snprintf(r->gen_cpus, sizeof(r->gen_cpus), "0");
+	snprintf(r->resp_cpus, sizeof(r->resp_cpus), "0");
+	snprintf(r->gen_wait, sizeof(r->gen_wait), "spin");
+	snprintf(r->resp_wait, sizeof(r->resp_wait), "spin");
+	snprintf(r->path, sizeof(r->path), "loopback");
+	snprintf(r->topo_name, sizeof(r->topo_name), "loopback");
+	snprintf(r->cfg.host, sizeof(r->cfg.host), "127.0.0.1");
+	for (int i = 0; i < 3; i++) {
+		struct nb_interval iv = {.start_s = i, .end_s = i + 1};
+		iv.txns = 152340 + (uint64_t)i * 10;
+		iv.tps = (double)iv.txns;
+		iv.mean_lat_ns = 6520 - i * 10;
+		CHECK_INT(nb_report_add_interval(r, &iv), 0);
+	}
+	CHECK_INT(nb_report_set_flows(r, 1), 0);
+	r->flows[0].txns = 1523400;
+	r->flows[0].cpu = 0;
+	r->txns = 1523400;
+	r->tps = 152340.0;
+	fill_latency(r, 20000, 5400, 1100);
+	r->cpu.busy_ns = 10020000000ULL;
+	r->cpu.user_ns = 3000000000ULL;
+	r->cpu.system_ns = 7000000000ULL;
+	r->cpu.softirq_ns = 20000000ULL;
+	r->cpu.util = 0.501;
+	r->cpu.cycles = 10.02 * 2.3e9;
+	r->cpu.cycles_per_txn = r->cpu.cycles / (double)r->txns;
+	r->cpu.gen_ns = 4990000000ULL;
+	r->cpu.resp_ns = 4980000000ULL;
+	r->cpu.other_ns = 1000000ULL;
+}
+
+/* crr that failed part way, on a machine someone else was using, with more notes than fit */
+static void fixture_crr_tcp(struct nb_report *r)
+{
+	fixture_common(r, NB_TEST_CRR, NB_PROTO_TCP);
+	same_host(r, 4244);
+	snprintf(r->cmdline, sizeof(r->cmdline), "nbench crr --path nat -t 5");
+	r->cfg.duration_ns = 5000000000LL;
+	snprintf(r->path, sizeof(r->path), "nat");
+	snprintf(r->topo_name, sizeof(r->topo_name), "nb-nat");
+	r->path_json = strdup("{not json"); /* topo's text that does not parse becomes null */
+	r->duration_s = 3.5;
+	r->complete = false;
+	snprintf(r->error, sizeof(r->error), "connect to 10.201.0.1:12865: Connection refused");
+	CHECK_INT(nb_report_set_flows(r, 1), 0);
+	r->flows[0].txns = 31500;
+	r->txns = 31500;
+	r->tps = 9000.0;
+	fill_latency(r, 5000, 90000, 20000);
+	r->cpu.wall_s = 3.5;
+	r->cpu.busy_ns = 6300000000ULL;
+	r->cpu.user_ns = 800000000ULL;
+	r->cpu.system_ns = 4300000000ULL;
+	r->cpu.softirq_ns = 1100000000ULL;
+	r->cpu.irq_ns = 10000000ULL;
+	r->cpu.util = 0.9;
+	r->cpu.cycles = 6.3 * 2.3e9;
+	r->cpu.cycles_per_txn = r->cpu.cycles / (double)r->txns;
+	r->cpu.gen_ns = 2100000000ULL;
+	r->cpu.resp_ns = 1900000000ULL;
+	r->cpu.other_ns = 1400000000ULL;
+	r->cpu.disturbed = true;
+	nb_report_note(r, "emulated: %s", "TCG");
+	nb_report_note(r, "note %d", 2);
+	nb_report_note(r, "note %d", 3);
+	nb_report_note(r, "note %d", 4);
+	nb_report_note(r, "note %d: one too many, dropped", 5);
+	CHECK_INT(r->n_notes, 4);
+}
+
+static char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? 2 * cap : 8192;
+			char *n = realloc(buf, cap);
+			if (!n)
+				break;
+			buf = n;
+		}
+		size_t got = fread(buf + len, 1, cap - len - 1, f);
+		len += got;
+		if (!got)
+			break;
+	}
+	fclose(f);
+	if (buf)
+		buf[len] = '\0';
+	*ret_len = len;
+	return buf;
+}
+
+/* Compares text with tests/golden/<name>; on a difference prints the first differing line. */
+static void check_golden(const char *name, const char *text, size_t len)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", golden_dir, name);
+	if (update_golden) {
+		FILE *f = fopen(path, "we");
+		CHECK_MSG(f != NULL, "cannot write %s", path);
+		if (f) {
+			CHECK(fwrite(text, 1, len, f) == len);
+			CHECK(fclose(f) == 0);
+			fprintf(stderr, "updated %s\n", path);
+		}
+		return;
+	}
+	size_t glen = 0;
+	char *golden = slurp(path, &glen);
+	CHECK_MSG(golden != NULL, "missing golden file %s (NB_UPDATE_GOLDEN=1 writes it)", path);
+	if (!golden)
+		return;
+	bool same = glen == len && !memcmp(golden, text, len);
+	if (!same) {
+		size_t i = 0, line = 1, bol = 0;
+		while (i < len && i < glen && text[i] == golden[i]) {
+			if (text[i] == '\n') {
+				line++;
+				bol = i + 1;
+			}
+			i++;
+		}
+		const char *g = golden + bol, *t = text + bol;
+		fprintf(stderr, "%s differs at line %zu:\n  golden: %.*s\n  got:    %.*s\n", name, line,
+			(int)strcspn(g, "\n"), g, (int)strcspn(t, "\n"), t);
+	}
+	CHECK_MSG(same, "%s does not match its golden file", name);
+	free(golden);
+}
+
+typedef int (*render_fn)(const struct nb_report *r, FILE *out);
+
+static int render_csv(const struct nb_report *r, FILE *out)
+{
+	return nb_report_write_csv(r, out, true);
+}
+
+static int render_intervals(const struct nb_report *r, FILE *out)
+{
+	nb_report_text_interval_header(&r->cfg, out);
+	for (unsigned i = 0; i < r->n_intervals; i++)
+		nb_report_text_interval(&r->cfg, &r->intervals[i], out);
+	return ferror(out) ? -EIO : 0;
+}
+
+static char *render(const struct nb_report *r, render_fn fn, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f != NULL);
+	if (!f)
+		return NULL;
+	CHECK_INT(fn(r, f), 0);
+	fclose(f);
+	*ret_len = len;
+	return buf;
+}
+
+static cJSON *jget(const cJSON *o, const char *path)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", path);
+	const cJSON *cur = o;
+	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && cur; k = strtok_r(NULL, ".", &save))
+		cur = cJSON_GetObjectItemCaseSensitive(cur, k);
+	CHECK_MSG(cur != NULL, "JSON has no %s", path);
+	return (cJSON *)cur;
+}
+
+static double jnum(const cJSON *o, const char *path)
+{
+	cJSON *v = jget(o, path);
+	CHECK_MSG(cJSON_IsNumber(v), "%s is not a number", path);
+	return v ? v->valuedouble : NAN;
+}
+
+/* Parses the JSON back and checks the figures a script would read. */
+static void check_json(const struct nb_report *r, const char *text)
+{
+	cJSON *j = cJSON_Parse(text);
+	CHECK_MSG(j != NULL, "JSON does not parse");
+	if (!j)
+		return;
+	CHECK(jnum(j, "schema_version") == NB_REPORT_SCHEMA_VERSION);
+	CHECK_STR(cJSON_GetStringValue(jget(j, "start.settings.kind")), nb_test_kind_name(r->cfg.kind));
+	CHECK_STR(cJSON_GetStringValue(jget(j, "start.settings.proto")), nb_proto_name(r->cfg.proto));
+	CHECK(jnum(j, "start.settings.duration_ns") == (double)r->cfg.duration_ns);
+	CHECK(jnum(j, "start.settings.msg_bytes") == nb_cfg_msg_bytes(&r->cfg));
+	CHECK_STR(cJSON_GetStringValue(jget(j, "start.placement.gen_cpus")), r->gen_cpus);
+	CHECK(cJSON_IsBool(jget(j, "start.same_host")));
+	CHECK(cJSON_IsArray(jget(j, "intervals")));
+	CHECK_INT(cJSON_GetArraySize(jget(j, "intervals")), r->n_intervals);
+	CHECK_INT(cJSON_GetArraySize(jget(j, "end.flows")), r->n_flows);
+	CHECK(cJSON_IsTrue(jget(j, "end.complete")) == r->complete);
+	if (r->complete)
+		CHECK(cJSON_IsNull(jget(j, "end.error")));
+	else
+		CHECK_STR(cJSON_GetStringValue(jget(j, "end.error")), r->error);
+	CHECK_INT(cJSON_GetArraySize(jget(j, "end.notes")), r->n_notes);
+	CHECK(jnum(j, "end.cpu.busy_ns") == (double)r->cpu.busy_ns);
+	CHECK_STR(cJSON_GetStringValue(jget(j, "end.cpu.source")), r->cpu.source);
+	CHECK((cJSON_GetObjectItem(jget(j, "end"), "server_cpu") != NULL) == r->server_cpu_valid);
+
+	const cJSON *cfg = jget(j, "start.path.config");
+	CHECK(r->path_json && cJSON_Parse(r->path_json) ? cJSON_IsObject(cfg) : cJSON_IsNull(cfg));
+
+	const cJSON *end = jget(j, "end");
+	if (r->cfg.kind == NB_TEST_STREAM) {
+		CHECK(jnum(j, "end.bytes_received") == (double)r->bytes_rcvd);
+		CHECK(jnum(j, "end.goodput_bps") == r->goodput_bps);
+		CHECK(cJSON_GetObjectItem(end, "latency_ns") == NULL);
+		CHECK(cJSON_GetObjectItem(end, "transactions") == NULL);
+		CHECK(cJSON_GetObjectItem(jget(j, "end.cpu"), "cycles_per_byte") != NULL);
+		CHECK((cJSON_GetObjectItem(end, "packets_sent") != NULL) == (r->cfg.proto == NB_PROTO_UDP));
+		if (r->n_intervals)
+			CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(jget(j, "intervals"), 0), "txns") == NULL);
+	} else {
+		double min = jnum(j, "end.latency_ns.min"), p50 = jnum(j, "end.latency_ns.p50"),
+		       p90 = jnum(j, "end.latency_ns.p90"), p99 = jnum(j, "end.latency_ns.p99"),
+		       p999 = jnum(j, "end.latency_ns.p999"), max = jnum(j, "end.latency_ns.max"),
+		       mean = jnum(j, "end.latency_ns.mean");
+		CHECK_MSG(0 < min && min <= p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= max,
+			  "latency order: %g %g %g %g %g %g", min, p50, p90, p99, p999, max);
+		CHECK(min <= mean && mean <= max);
+		CHECK(jnum(j, "end.transactions") == (double)r->txns);
+		CHECK(jnum(j, "end.transactions_per_s") == r->tps);
+		CHECK(cJSON_GetObjectItem(end, "goodput_bps") == NULL);
+		CHECK(cJSON_GetObjectItem(jget(j, "end.cpu"), "cycles_per_transaction") != NULL);
+	}
+	cJSON_Delete(j);
+}
+
+/* The CSV is one header and one row of the same number of fields (a quoted field may hold commas). */
+static void check_csv(const char *text)
+{
+	unsigned fields[2] = {1, 1}, row = 0;
+	bool quoted = false;
+	for (const char *p = text; *p && row < 2; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == ',' && !quoted)
+			fields[row]++;
+		else if (*p == '\n' && !quoted)
+			row++;
+	}
+	CHECK_INT(row, 2);
+	CHECK_INT(fields[0], 34);
+	CHECK_INT(fields[1], fields[0]);
+}
+
+static void check_fixture(const char *name, void (*fill)(struct nb_report *))
+{
+	static const struct {
+		const char *ext;
+		render_fn fn;
+	} formats[] = {
+		{"txt", nb_report_write_text},
+		{"intervals.txt", render_intervals},
+		{"json", nb_report_write_json},
+		{"csv", render_csv},
+	};
+	struct nb_report r;
+	fill(&r);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		size_t len = 0;
+		char *text = render(&r, formats[i].fn, &len);
+		if (!text)
+			continue;
+		char file[128];
+		snprintf(file, sizeof(file), "%s.%s", name, formats[i].ext);
+		check_golden(file, text, len);
+		/* rendering is a pure function of the report */
+		size_t len2 = 0;
+		char *again = render(&r, formats[i].fn, &len2);
+		CHECK_MSG(again && len2 == len && !memcmp(text, again, len), "%s: second rendering differs", file);
+		if (!strcmp(formats[i].ext, "json"))
+			check_json(&r, text);
+		if (!strcmp(formats[i].ext, "csv"))
+			check_csv(text);
+		if (!strcmp(formats[i].ext, "txt"))
+			CHECK((strstr(text, "INCOMPLETE: ") != NULL) == !r.complete);
+		free(again);
+		free(text);
+	}
+	nb_report_free(&r);
+	nb_report_free(&r); /* twice is harmless */
+}
+
+static void test_lifecycle(void)
+{
+	struct nb_report r;
+	nb_report_init(&r);
+	CHECK(!r.complete);
+	CHECK(!r.cpu.valid);
+	for (int i = 0; i < 1000; i++) {
+		struct nb_interval iv = {.start_s = i, .end_s = i + 1, .bytes = (uint64_t)i};
+		CHECK_INT(nb_report_add_interval(&r, &iv), 0);
+	}
+	CHECK_INT(r.n_intervals, 1000);
+	CHECK(r.cap_intervals >= 1000);
+	CHECK_U64(r.intervals[999].bytes, 999);
+	CHECK_U64(r.intervals[0].bytes, 0);
+	CHECK_INT(nb_report_set_flows(&r, 3), 0);
+	CHECK_INT(r.n_flows, 3);
+	CHECK_INT(r.flows[2].cpu, -1);
+	CHECK_U64(r.flows[2].bytes_sent, 0);
+	CHECK_INT(nb_report_set_flows(&r, 0), 0);
+	CHECK(r.flows == NULL && r.n_flows == 0);
+	char longnote[400];
+	memset(longnote, 'x', sizeof(longnote) - 1);
+	longnote[sizeof(longnote) - 1] = '\0';
+	nb_report_note(&r, "%s", longnote);
+	CHECK_INT(strlen(r.notes[0]), sizeof(r.notes[0]) - 1);
+	nb_report_free(&r);
+	CHECK(r.intervals == NULL && r.n_intervals == 0);
+
+	/* a report nobody filled in still renders in every format */
+	nb_report_init(&r);
+	size_t len;
+	char *s;
+	s = render(&r, nb_report_write_text, &len);
+	free(s);
+	s = render(&r, nb_report_write_json, &len);
+	cJSON *j = s ? cJSON_Parse(s) : NULL;
+	CHECK(j != NULL);
+	cJSON_Delete(j);
+	free(s);
+	s = render(&r, render_csv, &len);
+	free(s);
+	nb_report_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+	golden_dir = argc > 1 ? argv[1] : "tests/golden";
+	const char *u = getenv("NB_UPDATE_GOLDEN");
+	update_golden = u && *u && strcmp(u, "0");
+
+	check_fixture("stream_tcp", fixture_stream_tcp);
+	check_fixture("stream_udp", fixture_stream_udp);
+	check_fixture("rr_tcp", fixture_rr_tcp);
+	check_fixture("crr_tcp", fixture_crr_tcp);
+	test_lifecycle();
+	return tap_status("test_report");
+}

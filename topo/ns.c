@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Named network namespaces, made the way `ip netns add` makes them (a bind mount of the namespace on
+ * /run/netns/<name>, the directory a shared mount point), so `ip netns exec` works on them for debugging.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "topo_int.h"
+
+static void ns_path(char *buf, size_t len, const char *ns)
+{
+	snprintf(buf, len, NB_NETNS_DIR "/%s", ns);
+}
+
+int nb_ns_open(const char *ns)
+{
+	char path[64];
+	int fd;
+
+	ns_path(path, sizeof(path), ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+bool nb_ns_exists(const char *ns)
+{
+	char path[64];
+
+	ns_path(path, sizeof(path), ns);
+	return access(path, F_OK) == 0;
+}
+
+int nb_ns_enter(const char *ns, int *ret_orig)
+{
+	int orig, fd, r = 0;
+
+	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (orig < 0)
+		return -errno;
+	fd = nb_ns_open(ns);
+	if (fd < 0) {
+		close(orig);
+		return fd;
+	}
+	if (setns(fd, CLONE_NEWNET))
+		r = -errno;
+	close(fd);
+	if (r) {
+		close(orig);
+		return r;
+	}
+	*ret_orig = orig;
+	return 0;
+}
+
+void nb_ns_leave(int orig)
+{
+	/* Returning to a namespace we were just in cannot fail short of a kernel bug; a thread left in a
+	 * foreign namespace would silently send the caller's traffic down the wrong path, so stop here. */
+	if (setns(orig, CLONE_NEWNET))
+		abort();
+	close(orig);
+}
+
+/* As iproute2: /run/netns must be a shared mount so that the netns bind mounts propagate into mount
+ * namespaces created later (the "host" path's server, `ip netns exec`). */
+static int netns_dir_prepare(void)
+{
+	if (mkdir("/run", 0755) && errno != EEXIST)
+		return -errno;
+	if (mkdir(NB_NETNS_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	if (!mount("", NB_NETNS_DIR, "none", MS_SHARED | MS_REC, NULL))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (mount(NB_NETNS_DIR, NB_NETNS_DIR, "none", MS_BIND | MS_REC, NULL))
+		return -errno;
+	if (mount("", NB_NETNS_DIR, "none", MS_SHARED | MS_REC, NULL))
+		return -errno;
+	return 0;
+}
+
+int nb_ns_create(const char *ns)
+{
+	char path[64];
+	int orig, fd, r;
+
+	r = netns_dir_prepare();
+	if (r)
+		return r;
+	ns_path(path, sizeof(path), ns);
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+
+	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (orig < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* unshare() moves only the calling thread; it comes back below whatever happens. */
+	if (unshare(CLONE_NEWNET)) {
+		r = -errno;
+		close(orig);
+		goto fail;
+	}
+	r = mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) ? -errno : 0;
+	nb_ns_leave(orig);
+	if (r)
+		goto fail;
+	return 0;
+fail:
+	unlink(path);
+	return r;
+}
+
+int nb_ns_delete(const char *ns)
+{
+	char path[64];
+
+	ns_path(path, sizeof(path), ns);
+	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+		return -errno;
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int nb_cgroup_root(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024], best[256] = "";
+
+	if (!f)
+		return -errno;
+	/* Prefer the unified hierarchy at /sys/fs/cgroup; hybrid hosts mount it at .../unified. */
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[256], *sep = strstr(line, " - ");
+		char fstype[32];
+
+		if (!sep || sscanf(sep, " - %31s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1)
+			continue;
+		if (!*best || !strcmp(mnt, "/sys/fs/cgroup"))
+			snprintf(best, sizeof(best), "%s", mnt);
+	}
+	fclose(f);
+	snprintf(buf, len, "%s", best);
+	return *best ? 0 : -ENOENT;
+}

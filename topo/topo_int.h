@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside topo/: a path is planned as a flat list of steps (pure data, no privileges), then applied step by
+ * step through libnl-route-3 and libnftables, or rendered as an iproute2 + nft script. A plan is a pure
+ * function of (kind, name, ports, cgroup root), so an instance can be re-planned from its state file and
+ * torn down by a process that never built it.
+ */
+#ifndef NB_TOPO_INT_H
+#define NB_TOPO_INT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nbench/topo.h"
+
+#define NB_TOPO_MAX_STEPS 48
+#define NB_TOPO_MAX_NS    3
+#define NB_TOPO_MAX_PIDS  16
+#define NB_NS_NAME_MAX    32 /* "nb-" + name + "-remote" + NUL fits */
+#define NB_NETNS_DIR      "/run/netns"
+#define NB_STATE_DIR      "/run/nbench/topo"
+
+enum nb_step_kind {
+	NB_STEP_NETNS,  /* ns */
+	NB_STEP_VETH,   /* ifname in ns, peer in peer_ns */
+	NB_STEP_BRIDGE, /* ifname in ns */
+	NB_STEP_MASTER, /* ifname enslaved to master, both in ns */
+	NB_STEP_UP,     /* ifname in ns */
+	NB_STEP_ADDR,   /* addr (CIDR) on ifname in ns */
+	NB_STEP_ROUTE,  /* addr (destination CIDR or "default") via gateway, dev ifname, in ns */
+	NB_STEP_SYSCTL, /* key (dotted, under /proc/sys) = val, in ns */
+	NB_STEP_NFT,    /* ruleset text creating table `table` in ns */
+	NB_STEP_CGROUP, /* path: a cgroup v2 directory */
+};
+
+struct nb_step {
+	enum nb_step_kind kind;
+	char ns[NB_NS_NAME_MAX];
+	char ifname[IFNAMSIZ];
+	char peer_ns[NB_NS_NAME_MAX];
+	char peer[IFNAMSIZ];
+	char master[IFNAMSIZ];
+	char addr[48];
+	char via[48];
+	char key[64];
+	char val[16];
+	char table[48]; /* "ip nbench_<name>" */
+	char *text;     /* nft ruleset (heap) */
+	char path[256];
+	/* Filled in when applied, read by the undo. */
+	char old[16];
+	bool done;
+};
+
+struct nb_plan {
+	char kind[16];
+	char name[NB_TOPO_NAME_MAX + 1];
+	struct nb_step steps[NB_TOPO_MAX_STEPS];
+	size_t nsteps;
+	char ns[NB_TOPO_MAX_NS][NB_NS_NAME_MAX];
+	size_t nns;
+	char client_ns[NB_NS_NAME_MAX];
+	char server_ns[NB_NS_NAME_MAX];
+	char dial_addr[48];
+	uint16_t dial_port;
+	char server_addr[48];
+	uint16_t server_port;
+	char cgroup[256]; /* empty unless the server runs sandboxed ("host") */
+	bool sandbox;
+};
+
+struct nb_proc {
+	pid_t pid;
+	unsigned long long start_ticks; /* /proc/<pid>/stat field 22: tells a reused pid apart */
+	bool child;                     /* ours to waitpid() */
+};
+
+struct nb_topo {
+	struct nb_plan plan;
+	bool built; /* by this process through nb_topo_up (vs found by nb_topo_open) */
+	bool down;
+	bool incomplete; /* read from a state file whose nb_topo_up never finished */
+	struct nb_proc procs[NB_TOPO_MAX_PIDS];
+	size_t nprocs;
+};
+
+/* plan.c */
+int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts *opts, const char *cgroot,
+		  struct nb_plan *ret, char *err, size_t errlen);
+void nb_plan_free(struct nb_plan *p);
+char *nb_plan_script(const struct nb_plan *p);
+void nb_ns_name(char *buf, size_t len, const char *name, const char *role);
+/* Whether s is the name of a netns nbench would create; the instance name goes to ret_name. */
+bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
+bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
+const char *nb_step_kind_name(enum nb_step_kind k);
+
+/* ns.c: the calling thread visits a netns and always comes back. */
+int nb_ns_enter(const char *ns, int *ret_orig);
+void nb_ns_leave(int orig);
+int nb_ns_open(const char *ns);
+int nb_ns_create(const char *ns);
+int nb_ns_delete(const char *ns);
+bool nb_ns_exists(const char *ns);
+/* The mount point of the cgroup v2 hierarchy ("" if none) */
+int nb_cgroup_root(char *buf, size_t len);
+
+/* apply.c */
+struct nb_apply;
+int nb_apply_open(struct nb_apply **ret);
+void nb_apply_close(struct nb_apply *a);
+int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen);
+/* Idempotent: an object already gone counts as undone. */
+int nb_step_undo(struct nb_apply *a, struct nb_step *s);
+int nb_nl_err(int nlerr);
+void nb_step_describe(const struct nb_step *s, char *buf, size_t len);
+/* Kills what is left in the cgroup, then removes it; ENOENT counts as done. */
+int nb_cgroup_remove(const char *path);
+
+/* state.c */
+int nb_state_write(const struct nb_topo *t, bool complete);
+int nb_state_create(const struct nb_topo *t);
+int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen);
+int nb_state_remove(const char *name);
+void nb_state_path(char *buf, size_t len, const char *name);
+/* Tears down by plan and by naming pattern; works without a state file and twice. */
+int nb_teardown(struct nb_topo *t);
+int nb_procs_kill(struct nb_topo *t);
+unsigned long long nb_proc_start_ticks(pid_t pid);
+
+/* describe.c */
+char *nb_describe(const struct nb_plan *p);
+
+#define nb_err(err, errlen, ...)                                                                           \
+	do {                                                                                               \
+		if ((err) && (errlen))                                                                     \
+			snprintf((err), (errlen), __VA_ARGS__);                                            \
+	} while (0)
+
+#endif
