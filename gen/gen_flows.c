@@ -43,11 +43,10 @@ static int stream_send_udp(struct nb_flow_ctx *c, unsigned char *buf)
 	while (!nb_stopped(c) && nb_now_ns() < c->t_end_ns) {
 		for (unsigned i = 0; i < UDP_BURST; i++)
 			nb_seq_put(iov[i].iov_base, seq + i);
-		int n = f->ops->send_burst ? f->ops->send_burst(f, iov, UDP_BURST)
-					   : (int)(f->ops->send(f, iov[0].iov_base, len) < 0 ? -1 : 1);
+		int n = nb_flow_send_burst(f, iov, UDP_BURST);
 		if (n < 0) {
 			/* ECONNREFUSED/ENOBUFS: the datagrams are lost, which the receiver counts */
-			if (n == -ECONNREFUSED || n == -ENOBUFS || n == -1)
+			if (n == -ECONNREFUSED || n == -ENOBUFS)
 				continue;
 			return fail(c, n, "send");
 		}
@@ -119,17 +118,10 @@ int nb_gen_stream_recv(struct nb_flow_ctx *c)
 			iov[i] = (struct iovec){buf + (size_t)i * len, len};
 		/* UDP has no end: the controller stops this loop with a shutdown once the sender is done. */
 		while (!nb_stopped(c)) {
-			int n;
-			if (f->ops->recv_burst)
-				n = f->ops->recv_burst(f, iov, UDP_BURST, lens, 200 * NB_NS_PER_MS);
-			else {
-				ssize_t k = f->ops->recv(f, buf, len, 200 * NB_NS_PER_MS);
-				n = k < 0 ? (int)k : 1;
-				lens[0] = k < 0 ? 0 : (size_t)k;
-			}
+			int n = nb_flow_recv_burst(f, iov, UDP_BURST, lens, 200 * NB_NS_PER_MS);
 			if (n == -ETIMEDOUT)
 				continue;
-			if (n == 0 || (n == 1 && lens[0] == 0 && !f->ops->recv_burst))
+			if (n == 0)
 				break;
 			if (n < 0) {
 				if (n == -ECONNREFUSED)

@@ -13,24 +13,24 @@
 
 /* The CLI's spelling of each option, used in the messages of nb_cfg_check. Kept in one place so the
  * messages follow the CLI if it renames a flag. */
-#define OPT_TIME "-t"
-#define OPT_WARMUP "--warmup"
-#define OPT_INTERVAL "-i"
-#define OPT_FLOWS "-P"
-#define OPT_PORT "--port"
-#define OPT_MSG "--msg-size"
-#define OPT_RR_SIZE "-r"
-#define OPT_DEPTH "--depth"
-#define OPT_RATE "--rate"
-#define OPT_REVERSE "--reverse"
+#define OPT_TIME	"-t"
+#define OPT_WARMUP	"--warmup"
+#define OPT_INTERVAL	"-i"
+#define OPT_FLOWS	"-P"
+#define OPT_PORT	"--port"
+#define OPT_MSG		"--msg-size"
+#define OPT_RR_SIZE	"-r"
+#define OPT_DEPTH	"--depth"
+#define OPT_RATE	"--rate"
+#define OPT_REVERSE	"--reverse"
 #define OPT_UDP_TIMEOUT "--udp-timeout"
-#define OPT_BUSY_POLL "--busy-poll"
-#define OPT_CPU_GEN "--cpu"
-#define OPT_CPU_RESP "--server-cpu"
-#define OPT_ENGINE "--engine"
+#define OPT_BUSY_POLL	"--busy-poll"
+#define OPT_CPU_GEN	"--cpu"
+#define OPT_CPU_RESP	"--server-cpu"
+#define OPT_ENGINE	"--engine"
 
-#define DEFAULT_RR_REQ_BYTES 100
-#define DEFAULT_RR_RESP_BYTES 200
+#define DEFAULT_RR_REQ_BYTES   100
+#define DEFAULT_RR_RESP_BYTES  200
 #define DEFAULT_UDP_TIMEOUT_NS (200 * NB_NS_PER_MS)
 
 void nb_cfg_defaults(struct nb_test_cfg *cfg, enum nb_test_kind kind)
@@ -173,8 +173,8 @@ int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 	if (ncpus < 1)
 		ncpus = 1;
 	if (cfg->cpu_gen < -1 || cfg->cpu_gen >= ncpus)
-		return fail(err, errlen, "%s must be a CPU number 0-%ld (this machine has %ld CPUs)", OPT_CPU_GEN,
-			    ncpus - 1, ncpus);
+		return fail(err, errlen, "%s must be a CPU number 0-%ld (this machine has %ld CPUs)",
+			    OPT_CPU_GEN, ncpus - 1, ncpus);
 	/* the responder may run on a machine with more CPUs: it checks against its own (check_resp_cpu) */
 	if (cfg->cpu_resp < -1 || cfg->cpu_resp >= CPU_SETSIZE)
 		return fail(err, errlen, "%s must be a CPU number 0-%d", OPT_CPU_RESP, CPU_SETSIZE - 1);
@@ -187,12 +187,14 @@ int nb_cfg_check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errle
 	if (ncpus < 1)
 		ncpus = 1;
 	if (cfg->cpu_resp < -1 || cfg->cpu_resp >= ncpus)
-		return fail(err, errlen, "%s must be a CPU number 0-%ld (the responder's machine has %ld CPUs)",
+		return fail(err, errlen,
+			    "%s must be a CPU number 0-%ld (the responder's machine has %ld CPUs)",
 			    OPT_CPU_RESP, ncpus - 1, ncpus);
 	return 0;
 }
 
-static const char *const kind_names[] = {[NB_TEST_STREAM] = "stream", [NB_TEST_RR] = "rr", [NB_TEST_CRR] = "crr"};
+static const char *const kind_names[] = {
+    [NB_TEST_STREAM] = "stream", [NB_TEST_RR] = "rr", [NB_TEST_CRR] = "crr"};
 static const char *const proto_names[] = {[NB_PROTO_TCP] = "tcp", [NB_PROTO_UDP] = "udp"};
 static const char *const wait_names[] = {[NB_WAIT_BLOCK] = "block", [NB_WAIT_SPIN] = "spin"};
 

@@ -47,7 +47,7 @@ struct nb_cpu_meter {
 	size_t n_procs;
 	bool have_prev;
 	uint64_t prev_scan_ticks; /* CLOCK_BOOTTIME at the start of the previous scan, in ticks */
-	uint64_t others_ticks;    /* running total since the first snapshot */
+	uint64_t others_ticks;	  /* running total since the first snapshot */
 };
 
 static uint64_t ticks_to_ns(uint64_t ticks, long hz)
@@ -56,7 +56,8 @@ static uint64_t ticks_to_ns(uint64_t ticks, long hz)
 	return ticks / h * NB_NS_PER_S + ticks % h * NB_NS_PER_S / h;
 }
 
-static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags)
+static long perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd,
+			    unsigned long flags)
 {
 	return syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
 }
@@ -201,8 +202,8 @@ static int read_proc_stat(const struct nb_cpu_meter *m, struct nb_cpu_snap *s)
 		if (strncmp(line, "cpu", 3))
 			break; /* the cpu lines come first */
 		if (line[3] == ' ') {
-			if (sscanf(line + 3, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-				   &v[4], &v[5], &v[6], &v[7]) >= 4)
+			if (sscanf(line + 3, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+				   &v[3], &v[4], &v[5], &v[6], &v[7]) >= 4)
 				have_total = true;
 		} else if (line[3] >= '0' && line[3] <= '9') {
 			s->ncpus++;
@@ -242,8 +243,8 @@ static int read_pid_stat(int procfd, const char *name, struct proc_ent *e)
 	char state;
 	unsigned flags;
 	unsigned long long utime, stime, start;
-	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu", &state,
-		   &flags, &utime, &stime, &start) != 5)
+	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+		   &state, &flags, &utime, &stime, &start) != 5)
 		return 0;
 	if (flags & PF_KTHREAD)
 		return 0;

@@ -38,3 +38,28 @@ ssize_t nb_flow_recv_all(struct nb_flow *f, void *buf, size_t len, int64_t deadl
 	}
 	return (ssize_t)got;
 }
+
+int nb_flow_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
+{
+	if (f->ops->send_burst)
+		return f->ops->send_burst(f, msgs, n);
+	unsigned i;
+	for (i = 0; i < n; i++) {
+		ssize_t r = f->ops->send(f, msgs[i].iov_base, msgs[i].iov_len);
+		if (r < 0)
+			return i ? (int)i : (int)r;
+	}
+	return (int)i;
+}
+
+int nb_flow_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens, int64_t timeout_ns)
+{
+	if (f->ops->recv_burst)
+		return f->ops->recv_burst(f, msgs, n, lens, timeout_ns);
+	(void)n;
+	ssize_t r = f->ops->recv(f, msgs[0].iov_base, msgs[0].iov_len, timeout_ns);
+	if (r <= 0)
+		return (int)r;
+	lens[0] = (size_t)r;
+	return 1;
+}

@@ -114,7 +114,8 @@ static void fmt_cpus(const char *cpus, char *buf, size_t len)
 static void text_header(const struct nb_report *r, FILE *out)
 {
 	const struct nb_test_cfg *c = &r->cfg;
-	fprintf(out, "nbench %s: %s %s", r->nbench_version, nb_test_kind_name(c->kind), nb_proto_name(c->proto));
+	fprintf(out, "nbench %s: %s %s", r->nbench_version, nb_test_kind_name(c->kind),
+		nb_proto_name(c->proto));
 	if (c->host[0])
 		fprintf(out, " to %s:%u", c->host, (unsigned)c->port);
 	if (r->path[0]) {
@@ -222,7 +223,7 @@ static void text_rr(const struct nb_report *r, FILE *out)
 	static const char *const cols[] = {"min", "mean", "p50", "p90", "p99", "p99.9", "max", "stddev"};
 	const struct nb_hist_stats *l = &r->lat;
 	char a[32];
-	double v[] = {(double)l->min_ns, l->mean_ns,	      (double)l->p50_ns, (double)l->p90_ns,
+	double v[] = {(double)l->min_ns, l->mean_ns,	     (double)l->p50_ns, (double)l->p90_ns,
 		      (double)l->p99_ns, (double)l->p999_ns, (double)l->max_ns, l->stddev_ns};
 
 	line(out, "transactions", "%llu over %s, %.1f/s", (unsigned long long)r->txns,
@@ -241,23 +242,24 @@ static void text_rr(const struct nb_report *r, FILE *out)
 
 static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, const char *title, FILE *out)
 {
-	char a[32], b[32], d[32], e[32], label[48];
+	char a[32], b[32], d[32], e[32], f[32];
 
-	snprintf(label, sizeof(label), "%s (%s)", title, c->source);
 	if (!c->valid) {
 		line(out, title, "not measured");
 		return;
 	}
-	line(out, label, "%.1f %% of %u CPU%s over %s", c->util * 100, c->ncpus, c->ncpus == 1 ? "" : "s",
-	     nb_fmt_ns(c->wall_s * NB_NS_PER_S, a, sizeof(a)));
-	line(out, "  busy", "%s (user %s, system %s, softirq %s, irq %s)", nb_fmt_ns((double)c->busy_ns, a, sizeof(a)),
-	     nb_fmt_ns((double)c->user_ns, b, sizeof(b)), nb_fmt_ns((double)c->system_ns, d, sizeof(d)),
-	     nb_fmt_ns((double)c->softirq_ns, e, sizeof(e)), nb_fmt_ns((double)c->irq_ns, label, sizeof(label)));
+	line(out, title, "%.1f %% of %u CPU%s over %s, from %s", c->util * 100, c->ncpus,
+	     c->ncpus == 1 ? "" : "s", nb_fmt_ns(c->wall_s * NB_NS_PER_S, a, sizeof(a)), c->source);
+	line(out, "  busy", "%s (user %s, system %s, softirq %s, irq %s)",
+	     nb_fmt_ns((double)c->busy_ns, a, sizeof(a)), nb_fmt_ns((double)c->user_ns, b, sizeof(b)),
+	     nb_fmt_ns((double)c->system_ns, d, sizeof(d)), nb_fmt_ns((double)c->softirq_ns, e, sizeof(e)),
+	     nb_fmt_ns((double)c->irq_ns, f, sizeof(f)));
 	if (c->cycles > 0) {
 		if (!strcmp(c->source, "perf"))
 			fprintf(out, "%-*s%.4g (perf)", LABEL_W, "  cycles", c->cycles);
 		else
-			fprintf(out, "%-*s%.4g (busy x TSC %.2f GHz)", LABEL_W, "  cycles", c->cycles, c->tsc_hz / 1e9);
+			fprintf(out, "%-*s%.4g (busy x TSC %.2f GHz)", LABEL_W, "  cycles", c->cycles,
+				c->tsc_hz / 1e9);
 		if (is_stream(r) && c->cycles_per_byte > 0)
 			fprintf(out, ": %.2f per byte", c->cycles_per_byte);
 		else if (!is_stream(r) && c->cycles_per_txn > 0)
@@ -270,8 +272,10 @@ static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, con
 	     nb_fmt_ns((double)nb_cpu_cost_unattributed_ns(c), a, sizeof(a)));
 	line(out, "  other processes", "%s", nb_fmt_ns((double)c->other_ns, a, sizeof(a)));
 	if (c->disturbed)
-		fprintf(out, "WARNING: other processes used %s of CPU during the run: the %s figures are disturbed\n",
-			nb_fmt_ns((double)c->other_ns, a, sizeof(a)), title);
+		fprintf(
+		    out,
+		    "WARNING: other processes used %s of CPU during the run: the %s figures are disturbed\n",
+		    nb_fmt_ns((double)c->other_ns, a, sizeof(a)), title);
 }
 
 int nb_report_write_text(const struct nb_report *r, FILE *out)
@@ -574,13 +578,40 @@ int nb_report_write_json(const struct nb_report *r, FILE *out)
 /* ---- CSV ---- */
 
 static const char *const csv_cols[] = {
-	"test",		     "proto",		 "path",	  "host",	   "flows",
-	"msg_bytes",	     "req_bytes",	 "resp_bytes",	  "depth",	   "rate_tps",
-	"duration_s",	     "goodput_bps",	 "bytes_sent",	  "bytes_received", "packets_sent",
-	"packets_received",  "lost",		 "reordered",	  "transactions",  "transactions_per_s",
-	"lat_min_ns",	     "lat_mean_ns",	 "lat_p50_ns",	  "lat_p90_ns",	   "lat_p99_ns",
-	"lat_p999_ns",	     "lat_max_ns",	 "cpu_source",	  "cpu_util",	   "cycles_per_byte",
-	"cycles_per_transaction", "gen_cpus",	 "resp_cpus",	  "complete",
+    "test",
+    "proto",
+    "path",
+    "host",
+    "flows",
+    "msg_bytes",
+    "req_bytes",
+    "resp_bytes",
+    "depth",
+    "rate_tps",
+    "duration_s",
+    "goodput_bps",
+    "bytes_sent",
+    "bytes_received",
+    "packets_sent",
+    "packets_received",
+    "lost",
+    "reordered",
+    "transactions",
+    "transactions_per_s",
+    "lat_min_ns",
+    "lat_mean_ns",
+    "lat_p50_ns",
+    "lat_p90_ns",
+    "lat_p99_ns",
+    "lat_p999_ns",
+    "lat_max_ns",
+    "cpu_source",
+    "cpu_util",
+    "cycles_per_byte",
+    "cycles_per_transaction",
+    "gen_cpus",
+    "resp_cpus",
+    "complete",
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */

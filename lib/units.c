@@ -81,23 +81,23 @@ static int parse_scaled(const char *s, const struct suffix *tab, double *ret)
 int nb_parse_bytes(const char *s, uint64_t *ret)
 {
 	static const struct suffix tab[] = {
-		{"", 1},
-		{"B", 1},
-		{"K", 1ULL << 10},
-		{"k", 1ULL << 10},
-		{"KB", 1ULL << 10},
-		{"kB", 1ULL << 10},
-		{"KiB", 1ULL << 10},
-		{"M", 1ULL << 20},
-		{"MB", 1ULL << 20},
-		{"MiB", 1ULL << 20},
-		{"G", 1ULL << 30},
-		{"GB", 1ULL << 30},
-		{"GiB", 1ULL << 30},
-		{"T", 1ULL << 40},
-		{"TB", 1ULL << 40},
-		{"TiB", 1ULL << 40},
-		{NULL, 0},
+	    {"", 1},
+	    {"B", 1},
+	    {"K", 1ULL << 10},
+	    {"k", 1ULL << 10},
+	    {"KB", 1ULL << 10},
+	    {"kB", 1ULL << 10},
+	    {"KiB", 1ULL << 10},
+	    {"M", 1ULL << 20},
+	    {"MB", 1ULL << 20},
+	    {"MiB", 1ULL << 20},
+	    {"G", 1ULL << 30},
+	    {"GB", 1ULL << 30},
+	    {"GiB", 1ULL << 30},
+	    {"T", 1ULL << 40},
+	    {"TB", 1ULL << 40},
+	    {"TiB", 1ULL << 40},
+	    {NULL, 0},
 	};
 	uint64_t v;
 	if (!s)
@@ -120,8 +120,8 @@ int nb_parse_bytes(const char *s, uint64_t *ret)
 int nb_parse_duration(const char *s, int64_t *ret_ns)
 {
 	static const struct suffix tab[] = {
-		{"", 1e9},   {"s", 1e9},   {"ms", 1e6},    {"us", 1e3}, {"ns", 1},
-		{"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {NULL, 0},
+	    {"", 1e9},	 {"s", 1e9},	{"ms", 1e6},   {"us", 1e3}, {"ns", 1},
+	    {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {NULL, 0},
 	};
 	double v;
 	int r = parse_scaled(s, tab, &v);
@@ -138,7 +138,7 @@ int nb_parse_duration(const char *s, int64_t *ret_ns)
 int nb_parse_rate(const char *s, double *ret)
 {
 	static const struct suffix tab[] = {
-		{"", 1}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {NULL, 0},
+	    {"", 1}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {NULL, 0},
 	};
 	return parse_scaled(s, tab, ret);
 }

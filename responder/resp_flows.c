@@ -48,7 +48,7 @@ int nb_resp_sink(struct nb_flow_ctx *c)
 		for (unsigned i = 0; i < UDP_BURST; i++)
 			iov[i] = (struct iovec){buf + (size_t)i * len, len};
 		while (!nb_stopped(c)) {
-			int n = f->ops->recv_burst(f, iov, UDP_BURST, lens, -1);
+			int n = nb_flow_recv_burst(f, iov, UDP_BURST, lens, -1);
 			if (n == 0 || n == -ETIMEDOUT)
 				break; /* shutdown by the controller */
 			if (n < 0) {
@@ -112,7 +112,7 @@ int nb_resp_source(struct nb_flow_ctx *c)
 		while (!nb_stopped(c)) {
 			for (unsigned i = 0; i < UDP_BURST; i++)
 				nb_seq_put(iov[i].iov_base, seq + i);
-			int n = f->ops->send_burst(f, iov, UDP_BURST);
+			int n = nb_flow_send_burst(f, iov, UDP_BURST);
 			if (n < 0) {
 				if (n == -ECONNREFUSED || n == -ENOBUFS)
 					continue;

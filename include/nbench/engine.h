@@ -83,6 +83,9 @@ int nb_flow_send_all(struct nb_flow *f, const void *buf, size_t len);
 /* Receives exactly len bytes by deadline_ns (CLOCK_MONOTONIC, < 0 = none). Returns len, 0 on a clean end of
  * stream before the first byte, -EPIPE on an end of stream part way, -ETIMEDOUT, or -errno. */
 ssize_t nb_flow_recv_all(struct nb_flow *f, void *buf, size_t len, int64_t deadline_ns);
+/* Bursts over any engine: the engine's own burst op, or one datagram at a time. Same results as the ops. */
+int nb_flow_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n);
+int nb_flow_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens, int64_t timeout_ns);
 static inline void nb_flow_close(struct nb_flow *f)
 {
 	if (f)

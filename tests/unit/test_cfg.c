@@ -7,21 +7,21 @@
 #include "tap.h"
 
 /* The check fails with -EINVAL and a one-line message that contains `needle` (the option's name). */
-#define CHECK_BAD(cfg, needle)                                                                          \
-	do {                                                                                            \
-		char err_[256] = "untouched";                                                           \
-		int r_ = nb_cfg_check(&(cfg), err_, sizeof(err_));                                      \
-		CHECK_MSG(r_ == -EINVAL, "nb_cfg_check = %d, want -EINVAL (expected a complaint about %s)", \
-			  r_, needle);                                                                  \
-		CHECK_MSG(strstr(err_, needle) && !strchr(err_, '\n'), "message \"%s\" should name %s", err_, \
-			  needle);                                                                      \
+#define CHECK_BAD(cfg, needle)                                                                               \
+	do {                                                                                                 \
+		char err_[256] = "untouched";                                                                \
+		int r_ = nb_cfg_check(&(cfg), err_, sizeof(err_));                                           \
+		CHECK_MSG(r_ == -EINVAL, "nb_cfg_check = %d, want -EINVAL (expected a complaint about %s)",  \
+			  r_, needle);                                                                       \
+		CHECK_MSG(strstr(err_, needle) && !strchr(err_, '\n'), "message \"%s\" should name %s",      \
+			  err_, needle);                                                                     \
 	} while (0)
 
-#define CHECK_GOOD(cfg)                                                                    \
-	do {                                                                               \
-		char err_[256] = "";                                                       \
-		int r_ = nb_cfg_check(&(cfg), err_, sizeof(err_));                         \
-		CHECK_MSG(r_ == 0, "nb_cfg_check = %d, want 0: \"%s\"", r_, err_);         \
+#define CHECK_GOOD(cfg)                                                                                      \
+	do {                                                                                                 \
+		char err_[256] = "";                                                                         \
+		int r_ = nb_cfg_check(&(cfg), err_, sizeof(err_));                                           \
+		CHECK_MSG(r_ == 0, "nb_cfg_check = %d, want 0: \"%s\"", r_, err_);                           \
 	} while (0)
 
 static struct nb_test_cfg def(enum nb_test_kind kind, enum nb_proto proto)

@@ -66,15 +66,17 @@ static void test_own_work(void)
 #endif
 	CHECK_INT(c.resp_ns, 0); /* the caller fills it */
 	CHECK(c.cycles_per_byte == 0 && c.cycles_per_txn == 0);
-	fprintf(stderr, "wall %.3f s, busy %.3f s, util %.3f, tsc %.3f GHz, cycles %.3g, gen %.3f s, other %.3f s\n",
-		c.wall_s, c.busy_ns / 1e9, c.util, c.tsc_hz / 1e9, c.cycles, c.gen_ns / 1e9, c.other_ns / 1e9);
+	fprintf(stderr,
+		"wall %.3f s, busy %.3f s, util %.3f, tsc %.3f GHz, cycles %.3g, gen %.3f s, other %.3f s\n",
+		c.wall_s, c.busy_ns / 1e9, c.util, c.tsc_hz / 1e9, c.cycles, c.gen_ns / 1e9,
+		c.other_ns / 1e9);
 
 	/* the same snapshot twice: an empty window is not a measurement */
 	nb_cpu_cost(&b, &b, &c);
 	CHECK(!c.valid);
 
-	CHECK_MSG(nb_thread_cpu_ns((unsigned long)pthread_self()) >= 100 * NB_NS_PER_MS, "thread cpu %" PRIu64,
-		  nb_thread_cpu_ns((unsigned long)pthread_self()));
+	CHECK_MSG(nb_thread_cpu_ns((unsigned long)pthread_self()) >= 100 * NB_NS_PER_MS,
+		  "thread cpu %" PRIu64, nb_thread_cpu_ns((unsigned long)pthread_self()));
 	nb_cpu_meter_close(m);
 	nb_cpu_meter_close(NULL);
 }
@@ -127,8 +129,10 @@ static void test_exclude(void)
 
 	nb_cpu_cost(&w1, &w2, &cw);
 	nb_cpu_cost(&o1, &o2, &co);
-	fprintf(stderr, "other with the child excluded %.3f s, included %.3f s\n", cw.other_ns / 1e9, co.other_ns / 1e9);
-	CHECK_MSG(co.other_ns > cw.other_ns, "not excluded %" PRIu64 " <= excluded %" PRIu64, co.other_ns, cw.other_ns);
+	fprintf(stderr, "other with the child excluded %.3f s, included %.3f s\n", cw.other_ns / 1e9,
+		co.other_ns / 1e9);
+	CHECK_MSG(co.other_ns > cw.other_ns, "not excluded %" PRIu64 " <= excluded %" PRIu64, co.other_ns,
+		  cw.other_ns);
 	/* the child's 150 ms shows in the difference; what else ran in the few ms between the two meters'
 	 * snapshots is far less */
 	CHECK_MSG(co.other_ns - cw.other_ns >= (uint64_t)child_ns / 3, "difference %" PRIu64 " ns",
@@ -195,7 +199,7 @@ static void test_cost_arithmetic(void)
 	/* or 10% of busy when little is busy */
 	b.iowait_ns = 0;
 	b.idle_ns = a.idle_ns + 18 * s; /* busy 2 s */
-	b.others_ns = s / 5 + 1;	    /* 0.2 s: 2% of a CPU but > 10% of busy */
+	b.others_ns = s / 5 + 1;	/* 0.2 s: 2% of a CPU but > 10% of busy */
 	nb_cpu_cost(&a, &b, &c);
 	CHECK_U64(c.busy_ns, 2 * s);
 	CHECK(c.disturbed);

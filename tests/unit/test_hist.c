@@ -60,27 +60,28 @@ static void check_distribution(const char *name, int64_t *vals, size_t n)
 	CHECK_INT(h->min_ns, vals[0]);
 	CHECK_INT(h->max_ns, vals[n - 1]);
 	double mean = (double)sum / (double)n;
-	CHECK_MSG(fabs(nb_hist_mean(h) - mean) <= 1e-9 * mean, "%s: mean %f, exact %f", name, nb_hist_mean(h), mean);
+	CHECK_MSG(fabs(nb_hist_mean(h) - mean) <= 1e-9 * mean, "%s: mean %f, exact %f", name, nb_hist_mean(h),
+		  mean);
 	for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++) {
 		double p = percentiles[i];
 		int64_t got = nb_hist_percentile(h, p), want = exact_percentile(vals, n, p);
 		double rel = fabs((double)(got - want)) / (double)want;
-		CHECK_MSG(rel <= 0.01, "%s: p%g = %lld, exact %lld (%.3f%% off)", name, p, (long long)got, (long long)want,
-			  rel * 100);
+		CHECK_MSG(rel <= 0.01, "%s: p%g = %lld, exact %lld (%.3f%% off)", name, p, (long long)got,
+			  (long long)want, rel * 100);
 	}
 	struct nb_hist_stats st;
 	nb_hist_stats(h, &st);
 	CHECK_U64(st.count, n);
-	CHECK(st.min_ns <= st.p50_ns && st.p50_ns <= st.p90_ns && st.p90_ns <= st.p99_ns && st.p99_ns <= st.p999_ns &&
-	      st.p999_ns <= st.max_ns);
+	CHECK(st.min_ns <= st.p50_ns && st.p50_ns <= st.p90_ns && st.p90_ns <= st.p99_ns &&
+	      st.p99_ns <= st.p999_ns && st.p999_ns <= st.max_ns);
 	CHECK_INT(st.p50_ns, nb_hist_percentile(h, 50));
 	CHECK_INT(st.p999_ns, nb_hist_percentile(h, 99.9));
 	nb_hist_free(h);
 }
 
 #define N_SAMPLES 200000
-#define LO_NS 100LL
-#define HI_NS 60000000000LL /* 100 ns .. 60 s */
+#define LO_NS	  100LL
+#define HI_NS	  60000000000LL /* 100 ns .. 60 s */
 
 static void test_uniform(void)
 {
@@ -90,7 +91,8 @@ static void test_uniform(void)
 	check_distribution("uniform", v, N_SAMPLES);
 	/* uniform in log space: every magnitude between 100 ns and 60 s gets its share */
 	for (size_t i = 0; i < N_SAMPLES; i++)
-		v[i] = (int64_t)exp(log((double)LO_NS) + rng_unit() * (log((double)HI_NS) - log((double)LO_NS)));
+		v[i] =
+		    (int64_t)exp(log((double)LO_NS) + rng_unit() * (log((double)HI_NS) - log((double)LO_NS)));
 	check_distribution("log-uniform", v, N_SAMPLES);
 	free(v);
 }
@@ -114,13 +116,15 @@ static void test_constant(void)
 		CHECK(nb_hist_record_n(h, consts[c], 1000));
 		/* a single value is reported exactly: the midpoint is clamped to [min, max] */
 		for (size_t i = 0; i < sizeof(percentiles) / sizeof(percentiles[0]); i++)
-			CHECK_MSG(nb_hist_percentile(h, percentiles[i]) == consts[c], "constant %lld: p%g = %lld",
-				  (long long)consts[c], percentiles[i], (long long)nb_hist_percentile(h, percentiles[i]));
+			CHECK_MSG(nb_hist_percentile(h, percentiles[i]) == consts[c],
+				  "constant %lld: p%g = %lld", (long long)consts[c], percentiles[i],
+				  (long long)nb_hist_percentile(h, percentiles[i]));
 		struct nb_hist_stats st;
 		nb_hist_stats(h, &st);
 		CHECK_INT(st.min_ns, consts[c]);
 		CHECK_INT(st.max_ns, consts[c]);
-		CHECK_MSG(st.mean_ns == (double)consts[c], "constant %lld: mean %f", (long long)consts[c], st.mean_ns);
+		CHECK_MSG(st.mean_ns == (double)consts[c], "constant %lld: mean %f", (long long)consts[c],
+			  st.mean_ns);
 		CHECK(st.stddev_ns == 0);
 		nb_hist_free(h);
 	}
@@ -147,15 +151,15 @@ static void check_bucket(int64_t v)
 	unsigned idx = nb_hist_index(v);
 	int64_t lo = nb_hist_bucket_low(idx), hi = nb_hist_bucket_high(idx);
 	CHECK_MSG(idx < NB_HIST_BUCKETS, "index(%lld) = %u out of range", (long long)v, idx);
-	CHECK_MSG(lo <= v && v <= hi, "value %lld outside its bucket %u [%lld, %lld]", (long long)v, idx, (long long)lo,
-		  (long long)hi);
+	CHECK_MSG(lo <= v && v <= hi, "value %lld outside its bucket %u [%lld, %lld]", (long long)v, idx,
+		  (long long)lo, (long long)hi);
 	/* a bucket is at most 1/128 of its value wide, so the midpoint is within 0.4% of anything in it */
 	CHECK_MSG((double)(hi - lo) <= (double)lo / NB_HIST_SUB_COUNT, "bucket %u [%lld, %lld] too wide", idx,
 		  (long long)lo, (long long)hi);
 	double mid = (double)lo + (double)(hi - lo) / 2;
 	if (v > 0)
-		CHECK_MSG(fabs(mid - (double)v) / (double)v <= 0.004, "midpoint %f of bucket %u is far from %lld", mid,
-			  idx, (long long)v);
+		CHECK_MSG(fabs(mid - (double)v) / (double)v <= 0.004,
+			  "midpoint %f of bucket %u is far from %lld", mid, idx, (long long)v);
 }
 
 static void test_buckets(void)
@@ -284,7 +288,8 @@ static void test_huge(void)
 	CHECK_INT(h->max_ns, INT64_MAX);
 	CHECK_INT(nb_hist_percentile(h, 100), INT64_MAX);
 	int64_t p50 = nb_hist_percentile(h, 50);
-	CHECK_MSG(fabs((double)p50 - (double)INT64_MAX) / (double)INT64_MAX < 0.004, "p50 %lld", (long long)p50);
+	CHECK_MSG(fabs((double)p50 - (double)INT64_MAX) / (double)INT64_MAX < 0.004, "p50 %lld",
+		  (long long)p50);
 	/* the sum does not overflow: it is 128 bits */
 	double mean = nb_hist_mean(h);
 	double want = (3.0 * (double)INT64_MAX + 1) / 4;

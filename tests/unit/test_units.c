@@ -10,21 +10,24 @@ static void bytes_ok(const char *s, uint64_t want)
 {
 	uint64_t v = 12345;
 	int r = nb_parse_bytes(s, &v);
-	CHECK_MSG(r == 0 && v == want, "nb_parse_bytes(\"%s\") = %d, %" PRIu64 "; want %" PRIu64, s, r, v, want);
+	CHECK_MSG(r == 0 && v == want, "nb_parse_bytes(\"%s\") = %d, %" PRIu64 "; want %" PRIu64, s, r, v,
+		  want);
 }
 
 static void bytes_bad(const char *s, int want)
 {
 	uint64_t v = 12345;
 	int r = nb_parse_bytes(s, &v);
-	CHECK_MSG(r == want && v == 12345, "nb_parse_bytes(\"%s\") = %d; want %d, untouched result", s, r, want);
+	CHECK_MSG(r == want && v == 12345, "nb_parse_bytes(\"%s\") = %d; want %d, untouched result", s, r,
+		  want);
 }
 
 static void dur_ok(const char *s, int64_t want)
 {
 	int64_t v = -7;
 	int r = nb_parse_duration(s, &v);
-	CHECK_MSG(r == 0 && v == want, "nb_parse_duration(\"%s\") = %d, %" PRId64 "; want %" PRId64, s, r, v, want);
+	CHECK_MSG(r == 0 && v == want, "nb_parse_duration(\"%s\") = %d, %" PRId64 "; want %" PRId64, s, r, v,
+		  want);
 }
 
 static void dur_bad(const char *s, int want)
@@ -38,7 +41,8 @@ static void rate_ok(const char *s, double want)
 {
 	double v = -1;
 	int r = nb_parse_rate(s, &v);
-	CHECK_MSG(r == 0 && fabs(v - want) <= 1e-9 * want, "nb_parse_rate(\"%s\") = %d, %g; want %g", s, r, v, want);
+	CHECK_MSG(r == 0 && fabs(v - want) <= 1e-9 * want, "nb_parse_rate(\"%s\") = %d, %g; want %g", s, r, v,
+		  want);
 }
 
 static void rate_bad(const char *s, int want)

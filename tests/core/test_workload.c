@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* Both sides' workload loops over the in-memory loop engine: the logic without a network. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "../unit/tap.h"
+#include "nbench/clock.h"
+#include "nbench/engine.h"
+#include "nbench/workload.h"
+
+struct side {
+	struct nb_flow_ctx ctx;
+	struct nb_flow_live live;
+	int (*fn)(struct nb_flow_ctx *);
+	pthread_t th;
+};
+
+static void *side_main(void *arg)
+{
+	struct side *s = arg;
+	s->fn(&s->ctx);
+	return NULL;
+}
+
+struct pair {
+	struct nb_test_cfg cfg;
+	struct side gen, resp;
+	int gen_stop, resp_stop;
+	struct nb_hist *hist;
+};
+
+static void setup(struct pair *p, enum nb_test_kind kind, enum nb_proto proto, unsigned drop_every, int64_t dur_ns)
+{
+	memset(p, 0, sizeof(*p));
+	nb_cfg_defaults(&p->cfg, kind);
+	p->cfg.proto = proto;
+	p->cfg.msg_bytes = proto == NB_PROTO_UDP ? 1000 : 64 * 1024;
+	p->cfg.udp_timeout_ns = 20 * NB_NS_PER_MS;
+	struct nb_flow_opts o = {.proto = proto, .wait = NB_WAIT_BLOCK, .cpu = -1};
+	struct nb_flow *a, *b;
+	CHECK_INT(nb_loop_pair(&o, drop_every, &a, &b), 0);
+	nb_hist_new(&p->hist);
+	int64_t now = nb_now_ns();
+	struct side *sides[2] = {&p->gen, &p->resp};
+	struct nb_flow *flows[2] = {a, b};
+	int *stops[2] = {&p->gen_stop, &p->resp_stop};
+	for (int i = 0; i < 2; i++) {
+		struct nb_flow_ctx *c = &sides[i]->ctx;
+		c->cfg = &p->cfg;
+		c->flow = flows[i];
+		c->live = &sides[i]->live;
+		c->stop = stops[i];
+		c->hist = p->hist;
+		c->t_start_ns = now;
+		c->t_measure_ns = now + dur_ns / 4;
+		c->t_end_ns = now + dur_ns;
+	}
+}
+
+static void run(struct pair *p, int (*gen)(struct nb_flow_ctx *), int (*resp)(struct nb_flow_ctx *), bool stop_resp_after_gen)
+{
+	p->gen.fn = gen;
+	p->resp.fn = resp;
+	pthread_create(&p->resp.th, NULL, side_main, &p->resp);
+	pthread_create(&p->gen.th, NULL, side_main, &p->gen);
+	if (stop_resp_after_gen) {
+		pthread_join(p->gen.th, NULL);
+		p->gen.ctx.flow->ops->shutdown(p->gen.ctx.flow, SHUT_WR);
+		__atomic_store_n(&p->resp_stop, 1, __ATOMIC_RELAXED);
+		p->resp.ctx.flow->ops->shutdown(p->resp.ctx.flow, SHUT_RDWR);
+		pthread_join(p->resp.th, NULL);
+	} else {
+		/* the responder (a source) runs until told; the generator reads to the end */
+		nb_sleep_until(p->gen.ctx.t_end_ns);
+		__atomic_store_n(&p->resp_stop, 1, __ATOMIC_RELAXED);
+		pthread_join(p->resp.th, NULL);
+		pthread_join(p->gen.th, NULL);
+	}
+}
+
+static void teardown(struct pair *p)
+{
+	nb_flow_close(p->gen.ctx.flow);
+	nb_flow_close(p->resp.ctx.flow);
+	nb_hist_free(p->hist);
+}
+
+static void test_rr(enum nb_proto proto, unsigned depth, unsigned drop_every)
+{
+	struct pair p;
+	setup(&p, NB_TEST_RR, proto, drop_every, 300 * NB_NS_PER_MS);
+	p.cfg.depth = depth;
+	run(&p, nb_gen_rr, nb_resp_echo, true);
+	CHECK_MSG(p.gen.ctx.rc == 0, "%s", p.gen.ctx.err);
+	CHECK(p.gen.live.txns > 100);
+	CHECK_U64(p.hist->count, p.gen.ctx.txns_measured);
+	CHECK(p.gen.ctx.txns_measured > 0 && p.gen.ctx.txns_measured <= p.gen.live.txns);
+	CHECK(p.resp.live.txns >= p.gen.live.txns);
+	CHECK(p.hist->min_ns <= nb_hist_percentile(p.hist, 50));
+	CHECK(nb_hist_percentile(p.hist, 50) <= nb_hist_percentile(p.hist, 99));
+	CHECK(nb_hist_percentile(p.hist, 99) <= p.hist->max_ns);
+	if (drop_every) {
+		/* every drop_every-th request vanished: each is one timed-out transaction */
+		uint64_t sent = p.gen.live.txns + p.gen.live.lost;
+		CHECK_MSG(p.gen.live.lost > 0, "no loss counted");
+		CHECK_MSG(p.gen.live.lost * drop_every >= sent - depth * drop_every &&
+				  p.gen.live.lost * drop_every <= sent + depth * drop_every,
+			  "lost %llu of %llu with every %u-th dropped", (unsigned long long)p.gen.live.lost,
+			  (unsigned long long)sent, drop_every);
+	} else {
+		CHECK_U64(p.gen.live.lost, 0);
+	}
+	teardown(&p);
+}
+
+static void test_rr_open_loop(void)
+{
+	struct pair p;
+	setup(&p, NB_TEST_RR, NB_PROTO_TCP, 0, 400 * NB_NS_PER_MS);
+	p.gen.ctx.rate_tps = 2000;
+	run(&p, nb_gen_rr, nb_resp_echo, true);
+	CHECK_MSG(p.gen.ctx.rc == 0, "%s", p.gen.ctx.err);
+	/* 2000/s for 0.4 s: 800 sends intended; all but those in flight at the end complete */
+	CHECK_MSG(p.gen.live.txns >= 700 && p.gen.live.txns <= 801, "txns %llu", (unsigned long long)p.gen.live.txns);
+	teardown(&p);
+}
+
+static void test_stream(enum nb_proto proto, unsigned drop_every)
+{
+	struct pair p;
+	setup(&p, NB_TEST_STREAM, proto, drop_every, 200 * NB_NS_PER_MS);
+	run(&p, nb_gen_stream_send, nb_resp_sink, true);
+	CHECK_MSG(p.gen.ctx.rc == 0, "%s", p.gen.ctx.err);
+	CHECK(p.gen.live.bytes_sent > 0);
+	if (proto == NB_PROTO_TCP) {
+		CHECK_U64(p.resp.live.bytes_rcvd, p.gen.live.bytes_sent);
+	} else {
+		uint64_t sent = p.gen.live.msgs_sent, rcvd = p.resp.live.msgs_rcvd;
+		CHECK(rcvd > 0 && rcvd <= sent);
+		CHECK_U64(p.resp.live.bytes_rcvd, rcvd * p.cfg.msg_bytes);
+		if (drop_every)
+			CHECK_MSG(sent - rcvd >= sent / drop_every, "lost %llu of %llu", (unsigned long long)(sent - rcvd),
+				  (unsigned long long)sent);
+		CHECK_U64(p.resp.live.reordered, 0);
+		CHECK(p.resp.live.max_seq <= sent);
+	}
+	teardown(&p);
+}
+
+static void test_reverse_stream(void)
+{
+	struct pair p;
+	setup(&p, NB_TEST_STREAM, NB_PROTO_TCP, 0, 200 * NB_NS_PER_MS);
+	run(&p, nb_gen_stream_recv, nb_resp_source, false);
+	CHECK_MSG(p.gen.ctx.rc == 0, "%s", p.gen.ctx.err);
+	CHECK(p.resp.live.bytes_sent > 0);
+	CHECK_U64(p.gen.live.bytes_rcvd, p.resp.live.bytes_sent);
+	teardown(&p);
+}
+
+int main(void)
+{
+	test_rr(NB_PROTO_TCP, 1, 0);
+	test_rr(NB_PROTO_TCP, 8, 0);
+	test_rr(NB_PROTO_UDP, 1, 0);
+	test_rr(NB_PROTO_UDP, 1, 10);
+	test_rr(NB_PROTO_UDP, 4, 10);
+	test_rr_open_loop();
+	test_stream(NB_PROTO_TCP, 0);
+	test_stream(NB_PROTO_UDP, 0);
+	test_stream(NB_PROTO_UDP, 10);
+	test_reverse_stream();
+	return tap_status("workload");
+}
