@@ -205,7 +205,7 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		case O_CPU_GEN:
 		case O_CPU_RESP:
 			if (nb_parse_uint(optarg, 0, 1023, &u) < 0)
-				return bad(cmd, opt, optarg, "a CPU number");
+				return bad(cmd, c == O_CPU_GEN ? "--cpu-gen" : "--cpu-resp", optarg, "a CPU number");
 			if (c == O_CPU_GEN)
 				t->cfg.cpu_gen = (int)u;
 			else

@@ -3,10 +3,12 @@
  * `nbench topo up|down|show|script|describe|spawn`. Exit status: 0 done, 1 failed, 2 usage, 130 interrupted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nbench/topo.h"
 
@@ -18,7 +20,7 @@ static const char usage[] = "usage: nbench topo up KIND [--name N] [--port P] [-
 			    "       nbench topo show\n"
 			    "       nbench topo script KIND [--name N] [--port P] [--publish P]\n"
 			    "       nbench topo describe NAME\n"
-			    "       nbench topo spawn NAME -- COMMAND [ARG...]\n"
+			    "       nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]\n"
 			    "KIND: loopback, native, host, bridge, nat\n";
 
 static int fail_usage(const char *fmt, const char *arg)
@@ -258,20 +260,50 @@ static int cmd_describe(int argc, char **argv)
 	return 0;
 }
 
+/* Runs fn with the standard streams on log (or /dev/null), so that a server that outlives this command
+ * does not hold its caller's pipes open. */
+static pid_t spawn_detached(struct nb_topo *t, char **argv, const char *log)
+{
+	int saved[3], fd;
+	pid_t pid;
+
+	fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	for (int i = 0; i < 3; i++) {
+		saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+		dup2(fd, i);
+	}
+	pid = nb_topo_spawn_server(t, argv);
+	for (int i = 0; i < 3; i++) {
+		dup2(saved[i], i);
+		close(saved[i]);
+	}
+	close(fd);
+	return pid;
+}
+
 static int cmd_spawn(int argc, char **argv)
 {
+	const char *log = NULL;
 	struct nb_topo *t;
+	int i = 2, r;
 	pid_t pid;
-	int r;
 
-	if (argc < 4 || strcmp(argv[2], "--"))
-		return fail_usage("%s", "spawn: usage: nbench topo spawn NAME -- COMMAND [ARG...]");
+	if (argc > 3 && !strcmp(argv[2], "--log")) {
+		log = argv[3];
+		i = 4;
+	}
+	if (argc < i + 2 || strcmp(argv[i], "--"))
+		return fail_usage("%s", "spawn: usage: nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]");
 	r = open_named(2, argv, 2, &t);
 	if (r)
 		return r;
-	pid = nb_topo_spawn_server(t, argv + 3);
+	pid = spawn_detached(t, argv + i + 1, log);
 	if (pid < 0) {
-		fprintf(stderr, "nbench topo: starting %s in %s: %s\n", argv[3], nb_topo_server_netns(t),
+		fprintf(stderr, "nbench topo: starting %s in %s: %s\n", argv[i + 1], nb_topo_server_netns(t),
 			strerror(-pid));
 		nb_topo_close(t);
 		return 1;

@@ -25,8 +25,8 @@
 #define OPT_REVERSE	"--reverse"
 #define OPT_UDP_TIMEOUT "--udp-timeout"
 #define OPT_BUSY_POLL	"--busy-poll"
-#define OPT_CPU_GEN	"--cpu"
-#define OPT_CPU_RESP	"--server-cpu"
+#define OPT_CPU_GEN	"--cpu-gen"
+#define OPT_CPU_RESP	"--cpu-resp"
 #define OPT_ENGINE	"--engine"
 
 #define DEFAULT_RR_REQ_BYTES   100
@@ -102,7 +102,9 @@ static int check_duration(int64_t v, bool zero_ok, const char *opt, char *err, s
 	return 0;
 }
 
-int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+enum check_side { SIDE_GENERATOR, SIDE_RESPONDER };
+
+static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err, size_t errlen)
 {
 	int r;
 
@@ -169,6 +171,8 @@ int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 	if (cfg->busy_poll_us < 0 || cfg->busy_poll_us > NB_MAX_BUSY_POLL_US)
 		return fail(err, errlen, "%s must be 0-%d us", OPT_BUSY_POLL, NB_MAX_BUSY_POLL_US);
 
+	if (side == SIDE_RESPONDER) /* cpu_gen is the generator machine's business */
+		return nb_cfg_check_resp_cpu(cfg, err, errlen);
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	if (ncpus < 1)
 		ncpus = 1;
@@ -179,6 +183,16 @@ int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 	if (cfg->cpu_resp < -1 || cfg->cpu_resp >= CPU_SETSIZE)
 		return fail(err, errlen, "%s must be a CPU number 0-%d", OPT_CPU_RESP, CPU_SETSIZE - 1);
 	return 0;
+}
+
+int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	return check(cfg, SIDE_GENERATOR, err, errlen);
+}
+
+int nb_cfg_check_responder(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	return check(cfg, SIDE_RESPONDER, err, errlen);
 }
 
 int nb_cfg_check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errlen)

@@ -111,7 +111,9 @@ int64_t nb_hist_percentile(const struct nb_hist *h, double p)
 		return h->min_ns;
 	if (p >= 100)
 		return h->max_ns;
-	uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)h->count);
+	/* the rank in integers: 99.9/100*1000 is 999.0000000000001 in floating point, whose ceil is wrong */
+	uint64_t ppm = (uint64_t)llround(p * 10000);
+	uint64_t rank = (uint64_t)(((unsigned __int128)h->count * ppm + 999999) / 1000000);
 	if (rank < 1)
 		rank = 1;
 	uint64_t seen = 0;

@@ -597,7 +597,7 @@ static int session_test(struct session *ss, const cJSON *body)
 	enum nb_test_kind k;
 	if (nb_test_kind_parse(kind, &k) == 0)
 		nb_cfg_defaults(&cfg, k);
-	if (nb_cfg_from_json(body, &cfg, err, sizeof(err)) < 0 || nb_cfg_check(&cfg, err, sizeof(err)) < 0) {
+	if (nb_cfg_from_json(body, &cfg, err, sizeof(err)) < 0 || nb_cfg_check_responder(&cfg, err, sizeof(err)) < 0) {
 		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
 		return 0;
 	}
@@ -714,8 +714,15 @@ struct pending {
 static void pending_close(struct server *s, struct pending *p)
 {
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
-	if (p->fd >= 0)
+	if (p->fd >= 0) {
+		/* Read what the peer already sent, so the close is a FIN after our error frame, not a reset that
+		 * could destroy the error before the peer reads it. */
+		char sink[4096];
+		shutdown(p->fd, SHUT_WR);
+		for (int i = 0; i < 16 && recv(p->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+			;
 		close(p->fd);
+	}
 	free(p);
 }
 

@@ -75,6 +75,10 @@ void nb_cfg_resolve(struct nb_test_cfg *cfg);
  * when it starts the responder itself). 0 or -EINVAL with a message. */
 int nb_cfg_check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errlen);
 
+/* nb_cfg_check for the responder, on settings it received: cpu_gen is not checked (it names a CPU of the
+ * generator's machine) and cpu_resp is checked against this machine's CPUs. */
+int nb_cfg_check_responder(const struct nb_test_cfg *cfg, char *err, size_t errlen);
+
 int nb_wait_parse(const char *s, enum nb_wait *ret);
 
 #endif

@@ -203,24 +203,37 @@ static void test_cpus(void)
 	c.cpu_gen = (int)n - 1;
 	CHECK_GOOD(c);
 	c.cpu_gen = (int)n;
-	CHECK_BAD(c, "--cpu");
+	CHECK_BAD(c, "--cpu-gen");
 	c.cpu_gen = -2;
-	CHECK_BAD(c, "--cpu");
+	CHECK_BAD(c, "--cpu-gen");
 
 	c = def(NB_TEST_RR, NB_PROTO_TCP);
 	c.cpu_resp = -2;
-	CHECK_BAD(c, "--server-cpu");
+	CHECK_BAD(c, "--cpu-resp");
 	c.cpu_resp = 100000;
-	CHECK_BAD(c, "--server-cpu");
+	CHECK_BAD(c, "--cpu-resp");
 	/* a remote responder may have more CPUs than this machine: only it can tell */
 	c.cpu_resp = (int)n;
 	CHECK_GOOD(c);
 	CHECK_INT(nb_cfg_check_resp_cpu(&c, err, sizeof(err)), -EINVAL);
-	CHECK(strstr(err, "--server-cpu") != NULL);
+	CHECK(strstr(err, "--cpu-resp") != NULL);
 	c.cpu_resp = (int)n - 1;
 	CHECK_INT(nb_cfg_check_resp_cpu(&c, err, sizeof(err)), 0);
 	c.cpu_resp = -1;
 	CHECK_INT(nb_cfg_check_resp_cpu(&c, err, sizeof(err)), 0);
+
+	/* the responder: the generator's CPU is not its business, its own CPU is checked against itself */
+	c = def(NB_TEST_RR, NB_PROTO_TCP);
+	c.cpu_gen = 100000;
+	CHECK_BAD(c, "--cpu-gen");
+	CHECK_INT(nb_cfg_check_responder(&c, err, sizeof(err)), 0);
+	c.cpu_resp = (int)n;
+	CHECK_INT(nb_cfg_check_responder(&c, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "--cpu-resp") != NULL);
+	c.cpu_resp = 0;
+	c.depth = 0; /* every other limit still applies */
+	CHECK_INT(nb_cfg_check_responder(&c, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "--depth") != NULL);
 }
 
 static void test_combinations(void)

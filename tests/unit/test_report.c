@@ -50,7 +50,7 @@ static void fixture_stream_tcp(struct nb_report *r)
 	fixture_common(r, NB_TEST_STREAM, NB_PROTO_TCP);
 	same_host(r, 4242);
 	snprintf(r->cmdline, sizeof(r->cmdline),
-		 "nbench stream --path native -P 2 --warmup 1 --cpu 0 --server-cpu 1");
+		 "nbench stream --path native -P 2 --warmup 1 --cpu-gen 0 --cpu-resp 1");
 	r->cfg.flows = 2;
 	r->cfg.warmup_ns = 1000000000LL;
 	r->cfg.cpu_gen = 0;
@@ -95,7 +95,7 @@ static void fixture_stream_tcp(struct nb_report *r)
 static void fixture_stream_udp(struct nb_report *r)
 {
 	fixture_common(r, NB_TEST_STREAM, NB_PROTO_UDP);
-	snprintf(r->cmdline, sizeof(r->cmdline), "nbench stream -u -H 192.0.2.7 --wait spin");
+	snprintf(r->cmdline, sizeof(r->cmdline), "nbench stream --proto udp -H 192.0.2.7 --spin");
 	snprintf(r->cfg.host, sizeof(r->cfg.host), "192.0.2.7");
 	r->cfg.wait = NB_WAIT_SPIN;
 	r->cfg.msg_bytes = 0; /* the protocol's default: 1472 */
@@ -179,8 +179,7 @@ static void fixture_rr_tcp(struct nb_report *r)
 {
 	fixture_common(r, NB_TEST_RR, NB_PROTO_TCP);
 	same_host(r, 4243);
-	snprintf(r->cmdline, sizeof(r->cmdline),
-		 "nbench rr --path loopback --cpu 0 --server-cpu 0 --wait spin");
+	snprintf(r->cmdline, sizeof(r->cmdline), "nbench rr --path loopback --cpu-gen 0 --cpu-resp 0 --spin");
 	r->cfg.cpu_gen = 0;
 	r->cfg.cpu_resp = 0;
 	r->cfg.wait = NB_WAIT_SPIN;

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Bad input: a one-line error naming the problem and exit status 2; an unreachable responder fails fast.
+. "$(dirname "$0")/lib.sh"
+T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
+
+expect2() { # expect2 "what it must name" args...
+	local name=$1; shift
+	local rc=0
+	timeout 10 "$NBENCH" "$@" > "$T/out" 2> "$T/err" || rc=$?
+	if [ "$rc" != 2 ]; then bad "nbench $* : exit $rc, expected 2"; return; fi
+	if [ "$(wc -l < "$T/err")" != 1 ]; then bad "nbench $* : stderr is not one line: $(cat "$T/err")"; return; fi
+	if ! grep -q -- "$name" "$T/err"; then bad "nbench $* : error does not name '$name': $(cat "$T/err")"; return; fi
+	ok
+}
+H=(-H 127.0.0.1)
+expect2 "unknown command" frobnicate
+expect2 "unknown option" rr "${H[@]}" --frob
+expect2 "--port" rr "${H[@]}" -p 0
+expect2 "--port" rr "${H[@]}" -p 65536
+expect2 "--port" rr "${H[@]}" -p -5
+expect2 "--port" serve --port 70000
+expect2 "-t" rr "${H[@]}" -t 0
+expect2 "-t" rr "${H[@]}" -t -1
+expect2 "-t" rr "${H[@]}" -t 1x
+expect2 "-t" stream "${H[@]}" -t 999999
+expect2 "-P" stream "${H[@]}" -P 0
+expect2 "-P" stream "${H[@]}" -P 100000
+expect2 "--msg-size" stream "${H[@]}" --msg-size 0
+expect2 "--msg-size" stream "${H[@]}" --msg-size 1T
+expect2 "--msg-size" stream "${H[@]}" --msg-size -3
+expect2 "-r" rr "${H[@]}" -r 0,200
+expect2 "-r" rr "${H[@]}" -r 100,abc
+expect2 "--depth" rr "${H[@]}" --depth 0
+expect2 "--depth" rr "${H[@]}" --depth 100000
+expect2 "--rate" rr "${H[@]}" --rate 0
+expect2 "--rate" rr "${H[@]}" --rate -10
+expect2 "--rate" rr "${H[@]}" --rate nan
+expect2 "--proto" rr "${H[@]}" --proto sctp
+expect2 "crr" crr "${H[@]}" --proto udp
+expect2 "--reverse" rr "${H[@]}" --reverse
+expect2 "--depth" stream "${H[@]}" --depth 2
+expect2 "UDP" stream "${H[@]}" --proto udp --msg-size 70000
+expect2 "8" rr "${H[@]}" --proto udp -r 4,200
+expect2 "-H" rr
+expect2 "needs a value" rr -H
+expect2 "unexpected argument" rr "${H[@]}" extra
+expect2 "--busy-poll" rr "${H[@]}" --busy-poll -1
+expect2 "--cpu-gen" rr "${H[@]}" --cpu-gen x
+expect2 "--bind" serve --bind not-an-address --port "$(free_port)"
+
+# An unreachable responder: a clear error within a few seconds and a non-zero exit.
+port=$(free_port)
+start=$(date +%s)
+rc=0; timeout 20 "$NBENCH" rr -H 127.0.0.1 -p "$port" -t 1 > "$T/out" 2> "$T/err" || rc=$?
+check "unreachable: non-zero exit" test "$rc" != 0 -a "$rc" != 124
+check "unreachable: says so" grep -q "cannot reach the responder" "$T/err"
+check "unreachable: within 5 s" test $(( $(date +%s) - start )) -le 5
+finish

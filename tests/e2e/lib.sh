@@ -1,0 +1,70 @@
+# Shared by the e2e tests: a responder on a free loopback port, cleanup on exit, JSON checks.
+# NBENCH is the binary under test (meson passes it).
+set -u
+: "${NBENCH:?NBENCH must name the nbench binary}"
+PIDS=()
+CLEANUPS=()
+fails=0
+checks=0
+
+cleanup() {
+	[ "$BASHPID" = "$$" ] || return 0 # not in the subshells of $(...)
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for c in "${CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1; done
+}
+trap cleanup EXIT INT TERM
+
+ok() { checks=$((checks + 1)); }
+bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
+check() { # check "what" cmd...
+	local what=$1; shift
+	if "$@"; then ok; else bad "$what"; fi
+}
+finish() {
+	echo "$(basename "$0"): $checks checks, $fails failed"
+	[ "$fails" = 0 ]
+	exit $?
+}
+skip() { echo "SKIP: $*"; exit 77; }
+
+free_port() {
+	python3 - <<'PY'
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
+PY
+}
+
+# start_responder PORT [netns] [extra args]: starts `nbench serve`, waits until it accepts connections.
+start_responder() {
+	local port=$1 ns=${2:-}; shift 2 || shift $#
+	local pre=()
+	[ -n "$ns" ] && pre=(ip netns exec "$ns")
+	"${pre[@]}" "$NBENCH" serve --port "$port" --quiet "$@" &
+	PIDS+=($!)
+	RESP_PID=$!
+	for _ in $(seq 100); do
+		if "${pre[@]}" python3 -c "import socket,sys; socket.create_connection(('${RESP_ADDR:-127.0.0.1}', $port), 0.2)" 2>/dev/null; then return 0; fi
+		sleep 0.05
+	done
+	echo "responder on port $port did not come up" >&2
+	return 1
+}
+
+# json_check FILE PYTHON-EXPR-ON-d: true when the expression holds for the parsed report d.
+json_check() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = d["end"]
+ok = eval(sys.argv[2])
+if not ok:
+    print("  expression false: " + sys.argv[2], file=sys.stderr)
+    print("  end = " + json.dumps({k: v for k, v in e.items() if k != "flows"})[:1500], file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# Invariants of every RR/CRR report: ran, measured, ordered percentiles.
+RR_OK='e["complete"] and e["transactions"] > 0 and e["transactions_per_s"] > 0 and e["latency_ns"]["min"] <= e["latency_ns"]["p50"] <= e["latency_ns"]["p90"] <= e["latency_ns"]["p99"] <= e["latency_ns"]["p999"] <= e["latency_ns"]["max"] and d["schema_version"] >= 1'
+STREAM_OK='e["complete"] and e["goodput_bps"] > 0 and e["bytes_received"] > 0'
+TCP_BALANCE='e["bytes_sent"] == e["bytes_received"]'

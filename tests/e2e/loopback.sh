@@ -1,0 +1,41 @@
+#!/bin/bash
+# The CLI as a user runs it, on loopback: every test kind, JSON invariants, text and CSV output.
+. "$(dirname "$0")/lib.sh"
+port=$(free_port)
+start_responder "$port" "" || exit 1
+T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
+H=(-H 127.0.0.1 -p "$port" -t 1)
+
+run() { # run NAME args...: json report in $T/NAME.json
+	local name=$1; shift
+	if ! "$NBENCH" "$@" "${H[@]}" --json > "$T/$name.json" 2> "$T/$name.err"; then
+		bad "$name exited non-zero: $(cat "$T/$name.err")"; return 1
+	fi
+	ok
+}
+
+run rr_tcp rr && check "rr tcp invariants" json_check "$T/rr_tcp.json" "$RR_OK and e['timeouts'] == 0"
+run rr_udp rr --proto udp && check "rr udp invariants" json_check "$T/rr_udp.json" "$RR_OK"
+run rr_depth rr --depth 8 -r 64,1000 && check "rr depth" json_check "$T/rr_depth.json" "$RR_OK and d['start']['settings']['depth'] == 8"
+run rr_rate rr --rate 2000 && check "rr open loop ~2000/s" json_check "$T/rr_rate.json" "$RR_OK and 1500 < e['transactions_per_s'] < 2100"
+run rr_par rr -P 3 --spin && check "rr 3 flows spinning" json_check "$T/rr_par.json" "$RR_OK and len(e['flows']) == 3 and d['start']['placement']['gen_wait'].startswith('spin')"
+run rr_pin rr --cpu-gen 0 --cpu-resp 0 && check "rr pinned" json_check "$T/rr_pin.json" "$RR_OK and d['start']['placement']['gen_cpus'] == '0' and d['start']['placement']['resp_cpus'] == '0'"
+run crr crr && check "crr invariants" json_check "$T/crr.json" "$RR_OK"
+run st_tcp stream && check "stream tcp balances" json_check "$T/st_tcp.json" "$STREAM_OK and $TCP_BALANCE"
+run st_rev stream --reverse -P 2 && check "reverse stream balances" json_check "$T/st_rev.json" "$STREAM_OK and $TCP_BALANCE and len(e['flows']) == 2"
+run st_udp stream --proto udp && check "udp stream counts" json_check "$T/st_udp.json" "$STREAM_OK and e['packets_received'] <= e['packets_sent'] and e['lost'] == e['packets_sent'] - e['packets_received']"
+run st_udp_rev stream --proto udp --reverse && check "udp reverse stream" json_check "$T/st_udp_rev.json" "$STREAM_OK and e['packets_received'] <= e['packets_sent']"
+run st_warm stream --warmup 0.5 -i 0.25 && check "warm-up intervals marked" json_check "$T/st_warm.json" "$STREAM_OK and any(i['warmup'] for i in d['intervals']) and not d['intervals'][-1]['warmup'] and abs(e['duration_s'] - 1) < 0.05"
+
+# text: interim lines then the summary; CSV: a header and one row with the same columns
+out=$("$NBENCH" rr "${H[@]}" 2>&1); check "text report has latency" grep -q 'p99.9' <<< "$out"
+check "text report has interim lines" grep -q 'tx/s' <<< "$out"
+csv=$("$NBENCH" rr "${H[@]}" --csv)
+check "csv has 2 lines" test "$(wc -l <<< "$csv")" = 2
+check "csv columns match" test "$(head -1 <<< "$csv" | tr ',' '\n' | wc -l)" = "$(tail -1 <<< "$csv" | tr ',' '\n' | wc -l)"
+"$NBENCH" rr "${H[@]}" -q -o "$T/out.json" --json > /dev/null
+check "-o writes the report" json_check "$T/out.json" "$RR_OK"
+
+# the responder served all of that one test after another and is still alive
+check "responder alive" kill -0 "$RESP_PID"
+finish
