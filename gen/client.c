@@ -382,20 +382,10 @@ static void join_flows(struct run *R, int64_t deadline_ns)
 
 static void cpu_list(struct run *R, char *buf, size_t len)
 {
-	size_t o = 0;
-	bool seen[1024] = {0};
-	buf[0] = 0;
-	for (unsigned i = 0; i < R->nflows; i++) {
-		int c = R->flows[i].live.cpu;
-		if (c < 0 || c >= 1024 || seen[c])
-			continue;
-		seen[c] = true;
-		o += (size_t)snprintf(buf + o, len - o, "%s%d", o ? "," : "", c);
-		if (o >= len)
-			break;
-	}
-	if (!buf[0])
-		snprintf(buf, len, "any");
+	uint64_t mask = 0;
+	for (unsigned i = 0; i < R->nflows; i++)
+		mask |= R->flows[i].live.cpu_mask;
+	nb_cpu_mask_str(mask, buf, len);
 }
 
 static void wait_str(const struct nb_test_cfg *cfg, char *buf, size_t len)

@@ -54,6 +54,7 @@ static int stream_send_udp(struct nb_flow_ctx *c, unsigned char *buf)
 		bytes += (uint64_t)n * len;
 		nb_pub(&c->live->msgs_sent, seq);
 		nb_pub(&c->live->bytes_sent, bytes);
+		nb_note_cpu_often(c->live);
 	}
 	return 0;
 }
@@ -81,6 +82,7 @@ int nb_gen_stream_send(struct nb_flow_ctx *c)
 		}
 		bytes += (uint64_t)n;
 		nb_pub(&c->live->bytes_sent, bytes);
+		nb_note_cpu_often(c->live);
 	}
 	/* End of data; the responder answers with its own end once it has read everything, so a clean end
 	 * here means every byte arrived. */
@@ -95,7 +97,7 @@ int nb_gen_stream_send(struct nb_flow_ctx *c)
 		}
 	}
 out:
-	c->live->cpu = sched_getcpu();
+	nb_note_cpu(c->live);
 	free(buf);
 	return r;
 }
@@ -137,6 +139,7 @@ int nb_gen_stream_recv(struct nb_flow_ctx *c)
 				bytes += lens[i];
 			}
 			nb_pub(&c->live->msgs_rcvd, msgs);
+			nb_note_cpu_often(c->live);
 			nb_pub(&c->live->bytes_rcvd, bytes);
 			nb_pub(&c->live->reordered, reord);
 			nb_pub(&c->live->max_seq, maxseq);
@@ -154,10 +157,11 @@ int nb_gen_stream_recv(struct nb_flow_ctx *c)
 		}
 		bytes += (uint64_t)n;
 		nb_pub(&c->live->bytes_rcvd, bytes);
+		nb_note_cpu_often(c->live);
 	}
 	__atomic_store_n(&c->live->t_last_ns, nb_now_ns(), __ATOMIC_RELAXED);
 out:
-	c->live->cpu = sched_getcpu();
+	nb_note_cpu(c->live);
 	free(buf);
 	return r;
 }
@@ -348,6 +352,7 @@ int nb_gen_rr(struct nb_flow_ctx *c)
 			}
 		}
 		nb_pub(&c->live->txns, s.txns);
+		nb_note_cpu_often(c->live);
 		nb_pub(&c->live->lat_sum_ns, s.lat_sum);
 		nb_pub(&c->live->lost, s.lost);
 		if (!open_loop && now < c->t_end_ns) {
@@ -362,7 +367,7 @@ int nb_gen_rr(struct nb_flow_ctx *c)
 	}
 	r = 0;
 out:
-	c->live->cpu = sched_getcpu();
+	nb_note_cpu(c->live);
 	if (!c->rc)
 		c->rc = r;
 	free(s.t_send);
@@ -415,11 +420,12 @@ int nb_gen_crr(struct nb_flow_ctx *c)
 			c->txns_measured++;
 		}
 		nb_pub(&c->live->txns, txns);
+		nb_note_cpu_often(c->live);
 		nb_pub(&c->live->lat_sum_ns, lat_sum);
 		t0 = t1;
 	}
 out:
-	c->live->cpu = sched_getcpu();
+	nb_note_cpu(c->live);
 	free(out);
 	free(rbuf);
 	return r < 0 ? r : 0;

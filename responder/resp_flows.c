@@ -65,6 +65,7 @@ int nb_resp_sink(struct nb_flow_ctx *c)
 				bytes += lens[i];
 			}
 			nb_pub(&c->live->msgs_rcvd, msgs);
+			nb_note_cpu_often(c->live);
 			nb_pub(&c->live->bytes_rcvd, bytes);
 			nb_pub(&c->live->reordered, reord);
 			nb_pub(&c->live->max_seq, maxseq);
@@ -83,12 +84,13 @@ int nb_resp_sink(struct nb_flow_ctx *c)
 		}
 		bytes += (uint64_t)n;
 		nb_pub(&c->live->bytes_rcvd, bytes);
+		nb_note_cpu_often(c->live);
 	}
 	__atomic_store_n(&c->live->t_last_ns, nb_now_ns(), __ATOMIC_RELAXED);
 	/* Our end tells the generator that every byte it sent was read. */
 	f->ops->shutdown(f, SHUT_WR);
 out:
-	c->live->cpu = sched_getcpu();
+	nb_note_cpu(c->live);
 	free(buf);
 	return r;
 }
@@ -124,6 +126,7 @@ int nb_resp_source(struct nb_flow_ctx *c)
 			bytes += (uint64_t)n * len;
 			nb_pub(&c->live->msgs_sent, seq);
 			nb_pub(&c->live->bytes_sent, bytes);
+			nb_note_cpu_often(c->live);
 		}
 		goto out;
 	}
@@ -136,10 +139,11 @@ int nb_resp_source(struct nb_flow_ctx *c)
 		}
 		bytes += (uint64_t)n;
 		nb_pub(&c->live->bytes_sent, bytes);
+		nb_note_cpu_often(c->live);
 	}
 	f->ops->shutdown(f, SHUT_WR);
 out:
-	c->live->cpu = sched_getcpu();
+	nb_note_cpu(c->live);
 	free(buf);
 	return r;
 }
@@ -194,9 +198,10 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 			}
 		}
 		nb_pub(&c->live->txns, txns);
+		nb_note_cpu_often(c->live);
 	}
 out:
-	c->live->cpu = sched_getcpu();
+	nb_note_cpu(c->live);
 	free(rbuf);
 	free(resp);
 	return r;

@@ -69,6 +69,7 @@ struct test {
 	pthread_t crr_th;
 	bool crr_started;
 	uint64_t crr_txns;
+	uint64_t crr_cpu_mask;
 	unsigned char hello[256];
 	size_t hello_len;
 	unsigned char ack[256];
@@ -222,6 +223,11 @@ static void *crr_main(void *arg)
 				/* the answer fits the socket buffer of a fresh connection */
 				if (send(c->fd, resp, t->cfg.resp_bytes, MSG_NOSIGNAL) == (ssize_t)t->cfg.resp_bytes)
 					__atomic_store_n(&t->crr_txns, ++txns, __ATOMIC_RELAXED);
+				if ((txns & 63) == 1) {
+					int cpu = sched_getcpu();
+					if (cpu >= 0 && cpu < 64)
+						__atomic_or_fetch(&t->crr_cpu_mask, 1ULL << cpu, __ATOMIC_RELAXED);
+				}
 			}
 			close(c->fd); /* closing first keeps TIME_WAIT on this side */
 			free(c);
@@ -509,22 +515,10 @@ static void test_stop(struct test *t)
 
 static void cpu_list(struct test *t, char *buf, size_t len)
 {
-	bool seen[1024] = {0};
-	size_t o = 0;
-	buf[0] = 0;
-	for (unsigned i = 0; t->flows && i < t->cfg.flows; i++) {
-		int c = t->flows[i].live.cpu;
-		if (c < 0 || c >= 1024 || seen[c])
-			continue;
-		seen[c] = true;
-		o += (size_t)snprintf(buf + o, len - o, "%s%d", o ? "," : "", c);
-		if (o >= len)
-			break;
-	}
-	if (!buf[0])
-		snprintf(buf, len, "%s", t->cfg.kind == NB_TEST_CRR && t->cfg.cpu_resp >= 0 ? "pinned" : "any");
-	if (t->cfg.kind == NB_TEST_CRR && t->cfg.cpu_resp >= 0)
-		snprintf(buf, len, "%d", t->cfg.cpu_resp);
+	uint64_t mask = __atomic_load_n(&t->crr_cpu_mask, __ATOMIC_RELAXED);
+	for (unsigned i = 0; t->flows && i < t->cfg.flows; i++)
+		mask |= t->flows[i].live.cpu_mask;
+	nb_cpu_mask_str(mask, buf, len);
 }
 
 static cJSON *test_result(struct test *t, const struct nb_cpu_snap *a, const struct nb_cpu_snap *b)

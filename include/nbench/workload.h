@@ -9,7 +9,9 @@
 #ifndef NBENCH_WORKLOAD_H
 #define NBENCH_WORKLOAD_H
 
+#include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nbench/cfg.h"
@@ -26,7 +28,29 @@ struct nb_flow_live {
 	uint64_t max_seq;     /* udp stream receiver: highest sequence number + 1 */
 	int64_t t_last_ns;    /* receiver: when the last byte arrived */
 	int cpu;              /* where the thread last ran */
+	unsigned ticks;
+	uint64_t cpu_mask;    /* every CPU (< 64) the thread was seen on: sampled, so placement is reported
+			       * as it was, not as a snapshot at the end */
 };
+
+/* Samples where the calling flow thread runs. sched_getcpu is a vDSO read: cheap enough every few ops. */
+static inline void nb_note_cpu(struct nb_flow_live *l)
+{
+	int c = sched_getcpu();
+	l->cpu = c;
+	if (c >= 0 && c < 64)
+		l->cpu_mask |= 1ULL << c;
+}
+
+/* nb_note_cpu every 64th call. */
+static inline void nb_note_cpu_often(struct nb_flow_live *l)
+{
+	if ((++l->ticks & 63) == 1)
+		nb_note_cpu(l);
+}
+
+/* "0", "0,1": the CPUs in mask. */
+void nb_cpu_mask_str(uint64_t mask, char *buf, size_t len);
 
 static inline void nb_pub(uint64_t *dst, uint64_t v)
 {
