@@ -300,6 +300,16 @@ static bool quitting(struct run *R)
 	return R->hooks && R->hooks->quit && *R->hooks->quit;
 }
 
+/* True when every flow thread has ended before the end of the window: they only do that on an error (the
+ * responder went away), and the run should end now rather than idle to its end. */
+static bool flows_all_ended(struct run *R)
+{
+	for (unsigned i = 0; i < R->nflows; i++)
+		if (!R->flows[i].started || !__atomic_load_n(&R->flows[i].finished, __ATOMIC_ACQUIRE))
+			return false;
+	return R->nflows > 0;
+}
+
 /* The timed part: sleeps to each interval boundary, the warm-up's end and the window's end. */
 static void timeline(struct run *R)
 {
@@ -316,11 +326,25 @@ static void timeline(struct run *R)
 		if (next_iv < wake)
 			wake = next_iv;
 		/* sleep in short steps so Ctrl-C ends the run promptly */
-		while (nb_now_ns() < wake && !quitting(R)) {
+		bool ended = false;
+		while (nb_now_ns() < wake && !quitting(R) && !(ended = flows_all_ended(R))) {
 			int64_t step = wake - nb_now_ns();
 			nb_sleep_until(nb_now_ns() + (step < 50 * NB_NS_PER_MS ? step : 50 * NB_NS_PER_MS));
 		}
 		int64_t now = nb_now_ns();
+		if (ended) {
+			for (unsigned i = 0; i < R->nflows; i++)
+				if (R->flows[i].ctx.rc) {
+					run_fail(R, R->flows[i].ctx.rc, "%s", R->flows[i].ctx.err);
+					break;
+				}
+			run_fail(R, -EPIPE, "every flow ended before the end of the test");
+			sum_live(R, &cur);
+			if (iv > 0)
+				emit_interval(R, t_prev, now, &prev, &cur);
+			R->t_end = now;
+			break;
+		}
 		if (quitting(R)) {
 			run_fail(R, -EINTR, "interrupted");
 			R->t_end = now;

@@ -32,10 +32,18 @@ out=$("$NBENCH" rr "${H[@]}" 2>&1); check "text report has latency" grep -q 'p99
 check "text report has interim lines" grep -q 'tx/s' <<< "$out"
 csv=$("$NBENCH" rr "${H[@]}" --csv)
 check "csv has 2 lines" test "$(wc -l <<< "$csv")" = 2
-check "csv columns match" test "$(head -1 <<< "$csv" | tr ',' '\n' | wc -l)" = "$(tail -1 <<< "$csv" | tr ',' '\n' | wc -l)"
+check "csv columns match" python3 -c "import csv,sys; r=list(csv.reader(sys.stdin)); sys.exit(not (len(r) == 2 and len(r[0]) == len(r[1]) and r[1][0] == 'rr'))" <<< "$csv"
 "$NBENCH" rr "${H[@]}" -q -o "$T/out.json" --json > /dev/null
 check "-o writes the report" json_check "$T/out.json" "$RR_OK"
 
 # the responder served all of that one test after another and is still alive
 check "responder alive" kill -0 "$RESP_PID"
+
+# A run that fails half way (the responder is killed) still reports what it measured, marked incomplete.
+port2=$(free_port)
+start_responder "$port2" "" || exit 1
+( sleep 1.2; kill -9 "$RESP_PID" ) &
+rc=0; "$NBENCH" rr -H 127.0.0.1 -p "$port2" -t 4 --json > "$T/inc.json" 2> "$T/inc.err" || rc=$?
+check "failed run exits 1" test "$rc" = 1
+check "failed run is marked incomplete, keeps its figures" json_check "$T/inc.json" "not e['complete'] and e['error'] and e['transactions'] > 0 and e['duration_s'] < 3"
 finish
