@@ -4,6 +4,7 @@
 #define NBENCH_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "nbench/cfg.h"
@@ -35,5 +36,22 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Runs one test as the CLI does (building --path if asked), filling rep; returns the exit status. */
 struct nb_report;
 int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals);
+
+/* A path built (or found) for runs, with its responder started. */
+struct nb_topo;
+struct cli_path {
+	struct nb_topo *topo;
+	bool built;
+	bool ready; /* the responder answered once */
+};
+/* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
+int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err, size_t errlen);
+/* Runs one test across it (the generator in the client's namespace). 0 or -errno; rep says the rest. */
+int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals, struct nb_report *rep);
+/* Stops the responder; tears the path down if it was built here. */
+void cli_path_close(struct cli_path *pe);
+
+void cli_catch_signals(void);
+bool cli_quitting(void);
 
 #endif

@@ -1,9 +1,655 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * `nbench compare`: every test on every path, interleaved round robin (never all runs of one path back to
+ * back), repeated, with the mean's confidence interval, the ratio against native, and the hop delta of each
+ * path against the path it extends. Paths are built once, each with its responder, and torn down at the end.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "nbench/clock.h"
+#include "nbench/report.h"
+#include "nbench/topo.h"
+#include "nbench/units.h"
+
+#define MAX_PATHS 8
+#define MAX_TESTS 8
+#define MAX_RUNS 100
+
+enum placement { PL_SAME, PL_SPLIT };
+
+struct ctest {
+	const char *name;
+	enum nb_test_kind kind;
+	enum nb_proto proto;
+	bool reverse;
+};
+
+static const struct ctest known_tests[] = {
+	{"stream", NB_TEST_STREAM, NB_PROTO_TCP, false},
+	{"stream-reverse", NB_TEST_STREAM, NB_PROTO_TCP, true},
+	{"rr-tcp", NB_TEST_RR, NB_PROTO_TCP, false},
+	{"rr-udp", NB_TEST_RR, NB_PROTO_UDP, false},
+	{"crr", NB_TEST_CRR, NB_PROTO_TCP, false},
+};
+
+/* The figures of one run that the table shows. */
+enum metric { M_GOODPUT, M_CPB, M_P50, M_P99, M_TPS, M_CPT, M_COUNT };
+static const struct {
+	const char *key, *label, *unit;
+	double scale;
+	bool lower_better;
+} metrics[M_COUNT] = {
+	[M_GOODPUT] = {"goodput_bps", "goodput", "Gbit/s", 1e-9, false},
+	[M_CPB] = {"cycles_per_byte", "cpu cycles/byte", "", 1, true},
+	[M_P50] = {"p50_ns", "p50", "us", 1e-3, true},
+	[M_P99] = {"p99_ns", "p99", "us", 1e-3, true},
+	[M_TPS] = {"transactions_per_s", "transactions/s", "", 1, false},
+	[M_CPT] = {"cycles_per_transaction", "cpu cycles/transaction", "", 1, true},
+};
+
+static bool metric_applies(const struct ctest *t, enum metric m)
+{
+	bool stream = t->kind == NB_TEST_STREAM;
+	return stream ? (m == M_GOODPUT || m == M_CPB) : (m != M_GOODPUT && m != M_CPB);
+}
+
+struct cell { /* one test (in one placement) on one path */
+	double v[M_COUNT][MAX_RUNS];
+	unsigned n;
+	unsigned disturbed, failed;
+};
+
+struct cmp {
+	const char *paths[MAX_PATHS];
+	unsigned npaths;
+	const struct ctest *tests[MAX_TESTS];
+	unsigned ntests;
+	enum placement pl[2];
+	unsigned npl;
+	unsigned runs, max_runs;
+	double ci_level, ci_pct; /* --ci 95,5 */
+	int64_t duration_ns;
+	enum cli_format format;
+	const char *output;
+	bool quiet;
+	struct cli_path pe[MAX_PATHS];
+	struct cell cells[MAX_TESTS][2][MAX_PATHS];
+	cJSON *runs_json;
+};
+
+/* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
+static double t_quantile(double level, unsigned df)
+{
+	static const double t95[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+				     2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
+				     2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+	static const double t99[] = {0,     63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.250, 3.169,
+				     3.106, 3.055,  3.012, 2.977, 2.947, 2.921, 2.898, 2.878, 2.861, 2.845, 2.831,
+				     2.819, 2.807,  2.797, 2.787, 2.779, 2.771, 2.763, 2.756, 2.750};
+	bool n99 = level >= 99;
+	if (df == 0)
+		return INFINITY;
+	if (df <= 30)
+		return n99 ? t99[df] : t95[df];
+	return n99 ? 2.576 : 1.960;
+}
+
+struct stat {
+	double mean, ci; /* half-width */
+	unsigned n;
+};
+
+static struct stat stat_of(const double *v, unsigned n, double level)
+{
+	struct stat s = {0, 0, n};
+	if (!n)
+		return s;
+	for (unsigned i = 0; i < n; i++)
+		s.mean += v[i];
+	s.mean /= n;
+	if (n > 1) {
+		double var = 0;
+		for (unsigned i = 0; i < n; i++)
+			var += (v[i] - s.mean) * (v[i] - s.mean);
+		var /= n - 1;
+		s.ci = t_quantile(level, n - 1) * sqrt(var / n);
+	} else {
+		s.ci = INFINITY;
+	}
+	return s;
+}
+
+/* The path each one extends: the difference is the cost of one hop. */
+static const char *parent_of(const char *path)
+{
+	if (!strcmp(path, "host") || !strcmp(path, "bridge"))
+		return "native";
+	if (!strcmp(path, "nat"))
+		return "bridge";
+	if (!strcmp(path, "native"))
+		return "loopback";
+	return NULL;
+}
+
+static int path_index(const struct cmp *c, const char *p)
+{
+	for (unsigned i = 0; i < c->npaths; i++)
+		if (!strcmp(c->paths[i], p))
+			return (int)i;
+	return -1;
+}
+
+static int parse_list(const char *cmd, const char *opt, char *s, const char **out, unsigned max, unsigned *n)
+{
+	*n = 0;
+	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		if (*n == max)
+			return cli_usage_error(cmd, "%s: at most %u entries", opt, max);
+		for (unsigned i = 0; i < *n; i++)
+			if (!strcmp(out[i], tok))
+				return cli_usage_error(cmd, "%s: '%s' is given twice", opt, tok);
+		out[(*n)++] = tok;
+	}
+	if (!*n)
+		return cli_usage_error(cmd, "%s: the list is empty", opt);
+	return 0;
+}
+
+static const char *placement_name(enum placement p)
+{
+	return p == PL_SAME ? "same-core" : "split-spin";
+}
+
+static void apply_placement(struct nb_test_cfg *cfg, const struct ctest *t, enum placement p)
+{
+	/* Streams run unpinned: sender and receiver each take a core, as a bulk transfer would. Request/response
+	 * is pinned, so the cost of a hop is not hidden by the 35-40 us of waking the other vCPU. */
+	if (t->kind == NB_TEST_STREAM)
+		return;
+	if (p == PL_SAME) {
+		cfg->cpu_gen = 0;
+		cfg->cpu_resp = 0;
+	} else {
+		cfg->cpu_gen = 0;
+		cfg->cpu_resp = 1;
+		cfg->wait = NB_WAIT_SPIN;
+	}
+}
+
+static double figure(const struct nb_report *r, enum metric m)
+{
+	switch (m) {
+	case M_GOODPUT:
+		return r->goodput_bps;
+	case M_CPB:
+		return r->cpu.cycles_per_byte;
+	case M_P50:
+		return (double)r->lat.p50_ns;
+	case M_P99:
+		return (double)r->lat.p99_ns;
+	case M_TPS:
+		return r->tps;
+	case M_CPT:
+		return r->cpu.cycles_per_txn;
+	default:
+		return 0;
+	}
+}
+
+static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, unsigned pi)
+{
+	const struct ctest *t = c->tests[ti];
+	struct nb_test_cfg cfg;
+	struct nb_report rep;
+	struct cell *cell = &c->cells[ti][pli][pi];
+
+	nb_cfg_defaults(&cfg, t->kind);
+	cfg.proto = t->proto;
+	cfg.reverse = t->reverse;
+	cfg.duration_ns = c->duration_ns;
+	cfg.warmup_ns = c->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->duration_ns / 4;
+	cfg.interval_ns = 0;
+	apply_placement(&cfg, t, c->pl[pli]);
+	nb_cfg_resolve(&cfg);
+	nb_report_init(&rep);
+	int r = cli_path_run(&c->pe[pi], &cfg, false, &rep);
+	bool ok = r == 0 && rep.complete;
+
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "round", round);
+	cJSON_AddStringToObject(j, "path", c->paths[pi]);
+	cJSON_AddStringToObject(j, "test", t->name);
+	cJSON_AddStringToObject(j, "placement", t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
+	cJSON_AddBoolToObject(j, "complete", ok);
+	if (!ok)
+		cJSON_AddStringToObject(j, "error", rep.error);
+	cJSON_AddBoolToObject(j, "disturbed", rep.cpu.disturbed);
+	cJSON_AddStringToObject(j, "gen_cpus", rep.gen_cpus);
+	cJSON_AddStringToObject(j, "resp_cpus", rep.resp_cpus);
+	for (int m = 0; m < M_COUNT; m++)
+		if (metric_applies(t, m))
+			cJSON_AddNumberToObject(j, metrics[m].key, figure(&rep, m));
+	cJSON_AddItemToArray(c->runs_json, j);
+
+	if (ok && cell->n < MAX_RUNS) {
+		for (int m = 0; m < M_COUNT; m++)
+			cell->v[m][cell->n] = figure(&rep, m);
+		cell->n++;
+		cell->disturbed += rep.cpu.disturbed;
+	} else if (!ok) {
+		cell->failed++;
+	}
+	if (!c->quiet)
+		fprintf(stderr, "  round %u  %-14s %-10s %-8s %s\n", round, t->name,
+			t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]), c->paths[pi],
+			ok ? "ok" : rep.error);
+	nb_report_free(&rep);
+	return ok ? 0 : -EIO;
+}
+
+/* --ci: every cell's interval of every shown metric within ci_pct of its mean. */
+static bool converged(struct cmp *c)
+{
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		for (unsigned pli = 0; pli < c->npl; pli++)
+			for (unsigned pi = 0; pi < c->npaths; pi++)
+				for (int m = 0; m < M_COUNT; m++) {
+					if (!metric_applies(c->tests[ti], m) || m == M_CPB || m == M_CPT)
+						continue;
+					struct cell *cell = &c->cells[ti][pli][pi];
+					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					if (s.n < 2 || s.ci > fabs(s.mean) * c->ci_pct / 100)
+						return false;
+				}
+	return true;
+}
+
+static unsigned rows_of(struct cmp *c, unsigned ti)
+{
+	return c->tests[ti]->kind == NB_TEST_STREAM ? 1 : c->npl;
+}
+
+static void fmt_val(double v, enum metric m, char *buf, size_t len)
+{
+	double x = v * metrics[m].scale;
+	if (m == M_TPS || m == M_CPT)
+		snprintf(buf, len, "%.0f", x);
+	else if (m == M_CPB)
+		snprintf(buf, len, "%.3f", x);
+	else
+		snprintf(buf, len, "%.2f", x);
+}
+
+static void print_text(struct cmp *c, FILE *out)
+{
+	int native = path_index(c, "native");
+	fprintf(out, "\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
+		c->npaths, c->ntests, (double)c->duration_ns / 1e9, c->ci_level);
+	fprintf(out, "(ratio = path / native; hop = path - the path it extends: host-native, bridge-native, nat-bridge)\n");
+	for (unsigned ti = 0; ti < c->ntests; ti++) {
+		const struct ctest *t = c->tests[ti];
+		for (unsigned pli = 0; pli < rows_of(c, ti); pli++) {
+			fprintf(out, "\n%s%s%s\n", t->name, t->kind == NB_TEST_STREAM ? " (unpinned)" : ", ",
+				t->kind == NB_TEST_STREAM ? "" : placement_name(c->pl[pli]));
+			fprintf(out, "  %-24s %-9s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci", "ratio", "hop delta",
+				"runs");
+			for (int m = 0; m < M_COUNT; m++) {
+				if (!metric_applies(t, m))
+					continue;
+				for (unsigned pi = 0; pi < c->npaths; pi++) {
+					struct cell *cell = &c->cells[ti][pli][pi];
+					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "";
+					snprintf(label, sizeof(label), "%s%s%s%s", metrics[m].label,
+						 metrics[m].unit[0] ? " (" : "", metrics[m].unit, metrics[m].unit[0] ? ")" : "");
+					fmt_val(s.mean, m, mean, sizeof(mean));
+					if (isfinite(s.ci))
+						fmt_val(s.ci, m, ci, sizeof(ci));
+					else
+						snprintf(ci, sizeof(ci), "?");
+					snprintf(val, sizeof(val), "%s ± %s", mean, ci);
+					if (native >= 0 && c->cells[ti][pli][native].n) {
+						struct stat sn = stat_of(c->cells[ti][pli][native].v[m],
+									 c->cells[ti][pli][native].n, c->ci_level);
+						if (sn.mean != 0)
+							snprintf(ratio, sizeof(ratio), "%.2fx", s.mean / sn.mean);
+					}
+					const char *par = parent_of(c->paths[pi]);
+					int ppi = par ? path_index(c, par) : -1;
+					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
+						struct stat sp = stat_of(c->cells[ti][pli][ppi].v[m], c->cells[ti][pli][ppi].n,
+									 c->ci_level);
+						char d[24];
+						fmt_val(s.mean - sp.mean, m, d, sizeof(d));
+						snprintf(hop, sizeof(hop), "%s%s", (s.mean - sp.mean) >= 0 ? "+" : "", d);
+					}
+					fprintf(out, "  %-24s %-9s %22s %8s %14s  %u%s%s\n", pi == 0 ? label : "",
+						c->paths[pi], cell->n ? val : "failed", ratio, hop, cell->n,
+						cell->failed ? " (some failed)" : "", cell->disturbed ? " (disturbed)" : "");
+				}
+			}
+		}
+	}
+}
+
+static cJSON *summary_json(struct cmp *c)
+{
+	cJSON *arr = cJSON_CreateArray();
+	int native = path_index(c, "native");
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
+			for (unsigned pi = 0; pi < c->npaths; pi++) {
+				const struct ctest *t = c->tests[ti];
+				struct cell *cell = &c->cells[ti][pli][pi];
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "test", t->name);
+				cJSON_AddStringToObject(o, "placement",
+							t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
+				cJSON_AddStringToObject(o, "path", c->paths[pi]);
+				cJSON_AddNumberToObject(o, "runs", cell->n);
+				cJSON_AddNumberToObject(o, "failed", cell->failed);
+				cJSON_AddNumberToObject(o, "disturbed", cell->disturbed);
+				for (int m = 0; m < M_COUNT; m++) {
+					if (!metric_applies(t, m))
+						continue;
+					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					cJSON *mo = cJSON_AddObjectToObject(o, metrics[m].key);
+					cJSON_AddNumberToObject(mo, "mean", s.mean);
+					if (isfinite(s.ci))
+						cJSON_AddNumberToObject(mo, "ci", s.ci);
+					else
+						cJSON_AddNullToObject(mo, "ci");
+					if (native >= 0 && c->cells[ti][pli][native].n) {
+						struct stat sn = stat_of(c->cells[ti][pli][native].v[m],
+									 c->cells[ti][pli][native].n, c->ci_level);
+						if (sn.mean != 0)
+							cJSON_AddNumberToObject(mo, "ratio_vs_native", s.mean / sn.mean);
+					}
+					const char *par = parent_of(c->paths[pi]);
+					int ppi = par ? path_index(c, par) : -1;
+					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
+						struct stat sp = stat_of(c->cells[ti][pli][ppi].v[m], c->cells[ti][pli][ppi].n,
+									 c->ci_level);
+						cJSON *h = cJSON_AddObjectToObject(mo, "hop");
+						cJSON_AddStringToObject(h, "from", par);
+						cJSON_AddNumberToObject(h, "delta", s.mean - sp.mean);
+					}
+				}
+				cJSON_AddItemToArray(arr, o);
+			}
+	return arr;
+}
+
+static void print_csv(struct cmp *c, FILE *out)
+{
+	int native = path_index(c, "native");
+	fprintf(out, "test,placement,path,metric,runs,mean,ci,ratio_vs_native\n");
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
+			for (unsigned pi = 0; pi < c->npaths; pi++)
+				for (int m = 0; m < M_COUNT; m++) {
+					const struct ctest *t = c->tests[ti];
+					if (!metric_applies(t, m))
+						continue;
+					struct cell *cell = &c->cells[ti][pli][pi];
+					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					double ratio = NAN;
+					if (native >= 0 && c->cells[ti][pli][native].n) {
+						struct stat sn = stat_of(c->cells[ti][pli][native].v[m],
+									 c->cells[ti][pli][native].n, c->ci_level);
+						if (sn.mean != 0)
+							ratio = s.mean / sn.mean;
+					}
+					fprintf(out, "%s,%s,%s,%s,%u,%.6g,", t->name,
+						t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]),
+						c->paths[pi], metrics[m].key, cell->n, s.mean);
+					if (isfinite(s.ci))
+						fprintf(out, "%.6g", s.ci);
+					fputc(',', out);
+					if (isfinite(ratio))
+						fprintf(out, "%.4f", ratio);
+					fputc('\n', out);
+				}
+}
+
+static void write_out(struct cmp *c, FILE *out)
+{
+	if (c->format == CLI_JSON) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "schema_version", 1);
+		cJSON *st = cJSON_AddObjectToObject(j, "start");
+		cJSON *pa = cJSON_AddArrayToObject(st, "paths");
+		for (unsigned i = 0; i < c->npaths; i++)
+			cJSON_AddItemToArray(pa, cJSON_CreateString(c->paths[i]));
+		cJSON *te = cJSON_AddArrayToObject(st, "tests");
+		for (unsigned i = 0; i < c->ntests; i++)
+			cJSON_AddItemToArray(te, cJSON_CreateString(c->tests[i]->name));
+		cJSON *pl = cJSON_AddArrayToObject(st, "placements");
+		for (unsigned i = 0; i < c->npl; i++)
+			cJSON_AddItemToArray(pl, cJSON_CreateString(placement_name(c->pl[i])));
+		cJSON_AddNumberToObject(st, "duration_s", (double)c->duration_ns / 1e9);
+		cJSON_AddNumberToObject(st, "ci_level", c->ci_level);
+		cJSON_AddItemReferenceToObject(j, "runs", c->runs_json);
+		cJSON_AddItemToObject(j, "summary", summary_json(c));
+		char *txt = cJSON_Print(j);
+		fprintf(out, "%s\n", txt);
+		free(txt);
+		cJSON_Delete(j);
+	} else if (c->format == CLI_CSV) {
+		print_csv(c, out);
+	} else {
+		print_text(c, out);
+	}
+}
+
+static void compare_help(void)
+{
+	printf("usage: nbench compare [--paths native,host,bridge,nat] [--tests stream,stream-reverse,rr-tcp,rr-udp]\n"
+	       "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement same|split|both]\n"
+	       "                      [--json|--csv] [-o FILE] [-q]\n"
+	       "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, ratio\n"
+	       "  against native and the hop delta of each path against the one it extends.\n"
+	       "  paths: loopback native host bridge nat     tests: stream stream-reverse rr-tcp rr-udp crr\n"
+	       "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
+	       "                       of its mean (at most --max-runs, default 20)\n"
+	       "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, spinning),\n"
+	       "                       or both; streams always run unpinned\n");
+}
 
 int cmd_compare(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("compare", "not available yet");
+	static const struct option opts[] = {
+		{"paths", required_argument, NULL, 'p'}, {"tests", required_argument, NULL, 'T'},
+		{"runs", required_argument, NULL, 'n'},  {"ci", required_argument, NULL, 'c'},
+		{"max-runs", required_argument, NULL, 'm'}, {"time", required_argument, NULL, 't'},
+		{"placement", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'j'},
+		{"csv", no_argument, NULL, 'v'},          {"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	static char paths_buf[256] = "native,host,bridge,nat", tests_buf[256] = "stream,stream-reverse,rr-tcp,rr-udp";
+	struct cmp *c = calloc(1, sizeof(*c));
+	const char *tnames[MAX_TESTS];
+	uint64_t u;
+	int64_t ns;
+	int ch, rc = 0;
+	bool runs_given = false;
+
+	if (!c)
+		return 1;
+	c->runs = 5;
+	c->max_runs = 20;
+	c->duration_ns = 5 * NB_NS_PER_S;
+	c->ci_level = 95;
+	c->pl[0] = PL_SAME;
+	c->npl = 1;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":t:o:qh", opts, NULL)) != -1) {
+		const char *opt = argv[optind - 1];
+		switch (ch) {
+		case 'p':
+			snprintf(paths_buf, sizeof(paths_buf), "%s", optarg);
+			break;
+		case 'T':
+			snprintf(tests_buf, sizeof(tests_buf), "%s", optarg);
+			break;
+		case 'n':
+			if (nb_parse_uint(optarg, 1, MAX_RUNS, &u) < 0) {
+				rc = cli_usage_error("compare", "--runs: '%s' is not a number from 1 to %d", optarg, MAX_RUNS);
+				goto out;
+			}
+			c->runs = (unsigned)u;
+			runs_given = true;
+			break;
+		case 'm':
+			if (nb_parse_uint(optarg, 2, MAX_RUNS, &u) < 0) {
+				rc = cli_usage_error("compare", "--max-runs: '%s' is not a number from 2 to %d", optarg, MAX_RUNS);
+				goto out;
+			}
+			c->max_runs = (unsigned)u;
+			break;
+		case 'c': {
+			double lv, pct;
+			char extra;
+			if (sscanf(optarg, "%lf,%lf%c", &lv, &pct, &extra) != 2 || (lv != 95 && lv != 99) || pct <= 0 ||
+			    pct > 100) {
+				rc = cli_usage_error("compare", "--ci: '%s' is not LEVEL,PCT with LEVEL 95 or 99 and PCT in (0,100]",
+						     optarg);
+				goto out;
+			}
+			c->ci_level = lv;
+			c->ci_pct = pct;
+			break;
+		}
+		case 't':
+			if (nb_parse_duration(optarg, &ns) < 0 || ns < 100 * NB_NS_PER_MS || ns > 3600 * NB_NS_PER_S) {
+				rc = cli_usage_error("compare", "-t: '%s' is not a duration from 100ms to 3600 s", optarg);
+				goto out;
+			}
+			c->duration_ns = ns;
+			break;
+		case 'L':
+			if (!strcmp(optarg, "same"))
+				c->pl[0] = PL_SAME, c->npl = 1;
+			else if (!strcmp(optarg, "split"))
+				c->pl[0] = PL_SPLIT, c->npl = 1;
+			else if (!strcmp(optarg, "both"))
+				c->pl[0] = PL_SAME, c->pl[1] = PL_SPLIT, c->npl = 2;
+			else {
+				rc = cli_usage_error("compare", "--placement: '%s' is not same, split or both", optarg);
+				goto out;
+			}
+			break;
+		case 'j':
+			c->format = CLI_JSON;
+			break;
+		case 'v':
+			c->format = CLI_CSV;
+			break;
+		case 'o':
+			c->output = optarg;
+			break;
+		case 'q':
+			c->quiet = true;
+			break;
+		case 'h':
+			compare_help();
+			goto out;
+		case ':':
+			rc = cli_usage_error("compare", "%s needs a value", opt);
+			goto out;
+		default:
+			rc = cli_usage_error("compare", "unknown option '%s' (see nbench compare --help)", opt);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = cli_usage_error("compare", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if ((rc = parse_list("compare", "--paths", paths_buf, c->paths, MAX_PATHS, &c->npaths)))
+		goto out;
+	for (unsigned i = 0; i < c->npaths; i++)
+		if (!nb_topo_kind_valid(c->paths[i])) {
+			rc = cli_usage_error("compare", "--paths: unknown path '%s' (loopback, native, host, bridge, nat)",
+					     c->paths[i]);
+			goto out;
+		}
+	if ((rc = parse_list("compare", "--tests", tests_buf, tnames, MAX_TESTS, &c->ntests)))
+		goto out;
+	for (unsigned i = 0; i < c->ntests; i++) {
+		c->tests[i] = NULL;
+		for (size_t k = 0; k < sizeof(known_tests) / sizeof(known_tests[0]); k++)
+			if (!strcmp(known_tests[k].name, tnames[i]))
+				c->tests[i] = &known_tests[k];
+		if (!c->tests[i]) {
+			rc = cli_usage_error("compare", "--tests: unknown test '%s' (stream, stream-reverse, rr-tcp, rr-udp, crr)",
+					     tnames[i]);
+			goto out;
+		}
+	}
+	if (c->ci_pct > 0 && !runs_given)
+		c->runs = 3;
+	if (c->max_runs < c->runs)
+		c->max_runs = c->runs;
+
+	cli_catch_signals();
+	c->runs_json = cJSON_CreateArray();
+	for (unsigned pi = 0; pi < c->npaths; pi++) {
+		char err[256];
+		if (!c->quiet)
+			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
+		if (cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, &c->pe[pi], err, sizeof(err)) < 0) {
+			fprintf(stderr, "nbench compare: path %s: %s\n", c->paths[pi], err);
+			rc = 1;
+			goto teardown;
+		}
+	}
+	/* Round robin: each round runs every test on every path; the order of paths rotates each round so no
+	 * path always runs first (warm caches, a neighbour's burst) or after the same one. */
+	unsigned round;
+	for (round = 1; round <= c->max_runs && !cli_quitting(); round++) {
+		if (round > c->runs && (c->ci_pct <= 0 || converged(c)))
+			break;
+		for (unsigned ti = 0; ti < c->ntests && !cli_quitting(); ti++)
+			for (unsigned pli = 0; pli < rows_of(c, ti) && !cli_quitting(); pli++)
+				for (unsigned k = 0; k < c->npaths && !cli_quitting(); k++)
+					one_run(c, round, ti, pli, (k + round - 1) % c->npaths);
+	}
+	if (cli_quitting()) {
+		fprintf(stderr, "nbench compare: interrupted; the table shows the runs that finished\n");
+		rc = 1;
+	}
+	write_out(c, stdout);
+	if (c->output) {
+		FILE *f = fopen(c->output, "w");
+		if (f) {
+			write_out(c, f);
+			fclose(f);
+		} else {
+			fprintf(stderr, "nbench compare: cannot write %s: %s\n", c->output, strerror(errno));
+			rc = 1;
+		}
+	}
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
+			for (unsigned pi = 0; pi < c->npaths; pi++)
+				if (!c->cells[ti][pli][pi].n)
+					rc = 1;
+teardown:
+	for (unsigned pi = 0; pi < c->npaths; pi++)
+		cli_path_close(&c->pe[pi]);
+	cJSON_Delete(c->runs_json);
+out:
+	free(c);
+	return rc;
 }

@@ -36,22 +36,22 @@ static void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+void cli_catch_signals(void)
+{
+	catch_signals();
+}
+
+bool cli_quitting(void)
+{
+	return quit_flag != 0;
+}
+
 static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv)
 {
 	(void)arg;
 	nb_report_text_interval(cfg, iv, stdout);
 	fflush(stdout);
 }
-
-/* The generator's side of a run across a path: in its own thread, so only that thread (and the flow threads
- * it starts) enters the client's network namespace. */
-struct path_run {
-	struct nb_topo *topo;
-	struct nb_test_cfg cfg;
-	const struct nb_run_hooks *hooks;
-	struct nb_report *rep;
-	int rc;
-};
 
 /* Waits until the responder started in the path accepts connections (readiness, not a sleep). */
 static int wait_responder(const char *host, uint16_t port, int64_t timeout_ns)
@@ -70,29 +70,97 @@ static int wait_responder(const char *host, uint16_t port, int64_t timeout_ns)
 	return r;
 }
 
+int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err, size_t errlen)
+{
+	struct nb_topo_opts o = {.server_port = port, .publish_port = port};
+	int r;
+
+	memset(pe, 0, sizeof(*pe));
+	pe->built = kind != NULL;
+	r = pe->built ? nb_topo_up_ex(kind, NULL, &o, &pe->topo, err, errlen) : nb_topo_open(name, &pe->topo, err, errlen);
+	if (r < 0)
+		return r;
+	char portstr[8], self[4096];
+	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(pe->topo));
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = 0;
+	char *argv[] = {self, "serve", "--port", portstr, "--bind", (char *)nb_topo_server_addr(pe->topo), "--quiet", NULL};
+	pid_t pid = nb_topo_spawn_server(pe->topo, argv);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot start the responder in path %s: %s", nb_topo_name(pe->topo), strerror((int)-pid));
+		cli_path_close(pe);
+		return (int)pid;
+	}
+	return 0;
+}
+
+void cli_path_close(struct cli_path *pe)
+{
+	if (pe->topo)
+		nb_topo_down(pe->topo, pe->built);
+	pe->topo = NULL;
+}
+
+/* The generator's side of a run across a path: in its own thread, so only that thread (and the flow threads
+ * it starts) enters the client's network namespace. */
+struct path_run {
+	struct cli_path *pe;
+	struct nb_test_cfg cfg;
+	const struct nb_run_hooks *hooks;
+	struct nb_report *rep;
+	int rc;
+};
+
 static void *path_run_main(void *arg)
 {
 	struct path_run *p = arg;
-	int r = nb_topo_enter_client(p->topo);
+	int r = nb_topo_enter_client(p->pe->topo);
 	if (r < 0) {
 		snprintf(p->rep->error, sizeof(p->rep->error), "cannot enter the client's namespace: %s", strerror(-r));
 		p->rc = r;
 		return NULL;
 	}
-	r = wait_responder(p->cfg.host, p->cfg.port, 10 * NB_NS_PER_S);
-	if (r < 0) {
-		snprintf(p->rep->error, sizeof(p->rep->error), "the responder in path %s did not come up: %s",
-			 nb_topo_name(p->topo), strerror(-r));
-		p->rc = r;
-		return NULL;
+	if (!p->pe->ready) {
+		r = wait_responder(p->cfg.host, p->cfg.port, 10 * NB_NS_PER_S);
+		if (r < 0) {
+			snprintf(p->rep->error, sizeof(p->rep->error), "the responder in path %s did not come up: %s",
+				 nb_topo_name(p->pe->topo), strerror(-r));
+			p->rc = r;
+			return NULL;
+		}
+		p->pe->ready = true;
 	}
 	p->rc = nb_run(&p->cfg, p->hooks, p->rep);
 	return NULL;
 }
 
+int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals, struct nb_report *rep)
+{
+	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL, .quit = &quit_flag};
+	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
+	snprintf(rep->path, sizeof(rep->path), "%s", nb_topo_kind(pe->topo));
+	snprintf(rep->topo_name, sizeof(rep->topo_name), "%s", nb_topo_name(pe->topo));
+	if (!rep->path_json)
+		rep->path_json = nb_topo_describe_json(pe->topo);
+	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
+	p.cfg.port = nb_topo_dial_port(pe->topo);
+	pthread_t th;
+	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
+		p.rc = -EAGAIN;
+	else
+		pthread_join(th, NULL);
+	if (p.rc < 0) {
+		if (!rep->error[0])
+			snprintf(rep->error, sizeof(rep->error), "%s", strerror(-p.rc));
+		rep->complete = false;
+	}
+	return p.rc;
+}
+
 int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals)
 {
 	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL, .quit = &quit_flag};
+	struct cli_path pe;
 	char err[256] = "";
 	int r;
 
@@ -101,47 +169,14 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 		r = nb_run(&t->cfg, &hooks, rep);
 		return r < 0 ? 1 : 0;
 	}
-
-	struct nb_topo *topo = NULL;
-	bool built = t->path != NULL;
-	r = built ? nb_topo_up(t->path, NULL, &topo, err, sizeof(err)) : nb_topo_open(t->topo, &topo, err, sizeof(err));
+	r = cli_path_open(t->path, t->topo, t->cfg.port, &pe, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "nbench %s: %s\n", nb_test_kind_name(t->cfg.kind), err);
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
-	snprintf(rep->path, sizeof(rep->path), "%s", nb_topo_kind(topo));
-	snprintf(rep->topo_name, sizeof(rep->topo_name), "%s", nb_topo_name(topo));
-	rep->path_json = nb_topo_describe_json(topo);
-
-	char port[8], self[4096];
-	snprintf(port, sizeof(port), "%u", nb_topo_server_port(topo));
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	char *argv[] = {self, "serve", "--port", port, "--bind", (char *)nb_topo_server_addr(topo), "--quiet", NULL};
-	pid_t pid = -1;
-	if (built || !getenv("NBENCH_TOPO_NO_SPAWN"))
-		pid = nb_topo_spawn_server(topo, argv);
-	if (pid < 0) {
-		fprintf(stderr, "nbench %s: cannot start the responder in path %s: %s\n", nb_test_kind_name(t->cfg.kind),
-			nb_topo_name(topo), strerror((int)-pid));
-		nb_topo_down(topo, built);
-		return 1;
-	}
-	struct path_run p = {.topo = topo, .cfg = t->cfg, .hooks = &hooks, .rep = rep};
-	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(topo));
-	p.cfg.port = nb_topo_dial_port(topo);
-	pthread_t th;
-	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
-		p.rc = -EAGAIN;
-	else
-		pthread_join(th, NULL);
-	rep->cfg.port = t->cfg.port;
-	if (p.rc < 0 && !rep->error[0])
-		snprintf(rep->error, sizeof(rep->error), "%s", strerror(-p.rc));
-	if (p.rc < 0)
-		rep->complete = false;
-	nb_topo_down(topo, built);
-	return p.rc < 0 ? 1 : 0;
+	r = cli_path_run(&pe, &t->cfg, print_intervals, rep);
+	cli_path_close(&pe);
+	return r < 0 ? 1 : 0;
 }
 
 static int write_report(const struct nb_report *rep, enum cli_format f, FILE *out)

@@ -44,6 +44,11 @@ struct nb_test_cfg {
 	enum nb_wait wait;      /* block in the kernel or spin on non-blocking calls */
 	int busy_poll_us;       /* SO_BUSY_POLL; 0 = off */
 	bool nodelay;           /* TCP_NODELAY (rr/crr default on) */
+	/* --engine dpdk: this side's port, local (never sent to the peer) */
+	char dpdk_port[256];     /* PCI address or vdev spec ("net_af_packet0,iface=veth0") */
+	char dpdk_args[512];     /* extra EAL arguments, split at spaces */
+	char dpdk_ip[16];        /* the port's IPv4 address */
+	char dpdk_peer_mac[18];  /* the peer's MAC when ARP cannot be used; "" = ARP */
 };
 
 /* Fills in the defaults of the given test kind (netperf's TCP_RR sizes, 10 s, one flow, TCP). */
