@@ -10,18 +10,12 @@
 #include "nbench/clock.h"
 #include "nbench/workload.h"
 
-#define UDP_BURST 32
 /* Open loop: at most this many transactions in flight per flow; beyond it sends wait, and their latency
  * still counts from the intended send time. */
 #define OPEN_LOOP_CAP 4096
 #define RECV_BUF_BYTES (256u * 1024)
 
-static int fail(struct nb_flow_ctx *c, int rc, const char *what)
-{
-	c->rc = rc;
-	snprintf(c->err, sizeof(c->err), "flow %u: %s: %s", c->index, what, strerror(-rc));
-	return rc;
-}
+#define fail nb_flow_fail
 
 static void *alloc_buf(size_t len)
 {
@@ -31,49 +25,19 @@ static void *alloc_buf(size_t len)
 	return b;
 }
 
-static int stream_send_udp(struct nb_flow_ctx *c, unsigned char *buf)
-{
-	struct nb_flow *f = c->flow;
-	size_t len = c->cfg->msg_bytes;
-	struct iovec iov[UDP_BURST];
-	uint64_t seq = 0, bytes = 0;
-	/* one buffer per datagram of a burst, since each carries its own sequence number */
-	for (unsigned i = 0; i < UDP_BURST; i++)
-		iov[i] = (struct iovec){buf + (size_t)i * len, len};
-	while (!nb_stopped(c) && nb_now_ns() < c->t_end_ns) {
-		for (unsigned i = 0; i < UDP_BURST; i++)
-			nb_seq_put(iov[i].iov_base, seq + i);
-		int n = nb_flow_send_burst(f, iov, UDP_BURST);
-		if (n < 0) {
-			/* ECONNREFUSED/ENOBUFS: the datagrams are lost, which the receiver counts */
-			if (n == -ECONNREFUSED || n == -ENOBUFS)
-				continue;
-			return fail(c, n, "send");
-		}
-		seq += (unsigned)n;
-		bytes += (uint64_t)n * len;
-		nb_pub(&c->live->msgs_sent, seq);
-		nb_pub(&c->live->bytes_sent, bytes);
-		nb_note_cpu_often(c->live);
-	}
-	return 0;
-}
-
 int nb_gen_stream_send(struct nb_flow_ctx *c)
 {
 	struct nb_flow *f = c->flow;
 	size_t len = c->cfg->msg_bytes;
-	bool udp = c->cfg->proto == NB_PROTO_UDP;
-	unsigned char *buf = alloc_buf(udp ? len * UDP_BURST : len);
+	unsigned char *buf;
 	uint64_t bytes = 0;
 	int r = 0;
 
+	if (c->cfg->proto == NB_PROTO_UDP)
+		return nb_udp_stream_send(c, c->t_end_ns);
+	buf = alloc_buf(len);
 	if (!buf)
 		return fail(c, -ENOMEM, "buffer");
-	if (udp) {
-		r = stream_send_udp(c, buf);
-		goto out;
-	}
 	while (!nb_stopped(c) && nb_now_ns() < c->t_end_ns) {
 		ssize_t n = f->ops->send(f, buf, len);
 		if (n < 0) {
@@ -105,48 +69,16 @@ out:
 int nb_gen_stream_recv(struct nb_flow_ctx *c)
 {
 	struct nb_flow *f = c->flow;
-	bool udp = c->cfg->proto == NB_PROTO_UDP;
-	size_t len = udp ? c->cfg->msg_bytes : RECV_BUF_BYTES;
-	unsigned char *buf = alloc_buf(udp ? len * UDP_BURST : len);
-	uint64_t bytes = 0, msgs = 0, reord = 0, maxseq = 0;
+	size_t len = RECV_BUF_BYTES;
+	unsigned char *buf;
+	uint64_t bytes = 0;
 	int r = 0;
 
+	if (c->cfg->proto == NB_PROTO_UDP)
+		return nb_udp_stream_recv(c);
+	buf = alloc_buf(len);
 	if (!buf)
 		return fail(c, -ENOMEM, "buffer");
-	if (udp) {
-		struct iovec iov[UDP_BURST];
-		size_t lens[UDP_BURST];
-		for (unsigned i = 0; i < UDP_BURST; i++)
-			iov[i] = (struct iovec){buf + (size_t)i * len, len};
-		/* UDP has no end: the controller stops this loop with a shutdown once the sender is done. */
-		while (!nb_stopped(c)) {
-			int n = nb_flow_recv_burst(f, iov, UDP_BURST, lens, 200 * NB_NS_PER_MS);
-			if (n == -ETIMEDOUT)
-				continue;
-			if (n == 0)
-				break;
-			if (n < 0) {
-				if (n == -ECONNREFUSED)
-					continue;
-				r = fail(c, n, "recv");
-				break;
-			}
-			int64_t t = nb_now_ns();
-			for (int i = 0; i < n; i++) {
-				if (lens[i] < NB_UDP_HDR_BYTES)
-					continue;
-				nb_seq_account(c->live, &msgs, &reord, &maxseq, nb_seq_get(iov[i].iov_base));
-				bytes += lens[i];
-			}
-			nb_pub(&c->live->msgs_rcvd, msgs);
-			nb_note_cpu_often(c->live);
-			nb_pub(&c->live->bytes_rcvd, bytes);
-			nb_pub(&c->live->reordered, reord);
-			nb_pub(&c->live->max_seq, maxseq);
-			__atomic_store_n(&c->live->t_last_ns, t, __ATOMIC_RELAXED);
-		}
-		goto out;
-	}
 	for (;;) {
 		ssize_t n = f->ops->recv(f, buf, len, -1);
 		if (n == 0)
@@ -160,7 +92,6 @@ int nb_gen_stream_recv(struct nb_flow_ctx *c)
 		nb_note_cpu_often(c->live);
 	}
 	__atomic_store_n(&c->live->t_last_ns, nb_now_ns(), __ATOMIC_RELAXED);
-out:
 	nb_note_cpu(c->live);
 	free(buf);
 	return r;

@@ -90,6 +90,16 @@ static inline bool nb_stopped(const struct nb_flow_ctx *c)
 	return __atomic_load_n(c->stop, __ATOMIC_RELAXED) != 0;
 }
 
+/* Shared by both sides (lib/workload.c). */
+/* Records rc and a message naming the flow and what failed; returns rc. */
+int nb_flow_fail(struct nb_flow_ctx *c, int rc, const char *what);
+/* A UDP flow's DATA_HELLO repeated because our DATA_ACK was lost: answers it again; true when it was one. */
+bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len);
+/* UDP stream: sequence-numbered datagrams in bursts until end_ns (< 0: none) or stop. */
+int nb_udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns);
+/* UDP stream: receives and counts (loss, reordering) until stop or the end of the flow. */
+int nb_udp_stream_recv(struct nb_flow_ctx *c);
+
 /* Generator side (gen/). */
 int nb_gen_stream_send(struct nb_flow_ctx *c); /* forward stream: send until t_end, then end the flow */
 int nb_gen_stream_recv(struct nb_flow_ctx *c); /* reverse stream: receive until the end of the flow */

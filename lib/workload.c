@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* What both sides' workloads share: error reporting, and the UDP stream's sender and receiver. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbench/clock.h"
+#include "nbench/workload.h"
+
+#define UDP_BURST 32
+/* A receiver blocked this long looks at its stop flag again (the controller also wakes it by a shutdown). */
+#define RECV_POLL_NS (200 * NB_NS_PER_MS)
+
+int nb_flow_fail(struct nb_flow_ctx *c, int rc, const char *what)
+{
+	c->rc = rc;
+	snprintf(c->err, sizeof(c->err), "flow %u: %s: %s", c->index, what, strerror(-rc));
+	return rc;
+}
+
+bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len)
+{
+	if (!c->hello || !c->hello_len || len != c->hello_len || memcmp(buf, c->hello, len) != 0)
+		return false;
+	if (c->hello_ack)
+		c->flow->ops->send(c->flow, c->hello_ack, c->hello_ack_len);
+	return true;
+}
+
+int nb_udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
+{
+	struct nb_flow *f = c->flow;
+	size_t len = c->cfg->msg_bytes;
+	struct iovec iov[UDP_BURST];
+	uint64_t seq = 0, bytes = 0;
+	/* one buffer per datagram of a burst, since each carries its own sequence number */
+	unsigned char *buf = malloc(len * UDP_BURST);
+	int r = 0;
+
+	if (!buf)
+		return nb_flow_fail(c, -ENOMEM, "buffer");
+	memset(buf, 0x5a, len * UDP_BURST);
+	for (unsigned i = 0; i < UDP_BURST; i++)
+		iov[i] = (struct iovec){buf + (size_t)i * len, len};
+	while (!nb_stopped(c) && (end_ns < 0 || nb_now_ns() < end_ns)) {
+		for (unsigned i = 0; i < UDP_BURST; i++)
+			nb_seq_put(iov[i].iov_base, seq + i);
+		int n = nb_flow_send_burst(f, iov, UDP_BURST);
+		if (n < 0) {
+			/* ECONNREFUSED/ENOBUFS: the datagrams are lost, which the receiver counts */
+			if (n == -ECONNREFUSED || n == -ENOBUFS)
+				continue;
+			if (!nb_stopped(c))
+				r = nb_flow_fail(c, n, "send");
+			break;
+		}
+		seq += (unsigned)n;
+		bytes += (uint64_t)n * len;
+		nb_pub(&c->live->msgs_sent, seq);
+		nb_pub(&c->live->bytes_sent, bytes);
+		nb_note_cpu_often(c->live);
+	}
+	nb_note_cpu(c->live);
+	free(buf);
+	return r;
+}
+
+int nb_udp_stream_recv(struct nb_flow_ctx *c)
+{
+	struct nb_flow *f = c->flow;
+	size_t len = c->cfg->msg_bytes + 64;
+	unsigned char *buf = malloc(len * UDP_BURST);
+	struct iovec iov[UDP_BURST];
+	size_t lens[UDP_BURST];
+	uint64_t bytes = 0, msgs = 0, reord = 0, maxseq = 0;
+	int r = 0;
+
+	if (!buf)
+		return nb_flow_fail(c, -ENOMEM, "buffer");
+	for (unsigned i = 0; i < UDP_BURST; i++)
+		iov[i] = (struct iovec){buf + (size_t)i * len, len};
+	/* UDP has no end: the controller stops this loop (flag and shutdown) once the sender is done. */
+	while (!nb_stopped(c)) {
+		int n = nb_flow_recv_burst(f, iov, UDP_BURST, lens, RECV_POLL_NS);
+		if (n == -ETIMEDOUT || n == -ECONNREFUSED)
+			continue;
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (!nb_stopped(c))
+				r = nb_flow_fail(c, n, "recv");
+			break;
+		}
+		int64_t t = nb_now_ns();
+		for (int i = 0; i < n; i++) {
+			if (lens[i] < NB_UDP_HDR_BYTES || nb_udp_hello_again(c, iov[i].iov_base, lens[i]))
+				continue;
+			nb_seq_account(c->live, &msgs, &reord, &maxseq, nb_seq_get(iov[i].iov_base));
+			bytes += lens[i];
+		}
+		nb_pub(&c->live->msgs_rcvd, msgs);
+		nb_pub(&c->live->bytes_rcvd, bytes);
+		nb_pub(&c->live->reordered, reord);
+		nb_pub(&c->live->max_seq, maxseq);
+		__atomic_store_n(&c->live->t_last_ns, t, __ATOMIC_RELAXED);
+		nb_note_cpu_often(c->live);
+	}
+	nb_note_cpu(c->live);
+	free(buf);
+	return r;
+}
