@@ -21,7 +21,7 @@
 
 #define MAX_PATHS 8
 #define MAX_TESTS 8
-#define MAX_RUNS 100
+#define MAX_RUNS  100
 
 enum placement { PL_SAME, PL_SPLIT };
 
@@ -33,11 +33,9 @@ struct ctest {
 };
 
 static const struct ctest known_tests[] = {
-	{"stream", NB_TEST_STREAM, NB_PROTO_TCP, false},
-	{"stream-reverse", NB_TEST_STREAM, NB_PROTO_TCP, true},
-	{"rr-tcp", NB_TEST_RR, NB_PROTO_TCP, false},
-	{"rr-udp", NB_TEST_RR, NB_PROTO_UDP, false},
-	{"crr", NB_TEST_CRR, NB_PROTO_TCP, false},
+    {"stream", NB_TEST_STREAM, NB_PROTO_TCP, false}, {"stream-reverse", NB_TEST_STREAM, NB_PROTO_TCP, true},
+    {"rr-tcp", NB_TEST_RR, NB_PROTO_TCP, false},     {"rr-udp", NB_TEST_RR, NB_PROTO_UDP, false},
+    {"crr", NB_TEST_CRR, NB_PROTO_TCP, false},
 };
 
 /* The figures of one run that the table shows. */
@@ -47,12 +45,12 @@ static const struct {
 	double scale;
 	bool lower_better;
 } metrics[M_COUNT] = {
-	[M_GOODPUT] = {"goodput_bps", "goodput", "Gbit/s", 1e-9, false},
-	[M_CPB] = {"cycles_per_byte", "cpu cycles/byte", "", 1, true},
-	[M_P50] = {"p50_ns", "p50", "us", 1e-3, true},
-	[M_P99] = {"p99_ns", "p99", "us", 1e-3, true},
-	[M_TPS] = {"transactions_per_s", "transactions/s", "", 1, false},
-	[M_CPT] = {"cycles_per_transaction", "cpu cycles/transaction", "", 1, true},
+    [M_GOODPUT] = {"goodput_bps", "goodput", "Gbit/s", 1e-9, false},
+    [M_CPB] = {"cycles_per_byte", "cpu cycles/byte", "", 1, true},
+    [M_P50] = {"p50_ns", "p50", "us", 1e-3, true},
+    [M_P99] = {"p99_ns", "p99", "us", 1e-3, true},
+    [M_TPS] = {"transactions_per_s", "transactions/s", "", 1, false},
+    [M_CPT] = {"cycles_per_transaction", "cpu cycles/transaction", "", 1, true},
 };
 
 static bool metric_applies(const struct ctest *t, enum metric m)
@@ -88,12 +86,14 @@ struct cmp {
 /* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
 static double t_quantile(double level, unsigned df)
 {
-	static const double t95[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-				     2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
-				     2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-	static const double t99[] = {0,     63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.250, 3.169,
-				     3.106, 3.055,  3.012, 2.977, 2.947, 2.921, 2.898, 2.878, 2.861, 2.845, 2.831,
-				     2.819, 2.807,  2.797, 2.787, 2.779, 2.771, 2.763, 2.756, 2.750};
+	static const double t95[] = {0,	    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
+				     2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+				     2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+				     2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+	static const double t99[] = {0,	    63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499,
+				     3.355, 3.250,  3.169, 3.106, 3.055, 3.012, 2.977, 2.947,
+				     2.921, 2.898,  2.878, 2.861, 2.845, 2.831, 2.819, 2.807,
+				     2.797, 2.787,  2.779, 2.771, 2.763, 2.756, 2.750};
 	bool n99 = level >= 99;
 	if (df == 0)
 		return INFINITY;
@@ -170,8 +170,9 @@ static const char *placement_name(enum placement p)
 
 static void apply_placement(struct nb_test_cfg *cfg, const struct ctest *t, enum placement p)
 {
-	/* Streams run unpinned: sender and receiver each take a core, as a bulk transfer would. Request/response
-	 * is pinned, so the cost of a hop is not hidden by the 35-40 us of waking the other vCPU. */
+	/* Streams run unpinned: sender and receiver each take a core, as a bulk transfer would.
+	 * Request/response is pinned, so the cost of a hop is not hidden by the 35-40 us of waking the other
+	 * vCPU. */
 	if (t->kind == NB_TEST_STREAM)
 		return;
 	if (p == PL_SAME) {
@@ -227,7 +228,8 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 	cJSON_AddNumberToObject(j, "round", round);
 	cJSON_AddStringToObject(j, "path", c->paths[pi]);
 	cJSON_AddStringToObject(j, "test", t->name);
-	cJSON_AddStringToObject(j, "placement", t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
+	cJSON_AddStringToObject(j, "placement",
+				t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
 	cJSON_AddBoolToObject(j, "complete", ok);
 	if (!ok)
 		cJSON_AddStringToObject(j, "error", rep.error);
@@ -291,25 +293,29 @@ static void fmt_val(double v, enum metric m, char *buf, size_t len)
 static void print_text(struct cmp *c, FILE *out)
 {
 	int native = path_index(c, "native");
-	fprintf(out, "\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
+	fprintf(out,
+		"\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
 		c->npaths, c->ntests, (double)c->duration_ns / 1e9, c->ci_level);
-	fprintf(out, "(ratio = path / native; hop = path - the path it extends: host-native, bridge-native, nat-bridge)\n");
+	fprintf(out, "(ratio = path / native; hop = path - the path it extends: host-native, bridge-native, "
+		     "nat-bridge)\n");
 	for (unsigned ti = 0; ti < c->ntests; ti++) {
 		const struct ctest *t = c->tests[ti];
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++) {
 			fprintf(out, "\n%s%s%s\n", t->name, t->kind == NB_TEST_STREAM ? " (unpinned)" : ", ",
 				t->kind == NB_TEST_STREAM ? "" : placement_name(c->pl[pli]));
-			fprintf(out, "  %-24s %-9s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci", "ratio", "hop delta",
-				"runs");
+			fprintf(out, "  %-24s %-9s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci",
+				"ratio", "hop delta", "runs");
 			for (int m = 0; m < M_COUNT; m++) {
 				if (!metric_applies(t, m))
 					continue;
 				for (unsigned pi = 0; pi < c->npaths; pi++) {
 					struct cell *cell = &c->cells[ti][pli][pi];
 					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
-					char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "";
+					char label[48], mean[24], ci[24], val[64], ratio[16] = "",
+										   hop[32] = "";
 					snprintf(label, sizeof(label), "%s%s%s%s", metrics[m].label,
-						 metrics[m].unit[0] ? " (" : "", metrics[m].unit, metrics[m].unit[0] ? ")" : "");
+						 metrics[m].unit[0] ? " (" : "", metrics[m].unit,
+						 metrics[m].unit[0] ? ")" : "");
 					fmt_val(s.mean, m, mean, sizeof(mean));
 					if (isfinite(s.ci))
 						fmt_val(s.ci, m, ci, sizeof(ci));
@@ -317,23 +323,28 @@ static void print_text(struct cmp *c, FILE *out)
 						snprintf(ci, sizeof(ci), "?");
 					snprintf(val, sizeof(val), "%s ± %s", mean, ci);
 					if (native >= 0 && c->cells[ti][pli][native].n) {
-						struct stat sn = stat_of(c->cells[ti][pli][native].v[m],
-									 c->cells[ti][pli][native].n, c->ci_level);
+						struct stat sn =
+						    stat_of(c->cells[ti][pli][native].v[m],
+							    c->cells[ti][pli][native].n, c->ci_level);
 						if (sn.mean != 0)
-							snprintf(ratio, sizeof(ratio), "%.2fx", s.mean / sn.mean);
+							snprintf(ratio, sizeof(ratio), "%.2fx",
+								 s.mean / sn.mean);
 					}
 					const char *par = parent_of(c->paths[pi]);
 					int ppi = par ? path_index(c, par) : -1;
 					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
-						struct stat sp = stat_of(c->cells[ti][pli][ppi].v[m], c->cells[ti][pli][ppi].n,
-									 c->ci_level);
+						struct stat sp =
+						    stat_of(c->cells[ti][pli][ppi].v[m],
+							    c->cells[ti][pli][ppi].n, c->ci_level);
 						char d[24];
 						fmt_val(s.mean - sp.mean, m, d, sizeof(d));
-						snprintf(hop, sizeof(hop), "%s%s", (s.mean - sp.mean) >= 0 ? "+" : "", d);
+						snprintf(hop, sizeof(hop), "%s%s",
+							 (s.mean - sp.mean) >= 0 ? "+" : "", d);
 					}
-					fprintf(out, "  %-24s %-9s %22s %8s %14s  %u%s%s\n", pi == 0 ? label : "",
-						c->paths[pi], cell->n ? val : "failed", ratio, hop, cell->n,
-						cell->failed ? " (some failed)" : "", cell->disturbed ? " (disturbed)" : "");
+					fprintf(out, "  %-24s %-9s %22s %8s %14s  %u%s%s\n",
+						pi == 0 ? label : "", c->paths[pi], cell->n ? val : "failed",
+						ratio, hop, cell->n, cell->failed ? " (some failed)" : "",
+						cell->disturbed ? " (disturbed)" : "");
 				}
 			}
 		}
@@ -351,8 +362,9 @@ static cJSON *summary_json(struct cmp *c)
 				struct cell *cell = &c->cells[ti][pli][pi];
 				cJSON *o = cJSON_CreateObject();
 				cJSON_AddStringToObject(o, "test", t->name);
-				cJSON_AddStringToObject(o, "placement",
-							t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
+				cJSON_AddStringToObject(
+				    o, "placement",
+				    t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
 				cJSON_AddStringToObject(o, "path", c->paths[pi]);
 				cJSON_AddNumberToObject(o, "runs", cell->n);
 				cJSON_AddNumberToObject(o, "failed", cell->failed);
@@ -368,16 +380,19 @@ static cJSON *summary_json(struct cmp *c)
 					else
 						cJSON_AddNullToObject(mo, "ci");
 					if (native >= 0 && c->cells[ti][pli][native].n) {
-						struct stat sn = stat_of(c->cells[ti][pli][native].v[m],
-									 c->cells[ti][pli][native].n, c->ci_level);
+						struct stat sn =
+						    stat_of(c->cells[ti][pli][native].v[m],
+							    c->cells[ti][pli][native].n, c->ci_level);
 						if (sn.mean != 0)
-							cJSON_AddNumberToObject(mo, "ratio_vs_native", s.mean / sn.mean);
+							cJSON_AddNumberToObject(mo, "ratio_vs_native",
+										s.mean / sn.mean);
 					}
 					const char *par = parent_of(c->paths[pi]);
 					int ppi = par ? path_index(c, par) : -1;
 					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
-						struct stat sp = stat_of(c->cells[ti][pli][ppi].v[m], c->cells[ti][pli][ppi].n,
-									 c->ci_level);
+						struct stat sp =
+						    stat_of(c->cells[ti][pli][ppi].v[m],
+							    c->cells[ti][pli][ppi].n, c->ci_level);
 						cJSON *h = cJSON_AddObjectToObject(mo, "hop");
 						cJSON_AddStringToObject(h, "from", par);
 						cJSON_AddNumberToObject(h, "delta", s.mean - sp.mean);
@@ -403,13 +418,15 @@ static void print_csv(struct cmp *c, FILE *out)
 					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
 					double ratio = NAN;
 					if (native >= 0 && c->cells[ti][pli][native].n) {
-						struct stat sn = stat_of(c->cells[ti][pli][native].v[m],
-									 c->cells[ti][pli][native].n, c->ci_level);
+						struct stat sn =
+						    stat_of(c->cells[ti][pli][native].v[m],
+							    c->cells[ti][pli][native].n, c->ci_level);
 						if (sn.mean != 0)
 							ratio = s.mean / sn.mean;
 					}
 					fprintf(out, "%s,%s,%s,%s,%u,%.6g,", t->name,
-						t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]),
+						t->kind == NB_TEST_STREAM ? "unpinned"
+									  : placement_name(c->pl[pli]),
 						c->paths[pi], metrics[m].key, cell->n, s.mean);
 					if (isfinite(s.ci))
 						fprintf(out, "%.6g", s.ci);
@@ -452,30 +469,42 @@ static void write_out(struct cmp *c, FILE *out)
 
 static void compare_help(void)
 {
-	printf("usage: nbench compare [--paths native,host,bridge,nat] [--tests stream,stream-reverse,rr-tcp,rr-udp]\n"
-	       "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement same|split|both]\n"
-	       "                      [--json|--csv] [-o FILE] [-q]\n"
-	       "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, ratio\n"
-	       "  against native and the hop delta of each path against the one it extends.\n"
-	       "  paths: loopback native host bridge nat     tests: stream stream-reverse rr-tcp rr-udp crr\n"
-	       "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
-	       "                       of its mean (at most --max-runs, default 20)\n"
-	       "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, spinning),\n"
-	       "                       or both; streams always run unpinned\n");
+	printf(
+	    "usage: nbench compare [--paths native,host,bridge,nat] [--tests "
+	    "stream,stream-reverse,rr-tcp,rr-udp]\n"
+	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
+	    "same|split|both]\n"
+	    "                      [--json|--csv] [-o FILE] [-q]\n"
+	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
+	    "ratio\n"
+	    "  against native and the hop delta of each path against the one it extends.\n"
+	    "  paths: loopback native host bridge nat     tests: stream stream-reverse rr-tcp rr-udp crr\n"
+	    "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
+	    "                       of its mean (at most --max-runs, default 20)\n"
+	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
+	    "spinning),\n"
+	    "                       or both; streams always run unpinned\n");
 }
 
 int cmd_compare(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"paths", required_argument, NULL, 'p'}, {"tests", required_argument, NULL, 'T'},
-		{"runs", required_argument, NULL, 'n'},  {"ci", required_argument, NULL, 'c'},
-		{"max-runs", required_argument, NULL, 'm'}, {"time", required_argument, NULL, 't'},
-		{"placement", required_argument, NULL, 'L'}, {"json", no_argument, NULL, 'j'},
-		{"csv", no_argument, NULL, 'v'},          {"output", required_argument, NULL, 'o'},
-		{"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-		{0},
+	    {"paths", required_argument, NULL, 'p'},
+	    {"tests", required_argument, NULL, 'T'},
+	    {"runs", required_argument, NULL, 'n'},
+	    {"ci", required_argument, NULL, 'c'},
+	    {"max-runs", required_argument, NULL, 'm'},
+	    {"time", required_argument, NULL, 't'},
+	    {"placement", required_argument, NULL, 'L'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"csv", no_argument, NULL, 'v'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	static char paths_buf[256] = "native,host,bridge,nat", tests_buf[256] = "stream,stream-reverse,rr-tcp,rr-udp";
+	static char paths_buf[256] = "native,host,bridge,nat",
+		    tests_buf[256] = "stream,stream-reverse,rr-tcp,rr-udp";
 	struct cmp *c = calloc(1, sizeof(*c));
 	const char *tnames[MAX_TESTS];
 	uint64_t u;
@@ -504,7 +533,8 @@ int cmd_compare(int argc, char **argv)
 			break;
 		case 'n':
 			if (nb_parse_uint(optarg, 1, MAX_RUNS, &u) < 0) {
-				rc = cli_usage_error("compare", "--runs: '%s' is not a number from 1 to %d", optarg, MAX_RUNS);
+				rc = cli_usage_error("compare", "--runs: '%s' is not a number from 1 to %d",
+						     optarg, MAX_RUNS);
 				goto out;
 			}
 			c->runs = (unsigned)u;
@@ -512,7 +542,9 @@ int cmd_compare(int argc, char **argv)
 			break;
 		case 'm':
 			if (nb_parse_uint(optarg, 2, MAX_RUNS, &u) < 0) {
-				rc = cli_usage_error("compare", "--max-runs: '%s' is not a number from 2 to %d", optarg, MAX_RUNS);
+				rc = cli_usage_error("compare",
+						     "--max-runs: '%s' is not a number from 2 to %d", optarg,
+						     MAX_RUNS);
 				goto out;
 			}
 			c->max_runs = (unsigned)u;
@@ -520,10 +552,12 @@ int cmd_compare(int argc, char **argv)
 		case 'c': {
 			double lv, pct;
 			char extra;
-			if (sscanf(optarg, "%lf,%lf%c", &lv, &pct, &extra) != 2 || (lv != 95 && lv != 99) || pct <= 0 ||
-			    pct > 100) {
-				rc = cli_usage_error("compare", "--ci: '%s' is not LEVEL,PCT with LEVEL 95 or 99 and PCT in (0,100]",
-						     optarg);
+			if (sscanf(optarg, "%lf,%lf%c", &lv, &pct, &extra) != 2 || (lv != 95 && lv != 99) ||
+			    pct <= 0 || pct > 100) {
+				rc = cli_usage_error(
+				    "compare",
+				    "--ci: '%s' is not LEVEL,PCT with LEVEL 95 or 99 and PCT in (0,100]",
+				    optarg);
 				goto out;
 			}
 			c->ci_level = lv;
@@ -531,8 +565,10 @@ int cmd_compare(int argc, char **argv)
 			break;
 		}
 		case 't':
-			if (nb_parse_duration(optarg, &ns) < 0 || ns < 100 * NB_NS_PER_MS || ns > 3600 * NB_NS_PER_S) {
-				rc = cli_usage_error("compare", "-t: '%s' is not a duration from 100ms to 3600 s", optarg);
+			if (nb_parse_duration(optarg, &ns) < 0 || ns < 100 * NB_NS_PER_MS ||
+			    ns > 3600 * NB_NS_PER_S) {
+				rc = cli_usage_error(
+				    "compare", "-t: '%s' is not a duration from 100ms to 3600 s", optarg);
 				goto out;
 			}
 			c->duration_ns = ns;
@@ -545,7 +581,8 @@ int cmd_compare(int argc, char **argv)
 			else if (!strcmp(optarg, "both"))
 				c->pl[0] = PL_SAME, c->pl[1] = PL_SPLIT, c->npl = 2;
 			else {
-				rc = cli_usage_error("compare", "--placement: '%s' is not same, split or both", optarg);
+				rc = cli_usage_error("compare",
+						     "--placement: '%s' is not same, split or both", optarg);
 				goto out;
 			}
 			break;
@@ -568,7 +605,8 @@ int cmd_compare(int argc, char **argv)
 			rc = cli_usage_error("compare", "%s needs a value", opt);
 			goto out;
 		default:
-			rc = cli_usage_error("compare", "unknown option '%s' (see nbench compare --help)", opt);
+			rc = cli_usage_error("compare", "unknown option '%s' (see nbench compare --help)",
+					     opt);
 			goto out;
 		}
 	}
@@ -580,8 +618,9 @@ int cmd_compare(int argc, char **argv)
 		goto out;
 	for (unsigned i = 0; i < c->npaths; i++)
 		if (!nb_topo_kind_valid(c->paths[i])) {
-			rc = cli_usage_error("compare", "--paths: unknown path '%s' (loopback, native, host, bridge, nat)",
-					     c->paths[i]);
+			rc = cli_usage_error(
+			    "compare", "--paths: unknown path '%s' (loopback, native, host, bridge, nat)",
+			    c->paths[i]);
 			goto out;
 		}
 	if ((rc = parse_list("compare", "--tests", tests_buf, tnames, MAX_TESTS, &c->ntests)))
@@ -592,8 +631,10 @@ int cmd_compare(int argc, char **argv)
 			if (!strcmp(known_tests[k].name, tnames[i]))
 				c->tests[i] = &known_tests[k];
 		if (!c->tests[i]) {
-			rc = cli_usage_error("compare", "--tests: unknown test '%s' (stream, stream-reverse, rr-tcp, rr-udp, crr)",
-					     tnames[i]);
+			rc = cli_usage_error(
+			    "compare",
+			    "--tests: unknown test '%s' (stream, stream-reverse, rr-tcp, rr-udp, crr)",
+			    tnames[i]);
 			goto out;
 		}
 	}

@@ -12,7 +12,7 @@
 
 /* Open loop: at most this many transactions in flight per flow; beyond it sends wait, and their latency
  * still counts from the intended send time. */
-#define OPEN_LOOP_CAP 4096
+#define OPEN_LOOP_CAP  4096
 #define RECV_BUF_BYTES (256u * 1024)
 
 #define fail nb_flow_fail
@@ -235,7 +235,8 @@ int nb_gen_rr(struct nb_flow_ctx *c)
 			timeout = open_loop ? timeout : 0;
 		if (timeout < 0)
 			timeout = 0;
-		/* Closed loop over a blocking flow: a plain blocking receive, woken by a shutdown at the end. */
+		/* Closed loop over a blocking flow: a plain blocking receive, woken by a shutdown at the end.
+		 */
 		if (!open_loop && !udp)
 			timeout = -1;
 		else if (!open_loop && udp)
@@ -313,8 +314,11 @@ int nb_gen_crr(struct nb_flow_ctx *c)
 	const struct nb_test_cfg *cfg = c->cfg;
 	size_t out_len = c->hello_len + cfg->req_bytes;
 	unsigned char *out = alloc_buf(out_len), *rbuf = alloc_buf(cfg->resp_bytes);
-	struct nb_flow_opts o = {.proto = NB_PROTO_TCP, .wait = cfg->wait, .nodelay = cfg->nodelay,
-				 .busy_poll_us = cfg->busy_poll_us, .cpu = cfg->cpu_gen};
+	struct nb_flow_opts o = {.proto = NB_PROTO_TCP,
+				 .wait = cfg->wait,
+				 .nodelay = cfg->nodelay,
+				 .busy_poll_us = cfg->busy_poll_us,
+				 .cpu = cfg->cpu_gen};
 	uint64_t txns = 0, lat_sum = 0;
 	int r = 0;
 

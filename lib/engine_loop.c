@@ -20,8 +20,8 @@ struct pipe {
 	pthread_cond_t cv;
 	unsigned char *buf;
 	size_t head, used; /* ring of PIPE_BYTES */
-	bool closed;       /* writer shut down: readers see end of stream once empty */
-	bool aborted;      /* SHUT_RDWR: every call fails at once */
+	bool closed;	   /* writer shut down: readers see end of stream once empty */
+	bool aborted;	   /* SHUT_RDWR: every call fails at once */
 	unsigned drop_every;
 	uint64_t sent;
 	unsigned refs;
@@ -171,7 +171,8 @@ static ssize_t loop_recv(struct nb_flow *f, void *buf, size_t len, int64_t timeo
 		ring_get(p, &l, sizeof(l));
 		size_t take = l < len ? l : len;
 		ring_get(p, buf, take);
-		ring_get(p, NULL, l - take); /* a datagram larger than the buffer is truncated, as recv does */
+		ring_get(p, NULL,
+			 l - take); /* a datagram larger than the buffer is truncated, as recv does */
 		r = (ssize_t)take;
 	} else {
 		size_t take = p->used < len ? p->used : len;
@@ -234,7 +235,8 @@ static int new_end(const struct nb_flow_opts *o, struct pipe *rx, struct pipe *t
 	return 0;
 }
 
-int nb_loop_pair(const struct nb_flow_opts *o, unsigned drop_every, struct nb_flow **ret_a, struct nb_flow **ret_b)
+int nb_loop_pair(const struct nb_flow_opts *o, unsigned drop_every, struct nb_flow **ret_a,
+		 struct nb_flow **ret_b)
 {
 	struct pipe *ab = NULL, *ba = NULL;
 	int r = pipe_new(drop_every, &ab);
@@ -303,7 +305,8 @@ int nb_loop_accept(int64_t timeout_ns, struct nb_flow **ret)
 	while (!listener.n) {
 		if (timeout_ns < 0)
 			pthread_cond_wait(&listener.cv, &listener.mu);
-		else if (pthread_cond_timedwait(&listener.cv, &listener.mu, &ts) == ETIMEDOUT && !listener.n) {
+		else if (pthread_cond_timedwait(&listener.cv, &listener.mu, &ts) == ETIMEDOUT &&
+			 !listener.n) {
 			pthread_mutex_unlock(&listener.mu);
 			return -ETIMEDOUT;
 		}
@@ -322,11 +325,11 @@ static int loop_probe(char *why, size_t whylen)
 }
 
 const struct nb_engine_ops nb_engine_loop = {
-	.name = "loop",
-	.probe = loop_probe,
-	.open = loop_open,
-	.send = loop_send,
-	.recv = loop_recv,
-	.shutdown = loop_shutdown,
-	.close = loop_close,
+    .name = "loop",
+    .probe = loop_probe,
+    .open = loop_open,
+    .send = loop_send,
+    .recv = loop_recv,
+    .shutdown = loop_shutdown,
+    .close = loop_close,
 };

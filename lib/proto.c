@@ -151,7 +151,8 @@ static int recv_exact(int fd, void *buf, size_t len, int64_t deadline_ns)
 	return 0;
 }
 
-int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_body, uint16_t *ret_peer_version)
+int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_body,
+		  uint16_t *ret_peer_version)
 {
 	unsigned char hdr[NB_PROTO_HDR_BYTES];
 	struct nb_frame_hdr h;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NB_HIST_SUB_BITS 7
+#define NB_HIST_SUB_BITS  7
 #define NB_HIST_SUB_COUNT (1 << NB_HIST_SUB_BITS)
 /* Buckets for shifts 0..(63 - SUB_BITS - 1), each SUB_COUNT wide, plus the exact low range. */
 #define NB_HIST_BUCKETS ((64 - NB_HIST_SUB_BITS) * NB_HIST_SUB_COUNT)

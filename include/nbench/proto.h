@@ -20,24 +20,24 @@
 
 #include "nbench/cfg.h"
 
-#define NB_PROTO_MAGIC "NBCP"
-#define NB_PROTO_VERSION 1
+#define NB_PROTO_MAGIC	   "NBCP"
+#define NB_PROTO_VERSION   1
 #define NB_PROTO_HDR_BYTES 12
-#define NB_PROTO_MAX_BODY (64u * 1024)
+#define NB_PROTO_MAX_BODY  (64u * 1024)
 
 enum nb_msg_type {
-	NB_MSG_HELLO = 1,      /* c->s {version, nbench, sysinfo} */
-	NB_MSG_HELLO_ACK,      /* s->c {sysinfo, pid} */
-	NB_MSG_ERROR,          /* either way {message} */
-	NB_MSG_TEST,           /* c->s {settings} */
-	NB_MSG_TEST_ACK,       /* s->c {test_id} */
-	NB_MSG_READY,          /* s->c every flow attached {placement} */
-	NB_MSG_START,          /* c->s go */
-	NB_MSG_MEASURE,        /* c->s warm-up over: snapshot CPU */
-	NB_MSG_STOP,           /* c->s end of the measured window: stop and report */
-	NB_MSG_RESULT,         /* s->c {flows, cpu} */
-	NB_MSG_DATA_HELLO,     /* data connection or UDP flow -> s {test_id, flow} */
-	NB_MSG_DATA_ACK,       /* s -> UDP flow */
+	NB_MSG_HELLO = 1,  /* c->s {version, nbench, sysinfo} */
+	NB_MSG_HELLO_ACK,  /* s->c {sysinfo, pid} */
+	NB_MSG_ERROR,	   /* either way {message} */
+	NB_MSG_TEST,	   /* c->s {settings} */
+	NB_MSG_TEST_ACK,   /* s->c {test_id} */
+	NB_MSG_READY,	   /* s->c every flow attached {placement} */
+	NB_MSG_START,	   /* c->s go */
+	NB_MSG_MEASURE,	   /* c->s warm-up over: snapshot CPU */
+	NB_MSG_STOP,	   /* c->s end of the measured window: stop and report */
+	NB_MSG_RESULT,	   /* s->c {flows, cpu} */
+	NB_MSG_DATA_HELLO, /* data connection or UDP flow -> s {test_id, flow} */
+	NB_MSG_DATA_ACK,   /* s -> UDP flow */
 	NB_MSG_TYPE_MAX
 };
 

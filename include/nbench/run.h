@@ -12,10 +12,10 @@
 #include "nbench/report.h"
 
 struct nb_serve_cfg {
-	const char *bind;   /* address to listen on; NULL = 0.0.0.0 */
-	uint16_t port;      /* control and data, TCP and UDP */
-	int64_t idle_timeout_ns;  /* a connection that says nothing this long is closed (default 5 s) */
-	unsigned max_tests; /* serve this many tests, then return; 0 = forever */
+	const char *bind;	 /* address to listen on; NULL = 0.0.0.0 */
+	uint16_t port;		 /* control and data, TCP and UDP */
+	int64_t idle_timeout_ns; /* a connection that says nothing this long is closed (default 5 s) */
+	unsigned max_tests;	 /* serve this many tests, then return; 0 = forever */
 	/* Events worth a line in the responder's log ("client 10.0.0.1 connected", ...); may be NULL. */
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;

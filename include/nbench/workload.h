@@ -21,16 +21,16 @@
 struct nb_flow_live {
 	uint64_t bytes_sent, bytes_rcvd;
 	uint64_t msgs_sent, msgs_rcvd;
-	uint64_t txns;        /* completed transactions, all of them */
-	uint64_t lat_sum_ns;  /* of all completed transactions, for interim means */
-	uint64_t lost;        /* udp rr: timed out; udp stream receiver: gaps at the end */
-	uint64_t reordered;   /* udp stream receiver: datagrams older than the newest seen */
-	uint64_t max_seq;     /* udp stream receiver: highest sequence number + 1 */
-	int64_t t_last_ns;    /* receiver: when the last byte arrived */
-	int cpu;              /* where the thread last ran */
+	uint64_t txns;	     /* completed transactions, all of them */
+	uint64_t lat_sum_ns; /* of all completed transactions, for interim means */
+	uint64_t lost;	     /* udp rr: timed out; udp stream receiver: gaps at the end */
+	uint64_t reordered;  /* udp stream receiver: datagrams older than the newest seen */
+	uint64_t max_seq;    /* udp stream receiver: highest sequence number + 1 */
+	int64_t t_last_ns;   /* receiver: when the last byte arrived */
+	int cpu;	     /* where the thread last ran */
 	unsigned ticks;
-	uint64_t cpu_mask;    /* every CPU (< 64) the thread was seen on: sampled, so placement is reported
-			       * as it was, not as a snapshot at the end */
+	uint64_t cpu_mask; /* every CPU (< 64) the thread was seen on: sampled, so placement is reported
+			    * as it was, not as a snapshot at the end */
 };
 
 /* Samples where the calling flow thread runs. sched_getcpu is a vDSO read: cheap enough every few ops. */
@@ -63,25 +63,25 @@ static inline uint64_t nb_peek(const uint64_t *src)
 
 struct nb_flow_ctx {
 	const struct nb_test_cfg *cfg;
-	struct nb_flow *flow;       /* the flow (crr: unused, each transaction opens its own) */
+	struct nb_flow *flow; /* the flow (crr: unused, each transaction opens its own) */
 	unsigned index;
 	struct nb_flow_live *live;
-	struct nb_hist *hist;       /* rr/crr: latencies of transactions sent in the measured window */
-	const int *stop;            /* non-zero: stop now (read with relaxed atomics) */
-	int64_t t_start_ns;         /* CLOCK_MONOTONIC start of the test */
-	int64_t t_measure_ns;       /* warm-up ends: record latencies from here */
-	int64_t t_end_ns;           /* senders stop here (the client's end of the measured window) */
-	double rate_tps;            /* this flow's open-loop rate; 0 = closed loop */
+	struct nb_hist *hist; /* rr/crr: latencies of transactions sent in the measured window */
+	const int *stop;      /* non-zero: stop now (read with relaxed atomics) */
+	int64_t t_start_ns;   /* CLOCK_MONOTONIC start of the test */
+	int64_t t_measure_ns; /* warm-up ends: record latencies from here */
+	int64_t t_end_ns;     /* senders stop here (the client's end of the measured window) */
+	double rate_tps;      /* this flow's open-loop rate; 0 = closed loop */
 	/* crr: where to connect and the DATA_HELLO frame each connection starts with */
 	const struct nb_engine_ops *ops;
 	const char *host;
 	uint16_t port;
-	const void *hello;          /* crr: sent first on each connection; responder: a UDP flow's hello */
+	const void *hello; /* crr: sent first on each connection; responder: a UDP flow's hello */
 	size_t hello_len;
-	const void *hello_ack;      /* responder: the DATA_ACK sent again when a UDP hello repeats */
+	const void *hello_ack; /* responder: the DATA_ACK sent again when a UDP hello repeats */
 	size_t hello_ack_len;
-	uint64_t txns_measured;     /* rr/crr: transactions sent and completed inside the measured window */
-	int rc;                     /* 0, or -errno the loop ended with */
+	uint64_t txns_measured; /* rr/crr: transactions sent and completed inside the measured window */
+	int rc;			/* 0, or -errno the loop ended with */
 	char err[160];
 };
 
@@ -103,8 +103,8 @@ int nb_udp_stream_recv(struct nb_flow_ctx *c);
 /* Generator side (gen/). */
 int nb_gen_stream_send(struct nb_flow_ctx *c); /* forward stream: send until t_end, then end the flow */
 int nb_gen_stream_recv(struct nb_flow_ctx *c); /* reverse stream: receive until the end of the flow */
-int nb_gen_rr(struct nb_flow_ctx *c);          /* request/response, closed or open loop */
-int nb_gen_crr(struct nb_flow_ctx *c);         /* a new TCP connection per transaction */
+int nb_gen_rr(struct nb_flow_ctx *c);	       /* request/response, closed or open loop */
+int nb_gen_crr(struct nb_flow_ctx *c);	       /* a new TCP connection per transaction */
 
 /* Responder side (responder/). */
 int nb_resp_sink(struct nb_flow_ctx *c);   /* receive and count until the end of the flow or stop */
@@ -128,8 +128,8 @@ static inline uint64_t nb_seq_get(const void *buf)
 }
 
 /* UDP stream receiver accounting: one datagram with sequence number seq. */
-static inline void nb_seq_account(struct nb_flow_live *l, uint64_t *rcvd, uint64_t *reordered, uint64_t *max_seq,
-				  uint64_t seq)
+static inline void nb_seq_account(struct nb_flow_live *l, uint64_t *rcvd, uint64_t *reordered,
+				  uint64_t *max_seq, uint64_t seq)
 {
 	(void)l;
 	(*rcvd)++;

@@ -31,7 +31,8 @@ struct pair {
 	struct nb_hist *hist;
 };
 
-static void setup(struct pair *p, enum nb_test_kind kind, enum nb_proto proto, unsigned drop_every, int64_t dur_ns)
+static void setup(struct pair *p, enum nb_test_kind kind, enum nb_proto proto, unsigned drop_every,
+		  int64_t dur_ns)
 {
 	memset(p, 0, sizeof(*p));
 	nb_cfg_defaults(&p->cfg, kind);
@@ -59,7 +60,8 @@ static void setup(struct pair *p, enum nb_test_kind kind, enum nb_proto proto, u
 	}
 }
 
-static void run(struct pair *p, int (*gen)(struct nb_flow_ctx *), int (*resp)(struct nb_flow_ctx *), bool stop_resp_after_gen)
+static void run(struct pair *p, int (*gen)(struct nb_flow_ctx *), int (*resp)(struct nb_flow_ctx *),
+		bool stop_resp_after_gen)
 {
 	p->gen.fn = gen;
 	p->resp.fn = resp;
@@ -106,7 +108,7 @@ static void test_rr(enum nb_proto proto, unsigned depth, unsigned drop_every)
 		uint64_t sent = p.gen.live.txns + p.gen.live.lost;
 		CHECK_MSG(p.gen.live.lost > 0, "no loss counted");
 		CHECK_MSG(p.gen.live.lost * drop_every >= sent - depth * drop_every &&
-				  p.gen.live.lost * drop_every <= sent + depth * drop_every,
+			      p.gen.live.lost * drop_every <= sent + depth * drop_every,
 			  "lost %llu of %llu with every %u-th dropped", (unsigned long long)p.gen.live.lost,
 			  (unsigned long long)sent, drop_every);
 	} else {
@@ -123,7 +125,8 @@ static void test_rr_open_loop(void)
 	run(&p, nb_gen_rr, nb_resp_echo, true);
 	CHECK_MSG(p.gen.ctx.rc == 0, "%s", p.gen.ctx.err);
 	/* 2000/s for 0.4 s: 800 sends intended; all but those in flight at the end complete */
-	CHECK_MSG(p.gen.live.txns >= 700 && p.gen.live.txns <= 801, "txns %llu", (unsigned long long)p.gen.live.txns);
+	CHECK_MSG(p.gen.live.txns >= 700 && p.gen.live.txns <= 801, "txns %llu",
+		  (unsigned long long)p.gen.live.txns);
 	teardown(&p);
 }
 
@@ -141,8 +144,8 @@ static void test_stream(enum nb_proto proto, unsigned drop_every)
 		CHECK(rcvd > 0 && rcvd <= sent);
 		CHECK_U64(p.resp.live.bytes_rcvd, rcvd * p.cfg.msg_bytes);
 		if (drop_every)
-			CHECK_MSG(sent - rcvd >= sent / drop_every, "lost %llu of %llu", (unsigned long long)(sent - rcvd),
-				  (unsigned long long)sent);
+			CHECK_MSG(sent - rcvd >= sent / drop_every, "lost %llu of %llu",
+				  (unsigned long long)(sent - rcvd), (unsigned long long)sent);
 		CHECK_U64(p.resp.live.reordered, 0);
 		CHECK(p.resp.live.max_seq <= sent);
 	}
