@@ -29,6 +29,22 @@ int cli_parse_test(int argc, char **argv, struct cli_test *ret);
 int cmd_test(int argc, char **argv);   /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
+
+/* --engine dpdk's options, shared by the tests and serve: getopt entries, parsing into cfg (0, or 2 after a
+ * one-line error), and the check that they and the engine go together (given: any of them was given). */
+#define CLI_O_DPDK 1000
+#define CLI_DPDK_OPTIONS                                                                                     \
+	{"dpdk-port", required_argument, NULL, CLI_O_DPDK + 0},                                              \
+	    {"dpdk-args", required_argument, NULL, CLI_O_DPDK + 1},                                          \
+	    {"dpdk-ip", required_argument, NULL, CLI_O_DPDK + 2},                                            \
+	    {"dpdk-peer-mac", required_argument, NULL, CLI_O_DPDK + 3}
+#define CLI_DPDK_HELP                                                                                        \
+	"      --engine dpdk      kernel bypass (UDP): --dpdk-port PCI|net_af_packet0,iface=IF (or net_af_xdp,\n" \
+	"                         net_tap, net_memif, net_virtio_user), --dpdk-ip A.B.C.D (the port's address),\n" \
+	"                         --dpdk-peer-mac MAC (no ARP), --dpdk-args \"EAL ARGS\"\n"
+int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cfg);
+int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given);
 
 /* Prints "nbench <cmd>: <message>" on stderr; returns 2 (bad usage). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

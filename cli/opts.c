@@ -70,6 +70,7 @@ static const struct option test_opts[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
+	CLI_DPDK_OPTIONS,
 	{0},
 };
 
@@ -99,6 +100,38 @@ static void test_help(const char *cmd)
 	       "      --busy-poll US     SO_BUSY_POLL on every data socket\n"
 	       "      --json | --csv     report format (text)           -o FILE  also write the report to FILE\n"
 	       "  -q, --quiet            no interim lines\n");
+	printf(CLI_DPDK_HELP);
+}
+
+int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cfg)
+{
+	static const char *const names[] = {"--dpdk-port", "--dpdk-args", "--dpdk-ip", "--dpdk-peer-mac"};
+	char *dst[] = {cfg->dpdk_port, cfg->dpdk_args, cfg->dpdk_ip, cfg->dpdk_peer_mac};
+	size_t len[] = {sizeof(cfg->dpdk_port), sizeof(cfg->dpdk_args), sizeof(cfg->dpdk_ip),
+			sizeof(cfg->dpdk_peer_mac)};
+	unsigned i = (unsigned)(c - CLI_O_DPDK);
+	if (!arg[0] || strlen(arg) >= len[i])
+		return cli_usage_error(cmd, "%s: '%s' is empty or too long", names[i], arg);
+	snprintf(dst[i], len[i], "%s", arg);
+	return 0;
+}
+
+int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given)
+{
+	bool dpdk = !strcmp(cfg->engine, "dpdk");
+	if (given && !dpdk)
+		return cli_usage_error(cmd, "--dpdk-* options go with --engine dpdk");
+	if (!dpdk)
+		return 0;
+#ifndef NB_HAVE_DPDK
+	return cli_usage_error(cmd, "--engine dpdk: this nbench was built without DPDK (install libdpdk-dev and "
+				    "rebuild)");
+#else
+	if (!cfg->dpdk_port[0] || !cfg->dpdk_ip[0])
+		return cli_usage_error(cmd, "--engine dpdk needs --dpdk-port (a PCI address or a vdev such as "
+					    "net_af_packet0,iface=veth0) and --dpdk-ip (the port's IPv4 address)");
+	return 0;
+#endif
 }
 
 static int bad(const char *cmd, const char *opt, const char *val, const char *what)
@@ -116,6 +149,7 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	int c, r;
 	char err[256];
 	bool msg_given = false, rr_given = false, depth_given = false, rate_given = false, rev_given = false;
+	bool dpdk_given = false, proto_given = false;
 
 	memset(t, 0, sizeof(*t));
 	if (nb_test_kind_parse(cmd, &kind) < 0)
@@ -176,6 +210,7 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		case O_PROTO:
 			if (nb_proto_parse(optarg, &t->cfg.proto) < 0)
 				return bad(cmd, "--proto", optarg, "tcp or udp");
+			proto_given = true;
 			break;
 		case 'r':
 			if (nb_parse_size_pair(optarg, &a, &b) < 0 || a < 1 || b < 1 || a > NB_MAX_MSG_BYTES ||
@@ -248,6 +283,14 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		case 'q':
 			t->quiet = true;
 			break;
+		case CLI_O_DPDK + 0:
+		case CLI_O_DPDK + 1:
+		case CLI_O_DPDK + 2:
+		case CLI_O_DPDK + 3:
+			if (cli_dpdk_opt(cmd, c, optarg, &t->cfg))
+				return 2;
+			dpdk_given = true;
+			break;
 		case 'h':
 			test_help(cmd);
 			return 1;
@@ -270,6 +313,24 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		return cli_usage_error(cmd, "say where the responder is: -H HOST, --path PATH or --topo NAME");
 	if (where > 1)
 		return cli_usage_error(cmd, "-H, --path and --topo exclude each other");
+	if ((r = cli_dpdk_check(cmd, &t->cfg, dpdk_given)))
+		return r;
+	if (!strcmp(t->cfg.engine, "dpdk")) {
+		/* UDP over one port, driven from this process: one flow, no TCP, no path built here */
+		if (proto_given && t->cfg.proto != NB_PROTO_UDP)
+			return cli_usage_error(cmd, "--engine dpdk runs UDP tests (--proto udp)");
+		t->cfg.proto = NB_PROTO_UDP;
+		if (kind == NB_TEST_CRR)
+			return cli_usage_error(cmd, "--engine dpdk runs stream and rr (crr needs TCP)");
+		if (t->cfg.flows > 1)
+			return cli_usage_error(cmd, "--engine dpdk drives one flow per process (-P 1)");
+		if (!t->host_given)
+			return cli_usage_error(cmd, "--engine dpdk runs against -H HOST (a running `nbench serve`)");
+		if (t->cfg.msg_bytes > NB_DEFAULT_UDP_MSG_BYTES || t->cfg.req_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
+		    t->cfg.resp_bytes > NB_DEFAULT_UDP_MSG_BYTES)
+			return cli_usage_error(cmd, "--engine dpdk: datagrams are at most %u bytes (no fragmentation)",
+					       NB_DEFAULT_UDP_MSG_BYTES);
+	}
 	nb_cfg_resolve(&t->cfg);
 	if ((r = nb_cfg_check(&t->cfg, err, sizeof(err))) < 0)
 		return cli_usage_error(cmd, "%s", err);

@@ -14,6 +14,10 @@
 #include "cli.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
+#include "nbench/guest.h"
+#ifdef NB_HAVE_DPDK
+#include "nbench/dpdk.h"
+#endif
 #include "nbench/report.h"
 #include "nbench/run.h"
 #include "nbench/topo.h"
@@ -80,6 +84,8 @@ int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_
 	r = pe->built ? nb_topo_up_ex(kind, NULL, &o, &pe->topo, err, errlen) : nb_topo_open(name, &pe->topo, err, errlen);
 	if (r < 0)
 		return r;
+	if (nb_topo_has_own_responder(pe->topo))
+		return 0; /* a VM path: the guest runs its own nbench serve, up once nb_topo_up returned */
 	char portstr[8], self[4096];
 	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(pe->topo));
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -142,6 +148,10 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 	snprintf(rep->topo_name, sizeof(rep->topo_name), "%s", nb_topo_name(pe->topo));
 	if (!rep->path_json)
 		rep->path_json = nb_topo_describe_json(pe->topo);
+	struct nb_topo_guest guest;
+	if (!nb_topo_guest(pe->topo, &guest) && !strcmp(guest.accel, "tcg"))
+		nb_report_note(rep, "EMULATION-BOUND: the guest runs under TCG, not KVM (see path.guest.accel_why): "
+				    "these figures measure qemu's emulator more than the %s datapath", nb_topo_kind(pe->topo));
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
 	p.cfg.port = nb_topo_dial_port(pe->topo);
 	pthread_t th;
@@ -200,10 +210,26 @@ int cmd_test(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	catch_signals();
 	nb_report_init(&rep);
+#ifdef NB_HAVE_DPDK
+	bool dpdk = !strcmp(t.cfg.engine, "dpdk");
+	if (dpdk) {
+		char derr[256];
+		if ((r = nb_dpdk_start(&t.cfg, derr, sizeof(derr))) < 0) {
+			fprintf(stderr, "nbench %s: %s\n", argv[0], derr);
+			return r == -EINVAL ? 2 : 1;
+		}
+	}
+#endif
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
 	if (live)
 		nb_report_text_interval_header(&t.cfg, stdout);
 	int rc = cli_run_test(&t, &rep, live);
+#ifdef NB_HAVE_DPDK
+	if (dpdk) {
+		nb_dpdk_fill_report(&rep);
+		nb_dpdk_stop();
+	}
+#endif
 	if (rc == 2) {
 		nb_report_free(&rep);
 		return 2;
@@ -252,14 +278,17 @@ int cmd_serve(int argc, char **argv)
 		{"port", required_argument, NULL, 'p'}, {"bind", required_argument, NULL, 'B'},
 		{"once", no_argument, NULL, '1'},       {"idle-timeout", required_argument, NULL, 'I'},
 		{"quiet", no_argument, NULL, 'q'},      {"help", no_argument, NULL, 'h'},
-		{"engine", required_argument, NULL, 'E'}, {0},
+		{"engine", required_argument, NULL, 'E'}, CLI_DPDK_OPTIONS, {0},
 	};
+	struct nb_test_cfg dc; /* the engine's settings: only the dpdk ones are used */
+	bool dpdk_given = false;
 	struct nb_serve_cfg sc = {.port = NB_DEFAULT_PORT, .log = serve_log, .ready = serve_ready};
 	bool quiet = false;
 	uint64_t u;
 	int64_t ns;
 	int c;
 
+	nb_cfg_defaults(&dc, NB_TEST_RR);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:B:qh", opts, NULL)) != -1) {
@@ -282,15 +311,26 @@ int cmd_serve(int argc, char **argv)
 			sc.idle_timeout_ns = ns;
 			break;
 		case 'E':
-			if (strcmp(optarg, "sock") != 0)
+			if (strcmp(optarg, "sock") != 0 && strcmp(optarg, "dpdk") != 0)
 				return cli_usage_error("serve", "--engine: '%s' is not an engine this responder serves", optarg);
+			snprintf(dc.engine, sizeof(dc.engine), "%s", optarg);
+			break;
+		case CLI_O_DPDK + 0:
+		case CLI_O_DPDK + 1:
+		case CLI_O_DPDK + 2:
+		case CLI_O_DPDK + 3:
+			if (cli_dpdk_opt("serve", c, optarg, &dc))
+				return 2;
+			dpdk_given = true;
 			break;
 		case 'q':
 			quiet = true;
 			break;
 		case 'h':
 			printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] [--quiet]\n"
-			       "  The responder: one TCP port for control and data, the same UDP port for datagram flows.\n");
+			       "  The responder: one TCP port for control and data, the same UDP port for datagram flows.\n"
+			       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control stays on TCP.\n");
+			printf(CLI_DPDK_HELP);
 			return 0;
 		case ':':
 			return cli_usage_error("serve", "%s needs a value", opt);
@@ -300,10 +340,27 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	int r;
+	if ((r = cli_dpdk_check("serve", &dc, dpdk_given)))
+		return r;
 	sc.log_arg = quiet ? (void *)1 : NULL;
 	catch_signals();
 	char err[256];
-	int r = nb_serve(&sc, &quit_flag, err, sizeof(err));
+#ifdef NB_HAVE_DPDK
+	bool dpdk = !strcmp(dc.engine, "dpdk");
+	if (dpdk && ((r = nb_dpdk_start(&dc, err, sizeof(err))) < 0 || (r = nb_serve_dpdk_start(err, sizeof(err))) < 0)) {
+		nb_dpdk_stop();
+		fprintf(stderr, "nbench serve: %s\n", err);
+		return r == -EINVAL ? 2 : 1;
+	}
+#endif
+	r = nb_serve(&sc, &quit_flag, err, sizeof(err));
+#ifdef NB_HAVE_DPDK
+	if (dpdk) {
+		nb_serve_dpdk_stop();
+		nb_dpdk_stop();
+	}
+#endif
 	if (r < 0) {
 		fprintf(stderr, "nbench serve: %s\n", err);
 		return r == -EINVAL ? 2 : 1;

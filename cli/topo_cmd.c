@@ -61,7 +61,8 @@ static int parse_build_args(int argc, char **argv, const char **kind, const char
 			const char *v = argv[++i];
 			if (!strcmp(a, "--name")) {
 				*name = v;
-			} else if (parse_port(v, !strcmp(a, "--port") ? &opts->server_port : &opts->publish_port)) {
+			} else if (parse_port(v, !strcmp(a, "--port") ? &opts->server_port
+								      : &opts->publish_port)) {
 				return fail_usage("invalid port '%s' (1-65535)", v);
 			}
 		} else if (!strncmp(a, "--name=", 7)) {
@@ -123,9 +124,15 @@ static int cmd_up(int argc, char **argv)
 		fprintf(stderr, "nbench topo: %s\n", err);
 		return r == -EINTR ? EXIT_INTR : 1;
 	}
+	if (interrupted) {
+		/* the signal came as the last step finished: the user still asked for nothing to be left */
+		nb_topo_down(t, true);
+		fprintf(stderr, "nbench topo: interrupted at the end; everything undone\n");
+		return EXIT_INTR;
+	}
 	print_endpoints(t);
 	nb_topo_close(t);
-	return interrupted ? EXIT_INTR : 0;
+	return 0;
 }
 
 static int cmd_down(int argc, char **argv)
@@ -186,14 +193,14 @@ static int cmd_show(int argc, char **argv)
 		char dial[64], listen[64];
 
 		if (!in->has_state || !*in->kind) {
-			printf("%-11s %-9s %-10s (no state file: remove with nbench topo down %s)\n", in->name, "?",
-			       "orphan", in->name);
+			printf("%-11s %-9s %-10s (no state file: remove with nbench topo down %s)\n",
+			       in->name, "?", "orphan", in->name);
 			continue;
 		}
 		snprintf(dial, sizeof(dial), "%s:%u", in->dial_addr, in->dial_port);
 		snprintf(listen, sizeof(listen), "%s:%u", in->server_addr, in->server_port);
-		printf("%-11s %-9s %-10s %-18s %-22s %-16s %s", in->name, in->kind, in->complete ? "up" : "partial",
-		       in->client_netns, dial, in->server_netns, listen);
+		printf("%-11s %-9s %-10s %-18s %-22s %-16s %s", in->name, in->kind,
+		       in->complete ? "up" : "partial", in->client_netns, dial, in->server_netns, listen);
 		if (in->nprocs)
 			printf(" (%u process%s)", in->nprocs, in->nprocs == 1 ? "" : "es");
 		printf("\n");
@@ -267,7 +274,8 @@ static pid_t spawn_detached(struct nb_topo *t, char **argv, const char *log)
 	int saved[3], fd;
 	pid_t pid;
 
-	fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : open("/dev/null", O_RDWR | O_CLOEXEC);
+	fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+		 : open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	fflush(stdout);
@@ -297,7 +305,8 @@ static int cmd_spawn(int argc, char **argv)
 		i = 4;
 	}
 	if (argc < i + 2 || strcmp(argv[i], "--"))
-		return fail_usage("%s", "spawn: usage: nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]");
+		return fail_usage("%s",
+				  "spawn: usage: nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]");
 	r = open_named(2, argv, 2, &t);
 	if (r)
 		return r;
@@ -318,8 +327,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
-	{"up", cmd_up},         {"down", cmd_down},   {"show", cmd_show},
-	{"script", cmd_script}, {"describe", cmd_describe}, {"spawn", cmd_spawn},
+    {"up", cmd_up},	    {"down", cmd_down},		{"show", cmd_show},
+    {"script", cmd_script}, {"describe", cmd_describe}, {"spawn", cmd_spawn},
 };
 
 int nb_topo_cli(int argc, char **argv)

@@ -145,6 +145,10 @@ static int handshake(struct run *R)
 	if ((r = expect(R, NB_MSG_TEST_ACK, CTRL_TIMEOUT_NS, &ack)) < 0)
 		return r;
 	R->test_id = (uint64_t)nb_json_num(ack, "test_id", 0);
+	/* a responder whose data path is not the control connection's (DPDK) names its data address */
+	const char *da = nb_json_str(ack, "data_addr", NULL);
+	if (da && da[0] && strlen(da) < sizeof(R->data_host))
+		snprintf(R->data_host, sizeof(R->data_host), "%s", da);
 	cJSON_Delete(ack);
 	return 0;
 }

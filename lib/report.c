@@ -278,12 +278,29 @@ static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, con
 		    nb_fmt_ns((double)c->other_ns, a, sizeof(a)), title);
 }
 
+/* --engine dpdk: the port and the counters that moved */
+static void text_dpdk(const struct nb_report *r, FILE *out)
+{
+	const struct nb_dpdk_info *d = &r->dpdk;
+	fprintf(out, "dpdk:      port %s (pmd %s", d->device, d->pmd);
+	if (d->driver[0] || d->iface[0])
+		fprintf(out, ", %s%s%s", d->driver, d->driver[0] && d->iface[0] ? " " : "", d->iface);
+	fprintf(out, "), link %s", d->link_up ? "up" : "down");
+	if (d->link_speed_mbps)
+		fprintf(out, " %u Mb/s", d->link_speed_mbps);
+	fputc('\n', out);
+	for (unsigned i = 0; i < d->n_xstats; i++)
+		fprintf(out, "  %-40s %llu\n", d->xstats[i].name, (unsigned long long)d->xstats[i].delta);
+}
+
 int nb_report_write_text(const struct nb_report *r, FILE *out)
 {
 	text_header(r, out);
 	text_settings(r, out);
 	text_placement(r, out);
 	text_hosts(r, out);
+	if (r->dpdk.pmd[0])
+		text_dpdk(r, out);
 	fputc('\n', out);
 	if (is_stream(r))
 		text_stream(r, out);
@@ -423,6 +440,15 @@ static cJSON *j_start(const struct nb_report *r)
 	j_str_or_null(path, "topo", r->topo_name);
 	cJSON *cfg = r->path_json ? cJSON_Parse(r->path_json) : NULL;
 	cJSON_AddItemToObject(path, "config", cfg ? cfg : cJSON_CreateNull());
+	if (r->dpdk.pmd[0]) {
+		cJSON *d = cJSON_AddObjectToObject(o, "dpdk");
+		cJSON_AddStringToObject(d, "pmd", r->dpdk.pmd);
+		cJSON_AddStringToObject(d, "device", r->dpdk.device);
+		j_str_or_null(d, "driver", r->dpdk.driver);
+		j_str_or_null(d, "iface", r->dpdk.iface);
+		cJSON_AddBoolToObject(d, "link_up", r->dpdk.link_up);
+		j_u64(d, "link_speed_mbps", r->dpdk.link_speed_mbps);
+	}
 	return o;
 }
 
@@ -549,6 +575,11 @@ static cJSON *j_end(const struct nb_report *r)
 	cJSON_AddItemToObject(o, "cpu", j_cpu(r, &r->cpu));
 	if (r->server_cpu_valid)
 		cJSON_AddItemToObject(o, "server_cpu", j_cpu(r, &r->server_cpu));
+	if (r->dpdk.pmd[0]) {
+		cJSON *x = cJSON_AddObjectToObject(o, "dpdk_xstats");
+		for (unsigned i = 0; i < r->dpdk.n_xstats; i++)
+			j_u64(x, r->dpdk.xstats[i].name, r->dpdk.xstats[i].delta);
+	}
 	cJSON *n = cJSON_AddArrayToObject(o, "notes");
 	for (unsigned i = 0; i < r->n_notes; i++)
 		cJSON_AddItemToArray(n, cJSON_CreateString(r->notes[i]));

@@ -28,6 +28,9 @@
 
 #include "nbench/clock.h"
 #include "nbench/cpu.h"
+#ifdef NB_HAVE_DPDK
+#include "nbench/dpdk.h"
+#endif
 #include "nbench/engine.h"
 #include "nbench/proto.h"
 #include "nbench/run.h"
@@ -595,7 +598,15 @@ static int session_test(struct session *ss, const cJSON *body)
 		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
 		return 0;
 	}
-	if (strcmp(cfg.engine, "sock") != 0) {
+#ifdef NB_HAVE_DPDK
+	if (nb_serve_dpdk_active()) { /* the DPDK port carries the data: its own packet loop runs the test */
+		r = nb_serve_dpdk_test(ss->fd, &cfg);
+		__atomic_add_fetch(&s->tests_done, 1, __ATOMIC_RELAXED);
+		return r;
+	}
+#endif
+	/* the generator's engine is its own business as long as its datagrams are UDP */
+	if (strcmp(cfg.engine, "sock") != 0 && !(strcmp(cfg.engine, "dpdk") == 0 && cfg.proto == NB_PROTO_UDP)) {
 		nb_proto_send_error(ss->fd, "responder refused the test: engine %s is not served here", cfg.engine);
 		return 0;
 	}

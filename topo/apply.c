@@ -24,6 +24,7 @@
 #include <nftables/libnftables.h>
 
 #include "topo_int.h"
+#include "vm.h"
 
 struct nb_apply {
 	struct {
@@ -465,6 +466,8 @@ static const char *hint(const struct nb_step *s, int r)
 			break;
 		}
 	}
+	if ((r == -ENOENT || r == -ENODEV) && s->kind == NB_STEP_TAP)
+		return " (no /dev/net/tun: CONFIG_TUN)";
 	if (r == -EINVAL && s->kind == NB_STEP_NETNS)
 		return " (kernel has no network namespaces: CONFIG_NET_NS)";
 	if (r == -EEXIST)
@@ -479,7 +482,8 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len)
 		snprintf(buf, len, "creating netns %s", s->ns);
 		break;
 	case NB_STEP_VETH:
-		snprintf(buf, len, "creating veth %s (%s) <-> %s (%s)", s->ifname, s->ns, s->peer, s->peer_ns);
+		snprintf(buf, len, "creating veth %s (%s) <-> %s (%s)", s->ifname, s->ns, s->peer,
+			 s->peer_ns);
 		break;
 	case NB_STEP_BRIDGE:
 		snprintf(buf, len, "creating bridge %s in %s", s->ifname, s->ns);
@@ -505,7 +509,20 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len)
 	case NB_STEP_CGROUP:
 		snprintf(buf, len, "creating cgroup %s", s->path);
 		break;
+	case NB_STEP_TAP:
+		snprintf(buf, len, "creating tap %s in %s", s->ifname, s->ns);
+		break;
 	}
+}
+
+int nb_step_error(const struct nb_step *s, int r, const char *detail, char *err, size_t errlen)
+{
+	char what[160];
+
+	nb_step_describe(s, what, sizeof(what));
+	nb_err(err, errlen, "%s: %s%s%s%s", what, strerror(-r), hint(s, r), detail && *detail ? ": " : "",
+	       detail ? detail : "");
+	return r;
 }
 
 int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen)
@@ -526,6 +543,9 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 		break;
 	case NB_STEP_NFT:
 		r = nft_run(s->ns, s->text, nfterr, sizeof(nfterr));
+		break;
+	case NB_STEP_TAP:
+		r = nb_vm_tap_add(s->ns, s->ifname);
 		break;
 	default:
 		r = get_sock(a, s->ns, &sk);
@@ -552,13 +572,8 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 			r = -EINVAL;
 		}
 	}
-	if (r) {
-		char what[160];
-
-		nb_step_describe(s, what, sizeof(what));
-		nb_err(err, errlen, "%s: %s%s%s%s", what, strerror(-r), hint(s, r), *nfterr ? ": " : "", nfterr);
-		return r;
-	}
+	if (r)
+		return nb_step_error(s, r, nfterr, err, errlen);
 	s->done = true;
 	return 0;
 }
@@ -603,6 +618,7 @@ int nb_step_undo(struct nb_apply *a, struct nb_step *s)
 		switch (s->kind) {
 		case NB_STEP_VETH:
 		case NB_STEP_BRIDGE:
+		case NB_STEP_TAP:
 			r = link_del(sk, s->ifname);
 			break;
 		case NB_STEP_MASTER:

@@ -23,6 +23,7 @@
 #include <nftables/libnftables.h>
 
 #include "topo_int.h"
+#include "vm.h"
 
 /* ETHTOOL_G* value, or -1 when the driver does not say. */
 static int ethtool_get(int fd, const char *ifname, uint32_t cmd)
@@ -100,7 +101,8 @@ static void describe_links(cJSON *arr, struct nl_sock *sk, int ethfd, const char
 			break;
 		cJSON_AddStringToObject(o, "name", name);
 		cJSON_AddStringToObject(o, "netns", ns);
-		cJSON_AddStringToObject(o, "kind", type ? type : (!strcmp(name, "lo") ? "loopback" : "unknown"));
+		cJSON_AddStringToObject(o, "kind",
+					type ? type : (!strcmp(name, "lo") ? "loopback" : "unknown"));
 		cJSON_AddNumberToObject(o, "mtu", rtnl_link_get_mtu(l));
 		cJSON_AddBoolToObject(o, "up", !!(rtnl_link_get_flags(l) & IFF_UP));
 		if (master > 0) {
@@ -154,7 +156,8 @@ static cJSON *describe_ns(const char *ns, cJSON *ifaces)
 	if (ct) {
 		long count = read_long("/proc/sys/net/netfilter/nf_conntrack_count");
 
-		/* conntrack runs in a namespace once a ruleset there uses it (nat chains or ct expressions) */
+		/* conntrack runs in a namespace once a ruleset there uses it (nat chains or ct expressions)
+		 */
 		cJSON_AddBoolToObject(ct, "on",
 				      rules && (strstr(rules, "type nat") || strstr(rules, " ct ")));
 		cJSON_AddBoolToObject(ct, "nat", rules && strstr(rules, "type nat"));
@@ -206,6 +209,7 @@ char *nb_describe(const struct nb_plan *p)
 		if (ns)
 			cJSON_AddItemToArray(arr, ns);
 	}
+	nb_vm_describe(p, o);
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
 	return text;

@@ -10,17 +10,18 @@
 #include <string.h>
 
 #include "topo_int.h"
+#include "vm.h"
 
 /* Private test ranges; every instance has its own namespaces, so instances can share them. */
 #define WIRE_REMOTE "10.77.0.1"
 #define WIRE_HOST   "10.77.0.2"
 #define WIRE_PLEN   "/24"
-#define CTR_NET     "172.31.77.0/24"
-#define CTR_GW      "172.31.77.1"
+#define CTR_NET	    "172.31.77.0/24"
+#define CTR_GW	    "172.31.77.1"
 #define CTR_ADDR    "172.31.77.2"
 #define CTR_PLEN    "/24"
 
-static const char *const kinds[] = {"loopback", "native", "host", "bridge", "nat", NULL};
+static const char *const kinds[] = {"loopback", "native", "host", "bridge", "nat", "virtio", "vhost", NULL};
 
 const char *const *nb_topo_kinds(void)
 {
@@ -45,8 +46,8 @@ int nb_topo_name_check(const char *name, char *err, size_t errlen)
 	size_t n = name ? strlen(name) : 0;
 
 	if (n == 0 || n > NB_TOPO_NAME_MAX) {
-		nb_err(err, errlen, "invalid instance name '%s': 1 to %d characters of [a-z0-9-]", name ? name : "",
-		       NB_TOPO_NAME_MAX);
+		nb_err(err, errlen, "invalid instance name '%s': 1 to %d characters of [a-z0-9-]",
+		       name ? name : "", NB_TOPO_NAME_MAX);
 		return -EINVAL;
 	}
 	if (name[0] == '-') {
@@ -110,10 +111,10 @@ bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1])
 const char *nb_step_kind_name(enum nb_step_kind k)
 {
 	static const char *const names[] = {
-		[NB_STEP_NETNS] = "netns", [NB_STEP_VETH] = "veth",     [NB_STEP_BRIDGE] = "bridge",
-		[NB_STEP_MASTER] = "master", [NB_STEP_UP] = "link-up", [NB_STEP_ADDR] = "address",
-		[NB_STEP_ROUTE] = "route",   [NB_STEP_SYSCTL] = "sysctl", [NB_STEP_NFT] = "nft",
-		[NB_STEP_CGROUP] = "cgroup",
+	    [NB_STEP_NETNS] = "netns",	 [NB_STEP_VETH] = "veth",     [NB_STEP_BRIDGE] = "bridge",
+	    [NB_STEP_MASTER] = "master", [NB_STEP_UP] = "link-up",    [NB_STEP_ADDR] = "address",
+	    [NB_STEP_ROUTE] = "route",	 [NB_STEP_SYSCTL] = "sysctl", [NB_STEP_NFT] = "nft",
+	    [NB_STEP_CGROUP] = "cgroup", [NB_STEP_TAP] = "tap",
 	};
 	return names[k];
 }
@@ -261,7 +262,8 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 
 	memset(ret, 0, sizeof(*ret));
 	if (!nb_topo_kind_valid(kind)) {
-		nb_err(err, errlen, "unknown path kind '%s' (loopback, native, host, bridge, nat)", kind ? kind : "");
+		nb_err(err, errlen, "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost)",
+		       kind ? kind : "");
 		return -EINVAL;
 	}
 	r = nb_topo_name_check(name, err, errlen);
@@ -319,12 +321,25 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 			snprintf(s->path, sizeof(s->path), "%s", ret->cgroup);
 		goto out;
 	}
-	if (!is_bridge && !is_nat)
+	if (!is_bridge && !is_nat && !nb_guest_kind(kind))
 		goto out;
 
 	add_link(&b, NB_STEP_BRIDGE, host, lb, NULL);
 	add_link(&b, NB_STEP_ADDR, host, lb, CTR_GW CTR_PLEN);
 	add_link(&b, NB_STEP_UP, host, lb, NULL);
+	if (nb_guest_kind(kind)) { /* as bridge, with a guest on a tap (topo/vm.c) where the container was */
+		char lt[IFNAMSIZ];
+
+		snprintf(lt, sizeof(lt), "nb-%s-t", name);
+		add_link(&b, NB_STEP_TAP, host, lt, NULL);
+		add_link(&b, NB_STEP_MASTER, host, lt, lb);
+		add_link(&b, NB_STEP_UP, host, lt, NULL);
+		add_sysctl(&b, host, "net.ipv4.ip_forward", "1");
+		add_route(&b, remote, CTR_NET, WIRE_HOST, lr);
+		snprintf(ret->server_addr, sizeof(ret->server_addr), CTR_ADDR);
+		snprintf(ret->dial_addr, sizeof(ret->dial_addr), CTR_ADDR);
+		goto out;
+	}
 	add_veth(&b, host, lv, ctr, lc);
 	add_link(&b, NB_STEP_MASTER, host, lv, lb);
 	add_link(&b, NB_STEP_UP, host, lv, NULL);
@@ -420,8 +435,8 @@ static void script_step(struct sbuf *b, const struct nb_step *s)
 		sb_printf(b, "ip netns add %s\n", s->ns);
 		break;
 	case NB_STEP_VETH:
-		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname, s->peer,
-			  s->peer_ns);
+		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname,
+			  s->peer, s->peer_ns);
 		break;
 	case NB_STEP_BRIDGE:
 		sb_printf(b, "ip -n %s link add %s type bridge\n", s->ns, s->ifname);
@@ -454,6 +469,9 @@ static void script_step(struct sbuf *b, const struct nb_step *s)
 	case NB_STEP_CGROUP:
 		sb_printf(b, "mkdir %s\n", s->path);
 		break;
+	case NB_STEP_TAP:
+		sb_printf(b, "ip -n %s tuntap add dev %s mode tap vnet_hdr\n", s->ns, s->ifname);
+		break;
 	}
 }
 
@@ -462,7 +480,8 @@ char *nb_plan_script(const struct nb_plan *p)
 	struct sbuf b = {0};
 
 	sb_printf(&b, "#!/bin/bash\n");
-	sb_printf(&b, "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
+	sb_printf(&b,
+		  "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
 		  p->kind, p->name);
 	sb_printf(&b, "# client: netns %s, dials %s:%u\n", p->client_ns, p->dial_addr, p->dial_port);
 	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", p->server_ns,
@@ -476,6 +495,10 @@ char *nb_plan_script(const struct nb_plan *p)
 	sb_printf(&b, "\nset -euo pipefail\n");
 	for (size_t i = 0; i < p->nsteps; i++)
 		script_step(&b, &p->steps[i]);
+	char *guest = nb_vm_script(p);
+	if (guest)
+		sb_printf(&b, "%s", guest);
+	free(guest);
 	if (b.failed) {
 		free(b.s);
 		return NULL;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "topo_int.h"
+#include "vm.h"
 
 void nb_state_path(char *buf, size_t len, const char *name)
 {
@@ -327,8 +328,9 @@ unsigned long long nb_proc_start_ticks(pid_t pid)
 	}
 	fclose(f);
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			 &state, &start) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		   &state, &start) != 2)
 		return 0;
 	if (state == 'Z' || state == 'X')
 		return 0;
@@ -389,6 +391,7 @@ int nb_teardown(struct nb_topo *t)
 	int r, first = 0;
 
 	nb_procs_kill(t);
+	nb_vm_cleanup(p->name);
 	r = nb_apply_open(&a);
 	if (r)
 		return r;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "topo_int.h"
+#include "vm.h"
 
 static bool has_caps(void)
 {
@@ -144,7 +145,8 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 
 	*ret = NULL;
 	if (!nb_topo_kind_valid(kind)) {
-		nb_err(err, errlen, "unknown path kind '%s' (loopback, native, host, bridge, nat)", kind ? kind : "");
+		nb_err(err, errlen, "unknown path kind '%s' (loopback, native, host, bridge, nat)",
+		       kind ? kind : "");
 		return -EINVAL;
 	}
 	if (name && (r = nb_topo_name_check(name, err, errlen)))
@@ -153,6 +155,8 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 		nb_err(err, errlen, "building a path needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)");
 		return -EPERM;
 	}
+	if (nb_guest_kind(kind) && (r = nb_vm_precheck(kind, err, errlen)))
+		return r;
 	if (!name) {
 		fresh_name(gen, sizeof(gen));
 		name = gen;
@@ -200,10 +204,10 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 		}
 		r = injected_failure(i);
 		if (r) {
-			char what2[160];
+			char detail[48];
 
-			nb_step_describe(s, what2, sizeof(what2));
-			nb_err(err, errlen, "%s: %s (injected at step %zu)", what2, strerror(-r), i);
+			snprintf(detail, sizeof(detail), "injected at step %zu", i);
+			nb_step_error(s, r, detail, err, errlen);
 			break;
 		}
 		r = nb_step_apply(a, s, err, errlen);
@@ -215,7 +219,8 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 		while (i-- > 0)
 			nb_step_undo(a, &t->plan.steps[i]);
 		nb_apply_close(a);
-		/* The pattern sweep catches what a failing step may have half made (a netns file, a cgroup). */
+		/* The pattern sweep catches what a failing step may have half made (a netns file, a cgroup).
+		 */
 		nb_teardown(t);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto fail_free;
@@ -224,6 +229,12 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 	r = nb_state_write(t, true);
 	if (r) {
 		nb_err(err, errlen, "writing state file: %s", strerror(-r));
+		nb_teardown(t);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto fail_free;
+	}
+	/* VM paths: the guest is the server end; up means its responder answers (topo/vm.c) */
+	if (nb_guest_kind(kind) && (r = nb_vm_start(t, &block, err, errlen))) {
 		nb_teardown(t);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto fail_free;
@@ -267,7 +278,8 @@ int nb_topo_open(const char *name, struct nb_topo **ret, char *err, size_t errle
 		nb_err(err, errlen, "instance '%s' is not complete (being built, or its builder died)", name);
 		r = -EBUSY;
 	} else if (!nb_ns_exists(t->plan.server_ns) || !nb_ns_exists(t->plan.client_ns)) {
-		nb_err(err, errlen, "instance '%s' has a state file but no namespaces; run nbench topo down %s", name,
+		nb_err(err, errlen,
+		       "instance '%s' has a state file but no namespaces; run nbench topo down %s", name,
 		       name);
 		r = -ENOENT;
 	}
@@ -499,6 +511,10 @@ static int sandbox_init(void *arg)
 	child_reset_signals();
 	if (!gate_wait(c->gate_fd, c->gate_wfd))
 		_exit(127);
+	/* This process never execs, so close-on-exec does nothing for it: without this it would hold the
+	 * caller's pipes (a `$(nbench topo spawn ...)` would never see EOF) for the server's lifetime. */
+	close_range(3, (unsigned)c->err_fd - 1, 0);
+	close_range((unsigned)c->err_fd + 1, ~0u, 0);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -560,7 +576,8 @@ pid_t nb_topo_spawn_server(struct nb_topo *t, char *const argv[])
 			r = -errno;
 			goto out;
 		}
-		stack = mmap(NULL, stack_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		stack = mmap(NULL, stack_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+			     -1, 0);
 		if (stack == MAP_FAILED) {
 			r = -errno;
 			goto out;

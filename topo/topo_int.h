@@ -17,23 +17,24 @@
 #include "nbench/topo.h"
 
 #define NB_TOPO_MAX_STEPS 48
-#define NB_TOPO_MAX_NS    3
+#define NB_TOPO_MAX_NS	  3
 #define NB_TOPO_MAX_PIDS  16
-#define NB_NS_NAME_MAX    32 /* "nb-" + name + "-remote" + NUL fits */
-#define NB_NETNS_DIR      "/run/netns"
-#define NB_STATE_DIR      "/run/nbench/topo"
+#define NB_NS_NAME_MAX	  32 /* "nb-" + name + "-remote" + NUL fits */
+#define NB_NETNS_DIR	  "/run/netns"
+#define NB_STATE_DIR	  "/run/nbench/topo"
 
 enum nb_step_kind {
-	NB_STEP_NETNS,  /* ns */
-	NB_STEP_VETH,   /* ifname in ns, peer in peer_ns */
+	NB_STEP_NETNS,	/* ns */
+	NB_STEP_VETH,	/* ifname in ns, peer in peer_ns */
 	NB_STEP_BRIDGE, /* ifname in ns */
 	NB_STEP_MASTER, /* ifname enslaved to master, both in ns */
-	NB_STEP_UP,     /* ifname in ns */
-	NB_STEP_ADDR,   /* addr (CIDR) on ifname in ns */
-	NB_STEP_ROUTE,  /* addr (destination CIDR or "default") via gateway, dev ifname, in ns */
+	NB_STEP_UP,	/* ifname in ns */
+	NB_STEP_ADDR,	/* addr (CIDR) on ifname in ns */
+	NB_STEP_ROUTE,	/* addr (destination CIDR or "default") via gateway, dev ifname, in ns */
 	NB_STEP_SYSCTL, /* key (dotted, under /proc/sys) = val, in ns */
-	NB_STEP_NFT,    /* ruleset text creating table `table` in ns */
+	NB_STEP_NFT,	/* ruleset text creating table `table` in ns */
 	NB_STEP_CGROUP, /* path: a cgroup v2 directory */
+	NB_STEP_TAP,    /* ifname: a persistent tap (vnet_hdr) in ns, a guest's NIC (topo/vm.c) */
 };
 
 struct nb_step {
@@ -48,7 +49,7 @@ struct nb_step {
 	char key[64];
 	char val[16];
 	char table[48]; /* "ip nbench_<name>" */
-	char *text;     /* nft ruleset (heap) */
+	char *text;	/* nft ruleset (heap) */
 	char path[256];
 	/* Filled in when applied, read by the undo. */
 	char old[16];
@@ -75,7 +76,7 @@ struct nb_plan {
 struct nb_proc {
 	pid_t pid;
 	unsigned long long start_ticks; /* /proc/<pid>/stat field 22: tells a reused pid apart */
-	bool child;                     /* ours to waitpid() */
+	bool child;			/* ours to waitpid() */
 };
 
 struct nb_topo {
@@ -116,6 +117,9 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 /* Idempotent: an object already gone counts as undone. */
 int nb_step_undo(struct nb_apply *a, struct nb_step *s);
 int nb_nl_err(int nlerr);
+/* The one-line message of step s failing with r (with a hint naming the missing privilege or kernel
+ * option), detail appended; returns r. */
+int nb_step_error(const struct nb_step *s, int r, const char *detail, char *err, size_t errlen);
 void nb_step_describe(const struct nb_step *s, char *buf, size_t len);
 /* Kills what is left in the cgroup, then removes it; ENOENT counts as done. */
 int nb_cgroup_remove(const char *path);
@@ -134,10 +138,10 @@ unsigned long long nb_proc_start_ticks(pid_t pid);
 /* describe.c */
 char *nb_describe(const struct nb_plan *p);
 
-#define nb_err(err, errlen, ...)                                                                           \
-	do {                                                                                               \
-		if ((err) && (errlen))                                                                     \
-			snprintf((err), (errlen), __VA_ARGS__);                                            \
+#define nb_err(err, errlen, ...)                                                                             \
+	do {                                                                                                 \
+		if ((err) && (errlen))                                                                       \
+			snprintf((err), (errlen), __VA_ARGS__);                                              \
 	} while (0)
 
 #endif

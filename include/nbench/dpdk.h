@@ -20,7 +20,7 @@
 
 /* Ethernet + IPv4 + UDP headers in front of every datagram: the largest datagram is MTU - 28. */
 #define NB_DPDK_HDR_BYTES 42u
-#define NB_DPDK_BURST 32
+#define NB_DPDK_BURST	  32
 
 /* Starts the EAL and the port of cfg->dpdk_port with address cfg->dpdk_ip. 0; -EINVAL for bad usage (bad
  * EAL arguments, a port spec that is neither a PCI address nor a net_* vdev, a bad address) or another
@@ -35,9 +35,21 @@ const char *nb_dpdk_ip_str(void);
 /* Largest UDP payload the port carries (MTU - 28). */
 uint32_t nb_dpdk_max_payload(void);
 
+/* The DPDK responder (responder/serve_dpdk.c): a packet loop thread on the started port that answers
+ * DATA_HELLO with DATA_ACK and runs every flow of the current test (echo, sink, source) itself. */
+int nb_serve_dpdk_start(char *err, size_t errlen);
+void nb_serve_dpdk_stop(void);
+bool nb_serve_dpdk_active(void);
+/* Runs one test whose TEST message gave cfg, over control connection fd: TEST_ACK {test_id, data_addr},
+ * READY once every flow said hello, START/MEASURE/STOP, RESULT. 0 when the session may go on, or -errno. */
+int nb_serve_dpdk_test(int fd, const struct nb_test_cfg *cfg);
+
 #ifdef NB_HAVE_DPDK
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+
+struct nb_engine_ops;
+extern const struct nb_engine_ops nb_engine_dpdk;
 
 struct nb_dpdk_port {
 	uint16_t port_id;

@@ -16,6 +16,7 @@
 #include "nbench/sysinfo.h"
 
 #define NB_REPORT_SCHEMA_VERSION 1
+#define NB_DPDK_MAX_XSTATS 32
 
 /* One interim line: what happened between start_s and end_s (seconds since the test started, warm-up
  * included; intervals inside the warm-up are marked). */
@@ -90,6 +91,21 @@ struct nb_report {
 	char error[256];
 	char notes[4][160]; /* warnings worth a line in every format (disturbed CPU, emulation, ...) */
 	unsigned n_notes;
+
+	/* --engine dpdk: the generator's port (pmd[0] == 0 when the run used no DPDK port) */
+	struct nb_dpdk_info {
+		char pmd[32];             /* the poll-mode driver: "net_af_packet" */
+		char device[64];          /* "net_af_packet0", a PCI address */
+		char driver[32];          /* the kernel's driver under it: the vdev's interface's, or the PCI one */
+		char iface[16];           /* a vdev's kernel interface */
+		uint32_t link_speed_mbps; /* 0 = unknown */
+		bool link_up;
+		unsigned n_xstats;
+		struct {
+			char name[64];
+			uint64_t delta;
+		} xstats[NB_DPDK_MAX_XSTATS]; /* the port's extended counters that moved during the run */
+	} dpdk;
 };
 
 void nb_report_init(struct nb_report *r);

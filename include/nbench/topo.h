@@ -39,7 +39,8 @@ int nb_topo_up(const char *kind, const char *name, struct nb_topo **ret, char *e
 /* nb_topo_up with settings (opts may be NULL). Blocks SIGINT/SIGTERM/SIGHUP/SIGQUIT of the calling
  * thread while it builds and checks for them between steps: a pending one unwinds everything and returns
  * -EINTR (the signal is delivered when the mask is restored). The environment variable
- * NBENCH_TOPO_FAIL_AT=<step>[:<errno name>] injects a failure before that step (tests). */
+ * NBENCH_TOPO_FAIL_AT=<step>[:<errno name>] injects a failure before that step, and
+ * NBENCH_TOPO_STEP_DELAY_MS=<ms> sleeps after each step (tests of failure and interruption). */
 int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts *opts, struct nb_topo **ret,
 		  char *err, size_t errlen);
 
@@ -97,16 +98,16 @@ const char *nb_topo_server_netns(const struct nb_topo *t);
  * follow nbench's naming pattern only. */
 struct nb_topo_info {
 	char name[NB_TOPO_NAME_MAX + 1];
-	char kind[16];         /* "" for an orphan */
-	bool has_state;        /* a state file exists */
-	bool complete;         /* nb_topo_up finished */
+	char kind[16];	/* "" for an orphan */
+	bool has_state; /* a state file exists */
+	bool complete;	/* nb_topo_up finished */
 	char client_netns[32];
 	char server_netns[32];
 	char dial_addr[48];
 	uint16_t dial_port;
 	char server_addr[48];
 	uint16_t server_port;
-	unsigned nprocs;       /* spawned server processes recorded */
+	unsigned nprocs; /* spawned server processes recorded */
 };
 
 /* Every instance found (sorted by name); *ret is malloc'd. */

@@ -1,0 +1,35 @@
+#!/bin/bash
+# The DPDK engine against the kernel's, both ways, over one veth pair: a DPDK generator against plain
+# `nbench serve`, and the kernel generator against `nbench serve --engine dpdk` (which advertises its own data
+# address in TEST_ACK; the kernel resolves it by ARP, which the engine answers).
+. "$(dirname "$0")/lib.sh"
+two_ns 213
+port=$(free_port)
+H=(-H 10.213.0.2 -p "$port" -t 1)
+GEN=(--engine dpdk --dpdk-port net_af_packet0,iface=veth0 --dpdk-ip 10.213.0.11)
+
+# DPDK generator -> kernel responder
+RESP_ADDR=10.213.0.2 start_responder "$port" "$S" || exit 1
+runc d2k_rr rr "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: rr" json_check "$T/d2k_rr.json" "$RR_OK and e['timeouts'] <= 2"
+runc d2k_st stream --msg-size 1000 "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: stream" json_check "$T/d2k_st.json" "$UDP_STREAM_OK"
+runc d2k_rev stream --reverse --msg-size 1000 "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: reverse stream" json_check "$T/d2k_rev.json" "e['complete'] and e['packets_received'] > 0"
+stop_responder
+
+# kernel generator -> DPDK responder
+for test in rr stream; do
+	RESP_ADDR=10.213.0.2 start_responder "$port" "$S" --once --engine dpdk \
+		--dpdk-port net_af_packet0,iface=veth1 --dpdk-ip 10.213.0.12 || exit 1
+	if [ $test = rr ]; then
+		runc k2d_rr rr --proto udp -P 2 "${H[@]}" && check "kernel gen -> dpdk serve: rr, 2 flows" json_check "$T/k2d_rr.json" "$RR_OK and e['timeouts'] <= 2"
+	else
+		runc k2d_st stream --proto udp --msg-size 1000 "${H[@]}" && check "kernel gen -> dpdk serve: stream" json_check "$T/k2d_st.json" "$UDP_STREAM_OK"
+	fi
+	wait "$RESP_PID"; check "dpdk responder exits 0 after --once" test $? = 0
+done
+# a TCP test is refused by the DPDK responder with a clear error
+RESP_ADDR=10.213.0.2 start_responder "$port" "$S" --engine dpdk --dpdk-port net_af_packet0,iface=veth1 --dpdk-ip 10.213.0.12 || exit 1
+ip netns exec "$C" "$NBENCH" rr "${H[@]}" > /dev/null 2> "$T/tcp.err"
+check "tcp refused by the dpdk responder" grep -q "UDP" "$T/tcp.err"
+stop_responder
+check "no EAL runtime directory left" no_residue
+finish

@@ -1,0 +1,53 @@
+# Shared by the DPDK tests: e2e's helpers, the skips, and the check that no EAL runtime directory is left.
+. "$(dirname "$0")/../e2e/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, DPDK virtual devices)"
+[ "${NB_DPDK:-0}" = 1 ] || skip "nbench was built without DPDK"
+ip netns add nbt-probe-$$ 2>/dev/null || skip "cannot create network namespaces"
+ip netns del nbt-probe-$$
+
+RUNDIR=/var/run/dpdk
+before_dirs=$(ls "$RUNDIR" 2>/dev/null | grep '^nbench-' | sort)
+# new_dirs: EAL runtime directories of nbench processes that appeared since the test began
+new_dirs() { comm -13 <(echo "$before_dirs") <(ls "$RUNDIR" 2>/dev/null | grep '^nbench-' | sort); }
+no_residue() {
+	local left
+	left=$(new_dirs)
+	[ -z "$left" ] && return 0
+	echo "  left behind in $RUNDIR: $left" >&2
+	return 1
+}
+# a responder killed by the cleanup cannot remove its own directory
+CLEANUPS+=('for d in $(new_dirs); do rm -rf "$RUNDIR/$d"; done')
+
+# stop_responder: SIGTERM, so it stops its port and removes its runtime directory, then wait
+stop_responder() {
+	kill -TERM "$RESP_PID" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$RESP_PID" 2>/dev/null || break; sleep 0.05; done
+	wait "$RESP_PID" 2>/dev/null
+}
+
+# two namespaces joined by a veth pair (C:veth0 10.$1.0.1 -- S:veth1 10.$1.0.2); sets C and S
+two_ns() {
+	local net=$1 sfx=$$$RANDOM
+	C=nbt-dc-$sfx S=nbt-ds-$sfx
+	CLEANUPS+=("ip netns del $C" "ip netns del $S")
+	ip netns add "$C" && ip netns add "$S" || exit 1
+	ip -n "$C" link add veth0 type veth peer name veth1 netns "$S" || exit 1
+	ip -n "$C" addr add "10.$net.0.1/24" dev veth0
+	ip -n "$S" addr add "10.$net.0.2/24" dev veth1
+	for n in "$C" "$S"; do ip -n "$n" link set lo up; done
+	ip -n "$C" link set veth0 up
+	ip -n "$S" link set veth1 up
+}
+
+# runc NAME ARGS...: nbench ARGS in the client namespace, JSON report to $T/NAME.json
+runc() {
+	local name=$1; shift
+	if ! ip netns exec "$C" "$NBENCH" "$@" --json > "$T/$name.json" 2> "$T/$name.err"; then
+		bad "$name exited non-zero: $(grep -v '^lib\(bpf\|xdp\)' "$T/$name.err" | tail -3)"; return 1
+	fi
+	ok
+}
+T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
+UDP_STREAM_OK='e["complete"] and e["goodput_bps"] > 0 and e["packets_received"] > 0 and e["lost"] == e["packets_sent"] - e["packets_received"] and e["lost"] <= 0.5 * e["packets_sent"]'
+DPDK_INFO='d["start"]["dpdk"]["pmd"] == PMD and e["dpdk_xstats"].get("rx_good_packets", 0) > 0'

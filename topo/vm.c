@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM paths' datapath and guest: a persistent tap on the bridge, qemu with virtio-net-pci on it (its
+ * own userspace backend for "virtio", vhost-net for "vhost") started in the "host" namespace as a recorded
+ * process of the instance, and readiness = the guest's responder accepting a connection, never a sleep.
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+#define GUEST_MAC      "52:54:00:4e:42:02"
+#define GUEST_MEM_MIB  "256"
+#define BOOT_TIMEOUT_S 90 /* TCG boots in ~10 s on an idle 2-vCPU machine; CI may be busier */
+
+static void run_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, NB_VM_RUN_DIR "/%s", name);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
+		if (!access(buf, X_OK))
+			return true;
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return false;
+}
+
+int nb_vm_precheck(const char *kind, char *err, size_t errlen)
+{
+	char why[256];
+	int r;
+
+	if (!on_path("qemu-system-x86_64")) {
+		nb_err(err, errlen, "path '%s' needs qemu-system-x86_64 (apt-get install qemu-system-x86)", kind);
+		return -ENOENT;
+	}
+	if (!strcmp(kind, "vhost")) {
+		r = nb_guest_vhost_probe(why, sizeof(why));
+		if (r) {
+			nb_err(err, errlen, "path 'vhost': %s", why);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+int nb_vm_tap_add(const char *ns, const char *ifname)
+{
+	struct ifreq ifr;
+	int orig, fd, r = 0;
+
+	/* the tap lands in the namespace the file was opened in */
+	r = nb_ns_enter(ns, &orig);
+	if (r)
+		return r;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		r = -errno;
+	nb_ns_leave(orig);
+	if (r)
+		return r;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETPERSIST, 1))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* The plan's bridge address (the guest's gateway) and the tap. */
+static void plan_links(const struct nb_plan *p, char *gw, size_t gwlen, unsigned *plen, char *tap, size_t taplen)
+{
+	char br[IFNAMSIZ];
+
+	*gw = *tap = '\0';
+	*plen = 24;
+	snprintf(br, sizeof(br), "nb-%s-b", p->name);
+	for (size_t i = 0; i < p->nsteps; i++) {
+		const struct nb_step *s = &p->steps[i];
+
+		if (s->kind == NB_STEP_TAP)
+			snprintf(tap, taplen, "%s", s->ifname);
+		if (s->kind == NB_STEP_ADDR && !strcmp(s->ifname, br)) {
+			const char *slash = strchr(s->addr, '/');
+
+			snprintf(gw, gwlen, "%.*s", slash ? (int)(slash - s->addr) : (int)strlen(s->addr), s->addr);
+			if (slash)
+				*plen = (unsigned)atoi(slash + 1);
+		}
+	}
+}
+
+/* The qemu command line (argv, NULL-terminated; strings in store). */
+struct qemu_cmd {
+	char *argv[48];
+	size_t argc;
+	char store[4096];
+	size_t used;
+};
+
+static void qarg(struct qemu_cmd *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void qarg(struct qemu_cmd *q, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (q->argc + 1 >= sizeof(q->argv) / sizeof(q->argv[0]))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(q->store + q->used, sizeof(q->store) - q->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(q->store) - q->used)
+		return;
+	q->argv[q->argc++] = q->store + q->used;
+	q->argv[q->argc] = NULL;
+	q->used += (size_t)n + 1;
+}
+
+static void qemu_cmd_build(struct qemu_cmd *q, const struct nb_plan *p, const char *kernel, const char *initrd,
+			   const char *accel, const char *dir)
+{
+	char gw[48], tap[IFNAMSIZ];
+	unsigned plen;
+	bool vhost = !strcmp(p->kind, "vhost");
+
+	memset(q, 0, sizeof(*q));
+	plan_links(p, gw, sizeof(gw), &plen, tap, sizeof(tap));
+	qarg(q, "qemu-system-x86_64");
+	qarg(q, "-name");
+	qarg(q, "nbench-%s,process=nb-%s-qemu", p->name, p->name);
+	qarg(q, "-nodefaults");
+	qarg(q, "-no-user-config");
+	qarg(q, "-display");
+	qarg(q, "none");
+	qarg(q, "-accel");
+	qarg(q, "%s", accel);
+	qarg(q, "-cpu");
+	/* TCG: "max" has the SSE4.2 and up that Debian's DPDK libraries (in the guest's nbench) assume */
+	qarg(q, "%s", !strcmp(accel, "kvm") ? "host" : "max");
+	qarg(q, "-m");
+	qarg(q, GUEST_MEM_MIB);
+	qarg(q, "-smp");
+	qarg(q, "1");
+	qarg(q, "-kernel");
+	qarg(q, "%s", kernel);
+	qarg(q, "-initrd");
+	qarg(q, "%s", initrd);
+	qarg(q, "-append");
+	qarg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen, gw,
+	     p->server_port);
+	qarg(q, "-serial");
+	qarg(q, "file:%s/console.log", dir);
+	qarg(q, "-netdev");
+	qarg(q, "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s", tap, vhost ? "on" : "off");
+	qarg(q, "-device");
+	qarg(q, "virtio-net-pci,netdev=n0,mac=" GUEST_MAC);
+	qarg(q, "-no-reboot");
+	qarg(q, "-pidfile");
+	qarg(q, "%s/qemu.pid", dir);
+}
+
+static int write_text(const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+	int r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		r = -EIO;
+	if (fclose(f) && !r)
+		r = -errno;
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
+static char *slurp(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(max + 1);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, max, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+struct guest_facts {
+	const struct nb_guest_image *img;
+	const char *accel, *accel_why, *backend;
+	const struct qemu_cmd *q;
+	pid_t pid;
+	int64_t boot_ns; /* < 0: not up yet */
+	char console[PATH_MAX];
+};
+
+static int facts_write(const struct nb_plan *p, const char *dir, const struct guest_facts *g)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	char path[PATH_MAX], *text;
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	cJSON_AddNumberToObject(o, "schema_version", 1);
+	cJSON_AddStringToObject(o, "name", p->name);
+	cJSON_AddStringToObject(o, "kind", p->kind);
+	cJSON_AddStringToObject(o, "kernel_version", g->img->kernel_version);
+	cJSON_AddStringToObject(o, "kernel_package", g->img->kernel_package);
+	cJSON_AddStringToObject(o, "image", g->img->json);
+	cJSON_AddStringToObject(o, "accel", g->accel);
+	cJSON_AddStringToObject(o, "accel_why", g->accel_why);
+	cJSON_AddBoolToObject(o, "emulation_bound", !strcmp(g->accel, "tcg"));
+	cJSON_AddStringToObject(o, "backend", g->backend);
+	cJSON_AddStringToObject(o, "device", "virtio-net-pci");
+	cJSON_AddNumberToObject(o, "memory_mib", atoi(GUEST_MEM_MIB));
+	cJSON_AddNumberToObject(o, "vcpus", 1);
+	cJSON_AddNumberToObject(o, "qemu_pid", g->pid);
+	if (g->boot_ns >= 0)
+		cJSON_AddNumberToObject(o, "boot_ns", (double)g->boot_ns);
+	else
+		cJSON_AddNullToObject(o, "boot_ns");
+	cJSON_AddStringToObject(o, "console", g->console);
+	a = cJSON_AddArrayToObject(o, "qemu_argv");
+	for (size_t i = 0; a && i < g->q->argc; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(g->q->argv[i]));
+	text = cJSON_Print(o);
+	cJSON_Delete(o);
+	if (!text)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/guest.json", dir);
+	r = write_text(path, text);
+	free(text);
+	return r;
+}
+
+static cJSON *facts_read(const char *name)
+{
+	char path[PATH_MAX], *text;
+	cJSON *o;
+
+	snprintf(path, sizeof(path), NB_VM_RUN_DIR "/%s/guest.json", name);
+	text = slurp(path, 1 << 16);
+	if (!text)
+		return NULL;
+	o = cJSON_Parse(text);
+	free(text);
+	return o;
+}
+
+/* One connection attempt to the guest's responder from the host netns, at most timeout_ms. */
+static int try_connect(int netns_fd, const char *addr, uint16_t port, int timeout_ms)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct pollfd pfd;
+	int orig, fd, r = 0, e = 0;
+	socklen_t elen = sizeof(e);
+
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		return -EINVAL;
+	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (orig < 0)
+		return -errno;
+	if (setns(netns_fd, CLONE_NEWNET)) {
+		r = -errno;
+		close(orig);
+		return r;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		r = -errno;
+	if (setns(orig, CLONE_NEWNET) && !r)
+		r = -errno;
+	close(orig);
+	if (r) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) && errno != EINPROGRESS) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	r = poll(&pfd, 1, timeout_ms);
+	if (r == 0)
+		r = -ETIMEDOUT;
+	else if (r < 0)
+		r = -errno;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) || e)
+		r = -(e ? e : errno);
+	else
+		r = 0;
+	close(fd);
+	return r;
+}
+
+static bool cancel_pending(const sigset_t *set)
+{
+	sigset_t pending;
+
+	if (!set || sigpending(&pending))
+		return false;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1 && sigismember(&pending, sig) == 1)
+			return true;
+	return false;
+}
+
+/* Keeps the console log of a guest that did not come up; the path goes to ret. */
+static void keep_console(const char *name, const char dir[128], char *ret, size_t len)
+{
+	char src[160], dst[PATH_MAX], stamp[32], *text;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	*ret = '\0';
+	snprintf(src, sizeof(src), "%s/console.log", dir);
+	text = slurp(src, 4 << 20);
+	if (!text)
+		return;
+	if (mkdir("/var/log/nbench", 0755) && errno != EEXIST) {
+		free(text);
+		snprintf(ret, len, "%s (removed with the path)", src);
+		return;
+	}
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(dst, sizeof(dst), NB_GUEST_LOG_DIR "/%s-%s-console.log", name, stamp);
+	if (!write_text(dst, text))
+		snprintf(ret, len, "%s", dst);
+	free(text);
+}
+
+/* The last non-empty line of qemu's own stderr, or "". */
+static void qemu_complaint(const char dir[128], char *buf, size_t len)
+{
+	char path[160], *text, *line = NULL;
+
+	*buf = '\0';
+	snprintf(path, sizeof(path), "%s/qemu.log", dir);
+	text = slurp(path, 1 << 16);
+	if (!text)
+		return;
+	for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n"))
+		if (*s)
+			line = s;
+	if (line)
+		snprintf(buf, len, "%s", line);
+	free(text);
+}
+
+int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t errlen)
+{
+	const struct nb_plan *p = &t->plan;
+	struct nb_guest_image img;
+	struct qemu_cmd q;
+	struct guest_facts g = {.img = &img, .q = &q, .boot_ns = -1};
+	char dir[128], accel[8], why[256], shell[256], kept[PATH_MAX], qmsg[256];
+	const char *env = getenv("NBENCH_GUEST_BOOT_TIMEOUT");
+	int64_t start, limit_ns = (env && atoi(env) > 0 ? atoi(env) : BOOT_TIMEOUT_S) * 1000000000LL;
+	int netns_fd, r, last = -ETIMEDOUT;
+	bool qemu_gone = false;
+
+	r = nb_guest_image(false, false, &img, err, errlen);
+	if (r)
+		return r;
+	if (cancel_pending(cancel))
+		return -EINTR;
+	nb_guest_accel(&img, false, accel, sizeof(accel), why, sizeof(why));
+	if (cancel_pending(cancel))
+		return -EINTR;
+	run_dir(dir, sizeof(dir), p->name);
+	if ((mkdir(NB_VM_RUN_DIR, 0755) && errno != EEXIST) || (mkdir(dir, 0755) && errno != EEXIST)) {
+		r = -errno;
+		nb_err(err, errlen, "cannot create %s: %s", dir, strerror(-r));
+		return r;
+	}
+	qemu_cmd_build(&q, p, img.kernel, img.initrd, accel, dir);
+	g.accel = accel;
+	g.accel_why = why;
+	g.backend = !strcmp(p->kind, "vhost") ? "vhost-net" : "qemu";
+	snprintf(g.console, sizeof(g.console), "%s/console.log", dir);
+
+	/* qemu's own messages go to a file: the caller's terminal is for the report. Its own session keeps
+	 * a Ctrl-C at the terminal from killing the guest under a run that is about to end cleanly (nbench
+	 * stops it at teardown). The shell and setsid exec (setsid forks only a group leader, which this
+	 * child is not), so the recorded pid is qemu's. */
+	char *argv[sizeof(q.argv) / sizeof(q.argv[0]) + 4];
+	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s/qemu.log' 2>&1", dir);
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = shell;
+	for (size_t i = 0; i <= q.argc; i++)
+		argv[3 + i] = q.argv[i];
+	start = now_ns();
+	g.pid = nb_topo_spawn_server(t, argv);
+	if (g.pid < 0) {
+		nb_err(err, errlen, "cannot start qemu in %s: %s", p->server_ns, strerror((int)-g.pid));
+		return (int)g.pid;
+	}
+	facts_write(p, dir, &g);
+
+	netns_fd = nb_ns_open(p->server_ns);
+	if (netns_fd < 0)
+		return netns_fd;
+	for (;;) {
+		if (cancel_pending(cancel)) {
+			close(netns_fd);
+			nb_err(err, errlen, "interrupted while the guest booted; everything undone");
+			return -EINTR;
+		}
+		last = try_connect(netns_fd, p->server_addr, p->server_port, 250);
+		if (!last)
+			break;
+		if (cancel_pending(cancel))
+			continue;
+		if (!nb_proc_start_ticks(g.pid)) {
+			qemu_gone = true;
+			break;
+		}
+		if (now_ns() - start > limit_ns)
+			break;
+		if (last != -ETIMEDOUT) {
+			struct timespec ts = {0, 100 * 1000 * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	close(netns_fd);
+	if (!last) {
+		g.boot_ns = now_ns() - start;
+		facts_write(p, dir, &g);
+		return 0;
+	}
+	keep_console(p->name, dir, kept, sizeof(kept));
+	qemu_complaint(dir, qmsg, sizeof(qmsg));
+	if (qemu_gone)
+		nb_err(err, errlen, "the guest (qemu -accel %s) exited before its responder answered%s%s; console log: %s",
+		       accel, *qmsg ? ": " : "", qmsg, *kept ? kept : "none");
+	else
+		nb_err(err, errlen,
+		       "the guest's responder (%s:%u) did not answer within %lld s (qemu -accel %s); console log: %s",
+		       p->server_addr, p->server_port, (long long)(limit_ns / 1000000000LL), accel,
+		       *kept ? kept : "none");
+	return qemu_gone ? -ECHILD : -ETIMEDOUT;
+}
+
+void nb_vm_cleanup(const char *name)
+{
+	char dir[128], path[160], *text;
+	const char *files[] = {"guest.json", "console.log", "qemu.log", "qemu.pid", "guest.json.tmp"};
+
+	run_dir(dir, sizeof(dir), name);
+	snprintf(path, sizeof(path), "%s/qemu.pid", dir);
+	text = slurp(path, 64);
+	if (text) {
+		pid_t pid = (pid_t)atoi(text);
+		char comm[64], want[32], cpath[64], *c;
+
+		/* only a qemu that still carries this instance's process name */
+		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
+		snprintf(want, sizeof(want), "nb-%s-qemu", name);
+		c = pid > 1 ? slurp(cpath, sizeof(comm) - 1) : NULL;
+		if (c) {
+			c[strcspn(c, "\n")] = '\0';
+			/* the kernel keeps 15 characters of a process name */
+			if (!strncmp(c, want, 15)) {
+				kill(pid, SIGKILL);
+				for (int i = 0; i < 100 && nb_proc_start_ticks(pid); i++) {
+					struct timespec ts = {0, 20 * 1000 * 1000};
+
+					nanosleep(&ts, NULL);
+				}
+			}
+			free(c);
+		}
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+void nb_vm_describe(const struct nb_plan *p, cJSON *o)
+{
+	cJSON *g;
+
+	if (!nb_guest_kind(p->kind))
+		return;
+	g = facts_read(p->name);
+	if (!g) {
+		cJSON_AddNullToObject(o, "guest");
+		return;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(g, "schema_version");
+	cJSON_DeleteItemFromObjectCaseSensitive(g, "name");
+	cJSON_DeleteItemFromObjectCaseSensitive(g, "kind");
+	cJSON_AddItemToObject(o, "guest", g);
+}
+
+char *nb_vm_script(const struct nb_plan *p)
+{
+	char dir[128], accel[8] = "tcg", *text = NULL, *cache;
+	struct qemu_cmd q;
+	size_t len = 0;
+	FILE *f;
+
+	if (!nb_guest_kind(p->kind))
+		return NULL;
+	cache = slurp("/run/nbench/guest-accel", 256);
+	if (cache && strstr(cache, " kvm "))
+		snprintf(accel, sizeof(accel), "kvm");
+	free(cache);
+	run_dir(dir, sizeof(dir), p->name);
+	qemu_cmd_build(&q, p, "\"$K\"", "\"$I\"", accel, dir);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "# the guest: the image of `nbench guest build` (it prints the image's JSON file)\n");
+	fprintf(f, "img=$(nbench guest build --quiet)\n");
+	fprintf(f, "K=$(sed -n 's/.*\"kernel\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
+	fprintf(f, "I=$(sed -n 's/.*\"initrd\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
+	fprintf(f, "mkdir -p %s\n", dir);
+	fprintf(f, "ip netns exec %s", p->server_ns);
+	for (size_t i = 0; i < q.argc; i++) {
+		const char *a = q.argv[i];
+
+		if (a[0] == '"' || !strpbrk(a, " ,;$'\"&|<>()"))
+			fprintf(f, " %s", a);
+		else
+			fprintf(f, " '%s'", a);
+	}
+	fprintf(f, " &\n");
+	fclose(f);
+	return text;
+}
+
+int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
+{
+	cJSON *o, *v;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!nb_guest_kind(t->plan.kind))
+		return -ENOENT;
+	o = facts_read(t->plan.name);
+	if (!o)
+		return -ENOENT;
+#define S(field, key)                                                                                      \
+	do {                                                                                               \
+		v = cJSON_GetObjectItemCaseSensitive(o, key);                                              \
+		if (cJSON_IsString(v))                                                                     \
+			snprintf(ret->field, sizeof(ret->field), "%s", v->valuestring);                    \
+	} while (0)
+	S(kernel_version, "kernel_version");
+	S(accel, "accel");
+	S(accel_why, "accel_why");
+	S(backend, "backend");
+	S(console, "console");
+#undef S
+	v = cJSON_GetObjectItemCaseSensitive(o, "boot_ns");
+	ret->boot_ns = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+	v = cJSON_GetObjectItemCaseSensitive(o, "qemu_pid");
+	ret->qemu_pid = cJSON_IsNumber(v) ? (pid_t)v->valuedouble : 0;
+	cJSON_Delete(o);
+	return 0;
+}
+
+bool nb_topo_has_own_responder(const struct nb_topo *t)
+{
+	return t && nb_guest_kind(t->plan.kind);
+}
