@@ -20,6 +20,7 @@ run rr_depth rr --depth 8 -r 64,1000 && check "rr depth" json_check "$T/rr_depth
 run rr_rate rr --rate 2000 && check "rr open loop ~2000/s" json_check "$T/rr_rate.json" "$RR_OK and 1500 < e['transactions_per_s'] < 2100"
 run rr_par rr -P 3 --spin && check "rr 3 flows spinning" json_check "$T/rr_par.json" "$RR_OK and len(e['flows']) == 3 and d['start']['placement']['gen_wait'].startswith('spin')"
 run rr_pin rr --cpu-gen 0 --cpu-resp 0 && check "rr pinned" json_check "$T/rr_pin.json" "$RR_OK and d['start']['placement']['gen_cpus'] == '0' and d['start']['placement']['resp_cpus'] == '0'"
+run rr_bp rr --busy-poll 50 && check "rr busy-poll recorded" json_check "$T/rr_bp.json" "$RR_OK and 'busy_poll=50us' in d['start']['placement']['gen_wait'] and d['start']['settings']['busy_poll_us'] == 50"
 run crr crr && check "crr invariants" json_check "$T/crr.json" "$RR_OK"
 run st_tcp stream && check "stream tcp balances" json_check "$T/st_tcp.json" "$STREAM_OK and $TCP_BALANCE"
 run st_rev stream --reverse -P 2 && check "reverse stream balances" json_check "$T/st_rev.json" "$STREAM_OK and $TCP_BALANCE and len(e['flows']) == 2"
