@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "nbench/clock.h"
+#include "nbench/guest.h"
 #include "nbench/report.h"
 #include "nbench/topo.h"
 #include "nbench/units.h"
@@ -132,8 +133,10 @@ static const char *parent_of(const char *path)
 {
 	if (!strcmp(path, "host") || !strcmp(path, "bridge"))
 		return "native";
-	if (!strcmp(path, "nat"))
+	if (!strcmp(path, "nat") || !strcmp(path, "virtio"))
 		return "bridge";
+	if (!strcmp(path, "vhost"))
+		return "virtio";
 	if (!strcmp(path, "native"))
 		return "loopback";
 	return NULL;
@@ -219,6 +222,8 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 	cfg.warmup_ns = c->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->duration_ns / 4;
 	cfg.interval_ns = 0;
 	apply_placement(&cfg, t, c->pl[pli]);
+	if (nb_topo_has_own_responder(c->pe[pi].topo) && cfg.cpu_resp > 0)
+		cfg.cpu_resp = 0; /* the guest has one vCPU */
 	nb_cfg_resolve(&cfg);
 	nb_report_init(&rep);
 	int r = cli_path_run(&c->pe[pi], &cfg, false, &rep);
@@ -297,7 +302,16 @@ static void print_text(struct cmp *c, FILE *out)
 		"\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
 		c->npaths, c->ntests, (double)c->duration_ns / 1e9, c->ci_level);
 	fprintf(out, "(ratio = path / native; hop = path - the path it extends: host-native, bridge-native, "
-		     "nat-bridge)\n");
+		     "nat-bridge, virtio-bridge, vhost-virtio)\n");
+	for (unsigned pi = 0; pi < c->npaths; pi++) {
+		struct nb_topo_guest g;
+		if (c->pe[pi].topo && !nb_topo_guest(c->pe[pi].topo, &g))
+			fprintf(out, "%s: guest kernel %s, accel %s, backend %s, booted in %.1f s%s\n",
+				c->paths[pi], g.kernel_version, g.accel, g.backend, (double)g.boot_ns / 1e9,
+				strcmp(g.accel, "tcg")
+				    ? ""
+				    : "; EMULATION-BOUND (TCG): its figures measure qemu's emulator");
+	}
 	for (unsigned ti = 0; ti < c->ntests; ti++) {
 		const struct ctest *t = c->tests[ti];
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++) {
@@ -454,6 +468,19 @@ static void write_out(struct cmp *c, FILE *out)
 			cJSON_AddItemToArray(pl, cJSON_CreateString(placement_name(c->pl[i])));
 		cJSON_AddNumberToObject(st, "duration_s", (double)c->duration_ns / 1e9);
 		cJSON_AddNumberToObject(st, "ci_level", c->ci_level);
+		cJSON *gu = cJSON_AddObjectToObject(st, "guests"); /* VM paths: what ran the server end */
+		for (unsigned i = 0; gu && i < c->npaths; i++) {
+			struct nb_topo_guest g;
+			if (!c->pe[i].topo || nb_topo_guest(c->pe[i].topo, &g))
+				continue;
+			cJSON *go = cJSON_AddObjectToObject(gu, c->paths[i]);
+			cJSON_AddStringToObject(go, "kernel_version", g.kernel_version);
+			cJSON_AddStringToObject(go, "accel", g.accel);
+			cJSON_AddStringToObject(go, "accel_why", g.accel_why);
+			cJSON_AddBoolToObject(go, "emulation_bound", !strcmp(g.accel, "tcg"));
+			cJSON_AddStringToObject(go, "backend", g.backend);
+			cJSON_AddNumberToObject(go, "boot_ns", (double)g.boot_ns);
+		}
 		cJSON_AddItemReferenceToObject(j, "runs", c->runs_json);
 		cJSON_AddItemToObject(j, "summary", summary_json(c));
 		char *txt = cJSON_Print(j);
@@ -478,7 +505,8 @@ static void compare_help(void)
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
-	    "  paths: loopback native host bridge nat     tests: stream stream-reverse rr-tcp rr-udp crr\n"
+	    "  paths: loopback native host bridge nat virtio vhost   tests: stream stream-reverse rr-tcp "
+	    "rr-udp crr\n"
 	    "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
 	    "                       of its mean (at most --max-runs, default 20)\n"
 	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
@@ -619,7 +647,8 @@ int cmd_compare(int argc, char **argv)
 	for (unsigned i = 0; i < c->npaths; i++)
 		if (!nb_topo_kind_valid(c->paths[i])) {
 			rc = cli_usage_error(
-			    "compare", "--paths: unknown path '%s' (loopback, native, host, bridge, nat)",
+			    "compare",
+			    "--paths: unknown path '%s' (loopback, native, host, bridge, nat, virtio, vhost)",
 			    c->paths[i]);
 			goto out;
 		}

@@ -10,12 +10,13 @@
 #include "cli.h"
 #include "nbench/guest.h"
 
-static const char usage[] = "usage: nbench guest build [--force] [--quiet]\n"
-			    "       nbench guest probe [--fresh] [--json]\n"
-			    "  build  make the guest image for this nbench binary unless it is up to date (--force: always;\n"
-			    "         --quiet: print only the image's JSON file)\n"
-			    "  probe  the accelerator the VM paths use (kvm only when a probe boot under KVM works, else\n"
-			    "         tcg; cached per boot, --fresh probes again) and whether vhost-net is available\n";
+static const char usage[] =
+    "usage: nbench guest build [--force] [--quiet]\n"
+    "       nbench guest probe [--fresh] [--json]\n"
+    "  build  make the guest image for this nbench binary unless it is up to date (--force: always;\n"
+    "         --quiet: print only the image's JSON file)\n"
+    "  probe  the accelerator the VM paths use (kvm only when a probe boot under KVM works, else\n"
+    "         tcg; cached per boot, --fresh probes again) and whether vhost-net is available\n";
 
 static int guest_build(int argc, char **argv)
 {

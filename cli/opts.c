@@ -79,7 +79,7 @@ static void test_help(const char *cmd)
 	printf("usage: nbench %s (-H HOST | --path PATH | --topo NAME) [options]\n\n", cmd);
 	printf("  -H, --host HOST        responder (`nbench serve`) to test against\n"
 	       "  -p, --port PORT        its port (control, TCP and UDP data), default %u\n"
-	       "      --path PATH        build PATH (loopback, native, host, bridge, nat), run across it, tear down\n"
+	       "      --path PATH        build PATH (loopback native host bridge nat virtio vhost), run, tear down\n"
 	       "      --topo NAME        run across a path already up (`nbench topo up`)\n"
 	       "  -t, --time SEC         measured duration (10)        --warmup SEC  discarded first part (0)\n"
 	       "  -i, --interval SEC     interim lines (1; 0 = none)   -P, --parallel N  flows (1)\n"

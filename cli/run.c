@@ -150,8 +150,10 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		rep->path_json = nb_topo_describe_json(pe->topo);
 	struct nb_topo_guest guest;
 	if (!nb_topo_guest(pe->topo, &guest) && !strcmp(guest.accel, "tcg"))
-		nb_report_note(rep, "EMULATION-BOUND: the guest runs under TCG, not KVM (see path.guest.accel_why): "
-				    "these figures measure qemu's emulator more than the %s datapath", nb_topo_kind(pe->topo));
+		nb_report_note(rep,
+			       "EMULATION-BOUND: the guest runs under TCG, not KVM (see path.guest.accel_why): "
+			       "these figures measure qemu's emulator more than the %s datapath",
+			       nb_topo_kind(pe->topo));
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
 	p.cfg.port = nb_topo_dial_port(pe->topo);
 	pthread_t th;

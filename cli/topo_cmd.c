@@ -21,7 +21,7 @@ static const char usage[] = "usage: nbench topo up KIND [--name N] [--port P] [-
 			    "       nbench topo script KIND [--name N] [--port P] [--publish P]\n"
 			    "       nbench topo describe NAME\n"
 			    "       nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]\n"
-			    "KIND: loopback, native, host, bridge, nat\n";
+			    "KIND: loopback, native, host, bridge, nat, virtio, vhost\n";
 
 static int fail_usage(const char *fmt, const char *arg)
 {
@@ -76,9 +76,11 @@ static int parse_build_args(int argc, char **argv, const char **kind, const char
 		}
 	}
 	if (!*kind)
-		return fail_usage("%s: missing path KIND (loopback, native, host, bridge, nat)", argv[0]);
+		return fail_usage(
+		    "%s: missing path KIND (loopback, native, host, bridge, nat, virtio, vhost)", argv[0]);
 	if (!nb_topo_kind_valid(*kind))
-		return fail_usage("unknown path kind '%s' (loopback, native, host, bridge, nat)", *kind);
+		return fail_usage(
+		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost)", *kind);
 	if (*name && nb_topo_name_check(*name, err, sizeof(err)))
 		return fail_usage("%s", err);
 	return 0;

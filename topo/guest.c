@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,9 +24,9 @@
 
 #include "vm.h"
 
-#define ACCEL_CACHE        "/run/nbench/guest-accel"
-#define KVM_PROBE_LOG      "/run/nbench/kvm-probe.log"
-#define KVM_PROBE_TIMEOUT  15 /* s: a working KVM boots this guest to userspace in 1-3 s */
+#define ACCEL_CACHE	  "/run/nbench/guest-accel"
+#define KVM_PROBE_LOG	  "/run/nbench/kvm-probe.log"
+#define KVM_PROBE_TIMEOUT 15 /* s: a working KVM boots this guest to userspace in 1-3 s */
 
 bool nb_guest_kind(const char *kind)
 {
@@ -62,7 +63,8 @@ static int find_script(const char *exe, char *buf, size_t len)
 {
 	const char *env = getenv("NBENCH_GUEST_BUILD");
 	char dir[PATH_MAX];
-	const char *rel[] = {"../topo/guest-build", "../libexec/nbench/guest-build", "../../scripts/guest-build"};
+	const char *rel[] = {"../topo/guest-build", "../libexec/nbench/guest-build",
+			     "../../scripts/guest-build"};
 	const char *abs[] = {"/usr/local/libexec/nbench/guest-build", "/usr/libexec/nbench/guest-build"};
 
 	if (env && *env) {
@@ -129,7 +131,8 @@ static int image_read(const char *json, struct nb_guest_image *ret, char *err, s
 	snprintf(ret->json, sizeof(ret->json), "%s", json);
 	cJSON_Delete(o);
 	if (access(ret->kernel, R_OK) || access(ret->initrd, R_OK)) {
-		nb_err(err, errlen, "guest image %s names files that are missing (nbench guest build --force)", json);
+		nb_err(err, errlen,
+		       "guest image %s names files that are missing (nbench guest build --force)", json);
 		return -ENOENT;
 	}
 	return 0;
@@ -179,7 +182,8 @@ int nb_guest_image(bool force, bool verbose, struct nb_guest_image *ret, char *e
 		return r;
 	}
 	if (pid == 0) {
-		char *argv[] = {"bash", script, "--nbench", exe, "--dir", (char *)dir, force ? "--force" : NULL, NULL};
+		char *argv[] = {
+		    "bash", script, "--nbench", exe, "--dir", (char *)dir, force ? "--force" : NULL, NULL};
 
 		child_signals_default();
 		dup2(pfd[1], 1);
@@ -206,8 +210,8 @@ int nb_guest_image(bool force, bool verbose, struct nb_guest_image *ret, char *e
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		nb_err(err, errlen, "building the guest image failed (%s%s)", verbose ? "see above" : "log: ",
-		       verbose ? "" : log);
+		nb_err(err, errlen, "building the guest image failed (%s%s)",
+		       verbose ? "see above" : "log: ", verbose ? "" : log);
 		return -EIO;
 	}
 	out[strcspn(out, "\n")] = '\0';
@@ -226,7 +230,8 @@ int nb_guest_vhost_probe(char *why, size_t whylen)
 	e = errno;
 	if (e == ENOENT)
 		nb_err(why, whylen,
-		       "vhost-net is unavailable: /dev/vhost-net does not exist (a kernel without CONFIG_VHOST_NET, "
+		       "vhost-net is unavailable: /dev/vhost-net does not exist (a kernel without "
+		       "CONFIG_VHOST_NET, "
 		       "or the vhost_net module is not loaded: modprobe vhost_net)");
 	else
 		nb_err(why, whylen, "vhost-net is unavailable: /dev/vhost-net: %s", strerror(e));
@@ -261,14 +266,38 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 		return -errno;
 	if (pid == 0) {
 		char serial[PATH_MAX + 8];
-		char *argv[] = {"qemu-system-x86_64", "-name", "nbench-kvm-probe", "-nodefaults", "-no-user-config",
-				"-display", "none", "-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", "1",
-				"-kernel", (char *)img->kernel, "-initrd", (char *)img->initrd, "-append", append,
-				"-serial", serial, "-no-reboot", NULL};
-		int fd = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), nul = open("/dev/null", O_RDONLY);
+		char *argv[] = {"qemu-system-x86_64",
+				"-name",
+				"nbench-kvm-probe",
+				"-nodefaults",
+				"-no-user-config",
+				"-display",
+				"none",
+				"-accel",
+				"kvm",
+				"-cpu",
+				"host",
+				"-m",
+				"256",
+				"-smp",
+				"1",
+				"-kernel",
+				(char *)img->kernel,
+				"-initrd",
+				(char *)img->initrd,
+				"-append",
+				append,
+				"-serial",
+				serial,
+				"-no-reboot",
+				NULL};
+		int fd = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
+		    nul = open("/dev/null", O_RDONLY);
 
 		snprintf(serial, sizeof(serial), "file:%s", KVM_PROBE_LOG);
 		child_signals_default();
+		/* a probe qemu hung in the decompressor must not outlive a kill -9 of nbench: nothing records it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
@@ -310,7 +339,8 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 			if (nl)
 				*nl = '\0';
 		}
-		nb_err(why, whylen, "qemu -accel kvm failed (exit %d): %s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		nb_err(why, whylen, "qemu -accel kvm failed (exit %d): %s",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 		       q && *q ? q : "the guest died before userspace");
 		free(q);
 		r = -EIO;

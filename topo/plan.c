@@ -262,7 +262,8 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 
 	memset(ret, 0, sizeof(*ret));
 	if (!nb_topo_kind_valid(kind)) {
-		nb_err(err, errlen, "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost)",
+		nb_err(err, errlen,
+		       "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost)",
 		       kind ? kind : "");
 		return -EINVAL;
 	}

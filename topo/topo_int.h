@@ -34,7 +34,7 @@ enum nb_step_kind {
 	NB_STEP_SYSCTL, /* key (dotted, under /proc/sys) = val, in ns */
 	NB_STEP_NFT,	/* ruleset text creating table `table` in ns */
 	NB_STEP_CGROUP, /* path: a cgroup v2 directory */
-	NB_STEP_TAP,    /* ifname: a persistent tap (vnet_hdr) in ns, a guest's NIC (topo/vm.c) */
+	NB_STEP_TAP,	/* ifname: a persistent tap (vnet_hdr) in ns, a guest's NIC (topo/vm.c) */
 };
 
 struct nb_step {

@@ -70,7 +70,8 @@ int nb_vm_precheck(const char *kind, char *err, size_t errlen)
 	int r;
 
 	if (!on_path("qemu-system-x86_64")) {
-		nb_err(err, errlen, "path '%s' needs qemu-system-x86_64 (apt-get install qemu-system-x86)", kind);
+		nb_err(err, errlen, "path '%s' needs qemu-system-x86_64 (apt-get install qemu-system-x86)",
+		       kind);
 		return -ENOENT;
 	}
 	if (!strcmp(kind, "vhost")) {
@@ -108,7 +109,8 @@ int nb_vm_tap_add(const char *ns, const char *ifname)
 }
 
 /* The plan's bridge address (the guest's gateway) and the tap. */
-static void plan_links(const struct nb_plan *p, char *gw, size_t gwlen, unsigned *plen, char *tap, size_t taplen)
+static void plan_links(const struct nb_plan *p, char *gw, size_t gwlen, unsigned *plen, char *tap,
+		       size_t taplen)
 {
 	char br[IFNAMSIZ];
 
@@ -123,7 +125,8 @@ static void plan_links(const struct nb_plan *p, char *gw, size_t gwlen, unsigned
 		if (s->kind == NB_STEP_ADDR && !strcmp(s->ifname, br)) {
 			const char *slash = strchr(s->addr, '/');
 
-			snprintf(gw, gwlen, "%.*s", slash ? (int)(slash - s->addr) : (int)strlen(s->addr), s->addr);
+			snprintf(gw, gwlen, "%.*s", slash ? (int)(slash - s->addr) : (int)strlen(s->addr),
+				 s->addr);
 			if (slash)
 				*plen = (unsigned)atoi(slash + 1);
 		}
@@ -156,8 +159,8 @@ static void qarg(struct qemu_cmd *q, const char *fmt, ...)
 	q->used += (size_t)n + 1;
 }
 
-static void qemu_cmd_build(struct qemu_cmd *q, const struct nb_plan *p, const char *kernel, const char *initrd,
-			   const char *accel, const char *dir)
+static void qemu_cmd_build(struct qemu_cmd *q, const struct nb_plan *p, const char *kernel,
+			   const char *initrd, const char *accel, const char *dir)
 {
 	char gw[48], tap[IFNAMSIZ];
 	unsigned plen;
@@ -186,14 +189,15 @@ static void qemu_cmd_build(struct qemu_cmd *q, const struct nb_plan *p, const ch
 	qarg(q, "-initrd");
 	qarg(q, "%s", initrd);
 	qarg(q, "-append");
-	qarg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen, gw,
-	     p->server_port);
+	qarg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen,
+	     gw, p->server_port);
 	qarg(q, "-serial");
 	qarg(q, "file:%s/console.log", dir);
 	qarg(q, "-netdev");
 	qarg(q, "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s", tap, vhost ? "on" : "off");
 	qarg(q, "-device");
-	qarg(q, "virtio-net-pci,netdev=n0,mac=" GUEST_MAC);
+	/* no option ROM: the guest boots from -kernel, never from the network */
+	qarg(q, "virtio-net-pci,netdev=n0,mac=" GUEST_MAC ",romfile=");
 	qarg(q, "-no-reboot");
 	qarg(q, "-pidfile");
 	qarg(q, "%s/qemu.pid", dir);
@@ -492,11 +496,13 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 	keep_console(p->name, dir, kept, sizeof(kept));
 	qemu_complaint(dir, qmsg, sizeof(qmsg));
 	if (qemu_gone)
-		nb_err(err, errlen, "the guest (qemu -accel %s) exited before its responder answered%s%s; console log: %s",
+		nb_err(err, errlen,
+		       "the guest (qemu -accel %s) exited before its responder answered%s%s; console log: %s",
 		       accel, *qmsg ? ": " : "", qmsg, *kept ? kept : "none");
 	else
 		nb_err(err, errlen,
-		       "the guest's responder (%s:%u) did not answer within %lld s (qemu -accel %s); console log: %s",
+		       "the guest's responder (%s:%u) did not answer within %lld s (qemu -accel %s); console "
+		       "log: %s",
 		       p->server_addr, p->server_port, (long long)(limit_ns / 1000000000LL), accel,
 		       *kept ? kept : "none");
 	return qemu_gone ? -ECHILD : -ETIMEDOUT;
@@ -604,11 +610,11 @@ int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
 	o = facts_read(t->plan.name);
 	if (!o)
 		return -ENOENT;
-#define S(field, key)                                                                                      \
-	do {                                                                                               \
-		v = cJSON_GetObjectItemCaseSensitive(o, key);                                              \
-		if (cJSON_IsString(v))                                                                     \
-			snprintf(ret->field, sizeof(ret->field), "%s", v->valuestring);                    \
+#define S(field, key)                                                                                        \
+	do {                                                                                                 \
+		v = cJSON_GetObjectItemCaseSensitive(o, key);                                                \
+		if (cJSON_IsString(v))                                                                       \
+			snprintf(ret->field, sizeof(ret->field), "%s", v->valuestring);                      \
 	} while (0)
 	S(kernel_version, "kernel_version");
 	S(accel, "accel");

@@ -23,11 +23,11 @@ struct nb_topo;
 
 /* The image in use: what scripts/guest-build made for this nbench binary. */
 struct nb_guest_image {
-	char kernel[256];         /* vmlinuz path */
-	char initrd[256];         /* initramfs path */
-	char kernel_version[64];  /* "6.1.0-56-amd64" */
-	char kernel_package[96];  /* "linux-image-6.1.0-56-amd64 6.1.192-2" */
-	char json[256];           /* the image's description file */
+	char kernel[256];	 /* vmlinuz path */
+	char initrd[256];	 /* initramfs path */
+	char kernel_version[64]; /* "6.1.0-56-amd64" */
+	char kernel_package[96]; /* "linux-image-6.1.0-56-amd64 6.1.192-2" */
+	char json[256];		 /* the image's description file */
 };
 
 /* Builds the guest image for the running nbench binary unless it is up to date (force: always). The
@@ -49,12 +49,12 @@ bool nb_guest_kind(const char *kind);
 /* What the guest of a running VM path is. */
 struct nb_topo_guest {
 	char kernel_version[64];
-	char accel[8];       /* "kvm" or "tcg" */
+	char accel[8];	     /* "kvm" or "tcg" */
 	char accel_why[160]; /* why not kvm ("" when kvm) */
 	char backend[24];    /* "qemu" (userspace virtio-net in qemu) or "vhost-net" */
 	int64_t boot_ns;     /* qemu started -> responder answered */
 	pid_t qemu_pid;
-	char console[256];   /* the serial console log while the guest runs */
+	char console[256]; /* the serial console log while the guest runs */
 };
 
 /* 0 and *ret filled when t's server end is a guest, else -ENOENT. */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The VM paths' plans: bridge plus a tap for the guest where the container was; the script renders the tap
+ * and the qemu command (userspace virtio for "virtio", vhost-net for "vhost"). Nothing is built. */
+#include <net/if.h>
+#include <stdlib.h>
+
+#include "../../topo/topo_int.h"
+#include "../../topo/vm.h"
+#include "../unit/tap.h"
+
+static const struct nb_step *find(const struct nb_plan *p, enum nb_step_kind k, const char *ifname)
+{
+	for (size_t i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == k && (!ifname || !strcmp(p->steps[i].ifname, ifname)))
+			return &p->steps[i];
+	return NULL;
+}
+
+static unsigned count(const struct nb_plan *p, enum nb_step_kind k)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < p->nsteps; i++)
+		n += p->steps[i].kind == k;
+	return n;
+}
+
+int main(void)
+{
+	struct nb_plan br, vm[2];
+	const char *kinds[] = {"virtio", "vhost"};
+	char err[256];
+
+	CHECK(nb_guest_kind("virtio") && nb_guest_kind("vhost") && !nb_guest_kind("bridge") &&
+	      !nb_guest_kind(NULL));
+	CHECK_INT(nb_plan_build("bridge", "tvm", NULL, "", &br, err, sizeof(err)), 0);
+	for (int i = 0; i < 2; i++) {
+		const struct nb_plan *p = &vm[i];
+		const struct nb_step *tap, *master;
+
+		CHECK(nb_topo_kind_valid(kinds[i]));
+		CHECK_MSG(nb_plan_build(kinds[i], "tvm", NULL, "", &vm[i], err, sizeof(err)) == 0, "%s: %s",
+			  kinds[i], err);
+		/* remote and host only: the guest takes the container's place, its address and the route to
+		 * it */
+		CHECK_INT(p->nns, 2);
+		CHECK_STR(p->server_ns, "nb-tvm-host");
+		CHECK_STR(p->client_ns, br.client_ns);
+		CHECK_STR(p->server_addr, br.server_addr);
+		CHECK_STR(p->dial_addr, br.dial_addr);
+		CHECK_INT(count(p, NB_STEP_BRIDGE), 1);
+		CHECK_INT(count(p, NB_STEP_VETH), 1);
+		CHECK_INT(count(p, NB_STEP_TAP), 1);
+		tap = find(p, NB_STEP_TAP, NULL);
+		CHECK(tap && !strcmp(tap->ifname, "nb-tvm-t") && !strcmp(tap->ns, "nb-tvm-host"));
+		master = find(p, NB_STEP_MASTER, "nb-tvm-t");
+		CHECK(master && !strcmp(master->master, "nb-tvm-b"));
+		CHECK(find(p, NB_STEP_UP, "nb-tvm-t") != NULL);
+		CHECK(find(p, NB_STEP_ROUTE, "nb-tvm-r") != NULL);
+
+		char *script = nb_plan_script(p);
+		CHECK(script &&
+		      strstr(script, "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap vnet_hdr"));
+		CHECK(script && strstr(script, "ip netns exec nb-tvm-host qemu-system-x86_64"));
+		CHECK(script && strstr(script, "virtio-net-pci"));
+		CHECK(script && strstr(script, i ? "vhost=on" : "vhost=off"));
+		CHECK(script && strstr(script, "nbench.ip=172.31.77.2/24 nbench.gw=172.31.77.1"));
+		free(script);
+		nb_plan_free(&vm[i]);
+	}
+	char *script = nb_plan_script(&br);
+	CHECK(script && !strstr(script, "qemu"));
+	free(script);
+	nb_plan_free(&br);
+	return tap_status("vm_plan");
+}

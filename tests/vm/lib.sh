@@ -1,0 +1,41 @@
+# Shared by the vm tests: e2e's helpers plus what a VM path needs. Each test skips (77) where it cannot
+# run: not root, no qemu, no namespaces. The image is built (or found up to date) in the default cache
+# (/var/cache/nbench/guest, or $NBENCH_GUEST_DIR), so CI pays for the kernel download once per machine.
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (namespaces, taps, qemu)"
+command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (apt-get install qemu-system-x86)"
+[ -x /bin/busybox ] || skip "no /bin/busybox (apt-get install busybox-static)"
+ip netns add nbt-vmprobe-$$ 2>/dev/null || skip "cannot create network namespaces"
+ip netns del nbt-vmprobe-$$
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+# Bounded boots: TCG reaches the responder in ~8 s here; a loaded CI machine gets some slack.
+export NBENCH_GUEST_BOOT_TIMEOUT=${NBENCH_GUEST_BOOT_TIMEOUT:-60}
+T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
+
+# the instances of kind KIND (from the state files)
+instances_of() {
+	local f
+	for f in /run/nbench/topo/*.json; do
+		[ -f "$f" ] || continue
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["name"]) if d["kind"]==sys.argv[2] else None' "$f" "$1" 2>/dev/null
+	done
+}
+
+# nothing of instance NAME is left: namespaces, tap, qemu, run dir, state file
+left_of() {
+	local name=$1 what=""
+	ip netns list | grep -qE "^nb-$name-" && what+=" netns"
+	pgrep -f "process=nb-$name-qemu" >/dev/null && what+=" qemu"
+	# by process name too (the kernel keeps 15 characters); a zombie waiting for its reaper is gone
+	local comm="nb-$name-qemu"
+	ps -eo stat=,comm= | awk -v c="${comm:0:15}" '$2 == c && $1 !~ /^Z/ {f = 1} END {exit !f}' && what+=" qemu(comm)"
+	[ -e "/run/nbench/vm/$name" ] && what+=" /run/nbench/vm/$name"
+	[ -e "/run/nbench/topo/$name.json" ] && what+=" state"
+	ip -o link show 2>/dev/null | grep -q "nb-$name-t" && what+=" tap(root ns)"
+	echo "$what"
+}
+clean_check() { # clean_check WHAT NAME
+	local l
+	l=$(left_of "$2")
+	if [ -z "$l" ]; then ok; else bad "$1: left behind:$l"; fi
+}

@@ -1,0 +1,52 @@
+#!/bin/bash
+# The virtio path end to end: the guest is the server, reached from "remote" across the wire, the
+# bridge, the tap and virtio-net; rr (TCP, UDP) and a short stream pass; the report carries the guest's
+# kernel, accelerator, backend and boot time (and the emulation note under TCG); teardown leaves nothing.
+. "$(dirname "$0")/lib.sh"
+name=nbtv$$
+name=${name:0:10}
+CLEANUPS+=("$NBENCH topo down $name")
+
+start=$(date +%s)
+if ! timeout 300 "$NBENCH" topo up virtio --name "$name" > "$T/up.out" 2> "$T/up.err"; then
+	bad "topo up virtio: $(cat "$T/up.err")"
+	finish
+fi
+ok
+echo "topo up virtio: $(( $(date +%s) - start )) s"
+check "guest qemu running" pgrep -f "process=nb-$name-qemu"
+check "tap on the bridge" bash -c "ip -n nb-$name-host -o link show nb-$name-t | grep -q 'master nb-$name-b'"
+check "no container namespace" bash -c "! ip netns list | grep -q '^nb-$name-ctr'"
+
+run() { # run NAME args...
+	local n=$1; shift
+	if ! timeout 120 "$NBENCH" "$@" --topo "$name" --json > "$T/$n.json" 2> "$T/$n.err"; then
+		bad "$n: $(cat "$T/$n.err")"; return 1
+	fi
+	ok
+}
+GUEST_OK='(lambda g: g["kernel_version"] and g["accel"] in ("kvm", "tcg") and g["backend"] == "qemu" and g["boot_ns"] > 0 and g["device"] == "virtio-net-pci")(d["start"]["path"]["config"]["guest"])'
+NOTE_OK='(d["start"]["path"]["config"]["guest"]["accel"] != "tcg" or any("EMULATION-BOUND" in n for n in e["notes"]))'
+SERVER_IS_GUEST='d["start"]["server"]["kernel"] == d["start"]["path"]["config"]["guest"]["kernel_version"]'
+run rr_tcp rr -t 2 && check "rr tcp via virtio" json_check "$T/rr_tcp.json" "$RR_OK and $GUEST_OK and $NOTE_OK"
+run rr_udp rr -t 2 --proto udp && check "rr udp via virtio" json_check "$T/rr_udp.json" "$RR_OK and e['timeouts'] == 0 and $GUEST_OK"
+run stream stream -t 2 && check "stream via virtio" json_check "$T/stream.json" "$STREAM_OK and $TCP_BALANCE and $GUEST_OK"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("server:", d["start"]["server"])' "$T/rr_tcp.json" 2>/dev/null | cut -c1-200
+check "the responder is the guest's" json_check "$T/rr_tcp.json" "$SERVER_IS_GUEST"
+check "topo script shows the tap and qemu" bash -c "'$NBENCH' topo script virtio --name x1 | grep -q 'tuntap add dev nb-x1-t mode tap vnet_hdr' && '$NBENCH' topo script virtio --name x1 | grep -q 'qemu-system-x86_64.*vhost=off'"
+
+if "$NBENCH" topo down "$name" > /dev/null 2> "$T/down.err"; then ok; else bad "topo down: $(cat "$T/down.err")"; fi
+clean_check "topo down" "$name"
+
+# the whole lifecycle in one command
+before=$(pgrep -fc 'process=nb-.*-qemu' || true)
+if timeout 300 "$NBENCH" rr --path virtio -t 1 --json > "$T/path.json" 2> "$T/path.err"; then
+	ok
+	check "rr --path virtio" json_check "$T/path.json" "$RR_OK and $GUEST_OK"
+	pname=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["start"]["path"]["name"])' "$T/path.json")
+	clean_check "rr --path virtio" "$pname"
+else
+	bad "rr --path virtio: $(cat "$T/path.err")"
+fi
+check "no qemu left" test "$(pgrep -fc 'process=nb-.*-qemu' || true)" -le "${before:-0}"
+finish
