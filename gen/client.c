@@ -569,6 +569,9 @@ int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, stru
 	nb_cpu_meter_open(true, &R.meter);
 	if (R.meter && rep->same_host && rep->server_pid > 0)
 		nb_cpu_meter_exclude(R.meter, rep->server_pid);
+	/* what this process started (a path's responder or guest) is part of the test, not a disturbance */
+	if (R.meter)
+		nb_cpu_meter_exclude(R.meter, getpid());
 
 	if ((r = nb_proto_send(R.ctrl, NB_MSG_START, NULL)) < 0) {
 		run_fail(&R, r, "control connection: %s", strerror(-r));

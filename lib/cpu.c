@@ -24,6 +24,7 @@
 /* One user-space process as seen by the previous snapshot. (pid, start) identifies it across pid reuse. */
 struct proc_ent {
 	pid_t pid;
+	pid_t ppid;
 	uint64_t start_ticks; /* starttime: clock ticks after boot */
 	uint64_t cpu_ticks;   /* utime + stime */
 };
@@ -243,12 +244,14 @@ static int read_pid_stat(int procfd, const char *name, struct proc_ent *e)
 	char state;
 	unsigned flags;
 	unsigned long long utime, stime, start;
-	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
-		   &state, &flags, &utime, &stime, &start) != 5)
+	int ppid;
+	if (sscanf(p + 1, " %c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+		   &state, &ppid, &flags, &utime, &stime, &start) != 6)
 		return 0;
 	if (flags & PF_KTHREAD)
 		return 0;
 	e->pid = (pid_t)atoi(name);
+	e->ppid = (pid_t)ppid;
 	e->start_ticks = start;
 	e->cpu_ticks = utime + stime;
 	return 1;
@@ -266,13 +269,28 @@ static const struct proc_ent *find_pid(const struct proc_ent *tab, size_t n, pid
 	return bsearch(&key, tab, n, sizeof(*tab), cmp_pid);
 }
 
-static bool excluded(const struct nb_cpu_meter *m, pid_t pid)
+static bool excluded_pid(const struct nb_cpu_meter *m, pid_t pid)
 {
-	if (pid == m->self)
-		return true;
 	for (unsigned i = 0; i < m->n_exclude; i++)
 		if (m->exclude[i] == pid)
 			return true;
+	return false;
+}
+
+/* An excluded process's descendants are excluded too: a responder started in its own pid namespace under a
+ * small init, or a guest's qemu with its helper threads' processes, is known only by its top pid. */
+static bool excluded(const struct nb_cpu_meter *m, const struct proc_ent *tab, size_t n, pid_t pid)
+{
+	if (pid == m->self)
+		return true;
+	for (int depth = 0; depth < 8 && pid > 1; depth++) {
+		if (excluded_pid(m, pid))
+			return true;
+		const struct proc_ent *e = find_pid(tab, n, pid);
+		if (!e)
+			break;
+		pid = e->ppid;
+	}
 	return false;
 }
 
@@ -320,7 +338,7 @@ static int scan_others(struct nb_cpu_meter *m)
 
 	if (m->have_prev) {
 		for (size_t i = 0; i < n; i++) {
-			if (excluded(m, tab[i].pid))
+			if (excluded(m, tab, n, tab[i].pid))
 				continue;
 			const struct proc_ent *old = find_pid(m->procs, m->n_procs, tab[i].pid);
 			if (old && old->start_ticks == tab[i].start_ticks) {

@@ -38,7 +38,8 @@ struct nb_cpu_meter; /* perf fds, excluded pids */
  * 0 or -errno (-ENOMEM). */
 int nb_cpu_meter_open(bool try_perf, struct nb_cpu_meter **ret);
 void nb_cpu_meter_close(struct nb_cpu_meter *m);
-/* Processes whose CPU is part of the test (the responder on the same host), left out of others_ns. */
+/* Processes whose CPU is part of the test (the responder on the same host), left out of others_ns, and so
+ * are their descendants (excluding our own pid leaves out the responder and guest a path run started). */
 void nb_cpu_meter_exclude(struct nb_cpu_meter *m, pid_t pid);
 /* "perf" or "procstat". */
 const char *nb_cpu_meter_source(const struct nb_cpu_meter *m);
