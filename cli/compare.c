@@ -82,6 +82,11 @@ struct cmp {
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
 	cJSON *runs_json;
+	struct {
+		char path[16];
+		char why[256];
+	} skipped[MAX_PATHS];
+	unsigned nskipped;
 };
 
 /* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
@@ -295,6 +300,12 @@ static void fmt_val(double v, enum metric m, char *buf, size_t len)
 		snprintf(buf, len, "%.2f", x);
 }
 
+static void print_skipped(struct cmp *c, FILE *out)
+{
+	for (unsigned i = 0; i < c->nskipped; i++)
+		fprintf(out, "path %s left out: %s\n", c->skipped[i].path, c->skipped[i].why);
+}
+
 static void print_text(struct cmp *c, FILE *out)
 {
 	int native = path_index(c, "native");
@@ -468,6 +479,13 @@ static void write_out(struct cmp *c, FILE *out)
 			cJSON_AddItemToArray(pl, cJSON_CreateString(placement_name(c->pl[i])));
 		cJSON_AddNumberToObject(st, "duration_s", (double)c->duration_ns / 1e9);
 		cJSON_AddNumberToObject(st, "ci_level", c->ci_level);
+		cJSON *sk = cJSON_AddArrayToObject(st, "skipped_paths");
+		for (unsigned i = 0; i < c->nskipped; i++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "path", c->skipped[i].path);
+			cJSON_AddStringToObject(o, "reason", c->skipped[i].why);
+			cJSON_AddItemToArray(sk, o);
+		}
 		cJSON *gu = cJSON_AddObjectToObject(st, "guests"); /* VM paths: what ran the server end */
 		for (unsigned i = 0; gu && i < c->npaths; i++) {
 			struct nb_topo_guest g;
@@ -491,6 +509,7 @@ static void write_out(struct cmp *c, FILE *out)
 		print_csv(c, out);
 	} else {
 		print_text(c, out);
+		print_skipped(c, out);
 	}
 }
 
@@ -674,15 +693,26 @@ int cmd_compare(int argc, char **argv)
 
 	cli_catch_signals();
 	c->runs_json = cJSON_CreateArray();
-	for (unsigned pi = 0; pi < c->npaths; pi++) {
+	/* A path this machine cannot build (no vhost-net, no bridge) is left out with its reason; the others run. */
+	for (unsigned pi = 0; pi < c->npaths;) {
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
 		if (cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, &c->pe[pi], err, sizeof(err)) < 0) {
-			fprintf(stderr, "nbench compare: path %s: %s\n", c->paths[pi], err);
-			rc = 1;
-			goto teardown;
+			fprintf(stderr, "nbench compare: path %s left out: %s\n", c->paths[pi], err);
+			snprintf(c->skipped[c->nskipped].path, sizeof(c->skipped[0].path), "%s", c->paths[pi]);
+			snprintf(c->skipped[c->nskipped].why, sizeof(c->skipped[0].why), "%s", err);
+			c->nskipped++;
+			memmove(&c->paths[pi], &c->paths[pi + 1], (c->npaths - pi - 1) * sizeof(c->paths[0]));
+			c->npaths--;
+			continue;
 		}
+		pi++;
+	}
+	if (!c->npaths) {
+		fprintf(stderr, "nbench compare: no path could be built\n");
+		rc = 1;
+		goto teardown;
 	}
 	/* Round robin: each round runs every test on every path; the order of paths rotates each round so no
 	 * path always runs first (warm caches, a neighbour's burst) or after the same one. */

@@ -53,6 +53,11 @@ bool cli_quitting(void)
 static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv)
 {
 	(void)arg;
+	static bool header;
+	/* the header comes with the first line, so a run that never starts prints none */
+	if (!header)
+		nb_report_text_interval_header(cfg, stdout);
+	header = true;
 	nb_report_text_interval(cfg, iv, stdout);
 	fflush(stdout);
 }
@@ -183,7 +188,8 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	}
 	r = cli_path_open(t->path, t->topo, t->cfg.port, &pe, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "nbench %s: %s\n", nb_test_kind_name(t->cfg.kind), err);
+		snprintf(rep->error, sizeof(rep->error), "%s", err);
+		rep->complete = false;
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
 	r = cli_path_run(&pe, &t->cfg, print_intervals, rep);
@@ -223,8 +229,6 @@ int cmd_test(int argc, char **argv)
 	}
 #endif
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
-	if (live)
-		nb_report_text_interval_header(&t.cfg, stdout);
 	int rc = cli_run_test(&t, &rep, live);
 #ifdef NB_HAVE_DPDK
 	if (dpdk) {
@@ -233,6 +237,7 @@ int cmd_test(int argc, char **argv)
 	}
 #endif
 	if (rc == 2) {
+		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 		nb_report_free(&rep);
 		return 2;
 	}
