@@ -193,6 +193,10 @@ static ssize_t wait_io(struct nb_flow *f, int64_t timeout_ns, io_fn fn, void *ar
 			ssize_t n = fn(f, arg, MSG_DONTWAIT);
 			if (n != -EAGAIN && n != -EINTR)
 				return n;
+			/* A shut-down UDP socket answers a non-blocking receive with EAGAIN, not the end a
+			 * blocked receive gets: without this a spinning flow would never see its stop. */
+			if (__atomic_load_n(&f->shut, __ATOMIC_RELAXED))
+				return 0;
 			if (end >= 0 && i % SPIN_CLOCK_EVERY == 0 && nb_now_ns() >= end)
 				return -ETIMEDOUT;
 		}
@@ -286,6 +290,8 @@ static int sock_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, si
 
 static int sock_shutdown(struct nb_flow *f, int how)
 {
+	if (how == SHUT_RDWR)
+		__atomic_store_n(&f->shut, 1, __ATOMIC_RELAXED);
 	return shutdown(f->fd, how) < 0 ? -errno : 0;
 }
 

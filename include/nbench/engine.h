@@ -54,6 +54,7 @@ struct nb_flow {
 	struct nb_flow_opts opts;
 	int fd; /* kernel socket, or -1 */
 	int64_t rcvtimeo_ns; /* cached SO_RCVTIMEO (sock engine) */
+	int shut;            /* set by shutdown(SHUT_RDWR): a spinning receive ends, as a blocked one does */
 	void *priv;
 };
 

@@ -19,6 +19,8 @@ run rr_udp rr --proto udp && check "rr udp invariants" json_check "$T/rr_udp.jso
 run rr_depth rr --depth 8 -r 64,1000 && check "rr depth" json_check "$T/rr_depth.json" "$RR_OK and d['start']['settings']['depth'] == 8"
 run rr_rate rr --rate 2000 && check "rr open loop ~2000/s" json_check "$T/rr_rate.json" "$RR_OK and 1500 < e['transactions_per_s'] < 2100"
 run rr_par rr -P 3 --spin && check "rr 3 flows spinning" json_check "$T/rr_par.json" "$RR_OK and len(e['flows']) == 3 and d['start']['placement']['gen_wait'].startswith('spin')"
+run rr_udp_spin rr --proto udp --spin --cpu-gen 0 --cpu-resp 1 && check "udp rr spinning ends and reports" json_check "$T/rr_udp_spin.json" "$RR_OK"
+run st_udp_spin stream --proto udp --spin && check "udp stream spinning ends" json_check "$T/st_udp_spin.json" "$STREAM_OK"
 run rr_pin rr --cpu-gen 0 --cpu-resp 0 && check "rr pinned" json_check "$T/rr_pin.json" "$RR_OK and d['start']['placement']['gen_cpus'] == '0' and d['start']['placement']['resp_cpus'] == '0'"
 run rr_bp rr --busy-poll 50 && check "rr busy-poll recorded" json_check "$T/rr_bp.json" "$RR_OK and 'busy_poll=50us' in d['start']['placement']['gen_wait'] and d['start']['settings']['busy_poll_us'] == 50"
 run crr crr && check "crr invariants" json_check "$T/crr.json" "$RR_OK"
