@@ -140,7 +140,7 @@ static const char *parent_of(const char *path)
 		return "native";
 	if (!strcmp(path, "nat") || !strcmp(path, "virtio"))
 		return "bridge";
-	if (!strcmp(path, "vhost"))
+	if (!strcmp(path, "vhost") || !strcmp(path, "vhost-user"))
 		return "virtio";
 	if (!strcmp(path, "native"))
 		return "loopback";
@@ -313,7 +313,7 @@ static void print_text(struct cmp *c, FILE *out)
 		"\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
 		c->npaths, c->ntests, (double)c->duration_ns / 1e9, c->ci_level);
 	fprintf(out, "(ratio = path / native; hop = path - the path it extends: host-native, bridge-native, "
-		     "nat-bridge, virtio-bridge, vhost-virtio)\n");
+		     "nat-bridge, virtio-bridge, vhost-virtio, vhost-user-virtio)\n");
 	for (unsigned pi = 0; pi < c->npaths; pi++) {
 		struct nb_topo_guest g;
 		if (c->pe[pi].topo && !nb_topo_guest(c->pe[pi].topo, &g))
@@ -328,7 +328,7 @@ static void print_text(struct cmp *c, FILE *out)
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++) {
 			fprintf(out, "\n%s%s%s\n", t->name, t->kind == NB_TEST_STREAM ? " (unpinned)" : ", ",
 				t->kind == NB_TEST_STREAM ? "" : placement_name(c->pl[pli]));
-			fprintf(out, "  %-24s %-9s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci",
+			fprintf(out, "  %-24s %-10s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci",
 				"ratio", "hop delta", "runs");
 			for (int m = 0; m < M_COUNT; m++) {
 				if (!metric_applies(t, m))
@@ -366,7 +366,7 @@ static void print_text(struct cmp *c, FILE *out)
 						snprintf(hop, sizeof(hop), "%s%s",
 							 (s.mean - sp.mean) >= 0 ? "+" : "", d);
 					}
-					fprintf(out, "  %-24s %-9s %22s %8s %14s  %u%s%s\n",
+					fprintf(out, "  %-24s %-10s %22s %8s %14s  %u%s%s\n",
 						pi == 0 ? label : "", c->paths[pi], cell->n ? val : "failed",
 						ratio, hop, cell->n, cell->failed ? " (some failed)" : "",
 						cell->disturbed ? " (disturbed)" : "");
@@ -524,8 +524,8 @@ static void compare_help(void)
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
-	    "  paths: loopback native host bridge nat virtio vhost   tests: stream stream-reverse rr-tcp "
-	    "rr-udp crr\n"
+	    "  paths: loopback native host bridge nat virtio vhost vhost-user\n"
+	    "  tests: stream stream-reverse rr-tcp rr-udp crr\n"
 	    "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
 	    "                       of its mean (at most --max-runs, default 20)\n"
 	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
@@ -667,7 +667,7 @@ int cmd_compare(int argc, char **argv)
 		if (!nb_topo_kind_valid(c->paths[i])) {
 			rc = cli_usage_error(
 			    "compare",
-			    "--paths: unknown path '%s' (loopback, native, host, bridge, nat, virtio, vhost)",
+			    "--paths: unknown path '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
 			    c->paths[i]);
 			goto out;
 		}
@@ -698,7 +698,13 @@ int cmd_compare(int argc, char **argv)
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
-		if (cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, &c->pe[pi], err, sizeof(err)) < 0) {
+		int r = cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, &c->pe[pi], err, sizeof(err));
+		if (r == -EPERM || r == -EACCES) { /* no path will build: say it once */
+			fprintf(stderr, "nbench compare: %s\n", err);
+			rc = 1;
+			goto teardown;
+		}
+		if (r < 0) {
 			fprintf(stderr, "nbench compare: path %s left out: %s\n", c->paths[pi], err);
 			snprintf(c->skipped[c->nskipped].path, sizeof(c->skipped[0].path), "%s", c->paths[pi]);
 			snprintf(c->skipped[c->nskipped].why, sizeof(c->skipped[0].why), "%s", err);

@@ -16,7 +16,8 @@ static const char usage[] =
     "  build  make the guest image for this nbench binary unless it is up to date (--force: always;\n"
     "         --quiet: print only the image's JSON file)\n"
     "  probe  the accelerator the VM paths use (kvm only when a probe boot under KVM works, else\n"
-    "         tcg; cached per boot, --fresh probes again) and whether vhost-net is available\n";
+    "         tcg; cached per boot, --fresh probes again), whether vhost-net is available (path vhost)\n"
+    "         and whether dpdk-testpmd with DPDK's vhost PMD is (path vhost-user)\n";
 
 static int guest_build(int argc, char **argv)
 {
@@ -49,8 +50,8 @@ static int guest_probe(int argc, char **argv)
 {
 	struct nb_guest_image img;
 	bool fresh = false, json = false;
-	char err[512], accel[8], why[256], vwhy[256];
-	int vr;
+	char err[512], accel[8], why[256], vwhy[256], uwhy[256];
+	int vr, ur;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--fresh"))
@@ -67,16 +68,19 @@ static int guest_probe(int argc, char **argv)
 	}
 	nb_guest_accel(&img, fresh, accel, sizeof(accel), why, sizeof(why));
 	vr = nb_guest_vhost_probe(vwhy, sizeof(vwhy));
+	ur = nb_guest_vhost_user_probe(uwhy, sizeof(uwhy));
 	if (json) {
 		/* the reasons hold no quotes or backslashes: they are our own messages and strerror's */
 		printf("{\"accel\": \"%s\", \"accel_why\": \"%s\", \"vhost_net\": %s, \"vhost_why\": \"%s\", "
-		       "\"kernel_version\": \"%s\"}\n",
-		       accel, why, vr ? "false" : "true", vwhy, img.kernel_version);
+		       "\"vhost_user\": %s, \"vhost_user_why\": \"%s\", \"kernel_version\": \"%s\"}\n",
+		       accel, why, vr ? "false" : "true", vwhy, ur ? "false" : "true", uwhy, img.kernel_version);
 		return 0;
 	}
 	printf("accel      %s%s%s%s\n", accel, *why ? " (kvm not used: " : "", why, *why ? ")" : "");
 	printf("vhost-net  %s%s%s%s\n", vr ? "unavailable" : "available", vr ? " (" : "", vr ? vwhy : "",
 	       vr ? ")" : "");
+	printf("vhost-user %s%s%s%s\n", ur ? "unavailable" : "available (dpdk-testpmd, net_vhost, net_tap)",
+	       ur ? " (" : "", ur ? uwhy : "", ur ? ")" : "");
 	printf("guest      kernel %s\n", img.kernel_version);
 	return 0;
 }

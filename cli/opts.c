@@ -79,7 +79,8 @@ static void test_help(const char *cmd)
 	printf("usage: nbench %s (-H HOST | --path PATH | --topo NAME) [options]\n\n", cmd);
 	printf("  -H, --host HOST        responder (`nbench serve`) to test against\n"
 	       "  -p, --port PORT        its port (control, TCP and UDP data), default %u\n"
-	       "      --path PATH        build PATH (loopback native host bridge nat virtio vhost), run, tear down\n"
+	       "      --path PATH        build PATH (loopback native host bridge nat virtio vhost vhost-user),\n"
+	       "                         run, tear down\n"
 	       "      --topo NAME        run across a path already up (`nbench topo up`)\n"
 	       "  -t, --time SEC         measured duration (10)        --warmup SEC  discarded first part (0)\n"
 	       "  -i, --interval SEC     interim lines (1; 0 = none)   -P, --parallel N  flows (1)\n"
@@ -316,14 +317,12 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	if ((r = cli_dpdk_check(cmd, &t->cfg, dpdk_given)))
 		return r;
 	if (!strcmp(t->cfg.engine, "dpdk")) {
-		/* UDP over one port, driven from this process: one flow, no TCP, no path built here */
+		/* UDP over one port, driven from this process: no TCP, no path built here */
 		if (proto_given && t->cfg.proto != NB_PROTO_UDP)
 			return cli_usage_error(cmd, "--engine dpdk runs UDP tests (--proto udp)");
 		t->cfg.proto = NB_PROTO_UDP;
 		if (kind == NB_TEST_CRR)
 			return cli_usage_error(cmd, "--engine dpdk runs stream and rr (crr needs TCP)");
-		if (t->cfg.flows > 1)
-			return cli_usage_error(cmd, "--engine dpdk drives one flow per process (-P 1)");
 		if (!t->host_given)
 			return cli_usage_error(cmd, "--engine dpdk runs against -H HOST (a running `nbench serve`)");
 		if (t->cfg.msg_bytes > NB_DEFAULT_UDP_MSG_BYTES || t->cfg.req_bytes > NB_DEFAULT_UDP_MSG_BYTES ||

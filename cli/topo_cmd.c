@@ -21,7 +21,7 @@ static const char usage[] = "usage: nbench topo up KIND [--name N] [--port P] [-
 			    "       nbench topo script KIND [--name N] [--port P] [--publish P]\n"
 			    "       nbench topo describe NAME\n"
 			    "       nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]\n"
-			    "KIND: loopback, native, host, bridge, nat, virtio, vhost\n";
+			    "KIND: loopback, native, host, bridge, nat, virtio, vhost, vhost-user\n";
 
 static int fail_usage(const char *fmt, const char *arg)
 {
@@ -77,10 +77,10 @@ static int parse_build_args(int argc, char **argv, const char **kind, const char
 	}
 	if (!*kind)
 		return fail_usage(
-		    "%s: missing path KIND (loopback, native, host, bridge, nat, virtio, vhost)", argv[0]);
+		    "%s: missing path KIND (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)", argv[0]);
 	if (!nb_topo_kind_valid(*kind))
 		return fail_usage(
-		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost)", *kind);
+		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)", *kind);
 	if (*name && nb_topo_name_check(*name, err, sizeof(err)))
 		return fail_usage("%s", err);
 	return 0;
@@ -188,20 +188,20 @@ static int cmd_show(int argc, char **argv)
 		fprintf(stderr, "nbench topo: listing instances: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("%-11s %-9s %-10s %-18s %-22s %-16s %s\n", "NAME", "KIND", "STATE", "CLIENT", "DIAL", "SERVER",
+	printf("%-11s %-10s %-10s %-18s %-22s %-16s %s\n", "NAME", "KIND", "STATE", "CLIENT", "DIAL", "SERVER",
 	       "LISTEN");
 	for (size_t i = 0; i < n; i++) {
 		const struct nb_topo_info *in = &list[i];
 		char dial[64], listen[64];
 
 		if (!in->has_state || !*in->kind) {
-			printf("%-11s %-9s %-10s (no state file: remove with nbench topo down %s)\n",
+			printf("%-11s %-10s %-10s (no state file: remove with nbench topo down %s)\n",
 			       in->name, "?", "orphan", in->name);
 			continue;
 		}
 		snprintf(dial, sizeof(dial), "%s:%u", in->dial_addr, in->dial_port);
 		snprintf(listen, sizeof(listen), "%s:%u", in->server_addr, in->server_port);
-		printf("%-11s %-9s %-10s %-18s %-22s %-16s %s", in->name, in->kind,
+		printf("%-11s %-10s %-10s %-18s %-22s %-16s %s", in->name, in->kind,
 		       in->complete ? "up" : "partial", in->client_netns, dial, in->server_netns, listen);
 		if (in->nprocs)
 			printf(" (%u process%s)", in->nprocs, in->nprocs == 1 ? "" : "es");

@@ -501,6 +501,10 @@ static void summarise(struct run *R, const cJSON *res)
 	snprintf(rep->resp_cpus, sizeof(rep->resp_cpus), "%s", nb_json_str(res, "resp_cpus", "unknown"));
 	wait_str(cfg, rep->gen_wait, sizeof(rep->gen_wait));
 	wait_str(cfg, rep->resp_wait, sizeof(rep->resp_wait));
+	/* a responder that waits its own way (the DPDK one polls) says so in its result */
+	const char *rw = nb_json_str(res, "resp_wait", NULL);
+	if (rw && rw[0])
+		snprintf(rep->resp_wait, sizeof(rep->resp_wait), "%s", rw);
 
 	/* CPU: one system-wide figure when both ends share the machine; each host's own otherwise */
 	if (R->have_b) {

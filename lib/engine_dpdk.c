@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The DPDK engine. One port per process with one RX and one TX queue, owned by one thread at a time (the
- * generator's handshake, then its flow thread; the responder's packet loop). Frames are Ethernet/IPv4/UDP,
+ * The DPDK engine. One port per process with one RX and one TX queue, each behind a lock (the generator's
+ * handshake, then its flow threads; the responder's packet loop). Frames are Ethernet/IPv4/UDP,
  * built and parsed here; ARP for our address is answered here, because a virtual device such as
  * net_af_xdp hands every frame of its queue to us and the kernel never sees them.
  *
@@ -31,17 +31,27 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
 #include <rte_udp.h>
 
 #include "nbench/clock.h"
 #include "nbench/dpdk.h"
 #include "nbench/engine.h"
 
-/* net_af_xdp needs at least 2048 mbufs per queue in its pool (its UMEM); 2^n - 1 suits the mempool ring. */
+/* net_af_xdp needs at least 2048 mbufs per queue in its pool (its UMEM); 2^n - 1 suits the mempool ring. A
+ * flow of a test with several flows may hold up to FLOW_RING more (datagrams polled for it by another flow's
+ * thread, not yet taken). */
 #define POOL_MBUFS	   8191
 #define POOL_CACHE	   256
+#define FLOW_RING	   256
+/* a flow's datagrams taken from the port or its ring and not yet read: two bursts at most */
+#define RX_STASH	   (2 * NB_DPDK_BURST)
 #define RING_DESC	   1024
 #define ARP_CACHE	   16
 #define ARP_OP_OFF	   6 /* offsets in the ARP payload (after the Ethernet header) */
@@ -70,7 +80,14 @@ static struct {
 		struct rte_ether_addr mac;
 	} arp[ARP_CACHE];
 	unsigned n_arp, arp_next;
-	unsigned flows_open;
+	/* The generator's flows on the port, by slot; a flow's UDP source port is sport_base + slot, which is
+	 * how a received datagram finds its flow. Changed only under rx_lock. */
+	struct dflow *flows[NB_MAX_FLOWS];
+	unsigned n_flows;
+	uint16_t sport_base;
+	/* The port's one RX and one TX queue are not thread-safe: a test with several flows has a thread per
+	 * flow, and whichever holds rx_lock polls for all of them. */
+	rte_spinlock_t rx_lock, tx_lock;
 	char pmd[32], device[64], driver[32], iface[IF_NAMESIZE];
 	uint32_t link_mbps;
 	bool link_up;
@@ -336,6 +353,42 @@ static void xstats_snapshot(uint64_t *vals)
 	free(xs);
 }
 
+/*
+ * The mbuf pool. net_af_xdp registers the pool's memory as its UMEM and assumes the mbufs lie back to back:
+ * the UMEM is populated_size x object size long from the first object (DPDK 22.11, xdp_umem_configure).
+ * Without hugepages the EAL's page is 4 KiB, and a default pool keeps every object within one page: one
+ * 2368-byte mbuf per page, a 4096-byte stride, so the last ~40% of the mbufs lie beyond the UMEM. The kernel
+ * drops a fill-ring or TX descriptor outside the UMEM as invalid, and its mbuf never comes back: the pool
+ * drains as those mbufs cycle in, the fill ring empties and the port stops receiving, after the same number
+ * of packets every run. RTE_MEMPOOL_F_NO_IOVA_CONTIG packs the objects back to back: without hugepages the
+ * IOVA is the virtual address, so an object across a page boundary is still contiguous for a device, and the
+ * kernel maps af_xdp's UMEM itself. With hugepages and another driver each object stays within a page, as a
+ * NIC doing DMA by physical address needs.
+ */
+static struct rte_mempool *pool_create(unsigned n, bool packed, int socket)
+{
+	struct rte_pktmbuf_pool_private priv = {.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE};
+	struct rte_mempool *mp =
+	    rte_mempool_create_empty("nbench_pool", n, sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE,
+				     POOL_CACHE, sizeof(priv), socket, packed ? RTE_MEMPOOL_F_NO_IOVA_CONTIG : 0);
+	if (!mp)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) < 0)
+		goto fail;
+	if (packed && mp->nb_mem_chunks != 1) {
+		rte_errno = ENOMEM; /* af_xdp's UMEM would not cover every mbuf */
+		goto fail;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	return NULL;
+}
+
 static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char *err, size_t errlen)
 {
 	struct rte_eth_dev_info di;
@@ -366,11 +419,12 @@ static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char
 		return r;
 	}
 	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
-	D.p.pool = rte_pktmbuf_pool_create("nbench_pool", POOL_MBUFS, POOL_CACHE, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(pid));
+	unsigned nmbufs = POOL_MBUFS + (cfg->flows > 1 ? cfg->flows * FLOW_RING : 0);
+	bool packed = !rte_eal_has_hugepages() || !strcmp(di.driver_name, "net_af_xdp");
+	D.p.pool = pool_create(nmbufs, packed, rte_eth_dev_socket_id(pid));
 	if (!D.p.pool) {
-		snprintf(err, errlen, "cannot create the mbuf pool (%u mbufs): %s", POOL_MBUFS,
-			 rte_strerror(rte_errno));
+		snprintf(err, errlen, "cannot create the mbuf pool (%u mbufs%s): %s", nmbufs,
+			 packed ? " in one piece" : "", rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 	if ((r = rte_eth_rx_queue_setup(pid, 0, nrx, rte_eth_dev_socket_id(pid), NULL, D.p.pool)) != 0 ||
@@ -451,6 +505,10 @@ int nb_dpdk_start(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 	}
 	D.p.ip_be = ip.s_addr;
 	snprintf(D.ip_str, sizeof(D.ip_str), "%s", cfg->dpdk_ip);
+	rte_spinlock_init(&D.rx_lock);
+	rte_spinlock_init(&D.tx_lock);
+	/* each process's flows on their own source ports: 49152 + a pid-chosen block of NB_MAX_FLOWS */
+	D.sport_base = (uint16_t)(49152 + (unsigned)getpid() % (16384 - NB_MAX_FLOWS));
 
 	snprintf(prefix, sizeof(prefix), "nbench-%d", (int)getpid());
 	snprintf(args, sizeof(args), "%s", cfg->dpdk_args);
@@ -524,6 +582,10 @@ void nb_dpdk_stop(void)
 		rte_eth_dev_stop(D.p.port_id);
 		rte_eth_dev_close(D.p.port_id);
 		D.port_up = false;
+	}
+	if (D.p.pool) {
+		rte_mempool_free(D.p.pool);
+		D.p.pool = NULL;
 	}
 	if (D.eal_up) {
 		rte_eal_cleanup();
@@ -675,10 +737,12 @@ int nb_dpdk_resolve(uint32_t ip_be, int64_t timeout_ns, struct rte_ether_addr *r
 			next = now + 200 * NB_NS_PER_MS;
 		}
 		struct rte_mbuf *pk[NB_DPDK_BURST];
+		rte_spinlock_lock(&D.rx_lock);
 		uint16_t n = rte_eth_rx_burst(D.p.port_id, 0, pk, NB_DPDK_BURST);
 		for (uint16_t i = 0; i < n; i++)
 			if (!nb_dpdk_arp_input(pk[i]))
 				rte_pktmbuf_free(pk[i]);
+		rte_spinlock_unlock(&D.rx_lock);
 		if (!n)
 			sched_yield();
 	}
@@ -751,7 +815,9 @@ unsigned nb_dpdk_tx(struct rte_mbuf **pkts, unsigned n)
 {
 	unsigned sent = 0, idle = 0;
 	while (sent < n && idle < TX_RETRIES) {
+		rte_spinlock_lock(&D.tx_lock);
 		uint16_t k = rte_eth_tx_burst(D.p.port_id, 0, pkts + sent, (uint16_t)(n - sent));
+		rte_spinlock_unlock(&D.tx_lock);
 		sent += k;
 		idle = k ? 0 : idle + 1;
 	}
@@ -760,17 +826,29 @@ unsigned nb_dpdk_tx(struct rte_mbuf **pkts, unsigned n)
 	return sent;
 }
 
+void nb_dpdk_thread_enter(void)
+{
+	/* a thread the EAL did not start has no lcore id, and without one every mbuf allocation and free
+	 * goes to the pool's shared ring instead of the thread's cache */
+	static __thread bool tried;
+	if (!tried && rte_lcore_id() == LCORE_ID_ANY) {
+		tried = true;
+		rte_thread_register();
+	}
+}
+
 /* ---- the engine: a flow is a UDP 4-tuple on the port ---- */
 
 struct dflow {
 	uint32_t dst_ip;       /* network order */
 	uint16_t sport, dport; /* network order */
+	unsigned slot;
 	struct rte_ether_addr dst_mac;
-	struct rte_mbuf *rx[NB_DPDK_BURST]; /* this flow's datagrams, polled but not yet taken */
-	void *rx_data[NB_DPDK_BURST];
-	uint16_t rx_len[NB_DPDK_BURST];
+	struct rte_ring *ring; /* datagrams another flow's thread polled for this one */
+	/* polled but not yet taken: each mbuf's data is the UDP payload */
+	struct rte_mbuf *rx[RX_STASH];
 	unsigned rx_n, rx_i;
-	unsigned sends;
+	unsigned bursts;
 	int shut; /* SHUT_RDWR: receives end (relaxed atomics: another thread sets it) */
 };
 
@@ -782,14 +860,18 @@ static int dpdk_probe(char *why, size_t whylen)
 	return -ENODEV;
 }
 
-/* Polls one RX burst when the flow has nothing waiting: ARP is answered, the flow's datagrams kept, the
- * rest dropped. */
-static void poll_rx(struct dflow *df)
+/* The flow a datagram to our UDP port dport (network order) belongs to, or NULL. Under rx_lock. */
+static struct dflow *flow_of(uint16_t dport)
+{
+	unsigned slot = (uint16_t)(rte_be_to_cpu_16(dport) - D.sport_base);
+	return slot < NB_MAX_FLOWS ? D.flows[slot] : NULL;
+}
+
+/* One RX burst, holding rx_lock: ARP is answered, each flow's datagrams go to it (self's to its stash,
+ * another's to its ring; a full ring drops), the rest are dropped. */
+static void poll_port_locked(struct dflow *self)
 {
 	struct rte_mbuf *pk[NB_DPDK_BURST];
-	if (df->rx_i < df->rx_n)
-		return;
-	df->rx_i = df->rx_n = 0;
 	uint16_t n = rte_eth_rx_burst(D.p.port_id, 0, pk, NB_DPDK_BURST);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pk[i];
@@ -797,16 +879,52 @@ static void poll_rx(struct dflow *df)
 		uint16_t sp, dp, len;
 		if (nb_dpdk_arp_input(m))
 			continue;
-		void *pl = nb_dpdk_udp_parse(m, &sip, &sp, &dp, &len);
-		if (pl && sip == df->dst_ip && sp == df->dport && dp == df->sport) {
-			df->rx[df->rx_n] = m;
-			df->rx_data[df->rx_n] = pl;
-			df->rx_len[df->rx_n] = len;
-			df->rx_n++;
-		} else {
+		char *pl = nb_dpdk_udp_parse(m, &sip, &sp, &dp, &len);
+		struct dflow *to = pl ? flow_of(dp) : NULL;
+		if (!to || sip != to->dst_ip || sp != to->dport) {
 			rte_pktmbuf_free(m);
+			continue;
 		}
+		/* the payload becomes the mbuf's data (frames within the MTU fit one segment) */
+		m->data_off = (uint16_t)(m->data_off + (pl - rte_pktmbuf_mtod(m, char *)));
+		m->data_len = len;
+		m->pkt_len = len;
+		if (to == self && self->rx_n < RX_STASH)
+			self->rx[self->rx_n++] = m;
+		else if (rte_ring_sp_enqueue(to->ring, m) != 0)
+			rte_pktmbuf_free(m);
 	}
+}
+
+/* Refills the flow's stash when it is empty: first what other threads polled for it, else one burst from
+ * the port when no other thread is polling it. */
+static void poll_rx(struct dflow *df)
+{
+	if (df->rx_i < df->rx_n)
+		return;
+	df->rx_i = 0;
+	df->rx_n = rte_ring_sc_dequeue_burst(df->ring, (void **)df->rx, NB_DPDK_BURST, NULL);
+	if (df->rx_n || !rte_spinlock_trylock(&D.rx_lock))
+		return;
+	/* what another thread put in the ring before this one took the lock is older: it goes first */
+	df->rx_n = rte_ring_sc_dequeue_burst(df->ring, (void **)df->rx, NB_DPDK_BURST, NULL);
+	poll_port_locked(df);
+	rte_spinlock_unlock(&D.rx_lock);
+}
+
+static void flow_free(struct dflow *df)
+{
+	if (!df)
+		return;
+	if (df->rx_i < df->rx_n)
+		rte_pktmbuf_free_bulk(df->rx + df->rx_i, df->rx_n - df->rx_i);
+	if (df->ring) {
+		void *m;
+		while (rte_ring_sc_dequeue(df->ring, &m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(df->ring);
+	}
+	free(df);
 }
 
 static int dpdk_open(const char *host, uint16_t port, const struct nb_flow_opts *o, struct nb_flow **ret)
@@ -818,22 +936,31 @@ static int dpdk_open(const char *host, uint16_t port, const struct nb_flow_opts 
 		return -EPROTONOSUPPORT;
 	if (inet_pton(AF_INET, host, &a) != 1)
 		return -EAFNOSUPPORT;
-	if (D.flows_open)
-		return -EBUSY; /* one flow owns the port's queue */
+	unsigned slot = 0;
+	while (slot < NB_MAX_FLOWS && D.flows[slot])
+		slot++;
+	if (slot == NB_MAX_FLOWS)
+		return -EBUSY;
+	nb_dpdk_thread_enter();
 	struct nb_flow *f = calloc(1, sizeof(*f));
 	struct dflow *df = calloc(1, sizeof(*df));
-	if (!f || !df) {
+	char rname[RTE_RING_NAMESIZE];
+	snprintf(rname, sizeof(rname), "nbench_flow%u", slot);
+	if (df)
+		df->ring = rte_ring_create(rname, FLOW_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!f || !df || !df->ring) {
 		free(f);
-		free(df);
+		flow_free(df);
 		return -ENOMEM;
 	}
+	df->slot = slot;
 	df->dst_ip = a.s_addr;
 	df->dport = rte_cpu_to_be_16(port);
-	df->sport = rte_cpu_to_be_16((uint16_t)(49152 + (unsigned)getpid() % 16384));
+	df->sport = rte_cpu_to_be_16((uint16_t)(D.sport_base + slot));
 	int r = nb_dpdk_resolve(df->dst_ip, RESOLVE_TIMEOUT_NS, &df->dst_mac);
 	if (r < 0) {
 		free(f);
-		free(df);
+		flow_free(df);
 		return r == -ETIMEDOUT ? -EHOSTUNREACH : r;
 	}
 	f->ops = &nb_engine_dpdk;
@@ -841,7 +968,10 @@ static int dpdk_open(const char *host, uint16_t port, const struct nb_flow_opts 
 	f->opts.wait = NB_WAIT_SPIN;
 	f->fd = -1;
 	f->priv = df;
-	D.flows_open++;
+	rte_spinlock_lock(&D.rx_lock);
+	D.flows[slot] = df;
+	D.n_flows++;
+	rte_spinlock_unlock(&D.rx_lock);
 	*ret = f;
 	return 0;
 }
@@ -854,22 +984,10 @@ static void fill(struct dflow *df, struct rte_mbuf *m, const void *buf, size_t l
 	nb_dpdk_udp_hdr(m, p, &df->dst_mac, df->dst_ip, df->sport, df->dport, (uint16_t)len);
 }
 
-/* A sender that never receives still answers ARP (the peer's neighbour entry goes stale). */
-static void maybe_poll(struct dflow *df)
-{
-	if ((++df->sends & 63) == 0 && df->rx_i >= df->rx_n) {
-		poll_rx(df);
-		/* a stream sender takes nothing: keep the stash from filling with repeated acks */
-		if (df->rx_n == NB_DPDK_BURST) {
-			rte_pktmbuf_free_bulk(df->rx, df->rx_n);
-			df->rx_n = df->rx_i = 0;
-		}
-	}
-}
-
 static ssize_t dpdk_send(struct nb_flow *f, const void *buf, size_t len)
 {
 	struct dflow *df = f->priv;
+	nb_dpdk_thread_enter();
 	if (len > nb_dpdk_max_payload())
 		return -EMSGSIZE;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(D.p.pool);
@@ -877,14 +995,26 @@ static ssize_t dpdk_send(struct nb_flow *f, const void *buf, size_t len)
 		return -ENOBUFS;
 	fill(df, m, buf, len);
 	unsigned k = nb_dpdk_tx(&m, 1);
-	maybe_poll(df);
 	return k ? (ssize_t)len : -ENOBUFS;
+}
+
+/* A stream sender never receives, but still answers ARP (the peer's neighbour entry goes stale): every 64
+ * bursts it polls, and drops what it polled and did not read since. */
+static void sender_poll(struct dflow *df)
+{
+	if ((++df->bursts & 63) != 0)
+		return;
+	if (df->rx_i < df->rx_n)
+		rte_pktmbuf_free_bulk(df->rx + df->rx_i, df->rx_n - df->rx_i);
+	df->rx_i = df->rx_n = 0;
+	poll_rx(df);
 }
 
 static int dpdk_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 {
 	struct dflow *df = f->priv;
 	struct rte_mbuf *m[NB_DPDK_BURST];
+	nb_dpdk_thread_enter();
 	if (n > NB_DPDK_BURST)
 		n = NB_DPDK_BURST;
 	for (unsigned i = 0; i < n; i++)
@@ -895,7 +1025,7 @@ static int dpdk_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		fill(df, m[i], msgs[i].iov_base, msgs[i].iov_len);
 	unsigned k = nb_dpdk_tx(m, n);
-	maybe_poll(df);
+	sender_poll(df);
 	return k ? (int)k : -ENOBUFS;
 }
 
@@ -903,6 +1033,7 @@ static int dpdk_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 static int wait_rx(struct dflow *df, int64_t timeout_ns)
 {
 	int64_t end = timeout_ns > 0 ? nb_now_ns() + timeout_ns : -1;
+	nb_dpdk_thread_enter();
 	for (unsigned i = 1;; i++) {
 		if (df->rx_i < df->rx_n)
 			return 1;
@@ -913,17 +1044,22 @@ static int wait_rx(struct dflow *df, int64_t timeout_ns)
 			return 1;
 		if (timeout_ns == 0)
 			return -ETIMEDOUT;
-		if (end >= 0 && i % SPIN_CLOCK_EVERY == 0 && nb_now_ns() >= end)
-			return -ETIMEDOUT;
+		if (i % SPIN_CLOCK_EVERY == 0) {
+			if (end >= 0 && nb_now_ns() >= end)
+				return -ETIMEDOUT;
+			/* flows outnumbering the CPUs: let the one polling for all (or the peer) run */
+			if (D.n_flows > 1)
+				sched_yield();
+		}
 	}
 }
 
 static size_t take(struct dflow *df, void *buf, size_t len)
 {
-	unsigned i = df->rx_i++;
-	size_t n = df->rx_len[i] < len ? df->rx_len[i] : len;
-	memcpy(buf, df->rx_data[i], n);
-	rte_pktmbuf_free(df->rx[i]);
+	struct rte_mbuf *m = df->rx[df->rx_i++];
+	size_t n = m->data_len < len ? m->data_len : len;
+	memcpy(buf, rte_pktmbuf_mtod(m, void *), n);
+	rte_pktmbuf_free(m);
 	return n;
 }
 
@@ -962,11 +1098,13 @@ static int dpdk_shutdown(struct nb_flow *f, int how)
 static void dpdk_close(struct nb_flow *f)
 {
 	struct dflow *df = f->priv;
-	if (df->rx_i < df->rx_n)
-		rte_pktmbuf_free_bulk(df->rx + df->rx_i, df->rx_n - df->rx_i);
-	free(df);
+	/* no thread polls for it once it is out of the table */
+	rte_spinlock_lock(&D.rx_lock);
+	D.flows[df->slot] = NULL;
+	D.n_flows--;
+	rte_spinlock_unlock(&D.rx_lock);
+	flow_free(df);
 	free(f);
-	D.flows_open--;
 }
 
 const struct nb_engine_ops nb_engine_dpdk = {

@@ -545,7 +545,7 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 		r = nft_run(s->ns, s->text, nfterr, sizeof(nfterr));
 		break;
 	case NB_STEP_TAP:
-		r = nb_vm_tap_add(s->ns, s->ifname);
+		r = nb_vm_tap_add(s->ns, s->ifname, s->tap_mq);
 		break;
 	default:
 		r = get_sock(a, s->ns, &sk);

@@ -30,7 +30,7 @@
 
 bool nb_guest_kind(const char *kind)
 {
-	return kind && (!strcmp(kind, "virtio") || !strcmp(kind, "vhost"));
+	return kind && (!strcmp(kind, "virtio") || !strcmp(kind, "vhost") || !strcmp(kind, "vhost-user"));
 }
 
 static int mkdir_p(const char *dir)

@@ -21,7 +21,8 @@
 #define CTR_ADDR    "172.31.77.2"
 #define CTR_PLEN    "/24"
 
-static const char *const kinds[] = {"loopback", "native", "host", "bridge", "nat", "virtio", "vhost", NULL};
+static const char *const kinds[] = {"loopback", "native", "host", "bridge", "nat",
+				    "virtio",	"vhost",  "vhost-user", NULL};
 
 const char *const *nb_topo_kinds(void)
 {
@@ -263,7 +264,7 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 	memset(ret, 0, sizeof(*ret));
 	if (!nb_topo_kind_valid(kind)) {
 		nb_err(err, errlen,
-		       "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost)",
+		       "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
 		       kind ? kind : "");
 		return -EINVAL;
 	}
@@ -333,6 +334,9 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 
 		snprintf(lt, sizeof(lt), "nb-%s-t", name);
 		add_link(&b, NB_STEP_TAP, host, lt, NULL);
+		/* vhost-user: the tap is the DPDK backend's port into the bridge, not qemu's */
+		if (b.p->nsteps && !strcmp(kind, "vhost-user"))
+			b.p->steps[b.p->nsteps - 1].tap_mq = true;
 		add_link(&b, NB_STEP_MASTER, host, lt, lb);
 		add_link(&b, NB_STEP_UP, host, lt, NULL);
 		add_sysctl(&b, host, "net.ipv4.ip_forward", "1");
@@ -471,7 +475,8 @@ static void script_step(struct sbuf *b, const struct nb_step *s)
 		sb_printf(b, "mkdir %s\n", s->path);
 		break;
 	case NB_STEP_TAP:
-		sb_printf(b, "ip -n %s tuntap add dev %s mode tap vnet_hdr\n", s->ns, s->ifname);
+		sb_printf(b, "ip -n %s tuntap add dev %s mode tap %s\n", s->ns, s->ifname,
+			  s->tap_mq ? "multi_queue" : "vnet_hdr");
 		break;
 	}
 }

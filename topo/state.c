@@ -506,6 +506,27 @@ int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n)
 	}
 	if (d)
 		closedir(d);
+	/* a VM path's run directory, a vhost-user backend's EAL directory (topo/vhost_user.c) */
+	d = r ? NULL : opendir(NB_VM_RUN_DIR);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || nb_topo_name_check(de->d_name, NULL, 0))
+			continue;
+		r = info_add(&list, &n, &cap, de->d_name, &info);
+		if (r)
+			break;
+	}
+	if (d)
+		closedir(d);
+	d = r ? NULL : opendir(NB_VU_DPDK_DIR);
+	while (d && (de = readdir(d))) {
+		if (!nb_vu_prefix_parse(de->d_name, name))
+			continue;
+		r = info_add(&list, &n, &cap, name, &info);
+		if (r)
+			break;
+	}
+	if (d)
+		closedir(d);
 	d = r || nb_cgroup_root(cgroot, sizeof(cgroot)) ? NULL : opendir(cgroot);
 	while (d && (de = readdir(d))) {
 		if (de->d_type != DT_DIR || !nb_cgroup_name_parse(de->d_name, name))
@@ -560,6 +581,7 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen)
 		any |= !access(cg, F_OK);
 	}
 	any |= !access(path, F_OK);
+	any |= nb_vu_leftovers(name);
 	if (!any) {
 		nb_err(err, errlen, "no instance '%s'", name);
 		return -ENOENT;

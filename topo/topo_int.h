@@ -34,7 +34,7 @@ enum nb_step_kind {
 	NB_STEP_SYSCTL, /* key (dotted, under /proc/sys) = val, in ns */
 	NB_STEP_NFT,	/* ruleset text creating table `table` in ns */
 	NB_STEP_CGROUP, /* path: a cgroup v2 directory */
-	NB_STEP_TAP,	/* ifname: a persistent tap (vnet_hdr) in ns, a guest's NIC (topo/vm.c) */
+	NB_STEP_TAP,	/* ifname: a persistent tap in ns, a guest's NIC or its backend's port (topo/vm.c) */
 };
 
 struct nb_step {
@@ -51,6 +51,7 @@ struct nb_step {
 	char table[48]; /* "ip nbench_<name>" */
 	char *text;	/* nft ruleset (heap) */
 	char path[256];
+	bool tap_mq; /* NB_STEP_TAP: multi-queue, no vnet_hdr (DPDK's net_tap attaches), else vnet_hdr (qemu) */
 	/* Filled in when applied, read by the undo. */
 	char old[16];
 	bool done;

@@ -44,7 +44,7 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static bool on_path(const char *prog)
+bool nb_vm_on_path(const char *prog)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
@@ -69,7 +69,7 @@ int nb_vm_precheck(const char *kind, char *err, size_t errlen)
 	char why[256];
 	int r;
 
-	if (!on_path("qemu-system-x86_64")) {
+	if (!nb_vm_on_path("qemu-system-x86_64")) {
 		nb_err(err, errlen, "path '%s' needs qemu-system-x86_64 (apt-get install qemu-system-x86)",
 		       kind);
 		return -ENOENT;
@@ -81,10 +81,17 @@ int nb_vm_precheck(const char *kind, char *err, size_t errlen)
 			return -EOPNOTSUPP;
 		}
 	}
+	if (!strcmp(kind, "vhost-user")) {
+		r = nb_guest_vhost_user_probe(why, sizeof(why));
+		if (r) {
+			nb_err(err, errlen, "path 'vhost-user': %s", why);
+			return -EOPNOTSUPP;
+		}
+	}
 	return 0;
 }
 
-int nb_vm_tap_add(const char *ns, const char *ifname)
+int nb_vm_tap_add(const char *ns, const char *ifname, bool mq)
 {
 	struct ifreq ifr;
 	int orig, fd, r = 0;
@@ -101,7 +108,9 @@ int nb_vm_tap_add(const char *ns, const char *ifname)
 		return r;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	/* DPDK's net_tap opens its queues with IFF_MULTI_QUEUE and no vnet_hdr, and the kernel lets a queue
+	 * attach to an existing tap only with the same multi-queue flag */
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | (mq ? IFF_MULTI_QUEUE : IFF_VNET_HDR));
 	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETPERSIST, 1))
 		r = -errno;
 	close(fd);
@@ -133,16 +142,7 @@ static void plan_links(const struct nb_plan *p, char *gw, size_t gwlen, unsigned
 	}
 }
 
-/* The qemu command line (argv, NULL-terminated; strings in store). */
-struct qemu_cmd {
-	char *argv[48];
-	size_t argc;
-	char store[4096];
-	size_t used;
-};
-
-static void qarg(struct qemu_cmd *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void qarg(struct qemu_cmd *q, const char *fmt, ...)
+void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -159,48 +159,74 @@ static void qarg(struct qemu_cmd *q, const char *fmt, ...)
 	q->used += (size_t)n + 1;
 }
 
-static void qemu_cmd_build(struct qemu_cmd *q, const struct nb_plan *p, const char *kernel,
+static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const char *kernel,
 			   const char *initrd, const char *accel, const char *dir)
 {
 	char gw[48], tap[IFNAMSIZ];
 	unsigned plen;
-	bool vhost = !strcmp(p->kind, "vhost");
+	bool vhost = !strcmp(p->kind, "vhost"), vu = !strcmp(p->kind, "vhost-user");
 
 	memset(q, 0, sizeof(*q));
 	plan_links(p, gw, sizeof(gw), &plen, tap, sizeof(tap));
-	qarg(q, "qemu-system-x86_64");
-	qarg(q, "-name");
-	qarg(q, "nbench-%s,process=nb-%s-qemu", p->name, p->name);
-	qarg(q, "-nodefaults");
-	qarg(q, "-no-user-config");
-	qarg(q, "-display");
-	qarg(q, "none");
-	qarg(q, "-accel");
-	qarg(q, "%s", accel);
-	qarg(q, "-cpu");
+	nb_vm_arg(q, "qemu-system-x86_64");
+	nb_vm_arg(q, "-name");
+	nb_vm_arg(q, "nbench-%s,process=nb-%s-qemu", p->name, p->name);
+	nb_vm_arg(q, "-nodefaults");
+	nb_vm_arg(q, "-no-user-config");
+	nb_vm_arg(q, "-display");
+	nb_vm_arg(q, "none");
+	nb_vm_arg(q, "-accel");
+	nb_vm_arg(q, "%s", accel);
+	nb_vm_arg(q, "-cpu");
 	/* TCG: "max" has the SSE4.2 and up that Debian's DPDK libraries (in the guest's nbench) assume */
-	qarg(q, "%s", !strcmp(accel, "kvm") ? "host" : "max");
-	qarg(q, "-m");
-	qarg(q, GUEST_MEM_MIB);
-	qarg(q, "-smp");
-	qarg(q, "1");
-	qarg(q, "-kernel");
-	qarg(q, "%s", kernel);
-	qarg(q, "-initrd");
-	qarg(q, "%s", initrd);
-	qarg(q, "-append");
-	qarg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen,
+	nb_vm_arg(q, "%s", !strcmp(accel, "kvm") ? "host" : "max");
+	nb_vm_arg(q, "-m");
+	nb_vm_arg(q, GUEST_MEM_MIB);
+	if (vu) { /* the backend maps the guest's memory: it must be a shareable file */
+		nb_vm_arg(q, "-object");
+		nb_vm_arg(q, "memory-backend-memfd,id=mem,size=" GUEST_MEM_MIB "M,share=on");
+		nb_vm_arg(q, "-numa");
+		nb_vm_arg(q, "node,memdev=mem");
+	}
+	nb_vm_arg(q, "-smp");
+	nb_vm_arg(q, "1");
+	nb_vm_arg(q, "-kernel");
+	nb_vm_arg(q, "%s", kernel);
+	nb_vm_arg(q, "-initrd");
+	nb_vm_arg(q, "%s", initrd);
+	nb_vm_arg(q, "-append");
+	nb_vm_arg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen,
 	     gw, p->server_port);
-	qarg(q, "-serial");
-	qarg(q, "file:%s/console.log", dir);
-	qarg(q, "-netdev");
-	qarg(q, "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s", tap, vhost ? "on" : "off");
-	qarg(q, "-device");
-	/* no option ROM: the guest boots from -kernel, never from the network */
-	qarg(q, "virtio-net-pci,netdev=n0,mac=" GUEST_MAC ",romfile=");
-	qarg(q, "-no-reboot");
-	qarg(q, "-pidfile");
-	qarg(q, "%s/qemu.pid", dir);
+	nb_vm_arg(q, "-serial");
+	nb_vm_arg(q, "file:%s/console.log", dir);
+	if (vu) {
+		char sock[160];
+
+		nb_vu_sock(sock, sizeof(sock), p->name);
+		nb_vm_arg(q, "-chardev");
+		nb_vm_arg(q, "socket,id=c0,path=%s", sock);
+		nb_vm_arg(q, "-netdev");
+		nb_vm_arg(q, "vhost-user,id=n0,chardev=c0");
+		nb_vm_arg(q, "-device");
+		/* vectors=0: INTx, as qemu 7.2 aborts in msix_set_vector_notifiers with vhost-user without KVM.
+		 * No checksum or segmentation offloads: testpmd's io forwarding passes frames as they are, and
+		 * DPDK's vhost library leaves a guest's partial checksum for a NIC to finish that net_tap is
+		 * not asked to be, so the guest completes every frame itself (as it does on a real wire). */
+		nb_vm_arg(q,
+			  "virtio-net-pci,netdev=n0,mac=" GUEST_MAC ",romfile=,vectors=0,csum=off,guest_csum=off,"
+			  "host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=off,guest_tso6=off,"
+			  "guest_ecn=off,guest_ufo=off");
+	} else {
+		nb_vm_arg(q, "-netdev");
+		nb_vm_arg(q, "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s", tap,
+			  vhost ? "on" : "off");
+		nb_vm_arg(q, "-device");
+		/* no option ROM: the guest boots from -kernel, never from the network */
+		nb_vm_arg(q, "virtio-net-pci,netdev=n0,mac=" GUEST_MAC ",romfile=");
+	}
+	nb_vm_arg(q, "-no-reboot");
+	nb_vm_arg(q, "-pidfile");
+	nb_vm_arg(q, "%s/qemu.pid", dir);
 }
 
 static int write_text(const char *path, const char *text)
@@ -224,7 +250,7 @@ static int write_text(const char *path, const char *text)
 	return r;
 }
 
-static char *slurp(const char *path, size_t max)
+char *nb_vm_slurp(const char *path, size_t max)
 {
 	FILE *f = fopen(path, "re");
 	char *buf;
@@ -246,7 +272,8 @@ static char *slurp(const char *path, size_t max)
 struct guest_facts {
 	const struct nb_guest_image *img;
 	const char *accel, *accel_why, *backend;
-	const struct qemu_cmd *q;
+	const struct nb_vm_cmd *q;
+	const struct nb_vu_backend *vu; /* "vhost-user": its testpmd; else NULL */
 	pid_t pid;
 	int64_t boot_ns; /* < 0: not up yet */
 	char console[PATH_MAX];
@@ -282,6 +309,22 @@ static int facts_write(const struct nb_plan *p, const char *dir, const struct gu
 	a = cJSON_AddArrayToObject(o, "qemu_argv");
 	for (size_t i = 0; a && i < g->q->argc; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(g->q->argv[i]));
+	if (g->vu) {
+		cJSON *b = cJSON_AddObjectToObject(o, "backend_process");
+
+		if (b) {
+			cJSON_AddStringToObject(b, "program", "dpdk-testpmd");
+			cJSON_AddStringToObject(b, "forward_mode", "io");
+			cJSON_AddNumberToObject(b, "pid", g->vu->pid);
+			/* the forwarding lcore polls without sleeping: a whole CPU while the path is up */
+			cJSON_AddNumberToObject(b, "forward_cpu", g->vu->fwd_cpu);
+			cJSON_AddNumberToObject(b, "main_cpu", g->vu->main_cpu);
+			cJSON_AddBoolToObject(b, "polling", true);
+			a = cJSON_AddArrayToObject(b, "argv");
+			for (size_t i = 0; a && i < g->vu->cmd.argc; i++)
+				cJSON_AddItemToArray(a, cJSON_CreateString(g->vu->cmd.argv[i]));
+		}
+	}
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
 	if (!text)
@@ -298,7 +341,7 @@ static cJSON *facts_read(const char *name)
 	cJSON *o;
 
 	snprintf(path, sizeof(path), NB_VM_RUN_DIR "/%s/guest.json", name);
-	text = slurp(path, 1 << 16);
+	text = nb_vm_slurp(path, 1 << 16);
 	if (!text)
 		return NULL;
 	o = cJSON_Parse(text);
@@ -355,7 +398,7 @@ static int try_connect(int netns_fd, const char *addr, uint16_t port, int timeou
 	return r;
 }
 
-static bool cancel_pending(const sigset_t *set)
+bool nb_vm_cancel_pending(const sigset_t *set)
 {
 	sigset_t pending;
 
@@ -367,16 +410,16 @@ static bool cancel_pending(const sigset_t *set)
 	return false;
 }
 
-/* Keeps the console log of a guest that did not come up; the path goes to ret. */
-static void keep_console(const char *name, const char dir[128], char *ret, size_t len)
+/* Keeps the log file (console.log, testpmd.log) of a guest that did not come up; the path goes to ret. */
+static void keep_console(const char *name, const char dir[128], const char *file, char *ret, size_t len)
 {
 	char src[160], dst[PATH_MAX], stamp[32], *text;
 	time_t now = time(NULL);
 	struct tm tm;
 
 	*ret = '\0';
-	snprintf(src, sizeof(src), "%s/console.log", dir);
-	text = slurp(src, 4 << 20);
+	snprintf(src, sizeof(src), "%s/%s", dir, file);
+	text = nb_vm_slurp(src, 4 << 20);
 	if (!text)
 		return;
 	if (mkdir("/var/log/nbench", 0755) && errno != EEXIST) {
@@ -386,27 +429,32 @@ static void keep_console(const char *name, const char dir[128], char *ret, size_
 	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(dst, sizeof(dst), NB_GUEST_LOG_DIR "/%s-%s-console.log", name, stamp);
+	snprintf(dst, sizeof(dst), NB_GUEST_LOG_DIR "/%s-%s-%s", name, stamp, file);
 	if (!write_text(dst, text))
 		snprintf(ret, len, "%s", dst);
 	free(text);
 }
 
-/* The last non-empty line of qemu's own stderr, or "". */
-static void qemu_complaint(const char dir[128], char *buf, size_t len)
+void nb_vm_complaint(const char *file, char *buf, size_t len)
 {
-	char path[160], *text, *line = NULL;
+	static const char *const bad[] = {"rror", "ERR",     "fail",  "Fail", "annot",
+					  "nvalid", "No such", "abort", "Abort"};
+	char *text, *line = NULL, *last = NULL;
 
 	*buf = '\0';
-	snprintf(path, sizeof(path), "%s/qemu.log", dir);
-	text = slurp(path, 1 << 16);
+	text = nb_vm_slurp(file, 1 << 16);
 	if (!text)
 		return;
-	for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n"))
-		if (*s)
-			line = s;
-	if (line)
-		snprintf(buf, len, "%s", line);
+	for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n")) {
+		if (!*s)
+			continue;
+		last = s;
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			if (strstr(s, bad[i]))
+				line = s;
+	}
+	if (line || last)
+		snprintf(buf, len, "%s", line ? line : last);
 	free(text);
 }
 
@@ -414,21 +462,22 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 {
 	const struct nb_plan *p = &t->plan;
 	struct nb_guest_image img;
-	struct qemu_cmd q;
+	struct nb_vm_cmd q;
 	struct guest_facts g = {.img = &img, .q = &q, .boot_ns = -1};
-	char dir[128], accel[8], why[256], shell[256], kept[PATH_MAX], qmsg[256];
+	struct nb_vu_backend *vu = NULL;
+	char dir[128], accel[8], why[256], shell[256], kept[PATH_MAX], qmsg[256], path[160];
 	const char *env = getenv("NBENCH_GUEST_BOOT_TIMEOUT");
 	int64_t start, limit_ns = (env && atoi(env) > 0 ? atoi(env) : BOOT_TIMEOUT_S) * 1000000000LL;
 	int netns_fd, r, last = -ETIMEDOUT;
-	bool qemu_gone = false;
+	bool qemu_gone = false, backend_gone = false;
 
 	r = nb_guest_image(false, false, &img, err, errlen);
 	if (r)
 		return r;
-	if (cancel_pending(cancel))
+	if (nb_vm_cancel_pending(cancel))
 		return -EINTR;
 	nb_guest_accel(&img, false, accel, sizeof(accel), why, sizeof(why));
-	if (cancel_pending(cancel))
+	if (nb_vm_cancel_pending(cancel))
 		return -EINTR;
 	run_dir(dir, sizeof(dir), p->name);
 	if ((mkdir(NB_VM_RUN_DIR, 0755) && errno != EEXIST) || (mkdir(dir, 0755) && errno != EEXIST)) {
@@ -441,6 +490,20 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 	g.accel_why = why;
 	g.backend = !strcmp(p->kind, "vhost") ? "vhost-net" : "qemu";
 	snprintf(g.console, sizeof(g.console), "%s/console.log", dir);
+
+	/* vhost-user: the backend first, listening on the socket qemu connects to (topo/vhost_user.c) */
+	if (!strcmp(p->kind, "vhost-user")) {
+		vu = calloc(1, sizeof(*vu));
+		if (!vu)
+			return -ENOMEM;
+		r = nb_vu_start(t, dir, cancel, vu, err, errlen);
+		if (r) {
+			free(vu);
+			return r;
+		}
+		g.vu = vu;
+		g.backend = NB_VU_BACKEND;
+	}
 
 	/* qemu's own messages go to a file: the caller's terminal is for the report. Its own session keeps
 	 * a Ctrl-C at the terminal from killing the guest under a run that is about to end cleanly (nbench
@@ -457,26 +520,34 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 	g.pid = nb_topo_spawn_server(t, argv);
 	if (g.pid < 0) {
 		nb_err(err, errlen, "cannot start qemu in %s: %s", p->server_ns, strerror((int)-g.pid));
+		free(vu);
 		return (int)g.pid;
 	}
 	facts_write(p, dir, &g);
 
 	netns_fd = nb_ns_open(p->server_ns);
-	if (netns_fd < 0)
+	if (netns_fd < 0) {
+		free(vu);
 		return netns_fd;
+	}
 	for (;;) {
-		if (cancel_pending(cancel)) {
+		if (nb_vm_cancel_pending(cancel)) {
 			close(netns_fd);
+			free(vu);
 			nb_err(err, errlen, "interrupted while the guest booted; everything undone");
 			return -EINTR;
 		}
 		last = try_connect(netns_fd, p->server_addr, p->server_port, 250);
 		if (!last)
 			break;
-		if (cancel_pending(cancel))
+		if (nb_vm_cancel_pending(cancel))
 			continue;
 		if (!nb_proc_start_ticks(g.pid)) {
 			qemu_gone = true;
+			break;
+		}
+		if (vu && !nb_proc_start_ticks(vu->pid)) {
+			backend_gone = true;
 			break;
 		}
 		if (now_ns() - start > limit_ns)
@@ -491,10 +562,22 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 	if (!last) {
 		g.boot_ns = now_ns() - start;
 		facts_write(p, dir, &g);
+		free(vu);
 		return 0;
 	}
-	keep_console(p->name, dir, kept, sizeof(kept));
-	qemu_complaint(dir, qmsg, sizeof(qmsg));
+	free(vu);
+	if (backend_gone) {
+		snprintf(path, sizeof(path), "%s/testpmd.log", dir);
+		nb_vm_complaint(path, qmsg, sizeof(qmsg));
+		keep_console(p->name, dir, "testpmd.log", kept, sizeof(kept));
+		nb_err(err, errlen,
+		       "the vhost-user backend (dpdk-testpmd) exited while the guest booted%s%s; log: %s",
+		       *qmsg ? ": " : "", qmsg, *kept ? kept : "none");
+		return -ECHILD;
+	}
+	keep_console(p->name, dir, "console.log", kept, sizeof(kept));
+	snprintf(path, sizeof(path), "%s/qemu.log", dir);
+	nb_vm_complaint(path, qmsg, sizeof(qmsg));
 	if (qemu_gone)
 		nb_err(err, errlen,
 		       "the guest (qemu -accel %s) exited before its responder answered%s%s; console log: %s",
@@ -515,7 +598,7 @@ void nb_vm_cleanup(const char *name)
 
 	run_dir(dir, sizeof(dir), name);
 	snprintf(path, sizeof(path), "%s/qemu.pid", dir);
-	text = slurp(path, 64);
+	text = nb_vm_slurp(path, 64);
 	if (text) {
 		pid_t pid = (pid_t)atoi(text);
 		char comm[64], want[32], cpath[64], *c;
@@ -523,7 +606,7 @@ void nb_vm_cleanup(const char *name)
 		/* only a qemu that still carries this instance's process name */
 		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
 		snprintf(want, sizeof(want), "nb-%s-qemu", name);
-		c = pid > 1 ? slurp(cpath, sizeof(comm) - 1) : NULL;
+		c = pid > 1 ? nb_vm_slurp(cpath, sizeof(comm) - 1) : NULL;
 		if (c) {
 			c[strcspn(c, "\n")] = '\0';
 			/* the kernel keeps 15 characters of a process name */
@@ -539,6 +622,8 @@ void nb_vm_cleanup(const char *name)
 		}
 		free(text);
 	}
+	/* the vhost-user backend after the guest: qemu never sees its socket go first */
+	nb_vu_cleanup(name);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
@@ -563,16 +648,28 @@ void nb_vm_describe(const struct nb_plan *p, cJSON *o)
 	cJSON_AddItemToObject(o, "guest", g);
 }
 
+void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc)
+{
+	for (size_t i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] == '"' || !strpbrk(a, " ,;$'\"&|<>()*?[]"))
+			fprintf(f, "%s%s", i ? " " : "", a);
+		else
+			fprintf(f, "%s'%s'", i ? " " : "", a);
+	}
+}
+
 char *nb_vm_script(const struct nb_plan *p)
 {
 	char dir[128], accel[8] = "tcg", *text = NULL, *cache;
-	struct qemu_cmd q;
+	struct nb_vm_cmd q;
 	size_t len = 0;
 	FILE *f;
 
 	if (!nb_guest_kind(p->kind))
 		return NULL;
-	cache = slurp("/run/nbench/guest-accel", 256);
+	cache = nb_vm_slurp("/run/nbench/guest-accel", 256);
 	if (cache && strstr(cache, " kvm "))
 		snprintf(accel, sizeof(accel), "kvm");
 	free(cache);
@@ -586,15 +683,30 @@ char *nb_vm_script(const struct nb_plan *p)
 	fprintf(f, "K=$(sed -n 's/.*\"kernel\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "I=$(sed -n 's/.*\"initrd\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "mkdir -p %s\n", dir);
-	fprintf(f, "ip netns exec %s", p->server_ns);
-	for (size_t i = 0; i < q.argc; i++) {
-		const char *a = q.argv[i];
+	if (!strcmp(p->kind, "vhost-user")) {
+		struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
+		char sock[160];
 
-		if (a[0] == '"' || !strpbrk(a, " ,;$'\"&|<>()"))
-			fprintf(f, " %s", a);
-		else
-			fprintf(f, " '%s'", a);
+		if (!vu) {
+			fclose(f);
+			free(text);
+			return NULL;
+		}
+		nb_vu_cmd_build(vu, p, dir);
+		nb_vu_sock(sock, sizeof(sock), p->name);
+		fprintf(f,
+			"# the vhost-user backend: dpdk-testpmd forwarding (io mode) between the guest's vhost-user\n"
+			"# socket (port 0, net_vhost, the server end) and the tap on the bridge (port 1, net_tap); its\n"
+			"# forwarding lcore polls CPU %d. Remove: kill it, then rm -rf " NB_VU_DPDK_DIR "/nb-%s-vu\n",
+			vu->fwd_cpu, p->name);
+		fprintf(f, "ip netns exec %s ", p->server_ns);
+		nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
+		fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);
+		fprintf(f, "until [ -S %s ]; do sleep 0.1; done\n", sock);
+		free(vu);
 	}
+	fprintf(f, "ip netns exec %s ", p->server_ns);
+	nb_vm_print_argv(f, q.argv, q.argc);
 	fprintf(f, " &\n");
 	fclose(f);
 	return text;

@@ -1,28 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside topo/: the hooks of the VM path kinds ("virtio", "vhost") into the common path code. The plan
- * of a VM path is the bridge plan with a persistent tap (NB_STEP_TAP) on the bridge in place of the
- * container veth; the guest is started after the steps (nb_vm_start) and is a recorded process of the
- * instance, so every teardown (nb_teardown) stops it like a spawned server. Runtime facts of the guest
- * (accelerator, boot time, qemu pid) live in /run/nbench/vm/<name>/guest.json, so any handle (and
- * `nbench topo down` from another process) sees them.
+ * Inside topo/: the hooks of the VM path kinds ("virtio", "vhost", "vhost-user") into the common path
+ * code. The plan of a VM path is the bridge plan with a persistent tap (NB_STEP_TAP) on the bridge in
+ * place of the container veth; the guest is started after the steps (nb_vm_start) and is a recorded
+ * process of the instance, so every teardown (nb_teardown) stops it like a spawned server. Runtime facts
+ * of the guest (accelerator, boot time, qemu pid) live in /run/nbench/vm/<name>/guest.json, so any handle
+ * (and `nbench topo down` from another process) sees them. "vhost-user" puts a DPDK backend between the
+ * guest and the tap (topo/vhost_user.c): dpdk-testpmd, another recorded process of the instance.
  */
 #ifndef NB_TOPO_VM_H
 #define NB_TOPO_VM_H
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "nbench/guest.h"
 #include "topo_int.h"
 
 #define NB_VM_RUN_DIR "/run/nbench/vm"
 
-/* Cheap checks before anything is built: qemu present; for "vhost", vhost-net usable. 0 or -errno. */
+/* Cheap checks before anything is built: qemu present; for "vhost", vhost-net usable; for "vhost-user",
+ * dpdk-testpmd and DPDK's vhost and tap PMDs present. 0 or -errno. */
 int nb_vm_precheck(const char *kind, char *err, size_t errlen);
 
-/* Creates a persistent tap (vnet_hdr, no packet info) called ifname in netns ns. 0 or -errno. */
-int nb_vm_tap_add(const char *ns, const char *ifname);
+/* Creates a persistent tap (no packet info) called ifname in netns ns: with vnet_hdr for qemu, or (mq)
+ * multi-queue without vnet_hdr, the flags DPDK's net_tap attaches with. 0 or -errno. */
+int nb_vm_tap_add(const char *ns, const char *ifname, bool mq);
 
 /* Builds or finds the image, picks the accelerator, starts qemu in the server netns (recorded in t's
  * state), and waits until the guest's responder answers. A pending signal of cancel stops the wait with
@@ -37,6 +41,49 @@ void nb_vm_cleanup(const char *name);
 /* Adds "guest" (image, kernel, accelerator, backend, boot time) to a path description. */
 struct cJSON;
 void nb_vm_describe(const struct nb_plan *p, struct cJSON *o);
+
+/* A command line being built: argv (NULL-terminated), its strings in store. */
+struct nb_vm_cmd {
+	char *argv[64];
+	size_t argc;
+	char store[6144];
+	size_t used;
+};
+void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* argv as shell words on f, quoted where needed (words starting with '"' are written as they are) */
+void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc);
+char *nb_vm_slurp(const char *path, size_t max);
+bool nb_vm_on_path(const char *prog);
+bool nb_vm_cancel_pending(const sigset_t *set);
+/* The last line of file that looks like an error (else its last non-empty line), or "". */
+void nb_vm_complaint(const char *file, char *buf, size_t len);
+
+/* ---- vhost_user.c: the "vhost-user" path's backend ---- */
+#define NB_VU_BACKEND  NB_GUEST_VHOST_USER
+#define NB_VU_DPDK_DIR "/var/run/dpdk" /* where the EAL of a root process keeps its --file-prefix */
+
+struct nb_vu_backend {
+	pid_t pid;
+	int main_cpu, fwd_cpu; /* testpmd's main lcore (sleeps) and forwarding lcore (spins) */
+	struct nb_vm_cmd cmd;
+};
+
+/* The vhost-user socket of instance name (qemu connects to it; testpmd listens). */
+void nb_vu_sock(char *buf, size_t len, const char *name);
+/* testpmd's command for plan p (run dir dir), lcores on the CPUs this process may use. */
+void nb_vu_cmd_build(struct nb_vu_backend *b, const struct nb_plan *p, const char *dir);
+/* Starts testpmd in the plan's host netns as a recorded process of t and waits until its vhost-user
+ * socket listens. 0 or -errno with err set (the caller tears the instance down). */
+int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, struct nb_vu_backend *b,
+		char *err, size_t errlen);
+/* Part of every teardown: kills a testpmd of instance name that its pidfile names (only one started
+ * with this instance's --file-prefix), removes its socket, log and pidfile and its EAL run directory.
+ * Idempotent. */
+void nb_vu_cleanup(const char *name);
+/* Whether anything of instance name's backend is left (pidfile, EAL run directory). */
+bool nb_vu_leftovers(const char *name);
+/* Whether s is an EAL --file-prefix of this backend ("nb-<name>-vu"); the name goes to ret_name. */
+bool nb_vu_prefix_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 
 /* The qemu command of plan p as shell text for `nbench topo script` (malloc'd; NULL if not a VM path). */
 char *nb_vm_script(const struct nb_plan *p);

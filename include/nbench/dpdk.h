@@ -5,8 +5,10 @@
  *
  * The CLI starts the port (the EAL from nbench's own options: no argv reaches the engine) before a test or
  * `serve`, and stops it afterwards; stopping also removes the EAL's runtime directory. The generator then
- * uses nb_engine_dpdk like any engine (a flow is a UDP 4-tuple on the port, polled, always spinning); the
- * responder runs its own packet loop (responder/serve_dpdk.c) over the packet helpers below.
+ * uses nb_engine_dpdk like any engine (a flow is a UDP 4-tuple on the port, polled, always spinning; with
+ * -P N, N flows on N source ports, each in its thread, the one holding the RX queue's lock polling it for
+ * all and handing each datagram to its flow by destination port); the responder runs its own packet loop
+ * (responder/serve_dpdk.c) over the packet helpers below.
  */
 #ifndef NBENCH_DPDK_H
 #define NBENCH_DPDK_H
@@ -76,8 +78,12 @@ void nb_dpdk_udp_hdr(struct rte_mbuf *m, void *hdr, const struct rte_ether_addr 
  * ports (network order). NULL when m is anything else. */
 void *nb_dpdk_udp_parse(struct rte_mbuf *m, uint32_t *src_ip, uint16_t *src_port, uint16_t *dst_port,
 			uint16_t *len);
-/* Sends n packets, retrying a full TX ring a little; frees what did not go. Returns how many went. */
+/* Sends n packets, retrying a full TX ring a little; frees what did not go. Returns how many went. Any thread
+ * may send (the TX queue is locked). */
 unsigned nb_dpdk_tx(struct rte_mbuf **pkts, unsigned n);
+/* Gives a thread the EAL did not start an lcore id (rte_thread_register), so that its mbuf allocations and
+ * frees use a per-thread cache of the pool rather than its shared ring. Cheap to call again. */
+void nb_dpdk_thread_enter(void);
 #endif
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VM paths ("virtio", "vhost"): the server end is a small qemu guest on a tap in the path's bridge, running
+ * VM paths ("virtio", "vhost", "vhost-user"): the server end is a small qemu guest on a tap in the path's
+ * bridge (for "vhost-user", behind a DPDK testpmd forwarding between its vhost-user socket and the tap), running
  * its own `nbench serve`. The guest image (Debian's kernel, an initramfs with the virtio-net modules,
  * busybox and this nbench binary) is built by scripts/guest-build and cached; the accelerator (KVM, else
  * TCG) and vhost-net are probed, never assumed. nb_topo_up starts the guest and returns once its responder
@@ -43,7 +44,14 @@ int nb_guest_accel(const struct nb_guest_image *img, bool fresh, char *ret_accel
 /* 0 if vhost-net can be used (/dev/vhost-net opens), else -errno with the reason in why. */
 int nb_guest_vhost_probe(char *why, size_t whylen);
 
-/* Whether kind is a VM path kind ("virtio", "vhost"). */
+/* 0 if the "vhost-user" path can be built: dpdk-testpmd (or $NBENCH_TESTPMD) present, and DPDK's vhost
+ * and tap PMDs with it; else -errno with "vhost-user unavailable: <reason>" in why. */
+int nb_guest_vhost_user_probe(char *why, size_t whylen);
+
+/* The backend of the "vhost-user" path as reports name it. */
+#define NB_GUEST_VHOST_USER "vhost-user (dpdk-testpmd io fwd)"
+
+/* Whether kind is a VM path kind ("virtio", "vhost", "vhost-user"). */
 bool nb_guest_kind(const char *kind);
 
 /* What the guest of a running VM path is. */
@@ -51,7 +59,7 @@ struct nb_topo_guest {
 	char kernel_version[64];
 	char accel[8];	     /* "kvm" or "tcg" */
 	char accel_why[160]; /* why not kvm ("" when kvm) */
-	char backend[24];    /* "qemu" (userspace virtio-net in qemu) or "vhost-net" */
+	char backend[48];    /* "qemu" (userspace virtio-net in qemu), "vhost-net" or NB_GUEST_VHOST_USER */
 	int64_t boot_ns;     /* qemu started -> responder answered */
 	pid_t qemu_pid;
 	char console[256]; /* the serial console log while the guest runs */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The VM paths' plans: bridge plus a tap for the guest where the container was; the script renders the tap
- * and the qemu command (userspace virtio for "virtio", vhost-net for "vhost"). Nothing is built. */
+ * and the qemu command (userspace virtio for "virtio", vhost-net for "vhost", a vhost-user socket served by
+ * dpdk-testpmd for "vhost-user", whose tap is the backend's multi-queue port). Nothing is built. */
 #include <net/if.h>
 #include <stdlib.h>
 
@@ -26,14 +27,14 @@ static unsigned count(const struct nb_plan *p, enum nb_step_kind k)
 
 int main(void)
 {
-	struct nb_plan br, vm[2];
-	const char *kinds[] = {"virtio", "vhost"};
+	struct nb_plan br, vm[3];
+	const char *kinds[] = {"virtio", "vhost", "vhost-user"};
 	char err[256];
 
-	CHECK(nb_guest_kind("virtio") && nb_guest_kind("vhost") && !nb_guest_kind("bridge") &&
-	      !nb_guest_kind(NULL));
+	CHECK(nb_guest_kind("virtio") && nb_guest_kind("vhost") && nb_guest_kind("vhost-user") &&
+	      !nb_guest_kind("bridge") && !nb_guest_kind(NULL));
 	CHECK_INT(nb_plan_build("bridge", "tvm", NULL, "", &br, err, sizeof(err)), 0);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		const struct nb_plan *p = &vm[i];
 		const struct nb_step *tap, *master;
 
@@ -57,13 +58,35 @@ int main(void)
 		CHECK(find(p, NB_STEP_UP, "nb-tvm-t") != NULL);
 		CHECK(find(p, NB_STEP_ROUTE, "nb-tvm-r") != NULL);
 
+		CHECK(tap && tap->tap_mq == (i == 2));
+
 		char *script = nb_plan_script(p);
-		CHECK(script &&
-		      strstr(script, "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap vnet_hdr"));
+		CHECK(script && strstr(script, i == 2 ? "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap multi_queue"
+						       : "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap vnet_hdr"));
 		CHECK(script && strstr(script, "ip netns exec nb-tvm-host qemu-system-x86_64"));
 		CHECK(script && strstr(script, "virtio-net-pci"));
-		CHECK(script && strstr(script, i ? "vhost=on" : "vhost=off"));
 		CHECK(script && strstr(script, "nbench.ip=172.31.77.2/24 nbench.gw=172.31.77.1"));
+		if (i < 2) {
+			CHECK(script && strstr(script, i ? "vhost=on" : "vhost=off"));
+			CHECK(script && !strstr(script, "testpmd"));
+		} else {
+			const char *tp = script ? strstr(script, "ip netns exec nb-tvm-host dpdk-testpmd ") : NULL;
+			const char *qm = script ? strstr(script, "ip netns exec nb-tvm-host qemu-system-x86_64") : NULL;
+
+			/* the backend first, listening where qemu connects; the guest's memory shareable */
+			CHECK(tp && qm && tp < qm);
+			CHECK(tp && strstr(tp, "--file-prefix=nb-tvm-vu") && strstr(tp, "--no-huge") &&
+			      strstr(tp, "--no-pci") && strstr(tp, "--forward-mode=io") &&
+			      strstr(tp, "--total-num-mbufs=8192") && strstr(tp, "--stats-period"));
+			CHECK(tp && strstr(tp, "'--vdev=net_vhost0,iface=/run/nbench/vm/tvm/vhost.sock,queues=1'"));
+			CHECK(tp && strstr(tp, "'--vdev=net_tap0,iface=nb-tvm-t'"));
+			CHECK(qm && strstr(qm, "socket,id=c0,path=/run/nbench/vm/tvm/vhost.sock"));
+			CHECK(qm && strstr(qm, "vhost-user,id=n0,chardev=c0"));
+			CHECK(qm && strstr(qm, "vectors=0"));
+			CHECK(qm && strstr(qm, "memory-backend-memfd,id=mem,size=256M,share=on"));
+			CHECK(qm && strstr(qm, "node,memdev=mem"));
+			CHECK(qm && !strstr(qm, "-netdev tap"));
+		}
 		free(script);
 		nb_plan_free(&vm[i]);
 	}

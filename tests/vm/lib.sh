@@ -21,7 +21,8 @@ instances_of() {
 	done
 }
 
-# nothing of instance NAME is left: namespaces, tap, qemu, run dir, state file
+# nothing of instance NAME is left: namespaces, tap, qemu, a vhost-user backend (testpmd, its EAL
+# directory), run dir (and the vhost-user socket in it), state file
 left_of() {
 	local name=$1 what=""
 	ip netns list | grep -qE "^nb-$name-" && what+=" netns"
@@ -29,6 +30,8 @@ left_of() {
 	# by process name too (the kernel keeps 15 characters); a zombie waiting for its reaper is gone
 	local comm="nb-$name-qemu"
 	ps -eo stat=,comm= | awk -v c="${comm:0:15}" '$2 == c && $1 !~ /^Z/ {f = 1} END {exit !f}' && what+=" qemu(comm)"
+	pgrep -f -- "--file-prefix=nb-$name-vu" >/dev/null && what+=" testpmd"
+	[ -e "/var/run/dpdk/nb-$name-vu" ] && what+=" /var/run/dpdk/nb-$name-vu"
 	[ -e "/run/nbench/vm/$name" ] && what+=" /run/nbench/vm/$name"
 	[ -e "/run/nbench/topo/$name.json" ] && what+=" state"
 	ip -o link show 2>/dev/null | grep -q "nb-$name-t" && what+=" tap(root ns)"
