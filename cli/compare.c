@@ -665,10 +665,10 @@ int cmd_compare(int argc, char **argv)
 		goto out;
 	for (unsigned i = 0; i < c->npaths; i++)
 		if (!nb_topo_kind_valid(c->paths[i])) {
-			rc = cli_usage_error(
-			    "compare",
-			    "--paths: unknown path '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
-			    c->paths[i]);
+			rc = cli_usage_error("compare",
+					     "--paths: unknown path '%s' (loopback, native, host, bridge, "
+					     "nat, virtio, vhost, vhost-user)",
+					     c->paths[i]);
 			goto out;
 		}
 	if ((rc = parse_list("compare", "--tests", tests_buf, tnames, MAX_TESTS, &c->ntests)))

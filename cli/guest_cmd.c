@@ -73,7 +73,8 @@ static int guest_probe(int argc, char **argv)
 		/* the reasons hold no quotes or backslashes: they are our own messages and strerror's */
 		printf("{\"accel\": \"%s\", \"accel_why\": \"%s\", \"vhost_net\": %s, \"vhost_why\": \"%s\", "
 		       "\"vhost_user\": %s, \"vhost_user_why\": \"%s\", \"kernel_version\": \"%s\"}\n",
-		       accel, why, vr ? "false" : "true", vwhy, ur ? "false" : "true", uwhy, img.kernel_version);
+		       accel, why, vr ? "false" : "true", vwhy, ur ? "false" : "true", uwhy,
+		       img.kernel_version);
 		return 0;
 	}
 	printf("accel      %s%s%s%s\n", accel, *why ? " (kvm not used: " : "", why, *why ? ")" : "");

@@ -365,26 +365,53 @@ static void xstats_snapshot(uint64_t *vals)
  * kernel maps af_xdp's UMEM itself. With hugepages and another driver each object stays within a page, as a
  * NIC doing DMA by physical address needs.
  */
-static struct rte_mempool *pool_create(unsigned n, bool packed, int socket)
+static void obj_span(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	uintptr_t *lohi = arg;
+	(void)mp;
+	(void)idx;
+	if (!lohi[0] || (uintptr_t)obj < lohi[0])
+		lohi[0] = (uintptr_t)obj;
+	if ((uintptr_t)obj > lohi[1])
+		lohi[1] = (uintptr_t)obj;
+}
+
+/* Whether the pool's objects lie back to back, as net_af_xdp's UMEM assumes. */
+static bool pool_packed(struct rte_mempool *mp)
+{
+	uintptr_t lohi[2] = {0, 0};
+	rte_mempool_obj_iter(mp, obj_span, lohi);
+	size_t stride = rte_mempool_calc_obj_size(mp->elt_size, mp->flags, NULL);
+	return mp->nb_mem_chunks == 1 && lohi[1] - lohi[0] == (mp->populated_size - 1) * stride;
+}
+
+static struct rte_mempool *pool_create(unsigned n, bool packed, int socket, char *why, size_t whylen)
 {
 	struct rte_pktmbuf_pool_private priv = {.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE};
 	struct rte_mempool *mp =
 	    rte_mempool_create_empty("nbench_pool", n, sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE,
 				     POOL_CACHE, sizeof(priv), socket, packed ? RTE_MEMPOOL_F_NO_IOVA_CONTIG : 0);
-	if (!mp)
+	int r;
+	why[0] = 0;
+	if (!mp) {
+		snprintf(why, whylen, "%s", rte_strerror(rte_errno));
 		return NULL;
-	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+	}
+	if ((r = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL)) != 0)
 		goto fail;
 	rte_pktmbuf_pool_init(mp, &priv);
-	if (rte_mempool_populate_default(mp) < 0)
+	if ((r = rte_mempool_populate_default(mp)) < 0)
 		goto fail;
-	if (packed && mp->nb_mem_chunks != 1) {
-		rte_errno = ENOMEM; /* af_xdp's UMEM would not cover every mbuf */
+	if (packed && !pool_packed(mp)) {
+		/* af_xdp's UMEM would not cover every mbuf: the port would stall */
+		snprintf(why, whylen, "its mbufs are not back to back, as net_af_xdp needs");
 		goto fail;
 	}
 	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
 	return mp;
 fail:
+	if (!why[0])
+		snprintf(why, whylen, "%s", rte_strerror(-r));
 	rte_mempool_free(mp);
 	return NULL;
 }
@@ -421,10 +448,10 @@ static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char
 	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
 	unsigned nmbufs = POOL_MBUFS + (cfg->flows > 1 ? cfg->flows * FLOW_RING : 0);
 	bool packed = !rte_eal_has_hugepages() || !strcmp(di.driver_name, "net_af_xdp");
-	D.p.pool = pool_create(nmbufs, packed, rte_eth_dev_socket_id(pid));
+	char why[80];
+	D.p.pool = pool_create(nmbufs, packed, rte_eth_dev_socket_id(pid), why, sizeof(why));
 	if (!D.p.pool) {
-		snprintf(err, errlen, "cannot create the mbuf pool (%u mbufs%s): %s", nmbufs,
-			 packed ? " in one piece" : "", rte_strerror(rte_errno));
+		snprintf(err, errlen, "cannot create the mbuf pool (%u mbufs): %s", nmbufs, why);
 		return -ENOMEM;
 	}
 	if ((r = rte_eth_rx_queue_setup(pid, 0, nrx, rte_eth_dev_socket_id(pid), NULL, D.p.pool)) != 0 ||

@@ -21,7 +21,7 @@
 #define CTR_ADDR    "172.31.77.2"
 #define CTR_PLEN    "/24"
 
-static const char *const kinds[] = {"loopback", "native", "host", "bridge", "nat",
+static const char *const kinds[] = {"loopback", "native", "host",	"bridge", "nat",
 				    "virtio",	"vhost",  "vhost-user", NULL};
 
 const char *const *nb_topo_kinds(void)
@@ -263,9 +263,10 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 
 	memset(ret, 0, sizeof(*ret));
 	if (!nb_topo_kind_valid(kind)) {
-		nb_err(err, errlen,
-		       "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
-		       kind ? kind : "");
+		nb_err(
+		    err, errlen,
+		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
+		    kind ? kind : "");
 		return -EINVAL;
 	}
 	r = nb_topo_name_check(name, err, errlen);

@@ -51,7 +51,7 @@ struct nb_step {
 	char table[48]; /* "ip nbench_<name>" */
 	char *text;	/* nft ruleset (heap) */
 	char path[256];
-	bool tap_mq; /* NB_STEP_TAP: multi-queue, no vnet_hdr (DPDK's net_tap attaches), else vnet_hdr (qemu) */
+	bool tap_mq; /* NB_STEP_TAP: multi-queue, no vnet_hdr (for DPDK's net_tap), else vnet_hdr (qemu) */
 	/* Filled in when applied, read by the undo. */
 	char old[16];
 	bool done;

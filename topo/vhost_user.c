@@ -10,6 +10,9 @@
  * its own EAL --file-prefix nb-<name>-vu whose run directory under /var/run/dpdk is removed at teardown.
  * Without hugepages here: --no-huge -m 512 and 8192 mbufs. Its forwarding lcore polls: one CPU is busy
  * for as long as the path is up, as with any DPDK switch; the report says which.
+ * io forwarding with retry: a frame for a guest whose receive ring is full is retried (up to 100 times,
+ * 10 us apart) rather than dropped at once, as OVS-DPDK retries vhost-user transmits; a guest under TCG
+ * refills its ring late, and plain io mode lost UDP requests whenever the machine was busy.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +32,8 @@
 #include "vm.h"
 
 #define READY_TIMEOUT_S 30 /* testpmd listens ~1 s after it starts on an idle machine */
+
+const char nb_vu_commands[] = NB_VU_COMMANDS;
 
 static const char *testpmd_bin(void)
 {
@@ -66,10 +71,14 @@ bool nb_vu_prefix_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1])
  * static build of testpmd, part of the binary. */
 static bool pmd_present(const char *bin_path, const char *lib, const char *drv)
 {
-	static const char *const dirs[] = {"/usr/lib/*/dpdk/pmds-*", "/usr/lib64/dpdk/pmds-*",
-					   "/usr/lib/dpdk/pmds-*",   "/usr/local/lib/*/dpdk/pmds-*",
-					   "/usr/local/lib64/dpdk/pmds-*", "/usr/local/lib/dpdk/pmds-*",
-					   "/usr/local/lib/*",	     "/usr/local/lib64"};
+	static const char *const dirs[] = {"/usr/lib/*/dpdk/pmds-*",
+					   "/usr/lib64/dpdk/pmds-*",
+					   "/usr/lib/dpdk/pmds-*",
+					   "/usr/local/lib/*/dpdk/pmds-*",
+					   "/usr/local/lib64/dpdk/pmds-*",
+					   "/usr/local/lib/dpdk/pmds-*",
+					   "/usr/local/lib/*",
+					   "/usr/local/lib64"};
 	char pat[PATH_MAX];
 	bool found = false;
 
@@ -140,14 +149,16 @@ int nb_guest_vhost_user_probe(char *why, size_t whylen)
 		return -ENOENT;
 	}
 	if (!pmd_present(path, "librte_net_vhost", "net_vhost")) {
-		nb_err(why, whylen,
-		       "vhost-user unavailable: DPDK's vhost PMD (librte_net_vhost) not found (apt-get install "
-		       "dpdk)");
+		nb_err(
+		    why, whylen,
+		    "vhost-user unavailable: DPDK's vhost PMD (librte_net_vhost) not found (apt-get install "
+		    "dpdk)");
 		return -ENOENT;
 	}
 	if (!pmd_present(path, "librte_net_tap", "net_tap")) {
 		nb_err(why, whylen,
-		       "vhost-user unavailable: DPDK's tap PMD (librte_net_tap) not found (apt-get install dpdk)");
+		       "vhost-user unavailable: DPDK's tap PMD (librte_net_tap) not found (apt-get install "
+		       "dpdk)");
 		return -ENOENT;
 	}
 	if (access("/dev/net/tun", R_OK | W_OK)) {
@@ -182,7 +193,6 @@ void nb_vu_cmd_build(struct nb_vu_backend *b, const struct nb_plan *p, const cha
 	struct nb_vm_cmd *q = &b->cmd;
 	char prefix[32], tap[IFNAMSIZ] = "";
 
-	(void)dir;
 	memset(q, 0, sizeof(*q));
 	pick_cpus(&b->main_cpu, &b->fwd_cpu);
 	prefix_of(prefix, sizeof(prefix), p->name);
@@ -212,6 +222,8 @@ void nb_vu_cmd_build(struct nb_vu_backend *b, const struct nb_plan *p, const cha
 	nb_vm_arg(q, "--no-mlockall");
 	nb_vm_arg(q, "--disable-link-check");
 	nb_vm_arg(q, "--stats-period=3600");
+	/* commands run before forwarding starts (NB_VU_COMMANDS, written there by nb_vu_start) */
+	nb_vm_arg(q, "--cmdline-file=%s/testpmd.cmds", dir);
 }
 
 /* Whether pid (in its netns) has a unix socket listening on path. */
@@ -276,6 +288,14 @@ int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, stru
 	FILE *f;
 
 	nb_vu_cmd_build(b, p, dir);
+	snprintf(path, sizeof(path), "%s/testpmd.cmds", dir);
+	f = fopen(path, "we");
+	if (!f || fputs(nb_vu_commands, f) < 0 || fclose(f)) {
+		int e = errno ? errno : EIO;
+
+		nb_err(err, errlen, "cannot write %s: %s", path, strerror(e));
+		return -e;
+	}
 	nb_vu_sock(sock, sizeof(sock), p->name);
 	/* what a previous instance of this name may have left (a kill -9 before its teardown) */
 	unlink(sock);
@@ -308,7 +328,8 @@ int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, stru
 		struct timespec ts = {0, 50 * 1000 * 1000};
 
 		if (nb_vm_cancel_pending(cancel)) {
-			nb_err(err, errlen, "interrupted while the vhost-user backend started; everything undone");
+			nb_err(err, errlen,
+			       "interrupted while the vhost-user backend started; everything undone");
 			return -EINTR;
 		}
 		if (listening(b->pid, sock))
@@ -322,8 +343,9 @@ int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, stru
 		if (mono_ns() - start > limit_ns) {
 			nb_vm_complaint(path, msg, sizeof(msg));
 			nb_err(err, errlen,
-			       "the vhost-user backend (%s) did not listen on %s within %lld s%s%s", testpmd_bin(),
-			       sock, (long long)(limit_ns / 1000000000LL), *msg ? "; its last words: " : "", msg);
+			       "the vhost-user backend (%s) did not listen on %s within %lld s%s%s",
+			       testpmd_bin(), sock, (long long)(limit_ns / 1000000000LL),
+			       *msg ? "; its last words: " : "", msg);
 			return -ETIMEDOUT;
 		}
 		nanosleep(&ts, NULL);
@@ -355,7 +377,7 @@ static bool is_ours(pid_t pid, const char *name)
 
 void nb_vu_cleanup(const char *name)
 {
-	static const char *const files[] = {"vhost.sock", "testpmd.log", "testpmd.pid", "testpmd.pid.tmp"};
+	static const char *const files[] = {"vhost.sock", "testpmd.log", "testpmd.pid", "testpmd.cmds"};
 	char dir[128], path[192], *text;
 
 	snprintf(dir, sizeof(dir), NB_VM_RUN_DIR "/%s", name);

@@ -195,8 +195,8 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 	nb_vm_arg(q, "-initrd");
 	nb_vm_arg(q, "%s", initrd);
 	nb_vm_arg(q, "-append");
-	nb_vm_arg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen,
-	     gw, p->server_port);
+	nb_vm_arg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr,
+		  plen, gw, p->server_port);
 	nb_vm_arg(q, "-serial");
 	nb_vm_arg(q, "file:%s/console.log", dir);
 	if (vu) {
@@ -208,14 +208,16 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 		nb_vm_arg(q, "-netdev");
 		nb_vm_arg(q, "vhost-user,id=n0,chardev=c0");
 		nb_vm_arg(q, "-device");
-		/* vectors=0: INTx, as qemu 7.2 aborts in msix_set_vector_notifiers with vhost-user without KVM.
-		 * No checksum or segmentation offloads: testpmd's io forwarding passes frames as they are, and
-		 * DPDK's vhost library leaves a guest's partial checksum for a NIC to finish that net_tap is
-		 * not asked to be, so the guest completes every frame itself (as it does on a real wire). */
-		nb_vm_arg(q,
-			  "virtio-net-pci,netdev=n0,mac=" GUEST_MAC ",romfile=,vectors=0,csum=off,guest_csum=off,"
-			  "host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=off,guest_tso6=off,"
-			  "guest_ecn=off,guest_ufo=off");
+		/* vectors=0: INTx, as qemu 7.2 aborts in msix_set_vector_notifiers with vhost-user without
+		 * KVM. No checksum or segmentation offloads: testpmd's io forwarding passes frames as they
+		 * are, and DPDK's vhost library leaves a guest's partial checksum for a NIC to finish that
+		 * net_tap is not asked to be, so the guest completes every frame itself (as it does on a real
+		 * wire). 1024-entry rings, as OVS-DPDK deployments configure for vhost-user. */
+		nb_vm_arg(
+		    q,
+		    "virtio-net-pci,netdev=n0,mac=" GUEST_MAC ",romfile=,vectors=0,csum=off,guest_csum=off,"
+		    "host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=off,guest_tso6=off,"
+		    "guest_ecn=off,guest_ufo=off,rx_queue_size=1024,tx_queue_size=1024");
 	} else {
 		nb_vm_arg(q, "-netdev");
 		nb_vm_arg(q, "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s", tap,
@@ -314,7 +316,7 @@ static int facts_write(const struct nb_plan *p, const char *dir, const struct gu
 
 		if (b) {
 			cJSON_AddStringToObject(b, "program", "dpdk-testpmd");
-			cJSON_AddStringToObject(b, "forward_mode", "io");
+			cJSON_AddStringToObject(b, "forward_mode", "io, tx retry 100 x 10 us");
 			cJSON_AddNumberToObject(b, "pid", g->vu->pid);
 			/* the forwarding lcore polls without sleeping: a whole CPU while the path is up */
 			cJSON_AddNumberToObject(b, "forward_cpu", g->vu->fwd_cpu);
@@ -437,7 +439,7 @@ static void keep_console(const char *name, const char dir[128], const char *file
 
 void nb_vm_complaint(const char *file, char *buf, size_t len)
 {
-	static const char *const bad[] = {"rror", "ERR",     "fail",  "Fail", "annot",
+	static const char *const bad[] = {"rror",   "ERR",     "fail",	"Fail", "annot",
 					  "nvalid", "No such", "abort", "Abort"};
 	char *text, *line = NULL, *last = NULL;
 
@@ -695,10 +697,15 @@ char *nb_vm_script(const struct nb_plan *p)
 		nb_vu_cmd_build(vu, p, dir);
 		nb_vu_sock(sock, sizeof(sock), p->name);
 		fprintf(f,
-			"# the vhost-user backend: dpdk-testpmd forwarding (io mode) between the guest's vhost-user\n"
-			"# socket (port 0, net_vhost, the server end) and the tap on the bridge (port 1, net_tap); its\n"
-			"# forwarding lcore polls CPU %d. Remove: kill it, then rm -rf " NB_VU_DPDK_DIR "/nb-%s-vu\n",
-			vu->fwd_cpu, p->name);
+			"# the vhost-user backend: dpdk-testpmd forwarding (io, with tx retry) between the\n"
+			"# guest's vhost-user socket (port 0, net_vhost, the server end) and the tap on the\n"
+			"# bridge (port 1, net_tap); its forwarding lcore polls CPU %d.\n"
+			"# Remove: kill it, then rm -rf %s/nb-%s-vu\n",
+			vu->fwd_cpu, NB_VU_DPDK_DIR, p->name);
+		fprintf(f, "printf '");
+		for (const char *c = nb_vu_commands; *c; c++)
+			fputs(*c == '\n' ? "\\n" : (char[]){*c, 0}, f);
+		fprintf(f, "' > %s/testpmd.cmds\n", dir);
 		fprintf(f, "ip netns exec %s ", p->server_ns);
 		nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
 		fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);

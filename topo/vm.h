@@ -59,7 +59,10 @@ bool nb_vm_cancel_pending(const sigset_t *set);
 void nb_vm_complaint(const char *file, char *buf, size_t len);
 
 /* ---- vhost_user.c: the "vhost-user" path's backend ---- */
-#define NB_VU_BACKEND  NB_GUEST_VHOST_USER
+#define NB_VU_BACKEND NB_GUEST_VHOST_USER
+/* testpmd's --cmdline-file: io forwarding with retry towards a full guest ring */
+#define NB_VU_COMMANDS "set fwd io retry\nset burst tx delay 10 retry 100\n"
+extern const char nb_vu_commands[];
 #define NB_VU_DPDK_DIR "/var/run/dpdk" /* where the EAL of a root process keeps its --file-prefix */
 
 struct nb_vu_backend {

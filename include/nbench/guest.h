@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * VM paths ("virtio", "vhost", "vhost-user"): the server end is a small qemu guest on a tap in the path's
- * bridge (for "vhost-user", behind a DPDK testpmd forwarding between its vhost-user socket and the tap), running
- * its own `nbench serve`. The guest image (Debian's kernel, an initramfs with the virtio-net modules,
+ * bridge (for "vhost-user", behind a DPDK testpmd forwarding between its vhost-user socket and the tap),
+ * running its own `nbench serve`. The guest image (Debian's kernel, an initramfs with the virtio-net modules,
  * busybox and this nbench binary) is built by scripts/guest-build and cached; the accelerator (KVM, else
  * TCG) and vhost-net are probed, never assumed. nb_topo_up starts the guest and returns once its responder
  * answers; nb_topo_down stops it with the rest of the path.

@@ -61,8 +61,9 @@ int main(void)
 		CHECK(tap && tap->tap_mq == (i == 2));
 
 		char *script = nb_plan_script(p);
-		CHECK(script && strstr(script, i == 2 ? "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap multi_queue"
-						       : "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap vnet_hdr"));
+		CHECK(script &&
+		      strstr(script, i == 2 ? "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap multi_queue"
+					    : "ip -n nb-tvm-host tuntap add dev nb-tvm-t mode tap vnet_hdr"));
 		CHECK(script && strstr(script, "ip netns exec nb-tvm-host qemu-system-x86_64"));
 		CHECK(script && strstr(script, "virtio-net-pci"));
 		CHECK(script && strstr(script, "nbench.ip=172.31.77.2/24 nbench.gw=172.31.77.1"));
@@ -70,15 +71,18 @@ int main(void)
 			CHECK(script && strstr(script, i ? "vhost=on" : "vhost=off"));
 			CHECK(script && !strstr(script, "testpmd"));
 		} else {
-			const char *tp = script ? strstr(script, "ip netns exec nb-tvm-host dpdk-testpmd ") : NULL;
-			const char *qm = script ? strstr(script, "ip netns exec nb-tvm-host qemu-system-x86_64") : NULL;
+			const char *tp =
+			    script ? strstr(script, "ip netns exec nb-tvm-host dpdk-testpmd ") : NULL;
+			const char *qm =
+			    script ? strstr(script, "ip netns exec nb-tvm-host qemu-system-x86_64") : NULL;
 
 			/* the backend first, listening where qemu connects; the guest's memory shareable */
 			CHECK(tp && qm && tp < qm);
 			CHECK(tp && strstr(tp, "--file-prefix=nb-tvm-vu") && strstr(tp, "--no-huge") &&
 			      strstr(tp, "--no-pci") && strstr(tp, "--forward-mode=io") &&
 			      strstr(tp, "--total-num-mbufs=8192") && strstr(tp, "--stats-period"));
-			CHECK(tp && strstr(tp, "'--vdev=net_vhost0,iface=/run/nbench/vm/tvm/vhost.sock,queues=1'"));
+			CHECK(tp &&
+			      strstr(tp, "'--vdev=net_vhost0,iface=/run/nbench/vm/tvm/vhost.sock,queues=1'"));
 			CHECK(tp && strstr(tp, "'--vdev=net_tap0,iface=nb-tvm-t'"));
 			CHECK(qm && strstr(qm, "socket,id=c0,path=/run/nbench/vm/tvm/vhost.sock"));
 			CHECK(qm && strstr(qm, "vhost-user,id=n0,chardev=c0"));
