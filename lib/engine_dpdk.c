@@ -391,7 +391,7 @@ static struct rte_mempool *pool_create(unsigned n, bool packed, int socket, char
 	struct rte_mempool *mp =
 	    rte_mempool_create_empty("nbench_pool", n, sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE,
 				     POOL_CACHE, sizeof(priv), socket, packed ? RTE_MEMPOOL_F_NO_IOVA_CONTIG : 0);
-	int r;
+	int r = 0;
 	why[0] = 0;
 	if (!mp) {
 		snprintf(why, whylen, "%s", rte_strerror(rte_errno));
