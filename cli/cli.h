@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The command line: parsing into settings, and the commands. Only this folder and the report writers print. */
+/* The command line: parsing into settings, and the commands. Only this folder and the report writers print.
+ */
 #ifndef NBENCH_CLI_H
 #define NBENCH_CLI_H
 
@@ -17,7 +18,7 @@ struct cli_test {
 	const char *path;   /* --path: build this path for the run */
 	const char *topo;   /* --topo: use this running instance */
 	const char *output; /* -o: write the report there too */
-	bool quiet;         /* no interim lines */
+	bool quiet;	    /* no interim lines */
 	bool host_given;
 	char cmdline[512];
 };
@@ -26,7 +27,7 @@ struct cli_test {
  * one-line error on stderr. */
 int cli_parse_test(int argc, char **argv, struct cli_test *ret);
 
-int cmd_test(int argc, char **argv);   /* stream, rr, crr */
+int cmd_test(int argc, char **argv); /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
@@ -38,10 +39,14 @@ int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe *
 	{"dpdk-port", required_argument, NULL, CLI_O_DPDK + 0},                                              \
 	    {"dpdk-args", required_argument, NULL, CLI_O_DPDK + 1},                                          \
 	    {"dpdk-ip", required_argument, NULL, CLI_O_DPDK + 2},                                            \
-	    {"dpdk-peer-mac", required_argument, NULL, CLI_O_DPDK + 3}
+	{                                                                                                    \
+		"dpdk-peer-mac", required_argument, NULL, CLI_O_DPDK + 3                                     \
+	}
 #define CLI_DPDK_HELP                                                                                        \
-	"      --engine dpdk      kernel bypass (UDP): --dpdk-port PCI|net_af_packet0,iface=IF (or net_af_xdp,\n" \
-	"                         net_tap, net_memif, net_virtio_user), --dpdk-ip A.B.C.D (the port's address),\n" \
+	"      --engine dpdk      kernel bypass (UDP): --dpdk-port PCI|net_af_packet0,iface=IF (or "         \
+	"net_af_xdp,\n"                                                                                      \
+	"                         net_tap, net_memif, net_virtio_user), --dpdk-ip A.B.C.D (the port's "      \
+	"address),\n"                                                                                        \
 	"                         --dpdk-peer-mac MAC (no ARP), --dpdk-args \"EAL ARGS\"\n"
 int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cfg);
 int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given);
@@ -61,9 +66,11 @@ struct cli_path {
 	bool ready; /* the responder answered once */
 };
 /* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
-int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err, size_t errlen);
+int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
+		  size_t errlen);
 /* Runs one test across it (the generator in the client's namespace). 0 or -errno; rep says the rest. */
-int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals, struct nb_report *rep);
+int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
+		 struct nb_report *rep);
 /* Stops the responder; tears the path down if it was built here. */
 void cli_path_close(struct cli_path *pe);
 

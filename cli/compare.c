@@ -693,7 +693,8 @@ int cmd_compare(int argc, char **argv)
 
 	cli_catch_signals();
 	c->runs_json = cJSON_CreateArray();
-	/* A path this machine cannot build (no vhost-net, no bridge) is left out with its reason; the others run. */
+	/* A path this machine cannot build (no vhost-net, no bridge) is left out with its reason; the others
+	 * run. */
 	for (unsigned pi = 0; pi < c->npaths;) {
 		char err[256];
 		if (!c->quiet)
@@ -706,7 +707,8 @@ int cmd_compare(int argc, char **argv)
 		}
 		if (r < 0) {
 			fprintf(stderr, "nbench compare: path %s left out: %s\n", c->paths[pi], err);
-			snprintf(c->skipped[c->nskipped].path, sizeof(c->skipped[0].path), "%s", c->paths[pi]);
+			snprintf(c->skipped[c->nskipped].path, sizeof(c->skipped[0].path), "%s",
+				 c->paths[pi]);
 			snprintf(c->skipped[c->nskipped].why, sizeof(c->skipped[0].why), "%s", err);
 			c->nskipped++;
 			memmove(&c->paths[pi], &c->paths[pi + 1], (c->npaths - pi - 1) * sizeof(c->paths[0]));

@@ -21,15 +21,15 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *what;
 } cmds[] = {
-	{"serve", cmd_serve, "the responder: sink, source and echo over one control port"},
-	{"stream", cmd_test, "bulk goodput, either direction, N flows (TCP or UDP)"},
-	{"rr", cmd_test, "request/response latency and transactions/s (TCP or UDP)"},
-	{"crr", cmd_test, "a new TCP connection per transaction"},
-	{"topo", nb_topo_cli, "build, remove, list or print network paths"},
-	{"compare", cmd_compare, "every test on every path, interleaved and repeated"},
-	{"guest", cmd_guest, "build the VM paths' guest image; probe KVM and vhost-net"},
-	{"version", cmd_version, "print the version"},
-	{"help", cmd_help, "this list"},
+    {"serve", cmd_serve, "the responder: sink, source and echo over one control port"},
+    {"stream", cmd_test, "bulk goodput, either direction, N flows (TCP or UDP)"},
+    {"rr", cmd_test, "request/response latency and transactions/s (TCP or UDP)"},
+    {"crr", cmd_test, "a new TCP connection per transaction"},
+    {"topo", nb_topo_cli, "build, remove, list or print network paths"},
+    {"compare", cmd_compare, "every test on every path, interleaved and repeated"},
+    {"guest", cmd_guest, "build the VM paths' guest image; probe KVM and vhost-net"},
+    {"version", cmd_version, "print the version"},
+    {"help", cmd_help, "this list"},
 };
 
 static int cmd_help(int argc, char **argv)

@@ -43,64 +43,68 @@ enum {
 };
 
 static const struct option test_opts[] = {
-	{"host", required_argument, NULL, 'H'},
-	{"port", required_argument, NULL, 'p'},
-	{"time", required_argument, NULL, 't'},
-	{"warmup", required_argument, NULL, O_WARMUP},
-	{"interval", required_argument, NULL, 'i'},
-	{"parallel", required_argument, NULL, 'P'},
-	{"reverse", no_argument, NULL, O_REVERSE},
-	{"msg-size", required_argument, NULL, O_MSG},
-	{"proto", required_argument, NULL, O_PROTO},
-	{"rr-size", required_argument, NULL, 'r'},
-	{"depth", required_argument, NULL, O_DEPTH},
-	{"rate", required_argument, NULL, O_RATE},
-	{"udp-timeout", required_argument, NULL, O_UDP_TIMEOUT},
-	{"cpu-gen", required_argument, NULL, O_CPU_GEN},
-	{"cpu-resp", required_argument, NULL, O_CPU_RESP},
-	{"spin", no_argument, NULL, O_SPIN},
-	{"busy-poll", required_argument, NULL, O_BUSY_POLL},
-	{"nodelay", no_argument, NULL, O_NODELAY},
-	{"no-nodelay", no_argument, NULL, O_NO_NODELAY},
-	{"engine", required_argument, NULL, O_ENGINE},
-	{"json", no_argument, NULL, O_JSON},
-	{"csv", no_argument, NULL, O_CSV},
-	{"path", required_argument, NULL, O_PATH},
-	{"topo", required_argument, NULL, O_TOPO},
-	{"output", required_argument, NULL, 'o'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	CLI_DPDK_OPTIONS,
-	{0},
+    {"host", required_argument, NULL, 'H'},
+    {"port", required_argument, NULL, 'p'},
+    {"time", required_argument, NULL, 't'},
+    {"warmup", required_argument, NULL, O_WARMUP},
+    {"interval", required_argument, NULL, 'i'},
+    {"parallel", required_argument, NULL, 'P'},
+    {"reverse", no_argument, NULL, O_REVERSE},
+    {"msg-size", required_argument, NULL, O_MSG},
+    {"proto", required_argument, NULL, O_PROTO},
+    {"rr-size", required_argument, NULL, 'r'},
+    {"depth", required_argument, NULL, O_DEPTH},
+    {"rate", required_argument, NULL, O_RATE},
+    {"udp-timeout", required_argument, NULL, O_UDP_TIMEOUT},
+    {"cpu-gen", required_argument, NULL, O_CPU_GEN},
+    {"cpu-resp", required_argument, NULL, O_CPU_RESP},
+    {"spin", no_argument, NULL, O_SPIN},
+    {"busy-poll", required_argument, NULL, O_BUSY_POLL},
+    {"nodelay", no_argument, NULL, O_NODELAY},
+    {"no-nodelay", no_argument, NULL, O_NO_NODELAY},
+    {"engine", required_argument, NULL, O_ENGINE},
+    {"json", no_argument, NULL, O_JSON},
+    {"csv", no_argument, NULL, O_CSV},
+    {"path", required_argument, NULL, O_PATH},
+    {"topo", required_argument, NULL, O_TOPO},
+    {"output", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    CLI_DPDK_OPTIONS,
+    {0},
 };
 
 static void test_help(const char *cmd)
 {
 	printf("usage: nbench %s (-H HOST | --path PATH | --topo NAME) [options]\n\n", cmd);
-	printf("  -H, --host HOST        responder (`nbench serve`) to test against\n"
-	       "  -p, --port PORT        its port (control, TCP and UDP data), default %u\n"
-	       "      --path PATH        build PATH (loopback native host bridge nat virtio vhost vhost-user),\n"
-	       "                         run, tear down\n"
-	       "      --topo NAME        run across a path already up (`nbench topo up`)\n"
-	       "  -t, --time SEC         measured duration (10)        --warmup SEC  discarded first part (0)\n"
-	       "  -i, --interval SEC     interim lines (1; 0 = none)   -P, --parallel N  flows (1)\n"
-	       "      --proto tcp|udp    protocol (tcp)                --engine sock     engine\n",
-	       NB_DEFAULT_PORT);
+	printf(
+	    "  -H, --host HOST        responder (`nbench serve`) to test against\n"
+	    "  -p, --port PORT        its port (control, TCP and UDP data), default %u\n"
+	    "      --path PATH        build PATH (loopback native host bridge nat virtio vhost vhost-user),\n"
+	    "                         run, tear down\n"
+	    "      --topo NAME        run across a path already up (`nbench topo up`)\n"
+	    "  -t, --time SEC         measured duration (10)        --warmup SEC  discarded first part (0)\n"
+	    "  -i, --interval SEC     interim lines (1; 0 = none)   -P, --parallel N  flows (1)\n"
+	    "      --proto tcp|udp    protocol (tcp)                --engine sock     engine\n",
+	    NB_DEFAULT_PORT);
 	if (!strcmp(cmd, "stream"))
 		printf("      --reverse          the responder sends, the generator receives\n"
 		       "      --msg-size B       bytes per write (tcp 128K, udp 1472)\n");
 	else
 		printf("  -r, --rr-size REQ,RESP request and response bytes (100,200)\n"
 		       "      --depth N          transactions in flight per flow (1)\n"
-		       "      --rate R           open loop at R transactions/s in all, latency from the intended send\n"
+		       "      --rate R           open loop at R transactions/s in all, latency from the "
+		       "intended send\n"
 		       "      --udp-timeout T    a UDP transaction unanswered this long is lost (200ms)\n"
 		       "      --no-nodelay       leave Nagle on\n");
-	printf("      --cpu-gen N        pin the generator's flows to CPU N\n"
-	       "      --cpu-resp N       pin the responder's flows to CPU N (it is told over the control connection)\n"
-	       "      --spin             poll non-blocking sockets instead of sleeping (both sides)\n"
-	       "      --busy-poll US     SO_BUSY_POLL on every data socket\n"
-	       "      --json | --csv     report format (text)           -o FILE  also write the report to FILE\n"
-	       "  -q, --quiet            no interim lines\n");
+	printf(
+	    "      --cpu-gen N        pin the generator's flows to CPU N\n"
+	    "      --cpu-resp N       pin the responder's flows to CPU N (it is told over the control "
+	    "connection)\n"
+	    "      --spin             poll non-blocking sockets instead of sleeping (both sides)\n"
+	    "      --busy-poll US     SO_BUSY_POLL on every data socket\n"
+	    "      --json | --csv     report format (text)           -o FILE  also write the report to FILE\n"
+	    "  -q, --quiet            no interim lines\n");
 	printf(CLI_DPDK_HELP);
 }
 
@@ -125,12 +129,14 @@ int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given)
 	if (!dpdk)
 		return 0;
 #ifndef NB_HAVE_DPDK
-	return cli_usage_error(cmd, "--engine dpdk: this nbench was built without DPDK (install libdpdk-dev and "
-				    "rebuild)");
+	return cli_usage_error(cmd,
+			       "--engine dpdk: this nbench was built without DPDK (install libdpdk-dev and "
+			       "rebuild)");
 #else
 	if (!cfg->dpdk_port[0] || !cfg->dpdk_ip[0])
-		return cli_usage_error(cmd, "--engine dpdk needs --dpdk-port (a PCI address or a vdev such as "
-					    "net_af_packet0,iface=veth0) and --dpdk-ip (the port's IPv4 address)");
+		return cli_usage_error(cmd,
+				       "--engine dpdk needs --dpdk-port (a PCI address or a vdev such as "
+				       "net_af_packet0,iface=veth0) and --dpdk-ip (the port's IPv4 address)");
 	return 0;
 #endif
 }
@@ -158,7 +164,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	nb_cfg_defaults(&t->cfg, kind);
 	size_t o = 0;
 	for (int i = 0; i < argc && o < sizeof(t->cmdline); i++)
-		o += (size_t)snprintf(t->cmdline + o, sizeof(t->cmdline) - o, "%s%s", i ? " " : "nbench ", argv[i]);
+		o += (size_t)snprintf(t->cmdline + o, sizeof(t->cmdline) - o, "%s%s", i ? " " : "nbench ",
+				      argv[i]);
 
 	optind = 1;
 	opterr = 0;
@@ -214,8 +221,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 			proto_given = true;
 			break;
 		case 'r':
-			if (nb_parse_size_pair(optarg, &a, &b) < 0 || a < 1 || b < 1 || a > NB_MAX_MSG_BYTES ||
-			    b > NB_MAX_MSG_BYTES)
+			if (nb_parse_size_pair(optarg, &a, &b) < 0 || a < 1 || b < 1 ||
+			    a > NB_MAX_MSG_BYTES || b > NB_MAX_MSG_BYTES)
 				return bad(cmd, "-r", optarg, "REQ,RESP sizes from 1 byte to 64M");
 			t->cfg.req_bytes = (uint32_t)a;
 			t->cfg.resp_bytes = (uint32_t)b;
@@ -229,7 +236,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 			break;
 		case O_RATE:
 			if (nb_parse_rate(optarg, &d) < 0 || d <= 0 || d > 1e9)
-				return bad(cmd, "--rate", optarg, "a rate above 0 and at most 1G transactions/s");
+				return bad(cmd, "--rate", optarg,
+					   "a rate above 0 and at most 1G transactions/s");
 			t->cfg.rate_tps = d;
 			rate_given = true;
 			break;
@@ -241,7 +249,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		case O_CPU_GEN:
 		case O_CPU_RESP:
 			if (nb_parse_uint(optarg, 0, 1023, &u) < 0)
-				return bad(cmd, c == O_CPU_GEN ? "--cpu-gen" : "--cpu-resp", optarg, "a CPU number");
+				return bad(cmd, c == O_CPU_GEN ? "--cpu-gen" : "--cpu-resp", optarg,
+					   "a CPU number");
 			if (c == O_CPU_GEN)
 				t->cfg.cpu_gen = (int)u;
 			else
@@ -302,16 +311,22 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		}
 	}
 	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s' (see nbench %s --help)", argv[optind], cmd);
+		return cli_usage_error(cmd, "unexpected argument '%s' (see nbench %s --help)", argv[optind],
+				       cmd);
 	if (kind != NB_TEST_STREAM && (msg_given || rev_given))
-		return cli_usage_error(cmd, "%s is for nbench stream", msg_given ? "--msg-size" : "--reverse");
+		return cli_usage_error(cmd, "%s is for nbench stream",
+				       msg_given ? "--msg-size" : "--reverse");
 	if (kind == NB_TEST_STREAM && (rr_given || depth_given || rate_given))
-		return cli_usage_error(cmd, "%s is for nbench rr", rr_given ? "-r" : depth_given ? "--depth" : "--rate");
+		return cli_usage_error(cmd, "%s is for nbench rr",
+				       rr_given	     ? "-r"
+				       : depth_given ? "--depth"
+						     : "--rate");
 	if (kind == NB_TEST_CRR && (depth_given || rate_given))
 		return cli_usage_error(cmd, "%s is for nbench rr", depth_given ? "--depth" : "--rate");
 	int where = !!t->host_given + !!t->path + !!t->topo;
 	if (where == 0)
-		return cli_usage_error(cmd, "say where the responder is: -H HOST, --path PATH or --topo NAME");
+		return cli_usage_error(cmd,
+				       "say where the responder is: -H HOST, --path PATH or --topo NAME");
 	if (where > 1)
 		return cli_usage_error(cmd, "-H, --path and --topo exclude each other");
 	if ((r = cli_dpdk_check(cmd, &t->cfg, dpdk_given)))
@@ -324,11 +339,14 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		if (kind == NB_TEST_CRR)
 			return cli_usage_error(cmd, "--engine dpdk runs stream and rr (crr needs TCP)");
 		if (!t->host_given)
-			return cli_usage_error(cmd, "--engine dpdk runs against -H HOST (a running `nbench serve`)");
-		if (t->cfg.msg_bytes > NB_DEFAULT_UDP_MSG_BYTES || t->cfg.req_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
+			return cli_usage_error(
+			    cmd, "--engine dpdk runs against -H HOST (a running `nbench serve`)");
+		if (t->cfg.msg_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
+		    t->cfg.req_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
 		    t->cfg.resp_bytes > NB_DEFAULT_UDP_MSG_BYTES)
-			return cli_usage_error(cmd, "--engine dpdk: datagrams are at most %u bytes (no fragmentation)",
-					       NB_DEFAULT_UDP_MSG_BYTES);
+			return cli_usage_error(
+			    cmd, "--engine dpdk: datagrams are at most %u bytes (no fragmentation)",
+			    NB_DEFAULT_UDP_MSG_BYTES);
 	}
 	nb_cfg_resolve(&t->cfg);
 	if ((r = nb_cfg_check(&t->cfg, err, sizeof(err))) < 0)

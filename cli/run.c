@@ -79,14 +79,16 @@ static int wait_responder(const char *host, uint16_t port, int64_t timeout_ns)
 	return r;
 }
 
-int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err, size_t errlen)
+int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
+		  size_t errlen)
 {
 	struct nb_topo_opts o = {.server_port = port, .publish_port = port};
 	int r;
 
 	memset(pe, 0, sizeof(*pe));
 	pe->built = kind != NULL;
-	r = pe->built ? nb_topo_up_ex(kind, NULL, &o, &pe->topo, err, errlen) : nb_topo_open(name, &pe->topo, err, errlen);
+	r = pe->built ? nb_topo_up_ex(kind, NULL, &o, &pe->topo, err, errlen)
+		      : nb_topo_open(name, &pe->topo, err, errlen);
 	if (r < 0)
 		return r;
 	if (nb_topo_has_own_responder(pe->topo))
@@ -95,10 +97,13 @@ int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_
 	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(pe->topo));
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = 0;
-	char *argv[] = {self, "serve", "--port", portstr, "--bind", (char *)nb_topo_server_addr(pe->topo), "--quiet", NULL};
+	char *argv[] = {self,	   "serve",  "--port",
+			portstr,   "--bind", (char *)nb_topo_server_addr(pe->topo),
+			"--quiet", NULL};
 	pid_t pid = nb_topo_spawn_server(pe->topo, argv);
 	if (pid < 0) {
-		snprintf(err, errlen, "cannot start the responder in path %s: %s", nb_topo_name(pe->topo), strerror((int)-pid));
+		snprintf(err, errlen, "cannot start the responder in path %s: %s", nb_topo_name(pe->topo),
+			 strerror((int)-pid));
 		cli_path_close(pe);
 		return (int)pid;
 	}
@@ -127,15 +132,17 @@ static void *path_run_main(void *arg)
 	struct path_run *p = arg;
 	int r = nb_topo_enter_client(p->pe->topo);
 	if (r < 0) {
-		snprintf(p->rep->error, sizeof(p->rep->error), "cannot enter the client's namespace: %s", strerror(-r));
+		snprintf(p->rep->error, sizeof(p->rep->error), "cannot enter the client's namespace: %s",
+			 strerror(-r));
 		p->rc = r;
 		return NULL;
 	}
 	if (!p->pe->ready) {
 		r = wait_responder(p->cfg.host, p->cfg.port, 10 * NB_NS_PER_S);
 		if (r < 0) {
-			snprintf(p->rep->error, sizeof(p->rep->error), "the responder in path %s did not come up: %s",
-				 nb_topo_name(p->pe->topo), strerror(-r));
+			snprintf(p->rep->error, sizeof(p->rep->error),
+				 "the responder in path %s did not come up: %s", nb_topo_name(p->pe->topo),
+				 strerror(-r));
 			p->rc = r;
 			return NULL;
 		}
@@ -145,7 +152,8 @@ static void *path_run_main(void *arg)
 	return NULL;
 }
 
-int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals, struct nb_report *rep)
+int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
+		 struct nb_report *rep)
 {
 	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL, .quit = &quit_flag};
 	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
@@ -155,10 +163,11 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		rep->path_json = nb_topo_describe_json(pe->topo);
 	struct nb_topo_guest guest;
 	if (!nb_topo_guest(pe->topo, &guest) && !strcmp(guest.accel, "tcg"))
-		nb_report_note(rep,
-			       "EMULATION-BOUND: the guest runs under TCG, not KVM (see path.guest.accel_why): "
-			       "these figures measure qemu's emulator more than the %s datapath",
-			       nb_topo_kind(pe->topo));
+		nb_report_note(
+		    rep,
+		    "EMULATION-BOUND: the guest runs under TCG, not KVM (see path.guest.accel_why): "
+		    "these figures measure qemu's emulator more than the %s datapath",
+		    nb_topo_kind(pe->topo));
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
 	p.cfg.port = nb_topo_dial_port(pe->topo);
 	pthread_t th;
@@ -252,7 +261,8 @@ int cmd_test(int argc, char **argv)
 	if (t.output && measured) {
 		FILE *f = fopen(t.output, "w");
 		if (!f) {
-			fprintf(stderr, "nbench %s: cannot write %s: %s\n", argv[0], t.output, strerror(errno));
+			fprintf(stderr, "nbench %s: cannot write %s: %s\n", argv[0], t.output,
+				strerror(errno));
 			rc = 1;
 		} else {
 			write_report(&rep, t.format, f);
@@ -276,16 +286,22 @@ static void serve_log(void *arg, const char *msg)
 static void serve_ready(void *arg, uint16_t port)
 {
 	if (!arg)
-		fprintf(stderr, "nbench serve: listening on port %u (TCP control and data, UDP data)\n", port);
+		fprintf(stderr, "nbench serve: listening on port %u (TCP control and data, UDP data)\n",
+			port);
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"port", required_argument, NULL, 'p'}, {"bind", required_argument, NULL, 'B'},
-		{"once", no_argument, NULL, '1'},       {"idle-timeout", required_argument, NULL, 'I'},
-		{"quiet", no_argument, NULL, 'q'},      {"help", no_argument, NULL, 'h'},
-		{"engine", required_argument, NULL, 'E'}, CLI_DPDK_OPTIONS, {0},
+	    {"port", required_argument, NULL, 'p'},
+	    {"bind", required_argument, NULL, 'B'},
+	    {"once", no_argument, NULL, '1'},
+	    {"idle-timeout", required_argument, NULL, 'I'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"engine", required_argument, NULL, 'E'},
+	    CLI_DPDK_OPTIONS,
+	    {0},
 	};
 	struct nb_test_cfg dc; /* the engine's settings: only the dpdk ones are used */
 	bool dpdk_given = false;
@@ -303,7 +319,8 @@ int cmd_serve(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			if (nb_parse_uint(optarg, 1, 65535, &u) < 0)
-				return cli_usage_error("serve", "--port: '%s' is not a port number from 1 to 65535", optarg);
+				return cli_usage_error(
+				    "serve", "--port: '%s' is not a port number from 1 to 65535", optarg);
 			sc.port = (uint16_t)u;
 			break;
 		case 'B':
@@ -314,12 +331,15 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'I':
 			if (nb_parse_duration(optarg, &ns) < 0 || ns < 1000000LL)
-				return cli_usage_error("serve", "--idle-timeout: '%s' is not a duration of at least 1ms", optarg);
+				return cli_usage_error(
+				    "serve", "--idle-timeout: '%s' is not a duration of at least 1ms",
+				    optarg);
 			sc.idle_timeout_ns = ns;
 			break;
 		case 'E':
 			if (strcmp(optarg, "sock") != 0 && strcmp(optarg, "dpdk") != 0)
-				return cli_usage_error("serve", "--engine: '%s' is not an engine this responder serves", optarg);
+				return cli_usage_error(
+				    "serve", "--engine: '%s' is not an engine this responder serves", optarg);
 			snprintf(dc.engine, sizeof(dc.engine), "%s", optarg);
 			break;
 		case CLI_O_DPDK + 0:
@@ -334,9 +354,12 @@ int cmd_serve(int argc, char **argv)
 			quiet = true;
 			break;
 		case 'h':
-			printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] [--quiet]\n"
-			       "  The responder: one TCP port for control and data, the same UDP port for datagram flows.\n"
-			       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control stays on TCP.\n");
+			printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
+			       "[--quiet]\n"
+			       "  The responder: one TCP port for control and data, the same UDP port for "
+			       "datagram flows.\n"
+			       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
+			       "stays on TCP.\n");
 			printf(CLI_DPDK_HELP);
 			return 0;
 		case ':':
@@ -355,7 +378,8 @@ int cmd_serve(int argc, char **argv)
 	char err[256];
 #ifdef NB_HAVE_DPDK
 	bool dpdk = !strcmp(dc.engine, "dpdk");
-	if (dpdk && ((r = nb_dpdk_start(&dc, err, sizeof(err))) < 0 || (r = nb_serve_dpdk_start(err, sizeof(err))) < 0)) {
+	if (dpdk && ((r = nb_dpdk_start(&dc, err, sizeof(err))) < 0 ||
+		     (r = nb_serve_dpdk_start(err, sizeof(err))) < 0)) {
 		nb_dpdk_stop();
 		fprintf(stderr, "nbench serve: %s\n", err);
 		return r == -EINVAL ? 2 : 1;

@@ -77,10 +77,12 @@ static int parse_build_args(int argc, char **argv, const char **kind, const char
 	}
 	if (!*kind)
 		return fail_usage(
-		    "%s: missing path KIND (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)", argv[0]);
+		    "%s: missing path KIND (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
+		    argv[0]);
 	if (!nb_topo_kind_valid(*kind))
 		return fail_usage(
-		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)", *kind);
+		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
+		    *kind);
 	if (*name && nb_topo_name_check(*name, err, sizeof(err)))
 		return fail_usage("%s", err);
 	return 0;
@@ -188,8 +190,8 @@ static int cmd_show(int argc, char **argv)
 		fprintf(stderr, "nbench topo: listing instances: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("%-11s %-10s %-10s %-18s %-22s %-16s %s\n", "NAME", "KIND", "STATE", "CLIENT", "DIAL", "SERVER",
-	       "LISTEN");
+	printf("%-11s %-10s %-10s %-18s %-22s %-16s %s\n", "NAME", "KIND", "STATE", "CLIENT", "DIAL",
+	       "SERVER", "LISTEN");
 	for (size_t i = 0; i < n; i++) {
 		const struct nb_topo_info *in = &list[i];
 		char dial[64], listen[64];

@@ -23,10 +23,10 @@
 #include "nbench/sysinfo.h"
 #include "nbench/workload.h"
 
-#define CTRL_TIMEOUT_NS (5 * NB_NS_PER_S)
-#define UDP_HELLO_TRIES 15
+#define CTRL_TIMEOUT_NS	  (5 * NB_NS_PER_S)
+#define UDP_HELLO_TRIES	  15
 #define UDP_HELLO_WAIT_NS (200 * NB_NS_PER_MS)
-#define UDP_DRAIN_NS (100 * NB_NS_PER_MS)
+#define UDP_DRAIN_NS	  (100 * NB_NS_PER_MS)
 /* After the end of the window, a flow that has not finished by this much later is woken by a shutdown. */
 #define FLOW_GRACE_NS (10 * NB_NS_PER_S)
 
@@ -79,13 +79,16 @@ static int expect(struct run *R, enum nb_msg_type want, int64_t timeout_ns, cJSO
 {
 	uint16_t type, peer_ver = 0;
 	cJSON *body = NULL;
-	int r = nb_proto_recv(R->ctrl, timeout_ns < 0 ? -1 : nb_now_ns() + timeout_ns, &type, &body, &peer_ver);
+	int r =
+	    nb_proto_recv(R->ctrl, timeout_ns < 0 ? -1 : nb_now_ns() + timeout_ns, &type, &body, &peer_ver);
 	if (r == -EPROTONOSUPPORT)
-		return run_fail(R, r, "protocol version mismatch: this client speaks version %u, the responder "
-				      "speaks version %u",
+		return run_fail(R, r,
+				"protocol version mismatch: this client speaks version %u, the responder "
+				"speaks version %u",
 				NB_PROTO_VERSION, peer_ver);
 	if (r == -ETIMEDOUT)
-		return run_fail(R, r, "the responder did not answer within %lld s", (long long)(timeout_ns / NB_NS_PER_S));
+		return run_fail(R, r, "the responder did not answer within %lld s",
+				(long long)(timeout_ns / NB_NS_PER_S));
 	if (r < 0)
 		return run_fail(R, r, "control connection: %s",
 				r == -ECONNRESET ? "closed by the responder" : strerror(-r));
@@ -112,8 +115,9 @@ static int handshake(struct run *R)
 	int r = nb_sock_connect(cfg->host, cfg->port, SOCK_STREAM, &R->ctrl);
 	if (r < 0) {
 		R->ctrl = -1;
-		return run_fail(R, r, "cannot reach the responder at %s port %u: %s (is `nbench serve` running there?)",
-				cfg->host, cfg->port, strerror(-r));
+		return run_fail(
+		    R, r, "cannot reach the responder at %s port %u: %s (is `nbench serve` running there?)",
+		    cfg->host, cfg->port, strerror(-r));
 	}
 	/* Data flows go to the address the control connection reached, so a name that resolves to several
 	 * addresses cannot send UDP to one the responder does not listen on. */
@@ -196,7 +200,8 @@ static int open_flows(struct run *R)
 			return run_fail(R, r, "hello: %s", strerror(-r));
 		r = R->ops->open(R->data_host, cfg->port, &o, &g->ctx.flow);
 		if (r < 0)
-			return run_fail(R, r, "data flow %u to %s port %u: %s", i, R->data_host, cfg->port, strerror(-r));
+			return run_fail(R, r, "data flow %u to %s port %u: %s", i, R->data_host, cfg->port,
+					strerror(-r));
 		if (cfg->proto == NB_PROTO_TCP) {
 			if ((r = nb_flow_send_all(g->ctx.flow, hello, hl)) < 0)
 				return run_fail(R, r, "data flow %u: %s", i, strerror(-r));
@@ -214,7 +219,8 @@ static int open_flows(struct run *R)
 					break;
 				ssize_t n = g->ctx.flow->ops->recv(g->ctx.flow, ab, sizeof(ab), left);
 				struct nb_frame_hdr h;
-				if (n > 0 && nb_frame_decode_hdr(ab, (size_t)n, &h) == 0 && h.type == NB_MSG_DATA_ACK) {
+				if (n > 0 && nb_frame_decode_hdr(ab, (size_t)n, &h) == 0 &&
+				    h.type == NB_MSG_DATA_ACK) {
 					acked = true;
 					break;
 				}
@@ -223,10 +229,11 @@ static int open_flows(struct run *R)
 			}
 		}
 		if (!acked)
-			return run_fail(R, -ETIMEDOUT,
-					"UDP flow %u: no answer from the responder at %s port %u (is UDP blocked on the "
-					"path?)",
-					i, R->data_host, cfg->port);
+			return run_fail(
+			    R, -ETIMEDOUT,
+			    "UDP flow %u: no answer from the responder at %s port %u (is UDP blocked on the "
+			    "path?)",
+			    i, R->data_host, cfg->port);
 	}
 	return 0;
 }
@@ -278,7 +285,8 @@ static void sum_live(struct run *R, struct totals *t)
 	}
 }
 
-static void emit_interval(struct run *R, int64_t t0, int64_t t1, const struct totals *a, const struct totals *b)
+static void emit_interval(struct run *R, int64_t t0, int64_t t1, const struct totals *a,
+			  const struct totals *b)
 {
 	struct nb_interval iv = {0};
 	double secs = (double)(t1 - t0) / 1e9;
@@ -401,7 +409,8 @@ static void join_flows(struct run *R, int64_t deadline_ns)
 			if (g->ctx.flow)
 				g->ctx.flow->ops->shutdown(g->ctx.flow, SHUT_RDWR);
 			if (!R->rep->error[0])
-				run_fail(R, -ETIMEDOUT, "flow %u did not finish (the responder stopped answering?)", i);
+				run_fail(R, -ETIMEDOUT,
+					 "flow %u did not finish (the responder stopped answering?)", i);
 		}
 		pthread_join(g->th, NULL);
 		g->started = false;
@@ -462,7 +471,9 @@ static void summarise(struct run *R, const cJSON *res)
 			f->msgs_rcvd = g->live.msgs_rcvd;
 			f->reordered = g->live.reordered;
 			double win = (double)(g->live.t_last_ns - g->t_measure_ns) / 1e9;
-			f->goodput_bps = g->t_measure_ns && win > 0 ? (double)(f->bytes_rcvd - g->bytes_at_measure) * 8 / win : 0;
+			f->goodput_bps = g->t_measure_ns && win > 0
+					     ? (double)(f->bytes_rcvd - g->bytes_at_measure) * 8 / win
+					     : 0;
 			if (win > win_max)
 				win_max = win;
 		} else {
@@ -535,8 +546,10 @@ static void summarise(struct run *R, const cJSON *res)
 			rep->server_cpu.cycles_per_txn = rep->server_cpu.cycles / (double)rep->txns;
 	}
 	if (rep->cpu.disturbed)
-		nb_report_note(rep, "CPU disturbed: other processes used %.1f ms of CPU during the window; repeat the run",
-			       (double)rep->cpu.other_ns / 1e6);
+		nb_report_note(
+		    rep,
+		    "CPU disturbed: other processes used %.1f ms of CPU during the window; repeat the run",
+		    (double)rep->cpu.other_ns / 1e6);
 	(void)win_max;
 }
 

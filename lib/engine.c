@@ -8,10 +8,10 @@
 
 /* The registry: one entry per engine built in. */
 static const struct nb_engine_ops *const engines[] = {
-	&nb_engine_sock,
-	&nb_engine_loop,
+    &nb_engine_sock,
+    &nb_engine_loop,
 #ifdef NB_HAVE_DPDK
-	&nb_engine_dpdk,
+    &nb_engine_dpdk,
 #endif
 };
 

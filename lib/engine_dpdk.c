@@ -47,9 +47,9 @@
 /* net_af_xdp needs at least 2048 mbufs per queue in its pool (its UMEM); 2^n - 1 suits the mempool ring. A
  * flow of a test with several flows may hold up to FLOW_RING more (datagrams polled for it by another flow's
  * thread, not yet taken). */
-#define POOL_MBUFS	   8191
-#define POOL_CACHE	   256
-#define FLOW_RING	   256
+#define POOL_MBUFS 8191
+#define POOL_CACHE 256
+#define FLOW_RING  256
 /* a flow's datagrams taken from the port or its ring and not yet read: two bursts at most */
 #define RX_STASH	   (2 * NB_DPDK_BURST)
 #define RING_DESC	   1024
@@ -388,9 +388,9 @@ static bool pool_packed(struct rte_mempool *mp)
 static struct rte_mempool *pool_create(unsigned n, bool packed, int socket, char *why, size_t whylen)
 {
 	struct rte_pktmbuf_pool_private priv = {.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE};
-	struct rte_mempool *mp =
-	    rte_mempool_create_empty("nbench_pool", n, sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE,
-				     POOL_CACHE, sizeof(priv), socket, packed ? RTE_MEMPOOL_F_NO_IOVA_CONTIG : 0);
+	struct rte_mempool *mp = rte_mempool_create_empty(
+	    "nbench_pool", n, sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, POOL_CACHE, sizeof(priv),
+	    socket, packed ? RTE_MEMPOOL_F_NO_IOVA_CONTIG : 0);
 	int r = 0;
 	why[0] = 0;
 	if (!mp) {

@@ -26,7 +26,8 @@
 int nb_sock_apply_opts(int fd, const struct nb_flow_opts *o)
 {
 	int one = 1;
-	if (o->proto == NB_PROTO_TCP && o->nodelay && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+	if (o->proto == NB_PROTO_TCP && o->nodelay &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		return -errno;
 	if (o->busy_poll_us > 0) {
 		int us = o->busy_poll_us;
@@ -275,7 +276,8 @@ static ssize_t do_recvmmsg(struct nb_flow *f, void *arg, int flags)
 	return r < 0 ? -errno : r;
 }
 
-static int sock_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens, int64_t timeout_ns)
+static int sock_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens,
+			   int64_t timeout_ns)
 {
 	struct mmsghdr mh[BURST_MAX];
 	if (n > BURST_MAX)
@@ -303,13 +305,13 @@ static void sock_close(struct nb_flow *f)
 }
 
 const struct nb_engine_ops nb_engine_sock = {
-	.name = "sock",
-	.probe = sock_probe,
-	.open = sock_open,
-	.send = sock_send,
-	.recv = sock_recv,
-	.send_burst = sock_send_burst,
-	.recv_burst = sock_recv_burst,
-	.shutdown = sock_shutdown,
-	.close = sock_close,
+    .name = "sock",
+    .probe = sock_probe,
+    .open = sock_open,
+    .send = sock_send,
+    .recv = sock_recv,
+    .send_burst = sock_send_burst,
+    .recv_burst = sock_recv_burst,
+    .shutdown = sock_shutdown,
+    .close = sock_close,
 };

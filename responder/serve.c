@@ -38,8 +38,8 @@
 #include "nbench/workload.h"
 
 #define ATTACH_TIMEOUT_NS (5 * NB_NS_PER_S)
-#define STOP_GRACE_NS (5 * NB_NS_PER_S)
-#define MAX_PENDING 256
+#define STOP_GRACE_NS	  (5 * NB_NS_PER_S)
+#define MAX_PENDING	  256
 
 struct test;
 
@@ -53,7 +53,7 @@ struct rflow {
 	uint64_t bytes_at_measure;
 	int64_t t_measure_ns;
 	uint64_t cpu_at_measure;
-	uint64_t cpu_end_ns;        /* the thread's own CPU time when it ended */
+	uint64_t cpu_end_ns;	      /* the thread's own CPU time when it ended */
 	unsigned char hello_buf[256]; /* a UDP flow's hello, to recognise it repeated */
 };
 
@@ -65,7 +65,7 @@ struct test {
 	unsigned attached;
 	struct rflow *flows; /* cfg.flows of them (crr: none) */
 	int stop;
-	bool done;           /* no more attachments */
+	bool done; /* no more attachments */
 	/* crr */
 	int crr_epfd;
 	int crr_evfd;
@@ -107,7 +107,8 @@ static void logf_(struct server *s, const char *fmt, ...)
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
-	if (getnameinfo((const struct sockaddr *)ss, sizeof(*ss), buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST))
+	if (getnameinfo((const struct sockaddr *)ss, sizeof(*ss), buf, (socklen_t)len, NULL, 0,
+			NI_NUMERICHOST))
 		snprintf(buf, len, "?");
 }
 
@@ -132,7 +133,8 @@ static void test_unregister(struct server *s, struct test *t)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static int encode_json_frame(unsigned char *buf, size_t cap, enum nb_msg_type type, cJSON *body, size_t *ret_len)
+static int encode_json_frame(unsigned char *buf, size_t cap, enum nb_msg_type type, cJSON *body,
+			     size_t *ret_len)
 {
 	char *txt = cJSON_PrintUnformatted(body);
 	if (!txt)
@@ -224,12 +226,14 @@ static void *crr_main(void *arg)
 				if (c->have < t->cfg.req_bytes)
 					continue;
 				/* the answer fits the socket buffer of a fresh connection */
-				if (send(c->fd, resp, t->cfg.resp_bytes, MSG_NOSIGNAL) == (ssize_t)t->cfg.resp_bytes)
+				if (send(c->fd, resp, t->cfg.resp_bytes, MSG_NOSIGNAL) ==
+				    (ssize_t)t->cfg.resp_bytes)
 					__atomic_store_n(&t->crr_txns, ++txns, __ATOMIC_RELAXED);
 				if ((txns & 63) == 1) {
 					int cpu = sched_getcpu();
 					if (cpu >= 0 && cpu < 64)
-						__atomic_or_fetch(&t->crr_cpu_mask, 1ULL << cpu, __ATOMIC_RELAXED);
+						__atomic_or_fetch(&t->crr_cpu_mask, 1ULL << cpu,
+								  __ATOMIC_RELAXED);
 				}
 			}
 			close(c->fd); /* closing first keeps TIME_WAIT on this side */
@@ -310,8 +314,8 @@ out:
 /* A UDP flow's hello reached the main socket: give the flow a socket of its own, bound to the address the
  * hello was sent to and connected to its sender, which the kernel prefers over the unconnected main socket
  * for everything that flow sends next. */
-static void udp_hello(struct server *s, const unsigned char *buf, size_t len, const struct sockaddr_storage *peer,
-		      socklen_t peerlen, const struct in_pktinfo *pi)
+static void udp_hello(struct server *s, const unsigned char *buf, size_t len,
+		      const struct sockaddr_storage *peer, socklen_t peerlen, const struct in_pktinfo *pi)
 {
 	struct nb_frame_hdr h;
 	if (nb_frame_decode_hdr(buf, len, &h) < 0 || h.type != NB_MSG_DATA_HELLO ||
@@ -348,7 +352,8 @@ static void udp_hello(struct server *s, const unsigned char *buf, size_t len, co
 	getsockname(s->ufd, (struct sockaddr *)&local, &ll);
 	if (pi && local.ss_family == AF_INET)
 		((struct sockaddr_in *)&local)->sin_addr = pi->ipi_addr;
-	if (bind(fd, (struct sockaddr *)&local, ll) < 0 || connect(fd, (const struct sockaddr *)peer, peerlen) < 0) {
+	if (bind(fd, (struct sockaddr *)&local, ll) < 0 ||
+	    connect(fd, (const struct sockaddr *)peer, peerlen) < 0) {
 		close(fd);
 		goto out;
 	}
@@ -503,7 +508,8 @@ static void test_stop(struct test *t)
 			continue;
 		if (!drains || !join_by(rf->th, dl)) {
 			if (rf->flow)
-				rf->flow->ops->shutdown(rf->flow, t->cfg.kind == NB_TEST_STREAM && t->cfg.reverse &&
+				rf->flow->ops->shutdown(rf->flow, t->cfg.kind == NB_TEST_STREAM &&
+									  t->cfg.reverse &&
 									  t->cfg.proto == NB_PROTO_TCP
 								      ? SHUT_WR
 								      : SHUT_RDWR);
@@ -594,7 +600,8 @@ static int session_test(struct session *ss, const cJSON *body)
 	enum nb_test_kind k;
 	if (nb_test_kind_parse(kind, &k) == 0)
 		nb_cfg_defaults(&cfg, k);
-	if (nb_cfg_from_json(body, &cfg, err, sizeof(err)) < 0 || nb_cfg_check_responder(&cfg, err, sizeof(err)) < 0) {
+	if (nb_cfg_from_json(body, &cfg, err, sizeof(err)) < 0 ||
+	    nb_cfg_check_responder(&cfg, err, sizeof(err)) < 0) {
 		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
 		return 0;
 	}
@@ -606,8 +613,10 @@ static int session_test(struct session *ss, const cJSON *body)
 	}
 #endif
 	/* the generator's engine is its own business as long as its datagrams are UDP */
-	if (strcmp(cfg.engine, "sock") != 0 && !(strcmp(cfg.engine, "dpdk") == 0 && cfg.proto == NB_PROTO_UDP)) {
-		nb_proto_send_error(ss->fd, "responder refused the test: engine %s is not served here", cfg.engine);
+	if (strcmp(cfg.engine, "sock") != 0 &&
+	    !(strcmp(cfg.engine, "dpdk") == 0 && cfg.proto == NB_PROTO_UDP)) {
+		nb_proto_send_error(ss->fd, "responder refused the test: engine %s is not served here",
+				    cfg.engine);
 		return 0;
 	}
 	r = test_new(s, &cfg, &t);
@@ -622,8 +631,8 @@ static int session_test(struct session *ss, const cJSON *body)
 	if (r < 0)
 		goto out;
 	if (wait_attached(t) < 0) {
-		nb_proto_send_error(ss->fd, "only %u of %u data flows reached the responder within 5 s", t->attached,
-				    t->cfg.flows);
+		nb_proto_send_error(ss->fd, "only %u of %u data flows reached the responder within 5 s",
+				    t->attached, t->cfg.flows);
 		r = 0;
 		goto out;
 	}
@@ -650,7 +659,8 @@ static int session_test(struct session *ss, const cJSON *body)
 			cJSON_Delete(res);
 			cJSON_Delete(msg);
 			msg = NULL;
-			logf_(s, "%s: %s %s test done", ss->peer, nb_test_kind_name(cfg.kind), nb_proto_name(cfg.proto));
+			logf_(s, "%s: %s %s test done", ss->peer, nb_test_kind_name(cfg.kind),
+			      nb_proto_name(cfg.proto));
 			break;
 		} else {
 			nb_proto_send_error(ss->fd, "unexpected message %u during a test", type);
@@ -720,8 +730,8 @@ static void pending_close(struct server *s, struct pending *p)
 {
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	if (p->fd >= 0) {
-		/* Read what the peer already sent, so the close is a FIN after our error frame, not a reset that
-		 * could destroy the error before the peer reads it. */
+		/* Read what the peer already sent, so the close is a FIN after our error frame, not a reset
+		 * that could destroy the error before the peer reads it. */
 		char sink[4096];
 		shutdown(p->fd, SHUT_WR);
 		for (int i = 0; i < 16 && recv(p->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
@@ -767,8 +777,9 @@ static bool pending_read(struct server *s, struct pending *p)
 	r = nb_frame_decode_hdr(p->buf, p->have, &h);
 	if (r == -EPROTONOSUPPORT) {
 		/* The error frame itself is of our version; its text is what a user of either side reads. */
-		nb_proto_send_error(p->fd, "protocol version mismatch: the client speaks version %u, this responder "
-					   "speaks version %u",
+		nb_proto_send_error(p->fd,
+				    "protocol version mismatch: the client speaks version %u, this responder "
+				    "speaks version %u",
 				    h.version, NB_PROTO_VERSION);
 		logf_(s, "%s: refused: protocol version %u (ours is %u)", peer, h.version, NB_PROTO_VERSION);
 		pending_close(s, p);
@@ -779,7 +790,8 @@ static bool pending_read(struct server *s, struct pending *p)
 		if (r != -EBADMSG)
 			nb_proto_send_error(p->fd, "expected a hello frame of at most %zu bytes",
 					    sizeof(p->buf) - NB_PROTO_HDR_BYTES);
-		logf_(s, "%s: refused: %s", peer, r == -EBADMSG ? "not nbench's protocol" : "bad first frame");
+		logf_(s, "%s: refused: %s", peer,
+		      r == -EBADMSG ? "not nbench's protocol" : "bad first frame");
 		pending_close(s, p);
 		return true;
 	}
@@ -820,7 +832,8 @@ static bool pending_read(struct server *s, struct pending *p)
 		int fd = p->fd;
 		p->fd = -1;
 		if (attach_fd(s, id, idx, fd) < 0)
-			logf_(s, "%s: a data connection for no running test (or a flow twice) was refused", peer);
+			logf_(s, "%s: a data connection for no running test (or a flow twice) was refused",
+			      peer);
 	}
 	cJSON_Delete(j);
 	pending_close(s, p);
@@ -834,8 +847,12 @@ static void udp_readable(struct server *s)
 		struct sockaddr_storage peer;
 		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_name = &peer, .msg_namelen = sizeof(peer), .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+		struct msghdr mh = {.msg_name = &peer,
+				    .msg_namelen = sizeof(peer),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
 		ssize_t n = recvmsg(s->ufd, &mh, MSG_DONTWAIT);
 		if (n < 0)
 			return;
@@ -849,7 +866,8 @@ static void udp_readable(struct server *s)
 
 static int open_listeners(struct server *s, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_flags = AI_PASSIVE | AI_NUMERICHOST}, *res = NULL;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_flags = AI_PASSIVE | AI_NUMERICHOST},
+			*res = NULL;
 	char port[8];
 	const char *bind_addr = s->sc->bind ? s->sc->bind : "0.0.0.0";
 	int one = 1, r;
@@ -917,10 +935,12 @@ int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *e
 				for (;;) {
 					struct sockaddr_storage peer;
 					socklen_t pl = sizeof(peer);
-					int fd = accept4(s.lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+					int fd = accept4(s.lfd, (struct sockaddr *)&peer, &pl,
+							 SOCK_CLOEXEC | SOCK_NONBLOCK);
 					if (fd < 0)
 						break;
-					struct pending *p = npend < MAX_PENDING ? calloc(1, sizeof(*p)) : NULL;
+					struct pending *p =
+					    npend < MAX_PENDING ? calloc(1, sizeof(*p)) : NULL;
 					if (!p) { /* too many silent connections: refuse the newest */
 						close(fd);
 						continue;

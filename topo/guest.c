@@ -296,7 +296,8 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 
 		snprintf(serial, sizeof(serial), "file:%s", KVM_PROBE_LOG);
 		child_signals_default();
-		/* a probe qemu hung in the decompressor must not outlive a kill -9 of nbench: nothing records it */
+		/* a probe qemu hung in the decompressor must not outlive a kill -9 of nbench: nothing records
+		 * it */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (fd >= 0) {
 			dup2(fd, 1);

@@ -145,9 +145,10 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 
 	*ret = NULL;
 	if (!nb_topo_kind_valid(kind)) {
-		nb_err(err, errlen,
-		       "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
-		       kind ? kind : "");
+		nb_err(
+		    err, errlen,
+		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
+		    kind ? kind : "");
 		return -EINVAL;
 	}
 	if (name && (r = nb_topo_name_check(name, err, errlen)))

@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NB_DEFAULT_PORT 12865 /* netperf's control port; users know it is a benchmark port */
-#define NB_MAX_FLOWS 256
-#define NB_MAX_MSG_BYTES (64u << 20)
-#define NB_MAX_UDP_BYTES 65507u
-#define NB_MAX_DEPTH 4096
-#define NB_UDP_HDR_BYTES 8u /* every UDP datagram of a test starts with a 64-bit sequence number */
+#define NB_DEFAULT_PORT	   12865 /* netperf's control port; users know it is a benchmark port */
+#define NB_MAX_FLOWS	   256
+#define NB_MAX_MSG_BYTES   (64u << 20)
+#define NB_MAX_UDP_BYTES   65507u
+#define NB_MAX_DEPTH	   4096
+#define NB_UDP_HDR_BYTES   8u /* every UDP datagram of a test starts with a 64-bit sequence number */
 #define NB_MAX_DURATION_NS (86400LL * 1000000000LL)
 
 enum nb_test_kind { NB_TEST_STREAM, NB_TEST_RR, NB_TEST_CRR };
@@ -25,30 +25,30 @@ enum nb_wait { NB_WAIT_BLOCK, NB_WAIT_SPIN };
 struct nb_test_cfg {
 	enum nb_test_kind kind;
 	enum nb_proto proto;
-	char engine[16];        /* "sock" */
-	char host[256];         /* responder's address as the user gave it */
-	uint16_t port;          /* control port = TCP data port = UDP port */
-	int64_t duration_ns;    /* measured part, after warm-up */
-	int64_t warmup_ns;      /* discarded from every figure */
-	int64_t interval_ns;    /* interim lines; 0 = none */
-	unsigned flows;         /* -P */
-	bool reverse;           /* stream: server sends, client receives */
-	uint32_t msg_bytes;     /* stream write / datagram size */
-	uint32_t req_bytes;     /* rr request */
-	uint32_t resp_bytes;    /* rr response */
-	unsigned depth;         /* rr transactions in flight per flow */
-	double rate_tps;        /* open loop total transactions/s; 0 = closed loop */
+	char engine[16];	/* "sock" */
+	char host[256];		/* responder's address as the user gave it */
+	uint16_t port;		/* control port = TCP data port = UDP port */
+	int64_t duration_ns;	/* measured part, after warm-up */
+	int64_t warmup_ns;	/* discarded from every figure */
+	int64_t interval_ns;	/* interim lines; 0 = none */
+	unsigned flows;		/* -P */
+	bool reverse;		/* stream: server sends, client receives */
+	uint32_t msg_bytes;	/* stream write / datagram size */
+	uint32_t req_bytes;	/* rr request */
+	uint32_t resp_bytes;	/* rr response */
+	unsigned depth;		/* rr transactions in flight per flow */
+	double rate_tps;	/* open loop total transactions/s; 0 = closed loop */
 	int64_t udp_timeout_ns; /* a UDP request unanswered this long is lost */
-	int cpu_gen;            /* -1 = not pinned */
-	int cpu_resp;           /* -1 = not pinned */
-	enum nb_wait wait;      /* block in the kernel or spin on non-blocking calls */
-	int busy_poll_us;       /* SO_BUSY_POLL; 0 = off */
-	bool nodelay;           /* TCP_NODELAY (rr/crr default on) */
+	int cpu_gen;		/* -1 = not pinned */
+	int cpu_resp;		/* -1 = not pinned */
+	enum nb_wait wait;	/* block in the kernel or spin on non-blocking calls */
+	int busy_poll_us;	/* SO_BUSY_POLL; 0 = off */
+	bool nodelay;		/* TCP_NODELAY (rr/crr default on) */
 	/* --engine dpdk: this side's port, local (never sent to the peer) */
-	char dpdk_port[256];     /* PCI address or vdev spec ("net_af_packet0,iface=veth0") */
-	char dpdk_args[512];     /* extra EAL arguments, split at spaces */
-	char dpdk_ip[16];        /* the port's IPv4 address */
-	char dpdk_peer_mac[18];  /* the peer's MAC when ARP cannot be used; "" = ARP */
+	char dpdk_port[256];	/* PCI address or vdev spec ("net_af_packet0,iface=veth0") */
+	char dpdk_args[512];	/* extra EAL arguments, split at spaces */
+	char dpdk_ip[16];	/* the port's IPv4 address */
+	char dpdk_peer_mac[18]; /* the peer's MAC when ARP cannot be used; "" = ARP */
 };
 
 /* Fills in the defaults of the given test kind (netperf's TCP_RR sizes, 10 s, one flow, TCP). */
@@ -65,8 +65,8 @@ int nb_test_kind_parse(const char *s, enum nb_test_kind *ret);
 int nb_proto_parse(const char *s, enum nb_proto *ret);
 
 #define NB_DEFAULT_TCP_MSG_BYTES (128u << 10) /* large writes so TSO/GSO/GRO apply */
-#define NB_DEFAULT_UDP_MSG_BYTES 1472u        /* fills a 1500-byte MTU: 1500 - 20 (IPv4) - 8 (UDP) */
-#define NB_MAX_BUSY_POLL_US 1000000
+#define NB_DEFAULT_UDP_MSG_BYTES 1472u	      /* fills a 1500-byte MTU: 1500 - 20 (IPv4) - 8 (UDP) */
+#define NB_MAX_BUSY_POLL_US	 1000000
 
 /* The stream message size in effect: msg_bytes, or the protocol's default when it is 0. */
 uint32_t nb_cfg_msg_bytes(const struct nb_test_cfg *cfg);

@@ -20,16 +20,17 @@
 #define NB_CPU_MAX_EXCLUDE 8
 
 struct nb_cpu_snap {
-	int64_t t_ns;  /* CLOCK_MONOTONIC */
-	uint64_t tsc;  /* time-stamp counter, 0 where there is none */
+	int64_t t_ns; /* CLOCK_MONOTONIC */
+	uint64_t tsc; /* time-stamp counter, 0 where there is none */
 	bool have_perf;
 	uint64_t cycles; /* sum over CPUs of the perf counters, when have_perf */
 	/* /proc/stat "cpu" line, converted to ns */
 	uint64_t user_ns, nice_ns, system_ns, idle_ns, iowait_ns, irq_ns, softirq_ns, steal_ns;
 	unsigned ncpus;
-	uint64_t self_ns;   /* this process: utime + stime of all its threads */
-	uint64_t others_ns; /* all other user-space processes (not excluded pids, not kernel threads): a running
-			     * total the meter keeps from its first snapshot on; only differences mean anything */
+	uint64_t self_ns; /* this process: utime + stime of all its threads */
+	uint64_t
+	    others_ns; /* all other user-space processes (not excluded pids, not kernel threads): a running
+			* total the meter keeps from its first snapshot on; only differences mean anything */
 };
 
 struct nb_cpu_meter; /* perf fds, excluded pids */
@@ -46,22 +47,22 @@ const char *nb_cpu_meter_source(const struct nb_cpu_meter *m);
 int nb_cpu_snap(struct nb_cpu_meter *m, struct nb_cpu_snap *ret);
 
 struct nb_cpu_cost {
-	char source[16];  /* "perf", "procstat" */
+	char source[16]; /* "perf", "procstat" */
 	bool valid;
 	double wall_s;
 	unsigned ncpus;
-	double tsc_hz;    /* measured over the window; 0 where unknown */
+	double tsc_hz;	  /* measured over the window; 0 where unknown */
 	uint64_t busy_ns; /* all CPUs: wall x ncpus - idle - iowait (idle is exact on a tickless kernel; the
 			   * user/system/irq/softirq split below is tick-sampled and may sum to less) */
 	uint64_t user_ns, system_ns, irq_ns, softirq_ns;
-	double cycles;    /* perf cycles, or busy_ns x tsc_hz; 0 where neither */
-	double util;      /* busy / (wall x ncpus), 0..1 */
-	uint64_t gen_ns;  /* the generator process's own CPU */
-	uint64_t resp_ns; /* the responder's own CPU (its test threads), when known */
-	uint64_t other_ns; /* other user-space processes on the machine */
-	bool disturbed;   /* other_ns > 5% of one CPU over the window, or > 10% of busy */
+	double cycles;		/* perf cycles, or busy_ns x tsc_hz; 0 where neither */
+	double util;		/* busy / (wall x ncpus), 0..1 */
+	uint64_t gen_ns;	/* the generator process's own CPU */
+	uint64_t resp_ns;	/* the responder's own CPU (its test threads), when known */
+	uint64_t other_ns;	/* other user-space processes on the machine */
+	bool disturbed;		/* other_ns > 5% of one CPU over the window, or > 10% of busy */
 	double cycles_per_byte; /* filled by the caller that knows the bytes (0 if not a stream) */
-	double cycles_per_txn;  /* likewise for transactions */
+	double cycles_per_txn;	/* likewise for transactions */
 };
 
 /* The cost between two snapshots of the same meter. gen_ns is self_ns's difference. */

@@ -22,8 +22,8 @@ struct nb_flow_opts {
 	enum nb_proto proto;
 	enum nb_wait wait;
 	int busy_poll_us; /* SO_BUSY_POLL, 0 = off */
-	bool nodelay;     /* TCP_NODELAY */
-	int cpu;          /* informational: where the flow's thread runs, -1 = anywhere */
+	bool nodelay;	  /* TCP_NODELAY */
+	int cpu;	  /* informational: where the flow's thread runs, -1 = anywhere */
 };
 
 struct nb_flow;
@@ -37,13 +37,15 @@ struct nb_engine_ops {
 	/* Sends up to len bytes (a stream) or one datagram of len bytes. Returns bytes sent or -errno. Blocks
 	 * (or spins) until at least one byte went, unless timeout_ns is 0. */
 	ssize_t (*send)(struct nb_flow *f, const void *buf, size_t len);
-	/* Receives up to len bytes (stream) or one datagram. Returns bytes, 0 at end of stream, -ETIMEDOUT when
-	 * timeout_ns (< 0: forever, 0: do not wait) passes, or -errno. */
+	/* Receives up to len bytes (stream) or one datagram. Returns bytes, 0 at end of stream, -ETIMEDOUT
+	 * when timeout_ns (< 0: forever, 0: do not wait) passes, or -errno. */
 	ssize_t (*recv)(struct nb_flow *f, void *buf, size_t len, int64_t timeout_ns);
 	/* Sends n datagrams at once (sendmmsg); returns how many went, or -errno. May be NULL. */
 	int (*send_burst)(struct nb_flow *f, struct iovec *msgs, unsigned n);
-	/* Receives up to n datagrams; lens[i] gets each one's length. Same timeout rule as recv. May be NULL. */
-	int (*recv_burst)(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens, int64_t timeout_ns);
+	/* Receives up to n datagrams; lens[i] gets each one's length. Same timeout rule as recv. May be NULL.
+	 */
+	int (*recv_burst)(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens,
+			  int64_t timeout_ns);
 	/* Ends sending (how = SHUT_WR) or wakes every blocked call and ends the flow (SHUT_RDWR). */
 	int (*shutdown)(struct nb_flow *f, int how);
 	void (*close)(struct nb_flow *f);
@@ -52,9 +54,9 @@ struct nb_engine_ops {
 struct nb_flow {
 	const struct nb_engine_ops *ops;
 	struct nb_flow_opts opts;
-	int fd; /* kernel socket, or -1 */
+	int fd;		     /* kernel socket, or -1 */
 	int64_t rcvtimeo_ns; /* cached SO_RCVTIMEO (sock engine) */
-	int shut;            /* set by shutdown(SHUT_RDWR): a spinning receive ends, as a blocked one does */
+	int shut;	     /* set by shutdown(SHUT_RDWR): a spinning receive ends, as a blocked one does */
 	void *priv;
 };
 

@@ -16,29 +16,29 @@
 #include "nbench/sysinfo.h"
 
 #define NB_REPORT_SCHEMA_VERSION 1
-#define NB_DPDK_MAX_XSTATS 32
+#define NB_DPDK_MAX_XSTATS	 32
 
 /* One interim line: what happened between start_s and end_s (seconds since the test started, warm-up
  * included; intervals inside the warm-up are marked). */
 struct nb_interval {
 	double start_s, end_s;
 	bool warmup;
-	uint64_t bytes;     /* stream: bytes moved by the side that prints (sent forward, received reverse) */
+	uint64_t bytes;	    /* stream: bytes moved by the side that prints (sent forward, received reverse) */
 	uint64_t packets;   /* udp stream: datagrams */
-	uint64_t txns;      /* rr/crr: completed transactions */
-	uint64_t lost;      /* udp rr: requests timed out in this interval */
-	double bps;         /* bytes*8 / (end-start) */
-	double tps;         /* txns / (end-start) */
+	uint64_t txns;	    /* rr/crr: completed transactions */
+	uint64_t lost;	    /* udp rr: requests timed out in this interval */
+	double bps;	    /* bytes*8 / (end-start) */
+	double tps;	    /* txns / (end-start) */
 	double mean_lat_ns; /* rr/crr: mean latency of the transactions completed in the interval */
 };
 
 struct nb_flow_result {
 	uint64_t bytes_sent, bytes_rcvd; /* payload bytes over the whole run (warm-up included) */
-	uint64_t msgs_sent, msgs_rcvd;   /* datagrams (udp) */
-	uint64_t lost, reordered;        /* udp stream: at the receiver; udp rr: timed-out transactions */
-	uint64_t txns;                   /* rr/crr, measured window only */
-	double goodput_bps;              /* stream: at the receiver, over the measured window */
-	int cpu;                         /* CPU the flow's thread last ran on, -1 unknown */
+	uint64_t msgs_sent, msgs_rcvd;	 /* datagrams (udp) */
+	uint64_t lost, reordered;	 /* udp stream: at the receiver; udp rr: timed-out transactions */
+	uint64_t txns;			 /* rr/crr, measured window only */
+	double goodput_bps;		 /* stream: at the receiver, over the measured window */
+	int cpu;			 /* CPU the flow's thread last ran on, -1 unknown */
 };
 
 struct nb_report {
@@ -48,21 +48,21 @@ struct nb_report {
 	char cmdline[512];
 	struct nb_sysinfo client; /* the generator's host */
 	struct nb_sysinfo server; /* the responder's host, from the handshake */
-	bool same_host;           /* equal boot ids: one machine, one system-wide CPU figure */
+	bool same_host;		  /* equal boot ids: one machine, one system-wide CPU figure */
 	int server_pid;
 
-	struct nb_test_cfg cfg;   /* effective settings */
+	struct nb_test_cfg cfg; /* effective settings */
 
 	/* placement: where each side ran and how it waited. "0", "0,1", "any" */
 	char gen_cpus[64];
 	char resp_cpus[64];
-	char gen_wait[32];  /* "block", "spin", "block+busy_poll=50us" */
+	char gen_wait[32]; /* "block", "spin", "block+busy_poll=50us" */
 	char resp_wait[32];
 
 	/* path (topo) */
-	char path[32];      /* "" = none (-H) */
+	char path[32]; /* "" = none (-H) */
 	char topo_name[32];
-	char *path_json;    /* topo's description, JSON text, owned; may be NULL */
+	char *path_json; /* topo's description, JSON text, owned; may be NULL */
 
 	struct nb_interval *intervals;
 	unsigned n_intervals, cap_intervals;
@@ -72,8 +72,8 @@ struct nb_report {
 	/* summary of the measured window */
 	double duration_s;
 	/* stream */
-	uint64_t bytes_sent, bytes_rcvd;   /* totals over all flows, whole run: equal for a finished TCP run */
-	double goodput_bps;                /* at the receiver */
+	uint64_t bytes_sent, bytes_rcvd; /* totals over all flows, whole run: equal for a finished TCP run */
+	double goodput_bps;		 /* at the receiver */
 	uint64_t msgs_sent, msgs_rcvd, lost, reordered; /* udp stream */
 	double loss_pct;
 	/* rr / crr */
@@ -87,17 +87,17 @@ struct nb_report {
 	struct nb_cpu_cost server_cpu;
 	bool server_cpu_valid;
 
-	bool complete;      /* false: the run failed part way; figures cover what was measured */
+	bool complete; /* false: the run failed part way; figures cover what was measured */
 	char error[256];
 	char notes[4][160]; /* warnings worth a line in every format (disturbed CPU, emulation, ...) */
 	unsigned n_notes;
 
 	/* --engine dpdk: the generator's port (pmd[0] == 0 when the run used no DPDK port) */
 	struct nb_dpdk_info {
-		char pmd[32];             /* the poll-mode driver: "net_af_packet" */
-		char device[64];          /* "net_af_packet0", a PCI address */
-		char driver[32];          /* the kernel's driver under it: the vdev's interface's, or the PCI one */
-		char iface[16];           /* a vdev's kernel interface */
+		char pmd[32];	 /* the poll-mode driver: "net_af_packet" */
+		char device[64]; /* "net_af_packet0", a PCI address */
+		char driver[32]; /* the kernel's driver under it: the vdev's interface's, or the PCI one */
+		char iface[16];	 /* a vdev's kernel interface */
 		uint32_t link_speed_mbps; /* 0 = unknown */
 		bool link_up;
 		unsigned n_xstats;

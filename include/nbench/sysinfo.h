@@ -5,10 +5,10 @@
 
 struct nb_sysinfo {
 	char hostname[64];
-	char kernel[128];  /* uname -r */
-	char boot_id[40];  /* /proc/sys/kernel/random/boot_id: equal on both ends = same machine */
+	char kernel[128]; /* uname -r */
+	char boot_id[40]; /* /proc/sys/kernel/random/boot_id: equal on both ends = same machine */
 	char cpu_model[96];
-	unsigned ncpus;    /* online */
+	unsigned ncpus; /* online */
 };
 
 int nb_sysinfo_get(struct nb_sysinfo *ret);

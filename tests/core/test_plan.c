@@ -22,7 +22,8 @@ static void check_names(const struct nb_plan *p, const char *name)
 	for (size_t i = 0; i < p->nsteps; i++) {
 		const struct nb_step *s = &p->steps[i];
 		if (s->ns[0])
-			CHECK_MSG(!strncmp(s->ns, pre, strlen(pre)), "%s: netns %s lacks prefix %s", p->kind, s->ns, pre);
+			CHECK_MSG(!strncmp(s->ns, pre, strlen(pre)), "%s: netns %s lacks prefix %s", p->kind,
+				  s->ns, pre);
 		if (s->ifname[0] && strcmp(s->ifname, "lo"))
 			CHECK_MSG(!strncmp(s->ifname, pre, strlen(pre)) && strlen(s->ifname) < IFNAMSIZ,
 				  "%s: link %s lacks prefix %s or is too long", p->kind, s->ifname, pre);
@@ -38,8 +39,9 @@ int main(void)
 	char err[256];
 
 	for (int i = 0; i < 5; i++) {
-		CHECK_MSG(nb_plan_build(kinds[i], "tplan", NULL, "/sys/fs/cgroup", &p[i], err, sizeof(err)) == 0, "%s: %s",
-			  kinds[i], err);
+		CHECK_MSG(nb_plan_build(kinds[i], "tplan", NULL, "/sys/fs/cgroup", &p[i], err, sizeof(err)) ==
+			      0,
+			  "%s: %s", kinds[i], err);
 		check_names(&p[i], "tplan");
 		char *script = nb_plan_script(&p[i]);
 		CHECK(script && strstr(script, "ip netns add nb-tplan-"));
