@@ -110,3 +110,36 @@ int nb_udp_stream_recv(struct nb_flow_ctx *c)
 	free(buf);
 	return r;
 }
+
+int nb_stream_recv(struct nb_flow_ctx *c)
+{
+	struct nb_flow *f = c->flow;
+	size_t len = 256u * 1024;
+	unsigned char *buf;
+	uint64_t bytes = 0;
+	int r = 0;
+
+	if (c->cfg->proto == NB_PROTO_UDP)
+		return nb_udp_stream_recv(c);
+	buf = malloc(len);
+	if (!buf)
+		return nb_flow_fail(c, -ENOMEM, "buffer");
+	for (;;) {
+		ssize_t n = f->ops->recv(f, buf, len, -1);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (!nb_stopped(c))
+				r = nb_flow_fail(c, (int)n, "recv");
+			break;
+		}
+		bytes += (uint64_t)n;
+		nb_pub(&c->live->bytes_rcvd, bytes);
+		nb_note_cpu_often(c->live);
+	}
+	/* the end of the stream arrives right behind its last byte */
+	__atomic_store_n(&c->live->t_last_ns, nb_now_ns(), __ATOMIC_RELAXED);
+	nb_note_cpu(c->live);
+	free(buf);
+	return r;
+}

@@ -17,35 +17,10 @@
 
 int nb_resp_sink(struct nb_flow_ctx *c)
 {
-	struct nb_flow *f = c->flow;
-	size_t len = RECV_BUF_BYTES;
-	unsigned char *buf;
-	uint64_t bytes = 0;
-	int r = 0;
-
-	if (c->cfg->proto == NB_PROTO_UDP)
-		return nb_udp_stream_recv(c);
-	buf = malloc(len);
-	if (!buf)
-		return fail(c, -ENOMEM, "buffer");
-	for (;;) {
-		ssize_t n = f->ops->recv(f, buf, len, -1);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (!nb_stopped(c))
-				r = fail(c, (int)n, "recv");
-			break;
-		}
-		bytes += (uint64_t)n;
-		nb_pub(&c->live->bytes_rcvd, bytes);
-		nb_note_cpu_often(c->live);
-	}
-	__atomic_store_n(&c->live->t_last_ns, nb_now_ns(), __ATOMIC_RELAXED);
+	int r = nb_stream_recv(c);
 	/* Our end tells the generator that every byte it sent was read. */
-	f->ops->shutdown(f, SHUT_WR);
-	nb_note_cpu(c->live);
-	free(buf);
+	if (c->cfg->proto == NB_PROTO_TCP)
+		c->flow->ops->shutdown(c->flow, SHUT_WR);
 	return r;
 }
 

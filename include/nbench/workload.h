@@ -100,6 +100,10 @@ int nb_udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns);
 /* UDP stream: receives and counts (loss, reordering) until stop or the end of the flow. */
 int nb_udp_stream_recv(struct nb_flow_ctx *c);
 
+/* Stream receiver, either side: counts bytes (TCP, until the end of the flow) or datagrams (UDP, until stop)
+ * and when the last one came. */
+int nb_stream_recv(struct nb_flow_ctx *c);
+
 /* Generator side (gen/). */
 int nb_gen_stream_send(struct nb_flow_ctx *c); /* forward stream: send until t_end, then end the flow */
 int nb_gen_stream_recv(struct nb_flow_ctx *c); /* reverse stream: receive until the end of the flow */
