@@ -56,6 +56,7 @@ struct nb_flow {
 	struct nb_flow_opts opts;
 	int fd;		     /* kernel socket, or -1 */
 	int64_t rcvtimeo_ns; /* cached SO_RCVTIMEO (sock engine) */
+	int64_t last_timeout_ns; /* the timeout the previous receive asked for (sock engine) */
 	int shut;	     /* set by shutdown(SHUT_RDWR): a spinning receive ends, as a blocked one does */
 	void *priv;
 };
