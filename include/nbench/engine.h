@@ -54,10 +54,10 @@ struct nb_engine_ops {
 struct nb_flow {
 	const struct nb_engine_ops *ops;
 	struct nb_flow_opts opts;
-	int fd;		     /* kernel socket, or -1 */
-	int64_t rcvtimeo_ns; /* cached SO_RCVTIMEO (sock engine) */
+	int fd;			 /* kernel socket, or -1 */
+	int64_t rcvtimeo_ns;	 /* cached SO_RCVTIMEO (sock engine) */
 	int64_t last_timeout_ns; /* the timeout the previous receive asked for (sock engine) */
-	int shut;	     /* set by shutdown(SHUT_RDWR): a spinning receive ends, as a blocked one does */
+	int shut; /* set by shutdown(SHUT_RDWR): a spinning receive ends, as a blocked one does */
 	void *priv;
 };
 
