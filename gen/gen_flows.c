@@ -262,9 +262,10 @@ int nb_gen_rr(struct nb_flow_ctx *c)
 		nb_pub(&c->live->lat_sum_ns, s.lat_sum);
 		nb_pub(&c->live->lost, s.lost);
 		if (!open_loop && now < c->t_end_ns) {
-			/* closed loop: refill to depth (a UDP loss also refilled above) */
+			/* closed loop: refill to depth (a UDP loss also refilled above). Each request's clock
+			 * starts as it is sent, after the bookkeeping above, as sockperf and netperf time it. */
 			while (s.inflight < cfg->depth && s.head - s.tail < s.cap)
-				if ((r = rr_send(&s, now)) < 0) {
+				if ((r = rr_send(&s, nb_now_ns())) < 0) {
 					fail(c, r, "send");
 					goto out;
 				}
