@@ -236,8 +236,8 @@ static void *crr_main(void *arg)
 								  __ATOMIC_RELAXED);
 				}
 			}
-			/* Out of the set before the close: an epitem outlives close() while anything else still
-			 * holds the file, and would then report this freed connection again. */
+			/* Out of the set before the close: an epitem outlives close() while anything else
+			 * still holds the file, and would then report this freed connection again. */
 			epoll_ctl(t->crr_epfd, EPOLL_CTL_DEL, c->fd, NULL);
 			close(c->fd); /* closing first keeps TIME_WAIT on this side */
 			free(c);
