@@ -88,8 +88,11 @@ static void test_help(const char *cmd)
 	    "      --proto tcp|udp    protocol (tcp)                --engine sock     engine\n",
 	    NB_DEFAULT_PORT);
 	if (!strcmp(cmd, "stream"))
-		printf("      --reverse          the responder sends, the generator receives\n"
-		       "      --msg-size B       bytes per write (tcp 128K, udp 1472)\n");
+		printf(
+		    "      --reverse          the responder sends, the generator receives\n"
+		    "      --msg-size B       bytes per write (tcp 128K, udp 1472)\n"
+		    "  -b, --rate R           pace to R payload bits/s in all (k, M, G, T; like iperf3 -b);\n"
+		    "                         unpaced by default\n");
 	else
 		printf("  -r, --rr-size REQ,RESP request and response bytes (100,200)\n"
 		       "      --depth N          transactions in flight per flow (1)\n"
@@ -169,7 +172,7 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":H:p:t:i:P:r:o:qh", test_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":H:p:t:i:P:r:o:b:qh", test_opts, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case 'H':
@@ -234,7 +237,19 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 			t->cfg.depth = (unsigned)u;
 			depth_given = true;
 			break;
+		case 'b':
+			if (kind != NB_TEST_STREAM)
+				return cli_usage_error(cmd, "-b is for nbench stream (rr's rate is --rate)");
+			/* -b is stream --rate, as in iperf3 */
+			__attribute__((fallthrough));
 		case O_RATE:
+			if (kind == NB_TEST_STREAM) {
+				if (nb_parse_rate(optarg, &d) < 0 || d <= 0 || d > NB_MAX_RATE_BPS)
+					return bad(cmd, c == 'b' ? "-b" : "--rate", optarg,
+						   "a rate in bits/s above 0 and at most 10T (k, M, G, T)");
+				t->cfg.rate_bps = d;
+				break;
+			}
 			if (nb_parse_rate(optarg, &d) < 0 || d <= 0 || d > 1e9)
 				return bad(cmd, "--rate", optarg,
 					   "a rate above 0 and at most 1G transactions/s");
@@ -316,11 +331,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	if (kind != NB_TEST_STREAM && (msg_given || rev_given))
 		return cli_usage_error(cmd, "%s is for nbench stream",
 				       msg_given ? "--msg-size" : "--reverse");
-	if (kind == NB_TEST_STREAM && (rr_given || depth_given || rate_given))
-		return cli_usage_error(cmd, "%s is for nbench rr",
-				       rr_given	     ? "-r"
-				       : depth_given ? "--depth"
-						     : "--rate");
+	if (kind == NB_TEST_STREAM && (rr_given || depth_given))
+		return cli_usage_error(cmd, "%s is for nbench rr", rr_given ? "-r" : "--depth");
 	if (kind == NB_TEST_CRR && (depth_given || rate_given))
 		return cli_usage_error(cmd, "%s is for nbench rr", depth_given ? "--depth" : "--rate");
 	int where = !!t->host_given + !!t->path + !!t->topo;

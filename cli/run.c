@@ -155,7 +155,11 @@ static void *path_run_main(void *arg)
 int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
 		 struct nb_report *rep)
 {
-	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL, .quit = &quit_flag};
+	pid_t pids[16];
+	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL,
+				     .quit = &quit_flag,
+				     .exclude = pids,
+				     .n_exclude = nb_topo_pids(pe->topo, pids, 16)};
 	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
 	snprintf(rep->path, sizeof(rep->path), "%s", nb_topo_kind(pe->topo));
 	snprintf(rep->topo_name, sizeof(rep->topo_name), "%s", nb_topo_name(pe->topo));

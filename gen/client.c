@@ -589,6 +589,8 @@ int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, stru
 	/* what this process started (a path's responder or guest) is part of the test, not a disturbance */
 	if (R.meter)
 		nb_cpu_meter_exclude(R.meter, getpid());
+	for (unsigned i = 0; R.meter && hooks && i < hooks->n_exclude; i++)
+		nb_cpu_meter_exclude(R.meter, hooks->exclude[i]);
 
 	if ((r = nb_proto_send(R.ctrl, NB_MSG_START, NULL)) < 0) {
 		run_fail(&R, r, "control connection: %s", strerror(-r));
@@ -608,6 +610,7 @@ int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, stru
 		g->ctx.t_measure_ns = R.t_measure;
 		g->ctx.t_end_ns = R.t_end;
 		g->ctx.rate_tps = cfg->rate_tps / R.nflows;
+		g->ctx.rate_bps = cfg->rate_bps / R.nflows;
 		g->ctx.ops = R.ops;
 		g->ctx.host = R.data_host;
 		g->ctx.port = cfg->port;

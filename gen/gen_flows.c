@@ -28,31 +28,16 @@ static void *alloc_buf(size_t len)
 int nb_gen_stream_send(struct nb_flow_ctx *c)
 {
 	struct nb_flow *f = c->flow;
-	size_t len = c->cfg->msg_bytes;
-	unsigned char *buf;
-	uint64_t bytes = 0;
-	int r = 0;
+	int r = nb_stream_send(c, c->t_end_ns);
 
-	if (c->cfg->proto == NB_PROTO_UDP)
-		return nb_udp_stream_send(c, c->t_end_ns);
-	buf = alloc_buf(len);
-	if (!buf)
-		return fail(c, -ENOMEM, "buffer");
-	while (!nb_stopped(c) && nb_now_ns() < c->t_end_ns) {
-		ssize_t n = f->ops->send(f, buf, len);
-		if (n < 0) {
-			r = fail(c, (int)n, "send");
-			goto out;
-		}
-		bytes += (uint64_t)n;
-		nb_pub(&c->live->bytes_sent, bytes);
-		nb_note_cpu_often(c->live);
-	}
+	if (r < 0 || c->cfg->proto == NB_PROTO_UDP)
+		return r;
 	/* End of data; the responder answers with its own end once it has read everything, so a clean end
 	 * here means every byte arrived. */
 	f->ops->shutdown(f, SHUT_WR);
+	unsigned char buf[4096];
 	for (;;) {
-		ssize_t n = f->ops->recv(f, buf, len, 10 * NB_NS_PER_S);
+		ssize_t n = f->ops->recv(f, buf, sizeof(buf), 10 * NB_NS_PER_S);
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -60,9 +45,6 @@ int nb_gen_stream_send(struct nb_flow_ctx *c)
 			break;
 		}
 	}
-out:
-	nb_note_cpu(c->live);
-	free(buf);
 	return r;
 }
 
@@ -263,7 +245,8 @@ int nb_gen_rr(struct nb_flow_ctx *c)
 		nb_pub(&c->live->lost, s.lost);
 		if (!open_loop && now < c->t_end_ns) {
 			/* closed loop: refill to depth (a UDP loss also refilled above). Each request's clock
-			 * starts as it is sent, after the bookkeeping above, as sockperf and netperf time it. */
+			 * starts as it is sent, after the bookkeeping above, as sockperf and netperf time it.
+			 */
 			while (s.inflight < cfg->depth && s.head - s.tail < s.cap)
 				if ((r = rr_send(&s, nb_now_ns())) < 0) {
 					fail(c, r, "send");

@@ -50,6 +50,7 @@ void nb_cfg_defaults(struct nb_test_cfg *cfg, enum nb_test_kind kind)
 	cfg->resp_bytes = DEFAULT_RR_RESP_BYTES;
 	cfg->depth = 1;
 	cfg->rate_tps = 0;
+	cfg->rate_bps = 0;
 	cfg->udp_timeout_ns = DEFAULT_UDP_TIMEOUT_NS;
 	cfg->cpu_gen = -1;
 	cfg->cpu_resp = -1;
@@ -162,6 +163,10 @@ static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err,
 		return fail(err, errlen, "%s must be > 0", OPT_RATE);
 	if (cfg->rate_tps != 0 && cfg->kind != NB_TEST_RR)
 		return fail(err, errlen, "%s applies only to rr tests", OPT_RATE);
+	if (!isfinite(cfg->rate_bps) || cfg->rate_bps < 0 || cfg->rate_bps > NB_MAX_RATE_BPS)
+		return fail(err, errlen, "%s must be above 0 and at most 10T bits/s", OPT_RATE);
+	if (cfg->rate_bps != 0 && cfg->kind != NB_TEST_STREAM)
+		return fail(err, errlen, "a rate in bits/s applies only to stream tests");
 
 	if (cfg->proto == NB_PROTO_UDP) {
 		r = check_duration(cfg->udp_timeout_ns, false, OPT_UDP_TIMEOUT, err, errlen);

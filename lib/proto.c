@@ -222,6 +222,7 @@ cJSON *nb_cfg_to_json(const struct nb_test_cfg *c)
 	cJSON_AddNumberToObject(j, "resp_bytes", c->resp_bytes);
 	cJSON_AddNumberToObject(j, "depth", c->depth);
 	cJSON_AddNumberToObject(j, "rate_tps", c->rate_tps);
+	cJSON_AddNumberToObject(j, "rate_bps", c->rate_bps);
 	cJSON_AddNumberToObject(j, "udp_timeout_ns", (double)c->udp_timeout_ns);
 	cJSON_AddNumberToObject(j, "cpu_gen", c->cpu_gen);
 	cJSON_AddNumberToObject(j, "cpu_resp", c->cpu_resp);
@@ -284,6 +285,7 @@ int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *c, char *err, size_t er
 	U("busy_poll_us", busy_poll_us, 1000000);
 #undef U
 	c->rate_tps = nb_json_num(j, "rate_tps", c->rate_tps);
+	c->rate_bps = nb_json_num(j, "rate_bps", c->rate_bps);
 	c->cpu_gen = (int)nb_json_i64(j, "cpu_gen", c->cpu_gen);
 	c->cpu_resp = (int)nb_json_i64(j, "cpu_resp", c->cpu_resp);
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "reverse");

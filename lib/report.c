@@ -141,6 +141,10 @@ static void text_settings(const struct nb_report *r, FILE *out)
 	case NB_TEST_STREAM:
 		fprintf(out, ", %u-byte %s, %s", nb_cfg_msg_bytes(c), is_udp(r) ? "datagrams" : "writes",
 			c->reverse ? "reverse (server sends)" : "forward (client sends)");
+		if (c->rate_bps > 0) {
+			char b[32];
+			fprintf(out, ", paced at %s", nb_fmt_bps(c->rate_bps, b, sizeof(b)));
+		}
 		break;
 	case NB_TEST_RR:
 	case NB_TEST_CRR:
@@ -405,6 +409,7 @@ static cJSON *j_settings(const struct nb_test_cfg *c)
 	j_u64(o, "resp_bytes", c->resp_bytes);
 	j_u64(o, "depth", c->depth);
 	j_num(o, "rate_tps", c->rate_tps);
+	j_num(o, "rate_bps", c->rate_bps);
 	j_num(o, "udp_timeout_ns", (double)c->udp_timeout_ns);
 	j_num(o, "cpu_gen", c->cpu_gen);
 	j_num(o, "cpu_resp", c->cpu_resp);
@@ -619,6 +624,7 @@ static const char *const csv_cols[] = {
     "resp_bytes",
     "depth",
     "rate_tps",
+    "rate_bps",
     "duration_s",
     "goodput_bps",
     "bytes_sent",
@@ -694,6 +700,7 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_fmt(out, rr, "%u", c->resp_bytes);
 	csv_fmt(out, c->kind == NB_TEST_RR, "%u", c->depth);
 	csv_fmt(out, c->kind == NB_TEST_RR, "%.0f", c->rate_tps);
+	csv_fmt(out, st, "%.0f", c->rate_bps);
 	csv_fmt(out, true, "%.3f", r->duration_s);
 	csv_fmt(out, st, "%.0f", r->goodput_bps);
 	csv_fmt(out, st, "%llu", (unsigned long long)r->bytes_sent);

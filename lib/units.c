@@ -138,7 +138,7 @@ int nb_parse_duration(const char *s, int64_t *ret_ns)
 int nb_parse_rate(const char *s, double *ret)
 {
 	static const struct suffix tab[] = {
-	    {"", 1}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {NULL, 0},
+	    {"", 1}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {NULL, 0},
 	};
 	return parse_scaled(s, tab, ret);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nbench/clock.h"
 #include "nbench/workload.h"
@@ -28,25 +29,79 @@ bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len)
 	return true;
 }
 
-int nb_udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
+/* Pacing (stream --rate): the sender keeps to a schedule that started when it did, sleeping before any send
+ * that would put it ahead. A sender held up (a full socket buffer, a preempted thread) catches up in a burst,
+ * so the average over the run is the rate asked for, as with iperf3 -b. */
+struct pacer {
+	double ns_per_byte; /* 0: unpaced */
+	int64_t t0;
+};
+
+static void pacer_init(struct pacer *p, double rate_bps)
+{
+	p->ns_per_byte = rate_bps > 0 ? 8e9 / rate_bps : 0;
+	p->t0 = nb_now_ns();
+}
+
+/* The schedule starts when the test does (or now, if later): a rate over the measured window. */
+static void pacer_start(struct pacer *p, const struct nb_flow_ctx *c)
+{
+	pacer_init(p, c->rate_bps);
+	if (c->t_start_ns > p->t0)
+		p->t0 = c->t_start_ns;
+}
+
+/* Sleeps until `sent` bytes are due, end_ns (< 0: none) or a stop; sleeps are at most PACE_NAP_NS so a
+ * stop is seen soon. */
+#define PACE_NAP_NS (50 * NB_NS_PER_MS)
+static void pace(struct nb_flow_ctx *c, const struct pacer *p, uint64_t sent, int64_t end_ns)
+{
+	if (p->ns_per_byte <= 0)
+		return;
+	int64_t due = p->t0 + (int64_t)((double)sent * p->ns_per_byte);
+	for (;;) {
+		int64_t now = nb_now_ns(), until = due;
+		if (now >= due || nb_stopped(c) || (end_ns >= 0 && now >= end_ns))
+			return;
+		if (until - now > PACE_NAP_NS)
+			until = now + PACE_NAP_NS;
+		if (end_ns >= 0 && until > end_ns)
+			until = end_ns;
+		struct timespec ts = nb_ns_to_ts(until);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 {
 	struct nb_flow *f = c->flow;
 	size_t len = c->cfg->msg_bytes;
 	struct iovec iov[UDP_BURST];
 	uint64_t seq = 0, bytes = 0;
+	struct pacer p;
+	unsigned burst = UDP_BURST;
 	/* one buffer per datagram of a burst, since each carries its own sequence number */
 	unsigned char *buf = malloc(len * UDP_BURST);
 	int r = 0;
 
 	if (!buf)
 		return nb_flow_fail(c, -ENOMEM, "buffer");
+	pacer_start(&p, c);
+	/* paced: bursts of at most a millisecond's worth, so the rate holds at that time scale too */
+	if (p.ns_per_byte > 0) {
+		double per_ms = 1e6 / (p.ns_per_byte * (double)len);
+		burst = per_ms < 1 ? 1 : per_ms > UDP_BURST ? UDP_BURST : (unsigned)per_ms;
+	}
 	memset(buf, 0x5a, len * UDP_BURST);
 	for (unsigned i = 0; i < UDP_BURST; i++)
 		iov[i] = (struct iovec){buf + (size_t)i * len, len};
 	while (!nb_stopped(c) && (end_ns < 0 || nb_now_ns() < end_ns)) {
-		for (unsigned i = 0; i < UDP_BURST; i++)
+		pace(c, &p, bytes, end_ns);
+		if (nb_stopped(c) || (end_ns >= 0 && nb_now_ns() >= end_ns))
+			break;
+		for (unsigned i = 0; i < burst; i++)
 			nb_seq_put(iov[i].iov_base, seq + i);
-		int n = nb_flow_send_burst(f, iov, UDP_BURST);
+		int n = nb_flow_send_burst(f, iov, burst);
 		if (n < 0) {
 			/* ECONNREFUSED/ENOBUFS: the datagrams are lost, which the receiver counts */
 			if (n == -ECONNREFUSED || n == -ENOBUFS)
@@ -58,6 +113,40 @@ int nb_udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 		seq += (unsigned)n;
 		bytes += (uint64_t)n * len;
 		nb_pub(&c->live->msgs_sent, seq);
+		nb_pub(&c->live->bytes_sent, bytes);
+		nb_note_cpu_often(c->live);
+	}
+	nb_note_cpu(c->live);
+	free(buf);
+	return r;
+}
+
+int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
+{
+	struct nb_flow *f = c->flow;
+	size_t len = c->cfg->msg_bytes;
+	uint64_t bytes = 0;
+	struct pacer p;
+	int r = 0;
+
+	if (c->cfg->proto == NB_PROTO_UDP)
+		return udp_stream_send(c, end_ns);
+	unsigned char *buf = malloc(len);
+	if (!buf)
+		return nb_flow_fail(c, -ENOMEM, "buffer");
+	memset(buf, 0x5a, len);
+	pacer_start(&p, c);
+	while (!nb_stopped(c) && (end_ns < 0 || nb_now_ns() < end_ns)) {
+		pace(c, &p, bytes, end_ns);
+		if (nb_stopped(c) || (end_ns >= 0 && nb_now_ns() >= end_ns))
+			break;
+		ssize_t n = f->ops->send(f, buf, len);
+		if (n < 0) {
+			if (!nb_stopped(c))
+				r = nb_flow_fail(c, (int)n, "send");
+			break;
+		}
+		bytes += (uint64_t)n;
 		nb_pub(&c->live->bytes_sent, bytes);
 		nb_note_cpu_often(c->live);
 	}
@@ -93,12 +182,17 @@ int nb_udp_stream_recv(struct nb_flow_ctx *c)
 			break;
 		}
 		int64_t t = nb_now_ns();
+		uint64_t msgs_before = msgs;
 		for (int i = 0; i < n; i++) {
 			if (lens[i] < NB_UDP_HDR_BYTES || nb_udp_hello_again(c, iov[i].iov_base, lens[i]))
 				continue;
 			nb_seq_account(c->live, &msgs, &reord, &maxseq, nb_seq_get(iov[i].iov_base));
 			bytes += lens[i];
 		}
+		/* Only data moves the end of the window: a socket shut down at the stop answers recvmmsg with
+		 * one empty message, which once stretched every UDP window by the drain time and the STOP. */
+		if (msgs == msgs_before)
+			continue;
 		nb_pub(&c->live->msgs_rcvd, msgs);
 		nb_pub(&c->live->bytes_rcvd, bytes);
 		nb_pub(&c->live->reordered, reord);

@@ -26,32 +26,9 @@ int nb_resp_sink(struct nb_flow_ctx *c)
 
 int nb_resp_source(struct nb_flow_ctx *c)
 {
-	struct nb_flow *f = c->flow;
-	size_t len = c->cfg->msg_bytes;
-	unsigned char *buf;
-	uint64_t bytes = 0;
-	int r = 0;
-
-	if (c->cfg->proto == NB_PROTO_UDP)
-		return nb_udp_stream_send(c, -1);
-	buf = malloc(len);
-	if (!buf)
-		return fail(c, -ENOMEM, "buffer");
-	memset(buf, 0x5a, len);
-	while (!nb_stopped(c)) {
-		ssize_t n = f->ops->send(f, buf, len);
-		if (n < 0) {
-			if (!nb_stopped(c))
-				r = fail(c, (int)n, "send");
-			break;
-		}
-		bytes += (uint64_t)n;
-		nb_pub(&c->live->bytes_sent, bytes);
-		nb_note_cpu_often(c->live);
-	}
-	f->ops->shutdown(f, SHUT_WR);
-	nb_note_cpu(c->live);
-	free(buf);
+	int r = nb_stream_send(c, -1);
+	if (c->cfg->proto == NB_PROTO_TCP)
+		c->flow->ops->shutdown(c->flow, SHUT_WR);
 	return r;
 }
 

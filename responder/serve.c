@@ -425,6 +425,7 @@ static int test_new(struct server *s, const struct nb_test_cfg *cfg, struct test
 			rf->ctx.live = &rf->live;
 			rf->ctx.stop = &t->stop;
 			rf->ctx.hello_ack = t->ack;
+			rf->ctx.rate_bps = cfg->rate_bps / cfg->flows;
 			rf->live.cpu = -1;
 		}
 	} else {

@@ -397,6 +397,14 @@ const char *nb_topo_server_netns(const struct nb_topo *t)
 	return t->plan.server_ns;
 }
 
+unsigned nb_topo_pids(const struct nb_topo *t, pid_t *out, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < t->nprocs && n < max; i++)
+		out[n++] = t->procs[i].pid;
+	return n;
+}
+
 int nb_topo_enter_client(const struct nb_topo *t)
 {
 	int fd = nb_ns_open(t->plan.client_ns), r = 0;

@@ -38,6 +38,7 @@ struct nb_test_cfg {
 	uint32_t resp_bytes;	/* rr response */
 	unsigned depth;		/* rr transactions in flight per flow */
 	double rate_tps;	/* open loop total transactions/s; 0 = closed loop */
+	double rate_bps;	/* stream: paced total payload bits/s, split evenly over flows; 0 = unpaced */
 	int64_t udp_timeout_ns; /* a UDP request unanswered this long is lost */
 	int cpu_gen;		/* -1 = not pinned */
 	int cpu_resp;		/* -1 = not pinned */
@@ -66,6 +67,7 @@ int nb_proto_parse(const char *s, enum nb_proto *ret);
 
 #define NB_DEFAULT_TCP_MSG_BYTES (128u << 10) /* large writes so TSO/GSO/GRO apply */
 #define NB_DEFAULT_UDP_MSG_BYTES 1472u	      /* fills a 1500-byte MTU: 1500 - 20 (IPv4) - 8 (UDP) */
+#define NB_MAX_RATE_BPS		 1e13	      /* stream --rate: 10 Tbit/s */
 #define NB_MAX_BUSY_POLL_US	 1000000
 
 /* The stream message size in effect: msg_bytes, or the protocol's default when it is 0. */

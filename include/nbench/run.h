@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "nbench/cfg.h"
 #include "nbench/report.h"
@@ -32,6 +33,11 @@ struct nb_run_hooks {
 	void (*interval)(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv);
 	void *arg;
 	volatile sig_atomic_t *quit; /* Ctrl-C: end the run early, still report (marked incomplete) */
+	/* Processes that are part of the path (a guest's qemu, a vhost-user switch), with their descendants:
+	 * not counted as other processes disturbing the run. This process and a same-host responder always
+	 * are. */
+	const pid_t *exclude;
+	unsigned n_exclude;
 };
 
 /*

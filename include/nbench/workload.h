@@ -72,6 +72,7 @@ struct nb_flow_ctx {
 	int64_t t_measure_ns; /* warm-up ends: record latencies from here */
 	int64_t t_end_ns;     /* senders stop here (the client's end of the measured window) */
 	double rate_tps;      /* this flow's open-loop rate; 0 = closed loop */
+	double rate_bps;      /* stream: this flow's paced payload rate; 0 = unpaced */
 	/* crr: where to connect and the DATA_HELLO frame each connection starts with */
 	const struct nb_engine_ops *ops;
 	const char *host;
@@ -95,8 +96,9 @@ static inline bool nb_stopped(const struct nb_flow_ctx *c)
 int nb_flow_fail(struct nb_flow_ctx *c, int rc, const char *what);
 /* A UDP flow's DATA_HELLO repeated because our DATA_ACK was lost: answers it again; true when it was one. */
 bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len);
-/* UDP stream: sequence-numbered datagrams in bursts until end_ns (< 0: none) or stop. */
-int nb_udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns);
+/* Stream sender, either side: TCP writes of msg_bytes, or UDP sequence-numbered datagrams in bursts, until
+ * end_ns (< 0: none) or stop, paced to c->rate_bps when that is set. Does not end the flow. */
+int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns);
 /* UDP stream: receives and counts (loss, reordering) until stop or the end of the flow. */
 int nb_udp_stream_recv(struct nb_flow_ctx *c);
 

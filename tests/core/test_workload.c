@@ -163,6 +163,31 @@ static void test_reverse_stream(void)
 	teardown(&p);
 }
 
+/* Paced (stream --rate): the sender never gets ahead of its schedule, so what it sent is at most the rate
+ * times the run plus one write; and it did send. (No lower bound: that would be a timed assertion.) */
+static void test_stream_paced(enum nb_proto proto, bool reverse)
+{
+	struct pair p;
+	int64_t dur = 300 * NB_NS_PER_MS;
+	double rate_bps = 8e6; /* 1 MB/s: a loop engine unpaced moves hundreds of times that */
+	setup(&p, NB_TEST_STREAM, proto, 0, dur);
+	struct side *snd = reverse ? &p.resp : &p.gen;
+	snd->ctx.rate_bps = rate_bps;
+	if (reverse)
+		run(&p, nb_gen_stream_recv, nb_resp_source, false);
+	else
+		run(&p, nb_gen_stream_send, nb_resp_sink, true);
+	CHECK_MSG(snd->ctx.rc == 0, "%s", snd->ctx.err);
+	/* the reverse sender runs until stopped, a little after t_end */
+	double run_s = (double)(reverse ? dur + 100 * NB_NS_PER_MS : dur) / 1e9;
+	uint64_t cap = (uint64_t)(rate_bps / 8 * run_s) + p.cfg.msg_bytes;
+	CHECK_MSG(snd->live.bytes_sent > 0 && snd->live.bytes_sent <= cap,
+		  "%s %s paced at 1 MB/s sent %llu bytes (cap %llu)", proto == NB_PROTO_TCP ? "tcp" : "udp",
+		  reverse ? "reverse" : "forward", (unsigned long long)snd->live.bytes_sent,
+		  (unsigned long long)cap);
+	teardown(&p);
+}
+
 int main(void)
 {
 	test_rr(NB_PROTO_TCP, 1, 0);
@@ -175,5 +200,8 @@ int main(void)
 	test_stream(NB_PROTO_UDP, 0);
 	test_stream(NB_PROTO_UDP, 10);
 	test_reverse_stream();
+	test_stream_paced(NB_PROTO_TCP, false);
+	test_stream_paced(NB_PROTO_UDP, false);
+	test_stream_paced(NB_PROTO_TCP, true);
 	return tap_status("workload");
 }

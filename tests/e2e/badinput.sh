@@ -35,6 +35,10 @@ expect2 "--depth" rr "${H[@]}" --depth 100000
 expect2 "--rate" rr "${H[@]}" --rate 0
 expect2 "--rate" rr "${H[@]}" --rate -10
 expect2 "--rate" rr "${H[@]}" --rate nan
+expect2 "-b" stream "${H[@]}" -b 0
+expect2 "--rate" stream "${H[@]}" --rate 5Q
+expect2 "-b" stream "${H[@]}" -b 20T
+expect2 "-b" rr "${H[@]}" -b 1M
 expect2 "--proto" rr "${H[@]}" --proto sctp
 expect2 "crr" crr "${H[@]}" --proto udp
 expect2 "--reverse" rr "${H[@]}" --reverse

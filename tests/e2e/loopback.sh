@@ -28,6 +28,10 @@ run st_tcp stream && check "stream tcp balances" json_check "$T/st_tcp.json" "$S
 run st_rev stream --reverse -P 2 && check "reverse stream balances" json_check "$T/st_rev.json" "$STREAM_OK and $TCP_BALANCE and len(e['flows']) == 2"
 run st_udp stream --proto udp && check "udp stream counts" json_check "$T/st_udp.json" "$STREAM_OK and e['packets_received'] <= e['packets_sent'] and e['lost'] == e['packets_sent'] - e['packets_received']"
 run st_udp_rev stream --proto udp --reverse && check "udp reverse stream" json_check "$T/st_udp_rev.json" "$STREAM_OK and e['packets_received'] <= e['packets_sent']"
+# the receiver's window is the run: goodput x duration is what arrived (a window stretched to the STOP was 10% off)
+UDP_WINDOW="abs(e['goodput_bps'] * e['duration_s'] - e['bytes_received'] * 8) <= 0.03 * e['bytes_received'] * 8"
+run st_paced stream --proto udp -b 50M && check "udp stream paced to 50 Mbit/s" json_check "$T/st_paced.json" "$STREAM_OK and d['start']['settings']['rate_bps'] == 5e7 and 0 < e['goodput_bps'] <= 5e7 * 1.02 and $UDP_WINDOW"
+run st_paced_rev stream --reverse -P 2 --rate 200M && check "reverse tcp stream paced to 200 Mbit/s" json_check "$T/st_paced_rev.json" "$STREAM_OK and $TCP_BALANCE and 0 < e['goodput_bps'] <= 2e8 * 1.02"
 run st_warm stream --warmup 0.5 -i 0.25 && check "warm-up intervals marked" json_check "$T/st_warm.json" "$STREAM_OK and any(i['warmup'] for i in d['intervals']) and not d['intervals'][-1]['warmup'] and abs(e['duration_s'] - 1) < 0.05"
 
 # text: interim lines then the summary; CSV: a header and one row with the same columns

@@ -440,7 +440,7 @@ static void check_csv(const char *text)
 			row++;
 	}
 	CHECK_INT(row, 2);
-	CHECK_INT(fields[0], 34);
+	CHECK_INT(fields[0], 35);
 	CHECK_INT(fields[1], fields[0]);
 }
 
