@@ -291,6 +291,9 @@ int nb_topo_open(const char *name, struct nb_topo **ret, char *err, size_t errle
 		return r;
 	}
 	/* Processes recorded by others are theirs to stop; this handle kills only what it starts. */
+	for (size_t i = 0; i < t->nprocs; i++)
+		if (nb_proc_start_ticks(t->procs[i].pid) == t->procs[i].start_ticks)
+			t->others[t->nothers++] = t->procs[i].pid;
 	t->nprocs = 0;
 	*ret = t;
 	return 0;
@@ -400,8 +403,10 @@ const char *nb_topo_server_netns(const struct nb_topo *t)
 unsigned nb_topo_pids(const struct nb_topo *t, pid_t *out, unsigned max)
 {
 	unsigned n = 0;
-	for (unsigned i = 0; i < t->nprocs && n < max; i++)
+	for (size_t i = 0; i < t->nprocs && n < max; i++)
 		out[n++] = t->procs[i].pid;
+	for (size_t i = 0; i < t->nothers && n < max; i++)
+		out[n++] = t->others[i];
 	return n;
 }
 

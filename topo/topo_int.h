@@ -87,6 +87,9 @@ struct nb_topo {
 	bool incomplete; /* read from a state file whose nb_topo_up never finished */
 	struct nb_proc procs[NB_TOPO_MAX_PIDS];
 	size_t nprocs;
+	/* nb_topo_open: what the state file recorded (started by `topo up`, not ours to stop) */
+	pid_t others[NB_TOPO_MAX_PIDS];
+	size_t nothers;
 };
 
 /* plan.c */
