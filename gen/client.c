@@ -26,6 +26,7 @@
 #define CTRL_TIMEOUT_NS	  (5 * NB_NS_PER_S)
 #define UDP_HELLO_TRIES	  15
 #define UDP_HELLO_WAIT_NS (200 * NB_NS_PER_MS)
+#define CHECK_EVERY_NS	  (200 * NB_NS_PER_MS)
 #define UDP_DRAIN_NS	  (100 * NB_NS_PER_MS)
 /* After the end of the window, a flow that has not finished by this much later is woken by a shutdown. */
 #define FLOW_GRACE_NS (10 * NB_NS_PER_S)
@@ -337,11 +338,12 @@ static void timeline(struct run *R)
 			wake = R->t_measure;
 		if (next_iv < wake)
 			wake = next_iv;
-		/* sleep in short steps so Ctrl-C ends the run promptly */
+		/* sleep in steps so Ctrl-C or a failed flow ends the run within CHECK_EVERY_NS; few enough
+		 * wake-ups (5/s) that the controller does not disturb the flows it measures */
 		bool ended = false;
 		while (nb_now_ns() < wake && !quitting(R) && !(ended = flows_all_ended(R))) {
 			int64_t step = wake - nb_now_ns();
-			nb_sleep_until(nb_now_ns() + (step < 50 * NB_NS_PER_MS ? step : 50 * NB_NS_PER_MS));
+			nb_sleep_until(nb_now_ns() + (step < CHECK_EVERY_NS ? step : CHECK_EVERY_NS));
 		}
 		int64_t now = nb_now_ns();
 		if (ended) {
