@@ -53,6 +53,7 @@ struct dtest {
 	struct dflow *flows;
 	unsigned attached; /* atomics: the loop writes, the session reads */
 	int started, stop;
+	int64_t t_source; /* reverse stream: when the loop first sent (the pacing schedule's start) */
 	unsigned char ack[64];
 	size_t ack_len;
 };
@@ -176,23 +177,39 @@ static void on_packet(struct dtest *t, struct rte_mbuf *m, int64_t now, struct r
 	nb_note_cpu_often(&f->live);
 }
 
-/* Reverse stream: a burst to every attached flow. */
+/* Reverse stream: a burst to every attached flow; paced (stream --rate), only what the schedule has made due,
+ * as the kernel engine's sender does (lib/workload.c), without sleeping: this loop also receives. */
 static void source(struct dtest *t, struct rte_mempool *pool)
 {
 	struct rte_mbuf *m[NB_DPDK_BURST];
 	uint32_t len = nb_cfg_msg_bytes(&t->cfg);
+	double flow_bps = t->cfg.rate_bps / t->cfg.flows;
+	int64_t now = 0;
+	if (flow_bps > 0) {
+		now = nb_now_ns();
+		if (!t->t_source)
+			t->t_source = now;
+	}
 	for (unsigned i = 0; i < t->cfg.flows; i++) {
 		struct dflow *f = &t->flows[i];
-		if (!f->attached || rte_pktmbuf_alloc_bulk(pool, m, NB_DPDK_BURST) != 0)
+		unsigned burst = NB_DPDK_BURST;
+		if (flow_bps > 0) {
+			double due = flow_bps / 8 * (double)(now - t->t_source) / 1e9 - (double)f->bytes_tx;
+			if (due <= 0)
+				continue;
+			double k = due / len + 1;
+			burst = k < NB_DPDK_BURST ? (unsigned)k : NB_DPDK_BURST;
+		}
+		if (!f->attached || rte_pktmbuf_alloc_bulk(pool, m, burst) != 0)
 			continue;
-		for (unsigned k = 0; k < NB_DPDK_BURST; k++) {
+		for (unsigned k = 0; k < burst; k++) {
 			char *p = rte_pktmbuf_append(m[k], (uint16_t)(NB_DPDK_HDR_BYTES + len));
 			memset(p + NB_DPDK_HDR_BYTES, 0x5a, len);
 			nb_seq_put(p + NB_DPDK_HDR_BYTES, f->seq_tx + k);
 			nb_dpdk_udp_hdr(m[k], p, &f->peer_mac, f->peer_ip, t->port_be, f->peer_port,
 					(uint16_t)len);
 		}
-		unsigned n = nb_dpdk_tx(m, NB_DPDK_BURST);
+		unsigned n = nb_dpdk_tx(m, burst);
 		f->seq_tx += n;
 		f->bytes_tx += (uint64_t)n * len;
 		nb_pub(&f->live.msgs_sent, f->seq_tx);

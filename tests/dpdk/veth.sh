@@ -16,11 +16,12 @@ per_flow() { # per_flow FILE N KEY: N flows, each with KEY > 0
 }
 summary() { python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['end']; print('  %s: %d transactions, %d timeouts' % (sys.argv[2], e['transactions'], e['timeouts']))" "$1" "$2"; }
 
-for test in rr stream stream_rev rr_p3 stream_p2; do
+for test in rr stream stream_rev stream_rev_paced rr_p3 stream_p2; do
 	case $test in
 	rr) args=(rr -i 0.25) ;;
 	stream) args=(stream) ;;
 	stream_rev) args=(stream --reverse) ;;
+	stream_rev_paced) args=(stream --reverse -b 20M) ;;
 	rr_p3) args=(rr -P 3 -i 0.25) ;;
 	stream_p2) args=(stream -P 2 --msg-size 500) ;;
 	esac
@@ -40,6 +41,9 @@ for test in rr stream stream_rev rr_p3 stream_p2; do
 			# three polling threads (two flows, the responder) on two CPUs here: loss is the CPU's, not checked
 			check "af_packet stream -P 2" json_check "$T/afp_$test.json" 'e["complete"] and e["lost"] == e["packets_sent"] - e["packets_received"]'
 			check "af_packet stream -P 2: every flow" per_flow "$T/afp_$test.json" 2 packets_received ;;
+		stream_rev_paced)
+			# the DPDK responder keeps to the schedule: unpaced it sends hundreds of Mbit/s here
+			check "af_packet reverse stream paced to 20 Mbit/s" json_check "$T/afp_$test.json" "$UDP_STREAM_OK and 0 < e['goodput_bps'] <= 20e6 * 1.05" ;;
 		*)
 			check "af_packet $test" json_check "$T/afp_$test.json" "$UDP_STREAM_OK" ;;
 		esac
