@@ -42,3 +42,20 @@ clean_check() { # clean_check WHAT NAME
 	l=$(left_of "$2")
 	if [ -z "$l" ]; then ok; else bad "$1: left behind:$l"; fi
 }
+
+# run NAME args...: `nbench args --topo $name --json` into $T/NAME.json (at most 120 s); a failure is one check.
+run() {
+	local n=$1; shift
+	if ! timeout 120 "$NBENCH" "$@" --topo "$name" --json > "$T/$n.json" 2> "$T/$n.err"; then
+		bad "$n: $(cat "$T/$n.err")"; return 1
+	fi
+	ok
+}
+
+wait_booted() { # wait_booted NAME: until the guest answered (boot_ns recorded), at most 120 s
+	for _ in $(seq 240); do
+		grep -qE '"boot_ns":[[:space:]]*[0-9]' "/run/nbench/vm/$1/guest.json" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}

@@ -4,13 +4,6 @@
 # log where the error says.
 . "$(dirname "$0")/lib.sh"
 
-wait_booted() { # wait_booted NAME: until the guest answered (boot_ns recorded), at most 120 s
-	for _ in $(seq 240); do
-		grep -qE '"boot_ns":[[:space:]]*[0-9]' "/run/nbench/vm/$1/guest.json" 2>/dev/null && return 0
-		sleep 0.5
-	done
-	return 1
-}
 new_virtio() { # the virtio instance not in $1
 	local n
 	for n in $(instances_of virtio); do

@@ -34,13 +34,6 @@ check "vhost-user socket" test -S "/run/nbench/vm/$name/vhost.sock"
 check "tap on the bridge" bash -c "ip -n nb-$name-host -o link show nb-$name-t | grep -q 'master nb-$name-b'"
 check "qemu has no tap" bash -c "! grep -q 'netdev tap' /proc/\$(pgrep -f 'process=nb-$name-qemu' | head -1)/cmdline"
 
-run() { # run NAME args...
-	local n=$1; shift
-	if ! timeout 120 "$NBENCH" "$@" --topo "$name" --json > "$T/$n.json" 2> "$T/$n.err"; then
-		bad "$n: $(cat "$T/$n.err")"; return 1
-	fi
-	ok
-}
 GUEST_OK='(lambda g: g["kernel_version"] and g["accel"] in ("kvm", "tcg") and g["backend"] == "'"$BACKEND"'" and g["boot_ns"] > 0 and g["backend_process"]["program"] == "dpdk-testpmd" and g["backend_process"]["pid"] > 0 and g["backend_process"]["forward_cpu"] >= 0)(d["start"]["path"]["config"]["guest"])'
 SERVER_IS_GUEST='d["start"]["server"]["kernel"] == d["start"]["path"]["config"]["guest"]["kernel_version"]'
 run rr_tcp rr -t 2 && check "rr tcp via vhost-user" json_check "$T/rr_tcp.json" "$RR_OK and $GUEST_OK"
@@ -55,13 +48,6 @@ clean_check "topo down" "$name"
 
 # kill -9 of nbench mid-run: qemu and testpmd outlive it; `topo down --all` (by name when other suites'
 # instances are up, not to take theirs) removes everything
-wait_booted() { # wait_booted NAME: until the guest answered (boot_ns recorded), at most 120 s
-	for _ in $(seq 240); do
-		grep -qE '"boot_ns":[[:space:]]*[0-9]' "/run/nbench/vm/$1/guest.json" 2>/dev/null && return 0
-		sleep 0.5
-	done
-	return 1
-}
 old=$(instances_of vhost-user | tr '\n' ' ')
 "$NBENCH" rr --path vhost-user -t 120 -q > /dev/null 2>&1 &
 pid=$!
