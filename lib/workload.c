@@ -29,40 +29,28 @@ bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len)
 	return true;
 }
 
-/* Pacing (stream --rate): the sender keeps to a schedule that started when it did, sleeping before any send
- * that would put it ahead. A sender held up (a full socket buffer, a preempted thread) catches up in a burst,
- * so the average over the run is the rate asked for, as with iperf3 -b. */
-struct pacer {
-	double ns_per_byte; /* 0: unpaced */
-	int64_t t0;
-};
-
-static void pacer_init(struct pacer *p, double rate_bps)
-{
-	p->ns_per_byte = rate_bps > 0 ? 8e9 / rate_bps : 0;
-	p->t0 = nb_now_ns();
-}
-
 /* The schedule starts when the test does (or now, if later): a rate over the measured window. */
-static void pacer_start(struct pacer *p, const struct nb_flow_ctx *c)
+static void pacer_start(struct nb_pacer *p, const struct nb_flow_ctx *c)
 {
-	pacer_init(p, c->rate_bps);
-	if (c->t_start_ns > p->t0)
-		p->t0 = c->t_start_ns;
+	int64_t now = nb_now_ns();
+	nb_pacer_start(p, c->rate_bps, c->t_start_ns > now ? c->t_start_ns : now);
 }
 
-/* Sleeps until `sent` bytes are due, end_ns (< 0: none) or a stop; sleeps are at most PACE_NAP_NS so a
- * stop is seen soon. */
+/* Before a send: sleeps until `sent` bytes are due; false when the stop or end_ns (< 0: none) came instead.
+ * Unpaced it returns at once, leaving the loop's own stop and end checks as the only ones. Sleeps are at most
+ * PACE_NAP_NS so a stop is seen soon. */
 #define PACE_NAP_NS (50 * NB_NS_PER_MS)
-static void pace(struct nb_flow_ctx *c, const struct pacer *p, uint64_t sent, int64_t end_ns)
+static bool pace(struct nb_flow_ctx *c, const struct nb_pacer *p, uint64_t sent, int64_t end_ns)
 {
 	if (p->ns_per_byte <= 0)
-		return;
-	int64_t due = p->t0 + (int64_t)((double)sent * p->ns_per_byte);
+		return true;
+	int64_t due = nb_pacer_due_ns(p, sent);
 	for (;;) {
 		int64_t now = nb_now_ns(), until = due;
-		if (now >= due || nb_stopped(c) || (end_ns >= 0 && now >= end_ns))
-			return;
+		if (nb_stopped(c) || (end_ns >= 0 && now >= end_ns))
+			return false;
+		if (now >= due)
+			return true;
 		if (until - now > PACE_NAP_NS)
 			until = now + PACE_NAP_NS;
 		if (end_ns >= 0 && until > end_ns)
@@ -78,7 +66,7 @@ static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	size_t len = c->cfg->msg_bytes;
 	struct iovec iov[UDP_BURST];
 	uint64_t seq = 0, bytes = 0;
-	struct pacer p;
+	struct nb_pacer p;
 	unsigned burst = UDP_BURST;
 	/* one buffer per datagram of a burst, since each carries its own sequence number */
 	unsigned char *buf = malloc(len * UDP_BURST);
@@ -96,8 +84,7 @@ static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	for (unsigned i = 0; i < UDP_BURST; i++)
 		iov[i] = (struct iovec){buf + (size_t)i * len, len};
 	while (!nb_stopped(c) && (end_ns < 0 || nb_now_ns() < end_ns)) {
-		pace(c, &p, bytes, end_ns);
-		if (nb_stopped(c) || (end_ns >= 0 && nb_now_ns() >= end_ns))
+		if (!pace(c, &p, bytes, end_ns))
 			break;
 		for (unsigned i = 0; i < burst; i++)
 			nb_seq_put(iov[i].iov_base, seq + i);
@@ -126,7 +113,7 @@ int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	struct nb_flow *f = c->flow;
 	size_t len = c->cfg->msg_bytes;
 	uint64_t bytes = 0;
-	struct pacer p;
+	struct nb_pacer p;
 	int r = 0;
 
 	if (c->cfg->proto == NB_PROTO_UDP)
@@ -137,8 +124,7 @@ int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	memset(buf, 0x5a, len);
 	pacer_start(&p, c);
 	while (!nb_stopped(c) && (end_ns < 0 || nb_now_ns() < end_ns)) {
-		pace(c, &p, bytes, end_ns);
-		if (nb_stopped(c) || (end_ns >= 0 && nb_now_ns() >= end_ns))
+		if (!pace(c, &p, bytes, end_ns))
 			break;
 		ssize_t n = f->ops->send(f, buf, len);
 		if (n < 0) {

@@ -53,7 +53,7 @@ struct dtest {
 	struct dflow *flows;
 	unsigned attached; /* atomics: the loop writes, the session reads */
 	int started, stop;
-	int64_t t_source; /* reverse stream: when the loop first sent (the pacing schedule's start) */
+	struct nb_pacer pace; /* reverse stream: each flow's schedule, started when the loop first sends */
 	unsigned char ack[64];
 	size_t ack_len;
 };
@@ -183,21 +183,18 @@ static void source(struct dtest *t, struct rte_mempool *pool)
 {
 	struct rte_mbuf *m[NB_DPDK_BURST];
 	uint32_t len = nb_cfg_msg_bytes(&t->cfg);
-	double flow_bps = t->cfg.rate_bps / t->cfg.flows;
-	int64_t now = 0;
-	if (flow_bps > 0) {
-		now = nb_now_ns();
-		if (!t->t_source)
-			t->t_source = now;
-	}
+	bool paced = t->cfg.rate_bps > 0;
+	int64_t now = paced ? nb_now_ns() : 0;
+	if (paced && !t->pace.t0)
+		nb_pacer_start(&t->pace, t->cfg.rate_bps / t->cfg.flows, now);
 	for (unsigned i = 0; i < t->cfg.flows; i++) {
 		struct dflow *f = &t->flows[i];
 		unsigned burst = NB_DPDK_BURST;
-		if (flow_bps > 0) {
-			double due = flow_bps / 8 * (double)(now - t->t_source) / 1e9 - (double)f->bytes_tx;
-			if (due <= 0)
+		if (paced) {
+			double owed = nb_pacer_owed_bytes(&t->pace, f->bytes_tx, now);
+			if (owed <= 0)
 				continue;
-			double k = due / len + 1;
+			double k = owed / len + 1;
 			burst = k < NB_DPDK_BURST ? (unsigned)k : NB_DPDK_BURST;
 		}
 		if (!f->attached || rte_pktmbuf_alloc_bulk(pool, m, burst) != 0)

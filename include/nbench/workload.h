@@ -96,6 +96,28 @@ static inline bool nb_stopped(const struct nb_flow_ctx *c)
 int nb_flow_fail(struct nb_flow_ctx *c, int rc, const char *what);
 /* A UDP flow's DATA_HELLO repeated because our DATA_ACK was lost: answers it again; true when it was one. */
 bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len);
+/* Pacing (stream --rate): a schedule that starts at t0 and makes a byte due every ns_per_byte. A sender held
+ * up catches up in a burst, so the average over the run is the rate asked for, as with iperf3 -b. */
+struct nb_pacer {
+	double ns_per_byte; /* 0: unpaced */
+	int64_t t0;
+};
+static inline void nb_pacer_start(struct nb_pacer *p, double rate_bps, int64_t t0)
+{
+	p->ns_per_byte = rate_bps > 0 ? 8e9 / rate_bps : 0;
+	p->t0 = t0;
+}
+/* When the byte after `sent` is due. */
+static inline int64_t nb_pacer_due_ns(const struct nb_pacer *p, uint64_t sent)
+{
+	return p->t0 + (int64_t)((double)sent * p->ns_per_byte);
+}
+/* How many bytes beyond `sent` are due at now (<= 0: ahead of the schedule). */
+static inline double nb_pacer_owed_bytes(const struct nb_pacer *p, uint64_t sent, int64_t now)
+{
+	return (double)(now - p->t0) / p->ns_per_byte - (double)sent;
+}
+
 /* Stream sender, either side: TCP writes of msg_bytes, or UDP sequence-numbered datagrams in bursts, until
  * end_ns (< 0: none) or stop, paced to c->rate_bps when that is set. Does not end the flow. */
 int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns);
