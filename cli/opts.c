@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nbench/engine.h"
 #include "nbench/units.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -126,22 +127,51 @@ int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cf
 
 int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given)
 {
-	bool dpdk = !strcmp(cfg->engine, "dpdk");
-	if (given && !dpdk)
+	const struct nb_engine_ops *e = nb_engine_find(cfg->engine);
+	const char *missing = nb_engine_missing(cfg->engine);
+	if (missing)
+		return cli_usage_error(cmd, "--engine %s: %s", cfg->engine, missing);
+	bool takes = e && e->caps->dpdk_opts;
+	if (given && !takes)
 		return cli_usage_error(cmd, "--dpdk-* options go with --engine dpdk");
-	if (!dpdk)
-		return 0;
-#ifndef NB_HAVE_DPDK
-	return cli_usage_error(cmd,
-			       "--engine dpdk: this nbench was built without DPDK (install libdpdk-dev and "
-			       "rebuild)");
-#else
-	if (!cfg->dpdk_port[0] || !cfg->dpdk_ip[0])
+	if (takes && (!cfg->dpdk_port[0] || !cfg->dpdk_ip[0]))
 		return cli_usage_error(cmd,
-				       "--engine dpdk needs --dpdk-port (a PCI address or a vdev such as "
-				       "net_af_packet0,iface=veth0) and --dpdk-ip (the port's IPv4 address)");
+				       "--engine %s needs --dpdk-port (a PCI address or a vdev such as "
+				       "net_af_packet0,iface=veth0) and --dpdk-ip (the port's IPv4 address)",
+				       cfg->engine);
 	return 0;
-#endif
+}
+
+/* What the engine of t runs: its protocols, tests, message sizes, and where its responder is. */
+static int engine_check(const char *cmd, struct cli_test *t, enum nb_test_kind kind, bool proto_given)
+{
+	const struct nb_engine_ops *e = nb_engine_find(t->cfg.engine);
+	if (!e)
+		return 0; /* nb_run says the engine is not built in */
+	const struct nb_engine_caps *c = e->caps;
+	if (!(c->protos & NB_BIT(t->cfg.proto))) {
+		/* the one protocol it runs is the default */
+		enum nb_proto only = t->cfg.proto == NB_PROTO_TCP ? NB_PROTO_UDP : NB_PROTO_TCP;
+		if (proto_given || !(c->protos & NB_BIT(only)))
+			return cli_usage_error(cmd, "--engine %s runs %s tests (--proto %s)", t->cfg.engine,
+					       only == NB_PROTO_UDP ? "UDP" : "TCP", nb_proto_name(only));
+		t->cfg.proto = only;
+	}
+	if (!(c->tests & NB_BIT(kind))) {
+		char tests[48];
+		nb_engine_tests_str(c, tests, sizeof(tests));
+		return cli_usage_error(cmd, "--engine %s runs %s%s", t->cfg.engine, tests,
+				       c->protos & NB_BIT(NB_PROTO_TCP) ? "" : " (crr needs TCP)");
+	}
+	/* UDP to its own address, driven from this process: no path built here */
+	if (c->own_addr && !t->host_given)
+		return cli_usage_error(cmd, "--engine %s runs against -H HOST (a running `nbench serve`)",
+				       t->cfg.engine);
+	uint32_t max = c->max_msg_bytes;
+	if (max && (t->cfg.msg_bytes > max || t->cfg.req_bytes > max || t->cfg.resp_bytes > max))
+		return cli_usage_error(cmd, "--engine %s: datagrams are at most %u bytes (no fragmentation)",
+				       t->cfg.engine, max);
+	return 0;
 }
 
 static int bad(const char *cmd, const char *opt, const char *val, const char *what)
@@ -343,23 +373,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 		return cli_usage_error(cmd, "-H, --path and --topo exclude each other");
 	if ((r = cli_dpdk_check(cmd, &t->cfg, dpdk_given)))
 		return r;
-	if (!strcmp(t->cfg.engine, "dpdk")) {
-		/* UDP over one port, driven from this process: no TCP, no path built here */
-		if (proto_given && t->cfg.proto != NB_PROTO_UDP)
-			return cli_usage_error(cmd, "--engine dpdk runs UDP tests (--proto udp)");
-		t->cfg.proto = NB_PROTO_UDP;
-		if (kind == NB_TEST_CRR)
-			return cli_usage_error(cmd, "--engine dpdk runs stream and rr (crr needs TCP)");
-		if (!t->host_given)
-			return cli_usage_error(
-			    cmd, "--engine dpdk runs against -H HOST (a running `nbench serve`)");
-		if (t->cfg.msg_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
-		    t->cfg.req_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
-		    t->cfg.resp_bytes > NB_DEFAULT_UDP_MSG_BYTES)
-			return cli_usage_error(
-			    cmd, "--engine dpdk: datagrams are at most %u bytes (no fragmentation)",
-			    NB_DEFAULT_UDP_MSG_BYTES);
-	}
+	if ((r = engine_check(cmd, t, kind, proto_given)))
+		return r;
 	nb_cfg_resolve(&t->cfg);
 	if ((r = nb_cfg_check(&t->cfg, err, sizeof(err))) < 0)
 		return cli_usage_error(cmd, "%s", err);

@@ -46,7 +46,7 @@ struct run {
 	const struct nb_test_cfg *cfg;
 	const struct nb_run_hooks *hooks;
 	struct nb_report *rep;
-	const struct nb_engine_ops *ops;
+	struct nb_engine *eng;
 	int ctrl;
 	char data_host[64];
 	uint64_t test_id;
@@ -199,7 +199,7 @@ static int open_flows(struct run *R)
 		size_t hl;
 		if ((r = make_hello(R, i, hello, sizeof(hello), &hl)) < 0)
 			return run_fail(R, r, "hello: %s", strerror(-r));
-		r = R->ops->open(R->data_host, cfg->port, &o, &g->ctx.flow);
+		r = nb_engine_open(R->eng, R->data_host, cfg->port, &o, &g->ctx.flow);
 		if (r < 0)
 			return run_fail(R, r, "data flow %u to %s port %u: %s", i, R->data_host, cfg->port,
 					strerror(-r));
@@ -567,10 +567,20 @@ int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, stru
 	nb_sysinfo_get(&rep->client);
 	nb_fmt_iso8601(nb_realtime_ns(), rep->timestamp, sizeof(rep->timestamp));
 	snprintf(rep->nbench_version, sizeof(rep->nbench_version), "%s", NB_VERSION);
-	R.ops = nb_engine_find(cfg->engine);
-	if (!R.ops) {
-		r = run_fail(&R, -EINVAL, "engine %s is not built into this nbench", cfg->engine);
-		goto out;
+	struct nb_engine *own = NULL; /* the engine started here, when the caller started none */
+	R.eng = hooks ? hooks->engine : NULL;
+	if (!R.eng) {
+		const struct nb_engine_ops *ops = nb_engine_find(cfg->engine);
+		char err[256];
+		if (!ops) {
+			r = run_fail(&R, -EINVAL, "engine %s is not built into this nbench", cfg->engine);
+			goto out;
+		}
+		if ((r = nb_engine_start(ops, cfg, &own, err, sizeof(err))) < 0) {
+			r = run_fail(&R, r, "%s", err);
+			goto out;
+		}
+		R.eng = own;
 	}
 	R.nflows = cfg->kind == NB_TEST_CRR ? 1 : cfg->flows;
 	R.flows = calloc(R.nflows, sizeof(*R.flows));
@@ -613,7 +623,7 @@ int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, stru
 		g->ctx.t_end_ns = R.t_end;
 		g->ctx.rate_tps = cfg->rate_tps / R.nflows;
 		g->ctx.rate_bps = cfg->rate_bps / R.nflows;
-		g->ctx.ops = R.ops;
+		g->ctx.engine = R.eng;
 		g->ctx.host = R.data_host;
 		g->ctx.port = cfg->port;
 		g->ctx.hello = R.hello;
@@ -680,5 +690,6 @@ out:
 	nb_cpu_meter_close(R.meter);
 	if (R.ctrl >= 0)
 		close(R.ctrl);
+	nb_engine_stop(own);
 	return rep->complete ? 0 : (r < 0 ? r : -EPROTO);
 }

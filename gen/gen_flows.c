@@ -288,7 +288,7 @@ int nb_gen_crr(struct nb_flow_ctx *c)
 	int64_t t0 = nb_now_ns();
 	while (!nb_stopped(c) && t0 < c->t_end_ns) {
 		struct nb_flow *f;
-		r = c->ops->open(c->host, c->port, &o, &f);
+		r = nb_engine_open(c->engine, c->host, c->port, &o, &f);
 		if (r < 0) {
 			fail(c, r, "connect");
 			break;

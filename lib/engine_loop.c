@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -264,69 +265,98 @@ fail_ab:
 	return r;
 }
 
-/* The listener: far ends of pairs opened with nb_engine_loop.open, waiting for nb_loop_accept. */
-static struct {
+/* An instance's listener: far ends of pairs opened with open(), waiting for nb_loop_accept. */
+struct loop_listener {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct nb_flow *q[64];
 	unsigned n;
-} listener = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0};
+};
 
-static int loop_open(const char *host, uint16_t port, const struct nb_flow_opts *o, struct nb_flow **ret)
+static int loop_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	struct loop_listener *l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	e->priv = l;
+	return 0;
+}
+
+static void loop_stop(struct nb_engine *e)
+{
+	struct loop_listener *l = e->priv;
+	for (unsigned i = 0; i < l->n; i++)
+		loop_close(l->q[i]);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	free(l);
+}
+
+static int loop_open(struct nb_engine *e, const char *host, uint16_t port, const struct nb_flow_opts *o,
+		     struct nb_flow **ret)
 {
 	(void)host;
 	(void)port;
+	struct loop_listener *l = e->priv;
 	struct nb_flow *a, *b;
 	int r = nb_loop_pair(o, 0, &a, &b);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&listener.mu);
-	if (listener.n == 64) {
-		pthread_mutex_unlock(&listener.mu);
+	pthread_mutex_lock(&l->mu);
+	if (l->n == 64) {
+		pthread_mutex_unlock(&l->mu);
 		loop_close(a);
 		loop_close(b);
 		return -ECONNREFUSED;
 	}
-	listener.q[listener.n++] = b;
-	pthread_cond_broadcast(&listener.cv);
-	pthread_mutex_unlock(&listener.mu);
+	a->eng = b->eng = e;
+	l->q[l->n++] = b;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
 	*ret = a;
 	return 0;
 }
 
-int nb_loop_accept(int64_t timeout_ns, struct nb_flow **ret)
+int nb_loop_accept(struct nb_engine *e, int64_t timeout_ns, struct nb_flow **ret)
 {
-	struct timespec ts;
-	pthread_mutex_lock(&listener.mu);
-	/* the listener's condvar uses CLOCK_REALTIME (static initialiser) */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t dl = (int64_t)ts.tv_sec * NB_NS_PER_S + ts.tv_nsec + (timeout_ns < 0 ? 0 : timeout_ns);
-	ts = nb_ns_to_ts(dl);
-	while (!listener.n) {
+	struct loop_listener *l = e->priv;
+	struct timespec ts = nb_ns_to_ts(nb_now_ns() + (timeout_ns < 0 ? 0 : timeout_ns));
+	pthread_mutex_lock(&l->mu);
+	while (!l->n) {
 		if (timeout_ns < 0)
-			pthread_cond_wait(&listener.cv, &listener.mu);
-		else if (pthread_cond_timedwait(&listener.cv, &listener.mu, &ts) == ETIMEDOUT &&
-			 !listener.n) {
-			pthread_mutex_unlock(&listener.mu);
+			pthread_cond_wait(&l->cv, &l->mu);
+		else if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT && !l->n) {
+			pthread_mutex_unlock(&l->mu);
 			return -ETIMEDOUT;
 		}
 	}
-	*ret = listener.q[0];
-	memmove(listener.q, listener.q + 1, --listener.n * sizeof(listener.q[0]));
-	pthread_mutex_unlock(&listener.mu);
+	*ret = l->q[0];
+	memmove(l->q, l->q + 1, --l->n * sizeof(l->q[0]));
+	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
 
-static int loop_probe(char *why, size_t whylen)
-{
-	(void)why;
-	(void)whylen;
-	return 0;
-}
+/* Both protocols' semantics in memory; a generator using it reaches no responder. */
+static const struct nb_engine_caps loop_caps = {
+    .protos = NB_BIT(NB_PROTO_TCP) | NB_BIT(NB_PROTO_UDP),
+    .tests = NB_BIT(NB_TEST_STREAM) | NB_BIT(NB_TEST_RR),
+    .local = true,
+};
 
 const struct nb_engine_ops nb_engine_loop = {
     .name = "loop",
-    .probe = loop_probe,
+    .caps = &loop_caps,
+    .start = loop_start,
+    .stop = loop_stop,
     .open = loop_open,
     .send = loop_send,
     .recv = loop_recv,

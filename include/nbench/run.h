@@ -12,6 +12,8 @@
 #include "nbench/cfg.h"
 #include "nbench/report.h"
 
+struct nb_engine;
+
 struct nb_serve_cfg {
 	const char *bind;	 /* address to listen on; NULL = 0.0.0.0 */
 	uint16_t port;		 /* control and data, TCP and UDP */
@@ -22,6 +24,8 @@ struct nb_serve_cfg {
 	void *log_arg;
 	/* Called once the sockets listen (readiness for whoever started the responder); may be NULL. */
 	void (*ready)(void *arg, uint16_t port);
+	/* The started engine that carries the data flows (its UDP port: this port number); NULL: sock. */
+	struct nb_engine *engine;
 };
 
 /* Serves until *quit becomes non-zero (a signal handler sets it) or max_tests are done. 0, or -errno with a
@@ -38,6 +42,8 @@ struct nb_run_hooks {
 	 * are. */
 	const pid_t *exclude;
 	unsigned n_exclude;
+	/* The started engine of cfg->engine for the data flows; NULL: nb_run starts (and stops) it itself. */
+	struct nb_engine *engine;
 };
 
 /*

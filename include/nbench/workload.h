@@ -74,7 +74,7 @@ struct nb_flow_ctx {
 	double rate_tps;      /* this flow's open-loop rate; 0 = closed loop */
 	double rate_bps;      /* stream: this flow's paced payload rate; 0 = unpaced */
 	/* crr: where to connect and the DATA_HELLO frame each connection starts with */
-	const struct nb_engine_ops *ops;
+	struct nb_engine *engine;
 	const char *host;
 	uint16_t port;
 	const void *hello; /* crr: sent first on each connection; responder: a UDP flow's hello */
