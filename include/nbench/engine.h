@@ -78,6 +78,9 @@ int nb_sock_apply_opts(int fd, const struct nb_flow_opts *o);
  * drop_every > 0, drops every drop_every-th datagram sent from a to b (to test loss accounting). */
 int nb_loop_pair(const struct nb_flow_opts *o, unsigned drop_every, struct nb_flow **ret_a,
 		 struct nb_flow **ret_b);
+/* Loop engine: the most payload bytes that were ever waiting at once for f to receive (sent by its peer,
+ * not yet read). With requests of one size, the requests in flight as the receiving side saw them. */
+size_t nb_loop_rx_peak_bytes(struct nb_flow *f);
 /* Loop engine's listener: nb_engine_loop.open() queues the far end of a new pair, taken here. */
 int nb_loop_accept(int64_t timeout_ns, struct nb_flow **ret);
 

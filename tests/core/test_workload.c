@@ -103,6 +103,13 @@ static void test_rr(enum nb_proto proto, unsigned depth, unsigned drop_every)
 	CHECK(p.hist->min_ns <= nb_hist_percentile(p.hist, 50));
 	CHECK(nb_hist_percentile(p.hist, 50) <= nb_hist_percentile(p.hist, 99));
 	CHECK(nb_hist_percentile(p.hist, 99) <= p.hist->max_ns);
+	/* what the responder saw: requests waiting for it at once, at most depth (none is sent beyond it)
+	 * and, with more than one allowed, more than one at some point */
+	size_t peak = nb_loop_rx_peak_bytes(p.resp.ctx.flow) / p.cfg.req_bytes;
+	if (depth == 1)
+		CHECK_U64(peak, 1);
+	else if (!drop_every) /* a late request taken for lost is sent again: one more may be on its way */
+		CHECK_MSG(peak > 1 && peak <= depth, "%zu requests queued at once at depth %u", peak, depth);
 	if (drop_every) {
 		/* every drop_every-th request vanished: each is one timed-out transaction */
 		uint64_t sent = p.gen.live.txns + p.gen.live.lost;
@@ -188,20 +195,83 @@ static void test_stream_paced(enum nb_proto proto, bool reverse)
 	teardown(&p);
 }
 
-int main(void)
+static void rr_tcp(void)
 {
 	test_rr(NB_PROTO_TCP, 1, 0);
+}
+
+static void rr_tcp_depth8(void)
+{
 	test_rr(NB_PROTO_TCP, 8, 0);
+}
+
+static void rr_udp(void)
+{
 	test_rr(NB_PROTO_UDP, 1, 0);
+}
+
+static void rr_udp_depth8(void)
+{
+	test_rr(NB_PROTO_UDP, 8, 0);
+}
+
+static void rr_udp_loss(void)
+{
 	test_rr(NB_PROTO_UDP, 1, 10);
+}
+
+static void rr_udp_depth4_loss(void)
+{
 	test_rr(NB_PROTO_UDP, 4, 10);
-	test_rr_open_loop();
+}
+
+static void stream_tcp(void)
+{
 	test_stream(NB_PROTO_TCP, 0);
+}
+
+static void stream_udp(void)
+{
 	test_stream(NB_PROTO_UDP, 0);
+}
+
+static void stream_udp_loss(void)
+{
 	test_stream(NB_PROTO_UDP, 10);
-	test_reverse_stream();
+}
+
+static void stream_paced_tcp(void)
+{
 	test_stream_paced(NB_PROTO_TCP, false);
+}
+
+static void stream_paced_udp(void)
+{
 	test_stream_paced(NB_PROTO_UDP, false);
+}
+
+static void stream_paced_tcp_reverse(void)
+{
 	test_stream_paced(NB_PROTO_TCP, true);
-	return tap_status("workload");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct tap_case cases[] = {
+	    TAP_CASE(rr_tcp),
+	    TAP_CASE(rr_tcp_depth8),
+	    TAP_CASE(rr_udp),
+	    TAP_CASE(rr_udp_depth8),
+	    TAP_CASE(rr_udp_loss),
+	    TAP_CASE(rr_udp_depth4_loss),
+	    TAP_CASE(test_rr_open_loop),
+	    TAP_CASE(stream_tcp),
+	    TAP_CASE(stream_udp),
+	    TAP_CASE(stream_udp_loss),
+	    TAP_CASE(test_reverse_stream),
+	    TAP_CASE(stream_paced_tcp),
+	    TAP_CASE(stream_paced_udp),
+	    TAP_CASE(stream_paced_tcp_reverse),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }
