@@ -25,6 +25,7 @@ struct pipe {
 	unsigned drop_every;
 	uint64_t sent;
 	size_t payload, peak_payload; /* bytes sent and not yet received (no datagram headers); the most */
+	uint64_t dropped;	      /* datagrams dropped: every drop_every-th, and those finding it full */
 	unsigned refs;
 };
 
@@ -119,6 +120,7 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 		if (PIPE_BYTES - p->used >= need)
 			break;
 		if (e->dgram) { /* a full socket buffer drops datagrams */
+			p->dropped++;
 			r = (ssize_t)len;
 			goto out;
 		}
@@ -127,6 +129,7 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 	if (e->dgram) {
 		p->sent++;
 		if (p->drop_every && p->sent % p->drop_every == 0) {
+			p->dropped++;
 			r = (ssize_t)len;
 			goto out;
 		}
@@ -242,13 +245,12 @@ static int new_end(const struct nb_flow_opts *o, struct pipe *rx, struct pipe *t
 	return 0;
 }
 
-size_t nb_loop_rx_peak_bytes(struct nb_flow *f)
+void nb_loop_rx_stats(struct nb_flow *f, struct nb_loop_stats *ret)
 {
 	struct pipe *p = ((struct loop_end *)f->priv)->rx;
 	pthread_mutex_lock(&p->mu);
-	size_t peak = p->peak_payload;
+	*ret = (struct nb_loop_stats){.peak_bytes = p->peak_payload, .dropped = p->dropped};
 	pthread_mutex_unlock(&p->mu);
-	return peak;
 }
 
 int nb_loop_pair(const struct nb_flow_opts *o, unsigned drop_every, struct nb_flow **ret_a,
