@@ -290,7 +290,7 @@ static void *gflow_main(void *arg)
 	return NULL;
 }
 
-/* Sums the flows' live counters into an interval since prev; prev becomes now. */
+/* The flows' live counters summed at one instant; an interval is the difference of two. */
 struct totals {
 	uint64_t bytes, packets, txns, lat_sum, lost;
 };
