@@ -541,7 +541,7 @@ int nb_result_from_json(const cJSON *j, struct nb_result *r, char *err, size_t e
 	dec_str(&d, "resp_cpus", r->cpus, sizeof(r->cpus));
 	dec_str(&d, "resp_wait", r->wait, sizeof(r->wait));
 	r->cpu_ns = dec_count(&d, "resp_cpu_ns");
-	r->have_cost = cJSON_HasObjectItem(j, "cpu");
+	r->have_cost = cJSON_GetObjectItemCaseSensitive(j, "cpu") != NULL;
 	if (r->have_cost)
 		dec_sub(&d, "cpu", &r->cost, cpu_cost_from_json);
 	return d.rc;
