@@ -15,10 +15,11 @@ enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
 struct cli_test {
 	struct nb_test_cfg cfg;
 	enum cli_format format;
-	const char *path;   /* --path: build this path for the run */
-	const char *topo;   /* --topo: use this running instance */
-	const char *output; /* -o: write the report there too */
-	bool quiet;	    /* no interim lines */
+	const char *path;      /* --path: build this path for the run */
+	const char *topo;      /* --topo: use this running instance */
+	const char *output;    /* -o: write the report there too */
+	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
+	bool quiet;	       /* no interim lines */
 	bool host_given;
 	char cmdline[512];
 };

@@ -77,6 +77,9 @@ static const struct test_opt test_opts[] = {
     {"port", 'p', "PORT", K_ALL, 0, OT_UINT, FIELD(cfg.port), .lo = 1, .hi = UINT16_MAX,
      .what = "a port number", .label = "--port", /* not "-p": -P is the flows */
      .help = "its port (control, TCP and UDP data), default " STR(NB_DEFAULT_PORT)},
+    {"data-host", 0, "ADDR", K_ALL, 0, OT_ARG, FIELD(data_host),
+     .help = "send the data to ADDR when the responder names it as its data address\n(a DPDK "
+	     "responder's --dpdk-ip); by default data goes only where -H went"},
     {"path", 0, "PATH", K_ALL, 0, OT_ARG, FIELD(path),
      .help = "build PATH (loopback native host bridge nat virtio vhost vhost-user),\nrun, tear down"},
     {"topo", 0, "NAME", K_ALL, 0, OT_ARG, FIELD(topo),

@@ -211,6 +211,7 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	int r;
 
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
+	hooks.data_host = t->data_host;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
 	r = cli_path_open(t->path, t->topo, t->cfg.port, &pe, err, sizeof(err));
@@ -292,6 +293,24 @@ static void serve_ready(void *arg, uint16_t port)
 			port);
 }
 
+/* --max-mem TOTAL[,PER_TEST]: each at least 1 MiB, PER_TEST at most TOTAL (default: a quarter). */
+static int parse_max_mem(const char *arg, struct nb_serve_cfg *sc)
+{
+	char buf[64];
+	uint64_t total, per = 0;
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		return -EINVAL;
+	char *comma = strchr(buf, ',');
+	if (comma)
+		*comma = '\0';
+	if (nb_parse_bytes(buf, &total) < 0 || total < (1u << 20) ||
+	    (comma && (nb_parse_bytes(comma + 1, &per) < 0 || per < (1u << 20) || per > total)))
+		return -EINVAL;
+	sc->max_mem_bytes = total;
+	sc->max_test_mem_bytes = per;
+	return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -302,6 +321,8 @@ int cmd_serve(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"engine", required_argument, NULL, 'E'},
+	    {"max-mem", required_argument, NULL, 'M'},
+	    {"max-sessions", required_argument, NULL, 'S'},
 	    CLI_DPDK_OPTIONS,
 	    {0},
 	};
@@ -340,6 +361,20 @@ int cmd_serve(int argc, char **argv)
 				    optarg);
 			sc.idle_timeout_ns = ns;
 			break;
+		case 'M':
+			if (parse_max_mem(optarg, &sc) < 0)
+				return cli_usage_error(
+				    "serve",
+				    "--max-mem: '%s' is not TOTAL[,PER_TEST] byte sizes of at "
+				    "least 1M, PER_TEST at most TOTAL",
+				    optarg);
+			break;
+		case 'S':
+			if (nb_parse_uint(optarg, 1, 100000, &u) < 0)
+				return cli_usage_error(
+				    "serve", "--max-sessions: '%s' is not a number from 1 to 100000", optarg);
+			sc.max_sessions = (unsigned)u;
+			break;
 		case 'E':
 			/* an engine whose flows stay in this process has nothing to serve */
 			ops = nb_engine_find(optarg);
@@ -361,12 +396,19 @@ int cmd_serve(int argc, char **argv)
 			quiet = true;
 			break;
 		case 'h':
-			printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
-			       "[--quiet]\n"
-			       "  The responder: one TCP port for control and data, the same UDP port for "
-			       "datagram flows.\n"
-			       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
-			       "stays on TCP.\n");
+			printf(
+			    "usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
+			    "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--quiet]\n"
+			    "  The responder: one TCP port for control and data, the same UDP port for "
+			    "datagram flows.\n"
+			    "  --idle-timeout T   close a connection that sends no hello within T (5s)\n"
+			    "  --max-mem T[,P]    the tests' buffers: at most T in all and P per test "
+			    "(1G,256M;\n"
+			    "                     P defaults to T/4); a test over it is refused\n"
+			    "  --max-sessions N   control connections at once (16); a session with no test\n"
+			    "                     for 60 s is closed\n"
+			    "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
+			    "stays on TCP.\n");
 			printf(CLI_DPDK_HELP);
 			return 0;
 		case ':':

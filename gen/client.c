@@ -139,6 +139,40 @@ static int expect_decoded(struct run *R, enum nb_msg_type want, int64_t timeout_
 	return r < 0 ? run_fail(R, r, "the responder's answer is malformed: %s", err) : 0;
 }
 
+/* addr in its numeric form when it is a numeric address, else as given. */
+static void numeric(const char *addr, char *buf, size_t len)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	int af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(af, addr, a) != 1 || !inet_ntop(af, a, buf, (socklen_t)len))
+		snprintf(buf, len, "%s", addr);
+}
+
+/* Where the data flows go. The client trusts nothing it did not dial: data goes where the control
+ * connection went, or to the address the user named with --data-host. A responder that names another data
+ * address (DPDK's own) is followed only when the user named that one; otherwise the test is refused. */
+static int data_address(struct run *R, const char *named)
+{
+	const char *want = R->hooks ? R->hooks->data_host : NULL;
+	char asked[64] = "", given[64] = "";
+	if (named[0])
+		numeric(named, asked, sizeof(asked));
+	if (want)
+		numeric(want, given, sizeof(given));
+	if (want && asked[0] && strcmp(asked, given))
+		return run_fail(R, -EPROTO, "the responder's data address is %s, not --data-host %s", asked,
+				given);
+	if (!want && asked[0] && strcmp(asked, R->data_host))
+		return run_fail(
+		    R, -EPROTO,
+		    "the responder asks for the data at %s, not at %s where the control connection "
+		    "went: run with --data-host %s to send it there",
+		    asked, R->data_host, asked);
+	if (want)
+		snprintf(R->data_host, sizeof(R->data_host), "%s", given);
+	return 0;
+}
+
 static int handshake(struct run *R)
 {
 	const struct nb_test_cfg *cfg = R->cfg;
@@ -176,27 +210,30 @@ static int handshake(struct run *R)
 	if ((r = expect_decoded(R, NB_MSG_TEST_ACK, CTRL_TIMEOUT_NS, decode_test_ack, &ta)) < 0)
 		return r;
 	R->test_id = ta.test_id;
-	/* a responder whose data path is not the control connection's (DPDK) names its data address */
-	if (ta.data_addr[0])
-		snprintf(R->data_host, sizeof(R->data_host), "%s", ta.data_addr);
-	return 0;
+	return data_address(R, ta.data_addr);
 }
 
 static int make_hello(struct run *R, unsigned idx, unsigned char *buf, size_t cap, size_t *ret_len)
 {
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "test_id", (double)R->test_id);
-	cJSON_AddNumberToObject(j, "flow", idx);
-	char *txt = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	if (!txt)
-		return -ENOMEM;
-	ssize_t n = nb_frame_encode(buf, cap, NB_MSG_DATA_HELLO, txt, strlen(txt));
-	free(txt);
+	ssize_t n =
+	    nb_data_hello_encode(buf, cap, &(struct nb_data_hello){.test_id = R->test_id, .flow = idx});
 	if (n < 0)
 		return (int)n;
 	*ret_len = (size_t)n;
 	return 0;
+}
+
+/* Whether the datagram in buf is a whole DATA_ACK. */
+static bool data_ack(const void *buf, size_t len)
+{
+	struct nb_data_ack a;
+	char err[128];
+	cJSON *j;
+	if (nb_frame_decode_whole(buf, len, NB_MSG_DATA_ACK, &j) < 0)
+		return false;
+	int r = nb_data_ack_from_json(j, &a, err, sizeof(err));
+	cJSON_Delete(j);
+	return r == 0;
 }
 
 static struct nb_flow_opts gen_opts(const struct nb_test_cfg *cfg)
@@ -220,7 +257,7 @@ static int open_flows(struct run *R)
 	for (unsigned i = 0; i < R->nflows; i++) {
 		struct gflow *g = &R->flows[i];
 		unsigned char hello[256];
-		size_t hl;
+		size_t hl = 0;
 		if ((r = make_hello(R, i, hello, sizeof(hello), &hl)) < 0)
 			return run_fail(R, r, "hello: %s", strerror(-r));
 		r = nb_engine_open(R->eng, R->data_host, cfg->port, &o, &g->ctx.flow);
@@ -243,9 +280,7 @@ static int open_flows(struct run *R)
 				if (left <= 0)
 					break;
 				ssize_t n = g->ctx.flow->ops->recv(g->ctx.flow, ab, sizeof(ab), left);
-				struct nb_frame_hdr h;
-				if (n > 0 && nb_frame_decode_hdr(ab, (size_t)n, &h) == 0 &&
-				    h.type == NB_MSG_DATA_ACK) {
+				if (n > 0 && data_ack(ab, (size_t)n)) {
 					acked = true;
 					break;
 				}
@@ -760,6 +795,9 @@ static int run_test(struct run *R)
 	int rs = res ? stop_and_collect(R, res) : run_fail(R, -ENOMEM, "out of memory");
 	if (r == 0)
 		r = rs;
+	/* a flow of the responder's that failed (a reverse UDP stream refused by ICMP) fails the test */
+	if (rs == 0 && res->error[0])
+		r = run_fail(R, -EPROTO, "the responder's %s", res->error);
 	end_flows_after_stop(R);
 	for (unsigned i = 0; i < R->nflows; i++)
 		if (R->flows[i].ctx.rc && !R->rep->error[0])

@@ -468,6 +468,102 @@ int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *a, char *err, size
 	return d.rc;
 }
 
+/* ---- DATA_HELLO, DATA_ACK ---- */
+
+cJSON *nb_data_hello_to_json(const struct nb_data_hello *h)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	add_u64(o, "test_id", h->test_id);
+	add_u64(o, "flow", h->flow);
+	return o;
+}
+
+int nb_data_hello_from_json(const cJSON *j, struct nb_data_hello *h, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(h, 0, sizeof(*h));
+	if (dec_begin(&d, j, "data hello", err, errlen) < 0)
+		return d.rc;
+	h->test_id = (uint64_t)dec_int(&d, "test_id", 1, (1LL << 53) - 1);
+	h->flow = (unsigned)dec_int(&d, "flow", 0, NB_MAX_FLOWS - 1);
+	return d.rc;
+}
+
+cJSON *nb_data_ack_to_json(const struct nb_data_ack *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	add_u64(o, "ack", a->ack);
+	return o;
+}
+
+int nb_data_ack_from_json(const cJSON *j, struct nb_data_ack *a, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(a, 0, sizeof(*a));
+	if (dec_begin(&d, j, "data ack", err, errlen) < 0)
+		return d.rc;
+	a->ack = (unsigned)dec_int(&d, "ack", 1, 1);
+	return d.rc;
+}
+
+ssize_t nb_frame_encode_json(void *buf, size_t cap, enum nb_msg_type type, const cJSON *body)
+{
+	char *txt = body ? cJSON_PrintUnformatted(body) : NULL;
+	if (body && !txt)
+		return -ENOMEM;
+	const char *b = txt ? txt : "{}";
+	ssize_t n = nb_frame_encode(buf, cap, (uint16_t)type, b, strlen(b));
+	free(txt);
+	return n;
+}
+
+int nb_frame_decode_whole(const void *buf, size_t len, enum nb_msg_type want, cJSON **ret_body)
+{
+	struct nb_frame_hdr h;
+	*ret_body = NULL;
+	int r = nb_frame_decode_hdr(buf, len, &h);
+	if (r < 0)
+		return r;
+	if (h.type != want)
+		return -EPROTO;
+	if (h.len != len - NB_PROTO_HDR_BYTES)
+		return -EMSGSIZE;
+	*ret_body = nb_frame_parse_body((const unsigned char *)buf + NB_PROTO_HDR_BYTES, h.len);
+	return *ret_body ? 0 : -EBADMSG;
+}
+
+ssize_t nb_data_hello_encode(void *buf, size_t cap, const struct nb_data_hello *h)
+{
+	cJSON *j = nb_data_hello_to_json(h);
+	if (!j)
+		return -ENOMEM;
+	ssize_t n = nb_frame_encode_json(buf, cap, NB_MSG_DATA_HELLO, j);
+	cJSON_Delete(j);
+	return n;
+}
+
+int nb_data_hello_decode(const void *buf, size_t len, struct nb_data_hello *ret, char *err, size_t errlen)
+{
+	cJSON *j;
+	memset(ret, 0, sizeof(*ret));
+	int r = nb_frame_decode_whole(buf, len, NB_MSG_DATA_HELLO, &j);
+	if (r < 0) {
+		snprintf(err, errlen, "data hello: %s",
+			 r == -EPROTONOSUPPORT ? "another protocol version"
+			 : r == -EPROTO	       ? "not a data hello"
+			 : r == -EMSGSIZE      ? "its length does not match its frame"
+					       : "not a frame of nbench's protocol");
+		return r;
+	}
+	r = nb_data_hello_from_json(j, ret, err, errlen);
+	cJSON_Delete(j);
+	return r;
+}
+
 /* ---- RESULT ---- */
 
 static cJSON *result_flow_to_json(const struct nb_result_flow *f)
@@ -494,6 +590,8 @@ cJSON *nb_result_to_json(const struct nb_result *r)
 	cJSON_AddStringToObject(o, "resp_cpus", r->cpus);
 	cJSON_AddStringToObject(o, "resp_wait", r->wait);
 	add_u64(o, "resp_cpu_ns", r->cpu_ns);
+	if (r->error[0])
+		cJSON_AddStringToObject(o, "error", r->error);
 	if (r->have_cost)
 		cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cost, NULL));
 	return o;
@@ -541,6 +639,8 @@ int nb_result_from_json(const cJSON *j, struct nb_result *r, char *err, size_t e
 	dec_str(&d, "resp_cpus", r->cpus, sizeof(r->cpus));
 	dec_str(&d, "resp_wait", r->wait, sizeof(r->wait));
 	r->cpu_ns = dec_count(&d, "resp_cpu_ns");
+	if (cJSON_GetObjectItemCaseSensitive(j, "error"))
+		dec_str(&d, "error", r->error, sizeof(r->error));
 	r->have_cost = cJSON_GetObjectItemCaseSensitive(j, "cpu") != NULL;
 	if (r->have_cost)
 		dec_sub(&d, "cpu", &r->cost, cpu_cost_from_json);

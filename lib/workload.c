@@ -60,8 +60,13 @@ static bool pace(struct nb_flow_ctx *c, const struct nb_pacer *p, uint64_t sent,
 	}
 }
 
+/* A UDP sender ends with an error once its sends have been refused this many times (each refusal is an ICMP
+ * error the kernel reports on the connected socket; they are rate limited, about one a second per peer). */
+#define UDP_REFUSED_MAX 3
+
 static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 {
+	unsigned refused = 0;
 	struct nb_flow *f = c->flow;
 	size_t len = c->cfg->msg_bytes;
 	struct iovec iov[UDP_BURST];
@@ -90,7 +95,13 @@ static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 			nb_seq_put(iov[i].iov_base, seq + i);
 		int n = nb_flow_send_burst(f, iov, burst);
 		if (n < 0) {
-			/* ECONNREFUSED/ENOBUFS: the datagrams are lost, which the receiver counts */
+			/* ENOBUFS, one ECONNREFUSED: the datagrams are lost, which the receiver counts. ICMP
+			 * port unreachable again and again: nobody receives, do not send on forever. */
+			if (n == -ECONNREFUSED && ++refused >= UDP_REFUSED_MAX) {
+				r = nb_flow_fail(
+				    c, n, "send: the receiver's port is closed (ICMP port unreachable)");
+				break;
+			}
 			if (n == -ECONNREFUSED || n == -ENOBUFS)
 				continue;
 			if (!nb_stopped(c))

@@ -26,7 +26,8 @@ int nb_resp_sink(struct nb_flow_ctx *c)
 
 int nb_resp_source(struct nb_flow_ctx *c)
 {
-	int r = nb_stream_send(c, -1);
+	/* until STOP, or the test's end with its grace when STOP never comes */
+	int r = nb_stream_send(c, c->t_end_ns > 0 ? c->t_end_ns : -1);
 	if (c->cfg->proto == NB_PROTO_TCP)
 		c->flow->ops->shutdown(c->flow, SHUT_WR);
 	return r;

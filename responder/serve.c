@@ -37,11 +37,30 @@
 #include "nbench/proto.h"
 #include "nbench/run.h"
 #include "nbench/sysinfo.h"
+#include "nbench/units.h"
 #include "nbench/workload.h"
 
 #define ATTACH_TIMEOUT_NS (5 * NB_NS_PER_S)
 #define STOP_GRACE_NS	  (5 * NB_NS_PER_S)
-#define MAX_PENDING	  256
+/* START comes right after READY; a client that sends nothing else this long is gone. */
+#define START_TIMEOUT_NS (10 * NB_NS_PER_S)
+/* A test ends by itself this long after its warm-up and duration even when STOP never comes: longer than
+ * the generator's own wait for its flows (FLOW_GRACE_NS, 10 s) before it sends STOP. */
+#define TEST_GRACE_NS (15 * NB_NS_PER_S)
+/* Connections that have not yet sent their first frame: in all, and from one address, so that one address
+ * cannot lock out another (a client opens its data connections one at a time, each with its hello). */
+#define MAX_PENDING	     1024
+#define MAX_PENDING_PER_ADDR 32
+/* Out of descriptors, the listener rests this long before it accepts again (instead of spinning). */
+#define EMFILE_BACKOFF_NS (250 * NB_NS_PER_MS)
+/* crr: a client keeps one connection per flow open at a time; a few more are closing. */
+#define CRR_CONNS_PER_FLOW 2
+#define CRR_CONNS_EXTRA	   32
+/* Per flow beyond its buffers: the thread's stack as it is touched, the flow's structures. */
+#define FLOW_OVERHEAD_BYTES (128u << 10)
+#define RECV_BUF_BYTES	    (256u << 10) /* the TCP sink's and echo's receive buffer (resp_flows.c) */
+#define UDP_BURST	    32		 /* datagrams per burst (lib/workload.c) */
+#define HELLO_MAX_BYTES	    256		 /* a UDP flow's hello, kept to recognise it repeated */
 
 struct test;
 
@@ -55,8 +74,8 @@ struct rflow {
 	uint64_t bytes_at_measure;
 	int64_t t_measure_ns;
 	uint64_t cpu_at_measure;
-	uint64_t cpu_end_ns;	      /* the thread's own CPU time when it ended */
-	unsigned char hello_buf[256]; /* a UDP flow's hello, to recognise it repeated */
+	uint64_t cpu_end_ns;			  /* the thread's own CPU time when it ended */
+	unsigned char hello_buf[HELLO_MAX_BYTES]; /* a UDP flow's hello, to recognise it repeated */
 };
 
 struct test {
@@ -76,8 +95,10 @@ struct test {
 	bool crr_started;
 	uint64_t crr_txns;
 	uint64_t crr_cpu_mask;
-	unsigned char hello[256];
-	size_t hello_len;
+	struct crr_conn *crr_list; /* open connections (under mu) */
+	unsigned crr_conns;	   /* how many: at most crr_max */
+	unsigned crr_max;
+	uint64_t mem_bytes; /* its share of the server's budget */
 	unsigned char ack[256];
 	size_t ack_len;
 	struct test *next;
@@ -93,8 +114,14 @@ struct server {
 	int busy;	    /* a test is on (atomic): for an engine whose responder runs one at a time */
 	pthread_mutex_t mu; /* the test registry */
 	struct test *tests;
+	uint64_t mem_used; /* the budgets of the tests in progress (under mu) */
+	uint64_t max_mem, max_test_mem;
+	unsigned max_sessions;
+	int64_t session_idle_ns;
 	unsigned sessions;
 	unsigned tests_done;
+	bool accept_paused;	  /* out of descriptors: the listener is out of the epoll set */
+	int64_t accept_resume_ns; /* until then */
 	struct nb_sysinfo si;
 };
 
@@ -139,31 +166,16 @@ static void test_unregister(struct server *s, struct test *t)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static int encode_json_frame(unsigned char *buf, size_t cap, enum nb_msg_type type, cJSON *body,
-			     size_t *ret_len)
-{
-	char *txt = cJSON_PrintUnformatted(body);
-	if (!txt)
-		return -ENOMEM;
-	ssize_t n = nb_frame_encode(buf, cap, (uint16_t)type, txt, strlen(txt));
-	free(txt);
-	if (n < 0)
-		return (int)n;
-	*ret_len = (size_t)n;
-	return 0;
-}
-
-/* The frames a flow of this test sends first, and our answer to a UDP one. Both sides build the hello the
- * same way, so the responder recognises a repeated hello by comparing bytes. */
+/* Our answer to a UDP flow's hello. A flow recognises its own hello repeated by comparing bytes. */
 static int test_frames(struct test *t)
 {
-	cJSON *j = cJSON_CreateObject();
-	int r;
-	/* flow index 0 here: UDP flows compare the hello of their own index, set when attached */
-	cJSON_AddNumberToObject(j, "ack", 1);
-	r = encode_json_frame(t->ack, sizeof(t->ack), NB_MSG_DATA_ACK, j, &t->ack_len);
+	cJSON *j = nb_data_ack_to_json(&(struct nb_data_ack){.ack = 1});
+	ssize_t n = j ? nb_frame_encode_json(t->ack, sizeof(t->ack), NB_MSG_DATA_ACK, j) : -ENOMEM;
 	cJSON_Delete(j);
-	return r;
+	if (n < 0)
+		return (int)n;
+	t->ack_len = (size_t)n;
+	return 0;
 }
 
 static void *flow_main(void *arg)
@@ -200,7 +212,27 @@ static void *flow_main(void *arg)
 struct crr_conn {
 	int fd;
 	uint32_t have;
+	struct crr_conn *prev, *next; /* the test's open ones (under its mu), closed with it */
 };
+
+/* Closes c and forgets it. */
+static void crr_close(struct test *t, struct crr_conn *c)
+{
+	/* Out of the set before the close: an epitem outlives close() while anything else still holds the
+	 * file, and would then report this freed connection again. */
+	epoll_ctl(t->crr_epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd); /* closing first keeps TIME_WAIT on this side */
+	pthread_mutex_lock(&t->mu);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->crr_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	t->crr_conns--;
+	pthread_mutex_unlock(&t->mu);
+	free(c);
+}
 
 static void *crr_main(void *arg)
 {
@@ -242,11 +274,7 @@ static void *crr_main(void *arg)
 								  __ATOMIC_RELAXED);
 				}
 			}
-			/* Out of the set before the close: an epitem outlives close() while anything else
-			 * still holds the file, and would then report this freed connection again. */
-			epoll_ctl(t->crr_epfd, EPOLL_CTL_DEL, c->fd, NULL);
-			close(c->fd); /* closing first keeps TIME_WAIT on this side */
-			free(c);
+			crr_close(t, c);
 		}
 	}
 out:
@@ -255,8 +283,11 @@ out:
 	return NULL;
 }
 
+/* Adds a connection to the test, under t->mu. */
 static int crr_add(struct test *t, int fd)
 {
+	if (t->crr_conns >= t->crr_max)
+		return -EMFILE;
 	struct crr_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -271,6 +302,11 @@ static int crr_add(struct test *t, int fd)
 		free(c);
 		return -errno;
 	}
+	c->next = t->crr_list;
+	if (c->next)
+		c->next->prev = c;
+	t->crr_list = c;
+	t->crr_conns++;
 	return 0;
 }
 
@@ -286,40 +322,90 @@ static struct nb_flow_opts resp_opts(const struct nb_test_cfg *cfg)
 	return o;
 }
 
-/* Hands fd to flow idx of test id. Takes fd in every case (closes it on refusal). */
-static int attach_fd(struct server *s, uint64_t id, int64_t idx, int fd)
+/*
+ * Admission of a data flow: the one place a DATA_HELLO (a data connection's first frame, or a UDP flow's
+ * first datagram, len bytes of buf) is matched to its test. The hello must decode (its numbers in range, its
+ * length its frame's), name a test in progress over proto and one of its flows, and fit the bytes a UDP
+ * flow keeps to recognise it repeated. peer: where it came from, when known (a TCP connection's).
+ *
+ * Returns the test with s->mu and its mu held (hello_release unlocks both), *ret_flow its flow; NULL with a
+ * one-line reason in why (for the log and, on a connection, an ERROR frame).
+ */
+static struct test *hello_admit(struct server *s, const void *buf, size_t len, enum nb_proto proto,
+				const struct sockaddr_storage *peer, unsigned *ret_flow, char *why,
+				size_t whylen)
 {
-	int r = -ENOENT;
+	struct nb_data_hello dh;
+	(void)peer;
+	if (len > HELLO_MAX_BYTES) {
+		snprintf(why, whylen, "a data hello of %zu bytes (at most %u)", len, HELLO_MAX_BYTES);
+		return NULL;
+	}
+	if (nb_data_hello_decode(buf, len, &dh, why, whylen) < 0)
+		return NULL;
 	pthread_mutex_lock(&s->mu);
-	struct test *t = test_find(s, id);
-	if (!t)
-		goto out;
-	pthread_mutex_lock(&t->mu);
+	struct test *t = test_find(s, dh.test_id);
+	if (!t || t->cfg.proto != proto) {
+		snprintf(why, whylen, "a data hello for no %s test in progress", nb_proto_name(proto));
+	} else if (t->cfg.kind != NB_TEST_CRR && dh.flow >= t->cfg.flows) {
+		snprintf(why, whylen, "a data hello for flow %u of a test of %u flows", dh.flow,
+			 t->cfg.flows);
+	} else {
+		pthread_mutex_lock(&t->mu);
+		*ret_flow = dh.flow;
+		return t;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static void hello_release(struct server *s, struct test *t)
+{
+	pthread_mutex_unlock(&t->mu);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A TCP data connection whose first frame (len bytes of hello) was a DATA_HELLO: hands fd to its test's
+ * flow, or to its crr worker. Takes fd in every case (refused: closed, after an ERROR frame when the hello
+ * itself was wrong). */
+static void attach_fd(struct server *s, const void *hello, size_t len, int fd, const char *peer_str,
+		      const struct sockaddr_storage *peer)
+{
+	char why[160];
+	unsigned idx;
+	struct test *t = hello_admit(s, hello, len, NB_PROTO_TCP, peer, &idx, why, sizeof(why));
+	if (!t) {
+		nb_proto_send_error(fd, "responder refused the data connection: %s", why);
+		logf_(s, "%s: refused: %s", peer_str, why);
+		close(fd);
+		return;
+	}
+	int r = -EBUSY;
 	if (t->done) {
-		r = -EBUSY;
+		snprintf(why, sizeof(why), "a data connection after the test's end");
 	} else if (t->cfg.kind == NB_TEST_CRR) {
 		r = crr_add(t, fd);
-		if (r == 0)
-			fd = -1;
-	} else if (idx < 0 || idx >= t->cfg.flows || t->flows[idx].flow) {
-		r = -EINVAL;
+		snprintf(why, sizeof(why), "crr connection: %s",
+			 r == -EMFILE ? "the test's limit of open connections is reached" : strerror(-r));
+	} else if (t->flows[idx].flow) {
+		snprintf(why, sizeof(why), "flow %u attached twice", idx);
 	} else if (!s->eng->ops->adopt_fd) {
 		r = -EPROTONOSUPPORT;
+		snprintf(why, sizeof(why), "this engine carries no TCP");
 	} else {
 		struct nb_flow_opts o = resp_opts(&t->cfg);
 		r = s->eng->ops->adopt_fd(s->eng, fd, &o, &t->flows[idx].flow);
 		if (r == 0) {
-			fd = -1;
 			t->attached++;
 			pthread_cond_broadcast(&t->cv);
 		}
+		snprintf(why, sizeof(why), "flow %u: %s", idx, strerror(-r));
 	}
-	pthread_mutex_unlock(&t->mu);
-out:
-	pthread_mutex_unlock(&s->mu);
-	if (fd >= 0)
+	hello_release(s, t);
+	if (r < 0) {
+		logf_(s, "%s: refused: %s", peer_str, why);
 		close(fd);
-	return r;
+	}
 }
 
 /* A UDP flow's hello, handed over by the engine: the engine makes the flow of its sender, which answers
@@ -327,46 +413,30 @@ out:
 static void on_hello(void *arg, struct nb_engine *e, const struct nb_hello *hello)
 {
 	struct server *s = arg;
-	const unsigned char *buf = hello->buf;
-	size_t len = hello->len;
-	struct nb_frame_hdr h;
-	if (nb_frame_decode_hdr(buf, len, &h) < 0 || h.type != NB_MSG_DATA_HELLO ||
-	    h.len != len - NB_PROTO_HDR_BYTES)
-		return;
-	cJSON *j = nb_frame_parse_body(buf + NB_PROTO_HDR_BYTES, h.len);
-	if (!j)
-		return;
-	uint64_t id = (uint64_t)nb_json_num(j, "test_id", 0);
-	int64_t idx = nb_json_i64(j, "flow", -1);
-	cJSON_Delete(j);
-
-	pthread_mutex_lock(&s->mu);
-	struct test *t = test_find(s, id);
-	if (!t || t->cfg.proto != NB_PROTO_UDP || idx < 0 || idx >= t->cfg.flows) {
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
-	pthread_mutex_lock(&t->mu);
+	char why[160];
+	unsigned idx;
+	struct test *t = hello_admit(s, hello->buf, hello->len, NB_PROTO_UDP, NULL, &idx, why, sizeof(why));
+	if (!t)
+		return; /* a datagram is not answered: its source may be forged */
 	struct rflow *rf = &t->flows[idx];
 	if (rf->flow) { /* our ack was lost and the flow's socket is not yet in the kernel's lookup: again */
 		rf->flow->ops->send(rf->flow, t->ack, t->ack_len);
 		goto out;
 	}
-	if (t->done || len > sizeof(rf->hello_buf))
+	if (t->done)
 		goto out;
 	struct nb_flow_opts o = resp_opts(&t->cfg);
 	if (e->ops->accept(e, hello, t->ack, t->ack_len, &o, &rf->flow) < 0) {
 		rf->flow = NULL;
 		goto out;
 	}
-	memcpy(rf->hello_buf, buf, len);
+	memcpy(rf->hello_buf, hello->buf, hello->len);
 	rf->ctx.hello = rf->hello_buf;
-	rf->ctx.hello_len = len;
+	rf->ctx.hello_len = hello->len;
 	t->attached++;
 	pthread_cond_broadcast(&t->cv);
 out:
-	pthread_mutex_unlock(&t->mu);
-	pthread_mutex_unlock(&s->mu);
+	hello_release(s, t);
 }
 
 /* ---- a session: one control connection, its tests one after another ---- */
@@ -383,6 +453,8 @@ static void test_free(struct test *t)
 		return;
 	for (unsigned i = 0; t->flows && i < t->cfg.flows; i++)
 		nb_flow_close(t->flows[i].flow);
+	while (t->crr_list)
+		crr_close(t, t->crr_list);
 	if (t->crr_epfd >= 0)
 		close(t->crr_epfd);
 	if (t->crr_evfd >= 0)
@@ -423,6 +495,7 @@ static int test_new(struct server *s, const struct nb_test_cfg *cfg, struct test
 			rf->live.cpu = -1;
 		}
 	} else {
+		t->crr_max = cfg->flows * CRR_CONNS_PER_FLOW + CRR_CONNS_EXTRA;
 		t->crr_epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (t->crr_epfd < 0)
 			goto nomem;
@@ -461,7 +534,9 @@ static int wait_attached(struct test *t)
 	return r;
 }
 
-static int test_start(struct test *t)
+/* Starts the test's threads; its sources end by themselves at end_ns (CLOCK_MONOTONIC) if nothing ended
+ * them before. */
+static int test_start(struct test *t, int64_t end_ns)
 {
 	if (t->cfg.kind == NB_TEST_CRR) {
 		if (pthread_create(&t->crr_th, NULL, crr_main, t) != 0)
@@ -472,6 +547,7 @@ static int test_start(struct test *t)
 	for (unsigned i = 0; i < t->cfg.flows; i++) {
 		struct rflow *rf = &t->flows[i];
 		rf->ctx.flow = rf->flow;
+		rf->ctx.t_end_ns = end_ns;
 		if (pthread_create(&rf->th, NULL, flow_main, rf) != 0)
 			return -EAGAIN;
 		rf->started = true;
@@ -550,6 +626,8 @@ static void test_result(struct test *t, const struct nb_cpu_snap *a, const struc
 		f->window_bytes = rf->t_measure_ns ? l->bytes_rcvd - rf->bytes_at_measure : 0;
 		if (rf->cpu_end_ns > rf->cpu_at_measure)
 			ret->cpu_ns += rf->cpu_end_ns - rf->cpu_at_measure;
+		if (rf->ctx.rc && !ret->error[0])
+			snprintf(ret->error, sizeof(ret->error), "%s", rf->ctx.err);
 	}
 	cpu_list(t, ret->cpus, sizeof(ret->cpus));
 	/* an engine that polls does so whatever the generator's --spin said */
@@ -609,6 +687,186 @@ static int engine_refusal(const struct server *s, const struct nb_test_cfg *cfg,
 	return 0;
 }
 
+/* The bytes a test's workloads will allocate on this side (resp_flows.c and lib/workload.c's loops), with
+ * each flow's thread: what the budget is checked against before anything is allocated. */
+static uint64_t test_mem_bytes(const struct nb_test_cfg *c)
+{
+	bool udp = c->proto == NB_PROTO_UDP;
+	uint64_t msg = nb_cfg_msg_bytes(c), per;
+	switch (c->kind) {
+	case NB_TEST_STREAM:
+		if (c->reverse)
+			per = udp ? msg * UDP_BURST : msg;
+		else
+			per = udp ? (msg + 64) * UDP_BURST : RECV_BUF_BYTES;
+		break;
+	case NB_TEST_RR:
+		per = (udp ? (uint64_t)c->req_bytes + 64 : RECV_BUF_BYTES) + c->resp_bytes;
+		break;
+	case NB_TEST_CRR:
+	default: /* one worker for every connection */
+		return (uint64_t)c->req_bytes + 4096 + c->resp_bytes + FLOW_OVERHEAD_BYTES +
+		       ((uint64_t)c->flows * CRR_CONNS_PER_FLOW + CRR_CONNS_EXTRA) * sizeof(struct crr_conn);
+	}
+	return (uint64_t)c->flows * (per + FLOW_OVERHEAD_BYTES);
+}
+
+/* Takes need bytes of the memory budget: 0, or -ENOMEM (more than a test may use) or -EBUSY (the tests in
+ * progress leave too little) with the refusal in err. */
+static int mem_reserve(struct server *s, uint64_t need, char *err, size_t errlen)
+{
+	char a[32], b[32], c[32];
+	if (need > s->max_test_mem) {
+		snprintf(err, errlen,
+			 "the test needs %s of buffers, more than the %s a test may use here (--max-mem)",
+			 nb_fmt_bytes((double)need, a, sizeof(a)),
+			 nb_fmt_bytes((double)s->max_test_mem, b, sizeof(b)));
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->mu);
+	uint64_t used = s->mem_used;
+	bool fits = used + need <= s->max_mem;
+	if (fits)
+		s->mem_used += need;
+	pthread_mutex_unlock(&s->mu);
+	if (fits)
+		return 0;
+	snprintf(err, errlen,
+		 "the tests in progress use %s of the responder's %s (--max-mem) and this one needs %s: try "
+		 "again later",
+		 nb_fmt_bytes((double)used, a, sizeof(a)), nb_fmt_bytes((double)s->max_mem, b, sizeof(b)),
+		 nb_fmt_bytes((double)need, c, sizeof(c)));
+	return -EBUSY;
+}
+
+static void mem_release(struct server *s, uint64_t bytes)
+{
+	pthread_mutex_lock(&s->mu);
+	s->mem_used -= bytes;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Whether this responder takes the test of body: its settings, its engine, one test at a time, the memory
+ * budget. 0 with *cfg and *ret_mem (reserved) set and, for a one-test engine, s->busy taken; -errno with
+ * the refusal in err. */
+static int test_admit(struct server *s, const cJSON *body, struct nb_test_cfg *cfg, uint64_t *ret_mem,
+		      char *err, size_t errlen)
+{
+	char name[64];
+	int r;
+	if ((r = nb_cfg_from_json(body, cfg, err, errlen)) < 0 ||
+	    (r = nb_cfg_check_responder(cfg, err, errlen)) < 0 || (r = engine_refusal(s, cfg, err, errlen)))
+		return r < 0 ? r : -EINVAL;
+	bool one = s->eng->caps.one_test;
+	if (one && __atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQ_REL)) {
+		snprintf(err, errlen, "%s runs one test at a time", responder_name(s, name, sizeof(name)));
+		return -EBUSY;
+	}
+	*ret_mem = test_mem_bytes(cfg);
+	if ((r = mem_reserve(s, *ret_mem, err, errlen)) < 0 && one)
+		__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+	return r;
+}
+
+/* Receives the session's next frame by deadline_ns. A frame the protocol does not allow is answered with an
+ * ERROR frame naming the problem; a timeout is the caller's to answer. */
+static int session_recv(struct session *ss, int64_t deadline_ns, uint16_t *type, cJSON **msg)
+{
+	uint16_t ver = 0;
+	int r = nb_proto_recv(ss->fd, deadline_ns, type, msg, &ver);
+	const char *what = NULL;
+	switch (r) {
+	case -EPROTONOSUPPORT:
+		nb_proto_send_error(ss->fd,
+				    "protocol version mismatch: the client speaks version %u, this responder "
+				    "speaks version %u",
+				    ver, NB_PROTO_VERSION);
+		what = "protocol version mismatch";
+		break;
+	case -EBADMSG:
+		what =
+		    "a frame that is not nbench's protocol (bad magic, or a body that is not a JSON object)";
+		break;
+	case -EMSGSIZE:
+		_Static_assert(NB_PROTO_MAX_BODY == 64 * 1024, "the message below says 64 KiB");
+		what = "a frame whose body is longer than 64 KiB";
+		break;
+	case -EINVAL:
+		what = "a frame of an unknown type";
+		break;
+	}
+	if (what && r != -EPROTONOSUPPORT)
+		nb_proto_send_error(ss->fd, "protocol error: %s", what);
+	if (what)
+		logf_(ss->s, "%s: closed: %s", ss->peer, what);
+	return r;
+}
+
+/* The frames of a test in progress: START, MEASURE, STOP (then RESULT). Returns 0 when the session may go
+ * on, -errno to end it. */
+static int test_frames_loop(struct session *ss, struct test *t)
+{
+	struct server *s = ss->s;
+	const struct nb_test_cfg *cfg = &t->cfg;
+	struct nb_cpu_meter *m = NULL;
+	struct nb_cpu_snap a, b;
+	bool have_a = false, started = false;
+	int64_t deadline = nb_now_ns() + START_TIMEOUT_NS;
+	struct nb_result res;
+	cJSON *msg = NULL;
+	uint16_t type;
+	int r;
+
+	nb_cpu_meter_open(false, &m);
+	for (;;) {
+		r = session_recv(ss, deadline, &type, &msg);
+		if (r == -ETIMEDOUT && started) {
+			test_stop(t);
+			nb_proto_send_error(
+			    ss->fd, "no STOP within %lld s of the test's end: the responder ended the test",
+			    (long long)(TEST_GRACE_NS / NB_NS_PER_S));
+			logf_(s, "%s: no STOP came: test ended", ss->peer);
+		} else if (r == -ETIMEDOUT) {
+			nb_proto_send_error(ss->fd, "no START within %lld s of READY: the test is cancelled",
+					    (long long)(START_TIMEOUT_NS / NB_NS_PER_S));
+		}
+		if (r < 0)
+			break;
+		if (type == NB_MSG_START && !started) {
+			deadline = nb_now_ns() + cfg->warmup_ns + cfg->duration_ns + TEST_GRACE_NS;
+			started = true;
+			if ((r = test_start(t, deadline)) < 0) {
+				nb_proto_send_error(ss->fd, "responder cannot start its flow threads");
+				break;
+			}
+		} else if (type == NB_MSG_MEASURE) {
+			test_measure(t);
+			have_a = m && nb_cpu_snap(m, &a) == 0;
+		} else if (type == NB_MSG_STOP) {
+			bool have_b = have_a && nb_cpu_snap(m, &b) == 0;
+			test_stop(t);
+			test_result(t, have_a ? &a : NULL, have_b ? &b : NULL, &res);
+			cJSON *j = nb_result_to_json(&res);
+			r = j ? nb_proto_send(ss->fd, NB_MSG_RESULT, j) : -ENOMEM;
+			cJSON_Delete(j);
+			logf_(s, "%s: %s %s test done%s%s", ss->peer, nb_test_kind_name(cfg->kind),
+			      nb_proto_name(cfg->proto), res.error[0] ? ": " : "", res.error);
+			break;
+		} else {
+			nb_proto_send_error(ss->fd, "protocol error: unexpected message %u during a test",
+					    type);
+			logf_(s, "%s: closed: unexpected message %u during a test", ss->peer, type);
+			r = -EPROTO;
+			break;
+		}
+		cJSON_Delete(msg);
+		msg = NULL;
+	}
+	cJSON_Delete(msg);
+	nb_cpu_meter_close(m);
+	return r;
+}
+
 /* Runs one test whose TEST message is body. Returns 0 when the session may go on, -errno to end it. */
 static int session_test(struct session *ss, const cJSON *body)
 {
@@ -616,35 +874,19 @@ static int session_test(struct session *ss, const cJSON *body)
 	struct nb_test_cfg cfg;
 	char err[256];
 	struct test *t = NULL;
-	struct nb_cpu_meter *m = NULL;
-	struct nb_cpu_snap a, b;
-	struct nb_result res;
-	bool have_a = false;
-	uint16_t type;
-	cJSON *msg = NULL;
+	uint64_t mem = 0;
 	int r;
 
-	if (nb_cfg_from_json(body, &cfg, err, sizeof(err)) < 0 ||
-	    nb_cfg_check_responder(&cfg, err, sizeof(err)) < 0) {
+	if (test_admit(s, body, &cfg, &mem, err, sizeof(err)) < 0) {
 		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
-		return 0;
-	}
-	if (engine_refusal(s, &cfg, err, sizeof(err))) {
-		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
+		logf_(s, "%s: refused the test: %s", ss->peer, err);
 		return 0;
 	}
 	bool one = s->eng->caps.one_test;
-	if (one && __atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQ_REL)) {
-		nb_proto_send_error(ss->fd, "responder refused the test: %s runs one test at a time",
-				    responder_name(s, err, sizeof(err)));
-		return 0;
-	}
 	r = test_new(s, &cfg, &t);
 	if (r < 0) {
 		nb_proto_send_error(ss->fd, "responder: %s", strerror(-r));
-		if (one)
-			__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
-		return r;
+		goto out;
 	}
 	struct nb_test_ack ta = {.test_id = t->id};
 	/* an engine whose data path is not the control connection's names its data address */
@@ -666,47 +908,14 @@ static int session_test(struct session *ss, const cJSON *body)
 	}
 	if ((r = nb_proto_send(ss->fd, NB_MSG_READY, NULL)) < 0)
 		goto out;
-	nb_cpu_meter_open(false, &m);
-	for (;;) {
-		r = nb_proto_recv(ss->fd, -1, &type, &msg, NULL);
-		if (r < 0)
-			goto out;
-		if (type == NB_MSG_START) {
-			if ((r = test_start(t)) < 0) {
-				nb_proto_send_error(ss->fd, "responder cannot start its flow threads");
-				goto out;
-			}
-		} else if (type == NB_MSG_MEASURE) {
-			test_measure(t);
-			have_a = m && nb_cpu_snap(m, &a) == 0;
-		} else if (type == NB_MSG_STOP) {
-			bool have_b = have_a && nb_cpu_snap(m, &b) == 0;
-			test_stop(t);
-			test_result(t, have_a ? &a : NULL, have_b ? &b : NULL, &res);
-			cJSON *j = nb_result_to_json(&res);
-			r = j ? nb_proto_send(ss->fd, NB_MSG_RESULT, j) : -ENOMEM;
-			cJSON_Delete(j);
-			cJSON_Delete(msg);
-			msg = NULL;
-			logf_(s, "%s: %s %s test done", ss->peer, nb_test_kind_name(cfg.kind),
-			      nb_proto_name(cfg.proto));
-			break;
-		} else {
-			nb_proto_send_error(ss->fd, "unexpected message %u during a test", type);
-			r = -EPROTO;
-			goto out;
-		}
-		cJSON_Delete(msg);
-		msg = NULL;
-	}
+	r = test_frames_loop(ss, t);
 out:
-	cJSON_Delete(msg);
 	if (t) {
 		test_unregister(s, t);
 		test_stop(t);
 		test_free(t);
 	}
-	nb_cpu_meter_close(m);
+	mem_release(s, mem);
 	if (one)
 		__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&s->tests_done, 1, __ATOMIC_RELAXED);
@@ -724,13 +933,21 @@ static void *session_main(void *arg)
 	cJSON_Delete(hello);
 	logf_(s, "%s: control connection", ss->peer);
 	while (r == 0 && !*s->quit) {
-		r = nb_proto_recv(ss->fd, -1, &type, &msg, NULL);
+		r = session_recv(ss, nb_now_ns() + s->session_idle_ns, &type, &msg);
+		if (r == -ETIMEDOUT) {
+			nb_proto_send_error(ss->fd,
+					    "no test within %.0f s: the responder closes the idle session",
+					    (double)s->session_idle_ns / 1e9);
+			logf_(s, "%s: idle session closed", ss->peer);
+		}
 		if (r < 0)
 			break;
 		if (type == NB_MSG_TEST)
 			r = session_test(ss, msg);
 		else {
-			nb_proto_send_error(ss->fd, "unexpected message %u: expected a test", type);
+			nb_proto_send_error(ss->fd, "protocol error: unexpected message %u: expected a test",
+					    type);
+			logf_(s, "%s: closed: unexpected message %u: expected a test", ss->peer, type);
 			r = -EPROTO;
 		}
 		cJSON_Delete(msg);
@@ -775,6 +992,40 @@ static void keepalive(int fd)
 	setsockopt(fd, IPPROTO_TCP, 4 /* TCP_KEEPIDLE */, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, 5 /* TCP_KEEPINTVL */, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, 6 /* TCP_KEEPCNT */, &cnt, sizeof(cnt));
+}
+
+/* A control connection that said HELLO: its session thread, unless --max-sessions are running. Takes fd. */
+static void session_start(struct server *s, int fd, const char *peer)
+{
+	if (__atomic_add_fetch(&s->sessions, 1, __ATOMIC_ACQ_REL) > s->max_sessions) {
+		__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
+		nb_proto_send_error(
+		    fd,
+		    "the responder is serving its maximum of %u sessions (--max-sessions): try "
+		    "again later",
+		    s->max_sessions);
+		logf_(s, "%s: refused: %u sessions already", peer, s->max_sessions);
+		close(fd);
+		return;
+	}
+	struct session *ss = calloc(1, sizeof(*ss));
+	pthread_t th;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (ss) {
+		ss->s = s;
+		ss->fd = fd;
+		snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
+		keepalive(fd);
+	}
+	if (!ss || pthread_create(&th, &at, session_main, ss) != 0) {
+		__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
+		nb_proto_send_error(fd, "the responder cannot start a session: out of memory or threads");
+		free(ss);
+		close(fd);
+	}
+	pthread_attr_destroy(&at);
 }
 
 /* Reads what has arrived of a new connection's first frame. Returns true when p is finished with (handed on
@@ -824,47 +1075,126 @@ static bool pending_read(struct server *s, struct pending *p)
 	}
 	if (p->have < NB_PROTO_HDR_BYTES + h.len)
 		return false;
-	cJSON *j = nb_frame_parse_body(p->buf + NB_PROTO_HDR_BYTES, h.len);
-	if (!j) {
-		nb_proto_send_error(p->fd, "the hello's body is not a JSON object");
-		pending_close(s, p);
-		return true;
-	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	int fl = fcntl(p->fd, F_GETFL);
 	fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK);
+	int fd = p->fd;
+	p->fd = -1;
 	if (h.type == NB_MSG_HELLO) {
-		struct session *ss = calloc(1, sizeof(*ss));
-		pthread_t th;
-		if (ss) {
-			ss->s = s;
-			ss->fd = p->fd;
-			snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
-			keepalive(p->fd);
-			__atomic_add_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
-			pthread_attr_t at;
-			pthread_attr_init(&at);
-			pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-			if (pthread_create(&th, &at, session_main, ss) == 0)
-				p->fd = -1;
-			else {
-				__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
-				free(ss);
-			}
-			pthread_attr_destroy(&at);
+		cJSON *j = nb_frame_parse_body(p->buf + NB_PROTO_HDR_BYTES, h.len);
+		if (j)
+			session_start(s, fd, peer);
+		else {
+			nb_proto_send_error(fd, "the hello's body is not a JSON object");
+			close(fd);
 		}
+		cJSON_Delete(j);
 	} else {
-		uint64_t id = (uint64_t)nb_json_num(j, "test_id", 0);
-		int64_t idx = nb_json_i64(j, "flow", -1);
-		int fd = p->fd;
-		p->fd = -1;
-		if (attach_fd(s, id, idx, fd) < 0)
-			logf_(s, "%s: a data connection for no running test (or a flow twice) was refused",
-			      peer);
+		attach_fd(s, p->buf, p->have, fd, peer, &p->peer);
 	}
-	cJSON_Delete(j);
 	pending_close(s, p);
 	return true;
+}
+
+/* The pending connections: a fixed table, swept for deadlines. */
+struct pending_set {
+	struct pending *p[MAX_PENDING];
+	unsigned n;
+};
+
+static void pending_drop(struct pending_set *ps, unsigned k)
+{
+	ps->p[k] = ps->p[--ps->n];
+}
+
+/* How many pending connections came from peer's address (any port). */
+static unsigned pending_from(const struct pending_set *ps, const struct sockaddr_storage *peer)
+{
+	unsigned n = 0;
+	for (unsigned k = 0; k < ps->n; k++) {
+		const struct sockaddr_storage *q = &ps->p[k]->peer;
+		if (q->ss_family != peer->ss_family)
+			continue;
+		if (peer->ss_family == AF_INET
+			? ((const struct sockaddr_in *)q)->sin_addr.s_addr ==
+			      ((const struct sockaddr_in *)peer)->sin_addr.s_addr
+			: !memcmp(&((const struct sockaddr_in6 *)q)->sin6_addr,
+				  &((const struct sockaddr_in6 *)peer)->sin6_addr, sizeof(struct in6_addr)))
+			n++;
+	}
+	return n;
+}
+
+/* Out of descriptors: a connection waiting in the backlog is taken with the reserve descriptor, told why
+ * and closed, and the listener rests (its descriptor out of the epoll set) instead of waking us at once. */
+static void accept_out_of_fds(struct server *s, int err, int *reserve)
+{
+	if (*reserve >= 0) {
+		close(*reserve);
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0) {
+			nb_proto_send_error(fd, "the responder is out of file descriptors: try again later");
+			close(fd);
+		}
+		*reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (!s->accept_paused)
+		logf_(s, "out of file descriptors (%s): not accepting for %lld ms at a time until some close",
+		      strerror(err), (long long)(EMFILE_BACKOFF_NS / NB_NS_PER_MS));
+	s->accept_paused = true;
+	s->accept_resume_ns = nb_now_ns() + EMFILE_BACKOFF_NS;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+}
+
+/* Accepts what waits on the listener; each new connection's first frame is read at once (a client's hello
+ * follows its connect), and only one still silent counts against its address's share of pending ones. */
+static void accept_new(struct server *s, struct pending_set *ps, int64_t idle, int *reserve)
+{
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(s->lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_out_of_fds(s, errno, reserve);
+			return;
+		}
+		s->accept_paused = false;
+		if (ps->n == MAX_PENDING || pending_from(ps, &peer) >= MAX_PENDING_PER_ADDR) {
+			/* too many silent connections (from this address): refuse the newest */
+			close(fd);
+			continue;
+		}
+		struct pending *p = calloc(1, sizeof(*p));
+		if (!p) {
+			close(fd);
+			continue;
+		}
+		p->fd = fd;
+		p->peer = peer;
+		p->deadline_ns = nb_now_ns() + idle;
+		if (pending_read(s, p))
+			continue;
+		struct epoll_event pev = {.events = EPOLLIN, .data.ptr = p};
+		epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &pev);
+		ps->p[ps->n++] = p;
+	}
+}
+
+/* Closes the pending connections past their deadline. */
+static void pending_expire(struct server *s, struct pending_set *ps, int64_t idle)
+{
+	int64_t now = nb_now_ns();
+	for (unsigned k = 0; k < ps->n;) {
+		if (ps->p[k]->deadline_ns <= now) {
+			char peer[64];
+			addr_str(&ps->p[k]->peer, peer, sizeof(peer));
+			logf_(s, "%s: closed: no hello within %.1f s", peer, (double)idle / 1e9);
+			pending_close(s, ps->p[k]);
+			pending_drop(ps, k);
+		} else
+			k++;
+	}
 }
 
 static int open_listeners(struct server *s, char *err, size_t errlen)
@@ -909,19 +1239,34 @@ fail:
 	return r;
 }
 
+static void serve_limits(struct server *s, const struct nb_serve_cfg *sc)
+{
+	s->max_mem = sc->max_mem_bytes ? sc->max_mem_bytes : NB_SERVE_MAX_MEM_BYTES;
+	s->max_test_mem = sc->max_test_mem_bytes ? sc->max_test_mem_bytes : s->max_mem / 4;
+	if (s->max_test_mem > s->max_mem)
+		s->max_test_mem = s->max_mem;
+	s->max_sessions = sc->max_sessions ? sc->max_sessions : NB_SERVE_MAX_SESSIONS;
+	s->session_idle_ns = sc->session_idle_ns > 0 ? sc->session_idle_ns : NB_SERVE_SESSION_IDLE_NS;
+}
+
 int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *err, size_t errlen)
 {
 	struct server s = {.sc = sc, .quit = quit, .lfd = -1, .dfd = -1, .epfd = -1, .eng = sc->engine};
-	struct pending *pend[MAX_PENDING];
+	struct pending_set *ps = calloc(1, sizeof(*ps));
 	struct nb_engine *own = NULL; /* the sock engine, when the caller started none */
-	unsigned npend = 0;
 	int64_t idle = sc->idle_timeout_ns > 0 ? sc->idle_timeout_ns : 5 * NB_NS_PER_S;
+	int reserve = open("/dev/null", O_RDONLY | O_CLOEXEC); /* for accept_out_of_fds */
 	int r;
 
+	if (!ps) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&s.mu, NULL);
+	serve_limits(&s, sc);
 	nb_sysinfo_get(&s.si);
 	if (!s.eng && (r = nb_engine_start(&nb_engine_sock, NULL, &own, err, errlen)) < 0)
-		return r;
+		goto out;
 	if (!s.eng)
 		s.eng = own;
 	r = open_listeners(&s, err, errlen);
@@ -940,59 +1285,35 @@ int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *e
 		if (sc->max_tests && __atomic_load_n(&s.tests_done, __ATOMIC_RELAXED) >= sc->max_tests &&
 		    !__atomic_load_n(&s.sessions, __ATOMIC_RELAXED))
 			break;
+		if (s.accept_paused && nb_now_ns() >= s.accept_resume_ns) {
+			ev.data.ptr = &s.lfd;
+			epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.lfd, &ev);
+			s.accept_resume_ns = INT64_MAX; /* until accept says again */
+		}
 		struct epoll_event evs[32];
 		int n = epoll_wait(s.epfd, evs, 32, 100);
 		for (int i = 0; i < n; i++) {
 			void *tag = evs[i].data.ptr;
-			if (tag == &s.lfd) {
-				for (;;) {
-					struct sockaddr_storage peer;
-					socklen_t pl = sizeof(peer);
-					int fd = accept4(s.lfd, (struct sockaddr *)&peer, &pl,
-							 SOCK_CLOEXEC | SOCK_NONBLOCK);
-					if (fd < 0)
-						break;
-					struct pending *p =
-					    npend < MAX_PENDING ? calloc(1, sizeof(*p)) : NULL;
-					if (!p) { /* too many silent connections: refuse the newest */
-						close(fd);
-						continue;
-					}
-					p->fd = fd;
-					p->peer = peer;
-					p->deadline_ns = nb_now_ns() + idle;
-					struct epoll_event pev = {.events = EPOLLIN, .data.ptr = p};
-					epoll_ctl(s.epfd, EPOLL_CTL_ADD, fd, &pev);
-					pend[npend++] = p;
-				}
-			} else if (tag == &s.dfd) {
+			if (tag == &s.lfd)
+				accept_new(&s, ps, idle, &reserve);
+			else if (tag == &s.dfd)
 				s.eng->ops->listen_poll(s.eng);
-			} else {
-				struct pending *p = tag;
-				if (pending_read(&s, p))
-					for (unsigned k = 0; k < npend; k++)
-						if (pend[k] == p) {
-							pend[k] = pend[--npend];
-							break;
-						}
-			}
+			else if (pending_read(&s, tag))
+				for (unsigned k = 0; k < ps->n; k++)
+					if (ps->p[k] == tag) {
+						pending_drop(ps, k);
+						break;
+					}
 		}
-		int64_t now = nb_now_ns();
-		for (unsigned k = 0; k < npend;) {
-			if (pend[k]->deadline_ns <= now) {
-				char peer[64];
-				addr_str(&pend[k]->peer, peer, sizeof(peer));
-				logf_(&s, "%s: closed: no hello within %.1f s", peer, (double)idle / 1e9);
-				pending_close(&s, pend[k]);
-				pend[k] = pend[--npend];
-			} else
-				k++;
-		}
+		pending_expire(&s, ps, idle);
 	}
 	r = 0;
 out:
-	for (unsigned k = 0; k < npend; k++)
-		pending_close(&s, pend[k]);
+	for (unsigned k = 0; k < ps->n; k++)
+		pending_close(&s, ps->p[k]);
+	free(ps);
+	if (reserve >= 0)
+		close(reserve);
 	if (s.epfd >= 0)
 		close(s.epfd);
 	if (s.lfd >= 0)

@@ -110,7 +110,36 @@ int nb_cpu_cost_from_json(const cJSON *j, struct nb_cpu_cost *ret, char *err, si
 cJSON *nb_sysinfo_to_json(const struct nb_sysinfo *si);
 int nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *ret, char *err, size_t errlen);
 
-/* Lenient getters for untyped bodies (DATA_HELLO, ERROR): the default when the key is missing, of another
+/* A data connection's or UDP flow's first frame: the test it belongs to and its index there. */
+struct nb_data_hello {
+	uint64_t test_id; /* from TEST_ACK: 1 to 2^53 - 1 */
+	unsigned flow;	  /* 0 to NB_MAX_FLOWS - 1 */
+};
+cJSON *nb_data_hello_to_json(const struct nb_data_hello *h);
+int nb_data_hello_from_json(const cJSON *j, struct nb_data_hello *ret, char *err, size_t errlen);
+
+/* The responder's answer to a UDP flow's hello. */
+struct nb_data_ack {
+	unsigned ack; /* 1 */
+};
+cJSON *nb_data_ack_to_json(const struct nb_data_ack *a);
+int nb_data_ack_from_json(const cJSON *j, struct nb_data_ack *ret, char *err, size_t errlen);
+
+/* Encodes a whole frame with body (NULL = "{}") into buf; returns its length, -EMSGSIZE or -ENOMEM. */
+ssize_t nb_frame_encode_json(void *buf, size_t cap, enum nb_msg_type type, const cJSON *body);
+
+/* Decodes one whole frame of type want held in buf (a datagram, a connection's first frame): the header
+ * checked, its body length exactly len - NB_PROTO_HDR_BYTES, the body a JSON object. 0 with *ret_body set
+ * (free with cJSON_Delete), or nb_frame_decode_hdr's errors, -EPROTO (another type), -EMSGSIZE (the length
+ * does not match) or -EBADMSG (not a JSON object). */
+int nb_frame_decode_whole(const void *buf, size_t len, enum nb_msg_type want, cJSON **ret_body);
+
+/* A whole DATA_HELLO frame (nb_frame_encode_json of nb_data_hello_to_json) and its decoder, which also
+ * range-checks the body: 0, or a nb_frame_decode_whole error, or -EINVAL with the key named in err. */
+ssize_t nb_data_hello_encode(void *buf, size_t cap, const struct nb_data_hello *h);
+int nb_data_hello_decode(const void *buf, size_t len, struct nb_data_hello *ret, char *err, size_t errlen);
+
+/* Lenient getters for untyped bodies (ERROR): the default when the key is missing, of another
  * type, or (nb_json_i64) not an integer in int64_t's range. */
 int64_t nb_json_i64(const cJSON *o, const char *key, int64_t dflt);
 double nb_json_num(const cJSON *o, const char *key, double dflt);

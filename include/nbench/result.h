@@ -30,7 +30,9 @@ struct nb_result {
 	uint64_t cpu_ns;	 /* the test threads' own CPU time over the measured window, 0 unknown */
 	bool have_cost;		 /* cost was measured (MEASURE came and the meter worked) */
 	struct nb_cpu_cost cost; /* the responder machine's system-wide cost over the measured window */
-	unsigned n_flows;	 /* the settings' flows (crr: 0, its connections are not flows) */
+	char error[160];  /* why a flow of the responder's ended before the test did ("flow 0: send: ..."), or
+			     "" */
+	unsigned n_flows; /* the settings' flows (crr: 0, its connections are not flows) */
 	struct nb_result_flow flows[NB_MAX_FLOWS];
 };
 

@@ -14,10 +14,21 @@
 
 struct nb_engine;
 
+/* The responder's limits when its configuration leaves them 0 (`nbench serve --help` states them). */
+#define NB_SERVE_MAX_MEM_BYTES	 (1ULL << 30)	       /* the tests' buffers in all */
+#define NB_SERVE_MAX_SESSIONS	 16		       /* control connections at once */
+#define NB_SERVE_SESSION_IDLE_NS (60LL * 1000000000LL) /* a session with no test this long is closed */
+
 struct nb_serve_cfg {
 	const char *bind;	 /* address to listen on; NULL = 0.0.0.0 */
 	uint16_t port;		 /* control and data, TCP and UDP */
 	int64_t idle_timeout_ns; /* a connection that says nothing this long is closed (default 5 s) */
+	/* Budgets, checked before a test allocates anything: the buffers of every test at once (0:
+	 * NB_SERVE_MAX_MEM_BYTES) and of one test (0: a quarter of the total). */
+	uint64_t max_mem_bytes;
+	uint64_t max_test_mem_bytes;
+	unsigned max_sessions;	 /* control connections at once (0: NB_SERVE_MAX_SESSIONS) */
+	int64_t session_idle_ns; /* a session with no test this long is closed (0: the default) */
 	unsigned max_tests;	 /* serve this many tests, then return; 0 = forever */
 	/* Events worth a line in the responder's log ("client 10.0.0.1 connected", ...); may be NULL. */
 	void (*log)(void *arg, const char *msg);
@@ -44,6 +55,9 @@ struct nb_run_hooks {
 	unsigned n_exclude;
 	/* The started engine of cfg->engine for the data flows; NULL: nb_run starts (and stops) it itself. */
 	struct nb_engine *engine;
+	/* Where the data flows go when not where the control connection went (--data-host): a responder
+	 * that names another data address (DPDK's) is followed only to this one. NULL: none. */
+	const char *data_host;
 };
 
 /*

@@ -253,6 +253,8 @@ static void fill_result(struct nb_result *r, unsigned n)
 	memset(&r->flows[n], 0, sizeof(r->flows[0]) * (NB_MAX_FLOWS - n)); /* not carried: none */
 	set_str(r->cpus, sizeof(r->cpus), "0,2-3");
 	set_str(r->wait, sizeof(r->wait), "spin (dpdk poll)");
+	set_str(r->error, sizeof(r->error),
+		"flow 1: send: the receiver's port is closed: Connection refused");
 	r->cpu_ns = 123456789012ULL;
 	r->have_cost = true;
 	fill_cost(&r->cost, 3);
@@ -268,12 +270,13 @@ static void test_result_roundtrip(void)
 	CHECK_SAME(a, b);
 	cJSON_Delete(j);
 
-	/* every flow there can be, and no cost (no MEASURE) */
+	/* every flow there can be, no cost (no MEASURE) and no error: the key is left out */
 	fill_result(&a, NB_MAX_FLOWS);
 	a.have_cost = false;
+	set_str(a.error, sizeof(a.error), "");
 	memset(&a.cost, 0, sizeof(a.cost));
 	j = nb_result_to_json(&a);
-	CHECK(!cJSON_HasObjectItem(j, "cpu"));
+	CHECK(!cJSON_HasObjectItem(j, "cpu") && !cJSON_HasObjectItem(j, "error"));
 	char *txt = cJSON_PrintUnformatted(j);
 	CHECK(txt && strlen(txt) + NB_PROTO_HDR_BYTES <= NB_PROTO_MAX_BODY); /* fits one frame */
 	free(txt);
@@ -400,7 +403,7 @@ static void test_bad_bodies(void)
 {
 	static const char *const cfg_doubles[] = {"rate_tps", "rate_bps", NULL};
 	static const char *const cost_doubles[] = {"wall_s", "tsc_hz", "util", "cycles", NULL};
-	static const char *const result_optional[] = {"cpu", NULL};
+	static const char *const result_optional[] = {"cpu", "error", NULL};
 	static struct nb_result res;
 	struct nb_test_cfg cfg;
 	struct nb_hello_ack ha;
@@ -476,6 +479,61 @@ static void test_bad_bodies(void)
 	cJSON_Delete(j);
 }
 
+static int dec_data_hello(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_data_hello_from_json(j, ret, err, errlen);
+}
+static int dec_data_ack(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_data_ack_from_json(j, ret, err, errlen);
+}
+
+/* DATA_HELLO and DATA_ACK: round trip, every key refused out of range, and whole frames checked against
+ * their own length (a datagram longer or shorter than its header says is not a hello). */
+static void test_data_hello(void)
+{
+	struct nb_data_hello h = {.test_id = (1ULL << 52) - 1,
+				  /* the responder's ids: 52 bits */ .flow = NB_MAX_FLOWS - 1},
+			     back;
+	struct nb_data_ack a = {.ack = 1}, aback;
+	unsigned char buf[512];
+	char err[256];
+
+	ssize_t n = nb_data_hello_encode(buf, sizeof(buf), &h);
+	CHECK(n > NB_PROTO_HDR_BYTES);
+	CHECK_INT(nb_data_hello_decode(buf, (size_t)n, &back, err, sizeof(err)), 0);
+	CHECK(back.test_id == h.test_id && back.flow == h.flow);
+	/* one byte short, one byte long (a trailing byte the header does not count), a truncated header */
+	CHECK_INT(nb_data_hello_decode(buf, (size_t)n - 1, &back, err, sizeof(err)), -EMSGSIZE);
+	buf[n] = ' ';
+	CHECK_INT(nb_data_hello_decode(buf, (size_t)n + 1, &back, err, sizeof(err)), -EMSGSIZE);
+	CHECK_INT(nb_data_hello_decode(buf, 5, &back, err, sizeof(err)), -EBADMSG);
+	/* another type of frame */
+	cJSON *j = nb_data_ack_to_json(&a);
+	ssize_t m = nb_frame_encode_json(buf + 256, 256, NB_MSG_DATA_ACK, j);
+	CHECK(m > 0);
+	CHECK_INT(nb_data_hello_decode(buf + 256, (size_t)m, &back, err, sizeof(err)), -EPROTO);
+	cJSON_Delete(j);
+	/* a body too large for the buffer is refused by the encoder */
+	CHECK_INT(nb_data_hello_encode(buf, 20, &h), -EMSGSIZE);
+
+	j = nb_data_hello_to_json(&h);
+	refuse_each_key("data hello", j, dec_data_hello, &back, NULL, NULL);
+	refuse_with("data hello", j, "test_id", cJSON_CreateNumber(0), "0", dec_data_hello, &back);
+	refuse_with("data hello", j, "test_id", cJSON_CreateNumber(9007199254740992.0), "2^53",
+		    dec_data_hello, &back);
+	refuse_with("data hello", j, "flow", cJSON_CreateNumber(NB_MAX_FLOWS), "NB_MAX_FLOWS", dec_data_hello,
+		    &back);
+	cJSON_Delete(j);
+
+	j = nb_data_ack_to_json(&a);
+	CHECK_INT(nb_data_ack_from_json(j, &aback, err, sizeof(err)), 0);
+	CHECK_INT(aback.ack, 1);
+	refuse_each_key("data ack", j, dec_data_ack, &aback, NULL, NULL);
+	refuse_with("data ack", j, "ack", cJSON_CreateNumber(2), "2", dec_data_ack, &aback);
+	cJSON_Delete(j);
+}
+
 /* The lenient getters never convert what does not fit. */
 static void test_lenient(void)
 {
@@ -500,5 +558,6 @@ int main(void)
 	test_cpu_cost_json();
 	test_bad_bodies();
 	test_lenient();
+	test_data_hello();
 	return tap_status("proto");
 }
