@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <linux/errqueue.h>
 
 #include "nbench/clock.h"
 #include "nbench/engine.h"
@@ -263,6 +266,30 @@ static void fill_mmsg(struct mmsghdr *mh, struct iovec *msgs, unsigned n)
 	}
 }
 
+/* Whether an ICMP error queued on fd (IP_RECVERR, set on the responder's UDP flows) says the peer refused.
+ * A burst cut short by an error returns the datagrams sent and loses the errno; on loopback the ICMP of one
+ * datagram arrives before the next, so it always would. The queue keeps it. Drains the queue. */
+static bool errqueue_refused(int fd)
+{
+	bool refused = false;
+	for (int i = 0; i < 64; i++) {
+		char cbuf[512], dbuf[64];
+		struct iovec iov = {dbuf, sizeof(dbuf)};
+		struct msghdr mh = {
+		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+		if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+			    (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+				struct sock_extended_err ee;
+				memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+				refused |= ee.ee_errno == ECONNREFUSED;
+			}
+	}
+	return refused;
+}
+
 static int sock_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 {
 	struct mmsghdr mh[BURST_MAX];
@@ -272,6 +299,8 @@ static int sock_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 	int flags = MSG_NOSIGNAL | (f->opts.wait == NB_WAIT_SPIN ? MSG_DONTWAIT : 0);
 	for (;;) {
 		int r = (int)syscall(SYS_sendmmsg, f->fd, mh, n, flags);
+		if (r >= 0 && (unsigned)r < n && errqueue_refused(f->fd))
+			return -ECONNREFUSED;
 		if (r >= 0)
 			return r;
 		if (errno == EINTR || (errno == EAGAIN && f->opts.wait == NB_WAIT_SPIN))
@@ -420,6 +449,11 @@ static int sock_accept(struct nb_engine *e, const struct nb_hello *h, const void
 	getsockname(sl->ufd, (struct sockaddr *)&local, &ll);
 	if (from->have_dst && local.ss_family == AF_INET)
 		((struct sockaddr_in *)&local)->sin_addr = from->dst;
+	/* ICMP errors queued too, so that a burst cut short by one still tells (errqueue_refused) */
+	if (from->peer.ss_family == AF_INET)
+		setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+	else
+		setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&local, ll) < 0 ||
 	    connect(fd, (const struct sockaddr *)&from->peer, from->peerlen) < 0) {
 		r = -errno;

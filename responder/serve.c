@@ -1028,9 +1028,9 @@ static void session_start(struct server *s, int fd, const char *peer)
 	pthread_attr_destroy(&at);
 }
 
-/* Reads what has arrived of a new connection's first frame. Returns true when p is finished with (handed on
- * or closed). */
-static bool pending_read(struct server *s, struct pending *p)
+/* One read of a new connection's first frame (its header, or its body). Returns true when p is finished with
+ * (handed on or closed). */
+static bool pending_read_once(struct server *s, struct pending *p)
 {
 	struct nb_frame_hdr h;
 	char peer[64];
@@ -1096,6 +1096,19 @@ static bool pending_read(struct server *s, struct pending *p)
 	return true;
 }
 
+/* Reads what has arrived of a new connection's first frame, header and body. Returns true when p is
+ * finished with (handed on or closed). */
+static bool pending_read(struct server *s, struct pending *p)
+{
+	for (;;) {
+		size_t had = p->have;
+		if (pending_read_once(s, p))
+			return true;
+		if (p->have == had)
+			return false; /* nothing more has arrived */
+	}
+}
+
 /* The pending connections: a fixed table, swept for deadlines. */
 struct pending_set {
 	struct pending *p[MAX_PENDING];
@@ -1107,8 +1120,10 @@ static void pending_drop(struct pending_set *ps, unsigned k)
 	ps->p[k] = ps->p[--ps->n];
 }
 
-/* How many pending connections came from peer's address (any port). */
-static unsigned pending_from(const struct pending_set *ps, const struct sockaddr_storage *peer)
+/* How many pending connections came from peer's address (any port); *ret_oldest: the index of the one
+ * accepted first. */
+static unsigned pending_from(const struct pending_set *ps, const struct sockaddr_storage *peer,
+			     unsigned *ret_oldest)
 {
 	unsigned n = 0;
 	for (unsigned k = 0; k < ps->n; k++) {
@@ -1119,8 +1134,10 @@ static unsigned pending_from(const struct pending_set *ps, const struct sockaddr
 			? ((const struct sockaddr_in *)q)->sin_addr.s_addr ==
 			      ((const struct sockaddr_in *)peer)->sin_addr.s_addr
 			: !memcmp(&((const struct sockaddr_in6 *)q)->sin6_addr,
-				  &((const struct sockaddr_in6 *)peer)->sin6_addr, sizeof(struct in6_addr)))
-			n++;
+				  &((const struct sockaddr_in6 *)peer)->sin6_addr, sizeof(struct in6_addr))) {
+			if (!n++ || ps->p[k]->deadline_ns < ps->p[*ret_oldest]->deadline_ns)
+				*ret_oldest = k;
+		}
 	}
 	return n;
 }
@@ -1147,7 +1164,9 @@ static void accept_out_of_fds(struct server *s, int err, int *reserve)
 }
 
 /* Accepts what waits on the listener; each new connection's first frame is read at once (a client's hello
- * follows its connect), and only one still silent counts against its address's share of pending ones. */
+ * follows its connect). One still silent joins the pending ones: an address over its share loses its oldest
+ * silent connection (its flood cannot lock out another address, nor, once over, its own next client); with
+ * the table full, the newest is refused. */
 static void accept_new(struct server *s, struct pending_set *ps, int64_t idle, int *reserve)
 {
 	for (;;) {
@@ -1160,11 +1179,6 @@ static void accept_new(struct server *s, struct pending_set *ps, int64_t idle, i
 			return;
 		}
 		s->accept_paused = false;
-		if (ps->n == MAX_PENDING || pending_from(ps, &peer) >= MAX_PENDING_PER_ADDR) {
-			/* too many silent connections (from this address): refuse the newest */
-			close(fd);
-			continue;
-		}
 		struct pending *p = calloc(1, sizeof(*p));
 		if (!p) {
 			close(fd);
@@ -1175,6 +1189,15 @@ static void accept_new(struct server *s, struct pending_set *ps, int64_t idle, i
 		p->deadline_ns = nb_now_ns() + idle;
 		if (pending_read(s, p))
 			continue;
+		unsigned oldest = 0;
+		if (pending_from(ps, &peer, &oldest) >= MAX_PENDING_PER_ADDR) {
+			pending_close(s, ps->p[oldest]);
+			pending_drop(ps, oldest);
+		}
+		if (ps->n == MAX_PENDING) {
+			pending_close(s, p);
+			continue;
+		}
 		struct epoll_event pev = {.events = EPOLLIN, .data.ptr = p};
 		epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &pev);
 		ps->p[ps->n++] = p;

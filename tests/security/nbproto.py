@@ -1,0 +1,94 @@
+# A raw client of nbench's control protocol for the security tests: it sends what a real client would
+# not (numbers out of range, oversize hellos, half frames) and reads the responder's answers.
+import json, socket, struct, time
+
+VERSION = 2
+HELLO, HELLO_ACK, ERROR, TEST, TEST_ACK, READY, START, MEASURE, STOP, RESULT, DATA_HELLO, DATA_ACK = range(1, 13)
+
+
+def frame(typ, body=None, version=VERSION):
+    b = body if isinstance(body, bytes) else json.dumps(body if body is not None else {}).encode()
+    return b"NBCP" + struct.pack(">HHI", version, typ, len(b)) + b
+
+
+def settings(**kw):
+    """A TEST body as nbench's client sends it (nb_cfg_to_json), with kw replacing keys."""
+    s = dict(kind="rr", proto="tcp", engine="sock", host="127.0.0.1", port=12865, duration_ns=1_000_000_000,
+             warmup_ns=0, interval_ns=0, flows=1, reverse=False, msg_bytes=128 * 1024, req_bytes=100,
+             resp_bytes=200, depth=1, rate_tps=0, rate_bps=0, udp_timeout_ns=200_000_000, cpu_gen=-1,
+             cpu_resp=-1, wait="block", busy_poll_us=0, nodelay=True)
+    s.update(kw)
+    return s
+
+
+class Conn:
+    def __init__(self, port, host="127.0.0.1", src=None, timeout=5):
+        self.s = socket.create_connection((host, port), timeout, (src, 0) if src else None)
+        self.s.settimeout(timeout)
+        self.buf = b""
+
+    def send(self, typ, body=None, version=VERSION):
+        self.s.sendall(frame(typ, body, version))
+
+    def recv(self):
+        """(type, body) of the next frame; None when the responder closed the connection."""
+        while True:
+            if len(self.buf) >= 12:
+                ln = struct.unpack(">I", self.buf[8:12])[0]
+                if len(self.buf) >= 12 + ln:
+                    typ = struct.unpack(">H", self.buf[6:8])[0]
+                    body = json.loads(self.buf[12:12 + ln])
+                    self.buf = self.buf[12 + ln:]
+                    return typ, body
+            try:
+                b = self.s.recv(65536)
+            except ConnectionResetError:
+                return None
+            if not b:
+                return None
+            self.buf += b
+
+    def expect(self, typ):
+        got = self.recv()
+        if not got or got[0] != typ:
+            raise SystemExit("expected message %d, got %r" % (typ, got))
+        return got[1]
+
+    def hello(self):
+        self.send(HELLO)
+        return self.expect(HELLO_ACK)
+
+    def test(self, **kw):
+        """HELLO, TEST: the TEST_ACK's test_id."""
+        self.hello()
+        self.send(TEST, settings(**kw))
+        return self.expect(TEST_ACK)["test_id"]
+
+    def closed_within(self, seconds):
+        """True when the responder closes the connection within seconds (frames before are read)."""
+        end = time.time() + seconds
+        while time.time() < end:
+            self.s.settimeout(max(0.05, end - time.time()))
+            try:
+                if self.recv() is None:
+                    return True
+            except socket.timeout:
+                return False
+        return False
+
+
+def udp_flow(port, test_id, flow=0, host="127.0.0.1", pad=0):
+    """A UDP socket that sent the flow's hello (padded with pad spaces in its JSON); returns (socket, acked)."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.connect((host, port))
+    u.settimeout(0.3)
+    body = json.dumps({"test_id": test_id, "flow": flow}).encode() + b" " * pad
+    for _ in range(5):
+        u.send(frame(DATA_HELLO, body))
+        try:
+            d = u.recv(2048)
+            if struct.unpack(">H", d[6:8])[0] == DATA_ACK:
+                return u, True
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+    return u, False
