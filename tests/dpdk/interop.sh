@@ -1,7 +1,7 @@
 #!/bin/bash
 # The DPDK engine against the kernel's, both ways, over one veth pair: a DPDK generator against plain
 # `nbench serve`, and the kernel generator against `nbench serve --engine dpdk` (which advertises its own data
-# address in TEST_ACK; the kernel resolves it by ARP, which the engine answers).
+# address in TEST_ACK, followed with --data-host; the kernel resolves it by ARP, which the engine answers).
 . "$(dirname "$0")/lib.sh"
 two_ns 213
 port=$(free_port)
@@ -21,9 +21,9 @@ for test in rr stream; do
 	RESP_ADDR=10.213.0.2 start_responder "$port" "$S" --once --engine dpdk \
 		--dpdk-port net_af_packet0,iface=veth1 --dpdk-ip 10.213.0.12 || exit 1
 	if [ $test = rr ]; then
-		runc k2d_rr rr --proto udp -P 2 "${H[@]}" && check "kernel gen -> dpdk serve: rr, 2 flows" json_check "$T/k2d_rr.json" "$RR_OK and e['timeouts'] <= 2"
+		runc k2d_rr rr --proto udp -P 2 "${H[@]}" --data-host 10.213.0.12 && check "kernel gen -> dpdk serve: rr, 2 flows" json_check "$T/k2d_rr.json" "$RR_OK and e['timeouts'] <= 2"
 	else
-		runc k2d_st stream --proto udp --msg-size 1000 "${H[@]}" && check "kernel gen -> dpdk serve: stream" json_check "$T/k2d_st.json" "$UDP_STREAM_OK"
+		runc k2d_st stream --proto udp --msg-size 1000 "${H[@]}" --data-host 10.213.0.12 && check "kernel gen -> dpdk serve: stream" json_check "$T/k2d_st.json" "$UDP_STREAM_OK"
 	fi
 	wait "$RESP_PID"; check "dpdk responder exits 0 after --once" test $? = 0
 done
@@ -31,6 +31,14 @@ done
 RESP_ADDR=10.213.0.2 start_responder "$port" "$S" --engine dpdk --dpdk-port net_af_packet0,iface=veth1 --dpdk-ip 10.213.0.12 || exit 1
 ip netns exec "$C" "$NBENCH" rr "${H[@]}" > /dev/null 2> "$T/tcp.err"
 check "tcp refused by the dpdk responder" grep -q "UDP" "$T/tcp.err"
+# the client sends data only where -H went unless --data-host names the address the responder asks for
+ip netns exec "$C" "$NBENCH" rr --proto udp "${H[@]}" > /dev/null 2> "$T/nodh.err"
+rc=$?
+check "without --data-host the dpdk responder's data address is refused (rc $rc): $(cat "$T/nodh.err")" \
+	test "$rc" = 1 -a "$(grep -c . "$T/nodh.err")" = 1
+check "... naming both addresses and --data-host" grep -q "10.213.0.12.*10.213.0.2 .*--data-host 10.213.0.12" "$T/nodh.err"
+ip netns exec "$C" "$NBENCH" rr --proto udp "${H[@]}" --data-host 10.213.0.99 > /dev/null 2> "$T/wrongdh.err"
+check "a --data-host other than the responder's is refused: $(cat "$T/wrongdh.err")" grep -q "not --data-host 10.213.0.99" "$T/wrongdh.err"
 stop_responder
 check "no EAL runtime directory left" no_residue
 finish

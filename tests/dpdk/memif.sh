@@ -9,7 +9,7 @@ CLEANUPS+=("ip netns del $S")
 ip netns add "$S" && ip -n "$S" link set lo up || exit 1
 SOCK=$T/memif.sock
 port=$(free_port)
-H=(-H 127.0.0.1 -p "$port" -t 1)
+H=(-H 127.0.0.1 -p "$port" -t 1 --data-host 10.214.0.2) # the DPDK responder's data address
 GEN=(--engine dpdk --dpdk-port net_memif1,role=client,socket=$SOCK --dpdk-ip 10.214.0.1)
 for test in rr stream stream_rev; do
 	args=(rr); [ $test = stream ] && args=(stream --msg-size 1000); [ $test = stream_rev ] && args=(stream --reverse --msg-size 1000)

@@ -27,7 +27,7 @@ for test in rr stream stream_rev stream_rev_paced rr_p3 stream_p2; do
 	esac
 	RESP_ADDR=10.211.0.2 start_responder "$port" "$S" --once --engine dpdk \
 		--dpdk-port net_af_packet0,iface=veth1 --dpdk-ip 10.211.0.12 || exit 1
-	if runc "afp_$test" "${args[@]}" "${GEN[@]}" "${H[@]}"; then
+	if runc "afp_$test" "${args[@]}" "${GEN[@]}" "${H[@]}" --data-host 10.211.0.12; then
 		case $test in
 		rr)
 			check "af_packet rr" json_check "$T/afp_$test.json" "$RR_OK and $NO_STALL and $(echo "$DPDK_INFO" | sed 's/PMD/"net_af_packet"/')"
@@ -64,7 +64,7 @@ for sides in both gen resp; do
 	[ $sides = gen ] && resp=(--engine dpdk --dpdk-port net_af_packet0,iface=vx1 --dpdk-ip 10.212.0.12)
 	[ $sides = resp ] && gen=(--engine dpdk --dpdk-port net_af_packet0,iface=vx0 --dpdk-ip 10.212.0.11)
 	RESP_ADDR=10.211.0.2 start_responder "$port" "$S" --once "${resp[@]}" || exit 1
-	if runc "xdp_rr_$sides" rr -i 0.25 "${gen[@]}" -H 10.211.0.2 -p "$port" -t 2; then
+	if runc "xdp_rr_$sides" rr -i 0.25 "${gen[@]}" -H 10.211.0.2 -p "$port" -t 2 --data-host 10.212.0.12; then
 		check "af_xdp rr ($sides)" json_check "$T/xdp_rr_$sides.json" "$RR_OK and $NO_STALL"
 		[ $sides != resp ] && check "af_xdp rr ($sides): pmd" json_check "$T/xdp_rr_$sides.json" "d['start']['dpdk']['pmd'] == 'net_af_xdp'"
 		summary "$T/xdp_rr_$sides.json" "af_xdp rr ($sides)"
@@ -72,7 +72,7 @@ for sides in both gen resp; do
 	wait "$RESP_PID"; check "af_xdp responder ($sides) exits 0 after --once" test $? = 0
 done
 RESP_ADDR=10.211.0.2 start_responder "$port" "$S" --once --engine dpdk --dpdk-port net_af_xdp0,iface=vx1 --dpdk-ip 10.212.0.12 || exit 1
-runc xdp_st stream --msg-size 1000 "${XDP_GEN[@]}" "${H[@]}" && check "af_xdp stream" json_check "$T/xdp_st.json" "$UDP_STREAM_OK and $PORT_TX"
+runc xdp_st stream --msg-size 1000 "${XDP_GEN[@]}" "${H[@]}" --data-host 10.212.0.12 && check "af_xdp stream" json_check "$T/xdp_st.json" "$UDP_STREAM_OK and $PORT_TX"
 wait "$RESP_PID"; check "af_xdp responder (stream) exits 0 after --once" test $? = 0
 check "no EAL runtime directory left" no_residue
 finish
