@@ -31,19 +31,19 @@ bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len)
 
 /* Pacing (stream --rate): a schedule that starts at t0 and makes a byte due every ns_per_byte. A sender held
  * up catches up in a burst, so the average over the run is the rate asked for, as with iperf3 -b. */
-struct nb_pacer {
+struct pacer {
 	double ns_per_byte; /* 0: unpaced */
 	int64_t t0;
 };
 
 /* When the byte after `sent` is due. */
-static int64_t pacer_due_ns(const struct nb_pacer *p, uint64_t sent)
+static int64_t pacer_due_ns(const struct pacer *p, uint64_t sent)
 {
 	return p->t0 + (int64_t)((double)sent * p->ns_per_byte);
 }
 
 /* The schedule starts when the test does (or now, if later): a rate over the measured window. */
-static void pacer_start(struct nb_pacer *p, const struct nb_flow_ctx *c)
+static void pacer_start(struct pacer *p, const struct nb_flow_ctx *c)
 {
 	int64_t now = nb_now_ns();
 	p->ns_per_byte = c->rate_bps > 0 ? 8e9 / c->rate_bps : 0;
@@ -54,7 +54,7 @@ static void pacer_start(struct nb_pacer *p, const struct nb_flow_ctx *c)
  * Unpaced it returns at once, leaving the loop's own stop and end checks as the only ones. Sleeps are at most
  * PACE_NAP_NS so a stop is seen soon. */
 #define PACE_NAP_NS (50 * NB_NS_PER_MS)
-static bool pace(struct nb_flow_ctx *c, const struct nb_pacer *p, uint64_t sent, int64_t end_ns)
+static bool pace(struct nb_flow_ctx *c, const struct pacer *p, uint64_t sent, int64_t end_ns)
 {
 	if (p->ns_per_byte <= 0)
 		return true;
@@ -80,7 +80,7 @@ static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	size_t len = c->cfg->msg_bytes;
 	struct iovec iov[UDP_BURST];
 	uint64_t seq = 0, bytes = 0;
-	struct nb_pacer p;
+	struct pacer p;
 	unsigned burst = UDP_BURST;
 	/* one buffer per datagram of a burst, since each carries its own sequence number */
 	unsigned char *buf = malloc(len * UDP_BURST);
@@ -127,7 +127,7 @@ int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	struct nb_flow *f = c->flow;
 	size_t len = c->cfg->msg_bytes;
 	uint64_t bytes = 0;
-	struct nb_pacer p;
+	struct pacer p;
 	int r = 0;
 
 	if (c->cfg->proto == NB_PROTO_UDP)

@@ -24,18 +24,19 @@
 struct nb_flow_live {
 	uint64_t bytes_sent, bytes_rcvd; /* payload bytes, from the flow's start (warm-up included) */
 	uint64_t msgs_sent, msgs_rcvd;	 /* UDP stream: datagrams */
-	uint64_t txns;			 /* completed transactions, all of them (responder: requests answered) */
-	uint64_t lat_sum_ns;		 /* of all completed transactions, for interim means */
-	uint64_t lost;	    /* generator's udp rr: requests that timed out. A udp stream's loss is not counted
-			     * here: the report's is the sender's msgs_sent - the receiver's msgs_rcvd
-			     * (gen/client.c), and max_seq - msgs_rcvd is the receiver's own count of gaps */
-	uint64_t reordered; /* udp stream receiver: datagrams not newer than the newest seen (late or repeated) */
-	uint64_t max_seq;   /* udp stream receiver: highest sequence number seen + 1 */
-	int64_t t_last_ns;  /* stream receiver: when the last datagram, or the TCP stream's end, arrived */
-	int cpu;	    /* where the thread last ran; -1 (set by the caller) until sampled */
-	unsigned ticks;	    /* nb_note_cpu_often's call count */
-	uint64_t cpu_mask;  /* every CPU (< 64) the thread was seen on: sampled, so placement is reported
-			     * as it was, not as a snapshot at the end */
+	uint64_t txns;	     /* completed transactions, all of them (responder: requests answered) */
+	uint64_t lat_sum_ns; /* of all completed transactions, for interim means */
+	uint64_t lost; /* generator's udp rr: requests that timed out. A udp stream's loss is not counted
+			* here: the report's is the sender's msgs_sent - the receiver's msgs_rcvd
+			* (gen/client.c), and max_seq - msgs_rcvd is the receiver's own count of gaps */
+	uint64_t
+	    reordered; /* udp stream receiver: datagrams not newer than the newest seen (late or repeated) */
+	uint64_t max_seq;  /* udp stream receiver: highest sequence number seen + 1 */
+	int64_t t_last_ns; /* stream receiver: when the last datagram, or the TCP stream's end, arrived */
+	int cpu;	   /* where the thread last ran; -1 (set by the caller) until sampled */
+	unsigned ticks;	   /* nb_note_cpu_often's call count */
+	uint64_t cpu_mask; /* every CPU (< 64) the thread was seen on: sampled, so placement is reported
+			    * as it was, not as a snapshot at the end */
 };
 
 /* Samples where the calling flow thread runs. sched_getcpu is a vDSO read: cheap enough every few ops. */
@@ -69,11 +70,12 @@ static inline uint64_t nb_peek(const uint64_t *src)
 
 struct nb_flow_ctx {
 	const struct nb_test_cfg *cfg;
-	struct nb_flow *flow; /* the flow, owned by the caller (crr: unused, each transaction opens its own) */
-	unsigned index;	      /* the flow's number, in messages */
+	struct nb_flow
+	    *flow;	/* the flow, owned by the caller (crr: unused, each transaction opens its own) */
+	unsigned index; /* the flow's number, in messages */
 	struct nb_flow_live *live;
-	struct nb_hist *hist; /* generator's rr/crr: latencies of transactions sent inside the measured window and
-			       * completed before its end */
+	struct nb_hist *hist; /* generator's rr/crr: latencies of transactions sent inside the measured window
+			       * and completed before its end */
 	const int *stop;      /* non-zero: stop now (read with relaxed atomics) */
 	int64_t t_start_ns;   /* generator: CLOCK_MONOTONIC start of the test, where pacing and the open-loop
 			       * schedule start (responder: 0, its pacing starts with its loop) */
