@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Facts about the machine that every report and the control handshake carry. */
+/* Facts about the machine that every report and the control handshake carry, and the report's timestamp. */
 #ifndef NBENCH_SYSINFO_H
 #define NBENCH_SYSINFO_H
 
