@@ -133,20 +133,6 @@ static struct stat stat_of(const double *v, unsigned n, double level)
 	return s;
 }
 
-/* The path each one extends: the difference is the cost of one hop. */
-static const char *parent_of(const char *path)
-{
-	if (!strcmp(path, "host") || !strcmp(path, "bridge"))
-		return "native";
-	if (!strcmp(path, "nat") || !strcmp(path, "virtio"))
-		return "bridge";
-	if (!strcmp(path, "vhost") || !strcmp(path, "vhost-user"))
-		return "virtio";
-	if (!strcmp(path, "native"))
-		return "loopback";
-	return NULL;
-}
-
 static int path_index(const struct cmp *c, const char *p)
 {
 	for (unsigned i = 0; i < c->npaths; i++)
@@ -306,14 +292,30 @@ static void print_skipped(struct cmp *c, FILE *out)
 		fprintf(out, "path %s left out: %s\n", c->skipped[i].path, c->skipped[i].why);
 }
 
+/* The hops of the kind table, leaving out those from the floor (loopback is no path through a hop). */
+static void print_hops(FILE *out)
+{
+	const char *sep = "";
+
+	fprintf(out, "(ratio = path / native; hop = path - the path it extends: ");
+	for (const char *const *k = nb_topo_kinds(); *k; k++) {
+		const char *par = nb_topo_kind_parent(*k);
+
+		if (!par || !nb_topo_kind_parent(par))
+			continue;
+		fprintf(out, "%s%s-%s", sep, *k, par);
+		sep = ", ";
+	}
+	fprintf(out, ")\n");
+}
+
 static void print_text(struct cmp *c, FILE *out)
 {
 	int native = path_index(c, "native");
 	fprintf(out,
 		"\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
 		c->npaths, c->ntests, (double)c->duration_ns / 1e9, c->ci_level);
-	fprintf(out, "(ratio = path / native; hop = path - the path it extends: host-native, bridge-native, "
-		     "nat-bridge, virtio-bridge, vhost-virtio, vhost-user-virtio)\n");
+	print_hops(out);
 	for (unsigned pi = 0; pi < c->npaths; pi++) {
 		struct nb_topo_guest g;
 		if (c->pe[pi].topo && !nb_topo_guest(c->pe[pi].topo, &g))
@@ -355,7 +357,7 @@ static void print_text(struct cmp *c, FILE *out)
 							snprintf(ratio, sizeof(ratio), "%.2fx",
 								 s.mean / sn.mean);
 					}
-					const char *par = parent_of(c->paths[pi]);
+					const char *par = nb_topo_kind_parent(c->paths[pi]);
 					int ppi = par ? path_index(c, par) : -1;
 					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
 						struct stat sp =
@@ -412,7 +414,7 @@ static cJSON *summary_json(struct cmp *c)
 							cJSON_AddNumberToObject(mo, "ratio_vs_native",
 										s.mean / sn.mean);
 					}
-					const char *par = parent_of(c->paths[pi]);
+					const char *par = nb_topo_kind_parent(c->paths[pi]);
 					int ppi = par ? path_index(c, par) : -1;
 					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
 						struct stat sp =
@@ -515,6 +517,8 @@ static void write_out(struct cmp *c, FILE *out)
 
 static void compare_help(void)
 {
+	char kinds[128];
+
 	printf(
 	    "usage: nbench compare [--paths native,host,bridge,nat] [--tests "
 	    "stream,stream-reverse,rr-tcp,rr-udp]\n"
@@ -524,13 +528,14 @@ static void compare_help(void)
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
-	    "  paths: loopback native host bridge nat virtio vhost vhost-user\n"
+	    "  paths: %s\n"
 	    "  tests: stream stream-reverse rr-tcp rr-udp crr\n"
 	    "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
 	    "                       of its mean (at most --max-runs, default 20)\n"
 	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
 	    "spinning),\n"
-	    "                       or both; streams always run unpinned\n");
+	    "                       or both; streams always run unpinned\n",
+	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
 int cmd_compare(int argc, char **argv)
@@ -665,10 +670,10 @@ int cmd_compare(int argc, char **argv)
 		goto out;
 	for (unsigned i = 0; i < c->npaths; i++)
 		if (!nb_topo_kind_valid(c->paths[i])) {
-			rc = cli_usage_error("compare",
-					     "--paths: unknown path '%s' (loopback, native, host, bridge, "
-					     "nat, virtio, vhost, vhost-user)",
-					     c->paths[i]);
+			char kinds[128];
+
+			rc = cli_usage_error("compare", "--paths: unknown path '%s' (%s)", c->paths[i],
+					     nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
 			goto out;
 		}
 	if ((rc = parse_list("compare", "--tests", tests_buf, tnames, MAX_TESTS, &c->ntests)))

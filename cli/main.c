@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nbench/topo.h"
 
 static int cmd_version(int argc, char **argv)
 {

@@ -28,11 +28,6 @@
 #define KVM_PROBE_LOG	  "/run/nbench/kvm-probe.log"
 #define KVM_PROBE_TIMEOUT 15 /* s: a working KVM boots this guest to userspace in 1-3 s */
 
-bool nb_guest_kind(const char *kind)
-{
-	return kind && (!strcmp(kind, "virtio") || !strcmp(kind, "vhost") || !strcmp(kind, "vhost-user"));
-}
-
 static int mkdir_p(const char *dir)
 {
 	char tmp[PATH_MAX];

@@ -402,11 +402,10 @@ int nb_teardown(struct nb_topo *t)
 	}
 	nb_apply_close(a);
 	/* The sweep: whatever follows the naming pattern of this instance, planned or not. */
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const roles[] = {"remote", "host", "ctr"};
+	for (size_t i = 0; nb_ns_role(i); i++) {
 		char ns[NB_NS_NAME_MAX];
 
-		nb_ns_name(ns, sizeof(ns), p->name, roles[i]);
+		nb_ns_name(ns, sizeof(ns), p->name, nb_ns_role(i));
 		if (nb_ns_exists(ns)) {
 			r = nb_ns_delete(ns);
 			if (r && !first)
@@ -569,11 +568,10 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen)
 	/* No (readable) state file: what the naming pattern finds is all there is to go on. */
 	memset(&t, 0, sizeof(t));
 	snprintf(t.plan.name, sizeof(t.plan.name), "%s", name);
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const roles[] = {"remote", "host", "ctr"};
+	for (size_t i = 0; nb_ns_role(i); i++) {
 		char ns[NB_NS_NAME_MAX];
 
-		nb_ns_name(ns, sizeof(ns), name, roles[i]);
+		nb_ns_name(ns, sizeof(ns), name, nb_ns_role(i));
 		any |= nb_ns_exists(ns);
 	}
 	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {

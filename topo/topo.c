@@ -35,7 +35,6 @@ static bool has_caps(void)
 
 static bool name_taken(const char *name, char *what, size_t whatlen)
 {
-	static const char *const roles[] = {"remote", "host", "ctr"};
 	char path[300], cgroot[256];
 
 	nb_state_path(path, sizeof(path), name);
@@ -43,10 +42,10 @@ static bool name_taken(const char *name, char *what, size_t whatlen)
 		snprintf(what, whatlen, "%s", path);
 		return true;
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; nb_ns_role(i); i++) {
 		char ns[NB_NS_NAME_MAX];
 
-		nb_ns_name(ns, sizeof(ns), name, roles[i]);
+		nb_ns_name(ns, sizeof(ns), name, nb_ns_role(i));
 		if (nb_ns_exists(ns)) {
 			snprintf(what, whatlen, "netns %s", ns);
 			return true;
@@ -144,21 +143,14 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 	int r;
 
 	*ret = NULL;
-	if (!nb_topo_kind_valid(kind)) {
-		nb_err(
-		    err, errlen,
-		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
-		    kind ? kind : "");
-		return -EINVAL;
-	}
+	if (!nb_topo_kind_valid(kind))
+		return nb_topo_kind_error(kind, err, errlen);
 	if (name && (r = nb_topo_name_check(name, err, errlen)))
 		return r;
 	if (!has_caps()) {
 		nb_err(err, errlen, "building a path needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)");
 		return -EPERM;
 	}
-	if (nb_guest_kind(kind) && (r = nb_vm_precheck(kind, err, errlen)))
-		return r;
 	if (!name) {
 		fresh_name(gen, sizeof(gen));
 		name = gen;
@@ -173,6 +165,8 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 		free(t);
 		return r;
 	}
+	if (t->plan.vm && (r = nb_vm_precheck(&t->plan, err, errlen)))
+		goto fail_free;
 	if (name_taken(name, what, sizeof(what))) {
 		nb_err(err, errlen, "instance name '%s' is in use (%s exists)", name, what);
 		r = -EEXIST;
@@ -236,7 +230,7 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 		goto fail_free;
 	}
 	/* VM paths: the guest is the server end; up means its responder answers (topo/vm.c) */
-	if (nb_guest_kind(kind) && (r = nb_vm_start(t, &block, err, errlen))) {
+	if (t->plan.vm && (r = nb_vm_start(t, &block, err, errlen))) {
 		nb_teardown(t);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto fail_free;

@@ -57,11 +57,20 @@ struct nb_step {
 	bool done;
 };
 
+/* What runs the server end of a VM path (the table in plan.c says which kind has which). */
+enum nb_vm {
+	NB_VM_NONE,	  /* not a VM path */
+	NB_VM_QEMU,	  /* virtio-net with qemu's userspace backend */
+	NB_VM_VHOST_NET,  /* virtio-net with vhost-net */
+	NB_VM_VHOST_USER, /* a vhost-user netdev served by dpdk-testpmd (topo/vhost_user.c) */
+};
+
 struct nb_plan {
 	char kind[16];
 	char name[NB_TOPO_NAME_MAX + 1];
 	struct nb_step steps[NB_TOPO_MAX_STEPS];
 	size_t nsteps;
+	size_t nshared; /* steps[0..nshared): the namespaces and the steps the kind's children share */
 	char ns[NB_TOPO_MAX_NS][NB_NS_NAME_MAX];
 	size_t nns;
 	char client_ns[NB_NS_NAME_MAX];
@@ -72,6 +81,7 @@ struct nb_plan {
 	uint16_t server_port;
 	char cgroup[256]; /* empty unless the server runs sandboxed ("host") */
 	bool sandbox;
+	enum nb_vm vm;
 };
 
 struct nb_proc {
@@ -98,6 +108,10 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 void nb_plan_free(struct nb_plan *p);
 char *nb_plan_script(const struct nb_plan *p);
 void nb_ns_name(char *buf, size_t len, const char *name, const char *role);
+/* The i-th namespace role ("remote", "host", "ctr"), NULL past the last. */
+const char *nb_ns_role(size_t i);
+/* "unknown path kind ..." with the list of kinds into err; returns -EINVAL. */
+int nb_topo_kind_error(const char *kind, char *err, size_t errlen);
 /* Whether s is the name of a netns nbench would create; the instance name goes to ret_name. */
 bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);

@@ -64,8 +64,9 @@ bool nb_vm_on_path(const char *prog)
 	return false;
 }
 
-int nb_vm_precheck(const char *kind, char *err, size_t errlen)
+int nb_vm_precheck(const struct nb_plan *p, char *err, size_t errlen)
 {
+	const char *kind = p->kind;
 	char why[256];
 	int r;
 
@@ -74,14 +75,14 @@ int nb_vm_precheck(const char *kind, char *err, size_t errlen)
 		       kind);
 		return -ENOENT;
 	}
-	if (!strcmp(kind, "vhost")) {
+	if (p->vm == NB_VM_VHOST_NET) {
 		r = nb_guest_vhost_probe(why, sizeof(why));
 		if (r) {
 			nb_err(err, errlen, "path 'vhost': %s", why);
 			return -EOPNOTSUPP;
 		}
 	}
-	if (!strcmp(kind, "vhost-user")) {
+	if (p->vm == NB_VM_VHOST_USER) {
 		r = nb_guest_vhost_user_probe(why, sizeof(why));
 		if (r) {
 			nb_err(err, errlen, "path 'vhost-user': %s", why);
@@ -164,7 +165,7 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 {
 	char gw[48], tap[IFNAMSIZ];
 	unsigned plen;
-	bool vhost = !strcmp(p->kind, "vhost"), vu = !strcmp(p->kind, "vhost-user");
+	bool vhost = p->vm == NB_VM_VHOST_NET, vu = p->vm == NB_VM_VHOST_USER;
 
 	memset(q, 0, sizeof(*q));
 	plan_links(p, gw, sizeof(gw), &plen, tap, sizeof(tap));
@@ -490,11 +491,11 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 	qemu_cmd_build(&q, p, img.kernel, img.initrd, accel, dir);
 	g.accel = accel;
 	g.accel_why = why;
-	g.backend = !strcmp(p->kind, "vhost") ? "vhost-net" : "qemu";
+	g.backend = p->vm == NB_VM_VHOST_NET ? "vhost-net" : "qemu";
 	snprintf(g.console, sizeof(g.console), "%s/console.log", dir);
 
 	/* vhost-user: the backend first, listening on the socket qemu connects to (topo/vhost_user.c) */
-	if (!strcmp(p->kind, "vhost-user")) {
+	if (p->vm == NB_VM_VHOST_USER) {
 		vu = calloc(1, sizeof(*vu));
 		if (!vu)
 			return -ENOMEM;
@@ -637,7 +638,7 @@ void nb_vm_describe(const struct nb_plan *p, cJSON *o)
 {
 	cJSON *g;
 
-	if (!nb_guest_kind(p->kind))
+	if (p->vm == NB_VM_NONE)
 		return;
 	g = facts_read(p->name);
 	if (!g) {
@@ -669,7 +670,7 @@ char *nb_vm_script(const struct nb_plan *p)
 	size_t len = 0;
 	FILE *f;
 
-	if (!nb_guest_kind(p->kind))
+	if (p->vm == NB_VM_NONE)
 		return NULL;
 	cache = nb_vm_slurp("/run/nbench/guest-accel", 256);
 	if (cache && strstr(cache, " kvm "))
@@ -685,7 +686,7 @@ char *nb_vm_script(const struct nb_plan *p)
 	fprintf(f, "K=$(sed -n 's/.*\"kernel\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "I=$(sed -n 's/.*\"initrd\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "mkdir -p %s\n", dir);
-	if (!strcmp(p->kind, "vhost-user")) {
+	if (p->vm == NB_VM_VHOST_USER) {
 		struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
 		char sock[160];
 
@@ -724,7 +725,7 @@ int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
 	cJSON *o, *v;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!nb_guest_kind(t->plan.kind))
+	if (t->plan.vm == NB_VM_NONE)
 		return -ENOENT;
 	o = facts_read(t->plan.name);
 	if (!o)
@@ -751,5 +752,5 @@ int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
 
 bool nb_topo_has_own_responder(const struct nb_topo *t)
 {
-	return t && nb_guest_kind(t->plan.kind);
+	return t && t->plan.vm != NB_VM_NONE;
 }

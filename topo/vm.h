@@ -22,7 +22,7 @@
 
 /* Cheap checks before anything is built: qemu present; for "vhost", vhost-net usable; for "vhost-user",
  * dpdk-testpmd and DPDK's vhost and tap PMDs present. 0 or -errno. */
-int nb_vm_precheck(const char *kind, char *err, size_t errlen);
+int nb_vm_precheck(const struct nb_plan *p, char *err, size_t errlen);
 
 /* Creates a persistent tap (no packet info) called ifname in netns ns: with vnet_hdr for qemu, or (mq)
  * multi-queue without vnet_hdr, the flags DPDK's net_tap attaches with. 0 or -errno. */

@@ -31,7 +31,7 @@ struct nb_topo_opts {
 				  default server_port */
 };
 
-/* Builds path kind ("loopback", "native", "host", "bridge", "nat") under instance name (NULL: a fresh
+/* Builds path kind (one of nb_topo_kinds()) under instance name (NULL: a fresh
  * unique name). Every step registers its undo before the next; on failure everything done is undone.
  * 0 or -errno with a one-line message in err. */
 int nb_topo_up(const char *kind, const char *name, struct nb_topo **ret, char *err, size_t errlen);
@@ -78,10 +78,16 @@ pid_t nb_topo_spawn_server(struct nb_topo *t, char *const argv[]);
  * state; the nft ruleset in force. NULL on error. */
 char *nb_topo_describe_json(const struct nb_topo *t);
 
-/* Whether kind names a path this build knows ("loopback", "native", "host", "bridge", "nat"). */
+/* Whether kind names a path this build knows (one of nb_topo_kinds()). */
 bool nb_topo_kind_valid(const char *kind);
-/* The path kinds, NULL-terminated. */
+/* The path kinds, NULL-terminated, in README's order: each extends one before it. The list lives in one
+ * table (topo/plan.c); help texts and messages take it from here. */
 const char *const *nb_topo_kinds(void);
+/* The kind that kind extends: kind adds one hop to it (compare's hop delta is kind minus it). NULL for the
+ * floor ("loopback") and for an unknown kind. */
+const char *nb_topo_kind_parent(const char *kind);
+/* The kinds separated by sep, as much as fits into buf (len > 0); returns buf. */
+const char *nb_topo_kinds_join(char *buf, size_t len, const char *sep);
 /* 0 if name is a valid instance name, else -EINVAL with the reason in err. */
 int nb_topo_name_check(const char *name, char *err, size_t errlen);
 
@@ -122,8 +128,5 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen);
 
 /* Tears down every instance nb_topo_list finds; the number torn down goes to *ret_n. */
 int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen);
-
-/* `nbench topo ...` : the CLI of this module. Returns the exit status. */
-int nb_topo_cli(int argc, char **argv);
 
 #endif
