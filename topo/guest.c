@@ -22,29 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
+#include "nbench/fsutil.h"
 #include "vm.h"
 
 #define ACCEL_CACHE	  "/run/nbench/guest-accel"
 #define KVM_PROBE_LOG	  "/run/nbench/kvm-probe.log"
 #define KVM_PROBE_TIMEOUT 15 /* s: a working KVM boots this guest to userspace in 1-3 s */
-
-static int mkdir_p(const char *dir)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static const char *guest_dir(void)
 {
@@ -89,28 +73,9 @@ static const char *jstr(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static char *slurp(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static int image_read(const char *json, struct nb_guest_image *ret, char *err, size_t errlen)
 {
-	char *text = slurp(json, 8192);
+	char *text = nb_slurp(json, 8192);
 	cJSON *o = text ? cJSON_Parse(text) : NULL;
 
 	free(text);
@@ -161,7 +126,7 @@ int nb_guest_image(bool force, bool verbose, struct nb_guest_image *ret, char *e
 		nb_err(err, errlen, "scripts/guest-build not found (set NBENCH_GUEST_BUILD to its path)");
 		return -ENOENT;
 	}
-	r = mkdir_p(dir);
+	r = nb_mkdir_p(dir);
 	if (r) {
 		nb_err(err, errlen, "cannot create the guest cache %s: %s", dir, strerror(-r));
 		return r;
@@ -233,14 +198,6 @@ int nb_guest_vhost_probe(char *why, size_t whylen)
 	return -e;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Boots img under KVM with "nbench.probe=1" (the guest's init says "probe ok" and powers off). 0 when it
  * did within the timeout; else -errno and why. */
 static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t whylen)
@@ -252,7 +209,7 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 	pid_t pid;
 	char *text;
 
-	mkdir_p("/run/nbench");
+	nb_mkdir_p("/run/nbench");
 	snprintf(qlog, sizeof(qlog), "%s.qemu", KVM_PROBE_LOG);
 	unlink(KVM_PROBE_LOG);
 	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 nbench.probe=1");
@@ -303,8 +260,8 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	end = now_ns() + KVM_PROBE_TIMEOUT * 1000000000LL;
-	while (now_ns() < end) {
+	end = nb_now_ns() + KVM_PROBE_TIMEOUT * 1000000000LL;
+	while (nb_now_ns() < end) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 
 		if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -318,7 +275,7 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	text = slurp(KVM_PROBE_LOG, 1 << 20);
+	text = nb_slurp(KVM_PROBE_LOG, 1 << 20);
 	if (text && strstr(text, "nbench-guest: probe ok")) {
 		r = 0;
 	} else if (!exited) {
@@ -327,7 +284,7 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 		       "(a KVM that cannot run a stock kernel, e.g. PVM; console: %s)",
 		       KVM_PROBE_TIMEOUT, KVM_PROBE_LOG);
 	} else {
-		char *q = slurp(qlog, 4096), *nl;
+		char *q = nb_slurp(qlog, 4096), *nl;
 
 		if (q) {
 			/* the first line of qemu's complaint says it best */
@@ -378,7 +335,7 @@ int nb_guest_accel(const struct nb_guest_image *img, bool fresh, char *ret_accel
 		return 0;
 	}
 	/* The cache: "<kernel version> <accel> <why>", one line, per boot (/run is a tmpfs). */
-	cache = fresh ? NULL : slurp(ACCEL_CACHE, 1024);
+	cache = fresh ? NULL : nb_slurp(ACCEL_CACHE, 1024);
 	if (cache && sscanf(cache, "%63s %7s %n", kver, accel, &n) == 2 && n > 0 &&
 	    !strcmp(kver, img->kernel_version) && (!strcmp(accel, "kvm") || !strcmp(accel, "tcg"))) {
 		cache[strcspn(cache, "\n")] = '\0';
@@ -392,7 +349,7 @@ int nb_guest_accel(const struct nb_guest_image *img, bool fresh, char *ret_accel
 	snprintf(ret_accel, accel_len, "%s", r ? "tcg" : "kvm");
 	if (!r)
 		nb_err(why, whylen, "%s", "");
-	mkdir_p("/run/nbench");
+	nb_mkdir_p("/run/nbench");
 	f = fopen(ACCEL_CACHE, "we");
 	if (f) {
 		fprintf(f, "%s %s %s\n", img->kernel_version, ret_accel, why ? why : "");

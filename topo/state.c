@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/fsutil.h"
 #include "topo_int.h"
 #include "vm.h"
 
@@ -27,29 +28,11 @@ void nb_state_path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, NB_STATE_DIR "/%s.json", name);
 }
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[256];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static char *state_json(const struct nb_topo *t, bool complete)
 {
 	const struct nb_plan *p = &t->plan;
 	cJSON *o = cJSON_CreateObject(), *a, *e, *c, *s;
-	char *text;
+	char *text, *line = NULL;
 
 	if (!o)
 		return NULL;
@@ -129,52 +112,24 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	}
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
-	return text;
-}
-
-static int write_all(int fd, const char *s)
-{
-	size_t n = strlen(s);
-
-	while (n) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	/* a text file: it ends with a newline */
+	if (text && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+	free(text);
+	return line;
 }
 
 int nb_state_write(const struct nb_topo *t, bool complete)
 {
-	char path[128], tmp[140];
+	char path[128];
 	char *text = state_json(t, complete);
-	int fd, r;
+	int r;
 
 	if (!text)
 		return -ENOMEM;
 	nb_state_path(path, sizeof(path), t->plan.name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		free(text);
-		return -errno;
-	}
-	r = write_all(fd, text);
-	if (!r)
-		r = write_all(fd, "\n");
+	r = nb_write_atomic(path, text);
 	free(text);
-	if (close(fd) && !r)
-		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
-	if (r)
-		unlink(tmp);
 	return r;
 }
 
@@ -184,7 +139,7 @@ int nb_state_create(const struct nb_topo *t)
 	char path[128];
 	int fd, r;
 
-	r = mkdir_p(NB_STATE_DIR);
+	r = nb_mkdir_p(NB_STATE_DIR);
 	if (r)
 		return r;
 	nb_state_path(path, sizeof(path), t->plan.name);
@@ -206,35 +161,6 @@ int nb_state_remove(const char *name)
 	if (unlink(path) && errno != ENOENT)
 		return -errno;
 	return 0;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap + 8192);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-			cap += 8192;
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -273,7 +199,7 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 
 	memset(ret, 0, sizeof(*ret));
 	nb_state_path(path, sizeof(path), name);
-	text = read_text(path);
+	text = nb_slurp(path, 1 << 20);
 	if (!text) {
 		r = -errno;
 		nb_err(err, errlen, "no instance '%s' (%s: %s)", name, path, strerror(-r));

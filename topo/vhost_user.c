@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/fsutil.h"
 #include "vm.h"
 
 #define READY_TIMEOUT_S 30 /* testpmd listens ~1 s after it starts on an idle machine */
@@ -382,7 +383,7 @@ void nb_vu_cleanup(const char *name)
 
 	snprintf(dir, sizeof(dir), NB_VM_RUN_DIR "/%s", name);
 	snprintf(path, sizeof(path), "%s/testpmd.pid", dir);
-	text = nb_vm_slurp(path, 64);
+	text = nb_slurp(path, 64);
 	if (text) {
 		pid_t pid = (pid_t)atoi(text);
 

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
+#include "nbench/fsutil.h"
 #include "vm.h"
 
 #define GUEST_MAC      "52:54:00:4e:42:02"
@@ -34,14 +36,6 @@
 static void run_dir(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, NB_VM_RUN_DIR "/%s", name);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 bool nb_vm_on_path(const char *prog)
@@ -232,46 +226,6 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 	nb_vm_arg(q, "%s/qemu.pid", dir);
 }
 
-static int write_text(const char *path, const char *text)
-{
-	char tmp[PATH_MAX];
-	FILE *f;
-	int r = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	if (fputs(text, f) < 0)
-		r = -EIO;
-	if (fclose(f) && !r)
-		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
-}
-
-char *nb_vm_slurp(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 struct guest_facts {
 	const struct nb_guest_image *img;
 	const char *accel, *accel_why, *backend;
@@ -333,7 +287,7 @@ static int facts_write(const struct nb_plan *p, const char *dir, const struct gu
 	if (!text)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/guest.json", dir);
-	r = write_text(path, text);
+	r = nb_write_atomic(path, text);
 	free(text);
 	return r;
 }
@@ -344,7 +298,7 @@ static cJSON *facts_read(const char *name)
 	cJSON *o;
 
 	snprintf(path, sizeof(path), NB_VM_RUN_DIR "/%s/guest.json", name);
-	text = nb_vm_slurp(path, 1 << 16);
+	text = nb_slurp(path, 1 << 16);
 	if (!text)
 		return NULL;
 	o = cJSON_Parse(text);
@@ -422,7 +376,7 @@ static void keep_console(const char *name, const char dir[128], const char *file
 
 	*ret = '\0';
 	snprintf(src, sizeof(src), "%s/%s", dir, file);
-	text = nb_vm_slurp(src, 4 << 20);
+	text = nb_slurp(src, 4 << 20);
 	if (!text)
 		return;
 	if (mkdir("/var/log/nbench", 0755) && errno != EEXIST) {
@@ -433,7 +387,7 @@ static void keep_console(const char *name, const char dir[128], const char *file
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(dst, sizeof(dst), NB_GUEST_LOG_DIR "/%s-%s-%s", name, stamp, file);
-	if (!write_text(dst, text))
+	if (!nb_write_atomic(dst, text))
 		snprintf(ret, len, "%s", dst);
 	free(text);
 }
@@ -445,7 +399,7 @@ void nb_vm_complaint(const char *file, char *buf, size_t len)
 	char *text, *line = NULL, *last = NULL;
 
 	*buf = '\0';
-	text = nb_vm_slurp(file, 1 << 16);
+	text = nb_slurp(file, 1 << 16);
 	if (!text)
 		return;
 	for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n")) {
@@ -519,7 +473,7 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 	argv[2] = shell;
 	for (size_t i = 0; i <= q.argc; i++)
 		argv[3 + i] = q.argv[i];
-	start = now_ns();
+	start = nb_now_ns();
 	g.pid = nb_topo_spawn_server(t, argv);
 	if (g.pid < 0) {
 		nb_err(err, errlen, "cannot start qemu in %s: %s", p->server_ns, strerror((int)-g.pid));
@@ -553,7 +507,7 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 			backend_gone = true;
 			break;
 		}
-		if (now_ns() - start > limit_ns)
+		if (nb_now_ns() - start > limit_ns)
 			break;
 		if (last != -ETIMEDOUT) {
 			struct timespec ts = {0, 100 * 1000 * 1000};
@@ -563,7 +517,7 @@ int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t err
 	}
 	close(netns_fd);
 	if (!last) {
-		g.boot_ns = now_ns() - start;
+		g.boot_ns = nb_now_ns() - start;
 		facts_write(p, dir, &g);
 		free(vu);
 		return 0;
@@ -601,7 +555,7 @@ void nb_vm_cleanup(const char *name)
 
 	run_dir(dir, sizeof(dir), name);
 	snprintf(path, sizeof(path), "%s/qemu.pid", dir);
-	text = nb_vm_slurp(path, 64);
+	text = nb_slurp(path, 64);
 	if (text) {
 		pid_t pid = (pid_t)atoi(text);
 		char comm[64], want[32], cpath[64], *c;
@@ -609,7 +563,7 @@ void nb_vm_cleanup(const char *name)
 		/* only a qemu that still carries this instance's process name */
 		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
 		snprintf(want, sizeof(want), "nb-%s-qemu", name);
-		c = pid > 1 ? nb_vm_slurp(cpath, sizeof(comm) - 1) : NULL;
+		c = pid > 1 ? nb_slurp(cpath, sizeof(comm) - 1) : NULL;
 		if (c) {
 			c[strcspn(c, "\n")] = '\0';
 			/* the kernel keeps 15 characters of a process name */
@@ -672,7 +626,7 @@ char *nb_vm_script(const struct nb_plan *p)
 
 	if (p->vm == NB_VM_NONE)
 		return NULL;
-	cache = nb_vm_slurp("/run/nbench/guest-accel", 256);
+	cache = nb_slurp("/run/nbench/guest-accel", 256);
 	if (cache && strstr(cache, " kvm "))
 		snprintf(accel, sizeof(accel), "kvm");
 	free(cache);

@@ -52,7 +52,6 @@ struct nb_vm_cmd {
 void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* argv as shell words on f, quoted where needed (words starting with '"' are written as they are) */
 void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc);
-char *nb_vm_slurp(const char *path, size_t max);
 bool nb_vm_on_path(const char *prog);
 bool nb_vm_cancel_pending(const sigset_t *set);
 /* The last line of file that looks like an error (else its last non-empty line), or "". */
