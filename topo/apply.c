@@ -27,6 +27,9 @@
 #include "vm.h"
 
 struct nb_apply {
+	const struct nb_plan *plan;
+	const struct nb_launch *launch;
+	struct nb_vu_backend *vu; /* NB_STEP_VHOST_USER's backend, for NB_STEP_GUEST after it */
 	struct {
 		char ns[NB_NS_NAME_MAX];
 		struct nl_sock *sk;
@@ -72,10 +75,14 @@ int nb_nl_err(int nlerr)
 	}
 }
 
-int nb_apply_open(struct nb_apply **ret)
+int nb_apply_open(const struct nb_plan *p, const struct nb_launch *l, struct nb_apply **ret)
 {
 	*ret = calloc(1, sizeof(**ret));
-	return *ret ? 0 : -ENOMEM;
+	if (!*ret)
+		return -ENOMEM;
+	(*ret)->plan = p;
+	(*ret)->launch = l;
+	return 0;
 }
 
 static void drop_sock(struct nb_apply *a, const char *ns)
@@ -95,6 +102,7 @@ void nb_apply_close(struct nb_apply *a)
 	for (size_t i = 0; i < sizeof(a->socks) / sizeof(a->socks[0]); i++)
 		if (a->socks[i].sk)
 			nl_socket_free(a->socks[i].sk);
+	free(a->vu);
 	free(a);
 }
 
@@ -512,6 +520,12 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len)
 	case NB_STEP_TAP:
 		snprintf(buf, len, "creating tap %s in %s", s->ifname, s->ns);
 		break;
+	case NB_STEP_VHOST_USER:
+		snprintf(buf, len, "starting the vhost-user backend in %s", s->ns);
+		break;
+	case NB_STEP_GUEST:
+		snprintf(buf, len, "starting the guest in %s", s->ns);
+		break;
 	}
 }
 
@@ -525,6 +539,24 @@ int nb_step_error(const struct nb_step *s, int r, const char *detail, char *err,
 	return r;
 }
 
+/* The steps that start processes: their own code says what went wrong (err), in full. */
+static int start_step(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen)
+{
+	int r;
+
+	if (!a->plan || !a->launch)
+		return nb_step_error(s, -EINVAL, "no plan to start it from", err, errlen);
+	if (s->kind == NB_STEP_GUEST) {
+		r = nb_vm_start(a->plan, a->launch, a->vu, err, errlen);
+	} else {
+		free(a->vu);
+		a->vu = calloc(1, sizeof(*a->vu));
+		r = a->vu ? nb_vu_start(a->plan, a->launch, a->vu, err, errlen) : -ENOMEM;
+	}
+	s->done = !r;
+	return r;
+}
+
 int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen)
 {
 	struct nl_sock *sk = NULL;
@@ -532,6 +564,9 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 	int r;
 
 	switch (s->kind) {
+	case NB_STEP_VHOST_USER:
+	case NB_STEP_GUEST:
+		return start_step(a, s, err, errlen);
 	case NB_STEP_NETNS:
 		r = nb_ns_create(s->ns);
 		break;
@@ -590,6 +625,15 @@ int nb_step_undo(struct nb_apply *a, struct nb_step *s)
 
 	if (s->kind == NB_STEP_CGROUP)
 		return nb_cgroup_remove(s->path);
+	/* found by the instance's name (pidfiles, run directory), whether or not the state file names them */
+	if (s->kind == NB_STEP_GUEST || s->kind == NB_STEP_VHOST_USER) {
+		if (s->kind == NB_STEP_GUEST)
+			nb_vm_cleanup(s->name);
+		else
+			nb_vu_cleanup(s->name);
+		s->done = false;
+		return 0;
+	}
 	if (s->kind == NB_STEP_NETNS) {
 		drop_sock(a, s->ns);
 		return nb_ns_delete(s->ns);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Path kind -> steps, and steps -> shell script. Pure: no privileges, no side effects, so a plan can be
- * rebuilt from a state file by whoever tears the instance down.
+ * Path kind -> steps. Pure: no privileges, no side effects, so a plan can be rebuilt from a state file by
+ * whoever tears the instance down. The layers of topo/: plan.c (this) -> apply.c (a step done and undone;
+ * script.c renders one instead) -> state.c (state files, teardown) -> topo.c (the public API).
  *
  * The kinds are one table (kinds[] below): each kind names the kind it extends and says only what it adds
  * or replaces: steps appended to the shared part, a different server end, a different way for the client
@@ -15,7 +16,7 @@
 #include <string.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "nbench/guest.h"
 
 /* Private test ranges; every instance has its own namespaces, so instances can share them. */
 #define WIRE_REMOTE "10.77.0.1"
@@ -82,6 +83,9 @@ struct frag {
 #define FORWARD {.kind = NB_STEP_SYSCTL, .ns = R_HOST, .key = "net.ipv4.ip_forward"}
 #define ROUTED FRAG(FORWARD, T_ROUTE(R_REMOTE, L_WIRE_R, CTR_NET, WIRE_HOST))
 #define PUBLISHED FRAG(FORWARD, {.kind = NB_STEP_NFT, .ns = R_HOST})
+/* The server end's processes that are part of the path: a guest, behind a vhost-user backend or not. */
+#define GUEST FRAG({.kind = NB_STEP_GUEST, .ns = R_HOST})
+#define BACKEND_GUEST FRAG({.kind = NB_STEP_VHOST_USER, .ns = R_HOST}, {.kind = NB_STEP_GUEST, .ns = R_HOST})
 // clang-format on
 
 /* A path kind: what it extends and the one thing it adds. Fields left zero are the parent's. */
@@ -91,6 +95,7 @@ struct kind_def {
 	const struct frag *adds;  /* steps after the parent's shared steps, shared with the children */
 	const struct frag *end;	  /* the server end (replaces the parent's) */
 	const struct frag *reach; /* how the client gets there (replaces the parent's) */
+	const struct frag *start; /* processes started last (replaces the parent's) */
 	enum role client, server;
 	const char *server_addr, *dial_addr;
 	bool publish; /* the client dials the published port */
@@ -107,9 +112,11 @@ static const struct kind_def kinds[] = {
     {.name = "bridge", .extends = "native", .adds = BRIDGE, .end = CONTAINER, .reach = ROUTED, .server = R_CTR,
      .server_addr = CTR_ADDR, .dial_addr = CTR_ADDR},
     {.name = "nat", .extends = "bridge", .reach = PUBLISHED, .dial_addr = WIRE_HOST, .publish = true},
-    {.name = "virtio", .extends = "bridge", .end = GUEST_TAP(false), .server = R_HOST, .guest = NB_VM_QEMU},
+    {.name = "virtio", .extends = "bridge", .end = GUEST_TAP(false), .start = GUEST, .server = R_HOST,
+     .guest = NB_VM_QEMU},
     {.name = "vhost", .extends = "virtio", .guest = NB_VM_VHOST_NET},
-    {.name = "vhost-user", .extends = "virtio", .end = GUEST_TAP(true), .guest = NB_VM_VHOST_USER},
+    {.name = "vhost-user", .extends = "virtio", .end = GUEST_TAP(true), .start = BACKEND_GUEST,
+     .guest = NB_VM_VHOST_USER},
 };
 // clang-format on
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -257,7 +264,8 @@ const char *nb_step_kind_name(enum nb_step_kind k)
 	    [NB_STEP_NETNS] = "netns",	 [NB_STEP_VETH] = "veth",     [NB_STEP_BRIDGE] = "bridge",
 	    [NB_STEP_MASTER] = "master", [NB_STEP_UP] = "link-up",    [NB_STEP_ADDR] = "address",
 	    [NB_STEP_ROUTE] = "route",	 [NB_STEP_SYSCTL] = "sysctl", [NB_STEP_NFT] = "nft",
-	    [NB_STEP_CGROUP] = "cgroup", [NB_STEP_TAP] = "tap",
+	    [NB_STEP_CGROUP] = "cgroup", [NB_STEP_TAP] = "tap",	      [NB_STEP_VHOST_USER] = "vhost-user",
+	    [NB_STEP_GUEST] = "guest",
 	};
 	return names[k];
 }
@@ -314,7 +322,7 @@ static char *nat_ruleset(const char *table, const char *br, uint16_t publish, ui
 /* A kind with its parents' fields filled in: the shared steps of every ancestor, then its end and reach. */
 struct kind_flat {
 	const struct kind_def *def;
-	const struct frag *frags[NKINDS + 2];
+	const struct frag *frags[NKINDS + 3];
 	size_t nfrags, nshared; /* frags[0..nshared) are the ancestors' and its own shared steps */
 	enum role client, server;
 	const char *server_addr, *dial_addr;
@@ -325,7 +333,7 @@ struct kind_flat {
 static void flatten(const struct kind_def *k, struct kind_flat *f)
 {
 	const struct kind_def *chain[NKINDS];
-	const struct frag *end = NULL, *reach = NULL;
+	const struct frag *end = NULL, *reach = NULL, *start = NULL;
 	size_t n = 0;
 
 	memset(f, 0, sizeof(*f));
@@ -339,6 +347,7 @@ static void flatten(const struct kind_def *k, struct kind_flat *f)
 			f->frags[f->nfrags++] = c->adds;
 		end = c->end ? c->end : end;
 		reach = c->reach ? c->reach : reach;
+		start = c->start ? c->start : start;
 		f->client = c->client ? c->client : f->client;
 		f->server = c->server ? c->server : f->server;
 		f->server_addr = c->server_addr ? c->server_addr : f->server_addr;
@@ -351,6 +360,8 @@ static void flatten(const struct kind_def *k, struct kind_flat *f)
 		f->frags[f->nfrags++] = end;
 	if (reach)
 		f->frags[f->nfrags++] = reach;
+	if (start)
+		f->frags[f->nfrags++] = start;
 }
 
 /* Building a plan: each step appended; overflow is a programming error caught by the unit test of the
@@ -373,6 +384,7 @@ static struct nb_step *add(struct builder *b, enum nb_step_kind kind, enum role 
 	s = &b->p->steps[b->p->nsteps++];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
+	snprintf(s->name, sizeof(s->name), "%s", b->p->name);
 	if (ns)
 		nb_ns_name(s->ns, sizeof(s->ns), b->p->name, role_names[ns]);
 	return s;
@@ -516,124 +528,4 @@ void nb_plan_free(struct nb_plan *p)
 		free(p->steps[i].text);
 		p->steps[i].text = NULL;
 	}
-}
-
-/* A growing string; on allocation failure it stays NULL and the caller sees NULL at the end. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->failed)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *s = realloc(b->s, cap);
-		if (!s) {
-			b->failed = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-}
-
-static void script_step(struct sbuf *b, const struct nb_step *s)
-{
-	switch (s->kind) {
-	case NB_STEP_NETNS:
-		sb_printf(b, "ip netns add %s\n", s->ns);
-		break;
-	case NB_STEP_VETH:
-		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname,
-			  s->peer, s->peer_ns);
-		break;
-	case NB_STEP_BRIDGE:
-		sb_printf(b, "ip -n %s link add %s type bridge\n", s->ns, s->ifname);
-		break;
-	case NB_STEP_MASTER:
-		sb_printf(b, "ip -n %s link set %s master %s\n", s->ns, s->ifname, s->master);
-		break;
-	case NB_STEP_UP:
-		sb_printf(b, "ip -n %s link set %s up\n", s->ns, s->ifname);
-		break;
-	case NB_STEP_ADDR:
-		sb_printf(b, "ip -n %s addr add %s dev %s\n", s->ns, s->addr, s->ifname);
-		break;
-	case NB_STEP_ROUTE:
-		sb_printf(b, "ip -n %s route add %s via %s dev %s\n", s->ns, s->addr, s->via, s->ifname);
-		break;
-	case NB_STEP_SYSCTL: {
-		char key[sizeof(s->key)];
-
-		snprintf(key, sizeof(key), "%s", s->key);
-		for (char *c = key; *c; c++)
-			if (*c == '.')
-				*c = '/';
-		sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
-		break;
-	}
-	case NB_STEP_NFT:
-		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
-		break;
-	case NB_STEP_CGROUP:
-		sb_printf(b, "mkdir %s\n", s->path);
-		break;
-	case NB_STEP_TAP:
-		sb_printf(b, "ip -n %s tuntap add dev %s mode tap %s\n", s->ns, s->ifname,
-			  s->tap_mq ? "multi_queue" : "vnet_hdr");
-		break;
-	}
-}
-
-char *nb_plan_script(const struct nb_plan *p)
-{
-	struct sbuf b = {0};
-
-	sb_printf(&b, "#!/bin/bash\n");
-	sb_printf(&b,
-		  "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
-		  p->kind, p->name);
-	sb_printf(&b, "# client: netns %s, dials %s:%u\n", p->client_ns, p->dial_addr, p->dial_port);
-	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", p->server_ns,
-		  p->sandbox ? " (own mount/pid/uts namespaces and cgroup)" : "", p->server_addr,
-		  p->server_port);
-	sb_printf(&b, "# remove: nbench topo down %s, or:", p->name);
-	for (size_t i = 0; i < p->nns; i++)
-		sb_printf(&b, " ip netns del %s;", p->ns[i]);
-	if (*p->cgroup)
-		sb_printf(&b, " rmdir %s;", p->cgroup);
-	sb_printf(&b, "\nset -euo pipefail\n");
-	for (size_t i = 0; i < p->nsteps; i++)
-		script_step(&b, &p->steps[i]);
-	char *guest = nb_vm_script(p);
-	if (guest)
-		sb_printf(&b, "%s", guest);
-	free(guest);
-	if (b.failed) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
 }

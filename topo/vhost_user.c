@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
 #include "nbench/fsutil.h"
 #include "vm.h"
 
@@ -270,24 +271,20 @@ static void eal_dir_remove(const char *name)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int64_t mono_ns(void)
+int nb_vu_start(const struct nb_plan *p, const struct nb_launch *l, struct nb_vu_backend *b, char *err,
+		size_t errlen)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, struct nb_vu_backend *b,
-		char *err, size_t errlen)
-{
-	const struct nb_plan *p = &t->plan;
-	char shell[256], sock[160], path[192], msg[256], pidtext[32];
+	char shell[256], sock[160], path[192], msg[256], pidtext[32], dir[128];
+	struct nb_spawn_req req = {.netns = p->server_ns};
 	char *argv[sizeof(b->cmd.argv) / sizeof(b->cmd.argv[0]) + 4];
 	const char *env = getenv("NBENCH_VHOST_USER_TIMEOUT");
 	int64_t start, limit_ns = (env && atoi(env) > 0 ? atoi(env) : READY_TIMEOUT_S) * 1000000000LL;
 	FILE *f;
+	int r;
 
+	r = nb_vm_run_dir_make(p->name, dir, sizeof(dir), err, errlen);
+	if (r)
+		return r;
 	nb_vu_cmd_build(b, p, dir);
 	snprintf(path, sizeof(path), "%s/testpmd.cmds", dir);
 	f = fopen(path, "we");
@@ -309,8 +306,9 @@ int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, stru
 	argv[2] = shell;
 	for (size_t i = 0; i <= b->cmd.argc; i++)
 		argv[3 + i] = b->cmd.argv[i];
-	start = mono_ns();
-	b->pid = nb_topo_spawn_server(t, argv);
+	start = nb_now_ns();
+	req.argv = argv;
+	b->pid = nb_spawn(&req, l);
 	if (b->pid < 0) {
 		nb_err(err, errlen, "cannot start %s in %s: %s", testpmd_bin(), p->server_ns,
 		       strerror((int)-b->pid));
@@ -328,7 +326,7 @@ int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, stru
 	for (;;) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 
-		if (nb_vm_cancel_pending(cancel)) {
+		if (nb_cancel_pending(l->cancel)) {
 			nb_err(err, errlen,
 			       "interrupted while the vhost-user backend started; everything undone");
 			return -EINTR;
@@ -341,7 +339,7 @@ int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, stru
 			       *msg ? ": " : "", msg);
 			return -ECHILD;
 		}
-		if (mono_ns() - start > limit_ns) {
+		if (nb_now_ns() - start > limit_ns) {
 			nb_vm_complaint(path, msg, sizeof(msg));
 			nb_err(err, errlen,
 			       "the vhost-user backend (%s) did not listen on %s within %lld s%s%s",
@@ -411,6 +409,7 @@ void nb_vu_cleanup(const char *name)
 		unlink(path);
 	}
 	eal_dir_remove(name);
+	rmdir(dir);
 }
 
 bool nb_vu_leftovers(const char *name)

@@ -355,18 +355,6 @@ static int try_connect(int netns_fd, const char *addr, uint16_t port, int timeou
 	return r;
 }
 
-bool nb_vm_cancel_pending(const sigset_t *set)
-{
-	sigset_t pending;
-
-	if (!set || sigpending(&pending))
-		return false;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(set, sig) == 1 && sigismember(&pending, sig) == 1)
-			return true;
-	return false;
-}
-
 /* Keeps the log file (console.log, testpmd.log) of a guest that did not come up; the path goes to ret. */
 static void keep_console(const char *name, const char dir[128], const char *file, char *ret, size_t len)
 {
@@ -415,137 +403,177 @@ void nb_vm_complaint(const char *file, char *buf, size_t len)
 	free(text);
 }
 
-int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t errlen)
+int nb_vm_run_dir_make(const char *name, char *dir, size_t len, char *err, size_t errlen)
 {
-	const struct nb_plan *p = &t->plan;
+	int r;
+
+	run_dir(dir, len, name);
+	r = nb_mkdir_p(dir);
+	if (r)
+		nb_err(err, errlen, "cannot create %s: %s", dir, strerror(-r));
+	return r;
+}
+
+/* One boot of the guest, from the image to its responder answering. */
+struct boot {
+	const struct nb_plan *p;
+	const struct nb_launch *l;
 	struct nb_guest_image img;
 	struct nb_vm_cmd q;
-	struct guest_facts g = {.img = &img, .q = &q, .boot_ns = -1};
-	struct nb_vu_backend *vu = NULL;
-	char dir[128], accel[8], why[256], shell[256], kept[PATH_MAX], qmsg[256], path[160];
-	const char *env = getenv("NBENCH_GUEST_BOOT_TIMEOUT");
-	int64_t start, limit_ns = (env && atoi(env) > 0 ? atoi(env) : BOOT_TIMEOUT_S) * 1000000000LL;
-	int netns_fd, r, last = -ETIMEDOUT;
-	bool qemu_gone = false, backend_gone = false;
+	struct guest_facts g;
+	char dir[128], accel[8], why[256];
+	int64_t start_ns, limit_ns;
+};
 
-	r = nb_guest_image(false, false, &img, err, errlen);
+enum boot_end { BOOT_UP, BOOT_CANCELLED, BOOT_QEMU_GONE, BOOT_BACKEND_GONE, BOOT_TIMEOUT };
+
+/* The image, the accelerator, the run directory and qemu's command. */
+static int boot_prepare(struct boot *b, char *err, size_t errlen)
+{
+	const struct nb_plan *p = b->p;
+	const char *env = getenv("NBENCH_GUEST_BOOT_TIMEOUT");
+	int r;
+
+	b->limit_ns = (env && atoi(env) > 0 ? atoi(env) : BOOT_TIMEOUT_S) * NB_NS_PER_S;
+	r = nb_guest_image(false, false, &b->img, err, errlen);
 	if (r)
 		return r;
-	if (nb_vm_cancel_pending(cancel))
+	if (nb_cancel_pending(b->l->cancel))
 		return -EINTR;
-	nb_guest_accel(&img, false, accel, sizeof(accel), why, sizeof(why));
-	if (nb_vm_cancel_pending(cancel))
+	nb_guest_accel(&b->img, false, b->accel, sizeof(b->accel), b->why, sizeof(b->why));
+	if (nb_cancel_pending(b->l->cancel))
 		return -EINTR;
-	run_dir(dir, sizeof(dir), p->name);
-	if ((mkdir(NB_VM_RUN_DIR, 0755) && errno != EEXIST) || (mkdir(dir, 0755) && errno != EEXIST)) {
-		r = -errno;
-		nb_err(err, errlen, "cannot create %s: %s", dir, strerror(-r));
+	r = nb_vm_run_dir_make(p->name, b->dir, sizeof(b->dir), err, errlen);
+	if (r)
 		return r;
-	}
-	qemu_cmd_build(&q, p, img.kernel, img.initrd, accel, dir);
-	g.accel = accel;
-	g.accel_why = why;
-	g.backend = p->vm == NB_VM_VHOST_NET ? "vhost-net" : "qemu";
-	snprintf(g.console, sizeof(g.console), "%s/console.log", dir);
+	qemu_cmd_build(&b->q, p, b->img.kernel, b->img.initrd, b->accel, b->dir);
+	b->g.img = &b->img;
+	b->g.q = &b->q;
+	b->g.boot_ns = -1;
+	b->g.accel = b->accel;
+	b->g.accel_why = b->why;
+	b->g.backend = b->g.vu ? NB_VU_BACKEND : p->vm == NB_VM_VHOST_NET ? "vhost-net" : "qemu";
+	snprintf(b->g.console, sizeof(b->g.console), "%s/console.log", b->dir);
+	return 0;
+}
 
-	/* vhost-user: the backend first, listening on the socket qemu connects to (topo/vhost_user.c) */
-	if (p->vm == NB_VM_VHOST_USER) {
-		vu = calloc(1, sizeof(*vu));
-		if (!vu)
-			return -ENOMEM;
-		r = nb_vu_start(t, dir, cancel, vu, err, errlen);
-		if (r) {
-			free(vu);
-			return r;
-		}
-		g.vu = vu;
-		g.backend = NB_VU_BACKEND;
-	}
+/* qemu's own messages go to a file: the caller's terminal is for the report. Its own session keeps a Ctrl-C
+ * at the terminal from killing the guest under a run that is about to end cleanly (nbench stops it at
+ * teardown). The shell and setsid exec (setsid forks only a group leader, which this child is not), so the
+ * recorded pid is qemu's. */
+static int qemu_spawn(struct boot *b, char *err, size_t errlen)
+{
+	char *argv[sizeof(b->q.argv) / sizeof(b->q.argv[0]) + 4], shell[256];
+	struct nb_spawn_req req = {.netns = b->p->server_ns, .argv = argv};
 
-	/* qemu's own messages go to a file: the caller's terminal is for the report. Its own session keeps
-	 * a Ctrl-C at the terminal from killing the guest under a run that is about to end cleanly (nbench
-	 * stops it at teardown). The shell and setsid exec (setsid forks only a group leader, which this
-	 * child is not), so the recorded pid is qemu's. */
-	char *argv[sizeof(q.argv) / sizeof(q.argv[0]) + 4];
-	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s/qemu.log' 2>&1", dir);
+	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s/qemu.log' 2>&1", b->dir);
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
 	argv[2] = shell;
-	for (size_t i = 0; i <= q.argc; i++)
-		argv[3 + i] = q.argv[i];
-	start = nb_now_ns();
-	g.pid = nb_topo_spawn_server(t, argv);
-	if (g.pid < 0) {
-		nb_err(err, errlen, "cannot start qemu in %s: %s", p->server_ns, strerror((int)-g.pid));
-		free(vu);
-		return (int)g.pid;
+	for (size_t i = 0; i <= b->q.argc; i++)
+		argv[3 + i] = b->q.argv[i];
+	b->start_ns = nb_now_ns();
+	b->g.pid = nb_spawn(&req, b->l);
+	if (b->g.pid < 0) {
+		nb_err(err, errlen, "cannot start qemu in %s: %s", b->p->server_ns, strerror((int)-b->g.pid));
+		return (int)b->g.pid;
 	}
-	facts_write(p, dir, &g);
+	facts_write(b->p, b->dir, &b->g);
+	return 0;
+}
 
-	netns_fd = nb_ns_open(p->server_ns);
-	if (netns_fd < 0) {
-		free(vu);
-		return netns_fd;
-	}
+/* Readiness is the guest's responder accepting a connection from the host netns, never a sleep. */
+static enum boot_end boot_wait(struct boot *b, int netns_fd)
+{
+	int last;
+
 	for (;;) {
-		if (nb_vm_cancel_pending(cancel)) {
-			close(netns_fd);
-			free(vu);
-			nb_err(err, errlen, "interrupted while the guest booted; everything undone");
-			return -EINTR;
-		}
-		last = try_connect(netns_fd, p->server_addr, p->server_port, 250);
+		if (nb_cancel_pending(b->l->cancel))
+			return BOOT_CANCELLED;
+		last = try_connect(netns_fd, b->p->server_addr, b->p->server_port, 250);
 		if (!last)
-			break;
-		if (nb_vm_cancel_pending(cancel))
+			return BOOT_UP;
+		if (nb_cancel_pending(b->l->cancel))
 			continue;
-		if (!nb_proc_start_ticks(g.pid)) {
-			qemu_gone = true;
-			break;
-		}
-		if (vu && !nb_proc_start_ticks(vu->pid)) {
-			backend_gone = true;
-			break;
-		}
-		if (nb_now_ns() - start > limit_ns)
-			break;
+		if (!nb_proc_start_ticks(b->g.pid))
+			return BOOT_QEMU_GONE;
+		if (b->g.vu && !nb_proc_start_ticks(b->g.vu->pid))
+			return BOOT_BACKEND_GONE;
+		if (nb_now_ns() - b->start_ns > b->limit_ns)
+			return BOOT_TIMEOUT;
 		if (last != -ETIMEDOUT) {
 			struct timespec ts = {0, 100 * 1000 * 1000};
 
 			nanosleep(&ts, NULL);
 		}
 	}
-	close(netns_fd);
-	if (!last) {
-		g.boot_ns = nb_now_ns() - start;
-		facts_write(p, dir, &g);
-		free(vu);
-		return 0;
+}
+
+/* Why the guest did not come up, with the log that says more kept under NB_GUEST_LOG_DIR. */
+static int boot_failed(const struct boot *b, enum boot_end end, char *err, size_t errlen)
+{
+	const struct nb_plan *p = b->p;
+	char kept[PATH_MAX], msg[256], path[160];
+
+	if (end == BOOT_CANCELLED) {
+		nb_err(err, errlen, "interrupted while the guest booted; everything undone");
+		return -EINTR;
 	}
-	free(vu);
-	if (backend_gone) {
-		snprintf(path, sizeof(path), "%s/testpmd.log", dir);
-		nb_vm_complaint(path, qmsg, sizeof(qmsg));
-		keep_console(p->name, dir, "testpmd.log", kept, sizeof(kept));
+	if (end == BOOT_BACKEND_GONE) {
+		snprintf(path, sizeof(path), "%s/testpmd.log", b->dir);
+		nb_vm_complaint(path, msg, sizeof(msg));
+		keep_console(p->name, b->dir, "testpmd.log", kept, sizeof(kept));
 		nb_err(err, errlen,
 		       "the vhost-user backend (dpdk-testpmd) exited while the guest booted%s%s; log: %s",
-		       *qmsg ? ": " : "", qmsg, *kept ? kept : "none");
+		       *msg ? ": " : "", msg, *kept ? kept : "none");
 		return -ECHILD;
 	}
-	keep_console(p->name, dir, "console.log", kept, sizeof(kept));
-	snprintf(path, sizeof(path), "%s/qemu.log", dir);
-	nb_vm_complaint(path, qmsg, sizeof(qmsg));
-	if (qemu_gone)
+	keep_console(p->name, b->dir, "console.log", kept, sizeof(kept));
+	snprintf(path, sizeof(path), "%s/qemu.log", b->dir);
+	nb_vm_complaint(path, msg, sizeof(msg));
+	if (end == BOOT_QEMU_GONE) {
 		nb_err(err, errlen,
 		       "the guest (qemu -accel %s) exited before its responder answered%s%s; console log: %s",
-		       accel, *qmsg ? ": " : "", qmsg, *kept ? kept : "none");
-	else
-		nb_err(err, errlen,
-		       "the guest's responder (%s:%u) did not answer within %lld s (qemu -accel %s); console "
-		       "log: %s",
-		       p->server_addr, p->server_port, (long long)(limit_ns / 1000000000LL), accel,
-		       *kept ? kept : "none");
-	return qemu_gone ? -ECHILD : -ETIMEDOUT;
+		       b->accel, *msg ? ": " : "", msg, *kept ? kept : "none");
+		return -ECHILD;
+	}
+	nb_err(err, errlen,
+	       "the guest's responder (%s:%u) did not answer within %lld s (qemu -accel %s); console log: %s",
+	       p->server_addr, p->server_port, (long long)(b->limit_ns / NB_NS_PER_S), b->accel,
+	       *kept ? kept : "none");
+	return -ETIMEDOUT;
+}
+
+int nb_vm_start(const struct nb_plan *p, const struct nb_launch *l, const struct nb_vu_backend *vu, char *err,
+		size_t errlen)
+{
+	struct boot *b = calloc(1, sizeof(*b));
+	enum boot_end end;
+	int netns_fd, r;
+
+	if (!b)
+		return -ENOMEM;
+	b->p = p;
+	b->l = l;
+	b->g.vu = vu;
+	r = boot_prepare(b, err, errlen);
+	if (!r)
+		r = qemu_spawn(b, err, errlen);
+	netns_fd = r ? -1 : nb_ns_open(p->server_ns);
+	if (!r && netns_fd < 0)
+		r = netns_fd;
+	if (!r) {
+		end = boot_wait(b, netns_fd);
+		close(netns_fd);
+		if (end == BOOT_UP) {
+			b->g.boot_ns = nb_now_ns() - b->start_ns;
+			facts_write(p, b->dir, &b->g);
+		} else {
+			r = boot_failed(b, end, err, errlen);
+		}
+	}
+	free(b);
+	return r;
 }
 
 void nb_vm_cleanup(const char *name)
@@ -579,8 +607,8 @@ void nb_vm_cleanup(const char *name)
 		}
 		free(text);
 	}
-	/* the vhost-user backend after the guest: qemu never sees its socket go first */
-	nb_vu_cleanup(name);
+	/* the vhost-user backend is its own step, undone after this one: qemu never sees its socket go first
+	 */
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
@@ -617,60 +645,80 @@ void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc)
 	}
 }
 
-char *nb_vm_script(const struct nb_plan *p)
+/* The image's kernel and initrd into $K and $I, and the run directory. */
+static void script_preamble(FILE *f, const char *dir)
 {
-	char dir[128], accel[8] = "tcg", *text = NULL, *cache;
-	struct nb_vm_cmd q;
-	size_t len = 0;
-	FILE *f;
-
-	if (p->vm == NB_VM_NONE)
-		return NULL;
-	cache = nb_slurp("/run/nbench/guest-accel", 256);
-	if (cache && strstr(cache, " kvm "))
-		snprintf(accel, sizeof(accel), "kvm");
-	free(cache);
-	run_dir(dir, sizeof(dir), p->name);
-	qemu_cmd_build(&q, p, "\"$K\"", "\"$I\"", accel, dir);
-	f = open_memstream(&text, &len);
-	if (!f)
-		return NULL;
 	fprintf(f, "# the guest: the image of `nbench guest build` (it prints the image's JSON file)\n");
 	fprintf(f, "img=$(nbench guest build --quiet)\n");
 	fprintf(f, "K=$(sed -n 's/.*\"kernel\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "I=$(sed -n 's/.*\"initrd\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "mkdir -p %s\n", dir);
-	if (p->vm == NB_VM_VHOST_USER) {
-		struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
-		char sock[160];
+}
 
-		if (!vu) {
-			fclose(f);
-			free(text);
-			return NULL;
-		}
-		nb_vu_cmd_build(vu, p, dir);
-		nb_vu_sock(sock, sizeof(sock), p->name);
-		fprintf(f,
-			"# the vhost-user backend: dpdk-testpmd forwarding (io, with tx retry) between the\n"
-			"# guest's vhost-user socket (port 0, net_vhost, the server end) and the tap on the\n"
-			"# bridge (port 1, net_tap); its forwarding lcore polls CPU %d.\n"
-			"# Remove: kill it, then rm -rf %s/nb-%s-vu\n",
-			vu->fwd_cpu, NB_VU_DPDK_DIR, p->name);
-		fprintf(f, "printf '");
-		for (const char *c = nb_vu_commands; *c; c++)
-			fputs(*c == '\n' ? "\\n" : (char[]){*c, 0}, f);
-		fprintf(f, "' > %s/testpmd.cmds\n", dir);
-		fprintf(f, "ip netns exec %s ", p->server_ns);
-		nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
-		fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);
-		fprintf(f, "until [ -S %s ]; do sleep 0.1; done\n", sock);
-		free(vu);
-	}
+static int script_backend(FILE *f, const struct nb_plan *p, const char *dir)
+{
+	struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
+	char sock[160];
+
+	if (!vu)
+		return -ENOMEM;
+	nb_vu_cmd_build(vu, p, dir);
+	nb_vu_sock(sock, sizeof(sock), p->name);
+	fprintf(f,
+		"# the vhost-user backend: dpdk-testpmd forwarding (io, with tx retry) between the\n"
+		"# guest's vhost-user socket (port 0, net_vhost, the server end) and the tap on the\n"
+		"# bridge (port 1, net_tap); its forwarding lcore polls CPU %d.\n"
+		"# Remove: kill it, then rm -rf %s/nb-%s-vu\n",
+		vu->fwd_cpu, NB_VU_DPDK_DIR, p->name);
+	fprintf(f, "printf '");
+	for (const char *c = nb_vu_commands; *c; c++)
+		fputs(*c == '\n' ? "\\n" : (char[]){*c, 0}, f);
+	fprintf(f, "' > %s/testpmd.cmds\n", dir);
+	fprintf(f, "ip netns exec %s ", p->server_ns);
+	nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
+	fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);
+	fprintf(f, "until [ -S %s ]; do sleep 0.1; done\n", sock);
+	free(vu);
+	return 0;
+}
+
+static void script_qemu(FILE *f, const struct nb_plan *p, const char *dir)
+{
+	char accel[8] = "tcg", *cache = nb_slurp("/run/nbench/guest-accel", 256);
+	struct nb_vm_cmd q;
+
+	if (cache && strstr(cache, " kvm "))
+		snprintf(accel, sizeof(accel), "kvm");
+	free(cache);
+	qemu_cmd_build(&q, p, "\"$K\"", "\"$I\"", accel, dir);
 	fprintf(f, "ip netns exec %s ", p->server_ns);
 	nb_vm_print_argv(f, q.argv, q.argc);
 	fprintf(f, " &\n");
+}
+
+char *nb_vm_script(const struct nb_plan *p, enum nb_step_kind k)
+{
+	char dir[128], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r = 0;
+
+	run_dir(dir, sizeof(dir), p->name);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	/* the first of the VM steps says where the image and the run directory are */
+	if (k == NB_STEP_VHOST_USER || p->vm != NB_VM_VHOST_USER)
+		script_preamble(f, dir);
+	if (k == NB_STEP_VHOST_USER)
+		r = script_backend(f, p, dir);
+	else
+		script_qemu(f, p, dir);
 	fclose(f);
+	if (r) {
+		free(text);
+		return NULL;
+	}
 	return text;
 }
 
