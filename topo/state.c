@@ -27,10 +27,92 @@ void nb_state_path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, NB_STATE_DIR "/%s.json", name);
 }
 
+/* The state file's records of steps, one list per kind of object; NULL: st goes in another list. */
+static cJSON *link_json(const struct nb_step *st)
+{
+	cJSON *e;
+
+	if (st->kind != NB_STEP_VETH && st->kind != NB_STEP_BRIDGE)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", st->ifname);
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "kind", st->kind == NB_STEP_VETH ? "veth" : "bridge");
+	if (st->kind == NB_STEP_VETH) {
+		cJSON_AddStringToObject(e, "peer", st->peer);
+		cJSON_AddStringToObject(e, "peer_netns", st->peer_ns);
+	}
+	return e;
+}
+
+static cJSON *sysctl_json(const struct nb_step *st)
+{
+	cJSON *e;
+
+	if (st->kind != NB_STEP_SYSCTL)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "key", st->key);
+	cJSON_AddStringToObject(e, "value", st->val);
+	cJSON_AddStringToObject(e, "old", st->old);
+	return e;
+}
+
+static cJSON *nft_json(const struct nb_step *st)
+{
+	cJSON *e;
+
+	if (st->kind != NB_STEP_NFT)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "table", st->table);
+	return e;
+}
+
+static void steps_json(cJSON *o, const char *key, const struct nb_plan *p,
+		       cJSON *(*item)(const struct nb_step *))
+{
+	cJSON *a = cJSON_AddArrayToObject(o, key), *e;
+
+	for (size_t i = 0; a && i < p->nsteps; i++)
+		if ((e = item(&p->steps[i])))
+			cJSON_AddItemToArray(a, e);
+}
+
+/* The two ends and the processes on record. */
+static void ends_json(cJSON *o, const struct nb_topo *t)
+{
+	const struct nb_plan *p = &t->plan;
+	cJSON *c = cJSON_AddObjectToObject(o, "client"), *s = cJSON_AddObjectToObject(o, "server"), *a, *e;
+
+	if (c) {
+		cJSON_AddStringToObject(c, "netns", p->client_ns);
+		cJSON_AddStringToObject(c, "dial_addr", p->dial_addr);
+		cJSON_AddNumberToObject(c, "dial_port", p->dial_port);
+	}
+	if (s) {
+		cJSON_AddStringToObject(s, "netns", p->server_ns);
+		cJSON_AddStringToObject(s, "addr", p->server_addr);
+		cJSON_AddNumberToObject(s, "port", p->server_port);
+		cJSON_AddBoolToObject(s, "sandbox", p->sandbox);
+	}
+	a = cJSON_AddArrayToObject(o, "procs");
+	for (size_t i = 0; a && i < t->nprocs; i++) {
+		e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
+		cJSON_AddNumberToObject(e, "start_ticks", (double)t->procs[i].start_ticks);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
+/* The state file's text. What re-plans the instance: name, kind, ports and the cgroup; the rest is for
+ * people and for the sweep. */
 static char *state_json(const struct nb_topo *t, bool complete)
 {
 	const struct nb_plan *p = &t->plan;
-	cJSON *o = cJSON_CreateObject(), *a, *e, *c, *s;
+	cJSON *o = cJSON_CreateObject(), *a;
 	char *text, *line = NULL;
 
 	if (!o)
@@ -49,66 +131,10 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		cJSON_AddStringToObject(o, "cgroup", p->cgroup);
 	else
 		cJSON_AddNullToObject(o, "cgroup");
-	a = cJSON_AddArrayToObject(o, "links");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_VETH && st->kind != NB_STEP_BRIDGE)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "name", st->ifname);
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "kind", st->kind == NB_STEP_VETH ? "veth" : "bridge");
-		if (st->kind == NB_STEP_VETH) {
-			cJSON_AddStringToObject(e, "peer", st->peer);
-			cJSON_AddStringToObject(e, "peer_netns", st->peer_ns);
-		}
-		cJSON_AddItemToArray(a, e);
-	}
-	a = cJSON_AddArrayToObject(o, "sysctls");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_SYSCTL)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "key", st->key);
-		cJSON_AddStringToObject(e, "value", st->val);
-		cJSON_AddStringToObject(e, "old", st->old);
-		cJSON_AddItemToArray(a, e);
-	}
-	a = cJSON_AddArrayToObject(o, "nft_tables");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_NFT)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "table", st->table);
-		cJSON_AddItemToArray(a, e);
-	}
-	c = cJSON_AddObjectToObject(o, "client");
-	if (c) {
-		cJSON_AddStringToObject(c, "netns", p->client_ns);
-		cJSON_AddStringToObject(c, "dial_addr", p->dial_addr);
-		cJSON_AddNumberToObject(c, "dial_port", p->dial_port);
-	}
-	s = cJSON_AddObjectToObject(o, "server");
-	if (s) {
-		cJSON_AddStringToObject(s, "netns", p->server_ns);
-		cJSON_AddStringToObject(s, "addr", p->server_addr);
-		cJSON_AddNumberToObject(s, "port", p->server_port);
-		cJSON_AddBoolToObject(s, "sandbox", p->sandbox);
-	}
-	a = cJSON_AddArrayToObject(o, "procs");
-	for (size_t i = 0; a && i < t->nprocs; i++) {
-		e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
-		cJSON_AddNumberToObject(e, "start_ticks", (double)t->procs[i].start_ticks);
-		cJSON_AddItemToArray(a, e);
-	}
+	steps_json(o, "links", p, link_json);
+	steps_json(o, "sysctls", p, sysctl_json);
+	steps_json(o, "nft_tables", p, nft_json);
+	ends_json(o, t);
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
 	/* a text file: it ends with a newline */

@@ -33,34 +33,6 @@ static bool has_caps(void)
 	return (d[0].effective & need) == need;
 }
 
-static bool name_taken(const char *name, char *what, size_t whatlen)
-{
-	char path[300], cgroot[256];
-
-	nb_state_path(path, sizeof(path), name);
-	if (!access(path, F_OK)) {
-		snprintf(what, whatlen, "%s", path);
-		return true;
-	}
-	for (size_t i = 0; nb_ns_role(i); i++) {
-		char ns[NB_NS_NAME_MAX];
-
-		nb_ns_name(ns, sizeof(ns), name, nb_ns_role(i));
-		if (nb_ns_exists(ns)) {
-			snprintf(what, whatlen, "netns %s", ns);
-			return true;
-		}
-	}
-	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
-		snprintf(path, sizeof(path), "%s/nbench-%s", cgroot, name);
-		if (!access(path, F_OK)) {
-			snprintf(what, whatlen, "cgroup nbench-%s", name);
-			return true;
-		}
-	}
-	return false;
-}
-
 static void fresh_name(char *buf, size_t len)
 {
 	char what[300];
@@ -71,7 +43,7 @@ static void fresh_name(char *buf, size_t len)
 		if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x))
 			x = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 12) ^ (uint32_t)i;
 		snprintf(buf, len, "t%06x", x & 0xffffff);
-		if (!name_taken(buf, what, sizeof(what)))
+		if (!nb_name_taken(buf, what, sizeof(what)))
 			return;
 	}
 }
@@ -159,7 +131,7 @@ static int up_plan(const char *kind, const char *name, const struct nb_topo_opts
 	}
 	if (t->plan.vm)
 		r = nb_vm_precheck(&t->plan, err, errlen);
-	if (!r && name_taken(name, what, sizeof(what))) {
+	if (!r && nb_name_taken(name, what, sizeof(what))) {
 		nb_err(err, errlen, "instance name '%s' is in use (%s exists)", name, what);
 		r = -EEXIST;
 	}

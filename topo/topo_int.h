@@ -181,6 +181,10 @@ int nb_procs_kill(struct nb_topo *t);
 /* topo.c: the launch that records processes in t's state file */
 void nb_topo_launch(struct nb_topo *t, const sigset_t *cancel, struct nb_launch *ret);
 
+/* list.c: whether something of instance name exists (its state file, a netns or cgroup of its naming
+ * pattern); what goes to what. */
+bool nb_name_taken(const char *name, char *what, size_t whatlen);
+
 /* describe.c */
 char *nb_describe(const struct nb_plan *p);
 
