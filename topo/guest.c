@@ -200,53 +200,22 @@ int nb_guest_vhost_probe(char *why, size_t whylen)
 
 /* Boots img under KVM with "nbench.probe=1" (the guest's init says "probe ok" and powers off). 0 when it
  * did within the timeout; else -errno and why. */
-static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t whylen)
+/* The probe's qemu, started in the background: its console into KVM_PROBE_LOG, its messages into qlog. */
+static pid_t probe_start(const struct nb_guest_image *img, const char *qlog)
 {
-	char qlog[PATH_MAX], append[128];
-	int64_t end;
-	int status = 0, r = -ETIMEDOUT;
-	bool exited = false;
+	struct nb_vm_cmd q = {0};
 	pid_t pid;
-	char *text;
 
-	nb_mkdir_p("/run/nbench");
-	snprintf(qlog, sizeof(qlog), "%s.qemu", KVM_PROBE_LOG);
-	unlink(KVM_PROBE_LOG);
-	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 nbench.probe=1");
+	nb_vm_machine(&q, "nbench-kvm-probe", "kvm");
+	nb_vm_boot(&q, img->kernel, img->initrd, "nbench.probe=1", KVM_PROBE_LOG);
+	nb_vm_arg(&q, "-no-reboot");
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		char serial[PATH_MAX + 8];
-		char *argv[] = {"qemu-system-x86_64",
-				"-name",
-				"nbench-kvm-probe",
-				"-nodefaults",
-				"-no-user-config",
-				"-display",
-				"none",
-				"-accel",
-				"kvm",
-				"-cpu",
-				"host",
-				"-m",
-				"256",
-				"-smp",
-				"1",
-				"-kernel",
-				(char *)img->kernel,
-				"-initrd",
-				(char *)img->initrd,
-				"-append",
-				append,
-				"-serial",
-				serial,
-				"-no-reboot",
-				NULL};
 		int fd = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
 		    nul = open("/dev/null", O_RDONLY);
 
-		snprintf(serial, sizeof(serial), "file:%s", KVM_PROBE_LOG);
 		child_signals_default();
 		/* a probe qemu hung in the decompressor must not outlive a kill -9 of nbench: nothing records
 		 * it */
@@ -257,49 +226,67 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 		}
 		if (nul >= 0)
 			dup2(nul, 0);
-		execvp(argv[0], argv);
+		execvp(q.argv[0], q.argv);
 		_exit(127);
 	}
-	end = nb_now_ns() + KVM_PROBE_TIMEOUT * 1000000000LL;
+	return pid;
+}
+
+/* Waits for pid at most KVM_PROBE_TIMEOUT, then kills it; whether it exited by itself. */
+static bool probe_wait(pid_t pid, int *status)
+{
+	int64_t end = nb_now_ns() + KVM_PROBE_TIMEOUT * NB_NS_PER_S;
+
 	while (nb_now_ns() < end) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			exited = true;
-			break;
-		}
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
 		nanosleep(&ts, NULL);
 	}
-	if (!exited) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return false;
+}
+
+/* Boots img under KVM with "nbench.probe=1" (the guest's init says "probe ok" and powers off). 0 when it
+ * did within the timeout; else -errno and why. */
+static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t whylen)
+{
+	char qlog[PATH_MAX], *text, *q, *nl;
+	int status = 0;
+	bool exited;
+	pid_t pid;
+
+	nb_mkdir_p("/run/nbench");
+	snprintf(qlog, sizeof(qlog), "%s.qemu", KVM_PROBE_LOG);
+	unlink(KVM_PROBE_LOG);
+	pid = probe_start(img, qlog);
+	if (pid < 0)
+		return pid;
+	exited = probe_wait(pid, &status);
 	text = nb_slurp(KVM_PROBE_LOG, 1 << 20);
 	if (text && strstr(text, "nbench-guest: probe ok")) {
-		r = 0;
-	} else if (!exited) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	if (!exited) {
 		nb_err(why, whylen,
 		       "/dev/kvm is present but a guest under KVM did not reach userspace within %d s "
 		       "(a KVM that cannot run a stock kernel, e.g. PVM; console: %s)",
 		       KVM_PROBE_TIMEOUT, KVM_PROBE_LOG);
-	} else {
-		char *q = nb_slurp(qlog, 4096), *nl;
-
-		if (q) {
-			/* the first line of qemu's complaint says it best */
-			nl = strchr(q, '\n');
-			if (nl)
-				*nl = '\0';
-		}
-		nb_err(why, whylen, "qemu -accel kvm failed (exit %d): %s",
-		       WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-		       q && *q ? q : "the guest died before userspace");
-		free(q);
-		r = -EIO;
+		return -ETIMEDOUT;
 	}
-	free(text);
-	return r;
+	q = nb_slurp(qlog, 4096);
+	/* the first line of qemu's complaint says it best */
+	if (q && (nl = strchr(q, '\n')))
+		*nl = '\0';
+	nb_err(why, whylen, "qemu -accel kvm failed (exit %d): %s",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1, q && *q ? q : "the guest died before userspace");
+	free(q);
+	return -EIO;
 }
 
 static int accel_decide(const struct nb_guest_image *img, char *why, size_t whylen)

@@ -30,7 +30,6 @@
 #include "vm.h"
 
 #define GUEST_MAC      "52:54:00:4e:42:02"
-#define GUEST_MEM_MIB  "256"
 #define BOOT_TIMEOUT_S 90 /* TCG boots in ~10 s on an idle 2-vCPU machine; CI may be busier */
 
 static void run_dir(char *buf, size_t len, const char *name)
@@ -154,18 +153,11 @@ void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...)
 	q->used += (size_t)n + 1;
 }
 
-static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const char *kernel,
-			   const char *initrd, const char *accel, const char *dir)
+void nb_vm_machine(struct nb_vm_cmd *q, const char *name, const char *accel)
 {
-	char gw[48], tap[IFNAMSIZ];
-	unsigned plen;
-	bool vhost = p->vm == NB_VM_VHOST_NET, vu = p->vm == NB_VM_VHOST_USER;
-
-	memset(q, 0, sizeof(*q));
-	plan_links(p, gw, sizeof(gw), &plen, tap, sizeof(tap));
 	nb_vm_arg(q, "qemu-system-x86_64");
 	nb_vm_arg(q, "-name");
-	nb_vm_arg(q, "nbench-%s,process=nb-%s-qemu", p->name, p->name);
+	nb_vm_arg(q, "%s", name);
 	nb_vm_arg(q, "-nodefaults");
 	nb_vm_arg(q, "-no-user-config");
 	nb_vm_arg(q, "-display");
@@ -176,13 +168,12 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 	/* TCG: "max" has the SSE4.2 and up that Debian's DPDK libraries (in the guest's nbench) assume */
 	nb_vm_arg(q, "%s", !strcmp(accel, "kvm") ? "host" : "max");
 	nb_vm_arg(q, "-m");
-	nb_vm_arg(q, GUEST_MEM_MIB);
-	if (vu) { /* the backend maps the guest's memory: it must be a shareable file */
-		nb_vm_arg(q, "-object");
-		nb_vm_arg(q, "memory-backend-memfd,id=mem,size=" GUEST_MEM_MIB "M,share=on");
-		nb_vm_arg(q, "-numa");
-		nb_vm_arg(q, "node,memdev=mem");
-	}
+	nb_vm_arg(q, NB_VM_MEM_MIB);
+}
+
+void nb_vm_boot(struct nb_vm_cmd *q, const char *kernel, const char *initrd, const char *append,
+		const char *console)
+{
 	nb_vm_arg(q, "-smp");
 	nb_vm_arg(q, "1");
 	nb_vm_arg(q, "-kernel");
@@ -190,10 +181,32 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 	nb_vm_arg(q, "-initrd");
 	nb_vm_arg(q, "%s", initrd);
 	nb_vm_arg(q, "-append");
-	nb_vm_arg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr,
-		  plen, gw, p->server_port);
+	nb_vm_arg(q, "console=ttyS0 panic=-1 %s", append);
 	nb_vm_arg(q, "-serial");
-	nb_vm_arg(q, "file:%s/console.log", dir);
+	nb_vm_arg(q, "file:%s", console);
+}
+
+static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const char *kernel,
+			   const char *initrd, const char *accel, const char *dir)
+{
+	char gw[48], tap[IFNAMSIZ], name[64], append[160], console[160];
+	unsigned plen;
+	bool vhost = p->vm == NB_VM_VHOST_NET, vu = p->vm == NB_VM_VHOST_USER;
+
+	memset(q, 0, sizeof(*q));
+	plan_links(p, gw, sizeof(gw), &plen, tap, sizeof(tap));
+	snprintf(name, sizeof(name), "nbench-%s,process=nb-%s-qemu", p->name, p->name);
+	nb_vm_machine(q, name, accel);
+	if (vu) { /* the backend maps the guest's memory: it must be a shareable file */
+		nb_vm_arg(q, "-object");
+		nb_vm_arg(q, "memory-backend-memfd,id=mem,size=" NB_VM_MEM_MIB "M,share=on");
+		nb_vm_arg(q, "-numa");
+		nb_vm_arg(q, "node,memdev=mem");
+	}
+	snprintf(append, sizeof(append), "nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen,
+		 gw, p->server_port);
+	snprintf(console, sizeof(console), "%s/console.log", dir);
+	nb_vm_boot(q, kernel, initrd, append, console);
 	if (vu) {
 		char sock[160];
 
@@ -255,7 +268,7 @@ static int facts_write(const struct nb_plan *p, const char *dir, const struct gu
 	cJSON_AddBoolToObject(o, "emulation_bound", !strcmp(g->accel, "tcg"));
 	cJSON_AddStringToObject(o, "backend", g->backend);
 	cJSON_AddStringToObject(o, "device", "virtio-net-pci");
-	cJSON_AddNumberToObject(o, "memory_mib", atoi(GUEST_MEM_MIB));
+	cJSON_AddNumberToObject(o, "memory_mib", atoi(NB_VM_MEM_MIB));
 	cJSON_AddNumberToObject(o, "vcpus", 1);
 	cJSON_AddNumberToObject(o, "qemu_pid", g->pid);
 	if (g->boot_ns >= 0)

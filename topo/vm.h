@@ -55,6 +55,14 @@ struct nb_vm_cmd {
 	size_t used;
 };
 void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define NB_VM_MEM_MIB "256"
+/* qemu's machine into q (which starts empty): a name, no defaults or display, the accelerator with a CPU
+ * model that suits it, NB_VM_MEM_MIB of memory. */
+void nb_vm_machine(struct nb_vm_cmd *q, const char *name, const char *accel);
+/* One vCPU booting kernel and initrd (kernel command line: the serial console, no reboot on panic, then
+ * append), the serial console written to the file console. */
+void nb_vm_boot(struct nb_vm_cmd *q, const char *kernel, const char *initrd, const char *append,
+		const char *console);
 /* argv as shell words on f, quoted where needed (words starting with '"' are written as they are) */
 void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc);
 bool nb_vm_on_path(const char *prog);
