@@ -239,16 +239,12 @@ out:
 	return r;
 }
 
-static int addr_op(struct nl_sock *sk, const struct nb_step *s, bool add)
+static int addr_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bool add)
 {
-	struct rtnl_link *link = NULL;
 	struct rtnl_addr *a = NULL;
 	struct nl_addr *local = NULL;
 	int r;
 
-	r = link_get(sk, s->ifname, &link);
-	if (r)
-		return r;
 	r = nb_nl_err(nl_addr_parse(s->addr, AF_INET, &local));
 	if (r)
 		goto out;
@@ -257,7 +253,7 @@ static int addr_op(struct nl_sock *sk, const struct nb_step *s, bool add)
 		r = -ENOMEM;
 		goto out;
 	}
-	rtnl_addr_set_ifindex(a, rtnl_link_get_ifindex(link));
+	rtnl_addr_set_ifindex(a, ifindex);
 	r = nb_nl_err(rtnl_addr_set_local(a, local));
 	if (r)
 		goto out;
@@ -267,22 +263,17 @@ out:
 		rtnl_addr_put(a);
 	if (local)
 		nl_addr_put(local);
-	rtnl_link_put(link);
 	return r;
 }
 
 /* The route `ip route add DST via GW dev DEV` makes: main table, proto boot, scope universe. */
-static int route_op(struct nl_sock *sk, const struct nb_step *s, bool add)
+static int route_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bool add)
 {
-	struct rtnl_link *link = NULL;
 	struct rtnl_route *rt = NULL;
 	struct rtnl_nexthop *nh = NULL;
 	struct nl_addr *dst = NULL, *gw = NULL;
 	int r;
 
-	r = link_get(sk, s->ifname, &link);
-	if (r)
-		return r;
 	r = nb_nl_err(nl_addr_parse(s->addr, AF_INET, &dst));
 	if (!r)
 		r = nb_nl_err(nl_addr_parse(s->via, AF_INET, &gw));
@@ -302,7 +293,7 @@ static int route_op(struct nl_sock *sk, const struct nb_step *s, bool add)
 	rtnl_route_set_protocol(rt, RTPROT_BOOT);
 	rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
 	rtnl_route_set_type(rt, RTN_UNICAST);
-	rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link));
+	rtnl_route_nh_set_ifindex(nh, ifindex);
 	rtnl_route_nh_set_gateway(nh, gw);
 	rtnl_route_add_nexthop(rt, nh);
 	nh = NULL; /* owned by rt now */
@@ -316,8 +307,50 @@ out:
 		nl_addr_put(dst);
 	if (gw)
 		nl_addr_put(gw);
-	rtnl_link_put(link);
 	return r;
+}
+
+/* The ifindex of ifname, for the steps that name a link. */
+static int link_index(struct nl_sock *sk, const char *ifname, int *ret)
+{
+	struct rtnl_link *link;
+	int r = link_get(sk, ifname, &link);
+
+	if (r)
+		return r;
+	*ret = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return 0;
+}
+
+/* The steps made through rtnetlink in the step's namespace: made (apply) or removed (undo). */
+static int nl_step(struct nb_apply *a, const struct nb_step *s, bool apply)
+{
+	struct nl_sock *sk;
+	int ifindex, r = get_sock(a, s->ns, &sk);
+
+	if (r)
+		return r;
+	switch (s->kind) {
+	case NB_STEP_VETH:
+	case NB_STEP_BRIDGE:
+		return apply ? link_add(sk, s) : link_del(sk, s->ifname);
+	case NB_STEP_TAP: /* made through /dev/net/tun (nb_vm_tap_add) */
+		return apply ? -EINVAL : link_del(sk, s->ifname);
+	case NB_STEP_MASTER:
+		return link_change(sk, s->ifname, apply ? s->master : "", -1);
+	case NB_STEP_UP:
+		return link_change(sk, s->ifname, NULL, apply);
+	case NB_STEP_ADDR:
+	case NB_STEP_ROUTE:
+		r = link_index(sk, s->ifname, &ifindex);
+		if (r)
+			return r;
+		return s->kind == NB_STEP_ADDR ? addr_op(sk, s, ifindex, apply)
+					       : route_op(sk, s, ifindex, apply);
+	default:
+		return -EINVAL;
+	}
 }
 
 static void sysctl_path(char *buf, size_t len, const char *key)
@@ -559,7 +592,6 @@ static int start_step(struct nb_apply *a, struct nb_step *s, char *err, size_t e
 
 int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen)
 {
-	struct nl_sock *sk = NULL;
 	char nfterr[256] = "";
 	int r;
 
@@ -583,29 +615,7 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 		r = nb_vm_tap_add(s->ns, s->ifname, s->tap_mq);
 		break;
 	default:
-		r = get_sock(a, s->ns, &sk);
-		if (r)
-			break;
-		switch (s->kind) {
-		case NB_STEP_VETH:
-		case NB_STEP_BRIDGE:
-			r = link_add(sk, s);
-			break;
-		case NB_STEP_MASTER:
-			r = link_change(sk, s->ifname, s->master, -1);
-			break;
-		case NB_STEP_UP:
-			r = link_change(sk, s->ifname, NULL, 1);
-			break;
-		case NB_STEP_ADDR:
-			r = addr_op(sk, s, true);
-			break;
-		case NB_STEP_ROUTE:
-			r = route_op(sk, s, true);
-			break;
-		default:
-			r = -EINVAL;
-		}
+		r = nl_step(a, s, true);
 	}
 	if (r)
 		return nb_step_error(s, r, nfterr, err, errlen);
@@ -620,66 +630,40 @@ static bool gone(int r)
 
 int nb_step_undo(struct nb_apply *a, struct nb_step *s)
 {
-	struct nl_sock *sk = NULL;
+	char cmd[96];
 	int r;
 
-	if (s->kind == NB_STEP_CGROUP)
+	switch (s->kind) {
+	case NB_STEP_CGROUP:
 		return nb_cgroup_remove(s->path);
 	/* found by the instance's name (pidfiles, run directory), whether or not the state file names them */
-	if (s->kind == NB_STEP_GUEST || s->kind == NB_STEP_VHOST_USER) {
-		if (s->kind == NB_STEP_GUEST)
-			nb_vm_cleanup(s->name);
-		else
-			nb_vu_cleanup(s->name);
+	case NB_STEP_GUEST:
+		nb_vm_cleanup(s->name);
 		s->done = false;
 		return 0;
-	}
-	if (s->kind == NB_STEP_NETNS) {
+	case NB_STEP_VHOST_USER:
+		nb_vu_cleanup(s->name);
+		s->done = false;
+		return 0;
+	case NB_STEP_NETNS:
 		drop_sock(a, s->ns);
 		return nb_ns_delete(s->ns);
+	default:
+		break;
 	}
 	/* Everything else lives in a namespace; if that is gone, so is the object. */
 	if (!nb_ns_exists(s->ns))
 		return 0;
-	switch (s->kind) {
-	case NB_STEP_SYSCTL:
+	if (s->kind == NB_STEP_SYSCTL) {
 		r = *s->old ? sysctl_set(s->ns, s->key, s->old, NULL, 0) : 0;
-		break;
-	case NB_STEP_NFT: {
-		char cmd[96];
-
+	} else if (s->kind == NB_STEP_NFT) {
 		snprintf(cmd, sizeof(cmd), "delete table %s\n", s->table);
-		r = nft_run(s->ns, cmd, NULL, 0);
+		nft_run(s->ns, cmd, NULL, 0);
 		/* libnftables says only "failed" without its error buffer; a table that is not there is the
 		 * usual reason, and whatever is left dies with the namespace. */
 		r = 0;
-		break;
-	}
-	default:
-		r = get_sock(a, s->ns, &sk);
-		if (r)
-			break;
-		switch (s->kind) {
-		case NB_STEP_VETH:
-		case NB_STEP_BRIDGE:
-		case NB_STEP_TAP:
-			r = link_del(sk, s->ifname);
-			break;
-		case NB_STEP_MASTER:
-			r = link_change(sk, s->ifname, "", -1);
-			break;
-		case NB_STEP_UP:
-			r = link_change(sk, s->ifname, NULL, 0);
-			break;
-		case NB_STEP_ADDR:
-			r = addr_op(sk, s, false);
-			break;
-		case NB_STEP_ROUTE:
-			r = route_op(sk, s, false);
-			break;
-		default:
-			r = 0;
-		}
+	} else {
+		r = nl_step(a, s, false);
 	}
 	if (gone(r))
 		r = 0;

@@ -81,11 +81,9 @@ static void steps_json(cJSON *o, const char *key, const struct nb_plan *p,
 			cJSON_AddItemToArray(a, e);
 }
 
-/* The two ends and the processes on record. */
-static void ends_json(cJSON *o, const struct nb_topo *t)
+void nb_ends_json(const struct nb_plan *p, cJSON *o)
 {
-	const struct nb_plan *p = &t->plan;
-	cJSON *c = cJSON_AddObjectToObject(o, "client"), *s = cJSON_AddObjectToObject(o, "server"), *a, *e;
+	cJSON *c = cJSON_AddObjectToObject(o, "client"), *s = cJSON_AddObjectToObject(o, "server");
 
 	if (c) {
 		cJSON_AddStringToObject(c, "netns", p->client_ns);
@@ -98,7 +96,13 @@ static void ends_json(cJSON *o, const struct nb_topo *t)
 		cJSON_AddNumberToObject(s, "port", p->server_port);
 		cJSON_AddBoolToObject(s, "sandbox", p->sandbox);
 	}
-	a = cJSON_AddArrayToObject(o, "procs");
+}
+
+/* The processes on record. */
+static void procs_json(cJSON *o, const struct nb_topo *t)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "procs"), *e;
+
 	for (size_t i = 0; a && i < t->nprocs; i++) {
 		e = cJSON_CreateObject();
 		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
@@ -134,7 +138,8 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	steps_json(o, "links", p, link_json);
 	steps_json(o, "sysctls", p, sysctl_json);
 	steps_json(o, "nft_tables", p, nft_json);
-	ends_json(o, t);
+	nb_ends_json(p, o);
+	procs_json(o, t);
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
 	/* a text file: it ends with a newline */

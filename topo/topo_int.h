@@ -171,6 +171,9 @@ int nb_cgroup_remove(const char *path);
 /* state.c */
 int nb_state_write(const struct nb_topo *t, bool complete);
 int nb_state_create(const struct nb_topo *t);
+/* "client" and "server" of plan p into JSON object o, as the state file and describe have them. */
+struct cJSON;
+void nb_ends_json(const struct nb_plan *p, struct cJSON *o);
 int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen);
 int nb_state_remove(const char *name);
 void nb_state_path(char *buf, size_t len, const char *name);
