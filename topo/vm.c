@@ -470,23 +470,28 @@ static int boot_prepare(struct boot *b, char *err, size_t errlen)
 	return 0;
 }
 
-/* qemu's own messages go to a file: the caller's terminal is for the report. Its own session keeps a Ctrl-C
- * at the terminal from killing the guest under a run that is about to end cleanly (nbench stops it at
- * teardown). The shell and setsid exec (setsid forks only a group leader, which this child is not), so the
- * recorded pid is qemu's. */
-static int qemu_spawn(struct boot *b, char *err, size_t errlen)
+pid_t nb_vm_spawn_logged(const char *netns, const struct nb_vm_cmd *q, const char *log,
+			 const struct nb_launch *l)
 {
-	char *argv[sizeof(b->q.argv) / sizeof(b->q.argv[0]) + 4], shell[256];
-	struct nb_spawn_req req = {.netns = b->p->server_ns, .argv = argv};
+	char *argv[sizeof(q->argv) / sizeof(q->argv[0]) + 4], shell[256];
+	struct nb_spawn_req req = {.netns = netns, .argv = argv};
 
-	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s/qemu.log' 2>&1", b->dir);
+	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s' 2>&1", log);
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
 	argv[2] = shell;
-	for (size_t i = 0; i <= b->q.argc; i++)
-		argv[3 + i] = b->q.argv[i];
+	for (size_t i = 0; i <= q->argc; i++)
+		argv[3 + i] = q->argv[i];
+	return nb_spawn(&req, l);
+}
+
+static int qemu_spawn(struct boot *b, char *err, size_t errlen)
+{
+	char log[160];
+
+	snprintf(log, sizeof(log), "%s/qemu.log", b->dir);
 	b->start_ns = nb_now_ns();
-	b->g.pid = nb_spawn(&req, b->l);
+	b->g.pid = nb_vm_spawn_logged(b->p->server_ns, &b->q, log, b->l);
 	if (b->g.pid < 0) {
 		nb_err(err, errlen, "cannot start qemu in %s: %s", b->p->server_ns, strerror((int)-b->g.pid));
 		return (int)b->g.pid;

@@ -63,6 +63,13 @@ void nb_vm_machine(struct nb_vm_cmd *q, const char *name, const char *accel);
  * append), the serial console written to the file console. */
 void nb_vm_boot(struct nb_vm_cmd *q, const char *kernel, const char *initrd, const char *append,
 		const char *console);
+/* Starts q's program in netns as a process of the instance (recorded through l) detached from the
+ * caller: its own session (a Ctrl-C at the terminal does not kill the guest under a run about to end
+ * cleanly; nbench stops it at teardown), stdin closed, its messages into the file log (the terminal is for
+ * the report). The shell and setsid exec (setsid forks only a group leader, which this child is not), so
+ * the pid returned and recorded is the program's. */
+pid_t nb_vm_spawn_logged(const char *netns, const struct nb_vm_cmd *q, const char *log,
+			 const struct nb_launch *l);
 /* argv as shell words on f, quoted where needed (words starting with '"' are written as they are) */
 void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc);
 bool nb_vm_on_path(const char *prog);
