@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Paths as data: a path is a list of steps (netns, veth, bridge, address, route, sysctl, nft ruleset,
- * sandbox) plus its two endpoints and the address:port the client dials. Applied through libnl-3 and
- * libnftables; the same list renders as an iproute2 + nft script. Nothing here knows about measurement.
+ * sandbox cgroup, tap, and for the VM paths the guest and its vhost-user backend) plus its two endpoints and
+ * the address:port the client dials. Each kind is a row of one table (topo/plan.c): the kind it extends and
+ * what it adds. Applied through libnl-3, libnftables and qemu; the same list renders as a shell script
+ * (iproute2, nft, qemu). Nothing here knows about measurement.
  *
  * CONTRACT used by the measurement side (cli/run.c). The topo owner may add to this header freely but keeps
  * these functions and their meaning.
