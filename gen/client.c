@@ -109,6 +109,35 @@ static int expect(struct run *R, enum nb_msg_type want, int64_t timeout_ns, cJSO
 	return 0;
 }
 
+static int decode_hello_ack(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_hello_ack_from_json(j, ret, err, errlen);
+}
+
+static int decode_test_ack(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_test_ack_from_json(j, ret, err, errlen);
+}
+
+static int decode_result(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_result_from_json(j, ret, err, errlen);
+}
+
+/* Receives the next frame of a given type within timeout_ns and decodes its body into ret. */
+static int expect_decoded(struct run *R, enum nb_msg_type want, int64_t timeout_ns,
+			  int (*decode)(const cJSON *j, void *ret, char *err, size_t errlen), void *ret)
+{
+	char err[256];
+	cJSON *body = NULL;
+	int r = expect(R, want, timeout_ns, &body);
+	if (r < 0)
+		return r;
+	r = decode(body, ret, err, sizeof(err));
+	cJSON_Delete(body);
+	return r < 0 ? run_fail(R, r, "the responder's answer is malformed: %s", err) : 0;
+}
+
 static int handshake(struct run *R)
 {
 	const struct nb_test_cfg *cfg = R->cfg;
@@ -127,34 +156,28 @@ static int handshake(struct run *R)
 	getpeername(R->ctrl, (struct sockaddr *)&ss, &sl);
 	getnameinfo((struct sockaddr *)&ss, sl, R->data_host, sizeof(R->data_host), NULL, 0, NI_NUMERICHOST);
 
-	cJSON *h = cJSON_CreateObject(), *ack = NULL;
-	cJSON_AddNumberToObject(h, "version", NB_PROTO_VERSION);
-	cJSON_AddStringToObject(h, "nbench", NB_VERSION);
-	cJSON_AddItemToObject(h, "sysinfo", nb_sysinfo_to_json(&rep->client));
-	r = nb_proto_send(R->ctrl, NB_MSG_HELLO, h);
-	cJSON_Delete(h);
+	r = nb_proto_send(R->ctrl, NB_MSG_HELLO, NULL);
 	if (r < 0)
 		return run_fail(R, r, "control connection: %s", strerror(-r));
-	if ((r = expect(R, NB_MSG_HELLO_ACK, CTRL_TIMEOUT_NS, &ack)) < 0)
+	struct nb_hello_ack ha;
+	if ((r = expect_decoded(R, NB_MSG_HELLO_ACK, CTRL_TIMEOUT_NS, decode_hello_ack, &ha)) < 0)
 		return r;
-	nb_sysinfo_from_json(cJSON_GetObjectItemCaseSensitive(ack, "sysinfo"), &rep->server);
-	rep->server_pid = (int)nb_json_i64(ack, "pid", 0);
+	rep->server = ha.sysinfo;
+	rep->server_pid = ha.pid;
 	rep->same_host = rep->server.boot_id[0] && !strcmp(rep->server.boot_id, rep->client.boot_id);
-	cJSON_Delete(ack);
 
 	cJSON *t = nb_cfg_to_json(cfg);
-	r = nb_proto_send(R->ctrl, NB_MSG_TEST, t);
+	r = t ? nb_proto_send(R->ctrl, NB_MSG_TEST, t) : -ENOMEM;
 	cJSON_Delete(t);
 	if (r < 0)
 		return run_fail(R, r, "control connection: %s", strerror(-r));
-	if ((r = expect(R, NB_MSG_TEST_ACK, CTRL_TIMEOUT_NS, &ack)) < 0)
+	struct nb_test_ack ta;
+	if ((r = expect_decoded(R, NB_MSG_TEST_ACK, CTRL_TIMEOUT_NS, decode_test_ack, &ta)) < 0)
 		return r;
-	R->test_id = (uint64_t)nb_json_num(ack, "test_id", 0);
+	R->test_id = ta.test_id;
 	/* a responder whose data path is not the control connection's (DPDK) names its data address */
-	const char *da = nb_json_str(ack, "data_addr", NULL);
-	if (da && da[0] && strlen(da) < sizeof(R->data_host))
-		snprintf(R->data_host, sizeof(R->data_host), "%s", da);
-	cJSON_Delete(ack);
+	if (ta.data_addr[0])
+		snprintf(R->data_host, sizeof(R->data_host), "%s", ta.data_addr);
 	return 0;
 }
 
@@ -267,7 +290,7 @@ static void *gflow_main(void *arg)
 	return NULL;
 }
 
-/* Sums the flows' live counters into an interval since prev; prev becomes now. */
+/* The flows' live counters summed at one instant; an interval is the difference of two. */
 struct totals {
 	uint64_t bytes, packets, txns, lat_sum, lost;
 };
@@ -419,12 +442,87 @@ static void join_flows(struct run *R, int64_t deadline_ns)
 	}
 }
 
-static void cpu_list(struct run *R, char *buf, size_t len)
+/* bits/s of bytes over ns; 0 for an empty window */
+static double rate_bps(uint64_t bytes, int64_t ns)
 {
-	uint64_t mask = 0;
+	return ns > 0 ? (double)bytes * 8 / ((double)ns / 1e9) : 0;
+}
+
+/* One flow's figures: each count from the side that made it, the sender's sends, the receiver's receipts. */
+static void flow_figures(const struct run *R, const struct gflow *g, const struct nb_result_flow *rf,
+			 struct nb_flow_result *f)
+{
+	const struct nb_test_cfg *cfg = R->cfg;
+	const struct nb_flow_live *l = &g->live;
+
+	f->cpu = l->cpu;
+	if (cfg->kind != NB_TEST_STREAM) {
+		f->bytes_sent = l->bytes_sent;
+		f->txns = g->ctx.txns_measured;
+		f->lost = l->lost; /* udp: requests that timed out */
+		return;
+	}
+	if (!cfg->reverse) {
+		*f = (struct nb_flow_result){.bytes_sent = l->bytes_sent,
+					     .msgs_sent = l->msgs_sent,
+					     .bytes_rcvd = rf->bytes_rcvd,
+					     .msgs_rcvd = rf->msgs_rcvd,
+					     .reordered = rf->reordered,
+					     .cpu = l->cpu};
+		f->goodput_bps = rate_bps(rf->window_bytes, rf->window_ns);
+	} else {
+		*f = (struct nb_flow_result){.bytes_sent = rf->bytes_sent,
+					     .msgs_sent = rf->msgs_sent,
+					     .bytes_rcvd = l->bytes_rcvd,
+					     .msgs_rcvd = l->msgs_rcvd,
+					     .reordered = l->reordered,
+					     .cpu = l->cpu};
+		int64_t win = g->t_measure_ns ? l->t_last_ns - g->t_measure_ns : 0;
+		f->goodput_bps = rate_bps(f->bytes_rcvd - g->bytes_at_measure, win);
+	}
+	if (cfg->proto == NB_PROTO_UDP && f->msgs_sent > f->msgs_rcvd)
+		f->lost = f->msgs_sent - f->msgs_rcvd;
+}
+
+/* The report's per-flow figures and their totals over the measured window. */
+static void aggregate(struct run *R, const struct nb_result *res)
+{
+	static const struct nb_result_flow none; /* no RESULT came: the responder's side counts nothing */
+	struct nb_report *rep = R->rep;
+	bool stream = R->cfg->kind == NB_TEST_STREAM;
+
+	rep->duration_s = R->t_end > R->t_measure ? (double)(R->t_end - R->t_measure) / 1e9 : 0;
+	if (nb_report_set_flows(rep, R->nflows) < 0)
+		return;
+	for (unsigned i = 0; i < R->nflows; i++) {
+		struct nb_flow_result *f = &rep->flows[i];
+		flow_figures(R, &R->flows[i], i < res->n_flows ? &res->flows[i] : &none, f);
+		rep->bytes_sent += f->bytes_sent;
+		rep->bytes_rcvd += f->bytes_rcvd;
+		rep->msgs_sent += f->msgs_sent;
+		rep->msgs_rcvd += f->msgs_rcvd;
+		rep->reordered += f->reordered;
+		rep->goodput_bps += f->goodput_bps;
+		rep->txns += f->txns;
+		*(stream ? &rep->lost : &rep->timeouts) += f->lost;
+	}
+	if (stream && rep->msgs_sent && R->cfg->proto == NB_PROTO_UDP)
+		rep->loss_pct = 100.0 * (double)rep->lost / (double)rep->msgs_sent;
+	if (!stream)
+		rep->tps = rep->duration_s > 0 ? (double)rep->txns / rep->duration_s : 0;
+}
+
+/* rr/crr: the latency figures over every flow's histogram. */
+static void latency(struct run *R)
+{
+	struct nb_hist *all = NULL;
+	if (R->cfg->kind == NB_TEST_STREAM || nb_hist_new(&all) < 0)
+		return;
 	for (unsigned i = 0; i < R->nflows; i++)
-		mask |= R->flows[i].live.cpu_mask;
-	nb_cpu_mask_str(mask, buf, len);
+		if (R->flows[i].hist)
+			nb_hist_merge(all, R->flows[i].hist);
+	nb_hist_stats(all, &R->rep->lat);
+	nb_hist_free(all);
 }
 
 static void wait_str(const struct nb_test_cfg *cfg, char *buf, size_t len)
@@ -435,250 +533,240 @@ static void wait_str(const struct nb_test_cfg *cfg, char *buf, size_t len)
 		snprintf(buf, len, "%s", nb_wait_name(cfg->wait));
 }
 
-/* Folds the responder's RESULT and our own flows into the report's summary. */
-static void summarise(struct run *R, const cJSON *res)
+/* Where each side ran and how it waited. res: NULL when no RESULT came. */
+static void placement(struct run *R, const struct nb_result *res)
 {
-	const struct nb_test_cfg *cfg = R->cfg;
 	struct nb_report *rep = R->rep;
-	const cJSON *rflows = res ? cJSON_GetObjectItemCaseSensitive(res, "flows") : NULL;
-	bool stream = cfg->kind == NB_TEST_STREAM, udp = cfg->proto == NB_PROTO_UDP;
-	struct nb_hist *all = NULL;
-	double win_max = 0;
-
-	rep->duration_s = (double)(R->t_end - R->t_measure) / 1e9;
-	if (rep->duration_s < 0)
-		rep->duration_s = 0;
-	rep->n_flows = R->nflows;
-	rep->flows = calloc(R->nflows ? R->nflows : 1, sizeof(*rep->flows));
-	nb_hist_new(&all);
-	for (unsigned i = 0; i < R->nflows; i++) {
-		struct gflow *g = &R->flows[i];
-		struct nb_flow_result *f = &rep->flows[i];
-		const cJSON *rf = cJSON_GetArrayItem(rflows, (int)i);
-		f->cpu = g->live.cpu;
-		if (stream && !cfg->reverse) {
-			f->bytes_sent = g->live.bytes_sent;
-			f->msgs_sent = g->live.msgs_sent;
-			f->bytes_rcvd = (uint64_t)nb_json_num(rf, "bytes_rcvd", 0);
-			f->msgs_rcvd = (uint64_t)nb_json_num(rf, "msgs_rcvd", 0);
-			f->reordered = (uint64_t)nb_json_num(rf, "reordered", 0);
-			double win = nb_json_num(rf, "window_ns", 0) / 1e9;
-			f->goodput_bps = win > 0 ? nb_json_num(rf, "window_bytes", 0) * 8 / win : 0;
-			if (win > win_max)
-				win_max = win;
-		} else if (stream) {
-			f->bytes_sent = (uint64_t)nb_json_num(rf, "bytes_sent", 0);
-			f->msgs_sent = (uint64_t)nb_json_num(rf, "msgs_sent", 0);
-			f->bytes_rcvd = g->live.bytes_rcvd;
-			f->msgs_rcvd = g->live.msgs_rcvd;
-			f->reordered = g->live.reordered;
-			double win = (double)(g->live.t_last_ns - g->t_measure_ns) / 1e9;
-			f->goodput_bps = g->t_measure_ns && win > 0
-					     ? (double)(f->bytes_rcvd - g->bytes_at_measure) * 8 / win
-					     : 0;
-			if (win > win_max)
-				win_max = win;
-		} else {
-			f->bytes_sent = g->live.bytes_sent;
-			f->txns = g->ctx.txns_measured;
-			f->lost = g->live.lost;
-			if (all && g->hist)
-				nb_hist_merge(all, g->hist);
-		}
-		if (stream && udp && f->msgs_sent > f->msgs_rcvd)
-			f->lost = f->msgs_sent - f->msgs_rcvd;
-		rep->bytes_sent += f->bytes_sent;
-		rep->bytes_rcvd += f->bytes_rcvd;
-		rep->msgs_sent += f->msgs_sent;
-		rep->msgs_rcvd += f->msgs_rcvd;
-		rep->lost += stream ? f->lost : 0;
-		rep->reordered += f->reordered;
-		rep->goodput_bps += f->goodput_bps;
-		rep->txns += f->txns;
-		rep->timeouts += stream ? 0 : f->lost;
-	}
-	if (cfg->kind == NB_TEST_CRR) {
-		/* crr runs its own connections from flow 0's thread context */
-		rep->txns = R->flows[0].ctx.txns_measured;
-	}
-	if (stream && udp && rep->msgs_sent)
-		rep->loss_pct = 100.0 * (double)rep->lost / (double)rep->msgs_sent;
-	if (!stream) {
-		rep->tps = rep->duration_s > 0 ? (double)rep->txns / rep->duration_s : 0;
-		if (all)
-			nb_hist_stats(all, &rep->lat);
-	}
-	nb_hist_free(all);
-
-	cpu_list(R, rep->gen_cpus, sizeof(rep->gen_cpus));
-	snprintf(rep->resp_cpus, sizeof(rep->resp_cpus), "%s", nb_json_str(res, "resp_cpus", "unknown"));
-	wait_str(cfg, rep->gen_wait, sizeof(rep->gen_wait));
-	wait_str(cfg, rep->resp_wait, sizeof(rep->resp_wait));
+	uint64_t mask = 0;
+	for (unsigned i = 0; i < R->nflows; i++)
+		mask |= R->flows[i].live.cpu_mask;
+	nb_cpu_mask_str(mask, rep->gen_cpus, sizeof(rep->gen_cpus));
+	snprintf(rep->resp_cpus, sizeof(rep->resp_cpus), "%s", res ? res->cpus : "unknown");
+	wait_str(R->cfg, rep->gen_wait, sizeof(rep->gen_wait));
 	/* a responder that waits its own way (the DPDK one polls) says so in its result */
-	const char *rw = nb_json_str(res, "resp_wait", NULL);
-	if (rw && rw[0])
-		snprintf(rep->resp_wait, sizeof(rep->resp_wait), "%s", rw);
+	if (res && res->wait[0])
+		snprintf(rep->resp_wait, sizeof(rep->resp_wait), "%s", res->wait);
+	else
+		wait_str(R->cfg, rep->resp_wait, sizeof(rep->resp_wait));
+}
 
-	/* CPU: one system-wide figure when both ends share the machine; each host's own otherwise */
+/* Cycles per byte moved in the window (stream) or per transaction. */
+static void cost_per_unit(const struct nb_report *rep, struct nb_cpu_cost *c)
+{
+	if (!c->valid || c->cycles <= 0)
+		return;
+	/* bytes in the measured window, at the receiver */
+	uint64_t moved = (uint64_t)(rep->goodput_bps * rep->duration_s / 8);
+	if (rep->cfg.kind == NB_TEST_STREAM && moved)
+		c->cycles_per_byte = c->cycles / (double)moved;
+	if (rep->cfg.kind != NB_TEST_STREAM && rep->txns)
+		c->cycles_per_txn = c->cycles / (double)rep->txns;
+}
+
+/* CPU: one system-wide figure when both ends share the machine; each host's own otherwise. */
+static void cost(struct run *R, const struct nb_result *res)
+{
+	struct nb_report *rep = R->rep;
 	if (R->have_b) {
 		nb_cpu_cost(&R->snap_a, &R->snap_b, &rep->cpu);
-		rep->cpu.resp_ns = (uint64_t)nb_json_num(res, "resp_cpu_ns", 0);
+		rep->cpu.resp_ns = res ? res->cpu_ns : 0;
 	}
-	const cJSON *sc = res ? cJSON_GetObjectItemCaseSensitive(res, "cpu") : NULL;
-	if (sc && !rep->same_host) {
-		nb_cpu_cost_from_json(sc, &rep->server_cpu);
+	if (res && res->have_cost && !rep->same_host) {
+		rep->server_cpu = res->cost;
 		rep->server_cpu_valid = rep->server_cpu.valid;
 	}
-	uint64_t moved = stream ? rep->bytes_rcvd : 0;
-	if (stream) {
-		/* bytes in the measured window, at the receiver */
-		double wbytes = rep->goodput_bps * rep->duration_s / 8;
-		moved = (uint64_t)wbytes;
-	}
-	if (rep->cpu.valid && rep->cpu.cycles > 0) {
-		if (stream && moved)
-			rep->cpu.cycles_per_byte = rep->cpu.cycles / (double)moved;
-		if (!stream && rep->txns)
-			rep->cpu.cycles_per_txn = rep->cpu.cycles / (double)rep->txns;
-	}
-	if (rep->server_cpu_valid && rep->server_cpu.cycles > 0) {
-		if (stream && moved)
-			rep->server_cpu.cycles_per_byte = rep->server_cpu.cycles / (double)moved;
-		if (!stream && rep->txns)
-			rep->server_cpu.cycles_per_txn = rep->server_cpu.cycles / (double)rep->txns;
-	}
+	cost_per_unit(rep, &rep->cpu);
+	if (rep->server_cpu_valid)
+		cost_per_unit(rep, &rep->server_cpu);
 	if (rep->cpu.disturbed)
 		nb_report_note(
 		    rep,
 		    "CPU disturbed: other processes used %.1f ms of CPU during the window; repeat the run",
 		    (double)rep->cpu.other_ns / 1e6);
-	(void)win_max;
 }
 
-int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, struct nb_report *rep)
+/* Folds the responder's result (NULL: none came) and our own flows into the report's summary. */
+static void summarise(struct run *R, const struct nb_result *res)
 {
-	struct run R = {.cfg = cfg, .hooks = hooks, .rep = rep, .ctrl = -1};
-	cJSON *res = NULL;
-	bool reverse_stream = cfg->kind == NB_TEST_STREAM && cfg->reverse;
-	int r;
+	static const struct nb_result empty;
+	aggregate(R, res ? res : &empty);
+	latency(R);
+	placement(R, res);
+	cost(R, res);
+}
+
+/* The report's meta, the engine and the flow table. */
+static int run_init(struct run *R)
+{
+	const struct nb_test_cfg *cfg = R->cfg;
+	struct nb_report *rep = R->rep;
 
 	rep->cfg = *cfg;
 	rep->complete = true;
 	nb_sysinfo_get(&rep->client);
 	nb_fmt_iso8601(nb_realtime_ns(), rep->timestamp, sizeof(rep->timestamp));
 	snprintf(rep->nbench_version, sizeof(rep->nbench_version), "%s", NB_VERSION);
-	R.ops = nb_engine_find(cfg->engine);
-	if (!R.ops) {
-		r = run_fail(&R, -EINVAL, "engine %s is not built into this nbench", cfg->engine);
-		goto out;
-	}
-	R.nflows = cfg->kind == NB_TEST_CRR ? 1 : cfg->flows;
-	R.flows = calloc(R.nflows, sizeof(*R.flows));
-	if (!R.flows) {
-		r = run_fail(&R, -ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = handshake(&R)) < 0)
-		goto out;
-	if ((r = open_flows(&R)) < 0)
-		goto out;
-	if ((r = expect(&R, NB_MSG_READY, CTRL_TIMEOUT_NS + 2 * NB_NS_PER_S, NULL)) < 0)
-		goto out;
+	R->ops = nb_engine_find(cfg->engine);
+	if (!R->ops)
+		return run_fail(R, -EINVAL, "engine %s is not built into this nbench", cfg->engine);
+	R->nflows = cfg->kind == NB_TEST_CRR ? 1 : cfg->flows;
+	R->flows = calloc(R->nflows, sizeof(*R->flows));
+	if (!R->flows)
+		return run_fail(R, -ENOMEM, "out of memory");
+	return 0;
+}
 
-	nb_cpu_meter_open(true, &R.meter);
-	if (R.meter && rep->same_host && rep->server_pid > 0)
-		nb_cpu_meter_exclude(R.meter, rep->server_pid);
+/* A system-wide CPU meter that leaves out what is part of the test. */
+static void meter_open(struct run *R)
+{
+	const struct nb_run_hooks *hooks = R->hooks;
+	nb_cpu_meter_open(true, &R->meter);
+	if (!R->meter)
+		return;
+	if (R->rep->same_host && R->rep->server_pid > 0)
+		nb_cpu_meter_exclude(R->meter, R->rep->server_pid);
 	/* what this process started (a path's responder or guest) is part of the test, not a disturbance */
-	if (R.meter)
-		nb_cpu_meter_exclude(R.meter, getpid());
-	for (unsigned i = 0; R.meter && hooks && i < hooks->n_exclude; i++)
-		nb_cpu_meter_exclude(R.meter, hooks->exclude[i]);
+	nb_cpu_meter_exclude(R->meter, getpid());
+	for (unsigned i = 0; hooks && i < hooks->n_exclude; i++)
+		nb_cpu_meter_exclude(R->meter, hooks->exclude[i]);
+}
 
-	if ((r = nb_proto_send(R.ctrl, NB_MSG_START, NULL)) < 0) {
-		run_fail(&R, r, "control connection: %s", strerror(-r));
-		goto out;
-	}
-	R.t_start = nb_now_ns();
-	R.t_measure = R.t_start + cfg->warmup_ns;
-	R.t_end = R.t_measure + cfg->duration_ns;
-	for (unsigned i = 0; i < R.nflows; i++) {
-		struct gflow *g = &R.flows[i];
+/* Sends START, fixes the timeline and starts a thread per flow. */
+static int start_flows(struct run *R)
+{
+	const struct nb_test_cfg *cfg = R->cfg;
+	int r;
+
+	if ((r = nb_proto_send(R->ctrl, NB_MSG_START, NULL)) < 0)
+		return run_fail(R, r, "control connection: %s", strerror(-r));
+	R->t_start = nb_now_ns();
+	R->t_measure = R->t_start + cfg->warmup_ns;
+	R->t_end = R->t_measure + cfg->duration_ns;
+	for (unsigned i = 0; i < R->nflows; i++) {
+		struct gflow *g = &R->flows[i];
 		g->live.cpu = -1;
 		g->ctx.cfg = cfg;
 		g->ctx.index = i;
 		g->ctx.live = &g->live;
-		g->ctx.stop = &R.stop;
-		g->ctx.t_start_ns = R.t_start;
-		g->ctx.t_measure_ns = R.t_measure;
-		g->ctx.t_end_ns = R.t_end;
-		g->ctx.rate_tps = cfg->rate_tps / R.nflows;
-		g->ctx.rate_bps = cfg->rate_bps / R.nflows;
-		g->ctx.ops = R.ops;
-		g->ctx.host = R.data_host;
+		g->ctx.stop = &R->stop;
+		g->ctx.t_start_ns = R->t_start;
+		g->ctx.t_measure_ns = R->t_measure;
+		g->ctx.t_end_ns = R->t_end;
+		g->ctx.rate_tps = cfg->rate_tps / R->nflows;
+		g->ctx.rate_bps = cfg->rate_bps / R->nflows;
+		g->ctx.ops = R->ops;
+		g->ctx.host = R->data_host;
 		g->ctx.port = cfg->port;
-		g->ctx.hello = R.hello;
-		g->ctx.hello_len = R.hello_len;
-		if (cfg->kind != NB_TEST_STREAM && nb_hist_new(&g->hist) < 0) {
-			r = run_fail(&R, -ENOMEM, "out of memory");
-			goto stop;
-		}
+		g->ctx.hello = R->hello;
+		g->ctx.hello_len = R->hello_len;
+		if (cfg->kind != NB_TEST_STREAM && nb_hist_new(&g->hist) < 0)
+			return run_fail(R, -ENOMEM, "out of memory");
 		g->ctx.hist = g->hist;
-		if (pthread_create(&g->th, NULL, gflow_main, g) != 0) {
-			r = run_fail(&R, -EAGAIN, "cannot start flow threads");
-			goto stop;
-		}
+		if (pthread_create(&g->th, NULL, gflow_main, g) != 0)
+			return run_fail(R, -EAGAIN, "cannot start flow threads");
 		g->started = true;
 	}
-	timeline(&R);
-	/* The flow loops end themselves at t_end; how the data path then closes depends on the test. */
-	if (quitting(&R)) {
-		__atomic_store_n(&R.stop, 1, __ATOMIC_RELAXED);
-		wake_flows(&R, SHUT_RDWR);
+	return 0;
+}
+
+/* The flow loops end themselves at t_end; how the data path then closes depends on the test. A forward or
+ * rr flow is joined before STOP, so the responder counts everything it sent. */
+static void end_flows_before_stop(struct run *R)
+{
+	if (quitting(R)) {
+		__atomic_store_n(&R->stop, 1, __ATOMIC_RELAXED);
+		wake_flows(R, SHUT_RDWR);
 	}
-	if (!reverse_stream) {
-		join_flows(&R, nb_now_ns() + FLOW_GRACE_NS);
-		if (cfg->proto == NB_PROTO_UDP && cfg->kind == NB_TEST_STREAM)
-			nb_sleep_until(nb_now_ns() + UDP_DRAIN_NS); /* datagrams still in flight count */
-		wake_flows(&R, SHUT_WR);
+	if (R->cfg->kind == NB_TEST_STREAM && R->cfg->reverse)
+		return;
+	join_flows(R, nb_now_ns() + FLOW_GRACE_NS);
+	if (R->cfg->proto == NB_PROTO_UDP && R->cfg->kind == NB_TEST_STREAM)
+		nb_sleep_until(nb_now_ns() + UDP_DRAIN_NS); /* datagrams still in flight count */
+	wake_flows(R, SHUT_WR);
+}
+
+/* A reverse stream's receivers run until the responder stops sending, which STOP makes it do. */
+static void end_flows_after_stop(struct run *R)
+{
+	if (R->cfg->kind != NB_TEST_STREAM || !R->cfg->reverse)
+		return;
+	if (R->cfg->proto == NB_PROTO_UDP) {
+		nb_sleep_until(nb_now_ns() + UDP_DRAIN_NS);
+		__atomic_store_n(&R->stop, 1, __ATOMIC_RELAXED);
+		wake_flows(R, SHUT_RDWR);
 	}
-stop:
-	if (nb_proto_send(R.ctrl, NB_MSG_STOP, NULL) == 0) {
-		int er = expect(&R, NB_MSG_RESULT, CTRL_TIMEOUT_NS * 3, &res);
-		if (er < 0 && r == 0)
-			r = er;
-	} else if (!rep->error[0]) {
-		r = run_fail(&R, -ECONNRESET, "control connection lost before the results");
-	}
-	if (reverse_stream) {
-		if (cfg->proto == NB_PROTO_UDP) {
-			nb_sleep_until(nb_now_ns() + UDP_DRAIN_NS);
-			__atomic_store_n(&R.stop, 1, __ATOMIC_RELAXED);
-			wake_flows(&R, SHUT_RDWR);
-		}
-		join_flows(&R, nb_now_ns() + FLOW_GRACE_NS);
-	}
-	for (unsigned i = 0; i < R.nflows; i++)
-		if (R.flows[i].ctx.rc && !rep->error[0])
-			r = run_fail(&R, R.flows[i].ctx.rc, "%s", R.flows[i].ctx.err);
-	summarise(&R, res);
-out:
-	if (r < 0 && rep->complete)
-		rep->complete = false;
-	cJSON_Delete(res);
-	if (R.flows) {
-		for (unsigned i = 0; i < R.nflows; i++) {
-			if (R.flows[i].started) {
-				__atomic_store_n(&R.stop, 1, __ATOMIC_RELAXED);
-				wake_flows(&R, SHUT_RDWR);
-				pthread_join(R.flows[i].th, NULL);
+	join_flows(R, nb_now_ns() + FLOW_GRACE_NS);
+}
+
+/* Sends STOP and decodes the RESULT into res. 0 or -errno (the run's error is set). */
+static int stop_and_collect(struct run *R, struct nb_result *res)
+{
+	if (nb_proto_send(R->ctrl, NB_MSG_STOP, NULL) < 0)
+		return run_fail(R, -ECONNRESET, "control connection lost before the results");
+	int r = expect_decoded(R, NB_MSG_RESULT, CTRL_TIMEOUT_NS * 3, decode_result, res);
+	if (r < 0)
+		return r;
+	unsigned want = R->cfg->kind == NB_TEST_CRR ? 0 : R->cfg->flows;
+	if (res->n_flows != want)
+		return run_fail(R, -EPROTO, "the responder reported %u flows, the test has %u", res->n_flows,
+				want);
+	return 0;
+}
+
+static void run_free(struct run *R)
+{
+	if (R->flows) {
+		for (unsigned i = 0; i < R->nflows; i++) {
+			if (R->flows[i].started) {
+				__atomic_store_n(&R->stop, 1, __ATOMIC_RELAXED);
+				wake_flows(R, SHUT_RDWR);
+				pthread_join(R->flows[i].th, NULL);
 			}
-			nb_flow_close(R.flows[i].ctx.flow);
-			nb_hist_free(R.flows[i].hist);
+			nb_flow_close(R->flows[i].ctx.flow);
+			nb_hist_free(R->flows[i].hist);
 		}
-		free(R.flows);
+		free(R->flows);
 	}
-	nb_cpu_meter_close(R.meter);
-	if (R.ctrl >= 0)
-		close(R.ctrl);
+	nb_cpu_meter_close(R->meter);
+	if (R->ctrl >= 0)
+		close(R->ctrl);
+}
+
+/* Everything from the first control message to the report's summary. */
+static int run_test(struct run *R)
+{
+	struct nb_result *res = NULL;
+	int r;
+
+	if ((r = handshake(R)) < 0 || (r = open_flows(R)) < 0 ||
+	    (r = expect(R, NB_MSG_READY, CTRL_TIMEOUT_NS + 2 * NB_NS_PER_S, NULL)) < 0)
+		return r;
+	meter_open(R);
+	if ((r = start_flows(R)) == 0) {
+		timeline(R);
+		end_flows_before_stop(R);
+	}
+	res = malloc(sizeof(*res)); /* NB_MAX_FLOWS of them: 14 KB, not on a flow's stack */
+	int rs = res ? stop_and_collect(R, res) : run_fail(R, -ENOMEM, "out of memory");
+	if (r == 0)
+		r = rs;
+	end_flows_after_stop(R);
+	for (unsigned i = 0; i < R->nflows; i++)
+		if (R->flows[i].ctx.rc && !R->rep->error[0])
+			r = run_fail(R, R->flows[i].ctx.rc, "%s", R->flows[i].ctx.err);
+	summarise(R, rs == 0 ? res : NULL);
+	free(res);
+	return r;
+}
+
+int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, struct nb_report *rep)
+{
+	struct run R = {.cfg = cfg, .hooks = hooks, .rep = rep, .ctrl = -1};
+	int r = run_init(&R);
+	if (r == 0)
+		r = run_test(&R);
+	if (r < 0)
+		rep->complete = false;
+	run_free(&R);
 	return rep->complete ? 0 : (r < 0 ? r : -EPROTO);
 }

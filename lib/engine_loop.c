@@ -24,6 +24,8 @@ struct pipe {
 	bool aborted;	   /* SHUT_RDWR: every call fails at once */
 	unsigned drop_every;
 	uint64_t sent;
+	size_t payload, peak_payload; /* bytes sent and not yet received (no datagram headers); the most */
+	uint64_t dropped;	      /* datagrams dropped: every drop_every-th, and those finding it full */
 	unsigned refs;
 };
 
@@ -118,6 +120,7 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 		if (PIPE_BYTES - p->used >= need)
 			break;
 		if (e->dgram) { /* a full socket buffer drops datagrams */
+			p->dropped++;
 			r = (ssize_t)len;
 			goto out;
 		}
@@ -126,6 +129,7 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 	if (e->dgram) {
 		p->sent++;
 		if (p->drop_every && p->sent % p->drop_every == 0) {
+			p->dropped++;
 			r = (ssize_t)len;
 			goto out;
 		}
@@ -133,13 +137,17 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 		ring_put(p, &l, sizeof(l));
 		ring_put(p, buf, len);
 		r = (ssize_t)len;
+		p->payload += len;
 	} else {
 		size_t n = PIPE_BYTES - p->used;
 		if (n > len)
 			n = len;
 		ring_put(p, buf, n);
 		r = (ssize_t)n;
+		p->payload += n;
 	}
+	if (p->payload > p->peak_payload)
+		p->peak_payload = p->payload;
 	pthread_cond_broadcast(&p->cv);
 out:
 	pthread_mutex_unlock(&p->mu);
@@ -174,10 +182,12 @@ static ssize_t loop_recv(struct nb_flow *f, void *buf, size_t len, int64_t timeo
 		ring_get(p, NULL,
 			 l - take); /* a datagram larger than the buffer is truncated, as recv does */
 		r = (ssize_t)take;
+		p->payload -= l;
 	} else {
 		size_t take = p->used < len ? p->used : len;
 		ring_get(p, buf, take);
 		r = (ssize_t)take;
+		p->payload -= take;
 	}
 	pthread_cond_broadcast(&p->cv);
 out:
@@ -233,6 +243,14 @@ static int new_end(const struct nb_flow_opts *o, struct pipe *rx, struct pipe *t
 	f->priv = e;
 	*ret = f;
 	return 0;
+}
+
+void nb_loop_rx_stats(struct nb_flow *f, struct nb_loop_stats *ret)
+{
+	struct pipe *p = ((struct loop_end *)f->priv)->rx;
+	pthread_mutex_lock(&p->mu);
+	*ret = (struct nb_loop_stats){.peak_bytes = p->peak_payload, .dropped = p->dropped};
+	pthread_mutex_unlock(&p->mu);
 }
 
 int nb_loop_pair(const struct nb_flow_opts *o, unsigned drop_every, struct nb_flow **ret_a,

@@ -3,16 +3,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "nbench/clock.h"
-#include "nbench/cpu.h"
-#include "nbench/sysinfo.h"
 
 int nb_frame_decode_hdr(const void *buf, size_t len, struct nb_frame_hdr *ret)
 {
@@ -184,10 +185,19 @@ int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_b
 	return 0;
 }
 
+/* int64_t's range as doubles: [-2^63, 2^63). A double outside it does not convert (C11 6.3.1.4). */
+#define I64_LO (-9223372036854775808.0)
+#define I64_HI 9223372036854775808.0
+
+static bool is_int64(double v)
+{
+	return v >= I64_LO && v < I64_HI && (double)(int64_t)v == v;
+}
+
 int64_t nb_json_i64(const cJSON *o, const char *key, int64_t dflt)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+	return cJSON_IsNumber(v) && is_int64(v->valuedouble) ? (int64_t)v->valuedouble : dflt;
 }
 
 double nb_json_num(const cJSON *o, const char *key, double dflt)
@@ -202,164 +212,421 @@ const char *nb_json_str(const cJSON *o, const char *key, const char *dflt)
 	return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
+/* ---- decoding: one context per object, the first problem is the one reported ---- */
+
+struct dec {
+	const cJSON *o;
+	const char *what; /* "settings", "result", ... */
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+__attribute__((format(printf, 3, 4))) static void dec_fail(struct dec *d, const char *key, const char *fmt,
+							   ...)
+{
+	if (d->rc)
+		return;
+	d->rc = -EINVAL;
+	int n = snprintf(d->err, d->errlen, "%s: %s ", d->what, key);
+	if (n < 0 || (size_t)n >= d->errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->err + n, d->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static const cJSON *dec_item(struct dec *d, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(d->o, key);
+	if (!v)
+		dec_fail(d, key, "is missing");
+	return v;
+}
+
+/* A whole number in [lo, hi]; 0 after a failure. */
+static int64_t dec_int(struct dec *d, const char *key, int64_t lo, int64_t hi)
+{
+	const cJSON *v = dec_item(d, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || !is_int64(v->valuedouble) || (int64_t)v->valuedouble < lo ||
+	    (int64_t)v->valuedouble > hi) {
+		dec_fail(d, key, "is not a whole number from %lld to %lld", (long long)lo, (long long)hi);
+		return 0;
+	}
+	return (int64_t)v->valuedouble;
+}
+
+/* Counters: a whole number from 0 to 2^53 (beyond that a JSON number is not exact). */
+static uint64_t dec_count(struct dec *d, const char *key)
+{
+	return (uint64_t)dec_int(d, key, 0, 1LL << 53);
+}
+
+static double dec_num(struct dec *d, const char *key, double lo, double hi)
+{
+	const cJSON *v = dec_item(d, key);
+	if (v && (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))) {
+		dec_fail(d, key, "is not a number from %g to %g", lo, hi);
+		return 0;
+	}
+	return v ? v->valuedouble : 0;
+}
+
+static bool dec_bool(struct dec *d, const char *key)
+{
+	const cJSON *v = dec_item(d, key);
+	if (v && !cJSON_IsBool(v))
+		dec_fail(d, key, "is not true or false");
+	return cJSON_IsTrue(v);
+}
+
+/* A string that fits buf (with its NUL); buf is "" after a failure. */
+static const char *dec_str(struct dec *d, const char *key, char *buf, size_t size)
+{
+	const cJSON *v = dec_item(d, key);
+	buf[0] = '\0';
+	if (v && (!cJSON_IsString(v) || strlen(v->valuestring) >= size))
+		dec_fail(d, key, "is not a string of at most %zu bytes", size - 1);
+	else if (v)
+		memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
+	return buf;
+}
+
+/* A name from a list, as its parser reads it. */
+static void dec_name(struct dec *d, const char *key, int (*parse)(const char *s, void *ret), void *ret)
+{
+	char buf[32];
+	if (dec_str(d, key, buf, sizeof(buf)), d->rc)
+		return;
+	if (parse(buf, ret) < 0)
+		dec_fail(d, key, "has the unknown value '%s'", buf);
+}
+
+static int parse_kind(const char *s, void *ret)
+{
+	return nb_test_kind_parse(s, ret);
+}
+
+static int parse_proto(const char *s, void *ret)
+{
+	return nb_proto_parse(s, ret);
+}
+
+static int parse_wait(const char *s, void *ret)
+{
+	return nb_wait_parse(s, ret);
+}
+
+static const cJSON *dec_obj(struct dec *d, const char *key)
+{
+	const cJSON *v = dec_item(d, key);
+	if (v && !cJSON_IsObject(v)) {
+		dec_fail(d, key, "is not an object");
+		return NULL;
+	}
+	return v;
+}
+
+/* Runs a nested decoder on the object at key; its message is prefixed with ours. */
+static void dec_sub(struct dec *d, const char *key, void *ret,
+		    int (*from_json)(const cJSON *j, void *ret, char *err, size_t errlen))
+{
+	char sub[192];
+	const cJSON *v = dec_obj(d, key);
+	if (v && from_json(v, ret, sub, sizeof(sub)) < 0)
+		dec_fail(d, key, "%s", sub);
+}
+
+static int dec_begin(struct dec *d, const cJSON *j, const char *what, char *err, size_t errlen)
+{
+	*d = (struct dec){.o = j, .what = what, .err = err, .errlen = errlen};
+	if (!cJSON_IsObject(j)) {
+		snprintf(err, errlen, "%s: not a JSON object", what);
+		return d->rc = -EINVAL;
+	}
+	return 0;
+}
+
+static void add_u64(cJSON *o, const char *key, uint64_t v)
+{
+	cJSON_AddNumberToObject(o, key, (double)v); /* exact up to 2^53 (9 PB, 104 days in ns) */
+}
+
+/* ---- settings ---- */
+
 cJSON *nb_cfg_to_json(const struct nb_test_cfg *c)
 {
-	cJSON *j = cJSON_CreateObject();
-	if (!j)
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
 		return NULL;
-	cJSON_AddStringToObject(j, "test", nb_test_kind_name(c->kind));
-	cJSON_AddStringToObject(j, "proto", nb_proto_name(c->proto));
-	cJSON_AddStringToObject(j, "engine", c->engine);
-	cJSON_AddStringToObject(j, "host", c->host);
-	cJSON_AddNumberToObject(j, "port", c->port);
-	cJSON_AddNumberToObject(j, "duration_ns", (double)c->duration_ns);
-	cJSON_AddNumberToObject(j, "warmup_ns", (double)c->warmup_ns);
-	cJSON_AddNumberToObject(j, "interval_ns", (double)c->interval_ns);
-	cJSON_AddNumberToObject(j, "flows", c->flows);
-	cJSON_AddBoolToObject(j, "reverse", c->reverse);
-	cJSON_AddNumberToObject(j, "msg_bytes", c->msg_bytes);
-	cJSON_AddNumberToObject(j, "req_bytes", c->req_bytes);
-	cJSON_AddNumberToObject(j, "resp_bytes", c->resp_bytes);
-	cJSON_AddNumberToObject(j, "depth", c->depth);
-	cJSON_AddNumberToObject(j, "rate_tps", c->rate_tps);
-	cJSON_AddNumberToObject(j, "rate_bps", c->rate_bps);
-	cJSON_AddNumberToObject(j, "udp_timeout_ns", (double)c->udp_timeout_ns);
-	cJSON_AddNumberToObject(j, "cpu_gen", c->cpu_gen);
-	cJSON_AddNumberToObject(j, "cpu_resp", c->cpu_resp);
-	cJSON_AddStringToObject(j, "wait", nb_wait_name(c->wait));
-	cJSON_AddNumberToObject(j, "busy_poll_us", c->busy_poll_us);
-	cJSON_AddBoolToObject(j, "nodelay", c->nodelay);
-	return j;
+	cJSON_AddStringToObject(o, "kind", nb_test_kind_name(c->kind));
+	cJSON_AddStringToObject(o, "proto", nb_proto_name(c->proto));
+	cJSON_AddStringToObject(o, "engine", c->engine);
+	cJSON_AddStringToObject(o, "host", c->host);
+	add_u64(o, "port", c->port);
+	cJSON_AddNumberToObject(o, "duration_ns", (double)c->duration_ns);
+	cJSON_AddNumberToObject(o, "warmup_ns", (double)c->warmup_ns);
+	cJSON_AddNumberToObject(o, "interval_ns", (double)c->interval_ns);
+	add_u64(o, "flows", c->flows);
+	cJSON_AddBoolToObject(o, "reverse", c->reverse);
+	add_u64(o, "msg_bytes", nb_cfg_msg_bytes(c));
+	add_u64(o, "req_bytes", c->req_bytes);
+	add_u64(o, "resp_bytes", c->resp_bytes);
+	add_u64(o, "depth", c->depth);
+	cJSON_AddNumberToObject(o, "rate_tps", c->rate_tps);
+	cJSON_AddNumberToObject(o, "rate_bps", c->rate_bps);
+	cJSON_AddNumberToObject(o, "udp_timeout_ns", (double)c->udp_timeout_ns);
+	cJSON_AddNumberToObject(o, "cpu_gen", c->cpu_gen);
+	cJSON_AddNumberToObject(o, "cpu_resp", c->cpu_resp);
+	cJSON_AddStringToObject(o, "wait", nb_wait_name(c->wait));
+	cJSON_AddNumberToObject(o, "busy_poll_us", c->busy_poll_us);
+	cJSON_AddBoolToObject(o, "nodelay", c->nodelay);
+	return o;
 }
 
-static int get_u(const cJSON *j, const char *key, uint64_t max, uint64_t *v, char *err, size_t errlen)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, key);
-	if (!it)
-		return 0;
-	if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > (double)max) {
-		snprintf(err, errlen, "setting %s is out of range", key);
-		return -EINVAL;
-	}
-	*v = (uint64_t)it->valuedouble;
-	return 1;
-}
-
+/* The ranges here only keep each conversion defined; nb_cfg_check states the limits a test must keep. */
 int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *c, char *err, size_t errlen)
 {
-	const char *s;
-	uint64_t v;
-	int r;
-
-	if ((s = nb_json_str(j, "test", NULL)) && nb_test_kind_parse(s, &c->kind) < 0)
-		goto bad_str;
-	if ((s = nb_json_str(j, "proto", NULL)) && nb_proto_parse(s, &c->proto) < 0)
-		goto bad_str;
-	if ((s = nb_json_str(j, "engine", NULL)))
-		snprintf(c->engine, sizeof(c->engine), "%s", s);
-	if ((s = nb_json_str(j, "wait", NULL))) {
-		if (!strcmp(s, "spin"))
-			c->wait = NB_WAIT_SPIN;
-		else if (!strcmp(s, "block"))
-			c->wait = NB_WAIT_BLOCK;
-		else
-			goto bad_str;
-	}
-#define U(key, field, max)                                                                                   \
-	do {                                                                                                 \
-		if ((r = get_u(j, key, max, &v, err, errlen)) < 0)                                           \
-			return r;                                                                            \
-		if (r)                                                                                       \
-			c->field = (__typeof__(c->field))v;                                                  \
-	} while (0)
-	U("port", port, 65535);
-	U("duration_ns", duration_ns, NB_MAX_DURATION_NS);
-	U("warmup_ns", warmup_ns, NB_MAX_DURATION_NS);
-	U("interval_ns", interval_ns, NB_MAX_DURATION_NS);
-	U("flows", flows, NB_MAX_FLOWS);
-	U("msg_bytes", msg_bytes, NB_MAX_MSG_BYTES);
-	U("req_bytes", req_bytes, NB_MAX_MSG_BYTES);
-	U("resp_bytes", resp_bytes, NB_MAX_MSG_BYTES);
-	U("depth", depth, NB_MAX_DEPTH);
-	U("udp_timeout_ns", udp_timeout_ns, NB_MAX_DURATION_NS);
-	U("busy_poll_us", busy_poll_us, 1000000);
-#undef U
-	c->rate_tps = nb_json_num(j, "rate_tps", c->rate_tps);
-	c->rate_bps = nb_json_num(j, "rate_bps", c->rate_bps);
-	c->cpu_gen = (int)nb_json_i64(j, "cpu_gen", c->cpu_gen);
-	c->cpu_resp = (int)nb_json_i64(j, "cpu_resp", c->cpu_resp);
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "reverse");
-	if (cJSON_IsBool(b))
-		c->reverse = cJSON_IsTrue(b);
-	b = cJSON_GetObjectItemCaseSensitive(j, "nodelay");
-	if (cJSON_IsBool(b))
-		c->nodelay = cJSON_IsTrue(b);
-	return 0;
-bad_str:
-	snprintf(err, errlen, "unknown value '%s' in the settings", s);
-	return -EINVAL;
-}
-
-cJSON *nb_cpu_cost_to_json(const struct nb_cpu_cost *c)
-{
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "source", c->source);
-	cJSON_AddBoolToObject(j, "valid", c->valid);
-	cJSON_AddNumberToObject(j, "wall_s", c->wall_s);
-	cJSON_AddNumberToObject(j, "ncpus", c->ncpus);
-	cJSON_AddNumberToObject(j, "tsc_hz", c->tsc_hz);
-	cJSON_AddNumberToObject(j, "busy_ns", (double)c->busy_ns);
-	cJSON_AddNumberToObject(j, "user_ns", (double)c->user_ns);
-	cJSON_AddNumberToObject(j, "system_ns", (double)c->system_ns);
-	cJSON_AddNumberToObject(j, "irq_ns", (double)c->irq_ns);
-	cJSON_AddNumberToObject(j, "softirq_ns", (double)c->softirq_ns);
-	cJSON_AddNumberToObject(j, "cycles", c->cycles);
-	cJSON_AddNumberToObject(j, "util", c->util);
-	cJSON_AddNumberToObject(j, "gen_ns", (double)c->gen_ns);
-	cJSON_AddNumberToObject(j, "resp_ns", (double)c->resp_ns);
-	cJSON_AddNumberToObject(j, "other_ns", (double)c->other_ns);
-	cJSON_AddBoolToObject(j, "disturbed", c->disturbed);
-	return j;
-}
-
-void nb_cpu_cost_from_json(const cJSON *j, struct nb_cpu_cost *c)
-{
+	struct dec d;
 	memset(c, 0, sizeof(*c));
-	snprintf(c->source, sizeof(c->source), "%s", nb_json_str(j, "source", ""));
-	c->valid = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "valid"));
-	c->wall_s = nb_json_num(j, "wall_s", 0);
-	c->ncpus = (unsigned)nb_json_i64(j, "ncpus", 0);
-	c->tsc_hz = nb_json_num(j, "tsc_hz", 0);
-	c->busy_ns = (uint64_t)nb_json_num(j, "busy_ns", 0);
-	c->user_ns = (uint64_t)nb_json_num(j, "user_ns", 0);
-	c->system_ns = (uint64_t)nb_json_num(j, "system_ns", 0);
-	c->irq_ns = (uint64_t)nb_json_num(j, "irq_ns", 0);
-	c->softirq_ns = (uint64_t)nb_json_num(j, "softirq_ns", 0);
-	c->cycles = nb_json_num(j, "cycles", 0);
-	c->util = nb_json_num(j, "util", 0);
-	c->gen_ns = (uint64_t)nb_json_num(j, "gen_ns", 0);
-	c->resp_ns = (uint64_t)nb_json_num(j, "resp_ns", 0);
-	c->other_ns = (uint64_t)nb_json_num(j, "other_ns", 0);
-	c->disturbed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "disturbed"));
+	if (dec_begin(&d, j, "settings", err, errlen) < 0)
+		return d.rc;
+	dec_name(&d, "kind", parse_kind, &c->kind);
+	dec_name(&d, "proto", parse_proto, &c->proto);
+	dec_str(&d, "engine", c->engine, sizeof(c->engine));
+	dec_str(&d, "host", c->host, sizeof(c->host));
+	c->port = (uint16_t)dec_int(&d, "port", 0, UINT16_MAX);
+	c->duration_ns = dec_int(&d, "duration_ns", 0, NB_MAX_DURATION_NS);
+	c->warmup_ns = dec_int(&d, "warmup_ns", 0, NB_MAX_DURATION_NS);
+	c->interval_ns = dec_int(&d, "interval_ns", 0, NB_MAX_DURATION_NS);
+	c->flows = (unsigned)dec_int(&d, "flows", 0, NB_MAX_FLOWS);
+	c->reverse = dec_bool(&d, "reverse");
+	c->msg_bytes = (uint32_t)dec_int(&d, "msg_bytes", 0, NB_MAX_MSG_BYTES);
+	c->req_bytes = (uint32_t)dec_int(&d, "req_bytes", 0, NB_MAX_MSG_BYTES);
+	c->resp_bytes = (uint32_t)dec_int(&d, "resp_bytes", 0, NB_MAX_MSG_BYTES);
+	c->depth = (unsigned)dec_int(&d, "depth", 0, NB_MAX_DEPTH);
+	c->rate_tps = dec_num(&d, "rate_tps", 0, DBL_MAX);
+	c->rate_bps = dec_num(&d, "rate_bps", 0, DBL_MAX);
+	c->udp_timeout_ns = dec_int(&d, "udp_timeout_ns", 0, NB_MAX_DURATION_NS);
+	c->cpu_gen = (int)dec_int(&d, "cpu_gen", -1, INT_MAX);
+	c->cpu_resp = (int)dec_int(&d, "cpu_resp", -1, INT_MAX);
+	dec_name(&d, "wait", parse_wait, &c->wait);
+	c->busy_poll_us = (int)dec_int(&d, "busy_poll_us", 0, NB_MAX_BUSY_POLL_US);
+	c->nodelay = dec_bool(&d, "nodelay");
+	return d.rc;
+}
+
+/* ---- HELLO_ACK, TEST_ACK ---- */
+
+cJSON *nb_hello_ack_to_json(const struct nb_hello_ack *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddItemToObject(o, "sysinfo", nb_sysinfo_to_json(&a->sysinfo));
+	cJSON_AddNumberToObject(o, "pid", a->pid);
+	return o;
+}
+
+static int sysinfo_from_json(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_sysinfo_from_json(j, ret, err, errlen);
+}
+
+int nb_hello_ack_from_json(const cJSON *j, struct nb_hello_ack *a, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(a, 0, sizeof(*a));
+	if (dec_begin(&d, j, "hello", err, errlen) < 0)
+		return d.rc;
+	dec_sub(&d, "sysinfo", &a->sysinfo, sysinfo_from_json);
+	a->pid = (int)dec_int(&d, "pid", 1, INT_MAX);
+	return d.rc;
+}
+
+cJSON *nb_test_ack_to_json(const struct nb_test_ack *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	add_u64(o, "test_id", a->test_id);
+	cJSON_AddStringToObject(o, "data_addr", a->data_addr);
+	return o;
+}
+
+int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *a, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(a, 0, sizeof(*a));
+	if (dec_begin(&d, j, "test ack", err, errlen) < 0)
+		return d.rc;
+	a->test_id = (uint64_t)dec_int(&d, "test_id", 1, (1LL << 53) - 1);
+	dec_str(&d, "data_addr", a->data_addr, sizeof(a->data_addr));
+	return d.rc;
+}
+
+/* ---- RESULT ---- */
+
+static cJSON *result_flow_to_json(const struct nb_result_flow *f)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_u64(o, "bytes_sent", f->bytes_sent);
+	add_u64(o, "msgs_sent", f->msgs_sent);
+	add_u64(o, "bytes_rcvd", f->bytes_rcvd);
+	add_u64(o, "msgs_rcvd", f->msgs_rcvd);
+	add_u64(o, "reordered", f->reordered);
+	add_u64(o, "window_bytes", f->window_bytes);
+	cJSON_AddNumberToObject(o, "window_ns", (double)f->window_ns);
+	return o;
+}
+
+cJSON *nb_result_to_json(const struct nb_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON *fl = cJSON_AddArrayToObject(o, "flows");
+	for (unsigned i = 0; i < r->n_flows && i < NB_MAX_FLOWS; i++)
+		cJSON_AddItemToArray(fl, result_flow_to_json(&r->flows[i]));
+	cJSON_AddStringToObject(o, "resp_cpus", r->cpus);
+	cJSON_AddStringToObject(o, "resp_wait", r->wait);
+	add_u64(o, "resp_cpu_ns", r->cpu_ns);
+	if (r->have_cost)
+		cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cost, NULL));
+	return o;
+}
+
+static void result_flow_from_json(const cJSON *j, unsigned i, struct nb_result_flow *f, struct dec *outer)
+{
+	char what[32];
+	snprintf(what, sizeof(what), "flow %u", i);
+	struct dec d = {.o = j, .what = what, .err = outer->err, .errlen = outer->errlen, .rc = outer->rc};
+	if (!cJSON_IsObject(j)) {
+		dec_fail(outer, what, "is not an object");
+		return;
+	}
+	f->bytes_sent = dec_count(&d, "bytes_sent");
+	f->msgs_sent = dec_count(&d, "msgs_sent");
+	f->bytes_rcvd = dec_count(&d, "bytes_rcvd");
+	f->msgs_rcvd = dec_count(&d, "msgs_rcvd");
+	f->reordered = dec_count(&d, "reordered");
+	f->window_bytes = dec_count(&d, "window_bytes");
+	f->window_ns = dec_int(&d, "window_ns", 0, INT64_MAX);
+	outer->rc = d.rc;
+}
+
+static int cpu_cost_from_json(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_cpu_cost_from_json(j, ret, err, errlen);
+}
+
+int nb_result_from_json(const cJSON *j, struct nb_result *r, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(r, 0, sizeof(*r));
+	if (dec_begin(&d, j, "result", err, errlen) < 0)
+		return d.rc;
+	const cJSON *fl = dec_item(&d, "flows"), *f;
+	if (fl && (!cJSON_IsArray(fl) || cJSON_GetArraySize(fl) > NB_MAX_FLOWS))
+		dec_fail(&d, "flows", "is not an array of at most %u flows", NB_MAX_FLOWS);
+	else if (fl)
+		cJSON_ArrayForEach(f, fl)
+		{
+			result_flow_from_json(f, r->n_flows, &r->flows[r->n_flows], &d);
+			r->n_flows++;
+		}
+	dec_str(&d, "resp_cpus", r->cpus, sizeof(r->cpus));
+	dec_str(&d, "resp_wait", r->wait, sizeof(r->wait));
+	r->cpu_ns = dec_count(&d, "resp_cpu_ns");
+	r->have_cost = cJSON_GetObjectItemCaseSensitive(j, "cpu") != NULL;
+	if (r->have_cost)
+		dec_sub(&d, "cpu", &r->cost, cpu_cost_from_json);
+	return d.rc;
+}
+
+/* ---- CPU cost, machine facts ---- */
+
+cJSON *nb_cpu_cost_to_json(const struct nb_cpu_cost *c, const struct nb_test_cfg *for_report)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "source", c->source);
+	cJSON_AddBoolToObject(o, "valid", c->valid);
+	cJSON_AddNumberToObject(o, "wall_s", c->wall_s);
+	add_u64(o, "ncpus", c->ncpus);
+	cJSON_AddNumberToObject(o, "tsc_hz", c->tsc_hz);
+	cJSON_AddNumberToObject(o, "util", c->util);
+	add_u64(o, "busy_ns", c->busy_ns);
+	add_u64(o, "user_ns", c->user_ns);
+	add_u64(o, "system_ns", c->system_ns);
+	add_u64(o, "softirq_ns", c->softirq_ns);
+	add_u64(o, "irq_ns", c->irq_ns);
+	cJSON_AddNumberToObject(o, "cycles", c->cycles);
+	if (for_report && for_report->kind == NB_TEST_STREAM)
+		cJSON_AddNumberToObject(o, "cycles_per_byte", c->cycles_per_byte);
+	else if (for_report)
+		cJSON_AddNumberToObject(o, "cycles_per_transaction", c->cycles_per_txn);
+	add_u64(o, "gen_cpu_ns", c->gen_ns);
+	add_u64(o, "resp_cpu_ns", c->resp_ns);
+	add_u64(o, "other_ns", c->other_ns);
+	if (for_report)
+		add_u64(o, "unattributed_ns", nb_cpu_cost_unattributed_ns(c));
+	cJSON_AddBoolToObject(o, "disturbed", c->disturbed);
+	return o;
+}
+
+int nb_cpu_cost_from_json(const cJSON *j, struct nb_cpu_cost *c, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(c, 0, sizeof(*c));
+	if (dec_begin(&d, j, "cpu", err, errlen) < 0)
+		return d.rc;
+	dec_str(&d, "source", c->source, sizeof(c->source));
+	c->valid = dec_bool(&d, "valid");
+	c->wall_s = dec_num(&d, "wall_s", 0, DBL_MAX);
+	c->ncpus = (unsigned)dec_int(&d, "ncpus", 0, UINT_MAX);
+	c->tsc_hz = dec_num(&d, "tsc_hz", 0, DBL_MAX);
+	c->util = dec_num(&d, "util", 0, DBL_MAX);
+	c->busy_ns = dec_count(&d, "busy_ns");
+	c->user_ns = dec_count(&d, "user_ns");
+	c->system_ns = dec_count(&d, "system_ns");
+	c->softirq_ns = dec_count(&d, "softirq_ns");
+	c->irq_ns = dec_count(&d, "irq_ns");
+	c->cycles = dec_num(&d, "cycles", 0, DBL_MAX);
+	c->gen_ns = dec_count(&d, "gen_cpu_ns");
+	c->resp_ns = dec_count(&d, "resp_cpu_ns");
+	c->other_ns = dec_count(&d, "other_ns");
+	c->disturbed = dec_bool(&d, "disturbed");
+	return d.rc;
 }
 
 cJSON *nb_sysinfo_to_json(const struct nb_sysinfo *si)
 {
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "hostname", si->hostname);
-	cJSON_AddStringToObject(j, "kernel", si->kernel);
-	cJSON_AddStringToObject(j, "boot_id", si->boot_id);
-	cJSON_AddStringToObject(j, "cpu_model", si->cpu_model);
-	cJSON_AddNumberToObject(j, "ncpus", si->ncpus);
-	return j;
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "hostname", si->hostname);
+	cJSON_AddStringToObject(o, "kernel", si->kernel);
+	cJSON_AddStringToObject(o, "boot_id", si->boot_id);
+	cJSON_AddStringToObject(o, "cpu_model", si->cpu_model);
+	add_u64(o, "ncpus", si->ncpus);
+	return o;
 }
 
-void nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *si)
+int nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *si, char *err, size_t errlen)
 {
+	struct dec d;
 	memset(si, 0, sizeof(*si));
-	snprintf(si->hostname, sizeof(si->hostname), "%s", nb_json_str(j, "hostname", ""));
-	snprintf(si->kernel, sizeof(si->kernel), "%s", nb_json_str(j, "kernel", ""));
-	snprintf(si->boot_id, sizeof(si->boot_id), "%s", nb_json_str(j, "boot_id", ""));
-	snprintf(si->cpu_model, sizeof(si->cpu_model), "%s", nb_json_str(j, "cpu_model", ""));
-	si->ncpus = (unsigned)nb_json_i64(j, "ncpus", 0);
+	if (dec_begin(&d, j, "sysinfo", err, errlen) < 0)
+		return d.rc;
+	dec_str(&d, "hostname", si->hostname, sizeof(si->hostname));
+	dec_str(&d, "kernel", si->kernel, sizeof(si->kernel));
+	dec_str(&d, "boot_id", si->boot_id, sizeof(si->boot_id));
+	dec_str(&d, "cpu_model", si->cpu_model, sizeof(si->cpu_model));
+	si->ncpus = (unsigned)dec_int(&d, "ncpus", 0, UINT_MAX);
+	return d.rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nbench/clock.h"
+#include "nbench/proto.h"
 #include "nbench/units.h"
 
 #ifndef NB_VERSION
@@ -378,45 +379,10 @@ static void j_str_or_null(cJSON *o, const char *k, const char *s)
 		cJSON_AddNullToObject(o, k);
 }
 
+/* null for a host the run never heard from */
 static cJSON *j_sysinfo(const struct nb_sysinfo *h)
 {
-	if (!h->hostname[0] && !h->boot_id[0])
-		return cJSON_CreateNull();
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "hostname", h->hostname);
-	cJSON_AddStringToObject(o, "kernel", h->kernel);
-	cJSON_AddStringToObject(o, "boot_id", h->boot_id);
-	cJSON_AddStringToObject(o, "cpu_model", h->cpu_model);
-	j_u64(o, "ncpus", h->ncpus);
-	return o;
-}
-
-static cJSON *j_settings(const struct nb_test_cfg *c)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "kind", nb_test_kind_name(c->kind));
-	cJSON_AddStringToObject(o, "proto", nb_proto_name(c->proto));
-	cJSON_AddStringToObject(o, "engine", c->engine);
-	cJSON_AddStringToObject(o, "host", c->host);
-	j_u64(o, "port", c->port);
-	j_num(o, "duration_ns", (double)c->duration_ns);
-	j_num(o, "warmup_ns", (double)c->warmup_ns);
-	j_num(o, "interval_ns", (double)c->interval_ns);
-	j_u64(o, "flows", c->flows);
-	cJSON_AddBoolToObject(o, "reverse", c->reverse);
-	j_u64(o, "msg_bytes", nb_cfg_msg_bytes(c));
-	j_u64(o, "req_bytes", c->req_bytes);
-	j_u64(o, "resp_bytes", c->resp_bytes);
-	j_u64(o, "depth", c->depth);
-	j_num(o, "rate_tps", c->rate_tps);
-	j_num(o, "rate_bps", c->rate_bps);
-	j_num(o, "udp_timeout_ns", (double)c->udp_timeout_ns);
-	j_num(o, "cpu_gen", c->cpu_gen);
-	j_num(o, "cpu_resp", c->cpu_resp);
-	cJSON_AddStringToObject(o, "wait", nb_wait_name(c->wait));
-	j_num(o, "busy_poll_us", c->busy_poll_us);
-	cJSON_AddBoolToObject(o, "nodelay", c->nodelay);
-	return o;
+	return h->hostname[0] || h->boot_id[0] ? nb_sysinfo_to_json(h) : cJSON_CreateNull();
 }
 
 static cJSON *j_start(const struct nb_report *r)
@@ -432,7 +398,7 @@ static cJSON *j_start(const struct nb_report *r)
 		j_num(o, "server_pid", r->server_pid);
 	else
 		cJSON_AddNullToObject(o, "server_pid");
-	cJSON_AddItemToObject(o, "settings", j_settings(&r->cfg));
+	cJSON_AddItemToObject(o, "settings", nb_cfg_to_json(&r->cfg));
 
 	cJSON *p = cJSON_AddObjectToObject(o, "placement");
 	cJSON_AddStringToObject(p, "gen_cpus", r->gen_cpus[0] ? r->gen_cpus : "any");
@@ -515,33 +481,6 @@ static cJSON *j_flows(const struct nb_report *r)
 	return a;
 }
 
-static cJSON *j_cpu(const struct nb_report *r, const struct nb_cpu_cost *c)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "source", c->source);
-	cJSON_AddBoolToObject(o, "valid", c->valid);
-	j_num(o, "wall_s", c->wall_s);
-	j_u64(o, "ncpus", c->ncpus);
-	j_num(o, "tsc_hz", c->tsc_hz);
-	j_num(o, "util", c->util);
-	j_u64(o, "busy_ns", c->busy_ns);
-	j_u64(o, "user_ns", c->user_ns);
-	j_u64(o, "system_ns", c->system_ns);
-	j_u64(o, "softirq_ns", c->softirq_ns);
-	j_u64(o, "irq_ns", c->irq_ns);
-	j_num(o, "cycles", c->cycles);
-	if (is_stream(r))
-		j_num(o, "cycles_per_byte", c->cycles_per_byte);
-	else
-		j_num(o, "cycles_per_transaction", c->cycles_per_txn);
-	j_u64(o, "gen_cpu_ns", c->gen_ns);
-	j_u64(o, "resp_cpu_ns", c->resp_ns);
-	j_u64(o, "other_ns", c->other_ns);
-	j_u64(o, "unattributed_ns", nb_cpu_cost_unattributed_ns(c));
-	cJSON_AddBoolToObject(o, "disturbed", c->disturbed);
-	return o;
-}
-
 static cJSON *j_end(const struct nb_report *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -577,9 +516,9 @@ static cJSON *j_end(const struct nb_report *r)
 		j_num(l, "max", (double)r->lat.max_ns);
 		j_num(l, "stddev", r->lat.stddev_ns);
 	}
-	cJSON_AddItemToObject(o, "cpu", j_cpu(r, &r->cpu));
+	cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cpu, &r->cfg));
 	if (r->server_cpu_valid)
-		cJSON_AddItemToObject(o, "server_cpu", j_cpu(r, &r->server_cpu));
+		cJSON_AddItemToObject(o, "server_cpu", nb_cpu_cost_to_json(&r->server_cpu, &r->cfg));
 	if (r->dpdk.pmd[0]) {
 		cJSON *x = cJSON_AddObjectToObject(o, "dpdk_xstats");
 		for (unsigned i = 0; i < r->dpdk.n_xstats; i++)

@@ -534,43 +534,35 @@ static void cpu_list(struct test *t, char *buf, size_t len)
 	nb_cpu_mask_str(mask, buf, len);
 }
 
-static cJSON *test_result(struct test *t, const struct nb_cpu_snap *a, const struct nb_cpu_snap *b)
+/* What the responder measured, for the RESULT message. a and b: the CPU snapshots at MEASURE and STOP, when
+ * taken. */
+static void test_result(struct test *t, const struct nb_cpu_snap *a, const struct nb_cpu_snap *b,
+			struct nb_result *ret)
 {
-	cJSON *j = cJSON_CreateObject(), *fl = cJSON_AddArrayToObject(j, "flows");
-	uint64_t resp_ns = 0;
-	for (unsigned i = 0; t->flows && i < t->cfg.flows; i++) {
+	memset(ret, 0, sizeof(*ret));
+	ret->n_flows = t->flows ? t->cfg.flows : 0;
+	for (unsigned i = 0; i < ret->n_flows; i++) {
 		struct rflow *rf = &t->flows[i];
 		struct nb_flow_live *l = &rf->live;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "bytes_sent", (double)l->bytes_sent);
-		cJSON_AddNumberToObject(o, "bytes_rcvd", (double)l->bytes_rcvd);
-		cJSON_AddNumberToObject(o, "msgs_sent", (double)l->msgs_sent);
-		cJSON_AddNumberToObject(o, "msgs_rcvd", (double)l->msgs_rcvd);
-		cJSON_AddNumberToObject(o, "reordered", (double)l->reordered);
-		cJSON_AddNumberToObject(o, "max_seq", (double)l->max_seq);
-		cJSON_AddNumberToObject(o, "txns", (double)l->txns);
-		cJSON_AddNumberToObject(o, "cpu", l->cpu);
+		struct nb_result_flow *f = &ret->flows[i];
+		f->bytes_sent = l->bytes_sent;
+		f->msgs_sent = l->msgs_sent;
+		f->bytes_rcvd = l->bytes_rcvd;
+		f->msgs_rcvd = l->msgs_rcvd;
+		f->reordered = l->reordered;
 		/* the receiver's measured window: from the warm-up's end to the last byte */
 		int64_t win = l->t_last_ns - rf->t_measure_ns;
-		uint64_t wbytes = l->bytes_rcvd - rf->bytes_at_measure;
-		cJSON_AddNumberToObject(o, "window_ns", rf->t_measure_ns && win > 0 ? (double)win : 0);
-		cJSON_AddNumberToObject(o, "window_bytes", rf->t_measure_ns ? (double)wbytes : 0);
-		cJSON_AddItemToArray(fl, o);
+		f->window_ns = rf->t_measure_ns && win > 0 ? win : 0;
+		f->window_bytes = rf->t_measure_ns ? l->bytes_rcvd - rf->bytes_at_measure : 0;
 		if (rf->cpu_end_ns > rf->cpu_at_measure)
-			resp_ns += rf->cpu_end_ns - rf->cpu_at_measure;
+			ret->cpu_ns += rf->cpu_end_ns - rf->cpu_at_measure;
 	}
-	cJSON_AddNumberToObject(j, "crr_txns", (double)t->crr_txns);
-	char cpus[64];
-	cpu_list(t, cpus, sizeof(cpus));
-	cJSON_AddStringToObject(j, "resp_cpus", cpus);
-	cJSON_AddNumberToObject(j, "resp_cpu_ns", (double)resp_ns);
+	cpu_list(t, ret->cpus, sizeof(ret->cpus));
 	if (a && b) {
-		struct nb_cpu_cost cost;
-		nb_cpu_cost(a, b, &cost);
-		cost.resp_ns = resp_ns;
-		cJSON_AddItemToObject(j, "cpu", nb_cpu_cost_to_json(&cost));
+		ret->have_cost = true;
+		nb_cpu_cost(a, b, &ret->cost);
+		ret->cost.resp_ns = ret->cpu_ns;
 	}
-	return j;
 }
 
 static void test_measure(struct test *t)
@@ -594,16 +586,12 @@ static int session_test(struct session *ss, const cJSON *body)
 	struct test *t = NULL;
 	struct nb_cpu_meter *m = NULL;
 	struct nb_cpu_snap a, b;
+	struct nb_result res;
 	bool have_a = false;
 	uint16_t type;
 	cJSON *msg = NULL;
 	int r;
 
-	nb_cfg_defaults(&cfg, NB_TEST_RR);
-	const char *kind = nb_json_str(body, "test", "rr");
-	enum nb_test_kind k;
-	if (nb_test_kind_parse(kind, &k) == 0)
-		nb_cfg_defaults(&cfg, k);
 	if (nb_cfg_from_json(body, &cfg, err, sizeof(err)) < 0 ||
 	    nb_cfg_check_responder(&cfg, err, sizeof(err)) < 0) {
 		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
@@ -628,9 +616,8 @@ static int session_test(struct session *ss, const cJSON *body)
 		nb_proto_send_error(ss->fd, "responder: %s", strerror(-r));
 		return r;
 	}
-	cJSON *ack = cJSON_CreateObject();
-	cJSON_AddNumberToObject(ack, "test_id", (double)t->id);
-	r = nb_proto_send(ss->fd, NB_MSG_TEST_ACK, ack);
+	cJSON *ack = nb_test_ack_to_json(&(struct nb_test_ack){.test_id = t->id});
+	r = ack ? nb_proto_send(ss->fd, NB_MSG_TEST_ACK, ack) : -ENOMEM;
 	cJSON_Delete(ack);
 	if (r < 0)
 		goto out;
@@ -658,9 +645,10 @@ static int session_test(struct session *ss, const cJSON *body)
 		} else if (type == NB_MSG_STOP) {
 			bool have_b = have_a && nb_cpu_snap(m, &b) == 0;
 			test_stop(t);
-			cJSON *res = test_result(t, have_a ? &a : NULL, have_b ? &b : NULL);
-			r = nb_proto_send(ss->fd, NB_MSG_RESULT, res);
-			cJSON_Delete(res);
+			test_result(t, have_a ? &a : NULL, have_b ? &b : NULL, &res);
+			cJSON *j = nb_result_to_json(&res);
+			r = j ? nb_proto_send(ss->fd, NB_MSG_RESULT, j) : -ENOMEM;
+			cJSON_Delete(j);
 			cJSON_Delete(msg);
 			msg = NULL;
 			logf_(s, "%s: %s %s test done", ss->peer, nb_test_kind_name(cfg.kind),
@@ -691,13 +679,9 @@ static void *session_main(void *arg)
 	struct session *ss = arg;
 	struct server *s = ss->s;
 	uint16_t type;
-	cJSON *msg = NULL, *hello = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(hello, "version", NB_PROTO_VERSION);
-	cJSON_AddStringToObject(hello, "nbench", NB_VERSION);
-	cJSON_AddNumberToObject(hello, "pid", getpid());
-	cJSON_AddItemToObject(hello, "sysinfo", nb_sysinfo_to_json(&s->si));
-	int r = nb_proto_send(ss->fd, NB_MSG_HELLO_ACK, hello);
+	cJSON *msg = NULL,
+	      *hello = nb_hello_ack_to_json(&(struct nb_hello_ack){.sysinfo = s->si, .pid = getpid()});
+	int r = hello ? nb_proto_send(ss->fd, NB_MSG_HELLO_ACK, hello) : -ENOMEM;
 	cJSON_Delete(hello);
 	logf_(s, "%s: control connection", ss->peer);
 	while (r == 0 && !*s->quit) {

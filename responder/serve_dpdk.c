@@ -336,41 +336,36 @@ static int test_new(const struct nb_test_cfg *cfg, struct dtest **ret)
 static cJSON *result(struct dtest *t, uint64_t resp_ns, const struct nb_cpu_snap *a,
 		     const struct nb_cpu_snap *b)
 {
-	cJSON *j = cJSON_CreateObject(), *fl = cJSON_AddArrayToObject(j, "flows");
+	struct nb_result *res = calloc(1, sizeof(*res));
+	if (!res)
+		return NULL;
 	uint64_t mask = 0;
+	res->n_flows = t->cfg.flows;
 	for (unsigned i = 0; i < t->cfg.flows; i++) {
 		struct dflow *f = &t->flows[i];
 		struct nb_flow_live *l = &f->live;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "bytes_sent", (double)nb_peek(&l->bytes_sent));
-		cJSON_AddNumberToObject(o, "bytes_rcvd", (double)nb_peek(&l->bytes_rcvd));
-		cJSON_AddNumberToObject(o, "msgs_sent", (double)nb_peek(&l->msgs_sent));
-		cJSON_AddNumberToObject(o, "msgs_rcvd", (double)nb_peek(&l->msgs_rcvd));
-		cJSON_AddNumberToObject(o, "reordered", (double)nb_peek(&l->reordered));
-		cJSON_AddNumberToObject(o, "max_seq", (double)nb_peek(&l->max_seq));
-		cJSON_AddNumberToObject(o, "txns", (double)nb_peek(&l->txns));
-		cJSON_AddNumberToObject(o, "cpu", l->cpu);
-		int64_t last = __atomic_load_n(&l->t_last_ns, __ATOMIC_RELAXED);
-		int64_t win = last - f->t_measure_ns;
-		uint64_t wbytes = nb_peek(&l->bytes_rcvd) - f->bytes_at_measure;
-		cJSON_AddNumberToObject(o, "window_ns", f->t_measure_ns && win > 0 ? (double)win : 0);
-		cJSON_AddNumberToObject(o, "window_bytes", f->t_measure_ns ? (double)wbytes : 0);
-		cJSON_AddItemToArray(fl, o);
+		struct nb_result_flow *rf = &res->flows[i];
+		rf->bytes_sent = nb_peek(&l->bytes_sent);
+		rf->msgs_sent = nb_peek(&l->msgs_sent);
+		rf->bytes_rcvd = nb_peek(&l->bytes_rcvd);
+		rf->msgs_rcvd = nb_peek(&l->msgs_rcvd);
+		rf->reordered = nb_peek(&l->reordered);
+		int64_t win = __atomic_load_n(&l->t_last_ns, __ATOMIC_RELAXED) - f->t_measure_ns;
+		rf->window_ns = f->t_measure_ns && win > 0 ? win : 0;
+		rf->window_bytes = f->t_measure_ns ? rf->bytes_rcvd - f->bytes_at_measure : 0;
 		mask |= l->cpu_mask;
 	}
-	cJSON_AddNumberToObject(j, "crr_txns", 0);
 	/* the packet loop polls the port: it never sleeps during a test, whatever the generator's --spin */
-	cJSON_AddStringToObject(j, "resp_wait", "spin (dpdk poll)");
-	char cpus[64];
-	nb_cpu_mask_str(mask, cpus, sizeof(cpus));
-	cJSON_AddStringToObject(j, "resp_cpus", cpus);
-	cJSON_AddNumberToObject(j, "resp_cpu_ns", (double)resp_ns);
+	snprintf(res->wait, sizeof(res->wait), "spin (dpdk poll)");
+	nb_cpu_mask_str(mask, res->cpus, sizeof(res->cpus));
+	res->cpu_ns = resp_ns;
 	if (a && b) {
-		struct nb_cpu_cost cost;
-		nb_cpu_cost(a, b, &cost);
-		cost.resp_ns = resp_ns;
-		cJSON_AddItemToObject(j, "cpu", nb_cpu_cost_to_json(&cost));
+		res->have_cost = true;
+		nb_cpu_cost(a, b, &res->cost);
+		res->cost.resp_ns = resp_ns;
 	}
+	cJSON *j = nb_result_to_json(res);
+	free(res);
 	return j;
 }
 

@@ -78,6 +78,13 @@ int nb_sock_apply_opts(int fd, const struct nb_flow_opts *o);
  * drop_every > 0, drops every drop_every-th datagram sent from a to b (to test loss accounting). */
 int nb_loop_pair(const struct nb_flow_opts *o, unsigned drop_every, struct nb_flow **ret_a,
 		 struct nb_flow **ret_b);
+/* Loop engine: what happened on the way to f, for tests to check a workload against. */
+struct nb_loop_stats {
+	size_t peak_bytes; /* the most payload bytes ever waiting at once for f to receive: with requests of
+			    * one size, the requests in flight as the receiving side saw them */
+	uint64_t dropped;  /* datagrams to f dropped (every drop_every-th, and those finding it full) */
+};
+void nb_loop_rx_stats(struct nb_flow *f, struct nb_loop_stats *ret);
 /* Loop engine's listener: nb_engine_loop.open() queues the far end of a new pair, taken here. */
 int nb_loop_accept(int64_t timeout_ns, struct nb_flow **ret);
 

@@ -19,25 +19,30 @@
 #include <cjson/cJSON.h>
 
 #include "nbench/cfg.h"
+#include "nbench/cpu.h"
+#include "nbench/result.h"
+#include "nbench/sysinfo.h"
 
 #define NB_PROTO_MAGIC	   "NBCP"
-#define NB_PROTO_VERSION   1
+#define NB_PROTO_VERSION   2 /* 2: typed bodies; TEST carries the report's settings form */
 #define NB_PROTO_HDR_BYTES 12
 #define NB_PROTO_MAX_BODY  (64u * 1024)
 
+/* Who sends what; bodies are JSON objects, "{}" where none is listed. The typed ones have a struct and an
+ * encoder/decoder pair below. */
 enum nb_msg_type {
-	NB_MSG_HELLO = 1,  /* c->s {version, nbench, sysinfo} */
-	NB_MSG_HELLO_ACK,  /* s->c {sysinfo, pid} */
-	NB_MSG_ERROR,	   /* either way {message} */
-	NB_MSG_TEST,	   /* c->s {settings} */
-	NB_MSG_TEST_ACK,   /* s->c {test_id} */
-	NB_MSG_READY,	   /* s->c every flow attached {placement} */
-	NB_MSG_START,	   /* c->s go */
-	NB_MSG_MEASURE,	   /* c->s warm-up over: snapshot CPU */
-	NB_MSG_STOP,	   /* c->s end of the measured window: stop and report */
-	NB_MSG_RESULT,	   /* s->c {flows, cpu} */
+	NB_MSG_HELLO = 1,  /* c->s {} (the version is in every frame's header) */
+	NB_MSG_HELLO_ACK,  /* s->c struct nb_hello_ack {sysinfo, pid} */
+	NB_MSG_ERROR,	   /* either way {message}; the connection ends or the test is refused */
+	NB_MSG_TEST,	   /* c->s struct nb_test_cfg: the settings, as the report's "settings" echo */
+	NB_MSG_TEST_ACK,   /* s->c struct nb_test_ack {test_id, data_addr} */
+	NB_MSG_READY,	   /* s->c every flow attached {} */
+	NB_MSG_START,	   /* c->s go {} */
+	NB_MSG_MEASURE,	   /* c->s warm-up over: snapshot counters and CPU {} */
+	NB_MSG_STOP,	   /* c->s end of the measured window: stop and report {} */
+	NB_MSG_RESULT,	   /* s->c struct nb_result (result.h) */
 	NB_MSG_DATA_HELLO, /* data connection or UDP flow -> s {test_id, flow} */
-	NB_MSG_DATA_ACK,   /* s -> UDP flow */
+	NB_MSG_DATA_ACK,   /* s -> UDP flow {ack} */
 	NB_MSG_TYPE_MAX
 };
 
@@ -67,20 +72,46 @@ int nb_proto_send_error(int fd, const char *fmt, ...) __attribute__((format(prin
 int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_body,
 		  uint16_t *ret_peer_version);
 
-/* Settings <-> JSON (the TEST message, and the report's echo). */
+/*
+ * Typed bodies. Every *_to_json returns a new object (NULL when out of memory). Every *_from_json checks
+ * each key's presence and type and each number's range (an integer must be a whole number that fits its
+ * field), fills *ret entirely, and returns 0 or -EINVAL with a one-line message naming the key in err.
+ */
+
+/* The settings, under the keys of the report's "settings" object (msg_bytes resolved to the size in
+ * effect). The local fields (dpdk_*) are neither sent nor decoded: from_json leaves them empty. Every key
+ * is required; nb_cfg_check's cross-field checks are the caller's. */
 cJSON *nb_cfg_to_json(const struct nb_test_cfg *cfg);
-/* 0 or -EINVAL with a message in err. Missing keys keep cfg's values. */
-int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *cfg, char *err, size_t errlen);
+int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *ret, char *err, size_t errlen);
 
-/* CPU cost and machine facts over the wire. */
-struct nb_cpu_cost;
-struct nb_sysinfo;
-cJSON *nb_cpu_cost_to_json(const struct nb_cpu_cost *c);
-void nb_cpu_cost_from_json(const cJSON *j, struct nb_cpu_cost *c);
+struct nb_hello_ack {
+	struct nb_sysinfo sysinfo; /* the responder's machine */
+	int pid; /* the responder's process, so a same-host generator leaves it out of "others" */
+};
+cJSON *nb_hello_ack_to_json(const struct nb_hello_ack *a);
+int nb_hello_ack_from_json(const cJSON *j, struct nb_hello_ack *ret, char *err, size_t errlen);
+
+struct nb_test_ack {
+	uint64_t test_id;   /* names the test in every DATA_HELLO; < 2^53, exact in a JSON number */
+	char data_addr[64]; /* where the data flows go when not where the control connection went (DPDK) */
+};
+cJSON *nb_test_ack_to_json(const struct nb_test_ack *a);
+int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *ret, char *err, size_t errlen);
+
+cJSON *nb_result_to_json(const struct nb_result *r);
+int nb_result_from_json(const cJSON *j, struct nb_result *ret, char *err, size_t errlen);
+
+/* A CPU cost, under the keys of the report's "cpu" object. for_report non-NULL (the report) adds the
+ * figures derived from the run: cycles per byte (stream) or per transaction, and unattributed_ns; the wire
+ * leaves them out, since the generator derives them from its own counts. */
+cJSON *nb_cpu_cost_to_json(const struct nb_cpu_cost *c, const struct nb_test_cfg *for_report);
+int nb_cpu_cost_from_json(const cJSON *j, struct nb_cpu_cost *ret, char *err, size_t errlen);
+
 cJSON *nb_sysinfo_to_json(const struct nb_sysinfo *si);
-void nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *si);
+int nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *ret, char *err, size_t errlen);
 
-/* JSON helpers: numbers with a default. */
+/* Lenient getters for untyped bodies (DATA_HELLO, ERROR): the default when the key is missing, of another
+ * type, or (nb_json_i64) not an integer in int64_t's range. */
 int64_t nb_json_i64(const cJSON *o, const char *key, int64_t dflt);
 double nb_json_num(const cJSON *o, const char *key, double dflt);
 const char *nb_json_str(const cJSON *o, const char *key, const char *dflt);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The control protocol's codec against truncated, garbage, oversized and other-version input. */
+/* The control protocol: frames against truncated, garbage, oversized and other-version input, and every
+ * typed body round-tripped field by field and refused when a key is missing, mistyped or out of range. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 #include <sys/socket.h>
@@ -89,31 +93,398 @@ static void test_recv(void)
 	close(sv[1]);
 }
 
-static void test_cfg_json(void)
+/* ---- typed bodies ---- */
+
+/* Strings set so that the bytes after the NUL are zero, as a decoder leaves them. */
+static void set_str(char *buf, size_t size, const char *s)
+{
+	memset(buf, 0, size);
+	snprintf(buf, size, "%s", s);
+}
+
+/* Byte-equal after the padding is cleared: a field the codec loses is still 0xa5 in want, 0 in got. */
+#define CHECK_SAME(want, got)                                                                                \
+	do {                                                                                                 \
+		__builtin_clear_padding(&(want));                                                            \
+		__builtin_clear_padding(&(got));                                                             \
+		const unsigned char *w_ = (const void *)&(want), *g_ = (const void *)&(got);                 \
+		size_t k_ = 0;                                                                               \
+		while (k_ < sizeof(want) && w_[k_] == g_[k_])                                                \
+			k_++;                                                                                \
+		CHECK_MSG(k_ == sizeof(want), "%s: byte %zu of %zu differs after the round trip", #want, k_, \
+			  sizeof(want));                                                                     \
+	} while (0)
+
+/* Every field of the settings a distinct, non-default value; what the struct gains later and the test
+ * does not set stays 0xa5, which no decoder produces, so an unserialised new field fails CHECK_SAME. */
+static void fill_cfg(struct nb_test_cfg *c)
+{
+	memset(c, 0xa5, sizeof(*c));
+	c->kind = NB_TEST_CRR;
+	c->proto = NB_PROTO_UDP;
+	set_str(c->engine, sizeof(c->engine), "dpdk");
+	set_str(c->host, sizeof(c->host), "192.0.2.7");
+	c->port = 4321;
+	c->duration_ns = 3000000001LL;
+	c->warmup_ns = 2000000003LL;
+	c->interval_ns = 500000007LL;
+	c->flows = 5;
+	c->reverse = true;
+	c->msg_bytes = 9001;
+	c->req_bytes = 101;
+	c->resp_bytes = 203;
+	c->depth = 17;
+	c->rate_tps = 1234.5;
+	c->rate_bps = 5.5e9;
+	c->udp_timeout_ns = 300000011LL;
+	c->cpu_gen = 2;
+	c->cpu_resp = 3;
+	c->wait = NB_WAIT_SPIN;
+	c->busy_poll_us = 50;
+	c->nodelay = true;
+	/* local to each side: never on the wire */
+	set_str(c->dpdk_port, sizeof(c->dpdk_port), "net_af_packet0,iface=veth0");
+	set_str(c->dpdk_args, sizeof(c->dpdk_args), "--no-pci");
+	set_str(c->dpdk_ip, sizeof(c->dpdk_ip), "10.0.0.2");
+	set_str(c->dpdk_peer_mac, sizeof(c->dpdk_peer_mac), "02:00:00:00:00:01");
+}
+
+static void test_cfg_roundtrip(void)
 {
 	struct nb_test_cfg a, b;
-	char err[128];
-	nb_cfg_defaults(&a, NB_TEST_RR);
-	a.proto = NB_PROTO_UDP;
-	a.depth = 7;
-	a.rate_tps = 1234.5;
-	a.cpu_resp = 1;
-	a.wait = NB_WAIT_SPIN;
+	char err[160] = "";
+	fill_cfg(&a);
 	cJSON *j = nb_cfg_to_json(&a);
-	nb_cfg_defaults(&b, NB_TEST_STREAM);
+	CHECK_STR(nb_json_str(j, "kind", NULL), "crr"); /* the report's key, not "test" */
+	CHECK(!cJSON_HasObjectItem(j, "test") && !cJSON_HasObjectItem(j, "dpdk_port"));
 	CHECK_INT(nb_cfg_from_json(j, &b, err, sizeof(err)), 0);
-	CHECK_INT(b.kind, NB_TEST_RR);
-	CHECK_INT(b.proto, NB_PROTO_UDP);
-	CHECK_INT(b.depth, 7);
-	CHECK(b.rate_tps == 1234.5);
-	CHECK_INT(b.cpu_resp, 1);
-	CHECK_INT(b.wait, NB_WAIT_SPIN);
+	CHECK_STR(err, "");
+	CHECK_STR(b.dpdk_port, "");
+	CHECK_STR(b.dpdk_args, "");
+	CHECK_STR(b.dpdk_ip, "");
+	CHECK_STR(b.dpdk_peer_mac, "");
+	memcpy(b.dpdk_port, a.dpdk_port, sizeof(a.dpdk_port));
+	memcpy(b.dpdk_args, a.dpdk_args, sizeof(a.dpdk_args));
+	memcpy(b.dpdk_ip, a.dpdk_ip, sizeof(a.dpdk_ip));
+	memcpy(b.dpdk_peer_mac, a.dpdk_peer_mac, sizeof(a.dpdk_peer_mac));
+	CHECK_SAME(a, b);
 	cJSON_Delete(j);
-	j = cJSON_Parse("{\"depth\": -3}");
-	CHECK_INT(nb_cfg_from_json(j, &b, err, sizeof(err)), -EINVAL);
+
+	/* msg_bytes 0 means the protocol's default: the wire carries the size in effect */
+	nb_cfg_defaults(&a, NB_TEST_STREAM);
+	a.msg_bytes = 0;
+	a.proto = NB_PROTO_UDP;
+	j = nb_cfg_to_json(&a);
+	CHECK_INT(nb_cfg_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_INT(b.msg_bytes, NB_DEFAULT_UDP_MSG_BYTES);
 	cJSON_Delete(j);
-	j = cJSON_Parse("{\"proto\": \"sctp\"}");
-	CHECK_INT(nb_cfg_from_json(j, &b, err, sizeof(err)), -EINVAL);
+}
+
+static void fill_sysinfo(struct nb_sysinfo *si, const char *host)
+{
+	set_str(si->hostname, sizeof(si->hostname), host);
+	set_str(si->kernel, sizeof(si->kernel), "6.18.0-nb");
+	set_str(si->boot_id, sizeof(si->boot_id), "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0");
+	set_str(si->cpu_model, sizeof(si->cpu_model), "Intel(R) Xeon(R) Processor");
+	si->ncpus = 48;
+}
+
+static void test_hello_ack_roundtrip(void)
+{
+	struct nb_hello_ack a, b;
+	char err[160];
+	memset(&a, 0xa5, sizeof(a));
+	fill_sysinfo(&a.sysinfo, "responder-1");
+	a.pid = 4242;
+	cJSON *j = nb_hello_ack_to_json(&a);
+	CHECK_INT(nb_hello_ack_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	CHECK_INT(cJSON_GetArraySize(j), 2); /* sysinfo and pid: the version is the frame header's */
+	cJSON_Delete(j);
+}
+
+static void test_test_ack_roundtrip(void)
+{
+	struct nb_test_ack a, b;
+	char err[160];
+	memset(&a, 0xa5, sizeof(a));
+	a.test_id = (1ULL << 52) + 5; /* the responder draws 52 bits */
+	set_str(a.data_addr, sizeof(a.data_addr), "10.99.0.2");
+	cJSON *j = nb_test_ack_to_json(&a);
+	CHECK_INT(nb_test_ack_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	cJSON_Delete(j);
+}
+
+static void fill_cost(struct nb_cpu_cost *c, unsigned seed)
+{
+	set_str(c->source, sizeof(c->source), seed & 1 ? "perf" : "procstat");
+	c->valid = true;
+	c->wall_s = 10.25 + seed;
+	c->ncpus = 8 + seed;
+	c->tsc_hz = 2.3e9 + seed;
+	c->busy_ns = 14640000001ULL + seed;
+	c->user_ns = 3000000002ULL + seed;
+	c->system_ns = 4000000003ULL + seed;
+	c->irq_ns = 5000004ULL + seed;
+	c->softirq_ns = 6000000005ULL + seed;
+	c->cycles = 3.3e10 + seed;
+	c->util = 0.5 + seed / 100.0;
+	c->gen_ns = 7000000006ULL + seed;
+	c->resp_ns = 8000000007ULL + seed;
+	c->other_ns = 9000008ULL + seed;
+	c->disturbed = true;
+	c->cycles_per_byte = 0; /* derived by whoever knows the bytes: not carried */
+	c->cycles_per_txn = 0;
+}
+
+static void fill_result(struct nb_result *r, unsigned n)
+{
+	memset(r, 0xa5, sizeof(*r));
+	r->n_flows = n;
+	for (unsigned i = 0; i < n; i++)
+		r->flows[i] = (struct nb_result_flow){.bytes_sent = 1000 + i,
+						      .msgs_sent = 2000 + i,
+						      .bytes_rcvd = 3000 + i,
+						      .msgs_rcvd = 4000 + i,
+						      .reordered = 5 + i,
+						      .window_bytes = (1ULL << 40) + i,
+						      .window_ns = 9000000000LL + i};
+	memset(&r->flows[n], 0, sizeof(r->flows[0]) * (NB_MAX_FLOWS - n)); /* not carried: none */
+	set_str(r->cpus, sizeof(r->cpus), "0,2-3");
+	set_str(r->wait, sizeof(r->wait), "spin (dpdk poll)");
+	r->cpu_ns = 123456789012ULL;
+	r->have_cost = true;
+	fill_cost(&r->cost, 3);
+}
+
+static void test_result_roundtrip(void)
+{
+	static struct nb_result a, b;
+	char err[160];
+	fill_result(&a, 3);
+	cJSON *j = nb_result_to_json(&a);
+	CHECK_INT(nb_result_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	cJSON_Delete(j);
+
+	/* every flow there can be, and no cost (no MEASURE) */
+	fill_result(&a, NB_MAX_FLOWS);
+	a.have_cost = false;
+	memset(&a.cost, 0, sizeof(a.cost));
+	j = nb_result_to_json(&a);
+	CHECK(!cJSON_HasObjectItem(j, "cpu"));
+	char *txt = cJSON_PrintUnformatted(j);
+	CHECK(txt && strlen(txt) + NB_PROTO_HDR_BYTES <= NB_PROTO_MAX_BODY); /* fits one frame */
+	free(txt);
+	CHECK_INT(nb_result_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	cJSON_Delete(j);
+}
+
+static void test_cpu_cost_json(void)
+{
+	struct nb_cpu_cost a, b;
+	struct nb_test_cfg st, rr;
+	char err[160];
+	memset(&a, 0xa5, sizeof(a));
+	fill_cost(&a, 0);
+	cJSON *j = nb_cpu_cost_to_json(&a, NULL);
+	CHECK_INT(nb_cpu_cost_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	/* the wire carries no derived figure; the report carries the one of its test kind */
+	CHECK(!cJSON_HasObjectItem(j, "unattributed_ns") && !cJSON_HasObjectItem(j, "cycles_per_byte") &&
+	      !cJSON_HasObjectItem(j, "cycles_per_transaction"));
+	cJSON_Delete(j);
+	nb_cfg_defaults(&st, NB_TEST_STREAM);
+	nb_cfg_defaults(&rr, NB_TEST_RR);
+	a.cycles_per_byte = 1.5;
+	a.cycles_per_txn = 7000;
+	j = nb_cpu_cost_to_json(&a, &st);
+	CHECK(nb_json_num(j, "cycles_per_byte", 0) == 1.5 &&
+	      !cJSON_HasObjectItem(j, "cycles_per_transaction"));
+	CHECK(nb_json_num(j, "unattributed_ns", -1) == (double)nb_cpu_cost_unattributed_ns(&a));
+	cJSON_Delete(j);
+	j = nb_cpu_cost_to_json(&a, &rr);
+	CHECK(nb_json_num(j, "cycles_per_transaction", 0) == 7000 &&
+	      !cJSON_HasObjectItem(j, "cycles_per_byte"));
+	cJSON_Delete(j);
+}
+
+/* ---- bad input: every key of every typed body missing, of the wrong type, or out of range ---- */
+
+typedef int (*decode_fn)(const cJSON *j, void *ret, char *err, size_t errlen);
+
+static int dec_cfg(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_cfg_from_json(j, ret, err, errlen);
+}
+static int dec_hello_ack(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_hello_ack_from_json(j, ret, err, errlen);
+}
+static int dec_test_ack(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_test_ack_from_json(j, ret, err, errlen);
+}
+static int dec_result(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_result_from_json(j, ret, err, errlen);
+}
+static int dec_cost(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_cpu_cost_from_json(j, ret, err, errlen);
+}
+static int dec_sysinfo(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_sysinfo_from_json(j, ret, err, errlen);
+}
+
+static bool in_list(const char *const *list, const char *key)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, key))
+			return true;
+	return false;
+}
+
+/* good with key's value replaced by v (NULL: the key removed); the decoder must refuse it and name key */
+static void refuse_with(const char *what, const cJSON *good, const char *key, cJSON *v, const char *how,
+			decode_fn dec, void *out)
+{
+	char err[256] = "";
+	cJSON *bad = cJSON_Duplicate(good, true);
+	if (v)
+		cJSON_ReplaceItemInObjectCaseSensitive(bad, key, v);
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(bad, key);
+	int r = dec(bad, out, err, sizeof(err));
+	CHECK_MSG(r == -EINVAL, "%s with %s %s: decoded (%d)", what, key, how, r);
+	CHECK_MSG(r != -EINVAL || strstr(err, key), "%s with %s %s: the message '%s' does not name it", what,
+		  key, how, err);
+	cJSON_Delete(bad);
+}
+
+/* For every key of good: missing (unless optional), another type, and for numbers -1e300, and for
+ * integers (every number not in doubles) 1e300 and 0.5. */
+static void refuse_each_key(const char *what, cJSON *good, decode_fn dec, void *out,
+			    const char *const *doubles, const char *const *optional)
+{
+	char err[256];
+	const cJSON *it;
+	CHECK_MSG(dec(good, out, err, sizeof(err)) == 0, "%s: the good body is refused: %s", what, err);
+	cJSON_ArrayForEach(it, good)
+	{
+		const char *k = it->string;
+		if (!in_list(optional, k))
+			refuse_with(what, good, k, NULL, "missing", dec, out);
+		refuse_with(what, good, k,
+			    cJSON_IsString(it) ? cJSON_CreateNumber(1) : cJSON_CreateString("1"),
+			    "of another type", dec, out);
+		if (!cJSON_IsNumber(it))
+			continue;
+		refuse_with(what, good, k, cJSON_CreateNumber(-1e300), "-1e300", dec, out);
+		if (in_list(doubles, k))
+			continue;
+		refuse_with(what, good, k, cJSON_CreateNumber(1e300), "1e300", dec, out);
+		refuse_with(what, good, k, cJSON_CreateNumber(0.5), "0.5", dec, out);
+	}
+	/* not an object at all */
+	cJSON *arr = cJSON_CreateArray();
+	CHECK_INT(dec(arr, out, err, sizeof(err)), -EINVAL);
+	CHECK_INT(dec(NULL, out, err, sizeof(err)), -EINVAL);
+	cJSON_Delete(arr);
+}
+
+static void test_bad_bodies(void)
+{
+	static const char *const cfg_doubles[] = {"rate_tps", "rate_bps", NULL};
+	static const char *const cost_doubles[] = {"wall_s", "tsc_hz", "util", "cycles", NULL};
+	static const char *const result_optional[] = {"cpu", NULL};
+	static struct nb_result res;
+	struct nb_test_cfg cfg;
+	struct nb_hello_ack ha;
+	struct nb_test_ack ta;
+	struct nb_cpu_cost cost;
+	struct nb_sysinfo si;
+	char err[256];
+
+	fill_cfg(&cfg);
+	cJSON *j = nb_cfg_to_json(&cfg);
+	refuse_each_key("settings", j, dec_cfg, &cfg, cfg_doubles, NULL);
+	refuse_with("settings", j, "kind", cJSON_CreateString("sctp_rr"), "unknown", dec_cfg, &cfg);
+	refuse_with("settings", j, "wait", cJSON_CreateString("doze"), "unknown", dec_cfg, &cfg);
+	refuse_with("settings", j, "port", cJSON_CreateNumber(65536), "65536", dec_cfg, &cfg);
+	refuse_with("settings", j, "depth", cJSON_CreateNumber(-3), "-3", dec_cfg, &cfg);
+	refuse_with("settings", j, "cpu_resp", cJSON_CreateNumber(-2), "-2", dec_cfg, &cfg);
+	char longname[300];
+	memset(longname, 'h', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	refuse_with("settings", j, "host", cJSON_CreateString(longname), "too long", dec_cfg, &cfg);
+	cJSON_Delete(j);
+
+	memset(&ha, 0, sizeof(ha));
+	fill_sysinfo(&ha.sysinfo, "r");
+	ha.pid = 7;
+	j = nb_hello_ack_to_json(&ha);
+	refuse_each_key("hello ack", j, dec_hello_ack, &ha, NULL, NULL);
+	cJSON_Delete(j);
+	j = nb_sysinfo_to_json(&ha.sysinfo);
+	refuse_each_key("sysinfo", j, dec_sysinfo, &si, NULL, NULL);
+	cJSON_Delete(j);
+
+	ta = (struct nb_test_ack){.test_id = 99};
+	j = nb_test_ack_to_json(&ta);
+	refuse_each_key("test ack", j, dec_test_ack, &ta, NULL, NULL);
+	refuse_with("test ack", j, "test_id", cJSON_CreateNumber(0), "0", dec_test_ack, &ta);
+	refuse_with("test ack", j, "test_id", cJSON_CreateNumber(9007199254740992.0), "2^53", dec_test_ack,
+		    &ta);
+	cJSON_Delete(j);
+
+	memset(&cost, 0, sizeof(cost));
+	fill_cost(&cost, 1);
+	j = nb_cpu_cost_to_json(&cost, NULL);
+	refuse_each_key("cpu", j, dec_cost, &cost, cost_doubles, NULL);
+	cJSON_Delete(j);
+
+	fill_result(&res, 2);
+	j = nb_result_to_json(&res);
+	refuse_each_key("result", j, dec_result, &res, NULL, result_optional);
+	/* a bad key inside a flow or inside the cost is refused too */
+	cJSON *bad = cJSON_Duplicate(j, true);
+	cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(bad, "flows"), 1), "bytes_rcvd",
+				  cJSON_CreateNumber(1e300));
+	CHECK_INT(nb_result_from_json(bad, &res, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "flow 1") && strstr(err, "bytes_rcvd"), "message: %s", err);
+	cJSON_Delete(bad);
+	bad = cJSON_Duplicate(j, true);
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(bad, "cpu"), "busy_ns");
+	CHECK_INT(nb_result_from_json(bad, &res, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "cpu") && strstr(err, "busy_ns"), "message: %s", err);
+	cJSON_Delete(bad);
+	bad = cJSON_Duplicate(j, true);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(bad, "flows"), cJSON_CreateString("flow"));
+	CHECK_INT(nb_result_from_json(bad, &res, err, sizeof(err)), -EINVAL);
+	cJSON_Delete(bad);
+	/* more flows than a test can have */
+	bad = cJSON_Duplicate(j, true);
+	cJSON *fl = cJSON_GetObjectItem(bad, "flows");
+	while (cJSON_GetArraySize(fl) <= NB_MAX_FLOWS)
+		cJSON_AddItemToArray(fl, cJSON_Duplicate(cJSON_GetArrayItem(fl, 0), true));
+	CHECK_INT(nb_result_from_json(bad, &res, err, sizeof(err)), -EINVAL);
+	cJSON_Delete(bad);
+	cJSON_Delete(j);
+}
+
+/* The lenient getters never convert what does not fit. */
+static void test_lenient(void)
+{
+	cJSON *j = cJSON_Parse("{\"big\": 1e300, \"neg\": -1e300, \"half\": 0.5, \"ok\": -7, \"s\": 3}");
+	CHECK_INT(nb_json_i64(j, "big", 11), 11);
+	CHECK_INT(nb_json_i64(j, "neg", 12), 12);
+	CHECK_INT(nb_json_i64(j, "half", 13), 13);
+	CHECK_INT(nb_json_i64(j, "ok", 0), -7);
+	CHECK(nb_json_str(j, "s", NULL) == NULL);
 	cJSON_Delete(j);
 }
 
@@ -122,6 +493,12 @@ int main(void)
 	test_roundtrip();
 	test_bad_headers();
 	test_recv();
-	test_cfg_json();
+	test_cfg_roundtrip();
+	test_hello_ack_roundtrip();
+	test_test_ack_roundtrip();
+	test_result_roundtrip();
+	test_cpu_cost_json();
+	test_bad_bodies();
+	test_lenient();
 	return tap_status("proto");
 }

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the responder measured of one test: the body of the RESULT message. The responder fills one and
+ * lib/proto.c encodes it (nb_result_to_json); the generator decodes it (nb_result_from_json) and folds it
+ * with its own flows' counters into the report. It carries only what the generator reads: the figures the
+ * responder is the authority for (what reached it, what it sent, its CPU); latency, transactions and
+ * timeouts are the generator's own and are not sent.
+ */
+#ifndef NBENCH_RESULT_H
+#define NBENCH_RESULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nbench/cfg.h"
+#include "nbench/cpu.h"
+
+/* One flow, counted by the responder over the whole run (warm-up included) unless said otherwise. */
+struct nb_result_flow {
+	uint64_t bytes_sent, msgs_sent; /* reverse stream: what the responder sent */
+	uint64_t bytes_rcvd, msgs_rcvd; /* forward stream: what reached it (msgs: UDP datagrams) */
+	uint64_t reordered;		/* UDP forward stream: datagrams older than one already received */
+	uint64_t window_bytes;		/* bytes received from MEASURE (the warm-up's end) to the last one */
+	int64_t window_ns;		/* that window; 0 when MEASURE never came or nothing arrived after */
+};
+
+struct nb_result {
+	char cpus[64]; /* CPUs the test's threads ran on: "0", "0,1", "" unknown */
+	char wait[32]; /* how the responder waited when not as the settings say ("spin (dpdk poll)"), or "" */
+	uint64_t cpu_ns;	 /* the test threads' own CPU time over the measured window, 0 unknown */
+	bool have_cost;		 /* cost was measured (MEASURE came and the meter worked) */
+	struct nb_cpu_cost cost; /* the responder machine's system-wide cost over the measured window */
+	unsigned n_flows;	 /* the settings' flows (crr: 0, its connections are not flows) */
+	struct nb_result_flow flows[NB_MAX_FLOWS];
+};
+
+#endif
