@@ -25,7 +25,7 @@ static unsigned count(const struct nb_plan *p, enum nb_step_kind k)
 	return n;
 }
 
-int main(void)
+static void vm_rows(void)
 {
 	struct nb_plan br, vm[3];
 	const char *kinds[] = {"virtio", "vhost", "vhost-user"};
@@ -110,5 +110,12 @@ int main(void)
 	CHECK(script && !strstr(script, "qemu"));
 	free(script);
 	nb_plan_free(&br);
-	return tap_status("vm_plan");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct tap_case cases[] = {
+	    TAP_CASE(vm_rows),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }
