@@ -343,7 +343,7 @@ static const struct {
     {"script", cmd_script}, {"describe", cmd_describe}, {"spawn", cmd_spawn},
 };
 
-int nb_topo_cli(int argc, char **argv)
+int cmd_topo(int argc, char **argv)
 {
 	if (argc < 2) {
 		print_usage(stderr);
