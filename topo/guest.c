@@ -109,13 +109,55 @@ static void child_signals_default(void)
 	signal(SIGPIPE, SIG_DFL);
 }
 
+/* Runs argv with its stdout into out (the first line it prints is the image's JSON file) and, unless
+ * verbose, its stderr into log. The exit status as waitpid says it, or -errno. */
+static int run_capture(char *const argv[], bool verbose, const char *log, char *out, size_t outlen)
+{
+	int pfd[2], status = 0;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int fd = verbose ? -1 : open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		child_signals_default();
+		dup2(pfd[1], 1);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (len < outlen - 1) {
+		n = read(pfd[0], out + len, outlen - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
 int nb_guest_image(bool force, bool verbose, struct nb_guest_image *ret, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], script[PATH_MAX], log[PATH_MAX], out[PATH_MAX] = "";
 	const char *dir = guest_dir();
-	int pfd[2], status, r;
-	ssize_t n, len = 0;
-	pid_t pid;
+	ssize_t n;
+	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -132,44 +174,12 @@ int nb_guest_image(bool force, bool verbose, struct nb_guest_image *ret, char *e
 		return r;
 	}
 	snprintf(log, sizeof(log), "%s/build.log", dir);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(pfd[0]);
-		close(pfd[1]);
+	char *argv[] = {"bash", script, "--nbench", exe, "--dir", (char *)dir, force ? "--force" : NULL,
+			NULL};
+	r = run_capture(argv, verbose, log, out, sizeof(out));
+	if (r < 0)
 		return r;
-	}
-	if (pid == 0) {
-		char *argv[] = {
-		    "bash", script, "--nbench", exe, "--dir", (char *)dir, force ? "--force" : NULL, NULL};
-
-		child_signals_default();
-		dup2(pfd[1], 1);
-		if (!verbose) {
-			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-			if (fd >= 0)
-				dup2(fd, 2);
-		}
-		execvp("bash", argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	while ((size_t)len < sizeof(out) - 1) {
-		n = read(pfd[0], out + len, sizeof(out) - 1 - (size_t)len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	out[len] = '\0';
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (!WIFEXITED(r) || WEXITSTATUS(r)) {
 		nb_err(err, errlen, "building the guest image failed (%s%s)",
 		       verbose ? "see above" : "log: ", verbose ? "" : log);
 		return -EIO;
