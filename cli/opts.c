@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* Option parsing for the test commands: every value checked, one line on error, exit status 2. */
+/*
+ * Option parsing for the test commands: every value checked, one line on error, exit status 2. One table
+ * lists each option once (name, argument, which tests take it, limits, help line); the getopt entries, the
+ * checks, their messages and --help all come from it.
+ */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "nbench/clock.h"
+#include "nbench/engine.h"
+#include "nbench/topo.h"
 #include "nbench/units.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -21,94 +30,367 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-enum {
-	O_WARMUP = 256,
-	O_REVERSE,
-	O_MSG,
-	O_PROTO,
-	O_DEPTH,
-	O_RATE,
-	O_UDP_TIMEOUT,
-	O_CPU_GEN,
-	O_CPU_RESP,
-	O_SPIN,
-	O_BUSY_POLL,
-	O_NODELAY,
-	O_NO_NODELAY,
-	O_ENGINE,
-	O_JSON,
-	O_CSV,
-	O_PATH,
-	O_TOPO,
+/* How a flag's argument is read and where it goes. */
+enum opt_type {
+	OT_SET,	     /* no argument: stores .lo */
+	OT_UINT,     /* integer in [lo, hi] */
+	OT_DURATION, /* duration in [lo, hi] ns; with .zero_ok also 0 */
+	OT_BYTES,    /* byte size in [lo, hi] */
+	OT_PAIR,     /* REQ,RESP byte sizes, each in [lo, hi], to field and field2 */
+	OT_RATE,     /* per-second rate in (lo, hi] */
+	OT_STRING,   /* copied into a char array: not empty, fits */
+	OT_ARG,	     /* the argument itself (a pointer into argv) */
+	OT_PROTO,    /* tcp|udp */
 };
 
-static const struct option test_opts[] = {
-    {"host", required_argument, NULL, 'H'},
-    {"port", required_argument, NULL, 'p'},
-    {"time", required_argument, NULL, 't'},
-    {"warmup", required_argument, NULL, O_WARMUP},
-    {"interval", required_argument, NULL, 'i'},
-    {"parallel", required_argument, NULL, 'P'},
-    {"reverse", no_argument, NULL, O_REVERSE},
-    {"msg-size", required_argument, NULL, O_MSG},
-    {"proto", required_argument, NULL, O_PROTO},
-    {"rr-size", required_argument, NULL, 'r'},
-    {"depth", required_argument, NULL, O_DEPTH},
-    {"rate", required_argument, NULL, O_RATE},
-    {"udp-timeout", required_argument, NULL, O_UDP_TIMEOUT},
-    {"cpu-gen", required_argument, NULL, O_CPU_GEN},
-    {"cpu-resp", required_argument, NULL, O_CPU_RESP},
-    {"spin", no_argument, NULL, O_SPIN},
-    {"busy-poll", required_argument, NULL, O_BUSY_POLL},
-    {"nodelay", no_argument, NULL, O_NODELAY},
-    {"no-nodelay", no_argument, NULL, O_NO_NODELAY},
-    {"engine", required_argument, NULL, O_ENGINE},
-    {"json", no_argument, NULL, O_JSON},
-    {"csv", no_argument, NULL, O_CSV},
-    {"path", required_argument, NULL, O_PATH},
-    {"topo", required_argument, NULL, O_TOPO},
-    {"output", required_argument, NULL, 'o'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    CLI_DPDK_OPTIONS,
-    {0},
+#define K_STREAM (1u << NB_TEST_STREAM)
+#define K_RR	 (1u << NB_TEST_RR)
+#define K_CRR	 (1u << NB_TEST_CRR)
+#define K_ALL	 (K_STREAM | K_RR | K_CRR)
+
+struct test_opt {
+	const char *name; /* long name, without "--" */
+	char short_name;  /* 0: none */
+	const char *arg;  /* its argument in --help; NULL: takes none */
+	unsigned kinds;	  /* K_*: the tests that take it */
+	unsigned shown;	  /* K_*: the tests whose --help lists it, when fewer than kinds */
+	enum opt_type type;
+	size_t off, size;  /* the field of struct cli_test it sets */
+	size_t off2;	   /* OT_PAIR: the second one */
+	int64_t lo, hi;	   /* limits, inclusive (OT_RATE: above lo) */
+	bool zero_ok;	   /* OT_DURATION: 0 is allowed below lo ("none") */
+	const char *what;  /* in "'%s' is not <what> from <lo> to <hi>" */
+	const char *unit;  /* OT_RATE: after the upper limit */
+	const char *label; /* how errors name it; default: as the user wrote it */
+	const char *help;  /* NULL: not listed in --help */
+	/* help's "%s": a list that lives elsewhere (the path kinds of topo/plan.c's table) */
+	const char *(*help_list)(char *buf, size_t len, const char *sep);
 };
 
-static void test_help(const char *cmd)
+#define FIELD(f) .off = offsetof(struct cli_test, f), .size = sizeof(((struct cli_test *)0)->f)
+#define STR_(x)	 #x
+#define STR(x)	 STR_(x)
+#define MS	 (1000LL * 1000)
+#define S	 (1000LL * MS)
+
+/* The order is --help's. */
+static const struct test_opt test_opts[] = {
+    {"host", 'H', "HOST", K_ALL, 0, OT_STRING, FIELD(cfg.host), .what = "a host name or address",
+     .help = "responder (`nbench serve`) to test against"},
+    {"port", 'p', "PORT", K_ALL, 0, OT_UINT, FIELD(cfg.port), .lo = 1, .hi = UINT16_MAX,
+     .what = "a port number", .label = "--port", /* not "-p": -P is the flows */
+     .help = "its port (control, TCP and UDP data), default " STR(NB_DEFAULT_PORT)},
+    {"path", 0, "PATH", K_ALL, 0, OT_ARG, FIELD(path), .help = "build PATH (%s),\nrun, tear down",
+     .help_list = nb_topo_kinds_join},
+    {"topo", 0, "NAME", K_ALL, 0, OT_ARG, FIELD(topo),
+     .help = "run across a path already up (`nbench topo up`)"},
+    {"time", 't', "SEC", K_ALL, 0, OT_DURATION, FIELD(cfg.duration_ns), .lo = MS, .hi = NB_MAX_DURATION_NS,
+     .what = "a duration", .help = "measured duration (10)"},
+    {"warmup", 0, "SEC", K_ALL, 0, OT_DURATION, FIELD(cfg.warmup_ns), .lo = 0, .hi = NB_MAX_DURATION_NS,
+     .what = "a duration", .help = "discarded first part (0)"},
+    {"interval", 'i', "SEC", K_ALL, 0, OT_DURATION, FIELD(cfg.interval_ns), .lo = 10 * MS,
+     .hi = NB_MAX_DURATION_NS, .zero_ok = true, .what = "an interval", .help = "interim lines (1; 0 = none)"},
+    {"parallel", 'P', "N", K_ALL, 0, OT_UINT, FIELD(cfg.flows), .lo = 1, .hi = NB_MAX_FLOWS,
+     .what = "a number of flows", .help = "flows (1)"},
+    {"proto", 0, "tcp|udp", K_ALL, 0, OT_PROTO, FIELD(cfg.proto), .what = "tcp or udp",
+     .help = "protocol (tcp)"},
+    {"engine", 0, "NAME", K_ALL, 0, OT_STRING, FIELD(cfg.engine), .what = "an engine name",
+     .help = "engine (sock)"},
+    {"reverse", 0, NULL, K_STREAM, 0, OT_SET, FIELD(cfg.reverse), .lo = 1,
+     .help = "the responder sends, the generator receives"},
+    {"msg-size", 0, "B", K_STREAM, 0, OT_BYTES, FIELD(cfg.msg_bytes), .lo = 1, .hi = NB_MAX_MSG_BYTES,
+     .what = "a size", .help = "bytes per write (tcp 128K, udp 1472)"},
+    {"rate", 'b', "R", K_STREAM, 0, OT_RATE, FIELD(cfg.rate_bps), .lo = 0, .hi = (int64_t)NB_MAX_RATE_BPS,
+     .what = "a rate in bits/s", .unit = " (k, M, G, T)",
+     .help = "pace to R payload bits/s in all (k, M, G, T; like iperf3 -b);\nunpaced by default"},
+    {"rr-size", 'r', "REQ,RESP", K_RR | K_CRR, 0, OT_PAIR, FIELD(cfg.req_bytes),
+     .off2 = offsetof(struct cli_test, cfg.resp_bytes), .lo = 1, .hi = NB_MAX_MSG_BYTES,
+     .what = "REQ,RESP sizes", .help = "request and response bytes (100,200)"},
+    {"depth", 0, "N", K_RR, 0, OT_UINT, FIELD(cfg.depth), .lo = 1, .hi = NB_MAX_DEPTH, .what = "a number",
+     .help = "transactions in flight per flow (1)"},
+    {"rate", 0, "R", K_RR, 0, OT_RATE, FIELD(cfg.rate_tps), .lo = 0, .hi = 1000 * 1000 * 1000,
+     .what = "a rate", .unit = " transactions/s",
+     .help = "open loop at R transactions/s in all, latency from the intended send"},
+    /* taken by every test (a no-op where there is no UDP transaction), listed where it means something */
+    {"udp-timeout", 0, "T", K_ALL, K_RR | K_CRR, OT_DURATION, FIELD(cfg.udp_timeout_ns), .lo = MS,
+     .hi = 60 * S, .what = "a timeout", .help = "a UDP transaction unanswered this long is lost (200ms)"},
+    {"nodelay", 0, NULL, K_ALL, 0, OT_SET, FIELD(cfg.nodelay), .lo = 1},
+    {"no-nodelay", 0, NULL, K_ALL, K_RR | K_CRR, OT_SET, FIELD(cfg.nodelay), .lo = 0,
+     .help = "leave Nagle on"},
+    {"cpu-gen", 0, "N", K_ALL, 0, OT_UINT, FIELD(cfg.cpu_gen), .lo = 0, .hi = CPU_SETSIZE - 1,
+     .what = "a CPU number", .help = "pin the generator's flows to CPU N"},
+    {"cpu-resp", 0, "N", K_ALL, 0, OT_UINT, FIELD(cfg.cpu_resp), .lo = 0, .hi = CPU_SETSIZE - 1,
+     .what = "a CPU number",
+     .help = "pin the responder's flows to CPU N (it is told over the control connection)"},
+    {"spin", 0, NULL, K_ALL, 0, OT_SET, FIELD(cfg.wait), .lo = NB_WAIT_SPIN,
+     .help = "poll non-blocking sockets instead of sleeping (both sides)"},
+    {"busy-poll", 0, "US", K_ALL, 0, OT_UINT, FIELD(cfg.busy_poll_us), .lo = 0, .hi = NB_MAX_BUSY_POLL_US,
+     .what = "microseconds", .help = "SO_BUSY_POLL on every data socket"},
+    {"json", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_JSON, .help = "JSON report (default: text)"},
+    {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
+    {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},
+    {"quiet", 'q', NULL, K_ALL, 0, OT_SET, FIELD(quiet), .lo = 1, .help = "no interim lines"},
+};
+#define N_OPTS (sizeof(test_opts) / sizeof(test_opts[0]))
+#define O_HELP 'h'
+#define O_ROW  2000 /* getopt value of test_opts[i]: O_ROW + i (above CLI_O_DPDK's) */
+
+_Static_assert(CLI_O_DPDK + 4 <= O_ROW, "getopt values overlap");
+
+/* --help: one line per option the test takes (a '\n' in the help text continues under it). */
+static void print_opt_help(const struct test_opt *o)
+{
+	char flag[64];
+	snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s", o->short_name ? '-' : ' ',
+		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name, o->arg ? " " : "",
+		 o->arg ? o->arg : "");
+	printf("  %-22s ", flag);
+	char text[512], list[256];
+	if (o->help_list)
+		snprintf(text, sizeof(text), o->help, o->help_list(list, sizeof(list), " "));
+	for (const char *h = o->help_list ? text : o->help; *h; h++) {
+		putchar(*h);
+		if (*h == '\n')
+			printf("%25s", "");
+	}
+	putchar('\n');
+}
+
+static void test_help(const char *cmd, enum nb_test_kind kind)
 {
 	printf("usage: nbench %s (-H HOST | --path PATH | --topo NAME) [options]\n\n", cmd);
-	printf(
-	    "  -H, --host HOST        responder (`nbench serve`) to test against\n"
-	    "  -p, --port PORT        its port (control, TCP and UDP data), default %u\n"
-	    "      --path PATH        build PATH (loopback native host bridge nat virtio vhost vhost-user),\n"
-	    "                         run, tear down\n"
-	    "      --topo NAME        run across a path already up (`nbench topo up`)\n"
-	    "  -t, --time SEC         measured duration (10)        --warmup SEC  discarded first part (0)\n"
-	    "  -i, --interval SEC     interim lines (1; 0 = none)   -P, --parallel N  flows (1)\n"
-	    "      --proto tcp|udp    protocol (tcp)                --engine sock     engine\n",
-	    NB_DEFAULT_PORT);
-	if (!strcmp(cmd, "stream"))
-		printf(
-		    "      --reverse          the responder sends, the generator receives\n"
-		    "      --msg-size B       bytes per write (tcp 128K, udp 1472)\n"
-		    "  -b, --rate R           pace to R payload bits/s in all (k, M, G, T; like iperf3 -b);\n"
-		    "                         unpaced by default\n");
-	else
-		printf("  -r, --rr-size REQ,RESP request and response bytes (100,200)\n"
-		       "      --depth N          transactions in flight per flow (1)\n"
-		       "      --rate R           open loop at R transactions/s in all, latency from the "
-		       "intended send\n"
-		       "      --udp-timeout T    a UDP transaction unanswered this long is lost (200ms)\n"
-		       "      --no-nodelay       leave Nagle on\n");
-	printf(
-	    "      --cpu-gen N        pin the generator's flows to CPU N\n"
-	    "      --cpu-resp N       pin the responder's flows to CPU N (it is told over the control "
-	    "connection)\n"
-	    "      --spin             poll non-blocking sockets instead of sleeping (both sides)\n"
-	    "      --busy-poll US     SO_BUSY_POLL on every data socket\n"
-	    "      --json | --csv     report format (text)           -o FILE  also write the report to FILE\n"
-	    "  -q, --quiet            no interim lines\n");
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct test_opt *o = &test_opts[i];
+		if (o->help && ((o->shown ? o->shown : o->kinds) & (1u << kind)))
+			print_opt_help(o);
+	}
 	printf(CLI_DPDK_HELP);
+}
+
+/* The getopt tables, from test_opts: each long name once (the first row that has it), then the DPDK ones. */
+static void getopt_tables(struct option *longs, char *shorts, size_t shorts_len)
+{
+	static const struct option tail[] = {{"help", no_argument, NULL, O_HELP}, CLI_DPDK_OPTIONS, {0}};
+	size_t n = 0, s = 0;
+	shorts[s++] = ':';
+	shorts[s++] = O_HELP;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct test_opt *o = &test_opts[i];
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= !strcmp(test_opts[j].name, o->name);
+		if (!seen)
+			longs[n++] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
+						     O_ROW + (int)i};
+		if (o->short_name && s + 2 < shorts_len) {
+			shorts[s++] = o->short_name;
+			if (o->arg)
+				shorts[s++] = ':';
+		}
+	}
+	memcpy(longs + n, tail, sizeof(tail));
+	shorts[s] = '\0';
+}
+
+/* A limit as the user would write it: "64M", "10T", "86400 s", "10ms". */
+static const char *fmt_limit(enum opt_type type, int64_t v, char *buf, size_t len)
+{
+	int64_t base = type == OT_BYTES || type == OT_PAIR ? 1024 : 1000;
+	const char *sfx = base == 1024 ? "KMGT" : "kMGT";
+	int e = 0;
+	if (type == OT_DURATION) {
+		if (v == 0)
+			snprintf(buf, len, "0");
+		else if (v % S)
+			snprintf(buf, len, "%lldms", (long long)(v / MS));
+		else
+			snprintf(buf, len, "%lld s", (long long)(v / S));
+		return buf;
+	}
+	if (type == OT_UINT)
+		return snprintf(buf, len, "%lld", (long long)v), buf;
+	if (base == 1024 && v == 1)
+		return snprintf(buf, len, "1 byte"), buf;
+	while (e < 4 && v >= base && v % base == 0)
+		v /= base, e++;
+	snprintf(buf, len, "%lld%.*s", (long long)v, e ? 1 : 0, e ? &sfx[e - 1] : "");
+	return buf;
+}
+
+static void store_int(struct cli_test *t, size_t off, size_t size, int64_t v)
+{
+	char *p = (char *)t + off;
+	switch (size) {
+	case 1:
+		*(bool *)p = v != 0;
+		break;
+	case 2:
+		*(uint16_t *)p = (uint16_t)v;
+		break;
+	case 4:
+		*(int32_t *)p = (int32_t)v;
+		break;
+	default:
+		*(int64_t *)p = v;
+		break;
+	}
+}
+
+/* "<label>: '<arg>' is not <what> from <lo> to <hi>", the limits as the table states them. */
+static int out_of_range(const char *cmd, const char *label, const char *arg, const struct test_opt *o)
+{
+	char lo[32], hi[32];
+	fmt_limit(o->type, o->lo, lo, sizeof(lo));
+	fmt_limit(o->type, o->hi, hi, sizeof(hi));
+	if (o->type == OT_RATE)
+		return cli_usage_error(cmd, "%s: '%s' is not %s above %s and at most %s%s", label, arg,
+				       o->what, lo, hi, o->unit);
+	return cli_usage_error(cmd, "%s: '%s' is not %s %s%s to %s", label, arg, o->what,
+			       o->zero_ok ? "of 0 (none) or from " : "from ", lo, hi);
+}
+
+/* Reads arg as o says into t. 0, or 2 after the error. */
+static int apply_opt(const char *cmd, const char *label, const struct test_opt *o, const char *arg,
+		     struct cli_test *t)
+{
+	char *field = (char *)t + o->off;
+	uint64_t u, u2;
+	int64_t ns;
+	double d;
+
+	switch (o->type) {
+	case OT_SET:
+		store_int(t, o->off, o->size, o->lo);
+		return 0;
+	case OT_ARG:
+		*(const char **)field = arg;
+		return 0;
+	case OT_STRING:
+		if (!arg[0] || strlen(arg) >= o->size)
+			return cli_usage_error(cmd, "%s: '%s' is not %s", label, arg, o->what);
+		snprintf(field, o->size, "%s", arg);
+		return 0;
+	case OT_PROTO:
+		if (nb_proto_parse(arg, (enum nb_proto *)field) < 0)
+			return cli_usage_error(cmd, "%s: '%s' is not %s", label, arg, o->what);
+		return 0;
+	case OT_UINT:
+		if (nb_parse_uint(arg, (uint64_t)o->lo, (uint64_t)o->hi, &u) < 0)
+			return out_of_range(cmd, label, arg, o);
+		store_int(t, o->off, o->size, (int64_t)u);
+		return 0;
+	case OT_BYTES:
+		if (nb_parse_bytes(arg, &u) < 0 || u < (uint64_t)o->lo || u > (uint64_t)o->hi)
+			return out_of_range(cmd, label, arg, o);
+		store_int(t, o->off, o->size, (int64_t)u);
+		return 0;
+	case OT_PAIR:
+		if (nb_parse_size_pair(arg, &u, &u2) < 0 || u < (uint64_t)o->lo || u2 < (uint64_t)o->lo ||
+		    u > (uint64_t)o->hi || u2 > (uint64_t)o->hi)
+			return out_of_range(cmd, label, arg, o);
+		store_int(t, o->off, o->size, (int64_t)u);
+		store_int(t, o->off2, o->size, (int64_t)u2);
+		return 0;
+	case OT_DURATION:
+		if (nb_parse_duration(arg, &ns) < 0 || ns > o->hi || (ns < o->lo && !(o->zero_ok && ns == 0)))
+			return out_of_range(cmd, label, arg, o);
+		store_int(t, o->off, o->size, ns);
+		return 0;
+	case OT_RATE:
+		if (nb_parse_rate(arg, &d) < 0 || d <= (double)o->lo || d > (double)o->hi)
+			return out_of_range(cmd, label, arg, o);
+		*(double *)field = d;
+		return 0;
+	}
+	return 0;
+}
+
+static void kind_list(unsigned kinds, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int k = NB_TEST_STREAM; k <= NB_TEST_CRR; k++)
+		if (kinds & (1u << k))
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? " and " : "",
+					      nb_test_kind_name((enum nb_test_kind)k));
+}
+
+/*
+ * The row for an option the user gave: a long name may have one row per test (--rate), a short one only
+ * its own. *ret is NULL, after the error, when this test does not take it.
+ */
+static int opt_for_kind(const char *cmd, size_t i, bool typed_long, enum nb_test_kind kind,
+			const struct test_opt **ret)
+{
+	const struct test_opt *o = &test_opts[i], *other = NULL;
+	unsigned kinds = 0;
+	*ret = NULL;
+	if (o->kinds & (1u << kind))
+		return *ret = o, 0;
+	for (size_t j = 0; j < N_OPTS; j++)
+		if (!strcmp(test_opts[j].name, o->name)) {
+			kinds |= test_opts[j].kinds;
+			if (test_opts[j].kinds & (1u << kind))
+				other = &test_opts[j];
+		}
+	if (other && typed_long)
+		return *ret = other, 0;
+	char kl[64];
+	kind_list(typed_long ? kinds : o->kinds, kl, sizeof(kl));
+	if (other) /* the short form of another test's option */
+		return cli_usage_error(cmd, "-%c is for nbench %s (%s's %s is --%s)", o->short_name, kl,
+				       nb_test_kind_name(kind), o->name, o->name);
+	if (typed_long)
+		return cli_usage_error(cmd, "--%s is for nbench %s", o->name, kl);
+	return cli_usage_error(cmd, "-%c is for nbench %s", o->short_name, kl);
+}
+
+/* The table row of what getopt_long returned (a long option's index, or a short letter). */
+static size_t row_of(int c)
+{
+	if (c >= O_ROW)
+		return (size_t)(c - O_ROW);
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (test_opts[i].short_name == c)
+			return i;
+	return N_OPTS;
+}
+
+struct parse_state {
+	const char *cmd;
+	enum nb_test_kind kind;
+	bool proto_given, dpdk_given;
+};
+
+/* One getopt result. 0 to go on, 1 after --help, 2 after an error. */
+static int parse_one(struct parse_state *ps, int c, const char *typed, struct cli_test *t)
+{
+	const struct test_opt *o;
+	char label[40];
+	int r;
+
+	if (c == O_HELP) {
+		test_help(ps->cmd, ps->kind);
+		return 1;
+	}
+	if (c == ':')
+		return cli_usage_error(ps->cmd, "%s needs a value", typed);
+	if (c >= CLI_O_DPDK && c < CLI_O_DPDK + 4) {
+		ps->dpdk_given = true;
+		return cli_dpdk_opt(ps->cmd, c, optarg, &t->cfg) ? 2 : 0;
+	}
+	size_t i = row_of(c);
+	if (i == N_OPTS)
+		return cli_usage_error(ps->cmd, "unknown option '%s' (see nbench %s --help)", typed, ps->cmd);
+	if ((r = opt_for_kind(ps->cmd, i, c >= O_ROW, ps->kind, &o)))
+		return r;
+	if (o->type == OT_PROTO)
+		ps->proto_given = true;
+	if (c >= O_ROW)
+		snprintf(label, sizeof(label), "--%s", o->name);
+	else
+		snprintf(label, sizeof(label), "-%c", o->short_name);
+	return apply_opt(ps->cmd, o->label ? o->label : label, o, optarg, t);
 }
 
 int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cfg)
@@ -126,242 +408,117 @@ int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cf
 
 int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given)
 {
-	bool dpdk = !strcmp(cfg->engine, "dpdk");
-	if (given && !dpdk)
+	const struct nb_engine_ops *e = nb_engine_find(cfg->engine);
+	const char *missing = nb_engine_missing(cfg->engine);
+	if (missing)
+		return cli_usage_error(cmd, "--engine %s: %s", cfg->engine, missing);
+	bool takes = e && e->caps->dpdk_opts;
+	if (given && !takes)
 		return cli_usage_error(cmd, "--dpdk-* options go with --engine dpdk");
-	if (!dpdk)
-		return 0;
-#ifndef NB_HAVE_DPDK
-	return cli_usage_error(cmd,
-			       "--engine dpdk: this nbench was built without DPDK (install libdpdk-dev and "
-			       "rebuild)");
-#else
-	if (!cfg->dpdk_port[0] || !cfg->dpdk_ip[0])
+	if (takes && (!cfg->dpdk_port[0] || !cfg->dpdk_ip[0]))
 		return cli_usage_error(cmd,
-				       "--engine dpdk needs --dpdk-port (a PCI address or a vdev such as "
-				       "net_af_packet0,iface=veth0) and --dpdk-ip (the port's IPv4 address)");
+				       "--engine %s needs --dpdk-port (a PCI address or a vdev such as "
+				       "net_af_packet0,iface=veth0) and --dpdk-ip (the port's IPv4 address)",
+				       cfg->engine);
 	return 0;
-#endif
 }
 
-static int bad(const char *cmd, const char *opt, const char *val, const char *what)
+/* What the engine of t runs: its protocols, tests, message sizes, and where its responder is. */
+static int engine_caps_check(const char *cmd, struct cli_test *t, enum nb_test_kind kind, bool proto_given)
 {
-	return cli_usage_error(cmd, "%s: '%s' is not %s", opt, val, what);
+	const struct nb_engine_ops *e = nb_engine_find(t->cfg.engine);
+	if (!e)
+		return 0; /* nb_run says the engine is not built in */
+	const struct nb_engine_caps *c = e->caps;
+	if (!(c->protos & NB_BIT(t->cfg.proto))) {
+		/* the one protocol it runs is the default */
+		enum nb_proto only = t->cfg.proto == NB_PROTO_TCP ? NB_PROTO_UDP : NB_PROTO_TCP;
+		if (proto_given || !(c->protos & NB_BIT(only)))
+			return cli_usage_error(cmd, "--engine %s runs %s tests (--proto %s)", t->cfg.engine,
+					       only == NB_PROTO_UDP ? "UDP" : "TCP", nb_proto_name(only));
+		t->cfg.proto = only;
+	}
+	if (!(c->tests & NB_BIT(kind))) {
+		char tests[48];
+		nb_engine_tests_str(c, tests, sizeof(tests));
+		return cli_usage_error(cmd, "--engine %s runs %s%s", t->cfg.engine, tests,
+				       c->protos & NB_BIT(NB_PROTO_TCP) ? "" : " (crr needs TCP)");
+	}
+	/* UDP to its own address, driven from this process: no path built here */
+	if (c->own_addr && !t->host_given)
+		return cli_usage_error(cmd, "--engine %s runs against -H HOST (a running `nbench serve`)",
+				       t->cfg.engine);
+	uint32_t max = c->max_msg_bytes;
+	if (max && (t->cfg.msg_bytes > max || t->cfg.req_bytes > max || t->cfg.resp_bytes > max))
+		return cli_usage_error(cmd, "--engine %s: datagrams are at most %u bytes (no fragmentation)",
+				       t->cfg.engine, max);
+	return 0;
 }
 
-int cli_parse_test(int argc, char **argv, struct cli_test *t)
+/* The engine's own rules: which tests, protocols and sizes it runs, and its options. */
+static int check_engine(const struct parse_state *ps, struct cli_test *t)
 {
-	const char *cmd = argv[0];
-	enum nb_test_kind kind;
-	uint64_t u, a, b;
-	int64_t ns;
-	double d;
-	int c, r;
+	const char *cmd = ps->cmd;
+	int r;
+
+	if ((r = cli_dpdk_check(cmd, &t->cfg, ps->dpdk_given)))
+		return r;
+	if ((r = engine_caps_check(cmd, t, ps->kind, ps->proto_given)))
+		return r;
+	return 0;
+}
+
+/* What holds only for the options together. 0 or 2 after the error. */
+static int check_together(const struct parse_state *ps, struct cli_test *t)
+{
 	char err[256];
-	bool msg_given = false, rr_given = false, depth_given = false, rate_given = false, rev_given = false;
-	bool dpdk_given = false, proto_given = false;
+	int r;
 
-	memset(t, 0, sizeof(*t));
-	if (nb_test_kind_parse(cmd, &kind) < 0)
-		return cli_usage_error(cmd, "unknown test");
-	nb_cfg_defaults(&t->cfg, kind);
+	t->host_given = t->cfg.host[0] != '\0';
+	int where = !!t->host_given + !!t->path + !!t->topo;
+	if (where == 0)
+		return cli_usage_error(ps->cmd,
+				       "say where the responder is: -H HOST, --path PATH or --topo NAME");
+	if (where > 1)
+		return cli_usage_error(ps->cmd, "-H, --path and --topo exclude each other");
+	if ((r = check_engine(ps, t)))
+		return r;
+	nb_cfg_resolve(&t->cfg);
+	if (nb_cfg_check(&t->cfg, err, sizeof(err)) < 0)
+		return cli_usage_error(ps->cmd, "%s", err);
+	return 0;
+}
+
+static void save_cmdline(int argc, char **argv, struct cli_test *t)
+{
 	size_t o = 0;
 	for (int i = 0; i < argc && o < sizeof(t->cmdline); i++)
 		o += (size_t)snprintf(t->cmdline + o, sizeof(t->cmdline) - o, "%s%s", i ? " " : "nbench ",
 				      argv[i]);
+}
 
+int cli_parse_test(int argc, char **argv, struct cli_test *t)
+{
+	struct parse_state ps = {.cmd = argv[0]};
+	struct option longs[N_OPTS + 8];
+	char shorts[2 * N_OPTS + 3];
+	int c, r;
+
+	memset(t, 0, sizeof(*t));
+	if (nb_test_kind_parse(ps.cmd, &ps.kind) < 0)
+		return cli_usage_error(ps.cmd, "unknown test");
+	nb_cfg_defaults(&t->cfg, ps.kind);
+	save_cmdline(argc, argv, t);
+	getopt_tables(longs, shorts, sizeof(shorts));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":H:p:t:i:P:r:o:b:qh", test_opts, NULL)) != -1) {
-		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-		switch (c) {
-		case 'H':
-			if (!optarg[0] || strlen(optarg) >= sizeof(t->cfg.host))
-				return cli_usage_error(cmd, "-H: a host name or address is needed");
-			snprintf(t->cfg.host, sizeof(t->cfg.host), "%s", optarg);
-			t->host_given = true;
-			break;
-		case 'p':
-			if (nb_parse_uint(optarg, 1, 65535, &u) < 0)
-				return bad(cmd, "--port", optarg, "a port number from 1 to 65535");
-			t->cfg.port = (uint16_t)u;
-			break;
-		case 't':
-			if (nb_parse_duration(optarg, &ns) < 0 || ns <= 0 || ns > NB_MAX_DURATION_NS)
-				return bad(cmd, "-t", optarg, "a duration from 1ms to 86400 s");
-			t->cfg.duration_ns = ns;
-			break;
-		case O_WARMUP:
-			if (nb_parse_duration(optarg, &ns) < 0 || ns > NB_MAX_DURATION_NS)
-				return bad(cmd, "--warmup", optarg, "a duration of 0 to 86400 s");
-			t->cfg.warmup_ns = ns;
-			break;
-		case 'i':
-			if (nb_parse_duration(optarg, &ns) < 0 || ns > NB_MAX_DURATION_NS)
-				return bad(cmd, "-i", optarg, "an interval of 0 (none) to 86400 s");
-			if (ns > 0 && ns < 10 * 1000000LL)
-				return bad(cmd, "-i", optarg, "an interval of at least 10ms");
-			t->cfg.interval_ns = ns;
-			break;
-		case 'P':
-			if (nb_parse_uint(optarg, 1, NB_MAX_FLOWS, &u) < 0)
-				return bad(cmd, "-P", optarg, "a number of flows from 1 to 256");
-			t->cfg.flows = (unsigned)u;
-			break;
-		case O_REVERSE:
-			t->cfg.reverse = true;
-			rev_given = true;
-			break;
-		case O_MSG:
-			if (nb_parse_bytes(optarg, &u) < 0 || u < 1 || u > NB_MAX_MSG_BYTES)
-				return bad(cmd, "--msg-size", optarg, "a size from 1 byte to 64M");
-			t->cfg.msg_bytes = (uint32_t)u;
-			msg_given = true;
-			break;
-		case O_PROTO:
-			if (nb_proto_parse(optarg, &t->cfg.proto) < 0)
-				return bad(cmd, "--proto", optarg, "tcp or udp");
-			proto_given = true;
-			break;
-		case 'r':
-			if (nb_parse_size_pair(optarg, &a, &b) < 0 || a < 1 || b < 1 ||
-			    a > NB_MAX_MSG_BYTES || b > NB_MAX_MSG_BYTES)
-				return bad(cmd, "-r", optarg, "REQ,RESP sizes from 1 byte to 64M");
-			t->cfg.req_bytes = (uint32_t)a;
-			t->cfg.resp_bytes = (uint32_t)b;
-			rr_given = true;
-			break;
-		case O_DEPTH:
-			if (nb_parse_uint(optarg, 1, NB_MAX_DEPTH, &u) < 0)
-				return bad(cmd, "--depth", optarg, "a number from 1 to 4096");
-			t->cfg.depth = (unsigned)u;
-			depth_given = true;
-			break;
-		case 'b':
-			if (kind != NB_TEST_STREAM)
-				return cli_usage_error(cmd, "-b is for nbench stream (rr's rate is --rate)");
-			/* -b is stream --rate, as in iperf3 */
-			__attribute__((fallthrough));
-		case O_RATE:
-			if (kind == NB_TEST_STREAM) {
-				if (nb_parse_rate(optarg, &d) < 0 || d <= 0 || d > NB_MAX_RATE_BPS)
-					return bad(cmd, c == 'b' ? "-b" : "--rate", optarg,
-						   "a rate in bits/s above 0 and at most 10T (k, M, G, T)");
-				t->cfg.rate_bps = d;
-				break;
-			}
-			if (nb_parse_rate(optarg, &d) < 0 || d <= 0 || d > 1e9)
-				return bad(cmd, "--rate", optarg,
-					   "a rate above 0 and at most 1G transactions/s");
-			t->cfg.rate_tps = d;
-			rate_given = true;
-			break;
-		case O_UDP_TIMEOUT:
-			if (nb_parse_duration(optarg, &ns) < 0 || ns < 1000000LL || ns > 60 * 1000000000LL)
-				return bad(cmd, "--udp-timeout", optarg, "a timeout from 1ms to 60 s");
-			t->cfg.udp_timeout_ns = ns;
-			break;
-		case O_CPU_GEN:
-		case O_CPU_RESP:
-			if (nb_parse_uint(optarg, 0, 1023, &u) < 0)
-				return bad(cmd, c == O_CPU_GEN ? "--cpu-gen" : "--cpu-resp", optarg,
-					   "a CPU number");
-			if (c == O_CPU_GEN)
-				t->cfg.cpu_gen = (int)u;
-			else
-				t->cfg.cpu_resp = (int)u;
-			break;
-		case O_SPIN:
-			t->cfg.wait = NB_WAIT_SPIN;
-			break;
-		case O_BUSY_POLL:
-			if (nb_parse_uint(optarg, 0, 1000000, &u) < 0)
-				return bad(cmd, "--busy-poll", optarg, "microseconds from 0 to 1000000");
-			t->cfg.busy_poll_us = (int)u;
-			break;
-		case O_NODELAY:
-			t->cfg.nodelay = true;
-			break;
-		case O_NO_NODELAY:
-			t->cfg.nodelay = false;
-			break;
-		case O_ENGINE:
-			if (strlen(optarg) >= sizeof(t->cfg.engine))
-				return bad(cmd, "--engine", optarg, "an engine name");
-			snprintf(t->cfg.engine, sizeof(t->cfg.engine), "%s", optarg);
-			break;
-		case O_JSON:
-			t->format = CLI_JSON;
-			break;
-		case O_CSV:
-			t->format = CLI_CSV;
-			break;
-		case O_PATH:
-			t->path = optarg;
-			break;
-		case O_TOPO:
-			t->topo = optarg;
-			break;
-		case 'o':
-			t->output = optarg;
-			break;
-		case 'q':
-			t->quiet = true;
-			break;
-		case CLI_O_DPDK + 0:
-		case CLI_O_DPDK + 1:
-		case CLI_O_DPDK + 2:
-		case CLI_O_DPDK + 3:
-			if (cli_dpdk_opt(cmd, c, optarg, &t->cfg))
-				return 2;
-			dpdk_given = true;
-			break;
-		case 'h':
-			test_help(cmd);
-			return 1;
-		case ':':
-			return cli_usage_error(cmd, "%s needs a value", opt);
-		default:
-			return cli_usage_error(cmd, "unknown option '%s' (see nbench %s --help)", opt, cmd);
-		}
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const char *typed = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		if ((r = parse_one(&ps, c, typed, t)))
+			return r;
 	}
 	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s' (see nbench %s --help)", argv[optind],
-				       cmd);
-	if (kind != NB_TEST_STREAM && (msg_given || rev_given))
-		return cli_usage_error(cmd, "%s is for nbench stream",
-				       msg_given ? "--msg-size" : "--reverse");
-	if (kind == NB_TEST_STREAM && (rr_given || depth_given))
-		return cli_usage_error(cmd, "%s is for nbench rr", rr_given ? "-r" : "--depth");
-	if (kind == NB_TEST_CRR && (depth_given || rate_given))
-		return cli_usage_error(cmd, "%s is for nbench rr", depth_given ? "--depth" : "--rate");
-	int where = !!t->host_given + !!t->path + !!t->topo;
-	if (where == 0)
-		return cli_usage_error(cmd,
-				       "say where the responder is: -H HOST, --path PATH or --topo NAME");
-	if (where > 1)
-		return cli_usage_error(cmd, "-H, --path and --topo exclude each other");
-	if ((r = cli_dpdk_check(cmd, &t->cfg, dpdk_given)))
-		return r;
-	if (!strcmp(t->cfg.engine, "dpdk")) {
-		/* UDP over one port, driven from this process: no TCP, no path built here */
-		if (proto_given && t->cfg.proto != NB_PROTO_UDP)
-			return cli_usage_error(cmd, "--engine dpdk runs UDP tests (--proto udp)");
-		t->cfg.proto = NB_PROTO_UDP;
-		if (kind == NB_TEST_CRR)
-			return cli_usage_error(cmd, "--engine dpdk runs stream and rr (crr needs TCP)");
-		if (!t->host_given)
-			return cli_usage_error(
-			    cmd, "--engine dpdk runs against -H HOST (a running `nbench serve`)");
-		if (t->cfg.msg_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
-		    t->cfg.req_bytes > NB_DEFAULT_UDP_MSG_BYTES ||
-		    t->cfg.resp_bytes > NB_DEFAULT_UDP_MSG_BYTES)
-			return cli_usage_error(
-			    cmd, "--engine dpdk: datagrams are at most %u bytes (no fragmentation)",
-			    NB_DEFAULT_UDP_MSG_BYTES);
-	}
-	nb_cfg_resolve(&t->cfg);
-	if ((r = nb_cfg_check(&t->cfg, err, sizeof(err))) < 0)
-		return cli_usage_error(cmd, "%s", err);
-	return 0;
+		return cli_usage_error(ps.cmd, "unexpected argument '%s' (see nbench %s --help)",
+				       argv[optind], ps.cmd);
+	return check_together(&ps, t);
 }

@@ -15,11 +15,9 @@
 #include "nbench/clock.h"
 #include "nbench/engine.h"
 #include "nbench/guest.h"
-#ifdef NB_HAVE_DPDK
-#include "nbench/dpdk.h"
-#endif
 #include "nbench/report.h"
-#include "nbench/run.h"
+#include "nbench/gen.h"
+#include "nbench/serve.h"
 #include "nbench/topo.h"
 #include "nbench/units.h"
 
@@ -187,6 +185,25 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 	return p.rc;
 }
 
+/* The test against -H HOST, on an engine started here: its usage errors come first, as exit status 2; its
+ * facts join the report. */
+static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct nb_report *rep)
+{
+	const struct nb_engine_ops *ops = nb_engine_find(t->cfg.engine);
+	char err[256];
+	int r;
+	if (ops && (r = nb_engine_start(ops, &t->cfg, &hooks->engine, err, sizeof(err))) < 0) {
+		snprintf(rep->error, sizeof(rep->error), "%s", err);
+		rep->complete = false;
+		return r == -EINVAL ? 2 : 1;
+	}
+	r = nb_run(&t->cfg, hooks, rep);
+	if (hooks->engine && hooks->engine->ops->report)
+		hooks->engine->ops->report(hooks->engine, rep);
+	nb_engine_stop(hooks->engine);
+	return r < 0 ? 1 : 0;
+}
+
 int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals)
 {
 	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL, .quit = &quit_flag};
@@ -195,10 +212,8 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	int r;
 
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
-	if (!t->path && !t->topo) {
-		r = nb_run(&t->cfg, &hooks, rep);
-		return r < 0 ? 1 : 0;
-	}
+	if (!t->path && !t->topo)
+		return run_on_engine(t, &hooks, rep);
 	r = cli_path_open(t->path, t->topo, t->cfg.port, &pe, err, sizeof(err));
 	if (r < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);
@@ -231,24 +246,8 @@ int cmd_test(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	catch_signals();
 	nb_report_init(&rep);
-#ifdef NB_HAVE_DPDK
-	bool dpdk = !strcmp(t.cfg.engine, "dpdk");
-	if (dpdk) {
-		char derr[256];
-		if ((r = nb_dpdk_start(&t.cfg, derr, sizeof(derr))) < 0) {
-			fprintf(stderr, "nbench %s: %s\n", argv[0], derr);
-			return r == -EINVAL ? 2 : 1;
-		}
-	}
-#endif
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
 	int rc = cli_run_test(&t, &rep, live);
-#ifdef NB_HAVE_DPDK
-	if (dpdk) {
-		nb_dpdk_fill_report(&rep);
-		nb_dpdk_stop();
-	}
-#endif
 	if (rc == 2) {
 		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 		nb_report_free(&rep);
@@ -308,6 +307,8 @@ int cmd_serve(int argc, char **argv)
 	    {0},
 	};
 	struct nb_test_cfg dc; /* the engine's settings: only the dpdk ones are used */
+	const struct nb_engine_ops *ops;
+	struct nb_engine *eng = NULL;
 	bool dpdk_given = false;
 	struct nb_serve_cfg sc = {.port = NB_DEFAULT_PORT, .log = serve_log, .ready = serve_ready};
 	bool quiet = false;
@@ -341,7 +342,10 @@ int cmd_serve(int argc, char **argv)
 			sc.idle_timeout_ns = ns;
 			break;
 		case 'E':
-			if (strcmp(optarg, "sock") != 0 && strcmp(optarg, "dpdk") != 0)
+			/* an engine whose flows stay in this process has nothing to serve */
+			ops = nb_engine_find(optarg);
+			if ((!ops && !nb_engine_missing(optarg)) || (ops && ops->caps->local) ||
+			    strlen(optarg) >= sizeof(dc.engine))
 				return cli_usage_error(
 				    "serve", "--engine: '%s' is not an engine this responder serves", optarg);
 			snprintf(dc.engine, sizeof(dc.engine), "%s", optarg);
@@ -380,22 +384,14 @@ int cmd_serve(int argc, char **argv)
 	sc.log_arg = quiet ? (void *)1 : NULL;
 	catch_signals();
 	char err[256];
-#ifdef NB_HAVE_DPDK
-	bool dpdk = !strcmp(dc.engine, "dpdk");
-	if (dpdk && ((r = nb_dpdk_start(&dc, err, sizeof(err))) < 0 ||
-		     (r = nb_serve_dpdk_start(err, sizeof(err))) < 0)) {
-		nb_dpdk_stop();
+	ops = nb_engine_find(dc.engine);
+	if (ops && (r = nb_engine_start(ops, &dc, &eng, err, sizeof(err))) < 0) {
 		fprintf(stderr, "nbench serve: %s\n", err);
 		return r == -EINVAL ? 2 : 1;
 	}
-#endif
+	sc.engine = eng;
 	r = nb_serve(&sc, &quit_flag, err, sizeof(err));
-#ifdef NB_HAVE_DPDK
-	if (dpdk) {
-		nb_serve_dpdk_stop();
-		nb_dpdk_stop();
-	}
-#endif
+	nb_engine_stop(eng);
 	if (r < 0) {
 		fprintf(stderr, "nbench serve: %s\n", err);
 		return r == -EINVAL ? 2 : 1;

@@ -19,7 +19,7 @@
 #include "nbench/cpu.h"
 #include "nbench/engine.h"
 #include "nbench/proto.h"
-#include "nbench/run.h"
+#include "nbench/gen.h"
 #include "nbench/sysinfo.h"
 #include "nbench/workload.h"
 
@@ -46,7 +46,8 @@ struct run {
 	const struct nb_test_cfg *cfg;
 	const struct nb_run_hooks *hooks;
 	struct nb_report *rep;
-	const struct nb_engine_ops *ops;
+	struct nb_engine *eng;	   /* the data flows' */
+	struct nb_engine *eng_own; /* eng, when started here (the caller started none) */
 	int ctrl;
 	char data_host[64];
 	uint64_t test_id;
@@ -222,7 +223,7 @@ static int open_flows(struct run *R)
 		size_t hl;
 		if ((r = make_hello(R, i, hello, sizeof(hello), &hl)) < 0)
 			return run_fail(R, r, "hello: %s", strerror(-r));
-		r = R->ops->open(R->data_host, cfg->port, &o, &g->ctx.flow);
+		r = nb_engine_open(R->eng, R->data_host, cfg->port, &o, &g->ctx.flow);
 		if (r < 0)
 			return run_fail(R, r, "data flow %u to %s port %u: %s", i, R->data_host, cfg->port,
 					strerror(-r));
@@ -606,9 +607,17 @@ static int run_init(struct run *R)
 	nb_sysinfo_get(&rep->client);
 	nb_fmt_iso8601(nb_realtime_ns(), rep->timestamp, sizeof(rep->timestamp));
 	snprintf(rep->nbench_version, sizeof(rep->nbench_version), "%s", NB_VERSION);
-	R->ops = nb_engine_find(cfg->engine);
-	if (!R->ops)
-		return run_fail(R, -EINVAL, "engine %s is not built into this nbench", cfg->engine);
+	R->eng = R->hooks ? R->hooks->engine : NULL;
+	if (!R->eng) {
+		const struct nb_engine_ops *ops = nb_engine_find(cfg->engine);
+		char err[256];
+		int r;
+		if (!ops)
+			return run_fail(R, -EINVAL, "engine %s is not built into this nbench", cfg->engine);
+		if ((r = nb_engine_start(ops, cfg, &R->eng_own, err, sizeof(err))) < 0)
+			return run_fail(R, r, "%s", err);
+		R->eng = R->eng_own;
+	}
 	R->nflows = cfg->kind == NB_TEST_CRR ? 1 : cfg->flows;
 	R->flows = calloc(R->nflows, sizeof(*R->flows));
 	if (!R->flows)
@@ -654,7 +663,7 @@ static int start_flows(struct run *R)
 		g->ctx.t_end_ns = R->t_end;
 		g->ctx.rate_tps = cfg->rate_tps / R->nflows;
 		g->ctx.rate_bps = cfg->rate_bps / R->nflows;
-		g->ctx.ops = R->ops;
+		g->ctx.engine = R->eng;
 		g->ctx.host = R->data_host;
 		g->ctx.port = cfg->port;
 		g->ctx.hello = R->hello;
@@ -730,6 +739,7 @@ static void run_free(struct run *R)
 	nb_cpu_meter_close(R->meter);
 	if (R->ctrl >= 0)
 		close(R->ctrl);
+	nb_engine_stop(R->eng_own);
 }
 
 /* Everything from the first control message to the report's summary. */

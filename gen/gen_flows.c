@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "nbench/clock.h"
-#include "nbench/workload.h"
+#include "nbench/gen.h"
 
 /* Open loop: at most this many transactions in flight per flow; beyond it sends wait, and their latency
  * still counts from the intended send time. */
@@ -53,22 +53,21 @@ int nb_gen_stream_recv(struct nb_flow_ctx *c)
 	return nb_stream_recv(c);
 }
 
-/*
- * Request/response. In flight transactions are a ring indexed by sequence number: send time (the intended
- * one in open loop, so a stalled responder shows in the latencies rather than hiding as coordinated
- * omission) and whether it is still pending. TCP answers in order, so a response completes the oldest; UDP
- * responses carry the request's sequence number and may be lost, which the timeout detects.
- */
 struct rr_state {
 	struct nb_flow_ctx *c;
+	const struct nb_test_cfg *cfg;
+	struct nb_flow *f;
+	bool udp, open_loop;
 	unsigned cap; /* power of two */
 	int64_t *t_send;
 	unsigned char *pending;
 	uint64_t head, tail; /* next sequence to send; oldest not retired */
 	unsigned inflight;
 	uint64_t txns, lat_sum, lost;
-	unsigned char *req;
-	size_t req_len;
+	unsigned char *req, *rbuf;
+	size_t req_len, rbuf_len;
+	uint64_t resp_have;	   /* tcp: bytes of the current response received so far */
+	int64_t period, next_send; /* open loop: ns between intended sends, the next one */
 };
 
 static void rr_complete(struct rr_state *s, uint64_t seq, int64_t t)
@@ -89,20 +88,20 @@ static void rr_complete(struct rr_state *s, uint64_t seq, int64_t t)
 		s->tail++;
 }
 
+/* Sends the next request, its latency counted from t_intended. 0, or -errno after nb_flow_fail. */
 static int rr_send(struct rr_state *s, int64_t t_intended)
 {
-	struct nb_flow *f = s->c->flow;
 	unsigned i = (unsigned)(s->head & (s->cap - 1));
-	if (s->c->cfg->proto == NB_PROTO_UDP) {
+	if (s->udp) {
 		nb_seq_put(s->req, s->head);
-		ssize_t n = f->ops->send(f, s->req, s->req_len);
+		ssize_t n = s->f->ops->send(s->f, s->req, s->req_len);
 		/* a refused or dropped datagram is a lost transaction, found by its timeout */
 		if (n < 0 && n != -ECONNREFUSED && n != -ENOBUFS)
-			return (int)n;
+			return fail(s->c, (int)n, "send");
 	} else {
-		int r = nb_flow_send_all(f, s->req, s->req_len);
+		int r = nb_flow_send_all(s->f, s->req, s->req_len);
 		if (r < 0)
-			return r;
+			return fail(s->c, r, "send");
 	}
 	s->t_send[i] = t_intended;
 	s->pending[i] = 1;
@@ -116,7 +115,7 @@ static void rr_expire(struct rr_state *s, int64_t now)
 {
 	/* SO_RCVTIMEO may wake a tick early: a request this close to its timeout is counted lost now rather
 	 * than after another full timeout. */
-	int64_t to = s->c->cfg->udp_timeout_ns - s->c->cfg->udp_timeout_ns / 16;
+	int64_t to = s->cfg->udp_timeout_ns - s->cfg->udp_timeout_ns / 16;
 	while (s->tail < s->head) {
 		unsigned i = (unsigned)(s->tail & (s->cap - 1));
 		if (s->pending[i]) {
@@ -130,140 +129,163 @@ static void rr_expire(struct rr_state *s, int64_t now)
 	}
 }
 
-int nb_gen_rr(struct nb_flow_ctx *c)
+/* The ring and buffers: room for twice what may be in flight. 0 or -ENOMEM after nb_flow_fail. */
+static int rr_init(struct rr_state *s, struct nb_flow_ctx *c)
 {
 	const struct nb_test_cfg *cfg = c->cfg;
-	struct nb_flow *f = c->flow;
-	bool udp = cfg->proto == NB_PROTO_UDP;
-	bool open_loop = c->rate_tps > 0;
-	unsigned want = open_loop ? OPEN_LOOP_CAP : cfg->depth;
-	struct rr_state s = {.c = c, .req_len = cfg->req_bytes};
-	size_t rbuf_len = udp ? cfg->resp_bytes + 64 : RECV_BUF_BYTES;
-	unsigned char *rbuf;
-	uint64_t resp_have = 0; /* tcp: bytes of the current response received so far */
-	int64_t period = open_loop ? (int64_t)(1e9 / c->rate_tps) : 0, next_send = c->t_start_ns;
-	int r = 0;
+	*s = (struct rr_state){.c = c, .cfg = cfg, .f = c->flow, .req_len = cfg->req_bytes};
+	s->udp = cfg->proto == NB_PROTO_UDP;
+	s->open_loop = c->rate_tps > 0;
+	unsigned want = s->open_loop ? OPEN_LOOP_CAP : cfg->depth;
+	s->rbuf_len = s->udp ? cfg->resp_bytes + 64 : RECV_BUF_BYTES;
+	s->period = s->open_loop ? (int64_t)(1e9 / c->rate_tps) : 0;
+	if (s->period < 1)
+		s->period = 1;
+	s->next_send = c->t_start_ns;
+	s->cap = 1;
+	while (s->cap < want * 2)
+		s->cap <<= 1;
+	s->t_send = calloc(s->cap, sizeof(*s->t_send));
+	s->pending = calloc(s->cap, 1);
+	s->req = alloc_buf(cfg->req_bytes);
+	s->rbuf = alloc_buf(s->rbuf_len);
+	if (!s->t_send || !s->pending || !s->req || !s->rbuf)
+		return fail(c, -ENOMEM, "buffers");
+	return 0;
+}
 
-	s.cap = 1;
-	while (s.cap < want * 2)
-		s.cap <<= 1;
-	s.t_send = calloc(s.cap, sizeof(*s.t_send));
-	s.pending = calloc(s.cap, 1);
-	s.req = alloc_buf(cfg->req_bytes);
-	rbuf = alloc_buf(rbuf_len);
-	if (!s.t_send || !s.pending || !s.req || !rbuf) {
-		r = fail(c, -ENOMEM, "buffers");
-		goto out;
+static void rr_free(struct rr_state *s)
+{
+	free(s->t_send);
+	free(s->pending);
+	free(s->req);
+	free(s->rbuf);
+}
+
+/* Open loop: sends every request the schedule has made due by now (the ring and cap permitting). */
+static int rr_send_due(struct rr_state *s, int64_t now)
+{
+	int r;
+	while (s->next_send <= now && s->head - s->tail < s->cap && s->inflight < OPEN_LOOP_CAP) {
+		if ((r = rr_send(s, s->next_send)) < 0)
+			return r;
+		s->next_send += s->period;
 	}
-	if (period < 1)
-		period = 1;
+	return 0;
+}
 
+/* Closed loop: sends until depth requests are in flight. Each request's clock starts as it is sent,
+ * after the bookkeeping of the response that freed its place, as sockperf and netperf time it. */
+static int rr_refill(struct rr_state *s)
+{
+	int r;
+	while (s->inflight < s->cfg->depth && s->head - s->tail < s->cap)
+		if ((r = rr_send(s, nb_now_ns())) < 0)
+			return r;
+	return 0;
+}
+
+/*
+ * How long to wait for a response. Closed loop over TCP: a plain blocking receive, woken by a shutdown at
+ * the end; over UDP: the loss timeout. Open loop: until the next thing due (a send, the oldest request's
+ * loss timeout, the end).
+ */
+static int64_t rr_wait_ns(const struct rr_state *s, int64_t now)
+{
+	if (!s->open_loop)
+		return s->udp ? s->cfg->udp_timeout_ns : -1;
+	int64_t due = s->c->t_end_ns;
+	if (s->next_send < due && s->head - s->tail < s->cap)
+		due = s->next_send;
+	if (s->udp && s->inflight) {
+		int64_t exp = s->t_send[s->tail & (s->cap - 1)] + s->cfg->udp_timeout_ns;
+		if (exp < due)
+			due = exp;
+	}
+	return due > now ? due - now : 0;
+}
+
+/* No UDP response in time: the overdue requests are lost; the closed loop sends one for each. */
+static int rr_on_timeout(struct rr_state *s, int64_t now)
+{
+	uint64_t before = s->lost;
+	int r;
+	rr_expire(s, now);
+	if (!s->open_loop)
+		for (uint64_t k = before; k < s->lost; k++)
+			if ((r = rr_send(s, now)) < 0)
+				return r;
+	nb_pub(&s->c->live->lost, s->lost);
+	return 0;
+}
+
+/* n bytes of responses arrived at now: UDP, one datagram naming its request; TCP, in order. */
+static void rr_on_response(struct rr_state *s, size_t n, int64_t now)
+{
+	if (s->udp) {
+		uint64_t seq = n >= NB_UDP_HDR_BYTES ? nb_seq_get(s->rbuf) : UINT64_MAX;
+		if (seq >= s->tail && seq < s->head && s->pending[seq & (s->cap - 1)])
+			rr_complete(s, seq, now);
+		rr_expire(s, now);
+	} else {
+		s->resp_have += n;
+		while (s->resp_have >= s->cfg->resp_bytes && s->inflight) {
+			s->resp_have -= s->cfg->resp_bytes;
+			rr_complete(s, s->tail, now);
+		}
+	}
+	struct nb_flow_live *live = s->c->live;
+	nb_pub(&live->txns, s->txns);
+	nb_note_cpu_often(live);
+	nb_pub(&live->lat_sum_ns, s->lat_sum);
+	nb_pub(&live->lost, s->lost);
+}
+
+/* A receive that ended the flow: an error unless the test was over. */
+static int rr_recv_ended(struct rr_state *s, ssize_t n, int64_t now)
+{
+	struct nb_flow_ctx *c = s->c;
+	if (nb_stopped(c))
+		return 0;
+	if (n == 0)
+		return now < c->t_end_ns ? fail(c, -ECONNRESET, "the responder closed the flow") : 0;
+	return fail(c, (int)n, "recv");
+}
+
+/*
+ * Request/response. In flight transactions are a ring indexed by sequence number: send time (the intended
+ * one in open loop, so a stalled responder shows in the latencies rather than hiding as coordinated
+ * omission) and whether it is still pending. TCP answers in order, so a response completes the oldest; UDP
+ * responses carry the request's sequence number and may be lost, which the timeout detects. The clock is
+ * read once per receive and once per closed-loop send.
+ */
+int nb_gen_rr(struct nb_flow_ctx *c)
+{
+	struct rr_state s;
 	int64_t now = nb_now_ns();
-	if (!open_loop)
-		for (unsigned k = 0; k < cfg->depth; k++)
-			if ((r = rr_send(&s, now)) < 0) {
-				fail(c, r, "send");
-				goto out;
-			}
-	for (;;) {
-		if (nb_stopped(c) || now >= c->t_end_ns)
+	int r = rr_init(&s, c);
+
+	for (unsigned k = 0; r == 0 && !s.open_loop && k < c->cfg->depth; k++)
+		r = rr_send(&s, now);
+	while (r == 0 && !nb_stopped(c) && now < c->t_end_ns) {
+		if (s.open_loop && (r = rr_send_due(&s, now)) < 0)
 			break;
-		if (open_loop) {
-			while (next_send <= now && s.head - s.tail < s.cap && s.inflight < OPEN_LOOP_CAP) {
-				if ((r = rr_send(&s, next_send)) < 0) {
-					fail(c, r, "send");
-					goto out;
-				}
-				next_send += period;
-			}
-		}
-		/* wait for a response until the next thing due: a send, a loss timeout, the end */
-		int64_t due = c->t_end_ns;
-		if (open_loop && next_send < due && s.head - s.tail < s.cap)
-			due = next_send;
-		if (udp && s.inflight) {
-			int64_t exp = s.t_send[s.tail & (s.cap - 1)] + cfg->udp_timeout_ns;
-			if (exp < due)
-				due = exp;
-		}
-		int64_t timeout = due - now;
-		if (!s.inflight)
-			timeout = open_loop ? timeout : 0;
-		if (timeout < 0)
-			timeout = 0;
-		/* Closed loop over a blocking flow: a plain blocking receive, woken by a shutdown at the end.
-		 */
-		if (!open_loop && !udp)
-			timeout = -1;
-		else if (!open_loop && udp)
-			timeout = cfg->udp_timeout_ns;
-		ssize_t n = f->ops->recv(f, rbuf, rbuf_len, timeout);
+		ssize_t n = s.f->ops->recv(s.f, s.rbuf, s.rbuf_len, rr_wait_ns(&s, now));
 		now = nb_now_ns();
 		if (n == -ETIMEDOUT || n == -ECONNREFUSED) {
-			if (udp) {
-				uint64_t before = s.lost;
-				rr_expire(&s, now);
-				if (!open_loop)
-					for (uint64_t k = before; k < s.lost; k++)
-						if ((r = rr_send(&s, now)) < 0) {
-							fail(c, r, "send");
-							goto out;
-						}
-				nb_pub(&c->live->lost, s.lost);
-			}
+			r = s.udp ? rr_on_timeout(&s, now) : 0;
 			continue;
 		}
-		if (n == 0) {
-			if (!nb_stopped(c) && now < c->t_end_ns)
-				r = fail(c, -ECONNRESET, "the responder closed the flow");
+		if (n <= 0) {
+			rr_recv_ended(&s, n, now);
 			break;
 		}
-		if (n < 0) {
-			if (!nb_stopped(c))
-				r = fail(c, (int)n, "recv");
-			break;
-		}
-		unsigned done = 0;
-		if (udp) {
-			uint64_t seq = (size_t)n >= NB_UDP_HDR_BYTES ? nb_seq_get(rbuf) : UINT64_MAX;
-			if (seq >= s.tail && seq < s.head && s.pending[seq & (s.cap - 1)]) {
-				rr_complete(&s, seq, now);
-				done = 1;
-			}
-			rr_expire(&s, now);
-		} else {
-			resp_have += (uint64_t)n;
-			while (resp_have >= cfg->resp_bytes && s.inflight) {
-				resp_have -= cfg->resp_bytes;
-				rr_complete(&s, s.tail, now);
-				done++;
-			}
-		}
-		nb_pub(&c->live->txns, s.txns);
-		nb_note_cpu_often(c->live);
-		nb_pub(&c->live->lat_sum_ns, s.lat_sum);
-		nb_pub(&c->live->lost, s.lost);
-		if (!open_loop && now < c->t_end_ns) {
-			/* closed loop: refill to depth (a UDP loss also refilled above). Each request's clock
-			 * starts as it is sent, after the bookkeeping above, as sockperf and netperf time it.
-			 */
-			while (s.inflight < cfg->depth && s.head - s.tail < s.cap)
-				if ((r = rr_send(&s, nb_now_ns())) < 0) {
-					fail(c, r, "send");
-					goto out;
-				}
-		}
-		(void)done;
+		rr_on_response(&s, (size_t)n, now);
+		if (!s.open_loop && now < c->t_end_ns)
+			r = rr_refill(&s);
 	}
-	r = 0;
-out:
 	nb_note_cpu(c->live);
-	if (!c->rc)
-		c->rc = r;
-	free(s.t_send);
-	free(s.pending);
-	free(s.req);
-	free(rbuf);
+	rr_free(&s);
 	return c->rc;
 }
 
@@ -288,7 +310,7 @@ int nb_gen_crr(struct nb_flow_ctx *c)
 	int64_t t0 = nb_now_ns();
 	while (!nb_stopped(c) && t0 < c->t_end_ns) {
 		struct nb_flow *f;
-		r = c->ops->open(c->host, c->port, &o, &f);
+		r = nb_engine_open(c->engine, c->host, c->port, &o, &f);
 		if (r < 0) {
 			fail(c, r, "connect");
 			break;

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The DPDK engine. One port per process with one RX and one TX queue, each behind a lock (the generator's
- * handshake, then its flow threads; the responder's packet loop). Frames are Ethernet/IPv4/UDP,
- * built and parsed here; ARP for our address is answered here, because a virtual device such as
- * net_af_xdp hands every frame of its queue to us and the kernel never sees them.
+ * The DPDK (kernel-bypass) engine: `--engine dpdk`, built only when meson finds libdpdk (NB_HAVE_DPDK).
+ * start() brings up the EAL from nbench's own settings (a unique --file-prefix per process, --no-huge -m 512
+ * when no hugepages are reserved, the port as -a (PCI) or --vdev, the user's --dpdk-args last; its output
+ * during initialisation is captured so a failure is one line) and one port with one RX and one TX queue,
+ * each behind a lock; stop() ends both and removes the EAL's runtime directory, as every failure does.
  *
- * The EAL comes up from nbench's own settings: a unique --file-prefix per process, --no-huge -m 512 when no
- * hugepages are reserved, the port as -a (PCI) or --vdev, the user's --dpdk-args last. Its output during
- * initialisation is captured so a failure is one line; its runtime directory is removed on every exit path.
+ * Frames are Ethernet/IPv4/UDP, built and parsed here; ARP for our address is answered here, because a
+ * virtual device such as net_af_xdp hands every frame of its queue to us and the kernel never sees them.
+ *
+ * A flow is a UDP 4-tuple on the port, polled, always spinning. A flow's thread polls the RX queue for all
+ * flows whenever it holds the queue's lock, and hands each datagram to its flow: the generator's flows by
+ * their own source port (sport_base + slot), the responder's by their sender (they share the listening port).
+ * The responder's side also has a poller thread: while no flow thread polls (before START, between tests) it
+ * answers ARP and passes each hello from a new sender to the responder, which accepts the flow; a hello
+ * repeated by a flow's sender (our ack was lost) is answered by whichever thread polls.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +37,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -41,17 +49,22 @@
 #include <rte_udp.h>
 
 #include "nbench/clock.h"
-#include "nbench/dpdk.h"
 #include "nbench/engine.h"
+#include "nbench/report.h"
 
+/* Ethernet + IPv4 + UDP headers in front of every datagram: the largest datagram is MTU - 28. */
+#define HDR_BYTES 42u
+#define BURST	  32
 /* net_af_xdp needs at least 2048 mbufs per queue in its pool (its UMEM); 2^n - 1 suits the mempool ring. A
  * flow of a test with several flows may hold up to FLOW_RING more (datagrams polled for it by another flow's
  * thread, not yet taken). */
 #define POOL_MBUFS 8191
 #define POOL_CACHE 256
 #define FLOW_RING  256
+/* hellos from new senders, polled and not yet passed to the responder */
+#define HELLO_RING 64
 /* a flow's datagrams taken from the port or its ring and not yet read: two bursts at most */
-#define RX_STASH	   (2 * NB_DPDK_BURST)
+#define RX_STASH	   (2 * BURST)
 #define RING_DESC	   1024
 #define ARP_CACHE	   16
 #define ARP_OP_OFF	   6 /* offsets in the ARP payload (after the Ethernet header) */
@@ -66,12 +79,22 @@
 #define TX_RETRIES 256
 /* Spinning reads the clock only every this many empty polls. */
 #define SPIN_CLOCK_EVERY 64
+/* The responder's poller naps this long between polls once idle for IDLE_AFTER_NS (or while flow threads
+ * poll): ARP is still answered within a millisecond, and an idle responder does not hold a CPU. */
+#define IDLE_NAP_NS   NB_NS_PER_MS
+#define IDLE_AFTER_NS (100 * NB_NS_PER_MS)
+#define HELLO_MAX     256
 
-static struct {
+struct dflow;
+
+/* A running instance: the EAL, the port, its flows. */
+struct dpdk {
 	bool eal_up, port_up;
-	char rundir[300];
-	struct nb_dpdk_port p;
-	char ip_str[16];
+	uint16_t port_id;
+	struct rte_mempool *pool;
+	struct rte_ether_addr mac;
+	uint32_t ip_be;
+	bool csum_offload; /* IPv4 and UDP checksums by the port */
 	uint16_t mtu;
 	bool have_peer_mac;
 	struct rte_ether_addr peer_mac;
@@ -80,11 +103,22 @@ static struct {
 		struct rte_ether_addr mac;
 	} arp[ARP_CACHE];
 	unsigned n_arp, arp_next;
-	/* The generator's flows on the port, by slot; a flow's UDP source port is sport_base + slot, which is
-	 * how a received datagram finds its flow. Changed only under rx_lock. */
+	/* The generator's flows, by slot: a flow's UDP source port is sport_base + slot, which is how a
+	 * received datagram finds its flow. The responder's flows (srv), found by their sender. Both changed
+	 * only under rx_lock. */
 	struct dflow *flows[NB_MAX_FLOWS];
 	unsigned n_flows;
 	uint16_t sport_base;
+	struct dflow *srv[NB_MAX_FLOWS];
+	unsigned n_srv;
+	/* The responder's side: the listening UDP port (network order, 0: not listening), hellos polled and
+	 * not yet passed on, the poller thread, and how many flows have a thread polling (atomic). */
+	uint16_t listen_port_be;
+	struct nb_listen l;
+	struct rte_ring *hellos;
+	pthread_t poller;
+	int poller_quit;
+	unsigned n_live;
 	/* The port's one RX and one TX queue are not thread-safe: a test with several flows has a thread per
 	 * flow, and whichever holds rx_lock polls for all of them. */
 	rte_spinlock_t rx_lock, tx_lock;
@@ -94,22 +128,9 @@ static struct {
 	unsigned n_xstats;
 	struct rte_eth_xstat_name *xnames;
 	uint64_t *xbase;
-} D;
+};
 
-const struct nb_dpdk_port *nb_dpdk_port(void)
-{
-	return D.port_up ? &D.p : NULL;
-}
-
-const char *nb_dpdk_ip_str(void)
-{
-	return D.port_up ? D.ip_str : "";
-}
-
-uint32_t nb_dpdk_max_payload(void)
-{
-	return D.mtu > 28 ? D.mtu - 28u : 0;
-}
+static unsigned tx(struct dpdk *d, struct rte_mbuf **pkts, unsigned n);
 
 /* ---- EAL runtime directory ---- */
 
@@ -122,12 +143,16 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
+/* The EAL is one per process, and so is its runtime directory: an exit() that skips stop() still removes
+ * it (atexit). */
+static char rundir[300];
+
 static void rundir_remove(void)
 {
-	if (!D.rundir[0])
+	if (!rundir[0])
 		return;
-	nftw(D.rundir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	D.rundir[0] = 0;
+	nftw(rundir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rundir[0] = 0;
 }
 
 /* Where the EAL puts a prefix's files: /var/run/dpdk for root, else $XDG_RUNTIME_DIR/dpdk or /tmp/dpdk. */
@@ -138,7 +163,7 @@ static void rundir_set(const char *prefix)
 		const char *x = getenv("XDG_RUNTIME_DIR");
 		base = x && x[0] ? x : "/tmp";
 	}
-	snprintf(D.rundir, sizeof(D.rundir), "%s/dpdk/%s", base, prefix);
+	snprintf(rundir, sizeof(rundir), "%s/dpdk/%s", base, prefix);
 }
 
 static void atexit_cleanup(void)
@@ -313,20 +338,20 @@ static void kernel_driver(const char *iface, char *buf, size_t len)
 }
 
 /* The kernel side of the port: the iface= of a vdev, or the driver bound to a PCI device. */
-static void port_facts(const char *spec, const struct rte_eth_dev_info *di)
+static void port_facts(struct dpdk *d, const char *spec, const struct rte_eth_dev_info *di)
 {
-	snprintf(D.pmd, sizeof(D.pmd), "%s", di->driver_name ? di->driver_name : "?");
+	snprintf(d->pmd, sizeof(d->pmd), "%s", di->driver_name ? di->driver_name : "?");
 	char name[RTE_ETH_NAME_MAX_LEN] = "";
-	rte_eth_dev_get_name_by_port(D.p.port_id, name);
-	snprintf(D.device, sizeof(D.device), "%s", name);
+	rte_eth_dev_get_name_by_port(d->port_id, name);
+	snprintf(d->device, sizeof(d->device), "%s", name);
 	const char *ifa = strstr(spec, "iface=");
 	if (ifa) {
 		ifa += 6;
 		size_t l = strcspn(ifa, ",");
-		if (l < sizeof(D.iface)) {
-			memcpy(D.iface, ifa, l);
-			D.iface[l] = 0;
-			kernel_driver(D.iface, D.driver, sizeof(D.driver));
+		if (l < sizeof(d->iface)) {
+			memcpy(d->iface, ifa, l);
+			d->iface[l] = 0;
+			kernel_driver(d->iface, d->driver, sizeof(d->driver));
 		}
 	} else if (is_pci(spec)) {
 		char p[128], link[256];
@@ -336,19 +361,19 @@ static void port_facts(const char *spec, const struct rte_eth_dev_info *di)
 		if (n > 0) {
 			link[n] = 0;
 			const char *b = strrchr(link, '/');
-			snprintf(D.driver, sizeof(D.driver), "%.31s", b ? b + 1 : link);
+			snprintf(d->driver, sizeof(d->driver), "%.31s", b ? b + 1 : link);
 		}
 	}
 }
 
-static void xstats_snapshot(uint64_t *vals)
+static void xstats_snapshot(struct dpdk *d, uint64_t *vals)
 {
-	struct rte_eth_xstat *xs = calloc(D.n_xstats, sizeof(*xs));
+	struct rte_eth_xstat *xs = calloc(d->n_xstats, sizeof(*xs));
 	if (!xs)
 		return;
-	int n = rte_eth_xstats_get(D.p.port_id, xs, D.n_xstats);
-	for (int i = 0; i < n && (unsigned)i < D.n_xstats; i++)
-		if (xs[i].id < D.n_xstats)
+	int n = rte_eth_xstats_get(d->port_id, xs, d->n_xstats);
+	for (int i = 0; i < n && (unsigned)i < d->n_xstats; i++)
+		if (xs[i].id < d->n_xstats)
 			vals[xs[i].id] = xs[i].value;
 	free(xs);
 }
@@ -416,7 +441,8 @@ fail:
 	return NULL;
 }
 
-static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char *err, size_t errlen)
+static int port_setup(struct dpdk *d, const struct nb_test_cfg *cfg, const char *probe_msg, char *err,
+		      size_t errlen)
 {
 	struct rte_eth_dev_info di;
 	struct rte_eth_conf conf = {0};
@@ -431,7 +457,7 @@ static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char
 							      : "does the device or interface exist?");
 		return -ENODEV;
 	}
-	D.p.port_id = pid;
+	d->port_id = pid;
 	if ((r = rte_eth_dev_info_get(pid, &di)) != 0) {
 		snprintf(err, errlen, "port %u: cannot read its capabilities: %s", pid, rte_strerror(-r));
 		return r;
@@ -439,7 +465,7 @@ static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char
 	uint64_t csum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	if ((di.tx_offload_capa & csum) == csum) {
 		conf.txmode.offloads |= csum;
-		D.p.csum_offload = true;
+		d->csum_offload = true;
 	}
 	if ((r = rte_eth_dev_configure(pid, 1, 1, &conf)) != 0) {
 		snprintf(err, errlen, "port %u (%s): configure: %s", pid, di.driver_name, rte_strerror(-r));
@@ -449,12 +475,12 @@ static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char
 	unsigned nmbufs = POOL_MBUFS + (cfg->flows > 1 ? cfg->flows * FLOW_RING : 0);
 	bool packed = !rte_eal_has_hugepages() || !strcmp(di.driver_name, "net_af_xdp");
 	char why[80];
-	D.p.pool = pool_create(nmbufs, packed, rte_eth_dev_socket_id(pid), why, sizeof(why));
-	if (!D.p.pool) {
+	d->pool = pool_create(nmbufs, packed, rte_eth_dev_socket_id(pid), why, sizeof(why));
+	if (!d->pool) {
 		snprintf(err, errlen, "cannot create the mbuf pool (%u mbufs): %s", nmbufs, why);
 		return -ENOMEM;
 	}
-	if ((r = rte_eth_rx_queue_setup(pid, 0, nrx, rte_eth_dev_socket_id(pid), NULL, D.p.pool)) != 0 ||
+	if ((r = rte_eth_rx_queue_setup(pid, 0, nrx, rte_eth_dev_socket_id(pid), NULL, d->pool)) != 0 ||
 	    (r = rte_eth_tx_queue_setup(pid, 0, ntx, rte_eth_dev_socket_id(pid), NULL)) != 0) {
 		snprintf(err, errlen, "port %u (%s): queue setup: %s", pid, di.driver_name, rte_strerror(-r));
 		return r;
@@ -463,52 +489,43 @@ static int port_setup(const struct nb_test_cfg *cfg, const char *probe_msg, char
 		snprintf(err, errlen, "port %u (%s): start: %s", pid, di.driver_name, rte_strerror(-r));
 		return r;
 	}
-	D.port_up = true;
-	rte_eth_macaddr_get(pid, &D.p.mac);
-	if (rte_eth_dev_get_mtu(pid, &D.mtu) != 0 || D.mtu < 68)
-		D.mtu = 1500;
+	d->port_up = true;
+	rte_eth_macaddr_get(pid, &d->mac);
+	if (rte_eth_dev_get_mtu(pid, &d->mtu) != 0 || d->mtu < 68)
+		d->mtu = 1500;
 	struct rte_eth_link link = {0};
 	int64_t end = nb_now_ns() + LINK_WAIT_NS;
 	while (rte_eth_link_get_nowait(pid, &link) == 0 && !link.link_status && nb_now_ns() < end)
 		nb_sleep_until(nb_now_ns() + 10 * NB_NS_PER_MS);
-	D.link_up = link.link_status;
-	D.link_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
-	port_facts(cfg->dpdk_port, &di);
+	d->link_up = link.link_status;
+	d->link_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
+	port_facts(d, cfg->dpdk_port, &di);
 
 	int nx = rte_eth_xstats_get_names(pid, NULL, 0);
 	if (nx > 0) {
-		D.xnames = calloc((size_t)nx, sizeof(*D.xnames));
-		D.xbase = calloc((size_t)nx, sizeof(*D.xbase));
-		if (D.xnames && D.xbase && rte_eth_xstats_get_names(pid, D.xnames, (unsigned)nx) == nx) {
-			D.n_xstats = (unsigned)nx;
-			xstats_snapshot(D.xbase);
+		d->xnames = calloc((size_t)nx, sizeof(*d->xnames));
+		d->xbase = calloc((size_t)nx, sizeof(*d->xbase));
+		if (d->xnames && d->xbase && rte_eth_xstats_get_names(pid, d->xnames, (unsigned)nx) == nx) {
+			d->n_xstats = (unsigned)nx;
+			xstats_snapshot(d, d->xbase);
 		}
 	}
 	return 0;
 }
 
-int nb_dpdk_start(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+/* Checks cfg's --dpdk-* settings into d: 0 or -EINVAL with the message in err. */
+static int settings(struct dpdk *d, struct nb_engine *e, const struct nb_test_cfg *cfg, char *err,
+		    size_t errlen)
 {
-	static const char *const lcore_opts[] = {"-l", "-c", "--lcores", NULL};
-	static const char *const mem_opts[] = {"-m", "--socket-mem", "--no-huge", NULL};
-	static const char *const log_opts[] = {"--log-level", NULL};
-	char prefix[64], args[sizeof(cfg->dpdk_args)];
-	char *argv[96];
-	int argc = 0, r, eno = 0;
 	struct in_addr ip;
 
-	if (D.eal_up) {
-		snprintf(err, errlen, "the DPDK port is already started");
-		return -EBUSY;
-	}
 	if (!cfg->dpdk_port[0]) {
 		snprintf(err, errlen,
 			 "--engine dpdk needs --dpdk-port (a PCI address or a vdev such as "
 			 "net_af_packet0,iface=veth0)");
 		return -EINVAL;
 	}
-	bool pci = is_pci(cfg->dpdk_port);
-	if (!pci && strncmp(cfg->dpdk_port, "net_", 4) != 0) {
+	if (!is_pci(cfg->dpdk_port) && strncmp(cfg->dpdk_port, "net_", 4) != 0) {
 		snprintf(err, errlen,
 			 "--dpdk-port: '%s' is neither a PCI address (0000:01:00.0) nor a virtual device "
 			 "(net_af_packet0,iface=veth0)",
@@ -521,22 +538,47 @@ int nb_dpdk_start(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 			 cfg->dpdk_ip[0] ? " ('" : "", cfg->dpdk_ip, cfg->dpdk_ip[0] ? "' is not one)" : "");
 		return -EINVAL;
 	}
-	D.have_peer_mac = false;
+	d->have_peer_mac = false;
 	if (cfg->dpdk_peer_mac[0]) {
-		if (rte_ether_unformat_addr(cfg->dpdk_peer_mac, &D.peer_mac) != 0) {
+		if (rte_ether_unformat_addr(cfg->dpdk_peer_mac, &d->peer_mac) != 0) {
 			snprintf(err, errlen, "--dpdk-peer-mac: '%s' is not a MAC address",
 				 cfg->dpdk_peer_mac);
 			return -EINVAL;
 		}
-		D.have_peer_mac = true;
+		d->have_peer_mac = true;
 	}
-	D.p.ip_be = ip.s_addr;
-	snprintf(D.ip_str, sizeof(D.ip_str), "%s", cfg->dpdk_ip);
-	rte_spinlock_init(&D.rx_lock);
-	rte_spinlock_init(&D.tx_lock);
+	d->ip_be = ip.s_addr;
+	snprintf(e->addr, sizeof(e->addr), "%s", cfg->dpdk_ip);
+	rte_spinlock_init(&d->rx_lock);
+	rte_spinlock_init(&d->tx_lock);
 	/* each process's flows on their own source ports: 49152 + a pid-chosen block of NB_MAX_FLOWS */
-	D.sport_base = (uint16_t)(49152 + (unsigned)getpid() % (16384 - NB_MAX_FLOWS));
+	d->sport_base = (uint16_t)(49152 + (unsigned)getpid() % (16384 - NB_MAX_FLOWS));
+	return 0;
+}
 
+static void dpdk_stop(struct nb_engine *e);
+
+/* Starts the EAL and the port of cfg->dpdk_port with address cfg->dpdk_ip. */
+static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	static const char *const lcore_opts[] = {"-l", "-c", "--lcores", NULL};
+	static const char *const mem_opts[] = {"-m", "--socket-mem", "--no-huge", NULL};
+	static const char *const log_opts[] = {"--log-level", NULL};
+	char prefix[64], args[sizeof(cfg->dpdk_args)];
+	char *argv[96];
+	int argc = 0, r, eno = 0;
+	struct dpdk *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->priv = d;
+	if ((r = settings(d, e, cfg, err, errlen)) < 0) {
+		free(d);
+		return r;
+	}
+	bool pci = is_pci(cfg->dpdk_port);
 	snprintf(prefix, sizeof(prefix), "nbench-%d", (int)getpid());
 	snprintf(args, sizeof(args), "%s", cfg->dpdk_args);
 	static char a_prefix[80], a_dev[300];
@@ -565,6 +607,7 @@ int nb_dpdk_start(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 	for (char *save = NULL, *t = strtok_r(args, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 		if (argc >= (int)(sizeof(argv) / sizeof(argv[0])) - 1) {
 			snprintf(err, errlen, "--dpdk-args: too many arguments");
+			free(d);
 			return -EINVAL;
 		}
 		argv[argc++] = t;
@@ -585,6 +628,7 @@ int nb_dpdk_start(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 		sched_setaffinity(0, sizeof(aff), &aff);
 	if (r < 0) {
 		rundir_remove();
+		free(d);
 		if (eno == EINVAL) {
 			snprintf(err, errlen, "bad DPDK EAL arguments: %s", reason);
 			return -EINVAL;
@@ -592,98 +636,104 @@ int nb_dpdk_start(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "DPDK cannot start --dpdk-port %s: %s", cfg->dpdk_port, reason);
 		return eno == EALREADY ? -EBUSY : -ENODEV;
 	}
-	D.eal_up = true;
+	d->eal_up = true;
 	rte_openlog_stream(stderr);
 	if (!has_arg(args, log_opts))
 		rte_log_set_global_level(RTE_LOG_ERR);
-	if ((r = port_setup(cfg, reason, err, errlen)) < 0) {
-		nb_dpdk_stop();
+	if ((r = port_setup(d, cfg, reason, err, errlen)) < 0) {
+		dpdk_stop(e);
 		return r;
 	}
+	e->caps.max_msg_bytes = d->mtu > 28 ? d->mtu - 28u : 0;
 	return 0;
 }
 
-void nb_dpdk_stop(void)
+static void dpdk_unlisten(struct nb_engine *e);
+
+/* Stops the port and the EAL, removes the runtime directory. */
+static void dpdk_stop(struct nb_engine *e)
 {
-	if (D.port_up) {
-		rte_eth_dev_stop(D.p.port_id);
-		rte_eth_dev_close(D.p.port_id);
-		D.port_up = false;
+	struct dpdk *d = e->priv;
+	dpdk_unlisten(e);
+	if (d->port_up) {
+		rte_eth_dev_stop(d->port_id);
+		rte_eth_dev_close(d->port_id);
+		d->port_up = false;
 	}
-	if (D.p.pool) {
-		rte_mempool_free(D.p.pool);
-		D.p.pool = NULL;
+	if (d->pool) {
+		rte_mempool_free(d->pool);
+		d->pool = NULL;
 	}
-	if (D.eal_up) {
+	if (d->eal_up) {
 		rte_eal_cleanup();
-		D.eal_up = false;
+		d->eal_up = false;
 	}
-	free(D.xnames);
-	free(D.xbase);
-	D.xnames = NULL;
-	D.xbase = NULL;
-	D.n_xstats = 0;
-	D.n_arp = 0;
+	free(d->xnames);
+	free(d->xbase);
+	free(d);
+	e->priv = NULL;
 	rundir_remove();
 }
 
-void nb_dpdk_fill_report(struct nb_report *rep)
+/* The port's facts (PMD, driver, link speed) and its xstats delta since start, for the report. */
+static void dpdk_report(struct nb_engine *e, struct nb_report *rep)
 {
-	struct nb_dpdk_info *d = &rep->dpdk;
-	if (!D.port_up)
-		return;
-	snprintf(d->pmd, sizeof(d->pmd), "%s", D.pmd);
-	snprintf(d->device, sizeof(d->device), "%s", D.device);
-	snprintf(d->driver, sizeof(d->driver), "%s", D.driver);
-	snprintf(d->iface, sizeof(d->iface), "%s", D.iface);
-	d->link_speed_mbps = D.link_mbps;
-	d->link_up = D.link_up;
-	d->n_xstats = 0;
-	uint64_t *now = calloc(D.n_xstats ? D.n_xstats : 1, sizeof(*now));
+	struct dpdk *d = e->priv;
+	struct nb_dpdk_info *i = &rep->dpdk;
+	snprintf(i->pmd, sizeof(i->pmd), "%s", d->pmd);
+	snprintf(i->device, sizeof(i->device), "%s", d->device);
+	snprintf(i->driver, sizeof(i->driver), "%s", d->driver);
+	snprintf(i->iface, sizeof(i->iface), "%s", d->iface);
+	i->link_speed_mbps = d->link_mbps;
+	i->link_up = d->link_up;
+	i->n_xstats = 0;
+	uint64_t *now = calloc(d->n_xstats ? d->n_xstats : 1, sizeof(*now));
 	if (!now)
 		return;
-	xstats_snapshot(now);
-	for (unsigned i = 0; i < D.n_xstats && d->n_xstats < NB_DPDK_MAX_XSTATS; i++) {
-		if (now[i] == D.xbase[i])
+	xstats_snapshot(d, now);
+	for (unsigned k = 0; k < d->n_xstats && i->n_xstats < NB_DPDK_MAX_XSTATS; k++) {
+		if (now[k] == d->xbase[k])
 			continue;
-		snprintf(d->xstats[d->n_xstats].name, sizeof(d->xstats[0].name), "%s", D.xnames[i].name);
-		d->xstats[d->n_xstats].delta = now[i] - D.xbase[i];
-		d->n_xstats++;
+		snprintf(i->xstats[i->n_xstats].name, sizeof(i->xstats[0].name), "%s", d->xnames[k].name);
+		i->xstats[i->n_xstats].delta = now[k] - d->xbase[k];
+		i->n_xstats++;
 	}
 	free(now);
 	/* a DPDK flow polls: it always spins */
-	snprintf(rep->gen_wait, sizeof(rep->gen_wait), "spin (dpdk poll)");
+	snprintf(rep->gen_wait, sizeof(rep->gen_wait), "%s", e->caps.wait);
 }
 
 /* ---- packets ---- */
 
-static bool arp_lookup(uint32_t ip, struct rte_ether_addr *ret)
+static bool arp_lookup(struct dpdk *d, uint32_t ip, struct rte_ether_addr *ret)
 {
-	for (unsigned i = 0; i < D.n_arp; i++)
-		if (D.arp[i].ip == ip) {
-			*ret = D.arp[i].mac;
+	for (unsigned i = 0; i < d->n_arp; i++)
+		if (d->arp[i].ip == ip) {
+			*ret = d->arp[i].mac;
 			return true;
 		}
 	return false;
 }
 
-static void arp_learn(uint32_t ip, const uint8_t *mac)
+static void arp_learn(struct dpdk *d, uint32_t ip, const uint8_t *mac)
 {
 	unsigned i;
-	for (i = 0; i < D.n_arp; i++)
-		if (D.arp[i].ip == ip)
+	for (i = 0; i < d->n_arp; i++)
+		if (d->arp[i].ip == ip)
 			break;
-	if (i == D.n_arp) {
-		if (D.n_arp < ARP_CACHE)
-			D.n_arp++;
+	if (i == d->n_arp) {
+		if (d->n_arp < ARP_CACHE)
+			d->n_arp++;
 		else
-			i = D.arp_next++ % ARP_CACHE;
+			i = d->arp_next++ % ARP_CACHE;
 	}
-	D.arp[i].ip = ip;
-	memcpy(D.arp[i].mac.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
+	d->arp[i].ip = ip;
+	memcpy(d->arp[i].mac.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
 }
 
-bool nb_dpdk_arp_input(struct rte_mbuf *m)
+/* Handles m if it is ARP: answers a request for our address (the reply is sent) and learns the sender.
+ * Returns true when m was ARP (consumed: freed or sent), false otherwise (untouched). Under rx_lock. */
+static bool arp_input(struct dpdk *d, struct rte_mbuf *m)
 {
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (m->data_len < sizeof(*eh) || eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
@@ -698,28 +748,28 @@ bool nb_dpdk_arp_input(struct rte_mbuf *m)
 	uint32_t spa, tpa;
 	memcpy(&spa, a + ARP_SPA_OFF, 4);
 	memcpy(&tpa, a + ARP_TPA_OFF, 4);
-	if (tpa == D.p.ip_be && spa != 0)
-		arp_learn(spa, a + ARP_SHA_OFF);
-	if (op != 1 || tpa != D.p.ip_be) {
+	if (tpa == d->ip_be && spa != 0)
+		arp_learn(d, spa, a + ARP_SHA_OFF);
+	if (op != 1 || tpa != d->ip_be) {
 		rte_pktmbuf_free(m);
 		return true;
 	}
 	/* the reply, in place */
 	memcpy(eh->dst_addr.addr_bytes, a + ARP_SHA_OFF, RTE_ETHER_ADDR_LEN);
-	eh->src_addr = D.p.mac;
+	eh->src_addr = d->mac;
 	a[ARP_OP_OFF + 1] = 2;
 	memcpy(a + ARP_THA_OFF, a + ARP_SHA_OFF, RTE_ETHER_ADDR_LEN);
 	memcpy(a + ARP_TPA_OFF, &spa, 4);
-	memcpy(a + ARP_SHA_OFF, D.p.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	memcpy(a + ARP_SPA_OFF, &D.p.ip_be, 4);
+	memcpy(a + ARP_SHA_OFF, d->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	memcpy(a + ARP_SPA_OFF, &d->ip_be, 4);
 	m->ol_flags = 0;
-	nb_dpdk_tx(&m, 1);
+	tx(d, &m, 1);
 	return true;
 }
 
-static void arp_request(uint32_t ip)
+static void arp_request(struct dpdk *d, uint32_t ip)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(D.p.pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
 	if (!m)
 		return;
 	size_t len = sizeof(struct rte_ether_hdr) + ARP_BYTES;
@@ -733,57 +783,59 @@ static void arp_request(uint32_t ip)
 	memset(p, 0, len);
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
 	memset(eh->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
-	eh->src_addr = D.p.mac;
+	eh->src_addr = d->mac;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 	uint8_t *a = (uint8_t *)(eh + 1);
 	static const uint8_t fixed[8] = {0, 1, 0x08, 0, 6, 4, 0, 1};
 	memcpy(a, fixed, sizeof(fixed));
-	memcpy(a + ARP_SHA_OFF, D.p.mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	memcpy(a + ARP_SPA_OFF, &D.p.ip_be, 4);
+	memcpy(a + ARP_SHA_OFF, d->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	memcpy(a + ARP_SPA_OFF, &d->ip_be, 4);
 	memcpy(a + ARP_TPA_OFF, &ip, 4);
-	nb_dpdk_tx(&m, 1);
+	tx(d, &m, 1);
 }
 
-int nb_dpdk_resolve(uint32_t ip_be, int64_t timeout_ns, struct rte_ether_addr *ret)
+/* The MAC of ip_be: the --dpdk-peer-mac, the ARP cache, or an ARP request answered within timeout_ns while
+ * polling the port (answering ARP, dropping the rest: no flow of ours is open yet). */
+static int resolve(struct dpdk *d, uint32_t ip_be, int64_t timeout_ns, struct rte_ether_addr *ret)
 {
-	if (!D.port_up)
-		return -ENODEV;
-	if (D.have_peer_mac) {
-		*ret = D.peer_mac;
+	if (d->have_peer_mac) {
+		*ret = d->peer_mac;
 		return 0;
 	}
 	int64_t end = nb_now_ns() + timeout_ns, next = 0;
 	for (;;) {
-		if (arp_lookup(ip_be, ret))
+		if (arp_lookup(d, ip_be, ret))
 			return 0;
 		int64_t now = nb_now_ns();
 		if (now >= end)
 			return -ETIMEDOUT;
 		if (now >= next) {
-			arp_request(ip_be);
+			arp_request(d, ip_be);
 			next = now + 200 * NB_NS_PER_MS;
 		}
-		struct rte_mbuf *pk[NB_DPDK_BURST];
-		rte_spinlock_lock(&D.rx_lock);
-		uint16_t n = rte_eth_rx_burst(D.p.port_id, 0, pk, NB_DPDK_BURST);
+		struct rte_mbuf *pk[BURST];
+		rte_spinlock_lock(&d->rx_lock);
+		uint16_t n = rte_eth_rx_burst(d->port_id, 0, pk, BURST);
 		for (uint16_t i = 0; i < n; i++)
-			if (!nb_dpdk_arp_input(pk[i]))
+			if (!arp_input(d, pk[i]))
 				rte_pktmbuf_free(pk[i]);
-		rte_spinlock_unlock(&D.rx_lock);
+		rte_spinlock_unlock(&d->rx_lock);
 		if (!n)
 			sched_yield();
 	}
 }
 
-void nb_dpdk_udp_hdr(struct rte_mbuf *m, void *hdr, const struct rte_ether_addr *dst_mac, uint32_t dst_ip,
-		     uint16_t src_port, uint16_t dst_port, uint16_t len)
+/* Writes Ethernet/IPv4/UDP headers for a payload of len bytes already at hdr + HDR_BYTES, and sets the
+ * checksums (in software, or the offload flags of m). All addresses and ports in network order. */
+static void udp_hdr(struct dpdk *d, struct rte_mbuf *m, void *hdr, const struct rte_ether_addr *dst_mac,
+		    uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint16_t len)
 {
 	struct rte_ether_hdr *eh = hdr;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
 	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
 
 	eh->dst_addr = *dst_mac;
-	eh->src_addr = D.p.mac;
+	eh->src_addr = d->mac;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;
@@ -793,7 +845,7 @@ void nb_dpdk_udp_hdr(struct rte_mbuf *m, void *hdr, const struct rte_ether_addr 
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->hdr_checksum = 0;
-	ip->src_addr = D.p.ip_be;
+	ip->src_addr = d->ip_be;
 	ip->dst_addr = dst_ip;
 	uh->src_port = src_port;
 	uh->dst_port = dst_port;
@@ -801,7 +853,7 @@ void nb_dpdk_udp_hdr(struct rte_mbuf *m, void *hdr, const struct rte_ether_addr 
 	uh->dgram_cksum = 0;
 	m->l2_len = sizeof(*eh);
 	m->l3_len = sizeof(*ip);
-	if (D.p.csum_offload) {
+	if (d->csum_offload) {
 		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
 		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 	} else {
@@ -811,16 +863,18 @@ void nb_dpdk_udp_hdr(struct rte_mbuf *m, void *hdr, const struct rte_ether_addr 
 	}
 }
 
-void *nb_dpdk_udp_parse(struct rte_mbuf *m, uint32_t *src_ip, uint16_t *src_port, uint16_t *dst_port,
-			uint16_t *len)
+/* The UDP payload of an IPv4/UDP frame for our address: pointer and length, with the sender's address and
+ * ports (network order). NULL when m is anything else. */
+static void *udp_parse(struct dpdk *d, struct rte_mbuf *m, uint32_t *src_ip, uint16_t *src_port,
+		       uint16_t *dst_port, uint16_t *len)
 {
 	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	if (m->data_len < NB_DPDK_HDR_BYTES || eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+	if (m->data_len < HDR_BYTES || eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
 		return NULL;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
 	unsigned ihl = (ip->version_ihl & 0xf) * 4u;
 	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || ip->next_proto_id != IPPROTO_UDP ||
-	    ip->dst_addr != D.p.ip_be)
+	    ip->dst_addr != d->ip_be)
 		return NULL;
 	if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
 		return NULL; /* fragments are not reassembled: the sizes are kept within the MTU */
@@ -838,13 +892,15 @@ void *nb_dpdk_udp_parse(struct rte_mbuf *m, uint32_t *src_ip, uint16_t *src_port
 	return uh + 1;
 }
 
-unsigned nb_dpdk_tx(struct rte_mbuf **pkts, unsigned n)
+/* Sends n packets, retrying a full TX ring a little; frees what did not go. Returns how many went. Any
+ * thread may send (the TX queue is locked). */
+static unsigned tx(struct dpdk *d, struct rte_mbuf **pkts, unsigned n)
 {
 	unsigned sent = 0, idle = 0;
 	while (sent < n && idle < TX_RETRIES) {
-		rte_spinlock_lock(&D.tx_lock);
-		uint16_t k = rte_eth_tx_burst(D.p.port_id, 0, pkts + sent, (uint16_t)(n - sent));
-		rte_spinlock_unlock(&D.tx_lock);
+		rte_spinlock_lock(&d->tx_lock);
+		uint16_t k = rte_eth_tx_burst(d->port_id, 0, pkts + sent, (uint16_t)(n - sent));
+		rte_spinlock_unlock(&d->tx_lock);
 		sent += k;
 		idle = k ? 0 : idle + 1;
 	}
@@ -853,65 +909,138 @@ unsigned nb_dpdk_tx(struct rte_mbuf **pkts, unsigned n)
 	return sent;
 }
 
-void nb_dpdk_thread_enter(void)
+/* A thread the EAL did not start has no lcore id, and without one every mbuf allocation and free goes to
+ * the pool's shared ring instead of the thread's cache: each flow thread registers once (cheap to call
+ * again), and gives its lcore id back when it exits, so that a responder running test after test does not
+ * run out of them. The key is the process's, as the EAL is. */
+static pthread_key_t lcore_key;
+static pthread_once_t lcore_once = PTHREAD_ONCE_INIT;
+
+static void lcore_release(void *unused)
 {
-	/* a thread the EAL did not start has no lcore id, and without one every mbuf allocation and free
-	 * goes to the pool's shared ring instead of the thread's cache */
-	static __thread bool tried;
-	if (!tried && rte_lcore_id() == LCORE_ID_ANY) {
-		tried = true;
-		rte_thread_register();
-	}
+	(void)unused;
+	rte_thread_unregister();
 }
 
-/* ---- the engine: a flow is a UDP 4-tuple on the port ---- */
+static void lcore_key_make(void)
+{
+	pthread_key_create(&lcore_key, lcore_release);
+}
+
+static void thread_enter(void)
+{
+	static __thread bool tried;
+	if (tried)
+		return;
+	tried = true;
+	if (rte_lcore_id() != LCORE_ID_ANY)
+		return;
+	pthread_once(&lcore_once, lcore_key_make);
+	if (rte_thread_register() == 0)
+		pthread_setspecific(lcore_key, (void *)1);
+}
+
+/* ---- flows: a UDP 4-tuple on the port ---- */
 
 struct dflow {
+	struct dpdk *d;
 	uint32_t dst_ip;       /* network order */
 	uint16_t sport, dport; /* network order */
 	unsigned slot;
+	bool srv;  /* the responder's (in d->srv), else the generator's (in d->flows) */
+	bool live; /* its thread has polled or sent: it counts in d->n_live */
 	struct rte_ether_addr dst_mac;
-	struct rte_ring *ring; /* datagrams another flow's thread polled for this one */
+	struct rte_ring *ring; /* datagrams another thread polled for this one */
 	/* polled but not yet taken: each mbuf's data is the UDP payload */
 	struct rte_mbuf *rx[RX_STASH];
 	unsigned rx_n, rx_i;
 	unsigned bursts;
 	int shut; /* SHUT_RDWR: receives end (relaxed atomics: another thread sets it) */
+	/* the responder's: the sender's hello, and our ack, sent again when the hello comes again */
+	unsigned char hello[HELLO_MAX], ack[HELLO_MAX];
+	uint16_t hello_len, ack_len;
 };
 
-static int dpdk_probe(char *why, size_t whylen)
+/* The generator's flow a datagram to our UDP port dport (network order) belongs to, or NULL. */
+static struct dflow *flow_of(struct dpdk *d, uint16_t dport)
 {
-	if (D.port_up)
-		return 0;
-	snprintf(why, whylen, "the DPDK port is not started (--dpdk-port, --dpdk-ip)");
-	return -ENODEV;
+	unsigned slot = (uint16_t)(rte_be_to_cpu_16(dport) - d->sport_base);
+	return slot < NB_MAX_FLOWS ? d->flows[slot] : NULL;
 }
 
-/* The flow a datagram to our UDP port dport (network order) belongs to, or NULL. Under rx_lock. */
-static struct dflow *flow_of(uint16_t dport)
+/* The responder's flow of the sender ip:port, or NULL. */
+static struct dflow *srv_flow_of(struct dpdk *d, uint32_t ip, uint16_t port)
 {
-	unsigned slot = (uint16_t)(rte_be_to_cpu_16(dport) - D.sport_base);
-	return slot < NB_MAX_FLOWS ? D.flows[slot] : NULL;
+	for (unsigned i = 0, seen = 0; i < NB_MAX_FLOWS && seen < d->n_srv; i++) {
+		struct dflow *f = d->srv[i];
+		if (!f)
+			continue;
+		seen++;
+		if (f->dst_ip == ip && f->dport == port)
+			return f;
+	}
+	return NULL;
+}
+
+/* Rebuilds m as the datagram of len bytes at buf to df, and sends it. */
+static void reply(struct dflow *df, struct rte_mbuf *m, const void *buf, size_t len)
+{
+	rte_pktmbuf_reset(m);
+	char *p = rte_pktmbuf_append(m, (uint16_t)(HDR_BYTES + len));
+	if (!p) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memcpy(p + HDR_BYTES, buf, len);
+	udp_hdr(df->d, m, p, &df->dst_mac, df->dst_ip, df->sport, df->dport, (uint16_t)len);
+	tx(df->d, &m, 1);
+}
+
+/* The flow a datagram for us belongs to; NULL when m was consumed here: a hello (a new sender's is queued
+ * for the responder, a flow's repeated one answered), or a datagram of no flow (dropped). */
+static struct dflow *dispatch(struct dpdk *d, struct rte_mbuf *m, const char *pl, uint32_t sip, uint16_t sp,
+			      uint16_t dp, uint16_t len)
+{
+	if (dp != d->listen_port_be || !d->listen_port_be) {
+		struct dflow *to = flow_of(d, dp);
+		if (to && sip == to->dst_ip && sp == to->dport)
+			return to;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	struct dflow *to = srv_flow_of(d, sip, sp);
+	if (!to) {
+		if (rte_ring_sp_enqueue(d->hellos, m) != 0)
+			rte_pktmbuf_free(m);
+		return NULL;
+	}
+	if (len == to->hello_len && !memcmp(pl, to->hello, len)) {
+		reply(to, m, to->ack, to->ack_len);
+		return NULL;
+	}
+	return to;
 }
 
 /* One RX burst, holding rx_lock: ARP is answered, each flow's datagrams go to it (self's to its stash,
- * another's to its ring; a full ring drops), the rest are dropped. */
-static void poll_port_locked(struct dflow *self)
+ * another's to its ring; a full ring drops), the rest are dropped. Returns how many frames came. */
+static unsigned poll_port_locked(struct dpdk *d, struct dflow *self)
 {
-	struct rte_mbuf *pk[NB_DPDK_BURST];
-	uint16_t n = rte_eth_rx_burst(D.p.port_id, 0, pk, NB_DPDK_BURST);
+	struct rte_mbuf *pk[BURST];
+	uint16_t n = rte_eth_rx_burst(d->port_id, 0, pk, BURST);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pk[i];
 		uint32_t sip;
 		uint16_t sp, dp, len;
-		if (nb_dpdk_arp_input(m))
+		if (arp_input(d, m))
 			continue;
-		char *pl = nb_dpdk_udp_parse(m, &sip, &sp, &dp, &len);
-		struct dflow *to = pl ? flow_of(dp) : NULL;
-		if (!to || sip != to->dst_ip || sp != to->dport) {
+		char *pl = udp_parse(d, m, &sip, &sp, &dp, &len);
+		if (!pl) {
 			rte_pktmbuf_free(m);
 			continue;
 		}
+		struct dflow *to = dispatch(d, m, pl, sip, sp, dp, len);
+		if (!to)
+			continue;
 		/* the payload becomes the mbuf's data (frames within the MTU fit one segment) */
 		m->data_off = (uint16_t)(m->data_off + (pl - rte_pktmbuf_mtod(m, char *)));
 		m->data_len = len;
@@ -920,6 +1049,16 @@ static void poll_port_locked(struct dflow *self)
 			self->rx[self->rx_n++] = m;
 		else if (rte_ring_sp_enqueue(to->ring, m) != 0)
 			rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+/* A flow's thread polls from now on: the responder's poller leaves the port to it. */
+static inline void mark_live(struct dflow *df)
+{
+	if (!df->live) {
+		df->live = true;
+		__atomic_add_fetch(&df->d->n_live, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -930,13 +1069,13 @@ static void poll_rx(struct dflow *df)
 	if (df->rx_i < df->rx_n)
 		return;
 	df->rx_i = 0;
-	df->rx_n = rte_ring_sc_dequeue_burst(df->ring, (void **)df->rx, NB_DPDK_BURST, NULL);
-	if (df->rx_n || !rte_spinlock_trylock(&D.rx_lock))
+	df->rx_n = rte_ring_sc_dequeue_burst(df->ring, (void **)df->rx, BURST, NULL);
+	if (df->rx_n || !rte_spinlock_trylock(&df->d->rx_lock))
 		return;
 	/* what another thread put in the ring before this one took the lock is older: it goes first */
-	df->rx_n = rte_ring_sc_dequeue_burst(df->ring, (void **)df->rx, NB_DPDK_BURST, NULL);
-	poll_port_locked(df);
-	rte_spinlock_unlock(&D.rx_lock);
+	df->rx_n = rte_ring_sc_dequeue_burst(df->ring, (void **)df->rx, BURST, NULL);
+	poll_port_locked(df->d, df);
+	rte_spinlock_unlock(&df->d->rx_lock);
 }
 
 static void flow_free(struct dflow *df)
@@ -954,74 +1093,105 @@ static void flow_free(struct dflow *df)
 	free(df);
 }
 
-static int dpdk_open(const char *host, uint16_t port, const struct nb_flow_opts *o, struct nb_flow **ret)
+/* A flow in slot of the generator's table (srv false) or the responder's, with its ring; not yet in the
+ * table. */
+static int flow_new(struct dpdk *d, bool srv, unsigned slot, struct dflow **ret)
 {
+	struct dflow *df = calloc(1, sizeof(*df));
+	char rname[RTE_RING_NAMESIZE];
+	if (!df)
+		return -ENOMEM;
+	df->d = d;
+	df->srv = srv;
+	df->slot = slot;
+	snprintf(rname, sizeof(rname), "nbench_%sflow%u", srv ? "s" : "", slot);
+	df->ring = rte_ring_create(rname, FLOW_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!df->ring) {
+		free(df);
+		return -ENOMEM;
+	}
+	*ret = df;
+	return 0;
+}
+
+/* df's struct nb_flow, and df in its table. */
+static int flow_publish(struct nb_engine *e, struct dflow *df, const struct nb_flow_opts *o,
+			struct nb_flow **ret)
+{
+	struct dpdk *d = df->d;
+	struct nb_flow *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->ops = &nb_engine_dpdk;
+	f->eng = e;
+	f->opts = *o;
+	f->opts.wait = NB_WAIT_SPIN;
+	f->fd = -1;
+	f->priv = df;
+	rte_spinlock_lock(&d->rx_lock);
+	if (df->srv) {
+		d->srv[df->slot] = df;
+		d->n_srv++;
+	} else {
+		d->flows[df->slot] = df;
+		d->n_flows++;
+	}
+	rte_spinlock_unlock(&d->rx_lock);
+	*ret = f;
+	return 0;
+}
+
+static int dpdk_open(struct nb_engine *e, const char *host, uint16_t port, const struct nb_flow_opts *o,
+		     struct nb_flow **ret)
+{
+	struct dpdk *d = e->priv;
+	struct dflow *df;
 	struct in_addr a;
-	if (!D.port_up)
-		return -ENODEV;
 	if (o->proto != NB_PROTO_UDP)
 		return -EPROTONOSUPPORT;
 	if (inet_pton(AF_INET, host, &a) != 1)
 		return -EAFNOSUPPORT;
 	unsigned slot = 0;
-	while (slot < NB_MAX_FLOWS && D.flows[slot])
+	while (slot < NB_MAX_FLOWS && d->flows[slot])
 		slot++;
 	if (slot == NB_MAX_FLOWS)
 		return -EBUSY;
-	nb_dpdk_thread_enter();
-	struct nb_flow *f = calloc(1, sizeof(*f));
-	struct dflow *df = calloc(1, sizeof(*df));
-	char rname[RTE_RING_NAMESIZE];
-	snprintf(rname, sizeof(rname), "nbench_flow%u", slot);
-	if (df)
-		df->ring = rte_ring_create(rname, FLOW_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!f || !df || !df->ring) {
-		free(f);
-		flow_free(df);
-		return -ENOMEM;
-	}
-	df->slot = slot;
+	thread_enter();
+	int r = flow_new(d, false, slot, &df);
+	if (r < 0)
+		return r;
 	df->dst_ip = a.s_addr;
 	df->dport = rte_cpu_to_be_16(port);
-	df->sport = rte_cpu_to_be_16((uint16_t)(D.sport_base + slot));
-	int r = nb_dpdk_resolve(df->dst_ip, RESOLVE_TIMEOUT_NS, &df->dst_mac);
+	df->sport = rte_cpu_to_be_16((uint16_t)(d->sport_base + slot));
+	r = resolve(d, df->dst_ip, RESOLVE_TIMEOUT_NS, &df->dst_mac);
+	if (r == 0)
+		r = flow_publish(e, df, o, ret);
 	if (r < 0) {
-		free(f);
 		flow_free(df);
 		return r == -ETIMEDOUT ? -EHOSTUNREACH : r;
 	}
-	f->ops = &nb_engine_dpdk;
-	f->opts = *o;
-	f->opts.wait = NB_WAIT_SPIN;
-	f->fd = -1;
-	f->priv = df;
-	rte_spinlock_lock(&D.rx_lock);
-	D.flows[slot] = df;
-	D.n_flows++;
-	rte_spinlock_unlock(&D.rx_lock);
-	*ret = f;
 	return 0;
 }
 
 /* Builds a datagram of len bytes from buf in m, which was just allocated. */
 static void fill(struct dflow *df, struct rte_mbuf *m, const void *buf, size_t len)
 {
-	char *p = rte_pktmbuf_append(m, (uint16_t)(NB_DPDK_HDR_BYTES + len));
-	memcpy(p + NB_DPDK_HDR_BYTES, buf, len);
-	nb_dpdk_udp_hdr(m, p, &df->dst_mac, df->dst_ip, df->sport, df->dport, (uint16_t)len);
+	char *p = rte_pktmbuf_append(m, (uint16_t)(HDR_BYTES + len));
+	memcpy(p + HDR_BYTES, buf, len);
+	udp_hdr(df->d, m, p, &df->dst_mac, df->dst_ip, df->sport, df->dport, (uint16_t)len);
 }
 
 static ssize_t dpdk_send(struct nb_flow *f, const void *buf, size_t len)
 {
 	struct dflow *df = f->priv;
-	nb_dpdk_thread_enter();
-	if (len > nb_dpdk_max_payload())
+	thread_enter();
+	if (len > f->eng->caps.max_msg_bytes)
 		return -EMSGSIZE;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(D.p.pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(df->d->pool);
 	if (!m)
 		return -ENOBUFS;
 	fill(df, m, buf, len);
-	unsigned k = nb_dpdk_tx(&m, 1);
+	unsigned k = tx(df->d, &m, 1);
 	return k ? (ssize_t)len : -ENOBUFS;
 }
 
@@ -1040,18 +1210,19 @@ static void sender_poll(struct dflow *df)
 static int dpdk_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 {
 	struct dflow *df = f->priv;
-	struct rte_mbuf *m[NB_DPDK_BURST];
-	nb_dpdk_thread_enter();
-	if (n > NB_DPDK_BURST)
-		n = NB_DPDK_BURST;
+	struct rte_mbuf *m[BURST];
+	thread_enter();
+	mark_live(df);
+	if (n > BURST)
+		n = BURST;
 	for (unsigned i = 0; i < n; i++)
-		if (msgs[i].iov_len > nb_dpdk_max_payload())
+		if (msgs[i].iov_len > f->eng->caps.max_msg_bytes)
 			return -EMSGSIZE;
-	if (rte_pktmbuf_alloc_bulk(D.p.pool, m, n) != 0)
+	if (rte_pktmbuf_alloc_bulk(df->d->pool, m, n) != 0)
 		return -ENOBUFS;
 	for (unsigned i = 0; i < n; i++)
 		fill(df, m[i], msgs[i].iov_base, msgs[i].iov_len);
-	unsigned k = nb_dpdk_tx(m, n);
+	unsigned k = tx(df->d, m, n);
 	sender_poll(df);
 	return k ? (int)k : -ENOBUFS;
 }
@@ -1060,7 +1231,8 @@ static int dpdk_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 static int wait_rx(struct dflow *df, int64_t timeout_ns)
 {
 	int64_t end = timeout_ns > 0 ? nb_now_ns() + timeout_ns : -1;
-	nb_dpdk_thread_enter();
+	thread_enter();
+	mark_live(df);
 	for (unsigned i = 1;; i++) {
 		if (df->rx_i < df->rx_n)
 			return 1;
@@ -1075,7 +1247,7 @@ static int wait_rx(struct dflow *df, int64_t timeout_ns)
 			if (end >= 0 && nb_now_ns() >= end)
 				return -ETIMEDOUT;
 			/* flows outnumbering the CPUs: let the one polling for all (or the peer) run */
-			if (D.n_flows > 1)
+			if (df->d->n_flows + df->d->n_srv > 1)
 				sched_yield();
 		}
 	}
@@ -1125,19 +1297,171 @@ static int dpdk_shutdown(struct nb_flow *f, int how)
 static void dpdk_close(struct nb_flow *f)
 {
 	struct dflow *df = f->priv;
+	struct dpdk *d = df->d;
 	/* no thread polls for it once it is out of the table */
-	rte_spinlock_lock(&D.rx_lock);
-	D.flows[df->slot] = NULL;
-	D.n_flows--;
-	rte_spinlock_unlock(&D.rx_lock);
+	rte_spinlock_lock(&d->rx_lock);
+	if (df->srv) {
+		d->srv[df->slot] = NULL;
+		d->n_srv--;
+	} else {
+		d->flows[df->slot] = NULL;
+		d->n_flows--;
+	}
+	rte_spinlock_unlock(&d->rx_lock);
+	if (df->live)
+		__atomic_sub_fetch(&d->n_live, 1, __ATOMIC_RELAXED);
 	flow_free(df);
 	free(f);
 }
 
+/* ---- the responder's side: hellos on the listening port, flows by their sender ---- */
+
+/* Where a hello came from (network order; the MAC is the sender's, or the router's in front of it). */
+struct dpdk_from {
+	struct rte_ether_addr mac;
+	uint32_t ip;
+	uint16_t port;
+};
+
+/* Passes a queued hello (a whole frame) to the responder. */
+static void hello_input(struct nb_engine *e, struct rte_mbuf *m)
+{
+	struct dpdk *d = e->priv;
+	struct dpdk_from from;
+	uint16_t dp, len;
+	const char *pl = udp_parse(d, m, &from.ip, &from.port, &dp, &len);
+	if (pl) {
+		from.mac = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
+		struct nb_hello h = {.buf = pl, .len = len, .from = &from};
+		d->l.hello(d->l.arg, e, &h);
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* While no flow thread polls, polls the port (ARP; datagrams of flows not yet running go to their rings);
+ * always passes new senders' hellos on. */
+static void *poller_main(void *arg)
+{
+	struct nb_engine *e = arg;
+	struct dpdk *d = e->priv;
+	int64_t busy_at = nb_now_ns();
+	thread_enter();
+	while (!__atomic_load_n(&d->poller_quit, __ATOMIC_RELAXED)) {
+		unsigned n = 0;
+		bool flows_poll = __atomic_load_n(&d->n_live, __ATOMIC_RELAXED) > 0;
+		if (!flows_poll && rte_spinlock_trylock(&d->rx_lock)) {
+			n = poll_port_locked(d, NULL);
+			rte_spinlock_unlock(&d->rx_lock);
+		}
+		struct rte_mbuf *m;
+		while (rte_ring_sc_dequeue(d->hellos, (void **)&m) == 0) {
+			hello_input(e, m);
+			n++;
+		}
+		int64_t now = nb_now_ns();
+		if (n)
+			busy_at = now;
+		else if (flows_poll || now - busy_at > IDLE_AFTER_NS)
+			nb_sleep_until(now + IDLE_NAP_NS);
+	}
+	return NULL;
+}
+
+static int dpdk_listen(struct nb_engine *e, const struct nb_listen *l, int *ret_fd)
+{
+	struct dpdk *d = e->priv;
+	d->hellos =
+	    rte_ring_create("nbench_hellos", HELLO_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!d->hellos)
+		return -ENOMEM;
+	d->l = *l;
+	rte_spinlock_lock(&d->rx_lock);
+	d->listen_port_be = rte_cpu_to_be_16(l->port);
+	rte_spinlock_unlock(&d->rx_lock);
+	if (pthread_create(&d->poller, NULL, poller_main, e) != 0) {
+		d->listen_port_be = 0;
+		rte_ring_free(d->hellos);
+		d->hellos = NULL;
+		return -EAGAIN;
+	}
+	*ret_fd = -1;
+	return 0;
+}
+
+static void dpdk_unlisten(struct nb_engine *e)
+{
+	struct dpdk *d = e->priv;
+	if (!d->hellos)
+		return;
+	__atomic_store_n(&d->poller_quit, 1, __ATOMIC_RELAXED);
+	pthread_join(d->poller, NULL);
+	rte_spinlock_lock(&d->rx_lock);
+	d->listen_port_be = 0;
+	rte_spinlock_unlock(&d->rx_lock);
+	void *m;
+	while (rte_ring_sc_dequeue(d->hellos, &m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(d->hellos);
+	d->hellos = NULL;
+}
+
+static int dpdk_accept(struct nb_engine *e, const struct nb_hello *h, const void *ack, size_t ack_len,
+		       const struct nb_flow_opts *o, struct nb_flow **ret)
+{
+	struct dpdk *d = e->priv;
+	const struct dpdk_from *from = h->from;
+	struct dflow *df;
+	if (o->proto != NB_PROTO_UDP)
+		return -EPROTONOSUPPORT;
+	if (h->len > HELLO_MAX || ack_len > HELLO_MAX)
+		return -EMSGSIZE;
+	unsigned slot = 0;
+	while (slot < NB_MAX_FLOWS && d->srv[slot])
+		slot++;
+	if (slot == NB_MAX_FLOWS)
+		return -EBUSY;
+	int r = flow_new(d, true, slot, &df);
+	if (r < 0)
+		return r;
+	df->dst_ip = from->ip;
+	df->dport = from->port;
+	df->sport = d->listen_port_be;
+	df->dst_mac = from->mac;
+	memcpy(df->hello, h->buf, h->len);
+	df->hello_len = (uint16_t)h->len;
+	memcpy(df->ack, ack, ack_len);
+	df->ack_len = (uint16_t)ack_len;
+	if ((r = flow_publish(e, df, o, ret)) < 0) {
+		flow_free(df);
+		return r;
+	}
+	dpdk_send(*ret, ack, ack_len);
+	return 0;
+}
+
+/* UDP stream and rr over the port, at the port's own address. */
+static const struct nb_engine_caps dpdk_caps = {
+    .protos = NB_BIT(NB_PROTO_UDP),
+    .tests = NB_BIT(NB_TEST_STREAM) | NB_BIT(NB_TEST_RR),
+    .max_msg_bytes = NB_DEFAULT_UDP_MSG_BYTES, /* a 1500-byte MTU until the port says its own */
+    .needs_root = true,
+    .own_addr = true,
+    .dpdk_opts = true,
+    .one_test = true,
+    .wait = "spin (dpdk poll)",
+};
+
 const struct nb_engine_ops nb_engine_dpdk = {
     .name = "dpdk",
-    .probe = dpdk_probe,
+    .label = "DPDK",
+    .caps = &dpdk_caps,
+    .start = dpdk_start,
+    .stop = dpdk_stop,
+    .report = dpdk_report,
     .open = dpdk_open,
+    .listen = dpdk_listen,
+    .accept = dpdk_accept,
+    .unlisten = dpdk_unlisten,
     .send = dpdk_send,
     .recv = dpdk_recv,
     .send_burst = dpdk_send_burst,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +25,8 @@ struct pipe {
 	bool aborted;	   /* SHUT_RDWR: every call fails at once */
 	unsigned drop_every;
 	uint64_t sent;
+	size_t payload, peak_payload; /* bytes sent and not yet received (no datagram headers); the most */
+	uint64_t dropped;	      /* datagrams dropped: every drop_every-th, and those finding it full */
 	unsigned refs;
 };
 
@@ -118,6 +121,7 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 		if (PIPE_BYTES - p->used >= need)
 			break;
 		if (e->dgram) { /* a full socket buffer drops datagrams */
+			p->dropped++;
 			r = (ssize_t)len;
 			goto out;
 		}
@@ -126,6 +130,7 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 	if (e->dgram) {
 		p->sent++;
 		if (p->drop_every && p->sent % p->drop_every == 0) {
+			p->dropped++;
 			r = (ssize_t)len;
 			goto out;
 		}
@@ -133,13 +138,17 @@ static ssize_t loop_send(struct nb_flow *f, const void *buf, size_t len)
 		ring_put(p, &l, sizeof(l));
 		ring_put(p, buf, len);
 		r = (ssize_t)len;
+		p->payload += len;
 	} else {
 		size_t n = PIPE_BYTES - p->used;
 		if (n > len)
 			n = len;
 		ring_put(p, buf, n);
 		r = (ssize_t)n;
+		p->payload += n;
 	}
+	if (p->payload > p->peak_payload)
+		p->peak_payload = p->payload;
 	pthread_cond_broadcast(&p->cv);
 out:
 	pthread_mutex_unlock(&p->mu);
@@ -174,10 +183,12 @@ static ssize_t loop_recv(struct nb_flow *f, void *buf, size_t len, int64_t timeo
 		ring_get(p, NULL,
 			 l - take); /* a datagram larger than the buffer is truncated, as recv does */
 		r = (ssize_t)take;
+		p->payload -= l;
 	} else {
 		size_t take = p->used < len ? p->used : len;
 		ring_get(p, buf, take);
 		r = (ssize_t)take;
+		p->payload -= take;
 	}
 	pthread_cond_broadcast(&p->cv);
 out:
@@ -235,6 +246,14 @@ static int new_end(const struct nb_flow_opts *o, struct pipe *rx, struct pipe *t
 	return 0;
 }
 
+void nb_loop_rx_stats(struct nb_flow *f, struct nb_loop_stats *ret)
+{
+	struct pipe *p = ((struct loop_end *)f->priv)->rx;
+	pthread_mutex_lock(&p->mu);
+	*ret = (struct nb_loop_stats){.peak_bytes = p->peak_payload, .dropped = p->dropped};
+	pthread_mutex_unlock(&p->mu);
+}
+
 int nb_loop_pair(const struct nb_flow_opts *o, unsigned drop_every, struct nb_flow **ret_a,
 		 struct nb_flow **ret_b)
 {
@@ -264,69 +283,98 @@ fail_ab:
 	return r;
 }
 
-/* The listener: far ends of pairs opened with nb_engine_loop.open, waiting for nb_loop_accept. */
-static struct {
+/* An instance's listener: far ends of pairs opened with open(), waiting for nb_loop_accept. */
+struct loop_listener {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct nb_flow *q[64];
 	unsigned n;
-} listener = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0};
+};
 
-static int loop_open(const char *host, uint16_t port, const struct nb_flow_opts *o, struct nb_flow **ret)
+static int loop_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	struct loop_listener *l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	e->priv = l;
+	return 0;
+}
+
+static void loop_stop(struct nb_engine *e)
+{
+	struct loop_listener *l = e->priv;
+	for (unsigned i = 0; i < l->n; i++)
+		loop_close(l->q[i]);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	free(l);
+}
+
+static int loop_open(struct nb_engine *e, const char *host, uint16_t port, const struct nb_flow_opts *o,
+		     struct nb_flow **ret)
 {
 	(void)host;
 	(void)port;
+	struct loop_listener *l = e->priv;
 	struct nb_flow *a, *b;
 	int r = nb_loop_pair(o, 0, &a, &b);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&listener.mu);
-	if (listener.n == 64) {
-		pthread_mutex_unlock(&listener.mu);
+	pthread_mutex_lock(&l->mu);
+	if (l->n == 64) {
+		pthread_mutex_unlock(&l->mu);
 		loop_close(a);
 		loop_close(b);
 		return -ECONNREFUSED;
 	}
-	listener.q[listener.n++] = b;
-	pthread_cond_broadcast(&listener.cv);
-	pthread_mutex_unlock(&listener.mu);
+	a->eng = b->eng = e;
+	l->q[l->n++] = b;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
 	*ret = a;
 	return 0;
 }
 
-int nb_loop_accept(int64_t timeout_ns, struct nb_flow **ret)
+int nb_loop_accept(struct nb_engine *e, int64_t timeout_ns, struct nb_flow **ret)
 {
-	struct timespec ts;
-	pthread_mutex_lock(&listener.mu);
-	/* the listener's condvar uses CLOCK_REALTIME (static initialiser) */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	int64_t dl = (int64_t)ts.tv_sec * NB_NS_PER_S + ts.tv_nsec + (timeout_ns < 0 ? 0 : timeout_ns);
-	ts = nb_ns_to_ts(dl);
-	while (!listener.n) {
+	struct loop_listener *l = e->priv;
+	struct timespec ts = nb_ns_to_ts(nb_now_ns() + (timeout_ns < 0 ? 0 : timeout_ns));
+	pthread_mutex_lock(&l->mu);
+	while (!l->n) {
 		if (timeout_ns < 0)
-			pthread_cond_wait(&listener.cv, &listener.mu);
-		else if (pthread_cond_timedwait(&listener.cv, &listener.mu, &ts) == ETIMEDOUT &&
-			 !listener.n) {
-			pthread_mutex_unlock(&listener.mu);
+			pthread_cond_wait(&l->cv, &l->mu);
+		else if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT && !l->n) {
+			pthread_mutex_unlock(&l->mu);
 			return -ETIMEDOUT;
 		}
 	}
-	*ret = listener.q[0];
-	memmove(listener.q, listener.q + 1, --listener.n * sizeof(listener.q[0]));
-	pthread_mutex_unlock(&listener.mu);
+	*ret = l->q[0];
+	memmove(l->q, l->q + 1, --l->n * sizeof(l->q[0]));
+	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
 
-static int loop_probe(char *why, size_t whylen)
-{
-	(void)why;
-	(void)whylen;
-	return 0;
-}
+/* Both protocols' semantics in memory; a generator using it reaches no responder. */
+static const struct nb_engine_caps loop_caps = {
+    .protos = NB_BIT(NB_PROTO_TCP) | NB_BIT(NB_PROTO_UDP),
+    .tests = NB_BIT(NB_TEST_STREAM) | NB_BIT(NB_TEST_RR),
+    .local = true,
+};
 
 const struct nb_engine_ops nb_engine_loop = {
     .name = "loop",
-    .probe = loop_probe,
+    .caps = &loop_caps,
+    .start = loop_start,
+    .stop = loop_stop,
     .open = loop_open,
     .send = loop_send,
     .recv = loop_recv,

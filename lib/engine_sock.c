@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -68,13 +69,6 @@ int nb_sock_flow_wrap(int fd, const struct nb_flow_opts *o, struct nb_flow **ret
 	return 0;
 }
 
-static int sock_probe(char *why, size_t whylen)
-{
-	(void)why;
-	(void)whylen;
-	return 0;
-}
-
 /* Non-blocking connect bounded by CONNECT_TIMEOUT_NS, so an unreachable responder is an error in seconds. */
 static int connect_timeout(int fd, const struct sockaddr *sa, socklen_t salen)
 {
@@ -130,7 +124,8 @@ int nb_sock_connect(const char *host, uint16_t port, int socktype, int *ret_fd)
 	return r;
 }
 
-static int sock_open(const char *host, uint16_t port, const struct nb_flow_opts *o, struct nb_flow **ret)
+static int sock_open(struct nb_engine *e, const char *host, uint16_t port, const struct nb_flow_opts *o,
+		     struct nb_flow **ret)
 {
 	int fd, r;
 	r = nb_sock_connect(host, port, o->proto == NB_PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM, &fd);
@@ -139,6 +134,8 @@ static int sock_open(const char *host, uint16_t port, const struct nb_flow_opts 
 	r = nb_sock_flow_wrap(fd, o, ret);
 	if (r < 0)
 		close(fd);
+	else
+		(*ret)->eng = e;
 	return r;
 }
 
@@ -323,10 +320,145 @@ static void sock_close(struct nb_flow *f)
 	free(f);
 }
 
+/* ---- the responder's side: TCP flows are adopted, UDP flows found by their hello on one socket ---- */
+
+struct sock_listener {
+	int ufd; /* the responder's UDP socket: every flow's hello arrives here */
+	struct nb_listen l;
+};
+
+/* Where a hello came from and the address it was sent to. */
+struct sock_from {
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	bool have_dst;
+	struct in_addr dst;
+};
+
+static int sock_adopt_fd(struct nb_engine *e, int fd, const struct nb_flow_opts *o, struct nb_flow **ret)
+{
+	int r = nb_sock_flow_wrap(fd, o, ret);
+	if (r == 0)
+		(*ret)->eng = e;
+	return r;
+}
+
+static int sock_listen(struct nb_engine *e, const struct nb_listen *l, int *ret_fd)
+{
+	struct sock_listener *sl = calloc(1, sizeof(*sl));
+	int one = 1, r;
+	if (!sl)
+		return -ENOMEM;
+	sl->l = *l;
+	sl->ufd = socket(l->addr->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sl->ufd < 0) {
+		r = -errno;
+		free(sl);
+		return r;
+	}
+	setsockopt(sl->ufd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* the address each hello was sent to: the flow's own socket is bound to it */
+	if (l->addr->sa_family == AF_INET)
+		setsockopt(sl->ufd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	if (bind(sl->ufd, l->addr, l->addrlen) < 0) {
+		r = -errno;
+		close(sl->ufd);
+		free(sl);
+		return r;
+	}
+	e->priv = sl;
+	*ret_fd = sl->ufd;
+	return 0;
+}
+
+static void sock_listen_poll(struct nb_engine *e)
+{
+	struct sock_listener *sl = e->priv;
+	unsigned char buf[2048];
+	for (int k = 0; sl && k < 64; k++) {
+		struct sock_from from = {.peerlen = sizeof(from.peer)};
+		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_name = &from.peer,
+				    .msg_namelen = sizeof(from.peer),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(sl->ufd, &mh, MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		from.peerlen = mh.msg_namelen;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				from.dst = pi.ipi_addr;
+				from.have_dst = true;
+			}
+		struct nb_hello h = {.buf = buf, .len = (size_t)n, .from = &from};
+		sl->l.hello(sl->l.arg, e, &h);
+	}
+}
+
+/* The flow gets a socket of its own, bound to the address the hello was sent to and connected to its
+ * sender, which the kernel prefers over the unconnected listening socket for everything that flow sends
+ * next. */
+static int sock_accept(struct nb_engine *e, const struct nb_hello *h, const void *ack, size_t ack_len,
+		       const struct nb_flow_opts *o, struct nb_flow **ret)
+{
+	struct sock_listener *sl = e->priv;
+	const struct sock_from *from = h->from;
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof(local);
+	int one = 1, r;
+
+	int fd = socket(from->peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	getsockname(sl->ufd, (struct sockaddr *)&local, &ll);
+	if (from->have_dst && local.ss_family == AF_INET)
+		((struct sockaddr_in *)&local)->sin_addr = from->dst;
+	if (bind(fd, (struct sockaddr *)&local, ll) < 0 ||
+	    connect(fd, (const struct sockaddr *)&from->peer, from->peerlen) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if ((r = sock_adopt_fd(e, fd, o, ret)) < 0) {
+		close(fd);
+		return r;
+	}
+	send(fd, ack, ack_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return 0;
+}
+
+static void sock_unlisten(struct nb_engine *e)
+{
+	struct sock_listener *sl = e->priv;
+	if (!sl)
+		return;
+	close(sl->ufd);
+	free(sl);
+	e->priv = NULL;
+}
+
+static const struct nb_engine_caps sock_caps = {
+    .protos = NB_BIT(NB_PROTO_TCP) | NB_BIT(NB_PROTO_UDP),
+    .tests = NB_BIT(NB_TEST_STREAM) | NB_BIT(NB_TEST_RR) | NB_BIT(NB_TEST_CRR),
+};
+
 const struct nb_engine_ops nb_engine_sock = {
     .name = "sock",
-    .probe = sock_probe,
+    .caps = &sock_caps,
+    .stop = sock_unlisten,
     .open = sock_open,
+    .adopt_fd = sock_adopt_fd,
+    .listen = sock_listen,
+    .listen_poll = sock_listen_poll,
+    .accept = sock_accept,
+    .unlisten = sock_unlisten,
     .send = sock_send,
     .recv = sock_recv,
     .send_burst = sock_send_burst,

@@ -8,6 +8,11 @@
  * once), starts a session thread for each control connection, and hands data connections to their test.
  * A session runs its client's tests one after another; each test has a thread per flow (crr: one worker
  * for all of its short connections).
+ *
+ * The data flows belong to the responder's engine (--engine, sock unless told): TCP ones are the kernel
+ * connections adopted by it, UDP ones are recognised by the hello the engine hands over (from the main
+ * thread, which polls the engine's socket, or from the engine's own poller) and accepted by it. What the
+ * engine runs (struct nb_engine_caps) decides which tests are refused.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,12 +33,9 @@
 
 #include "nbench/clock.h"
 #include "nbench/cpu.h"
-#ifdef NB_HAVE_DPDK
-#include "nbench/dpdk.h"
-#endif
 #include "nbench/engine.h"
 #include "nbench/proto.h"
-#include "nbench/run.h"
+#include "nbench/serve.h"
 #include "nbench/sysinfo.h"
 #include "nbench/workload.h"
 
@@ -60,6 +62,7 @@ struct rflow {
 struct test {
 	uint64_t id;
 	struct nb_test_cfg cfg;
+	struct nb_engine *eng; /* the responder's */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned attached;
@@ -83,8 +86,11 @@ struct test {
 struct server {
 	const struct nb_serve_cfg *sc;
 	volatile sig_atomic_t *quit;
-	int lfd, ufd, epfd;
+	int lfd, dfd, epfd; /* dfd: the engine's descriptor to poll for hellos, or -1 */
+	bool listening;	    /* the engine hands hellos over */
 	int family;
+	struct nb_engine *eng;
+	int busy;	    /* a test is on (atomic): for an engine whose responder runs one at a time */
 	pthread_mutex_t mu; /* the test registry */
 	struct test *tests;
 	unsigned sessions;
@@ -297,9 +303,11 @@ static int attach_fd(struct server *s, uint64_t id, int64_t idx, int fd)
 			fd = -1;
 	} else if (idx < 0 || idx >= t->cfg.flows || t->flows[idx].flow) {
 		r = -EINVAL;
+	} else if (!s->eng->ops->adopt_fd) {
+		r = -EPROTONOSUPPORT;
 	} else {
 		struct nb_flow_opts o = resp_opts(&t->cfg);
-		r = nb_sock_flow_wrap(fd, &o, &t->flows[idx].flow);
+		r = s->eng->ops->adopt_fd(s->eng, fd, &o, &t->flows[idx].flow);
 		if (r == 0) {
 			fd = -1;
 			t->attached++;
@@ -314,12 +322,13 @@ out:
 	return r;
 }
 
-/* A UDP flow's hello reached the main socket: give the flow a socket of its own, bound to the address the
- * hello was sent to and connected to its sender, which the kernel prefers over the unconnected main socket
- * for everything that flow sends next. */
-static void udp_hello(struct server *s, const unsigned char *buf, size_t len,
-		      const struct sockaddr_storage *peer, socklen_t peerlen, const struct in_pktinfo *pi)
+/* A UDP flow's hello, handed over by the engine: the engine makes the flow of its sender, which answers
+ * DATA_ACK. */
+static void on_hello(void *arg, struct nb_engine *e, const struct nb_hello *hello)
 {
+	struct server *s = arg;
+	const unsigned char *buf = hello->buf;
+	size_t len = hello->len;
 	struct nb_frame_hdr h;
 	if (nb_frame_decode_hdr(buf, len, &h) < 0 || h.type != NB_MSG_DATA_HELLO ||
 	    h.len != len - NB_PROTO_HDR_BYTES)
@@ -340,35 +349,19 @@ static void udp_hello(struct server *s, const unsigned char *buf, size_t len,
 	pthread_mutex_lock(&t->mu);
 	struct rflow *rf = &t->flows[idx];
 	if (rf->flow) { /* our ack was lost and the flow's socket is not yet in the kernel's lookup: again */
-		send(rf->flow->fd, t->ack, t->ack_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		rf->flow->ops->send(rf->flow, t->ack, t->ack_len);
 		goto out;
 	}
-	if (t->done)
+	if (t->done || len > sizeof(rf->hello_buf))
 		goto out;
-	int fd = socket(peer->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto out;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_storage local;
-	socklen_t ll = sizeof(local);
-	getsockname(s->ufd, (struct sockaddr *)&local, &ll);
-	if (pi && local.ss_family == AF_INET)
-		((struct sockaddr_in *)&local)->sin_addr = pi->ipi_addr;
-	if (bind(fd, (struct sockaddr *)&local, ll) < 0 ||
-	    connect(fd, (const struct sockaddr *)peer, peerlen) < 0) {
-		close(fd);
-		goto out;
-	}
 	struct nb_flow_opts o = resp_opts(&t->cfg);
-	if (nb_sock_flow_wrap(fd, &o, &rf->flow) < 0) {
-		close(fd);
+	if (e->ops->accept(e, hello, t->ack, t->ack_len, &o, &rf->flow) < 0) {
+		rf->flow = NULL;
 		goto out;
 	}
-	memcpy(rf->hello_buf, buf, len < sizeof(rf->hello_buf) ? len : sizeof(rf->hello_buf));
+	memcpy(rf->hello_buf, buf, len);
 	rf->ctx.hello = rf->hello_buf;
 	rf->ctx.hello_len = len;
-	send(fd, t->ack, t->ack_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	t->attached++;
 	pthread_cond_broadcast(&t->cv);
 out:
@@ -406,6 +399,7 @@ static int test_new(struct server *s, const struct nb_test_cfg *cfg, struct test
 	if (!t)
 		return -ENOMEM;
 	t->cfg = *cfg;
+	t->eng = s->eng;
 	t->crr_epfd = t->crr_evfd = -1;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_condattr_t ca;
@@ -558,6 +552,9 @@ static void test_result(struct test *t, const struct nb_cpu_snap *a, const struc
 			ret->cpu_ns += rf->cpu_end_ns - rf->cpu_at_measure;
 	}
 	cpu_list(t, ret->cpus, sizeof(ret->cpus));
+	/* an engine that polls does so whatever the generator's --spin said */
+	if (t->eng->caps.wait)
+		snprintf(ret->wait, sizeof(ret->wait), "%s", t->eng->caps.wait);
 	if (a && b) {
 		ret->have_cost = true;
 		nb_cpu_cost(a, b, &ret->cost);
@@ -575,6 +572,41 @@ static void test_measure(struct test *t)
 		if (rf->started)
 			rf->cpu_at_measure = nb_thread_cpu_ns((unsigned long)rf->th);
 	}
+}
+
+/* "the DPDK responder", or "the responder" for an engine without a label. */
+static const char *responder_name(const struct server *s, char *buf, size_t len)
+{
+	const char *label = s->eng->ops->label;
+	snprintf(buf, len, "the %s%sresponder", label ? label : "", label ? " " : "");
+	return buf;
+}
+
+/* Why this responder does not run cfg, or 0 when it does. The generator's engine is its own business as
+ * long as its flows reach a responder over cfg's protocol. */
+static int engine_refusal(const struct server *s, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	const struct nb_engine_caps *c = &s->eng->caps;
+	const struct nb_engine_ops *gen = nb_engine_find(cfg->engine);
+	char what[64];
+	if (gen && (gen->caps->local || !(gen->caps->protos & NB_BIT(cfg->proto)))) {
+		snprintf(err, errlen, "engine %s is not served here", cfg->engine);
+		return -EPROTONOSUPPORT;
+	}
+	if (!nb_engine_runs(c, cfg->kind, cfg->proto)) {
+		nb_engine_caps_str(c, what, sizeof(what));
+		size_t n = strlen(responder_name(s, err, errlen));
+		snprintf(err + n, errlen - n, " runs %s", what);
+		return -EPROTONOSUPPORT;
+	}
+	uint32_t max = c->max_msg_bytes;
+	if (max && ((cfg->kind == NB_TEST_STREAM && nb_cfg_msg_bytes(cfg) > max) ||
+		    (cfg->kind != NB_TEST_STREAM && (cfg->req_bytes > max || cfg->resp_bytes > max)))) {
+		snprintf(err, errlen, "the %s port carries datagrams of at most %u bytes",
+			 s->eng->ops->label ? s->eng->ops->label : s->eng->ops->name, max);
+		return -EMSGSIZE;
+	}
+	return 0;
 }
 
 /* Runs one test whose TEST message is body. Returns 0 when the session may go on, -errno to end it. */
@@ -597,33 +629,38 @@ static int session_test(struct session *ss, const cJSON *body)
 		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
 		return 0;
 	}
-#ifdef NB_HAVE_DPDK
-	if (nb_serve_dpdk_active()) { /* the DPDK port carries the data: its own packet loop runs the test */
-		r = nb_serve_dpdk_test(ss->fd, &cfg);
-		__atomic_add_fetch(&s->tests_done, 1, __ATOMIC_RELAXED);
-		return r;
+	if (engine_refusal(s, &cfg, err, sizeof(err))) {
+		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
+		return 0;
 	}
-#endif
-	/* the generator's engine is its own business as long as its datagrams are UDP */
-	if (strcmp(cfg.engine, "sock") != 0 &&
-	    !(strcmp(cfg.engine, "dpdk") == 0 && cfg.proto == NB_PROTO_UDP)) {
-		nb_proto_send_error(ss->fd, "responder refused the test: engine %s is not served here",
-				    cfg.engine);
+	bool one = s->eng->caps.one_test;
+	if (one && __atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQ_REL)) {
+		nb_proto_send_error(ss->fd, "responder refused the test: %s runs one test at a time",
+				    responder_name(s, err, sizeof(err)));
 		return 0;
 	}
 	r = test_new(s, &cfg, &t);
 	if (r < 0) {
 		nb_proto_send_error(ss->fd, "responder: %s", strerror(-r));
+		if (one)
+			__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 		return r;
 	}
-	cJSON *ack = nb_test_ack_to_json(&(struct nb_test_ack){.test_id = t->id});
+	struct nb_test_ack ta = {.test_id = t->id};
+	/* an engine whose data path is not the control connection's names its data address */
+	if (s->eng->caps.own_addr)
+		snprintf(ta.data_addr, sizeof(ta.data_addr), "%s", s->eng->addr);
+	cJSON *ack = nb_test_ack_to_json(&ta);
 	r = ack ? nb_proto_send(ss->fd, NB_MSG_TEST_ACK, ack) : -ENOMEM;
 	cJSON_Delete(ack);
 	if (r < 0)
 		goto out;
 	if (wait_attached(t) < 0) {
-		nb_proto_send_error(ss->fd, "only %u of %u data flows reached the responder within 5 s",
-				    t->attached, t->cfg.flows);
+		char at[80] = "";
+		if (s->eng->caps.own_addr)
+			snprintf(at, sizeof(at), " at %s", s->eng->addr);
+		nb_proto_send_error(ss->fd, "only %u of %u data flows reached %s%s within 5 s", t->attached,
+				    t->cfg.flows, responder_name(s, err, sizeof(err)), at);
 		r = 0;
 		goto out;
 	}
@@ -670,6 +707,8 @@ out:
 		test_free(t);
 	}
 	nb_cpu_meter_close(m);
+	if (one)
+		__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&s->tests_done, 1, __ATOMIC_RELAXED);
 	return r;
 }
@@ -828,30 +867,6 @@ static bool pending_read(struct server *s, struct pending *p)
 	return true;
 }
 
-static void udp_readable(struct server *s)
-{
-	unsigned char buf[2048];
-	for (int k = 0; k < 64; k++) {
-		struct sockaddr_storage peer;
-		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_name = &peer,
-				    .msg_namelen = sizeof(peer),
-				    .msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = cbuf,
-				    .msg_controllen = sizeof(cbuf)};
-		ssize_t n = recvmsg(s->ufd, &mh, MSG_DONTWAIT);
-		if (n < 0)
-			return;
-		struct in_pktinfo *pi = NULL;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
-				pi = (struct in_pktinfo *)CMSG_DATA(c);
-		udp_hello(s, buf, (size_t)n, &peer, mh.msg_namelen, pi);
-	}
-}
-
 static int open_listeners(struct server *s, char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_flags = AI_PASSIVE | AI_NUMERICHOST},
@@ -868,20 +883,24 @@ static int open_listeners(struct server *s, char *err, size_t errlen)
 	}
 	s->family = res->ai_family;
 	s->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	s->ufd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s->lfd < 0 || s->ufd < 0) {
+	if (s->lfd < 0) {
 		r = -errno;
 		goto fail;
 	}
 	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(s->ufd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (res->ai_family == AF_INET)
-		setsockopt(s->ufd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	if (bind(s->lfd, res->ai_addr, res->ai_addrlen) < 0 || listen(s->lfd, 1024) < 0 ||
-	    bind(s->ufd, res->ai_addr, res->ai_addrlen) < 0) {
+	if (bind(s->lfd, res->ai_addr, res->ai_addrlen) < 0 || listen(s->lfd, 1024) < 0) {
 		r = -errno;
 		goto fail;
 	}
+	/* UDP flows: the same port number, through the engine */
+	struct nb_listen l = {.addr = res->ai_addr,
+			      .addrlen = res->ai_addrlen,
+			      .port = s->sc->port,
+			      .hello = on_hello,
+			      .arg = s};
+	if ((r = s->eng->ops->listen(s->eng, &l, &s->dfd)) < 0)
+		goto fail;
+	s->listening = true;
 	freeaddrinfo(res);
 	return 0;
 fail:
@@ -892,22 +911,28 @@ fail:
 
 int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *err, size_t errlen)
 {
-	struct server s = {.sc = sc, .quit = quit, .lfd = -1, .ufd = -1, .epfd = -1};
+	struct server s = {.sc = sc, .quit = quit, .lfd = -1, .dfd = -1, .epfd = -1, .eng = sc->engine};
 	struct pending *pend[MAX_PENDING];
+	struct nb_engine *own = NULL; /* the sock engine, when the caller started none */
 	unsigned npend = 0;
 	int64_t idle = sc->idle_timeout_ns > 0 ? sc->idle_timeout_ns : 5 * NB_NS_PER_S;
 	int r;
 
 	pthread_mutex_init(&s.mu, NULL);
 	nb_sysinfo_get(&s.si);
+	if (!s.eng && (r = nb_engine_start(&nb_engine_sock, NULL, &own, err, errlen)) < 0)
+		return r;
+	if (!s.eng)
+		s.eng = own;
 	r = open_listeners(&s, err, errlen);
 	if (r < 0)
 		goto out;
 	s.epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s.lfd};
 	epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.lfd, &ev);
-	ev.data.ptr = &s.ufd;
-	epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.ufd, &ev);
+	ev.data.ptr = &s.dfd;
+	if (s.dfd >= 0)
+		epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.dfd, &ev);
 	if (sc->ready)
 		sc->ready(sc->log_arg, sc->port);
 
@@ -940,8 +965,8 @@ int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *e
 					epoll_ctl(s.epfd, EPOLL_CTL_ADD, fd, &pev);
 					pend[npend++] = p;
 				}
-			} else if (tag == &s.ufd) {
-				udp_readable(&s);
+			} else if (tag == &s.dfd) {
+				s.eng->ops->listen_poll(s.eng);
 			} else {
 				struct pending *p = tag;
 				if (pending_read(&s, p))
@@ -972,7 +997,8 @@ out:
 		close(s.epfd);
 	if (s.lfd >= 0)
 		close(s.lfd);
-	if (s.ufd >= 0)
-		close(s.ufd);
+	if (s.listening)
+		s.eng->ops->unlisten(s.eng);
+	nb_engine_stop(own);
 	return r;
 }

@@ -19,37 +19,105 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/fsutil.h"
 #include "topo_int.h"
-#include "vm.h"
 
 void nb_state_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, NB_STATE_DIR "/%s.json", name);
 }
 
-static int mkdir_p(const char *dir)
+/* The state file's records of steps, one list per kind of object; NULL: st goes in another list. */
+static cJSON *link_json(const struct nb_step *st)
 {
-	char tmp[256];
+	cJSON *e;
 
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
+	if (st->kind != NB_STEP_VETH && st->kind != NB_STEP_BRIDGE)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", st->ifname);
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "kind", st->kind == NB_STEP_VETH ? "veth" : "bridge");
+	if (st->kind == NB_STEP_VETH) {
+		cJSON_AddStringToObject(e, "peer", st->peer);
+		cJSON_AddStringToObject(e, "peer_netns", st->peer_ns);
 	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return e;
 }
 
+static cJSON *sysctl_json(const struct nb_step *st)
+{
+	cJSON *e;
+
+	if (st->kind != NB_STEP_SYSCTL)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "key", st->key);
+	cJSON_AddStringToObject(e, "value", st->val);
+	cJSON_AddStringToObject(e, "old", st->old);
+	return e;
+}
+
+static cJSON *nft_json(const struct nb_step *st)
+{
+	cJSON *e;
+
+	if (st->kind != NB_STEP_NFT)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "table", st->table);
+	return e;
+}
+
+static void steps_json(cJSON *o, const char *key, const struct nb_plan *p,
+		       cJSON *(*item)(const struct nb_step *))
+{
+	cJSON *a = cJSON_AddArrayToObject(o, key), *e;
+
+	for (size_t i = 0; a && i < p->nsteps; i++)
+		if ((e = item(&p->steps[i])))
+			cJSON_AddItemToArray(a, e);
+}
+
+void nb_ends_json(const struct nb_plan *p, cJSON *o)
+{
+	cJSON *c = cJSON_AddObjectToObject(o, "client"), *s = cJSON_AddObjectToObject(o, "server");
+
+	if (c) {
+		cJSON_AddStringToObject(c, "netns", p->client_ns);
+		cJSON_AddStringToObject(c, "dial_addr", p->dial_addr);
+		cJSON_AddNumberToObject(c, "dial_port", p->dial_port);
+	}
+	if (s) {
+		cJSON_AddStringToObject(s, "netns", p->server_ns);
+		cJSON_AddStringToObject(s, "addr", p->server_addr);
+		cJSON_AddNumberToObject(s, "port", p->server_port);
+		cJSON_AddBoolToObject(s, "sandbox", p->sandbox);
+	}
+}
+
+/* The processes on record. */
+static void procs_json(cJSON *o, const struct nb_topo *t)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "procs"), *e;
+
+	for (size_t i = 0; a && i < t->nprocs; i++) {
+		e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
+		cJSON_AddNumberToObject(e, "start_ticks", (double)t->procs[i].start_ticks);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
+/* The state file's text. What re-plans the instance: name, kind, ports and the cgroup; the rest is for
+ * people and for the sweep. */
 static char *state_json(const struct nb_topo *t, bool complete)
 {
 	const struct nb_plan *p = &t->plan;
-	cJSON *o = cJSON_CreateObject(), *a, *e, *c, *s;
-	char *text;
+	cJSON *o = cJSON_CreateObject(), *a;
+	char *text, *line = NULL;
 
 	if (!o)
 		return NULL;
@@ -67,114 +135,31 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		cJSON_AddStringToObject(o, "cgroup", p->cgroup);
 	else
 		cJSON_AddNullToObject(o, "cgroup");
-	a = cJSON_AddArrayToObject(o, "links");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_VETH && st->kind != NB_STEP_BRIDGE)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "name", st->ifname);
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "kind", st->kind == NB_STEP_VETH ? "veth" : "bridge");
-		if (st->kind == NB_STEP_VETH) {
-			cJSON_AddStringToObject(e, "peer", st->peer);
-			cJSON_AddStringToObject(e, "peer_netns", st->peer_ns);
-		}
-		cJSON_AddItemToArray(a, e);
-	}
-	a = cJSON_AddArrayToObject(o, "sysctls");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_SYSCTL)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "key", st->key);
-		cJSON_AddStringToObject(e, "value", st->val);
-		cJSON_AddStringToObject(e, "old", st->old);
-		cJSON_AddItemToArray(a, e);
-	}
-	a = cJSON_AddArrayToObject(o, "nft_tables");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_NFT)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "table", st->table);
-		cJSON_AddItemToArray(a, e);
-	}
-	c = cJSON_AddObjectToObject(o, "client");
-	if (c) {
-		cJSON_AddStringToObject(c, "netns", p->client_ns);
-		cJSON_AddStringToObject(c, "dial_addr", p->dial_addr);
-		cJSON_AddNumberToObject(c, "dial_port", p->dial_port);
-	}
-	s = cJSON_AddObjectToObject(o, "server");
-	if (s) {
-		cJSON_AddStringToObject(s, "netns", p->server_ns);
-		cJSON_AddStringToObject(s, "addr", p->server_addr);
-		cJSON_AddNumberToObject(s, "port", p->server_port);
-		cJSON_AddBoolToObject(s, "sandbox", p->sandbox);
-	}
-	a = cJSON_AddArrayToObject(o, "procs");
-	for (size_t i = 0; a && i < t->nprocs; i++) {
-		e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
-		cJSON_AddNumberToObject(e, "start_ticks", (double)t->procs[i].start_ticks);
-		cJSON_AddItemToArray(a, e);
-	}
+	steps_json(o, "links", p, link_json);
+	steps_json(o, "sysctls", p, sysctl_json);
+	steps_json(o, "nft_tables", p, nft_json);
+	nb_ends_json(p, o);
+	procs_json(o, t);
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
-	return text;
-}
-
-static int write_all(int fd, const char *s)
-{
-	size_t n = strlen(s);
-
-	while (n) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	/* a text file: it ends with a newline */
+	if (text && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+	free(text);
+	return line;
 }
 
 int nb_state_write(const struct nb_topo *t, bool complete)
 {
-	char path[128], tmp[140];
+	char path[128];
 	char *text = state_json(t, complete);
-	int fd, r;
+	int r;
 
 	if (!text)
 		return -ENOMEM;
 	nb_state_path(path, sizeof(path), t->plan.name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		free(text);
-		return -errno;
-	}
-	r = write_all(fd, text);
-	if (!r)
-		r = write_all(fd, "\n");
+	r = nb_write_atomic(path, text);
 	free(text);
-	if (close(fd) && !r)
-		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
-	if (r)
-		unlink(tmp);
 	return r;
 }
 
@@ -184,7 +169,7 @@ int nb_state_create(const struct nb_topo *t)
 	char path[128];
 	int fd, r;
 
-	r = mkdir_p(NB_STATE_DIR);
+	r = nb_mkdir_p(NB_STATE_DIR);
 	if (r)
 		return r;
 	nb_state_path(path, sizeof(path), t->plan.name);
@@ -206,35 +191,6 @@ int nb_state_remove(const char *name)
 	if (unlink(path) && errno != ENOENT)
 		return -errno;
 	return 0;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap + 8192);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-			cap += 8192;
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -273,7 +229,7 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 
 	memset(ret, 0, sizeof(*ret));
 	nb_state_path(path, sizeof(path), name);
-	text = read_text(path);
+	text = nb_slurp(path, 1 << 20);
 	if (!text) {
 		r = -errno;
 		nb_err(err, errlen, "no instance '%s' (%s: %s)", name, path, strerror(-r));
@@ -308,33 +264,6 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	ret->incomplete = !cJSON_IsTrue(e);
 	cJSON_Delete(o);
 	return 0;
-}
-
-/* /proc/<pid>/stat field 22, or 0 if the process is gone or a zombie. */
-unsigned long long nb_proc_start_ticks(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	char state;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-		   &state, &start) != 2)
-		return 0;
-	if (state == 'Z' || state == 'X')
-		return 0;
-	return start;
 }
 
 static bool proc_alive(struct nb_proc *p)
@@ -383,239 +312,58 @@ int nb_procs_kill(struct nb_topo *t)
 	return 0;
 }
 
+static void keep_first(int *first, int r)
+{
+	if (r && !*first)
+		*first = r;
+}
+
+/* The sweep: whatever follows the naming pattern of instance name, planned or not, undone as the step
+ * that would have made it. */
+static int sweep(struct nb_apply *a, const char *name)
+{
+	static const enum nb_step_kind by_name[] = {NB_STEP_GUEST, NB_STEP_VHOST_USER};
+	struct nb_step s;
+	char cgroot[200];
+	int first = 0;
+
+	for (size_t i = 0; i < sizeof(by_name) / sizeof(by_name[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.kind = by_name[i];
+		snprintf(s.name, sizeof(s.name), "%s", name);
+		keep_first(&first, nb_step_undo(a, &s));
+	}
+	for (size_t i = 0; nb_ns_role(i); i++) {
+		memset(&s, 0, sizeof(s));
+		s.kind = NB_STEP_NETNS;
+		nb_ns_name(s.ns, sizeof(s.ns), name, nb_ns_role(i));
+		if (nb_ns_exists(s.ns))
+			keep_first(&first, nb_step_undo(a, &s));
+	}
+	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
+		memset(&s, 0, sizeof(s));
+		s.kind = NB_STEP_CGROUP;
+		snprintf(s.path, sizeof(s.path), "%s/nbench-%s", cgroot, name);
+		keep_first(&first, nb_step_undo(a, &s));
+	}
+	return first;
+}
+
 int nb_teardown(struct nb_topo *t)
 {
 	struct nb_plan *p = &t->plan;
 	struct nb_apply *a = NULL;
-	char cgroot[256], path[300];
 	int r, first = 0;
 
 	nb_procs_kill(t);
-	nb_vm_cleanup(p->name);
-	r = nb_apply_open(&a);
+	r = nb_apply_open(p, NULL, &a);
 	if (r)
 		return r;
-	for (size_t i = p->nsteps; i-- > 0;) {
-		r = nb_step_undo(a, &p->steps[i]);
-		if (r && !first)
-			first = r;
-	}
+	for (size_t i = p->nsteps; i-- > 0;)
+		keep_first(&first, nb_step_undo(a, &p->steps[i]));
+	keep_first(&first, sweep(a, p->name));
 	nb_apply_close(a);
-	/* The sweep: whatever follows the naming pattern of this instance, planned or not. */
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const roles[] = {"remote", "host", "ctr"};
-		char ns[NB_NS_NAME_MAX];
-
-		nb_ns_name(ns, sizeof(ns), p->name, roles[i]);
-		if (nb_ns_exists(ns)) {
-			r = nb_ns_delete(ns);
-			if (r && !first)
-				first = r;
-		}
-	}
-	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
-		snprintf(path, sizeof(path), "%s/nbench-%s", cgroot, p->name);
-		r = nb_cgroup_remove(path);
-		if (r && !first)
-			first = r;
-	}
-	if (*p->cgroup) {
-		r = nb_cgroup_remove(p->cgroup);
-		if (r && !first)
-			first = r;
-	}
 	if (!first)
 		first = nb_state_remove(p->name);
-	return first;
-}
-
-static int info_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct nb_topo_info *)a)->name, ((const struct nb_topo_info *)b)->name);
-}
-
-static int info_add(struct nb_topo_info **list, size_t *n, size_t *cap, const char *name,
-		    struct nb_topo_info **ret)
-{
-	for (size_t i = 0; i < *n; i++) {
-		if (!strcmp((*list)[i].name, name)) {
-			*ret = &(*list)[i];
-			return 0;
-		}
-	}
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct nb_topo_info *nl = realloc(*list, nc * sizeof(*nl));
-
-		if (!nl)
-			return -ENOMEM;
-		*list = nl;
-		*cap = nc;
-	}
-	*ret = &(*list)[(*n)++];
-	memset(*ret, 0, sizeof(**ret));
-	snprintf((*ret)->name, sizeof((*ret)->name), "%s", name);
-	return 0;
-}
-
-int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n)
-{
-	struct nb_topo_info *list = NULL, *info;
-	size_t n = 0, cap = 0;
-	char name[NB_TOPO_NAME_MAX + 1], cgroot[256];
-	struct dirent *de;
-	DIR *d;
-	int r = 0;
-
-	d = opendir(NB_STATE_DIR);
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		struct nb_topo t;
-
-		if (l < 6 || strcmp(de->d_name + l - 5, ".json") || l - 5 > NB_TOPO_NAME_MAX)
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
-		if (nb_topo_name_check(name, NULL, 0))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-		info->has_state = true;
-		if (nb_state_read(name, &t, NULL, 0))
-			continue;
-		snprintf(info->kind, sizeof(info->kind), "%s", t.plan.kind);
-		info->complete = !t.incomplete;
-		snprintf(info->client_netns, sizeof(info->client_netns), "%s", t.plan.client_ns);
-		snprintf(info->server_netns, sizeof(info->server_netns), "%s", t.plan.server_ns);
-		snprintf(info->dial_addr, sizeof(info->dial_addr), "%s", t.plan.dial_addr);
-		snprintf(info->server_addr, sizeof(info->server_addr), "%s", t.plan.server_addr);
-		info->dial_port = t.plan.dial_port;
-		info->server_port = t.plan.server_port;
-		info->nprocs = (unsigned)t.nprocs;
-		nb_plan_free(&t.plan);
-	}
-	if (d)
-		closedir(d);
-	d = r ? NULL : opendir(NB_NETNS_DIR);
-	while (d && (de = readdir(d))) {
-		if (!nb_ns_name_parse(de->d_name, name))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	/* a VM path's run directory, a vhost-user backend's EAL directory (topo/vhost_user.c) */
-	d = r ? NULL : opendir(NB_VM_RUN_DIR);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || nb_topo_name_check(de->d_name, NULL, 0))
-			continue;
-		r = info_add(&list, &n, &cap, de->d_name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	d = r ? NULL : opendir(NB_VU_DPDK_DIR);
-	while (d && (de = readdir(d))) {
-		if (!nb_vu_prefix_parse(de->d_name, name))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	d = r || nb_cgroup_root(cgroot, sizeof(cgroot)) ? NULL : opendir(cgroot);
-	while (d && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || !nb_cgroup_name_parse(de->d_name, name))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	if (r) {
-		free(list);
-		return r;
-	}
-	if (n)
-		qsort(list, n, sizeof(*list), info_cmp);
-	*ret = list;
-	*ret_n = n;
-	return 0;
-}
-
-int nb_topo_down_name(const char *name, char *err, size_t errlen)
-{
-	struct nb_topo t;
-	char path[128], cgroot[256], cg[300];
-	bool any = false;
-	int r;
-
-	r = nb_topo_name_check(name, err, errlen);
-	if (r)
-		return r;
-	nb_state_path(path, sizeof(path), name);
-	if (!access(path, F_OK) && !nb_state_read(name, &t, NULL, 0)) {
-		r = nb_teardown(&t);
-		nb_plan_free(&t.plan);
-		if (r)
-			nb_err(err, errlen, "tearing down %s: %s", name, strerror(-r));
-		return r;
-	}
-	/* No (readable) state file: what the naming pattern finds is all there is to go on. */
-	memset(&t, 0, sizeof(t));
-	snprintf(t.plan.name, sizeof(t.plan.name), "%s", name);
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const roles[] = {"remote", "host", "ctr"};
-		char ns[NB_NS_NAME_MAX];
-
-		nb_ns_name(ns, sizeof(ns), name, roles[i]);
-		any |= nb_ns_exists(ns);
-	}
-	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
-		snprintf(cg, sizeof(cg), "%s/nbench-%s", cgroot, name);
-		any |= !access(cg, F_OK);
-	}
-	any |= !access(path, F_OK);
-	any |= nb_vu_leftovers(name);
-	if (!any) {
-		nb_err(err, errlen, "no instance '%s'", name);
-		return -ENOENT;
-	}
-	r = nb_teardown(&t);
-	if (r)
-		nb_err(err, errlen, "tearing down %s: %s", name, strerror(-r));
-	return r;
-}
-
-int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen)
-{
-	struct nb_topo_info *list = NULL;
-	size_t n = 0, done = 0;
-	int r, first = 0;
-
-	r = nb_topo_list(&list, &n);
-	if (r) {
-		nb_err(err, errlen, "listing instances: %s", strerror(-r));
-		return r;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char e[256];
-
-		r = nb_topo_down_name(list[i].name, e, sizeof(e));
-		if (r && r != -ENOENT && !first) {
-			first = r;
-			nb_err(err, errlen, "%s", e);
-		}
-		if (!r)
-			done++;
-	}
-	free(list);
-	if (ret_n)
-		*ret_n = done;
 	return first;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Workloads: the per-flow loops of each test, on both sides, written against the engine interface only.
- * Each runs in the flow's own thread until its end time, its stop flag, or the end of its flow.
+ * Workloads, the part both sides share (lib/workload.c): a flow's context and live counters, the stream
+ * sender and receiver that the generator and the responder both run, pacing and UDP sequence numbers. The
+ * side-specific loops are declared in gen.h and serve.h. Every loop is written against the engine interface
+ * only and runs in the flow's own thread until its end time, its stop flag, or the end of its flow.
  *
  * Counters in struct nb_flow_live are written by the flow's thread alone and read by the controller
  * (interim lines, the warm-up snapshot) with relaxed atomics: no lock or shared write on the hot path.
@@ -74,7 +76,7 @@ struct nb_flow_ctx {
 	double rate_tps;      /* this flow's open-loop rate; 0 = closed loop */
 	double rate_bps;      /* stream: this flow's paced payload rate; 0 = unpaced */
 	/* crr: where to connect and the DATA_HELLO frame each connection starts with */
-	const struct nb_engine_ops *ops;
+	struct nb_engine *engine;
 	const char *host;
 	uint16_t port;
 	const void *hello; /* crr: sent first on each connection; responder: a UDP flow's hello */
@@ -127,17 +129,6 @@ int nb_udp_stream_recv(struct nb_flow_ctx *c);
 /* Stream receiver, either side: counts bytes (TCP, until the end of the flow) or datagrams (UDP, until stop)
  * and when the last one came. */
 int nb_stream_recv(struct nb_flow_ctx *c);
-
-/* Generator side (gen/). */
-int nb_gen_stream_send(struct nb_flow_ctx *c); /* forward stream: send until t_end, then end the flow */
-int nb_gen_stream_recv(struct nb_flow_ctx *c); /* reverse stream: receive until the end of the flow */
-int nb_gen_rr(struct nb_flow_ctx *c);	       /* request/response, closed or open loop */
-int nb_gen_crr(struct nb_flow_ctx *c);	       /* a new TCP connection per transaction */
-
-/* Responder side (responder/). */
-int nb_resp_sink(struct nb_flow_ctx *c);   /* receive and count until the end of the flow or stop */
-int nb_resp_source(struct nb_flow_ctx *c); /* send until stop, then end the flow */
-int nb_resp_echo(struct nb_flow_ctx *c);   /* answer each request with resp_bytes */
 
 /* UDP sequence numbers: little-endian u64 at offset 0 of every datagram. */
 static inline void nb_seq_put(void *buf, uint64_t seq)

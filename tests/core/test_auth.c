@@ -243,14 +243,12 @@ static void test_key_files(void)
 	CHECK_INT(system(cmd), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_roundtrip();
-	test_known_answer();
-	test_wrong_key();
-	test_reflected_swapped();
-	test_replay();
-	test_tokens_hex();
-	test_key_files();
-	return tap_status("auth");
+	static const struct tap_case cases[] = {
+	    TAP_CASE(test_roundtrip),	      TAP_CASE(test_known_answer), TAP_CASE(test_wrong_key),
+	    TAP_CASE(test_reflected_swapped), TAP_CASE(test_replay),	   TAP_CASE(test_tokens_hex),
+	    TAP_CASE(test_key_files),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

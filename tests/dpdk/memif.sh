@@ -17,8 +17,10 @@ for test in rr stream stream_rev; do
 	if runc "memif_$test" "${args[@]}" "${GEN[@]}" "${H[@]}"; then
 		if [ $test = rr ]; then
 			check "memif rr" json_check "$T/memif_$test.json" "$RR_OK and e['timeouts'] == 0 and $(echo "$DPDK_INFO" | sed 's/PMD/"net_memif"/')"
+		elif [ $test = stream ]; then
+			check "memif $test" json_check "$T/memif_$test.json" "$UDP_STREAM_OK and $PORT_TX"
 		else
-			check "memif $test" json_check "$T/memif_$test.json" "$UDP_STREAM_OK"
+			check "memif $test" json_check "$T/memif_$test.json" "$UDP_STREAM_OK and $PORT_RX"
 		fi
 	fi
 	wait "$RESP_PID"; check "memif responder ($test) exits 0" test $? = 0

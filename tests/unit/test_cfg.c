@@ -317,12 +317,11 @@ static void test_names(void)
 	CHECK_INT(nb_wait_parse("poll", &w), -EINVAL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_defaults();
-	test_limits();
-	test_cpus();
-	test_combinations();
-	test_names();
-	return tap_status("test_cfg");
+	static const struct tap_case cases[] = {
+	    TAP_CASE(test_defaults),	 TAP_CASE(test_limits), TAP_CASE(test_cpus),
+	    TAP_CASE(test_combinations), TAP_CASE(test_names),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

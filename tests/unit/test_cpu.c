@@ -231,10 +231,12 @@ static void test_cost_arithmetic(void)
 	CHECK(!c.valid);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_cost_arithmetic();
-	test_own_work();
-	test_exclude();
-	return tap_status("test_cpu");
+	static const struct tap_case cases[] = {
+	    TAP_CASE(test_cost_arithmetic),
+	    TAP_CASE(test_own_work),
+	    TAP_CASE(test_exclude),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

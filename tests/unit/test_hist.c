@@ -321,18 +321,10 @@ static void test_rank(void)
 
 int main(int argc, char **argv)
 {
-	/* "rank" runs only the rank test: it is registered on its own so a failure there names itself */
-	if (argc > 1 && !strcmp(argv[1], "rank")) {
-		test_rank();
-		return tap_status("test_hist rank");
-	}
-	test_buckets();
-	test_uniform();
-	test_exponential();
-	test_constant();
-	test_small_exact();
-	test_merge();
-	test_empty_and_invalid();
-	test_huge();
-	return tap_status("test_hist");
+	static const struct tap_case cases[] = {
+	    TAP_CASE(test_buckets),	      TAP_CASE(test_uniform),	  TAP_CASE(test_exponential),
+	    TAP_CASE(test_constant),	      TAP_CASE(test_small_exact), TAP_CASE(test_merge),
+	    TAP_CASE(test_empty_and_invalid), TAP_CASE(test_huge),	  TAP_CASE(test_rank),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

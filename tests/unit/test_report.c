@@ -483,6 +483,26 @@ static void check_fixture(const char *name, void (*fill)(struct nb_report *))
 	nb_report_free(&r); /* twice is harmless */
 }
 
+static void test_stream_tcp(void)
+{
+	check_fixture("stream_tcp", fixture_stream_tcp);
+}
+
+static void test_stream_udp(void)
+{
+	check_fixture("stream_udp", fixture_stream_udp);
+}
+
+static void test_rr_tcp(void)
+{
+	check_fixture("rr_tcp", fixture_rr_tcp);
+}
+
+static void test_crr_tcp(void)
+{
+	check_fixture("crr_tcp", fixture_crr_tcp);
+}
+
 static void test_lifecycle(void)
 {
 	struct nb_report r;
@@ -533,10 +553,9 @@ int main(int argc, char **argv)
 	const char *u = getenv("NB_UPDATE_GOLDEN");
 	update_golden = u && *u && strcmp(u, "0");
 
-	check_fixture("stream_tcp", fixture_stream_tcp);
-	check_fixture("stream_udp", fixture_stream_udp);
-	check_fixture("rr_tcp", fixture_rr_tcp);
-	check_fixture("crr_tcp", fixture_crr_tcp);
-	test_lifecycle();
-	return tap_status("test_report");
+	static const struct tap_case cases[] = {
+	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp), TAP_CASE(test_rr_tcp),
+	    TAP_CASE(test_crr_tcp),    TAP_CASE(test_lifecycle),
+	};
+	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }

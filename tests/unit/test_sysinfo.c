@@ -40,9 +40,8 @@ static void test_iso8601(void)
 	CHECK_STR(small, ""); /* does not fit: empty, not cut */
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_get();
-	test_iso8601();
-	return tap_status("test_sysinfo");
+	static const struct tap_case cases[] = {TAP_CASE(test_get), TAP_CASE(test_iso8601)};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

@@ -232,13 +232,11 @@ static void test_format(void)
 	CHECK_STR(small, "9.41 ");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	test_bytes();
-	test_duration();
-	test_rate();
-	test_uint();
-	test_size_pair();
-	test_format();
-	return tap_status("test_units");
+	static const struct tap_case cases[] = {
+	    TAP_CASE(test_bytes), TAP_CASE(test_duration),  TAP_CASE(test_rate),
+	    TAP_CASE(test_uint),  TAP_CASE(test_size_pair), TAP_CASE(test_format),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The two sides of a test: the responder's serve loop and the generator's run. */
-#ifndef NBENCH_RUN_H
-#define NBENCH_RUN_H
+/*
+ * The generator (gen/): runs one test against a responder over the control protocol, and the per-flow loops
+ * it runs in each flow's thread. Only the CLI and the tests call into it; it uses lib/ and nothing else.
+ */
+#ifndef NBENCH_GEN_H
+#define NBENCH_GEN_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -11,22 +14,9 @@
 
 #include "nbench/cfg.h"
 #include "nbench/report.h"
+#include "nbench/workload.h"
 
-struct nb_serve_cfg {
-	const char *bind;	 /* address to listen on; NULL = 0.0.0.0 */
-	uint16_t port;		 /* control and data, TCP and UDP */
-	int64_t idle_timeout_ns; /* a connection that says nothing this long is closed (default 5 s) */
-	unsigned max_tests;	 /* serve this many tests, then return; 0 = forever */
-	/* Events worth a line in the responder's log ("client 10.0.0.1 connected", ...); may be NULL. */
-	void (*log)(void *arg, const char *msg);
-	void *log_arg;
-	/* Called once the sockets listen (readiness for whoever started the responder); may be NULL. */
-	void (*ready)(void *arg, uint16_t port);
-};
-
-/* Serves until *quit becomes non-zero (a signal handler sets it) or max_tests are done. 0, or -errno with a
- * message in err when the responder cannot start (port in use, bad address). */
-int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *err, size_t errlen);
+struct nb_engine;
 
 struct nb_run_hooks {
 	/* Each interim interval as it completes; may be NULL. */
@@ -38,6 +28,8 @@ struct nb_run_hooks {
 	 * are. */
 	const pid_t *exclude;
 	unsigned n_exclude;
+	/* The started engine of cfg->engine for the data flows; NULL: nb_run starts (and stops) it itself. */
+	struct nb_engine *engine;
 };
 
 /*
@@ -46,5 +38,11 @@ struct nb_run_hooks {
  * rep holds whatever was measured before a failure.
  */
 int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, struct nb_report *rep);
+
+/* The per-flow loops, each in its flow's thread (gen/gen_flows.c). */
+int nb_gen_stream_send(struct nb_flow_ctx *c); /* forward stream: send until t_end, then end the flow */
+int nb_gen_stream_recv(struct nb_flow_ctx *c); /* reverse stream: receive until the end of the flow */
+int nb_gen_rr(struct nb_flow_ctx *c);	       /* request/response, closed or open loop */
+int nb_gen_crr(struct nb_flow_ctx *c);	       /* a new TCP connection per transaction */
 
 #endif
