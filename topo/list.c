@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nbench/fsutil.h"
 #include "topo_int.h"
 #include "vm.h"
 
@@ -199,6 +200,23 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 	return false;
 }
 
+/* A VM path's run directory, if there is one, is nbench's (nb_dir_open_checked): else nothing of the
+ * instance is touched. */
+static int run_dir_check(const char *name, char *err, size_t errlen)
+{
+	char dir[128];
+	int fd;
+
+	snprintf(dir, sizeof(dir), NB_VM_RUN_DIR "/%s", name);
+	fd = nb_dir_open_checked(dir, false, err, errlen);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int nb_topo_down_name(const char *name, char *err, size_t errlen)
 {
 	struct nb_topo t;
@@ -206,6 +224,8 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen)
 	int r;
 
 	r = nb_topo_name_check(name, err, errlen);
+	if (!r)
+		r = run_dir_check(name, err, errlen);
 	if (r)
 		return r;
 	r = nb_state_read(name, &t, err, errlen);
