@@ -20,24 +20,33 @@ struct nb_engine;
 struct nb_serve_cfg {
 	const char *bind;	 /* address to listen on; NULL = 0.0.0.0 */
 	uint16_t port;		 /* control and data, TCP and UDP */
-	int64_t idle_timeout_ns; /* a connection that says nothing this long is closed (default 5 s) */
+	int64_t idle_timeout_ns; /* a new connection without a whole first frame this long is closed; <= 0:
+				  * 5 s */
 	unsigned max_tests;	 /* serve this many tests, then return; 0 = forever */
 	/* Events worth a line in the responder's log ("client 10.0.0.1 connected", ...); may be NULL. */
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;
-	/* Called once the sockets listen (readiness for whoever started the responder); may be NULL. */
+	/* Called with log_arg once the sockets listen (readiness for whoever started the responder); may be
+	 * NULL. */
 	void (*ready)(void *arg, uint16_t port);
 	/* The started engine that carries the data flows (its UDP port: this port number); NULL: sock. */
 	struct nb_engine *engine;
 };
 
-/* Serves until *quit becomes non-zero (a signal handler sets it) or max_tests are done. 0, or -errno with a
- * message in err when the responder cannot start (port in use, bad address). */
+/* Serves, blocking, until *quit becomes non-zero (a signal handler sets it; seen within 100 ms) or max_tests
+ * are done and their sessions closed. 0, or -errno with a message in err when the responder cannot start
+ * (port in use, bad address). */
 int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *err, size_t errlen);
 
-/* The per-flow loops, each in its flow's thread (responder/resp_flows.c). */
-int nb_resp_sink(struct nb_flow_ctx *c);   /* receive and count until the end of the flow or stop */
-int nb_resp_source(struct nb_flow_ctx *c); /* send until stop, then end the flow */
-int nb_resp_echo(struct nb_flow_ctx *c);   /* answer each request with resp_bytes */
+/* The per-flow loops, each in its flow's thread (responder/resp_flows.c). Each returns 0, or -errno with
+ * c->rc and c->err set. */
+/* Forward stream: receives and counts until the end of the flow (TCP) or stop (UDP); TCP then ends its
+ * sending side, which tells the generator every byte was read. */
+int nb_resp_sink(struct nb_flow_ctx *c);
+/* Reverse stream: sends until stop; TCP then ends its sending side. */
+int nb_resp_source(struct nb_flow_ctx *c);
+/* rr: answers each whole request with resp_bytes (UDP: carrying the request's sequence number) until
+ * the end of the flow or stop (crr has its own worker in serve.c, over every connection). */
+int nb_resp_echo(struct nb_flow_ctx *c);
 
 #endif
