@@ -187,15 +187,16 @@ static int cmd_down(int argc, char **argv)
 static int cmd_show(int argc, char **argv)
 {
 	struct nb_topo_info *list = NULL;
+	char err[512] = "";
 	size_t n = 0;
 	int r;
 
 	(void)argv;
 	if (argc > 1)
 		return fail_usage("unexpected argument '%s'", argv[1]);
-	r = nb_topo_list(&list, &n);
+	r = nb_topo_list(&list, &n, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "nbench topo: listing instances: %s\n", strerror(-r));
+		fprintf(stderr, "nbench topo: %s\n", *err ? err : strerror(-r));
 		return 1;
 	}
 	printf("%-11s %-10s %-10s %-18s %-22s %-16s %s\n", "NAME", "KIND", "STATE", "CLIENT", "DIAL",

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "nbench/fsutil.h"
 #include "topo_int.h"
 #include "vm.h"
 
@@ -105,14 +107,28 @@ static void info_fill(struct nb_topo_info *info)
 	nb_plan_free(&t.plan);
 }
 
-/* Adds the instances dir's entries name (a missing dir has none). */
-static int scan(struct list *l, const char *dir, entry_parse parse, bool state)
+/* Adds the instances of dir's entries (a missing dir has none); state: dir is the state files' (checked). */
+static int scan(struct list *l, const char *dir, entry_parse parse, bool state, char *err, size_t errlen)
 {
 	char name[NB_TOPO_NAME_MAX + 1];
 	struct nb_topo_info *info;
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	DIR *d = NULL;
 	int r = 0;
+
+	if (state) {
+		int fd = nb_state_dir(false, err, errlen);
+
+		if (fd == -ENOENT)
+			return 0;
+		if (fd < 0)
+			return fd;
+		d = fdopendir(fd);
+		if (!d)
+			close(fd);
+	} else {
+		d = opendir(dir);
+	}
 
 	while (d && !r && (de = readdir(d))) {
 		if (!parse(de, name))
@@ -126,22 +142,24 @@ static int scan(struct list *l, const char *dir, entry_parse parse, bool state)
 	return r;
 }
 
-int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n)
+int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n, char *err, size_t errlen)
 {
 	struct list l = {0};
 	char cgroot[256];
 	int r;
 
-	r = scan(&l, NB_STATE_DIR, state_entry, true);
+	r = scan(&l, NB_STATE_DIR, state_entry, true, err, errlen);
 	if (!r)
-		r = scan(&l, NB_NETNS_DIR, netns_entry, false);
+		r = scan(&l, NB_NETNS_DIR, netns_entry, false, NULL, 0);
 	if (!r)
-		r = scan(&l, NB_VM_RUN_DIR, vm_entry, false);
+		r = scan(&l, NB_VM_RUN_DIR, vm_entry, false, NULL, 0);
 	if (!r)
-		r = scan(&l, NB_VU_DPDK_DIR, vu_entry, false);
+		r = scan(&l, NB_VU_DPDK_DIR, vu_entry, false, NULL, 0);
 	if (!r && !nb_cgroup_root(cgroot, sizeof(cgroot)))
-		r = scan(&l, cgroot, cgroup_entry, false);
+		r = scan(&l, cgroot, cgroup_entry, false, NULL, 0);
 	if (r) {
+		if (r == -ENOMEM)
+			nb_err(err, errlen, "listing instances: %s", strerror(-r));
 		free(l.v);
 		return r;
 	}
@@ -156,8 +174,10 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 {
 	char path[300], cgroot[256];
 
+	struct stat st;
+
 	nb_state_path(path, sizeof(path), name);
-	if (!access(path, F_OK)) {
+	if (!lstat(path, &st)) {
 		snprintf(what, whatlen, "%s", path);
 		return true;
 	}
@@ -180,24 +200,47 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 	return false;
 }
 
+/* A VM path's run directory, if there is one, is nbench's (nb_dir_open_checked): else nothing of the
+ * instance is touched. */
+static int run_dir_check(const char *name, char *err, size_t errlen)
+{
+	char dir[128];
+	int fd;
+
+	snprintf(dir, sizeof(dir), NB_VM_RUN_DIR "/%s", name);
+	fd = nb_dir_open_checked(dir, false, err, errlen);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int nb_topo_down_name(const char *name, char *err, size_t errlen)
 {
 	struct nb_topo t;
-	char path[128], what[300];
+	char what[300];
 	int r;
 
 	r = nb_topo_name_check(name, err, errlen);
+	if (!r)
+		r = run_dir_check(name, err, errlen);
 	if (r)
 		return r;
-	nb_state_path(path, sizeof(path), name);
-	if (!access(path, F_OK) && !nb_state_read(name, &t, NULL, 0)) {
+	r = nb_state_read(name, &t, err, errlen);
+	if (!r) {
 		r = nb_teardown(&t);
 		nb_plan_free(&t.plan);
 		if (r)
 			nb_err(err, errlen, "tearing down %s: %s", name, strerror(-r));
 		return r;
 	}
-	/* No (readable) state file: what the naming pattern finds is all there is to go on. */
+	/* A state file or folder not written by nbench (a symlink, someone else's, writable by others):
+	 * refused as a whole, its name is not even swept. */
+	if (r != -ENOENT && r != -EBADMSG)
+		return r;
+	/* No (parsable) state file: what the naming pattern finds is all there is to go on. */
 	if (!nb_name_taken(name, what, sizeof(what)) && !nb_vu_leftovers(name)) {
 		nb_err(err, errlen, "no instance '%s'", name);
 		return -ENOENT;
@@ -215,11 +258,9 @@ int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen)
 	size_t n = 0, done = 0;
 	int r, first = 0;
 
-	r = nb_topo_list(&list, &n);
-	if (r) {
-		nb_err(err, errlen, "listing instances: %s", strerror(-r));
+	r = nb_topo_list(&list, &n, err, errlen);
+	if (r)
 		return r;
-	}
 	for (size_t i = 0; i < n; i++) {
 		char e[256];
 

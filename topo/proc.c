@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +47,138 @@ unsigned long long nb_proc_start_ticks(pid_t pid)
 	if (state == 'Z' || state == 'X')
 		return 0;
 	return start;
+}
+
+void nb_proc_exe(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	size_t del = strlen(" (deleted)");
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	/* a binary replaced by a rebuild still is the program that was started */
+	if ((size_t)n > del && !strcmp(buf + n - del, " (deleted)"))
+		buf[n - del] = '\0';
+}
+
+bool nb_proc_is(const struct nb_proc *p)
+{
+	char exe[NB_PROC_EXE_MAX];
+
+	if (p->pid <= 1 || !p->start_ticks || nb_proc_start_ticks(p->pid) != p->start_ticks)
+		return false;
+	nb_proc_exe(p->pid, exe, sizeof(exe));
+	for (size_t i = 0; *exe && i < NB_PROC_EXES; i++)
+		if (*p->exe[i] && !strcmp(p->exe[i], exe))
+			return true;
+	return false;
+}
+
+bool nb_proc_in_netns(pid_t pid, const char *name)
+{
+	struct stat pst, nst;
+	char path[80], ns[NB_NS_NAME_MAX];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (pid <= 1 || stat(path, &pst))
+		return false;
+	for (size_t i = 0; nb_ns_role(i); i++) {
+		nb_ns_name(ns, sizeof(ns), name, nb_ns_role(i));
+		snprintf(path, sizeof(path), NB_NETNS_DIR "/%s", ns);
+		if (!stat(path, &nst) && nst.st_dev == pst.st_dev && nst.st_ino == pst.st_ino)
+			return true;
+	}
+	return false;
+}
+
+bool nb_proc_in_cgroup(pid_t pid, const char *cgroup)
+{
+	char path[300], buf[8192], *s, *end;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 1 || !cgroup || !*cgroup)
+		return false;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (s = buf; *s; s = end) {
+		long v = strtol(s, &end, 10);
+
+		if (end == s)
+			break;
+		if (v == pid)
+			return true;
+	}
+	return false;
+}
+
+int nb_proc_pidfd(const struct nb_proc *p)
+{
+	int fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (nb_proc_start_ticks(p->pid) != p->start_ticks) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+/* A path longer than buf is left out ("" never matches a program). */
+static void path_copy(char *buf, size_t len, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n < len)
+		memcpy(buf, path, n + 1);
+}
+
+/* Where execvp would find prog, resolved (symlinks followed, as /proc/<pid>/exe shows it); "" if nowhere. */
+static void exe_resolve(const char *prog, char *buf, size_t len)
+{
+	char cand[PATH_MAX], real[PATH_MAX];
+	const char *path = getenv("PATH"), *dir, *end;
+
+	*buf = '\0';
+	if (!prog || !*prog)
+		return;
+	if (strchr(prog, '/')) {
+		if (realpath(prog, real))
+			path_copy(buf, len, real);
+		return;
+	}
+	for (dir = path ? path : "/usr/local/bin:/usr/bin:/bin"; *dir; dir = *end ? end + 1 : end) {
+		end = strchrnul(dir, ':');
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)(end - dir), end == dir ? "." : dir, prog);
+		if (!access(cand, X_OK) && realpath(cand, real)) {
+			path_copy(buf, len, real);
+			return;
+		}
+	}
+}
+
+/* What tells the child pid apart: its start time and the programs it runs before and after its exec. */
+static void identify(struct nb_proc *p, pid_t pid, const struct nb_spawn_req *req)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->child = true;
+	p->start_ticks = nb_proc_start_ticks(pid);
+	nb_proc_exe(getpid(), p->exe[0], sizeof(p->exe[0]));
+	exe_resolve(req->argv[0], p->exe[1], sizeof(p->exe[1]));
+	exe_resolve(req->exe, p->exe[2], sizeof(p->exe[2]));
 }
 
 bool nb_cancel_pending(const sigset_t *set)
@@ -234,6 +369,7 @@ pid_t nb_spawn(const struct nb_spawn_req *req, const struct nb_launch *l)
 {
 	struct spawn_ctx c = {.netns_fd = -1, .cgroup_fd = -1, .argv = req->argv, .hostname = req->hostname};
 	int gate[2] = {-1, -1}, errp[2] = {-1, -1}, r = 0;
+	struct nb_proc rec;
 	pid_t pid = -1;
 
 	c.netns_fd = nb_ns_open(req->netns);
@@ -254,7 +390,8 @@ pid_t nb_spawn(const struct nb_spawn_req *req, const struct nb_launch *l)
 	close(errp[1]);
 	close(gate[0]);
 	errp[1] = gate[0] = -1;
-	r = l->record ? l->record(l->ctx, pid) : 0;
+	identify(&rec, pid, req);
+	r = l->record ? l->record(l->ctx, &rec) : 0;
 	if (r) { /* no record, no process: the gate never opens and the child exits */
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

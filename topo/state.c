@@ -10,11 +10,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,15 +100,19 @@ void nb_ends_json(const struct nb_plan *p, cJSON *o)
 	}
 }
 
-/* The processes on record. */
+/* The processes on record, with what tells each apart from a later process of the same pid. */
 static void procs_json(cJSON *o, const struct nb_topo *t)
 {
-	cJSON *a = cJSON_AddArrayToObject(o, "procs"), *e;
+	cJSON *a = cJSON_AddArrayToObject(o, "procs"), *e, *x;
 
 	for (size_t i = 0; a && i < t->nprocs; i++) {
 		e = cJSON_CreateObject();
 		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
 		cJSON_AddNumberToObject(e, "start_ticks", (double)t->procs[i].start_ticks);
+		x = cJSON_AddArrayToObject(e, "exe");
+		for (size_t j = 0; x && j < NB_PROC_EXES; j++)
+			if (*t->procs[i].exe[j])
+				cJSON_AddItemToArray(x, cJSON_CreateString(t->procs[i].exe[j]));
 		cJSON_AddItemToArray(a, e);
 	}
 }
@@ -149,48 +155,70 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	return line;
 }
 
+int nb_state_dir(bool create, char *err, size_t errlen)
+{
+	return nb_dir_open_checked(NB_STATE_DIR, create, err, errlen);
+}
+
 int nb_state_write(const struct nb_topo *t, bool complete)
 {
-	char path[128];
-	char *text = state_json(t, complete);
-	int r;
+	char file[NB_TOPO_NAME_MAX + 8];
+	char *text;
+	int dfd, r;
 
-	if (!text)
-		return -ENOMEM;
-	nb_state_path(path, sizeof(path), t->plan.name);
-	r = nb_write_atomic(path, text);
+	dfd = nb_state_dir(false, NULL, 0);
+	if (dfd < 0)
+		return dfd;
+	text = state_json(t, complete);
+	snprintf(file, sizeof(file), "%s.json", t->plan.name);
+	r = text ? nb_write_atomic_at(dfd, file, text) : -ENOMEM;
 	free(text);
+	close(dfd);
 	return r;
 }
 
 /* The state file doubles as the lock on the instance name: whoever creates it owns the name. */
-int nb_state_create(const struct nb_topo *t)
+int nb_state_create(const struct nb_topo *t, char *err, size_t errlen)
 {
-	char path[128];
-	int fd, r;
+	char file[NB_TOPO_NAME_MAX + 8];
+	int dfd, fd, r;
 
-	r = nb_mkdir_p(NB_STATE_DIR);
-	if (r)
-		return r;
-	nb_state_path(path, sizeof(path), t->plan.name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	r = nb_state_write(t, false);
-	if (r)
-		unlink(path);
+	/* /run/nbench and /run/nbench/topo are made 0700 and checked: root acts on what is in them */
+	dfd = nb_state_dir(true, err, errlen);
+	if (dfd < 0)
+		return dfd;
+	snprintf(file, sizeof(file), "%s.json", t->plan.name);
+	fd = openat(dfd, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	r = fd < 0 ? -errno : 0;
+	if (!r) {
+		close(fd);
+		r = nb_state_write(t, false);
+		if (r)
+			unlinkat(dfd, file, 0);
+	}
+	if (r == -EEXIST)
+		nb_err(err, errlen, "instance name '%s' is in use", t->plan.name);
+	else if (r)
+		nb_err(err, errlen, "writing state file in " NB_STATE_DIR ": %s", strerror(-r));
+	close(dfd);
 	return r;
 }
 
 int nb_state_remove(const char *name)
 {
-	char path[128];
+	char file[NB_TOPO_NAME_MAX + 8];
+	int dfd = nb_state_dir(false, NULL, 0), r = 0;
 
-	nb_state_path(path, sizeof(path), name);
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	return 0;
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	snprintf(file, sizeof(file), "%s.json", name);
+	/* unlinkat removes a symlink itself, never what it points to */
+	if (unlinkat(dfd, file, 0) && errno != ENOENT)
+		r = -errno;
+	close(dfd);
+	return r;
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -207,6 +235,30 @@ static double jnum(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+static uint16_t jport(const cJSON *o, const char *key)
+{
+	double v = jnum(o, key);
+
+	return v >= 0 && v <= 65535 ? (uint16_t)v : 0;
+}
+
+/* A process on record; numbers out of range read as 0 (no such process). */
+static void proc_read(const cJSON *e, struct nb_proc *p)
+{
+	double pid = jnum(e, "pid"), start = jnum(e, "start_ticks");
+	const cJSON *x;
+	size_t j = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid >= 2 && pid <= 4194304 ? (pid_t)pid : 0;
+	p->start_ticks = start >= 1 && start < 1e18 ? (unsigned long long)start : 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "exe"))
+	{
+		if (j < NB_PROC_EXES && cJSON_IsString(x) && *x->valuestring == '/')
+			snprintf(p->exe[j++], sizeof(p->exe[0]), "%s", x->valuestring);
+	}
+}
+
 /* The cgroup root a plan was made with: the state file's cgroup path minus "/nbench-<name>". */
 static void cgroot_of(const char *cgroup, char *buf, size_t len)
 {
@@ -220,18 +272,30 @@ static void cgroot_of(const char *cgroup, char *buf, size_t len)
 
 int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen)
 {
-	char path[128], cgroot[256];
+	char path[128], cgroot[256], stored[256], file[NB_TOPO_NAME_MAX + 8], why[96];
 	struct nb_topo_opts opts = {0};
 	const char *kind;
 	char *text;
 	cJSON *o, *procs, *e;
-	int r;
+	int dfd, r;
 
 	memset(ret, 0, sizeof(*ret));
 	nb_state_path(path, sizeof(path), name);
-	text = nb_slurp(path, 1 << 20);
-	if (!text) {
-		r = -errno;
+	dfd = nb_state_dir(false, err, errlen);
+	if (dfd == -ENOENT)
+		nb_err(err, errlen, "no instance '%s' (%s: %s)", name, path, strerror(ENOENT));
+	if (dfd < 0)
+		return dfd;
+	snprintf(file, sizeof(file), "%s.json", name);
+	text = nb_slurp_at(dfd, file, 1 << 20, why, sizeof(why));
+	r = text ? 0 : -errno;
+	close(dfd);
+	if (r == -EPERM || r == -ELOOP) {
+		/* written by someone else than nbench: nothing in it is acted upon */
+		nb_err(err, errlen, "%s: %s; not trusted, left alone", path, why);
+		return -EPERM;
+	}
+	if (r) {
 		nb_err(err, errlen, "no instance '%s' (%s: %s)", name, path, strerror(-r));
 		return r;
 	}
@@ -243,9 +307,13 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 		nb_err(err, errlen, "%s: not an nbench state file", path);
 		return -EBADMSG;
 	}
-	opts.server_port = (uint16_t)jnum(o, "server_port");
-	opts.publish_port = (uint16_t)jnum(o, "publish_port");
-	cgroot_of(jstr(o, "cgroup"), cgroot, sizeof(cgroot));
+	opts.server_port = jport(o, "server_port");
+	opts.publish_port = jport(o, "publish_port");
+	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
+	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
+		*cgroot = '\0';
+	cgroot_of(jstr(o, "cgroup"), stored, sizeof(stored));
+	ret->cgroup_foreign = *stored && strcmp(stored, cgroot);
 	r = nb_plan_build(kind, name, &opts, cgroot, &ret->plan, err, errlen);
 	if (r) {
 		cJSON_Delete(o);
@@ -256,9 +324,7 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	{
 		if (ret->nprocs >= NB_TOPO_MAX_PIDS)
 			break;
-		ret->procs[ret->nprocs].pid = (pid_t)jnum(e, "pid");
-		ret->procs[ret->nprocs].start_ticks = (unsigned long long)jnum(e, "start_ticks");
-		ret->nprocs++;
+		proc_read(e, &ret->procs[ret->nprocs++]);
 	}
 	e = cJSON_GetObjectItemCaseSensitive(o, "complete");
 	ret->incomplete = !cJSON_IsTrue(e);
@@ -266,47 +332,98 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	return 0;
 }
 
-static bool proc_alive(struct nb_proc *p)
+/* Whether pid is a process of instance t, and so may be signalled: our own child not yet reaped (its pid
+ * cannot be reused), a member of the instance's cgroup, or still the process recorded (start time and
+ * program) and inside one of the instance's namespaces. A live process that is none of these is left
+ * alone, and said so. */
+static bool proc_ours(const struct nb_topo *t, const struct nb_proc *p, bool say)
 {
+	const struct nb_plan *pl = &t->plan;
+
+	if (p->child)
+		return true;
+	if (p->pid <= 1 || !nb_proc_start_ticks(p->pid))
+		return false;
+	if (pl->sandbox && nb_proc_in_cgroup(p->pid, pl->cgroup))
+		return true;
+	if (nb_proc_is(p) && nb_proc_in_netns(p->pid, pl->name))
+		return true;
+	if (say)
+		fprintf(stderr, "nbench topo: %s: pid %d left alone: %s\n", pl->name, (int)p->pid,
+			!*p->exe[0] && !*p->exe[1] ? "the state file does not say which process it was"
+			: nb_proc_is(p)		   ? "not in the instance's namespaces"
+						   : "no longer the process that was recorded");
+	return false;
+}
+
+/* A pidfd for p once it is confirmed as ours (the check repeated after the open: the pid may have been
+ * reused in between), or -1: nothing to signal. */
+static int proc_open(const struct nb_topo *t, const struct nb_proc *p)
+{
+	int fd;
+
+	if (!proc_ours(t, p, true))
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (fd >= 0 && !proc_ours(t, p, false)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether the process of pidfd fd (p on record) still runs; a child of ours is reaped. */
+static bool proc_alive(int fd, struct nb_proc *p)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int status;
 
 	if (p->child && waitpid(p->pid, &status, WNOHANG) == p->pid) {
 		p->child = false;
-		p->start_ticks = 0;
 		return false;
 	}
-	return p->start_ticks && nb_proc_start_ticks(p->pid) == p->start_ticks;
+	/* a pidfd reads as ready once its process has exited */
+	return poll(&pfd, 1, 0) == 0;
 }
 
-/* SIGTERM, up to 2 s of grace, SIGKILL, and reap what is ours. A recorded pid that now belongs to
- * another process (different start time) is left alone. */
+static void proc_signal(int fd, int sig)
+{
+	syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+}
+
+/* SIGTERM, up to 2 s of grace, SIGKILL, and reap what is ours. Signals go through pidfds of processes
+ * confirmed as the instance's (proc_ours): a recorded pid that now belongs to someone else is never hit. */
 int nb_procs_kill(struct nb_topo *t)
 {
 	struct timespec ts = {0, 20 * 1000 * 1000};
+	int fds[NB_TOPO_MAX_PIDS];
 	bool any = false;
 
 	for (size_t i = 0; i < t->nprocs; i++) {
-		if (proc_alive(&t->procs[i])) {
-			kill(t->procs[i].pid, SIGTERM);
+		fds[i] = proc_open(t, &t->procs[i]);
+		if (fds[i] >= 0) {
+			proc_signal(fds[i], SIGTERM);
 			any = true;
 		}
 	}
 	for (int round = 0; any && round < 100; round++) {
 		any = false;
 		for (size_t i = 0; i < t->nprocs; i++)
-			any |= proc_alive(&t->procs[i]);
+			any |= fds[i] >= 0 && proc_alive(fds[i], &t->procs[i]);
 		if (any)
 			nanosleep(&ts, NULL);
 	}
 	for (size_t i = 0; i < t->nprocs; i++) {
-		if (proc_alive(&t->procs[i]))
-			kill(t->procs[i].pid, SIGKILL);
+		if (fds[i] >= 0 && proc_alive(fds[i], &t->procs[i]))
+			proc_signal(fds[i], SIGKILL);
 		if (t->procs[i].child) {
 			int status;
 
 			while (waitpid(t->procs[i].pid, &status, 0) < 0 && errno == EINTR)
 				;
 		}
+		if (fds[i] >= 0)
+			close(fds[i]);
 	}
 	t->nprocs = 0;
 	return 0;
@@ -355,6 +472,11 @@ int nb_teardown(struct nb_topo *t)
 	struct nb_apply *a = NULL;
 	int r, first = 0;
 
+	if (t->cgroup_foreign)
+		fprintf(stderr,
+			"nbench topo: %s: the state file's cgroup is not under this machine's cgroup root; "
+			"using %s\n",
+			p->name, *p->cgroup ? p->cgroup : "none");
 	nb_procs_kill(t);
 	r = nb_apply_open(p, NULL, &a);
 	if (r)

@@ -135,12 +135,8 @@ static int up_plan(const char *kind, const char *name, const struct nb_topo_opts
 		nb_err(err, errlen, "instance name '%s' is in use (%s exists)", name, what);
 		r = -EEXIST;
 	}
-	if (!r && (r = nb_state_create(t))) {
-		if (r == -EEXIST)
-			nb_err(err, errlen, "instance name '%s' is in use", name);
-		else
-			nb_err(err, errlen, "writing state file in " NB_STATE_DIR ": %s", strerror(-r));
-	}
+	if (!r)
+		r = nb_state_create(t, err, errlen);
 	if (r) {
 		nb_plan_free(&t->plan);
 		free(t);
@@ -256,7 +252,7 @@ int nb_topo_open(const char *name, struct nb_topo **ret, char *err, size_t errle
 	}
 	/* Processes recorded by others are theirs to stop; this handle kills only what it starts. */
 	for (size_t i = 0; i < t->nprocs; i++)
-		if (nb_proc_start_ticks(t->procs[i].pid) == t->procs[i].start_ticks)
+		if (nb_proc_is(&t->procs[i]))
 			t->others[t->nothers++] = t->procs[i].pid;
 	t->nprocs = 0;
 	*ret = t;
@@ -416,18 +412,14 @@ int nb_topo_script(const char *kind, const char *name, const struct nb_topo_opts
 /* ---- server processes ---- */
 
 /* nb_spawn's record hook: on record in the state file before the child may exec. */
-static int record_proc(void *ctx, pid_t pid)
+static int record_proc(void *ctx, const struct nb_proc *p)
 {
 	struct nb_topo *t = ctx;
-	struct nb_proc *p;
 	int r;
 
 	if (t->nprocs >= NB_TOPO_MAX_PIDS)
 		return -ENOSPC;
-	p = &t->procs[t->nprocs++];
-	p->pid = pid;
-	p->child = true;
-	p->start_ticks = nb_proc_start_ticks(pid);
+	t->procs[t->nprocs++] = *p;
 	r = state_update_procs(t);
 	if (r)
 		t->nprocs--;

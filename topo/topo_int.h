@@ -88,10 +88,17 @@ struct nb_plan {
 	enum nb_vm vm;
 };
 
+#define NB_PROC_EXES	3
+#define NB_PROC_EXE_MAX 256
+
+/* A process on record, and what tells it apart from a later one with the same pid: its start time and the
+ * programs it may be running (nbench itself until the exec, then argv[0], then the program a wrapper
+ * such as `sh -c "exec setsid qemu ..."` ends in). */
 struct nb_proc {
 	pid_t pid;
-	unsigned long long start_ticks; /* /proc/<pid>/stat field 22: tells a reused pid apart */
-	bool child;			/* ours to waitpid() */
+	unsigned long long start_ticks;		 /* /proc/<pid>/stat field 22 */
+	char exe[NB_PROC_EXES][NB_PROC_EXE_MAX]; /* /proc/<pid>/exe targets; "" unused; none: an old record */
+	bool child;				 /* ours to waitpid() */
 };
 
 struct nb_topo {
@@ -99,7 +106,8 @@ struct nb_topo {
 	bool built;    /* by this process through nb_topo_up (vs found by nb_topo_open) */
 	bool building; /* nb_topo_up is applying its steps: the state file says not complete */
 	bool down;
-	bool incomplete; /* read from a state file whose nb_topo_up never finished */
+	bool incomplete;     /* read from a state file whose nb_topo_up never finished */
+	bool cgroup_foreign; /* the state file named a cgroup outside this machine's root (not used) */
 	struct nb_proc procs[NB_TOPO_MAX_PIDS];
 	size_t nprocs;
 	/* nb_topo_open: what the state file recorded (started by `topo up`, not ours to stop) */
@@ -134,8 +142,8 @@ int nb_cgroup_root(char *buf, size_t len);
 
 /* proc.c: processes of an instance. How a step's process gets on record before it may run: */
 struct nb_launch {
-	int (*record)(void *ctx, pid_t pid);  /* nonzero: not recorded, the child is killed */
-	void (*forget)(void *ctx, pid_t pid); /* its exec failed; it is reaped */
+	int (*record)(void *ctx, const struct nb_proc *p); /* nonzero: not recorded, the child is killed */
+	void (*forget)(void *ctx, pid_t pid);		   /* its exec failed; it is reaped */
 	void *ctx;
 	const sigset_t *cancel; /* waits stop with -EINTR when one of these is pending (NULL: none) */
 };
@@ -144,11 +152,24 @@ struct nb_spawn_req {
 	const char *cgroup;   /* non-NULL: sandboxed (own mount/pid/uts namespaces) in this cgroup */
 	const char *hostname; /* the sandbox's */
 	char *const *argv;
+	const char *exe; /* the program argv[0] ends up exec'ing, if it is a wrapper (NULL: argv[0]) */
 };
 /* Forks argv into req's netns, records it through l, then lets it exec. The pid or -errno. */
 pid_t nb_spawn(const struct nb_spawn_req *req, const struct nb_launch *l);
 /* /proc/<pid>/stat field 22 (tells a reused pid apart), or 0 if the process is gone or a zombie. */
 unsigned long long nb_proc_start_ticks(pid_t pid);
+/* The program pid runs (/proc/<pid>/exe, without " (deleted)") into buf; "" if unknown. */
+void nb_proc_exe(pid_t pid, char *buf, size_t len);
+/* Whether pid is still the process p records: same start time and one of its programs. A record
+ * without programs (an old state file) is never confirmed. */
+bool nb_proc_is(const struct nb_proc *p);
+/* Whether pid lives in one of the network namespaces of instance name (nb-<name>-{remote,host,ctr}). */
+bool nb_proc_in_netns(pid_t pid, const char *name);
+/* Whether pid is in the cgroup v2 directory cgroup (its cgroup.procs). */
+bool nb_proc_in_cgroup(pid_t pid, const char *cgroup);
+/* A pidfd for p's pid that refers to the recorded process (its start time checked after the open, so a
+ * pid reused in between is caught), or -errno (-ESRCH: not it). */
+int nb_proc_pidfd(const struct nb_proc *p);
 /* Whether a signal of set is pending for the calling thread (set NULL: no). */
 bool nb_cancel_pending(const sigset_t *set);
 
@@ -169,8 +190,11 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len);
 int nb_cgroup_remove(const char *path);
 
 /* state.c */
+/* NB_STATE_DIR open and checked (nb_dir_open_checked), made first with create. The fd or -errno. */
+int nb_state_dir(bool create, char *err, size_t errlen);
 int nb_state_write(const struct nb_topo *t, bool complete);
-int nb_state_create(const struct nb_topo *t);
+/* The new state file of t (the name's lock). 0 or -errno (-EEXIST: the name is taken) with err set. */
+int nb_state_create(const struct nb_topo *t, char *err, size_t errlen);
 /* "client" and "server" of plan p into JSON object o, as the state file and describe have them. */
 struct cJSON;
 void nb_ends_json(const struct nb_plan *p, struct cJSON *o);

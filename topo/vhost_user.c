@@ -376,17 +376,25 @@ static bool is_ours(pid_t pid, const char *name)
 	buf[n] = '\0';
 	for (size_t i = 0; i < n && !ours; i += strlen(buf + i) + 1)
 		ours = !strcmp(buf + i, want);
-	return ours && nb_proc_start_ticks(pid);
+	return ours && nb_proc_start_ticks(pid) && nb_proc_in_netns(pid, name);
 }
 
 void nb_vu_cleanup(const char *name)
 {
 	static const char *const files[] = {"vhost.sock", "testpmd.log", "testpmd.pid", "testpmd.cmds"};
-	char dir[128], path[192], *text;
+	char dir[128], path[192], why[256], *text;
+	int dfd;
 
 	snprintf(dir, sizeof(dir), NB_VM_RUN_DIR "/%s", name);
-	snprintf(path, sizeof(path), "%s/testpmd.pid", dir);
-	text = nb_slurp(path, 64);
+	dfd = nb_dir_open_checked(dir, false, why, sizeof(why));
+	if (dfd < 0 && dfd != -ENOENT) {
+		/* not nbench's: neither its pid file nor its files are acted upon */
+		fprintf(stderr, "nbench topo: %s\n", why);
+		return;
+	}
+	text = dfd < 0 ? NULL : nb_slurp_at(dfd, "testpmd.pid", 64, NULL, 0);
+	if (dfd >= 0)
+		close(dfd);
 	if (text) {
 		pid_t pid = (pid_t)atoi(text);
 

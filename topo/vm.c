@@ -421,10 +421,12 @@ int nb_vm_run_dir_make(const char *name, char *dir, size_t len, char *err, size_
 	int r;
 
 	run_dir(dir, len, name);
-	r = nb_mkdir_p(dir);
-	if (r)
-		nb_err(err, errlen, "cannot create %s: %s", dir, strerror(-r));
-	return r;
+	/* made 0700 and checked: root reads pid files and writes logs here */
+	r = nb_dir_open_checked(dir, true, err, errlen);
+	if (r < 0)
+		return r;
+	close(r);
+	return 0;
 }
 
 /* One boot of the guest, from the image to its responder answering. */
@@ -474,7 +476,8 @@ pid_t nb_vm_spawn_logged(const char *netns, const struct nb_vm_cmd *q, const cha
 			 const struct nb_launch *l)
 {
 	char *argv[sizeof(q->argv) / sizeof(q->argv[0]) + 4], shell[256];
-	struct nb_spawn_req req = {.netns = netns, .argv = argv};
+	/* the shell execs setsid, which execs the program: the record names the program too */
+	struct nb_spawn_req req = {.netns = netns, .argv = argv, .exe = q->argv[0]};
 
 	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s' 2>&1", log);
 	argv[0] = "/bin/sh";
@@ -596,20 +599,29 @@ int nb_vm_start(const struct nb_plan *p, const struct nb_launch *l, const struct
 
 void nb_vm_cleanup(const char *name)
 {
-	char dir[128], path[160], *text;
+	char dir[128], path[160], why[256], *text;
+	int dfd;
 	const char *files[] = {"guest.json", "console.log", "qemu.log", "qemu.pid", "guest.json.tmp"};
 
 	run_dir(dir, sizeof(dir), name);
-	snprintf(path, sizeof(path), "%s/qemu.pid", dir);
-	text = nb_slurp(path, 64);
+	dfd = nb_dir_open_checked(dir, false, why, sizeof(why));
+	if (dfd == -ENOENT)
+		return;
+	if (dfd < 0) {
+		/* not nbench's: neither its pid file nor its files are acted upon */
+		fprintf(stderr, "nbench topo: %s\n", why);
+		return;
+	}
+	text = nb_slurp_at(dfd, "qemu.pid", 64, NULL, 0);
+	close(dfd);
 	if (text) {
 		pid_t pid = (pid_t)atoi(text);
 		char comm[64], want[32], cpath[64], *c;
 
-		/* only a qemu that still carries this instance's process name */
+		/* only a qemu that still carries this instance's process name, in the instance's netns */
 		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
 		snprintf(want, sizeof(want), "nb-%s-qemu", name);
-		c = pid > 1 ? nb_slurp(cpath, sizeof(comm) - 1) : NULL;
+		c = pid > 1 && nb_proc_in_netns(pid, name) ? nb_slurp(cpath, sizeof(comm) - 1) : NULL;
 		if (c) {
 			c[strcspn(c, "\n")] = '\0';
 			/* the kernel keeps 15 characters of a process name */

@@ -121,8 +121,9 @@ struct nb_topo_info {
 	unsigned nprocs; /* spawned server processes recorded */
 };
 
-/* Every instance found (sorted by name); *ret is malloc'd. */
-int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n);
+/* Every instance found (sorted by name); *ret is malloc'd. A state folder that fails its check (not
+ * root's, writable by others, a symlink) is refused: -errno with one line into err. */
+int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n, char *err, size_t errlen);
 
 /* Tears down the instance called name, from its state file or, without one, by nbench's naming pattern
  * (netns nb-<name>-{remote,host,ctr}, cgroup nbench-<name>). -ENOENT if nothing of it exists. */
