@@ -24,6 +24,9 @@
 #define MAX_TESTS 8
 #define MAX_RUNS  100
 
+#define DEFAULT_PATHS "native,host,bridge,nat"
+#define DEFAULT_TESTS "stream,stream-reverse,rr-tcp,rr-udp"
+
 enum placement { PL_SAME, PL_SPLIT };
 
 struct ctest {
@@ -133,20 +136,6 @@ static struct stat stat_of(const double *v, unsigned n, double level)
 	return s;
 }
 
-/* The path each one extends: the difference is the cost of one hop. */
-static const char *parent_of(const char *path)
-{
-	if (!strcmp(path, "host") || !strcmp(path, "bridge"))
-		return "native";
-	if (!strcmp(path, "nat") || !strcmp(path, "virtio"))
-		return "bridge";
-	if (!strcmp(path, "vhost") || !strcmp(path, "vhost-user"))
-		return "virtio";
-	if (!strcmp(path, "native"))
-		return "loopback";
-	return NULL;
-}
-
 static int path_index(const struct cmp *c, const char *p)
 {
 	for (unsigned i = 0; i < c->npaths; i++)
@@ -213,44 +202,61 @@ static double figure(const struct nb_report *r, enum metric m)
 	}
 }
 
-static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, unsigned pi)
+/* What a row of the tables calls its placement: streams always run unpinned. */
+static const char *row_placement(const struct cmp *c, const struct ctest *t, unsigned pli)
 {
-	const struct ctest *t = c->tests[ti];
-	struct nb_test_cfg cfg;
-	struct nb_report rep;
-	struct cell *cell = &c->cells[ti][pli][pi];
+	return t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]);
+}
 
-	nb_cfg_defaults(&cfg, t->kind);
-	cfg.proto = t->proto;
-	cfg.reverse = t->reverse;
-	cfg.duration_ns = c->duration_ns;
-	cfg.warmup_ns = c->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->duration_ns / 4;
-	cfg.interval_ns = 0;
-	apply_placement(&cfg, t, c->pl[pli]);
-	if (nb_topo_has_own_responder(c->pe[pi].topo) && cfg.cpu_resp > 0)
-		cfg.cpu_resp = 0; /* the guest has one vCPU */
-	nb_cfg_resolve(&cfg);
-	nb_report_init(&rep);
-	int r = cli_path_run(&c->pe[pi], &cfg, false, &rep);
-	bool ok = r == 0 && rep.complete;
+static void run_cfg(const struct cmp *c, const struct ctest *t, unsigned pli, unsigned pi,
+		    struct nb_test_cfg *cfg)
+{
+	nb_cfg_defaults(cfg, t->kind);
+	cfg->proto = t->proto;
+	cfg->reverse = t->reverse;
+	cfg->duration_ns = c->duration_ns;
+	cfg->warmup_ns = c->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->duration_ns / 4;
+	cfg->interval_ns = 0;
+	apply_placement(cfg, t, c->pl[pli]);
+	if (nb_topo_has_own_responder(c->pe[pi].topo) && cfg->cpu_resp > 0)
+		cfg->cpu_resp = 0; /* the guest has one vCPU */
+	nb_cfg_resolve(cfg);
+}
 
+/* One entry of "runs" in the JSON output. */
+static void run_json(struct cmp *c, unsigned round, const struct ctest *t, unsigned pli, unsigned pi,
+		     const struct nb_report *rep, bool ok)
+{
 	cJSON *j = cJSON_CreateObject();
+
 	cJSON_AddNumberToObject(j, "round", round);
 	cJSON_AddStringToObject(j, "path", c->paths[pi]);
 	cJSON_AddStringToObject(j, "test", t->name);
-	cJSON_AddStringToObject(j, "placement",
-				t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
+	cJSON_AddStringToObject(j, "placement", row_placement(c, t, pli));
 	cJSON_AddBoolToObject(j, "complete", ok);
 	if (!ok)
-		cJSON_AddStringToObject(j, "error", rep.error);
-	cJSON_AddBoolToObject(j, "disturbed", rep.cpu.disturbed);
-	cJSON_AddStringToObject(j, "gen_cpus", rep.gen_cpus);
-	cJSON_AddStringToObject(j, "resp_cpus", rep.resp_cpus);
+		cJSON_AddStringToObject(j, "error", rep->error);
+	cJSON_AddBoolToObject(j, "disturbed", rep->cpu.disturbed);
+	cJSON_AddStringToObject(j, "gen_cpus", rep->gen_cpus);
+	cJSON_AddStringToObject(j, "resp_cpus", rep->resp_cpus);
 	for (int m = 0; m < M_COUNT; m++)
 		if (metric_applies(t, m))
-			cJSON_AddNumberToObject(j, metrics[m].key, figure(&rep, m));
+			cJSON_AddNumberToObject(j, metrics[m].key, figure(rep, m));
 	cJSON_AddItemToArray(c->runs_json, j);
+}
 
+static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, unsigned pi)
+{
+	const struct ctest *t = c->tests[ti];
+	struct cell *cell = &c->cells[ti][pli][pi];
+	struct nb_test_cfg cfg;
+	struct nb_report rep;
+	bool ok;
+
+	run_cfg(c, t, pli, pi, &cfg);
+	nb_report_init(&rep);
+	ok = cli_path_run(&c->pe[pi], &cfg, false, &rep) == 0 && rep.complete;
+	run_json(c, round, t, pli, pi, &rep, ok);
 	if (ok && cell->n < MAX_RUNS) {
 		for (int m = 0; m < M_COUNT; m++)
 			cell->v[m][cell->n] = figure(&rep, m);
@@ -260,9 +266,8 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 		cell->failed++;
 	}
 	if (!c->quiet)
-		fprintf(stderr, "  round %u  %-14s %-10s %-8s %s\n", round, t->name,
-			t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]), c->paths[pi],
-			ok ? "ok" : rep.error);
+		fprintf(stderr, "  round %u  %-14s %-10s %-8s %s\n", round, t->name, row_placement(c, t, pli),
+			c->paths[pi], ok ? "ok" : rep.error);
 	nb_report_free(&rep);
 	return ok ? 0 : -EIO;
 }
@@ -306,14 +311,57 @@ static void print_skipped(struct cmp *c, FILE *out)
 		fprintf(out, "path %s left out: %s\n", c->skipped[i].path, c->skipped[i].why);
 }
 
-static void print_text(struct cmp *c, FILE *out)
+/* The hops of the kind table, leaving out those from the floor (loopback is no path through a hop). */
+static void print_hops(FILE *out)
 {
-	int native = path_index(c, "native");
-	fprintf(out,
-		"\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
-		c->npaths, c->ntests, (double)c->duration_ns / 1e9, c->ci_level);
-	fprintf(out, "(ratio = path / native; hop = path - the path it extends: host-native, bridge-native, "
-		     "nat-bridge, virtio-bridge, vhost-virtio, vhost-user-virtio)\n");
+	const char *sep = "";
+
+	fprintf(out, "(ratio = path / native; hop = path - the path it extends: ");
+	for (const char *const *k = nb_topo_kinds(); *k; k++) {
+		const char *par = nb_topo_kind_parent(*k);
+
+		if (!par || !nb_topo_kind_parent(par))
+			continue;
+		fprintf(out, "%s%s-%s", sep, *k, par);
+		sep = ", ";
+	}
+	fprintf(out, ")\n");
+}
+
+/* The mean of metric m over the runs of path pi (same test and placement); NAN without runs or path. */
+static double cell_mean(const struct cmp *c, unsigned ti, unsigned pli, int pi, enum metric m)
+{
+	const struct cell *cell;
+
+	if (pi < 0 || !c->cells[ti][pli][pi].n)
+		return NAN;
+	cell = &c->cells[ti][pli][pi];
+	return stat_of(cell->v[m], cell->n, c->ci_level).mean;
+}
+
+/* mean / native's mean, NAN when there is no native figure to divide by. */
+static double ratio_vs_native(const struct cmp *c, unsigned ti, unsigned pli, enum metric m, double mean)
+{
+	double nm = cell_mean(c, ti, pli, path_index(c, "native"), m);
+
+	return isnan(nm) || nm == 0 ? NAN : mean / nm;
+}
+
+/* The kind path pi extends, with mean minus that one's mean in *delta; NULL when it was not measured. */
+static const char *hop_of(const struct cmp *c, unsigned ti, unsigned pli, unsigned pi, enum metric m,
+			  double mean, double *delta)
+{
+	const char *par = nb_topo_kind_parent(c->paths[pi]);
+	double pm = par ? cell_mean(c, ti, pli, path_index(c, par), m) : NAN;
+
+	if (isnan(pm))
+		return NULL;
+	*delta = mean - pm;
+	return par;
+}
+
+static void print_guests(struct cmp *c, FILE *out)
+{
 	for (unsigned pi = 0; pi < c->npaths; pi++) {
 		struct nb_topo_guest g;
 		if (c->pe[pi].topo && !nb_topo_guest(c->pe[pi].topo, &g))
@@ -323,6 +371,42 @@ static void print_text(struct cmp *c, FILE *out)
 				    ? ""
 				    : "; EMULATION-BOUND (TCG): its figures measure qemu's emulator");
 	}
+}
+
+/* One line of the text table: metric m of path pi. */
+static void print_row(struct cmp *c, FILE *out, unsigned ti, unsigned pli, unsigned pi, enum metric m)
+{
+	struct cell *cell = &c->cells[ti][pli][pi];
+	struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+	char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "", d[24];
+	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
+
+	snprintf(label, sizeof(label), "%s%s%s%s", metrics[m].label, metrics[m].unit[0] ? " (" : "",
+		 metrics[m].unit, metrics[m].unit[0] ? ")" : "");
+	fmt_val(s.mean, m, mean, sizeof(mean));
+	if (isfinite(s.ci))
+		fmt_val(s.ci, m, ci, sizeof(ci));
+	else
+		snprintf(ci, sizeof(ci), "?");
+	snprintf(val, sizeof(val), "%s ± %s", mean, ci);
+	if (!isnan(r))
+		snprintf(ratio, sizeof(ratio), "%.2fx", r);
+	if (hop_of(c, ti, pli, pi, m, s.mean, &delta)) {
+		fmt_val(delta, m, d, sizeof(d));
+		snprintf(hop, sizeof(hop), "%s%s", delta >= 0 ? "+" : "", d);
+	}
+	fprintf(out, "  %-24s %-10s %22s %8s %14s  %u%s%s\n", pi == 0 ? label : "", c->paths[pi],
+		cell->n ? val : "failed", ratio, hop, cell->n, cell->failed ? " (some failed)" : "",
+		cell->disturbed ? " (disturbed)" : "");
+}
+
+static void print_text(struct cmp *c, FILE *out)
+{
+	fprintf(out,
+		"\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
+		c->npaths, c->ntests, (double)c->duration_ns / 1e9, c->ci_level);
+	print_hops(out);
+	print_guests(c, out);
 	for (unsigned ti = 0; ti < c->ntests; ti++) {
 		const struct ctest *t = c->tests[ti];
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++) {
@@ -330,56 +414,39 @@ static void print_text(struct cmp *c, FILE *out)
 				t->kind == NB_TEST_STREAM ? "" : placement_name(c->pl[pli]));
 			fprintf(out, "  %-24s %-10s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci",
 				"ratio", "hop delta", "runs");
-			for (int m = 0; m < M_COUNT; m++) {
-				if (!metric_applies(t, m))
-					continue;
-				for (unsigned pi = 0; pi < c->npaths; pi++) {
-					struct cell *cell = &c->cells[ti][pli][pi];
-					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
-					char label[48], mean[24], ci[24], val[64], ratio[16] = "",
-										   hop[32] = "";
-					snprintf(label, sizeof(label), "%s%s%s%s", metrics[m].label,
-						 metrics[m].unit[0] ? " (" : "", metrics[m].unit,
-						 metrics[m].unit[0] ? ")" : "");
-					fmt_val(s.mean, m, mean, sizeof(mean));
-					if (isfinite(s.ci))
-						fmt_val(s.ci, m, ci, sizeof(ci));
-					else
-						snprintf(ci, sizeof(ci), "?");
-					snprintf(val, sizeof(val), "%s ± %s", mean, ci);
-					if (native >= 0 && c->cells[ti][pli][native].n) {
-						struct stat sn =
-						    stat_of(c->cells[ti][pli][native].v[m],
-							    c->cells[ti][pli][native].n, c->ci_level);
-						if (sn.mean != 0)
-							snprintf(ratio, sizeof(ratio), "%.2fx",
-								 s.mean / sn.mean);
-					}
-					const char *par = parent_of(c->paths[pi]);
-					int ppi = par ? path_index(c, par) : -1;
-					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
-						struct stat sp =
-						    stat_of(c->cells[ti][pli][ppi].v[m],
-							    c->cells[ti][pli][ppi].n, c->ci_level);
-						char d[24];
-						fmt_val(s.mean - sp.mean, m, d, sizeof(d));
-						snprintf(hop, sizeof(hop), "%s%s",
-							 (s.mean - sp.mean) >= 0 ? "+" : "", d);
-					}
-					fprintf(out, "  %-24s %-10s %22s %8s %14s  %u%s%s\n",
-						pi == 0 ? label : "", c->paths[pi], cell->n ? val : "failed",
-						ratio, hop, cell->n, cell->failed ? " (some failed)" : "",
-						cell->disturbed ? " (disturbed)" : "");
-				}
-			}
+			for (int m = 0; m < M_COUNT; m++)
+				for (unsigned pi = 0; metric_applies(t, m) && pi < c->npaths; pi++)
+					print_row(c, out, ti, pli, pi, m);
 		}
+	}
+}
+
+/* The summary of metric m of path pi: mean, ci, ratio_vs_native, hop. */
+static void metric_json(struct cmp *c, cJSON *o, unsigned ti, unsigned pli, unsigned pi, enum metric m)
+{
+	struct cell *cell = &c->cells[ti][pli][pi];
+	struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+	cJSON *mo = cJSON_AddObjectToObject(o, metrics[m].key);
+	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
+	const char *par = hop_of(c, ti, pli, pi, m, s.mean, &delta);
+
+	cJSON_AddNumberToObject(mo, "mean", s.mean);
+	if (isfinite(s.ci))
+		cJSON_AddNumberToObject(mo, "ci", s.ci);
+	else
+		cJSON_AddNullToObject(mo, "ci");
+	if (!isnan(r))
+		cJSON_AddNumberToObject(mo, "ratio_vs_native", r);
+	if (par) {
+		cJSON *h = cJSON_AddObjectToObject(mo, "hop");
+		cJSON_AddStringToObject(h, "from", par);
+		cJSON_AddNumberToObject(h, "delta", delta);
 	}
 }
 
 static cJSON *summary_json(struct cmp *c)
 {
 	cJSON *arr = cJSON_CreateArray();
-	int native = path_index(c, "native");
 	for (unsigned ti = 0; ti < c->ntests; ti++)
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
 			for (unsigned pi = 0; pi < c->npaths; pi++) {
@@ -387,42 +454,14 @@ static cJSON *summary_json(struct cmp *c)
 				struct cell *cell = &c->cells[ti][pli][pi];
 				cJSON *o = cJSON_CreateObject();
 				cJSON_AddStringToObject(o, "test", t->name);
-				cJSON_AddStringToObject(
-				    o, "placement",
-				    t->kind == NB_TEST_STREAM ? "unpinned" : placement_name(c->pl[pli]));
+				cJSON_AddStringToObject(o, "placement", row_placement(c, t, pli));
 				cJSON_AddStringToObject(o, "path", c->paths[pi]);
 				cJSON_AddNumberToObject(o, "runs", cell->n);
 				cJSON_AddNumberToObject(o, "failed", cell->failed);
 				cJSON_AddNumberToObject(o, "disturbed", cell->disturbed);
-				for (int m = 0; m < M_COUNT; m++) {
-					if (!metric_applies(t, m))
-						continue;
-					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
-					cJSON *mo = cJSON_AddObjectToObject(o, metrics[m].key);
-					cJSON_AddNumberToObject(mo, "mean", s.mean);
-					if (isfinite(s.ci))
-						cJSON_AddNumberToObject(mo, "ci", s.ci);
-					else
-						cJSON_AddNullToObject(mo, "ci");
-					if (native >= 0 && c->cells[ti][pli][native].n) {
-						struct stat sn =
-						    stat_of(c->cells[ti][pli][native].v[m],
-							    c->cells[ti][pli][native].n, c->ci_level);
-						if (sn.mean != 0)
-							cJSON_AddNumberToObject(mo, "ratio_vs_native",
-										s.mean / sn.mean);
-					}
-					const char *par = parent_of(c->paths[pi]);
-					int ppi = par ? path_index(c, par) : -1;
-					if (ppi >= 0 && c->cells[ti][pli][ppi].n) {
-						struct stat sp =
-						    stat_of(c->cells[ti][pli][ppi].v[m],
-							    c->cells[ti][pli][ppi].n, c->ci_level);
-						cJSON *h = cJSON_AddObjectToObject(mo, "hop");
-						cJSON_AddStringToObject(h, "from", par);
-						cJSON_AddNumberToObject(h, "delta", s.mean - sp.mean);
-					}
-				}
+				for (int m = 0; m < M_COUNT; m++)
+					if (metric_applies(t, m))
+						metric_json(c, o, ti, pli, pi, m);
 				cJSON_AddItemToArray(arr, o);
 			}
 	return arr;
@@ -430,7 +469,6 @@ static cJSON *summary_json(struct cmp *c)
 
 static void print_csv(struct cmp *c, FILE *out)
 {
-	int native = path_index(c, "native");
 	fprintf(out, "test,placement,path,metric,runs,mean,ci,ratio_vs_native\n");
 	for (unsigned ti = 0; ti < c->ntests; ti++)
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
@@ -441,18 +479,10 @@ static void print_csv(struct cmp *c, FILE *out)
 						continue;
 					struct cell *cell = &c->cells[ti][pli][pi];
 					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
-					double ratio = NAN;
-					if (native >= 0 && c->cells[ti][pli][native].n) {
-						struct stat sn =
-						    stat_of(c->cells[ti][pli][native].v[m],
-							    c->cells[ti][pli][native].n, c->ci_level);
-						if (sn.mean != 0)
-							ratio = s.mean / sn.mean;
-					}
+					double ratio = ratio_vs_native(c, ti, pli, m, s.mean);
 					fprintf(out, "%s,%s,%s,%s,%u,%.6g,", t->name,
-						t->kind == NB_TEST_STREAM ? "unpinned"
-									  : placement_name(c->pl[pli]),
-						c->paths[pi], metrics[m].key, cell->n, s.mean);
+						row_placement(c, t, pli), c->paths[pi], metrics[m].key,
+						cell->n, s.mean);
 					if (isfinite(s.ci))
 						fprintf(out, "%.6g", s.ci);
 					fputc(',', out);
@@ -462,43 +492,55 @@ static void print_csv(struct cmp *c, FILE *out)
 				}
 }
 
+/* What ran the server end of each VM path. */
+static void guests_json(struct cmp *c, cJSON *st)
+{
+	cJSON *gu = cJSON_AddObjectToObject(st, "guests");
+	for (unsigned i = 0; gu && i < c->npaths; i++) {
+		struct nb_topo_guest g;
+		if (!c->pe[i].topo || nb_topo_guest(c->pe[i].topo, &g))
+			continue;
+		cJSON *go = cJSON_AddObjectToObject(gu, c->paths[i]);
+		cJSON_AddStringToObject(go, "kernel_version", g.kernel_version);
+		cJSON_AddStringToObject(go, "accel", g.accel);
+		cJSON_AddStringToObject(go, "accel_why", g.accel_why);
+		cJSON_AddBoolToObject(go, "emulation_bound", !strcmp(g.accel, "tcg"));
+		cJSON_AddStringToObject(go, "backend", g.backend);
+		cJSON_AddNumberToObject(go, "boot_ns", (double)g.boot_ns);
+	}
+}
+
+/* "start": what was asked and what could not be built. */
+static void start_json(struct cmp *c, cJSON *j)
+{
+	cJSON *st = cJSON_AddObjectToObject(j, "start");
+	cJSON *pa = cJSON_AddArrayToObject(st, "paths");
+	for (unsigned i = 0; i < c->npaths; i++)
+		cJSON_AddItemToArray(pa, cJSON_CreateString(c->paths[i]));
+	cJSON *te = cJSON_AddArrayToObject(st, "tests");
+	for (unsigned i = 0; i < c->ntests; i++)
+		cJSON_AddItemToArray(te, cJSON_CreateString(c->tests[i]->name));
+	cJSON *pl = cJSON_AddArrayToObject(st, "placements");
+	for (unsigned i = 0; i < c->npl; i++)
+		cJSON_AddItemToArray(pl, cJSON_CreateString(placement_name(c->pl[i])));
+	cJSON_AddNumberToObject(st, "duration_s", (double)c->duration_ns / 1e9);
+	cJSON_AddNumberToObject(st, "ci_level", c->ci_level);
+	cJSON *sk = cJSON_AddArrayToObject(st, "skipped_paths");
+	for (unsigned i = 0; i < c->nskipped; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", c->skipped[i].path);
+		cJSON_AddStringToObject(o, "reason", c->skipped[i].why);
+		cJSON_AddItemToArray(sk, o);
+	}
+	guests_json(c, st);
+}
+
 static void write_out(struct cmp *c, FILE *out)
 {
 	if (c->format == CLI_JSON) {
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddNumberToObject(j, "schema_version", 1);
-		cJSON *st = cJSON_AddObjectToObject(j, "start");
-		cJSON *pa = cJSON_AddArrayToObject(st, "paths");
-		for (unsigned i = 0; i < c->npaths; i++)
-			cJSON_AddItemToArray(pa, cJSON_CreateString(c->paths[i]));
-		cJSON *te = cJSON_AddArrayToObject(st, "tests");
-		for (unsigned i = 0; i < c->ntests; i++)
-			cJSON_AddItemToArray(te, cJSON_CreateString(c->tests[i]->name));
-		cJSON *pl = cJSON_AddArrayToObject(st, "placements");
-		for (unsigned i = 0; i < c->npl; i++)
-			cJSON_AddItemToArray(pl, cJSON_CreateString(placement_name(c->pl[i])));
-		cJSON_AddNumberToObject(st, "duration_s", (double)c->duration_ns / 1e9);
-		cJSON_AddNumberToObject(st, "ci_level", c->ci_level);
-		cJSON *sk = cJSON_AddArrayToObject(st, "skipped_paths");
-		for (unsigned i = 0; i < c->nskipped; i++) {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "path", c->skipped[i].path);
-			cJSON_AddStringToObject(o, "reason", c->skipped[i].why);
-			cJSON_AddItemToArray(sk, o);
-		}
-		cJSON *gu = cJSON_AddObjectToObject(st, "guests"); /* VM paths: what ran the server end */
-		for (unsigned i = 0; gu && i < c->npaths; i++) {
-			struct nb_topo_guest g;
-			if (!c->pe[i].topo || nb_topo_guest(c->pe[i].topo, &g))
-				continue;
-			cJSON *go = cJSON_AddObjectToObject(gu, c->paths[i]);
-			cJSON_AddStringToObject(go, "kernel_version", g.kernel_version);
-			cJSON_AddStringToObject(go, "accel", g.accel);
-			cJSON_AddStringToObject(go, "accel_why", g.accel_why);
-			cJSON_AddBoolToObject(go, "emulation_bound", !strcmp(g.accel, "tcg"));
-			cJSON_AddStringToObject(go, "backend", g.backend);
-			cJSON_AddNumberToObject(go, "boot_ns", (double)g.boot_ns);
-		}
+		start_json(c, j);
 		cJSON_AddItemReferenceToObject(j, "runs", c->runs_json);
 		cJSON_AddItemToObject(j, "summary", summary_json(c));
 		char *txt = cJSON_Print(j);
@@ -515,25 +557,81 @@ static void write_out(struct cmp *c, FILE *out)
 
 static void compare_help(void)
 {
+	char kinds[128];
+
 	printf(
-	    "usage: nbench compare [--paths native,host,bridge,nat] [--tests "
-	    "stream,stream-reverse,rr-tcp,rr-udp]\n"
+	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
 	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
 	    "same|split|both]\n"
 	    "                      [--json|--csv] [-o FILE] [-q]\n"
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
-	    "  paths: loopback native host bridge nat virtio vhost vhost-user\n"
+	    "  paths: %s\n"
 	    "  tests: stream stream-reverse rr-tcp rr-udp crr\n"
 	    "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
 	    "                       of its mean (at most --max-runs, default 20)\n"
 	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
 	    "spinning),\n"
-	    "                       or both; streams always run unpinned\n");
+	    "                       or both; streams always run unpinned\n",
+	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
-int cmd_compare(int argc, char **argv)
+/* One option's value into c; 0, or 2 after a one-line error. */
+static int compare_opt(struct cmp *c, int ch, const char *arg, bool *runs_given)
+{
+	uint64_t u;
+	int64_t ns;
+
+	switch (ch) {
+	case 'n':
+		if (nb_parse_uint(arg, 1, MAX_RUNS, &u) < 0)
+			return cli_usage_error("compare", "--runs: '%s' is not a number from 1 to %d", arg,
+					       MAX_RUNS);
+		c->runs = (unsigned)u;
+		*runs_given = true;
+		return 0;
+	case 'm':
+		if (nb_parse_uint(arg, 2, MAX_RUNS, &u) < 0)
+			return cli_usage_error("compare", "--max-runs: '%s' is not a number from 2 to %d",
+					       arg, MAX_RUNS);
+		c->max_runs = (unsigned)u;
+		return 0;
+	case 'c': {
+		double lv, pct;
+		char extra;
+		if (sscanf(arg, "%lf,%lf%c", &lv, &pct, &extra) != 2 || (lv != 95 && lv != 99) || pct <= 0 ||
+		    pct > 100)
+			return cli_usage_error(
+			    "compare", "--ci: '%s' is not LEVEL,PCT with LEVEL 95 or 99 and PCT in (0,100]",
+			    arg);
+		c->ci_level = lv;
+		c->ci_pct = pct;
+		return 0;
+	}
+	case 't':
+		if (nb_parse_duration(arg, &ns) < 0 || ns < 100 * NB_NS_PER_MS || ns > 3600 * NB_NS_PER_S)
+			return cli_usage_error("compare", "-t: '%s' is not a duration from 100ms to 3600 s",
+					       arg);
+		c->duration_ns = ns;
+		return 0;
+	case 'L':
+		if (!strcmp(arg, "same"))
+			c->pl[0] = PL_SAME, c->npl = 1;
+		else if (!strcmp(arg, "split"))
+			c->pl[0] = PL_SPLIT, c->npl = 1;
+		else if (!strcmp(arg, "both"))
+			c->pl[0] = PL_SAME, c->pl[1] = PL_SPLIT, c->npl = 2;
+		else
+			return cli_usage_error("compare", "--placement: '%s' is not same, split or both",
+					       arg);
+		return 0;
+	}
+	return 0;
+}
+
+/* The command line into c and the two lists; 0, 1 after --help, or 2 after a one-line error. */
+static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char *tests, size_t len)
 {
 	static const struct option opts[] = {
 	    {"paths", required_argument, NULL, 'p'},
@@ -550,160 +648,82 @@ int cmd_compare(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	static char paths_buf[256] = "native,host,bridge,nat",
-		    tests_buf[256] = "stream,stream-reverse,rr-tcp,rr-udp";
-	struct cmp *c = calloc(1, sizeof(*c));
-	const char *tnames[MAX_TESTS];
-	uint64_t u;
-	int64_t ns;
-	int ch, rc = 0;
 	bool runs_given = false;
+	int ch, rc = 0;
 
-	if (!c)
-		return 1;
-	c->runs = 5;
-	c->max_runs = 20;
-	c->duration_ns = 5 * NB_NS_PER_S;
-	c->ci_level = 95;
-	c->pl[0] = PL_SAME;
-	c->npl = 1;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":t:o:qh", opts, NULL)) != -1) {
+	while (!rc && (ch = getopt_long(argc, argv, ":t:o:qh", opts, NULL)) != -1) {
 		const char *opt = argv[optind - 1];
-		switch (ch) {
-		case 'p':
-			snprintf(paths_buf, sizeof(paths_buf), "%s", optarg);
-			break;
-		case 'T':
-			snprintf(tests_buf, sizeof(tests_buf), "%s", optarg);
-			break;
-		case 'n':
-			if (nb_parse_uint(optarg, 1, MAX_RUNS, &u) < 0) {
-				rc = cli_usage_error("compare", "--runs: '%s' is not a number from 1 to %d",
-						     optarg, MAX_RUNS);
-				goto out;
-			}
-			c->runs = (unsigned)u;
-			runs_given = true;
-			break;
-		case 'm':
-			if (nb_parse_uint(optarg, 2, MAX_RUNS, &u) < 0) {
-				rc = cli_usage_error("compare",
-						     "--max-runs: '%s' is not a number from 2 to %d", optarg,
-						     MAX_RUNS);
-				goto out;
-			}
-			c->max_runs = (unsigned)u;
-			break;
-		case 'c': {
-			double lv, pct;
-			char extra;
-			if (sscanf(optarg, "%lf,%lf%c", &lv, &pct, &extra) != 2 || (lv != 95 && lv != 99) ||
-			    pct <= 0 || pct > 100) {
-				rc = cli_usage_error(
-				    "compare",
-				    "--ci: '%s' is not LEVEL,PCT with LEVEL 95 or 99 and PCT in (0,100]",
-				    optarg);
-				goto out;
-			}
-			c->ci_level = lv;
-			c->ci_pct = pct;
-			break;
-		}
-		case 't':
-			if (nb_parse_duration(optarg, &ns) < 0 || ns < 100 * NB_NS_PER_MS ||
-			    ns > 3600 * NB_NS_PER_S) {
-				rc = cli_usage_error(
-				    "compare", "-t: '%s' is not a duration from 100ms to 3600 s", optarg);
-				goto out;
-			}
-			c->duration_ns = ns;
-			break;
-		case 'L':
-			if (!strcmp(optarg, "same"))
-				c->pl[0] = PL_SAME, c->npl = 1;
-			else if (!strcmp(optarg, "split"))
-				c->pl[0] = PL_SPLIT, c->npl = 1;
-			else if (!strcmp(optarg, "both"))
-				c->pl[0] = PL_SAME, c->pl[1] = PL_SPLIT, c->npl = 2;
-			else {
-				rc = cli_usage_error("compare",
-						     "--placement: '%s' is not same, split or both", optarg);
-				goto out;
-			}
-			break;
-		case 'j':
-			c->format = CLI_JSON;
-			break;
-		case 'v':
-			c->format = CLI_CSV;
-			break;
-		case 'o':
+		if (ch == 'p' || ch == 'T')
+			snprintf(ch == 'p' ? paths : tests, len, "%s", optarg);
+		else if (ch == 'j' || ch == 'v')
+			c->format = ch == 'j' ? CLI_JSON : CLI_CSV;
+		else if (ch == 'o')
 			c->output = optarg;
-			break;
-		case 'q':
+		else if (ch == 'q')
 			c->quiet = true;
-			break;
-		case 'h':
+		else if (ch == 'h') {
 			compare_help();
-			goto out;
-		case ':':
+			return 1;
+		} else if (ch == ':')
 			rc = cli_usage_error("compare", "%s needs a value", opt);
-			goto out;
-		default:
+		else if (ch > 0 && strchr("nmctL", ch))
+			rc = compare_opt(c, ch, optarg, &runs_given);
+		else
 			rc = cli_usage_error("compare", "unknown option '%s' (see nbench compare --help)",
 					     opt);
-			goto out;
-		}
 	}
-	if (optind < argc) {
+	if (!rc && optind < argc)
 		rc = cli_usage_error("compare", "unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	if ((rc = parse_list("compare", "--paths", paths_buf, c->paths, MAX_PATHS, &c->npaths)))
-		goto out;
+	if (!rc && c->ci_pct > 0 && !runs_given)
+		c->runs = 3;
+	if (c->max_runs < c->runs)
+		c->max_runs = c->runs;
+	return rc;
+}
+
+/* --paths and --tests into c; 0 or 2 after a one-line error. */
+static int compare_lists(struct cmp *c, char *paths, char *tests)
+{
+	const char *tnames[MAX_TESTS];
+	char kinds[128];
+	int rc;
+
+	if ((rc = parse_list("compare", "--paths", paths, c->paths, MAX_PATHS, &c->npaths)))
+		return rc;
 	for (unsigned i = 0; i < c->npaths; i++)
-		if (!nb_topo_kind_valid(c->paths[i])) {
-			rc = cli_usage_error("compare",
-					     "--paths: unknown path '%s' (loopback, native, host, bridge, "
-					     "nat, virtio, vhost, vhost-user)",
-					     c->paths[i]);
-			goto out;
-		}
-	if ((rc = parse_list("compare", "--tests", tests_buf, tnames, MAX_TESTS, &c->ntests)))
-		goto out;
+		if (!nb_topo_kind_valid(c->paths[i]))
+			return cli_usage_error("compare", "--paths: unknown path '%s' (%s)", c->paths[i],
+					       nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
+	if ((rc = parse_list("compare", "--tests", tests, tnames, MAX_TESTS, &c->ntests)))
+		return rc;
 	for (unsigned i = 0; i < c->ntests; i++) {
 		c->tests[i] = NULL;
 		for (size_t k = 0; k < sizeof(known_tests) / sizeof(known_tests[0]); k++)
 			if (!strcmp(known_tests[k].name, tnames[i]))
 				c->tests[i] = &known_tests[k];
-		if (!c->tests[i]) {
-			rc = cli_usage_error(
+		if (!c->tests[i])
+			return cli_usage_error(
 			    "compare",
 			    "--tests: unknown test '%s' (stream, stream-reverse, rr-tcp, rr-udp, crr)",
 			    tnames[i]);
-			goto out;
-		}
 	}
-	if (c->ci_pct > 0 && !runs_given)
-		c->runs = 3;
-	if (c->max_runs < c->runs)
-		c->max_runs = c->runs;
+	return 0;
+}
 
-	cli_catch_signals();
-	c->runs_json = cJSON_CreateArray();
-	/* A path this machine cannot build (no vhost-net, no bridge) is left out with its reason; the others
-	 * run. */
+/* Builds every path with its responder. A path this machine cannot build (no vhost-net, no bridge) is left
+ * out with its reason; the others run. 0, or -EPERM when no path will build (said once). */
+static int build_paths(struct cmp *c)
+{
 	for (unsigned pi = 0; pi < c->npaths;) {
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
 		int r = cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, &c->pe[pi], err, sizeof(err));
-		if (r == -EPERM || r == -EACCES) { /* no path will build: say it once */
+		if (r == -EPERM || r == -EACCES) {
 			fprintf(stderr, "nbench compare: %s\n", err);
-			rc = 1;
-			goto teardown;
+			return -EPERM;
 		}
 		if (r < 0) {
 			fprintf(stderr, "nbench compare: path %s left out: %s\n", c->paths[pi], err);
@@ -717,15 +737,14 @@ int cmd_compare(int argc, char **argv)
 		}
 		pi++;
 	}
-	if (!c->npaths) {
-		fprintf(stderr, "nbench compare: no path could be built\n");
-		rc = 1;
-		goto teardown;
-	}
-	/* Round robin: each round runs every test on every path; the order of paths rotates each round so no
-	 * path always runs first (warm caches, a neighbour's burst) or after the same one. */
-	unsigned round;
-	for (round = 1; round <= c->max_runs && !cli_quitting(); round++) {
+	return 0;
+}
+
+/* Round robin: each round runs every test on every path; the order of paths rotates each round so no path
+ * always runs first (warm caches, a neighbour's burst) or after the same one. */
+static void run_rounds(struct cmp *c)
+{
+	for (unsigned round = 1; round <= c->max_runs && !cli_quitting(); round++) {
 		if (round > c->runs && (c->ci_pct <= 0 || converged(c)))
 			break;
 		for (unsigned ti = 0; ti < c->ntests && !cli_quitting(); ti++)
@@ -733,6 +752,13 @@ int cmd_compare(int argc, char **argv)
 				for (unsigned k = 0; k < c->npaths && !cli_quitting(); k++)
 					one_run(c, round, ti, pli, (k + round - 1) % c->npaths);
 	}
+}
+
+/* The table on stdout and in -o FILE; the exit status: 1 when interrupted, unwritten or a cell is empty. */
+static int report(struct cmp *c)
+{
+	int rc = 0;
+
 	if (cli_quitting()) {
 		fprintf(stderr, "nbench compare: interrupted; the table shows the runs that finished\n");
 		rc = 1;
@@ -753,11 +779,41 @@ int cmd_compare(int argc, char **argv)
 			for (unsigned pi = 0; pi < c->npaths; pi++)
 				if (!c->cells[ti][pli][pi].n)
 					rc = 1;
-teardown:
+	return rc;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	char paths[256] = DEFAULT_PATHS, tests[256] = DEFAULT_TESTS;
+	struct cmp *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return 1;
+	*c =
+	    (struct cmp){.runs = 5, .max_runs = 20, .duration_ns = 5 * NB_NS_PER_S, .ci_level = 95, .npl = 1};
+	c->pl[0] = PL_SAME;
+	rc = compare_parse(c, argc, argv, paths, tests, sizeof(paths));
+	if (!rc)
+		rc = compare_lists(c, paths, tests);
+	if (rc) {
+		free(c);
+		return rc == 1 ? 0 : rc; /* 1: --help */
+	}
+	cli_catch_signals();
+	c->runs_json = cJSON_CreateArray();
+	rc = build_paths(c) ? 1 : 0;
+	if (!rc && !c->npaths) {
+		fprintf(stderr, "nbench compare: no path could be built\n");
+		rc = 1;
+	}
+	if (!rc) {
+		run_rounds(c);
+		rc = report(c);
+	}
 	for (unsigned pi = 0; pi < c->npaths; pi++)
 		cli_path_close(&c->pe[pi]);
 	cJSON_Delete(c->runs_json);
-out:
 	free(c);
 	return rc;
 }

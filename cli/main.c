@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nbench/topo.h"
 
 static int cmd_version(int argc, char **argv)
 {
@@ -25,8 +24,9 @@ static const struct cmd {
     {"stream", cmd_test, "bulk goodput, either direction, N flows (TCP or UDP)"},
     {"rr", cmd_test, "request/response latency and transactions/s (TCP or UDP)"},
     {"crr", cmd_test, "a new TCP connection per transaction"},
-    {"topo", nb_topo_cli, "build, remove, list or print network paths"},
+    {"topo", cmd_topo, "build, remove, list or print network paths"},
     {"compare", cmd_compare, "every test on every path, interleaved and repeated"},
+    {"key", cmd_key, "write a new shared key: nbench key gen FILE"},
     {"guest", cmd_guest, "build the VM paths' guest image; probe KVM and vhost-net"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this list"},

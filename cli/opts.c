@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
+#include "nbench/topo.h"
 #include "nbench/units.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -62,6 +63,8 @@ struct test_opt {
 	const char *unit;  /* OT_RATE: after the upper limit */
 	const char *label; /* how errors name it; default: as the user wrote it */
 	const char *help;  /* NULL: not listed in --help */
+	/* help's "%s": a list that lives elsewhere (the path kinds of topo/plan.c's table) */
+	const char *(*help_list)(char *buf, size_t len, const char *sep);
 };
 
 #define FIELD(f) .off = offsetof(struct cli_test, f), .size = sizeof(((struct cli_test *)0)->f)
@@ -80,8 +83,8 @@ static const struct test_opt test_opts[] = {
     {"data-host", 0, "ADDR", K_ALL, 0, OT_ARG, FIELD(data_host),
      .help = "send the data to ADDR when the responder names it as its data address\n(a DPDK "
 	     "responder's --dpdk-ip); by default data goes only where -H went"},
-    {"path", 0, "PATH", K_ALL, 0, OT_ARG, FIELD(path),
-     .help = "build PATH (loopback native host bridge nat virtio vhost vhost-user),\nrun, tear down"},
+    {"path", 0, "PATH", K_ALL, 0, OT_ARG, FIELD(path), .help = "build PATH (%s),\nrun, tear down",
+     .help_list = nb_topo_kinds_join},
     {"topo", 0, "NAME", K_ALL, 0, OT_ARG, FIELD(topo),
      .help = "run across a path already up (`nbench topo up`)"},
     {"time", 't', "SEC", K_ALL, 0, OT_DURATION, FIELD(cfg.duration_ns), .lo = MS, .hi = NB_MAX_DURATION_NS,
@@ -145,7 +148,10 @@ static void print_opt_help(const struct test_opt *o)
 		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name, o->arg ? " " : "",
 		 o->arg ? o->arg : "");
 	printf("  %-22s ", flag);
-	for (const char *h = o->help; *h; h++) {
+	char text[512], list[256];
+	if (o->help_list)
+		snprintf(text, sizeof(text), o->help, o->help_list(list, sizeof(list), " "));
+	for (const char *h = o->help_list ? text : o->help; *h; h++) {
 		putchar(*h);
 		if (*h == '\n')
 			printf("%25s", "");

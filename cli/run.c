@@ -16,7 +16,8 @@
 #include "nbench/engine.h"
 #include "nbench/guest.h"
 #include "nbench/report.h"
-#include "nbench/run.h"
+#include "nbench/gen.h"
+#include "nbench/serve.h"
 #include "nbench/topo.h"
 #include "nbench/units.h"
 

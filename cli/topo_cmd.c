@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "nbench/topo.h"
 
 #define EXIT_USAGE 2
@@ -20,8 +21,14 @@ static const char usage[] = "usage: nbench topo up KIND [--name N] [--port P] [-
 			    "       nbench topo show\n"
 			    "       nbench topo script KIND [--name N] [--port P] [--publish P]\n"
 			    "       nbench topo describe NAME\n"
-			    "       nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]\n"
-			    "KIND: loopback, native, host, bridge, nat, virtio, vhost, vhost-user\n";
+			    "       nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]\n";
+
+static void print_usage(FILE *f)
+{
+	char kinds[128];
+
+	fprintf(f, "%sKIND: %s\n", usage, nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
+}
 
 static int fail_usage(const char *fmt, const char *arg)
 {
@@ -48,7 +55,7 @@ static int parse_port(const char *s, uint16_t *ret)
 static int parse_build_args(int argc, char **argv, const char **kind, const char **name,
 			    struct nb_topo_opts *opts)
 {
-	char err[256];
+	char err[256], kinds[128];
 
 	*kind = NULL;
 	*name = NULL;
@@ -75,14 +82,15 @@ static int parse_build_args(int argc, char **argv, const char **kind, const char
 			return fail_usage("unexpected argument '%s'", a);
 		}
 	}
-	if (!*kind)
-		return fail_usage(
-		    "%s: missing path KIND (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
-		    argv[0]);
-	if (!nb_topo_kind_valid(*kind))
-		return fail_usage(
-		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
-		    *kind);
+	nb_topo_kinds_join(kinds, sizeof(kinds), ", ");
+	if (!*kind) {
+		fprintf(stderr, "nbench topo: %s: missing path KIND (%s)\n", argv[0], kinds);
+		return EXIT_USAGE;
+	}
+	if (!nb_topo_kind_valid(*kind)) {
+		fprintf(stderr, "nbench topo: unknown path kind '%s' (%s)\n", *kind, kinds);
+		return EXIT_USAGE;
+	}
 	if (*name && nb_topo_name_check(*name, err, sizeof(err)))
 		return fail_usage("%s", err);
 	return 0;
@@ -179,15 +187,16 @@ static int cmd_down(int argc, char **argv)
 static int cmd_show(int argc, char **argv)
 {
 	struct nb_topo_info *list = NULL;
+	char err[512] = "";
 	size_t n = 0;
 	int r;
 
 	(void)argv;
 	if (argc > 1)
 		return fail_usage("unexpected argument '%s'", argv[1]);
-	r = nb_topo_list(&list, &n);
+	r = nb_topo_list(&list, &n, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "nbench topo: listing instances: %s\n", strerror(-r));
+		fprintf(stderr, "nbench topo: %s\n", *err ? err : strerror(-r));
 		return 1;
 	}
 	printf("%-11s %-10s %-10s %-18s %-22s %-16s %s\n", "NAME", "KIND", "STATE", "CLIENT", "DIAL",
@@ -335,16 +344,16 @@ static const struct {
     {"script", cmd_script}, {"describe", cmd_describe}, {"spawn", cmd_spawn},
 };
 
-int nb_topo_cli(int argc, char **argv)
+int cmd_topo(int argc, char **argv)
 {
 	if (argc < 2) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return EXIT_USAGE;
 	}
 	/* --help anywhere before a spawn's "--" (nbench topo up --help) */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(usage, stdout);
+			print_usage(stdout);
 			return 0;
 		}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

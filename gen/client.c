@@ -19,7 +19,7 @@
 #include "nbench/cpu.h"
 #include "nbench/engine.h"
 #include "nbench/proto.h"
-#include "nbench/run.h"
+#include "nbench/gen.h"
 #include "nbench/sysinfo.h"
 #include "nbench/workload.h"
 

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "nbench/clock.h"
-#include "nbench/workload.h"
+#include "nbench/gen.h"
 
 /* Open loop: at most this many transactions in flight per flow; beyond it sends wait, and their latency
  * still counts from the intended send time. */

@@ -103,6 +103,19 @@ static int check_duration(int64_t v, bool zero_ok, const char *opt, char *err, s
 	return 0;
 }
 
+/* cpu_resp against the CPUs configured on this machine, the responder's. */
+static int check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	if (ncpus < 1)
+		ncpus = 1;
+	if (cfg->cpu_resp < -1 || cfg->cpu_resp >= ncpus)
+		return fail(err, errlen,
+			    "%s must be a CPU number 0-%ld (the responder's machine has %ld CPUs)",
+			    OPT_CPU_RESP, ncpus - 1, ncpus);
+	return 0;
+}
+
 enum check_side { SIDE_GENERATOR, SIDE_RESPONDER };
 
 static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err, size_t errlen)
@@ -177,7 +190,7 @@ static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err,
 		return fail(err, errlen, "%s must be 0-%d us", OPT_BUSY_POLL, NB_MAX_BUSY_POLL_US);
 
 	if (side == SIDE_RESPONDER) /* cpu_gen is the generator machine's business */
-		return nb_cfg_check_resp_cpu(cfg, err, errlen);
+		return check_resp_cpu(cfg, err, errlen);
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	if (ncpus < 1)
 		ncpus = 1;
@@ -198,18 +211,6 @@ int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 int nb_cfg_check_responder(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 {
 	return check(cfg, SIDE_RESPONDER, err, errlen);
-}
-
-int nb_cfg_check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errlen)
-{
-	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
-	if (ncpus < 1)
-		ncpus = 1;
-	if (cfg->cpu_resp < -1 || cfg->cpu_resp >= ncpus)
-		return fail(err, errlen,
-			    "%s must be a CPU number 0-%ld (the responder's machine has %ld CPUs)",
-			    OPT_CPU_RESP, ncpus - 1, ncpus);
-	return 0;
 }
 
 static const char *const kind_names[] = {

@@ -92,7 +92,7 @@ static void ring_get(struct pipe *p, void *dst, size_t len)
 	p->used -= len;
 }
 
-/* Waits on p->cv until pred or the deadline; the mutex is held. 0, or -ETIMEDOUT. */
+/* Waits on p->cv, the mutex held, until woken (the caller checks again) or the deadline. 0, or -ETIMEDOUT. */
 static int pipe_wait(struct pipe *p, int64_t deadline_ns)
 {
 	if (deadline_ns < 0) {
@@ -283,10 +283,10 @@ fail_ab:
 	return r;
 }
 
-/* An instance's listener: far ends of pairs opened with open(), waiting for nb_loop_accept. */
+/* An instance's far ends: each open() makes a pair and keeps its far end here until stop, so the near end's
+ * sends go somewhere. Nothing serves them: the loop engine is refused by every responder (caps.local). */
 struct loop_listener {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct nb_flow *q[64];
 	unsigned n;
 };
@@ -300,11 +300,6 @@ static int loop_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&l->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	e->priv = l;
 	return 0;
 }
@@ -315,7 +310,6 @@ static void loop_stop(struct nb_engine *e)
 	for (unsigned i = 0; i < l->n; i++)
 		loop_close(l->q[i]);
 	pthread_mutex_destroy(&l->mu);
-	pthread_cond_destroy(&l->cv);
 	free(l);
 }
 
@@ -338,28 +332,8 @@ static int loop_open(struct nb_engine *e, const char *host, uint16_t port, const
 	}
 	a->eng = b->eng = e;
 	l->q[l->n++] = b;
-	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 	*ret = a;
-	return 0;
-}
-
-int nb_loop_accept(struct nb_engine *e, int64_t timeout_ns, struct nb_flow **ret)
-{
-	struct loop_listener *l = e->priv;
-	struct timespec ts = nb_ns_to_ts(nb_now_ns() + (timeout_ns < 0 ? 0 : timeout_ns));
-	pthread_mutex_lock(&l->mu);
-	while (!l->n) {
-		if (timeout_ns < 0)
-			pthread_cond_wait(&l->cv, &l->mu);
-		else if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT && !l->n) {
-			pthread_mutex_unlock(&l->mu);
-			return -ETIMEDOUT;
-		}
-	}
-	*ret = l->q[0];
-	memmove(l->q, l->q + 1, --l->n * sizeof(l->q[0]));
-	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
 

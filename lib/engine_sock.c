@@ -41,7 +41,8 @@ static inline ssize_t sys_recv(int fd, void *buf, size_t len, int flags)
 	return syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
 }
 
-int nb_sock_apply_opts(int fd, const struct nb_flow_opts *o)
+/* Applies o's nodelay and busy-poll to fd. 0 or -errno. */
+static int apply_opts(int fd, const struct nb_flow_opts *o)
 {
 	int one = 1;
 	if (o->proto == NB_PROTO_TCP && o->nodelay &&
@@ -60,7 +61,7 @@ int nb_sock_flow_wrap(int fd, const struct nb_flow_opts *o, struct nb_flow **ret
 	struct nb_flow *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	int r = nb_sock_apply_opts(fd, o);
+	int r = apply_opts(fd, o);
 	if (r < 0) {
 		free(f);
 		return r;

@@ -4,8 +4,6 @@
 
 #include "nbench/clock.h"
 #include "nbench/engine.h"
-#include "nbench/workload.h"
-#include <stdio.h>
 
 int nb_flow_send_all(struct nb_flow *f, const void *buf, size_t len)
 {
@@ -64,15 +62,4 @@ int nb_flow_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t
 		return (int)r;
 	lens[0] = (size_t)r;
 	return 1;
-}
-
-void nb_cpu_mask_str(uint64_t mask, char *buf, size_t len)
-{
-	size_t o = 0;
-	buf[0] = 0;
-	for (int c = 0; c < 64 && o < len; c++)
-		if (mask & (1ULL << c))
-			o += (size_t)snprintf(buf + o, len - o, "%s%d", o ? "," : "", c);
-	if (!buf[0])
-		snprintf(buf, len, "any");
 }

@@ -295,14 +295,30 @@ static const char *dec_str(struct dec *d, const char *key, char *buf, size_t siz
 	return buf;
 }
 
+/* The peer's bytes as printable ASCII (others as \xNN), so that quoting them keeps a message on one line
+ * and a terminal's escape sequences out of it. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (; *s && n + 5 <= size; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+			buf[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", ch);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 /* A name from a list, as its parser reads it. */
 static void dec_name(struct dec *d, const char *key, int (*parse)(const char *s, void *ret), void *ret)
 {
-	char buf[32];
+	char buf[32], shown[4 * sizeof(buf) + 1];
 	if (dec_str(d, key, buf, sizeof(buf)), d->rc)
 		return;
 	if (parse(buf, ret) < 0)
-		dec_fail(d, key, "has the unknown value '%s'", buf);
+		dec_fail(d, key, "has the unknown value '%s'", printable(buf, shown, sizeof(shown)));
 }
 
 static int parse_kind(const char *s, void *ret)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What both sides' workloads share: error reporting, and the UDP stream's sender and receiver. */
+/* What both sides' workloads share: error reporting, pacing, and the stream sender and receiver. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,22 +29,36 @@ bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len)
 	return true;
 }
 
+/* Pacing (stream --rate): a schedule that starts at t0 and makes a byte due every ns_per_byte. A sender held
+ * up catches up in a burst, so the average over the run is the rate asked for, as with iperf3 -b. */
+struct pacer {
+	double ns_per_byte; /* 0: unpaced */
+	int64_t t0;
+};
+
+/* When the byte after `sent` is due. */
+static int64_t pacer_due_ns(const struct pacer *p, uint64_t sent)
+{
+	return p->t0 + (int64_t)((double)sent * p->ns_per_byte);
+}
+
 /* The schedule starts when the test does (or now, if later): a rate over the measured window. */
-static void pacer_start(struct nb_pacer *p, const struct nb_flow_ctx *c)
+static void pacer_start(struct pacer *p, const struct nb_flow_ctx *c)
 {
 	int64_t now = nb_now_ns();
-	nb_pacer_start(p, c->rate_bps, c->t_start_ns > now ? c->t_start_ns : now);
+	p->ns_per_byte = c->rate_bps > 0 ? 8e9 / c->rate_bps : 0;
+	p->t0 = c->t_start_ns > now ? c->t_start_ns : now;
 }
 
 /* Before a send: sleeps until `sent` bytes are due; false when the stop or end_ns (< 0: none) came instead.
  * Unpaced it returns at once, leaving the loop's own stop and end checks as the only ones. Sleeps are at most
  * PACE_NAP_NS so a stop is seen soon. */
 #define PACE_NAP_NS (50 * NB_NS_PER_MS)
-static bool pace(struct nb_flow_ctx *c, const struct nb_pacer *p, uint64_t sent, int64_t end_ns)
+static bool pace(struct nb_flow_ctx *c, const struct pacer *p, uint64_t sent, int64_t end_ns)
 {
 	if (p->ns_per_byte <= 0)
 		return true;
-	int64_t due = nb_pacer_due_ns(p, sent);
+	int64_t due = pacer_due_ns(p, sent);
 	for (;;) {
 		int64_t now = nb_now_ns(), until = due;
 		if (nb_stopped(c) || (end_ns >= 0 && now >= end_ns))
@@ -71,7 +85,7 @@ static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	size_t len = c->cfg->msg_bytes;
 	struct iovec iov[UDP_BURST];
 	uint64_t seq = 0, bytes = 0;
-	struct nb_pacer p;
+	struct pacer p;
 	unsigned burst = UDP_BURST;
 	/* one buffer per datagram of a burst, since each carries its own sequence number */
 	unsigned char *buf = malloc(len * UDP_BURST);
@@ -124,7 +138,7 @@ int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	struct nb_flow *f = c->flow;
 	size_t len = c->cfg->msg_bytes;
 	uint64_t bytes = 0;
-	struct nb_pacer p;
+	struct pacer p;
 	int r = 0;
 
 	if (c->cfg->proto == NB_PROTO_UDP)
@@ -152,7 +166,18 @@ int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	return r;
 }
 
-int nb_udp_stream_recv(struct nb_flow_ctx *c)
+/* UDP stream receiver accounting: one datagram with sequence number seq. Loss is not counted here: a
+ * datagram still in flight would count as a gap (see struct nb_flow_live). */
+static void seq_account(uint64_t *rcvd, uint64_t *reordered, uint64_t *max_seq, uint64_t seq)
+{
+	(*rcvd)++;
+	if (seq + 1 > *max_seq)
+		*max_seq = seq + 1;
+	else
+		(*reordered)++;
+}
+
+static int udp_stream_recv(struct nb_flow_ctx *c)
 {
 	struct nb_flow *f = c->flow;
 	size_t len = c->cfg->msg_bytes + 64;
@@ -183,7 +208,7 @@ int nb_udp_stream_recv(struct nb_flow_ctx *c)
 		for (int i = 0; i < n; i++) {
 			if (lens[i] < NB_UDP_HDR_BYTES || nb_udp_hello_again(c, iov[i].iov_base, lens[i]))
 				continue;
-			nb_seq_account(c->live, &msgs, &reord, &maxseq, nb_seq_get(iov[i].iov_base));
+			seq_account(&msgs, &reord, &maxseq, nb_seq_get(iov[i].iov_base));
 			bytes += lens[i];
 		}
 		/* Only data moves the end of the window: a socket shut down at the stop answers recvmmsg with
@@ -211,7 +236,7 @@ int nb_stream_recv(struct nb_flow_ctx *c)
 	int r = 0;
 
 	if (c->cfg->proto == NB_PROTO_UDP)
-		return nb_udp_stream_recv(c);
+		return udp_stream_recv(c);
 	buf = malloc(len);
 	if (!buf)
 		return nb_flow_fail(c, -ENOMEM, "buffer");
@@ -233,4 +258,15 @@ int nb_stream_recv(struct nb_flow_ctx *c)
 	nb_note_cpu(c->live);
 	free(buf);
 	return r;
+}
+
+void nb_cpu_mask_str(uint64_t mask, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (int c = 0; c < 64 && o < len; c++)
+		if (mask & (1ULL << c))
+			o += (size_t)snprintf(buf + o, len - o, "%s%d", o ? "," : "", c);
+	if (!buf[0])
+		snprintf(buf, len, "any");
 }

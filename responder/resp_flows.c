@@ -9,7 +9,7 @@
 
 #include "nbench/clock.h"
 #include "nbench/proto.h"
-#include "nbench/workload.h"
+#include "nbench/serve.h"
 
 #define RECV_BUF_BYTES (256u * 1024)
 

@@ -35,7 +35,7 @@
 #include "nbench/cpu.h"
 #include "nbench/engine.h"
 #include "nbench/proto.h"
-#include "nbench/run.h"
+#include "nbench/serve.h"
 #include "nbench/sysinfo.h"
 #include "nbench/units.h"
 #include "nbench/workload.h"

@@ -27,6 +27,9 @@
 #include "vm.h"
 
 struct nb_apply {
+	const struct nb_plan *plan;
+	const struct nb_launch *launch;
+	struct nb_vu_backend *vu; /* NB_STEP_VHOST_USER's backend, for NB_STEP_GUEST after it */
 	struct {
 		char ns[NB_NS_NAME_MAX];
 		struct nl_sock *sk;
@@ -72,10 +75,14 @@ int nb_nl_err(int nlerr)
 	}
 }
 
-int nb_apply_open(struct nb_apply **ret)
+int nb_apply_open(const struct nb_plan *p, const struct nb_launch *l, struct nb_apply **ret)
 {
 	*ret = calloc(1, sizeof(**ret));
-	return *ret ? 0 : -ENOMEM;
+	if (!*ret)
+		return -ENOMEM;
+	(*ret)->plan = p;
+	(*ret)->launch = l;
+	return 0;
 }
 
 static void drop_sock(struct nb_apply *a, const char *ns)
@@ -95,6 +102,7 @@ void nb_apply_close(struct nb_apply *a)
 	for (size_t i = 0; i < sizeof(a->socks) / sizeof(a->socks[0]); i++)
 		if (a->socks[i].sk)
 			nl_socket_free(a->socks[i].sk);
+	free(a->vu);
 	free(a);
 }
 
@@ -231,16 +239,12 @@ out:
 	return r;
 }
 
-static int addr_op(struct nl_sock *sk, const struct nb_step *s, bool add)
+static int addr_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bool add)
 {
-	struct rtnl_link *link = NULL;
 	struct rtnl_addr *a = NULL;
 	struct nl_addr *local = NULL;
 	int r;
 
-	r = link_get(sk, s->ifname, &link);
-	if (r)
-		return r;
 	r = nb_nl_err(nl_addr_parse(s->addr, AF_INET, &local));
 	if (r)
 		goto out;
@@ -249,7 +253,7 @@ static int addr_op(struct nl_sock *sk, const struct nb_step *s, bool add)
 		r = -ENOMEM;
 		goto out;
 	}
-	rtnl_addr_set_ifindex(a, rtnl_link_get_ifindex(link));
+	rtnl_addr_set_ifindex(a, ifindex);
 	r = nb_nl_err(rtnl_addr_set_local(a, local));
 	if (r)
 		goto out;
@@ -259,22 +263,17 @@ out:
 		rtnl_addr_put(a);
 	if (local)
 		nl_addr_put(local);
-	rtnl_link_put(link);
 	return r;
 }
 
 /* The route `ip route add DST via GW dev DEV` makes: main table, proto boot, scope universe. */
-static int route_op(struct nl_sock *sk, const struct nb_step *s, bool add)
+static int route_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bool add)
 {
-	struct rtnl_link *link = NULL;
 	struct rtnl_route *rt = NULL;
 	struct rtnl_nexthop *nh = NULL;
 	struct nl_addr *dst = NULL, *gw = NULL;
 	int r;
 
-	r = link_get(sk, s->ifname, &link);
-	if (r)
-		return r;
 	r = nb_nl_err(nl_addr_parse(s->addr, AF_INET, &dst));
 	if (!r)
 		r = nb_nl_err(nl_addr_parse(s->via, AF_INET, &gw));
@@ -294,7 +293,7 @@ static int route_op(struct nl_sock *sk, const struct nb_step *s, bool add)
 	rtnl_route_set_protocol(rt, RTPROT_BOOT);
 	rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
 	rtnl_route_set_type(rt, RTN_UNICAST);
-	rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link));
+	rtnl_route_nh_set_ifindex(nh, ifindex);
 	rtnl_route_nh_set_gateway(nh, gw);
 	rtnl_route_add_nexthop(rt, nh);
 	nh = NULL; /* owned by rt now */
@@ -308,8 +307,50 @@ out:
 		nl_addr_put(dst);
 	if (gw)
 		nl_addr_put(gw);
-	rtnl_link_put(link);
 	return r;
+}
+
+/* The ifindex of ifname, for the steps that name a link. */
+static int link_index(struct nl_sock *sk, const char *ifname, int *ret)
+{
+	struct rtnl_link *link;
+	int r = link_get(sk, ifname, &link);
+
+	if (r)
+		return r;
+	*ret = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return 0;
+}
+
+/* The steps made through rtnetlink in the step's namespace: made (apply) or removed (undo). */
+static int nl_step(struct nb_apply *a, const struct nb_step *s, bool apply)
+{
+	struct nl_sock *sk;
+	int ifindex, r = get_sock(a, s->ns, &sk);
+
+	if (r)
+		return r;
+	switch (s->kind) {
+	case NB_STEP_VETH:
+	case NB_STEP_BRIDGE:
+		return apply ? link_add(sk, s) : link_del(sk, s->ifname);
+	case NB_STEP_TAP: /* made through /dev/net/tun (nb_vm_tap_add) */
+		return apply ? -EINVAL : link_del(sk, s->ifname);
+	case NB_STEP_MASTER:
+		return link_change(sk, s->ifname, apply ? s->master : "", -1);
+	case NB_STEP_UP:
+		return link_change(sk, s->ifname, NULL, apply);
+	case NB_STEP_ADDR:
+	case NB_STEP_ROUTE:
+		r = link_index(sk, s->ifname, &ifindex);
+		if (r)
+			return r;
+		return s->kind == NB_STEP_ADDR ? addr_op(sk, s, ifindex, apply)
+					       : route_op(sk, s, ifindex, apply);
+	default:
+		return -EINVAL;
+	}
 }
 
 static void sysctl_path(char *buf, size_t len, const char *key)
@@ -512,6 +553,12 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len)
 	case NB_STEP_TAP:
 		snprintf(buf, len, "creating tap %s in %s", s->ifname, s->ns);
 		break;
+	case NB_STEP_VHOST_USER:
+		snprintf(buf, len, "starting the vhost-user backend in %s", s->ns);
+		break;
+	case NB_STEP_GUEST:
+		snprintf(buf, len, "starting the guest in %s", s->ns);
+		break;
 	}
 }
 
@@ -525,13 +572,33 @@ int nb_step_error(const struct nb_step *s, int r, const char *detail, char *err,
 	return r;
 }
 
+/* The steps that start processes: their own code says what went wrong (err), in full. */
+static int start_step(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen)
+{
+	int r;
+
+	if (!a->plan || !a->launch)
+		return nb_step_error(s, -EINVAL, "no plan to start it from", err, errlen);
+	if (s->kind == NB_STEP_GUEST) {
+		r = nb_vm_start(a->plan, a->launch, a->vu, err, errlen);
+	} else {
+		free(a->vu);
+		a->vu = calloc(1, sizeof(*a->vu));
+		r = a->vu ? nb_vu_start(a->plan, a->launch, a->vu, err, errlen) : -ENOMEM;
+	}
+	s->done = !r;
+	return r;
+}
+
 int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen)
 {
-	struct nl_sock *sk = NULL;
 	char nfterr[256] = "";
 	int r;
 
 	switch (s->kind) {
+	case NB_STEP_VHOST_USER:
+	case NB_STEP_GUEST:
+		return start_step(a, s, err, errlen);
 	case NB_STEP_NETNS:
 		r = nb_ns_create(s->ns);
 		break;
@@ -548,29 +615,7 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 		r = nb_vm_tap_add(s->ns, s->ifname, s->tap_mq);
 		break;
 	default:
-		r = get_sock(a, s->ns, &sk);
-		if (r)
-			break;
-		switch (s->kind) {
-		case NB_STEP_VETH:
-		case NB_STEP_BRIDGE:
-			r = link_add(sk, s);
-			break;
-		case NB_STEP_MASTER:
-			r = link_change(sk, s->ifname, s->master, -1);
-			break;
-		case NB_STEP_UP:
-			r = link_change(sk, s->ifname, NULL, 1);
-			break;
-		case NB_STEP_ADDR:
-			r = addr_op(sk, s, true);
-			break;
-		case NB_STEP_ROUTE:
-			r = route_op(sk, s, true);
-			break;
-		default:
-			r = -EINVAL;
-		}
+		r = nl_step(a, s, true);
 	}
 	if (r)
 		return nb_step_error(s, r, nfterr, err, errlen);
@@ -585,57 +630,40 @@ static bool gone(int r)
 
 int nb_step_undo(struct nb_apply *a, struct nb_step *s)
 {
-	struct nl_sock *sk = NULL;
+	char cmd[96];
 	int r;
 
-	if (s->kind == NB_STEP_CGROUP)
+	switch (s->kind) {
+	case NB_STEP_CGROUP:
 		return nb_cgroup_remove(s->path);
-	if (s->kind == NB_STEP_NETNS) {
+	/* found by the instance's name (pidfiles, run directory), whether or not the state file names them */
+	case NB_STEP_GUEST:
+		nb_vm_cleanup(s->name);
+		s->done = false;
+		return 0;
+	case NB_STEP_VHOST_USER:
+		nb_vu_cleanup(s->name);
+		s->done = false;
+		return 0;
+	case NB_STEP_NETNS:
 		drop_sock(a, s->ns);
 		return nb_ns_delete(s->ns);
+	default:
+		break;
 	}
 	/* Everything else lives in a namespace; if that is gone, so is the object. */
 	if (!nb_ns_exists(s->ns))
 		return 0;
-	switch (s->kind) {
-	case NB_STEP_SYSCTL:
+	if (s->kind == NB_STEP_SYSCTL) {
 		r = *s->old ? sysctl_set(s->ns, s->key, s->old, NULL, 0) : 0;
-		break;
-	case NB_STEP_NFT: {
-		char cmd[96];
-
+	} else if (s->kind == NB_STEP_NFT) {
 		snprintf(cmd, sizeof(cmd), "delete table %s\n", s->table);
-		r = nft_run(s->ns, cmd, NULL, 0);
+		nft_run(s->ns, cmd, NULL, 0);
 		/* libnftables says only "failed" without its error buffer; a table that is not there is the
 		 * usual reason, and whatever is left dies with the namespace. */
 		r = 0;
-		break;
-	}
-	default:
-		r = get_sock(a, s->ns, &sk);
-		if (r)
-			break;
-		switch (s->kind) {
-		case NB_STEP_VETH:
-		case NB_STEP_BRIDGE:
-		case NB_STEP_TAP:
-			r = link_del(sk, s->ifname);
-			break;
-		case NB_STEP_MASTER:
-			r = link_change(sk, s->ifname, "", -1);
-			break;
-		case NB_STEP_UP:
-			r = link_change(sk, s->ifname, NULL, 0);
-			break;
-		case NB_STEP_ADDR:
-			r = addr_op(sk, s, false);
-			break;
-		case NB_STEP_ROUTE:
-			r = route_op(sk, s, false);
-			break;
-		default:
-			r = 0;
-		}
+	} else {
+		r = nl_step(a, s, false);
 	}
 	if (gone(r))
 		r = 0;

@@ -186,21 +186,10 @@ char *nb_describe(const struct nb_plan *p)
 	cJSON_AddNumberToObject(o, "schema_version", 1);
 	cJSON_AddStringToObject(o, "name", p->name);
 	cJSON_AddStringToObject(o, "kind", p->kind);
-	e = cJSON_AddObjectToObject(o, "client");
-	if (e) {
-		cJSON_AddStringToObject(e, "netns", p->client_ns);
-		cJSON_AddStringToObject(e, "dial_addr", p->dial_addr);
-		cJSON_AddNumberToObject(e, "dial_port", p->dial_port);
-	}
-	e = cJSON_AddObjectToObject(o, "server");
-	if (e) {
-		cJSON_AddStringToObject(e, "netns", p->server_ns);
-		cJSON_AddStringToObject(e, "addr", p->server_addr);
-		cJSON_AddNumberToObject(e, "port", p->server_port);
-		cJSON_AddBoolToObject(e, "sandbox", p->sandbox);
-		if (*p->cgroup)
-			cJSON_AddStringToObject(e, "cgroup", p->cgroup);
-	}
+	nb_ends_json(p, o);
+	e = cJSON_GetObjectItemCaseSensitive(o, "server");
+	if (e && *p->cgroup)
+		cJSON_AddStringToObject(e, "cgroup", p->cgroup);
 	arr = cJSON_AddArrayToObject(o, "netns");
 	ifaces = cJSON_AddArrayToObject(o, "interfaces");
 	for (size_t i = 0; arr && ifaces && i < p->nns; i++) {

@@ -22,33 +22,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
+#include "nbench/fsutil.h"
 #include "vm.h"
 
 #define ACCEL_CACHE	  "/run/nbench/guest-accel"
 #define KVM_PROBE_LOG	  "/run/nbench/kvm-probe.log"
 #define KVM_PROBE_TIMEOUT 15 /* s: a working KVM boots this guest to userspace in 1-3 s */
 
-bool nb_guest_kind(const char *kind)
+/* Whether NB_RUN_DIR is there, made 0700 and checked like the state files' folder (one that fails the
+ * check is left as it is and not written into). */
+static bool run_dir_make(void)
 {
-	return kind && (!strcmp(kind, "virtio") || !strcmp(kind, "vhost") || !strcmp(kind, "vhost-user"));
-}
+	int fd = nb_dir_open_checked(NB_RUN_DIR, true, NULL, 0);
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 static const char *guest_dir(void)
@@ -94,28 +85,9 @@ static const char *jstr(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static char *slurp(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static int image_read(const char *json, struct nb_guest_image *ret, char *err, size_t errlen)
 {
-	char *text = slurp(json, 8192);
+	char *text = nb_slurp(json, 8192);
 	cJSON *o = text ? cJSON_Parse(text) : NULL;
 
 	free(text);
@@ -149,13 +121,55 @@ static void child_signals_default(void)
 	signal(SIGPIPE, SIG_DFL);
 }
 
+/* Runs argv with its stdout into out (the first line it prints is the image's JSON file) and, unless
+ * verbose, its stderr into log. The exit status as waitpid says it, or -errno. */
+static int run_capture(char *const argv[], bool verbose, const char *log, char *out, size_t outlen)
+{
+	int pfd[2], status = 0;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int fd = verbose ? -1 : open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		child_signals_default();
+		dup2(pfd[1], 1);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (len < outlen - 1) {
+		n = read(pfd[0], out + len, outlen - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	out[len] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
 int nb_guest_image(bool force, bool verbose, struct nb_guest_image *ret, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], script[PATH_MAX], log[PATH_MAX], out[PATH_MAX] = "";
 	const char *dir = guest_dir();
-	int pfd[2], status, r;
-	ssize_t n, len = 0;
-	pid_t pid;
+	ssize_t n;
+	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -166,50 +180,18 @@ int nb_guest_image(bool force, bool verbose, struct nb_guest_image *ret, char *e
 		nb_err(err, errlen, "scripts/guest-build not found (set NBENCH_GUEST_BUILD to its path)");
 		return -ENOENT;
 	}
-	r = mkdir_p(dir);
+	r = nb_mkdir_p(dir);
 	if (r) {
 		nb_err(err, errlen, "cannot create the guest cache %s: %s", dir, strerror(-r));
 		return r;
 	}
 	snprintf(log, sizeof(log), "%s/build.log", dir);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(pfd[0]);
-		close(pfd[1]);
+	char *argv[] = {"bash", script, "--nbench", exe, "--dir", (char *)dir, force ? "--force" : NULL,
+			NULL};
+	r = run_capture(argv, verbose, log, out, sizeof(out));
+	if (r < 0)
 		return r;
-	}
-	if (pid == 0) {
-		char *argv[] = {
-		    "bash", script, "--nbench", exe, "--dir", (char *)dir, force ? "--force" : NULL, NULL};
-
-		child_signals_default();
-		dup2(pfd[1], 1);
-		if (!verbose) {
-			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-			if (fd >= 0)
-				dup2(fd, 2);
-		}
-		execvp("bash", argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	while ((size_t)len < sizeof(out) - 1) {
-		n = read(pfd[0], out + len, sizeof(out) - 1 - (size_t)len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	out[len] = '\0';
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (!WIFEXITED(r) || WEXITSTATUS(r)) {
 		nb_err(err, errlen, "building the guest image failed (%s%s)",
 		       verbose ? "see above" : "log: ", verbose ? "" : log);
 		return -EIO;
@@ -238,63 +220,24 @@ int nb_guest_vhost_probe(char *why, size_t whylen)
 	return -e;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Boots img under KVM with "nbench.probe=1" (the guest's init says "probe ok" and powers off). 0 when it
  * did within the timeout; else -errno and why. */
-static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t whylen)
+/* The probe's qemu, started in the background: its console into KVM_PROBE_LOG, its messages into qlog. */
+static pid_t probe_start(const struct nb_guest_image *img, const char *qlog)
 {
-	char qlog[PATH_MAX], append[128];
-	int64_t end;
-	int status = 0, r = -ETIMEDOUT;
-	bool exited = false;
+	struct nb_vm_cmd q = {0};
 	pid_t pid;
-	char *text;
 
-	mkdir_p("/run/nbench");
-	snprintf(qlog, sizeof(qlog), "%s.qemu", KVM_PROBE_LOG);
-	unlink(KVM_PROBE_LOG);
-	snprintf(append, sizeof(append), "console=ttyS0 panic=-1 nbench.probe=1");
+	nb_vm_machine(&q, "nbench-kvm-probe", "kvm");
+	nb_vm_boot(&q, img->kernel, img->initrd, "nbench.probe=1", KVM_PROBE_LOG);
+	nb_vm_arg(&q, "-no-reboot");
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		char serial[PATH_MAX + 8];
-		char *argv[] = {"qemu-system-x86_64",
-				"-name",
-				"nbench-kvm-probe",
-				"-nodefaults",
-				"-no-user-config",
-				"-display",
-				"none",
-				"-accel",
-				"kvm",
-				"-cpu",
-				"host",
-				"-m",
-				"256",
-				"-smp",
-				"1",
-				"-kernel",
-				(char *)img->kernel,
-				"-initrd",
-				(char *)img->initrd,
-				"-append",
-				append,
-				"-serial",
-				serial,
-				"-no-reboot",
-				NULL};
 		int fd = open(qlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
 		    nul = open("/dev/null", O_RDONLY);
 
-		snprintf(serial, sizeof(serial), "file:%s", KVM_PROBE_LOG);
 		child_signals_default();
 		/* a probe qemu hung in the decompressor must not outlive a kill -9 of nbench: nothing records
 		 * it */
@@ -305,49 +248,67 @@ static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t wh
 		}
 		if (nul >= 0)
 			dup2(nul, 0);
-		execvp(argv[0], argv);
+		execvp(q.argv[0], q.argv);
 		_exit(127);
 	}
-	end = now_ns() + KVM_PROBE_TIMEOUT * 1000000000LL;
-	while (now_ns() < end) {
+	return pid;
+}
+
+/* Waits for pid at most KVM_PROBE_TIMEOUT, then kills it; whether it exited by itself. */
+static bool probe_wait(pid_t pid, int *status)
+{
+	int64_t end = nb_now_ns() + KVM_PROBE_TIMEOUT * NB_NS_PER_S;
+
+	while (nb_now_ns() < end) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			exited = true;
-			break;
-		}
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
 		nanosleep(&ts, NULL);
 	}
-	if (!exited) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	text = slurp(KVM_PROBE_LOG, 1 << 20);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return false;
+}
+
+/* Boots img under KVM with "nbench.probe=1" (the guest's init says "probe ok" and powers off). 0 when it
+ * did within the timeout; else -errno and why. */
+static int kvm_boot_probe(const struct nb_guest_image *img, char *why, size_t whylen)
+{
+	char qlog[PATH_MAX], *text, *q, *nl;
+	int status = 0;
+	bool exited;
+	pid_t pid;
+
+	run_dir_make();
+	snprintf(qlog, sizeof(qlog), "%s.qemu", KVM_PROBE_LOG);
+	unlink(KVM_PROBE_LOG);
+	pid = probe_start(img, qlog);
+	if (pid < 0)
+		return pid;
+	exited = probe_wait(pid, &status);
+	text = nb_slurp(KVM_PROBE_LOG, 1 << 20);
 	if (text && strstr(text, "nbench-guest: probe ok")) {
-		r = 0;
-	} else if (!exited) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	if (!exited) {
 		nb_err(why, whylen,
 		       "/dev/kvm is present but a guest under KVM did not reach userspace within %d s "
 		       "(a KVM that cannot run a stock kernel, e.g. PVM; console: %s)",
 		       KVM_PROBE_TIMEOUT, KVM_PROBE_LOG);
-	} else {
-		char *q = slurp(qlog, 4096), *nl;
-
-		if (q) {
-			/* the first line of qemu's complaint says it best */
-			nl = strchr(q, '\n');
-			if (nl)
-				*nl = '\0';
-		}
-		nb_err(why, whylen, "qemu -accel kvm failed (exit %d): %s",
-		       WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-		       q && *q ? q : "the guest died before userspace");
-		free(q);
-		r = -EIO;
+		return -ETIMEDOUT;
 	}
-	free(text);
-	return r;
+	q = nb_slurp(qlog, 4096);
+	/* the first line of qemu's complaint says it best */
+	if (q && (nl = strchr(q, '\n')))
+		*nl = '\0';
+	nb_err(why, whylen, "qemu -accel kvm failed (exit %d): %s",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1, q && *q ? q : "the guest died before userspace");
+	free(q);
+	return -EIO;
 }
 
 static int accel_decide(const struct nb_guest_image *img, char *why, size_t whylen)
@@ -383,7 +344,7 @@ int nb_guest_accel(const struct nb_guest_image *img, bool fresh, char *ret_accel
 		return 0;
 	}
 	/* The cache: "<kernel version> <accel> <why>", one line, per boot (/run is a tmpfs). */
-	cache = fresh ? NULL : slurp(ACCEL_CACHE, 1024);
+	cache = fresh ? NULL : nb_slurp(ACCEL_CACHE, 1024);
 	if (cache && sscanf(cache, "%63s %7s %n", kver, accel, &n) == 2 && n > 0 &&
 	    !strcmp(kver, img->kernel_version) && (!strcmp(accel, "kvm") || !strcmp(accel, "tcg"))) {
 		cache[strcspn(cache, "\n")] = '\0';
@@ -397,8 +358,7 @@ int nb_guest_accel(const struct nb_guest_image *img, bool fresh, char *ret_accel
 	snprintf(ret_accel, accel_len, "%s", r ? "tcg" : "kvm");
 	if (!r)
 		nb_err(why, whylen, "%s", "");
-	mkdir_p("/run/nbench");
-	f = fopen(ACCEL_CACHE, "we");
+	f = run_dir_make() ? fopen(ACCEL_CACHE, "we") : NULL;
 	if (f) {
 		fprintf(f, "%s %s %s\n", img->kernel_version, ret_accel, why ? why : "");
 		fclose(f);

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Path kind -> steps, and steps -> shell script. Pure: no privileges, no side effects, so a plan can be
- * rebuilt from a state file by whoever tears the instance down.
+ * Path kind -> steps. Pure: no privileges, no side effects, so a plan can be rebuilt from a state file by
+ * whoever tears the instance down. The layers of topo/: plan.c (this) -> apply.c (a step done and undone;
+ * script.c renders one instead) -> state.c (state files, teardown) -> topo.c (the public API).
+ *
+ * The kinds are one table (kinds[] below): each kind names the kind it extends and says only what it adds
+ * or replaces: steps appended to the shared part, a different server end, a different way for the client
+ * to reach it, a different guest backend. The kind list, compare's hop hierarchy, the help texts and
+ * nb_guest_kind all read this table.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -10,7 +16,7 @@
 #include <string.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "nbench/guest.h"
 
 /* Private test ranges; every instance has its own namespaces, so instances can share them. */
 #define WIRE_REMOTE "10.77.0.1"
@@ -21,20 +27,159 @@
 #define CTR_ADDR    "172.31.77.2"
 #define CTR_PLEN    "/24"
 
-static const char *const kinds[] = {"loopback", "native", "host",	"bridge", "nat",
-				    "virtio",	"vhost",  "vhost-user", NULL};
+/* The namespaces of an instance, nb-<name>-<role>, created in this order. */
+enum role { R_NONE, R_REMOTE, R_HOST, R_CTR, R_COUNT };
+static const char *const role_names[R_COUNT] = {[R_REMOTE] = "remote", [R_HOST] = "host", [R_CTR] = "ctr"};
+
+/* The links of an instance, nb-<name>-<suffix> ("lo" as it is). */
+enum link { L_NONE, L_LO, L_WIRE_R, L_WIRE_H, L_BR, L_CTR_V, L_CTR_C, L_TAP };
+static const char *const link_suffix[] = {
+    [L_WIRE_R] = "r", [L_WIRE_H] = "h", [L_BR] = "b", [L_CTR_V] = "v", [L_CTR_C] = "c", [L_TAP] = "t"};
+
+/* One step with the instance's names left out: roles and links stand for them. */
+struct step_tmpl {
+	enum nb_step_kind kind;
+	enum role ns;
+	enum link ifname;
+	enum role peer_ns; /* VETH: the peer's namespace */
+	enum link other;   /* VETH: the peer; MASTER: the master */
+	const char *addr;  /* ADDR: CIDR; ROUTE: destination */
+	const char *via;   /* ROUTE: gateway */
+	const char *key;   /* SYSCTL: dotted key; the value is "1" */
+	bool mq;	   /* TAP: the tap of a DPDK backend (multi-queue, no vnet_hdr) */
+};
+
+struct frag {
+	const struct step_tmpl *steps;
+	size_t n;
+};
+#define FRAG(...)                                                                                            \
+	(&(const struct frag){(const struct step_tmpl[]){__VA_ARGS__},                                       \
+			      sizeof((const struct step_tmpl[]){__VA_ARGS__}) / sizeof(struct step_tmpl)})
+
+/* Step templates, one per line of `nbench topo script`. */
+// clang-format off
+#define T_VETH(n, l, pn, pl) {.kind = NB_STEP_VETH, .ns = n, .ifname = l, .peer_ns = pn, .other = pl}
+#define T_ADDR(n, l, a)      {.kind = NB_STEP_ADDR, .ns = n, .ifname = l, .addr = a}
+#define T_UP(n, l)           {.kind = NB_STEP_UP, .ns = n, .ifname = l}
+#define T_MASTER(n, l, m)    {.kind = NB_STEP_MASTER, .ns = n, .ifname = l, .other = m}
+#define T_ROUTE(n, l, d, g)  {.kind = NB_STEP_ROUTE, .ns = n, .ifname = l, .addr = d, .via = g}
+#define T_TAP(n, l, q)       {.kind = NB_STEP_TAP, .ns = n, .ifname = l, .mq = q}
+
+/* The wire: a veth pair between "remote" (the client's host) and "host". */
+#define WIRE FRAG(T_VETH(R_REMOTE, L_WIRE_R, R_HOST, L_WIRE_H),                                              \
+		  T_ADDR(R_REMOTE, L_WIRE_R, WIRE_REMOTE WIRE_PLEN), T_ADDR(R_HOST, L_WIRE_H, WIRE_HOST WIRE_PLEN), \
+		  T_UP(R_REMOTE, L_WIRE_R), T_UP(R_HOST, L_WIRE_H))
+/* A Linux bridge in "host", the gateway of the container network. */
+#define BRIDGE FRAG({.kind = NB_STEP_BRIDGE, .ns = R_HOST, .ifname = L_BR},                                  \
+		    T_ADDR(R_HOST, L_BR, CTR_GW CTR_PLEN), T_UP(R_HOST, L_BR))
+/* Server ends: the host's own namespace in a sandbox, a container on the bridge, a guest's tap on it. */
+#define SANDBOX FRAG({.kind = NB_STEP_CGROUP})
+#define CONTAINER FRAG(T_VETH(R_HOST, L_CTR_V, R_CTR, L_CTR_C), T_MASTER(R_HOST, L_CTR_V, L_BR),             \
+		       T_UP(R_HOST, L_CTR_V), T_ADDR(R_CTR, L_CTR_C, CTR_ADDR CTR_PLEN), T_UP(R_CTR, L_CTR_C), \
+		       T_ROUTE(R_CTR, L_CTR_C, "default", CTR_GW))
+#define GUEST_TAP(mq) FRAG(T_TAP(R_HOST, L_TAP, mq), T_MASTER(R_HOST, L_TAP, L_BR), T_UP(R_HOST, L_TAP))
+/* How the client reaches the server end: routed to it, or to a port published on the host (NAT). */
+#define FORWARD {.kind = NB_STEP_SYSCTL, .ns = R_HOST, .key = "net.ipv4.ip_forward"}
+#define ROUTED FRAG(FORWARD, T_ROUTE(R_REMOTE, L_WIRE_R, CTR_NET, WIRE_HOST))
+#define PUBLISHED FRAG(FORWARD, {.kind = NB_STEP_NFT, .ns = R_HOST})
+/* The server end's processes that are part of the path: a guest, behind a vhost-user backend or not. */
+#define GUEST FRAG({.kind = NB_STEP_GUEST, .ns = R_HOST})
+#define BACKEND_GUEST FRAG({.kind = NB_STEP_VHOST_USER, .ns = R_HOST}, {.kind = NB_STEP_GUEST, .ns = R_HOST})
+// clang-format on
+
+/* A path kind: what it extends and the one thing it adds. Fields left zero are the parent's. */
+struct kind_def {
+	const char *name;
+	const char *extends;	  /* compare's hop: this kind minus that one; NULL: the floor */
+	const struct frag *adds;  /* steps after the parent's shared steps, shared with the children */
+	const struct frag *end;	  /* the server end (replaces the parent's) */
+	const struct frag *reach; /* how the client gets there (replaces the parent's) */
+	const struct frag *start; /* processes started last (replaces the parent's) */
+	enum role client, server;
+	const char *server_addr, *dial_addr;
+	bool publish; /* the client dials the published port */
+	enum nb_vm guest;
+};
+
+/* README's table, in its order: each row extends a row above it. */
+// clang-format off
+static const struct kind_def kinds[] = {
+    {.name = "loopback", .client = R_HOST, .server = R_HOST, .server_addr = "127.0.0.1", .dial_addr = "127.0.0.1"},
+    {.name = "native", .extends = "loopback", .adds = WIRE, .client = R_REMOTE, .server_addr = WIRE_HOST,
+     .dial_addr = WIRE_HOST},
+    {.name = "host", .extends = "native", .end = SANDBOX},
+    {.name = "bridge", .extends = "native", .adds = BRIDGE, .end = CONTAINER, .reach = ROUTED, .server = R_CTR,
+     .server_addr = CTR_ADDR, .dial_addr = CTR_ADDR},
+    {.name = "nat", .extends = "bridge", .reach = PUBLISHED, .dial_addr = WIRE_HOST, .publish = true},
+    {.name = "virtio", .extends = "bridge", .end = GUEST_TAP(false), .start = GUEST, .server = R_HOST,
+     .guest = NB_VM_QEMU},
+    {.name = "vhost", .extends = "virtio", .guest = NB_VM_VHOST_NET},
+    {.name = "vhost-user", .extends = "virtio", .end = GUEST_TAP(true), .start = BACKEND_GUEST,
+     .guest = NB_VM_VHOST_USER},
+};
+// clang-format on
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static const struct kind_def *kind_find(const char *name)
+{
+	for (size_t i = 0; name && i < NKINDS; i++)
+		if (!strcmp(kinds[i].name, name))
+			return &kinds[i];
+	return NULL;
+}
 
 const char *const *nb_topo_kinds(void)
 {
-	return kinds;
+	static const char *names[NKINDS + 1];
+
+	for (size_t i = 0; i < NKINDS; i++)
+		names[i] = kinds[i].name;
+	return names;
 }
 
 bool nb_topo_kind_valid(const char *kind)
 {
-	for (size_t i = 0; kind && kinds[i]; i++)
-		if (!strcmp(kind, kinds[i]))
-			return true;
-	return false;
+	return kind_find(kind) != NULL;
+}
+
+const char *nb_topo_kind_parent(const char *kind)
+{
+	const struct kind_def *k = kind_find(kind);
+
+	return k ? k->extends : NULL;
+}
+
+const char *nb_topo_kinds_join(char *buf, size_t len, const char *sep)
+{
+	size_t used = 0;
+
+	if (len)
+		*buf = '\0';
+	for (size_t i = 0; i < NKINDS && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? sep : "", kinds[i].name);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+bool nb_guest_kind(const char *kind)
+{
+	const struct kind_def *k = kind_find(kind);
+
+	return k && k->guest != NB_VM_NONE;
+}
+
+int nb_topo_kind_error(const char *kind, char *err, size_t errlen)
+{
+	char list[128];
+
+	nb_err(err, errlen, "unknown path kind '%s' (%s)", kind ? kind : "",
+	       nb_topo_kinds_join(list, sizeof(list), ", "));
+	return -EINVAL;
 }
 
 static bool name_char_ok(char c)
@@ -64,11 +209,14 @@ int nb_topo_name_check(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *const roles[] = {"remote", "host", "ctr"};
-
 void nb_ns_name(char *buf, size_t len, const char *name, const char *role)
 {
 	snprintf(buf, len, "nb-%s-%s", name, role);
+}
+
+const char *nb_ns_role(size_t i)
+{
+	return i + 1 < R_COUNT ? role_names[i + 1] : NULL;
 }
 
 static bool name_from(const char *s, size_t n, char ret_name[NB_TOPO_NAME_MAX + 1])
@@ -91,10 +239,11 @@ bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1])
 
 	if (strncmp(s, "nb-", 3))
 		return false;
-	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-		size_t rl = strlen(roles[i]);
+	for (size_t i = 0; nb_ns_role(i); i++) {
+		const char *role = nb_ns_role(i);
+		size_t rl = strlen(role);
 
-		if (n < 3 + rl + 2 || s[n - rl - 1] != '-' || strcmp(s + n - rl, roles[i]))
+		if (n < 3 + rl + 2 || s[n - rl - 1] != '-' || strcmp(s + n - rl, role))
 			continue;
 		if (name_from(s + 3, n - 3 - rl - 1, ret_name))
 			return true;
@@ -115,90 +264,10 @@ const char *nb_step_kind_name(enum nb_step_kind k)
 	    [NB_STEP_NETNS] = "netns",	 [NB_STEP_VETH] = "veth",     [NB_STEP_BRIDGE] = "bridge",
 	    [NB_STEP_MASTER] = "master", [NB_STEP_UP] = "link-up",    [NB_STEP_ADDR] = "address",
 	    [NB_STEP_ROUTE] = "route",	 [NB_STEP_SYSCTL] = "sysctl", [NB_STEP_NFT] = "nft",
-	    [NB_STEP_CGROUP] = "cgroup", [NB_STEP_TAP] = "tap",
+	    [NB_STEP_CGROUP] = "cgroup", [NB_STEP_TAP] = "tap",	      [NB_STEP_VHOST_USER] = "vhost-user",
+	    [NB_STEP_GUEST] = "guest",
 	};
 	return names[k];
-}
-
-/* Building a plan: each helper appends one step; overflow is a programming error caught by the unit of
- * the largest path, so it only sets a flag. */
-struct builder {
-	struct nb_plan *p;
-	bool overflow;
-};
-
-static struct nb_step *add(struct builder *b, enum nb_step_kind kind, const char *ns)
-{
-	struct nb_step *s;
-
-	if (b->p->nsteps >= NB_TOPO_MAX_STEPS) {
-		b->overflow = true;
-		return NULL;
-	}
-	s = &b->p->steps[b->p->nsteps++];
-	memset(s, 0, sizeof(*s));
-	s->kind = kind;
-	if (ns)
-		snprintf(s->ns, sizeof(s->ns), "%s", ns);
-	return s;
-}
-
-static void add_netns(struct builder *b, const char *ns)
-{
-	struct nb_step *s = add(b, NB_STEP_NETNS, ns);
-
-	if (s && b->p->nns < NB_TOPO_MAX_NS)
-		snprintf(b->p->ns[b->p->nns++], NB_NS_NAME_MAX, "%s", ns);
-	s = add(b, NB_STEP_UP, ns);
-	if (s)
-		snprintf(s->ifname, sizeof(s->ifname), "lo");
-}
-
-static void add_veth(struct builder *b, const char *ns, const char *ifname, const char *peer_ns,
-		     const char *peer)
-{
-	struct nb_step *s = add(b, NB_STEP_VETH, ns);
-
-	if (!s)
-		return;
-	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
-	snprintf(s->peer_ns, sizeof(s->peer_ns), "%s", peer_ns);
-	snprintf(s->peer, sizeof(s->peer), "%s", peer);
-}
-
-static void add_link(struct builder *b, enum nb_step_kind kind, const char *ns, const char *ifname,
-		     const char *arg)
-{
-	struct nb_step *s = add(b, kind, ns);
-
-	if (!s)
-		return;
-	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
-	if (kind == NB_STEP_MASTER)
-		snprintf(s->master, sizeof(s->master), "%s", arg);
-	else if (kind == NB_STEP_ADDR)
-		snprintf(s->addr, sizeof(s->addr), "%s", arg);
-}
-
-static void add_route(struct builder *b, const char *ns, const char *dst, const char *via, const char *dev)
-{
-	struct nb_step *s = add(b, NB_STEP_ROUTE, ns);
-
-	if (!s)
-		return;
-	snprintf(s->addr, sizeof(s->addr), "%s", dst);
-	snprintf(s->via, sizeof(s->via), "%s", via);
-	snprintf(s->ifname, sizeof(s->ifname), "%s", dev);
-}
-
-static void add_sysctl(struct builder *b, const char *ns, const char *key, const char *val)
-{
-	struct nb_step *s = add(b, NB_STEP_SYSCTL, ns);
-
-	if (!s)
-		return;
-	snprintf(s->key, sizeof(s->key), "%s", key);
-	snprintf(s->val, sizeof(s->val), "%s", val);
 }
 
 /* Docker's default bridge network in nft terms: its nat DOCKER chain (DNAT of the published port for
@@ -250,139 +319,207 @@ static char *nat_ruleset(const char *table, const char *br, uint16_t publish, ui
 	return text;
 }
 
+/* A kind with its parents' fields filled in: the shared steps of every ancestor, then its end and reach. */
+struct kind_flat {
+	const struct kind_def *def;
+	const struct frag *frags[NKINDS + 3];
+	size_t nfrags, nshared; /* frags[0..nshared) are the ancestors' and its own shared steps */
+	enum role client, server;
+	const char *server_addr, *dial_addr;
+	bool publish;
+	enum nb_vm guest;
+};
+
+static void flatten(const struct kind_def *k, struct kind_flat *f)
+{
+	const struct kind_def *chain[NKINDS];
+	const struct frag *end = NULL, *reach = NULL, *start = NULL;
+	size_t n = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->def = k;
+	for (const struct kind_def *c = k; c && n < NKINDS; c = kind_find(c->extends))
+		chain[n++] = c;
+	while (n-- > 0) { /* from the floor up: each level overrides what it sets */
+		const struct kind_def *c = chain[n];
+
+		if (c->adds)
+			f->frags[f->nfrags++] = c->adds;
+		end = c->end ? c->end : end;
+		reach = c->reach ? c->reach : reach;
+		start = c->start ? c->start : start;
+		f->client = c->client ? c->client : f->client;
+		f->server = c->server ? c->server : f->server;
+		f->server_addr = c->server_addr ? c->server_addr : f->server_addr;
+		f->dial_addr = c->dial_addr ? c->dial_addr : f->dial_addr;
+		f->publish = c->publish || (f->publish && !c->reach);
+		f->guest = c->guest ? c->guest : f->guest;
+	}
+	f->nshared = f->nfrags;
+	if (end)
+		f->frags[f->nfrags++] = end;
+	if (reach)
+		f->frags[f->nfrags++] = reach;
+	if (start)
+		f->frags[f->nfrags++] = start;
+}
+
+/* Building a plan: each step appended; overflow is a programming error caught by the unit test of the
+ * largest path, so it only sets a flag. */
+struct builder {
+	struct nb_plan *p;
+	const char *cgroot;
+	uint16_t publish;
+	bool overflow;
+};
+
+static struct nb_step *add(struct builder *b, enum nb_step_kind kind, enum role ns)
+{
+	struct nb_step *s;
+
+	if (b->p->nsteps >= NB_TOPO_MAX_STEPS) {
+		b->overflow = true;
+		return NULL;
+	}
+	s = &b->p->steps[b->p->nsteps++];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	snprintf(s->name, sizeof(s->name), "%s", b->p->name);
+	if (ns)
+		nb_ns_name(s->ns, sizeof(s->ns), b->p->name, role_names[ns]);
+	return s;
+}
+
+static void link_name(char *buf, size_t len, const char *name, enum link l)
+{
+	if (l == L_LO)
+		snprintf(buf, len, "lo");
+	else if (l != L_NONE)
+		snprintf(buf, len, "nb-%s-%s", name, link_suffix[l]);
+}
+
+static void add_netns(struct builder *b, enum role r)
+{
+	struct nb_step *s = add(b, NB_STEP_NETNS, r);
+
+	if (s && b->p->nns < NB_TOPO_MAX_NS)
+		snprintf(b->p->ns[b->p->nns++], NB_NS_NAME_MAX, "%s", s->ns);
+	s = add(b, NB_STEP_UP, r);
+	if (s)
+		link_name(s->ifname, sizeof(s->ifname), b->p->name, L_LO);
+}
+
+/* The fields that are not names: the cgroup's path, the nft table and its ruleset. */
+static int add_special(struct builder *b, struct nb_step *s, char *err, size_t errlen)
+{
+	struct nb_plan *p = b->p;
+	char br[IFNAMSIZ];
+
+	if (s->kind == NB_STEP_CGROUP) {
+		if (!b->cgroot || !*b->cgroot) {
+			nb_err(err, errlen, "path '%s' needs a cgroup v2 hierarchy, and none is mounted",
+			       p->kind);
+			return -EOPNOTSUPP;
+		}
+		snprintf(p->cgroup, sizeof(p->cgroup), "%s/nbench-%s", b->cgroot, p->name);
+		snprintf(s->path, sizeof(s->path), "%s", p->cgroup);
+		p->sandbox = true;
+	} else if (s->kind == NB_STEP_NFT) {
+		snprintf(s->table, sizeof(s->table), "ip nbench_%s", p->name);
+		for (char *c = s->table + 3; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		link_name(br, sizeof(br), p->name, L_BR);
+		s->text = nat_ruleset(s->table, br, b->publish, p->server_port);
+		if (!s->text)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_step(struct builder *b, const struct step_tmpl *t, char *err, size_t errlen)
+{
+	const char *name = b->p->name;
+	struct nb_step *s = add(b, t->kind, t->ns);
+
+	if (!s)
+		return 0;
+	link_name(s->ifname, sizeof(s->ifname), name, t->ifname);
+	if (t->peer_ns)
+		nb_ns_name(s->peer_ns, sizeof(s->peer_ns), name, role_names[t->peer_ns]);
+	link_name(t->kind == NB_STEP_VETH ? s->peer : s->master, IFNAMSIZ, name, t->other);
+	snprintf(s->addr, sizeof(s->addr), "%s", t->addr ? t->addr : "");
+	snprintf(s->via, sizeof(s->via), "%s", t->via ? t->via : "");
+	if (t->key) {
+		snprintf(s->key, sizeof(s->key), "%s", t->key);
+		snprintf(s->val, sizeof(s->val), "1");
+	}
+	s->tap_mq = t->mq;
+	return add_special(b, s, err, errlen);
+}
+
+/* Which namespaces the steps and the two ends use. */
+static unsigned roles_used(const struct kind_flat *f)
+{
+	unsigned used = 1u << f->client | 1u << f->server;
+
+	for (size_t i = 0; i < f->nfrags; i++)
+		for (size_t j = 0; j < f->frags[i]->n; j++)
+			used |= 1u << f->frags[i]->steps[j].ns | 1u << f->frags[i]->steps[j].peer_ns;
+	return used & ~1u;
+}
+
+static void set_ends(struct nb_plan *p, const struct kind_flat *f, uint16_t publish)
+{
+	nb_ns_name(p->client_ns, sizeof(p->client_ns), p->name, role_names[f->client]);
+	nb_ns_name(p->server_ns, sizeof(p->server_ns), p->name, role_names[f->server]);
+	snprintf(p->server_addr, sizeof(p->server_addr), "%s", f->server_addr);
+	snprintf(p->dial_addr, sizeof(p->dial_addr), "%s", f->dial_addr);
+	p->dial_port = f->publish ? publish : p->server_port;
+	p->vm = f->guest;
+}
+
 int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts *opts, const char *cgroot,
 		  struct nb_plan *ret, char *err, size_t errlen)
 {
-	struct builder b = {.p = ret};
-	char remote[NB_NS_NAME_MAX], host[NB_NS_NAME_MAX], ctr[NB_NS_NAME_MAX];
-	char lr[IFNAMSIZ], lh[IFNAMSIZ], lb[IFNAMSIZ], lv[IFNAMSIZ], lc[IFNAMSIZ];
+	const struct kind_def *k = kind_find(kind);
 	uint16_t port = opts && opts->server_port ? opts->server_port : NB_DEFAULT_PORT;
-	uint16_t publish = opts && opts->publish_port ? opts->publish_port : port;
-	bool is_bridge, is_nat;
-	int r;
+	struct builder b = {.p = ret, .cgroot = cgroot};
+	struct kind_flat f;
+	unsigned roles;
+	int r = 0;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!nb_topo_kind_valid(kind)) {
-		nb_err(
-		    err, errlen,
-		    "unknown path kind '%s' (loopback, native, host, bridge, nat, virtio, vhost, vhost-user)",
-		    kind ? kind : "");
-		return -EINVAL;
-	}
+	if (!k)
+		return nb_topo_kind_error(kind, err, errlen);
 	r = nb_topo_name_check(name, err, errlen);
 	if (r)
 		return r;
 	snprintf(ret->kind, sizeof(ret->kind), "%s", kind);
 	snprintf(ret->name, sizeof(ret->name), "%s", name);
-	nb_ns_name(remote, sizeof(remote), name, "remote");
-	nb_ns_name(host, sizeof(host), name, "host");
-	nb_ns_name(ctr, sizeof(ctr), name, "ctr");
-	snprintf(lr, sizeof(lr), "nb-%s-r", name);
-	snprintf(lh, sizeof(lh), "nb-%s-h", name);
-	snprintf(lb, sizeof(lb), "nb-%s-b", name);
-	snprintf(lv, sizeof(lv), "nb-%s-v", name);
-	snprintf(lc, sizeof(lc), "nb-%s-c", name);
 	ret->server_port = port;
-	ret->dial_port = port;
-
-	if (!strcmp(kind, "loopback")) {
-		add_netns(&b, host);
-		snprintf(ret->client_ns, sizeof(ret->client_ns), "%s", host);
-		snprintf(ret->server_ns, sizeof(ret->server_ns), "%s", host);
-		snprintf(ret->server_addr, sizeof(ret->server_addr), "127.0.0.1");
-		snprintf(ret->dial_addr, sizeof(ret->dial_addr), "127.0.0.1");
-		goto out;
+	b.publish = opts && opts->publish_port ? opts->publish_port : port;
+	flatten(k, &f);
+	set_ends(ret, &f, b.publish);
+	roles = roles_used(&f);
+	for (enum role i = R_REMOTE; i < R_COUNT; i++)
+		if (roles & 1u << i)
+			add_netns(&b, i);
+	for (size_t i = 0; i < f.nfrags && !r; i++) {
+		if (i == f.nshared)
+			ret->nshared = ret->nsteps;
+		for (size_t j = 0; j < f.frags[i]->n && !r; j++)
+			r = add_step(&b, &f.frags[i]->steps[j], err, errlen);
 	}
-
-	is_bridge = !strcmp(kind, "bridge");
-	is_nat = !strcmp(kind, "nat");
-	add_netns(&b, remote);
-	add_netns(&b, host);
-	if (is_bridge || is_nat)
-		add_netns(&b, ctr);
-	add_veth(&b, remote, lr, host, lh);
-	add_link(&b, NB_STEP_ADDR, remote, lr, WIRE_REMOTE WIRE_PLEN);
-	add_link(&b, NB_STEP_ADDR, host, lh, WIRE_HOST WIRE_PLEN);
-	add_link(&b, NB_STEP_UP, remote, lr, NULL);
-	add_link(&b, NB_STEP_UP, host, lh, NULL);
-	snprintf(ret->client_ns, sizeof(ret->client_ns), "%s", remote);
-	snprintf(ret->server_ns, sizeof(ret->server_ns), "%s", host);
-	snprintf(ret->server_addr, sizeof(ret->server_addr), WIRE_HOST);
-	snprintf(ret->dial_addr, sizeof(ret->dial_addr), WIRE_HOST);
-
-	if (!strcmp(kind, "host")) {
-		struct nb_step *s;
-
-		if (!cgroot || !*cgroot) {
-			nb_err(err, errlen, "path 'host' needs a cgroup v2 hierarchy, and none is mounted");
-			return -EOPNOTSUPP;
-		}
-		snprintf(ret->cgroup, sizeof(ret->cgroup), "%s/nbench-%s", cgroot, name);
-		ret->sandbox = true;
-		s = add(&b, NB_STEP_CGROUP, NULL);
-		if (s)
-			snprintf(s->path, sizeof(s->path), "%s", ret->cgroup);
-		goto out;
-	}
-	if (!is_bridge && !is_nat && !nb_guest_kind(kind))
-		goto out;
-
-	add_link(&b, NB_STEP_BRIDGE, host, lb, NULL);
-	add_link(&b, NB_STEP_ADDR, host, lb, CTR_GW CTR_PLEN);
-	add_link(&b, NB_STEP_UP, host, lb, NULL);
-	if (nb_guest_kind(kind)) { /* as bridge, with a guest on a tap (topo/vm.c) where the container was */
-		char lt[IFNAMSIZ];
-
-		snprintf(lt, sizeof(lt), "nb-%s-t", name);
-		add_link(&b, NB_STEP_TAP, host, lt, NULL);
-		/* vhost-user: the tap is the DPDK backend's port into the bridge, not qemu's */
-		if (b.p->nsteps && !strcmp(kind, "vhost-user"))
-			b.p->steps[b.p->nsteps - 1].tap_mq = true;
-		add_link(&b, NB_STEP_MASTER, host, lt, lb);
-		add_link(&b, NB_STEP_UP, host, lt, NULL);
-		add_sysctl(&b, host, "net.ipv4.ip_forward", "1");
-		add_route(&b, remote, CTR_NET, WIRE_HOST, lr);
-		snprintf(ret->server_addr, sizeof(ret->server_addr), CTR_ADDR);
-		snprintf(ret->dial_addr, sizeof(ret->dial_addr), CTR_ADDR);
-		goto out;
-	}
-	add_veth(&b, host, lv, ctr, lc);
-	add_link(&b, NB_STEP_MASTER, host, lv, lb);
-	add_link(&b, NB_STEP_UP, host, lv, NULL);
-	add_link(&b, NB_STEP_ADDR, ctr, lc, CTR_ADDR CTR_PLEN);
-	add_link(&b, NB_STEP_UP, ctr, lc, NULL);
-	add_route(&b, ctr, "default", CTR_GW, lc);
-	add_sysctl(&b, host, "net.ipv4.ip_forward", "1");
-	snprintf(ret->server_ns, sizeof(ret->server_ns), "%s", ctr);
-	snprintf(ret->server_addr, sizeof(ret->server_addr), CTR_ADDR);
-	if (is_bridge) {
-		add_route(&b, remote, CTR_NET, WIRE_HOST, lr);
-		snprintf(ret->dial_addr, sizeof(ret->dial_addr), CTR_ADDR);
-	} else {
-		struct nb_step *s = add(&b, NB_STEP_NFT, host);
-		char tname[32];
-
-		snprintf(tname, sizeof(tname), "nbench_%s", name);
-		for (char *c = tname; *c; c++)
-			if (*c == '-')
-				*c = '_';
-		if (s) {
-			snprintf(s->table, sizeof(s->table), "ip %s", tname);
-			s->text = nat_ruleset(s->table, lb, publish, port);
-			if (!s->text) {
-				nb_plan_free(ret);
-				return -ENOMEM;
-			}
-		}
-		ret->dial_port = publish;
-	}
-out:
-	if (b.overflow) {
-		nb_plan_free(ret);
+	if (f.nfrags == f.nshared)
+		ret->nshared = ret->nsteps;
+	if (!r && b.overflow) {
 		nb_err(err, errlen, "path '%s' has too many steps", kind);
-		return -E2BIG;
+		r = -E2BIG;
 	}
-	return 0;
+	if (r)
+		nb_plan_free(ret);
+	return r;
 }
 
 void nb_plan_free(struct nb_plan *p)
@@ -391,124 +528,4 @@ void nb_plan_free(struct nb_plan *p)
 		free(p->steps[i].text);
 		p->steps[i].text = NULL;
 	}
-}
-
-/* A growing string; on allocation failure it stays NULL and the caller sees NULL at the end. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->failed)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *s = realloc(b->s, cap);
-		if (!s) {
-			b->failed = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-}
-
-static void script_step(struct sbuf *b, const struct nb_step *s)
-{
-	switch (s->kind) {
-	case NB_STEP_NETNS:
-		sb_printf(b, "ip netns add %s\n", s->ns);
-		break;
-	case NB_STEP_VETH:
-		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname,
-			  s->peer, s->peer_ns);
-		break;
-	case NB_STEP_BRIDGE:
-		sb_printf(b, "ip -n %s link add %s type bridge\n", s->ns, s->ifname);
-		break;
-	case NB_STEP_MASTER:
-		sb_printf(b, "ip -n %s link set %s master %s\n", s->ns, s->ifname, s->master);
-		break;
-	case NB_STEP_UP:
-		sb_printf(b, "ip -n %s link set %s up\n", s->ns, s->ifname);
-		break;
-	case NB_STEP_ADDR:
-		sb_printf(b, "ip -n %s addr add %s dev %s\n", s->ns, s->addr, s->ifname);
-		break;
-	case NB_STEP_ROUTE:
-		sb_printf(b, "ip -n %s route add %s via %s dev %s\n", s->ns, s->addr, s->via, s->ifname);
-		break;
-	case NB_STEP_SYSCTL: {
-		char key[sizeof(s->key)];
-
-		snprintf(key, sizeof(key), "%s", s->key);
-		for (char *c = key; *c; c++)
-			if (*c == '.')
-				*c = '/';
-		sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
-		break;
-	}
-	case NB_STEP_NFT:
-		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
-		break;
-	case NB_STEP_CGROUP:
-		sb_printf(b, "mkdir %s\n", s->path);
-		break;
-	case NB_STEP_TAP:
-		sb_printf(b, "ip -n %s tuntap add dev %s mode tap %s\n", s->ns, s->ifname,
-			  s->tap_mq ? "multi_queue" : "vnet_hdr");
-		break;
-	}
-}
-
-char *nb_plan_script(const struct nb_plan *p)
-{
-	struct sbuf b = {0};
-
-	sb_printf(&b, "#!/bin/bash\n");
-	sb_printf(&b,
-		  "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
-		  p->kind, p->name);
-	sb_printf(&b, "# client: netns %s, dials %s:%u\n", p->client_ns, p->dial_addr, p->dial_port);
-	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", p->server_ns,
-		  p->sandbox ? " (own mount/pid/uts namespaces and cgroup)" : "", p->server_addr,
-		  p->server_port);
-	sb_printf(&b, "# remove: nbench topo down %s, or:", p->name);
-	for (size_t i = 0; i < p->nns; i++)
-		sb_printf(&b, " ip netns del %s;", p->ns[i]);
-	if (*p->cgroup)
-		sb_printf(&b, " rmdir %s;", p->cgroup);
-	sb_printf(&b, "\nset -euo pipefail\n");
-	for (size_t i = 0; i < p->nsteps; i++)
-		script_step(&b, &p->steps[i]);
-	char *guest = nb_vm_script(p);
-	if (guest)
-		sb_printf(&b, "%s", guest);
-	free(guest);
-	if (b.failed) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
 }

@@ -10,46 +10,120 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/fsutil.h"
 #include "topo_int.h"
-#include "vm.h"
 
 void nb_state_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, NB_STATE_DIR "/%s.json", name);
 }
 
-static int mkdir_p(const char *dir)
+/* The state file's records of steps, one list per kind of object; NULL: st goes in another list. */
+static cJSON *link_json(const struct nb_step *st)
 {
-	char tmp[256];
+	cJSON *e;
 
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
+	if (st->kind != NB_STEP_VETH && st->kind != NB_STEP_BRIDGE)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", st->ifname);
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "kind", st->kind == NB_STEP_VETH ? "veth" : "bridge");
+	if (st->kind == NB_STEP_VETH) {
+		cJSON_AddStringToObject(e, "peer", st->peer);
+		cJSON_AddStringToObject(e, "peer_netns", st->peer_ns);
 	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return e;
 }
 
+static cJSON *sysctl_json(const struct nb_step *st)
+{
+	cJSON *e;
+
+	if (st->kind != NB_STEP_SYSCTL)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "key", st->key);
+	cJSON_AddStringToObject(e, "value", st->val);
+	cJSON_AddStringToObject(e, "old", st->old);
+	return e;
+}
+
+static cJSON *nft_json(const struct nb_step *st)
+{
+	cJSON *e;
+
+	if (st->kind != NB_STEP_NFT)
+		return NULL;
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "netns", st->ns);
+	cJSON_AddStringToObject(e, "table", st->table);
+	return e;
+}
+
+static void steps_json(cJSON *o, const char *key, const struct nb_plan *p,
+		       cJSON *(*item)(const struct nb_step *))
+{
+	cJSON *a = cJSON_AddArrayToObject(o, key), *e;
+
+	for (size_t i = 0; a && i < p->nsteps; i++)
+		if ((e = item(&p->steps[i])))
+			cJSON_AddItemToArray(a, e);
+}
+
+void nb_ends_json(const struct nb_plan *p, cJSON *o)
+{
+	cJSON *c = cJSON_AddObjectToObject(o, "client"), *s = cJSON_AddObjectToObject(o, "server");
+
+	if (c) {
+		cJSON_AddStringToObject(c, "netns", p->client_ns);
+		cJSON_AddStringToObject(c, "dial_addr", p->dial_addr);
+		cJSON_AddNumberToObject(c, "dial_port", p->dial_port);
+	}
+	if (s) {
+		cJSON_AddStringToObject(s, "netns", p->server_ns);
+		cJSON_AddStringToObject(s, "addr", p->server_addr);
+		cJSON_AddNumberToObject(s, "port", p->server_port);
+		cJSON_AddBoolToObject(s, "sandbox", p->sandbox);
+	}
+}
+
+/* The processes on record, with what tells each apart from a later process of the same pid. */
+static void procs_json(cJSON *o, const struct nb_topo *t)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "procs"), *e, *x;
+
+	for (size_t i = 0; a && i < t->nprocs; i++) {
+		e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
+		cJSON_AddNumberToObject(e, "start_ticks", (double)t->procs[i].start_ticks);
+		x = cJSON_AddArrayToObject(e, "exe");
+		for (size_t j = 0; x && j < NB_PROC_EXES; j++)
+			if (*t->procs[i].exe[j])
+				cJSON_AddItemToArray(x, cJSON_CreateString(t->procs[i].exe[j]));
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
+/* The state file's text. What re-plans the instance: name, kind, ports and the cgroup; the rest is for
+ * people and for the sweep. */
 static char *state_json(const struct nb_topo *t, bool complete)
 {
 	const struct nb_plan *p = &t->plan;
-	cJSON *o = cJSON_CreateObject(), *a, *e, *c, *s;
-	char *text;
+	cJSON *o = cJSON_CreateObject(), *a;
+	char *text, *line = NULL;
 
 	if (!o)
 		return NULL;
@@ -67,174 +141,84 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		cJSON_AddStringToObject(o, "cgroup", p->cgroup);
 	else
 		cJSON_AddNullToObject(o, "cgroup");
-	a = cJSON_AddArrayToObject(o, "links");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_VETH && st->kind != NB_STEP_BRIDGE)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "name", st->ifname);
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "kind", st->kind == NB_STEP_VETH ? "veth" : "bridge");
-		if (st->kind == NB_STEP_VETH) {
-			cJSON_AddStringToObject(e, "peer", st->peer);
-			cJSON_AddStringToObject(e, "peer_netns", st->peer_ns);
-		}
-		cJSON_AddItemToArray(a, e);
-	}
-	a = cJSON_AddArrayToObject(o, "sysctls");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_SYSCTL)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "key", st->key);
-		cJSON_AddStringToObject(e, "value", st->val);
-		cJSON_AddStringToObject(e, "old", st->old);
-		cJSON_AddItemToArray(a, e);
-	}
-	a = cJSON_AddArrayToObject(o, "nft_tables");
-	for (size_t i = 0; a && i < p->nsteps; i++) {
-		const struct nb_step *st = &p->steps[i];
-
-		if (st->kind != NB_STEP_NFT)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "netns", st->ns);
-		cJSON_AddStringToObject(e, "table", st->table);
-		cJSON_AddItemToArray(a, e);
-	}
-	c = cJSON_AddObjectToObject(o, "client");
-	if (c) {
-		cJSON_AddStringToObject(c, "netns", p->client_ns);
-		cJSON_AddStringToObject(c, "dial_addr", p->dial_addr);
-		cJSON_AddNumberToObject(c, "dial_port", p->dial_port);
-	}
-	s = cJSON_AddObjectToObject(o, "server");
-	if (s) {
-		cJSON_AddStringToObject(s, "netns", p->server_ns);
-		cJSON_AddStringToObject(s, "addr", p->server_addr);
-		cJSON_AddNumberToObject(s, "port", p->server_port);
-		cJSON_AddBoolToObject(s, "sandbox", p->sandbox);
-	}
-	a = cJSON_AddArrayToObject(o, "procs");
-	for (size_t i = 0; a && i < t->nprocs; i++) {
-		e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, "pid", t->procs[i].pid);
-		cJSON_AddNumberToObject(e, "start_ticks", (double)t->procs[i].start_ticks);
-		cJSON_AddItemToArray(a, e);
-	}
+	steps_json(o, "links", p, link_json);
+	steps_json(o, "sysctls", p, sysctl_json);
+	steps_json(o, "nft_tables", p, nft_json);
+	nb_ends_json(p, o);
+	procs_json(o, t);
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
-	return text;
+	/* a text file: it ends with a newline */
+	if (text && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+	free(text);
+	return line;
 }
 
-static int write_all(int fd, const char *s)
+int nb_state_dir(bool create, char *err, size_t errlen)
 {
-	size_t n = strlen(s);
-
-	while (n) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return nb_dir_open_checked(NB_STATE_DIR, create, err, errlen);
 }
 
 int nb_state_write(const struct nb_topo *t, bool complete)
 {
-	char path[128], tmp[140];
-	char *text = state_json(t, complete);
-	int fd, r;
+	char file[NB_TOPO_NAME_MAX + 8];
+	char *text;
+	int dfd, r;
 
-	if (!text)
-		return -ENOMEM;
-	nb_state_path(path, sizeof(path), t->plan.name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		free(text);
-		return -errno;
-	}
-	r = write_all(fd, text);
-	if (!r)
-		r = write_all(fd, "\n");
+	dfd = nb_state_dir(false, NULL, 0);
+	if (dfd < 0)
+		return dfd;
+	text = state_json(t, complete);
+	snprintf(file, sizeof(file), "%s.json", t->plan.name);
+	r = text ? nb_write_atomic_at(dfd, file, text) : -ENOMEM;
 	free(text);
-	if (close(fd) && !r)
-		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
-	if (r)
-		unlink(tmp);
+	close(dfd);
 	return r;
 }
 
 /* The state file doubles as the lock on the instance name: whoever creates it owns the name. */
-int nb_state_create(const struct nb_topo *t)
+int nb_state_create(const struct nb_topo *t, char *err, size_t errlen)
 {
-	char path[128];
-	int fd, r;
+	char file[NB_TOPO_NAME_MAX + 8];
+	int dfd, fd, r;
 
-	r = mkdir_p(NB_STATE_DIR);
-	if (r)
-		return r;
-	nb_state_path(path, sizeof(path), t->plan.name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	r = nb_state_write(t, false);
-	if (r)
-		unlink(path);
+	/* /run/nbench and /run/nbench/topo are made 0700 and checked: root acts on what is in them */
+	dfd = nb_state_dir(true, err, errlen);
+	if (dfd < 0)
+		return dfd;
+	snprintf(file, sizeof(file), "%s.json", t->plan.name);
+	fd = openat(dfd, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	r = fd < 0 ? -errno : 0;
+	if (!r) {
+		close(fd);
+		r = nb_state_write(t, false);
+		if (r)
+			unlinkat(dfd, file, 0);
+	}
+	if (r == -EEXIST)
+		nb_err(err, errlen, "instance name '%s' is in use", t->plan.name);
+	else if (r)
+		nb_err(err, errlen, "writing state file in " NB_STATE_DIR ": %s", strerror(-r));
+	close(dfd);
 	return r;
 }
 
 int nb_state_remove(const char *name)
 {
-	char path[128];
+	char file[NB_TOPO_NAME_MAX + 8];
+	int dfd = nb_state_dir(false, NULL, 0), r = 0;
 
-	nb_state_path(path, sizeof(path), name);
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap + 8192);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-			cap += 8192;
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	snprintf(file, sizeof(file), "%s.json", name);
+	/* unlinkat removes a symlink itself, never what it points to */
+	if (unlinkat(dfd, file, 0) && errno != ENOENT)
+		r = -errno;
+	close(dfd);
+	return r;
 }
 
 static const char *jstr(const cJSON *o, const char *key)
@@ -251,6 +235,30 @@ static double jnum(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+static uint16_t jport(const cJSON *o, const char *key)
+{
+	double v = jnum(o, key);
+
+	return v >= 0 && v <= 65535 ? (uint16_t)v : 0;
+}
+
+/* A process on record; numbers out of range read as 0 (no such process). */
+static void proc_read(const cJSON *e, struct nb_proc *p)
+{
+	double pid = jnum(e, "pid"), start = jnum(e, "start_ticks");
+	const cJSON *x;
+	size_t j = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid >= 2 && pid <= 4194304 ? (pid_t)pid : 0;
+	p->start_ticks = start >= 1 && start < 1e18 ? (unsigned long long)start : 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "exe"))
+	{
+		if (j < NB_PROC_EXES && cJSON_IsString(x) && *x->valuestring == '/')
+			snprintf(p->exe[j++], sizeof(p->exe[0]), "%s", x->valuestring);
+	}
+}
+
 /* The cgroup root a plan was made with: the state file's cgroup path minus "/nbench-<name>". */
 static void cgroot_of(const char *cgroup, char *buf, size_t len)
 {
@@ -264,18 +272,30 @@ static void cgroot_of(const char *cgroup, char *buf, size_t len)
 
 int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen)
 {
-	char path[128], cgroot[256];
+	char path[128], cgroot[256], stored[256], file[NB_TOPO_NAME_MAX + 8], why[96];
 	struct nb_topo_opts opts = {0};
 	const char *kind;
 	char *text;
 	cJSON *o, *procs, *e;
-	int r;
+	int dfd, r;
 
 	memset(ret, 0, sizeof(*ret));
 	nb_state_path(path, sizeof(path), name);
-	text = read_text(path);
-	if (!text) {
-		r = -errno;
+	dfd = nb_state_dir(false, err, errlen);
+	if (dfd == -ENOENT)
+		nb_err(err, errlen, "no instance '%s' (%s: %s)", name, path, strerror(ENOENT));
+	if (dfd < 0)
+		return dfd;
+	snprintf(file, sizeof(file), "%s.json", name);
+	text = nb_slurp_at(dfd, file, 1 << 20, why, sizeof(why));
+	r = text ? 0 : -errno;
+	close(dfd);
+	if (r == -EPERM || r == -ELOOP) {
+		/* written by someone else than nbench: nothing in it is acted upon */
+		nb_err(err, errlen, "%s: %s; not trusted, left alone", path, why);
+		return -EPERM;
+	}
+	if (r) {
 		nb_err(err, errlen, "no instance '%s' (%s: %s)", name, path, strerror(-r));
 		return r;
 	}
@@ -287,9 +307,13 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 		nb_err(err, errlen, "%s: not an nbench state file", path);
 		return -EBADMSG;
 	}
-	opts.server_port = (uint16_t)jnum(o, "server_port");
-	opts.publish_port = (uint16_t)jnum(o, "publish_port");
-	cgroot_of(jstr(o, "cgroup"), cgroot, sizeof(cgroot));
+	opts.server_port = jport(o, "server_port");
+	opts.publish_port = jport(o, "publish_port");
+	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
+	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
+		*cgroot = '\0';
+	cgroot_of(jstr(o, "cgroup"), stored, sizeof(stored));
+	ret->cgroup_foreign = *stored && strcmp(stored, cgroot);
 	r = nb_plan_build(kind, name, &opts, cgroot, &ret->plan, err, errlen);
 	if (r) {
 		cJSON_Delete(o);
@@ -300,9 +324,7 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	{
 		if (ret->nprocs >= NB_TOPO_MAX_PIDS)
 			break;
-		ret->procs[ret->nprocs].pid = (pid_t)jnum(e, "pid");
-		ret->procs[ret->nprocs].start_ticks = (unsigned long long)jnum(e, "start_ticks");
-		ret->nprocs++;
+		proc_read(e, &ret->procs[ret->nprocs++]);
 	}
 	e = cJSON_GetObjectItemCaseSensitive(o, "complete");
 	ret->incomplete = !cJSON_IsTrue(e);
@@ -310,312 +332,160 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	return 0;
 }
 
-/* /proc/<pid>/stat field 22, or 0 if the process is gone or a zombie. */
-unsigned long long nb_proc_start_ticks(pid_t pid)
+/* Whether pid is a process of instance t, and so may be signalled: our own child not yet reaped (its pid
+ * cannot be reused), a member of the instance's cgroup, or still the process recorded (start time and
+ * program) and inside one of the instance's namespaces. A live process that is none of these is left
+ * alone, and said so. */
+static bool proc_ours(const struct nb_topo *t, const struct nb_proc *p, bool say)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	char state;
-	FILE *f;
+	const struct nb_plan *pl = &t->plan;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-		   &state, &start) != 2)
-		return 0;
-	if (state == 'Z' || state == 'X')
-		return 0;
-	return start;
+	if (p->child)
+		return true;
+	if (p->pid <= 1 || !nb_proc_start_ticks(p->pid))
+		return false;
+	if (pl->sandbox && nb_proc_in_cgroup(p->pid, pl->cgroup))
+		return true;
+	if (nb_proc_is(p) && nb_proc_in_netns(p->pid, pl->name))
+		return true;
+	if (say)
+		fprintf(stderr, "nbench topo: %s: pid %d left alone: %s\n", pl->name, (int)p->pid,
+			!*p->exe[0] && !*p->exe[1] ? "the state file does not say which process it was"
+			: nb_proc_is(p)		   ? "not in the instance's namespaces"
+						   : "no longer the process that was recorded");
+	return false;
 }
 
-static bool proc_alive(struct nb_proc *p)
+/* A pidfd for p once it is confirmed as ours (the check repeated after the open: the pid may have been
+ * reused in between), or -1: nothing to signal. */
+static int proc_open(const struct nb_topo *t, const struct nb_proc *p)
 {
+	int fd;
+
+	if (!proc_ours(t, p, true))
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (fd >= 0 && !proc_ours(t, p, false)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether the process of pidfd fd (p on record) still runs; a child of ours is reaped. */
+static bool proc_alive(int fd, struct nb_proc *p)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int status;
 
 	if (p->child && waitpid(p->pid, &status, WNOHANG) == p->pid) {
 		p->child = false;
-		p->start_ticks = 0;
 		return false;
 	}
-	return p->start_ticks && nb_proc_start_ticks(p->pid) == p->start_ticks;
+	/* a pidfd reads as ready once its process has exited */
+	return poll(&pfd, 1, 0) == 0;
 }
 
-/* SIGTERM, up to 2 s of grace, SIGKILL, and reap what is ours. A recorded pid that now belongs to
- * another process (different start time) is left alone. */
+static void proc_signal(int fd, int sig)
+{
+	syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+}
+
+/* SIGTERM, up to 2 s of grace, SIGKILL, and reap what is ours. Signals go through pidfds of processes
+ * confirmed as the instance's (proc_ours): a recorded pid that now belongs to someone else is never hit. */
 int nb_procs_kill(struct nb_topo *t)
 {
 	struct timespec ts = {0, 20 * 1000 * 1000};
+	int fds[NB_TOPO_MAX_PIDS];
 	bool any = false;
 
 	for (size_t i = 0; i < t->nprocs; i++) {
-		if (proc_alive(&t->procs[i])) {
-			kill(t->procs[i].pid, SIGTERM);
+		fds[i] = proc_open(t, &t->procs[i]);
+		if (fds[i] >= 0) {
+			proc_signal(fds[i], SIGTERM);
 			any = true;
 		}
 	}
 	for (int round = 0; any && round < 100; round++) {
 		any = false;
 		for (size_t i = 0; i < t->nprocs; i++)
-			any |= proc_alive(&t->procs[i]);
+			any |= fds[i] >= 0 && proc_alive(fds[i], &t->procs[i]);
 		if (any)
 			nanosleep(&ts, NULL);
 	}
 	for (size_t i = 0; i < t->nprocs; i++) {
-		if (proc_alive(&t->procs[i]))
-			kill(t->procs[i].pid, SIGKILL);
+		if (fds[i] >= 0 && proc_alive(fds[i], &t->procs[i]))
+			proc_signal(fds[i], SIGKILL);
 		if (t->procs[i].child) {
 			int status;
 
 			while (waitpid(t->procs[i].pid, &status, 0) < 0 && errno == EINTR)
 				;
 		}
+		if (fds[i] >= 0)
+			close(fds[i]);
 	}
 	t->nprocs = 0;
 	return 0;
+}
+
+static void keep_first(int *first, int r)
+{
+	if (r && !*first)
+		*first = r;
+}
+
+/* The sweep: whatever follows the naming pattern of instance name, planned or not, undone as the step
+ * that would have made it. */
+static int sweep(struct nb_apply *a, const char *name)
+{
+	static const enum nb_step_kind by_name[] = {NB_STEP_GUEST, NB_STEP_VHOST_USER};
+	struct nb_step s;
+	char cgroot[200];
+	int first = 0;
+
+	for (size_t i = 0; i < sizeof(by_name) / sizeof(by_name[0]); i++) {
+		memset(&s, 0, sizeof(s));
+		s.kind = by_name[i];
+		snprintf(s.name, sizeof(s.name), "%s", name);
+		keep_first(&first, nb_step_undo(a, &s));
+	}
+	for (size_t i = 0; nb_ns_role(i); i++) {
+		memset(&s, 0, sizeof(s));
+		s.kind = NB_STEP_NETNS;
+		nb_ns_name(s.ns, sizeof(s.ns), name, nb_ns_role(i));
+		if (nb_ns_exists(s.ns))
+			keep_first(&first, nb_step_undo(a, &s));
+	}
+	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
+		memset(&s, 0, sizeof(s));
+		s.kind = NB_STEP_CGROUP;
+		snprintf(s.path, sizeof(s.path), "%s/nbench-%s", cgroot, name);
+		keep_first(&first, nb_step_undo(a, &s));
+	}
+	return first;
 }
 
 int nb_teardown(struct nb_topo *t)
 {
 	struct nb_plan *p = &t->plan;
 	struct nb_apply *a = NULL;
-	char cgroot[256], path[300];
 	int r, first = 0;
 
+	if (t->cgroup_foreign)
+		fprintf(stderr,
+			"nbench topo: %s: the state file's cgroup is not under this machine's cgroup root; "
+			"using %s\n",
+			p->name, *p->cgroup ? p->cgroup : "none");
 	nb_procs_kill(t);
-	nb_vm_cleanup(p->name);
-	r = nb_apply_open(&a);
+	r = nb_apply_open(p, NULL, &a);
 	if (r)
 		return r;
-	for (size_t i = p->nsteps; i-- > 0;) {
-		r = nb_step_undo(a, &p->steps[i]);
-		if (r && !first)
-			first = r;
-	}
+	for (size_t i = p->nsteps; i-- > 0;)
+		keep_first(&first, nb_step_undo(a, &p->steps[i]));
+	keep_first(&first, sweep(a, p->name));
 	nb_apply_close(a);
-	/* The sweep: whatever follows the naming pattern of this instance, planned or not. */
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const roles[] = {"remote", "host", "ctr"};
-		char ns[NB_NS_NAME_MAX];
-
-		nb_ns_name(ns, sizeof(ns), p->name, roles[i]);
-		if (nb_ns_exists(ns)) {
-			r = nb_ns_delete(ns);
-			if (r && !first)
-				first = r;
-		}
-	}
-	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
-		snprintf(path, sizeof(path), "%s/nbench-%s", cgroot, p->name);
-		r = nb_cgroup_remove(path);
-		if (r && !first)
-			first = r;
-	}
-	if (*p->cgroup) {
-		r = nb_cgroup_remove(p->cgroup);
-		if (r && !first)
-			first = r;
-	}
 	if (!first)
 		first = nb_state_remove(p->name);
-	return first;
-}
-
-static int info_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct nb_topo_info *)a)->name, ((const struct nb_topo_info *)b)->name);
-}
-
-static int info_add(struct nb_topo_info **list, size_t *n, size_t *cap, const char *name,
-		    struct nb_topo_info **ret)
-{
-	for (size_t i = 0; i < *n; i++) {
-		if (!strcmp((*list)[i].name, name)) {
-			*ret = &(*list)[i];
-			return 0;
-		}
-	}
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct nb_topo_info *nl = realloc(*list, nc * sizeof(*nl));
-
-		if (!nl)
-			return -ENOMEM;
-		*list = nl;
-		*cap = nc;
-	}
-	*ret = &(*list)[(*n)++];
-	memset(*ret, 0, sizeof(**ret));
-	snprintf((*ret)->name, sizeof((*ret)->name), "%s", name);
-	return 0;
-}
-
-int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n)
-{
-	struct nb_topo_info *list = NULL, *info;
-	size_t n = 0, cap = 0;
-	char name[NB_TOPO_NAME_MAX + 1], cgroot[256];
-	struct dirent *de;
-	DIR *d;
-	int r = 0;
-
-	d = opendir(NB_STATE_DIR);
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		struct nb_topo t;
-
-		if (l < 6 || strcmp(de->d_name + l - 5, ".json") || l - 5 > NB_TOPO_NAME_MAX)
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
-		if (nb_topo_name_check(name, NULL, 0))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-		info->has_state = true;
-		if (nb_state_read(name, &t, NULL, 0))
-			continue;
-		snprintf(info->kind, sizeof(info->kind), "%s", t.plan.kind);
-		info->complete = !t.incomplete;
-		snprintf(info->client_netns, sizeof(info->client_netns), "%s", t.plan.client_ns);
-		snprintf(info->server_netns, sizeof(info->server_netns), "%s", t.plan.server_ns);
-		snprintf(info->dial_addr, sizeof(info->dial_addr), "%s", t.plan.dial_addr);
-		snprintf(info->server_addr, sizeof(info->server_addr), "%s", t.plan.server_addr);
-		info->dial_port = t.plan.dial_port;
-		info->server_port = t.plan.server_port;
-		info->nprocs = (unsigned)t.nprocs;
-		nb_plan_free(&t.plan);
-	}
-	if (d)
-		closedir(d);
-	d = r ? NULL : opendir(NB_NETNS_DIR);
-	while (d && (de = readdir(d))) {
-		if (!nb_ns_name_parse(de->d_name, name))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	/* a VM path's run directory, a vhost-user backend's EAL directory (topo/vhost_user.c) */
-	d = r ? NULL : opendir(NB_VM_RUN_DIR);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || nb_topo_name_check(de->d_name, NULL, 0))
-			continue;
-		r = info_add(&list, &n, &cap, de->d_name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	d = r ? NULL : opendir(NB_VU_DPDK_DIR);
-	while (d && (de = readdir(d))) {
-		if (!nb_vu_prefix_parse(de->d_name, name))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	d = r || nb_cgroup_root(cgroot, sizeof(cgroot)) ? NULL : opendir(cgroot);
-	while (d && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || !nb_cgroup_name_parse(de->d_name, name))
-			continue;
-		r = info_add(&list, &n, &cap, name, &info);
-		if (r)
-			break;
-	}
-	if (d)
-		closedir(d);
-	if (r) {
-		free(list);
-		return r;
-	}
-	if (n)
-		qsort(list, n, sizeof(*list), info_cmp);
-	*ret = list;
-	*ret_n = n;
-	return 0;
-}
-
-int nb_topo_down_name(const char *name, char *err, size_t errlen)
-{
-	struct nb_topo t;
-	char path[128], cgroot[256], cg[300];
-	bool any = false;
-	int r;
-
-	r = nb_topo_name_check(name, err, errlen);
-	if (r)
-		return r;
-	nb_state_path(path, sizeof(path), name);
-	if (!access(path, F_OK) && !nb_state_read(name, &t, NULL, 0)) {
-		r = nb_teardown(&t);
-		nb_plan_free(&t.plan);
-		if (r)
-			nb_err(err, errlen, "tearing down %s: %s", name, strerror(-r));
-		return r;
-	}
-	/* No (readable) state file: what the naming pattern finds is all there is to go on. */
-	memset(&t, 0, sizeof(t));
-	snprintf(t.plan.name, sizeof(t.plan.name), "%s", name);
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const roles[] = {"remote", "host", "ctr"};
-		char ns[NB_NS_NAME_MAX];
-
-		nb_ns_name(ns, sizeof(ns), name, roles[i]);
-		any |= nb_ns_exists(ns);
-	}
-	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
-		snprintf(cg, sizeof(cg), "%s/nbench-%s", cgroot, name);
-		any |= !access(cg, F_OK);
-	}
-	any |= !access(path, F_OK);
-	any |= nb_vu_leftovers(name);
-	if (!any) {
-		nb_err(err, errlen, "no instance '%s'", name);
-		return -ENOENT;
-	}
-	r = nb_teardown(&t);
-	if (r)
-		nb_err(err, errlen, "tearing down %s: %s", name, strerror(-r));
-	return r;
-}
-
-int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen)
-{
-	struct nb_topo_info *list = NULL;
-	size_t n = 0, done = 0;
-	int r, first = 0;
-
-	r = nb_topo_list(&list, &n);
-	if (r) {
-		nb_err(err, errlen, "listing instances: %s", strerror(-r));
-		return r;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char e[256];
-
-		r = nb_topo_down_name(list[i].name, e, sizeof(e));
-		if (r && r != -ENOENT && !first) {
-			first = r;
-			nb_err(err, errlen, "%s", e);
-		}
-		if (!r)
-			done++;
-	}
-	free(list);
-	if (ret_n)
-		*ret_n = done;
 	return first;
 }

@@ -9,6 +9,7 @@
 #define NB_TOPO_INT_H
 
 #include <net/if.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,8 @@ enum nb_step_kind {
 	NB_STEP_NFT,	/* ruleset text creating table `table` in ns */
 	NB_STEP_CGROUP, /* path: a cgroup v2 directory */
 	NB_STEP_TAP,	/* ifname: a persistent tap in ns, a guest's NIC or its backend's port (topo/vm.c) */
+	NB_STEP_VHOST_USER, /* a guest's vhost-user backend (dpdk-testpmd) for instance name, in ns */
+	NB_STEP_GUEST,	    /* the guest of instance name (qemu), in ns; up once its responder answers */
 };
 
 struct nb_step {
@@ -51,10 +54,19 @@ struct nb_step {
 	char table[48]; /* "ip nbench_<name>" */
 	char *text;	/* nft ruleset (heap) */
 	char path[256];
+	char name[NB_TOPO_NAME_MAX + 1]; /* the instance */
 	bool tap_mq; /* NB_STEP_TAP: multi-queue, no vnet_hdr (for DPDK's net_tap), else vnet_hdr (qemu) */
 	/* Filled in when applied, read by the undo. */
 	char old[16];
 	bool done;
+};
+
+/* What runs the server end of a VM path (the table in plan.c says which kind has which). */
+enum nb_vm {
+	NB_VM_NONE,	  /* not a VM path */
+	NB_VM_QEMU,	  /* virtio-net with qemu's userspace backend */
+	NB_VM_VHOST_NET,  /* virtio-net with vhost-net */
+	NB_VM_VHOST_USER, /* a vhost-user netdev served by dpdk-testpmd (topo/vhost_user.c) */
 };
 
 struct nb_plan {
@@ -62,6 +74,7 @@ struct nb_plan {
 	char name[NB_TOPO_NAME_MAX + 1];
 	struct nb_step steps[NB_TOPO_MAX_STEPS];
 	size_t nsteps;
+	size_t nshared; /* steps[0..nshared): the namespaces and the steps the kind's children share */
 	char ns[NB_TOPO_MAX_NS][NB_NS_NAME_MAX];
 	size_t nns;
 	char client_ns[NB_NS_NAME_MAX];
@@ -72,19 +85,29 @@ struct nb_plan {
 	uint16_t server_port;
 	char cgroup[256]; /* empty unless the server runs sandboxed ("host") */
 	bool sandbox;
+	enum nb_vm vm;
 };
 
+#define NB_PROC_EXES	3
+#define NB_PROC_EXE_MAX 256
+
+/* A process on record, and what tells it apart from a later one with the same pid: its start time and the
+ * programs it may be running (nbench itself until the exec, then argv[0], then the program a wrapper
+ * such as `sh -c "exec setsid qemu ..."` ends in). */
 struct nb_proc {
 	pid_t pid;
-	unsigned long long start_ticks; /* /proc/<pid>/stat field 22: tells a reused pid apart */
-	bool child;			/* ours to waitpid() */
+	unsigned long long start_ticks;		 /* /proc/<pid>/stat field 22 */
+	char exe[NB_PROC_EXES][NB_PROC_EXE_MAX]; /* /proc/<pid>/exe targets; "" unused; none: an old record */
+	bool child;				 /* ours to waitpid() */
 };
 
 struct nb_topo {
 	struct nb_plan plan;
-	bool built; /* by this process through nb_topo_up (vs found by nb_topo_open) */
+	bool built;    /* by this process through nb_topo_up (vs found by nb_topo_open) */
+	bool building; /* nb_topo_up is applying its steps: the state file says not complete */
 	bool down;
-	bool incomplete; /* read from a state file whose nb_topo_up never finished */
+	bool incomplete;     /* read from a state file whose nb_topo_up never finished */
+	bool cgroup_foreign; /* the state file named a cgroup outside this machine's root (not used) */
 	struct nb_proc procs[NB_TOPO_MAX_PIDS];
 	size_t nprocs;
 	/* nb_topo_open: what the state file recorded (started by `topo up`, not ours to stop) */
@@ -98,6 +121,10 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 void nb_plan_free(struct nb_plan *p);
 char *nb_plan_script(const struct nb_plan *p);
 void nb_ns_name(char *buf, size_t len, const char *name, const char *role);
+/* The i-th namespace role ("remote", "host", "ctr"), NULL past the last. */
+const char *nb_ns_role(size_t i);
+/* "unknown path kind ..." with the list of kinds into err; returns -EINVAL. */
+int nb_topo_kind_error(const char *kind, char *err, size_t errlen);
 /* Whether s is the name of a netns nbench would create; the instance name goes to ret_name. */
 bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
@@ -113,9 +140,43 @@ bool nb_ns_exists(const char *ns);
 /* The mount point of the cgroup v2 hierarchy ("" if none) */
 int nb_cgroup_root(char *buf, size_t len);
 
-/* apply.c */
+/* proc.c: processes of an instance. How a step's process gets on record before it may run: */
+struct nb_launch {
+	int (*record)(void *ctx, const struct nb_proc *p); /* nonzero: not recorded, the child is killed */
+	void (*forget)(void *ctx, pid_t pid);		   /* its exec failed; it is reaped */
+	void *ctx;
+	const sigset_t *cancel; /* waits stop with -EINTR when one of these is pending (NULL: none) */
+};
+struct nb_spawn_req {
+	const char *netns;    /* where it runs */
+	const char *cgroup;   /* non-NULL: sandboxed (own mount/pid/uts namespaces) in this cgroup */
+	const char *hostname; /* the sandbox's */
+	char *const *argv;
+	const char *exe; /* the program argv[0] ends up exec'ing, if it is a wrapper (NULL: argv[0]) */
+};
+/* Forks argv into req's netns, records it through l, then lets it exec. The pid or -errno. */
+pid_t nb_spawn(const struct nb_spawn_req *req, const struct nb_launch *l);
+/* /proc/<pid>/stat field 22 (tells a reused pid apart), or 0 if the process is gone or a zombie. */
+unsigned long long nb_proc_start_ticks(pid_t pid);
+/* The program pid runs (/proc/<pid>/exe, without " (deleted)") into buf; "" if unknown. */
+void nb_proc_exe(pid_t pid, char *buf, size_t len);
+/* Whether pid is still the process p records: same start time and one of its programs. A record
+ * without programs (an old state file) is never confirmed. */
+bool nb_proc_is(const struct nb_proc *p);
+/* Whether pid lives in one of the network namespaces of instance name (nb-<name>-{remote,host,ctr}). */
+bool nb_proc_in_netns(pid_t pid, const char *name);
+/* Whether pid is in the cgroup v2 directory cgroup (its cgroup.procs). */
+bool nb_proc_in_cgroup(pid_t pid, const char *cgroup);
+/* A pidfd for p's pid that refers to the recorded process (its start time checked after the open, so a
+ * pid reused in between is caught), or -errno (-ESRCH: not it). */
+int nb_proc_pidfd(const struct nb_proc *p);
+/* Whether a signal of set is pending for the calling thread (set NULL: no). */
+bool nb_cancel_pending(const sigset_t *set);
+
+/* apply.c. A handle applies the steps of one plan; the steps that start processes (NB_STEP_VHOST_USER,
+ * NB_STEP_GUEST) record them through l (NULL: such steps fail with -EINVAL). */
 struct nb_apply;
-int nb_apply_open(struct nb_apply **ret);
+int nb_apply_open(const struct nb_plan *p, const struct nb_launch *l, struct nb_apply **ret);
 void nb_apply_close(struct nb_apply *a);
 int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen);
 /* Idempotent: an object already gone counts as undone. */
@@ -129,15 +190,27 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len);
 int nb_cgroup_remove(const char *path);
 
 /* state.c */
+/* NB_STATE_DIR open and checked (nb_dir_open_checked), made first with create. The fd or -errno. */
+int nb_state_dir(bool create, char *err, size_t errlen);
 int nb_state_write(const struct nb_topo *t, bool complete);
-int nb_state_create(const struct nb_topo *t);
+/* The new state file of t (the name's lock). 0 or -errno (-EEXIST: the name is taken) with err set. */
+int nb_state_create(const struct nb_topo *t, char *err, size_t errlen);
+/* "client" and "server" of plan p into JSON object o, as the state file and describe have them. */
+struct cJSON;
+void nb_ends_json(const struct nb_plan *p, struct cJSON *o);
 int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen);
 int nb_state_remove(const char *name);
 void nb_state_path(char *buf, size_t len, const char *name);
 /* Tears down by plan and by naming pattern; works without a state file and twice. */
 int nb_teardown(struct nb_topo *t);
 int nb_procs_kill(struct nb_topo *t);
-unsigned long long nb_proc_start_ticks(pid_t pid);
+
+/* topo.c: the launch that records processes in t's state file */
+void nb_topo_launch(struct nb_topo *t, const sigset_t *cancel, struct nb_launch *ret);
+
+/* list.c: whether something of instance name exists (its state file, a netns or cgroup of its naming
+ * pattern); what goes to what. */
+bool nb_name_taken(const char *name, char *what, size_t whatlen);
 
 /* describe.c */
 char *nb_describe(const struct nb_plan *p);

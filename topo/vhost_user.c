@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
+#include "nbench/fsutil.h"
 #include "vm.h"
 
 #define READY_TIMEOUT_S 30 /* testpmd listens ~1 s after it starts on an idle machine */
@@ -269,65 +271,42 @@ static void eal_dir_remove(const char *name)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int64_t mono_ns(void)
+/* testpmd's command and its command file in dir; what a previous instance of this name may have left (a
+ * kill -9 before its teardown) removed. */
+static int vu_prepare(const struct nb_plan *p, const char *dir, struct nb_vu_backend *b, char *err,
+		      size_t errlen)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, struct nb_vu_backend *b,
-		char *err, size_t errlen)
-{
-	const struct nb_plan *p = &t->plan;
-	char shell[256], sock[160], path[192], msg[256], pidtext[32];
-	char *argv[sizeof(b->cmd.argv) / sizeof(b->cmd.argv[0]) + 4];
-	const char *env = getenv("NBENCH_VHOST_USER_TIMEOUT");
-	int64_t start, limit_ns = (env && atoi(env) > 0 ? atoi(env) : READY_TIMEOUT_S) * 1000000000LL;
-	FILE *f;
+	char path[192], sock[160];
+	int r;
 
 	nb_vu_cmd_build(b, p, dir);
 	snprintf(path, sizeof(path), "%s/testpmd.cmds", dir);
-	f = fopen(path, "we");
-	if (!f || fputs(nb_vu_commands, f) < 0 || fclose(f)) {
-		int e = errno ? errno : EIO;
-
-		nb_err(err, errlen, "cannot write %s: %s", path, strerror(e));
-		return -e;
+	r = nb_write_atomic(path, nb_vu_commands);
+	if (r) {
+		nb_err(err, errlen, "cannot write %s: %s", path, strerror(-r));
+		return r;
 	}
 	nb_vu_sock(sock, sizeof(sock), p->name);
-	/* what a previous instance of this name may have left (a kill -9 before its teardown) */
 	unlink(sock);
 	eal_dir_remove(p->name);
+	return 0;
+}
 
-	/* as qemu: its own session, stdin closed, its messages in a file; the recorded pid is testpmd's */
-	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s/testpmd.log' 2>&1", dir);
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = shell;
-	for (size_t i = 0; i <= b->cmd.argc; i++)
-		argv[3 + i] = b->cmd.argv[i];
-	start = mono_ns();
-	b->pid = nb_topo_spawn_server(t, argv);
-	if (b->pid < 0) {
-		nb_err(err, errlen, "cannot start %s in %s: %s", testpmd_bin(), p->server_ns,
-		       strerror((int)-b->pid));
-		return (int)b->pid;
-	}
-	/* the pidfile lets a teardown without the state file's record find it (nb_vu_cleanup) */
-	snprintf(path, sizeof(path), "%s/testpmd.pid", dir);
-	f = fopen(path, "we");
-	if (f) {
-		snprintf(pidtext, sizeof(pidtext), "%d\n", (int)b->pid);
-		fputs(pidtext, f);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "%s/testpmd.log", dir);
+/* Waits until testpmd listens on its socket. 0 or -errno with err set. */
+static int vu_wait(const struct nb_plan *p, const char *dir, const struct nb_launch *l,
+		   const struct nb_vu_backend *b, char *err, size_t errlen)
+{
+	const char *env = getenv("NBENCH_VHOST_USER_TIMEOUT");
+	int64_t start = nb_now_ns(),
+		limit_ns = (env && atoi(env) > 0 ? atoi(env) : READY_TIMEOUT_S) * NB_NS_PER_S;
+	char sock[160], log[192], msg[256];
+
+	nb_vu_sock(sock, sizeof(sock), p->name);
+	snprintf(log, sizeof(log), "%s/testpmd.log", dir);
 	for (;;) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 
-		if (nb_vm_cancel_pending(cancel)) {
+		if (nb_cancel_pending(l->cancel)) {
 			nb_err(err, errlen,
 			       "interrupted while the vhost-user backend started; everything undone");
 			return -EINTR;
@@ -335,21 +314,46 @@ int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, stru
 		if (listening(b->pid, sock))
 			return 0;
 		if (!nb_proc_start_ticks(b->pid)) {
-			nb_vm_complaint(path, msg, sizeof(msg));
+			nb_vm_complaint(log, msg, sizeof(msg));
 			nb_err(err, errlen, "the vhost-user backend (%s) exited at start%s%s", testpmd_bin(),
 			       *msg ? ": " : "", msg);
 			return -ECHILD;
 		}
-		if (mono_ns() - start > limit_ns) {
-			nb_vm_complaint(path, msg, sizeof(msg));
+		if (nb_now_ns() - start > limit_ns) {
+			nb_vm_complaint(log, msg, sizeof(msg));
 			nb_err(err, errlen,
 			       "the vhost-user backend (%s) did not listen on %s within %lld s%s%s",
-			       testpmd_bin(), sock, (long long)(limit_ns / 1000000000LL),
+			       testpmd_bin(), sock, (long long)(limit_ns / NB_NS_PER_S),
 			       *msg ? "; its last words: " : "", msg);
 			return -ETIMEDOUT;
 		}
 		nanosleep(&ts, NULL);
 	}
+}
+
+int nb_vu_start(const struct nb_plan *p, const struct nb_launch *l, struct nb_vu_backend *b, char *err,
+		size_t errlen)
+{
+	char path[192], pidtext[32], dir[128];
+	int r;
+
+	r = nb_vm_run_dir_make(p->name, dir, sizeof(dir), err, errlen);
+	if (!r)
+		r = vu_prepare(p, dir, b, err, errlen);
+	if (r)
+		return r;
+	snprintf(path, sizeof(path), "%s/testpmd.log", dir);
+	b->pid = nb_vm_spawn_logged(p->server_ns, &b->cmd, path, l);
+	if (b->pid < 0) {
+		nb_err(err, errlen, "cannot start %s in %s: %s", testpmd_bin(), p->server_ns,
+		       strerror((int)-b->pid));
+		return (int)b->pid;
+	}
+	/* the pidfile lets a teardown without the state file's record find it (nb_vu_cleanup) */
+	snprintf(path, sizeof(path), "%s/testpmd.pid", dir);
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)b->pid);
+	nb_write_atomic(path, pidtext);
+	return vu_wait(p, dir, l, b, err, errlen);
 }
 
 /* Whether pid runs with this instance's --file-prefix (a reused pid is left alone). */
@@ -372,17 +376,25 @@ static bool is_ours(pid_t pid, const char *name)
 	buf[n] = '\0';
 	for (size_t i = 0; i < n && !ours; i += strlen(buf + i) + 1)
 		ours = !strcmp(buf + i, want);
-	return ours && nb_proc_start_ticks(pid);
+	return ours && nb_proc_start_ticks(pid) && nb_proc_in_netns(pid, name);
 }
 
 void nb_vu_cleanup(const char *name)
 {
 	static const char *const files[] = {"vhost.sock", "testpmd.log", "testpmd.pid", "testpmd.cmds"};
-	char dir[128], path[192], *text;
+	char dir[128], path[192], why[256], *text;
+	int dfd;
 
 	snprintf(dir, sizeof(dir), NB_VM_RUN_DIR "/%s", name);
-	snprintf(path, sizeof(path), "%s/testpmd.pid", dir);
-	text = nb_vm_slurp(path, 64);
+	dfd = nb_dir_open_checked(dir, false, why, sizeof(why));
+	if (dfd < 0 && dfd != -ENOENT) {
+		/* not nbench's: neither its pid file nor its files are acted upon */
+		fprintf(stderr, "nbench topo: %s\n", why);
+		return;
+	}
+	text = dfd < 0 ? NULL : nb_slurp_at(dfd, "testpmd.pid", 64, NULL, 0);
+	if (dfd >= 0)
+		close(dfd);
 	if (text) {
 		pid_t pid = (pid_t)atoi(text);
 
@@ -410,6 +422,7 @@ void nb_vu_cleanup(const char *name)
 		unlink(path);
 	}
 	eal_dir_remove(name);
+	rmdir(dir);
 }
 
 bool nb_vu_leftovers(const char *name)

@@ -25,23 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
+#include "nbench/fsutil.h"
 #include "vm.h"
 
 #define GUEST_MAC      "52:54:00:4e:42:02"
-#define GUEST_MEM_MIB  "256"
 #define BOOT_TIMEOUT_S 90 /* TCG boots in ~10 s on an idle 2-vCPU machine; CI may be busier */
 
 static void run_dir(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, NB_VM_RUN_DIR "/%s", name);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 bool nb_vm_on_path(const char *prog)
@@ -64,8 +57,9 @@ bool nb_vm_on_path(const char *prog)
 	return false;
 }
 
-int nb_vm_precheck(const char *kind, char *err, size_t errlen)
+int nb_vm_precheck(const struct nb_plan *p, char *err, size_t errlen)
 {
+	const char *kind = p->kind;
 	char why[256];
 	int r;
 
@@ -74,14 +68,14 @@ int nb_vm_precheck(const char *kind, char *err, size_t errlen)
 		       kind);
 		return -ENOENT;
 	}
-	if (!strcmp(kind, "vhost")) {
+	if (p->vm == NB_VM_VHOST_NET) {
 		r = nb_guest_vhost_probe(why, sizeof(why));
 		if (r) {
 			nb_err(err, errlen, "path 'vhost': %s", why);
 			return -EOPNOTSUPP;
 		}
 	}
-	if (!strcmp(kind, "vhost-user")) {
+	if (p->vm == NB_VM_VHOST_USER) {
 		r = nb_guest_vhost_user_probe(why, sizeof(why));
 		if (r) {
 			nb_err(err, errlen, "path 'vhost-user': %s", why);
@@ -159,18 +153,11 @@ void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...)
 	q->used += (size_t)n + 1;
 }
 
-static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const char *kernel,
-			   const char *initrd, const char *accel, const char *dir)
+void nb_vm_machine(struct nb_vm_cmd *q, const char *name, const char *accel)
 {
-	char gw[48], tap[IFNAMSIZ];
-	unsigned plen;
-	bool vhost = !strcmp(p->kind, "vhost"), vu = !strcmp(p->kind, "vhost-user");
-
-	memset(q, 0, sizeof(*q));
-	plan_links(p, gw, sizeof(gw), &plen, tap, sizeof(tap));
 	nb_vm_arg(q, "qemu-system-x86_64");
 	nb_vm_arg(q, "-name");
-	nb_vm_arg(q, "nbench-%s,process=nb-%s-qemu", p->name, p->name);
+	nb_vm_arg(q, "%s", name);
 	nb_vm_arg(q, "-nodefaults");
 	nb_vm_arg(q, "-no-user-config");
 	nb_vm_arg(q, "-display");
@@ -181,13 +168,12 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 	/* TCG: "max" has the SSE4.2 and up that Debian's DPDK libraries (in the guest's nbench) assume */
 	nb_vm_arg(q, "%s", !strcmp(accel, "kvm") ? "host" : "max");
 	nb_vm_arg(q, "-m");
-	nb_vm_arg(q, GUEST_MEM_MIB);
-	if (vu) { /* the backend maps the guest's memory: it must be a shareable file */
-		nb_vm_arg(q, "-object");
-		nb_vm_arg(q, "memory-backend-memfd,id=mem,size=" GUEST_MEM_MIB "M,share=on");
-		nb_vm_arg(q, "-numa");
-		nb_vm_arg(q, "node,memdev=mem");
-	}
+	nb_vm_arg(q, NB_VM_MEM_MIB);
+}
+
+void nb_vm_boot(struct nb_vm_cmd *q, const char *kernel, const char *initrd, const char *append,
+		const char *console)
+{
 	nb_vm_arg(q, "-smp");
 	nb_vm_arg(q, "1");
 	nb_vm_arg(q, "-kernel");
@@ -195,10 +181,32 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 	nb_vm_arg(q, "-initrd");
 	nb_vm_arg(q, "%s", initrd);
 	nb_vm_arg(q, "-append");
-	nb_vm_arg(q, "console=ttyS0 panic=-1 nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr,
-		  plen, gw, p->server_port);
+	nb_vm_arg(q, "console=ttyS0 panic=-1 %s", append);
 	nb_vm_arg(q, "-serial");
-	nb_vm_arg(q, "file:%s/console.log", dir);
+	nb_vm_arg(q, "file:%s", console);
+}
+
+static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const char *kernel,
+			   const char *initrd, const char *accel, const char *dir)
+{
+	char gw[48], tap[IFNAMSIZ], name[64], append[160], console[160];
+	unsigned plen;
+	bool vhost = p->vm == NB_VM_VHOST_NET, vu = p->vm == NB_VM_VHOST_USER;
+
+	memset(q, 0, sizeof(*q));
+	plan_links(p, gw, sizeof(gw), &plen, tap, sizeof(tap));
+	snprintf(name, sizeof(name), "nbench-%s,process=nb-%s-qemu", p->name, p->name);
+	nb_vm_machine(q, name, accel);
+	if (vu) { /* the backend maps the guest's memory: it must be a shareable file */
+		nb_vm_arg(q, "-object");
+		nb_vm_arg(q, "memory-backend-memfd,id=mem,size=" NB_VM_MEM_MIB "M,share=on");
+		nb_vm_arg(q, "-numa");
+		nb_vm_arg(q, "node,memdev=mem");
+	}
+	snprintf(append, sizeof(append), "nbench.ip=%s/%u nbench.gw=%s nbench.port=%u", p->server_addr, plen,
+		 gw, p->server_port);
+	snprintf(console, sizeof(console), "%s/console.log", dir);
+	nb_vm_boot(q, kernel, initrd, append, console);
 	if (vu) {
 		char sock[160];
 
@@ -231,46 +239,6 @@ static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const c
 	nb_vm_arg(q, "%s/qemu.pid", dir);
 }
 
-static int write_text(const char *path, const char *text)
-{
-	char tmp[PATH_MAX];
-	FILE *f;
-	int r = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	if (fputs(text, f) < 0)
-		r = -EIO;
-	if (fclose(f) && !r)
-		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
-}
-
-char *nb_vm_slurp(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 struct guest_facts {
 	const struct nb_guest_image *img;
 	const char *accel, *accel_why, *backend;
@@ -300,7 +268,7 @@ static int facts_write(const struct nb_plan *p, const char *dir, const struct gu
 	cJSON_AddBoolToObject(o, "emulation_bound", !strcmp(g->accel, "tcg"));
 	cJSON_AddStringToObject(o, "backend", g->backend);
 	cJSON_AddStringToObject(o, "device", "virtio-net-pci");
-	cJSON_AddNumberToObject(o, "memory_mib", atoi(GUEST_MEM_MIB));
+	cJSON_AddNumberToObject(o, "memory_mib", atoi(NB_VM_MEM_MIB));
 	cJSON_AddNumberToObject(o, "vcpus", 1);
 	cJSON_AddNumberToObject(o, "qemu_pid", g->pid);
 	if (g->boot_ns >= 0)
@@ -332,7 +300,7 @@ static int facts_write(const struct nb_plan *p, const char *dir, const struct gu
 	if (!text)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/guest.json", dir);
-	r = write_text(path, text);
+	r = nb_write_atomic(path, text);
 	free(text);
 	return r;
 }
@@ -343,7 +311,7 @@ static cJSON *facts_read(const char *name)
 	cJSON *o;
 
 	snprintf(path, sizeof(path), NB_VM_RUN_DIR "/%s/guest.json", name);
-	text = nb_vm_slurp(path, 1 << 16);
+	text = nb_slurp(path, 1 << 16);
 	if (!text)
 		return NULL;
 	o = cJSON_Parse(text);
@@ -400,18 +368,6 @@ static int try_connect(int netns_fd, const char *addr, uint16_t port, int timeou
 	return r;
 }
 
-bool nb_vm_cancel_pending(const sigset_t *set)
-{
-	sigset_t pending;
-
-	if (!set || sigpending(&pending))
-		return false;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(set, sig) == 1 && sigismember(&pending, sig) == 1)
-			return true;
-	return false;
-}
-
 /* Keeps the log file (console.log, testpmd.log) of a guest that did not come up; the path goes to ret. */
 static void keep_console(const char *name, const char dir[128], const char *file, char *ret, size_t len)
 {
@@ -421,7 +377,7 @@ static void keep_console(const char *name, const char dir[128], const char *file
 
 	*ret = '\0';
 	snprintf(src, sizeof(src), "%s/%s", dir, file);
-	text = nb_vm_slurp(src, 4 << 20);
+	text = nb_slurp(src, 4 << 20);
 	if (!text)
 		return;
 	if (mkdir("/var/log/nbench", 0755) && errno != EEXIST) {
@@ -432,7 +388,7 @@ static void keep_console(const char *name, const char dir[128], const char *file
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(dst, sizeof(dst), NB_GUEST_LOG_DIR "/%s-%s-%s", name, stamp, file);
-	if (!write_text(dst, text))
+	if (!nb_write_atomic(dst, text))
 		snprintf(ret, len, "%s", dst);
 	free(text);
 }
@@ -444,7 +400,7 @@ void nb_vm_complaint(const char *file, char *buf, size_t len)
 	char *text, *line = NULL, *last = NULL;
 
 	*buf = '\0';
-	text = nb_vm_slurp(file, 1 << 16);
+	text = nb_slurp(file, 1 << 16);
 	if (!text)
 		return;
 	for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n")) {
@@ -460,155 +416,212 @@ void nb_vm_complaint(const char *file, char *buf, size_t len)
 	free(text);
 }
 
-int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t errlen)
+int nb_vm_run_dir_make(const char *name, char *dir, size_t len, char *err, size_t errlen)
 {
-	const struct nb_plan *p = &t->plan;
+	int r;
+
+	run_dir(dir, len, name);
+	/* made 0700 and checked: root reads pid files and writes logs here */
+	r = nb_dir_open_checked(dir, true, err, errlen);
+	if (r < 0)
+		return r;
+	close(r);
+	return 0;
+}
+
+/* One boot of the guest, from the image to its responder answering. */
+struct boot {
+	const struct nb_plan *p;
+	const struct nb_launch *l;
 	struct nb_guest_image img;
 	struct nb_vm_cmd q;
-	struct guest_facts g = {.img = &img, .q = &q, .boot_ns = -1};
-	struct nb_vu_backend *vu = NULL;
-	char dir[128], accel[8], why[256], shell[256], kept[PATH_MAX], qmsg[256], path[160];
-	const char *env = getenv("NBENCH_GUEST_BOOT_TIMEOUT");
-	int64_t start, limit_ns = (env && atoi(env) > 0 ? atoi(env) : BOOT_TIMEOUT_S) * 1000000000LL;
-	int netns_fd, r, last = -ETIMEDOUT;
-	bool qemu_gone = false, backend_gone = false;
+	struct guest_facts g;
+	char dir[128], accel[8], why[256];
+	int64_t start_ns, limit_ns;
+};
 
-	r = nb_guest_image(false, false, &img, err, errlen);
+enum boot_end { BOOT_UP, BOOT_CANCELLED, BOOT_QEMU_GONE, BOOT_BACKEND_GONE, BOOT_TIMEOUT };
+
+/* The image, the accelerator, the run directory and qemu's command. */
+static int boot_prepare(struct boot *b, char *err, size_t errlen)
+{
+	const struct nb_plan *p = b->p;
+	const char *env = getenv("NBENCH_GUEST_BOOT_TIMEOUT");
+	int r;
+
+	b->limit_ns = (env && atoi(env) > 0 ? atoi(env) : BOOT_TIMEOUT_S) * NB_NS_PER_S;
+	r = nb_guest_image(false, false, &b->img, err, errlen);
 	if (r)
 		return r;
-	if (nb_vm_cancel_pending(cancel))
+	if (nb_cancel_pending(b->l->cancel))
 		return -EINTR;
-	nb_guest_accel(&img, false, accel, sizeof(accel), why, sizeof(why));
-	if (nb_vm_cancel_pending(cancel))
+	nb_guest_accel(&b->img, false, b->accel, sizeof(b->accel), b->why, sizeof(b->why));
+	if (nb_cancel_pending(b->l->cancel))
 		return -EINTR;
-	run_dir(dir, sizeof(dir), p->name);
-	if ((mkdir(NB_VM_RUN_DIR, 0755) && errno != EEXIST) || (mkdir(dir, 0755) && errno != EEXIST)) {
-		r = -errno;
-		nb_err(err, errlen, "cannot create %s: %s", dir, strerror(-r));
+	r = nb_vm_run_dir_make(p->name, b->dir, sizeof(b->dir), err, errlen);
+	if (r)
 		return r;
-	}
-	qemu_cmd_build(&q, p, img.kernel, img.initrd, accel, dir);
-	g.accel = accel;
-	g.accel_why = why;
-	g.backend = !strcmp(p->kind, "vhost") ? "vhost-net" : "qemu";
-	snprintf(g.console, sizeof(g.console), "%s/console.log", dir);
+	qemu_cmd_build(&b->q, p, b->img.kernel, b->img.initrd, b->accel, b->dir);
+	b->g.img = &b->img;
+	b->g.q = &b->q;
+	b->g.boot_ns = -1;
+	b->g.accel = b->accel;
+	b->g.accel_why = b->why;
+	b->g.backend = b->g.vu ? NB_VU_BACKEND : p->vm == NB_VM_VHOST_NET ? "vhost-net" : "qemu";
+	snprintf(b->g.console, sizeof(b->g.console), "%s/console.log", b->dir);
+	return 0;
+}
 
-	/* vhost-user: the backend first, listening on the socket qemu connects to (topo/vhost_user.c) */
-	if (!strcmp(p->kind, "vhost-user")) {
-		vu = calloc(1, sizeof(*vu));
-		if (!vu)
-			return -ENOMEM;
-		r = nb_vu_start(t, dir, cancel, vu, err, errlen);
-		if (r) {
-			free(vu);
-			return r;
-		}
-		g.vu = vu;
-		g.backend = NB_VU_BACKEND;
-	}
+pid_t nb_vm_spawn_logged(const char *netns, const struct nb_vm_cmd *q, const char *log,
+			 const struct nb_launch *l)
+{
+	char *argv[sizeof(q->argv) / sizeof(q->argv[0]) + 4], shell[256];
+	/* the shell execs setsid, which execs the program: the record names the program too */
+	struct nb_spawn_req req = {.netns = netns, .argv = argv, .exe = q->argv[0]};
 
-	/* qemu's own messages go to a file: the caller's terminal is for the report. Its own session keeps
-	 * a Ctrl-C at the terminal from killing the guest under a run that is about to end cleanly (nbench
-	 * stops it at teardown). The shell and setsid exec (setsid forks only a group leader, which this
-	 * child is not), so the recorded pid is qemu's. */
-	char *argv[sizeof(q.argv) / sizeof(q.argv[0]) + 4];
-	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s/qemu.log' 2>&1", dir);
+	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s' 2>&1", log);
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
 	argv[2] = shell;
-	for (size_t i = 0; i <= q.argc; i++)
-		argv[3 + i] = q.argv[i];
-	start = now_ns();
-	g.pid = nb_topo_spawn_server(t, argv);
-	if (g.pid < 0) {
-		nb_err(err, errlen, "cannot start qemu in %s: %s", p->server_ns, strerror((int)-g.pid));
-		free(vu);
-		return (int)g.pid;
-	}
-	facts_write(p, dir, &g);
+	for (size_t i = 0; i <= q->argc; i++)
+		argv[3 + i] = q->argv[i];
+	return nb_spawn(&req, l);
+}
 
-	netns_fd = nb_ns_open(p->server_ns);
-	if (netns_fd < 0) {
-		free(vu);
-		return netns_fd;
+static int qemu_spawn(struct boot *b, char *err, size_t errlen)
+{
+	char log[160];
+
+	snprintf(log, sizeof(log), "%s/qemu.log", b->dir);
+	b->start_ns = nb_now_ns();
+	b->g.pid = nb_vm_spawn_logged(b->p->server_ns, &b->q, log, b->l);
+	if (b->g.pid < 0) {
+		nb_err(err, errlen, "cannot start qemu in %s: %s", b->p->server_ns, strerror((int)-b->g.pid));
+		return (int)b->g.pid;
 	}
+	facts_write(b->p, b->dir, &b->g);
+	return 0;
+}
+
+/* Readiness is the guest's responder accepting a connection from the host netns, never a sleep. */
+static enum boot_end boot_wait(struct boot *b, int netns_fd)
+{
+	int last;
+
 	for (;;) {
-		if (nb_vm_cancel_pending(cancel)) {
-			close(netns_fd);
-			free(vu);
-			nb_err(err, errlen, "interrupted while the guest booted; everything undone");
-			return -EINTR;
-		}
-		last = try_connect(netns_fd, p->server_addr, p->server_port, 250);
+		if (nb_cancel_pending(b->l->cancel))
+			return BOOT_CANCELLED;
+		last = try_connect(netns_fd, b->p->server_addr, b->p->server_port, 250);
 		if (!last)
-			break;
-		if (nb_vm_cancel_pending(cancel))
+			return BOOT_UP;
+		if (nb_cancel_pending(b->l->cancel))
 			continue;
-		if (!nb_proc_start_ticks(g.pid)) {
-			qemu_gone = true;
-			break;
-		}
-		if (vu && !nb_proc_start_ticks(vu->pid)) {
-			backend_gone = true;
-			break;
-		}
-		if (now_ns() - start > limit_ns)
-			break;
+		if (!nb_proc_start_ticks(b->g.pid))
+			return BOOT_QEMU_GONE;
+		if (b->g.vu && !nb_proc_start_ticks(b->g.vu->pid))
+			return BOOT_BACKEND_GONE;
+		if (nb_now_ns() - b->start_ns > b->limit_ns)
+			return BOOT_TIMEOUT;
 		if (last != -ETIMEDOUT) {
 			struct timespec ts = {0, 100 * 1000 * 1000};
 
 			nanosleep(&ts, NULL);
 		}
 	}
-	close(netns_fd);
-	if (!last) {
-		g.boot_ns = now_ns() - start;
-		facts_write(p, dir, &g);
-		free(vu);
-		return 0;
+}
+
+/* Why the guest did not come up, with the log that says more kept under NB_GUEST_LOG_DIR. */
+static int boot_failed(const struct boot *b, enum boot_end end, char *err, size_t errlen)
+{
+	const struct nb_plan *p = b->p;
+	char kept[PATH_MAX], msg[256], path[160];
+
+	if (end == BOOT_CANCELLED) {
+		nb_err(err, errlen, "interrupted while the guest booted; everything undone");
+		return -EINTR;
 	}
-	free(vu);
-	if (backend_gone) {
-		snprintf(path, sizeof(path), "%s/testpmd.log", dir);
-		nb_vm_complaint(path, qmsg, sizeof(qmsg));
-		keep_console(p->name, dir, "testpmd.log", kept, sizeof(kept));
+	if (end == BOOT_BACKEND_GONE) {
+		snprintf(path, sizeof(path), "%s/testpmd.log", b->dir);
+		nb_vm_complaint(path, msg, sizeof(msg));
+		keep_console(p->name, b->dir, "testpmd.log", kept, sizeof(kept));
 		nb_err(err, errlen,
 		       "the vhost-user backend (dpdk-testpmd) exited while the guest booted%s%s; log: %s",
-		       *qmsg ? ": " : "", qmsg, *kept ? kept : "none");
+		       *msg ? ": " : "", msg, *kept ? kept : "none");
 		return -ECHILD;
 	}
-	keep_console(p->name, dir, "console.log", kept, sizeof(kept));
-	snprintf(path, sizeof(path), "%s/qemu.log", dir);
-	nb_vm_complaint(path, qmsg, sizeof(qmsg));
-	if (qemu_gone)
+	keep_console(p->name, b->dir, "console.log", kept, sizeof(kept));
+	snprintf(path, sizeof(path), "%s/qemu.log", b->dir);
+	nb_vm_complaint(path, msg, sizeof(msg));
+	if (end == BOOT_QEMU_GONE) {
 		nb_err(err, errlen,
 		       "the guest (qemu -accel %s) exited before its responder answered%s%s; console log: %s",
-		       accel, *qmsg ? ": " : "", qmsg, *kept ? kept : "none");
-	else
-		nb_err(err, errlen,
-		       "the guest's responder (%s:%u) did not answer within %lld s (qemu -accel %s); console "
-		       "log: %s",
-		       p->server_addr, p->server_port, (long long)(limit_ns / 1000000000LL), accel,
-		       *kept ? kept : "none");
-	return qemu_gone ? -ECHILD : -ETIMEDOUT;
+		       b->accel, *msg ? ": " : "", msg, *kept ? kept : "none");
+		return -ECHILD;
+	}
+	nb_err(err, errlen,
+	       "the guest's responder (%s:%u) did not answer within %lld s (qemu -accel %s); console log: %s",
+	       p->server_addr, p->server_port, (long long)(b->limit_ns / NB_NS_PER_S), b->accel,
+	       *kept ? kept : "none");
+	return -ETIMEDOUT;
+}
+
+int nb_vm_start(const struct nb_plan *p, const struct nb_launch *l, const struct nb_vu_backend *vu, char *err,
+		size_t errlen)
+{
+	struct boot *b = calloc(1, sizeof(*b));
+	enum boot_end end;
+	int netns_fd, r;
+
+	if (!b)
+		return -ENOMEM;
+	b->p = p;
+	b->l = l;
+	b->g.vu = vu;
+	r = boot_prepare(b, err, errlen);
+	if (!r)
+		r = qemu_spawn(b, err, errlen);
+	netns_fd = r ? -1 : nb_ns_open(p->server_ns);
+	if (!r && netns_fd < 0)
+		r = netns_fd;
+	if (!r) {
+		end = boot_wait(b, netns_fd);
+		close(netns_fd);
+		if (end == BOOT_UP) {
+			b->g.boot_ns = nb_now_ns() - b->start_ns;
+			facts_write(p, b->dir, &b->g);
+		} else {
+			r = boot_failed(b, end, err, errlen);
+		}
+	}
+	free(b);
+	return r;
 }
 
 void nb_vm_cleanup(const char *name)
 {
-	char dir[128], path[160], *text;
+	char dir[128], path[160], why[256], *text;
+	int dfd;
 	const char *files[] = {"guest.json", "console.log", "qemu.log", "qemu.pid", "guest.json.tmp"};
 
 	run_dir(dir, sizeof(dir), name);
-	snprintf(path, sizeof(path), "%s/qemu.pid", dir);
-	text = nb_vm_slurp(path, 64);
+	dfd = nb_dir_open_checked(dir, false, why, sizeof(why));
+	if (dfd == -ENOENT)
+		return;
+	if (dfd < 0) {
+		/* not nbench's: neither its pid file nor its files are acted upon */
+		fprintf(stderr, "nbench topo: %s\n", why);
+		return;
+	}
+	text = nb_slurp_at(dfd, "qemu.pid", 64, NULL, 0);
+	close(dfd);
 	if (text) {
 		pid_t pid = (pid_t)atoi(text);
 		char comm[64], want[32], cpath[64], *c;
 
-		/* only a qemu that still carries this instance's process name */
+		/* only a qemu that still carries this instance's process name, in the instance's netns */
 		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
 		snprintf(want, sizeof(want), "nb-%s-qemu", name);
-		c = pid > 1 ? nb_vm_slurp(cpath, sizeof(comm) - 1) : NULL;
+		c = pid > 1 && nb_proc_in_netns(pid, name) ? nb_slurp(cpath, sizeof(comm) - 1) : NULL;
 		if (c) {
 			c[strcspn(c, "\n")] = '\0';
 			/* the kernel keeps 15 characters of a process name */
@@ -624,8 +637,8 @@ void nb_vm_cleanup(const char *name)
 		}
 		free(text);
 	}
-	/* the vhost-user backend after the guest: qemu never sees its socket go first */
-	nb_vu_cleanup(name);
+	/* the vhost-user backend is its own step, undone after this one: qemu never sees its socket go first
+	 */
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
@@ -637,7 +650,7 @@ void nb_vm_describe(const struct nb_plan *p, cJSON *o)
 {
 	cJSON *g;
 
-	if (!nb_guest_kind(p->kind))
+	if (p->vm == NB_VM_NONE)
 		return;
 	g = facts_read(p->name);
 	if (!g) {
@@ -662,60 +675,80 @@ void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc)
 	}
 }
 
-char *nb_vm_script(const struct nb_plan *p)
+/* The image's kernel and initrd into $K and $I, and the run directory. */
+static void script_preamble(FILE *f, const char *dir)
 {
-	char dir[128], accel[8] = "tcg", *text = NULL, *cache;
-	struct nb_vm_cmd q;
-	size_t len = 0;
-	FILE *f;
-
-	if (!nb_guest_kind(p->kind))
-		return NULL;
-	cache = nb_vm_slurp("/run/nbench/guest-accel", 256);
-	if (cache && strstr(cache, " kvm "))
-		snprintf(accel, sizeof(accel), "kvm");
-	free(cache);
-	run_dir(dir, sizeof(dir), p->name);
-	qemu_cmd_build(&q, p, "\"$K\"", "\"$I\"", accel, dir);
-	f = open_memstream(&text, &len);
-	if (!f)
-		return NULL;
 	fprintf(f, "# the guest: the image of `nbench guest build` (it prints the image's JSON file)\n");
 	fprintf(f, "img=$(nbench guest build --quiet)\n");
 	fprintf(f, "K=$(sed -n 's/.*\"kernel\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "I=$(sed -n 's/.*\"initrd\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
 	fprintf(f, "mkdir -p %s\n", dir);
-	if (!strcmp(p->kind, "vhost-user")) {
-		struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
-		char sock[160];
+}
 
-		if (!vu) {
-			fclose(f);
-			free(text);
-			return NULL;
-		}
-		nb_vu_cmd_build(vu, p, dir);
-		nb_vu_sock(sock, sizeof(sock), p->name);
-		fprintf(f,
-			"# the vhost-user backend: dpdk-testpmd forwarding (io, with tx retry) between the\n"
-			"# guest's vhost-user socket (port 0, net_vhost, the server end) and the tap on the\n"
-			"# bridge (port 1, net_tap); its forwarding lcore polls CPU %d.\n"
-			"# Remove: kill it, then rm -rf %s/nb-%s-vu\n",
-			vu->fwd_cpu, NB_VU_DPDK_DIR, p->name);
-		fprintf(f, "printf '");
-		for (const char *c = nb_vu_commands; *c; c++)
-			fputs(*c == '\n' ? "\\n" : (char[]){*c, 0}, f);
-		fprintf(f, "' > %s/testpmd.cmds\n", dir);
-		fprintf(f, "ip netns exec %s ", p->server_ns);
-		nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
-		fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);
-		fprintf(f, "until [ -S %s ]; do sleep 0.1; done\n", sock);
-		free(vu);
-	}
+static int script_backend(FILE *f, const struct nb_plan *p, const char *dir)
+{
+	struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
+	char sock[160];
+
+	if (!vu)
+		return -ENOMEM;
+	nb_vu_cmd_build(vu, p, dir);
+	nb_vu_sock(sock, sizeof(sock), p->name);
+	fprintf(f,
+		"# the vhost-user backend: dpdk-testpmd forwarding (io, with tx retry) between the\n"
+		"# guest's vhost-user socket (port 0, net_vhost, the server end) and the tap on the\n"
+		"# bridge (port 1, net_tap); its forwarding lcore polls CPU %d.\n"
+		"# Remove: kill it, then rm -rf %s/nb-%s-vu\n",
+		vu->fwd_cpu, NB_VU_DPDK_DIR, p->name);
+	fprintf(f, "printf '");
+	for (const char *c = nb_vu_commands; *c; c++)
+		fputs(*c == '\n' ? "\\n" : (char[]){*c, 0}, f);
+	fprintf(f, "' > %s/testpmd.cmds\n", dir);
+	fprintf(f, "ip netns exec %s ", p->server_ns);
+	nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
+	fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);
+	fprintf(f, "until [ -S %s ]; do sleep 0.1; done\n", sock);
+	free(vu);
+	return 0;
+}
+
+static void script_qemu(FILE *f, const struct nb_plan *p, const char *dir)
+{
+	char accel[8] = "tcg", *cache = nb_slurp("/run/nbench/guest-accel", 256);
+	struct nb_vm_cmd q;
+
+	if (cache && strstr(cache, " kvm "))
+		snprintf(accel, sizeof(accel), "kvm");
+	free(cache);
+	qemu_cmd_build(&q, p, "\"$K\"", "\"$I\"", accel, dir);
 	fprintf(f, "ip netns exec %s ", p->server_ns);
 	nb_vm_print_argv(f, q.argv, q.argc);
 	fprintf(f, " &\n");
+}
+
+char *nb_vm_script(const struct nb_plan *p, enum nb_step_kind k)
+{
+	char dir[128], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r = 0;
+
+	run_dir(dir, sizeof(dir), p->name);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	/* the first of the VM steps says where the image and the run directory are */
+	if (k == NB_STEP_VHOST_USER || p->vm != NB_VM_VHOST_USER)
+		script_preamble(f, dir);
+	if (k == NB_STEP_VHOST_USER)
+		r = script_backend(f, p, dir);
+	else
+		script_qemu(f, p, dir);
 	fclose(f);
+	if (r) {
+		free(text);
+		return NULL;
+	}
 	return text;
 }
 
@@ -724,7 +757,7 @@ int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
 	cJSON *o, *v;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!nb_guest_kind(t->plan.kind))
+	if (t->plan.vm == NB_VM_NONE)
 		return -ENOENT;
 	o = facts_read(t->plan.name);
 	if (!o)
@@ -751,5 +784,5 @@ int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
 
 bool nb_topo_has_own_responder(const struct nb_topo *t)
 {
-	return t && nb_guest_kind(t->plan.kind);
+	return t && t->plan.vm != NB_VM_NONE;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside topo/: the hooks of the VM path kinds ("virtio", "vhost", "vhost-user") into the common path
- * code. The plan of a VM path is the bridge plan with a persistent tap (NB_STEP_TAP) on the bridge in
- * place of the container veth; the guest is started after the steps (nb_vm_start) and is a recorded
- * process of the instance, so every teardown (nb_teardown) stops it like a spawned server. Runtime facts
+ * Inside topo/: the steps of the VM path kinds (plan.c's table says which kinds these are). The plan of a
+ * VM path is the bridge plan with a persistent tap (NB_STEP_TAP) on the bridge in place of the container
+ * veth, then NB_STEP_GUEST (nb_vm_start), which starts the guest as a recorded process of the instance, so
+ * every teardown stops it like a spawned server, and undoes it by name (nb_vm_cleanup). Runtime facts
  * of the guest (accelerator, boot time, qemu pid) live in /run/nbench/vm/<name>/guest.json, so any handle
  * (and `nbench topo down` from another process) sees them. "vhost-user" puts a DPDK backend between the
  * guest and the tap (topo/vhost_user.c): dpdk-testpmd, another recorded process of the instance.
@@ -22,21 +22,26 @@
 
 /* Cheap checks before anything is built: qemu present; for "vhost", vhost-net usable; for "vhost-user",
  * dpdk-testpmd and DPDK's vhost and tap PMDs present. 0 or -errno. */
-int nb_vm_precheck(const char *kind, char *err, size_t errlen);
+int nb_vm_precheck(const struct nb_plan *p, char *err, size_t errlen);
 
 /* Creates a persistent tap (no packet info) called ifname in netns ns: with vnet_hdr for qemu, or (mq)
  * multi-queue without vnet_hdr, the flags DPDK's net_tap attaches with. 0 or -errno. */
 int nb_vm_tap_add(const char *ns, const char *ifname, bool mq);
 
-/* Builds or finds the image, picks the accelerator, starts qemu in the server netns (recorded in t's
- * state), and waits until the guest's responder answers. A pending signal of cancel stops the wait with
- * -EINTR. On failure the console log is kept under NB_GUEST_LOG_DIR and err says where; the caller
- * tears the instance down. */
-int nb_vm_start(struct nb_topo *t, const sigset_t *cancel, char *err, size_t errlen);
+/* NB_STEP_GUEST: builds or finds the image, picks the accelerator, starts qemu in the server netns
+ * (recorded through l; behind backend vu for "vhost-user", else vu is NULL), and waits until the guest's
+ * responder answers. A pending signal of l->cancel stops the wait with -EINTR. On failure the console log
+ * is kept under NB_GUEST_LOG_DIR and err says where; the caller tears the instance down. */
+struct nb_vu_backend;
+int nb_vm_start(const struct nb_plan *p, const struct nb_launch *l, const struct nb_vu_backend *vu, char *err,
+		size_t errlen);
 
-/* Part of every teardown: stops a qemu of instance name that its pidfile still names (when the state
- * file never recorded it) and removes NB_VM_RUN_DIR/<name>. Idempotent. */
+/* The undo of NB_STEP_GUEST: stops a qemu of instance name that its pidfile still names (when the state
+ * file never recorded it), removes its files and NB_VM_RUN_DIR/<name> once empty. Idempotent. */
 void nb_vm_cleanup(const char *name);
+
+/* Creates NB_VM_RUN_DIR/<name> (its path into dir). 0 or -errno with err set. */
+int nb_vm_run_dir_make(const char *name, char *dir, size_t len, char *err, size_t errlen);
 
 /* Adds "guest" (image, kernel, accelerator, backend, boot time) to a path description. */
 struct cJSON;
@@ -50,11 +55,24 @@ struct nb_vm_cmd {
 	size_t used;
 };
 void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define NB_VM_MEM_MIB "256"
+/* qemu's machine into q (which starts empty): a name, no defaults or display, the accelerator with a CPU
+ * model that suits it, NB_VM_MEM_MIB of memory. */
+void nb_vm_machine(struct nb_vm_cmd *q, const char *name, const char *accel);
+/* One vCPU booting kernel and initrd (kernel command line: the serial console, no reboot on panic, then
+ * append), the serial console written to the file console. */
+void nb_vm_boot(struct nb_vm_cmd *q, const char *kernel, const char *initrd, const char *append,
+		const char *console);
+/* Starts q's program in netns as a process of the instance (recorded through l) detached from the
+ * caller: its own session (a Ctrl-C at the terminal does not kill the guest under a run about to end
+ * cleanly; nbench stops it at teardown), stdin closed, its messages into the file log (the terminal is for
+ * the report). The shell and setsid exec (setsid forks only a group leader, which this child is not), so
+ * the pid returned and recorded is the program's. */
+pid_t nb_vm_spawn_logged(const char *netns, const struct nb_vm_cmd *q, const char *log,
+			 const struct nb_launch *l);
 /* argv as shell words on f, quoted where needed (words starting with '"' are written as they are) */
 void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc);
-char *nb_vm_slurp(const char *path, size_t max);
 bool nb_vm_on_path(const char *prog);
-bool nb_vm_cancel_pending(const sigset_t *set);
 /* The last line of file that looks like an error (else its last non-empty line), or "". */
 void nb_vm_complaint(const char *file, char *buf, size_t len);
 
@@ -75,20 +93,21 @@ struct nb_vu_backend {
 void nb_vu_sock(char *buf, size_t len, const char *name);
 /* testpmd's command for plan p (run dir dir), lcores on the CPUs this process may use. */
 void nb_vu_cmd_build(struct nb_vu_backend *b, const struct nb_plan *p, const char *dir);
-/* Starts testpmd in the plan's host netns as a recorded process of t and waits until its vhost-user
- * socket listens. 0 or -errno with err set (the caller tears the instance down). */
-int nb_vu_start(struct nb_topo *t, const char *dir, const sigset_t *cancel, struct nb_vu_backend *b,
-		char *err, size_t errlen);
-/* Part of every teardown: kills a testpmd of instance name that its pidfile names (only one started
- * with this instance's --file-prefix), removes its socket, log and pidfile and its EAL run directory.
- * Idempotent. */
+/* NB_STEP_VHOST_USER: starts testpmd in the plan's host netns (recorded through l) and waits until its
+ * vhost-user socket listens. 0 or -errno with err set (the caller tears the instance down). */
+int nb_vu_start(const struct nb_plan *p, const struct nb_launch *l, struct nb_vu_backend *b, char *err,
+		size_t errlen);
+/* The undo of NB_STEP_VHOST_USER: kills a testpmd of instance name that its pidfile names (only one
+ * started with this instance's --file-prefix), removes its socket, log and pidfile, its EAL run directory
+ * and NB_VM_RUN_DIR/<name> once empty. Idempotent. */
 void nb_vu_cleanup(const char *name);
 /* Whether anything of instance name's backend is left (pidfile, EAL run directory). */
 bool nb_vu_leftovers(const char *name);
 /* Whether s is an EAL --file-prefix of this backend ("nb-<name>-vu"); the name goes to ret_name. */
 bool nb_vu_prefix_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 
-/* The qemu command of plan p as shell text for `nbench topo script` (malloc'd; NULL if not a VM path). */
-char *nb_vm_script(const struct nb_plan *p);
+/* Step k (NB_STEP_VHOST_USER or NB_STEP_GUEST) of plan p as shell text for `nbench topo script`
+ * (malloc'd; NULL when out of memory). */
+char *nb_vm_script(const struct nb_plan *p, enum nb_step_kind k);
 
 #endif

@@ -18,30 +18,30 @@
 #define NB_UDP_HDR_BYTES   8u /* every UDP datagram of a test starts with a 64-bit sequence number */
 #define NB_MAX_DURATION_NS (86400LL * 1000000000LL)
 
-enum nb_test_kind { NB_TEST_STREAM, NB_TEST_RR, NB_TEST_CRR };
+enum nb_test_kind { NB_TEST_STREAM, NB_TEST_RR, NB_TEST_CRR }; /* "kind" in the settings echo */
 enum nb_proto { NB_PROTO_TCP, NB_PROTO_UDP };
 enum nb_wait { NB_WAIT_BLOCK, NB_WAIT_SPIN };
 
 struct nb_test_cfg {
 	enum nb_test_kind kind;
 	enum nb_proto proto;
-	char engine[16];	/* "sock" */
-	char host[256];		/* responder's address as the user gave it */
-	uint16_t port;		/* control port = TCP data port = UDP port */
-	int64_t duration_ns;	/* measured part, after warm-up */
-	int64_t warmup_ns;	/* discarded from every figure */
-	int64_t interval_ns;	/* interim lines; 0 = none */
-	unsigned flows;		/* -P */
-	bool reverse;		/* stream: server sends, client receives */
-	uint32_t msg_bytes;	/* stream write / datagram size */
-	uint32_t req_bytes;	/* rr request */
-	uint32_t resp_bytes;	/* rr response */
-	unsigned depth;		/* rr transactions in flight per flow */
-	double rate_tps;	/* open loop total transactions/s; 0 = closed loop */
-	double rate_bps;	/* stream: paced total payload bits/s, split evenly over flows; 0 = unpaced */
+	char engine[16];     /* --engine: "sock" (default), "dpdk", "loop" */
+	char host[256];	     /* responder's address as the user gave it */
+	uint16_t port;	     /* control port = TCP data port = UDP port */
+	int64_t duration_ns; /* measured part, after warm-up */
+	int64_t warmup_ns;   /* discarded from every figure */
+	int64_t interval_ns; /* interim lines; 0 = none */
+	unsigned flows;	     /* -P (crr runs one connection at a time whatever it says) */
+	bool reverse;	     /* stream: server sends, client receives */
+	uint32_t msg_bytes;  /* stream write / datagram size; 0 = the protocol's default (nb_cfg_msg_bytes) */
+	uint32_t req_bytes;  /* rr request */
+	uint32_t resp_bytes; /* rr response */
+	unsigned depth;	     /* rr transactions in flight per flow */
+	double rate_tps; /* rr: open loop total transactions/s, split evenly over flows; 0 = closed loop */
+	double rate_bps; /* stream: paced total payload bits/s, split evenly over flows; 0 = unpaced */
 	int64_t udp_timeout_ns; /* a UDP request unanswered this long is lost */
-	int cpu_gen;		/* -1 = not pinned */
-	int cpu_resp;		/* -1 = not pinned */
+	int cpu_gen;		/* the generator's flow threads' CPU; -1 = not pinned */
+	int cpu_resp;		/* the responder's flow threads' CPU; -1 = not pinned */
 	enum nb_wait wait;	/* block in the kernel or spin on non-blocking calls */
 	int busy_poll_us;	/* SO_BUSY_POLL; 0 = off */
 	bool nodelay;		/* TCP_NODELAY (rr/crr default on) */
@@ -52,18 +52,22 @@ struct nb_test_cfg {
 	char dpdk_peer_mac[18]; /* the peer's MAC when ARP cannot be used; "" = ARP */
 };
 
-/* Fills in the defaults of the given test kind (netperf's TCP_RR sizes, 10 s, one flow, TCP). */
+/* Fills in the defaults of the given test kind: TCP, engine sock, 10 s, interim lines every second, one flow,
+ * 100-byte requests and 200-byte responses, depth 1, nodelay for rr/crr, msg_bytes 0 (the protocol's). */
 void nb_cfg_defaults(struct nb_test_cfg *cfg, enum nb_test_kind kind);
 
 /* Checks the settings against each other and their limits. 0, or -EINVAL with a one-line message in
  * err (no trailing newline) naming the problem. */
 int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen);
 
+/* Names as the CLI and the reports spell them ("stream", "udp", "spin"); "?" for a value out of range. */
 const char *nb_test_kind_name(enum nb_test_kind k);
 const char *nb_proto_name(enum nb_proto p);
 const char *nb_wait_name(enum nb_wait w);
+/* The reverse, case-insensitive: 0, or -EINVAL for an unknown name or NULL. */
 int nb_test_kind_parse(const char *s, enum nb_test_kind *ret);
 int nb_proto_parse(const char *s, enum nb_proto *ret);
+int nb_wait_parse(const char *s, enum nb_wait *ret);
 
 #define NB_DEFAULT_TCP_MSG_BYTES (128u << 10) /* large writes so TSO/GSO/GRO apply */
 #define NB_DEFAULT_UDP_MSG_BYTES 1472u	      /* fills a 1500-byte MTU: 1500 - 20 (IPv4) - 8 (UDP) */
@@ -77,15 +81,9 @@ uint32_t nb_cfg_msg_bytes(const struct nb_test_cfg *cfg);
  * the protocol; nb_cfg_check accepts either form. */
 void nb_cfg_resolve(struct nb_test_cfg *cfg);
 
-/* Checks cpu_resp against the CPUs configured on this machine. nb_cfg_check only checks it against
- * CPU_SETSIZE because the responder may be another machine: the responder calls this (or the client,
- * when it starts the responder itself). 0 or -EINVAL with a message. */
-int nb_cfg_check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errlen);
-
 /* nb_cfg_check for the responder, on settings it received: cpu_gen is not checked (it names a CPU of the
- * generator's machine) and cpu_resp is checked against this machine's CPUs. */
+ * generator's machine) and cpu_resp is checked against this machine's CPUs (nb_cfg_check only checks it
+ * against CPU_SETSIZE, since the responder may be another machine). 0, or -EINVAL with a message. */
 int nb_cfg_check_responder(const struct nb_test_cfg *cfg, char *err, size_t errlen);
-
-int nb_wait_parse(const char *s, enum nb_wait *ret);
 
 #endif

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define NB_CPU_MAX_EXCLUDE 8
+#define NB_CPU_MAX_EXCLUDE 8 /* pids a meter leaves out besides its own; more are ignored */
 
 struct nb_cpu_snap {
 	int64_t t_ns; /* CLOCK_MONOTONIC */
@@ -26,24 +26,28 @@ struct nb_cpu_snap {
 	uint64_t cycles; /* sum over CPUs of the perf counters, when have_perf */
 	/* /proc/stat "cpu" line, converted to ns */
 	uint64_t user_ns, nice_ns, system_ns, idle_ns, iowait_ns, irq_ns, softirq_ns, steal_ns;
-	unsigned ncpus;
-	uint64_t self_ns; /* this process: utime + stime of all its threads */
-	uint64_t
-	    others_ns; /* all other user-space processes (not excluded pids, not kernel threads): a running
-			* total the meter keeps from its first snapshot on; only differences mean anything */
+	unsigned ncpus;	    /* online: the per-CPU lines of /proc/stat */
+	uint64_t self_ns;   /* this process: utime + stime of all its threads */
+	uint64_t others_ns; /* all other user-space processes (not excluded pids, not kernel threads): a
+			     * running total the meter keeps from its first snapshot on; only differences mean
+			     * anything */
 };
 
 struct nb_cpu_meter; /* perf fds, excluded pids */
 
 /* Opens a meter; tries perf cycles when try_perf. Never fails for lack of a PMU: falls back to procstat.
- * 0 or -errno (-ENOMEM). */
+ * 0 or -ENOMEM. Close with nb_cpu_meter_close (NULL is fine). */
 int nb_cpu_meter_open(bool try_perf, struct nb_cpu_meter **ret);
 void nb_cpu_meter_close(struct nb_cpu_meter *m);
 /* Processes whose CPU is part of the test (the responder on the same host), left out of others_ns, and so
- * are their descendants (excluding our own pid leaves out the responder and guest a path run started). */
+ * are their descendants (excluding our own pid leaves out the responder and guest a path run started).
+ * Up to NB_CPU_MAX_EXCLUDE; this process itself is always left out. */
 void nb_cpu_meter_exclude(struct nb_cpu_meter *m, pid_t pid);
-/* "perf" or "procstat". */
+/* "perf" or "procstat": what the meter's snapshots count cycles with. */
 const char *nb_cpu_meter_source(const struct nb_cpu_meter *m);
+/* Takes a snapshot now: /proc/stat, the perf counters, this process's CPU, and a scan of /proc that adds
+ * the other processes' CPU since the previous snapshot to others_ns (the first one only starts the total).
+ * 0, or -errno when /proc/stat or /proc cannot be read (-EIO: no "cpu" line), -ENOMEM. */
 int nb_cpu_snap(struct nb_cpu_meter *m, struct nb_cpu_snap *ret);
 
 struct nb_cpu_cost {
@@ -54,18 +58,20 @@ struct nb_cpu_cost {
 	double tsc_hz;	  /* measured over the window; 0 where unknown */
 	uint64_t busy_ns; /* all CPUs: wall x ncpus - idle - iowait (idle is exact on a tickless kernel; the
 			   * user/system/irq/softirq split below is tick-sampled and may sum to less) */
-	uint64_t user_ns, system_ns, irq_ns, softirq_ns;
-	double cycles;		/* perf cycles, or busy_ns x tsc_hz; 0 where neither */
-	double util;		/* busy / (wall x ncpus), 0..1 */
-	uint64_t gen_ns;	/* the generator process's own CPU */
-	uint64_t resp_ns;	/* the responder's own CPU (its test threads), when known */
-	uint64_t other_ns;	/* other user-space processes on the machine */
-	bool disturbed;		/* other_ns > 5% of one CPU over the window, or > 10% of busy */
+	uint64_t user_ns, system_ns, irq_ns, softirq_ns; /* user includes nice */
+	double cycles;	   /* perf cycles, or busy_ns x tsc_hz; 0 where neither */
+	double util;	   /* busy / (wall x ncpus), 0..1 */
+	uint64_t gen_ns;   /* self_ns's difference: the generator process's own CPU (in a responder's cost,
+			    * which its RESULT carries, the responder process's) */
+	uint64_t resp_ns;  /* the responder's test threads' CPU, filled in by the caller when known */
+	uint64_t other_ns; /* other user-space processes on the machine */
+	bool disturbed;	   /* other_ns > 5% of one CPU over the window, or > 10% of busy */
 	double cycles_per_byte; /* filled by the caller that knows the bytes (0 if not a stream) */
 	double cycles_per_txn;	/* likewise for transactions */
 };
 
-/* The cost between two snapshots of the same meter. gen_ns is self_ns's difference. */
+/* The cost between two snapshots a and b (later) of the same meter; valid false when b is not later or
+ * has no CPUs. resp_ns and cycles_per_* are left 0 for the caller. */
 void nb_cpu_cost(const struct nb_cpu_snap *a, const struct nb_cpu_snap *b, struct nb_cpu_cost *ret);
 
 /* CPU time of one thread (pthread_getcpuclockid), ns; 0 on error. */

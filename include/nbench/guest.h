@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VM paths ("virtio", "vhost", "vhost-user"): the server end is a small qemu guest on a tap in the path's
- * bridge (for "vhost-user", behind a DPDK testpmd forwarding between its vhost-user socket and the tap),
- * running its own `nbench serve`. The guest image (Debian's kernel, an initramfs with the virtio-net modules,
- * busybox and this nbench binary) is built by scripts/guest-build and cached; the accelerator (KVM, else
- * TCG) and vhost-net are probed, never assumed. nb_topo_up starts the guest and returns once its responder
- * answers; nb_topo_down stops it with the rest of the path.
+ * VM paths (the kinds for which nb_guest_kind is true): the server end is a small qemu guest on a tap in
+ * the path's bridge (for "vhost-user", behind a DPDK testpmd forwarding between its vhost-user socket and the
+ * tap), running its own `nbench serve`. The guest image (Debian's kernel, an initramfs with the virtio-net
+ * modules, busybox and this nbench binary) is built by scripts/guest-build and cached; the accelerator (KVM,
+ * else TCG) and vhost-net are probed, never assumed. nb_topo_up starts the guest and returns once its
+ * responder answers; nb_topo_down stops it with the rest of the path.
  */
 #ifndef NBENCH_GUEST_H
 #define NBENCH_GUEST_H
@@ -51,7 +51,7 @@ int nb_guest_vhost_user_probe(char *why, size_t whylen);
 /* The backend of the "vhost-user" path as reports name it. */
 #define NB_GUEST_VHOST_USER "vhost-user (dpdk-testpmd io fwd)"
 
-/* Whether kind is a VM path kind ("virtio", "vhost", "vhost-user"). */
+/* Whether kind is a VM path kind: its server end is a guest (the kind table in topo/plan.c says which). */
 bool nb_guest_kind(const char *kind);
 
 /* What the guest of a running VM path is. */

@@ -15,18 +15,19 @@
 
 #define NB_HIST_SUB_BITS  7
 #define NB_HIST_SUB_COUNT (1 << NB_HIST_SUB_BITS)
-/* Buckets for shifts 0..(63 - SUB_BITS - 1), each SUB_COUNT wide, plus the exact low range. */
+/* The exact range 0 .. 2*SUB_COUNT-1 (two rows of SUB_COUNT), then SUB_COUNT buckets for each power of two
+ * from 2^(SUB_BITS+1) to 2^62 (shifts 1 .. 63-SUB_BITS-1): 64-SUB_BITS rows in all. */
 #define NB_HIST_BUCKETS ((64 - NB_HIST_SUB_BITS) * NB_HIST_SUB_COUNT)
 
 struct nb_hist {
 	uint64_t count;
-	int64_t min_ns;
-	int64_t max_ns;
+	int64_t min_ns; /* INT64_MAX while empty */
+	int64_t max_ns; /* 0 while empty */
 	unsigned __int128 sum_ns;
-	uint64_t counts[NB_HIST_BUCKETS];
+	uint64_t counts[NB_HIST_BUCKETS]; /* by nb_hist_index */
 };
 
-/* Summary figures of a histogram, all in nanoseconds except count. */
+/* Summary figures of a histogram, all in nanoseconds except count; all 0 for an empty one. */
 struct nb_hist_stats {
 	uint64_t count;
 	int64_t min_ns, max_ns;
@@ -37,14 +38,15 @@ struct nb_hist_stats {
 /* Empties h. */
 void nb_hist_reset(struct nb_hist *h);
 
-/* Allocates an empty histogram; 0 or -ENOMEM. Free with nb_hist_free (NULL is fine). */
+/* Allocates an empty histogram (57 KB: allocate, do not put one on a stack); 0 or -ENOMEM. Free with
+ * nb_hist_free (NULL is fine). */
 int nb_hist_new(struct nb_hist **ret);
 void nb_hist_free(struct nb_hist *h);
 
 /* Records one value; false (and nothing recorded) when v is negative. */
 bool nb_hist_record(struct nb_hist *h, int64_t v_ns);
 
-/* Records n occurrences of v. */
+/* Records n occurrences of v; false (and nothing recorded) when v is negative. */
 bool nb_hist_record_n(struct nb_hist *h, int64_t v_ns, uint64_t n);
 
 /* Adds every count of src to dst. */
@@ -54,8 +56,10 @@ void nb_hist_merge(struct nb_hist *dst, const struct nb_hist *src);
  * smallest value, clamped to [min, max]. 0 for an empty histogram. */
 int64_t nb_hist_percentile(const struct nb_hist *h, double p);
 
+/* The exact mean (from the sum); 0 for an empty histogram. */
 double nb_hist_mean(const struct nb_hist *h);
 
+/* Every summary figure; stddev is taken over the bucket midpoints, so it carries their 0.4%. */
 void nb_hist_stats(const struct nb_hist *h, struct nb_hist_stats *ret);
 
 /* Bucket helpers, exposed for tests: index of a value, and the lowest/highest value of a bucket. */

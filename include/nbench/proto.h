@@ -5,9 +5,10 @@
  *   0      4        6      8          12
  *   "NBCP" version  type   body length  body (JSON, <= NB_PROTO_MAX_BODY)
  *
- * all big-endian. The version is checked on every frame; a peer of another version gets an ERROR frame that
- * says both versions, then the connection is closed. Data connections open with a DATA_HELLO frame naming
- * their test and flow; UDP flows send the same frame as their first datagram and wait for DATA_ACK.
+ * all big-endian. The version is checked on every frame: a client of another version gets an ERROR frame
+ * that says both versions and the connection is closed; a client that hears another version says both in
+ * its error. Data connections open with a DATA_HELLO frame naming their test and flow; UDP flows send the
+ * same frame as their first datagram and wait for DATA_ACK.
  */
 #ifndef NBENCH_PROTO_H
 #define NBENCH_PROTO_H
@@ -33,7 +34,7 @@
 enum nb_msg_type {
 	NB_MSG_HELLO = 1,  /* c->s {} (the version is in every frame's header) */
 	NB_MSG_HELLO_ACK,  /* s->c struct nb_hello_ack {sysinfo, pid} */
-	NB_MSG_ERROR,	   /* either way {message}; the connection ends or the test is refused */
+	NB_MSG_ERROR,	   /* s->c {message}; the connection ends or the test is refused */
 	NB_MSG_TEST,	   /* c->s struct nb_test_cfg: the settings, as the report's "settings" echo */
 	NB_MSG_TEST_ACK,   /* s->c struct nb_test_ack {test_id, data_addr} */
 	NB_MSG_READY,	   /* s->c every flow attached {} */
@@ -42,7 +43,7 @@ enum nb_msg_type {
 	NB_MSG_STOP,	   /* c->s end of the measured window: stop and report {} */
 	NB_MSG_RESULT,	   /* s->c struct nb_result (result.h) */
 	NB_MSG_DATA_HELLO, /* data connection or UDP flow -> s {test_id, flow} */
-	NB_MSG_DATA_ACK,   /* s -> UDP flow {ack} */
+	NB_MSG_DATA_ACK,   /* s -> UDP flow {ack: 1} */
 	NB_MSG_TYPE_MAX
 };
 
@@ -52,23 +53,27 @@ struct nb_frame_hdr {
 	uint32_t len;
 };
 
-/* Decodes a header. 0, -EBADMSG (bad magic), -EPROTONOSUPPORT (other version: ret is still filled),
- * -EMSGSIZE (body too long), -EINVAL (unknown type). */
+/* Decodes the header at buf. 0, -EBADMSG (shorter than a header or bad magic: ret untouched),
+ * -EPROTONOSUPPORT (other version), -EMSGSIZE (body above NB_PROTO_MAX_BODY), -EINVAL (unknown type); ret is
+ * filled in for all but -EBADMSG. */
 int nb_frame_decode_hdr(const void *buf, size_t len, struct nb_frame_hdr *ret);
 
 /* Encodes a frame into buf (header + body); returns the frame's length or -EMSGSIZE. */
 ssize_t nb_frame_encode(void *buf, size_t cap, uint16_t type, const char *body, size_t body_len);
 
-/* Parses a body as a JSON object; NULL when it is not one. */
+/* Parses a body as a JSON object (free with cJSON_Delete); NULL when it is not one. */
 cJSON *nb_frame_parse_body(const void *body, size_t len);
 
-/* Sends a frame with a JSON body (NULL = "{}") on a blocking socket. 0 or -errno. */
+/* Sends a frame with a JSON body (NULL = "{}") on a blocking socket, all of it. 0 or -errno (-EMSGSIZE:
+ * body above NB_PROTO_MAX_BODY). */
 int nb_proto_send(int fd, enum nb_msg_type type, const cJSON *body);
+/* Sends an ERROR frame whose message is fmt's text (cut at 511 bytes). 0 or -errno. */
 int nb_proto_send_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Receives one frame by deadline_ns (CLOCK_MONOTONIC; < 0 = none). On success *ret_type and *ret_body (a
- * JSON object, free with cJSON_Delete) are set. -ETIMEDOUT, -ECONNRESET (closed), -EBADMSG,
- * -EPROTONOSUPPORT (*ret_peer_version set), -EMSGSIZE, -EINVAL, or -errno. */
+/* Receives one frame by deadline_ns (CLOCK_MONOTONIC; < 0 = none: blocks until one comes). On success
+ * *ret_type and *ret_body (a JSON object, free with cJSON_Delete) are set; on failure *ret_body is NULL.
+ * -ETIMEDOUT, -ECONNRESET (closed), -EBADMSG (bad magic, or a body that is not a JSON object),
+ * -EPROTONOSUPPORT (*ret_peer_version, which may be NULL, says the peer's), -EMSGSIZE, -EINVAL, or -errno. */
 int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_body,
 		  uint16_t *ret_peer_version);
 
@@ -84,6 +89,7 @@ int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_b
 cJSON *nb_cfg_to_json(const struct nb_test_cfg *cfg);
 int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *ret, char *err, size_t errlen);
 
+/* HELLO_ACK's body. */
 struct nb_hello_ack {
 	struct nb_sysinfo sysinfo; /* the responder's machine */
 	int pid; /* the responder's process, so a same-host generator leaves it out of "others" */
@@ -91,13 +97,17 @@ struct nb_hello_ack {
 cJSON *nb_hello_ack_to_json(const struct nb_hello_ack *a);
 int nb_hello_ack_from_json(const cJSON *j, struct nb_hello_ack *ret, char *err, size_t errlen);
 
+/* TEST_ACK's body. */
 struct nb_test_ack {
-	uint64_t test_id;   /* names the test in every DATA_HELLO; < 2^53, exact in a JSON number */
-	char data_addr[64]; /* where the data flows go when not where the control connection went (DPDK) */
+	uint64_t test_id;   /* names the test in every DATA_HELLO; 1 .. 2^53-1, exact in a JSON number */
+	char data_addr[64]; /* where the data flows go when not where the control connection went (DPDK);
+			     * "" otherwise */
 };
 cJSON *nb_test_ack_to_json(const struct nb_test_ack *a);
 int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *ret, char *err, size_t errlen);
 
+/* RESULT's body: its "cpu" key (the cost) is there exactly when have_cost, the one key that may be missing.
+ */
 cJSON *nb_result_to_json(const struct nb_result *r);
 int nb_result_from_json(const cJSON *j, struct nb_result *ret, char *err, size_t errlen);
 
@@ -107,6 +117,7 @@ int nb_result_from_json(const cJSON *j, struct nb_result *ret, char *err, size_t
 cJSON *nb_cpu_cost_to_json(const struct nb_cpu_cost *c, const struct nb_test_cfg *for_report);
 int nb_cpu_cost_from_json(const cJSON *j, struct nb_cpu_cost *ret, char *err, size_t errlen);
 
+/* A machine's facts, under the keys of the report's "client" and "server" objects. */
 cJSON *nb_sysinfo_to_json(const struct nb_sysinfo *si);
 int nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *ret, char *err, size_t errlen);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One report structure per test; text, JSON and CSV are pure functions of it. JSON has iperf3's shape:
- * { "schema_version", "start": {meta, settings, placement, path}, "intervals": [...], "end": {...} }.
+ * { "schema_version", "start": {meta, settings, placement, path, dpdk}, "intervals": [...], "end": {...} },
+ * "dpdk" (and "end"'s "dpdk_xstats") only when the run used a DPDK port.
  */
 #ifndef NBENCH_REPORT_H
 #define NBENCH_REPORT_H
@@ -23,22 +24,24 @@
 struct nb_interval {
 	double start_s, end_s;
 	bool warmup;
-	uint64_t bytes;	    /* stream: bytes moved by the side that prints (sent forward, received reverse) */
-	uint64_t packets;   /* udp stream: datagrams */
-	uint64_t txns;	    /* rr/crr: completed transactions */
-	uint64_t lost;	    /* udp rr: requests timed out in this interval */
-	double bps;	    /* bytes*8 / (end-start) */
-	double tps;	    /* txns / (end-start) */
+	uint64_t bytes;	  /* stream: bytes moved by the side that prints (sent forward, received reverse) */
+	uint64_t packets; /* udp stream: datagrams */
+	uint64_t txns;	  /* rr/crr: completed transactions */
+	uint64_t lost;	  /* udp rr: requests timed out in this interval (a udp stream's is always 0: its loss
+			   * is known only at the end) */
+	double bps;	  /* bytes*8 / (end-start) */
+	double tps;	  /* txns / (end-start) */
 	double mean_lat_ns; /* rr/crr: mean latency of the transactions completed in the interval */
 };
 
 struct nb_flow_result {
 	uint64_t bytes_sent, bytes_rcvd; /* payload bytes over the whole run (warm-up included) */
 	uint64_t msgs_sent, msgs_rcvd;	 /* datagrams (udp) */
-	uint64_t lost, reordered;	 /* udp stream: at the receiver; udp rr: timed-out transactions */
-	uint64_t txns;			 /* rr/crr, measured window only */
-	double goodput_bps;		 /* stream: at the receiver, over the measured window */
-	int cpu;			 /* CPU the flow's thread last ran on, -1 unknown */
+	uint64_t lost;	    /* udp stream: datagrams sent - received (each side's count); udp rr: timeouts */
+	uint64_t reordered; /* udp stream: at the receiver */
+	uint64_t txns;	    /* rr/crr, measured window only */
+	double goodput_bps; /* stream: at the receiver, over the measured window */
+	int cpu;	    /* CPU the flow's thread last ran on, -1 unknown */
 };
 
 struct nb_report {
@@ -49,11 +52,12 @@ struct nb_report {
 	struct nb_sysinfo client; /* the generator's host */
 	struct nb_sysinfo server; /* the responder's host, from the handshake */
 	bool same_host;		  /* equal boot ids: one machine, one system-wide CPU figure */
-	int server_pid;
+	int server_pid;		  /* from the handshake; -1 unknown */
 
 	struct nb_test_cfg cfg; /* effective settings */
 
-	/* placement: where each side ran and how it waited. "0", "0,1", "any" */
+	/* placement: where each side ran and how it waited. "0", "0,1", "any" ("" is written as "any");
+	 * resp_cpus "unknown" when no RESULT came */
 	char gen_cpus[64];
 	char resp_cpus[64];
 	char gen_wait[32]; /* "block", "spin", "block+busy_poll=50us" */
@@ -64,9 +68,9 @@ struct nb_report {
 	char topo_name[32];
 	char *path_json; /* topo's description, JSON text, owned; may be NULL */
 
-	struct nb_interval *intervals;
+	struct nb_interval *intervals; /* owned: nb_report_add_interval */
 	unsigned n_intervals, cap_intervals;
-	struct nb_flow_result *flows;
+	struct nb_flow_result *flows; /* owned: nb_report_set_flows (crr: one, for all its connections) */
 	unsigned n_flows;
 
 	/* summary of the measured window */
@@ -75,9 +79,9 @@ struct nb_report {
 	uint64_t bytes_sent, bytes_rcvd; /* totals over all flows, whole run: equal for a finished TCP run */
 	double goodput_bps;		 /* at the receiver */
 	uint64_t msgs_sent, msgs_rcvd, lost, reordered; /* udp stream */
-	double loss_pct;
+	double loss_pct;				/* lost / msgs_sent x 100 */
 	/* rr / crr */
-	uint64_t txns;
+	uint64_t txns; /* sent and completed inside the measured window */
 	double tps;
 	uint64_t timeouts; /* udp rr: lost requests or responses */
 	struct nb_hist_stats lat;
@@ -108,17 +112,21 @@ struct nb_report {
 	} dpdk;
 };
 
+/* An empty report: this build's version, server_pid -1, CPU sources "none". */
 void nb_report_init(struct nb_report *r);
-void nb_report_free(struct nb_report *r); /* frees intervals, flows, path_json; not r */
+/* Frees what r owns (intervals, flows, path_json), not r; NULL is fine. */
+void nb_report_free(struct nb_report *r);
+/* Appends a copy of iv. 0 or -ENOMEM. */
 int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv);
+/* Adds a note (cut at 159 bytes); past the fourth, notes are dropped: the first ones explain the rest. */
 void nb_report_note(struct nb_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Full renderings. Return 0 or -errno. */
+/* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */
 int nb_report_write_text(const struct nb_report *r, FILE *out);
 int nb_report_write_json(const struct nb_report *r, FILE *out);
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
 
-/* Interim text lines as the test runs: a header once, then a line per interval. */
+/* Interim text lines as the test runs: a header once, then a line per interval (not flushed). */
 void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out);
 void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_interval *iv, FILE *out);
 

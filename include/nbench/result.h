@@ -25,11 +25,13 @@ struct nb_result_flow {
 };
 
 struct nb_result {
-	char cpus[64]; /* CPUs the test's threads ran on: "0", "0,1", "" unknown */
+	char cpus[64]; /* CPUs the test's threads were seen on: "0", "0,1", "any" when none was seen */
 	char wait[32]; /* how the responder waited when not as the settings say ("spin (dpdk poll)"), or "" */
-	uint64_t cpu_ns;	 /* the test threads' own CPU time over the measured window, 0 unknown */
-	bool have_cost;		 /* cost was measured (MEASURE came and the meter worked) */
-	struct nb_cpu_cost cost; /* the responder machine's system-wide cost over the measured window */
+	uint64_t cpu_ns; /* the flow threads' own CPU time over the measured window (crr's worker is not
+			  * counted), 0 unknown */
+	bool have_cost;	 /* cost was measured (MEASURE came and the meter worked) */
+	struct nb_cpu_cost cost; /* the responder machine's system-wide cost over the measured window; its
+				  * gen_ns is the responder process's CPU, its resp_ns is cpu_ns */
 	char error[160];  /* why a flow of the responder's ended before the test did ("flow 0: send: ..."), or
 			     "" */
 	unsigned n_flows; /* the settings' flows (crr: 0, its connections are not flows) */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Paths as data: a path is a list of steps (netns, veth, bridge, address, route, sysctl, nft ruleset,
- * sandbox) plus its two endpoints and the address:port the client dials. Applied through libnl-3 and
- * libnftables; the same list renders as an iproute2 + nft script. Nothing here knows about measurement.
+ * sandbox cgroup, tap, and for the VM paths the guest and its vhost-user backend) plus its two endpoints and
+ * the address:port the client dials. Each kind is a row of one table (topo/plan.c): the kind it extends and
+ * what it adds. Applied through libnl-3, libnftables and qemu; the same list renders as a shell script
+ * (iproute2, nft, qemu). Nothing here knows about measurement.
  *
  * CONTRACT used by the measurement side (cli/run.c). The topo owner may add to this header freely but keeps
  * these functions and their meaning.
@@ -31,7 +33,7 @@ struct nb_topo_opts {
 				  default server_port */
 };
 
-/* Builds path kind ("loopback", "native", "host", "bridge", "nat") under instance name (NULL: a fresh
+/* Builds path kind (one of nb_topo_kinds()) under instance name (NULL: a fresh
  * unique name). Every step registers its undo before the next; on failure everything done is undone.
  * 0 or -errno with a one-line message in err. */
 int nb_topo_up(const char *kind, const char *name, struct nb_topo **ret, char *err, size_t errlen);
@@ -78,10 +80,16 @@ pid_t nb_topo_spawn_server(struct nb_topo *t, char *const argv[]);
  * state; the nft ruleset in force. NULL on error. */
 char *nb_topo_describe_json(const struct nb_topo *t);
 
-/* Whether kind names a path this build knows ("loopback", "native", "host", "bridge", "nat"). */
+/* Whether kind names a path this build knows (one of nb_topo_kinds()). */
 bool nb_topo_kind_valid(const char *kind);
-/* The path kinds, NULL-terminated. */
+/* The path kinds, NULL-terminated, in README's order: each extends one before it. The list lives in one
+ * table (topo/plan.c); help texts and messages take it from here. */
 const char *const *nb_topo_kinds(void);
+/* The kind that kind extends: kind adds one hop to it (compare's hop delta is kind minus it). NULL for the
+ * floor ("loopback") and for an unknown kind. */
+const char *nb_topo_kind_parent(const char *kind);
+/* The kinds separated by sep, as much as fits into buf (len > 0); returns buf. */
+const char *nb_topo_kinds_join(char *buf, size_t len, const char *sep);
 /* 0 if name is a valid instance name, else -EINVAL with the reason in err. */
 int nb_topo_name_check(const char *name, char *err, size_t errlen);
 
@@ -113,8 +121,9 @@ struct nb_topo_info {
 	unsigned nprocs; /* spawned server processes recorded */
 };
 
-/* Every instance found (sorted by name); *ret is malloc'd. */
-int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n);
+/* Every instance found (sorted by name); *ret is malloc'd. A state folder that fails its check (not
+ * root's, writable by others, a symlink) is refused: -errno with one line into err. */
+int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n, char *err, size_t errlen);
 
 /* Tears down the instance called name, from its state file or, without one, by nbench's naming pattern
  * (netns nb-<name>-{remote,host,ctr}, cgroup nbench-<name>). -ENOENT if nothing of it exists. */
@@ -122,8 +131,5 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen);
 
 /* Tears down every instance nb_topo_list finds; the number torn down goes to *ret_n. */
 int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen);
-
-/* `nbench topo ...` : the CLI of this module. Returns the exit status. */
-int nb_topo_cli(int argc, char **argv);
 
 #endif

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Workloads: the per-flow loops of each test, on both sides, written against the engine interface only.
- * Each runs in the flow's own thread until its end time, its stop flag, or the end of its flow.
+ * Workloads, the part both sides share (lib/workload.c): a flow's context and live counters, the stream
+ * sender and receiver that the generator and the responder both run, and the UDP sequence number every
+ * datagram of a test starts with. The side-specific loops are declared in gen.h and serve.h. Every loop is
+ * written against the engine interface only and runs in the flow's own thread until its end time, its stop
+ * flag, or the end of its flow.
  *
  * Counters in struct nb_flow_live are written by the flow's thread alone and read by the controller
  * (interim lines, the warm-up snapshot) with relaxed atomics: no lock or shared write on the hot path.
@@ -19,16 +22,19 @@
 #include "nbench/hist.h"
 
 struct nb_flow_live {
-	uint64_t bytes_sent, bytes_rcvd;
-	uint64_t msgs_sent, msgs_rcvd;
-	uint64_t txns;	     /* completed transactions, all of them */
+	uint64_t bytes_sent, bytes_rcvd; /* payload bytes, from the flow's start (warm-up included) */
+	uint64_t msgs_sent, msgs_rcvd;	 /* UDP stream: datagrams */
+	uint64_t txns;	     /* completed transactions, all of them (responder: requests answered) */
 	uint64_t lat_sum_ns; /* of all completed transactions, for interim means */
-	uint64_t lost;	     /* udp rr: timed out; udp stream receiver: gaps at the end */
-	uint64_t reordered;  /* udp stream receiver: datagrams older than the newest seen */
-	uint64_t max_seq;    /* udp stream receiver: highest sequence number + 1 */
-	int64_t t_last_ns;   /* receiver: when the last byte arrived */
-	int cpu;	     /* where the thread last ran */
-	unsigned ticks;
+	uint64_t lost; /* generator's udp rr: requests that timed out. A udp stream's loss is not counted
+			* here: the report's is the sender's msgs_sent - the receiver's msgs_rcvd
+			* (gen/client.c), and max_seq - msgs_rcvd is the receiver's own count of gaps */
+	uint64_t
+	    reordered; /* udp stream receiver: datagrams not newer than the newest seen (late or repeated) */
+	uint64_t max_seq;  /* udp stream receiver: highest sequence number seen + 1 */
+	int64_t t_last_ns; /* stream receiver: when the last datagram, or the TCP stream's end, arrived */
+	int cpu;	   /* where the thread last ran; -1 (set by the caller) until sampled */
+	unsigned ticks;	   /* nb_note_cpu_often's call count */
 	uint64_t cpu_mask; /* every CPU (< 64) the thread was seen on: sampled, so placement is reported
 			    * as it was, not as a snapshot at the end */
 };
@@ -49,9 +55,10 @@ static inline void nb_note_cpu_often(struct nb_flow_live *l)
 		nb_note_cpu(l);
 }
 
-/* "0", "0,1": the CPUs in mask. */
+/* "0", "0,1": the CPUs in mask into buf; "any" when it is empty. */
 void nb_cpu_mask_str(uint64_t mask, char *buf, size_t len);
 
+/* A flow thread publishes a counter (nb_pub) that the controller reads while it runs (nb_peek). */
 static inline void nb_pub(uint64_t *dst, uint64_t v)
 {
 	__atomic_store_n(dst, v, __ATOMIC_RELAXED);
@@ -63,14 +70,17 @@ static inline uint64_t nb_peek(const uint64_t *src)
 
 struct nb_flow_ctx {
 	const struct nb_test_cfg *cfg;
-	struct nb_flow *flow; /* the flow (crr: unused, each transaction opens its own) */
-	unsigned index;
+	struct nb_flow
+	    *flow;	/* the flow, owned by the caller (crr: unused, each transaction opens its own) */
+	unsigned index; /* the flow's number, in messages */
 	struct nb_flow_live *live;
-	struct nb_hist *hist; /* rr/crr: latencies of transactions sent in the measured window */
+	struct nb_hist *hist; /* generator's rr/crr: latencies of transactions sent inside the measured window
+			       * and completed before its end */
 	const int *stop;      /* non-zero: stop now (read with relaxed atomics) */
-	int64_t t_start_ns;   /* CLOCK_MONOTONIC start of the test */
+	int64_t t_start_ns;   /* generator: CLOCK_MONOTONIC start of the test, where pacing and the open-loop
+			       * schedule start (responder: 0, its pacing starts with its loop) */
 	int64_t t_measure_ns; /* warm-up ends: record latencies from here */
-	int64_t t_end_ns;     /* senders stop here (the client's end of the measured window) */
+	int64_t t_end_ns;     /* generator: its loops stop here (the end of the measured window) */
 	double rate_tps;      /* this flow's open-loop rate; 0 = closed loop */
 	double rate_bps;      /* stream: this flow's paced payload rate; 0 = unpaced */
 	/* crr: where to connect and the DATA_HELLO frame each connection starts with */
@@ -81,65 +91,35 @@ struct nb_flow_ctx {
 	size_t hello_len;
 	const void *hello_ack; /* responder: the DATA_ACK sent again when a UDP hello repeats */
 	size_t hello_ack_len;
-	uint64_t txns_measured; /* rr/crr: transactions sent and completed inside the measured window */
-	int rc;			/* 0, or -errno the loop ended with */
-	char err[160];
+	uint64_t txns_measured; /* rr/crr: transactions counted in hist */
+	int rc;			/* 0, or -errno the loop ended with (set by nb_flow_fail) */
+	char err[160];		/* rc's message: "flow 3: send: Connection reset by peer" */
 };
 
+/* Whether the controller told the flow to stop. */
 static inline bool nb_stopped(const struct nb_flow_ctx *c)
 {
 	return __atomic_load_n(c->stop, __ATOMIC_RELAXED) != 0;
 }
 
-/* Shared by both sides (lib/workload.c). */
-/* Records rc and a message naming the flow and what failed; returns rc. */
+/* Records rc and a message naming the flow and what failed in c; returns rc. */
 int nb_flow_fail(struct nb_flow_ctx *c, int rc, const char *what);
-/* A UDP flow's DATA_HELLO repeated because our DATA_ACK was lost: answers it again; true when it was one. */
+/* Whether buf is a UDP flow's DATA_HELLO again (our DATA_ACK was lost): then answers it again with
+ * c->hello_ack, when there is one. */
 bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len);
-/* Pacing (stream --rate): a schedule that starts at t0 and makes a byte due every ns_per_byte. A sender held
- * up catches up in a burst, so the average over the run is the rate asked for, as with iperf3 -b. */
-struct nb_pacer {
-	double ns_per_byte; /* 0: unpaced */
-	int64_t t0;
-};
-static inline void nb_pacer_start(struct nb_pacer *p, double rate_bps, int64_t t0)
-{
-	p->ns_per_byte = rate_bps > 0 ? 8e9 / rate_bps : 0;
-	p->t0 = t0;
-}
-/* When the byte after `sent` is due. */
-static inline int64_t nb_pacer_due_ns(const struct nb_pacer *p, uint64_t sent)
-{
-	return p->t0 + (int64_t)((double)sent * p->ns_per_byte);
-}
-/* How many bytes beyond `sent` are due at now (<= 0: ahead of the schedule). */
-static inline double nb_pacer_owed_bytes(const struct nb_pacer *p, uint64_t sent, int64_t now)
-{
-	return (double)(now - p->t0) / p->ns_per_byte - (double)sent;
-}
 
 /* Stream sender, either side: TCP writes of msg_bytes, or UDP sequence-numbered datagrams in bursts, until
- * end_ns (< 0: none) or stop, paced to c->rate_bps when that is set. Does not end the flow. */
+ * end_ns (< 0: none) or stop, paced to c->rate_bps when that is set (as iperf3 -b: a sender held up catches
+ * up in a burst). A UDP send refused (ECONNREFUSED, ENOBUFS) is a lost datagram, not an error. Does not end
+ * the flow. 0, or -errno after nb_flow_fail. */
 int nb_stream_send(struct nb_flow_ctx *c, int64_t end_ns);
-/* UDP stream: receives and counts (loss, reordering) until stop or the end of the flow. */
-int nb_udp_stream_recv(struct nb_flow_ctx *c);
 
-/* Stream receiver, either side: counts bytes (TCP, until the end of the flow) or datagrams (UDP, until stop)
- * and when the last one came. */
+/* Stream receiver, either side: counts bytes (TCP, until the end of the flow) or datagrams, reordering and
+ * max_seq (UDP, until stop or the end of the flow), and when the last one came. Repeated hellos are answered
+ * (nb_udp_hello_again), not counted. 0, or -errno after nb_flow_fail. */
 int nb_stream_recv(struct nb_flow_ctx *c);
 
-/* Generator side (gen/). */
-int nb_gen_stream_send(struct nb_flow_ctx *c); /* forward stream: send until t_end, then end the flow */
-int nb_gen_stream_recv(struct nb_flow_ctx *c); /* reverse stream: receive until the end of the flow */
-int nb_gen_rr(struct nb_flow_ctx *c);	       /* request/response, closed or open loop */
-int nb_gen_crr(struct nb_flow_ctx *c);	       /* a new TCP connection per transaction */
-
-/* Responder side (responder/). */
-int nb_resp_sink(struct nb_flow_ctx *c);   /* receive and count until the end of the flow or stop */
-int nb_resp_source(struct nb_flow_ctx *c); /* send until stop, then end the flow */
-int nb_resp_echo(struct nb_flow_ctx *c);   /* answer each request with resp_bytes */
-
-/* UDP sequence numbers: little-endian u64 at offset 0 of every datagram. */
+/* UDP sequence numbers: little-endian u64 at offset 0 of every datagram (NB_UDP_HDR_BYTES). */
 static inline void nb_seq_put(void *buf, uint64_t seq)
 {
 	unsigned char *p = buf;
@@ -153,18 +133,6 @@ static inline uint64_t nb_seq_get(const void *buf)
 	for (int i = 0; i < 8; i++)
 		s |= (uint64_t)p[i] << (8 * i);
 	return s;
-}
-
-/* UDP stream receiver accounting: one datagram with sequence number seq. */
-static inline void nb_seq_account(struct nb_flow_live *l, uint64_t *rcvd, uint64_t *reordered,
-				  uint64_t *max_seq, uint64_t seq)
-{
-	(void)l;
-	(*rcvd)++;
-	if (seq + 1 > *max_seq)
-		*max_seq = seq + 1;
-	else
-		(*reordered)++;
 }
 
 #endif

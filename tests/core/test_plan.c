@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../../topo/topo_int.h"
+#include "nbench/guest.h"
 #include "../unit/tap.h"
 
 static unsigned count(const struct nb_plan *p, enum nb_step_kind k)
@@ -32,7 +33,80 @@ static void check_names(const struct nb_plan *p, const char *name)
 	CHECK(!strncmp(p->server_ns, pre, strlen(pre)));
 }
 
-int main(void)
+/* Steps that are not the namespaces themselves (NETNS and the "lo" up after each): a child kind may add a
+ * namespace, and the rest of its parent's shared steps must still come first, in order. */
+static size_t links_of(const struct nb_plan *p, size_t upto, const struct nb_step **out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < upto; i++) {
+		const struct nb_step *s = &p->steps[i];
+		if (s->kind == NB_STEP_NETNS || (s->kind == NB_STEP_UP && !strcmp(s->ifname, "lo")))
+			continue;
+		out[n++] = s;
+	}
+	return n;
+}
+
+static bool same_step(const struct nb_step *a, const struct nb_step *b)
+{
+	return a->kind == b->kind && !strcmp(a->ns, b->ns) && !strcmp(a->ifname, b->ifname) &&
+	       !strcmp(a->peer_ns, b->peer_ns) && !strcmp(a->peer, b->peer) &&
+	       !strcmp(a->master, b->master) && !strcmp(a->addr, b->addr) && !strcmp(a->via, b->via) &&
+	       !strcmp(a->key, b->key) && !strcmp(a->val, b->val) && a->tap_mq == b->tap_mq;
+}
+
+/* The kind table: every kind builds; every kind but the floor extends one listed before it; its plan starts
+ * with its parent's shared steps and differs from its parent's (each row adds one thing). */
+static void kind_table(void)
+{
+	const char *const *kinds = nb_topo_kinds();
+	const struct nb_step *cs[NB_TOPO_MAX_STEPS], *ps[NB_TOPO_MAX_STEPS];
+	char err[256], list[160];
+	size_t n = 0, roots = 0;
+
+	for (; kinds[n]; n++) {
+		const char *par = nb_topo_kind_parent(kinds[n]);
+		struct nb_plan c, p;
+		bool seen = false;
+
+		CHECK(nb_topo_kind_valid(kinds[n]));
+		CHECK_MSG(nb_plan_build(kinds[n], "ttab", NULL, "/sys/fs/cgroup", &c, err, sizeof(err)) == 0,
+			  "%s: %s", kinds[n], err);
+		CHECK_MSG(c.nshared <= c.nsteps, "%s: %zu shared of %zu", kinds[n], c.nshared, c.nsteps);
+		CHECK_INT(nb_guest_kind(kinds[n]), c.vm != NB_VM_NONE);
+		if (!par) {
+			roots++;
+			nb_plan_free(&c);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			seen |= !strcmp(kinds[i], par);
+		CHECK_MSG(seen, "%s extends %s, which is not listed before it", kinds[n], par);
+		CHECK_INT(nb_plan_build(par, "ttab", NULL, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+		size_t np = links_of(&p, p.nshared, ps), nc = links_of(&c, c.nsteps, cs);
+		CHECK_MSG(np <= nc, "%s: fewer steps than its parent %s", kinds[n], par);
+		for (size_t i = 0; i < np && i < nc; i++)
+			CHECK_MSG(same_step(ps[i], cs[i]), "%s: step %zu is not its parent %s's", kinds[n], i,
+				  par);
+		bool differs = c.nsteps != p.nsteps || c.vm != p.vm || strcmp(c.server_ns, p.server_ns) ||
+			       strcmp(c.dial_addr, p.dial_addr);
+		for (size_t i = 0; i < c.nsteps && i < p.nsteps; i++)
+			differs |= !same_step(&c.steps[i], &p.steps[i]);
+		CHECK_MSG(differs, "%s adds nothing to %s", kinds[n], par);
+		nb_plan_free(&p);
+		nb_plan_free(&c);
+	}
+	CHECK_INT(n, 8);
+	CHECK_INT(roots, 1);
+	CHECK(nb_topo_kind_parent("warp") == NULL);
+	/* the list the help texts print is the table's, in its order */
+	nb_topo_kinds_join(list, sizeof(list), ", ");
+	CHECK_STR(list, "loopback, native, host, bridge, nat, virtio, vhost, vhost-user");
+	CHECK_STR(nb_topo_kinds_join(list, 8, " "), "loopbac");
+}
+
+/* the rows without a guest: steps, names and endpoints */
+static void rows(void)
 {
 	struct nb_plan p[5];
 	const char *kinds[] = {"loopback", "native", "host", "bridge", "nat"};
@@ -72,8 +146,14 @@ int main(void)
 	CHECK(nft && strstr(nft, "dnat") && strstr(nft, "masquerade"));
 	for (int i = 0; i < 5; i++)
 		nb_plan_free(&p[i]);
+}
 
+/* ports, an unknown kind, instance names */
+static void settings(void)
+{
 	struct nb_plan q;
+	char err[256];
+
 	struct nb_topo_opts o = {.server_port = 5201, .publish_port = 8080};
 	CHECK_INT(nb_plan_build("nat", "tplan", &o, "/sys/fs/cgroup", &q, err, sizeof(err)), 0);
 	CHECK_INT(q.dial_port, 8080);
@@ -84,5 +164,15 @@ int main(void)
 	CHECK(nb_topo_name_check("UPPER", err, sizeof(err)) < 0);
 	CHECK(nb_topo_name_check("waytoolongname", err, sizeof(err)) < 0);
 	CHECK(nb_topo_name_check("ok-1", err, sizeof(err)) == 0);
-	return tap_status("plan");
+	CHECK(nb_topo_name_check("-x", err, sizeof(err)) < 0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct tap_case cases[] = {
+	    TAP_CASE(kind_table),
+	    TAP_CASE(rows),
+	    TAP_CASE(settings),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

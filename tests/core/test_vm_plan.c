@@ -25,7 +25,7 @@ static unsigned count(const struct nb_plan *p, enum nb_step_kind k)
 	return n;
 }
 
-int main(void)
+static void vm_rows(void)
 {
 	struct nb_plan br, vm[3];
 	const char *kinds[] = {"virtio", "vhost", "vhost-user"};
@@ -59,6 +59,16 @@ int main(void)
 		CHECK(find(p, NB_STEP_ROUTE, "nb-tvm-r") != NULL);
 
 		CHECK(tap && tap->tap_mq == (i == 2));
+		/* the guest is the plan's last step, behind its backend's step for vhost-user; the kind says
+		 * which backend */
+		CHECK_INT(p->vm, i == 0 ? NB_VM_QEMU : i == 1 ? NB_VM_VHOST_NET : NB_VM_VHOST_USER);
+		CHECK(p->nsteps > 2 && p->steps[p->nsteps - 1].kind == NB_STEP_GUEST);
+		CHECK_STR(p->steps[p->nsteps - 1].name, "tvm");
+		CHECK_STR(p->steps[p->nsteps - 1].ns, "nb-tvm-host");
+		CHECK_INT(count(p, NB_STEP_GUEST), 1);
+		CHECK_INT(count(p, NB_STEP_VHOST_USER), i == 2);
+		if (i == 2)
+			CHECK(p->steps[p->nsteps - 2].kind == NB_STEP_VHOST_USER);
 
 		char *script = nb_plan_script(p);
 		CHECK(script &&
@@ -94,9 +104,18 @@ int main(void)
 		free(script);
 		nb_plan_free(&vm[i]);
 	}
+	CHECK_INT(br.vm, NB_VM_NONE);
+	CHECK_INT(count(&br, NB_STEP_GUEST), 0);
 	char *script = nb_plan_script(&br);
 	CHECK(script && !strstr(script, "qemu"));
 	free(script);
 	nb_plan_free(&br);
-	return tap_status("vm_plan");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct tap_case cases[] = {
+	    TAP_CASE(vm_rows),
+	};
+	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

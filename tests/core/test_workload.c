@@ -8,7 +8,8 @@
 #include "../unit/tap.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
-#include "nbench/workload.h"
+#include "nbench/gen.h"
+#include "nbench/serve.h"
 
 struct side {
 	struct nb_flow_ctx ctx;

@@ -5,7 +5,7 @@
 ip netns add nbt-probe-$$ 2>/dev/null || skip "cannot create network namespaces"
 ip netns del nbt-probe-$$
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
-before=$(ip netns list | awk '{print $1}' | sort)
+before=$(ip netns list | awk '/^nb-/{print $1}' | sort) # nbench's own; other suites' come and go
 
 run() { # run NAME args...
 	local name=$1; shift
@@ -51,6 +51,6 @@ expect_usage compare --tests rr-sctp
 expect_usage compare --ci 90,5
 expect_usage rr --path warp -t 1
 
-after=$(ip netns list | awk '{print $1}' | sort)
+after=$(ip netns list | awk '/^nb-/{print $1}' | sort)
 check "no namespace left behind" test "$before" = "$after"
 finish

@@ -4,9 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 make_decoys
-kinds=(nat bridge native host loopback)
-[ "$HAVE_BRIDGE" = 1 ] && [ "$HAVE_NFT" = 1 ] || kinds=(native loopback)
-[ -n "$CGROOT" ] || kinds=("${kinds[@]/host/native}")
+runnable nat bridge native host loopback
+kinds=("${KINDS[@]}")
 n=$(name cyc)
 mounts_before=$(grep -c " /run/netns/nb-$n-" /proc/self/mountinfo || true)
 for i in $(seq 0 49); do
@@ -19,3 +18,4 @@ mounts_after=$(grep -c " /run/netns/nb-$n-" /proc/self/mountinfo || true)
 [ "$mounts_before" = "$mounts_after" ] || fail "netns bind mounts: $mounts_before before, $mounts_after after"
 check_decoys
 log "50 cycles of ${kinds[*]}: nothing left"
+end_checks

@@ -52,9 +52,8 @@ check_clean "$n"
 log "missing feature ok (bridge at step $((step - 1)))"
 
 # --- a failure before every step of the richest paths
-for kind in nat host; do
-	[ "$kind" != nat ] || [ "$HAVE_NFT" = 1 ] || continue
-	[ "$kind" != host ] || [ -n "$CGROOT" ] || continue
+runnable nat host
+for kind in "${KINDS[@]}"; do
 	n=$(name "f${kind:0:1}")
 	i=0
 	while :; do
@@ -116,3 +115,4 @@ log "kill -9 + down --all ok"
 
 check_decoys
 log "decoys survived"
+end_checks

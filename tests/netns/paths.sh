@@ -6,10 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 make_decoys
-kinds="loopback native host bridge nat"
-[ "$HAVE_BRIDGE" = 1 ] || kinds="loopback native host"
-[ "$HAVE_NFT" = 1 ] || kinds=${kinds/ nat/}
-[ -n "$CGROOT" ] || kinds=${kinds/ host/}
+runnable loopback native host bridge nat
+kinds="${KINDS[*]}"
 
 for kind in $kinds; do
 	n=$(name "${kind:0:2}")
@@ -111,3 +109,4 @@ if [ "$HAVE_NFT" = 1 ] && [ "$HAVE_BRIDGE" = 1 ]; then
 fi
 check_decoys
 log "paths ok: $kinds"
+end_checks

@@ -5,10 +5,8 @@
 # routes, sysctls) and nft rulesets with the instance names normalised.
 . "$(dirname "$0")/lib.sh"
 
-kinds="loopback native host bridge nat"
-[ "$HAVE_BRIDGE" = 1 ] || kinds="loopback native host"
-[ "$HAVE_NFT" = 1 ] || kinds=${kinds/ nat/}
-[ -n "$CGROOT" ] || kinds=${kinds/ host/}
+runnable loopback native host bridge nat
+kinds="${KINDS[*]}"
 
 for kind in $kinds; do
 	a=$(name "${kind:0:2}n")
@@ -29,3 +27,4 @@ for kind in $kinds; do
 	check_clean "$a"
 	check_clean "$b"
 done
+end_checks

@@ -212,15 +212,15 @@ static void test_cpus(void)
 	CHECK_BAD(c, "--cpu-resp");
 	c.cpu_resp = 100000;
 	CHECK_BAD(c, "--cpu-resp");
-	/* a remote responder may have more CPUs than this machine: only it can tell */
+	/* a remote responder may have more CPUs than this machine: only it can tell, and does */
 	c.cpu_resp = (int)n;
 	CHECK_GOOD(c);
-	CHECK_INT(nb_cfg_check_resp_cpu(&c, err, sizeof(err)), -EINVAL);
+	CHECK_INT(nb_cfg_check_responder(&c, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "--cpu-resp") != NULL);
 	c.cpu_resp = (int)n - 1;
-	CHECK_INT(nb_cfg_check_resp_cpu(&c, err, sizeof(err)), 0);
+	CHECK_INT(nb_cfg_check_responder(&c, err, sizeof(err)), 0);
 	c.cpu_resp = -1;
-	CHECK_INT(nb_cfg_check_resp_cpu(&c, err, sizeof(err)), 0);
+	CHECK_INT(nb_cfg_check_responder(&c, err, sizeof(err)), 0);
 
 	/* the responder: the generator's CPU is not its business, its own CPU is checked against itself */
 	c = def(NB_TEST_RR, NB_PROTO_TCP);

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The responder (responder/): `nbench serve`'s listener, sessions and tests over any engine, and the per-flow
+ * loops it runs in each flow's thread. Only the CLI and the tests call into it; it uses lib/ and nothing
+ * else.
+ */
+#ifndef NBENCH_SERVE_H
+#define NBENCH_SERVE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nbench/workload.h"
+
+struct nb_engine;
+
+/* The responder's limits when its configuration leaves them 0 (`nbench serve --help` states them). */
+#define NB_SERVE_MAX_MEM_BYTES	 (1ULL << 30)	       /* the tests' buffers in all */
+#define NB_SERVE_MAX_SESSIONS	 16		       /* control connections at once */
+#define NB_SERVE_SESSION_IDLE_NS (60LL * 1000000000LL) /* a session with no test this long is closed */
+
+struct nb_serve_cfg {
+	const char *bind;	 /* address to listen on; NULL = 0.0.0.0 */
+	uint16_t port;		 /* control and data, TCP and UDP */
+	int64_t idle_timeout_ns; /* a new connection without a whole first frame this long is closed; <= 0:
+				  * 5 s */
+	/* Budgets, checked before a test allocates anything: the buffers of every test at once (0:
+	 * NB_SERVE_MAX_MEM_BYTES) and of one test (0: a quarter of the total). */
+	uint64_t max_mem_bytes;
+	uint64_t max_test_mem_bytes;
+	unsigned max_sessions;	 /* control connections at once (0: NB_SERVE_MAX_SESSIONS) */
+	int64_t session_idle_ns; /* a session with no test this long is closed (0: the default) */
+	unsigned max_tests;	 /* serve this many tests, then return; 0 = forever */
+	/* Events worth a line in the responder's log ("client 10.0.0.1 connected", ...); may be NULL. */
+	void (*log)(void *arg, const char *msg);
+	void *log_arg;
+	/* Called with log_arg once the sockets listen (readiness for whoever started the responder); may be
+	 * NULL. */
+	void (*ready)(void *arg, uint16_t port);
+	/* The started engine that carries the data flows (its UDP port: this port number); NULL: sock. */
+	struct nb_engine *engine;
+};
+
+/* Serves, blocking, until *quit becomes non-zero (a signal handler sets it; seen within 100 ms) or max_tests
+ * are done and their sessions closed. 0, or -errno with a message in err when the responder cannot start
+ * (port in use, bad address). */
+int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *err, size_t errlen);
+
+/* The per-flow loops, each in its flow's thread (responder/resp_flows.c). Each returns 0, or -errno with
+ * c->rc and c->err set. */
+/* Forward stream: receives and counts until the end of the flow (TCP) or stop (UDP); TCP then ends its
+ * sending side, which tells the generator every byte was read. */
+int nb_resp_sink(struct nb_flow_ctx *c);
+/* Reverse stream: sends until stop, or c->t_end_ns when set (> 0: the test's end with its grace, for a
+ * STOP that never comes); TCP then ends its sending side. */
+int nb_resp_source(struct nb_flow_ctx *c);
+/* rr: answers each whole request with resp_bytes (UDP: carrying the request's sequence number) until
+ * the end of the flow or stop (crr has its own worker in serve.c, over every connection). */
+int nb_resp_echo(struct nb_flow_ctx *c);
+
+#endif

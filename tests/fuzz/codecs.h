@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The typed message bodies of lib/proto.c as one table, for the fuzz targets and their seed writer: each
+ * entry decodes a JSON object into a struct of its size and encodes one back (the wire form).
+ */
+#ifndef NB_FUZZ_CODECS_H
+#define NB_FUZZ_CODECS_H
+
+#include <stddef.h>
+
+#include "nbench/proto.h"
+
+struct nb_fuzz_codec {
+	const char *name;      /* the fuzz target's name: fuzz_<name> */
+	enum nb_msg_type type; /* the frame that carries it; 0 for the nested ones (cpu, sysinfo) */
+	size_t size;	       /* of its struct */
+	int (*from_json)(const cJSON *j, void *ret, char *err, size_t errlen);
+	cJSON *(*to_json)(const void *s);
+};
+
+static int cfg_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_cfg_from_json(j, ret, err, errlen);
+}
+static cJSON *cfg_to(const void *s)
+{
+	return nb_cfg_to_json(s);
+}
+static int hello_ack_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_hello_ack_from_json(j, ret, err, errlen);
+}
+static cJSON *hello_ack_to(const void *s)
+{
+	return nb_hello_ack_to_json(s);
+}
+static int test_ack_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_test_ack_from_json(j, ret, err, errlen);
+}
+static cJSON *test_ack_to(const void *s)
+{
+	return nb_test_ack_to_json(s);
+}
+static int result_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_result_from_json(j, ret, err, errlen);
+}
+static cJSON *result_to(const void *s)
+{
+	return nb_result_to_json(s);
+}
+static int cpu_cost_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_cpu_cost_from_json(j, ret, err, errlen);
+}
+static cJSON *cpu_cost_to(const void *s)
+{
+	return nb_cpu_cost_to_json(s, NULL); /* the wire's form */
+}
+static int sysinfo_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_sysinfo_from_json(j, ret, err, errlen);
+}
+static cJSON *sysinfo_to(const void *s)
+{
+	return nb_sysinfo_to_json(s);
+}
+
+static const struct nb_fuzz_codec nb_fuzz_codecs[] = {
+    {"cfg", NB_MSG_TEST, sizeof(struct nb_test_cfg), cfg_from, cfg_to},
+    {"hello_ack", NB_MSG_HELLO_ACK, sizeof(struct nb_hello_ack), hello_ack_from, hello_ack_to},
+    {"test_ack", NB_MSG_TEST_ACK, sizeof(struct nb_test_ack), test_ack_from, test_ack_to},
+    {"result", NB_MSG_RESULT, sizeof(struct nb_result), result_from, result_to},
+    {"cpu_cost", 0, sizeof(struct nb_cpu_cost), cpu_cost_from, cpu_cost_to},
+    {"sysinfo", 0, sizeof(struct nb_sysinfo), sysinfo_from, sysinfo_to},
+};
+#define NB_FUZZ_N_CODECS (sizeof(nb_fuzz_codecs) / sizeof(nb_fuzz_codecs[0]))
+
+#endif

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Writes the fuzz targets' seed corpus: for each decoder, bodies its encoder produces (typical values and
+ * the extremes its ranges allow) and a few it must refuse (missing, mistyped, out-of-range keys); for the
+ * frame target, a conversation's frames. Run by tests/fuzz/run.sh --seeds; the output is committed under
+ * tests/fuzz/corpus/<target>/.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "codecs.h"
+
+static const char *outdir;
+
+static void write_seed(const char *target, const char *name, const void *buf, size_t len)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", outdir, target);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+	FILE *f = fopen(path, "w");
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+static void write_text(const char *target, const char *name, const char *txt)
+{
+	write_seed(target, name, txt, strlen(txt));
+}
+
+/* Writes the encoding of s as target's seed name, and as a frame of its type into the frame corpus. */
+static void write_body(const struct nb_fuzz_codec *c, const char *name, const void *s)
+{
+	cJSON *j = c->to_json(s);
+	char *txt = cJSON_PrintUnformatted(j);
+	write_text(c->name, name, txt);
+	if (c->type) {
+		size_t cap = NB_PROTO_HDR_BYTES + strlen(txt);
+		char *frame = malloc(cap), fname[64];
+		ssize_t n = nb_frame_encode(frame, cap, (uint16_t)c->type, txt, strlen(txt));
+		snprintf(fname, sizeof(fname), "%s_%s", c->name, name);
+		write_seed("frame", fname, frame, (size_t)n);
+		free(frame);
+	}
+	free(txt);
+	cJSON_Delete(j);
+}
+
+static const struct nb_fuzz_codec *codec(const char *name)
+{
+	for (size_t i = 0; i < NB_FUZZ_N_CODECS; i++)
+		if (!strcmp(nb_fuzz_codecs[i].name, name))
+			return &nb_fuzz_codecs[i];
+	abort();
+}
+
+static void cfg_seeds(void)
+{
+	struct nb_test_cfg c;
+	nb_cfg_defaults(&c, NB_TEST_RR);
+	snprintf(c.host, sizeof(c.host), "127.0.0.1");
+	write_body(codec("cfg"), "rr_default", &c);
+	c.kind = NB_TEST_STREAM;
+	c.proto = NB_PROTO_UDP;
+	c.reverse = true;
+	c.flows = NB_MAX_FLOWS;
+	c.msg_bytes = NB_MAX_UDP_BYTES;
+	c.rate_bps = NB_MAX_RATE_BPS;
+	c.cpu_gen = 3;
+	c.cpu_resp = -1;
+	c.wait = NB_WAIT_SPIN;
+	c.busy_poll_us = NB_MAX_BUSY_POLL_US;
+	c.duration_ns = NB_MAX_DURATION_NS;
+	write_body(codec("cfg"), "stream_udp_extremes", &c);
+	write_text("cfg", "empty", "{}");
+	write_text("cfg", "out_of_range", "{\"kind\":\"rr\",\"flows\":1e300,\"cpu_gen\":-2,\"port\":65536}");
+	write_text("cfg", "mistyped", "{\"kind\":7,\"proto\":\"sctp\",\"reverse\":\"yes\",\"host\":null}");
+}
+
+static void ack_seeds(void)
+{
+	struct nb_hello_ack h = {.pid = 4242,
+				 .sysinfo = {.hostname = "lab1",
+					     .kernel = "6.1.0-18-amd64",
+					     .boot_id = "4c1d0b5e-7a52-4c58-9a0e-2f6d1f0a9b11",
+					     .cpu_model = "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
+					     .ncpus = 64}};
+	write_body(codec("hello_ack"), "lab_host", &h);
+	write_body(codec("sysinfo"), "lab_host", &h.sysinfo);
+	write_text("hello_ack", "bad_pid", "{\"sysinfo\":{},\"pid\":0}");
+	write_text("sysinfo", "long_hostname",
+		   "{\"hostname\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		   "\"kernel\":\"6.1\",\"boot_id\":\"x\",\"cpu_model\":\"\",\"ncpus\":4294967296}");
+	struct nb_test_ack t = {.test_id = (1ULL << 53) - 1};
+	snprintf(t.data_addr, sizeof(t.data_addr), "192.0.2.1");
+	write_body(codec("test_ack"), "largest_id", &t);
+	write_text("test_ack", "id_zero", "{\"test_id\":0,\"data_addr\":\"\"}");
+	write_text("test_ack", "id_fraction", "{\"test_id\":1.5,\"data_addr\":\"::1\"}");
+}
+
+static void cost_seeds(struct nb_cpu_cost *c)
+{
+	snprintf(c->source, sizeof(c->source), "procstat");
+	c->valid = true;
+	c->wall_s = 2.5;
+	c->ncpus = 2;
+	c->tsc_hz = 2.9e9;
+	c->util = 0.37;
+	c->busy_ns = 1850000000;
+	c->user_ns = 900000000;
+	c->system_ns = 700000000;
+	c->softirq_ns = 200000000;
+	c->irq_ns = 50000000;
+	c->cycles = 5.3e9;
+	c->gen_ns = 800000000;
+	c->resp_ns = 750000000;
+	c->other_ns = 3000000;
+	write_body(codec("cpu_cost"), "procstat", c);
+	write_text("cpu_cost", "negative", "{\"source\":\"perf\",\"valid\":true,\"wall_s\":-1}");
+}
+
+static void result_seeds(void)
+{
+	struct nb_result *r = calloc(1, sizeof(*r));
+	snprintf(r->cpus, sizeof(r->cpus), "0,1");
+	r->cpu_ns = 123456789;
+	r->n_flows = 2;
+	r->flows[0] = (struct nb_result_flow){
+	    .bytes_rcvd = 1 << 30, .msgs_rcvd = 16384, .window_bytes = 1 << 29, .window_ns = 1000000000};
+	r->flows[1] = (struct nb_result_flow){.bytes_sent = 1ULL << 53, .msgs_sent = 7, .reordered = 3};
+	write_body(codec("result"), "two_flows_no_cost", r);
+	r->have_cost = true;
+	cost_seeds(&r->cost);
+	snprintf(r->wait, sizeof(r->wait), "spin (dpdk poll)");
+	write_body(codec("result"), "with_cost", r);
+	r->n_flows = 0;
+	r->have_cost = false;
+	write_body(codec("result"), "crr_no_flows", r);
+	write_text("result", "flow_not_object",
+		   "{\"flows\":[1],\"resp_cpus\":\"\",\"resp_wait\":\"\",\"resp_cpu_ns\":0}");
+	free(r);
+}
+
+static void frame_seeds(void)
+{
+	char buf[NB_PROTO_HDR_BYTES + 64];
+	const char *dh = "{\"test_id\":9,\"flow\":3}", *er = "{\"message\":\"busy\"}";
+	ssize_t n = nb_frame_encode(buf, sizeof(buf), NB_MSG_HELLO, "{}", 2);
+	write_seed("frame", "hello", buf, (size_t)n);
+	n = nb_frame_encode(buf, sizeof(buf), NB_MSG_DATA_HELLO, dh, strlen(dh));
+	write_seed("frame", "data_hello", buf, (size_t)n);
+	n = nb_frame_encode(buf, sizeof(buf), NB_MSG_ERROR, er, strlen(er));
+	write_seed("frame", "error", buf, (size_t)n);
+	/* two frames back to back, the second cut short */
+	size_t two = (size_t)n;
+	memcpy(buf + two, buf, 8);
+	write_seed("frame", "truncated_second", buf, two + 8);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS-DIR\n", argv[0]);
+		return 2;
+	}
+	outdir = argv[1];
+	cfg_seeds();
+	ack_seeds();
+	result_seeds();
+	frame_seeds();
+	return 0;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A plan as a runnable bash script of iproute2 and nft commands: the steps `nbench topo up` applies
+ * through netlink, one line (or block) per step. Needs no privileges.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topo_int.h"
+#include "vm.h"
+
+/* A growing string; on allocation failure it stays NULL and the caller sees NULL at the end. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *s = realloc(b->s, cap);
+		if (!s) {
+			b->failed = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+/* The VM steps' text comes from topo/vm.c. */
+static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
+{
+	char *text = nb_vm_script(p, s->kind);
+
+	if (!text)
+		b->failed = true;
+	else
+		sb_printf(b, "%s", text);
+	free(text);
+}
+
+static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
+{
+	switch (s->kind) {
+	case NB_STEP_NETNS:
+		sb_printf(b, "ip netns add %s\n", s->ns);
+		break;
+	case NB_STEP_VETH:
+		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname,
+			  s->peer, s->peer_ns);
+		break;
+	case NB_STEP_BRIDGE:
+		sb_printf(b, "ip -n %s link add %s type bridge\n", s->ns, s->ifname);
+		break;
+	case NB_STEP_MASTER:
+		sb_printf(b, "ip -n %s link set %s master %s\n", s->ns, s->ifname, s->master);
+		break;
+	case NB_STEP_UP:
+		sb_printf(b, "ip -n %s link set %s up\n", s->ns, s->ifname);
+		break;
+	case NB_STEP_ADDR:
+		sb_printf(b, "ip -n %s addr add %s dev %s\n", s->ns, s->addr, s->ifname);
+		break;
+	case NB_STEP_ROUTE:
+		sb_printf(b, "ip -n %s route add %s via %s dev %s\n", s->ns, s->addr, s->via, s->ifname);
+		break;
+	case NB_STEP_SYSCTL: {
+		char key[sizeof(s->key)];
+
+		snprintf(key, sizeof(key), "%s", s->key);
+		for (char *c = key; *c; c++)
+			if (*c == '.')
+				*c = '/';
+		sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+		break;
+	}
+	case NB_STEP_NFT:
+		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
+		break;
+	case NB_STEP_CGROUP:
+		sb_printf(b, "mkdir %s\n", s->path);
+		break;
+	case NB_STEP_TAP:
+		sb_printf(b, "ip -n %s tuntap add dev %s mode tap %s\n", s->ns, s->ifname,
+			  s->tap_mq ? "multi_queue" : "vnet_hdr");
+		break;
+	case NB_STEP_VHOST_USER:
+	case NB_STEP_GUEST:
+		script_vm(b, p, s);
+		break;
+	}
+}
+
+char *nb_plan_script(const struct nb_plan *p)
+{
+	struct sbuf b = {0};
+
+	sb_printf(&b, "#!/bin/bash\n");
+	sb_printf(&b,
+		  "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
+		  p->kind, p->name);
+	sb_printf(&b, "# client: netns %s, dials %s:%u\n", p->client_ns, p->dial_addr, p->dial_port);
+	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", p->server_ns,
+		  p->sandbox ? " (own mount/pid/uts namespaces and cgroup)" : "", p->server_addr,
+		  p->server_port);
+	sb_printf(&b, "# remove: nbench topo down %s, or:", p->name);
+	for (size_t i = 0; i < p->nns; i++)
+		sb_printf(&b, " ip netns del %s;", p->ns[i]);
+	if (*p->cgroup)
+		sb_printf(&b, " rmdir %s;", p->cgroup);
+	sb_printf(&b, "\nset -euo pipefail\n");
+	for (size_t i = 0; i < p->nsteps; i++)
+		script_step(&b, p, &p->steps[i]);
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
