@@ -34,6 +34,9 @@ struct nb_run_hooks {
 	/* Where the data flows go when not where the control connection went (--data-host): a responder
 	 * that names another data address (DPDK's) is followed only to this one. NULL: none. */
 	const char *data_host;
+	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
+	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
+	void (*window)(void *arg, bool end);
 };
 
 /*
