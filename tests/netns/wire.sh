@@ -14,10 +14,13 @@ DECOY=nbtw$$d
 BR=nbtw$$br
 DRNS=nbtw-$TAG-dr
 wire_cleanup() {
+	local rc=$?
+	set +e
 	ip link del "$A" 2>/dev/null
 	ip link del "$DECOY" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
 	ip netns del "$DRNS" 2>/dev/null
+	(exit $rc) # cleanup exits with the test's status
 	cleanup
 }
 trap wire_cleanup EXIT
