@@ -21,6 +21,11 @@ struct cli_test {
 	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
 	bool quiet;	       /* no interim lines */
 	bool host_given;
+	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
+		const char *ifs;
+		double rate_bps;
+		bool force;
+	} wire;
 	char cmdline[512];
 };
 
@@ -68,6 +73,8 @@ struct cli_path {
 	bool built;
 	bool ready; /* the responder answered once */
 };
+/* The wire settings of every path this process builds (cli_path_open), set from the command line. */
+extern struct cli_wire cli_wire;
 /* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
 int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
 		  size_t errlen);
