@@ -36,6 +36,7 @@ int cli_parse_test(int argc, char **argv, struct cli_test *ret);
 int cmd_test(int argc, char **argv); /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_sweep(int argc, char **argv); /* sweep_cmd.c: knob values crossed, each combination a compare cell */
 int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
 int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
 int cmd_key(int argc, char **argv);   /* key_cmd.c: nbench key gen FILE */

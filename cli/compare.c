@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "stats.h"
 #include "nbench/clock.h"
 #include "nbench/guest.h"
 #include "nbench/report.h"
@@ -91,50 +92,6 @@ struct cmp {
 	} skipped[MAX_PATHS];
 	unsigned nskipped;
 };
-
-/* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
-static double t_quantile(double level, unsigned df)
-{
-	static const double t95[] = {0,	    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
-				     2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-				     2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
-				     2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-	static const double t99[] = {0,	    63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499,
-				     3.355, 3.250,  3.169, 3.106, 3.055, 3.012, 2.977, 2.947,
-				     2.921, 2.898,  2.878, 2.861, 2.845, 2.831, 2.819, 2.807,
-				     2.797, 2.787,  2.779, 2.771, 2.763, 2.756, 2.750};
-	bool n99 = level >= 99;
-	if (df == 0)
-		return INFINITY;
-	if (df <= 30)
-		return n99 ? t99[df] : t95[df];
-	return n99 ? 2.576 : 1.960;
-}
-
-struct stat {
-	double mean, ci; /* half-width */
-	unsigned n;
-};
-
-static struct stat stat_of(const double *v, unsigned n, double level)
-{
-	struct stat s = {0, 0, n};
-	if (!n)
-		return s;
-	for (unsigned i = 0; i < n; i++)
-		s.mean += v[i];
-	s.mean /= n;
-	if (n > 1) {
-		double var = 0;
-		for (unsigned i = 0; i < n; i++)
-			var += (v[i] - s.mean) * (v[i] - s.mean);
-		var /= n - 1;
-		s.ci = t_quantile(level, n - 1) * sqrt(var / n);
-	} else {
-		s.ci = INFINITY;
-	}
-	return s;
-}
 
 static int path_index(const struct cmp *c, const char *p)
 {
@@ -282,7 +239,7 @@ static bool converged(struct cmp *c)
 					if (!metric_applies(c->tests[ti], m) || m == M_CPB || m == M_CPT)
 						continue;
 					struct cell *cell = &c->cells[ti][pli][pi];
-					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 					if (s.n < 2 || s.ci > fabs(s.mean) * c->ci_pct / 100)
 						return false;
 				}
@@ -336,7 +293,7 @@ static double cell_mean(const struct cmp *c, unsigned ti, unsigned pli, int pi, 
 	if (pi < 0 || !c->cells[ti][pli][pi].n)
 		return NAN;
 	cell = &c->cells[ti][pli][pi];
-	return stat_of(cell->v[m], cell->n, c->ci_level).mean;
+	return nb_stat_of(cell->v[m], cell->n, c->ci_level).mean;
 }
 
 /* mean / native's mean, NAN when there is no native figure to divide by. */
@@ -377,7 +334,7 @@ static void print_guests(struct cmp *c, FILE *out)
 static void print_row(struct cmp *c, FILE *out, unsigned ti, unsigned pli, unsigned pi, enum metric m)
 {
 	struct cell *cell = &c->cells[ti][pli][pi];
-	struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+	struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 	char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "", d[24];
 	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
 
@@ -425,7 +382,7 @@ static void print_text(struct cmp *c, FILE *out)
 static void metric_json(struct cmp *c, cJSON *o, unsigned ti, unsigned pli, unsigned pi, enum metric m)
 {
 	struct cell *cell = &c->cells[ti][pli][pi];
-	struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+	struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 	cJSON *mo = cJSON_AddObjectToObject(o, metrics[m].key);
 	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
 	const char *par = hop_of(c, ti, pli, pi, m, s.mean, &delta);
@@ -478,7 +435,7 @@ static void print_csv(struct cmp *c, FILE *out)
 					if (!metric_applies(t, m))
 						continue;
 					struct cell *cell = &c->cells[ti][pli][pi];
-					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 					double ratio = ratio_vs_native(c, ti, pli, m, s.mean);
 					fprintf(out, "%s,%s,%s,%s,%u,%.6g,", t->name,
 						row_placement(c, t, pli), c->paths[pi], metrics[m].key,
