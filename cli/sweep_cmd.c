@@ -131,6 +131,33 @@ static int parse_on(struct sweep *s, const char *arg)
 	return 0;
 }
 
+/* TEST's options, with sweep's --path/--topo (default: --path host) unless TEST names its own. */
+static int parse_test(struct sweep *s, int argc, char **argv)
+{
+	char **av = calloc((size_t)argc + 3, sizeof(*av));
+	bool own = false;
+	int n = 0, rc;
+
+	if (!av)
+		return 1;
+	for (int i = 0; i < argc; i++) {
+		own |= !strcmp(argv[i], "--path") || !strcmp(argv[i], "--topo") ||
+		       !strncmp(argv[i], "--path=", 7) || !strncmp(argv[i], "--topo=", 7);
+		av[n++] = argv[i];
+	}
+	if (own && (s->path || s->topo)) {
+		free(av);
+		return cli_usage_error("sweep", "--path/--topo given both before and after '--'");
+	}
+	if (!own) {
+		av[n++] = (char *)(s->topo ? "--topo" : "--path");
+		av[n++] = (char *)(s->topo ? s->topo : s->path ? s->path : "host");
+	}
+	rc = cli_parse_test(n, av, &s->test);
+	free(av);
+	return rc;
+}
+
 static int sweep_parse(struct sweep *s, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -192,15 +219,11 @@ static int sweep_parse(struct sweep *s, int argc, char **argv)
 		return cli_usage_error("sweep", "no test after '--' (stream, rr or crr)");
 	if (strcmp(argv[dd + 1], "stream") && strcmp(argv[dd + 1], "rr") && strcmp(argv[dd + 1], "crr"))
 		return cli_usage_error("sweep", "'%s' is not a test (stream, rr or crr)", argv[dd + 1]);
-	rc = cli_parse_test(argc - dd - 1, argv + dd + 1, &s->test);
+	rc = parse_test(s, argc - dd - 1, argv + dd + 1);
 	if (rc)
 		return rc == 1 ? 2 : rc;
-	s->path = s->path ? s->path : s->test.path;
-	s->topo = s->topo ? s->topo : s->test.topo;
-	if (s->path && s->topo)
-		return cli_usage_error("sweep", "--path and --topo exclude each other");
-	if (!s->path && !s->topo)
-		s->path = "host";
+	s->path = s->test.path;
+	s->topo = s->test.topo;
 	return 0;
 }
 
