@@ -21,7 +21,7 @@
 #include "nbench/units.h"
 #include "stats.h"
 
-#define MAX_KNOBS  4
+#define MAX_KNOBS  8
 #define MAX_VALUES 8
 #define MAX_COMBOS 64
 #define MAX_RUNS   100
