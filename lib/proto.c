@@ -470,7 +470,8 @@ int nb_ctrl_hello_from_json(const cJSON *j, struct nb_ctrl_hello *h, char *err, 
 	h->keyed = cJSON_GetObjectItemCaseSensitive(j, "nonce") != NULL;
 	if (h->keyed)
 		dec_hex(&d, "nonce", h->nonce, sizeof(h->nonce));
-	dec_str(&d, "data_src", h->data_src, sizeof(h->data_src));
+	if (cJSON_GetObjectItemCaseSensitive(j, "data_src"))
+		dec_str(&d, "data_src", h->data_src, sizeof(h->data_src));
 	return d.rc;
 }
 

@@ -99,8 +99,8 @@ int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *ret, char *err, size_t 
 struct nb_ctrl_hello {
 	bool keyed;				  /* the client has a key: nonce is there */
 	unsigned char nonce[NB_AUTH_NONCE_BYTES]; /* "nonce": hex, only when keyed */
-	char data_src[64]; /* "data_src": the address the client's data comes from when not the control
-			    * connection's (a DPDK generator's --dpdk-ip); "" otherwise */
+	char data_src[64]; /* "data_src" (optional): the address the client's data comes from when not the
+			    * control connection's (a DPDK generator's --dpdk-ip); "" otherwise */
 };
 cJSON *nb_ctrl_hello_to_json(const struct nb_ctrl_hello *h);
 int nb_ctrl_hello_from_json(const cJSON *j, struct nb_ctrl_hello *ret, char *err, size_t errlen);
