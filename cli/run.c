@@ -15,6 +15,7 @@
 #include "nbench/clock.h"
 #include "nbench/engine.h"
 #include "nbench/guest.h"
+#include "nbench/nic.h"
 #include "nbench/report.h"
 #include "nbench/gen.h"
 #include "nbench/serve.h"
@@ -58,6 +59,23 @@ static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struc
 	header = true;
 	nb_report_text_interval(cfg, iv, stdout);
 	fflush(stdout);
+}
+
+/* Watches the run's interfaces over its measured window through hooks; their report is watch_end's. */
+static struct nb_nic_watch *watch_start(const struct nb_nic_ref *refs, unsigned n, struct nb_run_hooks *h)
+{
+	struct nb_nic_watch *w = NULL;
+	if (n && nb_nic_watch_new(refs, n, &w) == 0) {
+		h->window = nb_nic_watch_window;
+		h->arg = w;
+	}
+	return w;
+}
+
+static void watch_end(struct nb_nic_watch *w, struct nb_report *rep)
+{
+	nb_nic_watch_report(w, rep);
+	nb_nic_watch_free(w);
 }
 
 /* Waits until the responder started in the path accepts connections (readiness, not a sleep). */
@@ -169,6 +187,8 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 				     .n_exclude = nb_topo_pids(pe->topo, pids, 16),
 				     .key = pe->keyed ? &pe->key : NULL};
 	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
+	struct nb_nic_ref refs[16];
+	struct nb_nic_watch *w = watch_start(refs, nb_topo_interfaces(pe->topo, refs, 16), &hooks);
 	snprintf(rep->path, sizeof(rep->path), "%s", nb_topo_kind(pe->topo));
 	snprintf(rep->topo_name, sizeof(rep->topo_name), "%s", nb_topo_name(pe->topo));
 	if (!rep->path_json)
@@ -187,6 +207,7 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		p.rc = -EAGAIN;
 	else
 		pthread_join(th, NULL);
+	watch_end(w, rep);
 	if (p.rc < 0) {
 		if (!rep->error[0])
 			snprintf(rep->error, sizeof(rep->error), "%s", strerror(-p.rc));
@@ -214,7 +235,12 @@ static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct 
 		rep->complete = false;
 		return r == -EINVAL ? 2 : 1;
 	}
+	struct nb_nic_ref ref = {.netns = ""}; /* the interface the route to the responder leaves by */
+	bool routed =
+	    !nb_nic_route_iface(t->data_host ? t->data_host : t->cfg.host, ref.ifname, sizeof(ref.ifname));
+	struct nb_nic_watch *w = watch_start(&ref, routed, hooks);
 	r = nb_run(&t->cfg, hooks, rep);
+	watch_end(w, rep);
 	if (hooks->engine && hooks->engine->ops->report)
 		hooks->engine->ops->report(hooks->engine, rep);
 	nb_engine_stop(hooks->engine);

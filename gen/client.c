@@ -491,6 +491,8 @@ static void timeline(struct run *R)
 				run_fail(R, -ECONNRESET, "control connection lost during the warm-up");
 				break;
 			}
+			if (R->hooks && R->hooks->window)
+				R->hooks->window(R->hooks->arg, false);
 		}
 		if (now >= next_iv || now >= R->t_end) {
 			sum_live(R, &cur);
@@ -802,6 +804,8 @@ static void end_flows_after_stop(struct run *R)
 /* Sends STOP and decodes the RESULT into res. 0 or -errno (the run's error is set). */
 static int stop_and_collect(struct run *R, struct nb_result *res)
 {
+	if (R->hooks && R->hooks->window)
+		R->hooks->window(R->hooks->arg, true);
 	if (nb_proto_send(R->ctrl, NB_MSG_STOP, NULL) < 0)
 		return run_fail(R, -ECONNRESET, "control connection lost before the results");
 	int r = expect_decoded(R, NB_MSG_RESULT, CTRL_TIMEOUT_NS * 3, decode_result, res);

@@ -39,6 +39,66 @@ void nb_report_free(struct nb_report *r)
 	r->n_flows = 0;
 	free(r->path_json);
 	r->path_json = NULL;
+	for (unsigned i = 0; i < r->n_ifaces; i++)
+		nb_nic_snap_free(&r->ifaces[i].delta);
+	free(r->ifaces);
+	r->ifaces = NULL;
+	r->n_ifaces = 0;
+}
+
+int nb_report_add_iface(struct nb_report *r, const struct nb_nic_id *id, const struct nb_nic_snap *delta)
+{
+	struct nb_report_iface *n = realloc(r->ifaces, (r->n_ifaces + 1) * sizeof(*n)), *f;
+	if (!n)
+		return -ENOMEM;
+	r->ifaces = n;
+	f = &n[r->n_ifaces];
+	memset(f, 0, sizeof(*f));
+	f->id = *id;
+	f->counted = delta != NULL;
+	if (delta && delta->n) {
+		f->delta.c = malloc(delta->n * sizeof(*f->delta.c));
+		if (!f->delta.c)
+			return -ENOMEM;
+		memcpy(f->delta.c, delta->c, delta->n * sizeof(*f->delta.c));
+		f->delta.n = delta->n;
+	}
+	r->n_ifaces++;
+	return 0;
+}
+
+/* Drop and error counters that went up: a counter going down (a reset) says nothing was lost. */
+static bool counter_moved(const struct nb_nic_counter *c)
+{
+	return c->value > 0 && (nb_nic_counter_is_drop(c->name) || nb_nic_counter_is_error(c->name));
+}
+
+void nb_report_note_iface_drops(struct nb_report *r)
+{
+	char buf[512];
+	size_t len = 0;
+
+	for (unsigned i = 0; i < r->n_ifaces; i++) {
+		const struct nb_report_iface *f = &r->ifaces[i];
+		bool first = true;
+		for (unsigned k = 0; k < f->delta.n && len < sizeof(buf); k++) {
+			if (!counter_moved(&f->delta.c[k]))
+				continue;
+			const char *sep = !len ? "" : first ? "; " : ", ";
+			if (first)
+				len +=
+				    (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s: ", sep, f->id.name);
+			else
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", sep);
+			if (len < sizeof(buf))
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s +%lld",
+							f->delta.c[k].name, (long long)f->delta.c[k].value);
+			first = false;
+		}
+	}
+	if (len)
+		nb_report_note(r, "DROPS/ERRORS on the path's interfaces during the measured window: %s",
+			       buf);
 }
 
 int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv)
@@ -298,6 +358,35 @@ static void text_dpdk(const struct nb_report *r, FILE *out)
 		fprintf(out, "  %-40s %llu\n", d->xstats[i].name, (unsigned long long)d->xstats[i].delta);
 }
 
+/* The path's interfaces: what each is, then the counters that changed in the measured window. */
+static void text_ifaces(const struct nb_report *r, FILE *out)
+{
+	for (unsigned i = 0; i < r->n_ifaces; i++) {
+		const struct nb_report_iface *f = &r->ifaces[i];
+		const struct nb_nic_id *d = &f->id;
+		fprintf(out, "nic:       %s%s%s: driver %s", d->name, d->netns[0] ? " in " : "", d->netns,
+			d->driver[0] ? d->driver : "unknown");
+		if (d->driver_version[0])
+			fprintf(out, " %s", d->driver_version);
+		if (d->firmware[0])
+			fprintf(out, ", firmware %s", d->firmware);
+		if (d->bus[0])
+			fprintf(out, ", bus %s", d->bus);
+		fprintf(out, ", link ");
+		if (d->speed_mbps >= 0)
+			fprintf(out, "%lld Mb/s%s%s\n", (long long)d->speed_mbps, d->duplex[0] ? " " : "",
+				d->duplex);
+		else
+			fprintf(out, "speed unknown\n");
+		if (!f->counted)
+			fprintf(out, "  counters not measured\n");
+		for (unsigned k = 0; k < f->delta.n; k++)
+			if (f->delta.c[k].value)
+				fprintf(out, "  %-40s %+lld\n", f->delta.c[k].name,
+					(long long)f->delta.c[k].value);
+	}
+}
+
 int nb_report_write_text(const struct nb_report *r, FILE *out)
 {
 	text_header(r, out);
@@ -306,6 +395,7 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 	text_hosts(r, out);
 	if (r->dpdk.pmd[0])
 		text_dpdk(r, out);
+	text_ifaces(r, out);
 	fputc('\n', out);
 	if (is_stream(r))
 		text_stream(r, out);
@@ -420,6 +510,23 @@ static cJSON *j_start(const struct nb_report *r)
 		cJSON_AddBoolToObject(d, "link_up", r->dpdk.link_up);
 		j_u64(d, "link_speed_mbps", r->dpdk.link_speed_mbps);
 	}
+	cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
+	for (unsigned i = 0; i < r->n_ifaces; i++) {
+		const struct nb_nic_id *d = &r->ifaces[i].id;
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "name", d->name);
+		j_str_or_null(f, "netns", d->netns);
+		j_str_or_null(f, "driver", d->driver);
+		j_str_or_null(f, "driver_version", d->driver_version);
+		j_str_or_null(f, "firmware", d->firmware);
+		j_str_or_null(f, "bus", d->bus);
+		if (d->speed_mbps >= 0)
+			j_num(f, "speed_mbps", (double)d->speed_mbps);
+		else
+			cJSON_AddNullToObject(f, "speed_mbps");
+		j_str_or_null(f, "duplex", d->duplex);
+		cJSON_AddItemToArray(ifs, f);
+	}
 	return o;
 }
 
@@ -524,6 +631,21 @@ static cJSON *j_end(const struct nb_report *r)
 		for (unsigned i = 0; i < r->dpdk.n_xstats; i++)
 			j_u64(x, r->dpdk.xstats[i].name, r->dpdk.xstats[i].delta);
 	}
+	cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
+	for (unsigned i = 0; i < r->n_ifaces; i++) {
+		const struct nb_report_iface *f = &r->ifaces[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", f->id.name);
+		j_str_or_null(e, "netns", f->id.netns);
+		if (!f->counted) {
+			cJSON_AddNullToObject(e, "counters");
+		} else {
+			cJSON *c = cJSON_AddObjectToObject(e, "counters");
+			for (unsigned k = 0; k < f->delta.n; k++)
+				j_num(c, f->delta.c[k].name, (double)f->delta.c[k].value);
+		}
+		cJSON_AddItemToArray(ifs, e);
+	}
 	cJSON *n = cJSON_AddArrayToObject(o, "notes");
 	for (unsigned i = 0; i < r->n_notes; i++)
 		cJSON_AddItemToArray(n, cJSON_CreateString(r->notes[i]));
@@ -588,6 +710,9 @@ static const char *const csv_cols[] = {
     "gen_cpus",
     "resp_cpus",
     "complete",
+    "drivers",	 /* the path's interfaces' drivers, "veth;bridge" */
+    "if_drops",	 /* the sum of their link drop counters' rises in the measured window */
+    "if_errors", /* and of their link error counters' (the kernel's stats64, not the drivers') */
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
@@ -616,6 +741,48 @@ __attribute__((format(printf, 3, 4))) static void csv_fmt(FILE *out, bool on, co
 		va_end(ap);
 	}
 	fputc(',', out);
+}
+
+/* Whether word is one of list's ';'-separated words. */
+static bool has_token(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : p + strlen(p))
+		if (!strncmp(p, word, n) && (p[n] == ';' || !p[n]))
+			return true;
+	return false;
+}
+
+/* drivers, if_drops, if_errors: the two sums empty when no interface was counted */
+static void csv_ifaces(const struct nb_report *r, FILE *out)
+{
+	char drivers[256] = "";
+	size_t len = 0;
+	long long drops = 0, errors = 0;
+	bool counted = false;
+
+	for (unsigned i = 0; i < r->n_ifaces; i++) {
+		const struct nb_report_iface *f = &r->ifaces[i];
+		const char *d = f->id.driver[0] ? f->id.driver : "unknown";
+		if (!has_token(drivers, d) && len < sizeof(drivers))
+			len +=
+			    (size_t)snprintf(drivers + len, sizeof(drivers) - len, "%s%s", len ? ";" : "", d);
+		counted |= f->counted;
+		for (unsigned k = 0; k < f->delta.n; k++) {
+			const struct nb_nic_counter *c = &f->delta.c[k];
+			if (!strncmp(c->name, "driver.", 7))
+				continue; /* the kernel's link stats already count what the driver dropped */
+			if (c->value > 0 && nb_nic_counter_is_drop(c->name))
+				drops += c->value;
+			else if (c->value > 0 && nb_nic_counter_is_error(c->name))
+				errors += c->value;
+		}
+	}
+	csv_str(out, drivers, false);
+	csv_fmt(out, counted, "%lld", drops);
+	if (counted)
+		fprintf(out, "%lld", errors);
+	fputc('\n', out);
 }
 
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
@@ -664,7 +831,8 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_fmt(out, cpu && rr && r->cpu.cycles_per_txn > 0, "%.1f", r->cpu.cycles_per_txn);
 	csv_str(out, r->gen_cpus[0] ? r->gen_cpus : "any", false);
 	csv_str(out, r->resp_cpus[0] ? r->resp_cpus : "any", false);
-	csv_str(out, r->complete ? "true" : "false", true);
+	csv_str(out, r->complete ? "true" : "false", false);
+	csv_ifaces(r, out);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

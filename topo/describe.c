@@ -203,3 +203,35 @@ char *nb_describe(const struct nb_plan *p)
 	cJSON_Delete(o);
 	return text;
 }
+
+static unsigned add_ref(struct nb_nic_ref *out, unsigned n, unsigned max, const char *ns, const char *ifname)
+{
+	if (n >= max || !ifname[0])
+		return n;
+	snprintf(out[n].netns, sizeof(out[n].netns), "%s", ns);
+	snprintf(out[n].ifname, sizeof(out[n].ifname), "%s", ifname);
+	return n + 1;
+}
+
+unsigned nb_topo_interfaces(const struct nb_topo *t, struct nb_nic_ref *out, unsigned max)
+{
+	const struct nb_plan *p = &t->plan;
+	unsigned n = 0;
+
+	for (size_t i = 0; i < p->nsteps; i++) {
+		const struct nb_step *s = &p->steps[i];
+		switch (s->kind) {
+		case NB_STEP_VETH:
+			n = add_ref(out, n, max, s->ns, s->ifname);
+			n = add_ref(out, n, max, s->peer_ns, s->peer);
+			break;
+		case NB_STEP_BRIDGE:
+		case NB_STEP_TAP:
+			n = add_ref(out, n, max, s->ns, s->ifname);
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}

@@ -38,6 +38,9 @@ struct nb_run_hooks {
 	/* The shared key (auth.h): the responder must prove it before the client proves it in turn; NULL:
 	 * none, and a responder that requires one refuses the run. */
 	const struct nb_key *key;
+	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
+	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
+	void (*window)(void *arg, bool end);
 };
 
 /*

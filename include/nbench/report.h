@@ -2,7 +2,9 @@
 /*
  * One report structure per test; text, JSON and CSV are pure functions of it. JSON has iperf3's shape:
  * { "schema_version", "start": {meta, settings, placement, path, dpdk}, "intervals": [...], "end": {...} },
- * "dpdk" (and "end"'s "dpdk_xstats") only when the run used a DPDK port.
+ * "dpdk" (and "end"'s "dpdk_xstats") only when the run used a DPDK port. "start.interfaces" names the
+ * hardware of the path (driver, firmware, bus, link), "end.interfaces" what it counted in the measured
+ * window.
  */
 #ifndef NBENCH_REPORT_H
 #define NBENCH_REPORT_H
@@ -14,6 +16,7 @@
 #include "nbench/cfg.h"
 #include "nbench/cpu.h"
 #include "nbench/hist.h"
+#include "nbench/nic.h"
 #include "nbench/sysinfo.h"
 
 #define NB_REPORT_SCHEMA_VERSION 1
@@ -42,6 +45,14 @@ struct nb_flow_result {
 	uint64_t txns;	    /* rr/crr, measured window only */
 	double goodput_bps; /* stream: at the receiver, over the measured window */
 	int cpu;	    /* CPU the flow's thread last ran on, -1 unknown */
+};
+
+/* One interface of the path: what it is and, when both ends of the measured window were snapshotted, the
+ * counters that changed in it. */
+struct nb_report_iface {
+	struct nb_nic_id id;
+	bool counted;		  /* delta holds the window's changes (false: not measured) */
+	struct nb_nic_snap delta; /* owned; only counters that changed */
 };
 
 struct nb_report {
@@ -91,6 +102,9 @@ struct nb_report {
 	struct nb_cpu_cost server_cpu;
 	bool server_cpu_valid;
 
+	struct nb_report_iface *ifaces; /* owned: nb_report_add_iface */
+	unsigned n_ifaces;
+
 	bool complete; /* false: the run failed part way; figures cover what was measured */
 	char error[256];
 	char notes[4][160]; /* warnings worth a line in every format (disturbed CPU, emulation, ...) */
@@ -120,6 +134,13 @@ void nb_report_free(struct nb_report *r);
 int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv);
 /* Adds a note (cut at 159 bytes); past the fourth, notes are dropped: the first ones explain the rest. */
 void nb_report_note(struct nb_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends interface id with the counter changes of the measured window (copied; NULL: not measured).
+ * 0 or -ENOMEM. */
+int nb_report_add_iface(struct nb_report *r, const struct nb_nic_id *id, const struct nb_nic_snap *delta);
+/* Notes which drop and error counters of the interfaces went up in the measured window; nothing
+ * when none did. */
+void nb_report_note_iface_drops(struct nb_report *r);
 
 /* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */
 int nb_report_write_text(const struct nb_report *r, FILE *out);

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "nbench/cfg.h"
+#include "nbench/nic.h"
 
 #define NB_TOPO_PREFIX "nb"
 /* Instance names are [a-z0-9-], start with a letter or digit, and are at most this long, so that link
@@ -79,6 +80,10 @@ pid_t nb_topo_spawn_server(struct nb_topo *t, char *const argv[]);
 /* The path's configuration as JSON text (malloc'd): per interface MTU, TSO/GSO/GRO, qdisc; conntrack
  * state; the nft ruleset in force. NULL on error. */
 char *nb_topo_describe_json(const struct nb_topo *t);
+
+/* The interfaces the path built (veth ends, bridge, taps), each with its netns: up to max into out; returns
+ * how many. Their identity and counters go into every report of a run on the path. */
+unsigned nb_topo_interfaces(const struct nb_topo *t, struct nb_nic_ref *out, unsigned max);
 
 /* Whether kind names a path this build knows (one of nb_topo_kinds()). */
 bool nb_topo_kind_valid(const char *kind);

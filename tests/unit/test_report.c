@@ -7,6 +7,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "nbench/hist.h"
@@ -42,6 +45,26 @@ static void same_host(struct nb_report *r, int pid)
 	r->server = r->client;
 	r->same_host = true;
 	r->server_pid = pid;
+}
+
+/* An interface of a fixture: counted (n counters, possibly none) or, with n = -1, not measured. */
+static void add_iface(struct nb_report *r, const char *name, const char *netns, const char *driver,
+		      int64_t speed_mbps, const struct nb_nic_counter *c, int n)
+{
+	struct nb_nic_id id = {.speed_mbps = speed_mbps};
+	struct nb_nic_snap d = {.c = (struct nb_nic_counter *)c, .n = n > 0 ? (unsigned)n : 0};
+	snprintf(id.name, sizeof(id.name), "%s", name);
+	snprintf(id.netns, sizeof(id.netns), "%s", netns);
+	snprintf(id.driver, sizeof(id.driver), "%s", driver);
+	if (!strcmp(driver, "veth"))
+		snprintf(id.driver_version, sizeof(id.driver_version), "1.0");
+	if (!strcmp(driver, "ixgbe")) {
+		snprintf(id.driver_version, sizeof(id.driver_version), "6.18.0-nb");
+		snprintf(id.firmware, sizeof(id.firmware), "0x800009e1");
+		snprintf(id.bus, sizeof(id.bus), "0000:3b:00.0");
+		snprintf(id.duplex, sizeof(id.duplex), "full");
+	}
+	CHECK_INT(nb_report_add_iface(r, &id, n < 0 ? NULL : &d), 0);
 }
 
 /* stream tcp, 2 flows, native path, pinned apart, warm-up, a note */
@@ -89,6 +112,13 @@ static void fixture_stream_tcp(struct nb_report *r)
 	r->cpu.resp_ns = 4000000000ULL;
 	r->cpu.other_ns = 12000000ULL;
 	nb_report_note(r, "veth offloads: tso on, gso on, gro off");
+	const struct nb_nic_counter c[] = {{"rx_packets", 4100000},
+					   {"rx_bytes", 11900000000LL},
+					   {"tx_packets", 2050000},
+					   {"tx_bytes", 135300000},
+					   {"driver.rx_queue_0_xdp_packets", 0}};
+	add_iface(r, "nb-x1-r", "nb-x1-remote", "veth", -1, c, 4);
+	add_iface(r, "nb-x1-h", "nb-x1-host", "veth", -1, c, 5);
 }
 
 /* stream udp, one flow, to a remote responder (-H), server CPU measured there, spin wait */
@@ -109,6 +139,7 @@ static void fixture_stream_udp(struct nb_report *r)
 	snprintf(r->resp_cpus, sizeof(r->resp_cpus), "0,1");
 	snprintf(r->gen_wait, sizeof(r->gen_wait), "spin");
 	snprintf(r->resp_wait, sizeof(r->resp_wait), "block+busy_poll=50us");
+	add_iface(r, "ens1f0", "", "ixgbe", 10000, NULL, -1); /* identified, its window not counted */
 	for (int i = 0; i < 3; i++) {
 		struct nb_interval iv = {.start_s = i, .end_s = i + 1};
 		iv.packets = 69000 + (uint64_t)i;
@@ -190,6 +221,8 @@ static void fixture_rr_tcp(struct nb_report *r)
 	snprintf(r->path, sizeof(r->path), "loopback");
 	snprintf(r->topo_name, sizeof(r->topo_name), "loopback");
 	snprintf(r->cfg.host, sizeof(r->cfg.host), "127.0.0.1");
+	const struct nb_nic_counter lo[] = {{"rx_packets", 3046800}, {"tx_packets", 3046800}};
+	add_iface(r, "lo", "", "", -1, lo, 2);
 	for (int i = 0; i < 3; i++) {
 		struct nb_interval iv = {.start_s = i, .end_s = i + 1};
 		iv.txns = 152340 + (uint64_t)i * 10;
@@ -251,6 +284,13 @@ static void fixture_crr_tcp(struct nb_report *r)
 	nb_report_note(r, "note %d", 3);
 	nb_report_note(r, "note %d", 4);
 	nb_report_note(r, "note %d: one too many, dropped", 5);
+	const struct nb_nic_counter c[] = {{"rx_packets", 63000},
+					   {"rx_dropped", 12},
+					   {"rx_crc_errors", 3},
+					   {"driver.rx_missed", 7},
+					   {"tx_dropped", -2}};
+	add_iface(r, "nb-x2-h", "nb-x2-host", "veth", -1, c, 5);
+	nb_report_note_iface_drops(r); /* the notes are full: the counters say it */
 	CHECK_INT(r->n_notes, 4);
 }
 
@@ -440,7 +480,7 @@ static void check_csv(const char *text)
 			row++;
 	}
 	CHECK_INT(row, 2);
-	CHECK_INT(fields[0], 35);
+	CHECK_INT(fields[0], 38);
 	CHECK_INT(fields[1], fields[0]);
 }
 
@@ -547,6 +587,97 @@ static void test_lifecycle(void)
 	nb_report_free(&r);
 }
 
+/* Deltas keep only what changed, match counters by name, count one new in b from zero. */
+static void test_nic_delta(void)
+{
+	struct nb_nic_counter ca[] = {{"rx_packets", 10}, {"rx_dropped", 5}, {"tx_packets", 7}};
+	struct nb_nic_counter cb[] = {
+	    {"tx_packets", 7}, {"rx_packets", 25}, {"rx_dropped", 4}, {"driver.x", 3}};
+	struct nb_nic_snap a = {ca, 3}, b = {cb, 4}, d = {0};
+	CHECK_INT(nb_nic_delta(&a, &b, &d), 0);
+	CHECK_INT(d.n, 3);
+	CHECK_STR(d.c[0].name, "rx_packets");
+	CHECK(d.c[0].value == 15);
+	CHECK_STR(d.c[1].name, "rx_dropped");
+	CHECK(d.c[1].value == -1);
+	CHECK_STR(d.c[2].name, "driver.x");
+	CHECK(d.c[2].value == 3);
+	CHECK_INT(nb_nic_delta(&a, &a, &d), 0); /* replaces what d held */
+	CHECK_INT(d.n, 0);
+	nb_nic_snap_free(&d);
+	CHECK(d.c == NULL);
+	CHECK(nb_nic_counter_is_drop("rx_dropped") && nb_nic_counter_is_drop("rx_missed_errors"));
+	CHECK(nb_nic_counter_is_drop("driver.rx_queue_0_xdp_drops") &&
+	      nb_nic_counter_is_drop("rx_nohandler"));
+	CHECK(nb_nic_counter_is_error("rx_crc_errors") && !nb_nic_counter_is_error("rx_missed_errors"));
+	CHECK(!nb_nic_counter_is_drop("rx_packets") && !nb_nic_counter_is_error("tx_bytes"));
+}
+
+/* A drop or error counter that went up is noted with its interface; one that went down or a traffic
+ * counter is not. */
+static void test_nic_note(void)
+{
+	struct nb_report r;
+	struct nb_nic_id id = {.name = "eth9", .speed_mbps = -1};
+	struct nb_nic_counter c[] = {{"rx_packets", 100}, {"tx_dropped", -3}};
+	struct nb_nic_snap d = {c, 2};
+	nb_report_init(&r);
+	CHECK_INT(nb_report_add_iface(&r, &id, &d), 0);
+	nb_report_note_iface_drops(&r);
+	CHECK_INT(r.n_notes, 0);
+	struct nb_nic_counter c2[] = {{"rx_packets", 100}, {"rx_dropped", 9}, {"driver.rx_errors", 2}};
+	struct nb_nic_snap d2 = {c2, 3};
+	snprintf(id.name, sizeof(id.name), "eth8");
+	CHECK_INT(nb_report_add_iface(&r, &id, &d2), 0);
+	CHECK_INT(nb_report_add_iface(&r, &id, NULL), 0);
+	nb_report_note_iface_drops(&r);
+	CHECK_INT(r.n_notes, 1);
+	CHECK_MSG(strstr(r.notes[0], "eth8: rx_dropped +9, driver.rx_errors +2") != NULL, "note: %s",
+		  r.notes[0]);
+	CHECK(strstr(r.notes[0], "eth9") == NULL);
+	CHECK(!r.ifaces[2].counted && r.ifaces[1].counted);
+	size_t len;
+	char *csv = render(&r, render_csv, &len);
+	CHECK_MSG(csv && strstr(csv, ",unknown,9,0\n"), "csv: %s", csv); /* link stats only */
+	free(csv);
+	nb_report_free(&r);
+	CHECK(r.ifaces == NULL && r.n_ifaces == 0);
+}
+
+/* The real thing, unprivileged: lo's counters in this namespace move when datagrams go through it. */
+static void test_nic_lo(void)
+{
+	struct nb_nic *n = NULL;
+	struct nb_nic_snap a = {0}, b = {0}, d = {0};
+	struct nb_nic_id id;
+	char ifname[16];
+	CHECK_INT(nb_nic_open(NULL, "nb-no-such", &n), -ENODEV);
+	CHECK_INT(nb_nic_open("no/such", "lo", &n), -EINVAL);
+	CHECK_INT(nb_nic_route_iface("127.0.0.1", ifname, sizeof(ifname)), 0);
+	CHECK_STR(ifname, "lo");
+	CHECK_INT(nb_nic_open(NULL, "lo", &n), 0);
+	CHECK_INT(nb_nic_identify(n, &id), 0);
+	CHECK_STR(id.name, "lo");
+	CHECK_INT(nb_nic_snapshot(n, &a), 0);
+	CHECK(a.n >= 23);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = {
+	    .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	for (int i = 0; i < 5; i++)
+		sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	CHECK_INT(nb_nic_snapshot(n, &b), 0);
+	CHECK_INT(nb_nic_delta(&a, &b, &d), 0);
+	bool rx = false;
+	for (unsigned i = 0; i < d.n; i++)
+		rx |= !strcmp(d.c[i].name, "tx_packets") && d.c[i].value >= 5;
+	CHECK_MSG(rx, "lo's tx_packets did not move by 5 (%u counters changed)", d.n);
+	nb_nic_snap_free(&a);
+	nb_nic_snap_free(&b);
+	nb_nic_snap_free(&d);
+	nb_nic_close(n);
+}
+
 int main(int argc, char **argv)
 {
 	golden_dir = argc > 1 ? argv[1] : "tests/golden";
@@ -555,7 +686,8 @@ int main(int argc, char **argv)
 
 	static const struct tap_case cases[] = {
 	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp), TAP_CASE(test_rr_tcp),
-	    TAP_CASE(test_crr_tcp),    TAP_CASE(test_lifecycle),
+	    TAP_CASE(test_crr_tcp),    TAP_CASE(test_lifecycle),  TAP_CASE(test_nic_delta),
+	    TAP_CASE(test_nic_note),   TAP_CASE(test_nic_lo),
 	};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }
