@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nbench/auth.h"
 #include "nbench/cfg.h"
 
 enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
@@ -19,6 +20,7 @@ struct cli_test {
 	const char *topo;      /* --topo: use this running instance */
 	const char *output;    /* -o: write the report there too */
 	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
+	const char *key_file;  /* --key-file, else $NBENCH_KEY_FILE: the shared key; NULL: none */
 	bool quiet;	       /* no interim lines */
 	bool host_given;
 	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
@@ -73,12 +75,15 @@ struct cli_path {
 	struct nb_topo *topo;
 	bool built;
 	bool ready; /* the responder answered once */
+	bool keyed; /* key: the path's responder was started with it, the generator proves it */
+	struct nb_key key;
 };
 /* The wire settings of every path this process builds (cli_path_open), set from the command line. */
 extern struct cli_wire cli_wire;
-/* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
-int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
-		  size_t errlen);
+/* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it,
+ * with the key in key_file when not NULL (a guest's own responder has none). */
+int cli_path_open(const char *kind, const char *name, uint16_t port, const char *key_file,
+		  struct cli_path *pe, char *err, size_t errlen);
 /* Runs one test across it (the generator in the client's namespace). 0 or -errno; rep says the rest. */
 int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
 		 struct nb_report *rep);

@@ -82,6 +82,7 @@ struct cmp {
 	int64_t duration_ns;
 	enum cli_format format;
 	const char *output;
+	const char *key_file; /* --key-file, else $NBENCH_KEY_FILE: the paths' responders require it */
 	bool quiet;
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
@@ -520,7 +521,7 @@ static void compare_help(void)
 	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
 	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
 	    "same|split|both]\n"
-	    "                      [--json|--csv] [-o FILE] [-q]\n"
+	    "                      [--json|--csv] [-o FILE] [-q] [--key-file FILE]\n"
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
@@ -531,7 +532,9 @@ static void compare_help(void)
 	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
 	    "spinning),\n"
 	    "                       or both; streams always run unpinned\n"
-	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n",
+	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n"
+	    "  --key-file FILE      the paths' responders require this key (default: "
+	    "$NBENCH_KEY_FILE)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
@@ -603,6 +606,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"csv", no_argument, NULL, 'v'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"key-file", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"wire", required_argument, NULL, 'W'},
 	    {"wire-rate", required_argument, NULL, 'R'},
@@ -610,6 +614,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {0},
 	};
 	bool runs_given = false;
+	const char *env_key = getenv("NBENCH_KEY_FILE");
+	c->key_file = env_key && env_key[0] ? env_key : NULL;
 	int ch, rc = 0;
 
 	optind = 1;
@@ -628,6 +634,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			cli_wire.ifs = ch == 'W' ? optarg : cli_wire.ifs, cli_wire.force |= ch == 'F';
 		else if (ch == 'R' && (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0))
 			rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s", optarg);
+		else if (ch == 'K')
+			c->key_file = optarg;
 		else if (ch == 'h') {
 			compare_help();
 			return 1;
@@ -641,6 +649,13 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	}
 	if (!rc && optind < argc)
 		rc = cli_usage_error("compare", "unexpected argument '%s'", argv[optind]);
+	if (!rc && c->key_file) { /* a bad key file is bad usage, said once rather than once per path */
+		struct nb_key k;
+		char err[512];
+		if (nb_key_load(c->key_file, &k, err, sizeof(err)) < 0)
+			rc = cli_usage_error("compare", "%s", err);
+		nb_key_wipe(&k);
+	}
 	if (!rc && c->ci_pct > 0 && !runs_given)
 		c->runs = 3;
 	if (c->max_runs < c->runs)
@@ -685,7 +700,8 @@ static int build_paths(struct cmp *c)
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
-		int r = cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, &c->pe[pi], err, sizeof(err));
+		int r = cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, c->key_file, &c->pe[pi], err,
+				      sizeof(err));
 		if (r == -EPERM || r == -EACCES) {
 			fprintf(stderr, "nbench compare: %s\n", err);
 			return -EPERM;

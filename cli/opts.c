@@ -83,6 +83,9 @@ static const struct test_opt test_opts[] = {
     {"data-host", 0, "ADDR", K_ALL, 0, OT_ARG, FIELD(data_host),
      .help = "send the data to ADDR when the responder names it as its data address\n(a DPDK "
 	     "responder's --dpdk-ip); by default data goes only where -H went"},
+    {"key-file", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(key_file),
+     .help = "the shared key (`nbench key gen`) of a responder run with --key-file;\ndefault: "
+	     "$NBENCH_KEY_FILE"},
     {"path", 0, "PATH", K_ALL, 0, OT_ARG, FIELD(path), .help = "build PATH (%s),\nrun, tear down",
      .help_list = nb_topo_kinds_join},
     {"topo", 0, "NAME", K_ALL, 0, OT_ARG, FIELD(topo),
@@ -518,6 +521,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	if (nb_test_kind_parse(ps.cmd, &ps.kind) < 0)
 		return cli_usage_error(ps.cmd, "unknown test");
 	nb_cfg_defaults(&t->cfg, ps.kind);
+	const char *env_key = getenv("NBENCH_KEY_FILE");
+	t->key_file = env_key && env_key[0] ? env_key : NULL;
 	save_cmdline(argc, argv, t);
 	getopt_tables(longs, shorts, sizeof(shorts));
 	optind = 1;

@@ -526,7 +526,8 @@ static int run_sweep(struct sweep *s)
 	int r, rc;
 
 	cli_wire = s->test.wire;
-	r = cli_path_open(s->topo ? NULL : s->path, s->topo, s->test.cfg.port, &pe, err, sizeof(err));
+	r = cli_path_open(s->topo ? NULL : s->path, s->topo, s->test.cfg.port, s->test.key_file, &pe, err,
+			  sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "nbench sweep: %s\n", err);
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
