@@ -10,6 +10,8 @@
 
 #include "nbench/cfg.h"
 
+struct nb_hist;
+
 enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
 
 struct cli_test {
@@ -19,6 +21,8 @@ struct cli_test {
 	const char *topo;      /* --topo: use this running instance */
 	const char *output;    /* -o: write the report there too */
 	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
+	const char *hist_out;  /* --hist-out: write the latency distribution there */
+	struct nb_hist *hist;  /* the run's latency histogram, when hist_out is set */
 	bool quiet;	       /* no interim lines */
 	bool host_given;
 	char cmdline[512];
@@ -66,7 +70,8 @@ struct nb_topo;
 struct cli_path {
 	struct nb_topo *topo;
 	bool built;
-	bool ready; /* the responder answered once */
+	bool ready;		 /* the responder answered once */
+	struct nb_hist *latency; /* the runs' latency histograms are added to it; may be NULL */
 };
 /* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
 int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
@@ -76,6 +81,13 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		 struct nb_report *rep);
 /* Stops the responder; tears the path down if it was built here. */
 void cli_path_close(struct cli_path *pe);
+
+/* Writes h in HdrHistogram's percentile-distribution text format (what its plotter reads), values in
+ * microseconds. 0 or -errno (from writing). */
+int cli_hist_write(const struct nb_hist *h, FILE *out);
+
+/* nbench plot FILE.json... (plot_cmd.c) */
+int cmd_plot(int argc, char **argv);
 
 void cli_catch_signals(void);
 bool cli_quitting(void);
