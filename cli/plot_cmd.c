@@ -33,7 +33,7 @@
 
 static const char usage[] =
     "usage: nbench plot FILE.json... [-o DIR] [--format svg|png]\n"
-    "Draws figures from nbench's JSON reports (rr, crr, stream --json; compare --json; --hops) with "
+    "Draws figures from nbench's JSON reports (rr, crr, stream --json; compare --json, with hops) with "
     "gnuplot:\n"
     "  latency.*          the latency percentile distribution of every rr/crr run (x: 1/(1-p), log scale)\n"
     "  intervals_rr.*     transactions/s and mean latency per interim interval\n"
@@ -616,13 +616,17 @@ static int fig_hops(struct plot *P, const char *stem, const struct hop_sets *H, 
 		rows++;
 	}
 	for (unsigned k = 0; k < ns; k++) {
-		fprintf(P->cmd, "%s'%s.dat' using %u%s title ", sep(k), P->figs[P->nfigs].name, 2 + k,
-			k ? "" : ":xtic(1)");
+		/* gnuplot's own cycle repeats after 8: a stack of more needs more colours */
+		static const char *const colours[] = {
+		    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+		    "#9c755f", "#bab0ac", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d"};
+		fprintf(P->cmd, "%s'%s.dat' using %u%s lc rgb '%s' title ", sep(k), P->figs[P->nfigs].name,
+			2 + k, k ? "" : ":xtic(1)", colours[k % (sizeof(colours) / sizeof(colours[0]))]);
 		gp_str(P->cmd, names[k]);
 	}
 	fprintf(P->gp, "set style data histograms\nset style histogram rowstacked\nset boxwidth 0.6\n"
 		       "set style fill solid 0.85 border -1\nset yrange [0:*]\nset grid noxtics\n"
-		       "set ylabel 'time per round trip (µs)'\nset xlabel 'path'\n");
+		       "set ylabel 'time per round trip (µs)'\n");
 	fig_end(P, rows > 0 && ns > 0);
 	return 0;
 }
