@@ -25,6 +25,11 @@ struct cli_test {
 	struct nb_hist *hist;  /* the run's latency histogram, when hist_out is set */
 	bool quiet;	       /* no interim lines */
 	bool host_given;
+	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
+		const char *ifs;
+		double rate_bps;
+		bool force;
+	} wire;
 	char cmdline[512];
 };
 
@@ -73,6 +78,8 @@ struct cli_path {
 	bool ready;		 /* the responder answered once */
 	struct nb_hist *latency; /* the runs' latency histograms are added to it; may be NULL */
 };
+/* The wire settings of every path this process builds (cli_path_open), set from the command line. */
+extern struct cli_wire cli_wire;
 /* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
 int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
 		  size_t errlen);

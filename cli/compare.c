@@ -573,7 +573,8 @@ static void compare_help(void)
 	    "                       of its mean (at most --max-runs, default 20)\n"
 	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
 	    "spinning),\n"
-	    "                       or both; streams always run unpinned\n",
+	    "                       or both; streams always run unpinned\n"
+	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
@@ -646,6 +647,9 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"output", required_argument, NULL, 'o'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"wire", required_argument, NULL, 'W'},
+	    {"wire-rate", required_argument, NULL, 'R'},
+	    {"force", no_argument, NULL, 'F'},
 	    {0},
 	};
 	bool runs_given = false;
@@ -663,6 +667,10 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			c->output = optarg;
 		else if (ch == 'q')
 			c->quiet = true;
+		else if (ch == 'W' || ch == 'F')
+			cli_wire.ifs = ch == 'W' ? optarg : cli_wire.ifs, cli_wire.force |= ch == 'F';
+		else if (ch == 'R' && (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0))
+			rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s", optarg);
 		else if (ch == 'h') {
 			compare_help();
 			return 1;

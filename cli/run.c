@@ -96,12 +96,37 @@ static int wait_responder(const char *host, uint16_t port, int64_t timeout_ns)
 	return r;
 }
 
+struct cli_wire cli_wire;
+
+/* cli_wire into o, for a kind with a wire (all but the floor, loopback). */
+static int cli_wire_opts(const char *kind, struct nb_topo_opts *o, char *err, size_t errlen)
+{
+	const char *comma = cli_wire.ifs ? strchr(cli_wire.ifs, ',') : NULL;
+
+	if (!kind || !nb_topo_kind_parent(kind))
+		return 0;
+	if (cli_wire.ifs && (!comma || (size_t)(comma - cli_wire.ifs) >= sizeof(o->wire_a) ||
+			     strlen(comma + 1) >= sizeof(o->wire_b))) {
+		snprintf(err, errlen, "--wire: '%s' is not IF_A,IF_B", cli_wire.ifs);
+		return -EINVAL;
+	}
+	if (comma) {
+		snprintf(o->wire_a, sizeof(o->wire_a), "%.*s", (int)(comma - cli_wire.ifs), cli_wire.ifs);
+		snprintf(o->wire_b, sizeof(o->wire_b), "%s", comma + 1);
+	}
+	o->wire_rate_bps = cli_wire.rate_bps;
+	o->force = cli_wire.force;
+	return 0;
+}
+
 int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
 		  size_t errlen)
 {
 	struct nb_topo_opts o = {.server_port = port, .publish_port = port};
-	int r;
+	int r = cli_wire_opts(kind, &o, err, errlen);
 
+	if (r)
+		return r;
 	memset(pe, 0, sizeof(*pe));
 	pe->built = kind != NULL;
 	r = pe->built ? nb_topo_up_ex(kind, NULL, &o, &pe->topo, err, errlen)
@@ -244,6 +269,7 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	hooks.latency = t->hist;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
+	cli_wire = t->wire;
 	r = cli_path_open(t->path, t->topo, t->cfg.port, &pe, err, sizeof(err));
 	if (r < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);

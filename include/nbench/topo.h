@@ -32,6 +32,13 @@ struct nb_topo_opts {
 	uint16_t server_port;  /* where the responder listens; default NB_DEFAULT_PORT */
 	uint16_t publish_port; /* nat: the host port published to the server port (`docker run -p`);
 				  default server_port */
+	/* --wire IF_A,IF_B: two interfaces of this host become the wire instead of a veth pair: IF_B the
+	 * client's side ("remote"), IF_A the server's ("host"). "" : the veth pair. Their state is recorded
+	 * in the state file before anything is done and restored by the teardown. */
+	char wire_a[16], wire_b[16];
+	double wire_rate_bps; /* --wire-rate: a tbf on each end of the wire, so each direction runs at most
+				 this many bits/s; 0: not shaped */
+	bool force;	      /* take wire interfaces that fail the checks (default route, enslaved, down) */
 };
 
 /* Builds path kind (one of nb_topo_kinds()) under instance name (NULL: a fresh
