@@ -11,6 +11,8 @@
 #include "nbench/auth.h"
 #include "nbench/cfg.h"
 
+struct nb_hist;
+
 enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
 
 struct cli_test {
@@ -21,6 +23,8 @@ struct cli_test {
 	const char *output;    /* -o: write the report there too */
 	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
 	const char *key_file;  /* --key-file, else $NBENCH_KEY_FILE: the shared key; NULL: none */
+	const char *hist_out;  /* --hist-out: write the latency distribution there */
+	struct nb_hist *hist;  /* the run's latency histogram, when hist_out is set */
 	bool quiet;	       /* no interim lines */
 	bool host_given;
 	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
@@ -77,6 +81,7 @@ struct cli_path {
 	bool ready; /* the responder answered once */
 	bool keyed; /* key: the path's responder was started with it, the generator proves it */
 	struct nb_key key;
+	struct nb_hist *latency; /* the runs' latency histograms are added to it; may be NULL */
 };
 /* The wire settings of every path this process builds (cli_path_open), set from the command line. */
 extern struct cli_wire cli_wire;
@@ -89,6 +94,13 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		 struct nb_report *rep);
 /* Stops the responder; tears the path down if it was built here. */
 void cli_path_close(struct cli_path *pe);
+
+/* Writes h in HdrHistogram's percentile-distribution text format (what its plotter reads), values in
+ * microseconds. 0 or -errno (from writing). */
+int cli_hist_write(const struct nb_hist *h, FILE *out);
+
+/* nbench plot FILE.json... (plot_cmd.c) */
+int cmd_plot(int argc, char **argv);
 
 void cli_catch_signals(void);
 bool cli_quitting(void);

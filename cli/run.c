@@ -15,6 +15,7 @@
 #include "nbench/clock.h"
 #include "nbench/engine.h"
 #include "nbench/guest.h"
+#include "nbench/hist.h"
 #include "nbench/nic.h"
 #include "nbench/report.h"
 #include "nbench/gen.h"
@@ -210,7 +211,8 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 				     .quit = &quit_flag,
 				     .exclude = pids,
 				     .n_exclude = nb_topo_pids(pe->topo, pids, 16),
-				     .key = pe->keyed ? &pe->key : NULL};
+				     .key = pe->keyed ? &pe->key : NULL,
+				     .latency = pe->latency};
 	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
 	struct nb_nic_ref refs[16];
 	struct nb_nic_watch *w = watch_start(refs, nb_topo_interfaces(pe->topo, refs, 16), &hooks);
@@ -282,6 +284,7 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
 	hooks.data_host = t->data_host;
+	hooks.latency = t->hist;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
 	cli_wire = t->wire;
@@ -291,6 +294,7 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 		rep->complete = false;
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
+	pe.latency = t->hist;
 	r = cli_path_run(&pe, &t->cfg, print_intervals, rep);
 	cli_path_close(&pe);
 	return r < 0 ? 1 : 0;
@@ -308,6 +312,18 @@ static int write_report(const struct nb_report *rep, enum cli_format f, FILE *ou
 	}
 }
 
+/* --hist-out: the run's latency distribution, for HdrHistogram's plotter. */
+static int write_hist(const char *cmd, const char *file, const struct nb_hist *h)
+{
+	FILE *f = fopen(file, "w");
+	int r = f ? cli_hist_write(h, f) : -errno;
+	if (f && fclose(f) && !r)
+		r = -errno;
+	if (r < 0)
+		fprintf(stderr, "nbench %s: cannot write %s: %s\n", cmd, file, strerror(-r));
+	return r;
+}
+
 int cmd_test(int argc, char **argv)
 {
 	struct cli_test t;
@@ -316,6 +332,10 @@ int cmd_test(int argc, char **argv)
 	if (r)
 		return r == 1 ? 0 : r;
 	catch_signals();
+	if (t.hist_out && nb_hist_new(&t.hist) < 0) {
+		fprintf(stderr, "nbench %s: out of memory\n", argv[0]);
+		return 1;
+	}
 	nb_report_init(&rep);
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
 	int rc = cli_run_test(&t, &rep, live);
@@ -343,6 +363,9 @@ int cmd_test(int argc, char **argv)
 			fclose(f);
 		}
 	}
+	if (t.hist_out && measured && write_hist(argv[0], t.hist_out, t.hist) < 0)
+		rc = 1;
+	nb_hist_free(t.hist);
 	nb_report_free(&rep);
 	return rep.complete ? rc : 1;
 }

@@ -617,6 +617,8 @@ static void latency(struct run *R)
 		if (R->flows[i].hist)
 			nb_hist_merge(all, R->flows[i].hist);
 	nb_hist_stats(all, &R->rep->lat);
+	if (R->hooks && R->hooks->latency)
+		nb_hist_merge(R->hooks->latency, all);
 	nb_hist_free(all);
 }
 

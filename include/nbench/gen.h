@@ -41,6 +41,8 @@ struct nb_run_hooks {
 	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
 	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
 	void (*window)(void *arg, bool end);
+	/* rr, crr: the run's latency histogram (every flow's) is added to it at the end; may be NULL. */
+	struct nb_hist *latency;
 };
 
 /*
