@@ -566,6 +566,68 @@ int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *a, char *err, size
 	return d.rc;
 }
 
+/* ---- PATH, PATH_ACK ---- */
+
+cJSON *nb_path_req_to_json(const struct nb_path_req *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (o)
+		cJSON_AddStringToObject(o, "kind", r->kind);
+	return o;
+}
+
+int nb_path_req_from_json(const cJSON *j, struct nb_path_req *r, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(r, 0, sizeof(*r));
+	if (dec_begin(&d, j, "path request", err, errlen) < 0)
+		return d.rc;
+	dec_str(&d, "kind", r->kind, sizeof(r->kind));
+	return d.rc;
+}
+
+cJSON *nb_path_grant_to_json(const struct nb_path_grant *g)
+{
+	cJSON *o = cJSON_CreateObject(), *path = cJSON_Parse(g->path_json);
+	if (!o || !cJSON_IsObject(path)) {
+		cJSON_Delete(path);
+		path = cJSON_CreateObject();
+	}
+	if (!o || !path) {
+		cJSON_Delete(o);
+		cJSON_Delete(path);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "kind", g->kind);
+	cJSON_AddStringToObject(o, "name", g->name);
+	cJSON_AddStringToObject(o, "dial_addr", g->dial_addr);
+	add_u64(o, "dial_port", g->dial_port);
+	cJSON_AddStringToObject(o, "route_net", g->route_net);
+	cJSON_AddItemToObject(o, "path", path);
+	return o;
+}
+
+int nb_path_grant_from_json(const cJSON *j, struct nb_path_grant *g, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(g, 0, sizeof(*g));
+	if (dec_begin(&d, j, "path grant", err, errlen) < 0)
+		return d.rc;
+	dec_str(&d, "kind", g->kind, sizeof(g->kind));
+	dec_str(&d, "name", g->name, sizeof(g->name));
+	dec_str(&d, "dial_addr", g->dial_addr, sizeof(g->dial_addr));
+	g->dial_port = (uint16_t)dec_int(&d, "dial_port", 1, 65535);
+	dec_str(&d, "route_net", g->route_net, sizeof(g->route_net));
+	const cJSON *path = dec_obj(&d, "path");
+	char *txt = path ? cJSON_PrintUnformatted(path) : NULL;
+	if (path && (!txt || strlen(txt) >= sizeof(g->path_json)))
+		dec_fail(&d, "path", "is not an object of at most %zu bytes", sizeof(g->path_json) - 1);
+	else if (txt)
+		memcpy(g->path_json, txt, strlen(txt) + 1);
+	free(txt);
+	return d.rc;
+}
+
 /* ---- DATA_HELLO, DATA_ACK ---- */
 
 cJSON *nb_data_hello_to_json(const struct nb_data_hello *h)

@@ -27,7 +27,7 @@
 #include "nbench/sysinfo.h"
 
 #define NB_PROTO_MAGIC	   "NBCP"
-#define NB_PROTO_VERSION   3 /* 2: typed bodies; 3: the key's handshake, per-test tokens */
+#define NB_PROTO_VERSION   4 /* 2: typed bodies; 3: the key's handshake, per-test tokens; 4: PATH */
 #define NB_PROTO_HDR_BYTES 12
 #define NB_PROTO_MAX_BODY  (64u * 1024)
 
@@ -48,6 +48,8 @@ enum nb_msg_type {
 	NB_MSG_DATA_ACK,   /* s -> UDP flow {ack: 1} */
 	NB_MSG_CHALLENGE,  /* s->c, a responder with a key: struct nb_challenge {nonce, proof} */
 	NB_MSG_AUTH,	   /* c->s the client's answer: struct nb_auth {proof} */
+	NB_MSG_PATH,	   /* c->s build the server half of a path: struct nb_path_req {kind} (key only) */
+	NB_MSG_PATH_ACK,   /* s->c struct nb_path_grant: where the test goes, the client's half */
 	NB_MSG_TYPE_MAX
 };
 
@@ -168,6 +170,28 @@ struct nb_data_ack {
 };
 cJSON *nb_data_ack_to_json(const struct nb_data_ack *a);
 int nb_data_ack_from_json(const cJSON *j, struct nb_data_ack *ret, char *err, size_t errlen);
+
+/* PATH's body: the path kind whose server half an agent (`nbench serve --paths`) builds on its host for this
+ * session; it lasts until the session ends or the next PATH. */
+struct nb_path_req {
+	char kind[16]; /* one of nb_topo_kinds() */
+};
+cJSON *nb_path_req_to_json(const struct nb_path_req *r);
+int nb_path_req_from_json(const cJSON *j, struct nb_path_req *ret, char *err, size_t errlen);
+
+/* PATH_ACK's body: where the client runs its tests (a responder of the agent's, keyed like it), and the
+ * client's half: a route to route_net via the address the client dialed ("" : none). The client checks it
+ * (cli/remote.c): the dial address is the one it dialed or inside route_net, route_net a private prefix. */
+struct nb_path_grant {
+	char kind[16];
+	char name[16];	    /* the instance's name on the agent's host ("" for native) */
+	char dial_addr[48]; /* "" : the address the client dialed */
+	uint16_t dial_port;
+	char route_net[48];    /* CIDR; "" : the client adds nothing */
+	char path_json[16384]; /* the server half's description (nb_topo_describe_json), a JSON object */
+};
+cJSON *nb_path_grant_to_json(const struct nb_path_grant *g);
+int nb_path_grant_from_json(const cJSON *j, struct nb_path_grant *ret, char *err, size_t errlen);
 
 /* Encodes a whole frame with body (NULL = "{}") into buf; returns its length, -EMSGSIZE or -ENOMEM. */
 ssize_t nb_frame_encode_json(void *buf, size_t cap, enum nb_msg_type type, const cJSON *body);

@@ -3,6 +3,7 @@
  * typed body round-tripped field by field and refused when a key is missing, mistyped or out of range. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -214,6 +215,40 @@ static void test_test_ack_roundtrip(void)
 	CHECK_INT(nb_test_ack_from_json(j, &b, err, sizeof(err)), 0);
 	CHECK_SAME(a, b);
 	cJSON_Delete(j);
+}
+
+static void test_path_roundtrip(void)
+{
+	struct nb_path_req a, b;
+	struct nb_path_grant *g = calloc(2, sizeof(*g));
+	char err[160];
+	memset(&a, 0, sizeof(a));
+	set_str(a.kind, sizeof(a.kind), "nat");
+	cJSON *j = nb_path_req_to_json(&a);
+	CHECK_INT(nb_path_req_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	cJSON_Delete(j);
+
+	set_str(g[0].kind, sizeof(g[0].kind), "bridge");
+	set_str(g[0].name, sizeof(g[0].name), "r1a2b3c4");
+	set_str(g[0].dial_addr, sizeof(g[0].dial_addr), "172.31.78.2");
+	g[0].dial_port = 40123;
+	set_str(g[0].route_net, sizeof(g[0].route_net), "172.31.78.0/24");
+	set_str(g[0].path_json, sizeof(g[0].path_json), "{\"kind\":\"bridge\",\"interfaces\":[1,2]}");
+	j = nb_path_grant_to_json(&g[0]);
+	CHECK_INT(nb_path_grant_from_json(j, &g[1], err, sizeof(err)), 0);
+	CHECK(!memcmp(&g[0], &g[1], offsetof(struct nb_path_grant, path_json)));
+	CHECK_STR(g[1].path_json, g[0].path_json);
+	/* a port out of range, a path that is not an object: refused, naming the key */
+	cJSON_ReplaceItemInObject(j, "dial_port", cJSON_CreateNumber(70000));
+	CHECK_INT(nb_path_grant_from_json(j, &g[1], err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "dial_port") != NULL);
+	cJSON_ReplaceItemInObject(j, "dial_port", cJSON_CreateNumber(1));
+	cJSON_ReplaceItemInObject(j, "path", cJSON_CreateString("x"));
+	CHECK_INT(nb_path_grant_from_json(j, &g[1], err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "path") != NULL);
+	cJSON_Delete(j);
+	free(g);
 }
 
 static void fill_cost(struct nb_cpu_cost *c, unsigned seed)
@@ -627,6 +662,7 @@ int main(void)
 	test_cfg_roundtrip();
 	test_hello_ack_roundtrip();
 	test_test_ack_roundtrip();
+	test_path_roundtrip();
 	test_result_roundtrip();
 	test_cpu_cost_json();
 	test_bad_bodies();

@@ -100,6 +100,23 @@ static cJSON *data_hello_to(const void *s)
 	return nb_data_hello_to_json(s);
 }
 
+static int path_req_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_path_req_from_json(j, ret, err, errlen);
+}
+static cJSON *path_req_to(const void *s)
+{
+	return nb_path_req_to_json(s);
+}
+static int path_grant_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_path_grant_from_json(j, ret, err, errlen);
+}
+static cJSON *path_grant_to(const void *s)
+{
+	return nb_path_grant_to_json(s);
+}
+
 static const struct nb_fuzz_codec nb_fuzz_codecs[] = {
     {"ctrl_hello", NB_MSG_HELLO, sizeof(struct nb_ctrl_hello), ctrl_hello_from, ctrl_hello_to},
     {"challenge", NB_MSG_CHALLENGE, sizeof(struct nb_challenge), challenge_from, challenge_to},
@@ -109,6 +126,8 @@ static const struct nb_fuzz_codec nb_fuzz_codecs[] = {
     {"hello_ack", NB_MSG_HELLO_ACK, sizeof(struct nb_hello_ack), hello_ack_from, hello_ack_to},
     {"test_ack", NB_MSG_TEST_ACK, sizeof(struct nb_test_ack), test_ack_from, test_ack_to},
     {"result", NB_MSG_RESULT, sizeof(struct nb_result), result_from, result_to},
+    {"path_req", NB_MSG_PATH, sizeof(struct nb_path_req), path_req_from, path_req_to},
+    {"path_grant", NB_MSG_PATH_ACK, sizeof(struct nb_path_grant), path_grant_from, path_grant_to},
     {"cpu_cost", 0, sizeof(struct nb_cpu_cost), cpu_cost_from, cpu_cost_to},
     {"sysinfo", 0, sizeof(struct nb_sysinfo), sysinfo_from, sysinfo_to},
 };

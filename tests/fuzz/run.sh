@@ -11,7 +11,7 @@
 # "fuzz: N passed, N failed, N skipped" (scripts/check adds these up). Exit 1 if one failed.
 set -u
 cd "$(dirname "$0")/../.."
-TARGETS=(frame cfg hello_ack test_ack result cpu_cost sysinfo)
+TARGETS=(frame cfg hello_ack test_ack result cpu_cost sysinfo path_req path_grant)
 SECONDS_EACH=${FUZZ_SECONDS:-20}
 B=${FUZZ_BUILD_DIR:-build-fuzz}
 [ $# -gt 0 ] && [ "$1" != --seeds ] && TARGETS=("$@")

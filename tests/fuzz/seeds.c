@@ -130,6 +130,29 @@ static void auth_seeds(void)
 	write_text("data_hello", "no_token", "{\"test_id\":9,\"flow\":3}");
 }
 
+/* An agent's path request and grant (nbench serve --paths). */
+static void path_seeds(void)
+{
+	struct nb_path_req q = {.kind = "nat"};
+	struct nb_path_grant *g = calloc(1, sizeof(*g));
+	write_body(codec("path_req"), "nat", &q);
+	write_text("path_req", "long_kind", "{\"kind\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+	snprintf(g->kind, sizeof(g->kind), "bridge");
+	snprintf(g->name, sizeof(g->name), "r0a1b2c3");
+	snprintf(g->dial_addr, sizeof(g->dial_addr), "172.31.78.2");
+	g->dial_port = 40123;
+	snprintf(g->route_net, sizeof(g->route_net), "172.31.78.0/24");
+	snprintf(g->path_json, sizeof(g->path_json), "{\"kind\":\"bridge\",\"interfaces\":[]}");
+	write_body(codec("path_grant"), "bridge", g);
+	write_text("path_grant", "port_zero",
+		   "{\"kind\":\"nat\",\"name\":\"\",\"dial_addr\":\"\",\"dial_port\":0,\"route_net\":\"\","
+		   "\"path\":{}}");
+	write_text("path_grant", "path_not_object",
+		   "{\"kind\":\"nat\",\"name\":\"\",\"dial_addr\":\"\",\"dial_port\":9,\"route_net\":\"\","
+		   "\"path\":[1]}");
+	free(g);
+}
+
 static void cost_seeds(struct nb_cpu_cost *c)
 {
 	snprintf(c->source, sizeof(c->source), "procstat");
@@ -198,6 +221,7 @@ int main(int argc, char **argv)
 	}
 	outdir = argv[1];
 	cfg_seeds();
+	path_seeds();
 	ack_seeds();
 	auth_seeds();
 	result_seeds();

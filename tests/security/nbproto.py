@@ -2,7 +2,7 @@
 # not (numbers out of range, oversize hellos, half frames) and reads the responder's answers.
 import json, socket, struct, time
 
-VERSION = 3
+VERSION = 4
 (HELLO, HELLO_ACK, ERROR, TEST, TEST_ACK, READY, START, MEASURE, STOP, RESULT, DATA_HELLO, DATA_ACK, CHALLENGE,
  AUTH) = range(1, 15)
 
