@@ -128,6 +128,7 @@ struct server {
 	unsigned max_sessions;
 	int64_t session_idle_ns;
 	unsigned sessions;
+	unsigned halves; /* server halves of paths up (atomic): nb_serve waits for them when it stops */
 	unsigned tests_done;
 	int64_t refusal_log_ns;	    /* the last refused data hello logged (under mu) */
 	unsigned refusals_unlogged; /* refused since then (under mu) */
@@ -522,9 +523,10 @@ struct session {
 	char peer[64];
 	struct sockaddr_storage peer_addr; /* the control connection's peer */
 	struct nb_ctrl_hello hello;	   /* its HELLO */
-	/* The client proved the key. What needs a key checks it: the path building of the next issue (a
-	 * responder that builds paths on its host as root) is refused to a session that is not. */
+	/* The client proved the key. What needs a key checks it: path building (a responder that builds
+	 * paths on its host as root, --paths) is refused to a session that is not. */
 	bool authed;
+	void *half; /* the server half of a path built for this session (sc->paths), torn down at its end */
 	struct sockaddr_storage
 	    data_src; /* the client's own data address, when it named one (family 0: none) */
 };
@@ -1114,6 +1116,82 @@ static int session_handshake(struct session *ss)
 	return r;
 }
 
+/* The session's path half torn down, if it holds one. */
+static void session_path_down(struct session *ss)
+{
+	if (!ss->half)
+		return;
+	ss->s->sc->paths->teardown(ss->s->sc->paths->arg, ss->half);
+	ss->half = NULL;
+	__atomic_sub_fetch(&ss->s->halves, 1, __ATOMIC_ACQ_REL);
+	logf_(ss->s, "%s: path torn down", ss->peer);
+}
+
+/* PATH: the server half of a path kind built on this host for an authenticated client (the one before,
+ * if any, torn down first), then PATH_ACK with the grant. Refusals are ERROR frames and the session goes
+ * on; 0, or -errno to end the session. */
+static int session_path(struct session *ss, const cJSON *body)
+{
+	struct server *s = ss->s;
+	struct nb_path_req req;
+	struct nb_path_grant *g = NULL;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	char err[256], here[64], peer[64];
+	int r;
+
+	if (nb_path_req_from_json(body, &req, err, sizeof(err)) < 0) {
+		nb_proto_send_error(ss->fd, "protocol error: %s", err);
+		return -EPROTO;
+	}
+	if (!s->sc->paths) {
+		nb_proto_send_error(ss->fd,
+				    "this responder builds no paths (it was not started with --paths)");
+		logf_(s, "%s: refused a path: no --paths", ss->peer);
+		return 0;
+	}
+	if (!ss->authed) {
+		nb_proto_send_error(ss->fd, "building a path needs the key (--key-file on both sides)");
+		logf_(s, "%s: refused a path: the client did not prove the key", ss->peer);
+		return 0;
+	}
+	session_path_down(ss);
+	if (getsockname(ss->fd, (struct sockaddr *)&local, &len) < 0 || !(g = calloc(1, sizeof(*g))))
+		return -errno;
+	struct sockaddr_storage plain;
+	addr_plain((struct sockaddr *)&local, &plain);
+	addr_str(&plain, here, sizeof(here));
+	addr_plain((struct sockaddr *)&ss->peer_addr, &plain);
+	addr_str(&plain, peer, sizeof(peer));
+	r = s->sc->paths->build(s->sc->paths->arg, req.kind, here, peer, &ss->half, g, err, sizeof(err));
+	if (r < 0) {
+		nb_proto_send_error(ss->fd, "the responder cannot build path %s: %s", req.kind, err);
+		logf_(s, "%s: path %s not built: %s", ss->peer, req.kind, err);
+		free(g);
+		return 0;
+	}
+	__atomic_add_fetch(&s->halves, 1, __ATOMIC_ACQ_REL);
+	logf_(s, "%s: path %s up (%s), the test goes to %s:%u", ss->peer, req.kind,
+	      g->name[0] ? g->name : "-", g->dial_addr[0] ? g->dial_addr : here, g->dial_port);
+	cJSON *j = nb_path_grant_to_json(g);
+	r = j ? nb_proto_send(ss->fd, NB_MSG_PATH_ACK, j) : -ENOMEM;
+	cJSON_Delete(j);
+	free(g);
+	return r;
+}
+
+/* While the session holds a path half its client runs tests elsewhere (the half's responder): no idle
+ * timeout, only the connection's end (keepalive finds a dead peer) or the responder stopping. 0 once a frame
+ * is there, -ETIMEDOUT with the responder stopping. */
+static int session_wait_holding(struct session *ss)
+{
+	struct pollfd p = {.fd = ss->fd, .events = POLLIN};
+	while (!*ss->s->quit)
+		if (poll(&p, 1, 100) > 0)
+			return 0;
+	return -ETIMEDOUT;
+}
+
 static void *session_main(void *arg)
 {
 	struct session *ss = arg;
@@ -1122,7 +1200,9 @@ static void *session_main(void *arg)
 	cJSON *msg = NULL;
 	int r = session_handshake(ss);
 	while (r == 0 && !*s->quit) {
-		r = session_recv(ss, nb_now_ns() + s->session_idle_ns, &type, &msg);
+		if (ss->half && session_wait_holding(ss) < 0)
+			break;
+		r = session_recv(ss, ss->half ? -1 : nb_now_ns() + s->session_idle_ns, &type, &msg);
 		if (r == -ETIMEDOUT) {
 			nb_proto_send_error(ss->fd,
 					    "no test within %.0f s: the responder closes the idle session",
@@ -1133,6 +1213,8 @@ static void *session_main(void *arg)
 			break;
 		if (type == NB_MSG_TEST)
 			r = session_test(ss, msg);
+		else if (type == NB_MSG_PATH)
+			r = session_path(ss, msg);
 		else {
 			nb_proto_send_error(ss->fd, "protocol error: unexpected message %u: expected a test",
 					    type);
@@ -1142,6 +1224,7 @@ static void *session_main(void *arg)
 		cJSON_Delete(msg);
 		msg = NULL;
 	}
+	session_path_down(ss);
 	logf_(s, "%s: closed", ss->peer);
 	close(ss->fd);
 	__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
@@ -1530,6 +1613,10 @@ int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *e
 		}
 		pending_expire(&s, ps, idle);
 	}
+	/* the sessions holding path halves see quit within 100 ms and tear them down */
+	for (int64_t end = nb_now_ns() + 60 * NB_NS_PER_S;
+	     __atomic_load_n(&s.halves, __ATOMIC_ACQUIRE) && nb_now_ns() < end;)
+		nb_sleep_until(nb_now_ns() + 20 * NB_NS_PER_MS);
 	r = 0;
 out:
 	for (unsigned k = 0; k < ps->n; k++)

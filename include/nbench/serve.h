@@ -17,6 +17,22 @@
 
 struct nb_engine;
 struct nb_key;
+struct nb_path_grant;
+
+/* Path building for remote clients (`nbench serve --paths`): the server half of a path kind on this host,
+ * built by whoever started the responder (the CLI's agent, cli/agent.c, through topo/, which the responder
+ * may not call). The responder asks only for a session whose client proved the key, holds at most one half
+ * per session, and tears it down when the session ends (the client says so, its connection drops, the
+ * responder stops). */
+struct nb_path_ops {
+	/* Builds kind's server half for the client at peer, which reached this host at local (numeric
+	 * addresses); fills grant. 0 with *ret_half set, or -errno with one line in err (the client's). */
+	int (*build)(void *arg, const char *kind, const char *local, const char *peer, void **ret_half,
+		     struct nb_path_grant *grant, char *err, size_t errlen);
+	/* Tears a half down: its processes, links, rules, sysctls. */
+	void (*teardown)(void *arg, void *half);
+	void *arg;
+};
 
 /* The responder's limits when its configuration leaves them 0 (`nbench serve --help` states them). */
 #define NB_SERVE_MAX_MEM_BYTES	 (1ULL << 30)	       /* the tests' buffers in all */
@@ -45,6 +61,8 @@ struct nb_serve_cfg {
 	/* Called with log_arg once the sockets listen (readiness for whoever started the responder); may be
 	 * NULL. */
 	void (*ready)(void *arg, uint16_t port);
+	/* Path building (--paths) for authenticated sessions; NULL: a PATH request is refused. */
+	const struct nb_path_ops *paths;
 	/* The started engine that carries the data flows (its UDP port: this port number); NULL: sock. */
 	struct nb_engine *engine;
 };
