@@ -190,6 +190,16 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 			return true;
 		}
 	}
+	/* a half builds its links in this namespace (nb_topo_opts.half): none of its names may be taken */
+	for (const char *sfx = "rhbvct"; *sfx; sfx++) {
+		char ifname[IFNAMSIZ + 8];
+
+		snprintf(ifname, sizeof(ifname), "nb-%s-%c", name, *sfx);
+		if (if_nametoindex(ifname)) {
+			snprintf(what, whatlen, "link %s", ifname);
+			return true;
+		}
+	}
 	if (!nb_cgroup_root(cgroot, sizeof(cgroot))) {
 		snprintf(path, sizeof(path), "%s/nbench-%s", cgroot, name);
 		if (!access(path, F_OK)) {

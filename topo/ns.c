@@ -15,9 +15,13 @@
 
 #include "topo_int.h"
 
+/* "" is the process's own namespace: where a half (nb_topo_opts.half) builds its host's part. */
 static void ns_path(char *buf, size_t len, const char *ns)
 {
-	snprintf(buf, len, NB_NETNS_DIR "/%s", ns);
+	if (!*ns)
+		snprintf(buf, len, "/proc/self/ns/net");
+	else
+		snprintf(buf, len, NB_NETNS_DIR "/%s", ns);
 }
 
 int nb_ns_open(const char *ns)
@@ -94,6 +98,8 @@ int nb_ns_create(const char *ns)
 	char path[64];
 	int orig, fd, r;
 
+	if (!*ns)
+		return -EINVAL;
 	r = netns_dir_prepare();
 	if (r)
 		return r;
@@ -128,6 +134,8 @@ int nb_ns_delete(const char *ns)
 {
 	char path[64];
 
+	if (!*ns)
+		return -EINVAL; /* never the process's own */
 	ns_path(path, sizeof(path), ns);
 	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
 		return -errno;

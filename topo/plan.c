@@ -277,10 +277,14 @@ const char *nb_step_kind_name(enum nb_step_kind k)
  * bridge, so the server sees the host's bridge address (as with Docker's hairpin rule and kube-proxy's
  * masquerade) and every reply must come back through conntrack on the host. nft 1.0.6 wants each rule
  * and each closing brace on its own line, and priority -100 rather than "dstnat" on the output hook. */
-static char *nat_ruleset(const char *table, const char *br, uint16_t publish, uint16_t port)
+static char *nat_ruleset(const char *table, const char *br, uint16_t publish, uint16_t port, const char *only)
 {
-	char *text = NULL;
+	char *text = NULL, local[80], out[96];
 
+	/* a half publishes on the address its client dialed only, as `docker run -p ADDR:P:P` */
+	snprintf(local, sizeof(local), only && *only ? "ip daddr %s" : "fib daddr type local", only);
+	snprintf(out, sizeof(out),
+		 only && *only ? "ip daddr %s" : "ip daddr != 127.0.0.0/8 fib daddr type local", only);
 	if (asprintf(&text,
 		     "table %s {\n"
 		     "\tchain docker {\n"
@@ -290,11 +294,11 @@ static char *nat_ruleset(const char *table, const char *br, uint16_t publish, ui
 		     "\t}\n"
 		     "\tchain prerouting {\n"
 		     "\t\ttype nat hook prerouting priority -100; policy accept;\n"
-		     "\t\tfib daddr type local jump docker\n"
+		     "\t\t%s jump docker\n"
 		     "\t}\n"
 		     "\tchain output {\n"
 		     "\t\ttype nat hook output priority -100; policy accept;\n"
-		     "\t\tip daddr != 127.0.0.0/8 fib daddr type local jump docker\n"
+		     "\t\t%s jump docker\n"
 		     "\t}\n"
 		     "\tchain postrouting {\n"
 		     "\t\ttype nat hook postrouting priority 100; policy accept;\n"
@@ -313,8 +317,8 @@ static char *nat_ruleset(const char *table, const char *br, uint16_t publish, ui
 		     "\t\tiifname \"%s\" oifname \"%s\" accept\n"
 		     "\t}\n"
 		     "}\n",
-		     table, br, publish, port, publish, port, br, br, br, port, br, port, br, br, br, br, br,
-		     br) < 0)
+		     table, br, publish, port, publish, port, local, out, br, br, br, port, br, port, br, br,
+		     br, br, br, br) < 0)
 		return NULL;
 	return text;
 }
@@ -368,8 +372,10 @@ static void flatten(const struct kind_def *k, struct kind_flat *f)
  * largest path, so it only sets a flag. */
 struct builder {
 	struct nb_plan *p;
+	bool half; /* the server half only: no "remote", "host" is the caller's netns ("") */
 	const char *cgroot;
 	uint16_t publish;
+	const char *dial; /* half: the address the client dialed */
 	bool overflow;
 	bool wire; /* the wire's step was added */
 };
@@ -388,7 +394,7 @@ static struct nb_step *add(struct builder *b, enum nb_step_kind kind, enum role 
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	snprintf(s->name, sizeof(s->name), "%s", b->p->name);
-	if (ns)
+	if (ns && !(b->half && ns == R_HOST))
 		nb_ns_name(s->ns, sizeof(s->ns), b->p->name, role_names[ns]);
 	return s;
 }
@@ -403,6 +409,8 @@ static void link_name(char *buf, size_t len, const char *name, enum link l)
 
 static void add_netns(struct builder *b, enum role r)
 {
+	if (b->half && r != R_CTR)
+		return;
 	struct nb_step *s = add(b, NB_STEP_NETNS, r);
 
 	if (s && b->p->nns < NB_TOPO_MAX_NS)
@@ -435,7 +443,7 @@ static int add_special(struct builder *b, struct nb_step *s, char *err, size_t e
 			if (*c == '-')
 				*c = '_';
 		link_name(br, sizeof(br), p->name, L_BR);
-		s->text = nat_ruleset(s->table, br, b->publish, p->server_port);
+		s->text = nat_ruleset(s->table, br, b->publish, p->server_port, b->half ? b->dial : NULL);
 		if (!s->text)
 			return -ENOMEM;
 	}
@@ -478,6 +486,8 @@ static void add_shaping(struct builder *b)
 /* The wire's own step: the veth pair, or this host's two interfaces; then its shaping. */
 static bool add_wire(struct builder *b, const struct step_tmpl *t)
 {
+	if (b->half) /* the wire is the hosts' own network: nothing of it is built */
+		return t->ns == R_REMOTE || t->ifname == L_WIRE_R || t->ifname == L_WIRE_H;
 	if (t->kind != NB_STEP_VETH || t->ifname != L_WIRE_R)
 		return false;
 	if (*b->p->wire[0])
@@ -562,6 +572,73 @@ static int wire_opts(struct nb_plan *p, const struct nb_topo_opts *opts, char *e
 	return 0;
 }
 
+/* s with every "172.31.77." (CTR_NET's prefix) as "172.31.<n>."; s holds size bytes. */
+static void subnet_in(char *s, size_t size, unsigned n)
+{
+	static const char from[] = "172.31.77.";
+	char to[16], *at;
+	size_t fl = sizeof(from) - 1, tl;
+
+	snprintf(to, sizeof(to), "172.31.%u.", n);
+	tl = strlen(to);
+	for (char *c = s; (at = strstr(c, from)); c = at + tl) {
+		if (strlen(s) + tl - fl >= size)
+			return;
+		memmove(at + tl, at + fl, strlen(at + fl) + 1);
+		memcpy(at, to, tl);
+	}
+}
+
+/* A half's own container subnet (nb_topo_half_subnet chose it), in every address of the plan. */
+static int retarget_subnet(struct nb_plan *p, unsigned n)
+{
+	if (!n || n == 77)
+		return 0;
+	subnet_in(p->server_addr, sizeof(p->server_addr), n);
+	subnet_in(p->dial_addr, sizeof(p->dial_addr), n);
+	for (size_t i = 0; i < p->nsteps; i++) {
+		struct nb_step *s = &p->steps[i];
+
+		subnet_in(s->addr, sizeof(s->addr), n);
+		subnet_in(s->via, sizeof(s->via), n);
+		if (s->text) {
+			size_t size = strlen(s->text) + 64;
+			char *t = realloc(s->text, size);
+
+			if (!t)
+				return -ENOMEM;
+			s->text = t;
+			subnet_in(s->text, size, n); /* a few addresses, each 0 to 2 bytes longer */
+		}
+	}
+	return 0;
+}
+
+/* A half's ends: the client is on another host; native and host listen on the address it dialed. */
+static int half_ends(struct nb_plan *p, const struct nb_topo_opts *opts, char *err, size_t errlen)
+{
+	if (p->vm) {
+		nb_err(err, errlen, "path '%s' runs a guest: the VM paths are not built for a remote client",
+		       p->kind);
+		return -EOPNOTSUPP;
+	}
+	if (!*opts->dial_addr || strchr(opts->dial_addr, ':')) {
+		nb_err(err, errlen, "a half of path '%s' wants the IPv4 address its client dialed", p->kind);
+		return -EINVAL;
+	}
+	*p->client_ns = '\0';
+	if (!strcmp(p->server_ns + strlen(p->server_ns) - 5, "-host"))
+		*p->server_ns = '\0'; /* this host's own namespace */
+	if (!strcmp(p->server_addr, WIRE_HOST))
+		snprintf(p->server_addr, sizeof(p->server_addr), "%s", opts->dial_addr);
+	if (!strcmp(p->dial_addr, WIRE_HOST))
+		snprintf(p->dial_addr, sizeof(p->dial_addr), "%s", opts->dial_addr);
+	p->half = true;
+	p->subnet = opts->subnet ? opts->subnet : 77;
+	snprintf(p->half_dial, sizeof(p->half_dial), "%s", opts->dial_addr);
+	return retarget_subnet(p, p->subnet);
+}
+
 int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts *opts, const char *cgroot,
 		  struct nb_plan *ret, char *err, size_t errlen)
 {
@@ -585,6 +662,12 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 	if (r)
 		return r;
 	b.publish = opts && opts->publish_port ? opts->publish_port : port;
+	b.half = opts && opts->half;
+	b.dial = opts ? opts->dial_addr : NULL;
+	if (b.half && !strcmp(kind, "loopback")) {
+		nb_err(err, errlen, "path 'loopback' has no half on another host");
+		return -EINVAL;
+	}
 	flatten(k, &f);
 	set_ends(ret, &f, b.publish);
 	roles = roles_used(&f);
@@ -603,6 +686,8 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 		nb_err(err, errlen, "path '%s' has no wire for --wire or --wire-rate", kind);
 		r = -EINVAL;
 	}
+	if (!r && b.half)
+		r = half_ends(ret, opts, err, errlen);
 	if (!r && b.overflow) {
 		nb_err(err, errlen, "path '%s' has too many steps", kind);
 		r = -E2BIG;

@@ -146,6 +146,12 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	steps_json(o, "nft_tables", p, nft_json);
 	if ((a = nb_wire_json(p)))
 		cJSON_AddItemToObject(o, "wire", a);
+	if (p->half && (a = cJSON_AddObjectToObject(o, "half"))) {
+		/* its host part is in the builder's own netns: only a teardown from there may touch it */
+		cJSON_AddNumberToObject(a, "netns_inode", (double)nb_self_netns_ino());
+		cJSON_AddNumberToObject(a, "subnet", p->subnet);
+		cJSON_AddStringToObject(a, "dial_addr", p->half_dial);
+	}
 	nb_ends_json(p, o);
 	procs_json(o, t);
 	text = cJSON_Print(o);
@@ -223,6 +229,13 @@ int nb_state_remove(const char *name)
 	return r;
 }
 
+uint64_t nb_self_netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint64_t)st.st_ino;
+}
+
 static const char *jstr(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -278,7 +291,7 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	struct nb_topo_opts opts = {0};
 	const char *kind;
 	char *text;
-	cJSON *o, *procs, *e, *wire;
+	cJSON *o, *procs, *e, *wire, *half;
 	int dfd, r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -317,6 +330,22 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 		snprintf(opts.wire_b, sizeof(opts.wire_b), "%s", jstr(wire, "b") ? jstr(wire, "b") : "");
 		opts.wire_rate_bps = jnum(wire, "rate_bps");
 		opts.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wire, "force"));
+	}
+	half = cJSON_GetObjectItemCaseSensitive(o, "half");
+	if (half) {
+		opts.half = true;
+		opts.subnet = (uint8_t)jnum(half, "subnet");
+		snprintf(opts.dial_addr, sizeof(opts.dial_addr), "%s",
+			 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
+		if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
+			cJSON_Delete(o);
+			nb_err(err, errlen,
+			       "%s: the server half of a remote client's path, built in another network "
+			       "namespace "
+			       "(inode %.0f): tear it down from there",
+			       path, jnum(half, "netns_inode"));
+			return -EXDEV;
+		}
 	}
 	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
 	if (nb_cgroup_root(cgroot, sizeof(cgroot)))

@@ -95,6 +95,11 @@ struct nb_plan {
 	char wire[2][IFNAMSIZ]; /* [0]: IF_A, the server's side; [1]: IF_B, the client's */
 	double wire_rate_bps;
 	bool force;
+	/* A server half for a client on another host (nb_topo_opts.half): its container subnet's third octet
+	 * and the address its client dialed, re-planned from the state file like the rest. */
+	bool half;
+	uint8_t subnet;
+	char half_dial[48];
 	/* The wire interfaces as they were before (wire.c), from nb_wire_save or the state file; freed by
 	 * nb_plan_free. NULL: no --wire. */
 	struct nb_wire_state *wire_saved;
@@ -242,6 +247,9 @@ struct nl_sock;
 int nb_nic_step(struct nl_sock *sk, const struct nb_step *s, bool apply);
 int nb_qdisc_step(struct nl_sock *sk, const struct nb_step *s, bool apply);
 void nb_wire_free(struct nb_wire_state *w);
+
+/* state.c: the inode of the calling process's network namespace (tells a half's host apart) */
+uint64_t nb_self_netns_ino(void);
 
 /* describe.c */
 char *nb_describe(const struct nb_plan *p);

@@ -39,6 +39,13 @@ struct nb_topo_opts {
 	double wire_rate_bps; /* --wire-rate: a tbf on each end of the wire, so each direction runs at most
 				 this many bits/s; 0: not shaped */
 	bool force;	      /* take wire interfaces that fail the checks (default route, enslaved, down) */
+	/* The server half only, for a client on another host (`nbench serve --paths`): no "remote" namespace
+	 * and no wire; "host" is the calling process's own network namespace (the host's real interfaces),
+	 * where the bridge, its veth end, the nft table and ip_forward go, all under nbench's names. */
+	bool half;
+	uint8_t subnet;	    /* half: the container network is 172.31.<subnet>.0/24 (0: 77) */
+	char dial_addr[48]; /* half: the address the client dialed: native and host listen there, nat
+			     * publishes the port on it alone */
 };
 
 /* Builds path kind (one of nb_topo_kinds()) under instance name (NULL: a fresh
@@ -53,6 +60,13 @@ int nb_topo_up(const char *kind, const char *name, struct nb_topo **ret, char *e
  * NBENCH_TOPO_STEP_DELAY_MS=<ms> sleeps after each step (tests of failure and interruption). */
 int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts *opts, struct nb_topo **ret,
 		  char *err, size_t errlen);
+
+/* For a half (nb_topo_opts.half): a container subnet 172.31.N.0/24 that no route or address of this network
+ * namespace overlaps and no other instance uses (N in 77..254): 0 with *ret_subnet, or -EADDRNOTAVAIL. */
+int nb_topo_half_subnet(uint8_t *ret_subnet, char *err, size_t errlen);
+/* The client's half of a remote bridge path: a route to net (CIDR) via gw in this network namespace, added
+ * (add) or removed. 0 or -errno with one line in err (-EEXIST: a route to net is there already). */
+int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, size_t errlen);
 
 /* Finds an instance that is up (nbench topo up), for --topo NAME. */
 int nb_topo_open(const char *name, struct nb_topo **ret, char *err, size_t errlen);

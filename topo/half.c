@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A path split across two hosts (`nbench serve --paths` and `-H SERVER --path KIND`): the choices the
+ * server's agent makes on its host before it builds a half (a container subnet nothing else uses), and the
+ * client's half (a route to that subnet via the server), both through the same steps as every path.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topo_int.h"
+
+/* Whether a.b.c.d/plen overlaps 172.31.n.0/24 (host byte order throughout). */
+static bool overlaps(uint32_t addr, uint32_t mask, unsigned n)
+{
+	uint32_t net = (172u << 24) | (31u << 16) | (n << 8), m24 = 0xffffff00u, m = mask & m24;
+
+	return (addr & m) == (net & m);
+}
+
+/* Every IPv4 route of the main table (/proc/net/route: destination and mask as little-endian hex). */
+static bool route_overlaps(unsigned n)
+{
+	FILE *f = fopen("/proc/net/route", "re");
+	char line[256];
+	bool hit = false;
+
+	if (!f)
+		return true; /* unknown: take nothing */
+	while (!hit && fgets(line, sizeof(line), f)) {
+		char ifname[32];
+		unsigned dst, gw, flags, refcnt, use, metric, mask;
+
+		if (sscanf(line, "%31s %x %x %x %u %u %u %x", ifname, &dst, &gw, &flags, &refcnt, &use,
+			   &metric, &mask) != 8)
+			continue; /* the header */
+		hit = mask && overlaps(ntohl(dst), ntohl(mask), n);
+	}
+	fclose(f);
+	return hit;
+}
+
+static bool addr_overlaps(const struct ifaddrs *ifs, unsigned n)
+{
+	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask)
+			continue;
+		uint32_t a = ntohl(((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+		uint32_t m = ntohl(((const struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
+		if (overlaps(a, m, n) || overlaps(a, 0xffffffffu, n))
+			return true;
+	}
+	return false;
+}
+
+int nb_topo_half_subnet(uint8_t *ret_subnet, char *err, size_t errlen)
+{
+	struct ifaddrs *ifs = NULL;
+
+	if (getifaddrs(&ifs) < 0) {
+		nb_err(err, errlen, "cannot list this host's addresses: %s", strerror(errno));
+		return -errno;
+	}
+	for (unsigned n = 77; n <= 254; n++) {
+		if (route_overlaps(n) || addr_overlaps(ifs, n))
+			continue;
+		freeifaddrs(ifs);
+		*ret_subnet = (uint8_t)n;
+		return 0;
+	}
+	freeifaddrs(ifs);
+	nb_err(err, errlen, "every 172.31.N.0/24 (N 77 to 254) is routed or addressed on this host already");
+	return -EADDRNOTAVAIL;
+}
+
+int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, size_t errlen)
+{
+	struct nb_plan p = {0};
+	struct nb_step *s = &p.steps[0];
+	struct nb_apply *a = NULL;
+	int r;
+
+	p.nsteps = 1;
+	s->kind = NB_STEP_ROUTE; /* ns "": this namespace */
+	snprintf(s->addr, sizeof(s->addr), "%s", net);
+	snprintf(s->via, sizeof(s->via), "%s", gw);
+	if (nb_nic_route_iface(gw, s->ifname, sizeof(s->ifname)) < 0) {
+		nb_err(err, errlen, "no route to %s: cannot route %s via it", gw, net);
+		return -EHOSTUNREACH;
+	}
+	if ((r = nb_apply_open(&p, NULL, &a)) < 0)
+		return r;
+	if (add) {
+		r = nb_step_apply(a, s, err, errlen);
+		if (r == -EEXIST)
+			nb_err(err, errlen, "a route to %s exists on this host already: it is not replaced",
+			       net);
+	} else {
+		r = nb_step_undo(a, s);
+		if (r < 0)
+			nb_err(err, errlen, "cannot remove the route to %s via %s: %s", net, gw,
+			       strerror(-r));
+	}
+	nb_apply_close(a);
+	return r;
+}
