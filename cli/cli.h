@@ -81,8 +81,20 @@ struct cli_path {
 	bool ready; /* the responder answered once */
 	bool keyed; /* key: the path's responder was started with it, the generator proves it */
 	struct nb_key key;
-	struct nb_hist *latency; /* the runs' latency histograms are added to it; may be NULL */
+	struct nb_hist *latency;	/* the runs' latency histograms are added to it; may be NULL */
+	struct nb_path_session *remote; /* -H SERVER --path: the agent's half there (cli/remote.c) */
+	bool routed;			/* the client's half: a route to the grant's subnet */
 };
+/* -H SERVER --path KIND (cli/remote.c): the agent on host:port builds KIND's server half, this process adds
+ * its own (a route for bridge) after checking the grant. 0 or -errno (-EINVAL: bad usage) with err. */
+int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file,
+		    struct cli_path *pe, char *err, size_t errlen);
+struct nb_run_hooks;
+struct nb_report;
+struct nb_test_cfg;
+int cli_remote_run(struct cli_path *pe, const struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
+		   struct nb_report *rep);
+void cli_remote_close(struct cli_path *pe);
 /* The wire settings of every path this process builds (cli_path_open), set from the command line. */
 extern struct cli_wire cli_wire;
 /* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it,
@@ -101,6 +113,9 @@ int cli_hist_write(const struct nb_hist *h, FILE *out);
 
 /* nbench plot FILE.json... (plot_cmd.c) */
 int cmd_plot(int argc, char **argv);
+
+/* CAP_NET_ADMIN and CAP_SYS_ADMIN are effective (what building a path takes). */
+bool cli_has_net_admin(void);
 
 void cli_catch_signals(void);
 bool cli_quitting(void);

@@ -83,6 +83,7 @@ struct cmp {
 	enum cli_format format;
 	const char *output;
 	const char *key_file; /* --key-file, else $NBENCH_KEY_FILE: the paths' responders require it */
+	const char *host;     /* -H: the paths are built on that host by its agent (nbench serve --paths) */
 	bool quiet;
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
@@ -533,6 +534,8 @@ static void compare_help(void)
 	    "spinning),\n"
 	    "                       or both; streams always run unpinned\n"
 	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n"
+	    "  -H, --host SERVER    build each path's server half on SERVER (its `nbench serve --paths\n"
+	    "                       --key-file K`); needs --key-file\n"
 	    "  --key-file FILE      the paths' responders require this key (default: "
 	    "$NBENCH_KEY_FILE)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
@@ -611,6 +614,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"wire", required_argument, NULL, 'W'},
 	    {"wire-rate", required_argument, NULL, 'R'},
 	    {"force", no_argument, NULL, 'F'},
+	    {"host", required_argument, NULL, 'H'},
 	    {0},
 	};
 	bool runs_given = false;
@@ -620,7 +624,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 
 	optind = 1;
 	opterr = 0;
-	while (!rc && (ch = getopt_long(argc, argv, ":t:o:qh", opts, NULL)) != -1) {
+	while (!rc && (ch = getopt_long(argc, argv, ":t:o:qhH:", opts, NULL)) != -1) {
 		const char *opt = argv[optind - 1];
 		if (ch == 'p' || ch == 'T')
 			snprintf(ch == 'p' ? paths : tests, len, "%s", optarg);
@@ -636,6 +640,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s", optarg);
 		else if (ch == 'K')
 			c->key_file = optarg;
+		else if (ch == 'H')
+			c->host = optarg;
 		else if (ch == 'h') {
 			compare_help();
 			return 1;
@@ -656,6 +662,12 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			rc = cli_usage_error("compare", "%s", err);
 		nb_key_wipe(&k);
 	}
+	if (!rc && c->host && !c->key_file)
+		rc =
+		    cli_usage_error("compare", "-H needs --key-file (the agent's key: nbench serve --paths)");
+	if (!rc && c->host && (cli_wire.ifs || cli_wire.rate_bps > 0))
+		rc = cli_usage_error("compare",
+				     "--wire and --wire-rate are for paths built on one host, not with -H");
 	if (!rc && c->ci_pct > 0 && !runs_given)
 		c->runs = 3;
 	if (c->max_runs < c->runs)
@@ -700,8 +712,10 @@ static int build_paths(struct cmp *c)
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
-		int r = cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, c->key_file, &c->pe[pi], err,
-				      sizeof(err));
+		int r = c->host ? cli_remote_open(c->host, NB_DEFAULT_PORT, c->paths[pi], c->key_file,
+						  &c->pe[pi], err, sizeof(err))
+				: cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, c->key_file, &c->pe[pi],
+						err, sizeof(err));
 		if (r == -EPERM || r == -EACCES) {
 			fprintf(stderr, "nbench compare: %s\n", err);
 			return -EPERM;

@@ -491,12 +491,15 @@ static int check_together(const struct parse_state *ps, struct cli_test *t)
 	int r;
 
 	t->host_given = t->cfg.host[0] != '\0';
-	int where = !!t->host_given + !!t->path + !!t->topo;
+	/* -H with --path: the path is built on that host by its agent (nbench serve --paths) */
+	int where = !!t->host_given + !!(t->path && !t->host_given) + !!t->topo;
 	if (where == 0)
 		return cli_usage_error(ps->cmd,
 				       "say where the responder is: -H HOST, --path PATH or --topo NAME");
 	if (where > 1)
-		return cli_usage_error(ps->cmd, "-H, --path and --topo exclude each other");
+		return cli_usage_error(ps->cmd, "-H and --topo exclude each other, and --path and --topo");
+	if (t->path && t->host_given && !t->key_file)
+		return cli_usage_error(ps->cmd, "-H with --path needs --key-file (the agent's key)");
 	if ((r = check_engine(ps, t)))
 		return r;
 	nb_cfg_resolve(&t->cfg);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cli.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
@@ -162,6 +163,8 @@ int cli_path_open(const char *kind, const char *name, uint16_t port, const char 
 
 void cli_path_close(struct cli_path *pe)
 {
+	if (pe->remote)
+		cli_remote_close(pe);
 	nb_key_wipe(&pe->key);
 	if (pe->topo)
 		nb_topo_down(pe->topo, pe->built);
@@ -210,10 +213,14 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL,
 				     .quit = &quit_flag,
 				     .exclude = pids,
-				     .n_exclude = nb_topo_pids(pe->topo, pids, 16),
+				     .n_exclude = pe->topo ? nb_topo_pids(pe->topo, pids, 16) : 0,
 				     .key = pe->keyed ? &pe->key : NULL,
 				     .latency = pe->latency};
 	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
+	if (pe->remote) {
+		hooks.n_exclude = 0;
+		return cli_remote_run(pe, &hooks, cfg, rep);
+	}
 	struct nb_nic_ref refs[16];
 	struct nb_nic_watch *w = watch_start(refs, nb_topo_interfaces(pe->topo, refs, 16), &hooks);
 	snprintf(rep->path, sizeof(rep->path), "%s", nb_topo_kind(pe->topo));
@@ -287,8 +294,17 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	hooks.latency = t->hist;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
+	if (t->path && t->host_given && (t->wire.ifs || t->wire.rate_bps > 0)) {
+		snprintf(rep->error, sizeof(rep->error),
+			 "--wire and --wire-rate are for paths built on one host, not with -H");
+		rep->complete = false;
+		return 2;
+	}
 	cli_wire = t->wire;
-	r = cli_path_open(t->path, t->topo, t->cfg.port, t->key_file, &pe, err, sizeof(err));
+	if (t->path && t->host_given)
+		r = cli_remote_open(t->cfg.host, t->cfg.port, t->path, t->key_file, &pe, err, sizeof(err));
+	else
+		r = cli_path_open(t->path, t->topo, t->cfg.port, t->key_file, &pe, err, sizeof(err));
 	if (r < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);
 		rep->complete = false;
@@ -370,6 +386,21 @@ int cmd_test(int argc, char **argv)
 	return rep.complete ? rc : 1;
 }
 
+/* CAP_NET_ADMIN and CAP_SYS_ADMIN in the effective set (/proc/self/status CapEff). */
+bool cli_has_net_admin(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long caps = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (caps & (1ULL << 12)) && (caps & (1ULL << 21));
+}
+
 static void serve_log(void *arg, const char *msg)
 {
 	if (arg)
@@ -418,6 +449,7 @@ int cmd_serve(int argc, char **argv)
 	    {"max-mem", required_argument, NULL, 'M'},
 	    {"max-sessions", required_argument, NULL, 'S'},
 	    {"key-file", required_argument, NULL, 'K'},
+	    {"paths", no_argument, NULL, 'P'},
 	    CLI_DPDK_OPTIONS,
 	    {0},
 	};
@@ -426,8 +458,10 @@ int cmd_serve(int argc, char **argv)
 	struct nb_engine *eng = NULL;
 	bool dpdk_given = false;
 	struct nb_serve_cfg sc = {.port = NB_DEFAULT_PORT, .log = serve_log, .ready = serve_ready};
-	bool quiet = false;
+	bool quiet = false, paths = false;
 	const char *key_file = getenv("NBENCH_KEY_FILE");
+	struct cli_agent agent;
+	struct nb_path_ops path_ops;
 	struct nb_key key;
 	uint64_t u;
 	int64_t ns;
@@ -492,6 +526,9 @@ int cmd_serve(int argc, char **argv)
 		case 'K':
 			key_file = optarg;
 			break;
+		case 'P':
+			paths = true;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -499,7 +536,7 @@ int cmd_serve(int argc, char **argv)
 			printf(
 			    "usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
 			    "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--key-file FILE] "
-			    "[--quiet]\n"
+			    "[--paths] [--quiet]\n"
 			    "  The responder: one TCP port for control and data, the same UDP port for "
 			    "datagram flows.\n"
 			    "  --idle-timeout T   close a connection that sends no hello within T (5s)\n"
@@ -511,6 +548,9 @@ int cmd_serve(int argc, char **argv)
 			    "  --key-file FILE    clients must prove this shared key (`nbench key gen`);\n"
 			    "                     default: $NBENCH_KEY_FILE; without one anyone who reaches\n"
 			    "                     the port can run tests\n"
+			    "  --paths            build the server half of a path (native, host, bridge,\n"
+			    "                     nat) on this host for a client with the key (`nbench rr\n"
+			    "                     -H THIS --path KIND`); needs --key-file and root\n"
 			    "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
 			    "stays on TCP.\n");
 			printf(CLI_DPDK_HELP);
@@ -527,6 +567,19 @@ int cmd_serve(int argc, char **argv)
 	if ((r = cli_dpdk_check("serve", &dc, dpdk_given)))
 		return r;
 	char err[256];
+	if (paths && !(key_file && key_file[0]))
+		return cli_usage_error("serve",
+				       "--paths needs --key-file: only a client with the key may have "
+				       "paths built on this host");
+	if (paths && !cli_has_net_admin()) {
+		fprintf(stderr, "nbench serve: --paths needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
+		return 2;
+	}
+	if (paths) {
+		agent = (struct cli_agent){.key_file = key_file, .port = sc.port};
+		cli_agent_ops(&agent, &path_ops);
+		sc.paths = &path_ops;
+	}
 	if (key_file && key_file[0]) {
 		if (nb_key_load(key_file, &key, err, sizeof(err)) < 0) {
 			fprintf(stderr, "nbench serve: %s\n", err);

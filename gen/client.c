@@ -881,3 +881,64 @@ int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, stru
 	run_free(&R);
 	return rep->complete ? 0 : (r < 0 ? r : -EPROTO);
 }
+
+/* ---- a path's server half on the responder's host (nbench serve --paths) ---- */
+
+static int decode_grant(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_path_grant_from_json(j, ret, err, errlen);
+}
+
+int nb_path_request(const char *host, uint16_t port, const struct nb_key *key, const char *kind,
+		    struct nb_path_session *ret, struct nb_report *rep)
+{
+	struct run R = {.rep = rep, .ctrl = -1};
+	struct nb_ctrl_hello h = {.keyed = true};
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->fd = -1;
+	if (!key)
+		return run_fail(&R, -EACCES, "a path on the responder's host needs the key (--key-file)");
+	if ((r = nb_sock_connect(host, port, SOCK_STREAM, &R.ctrl)) < 0)
+		return run_fail(&R, r, "cannot reach the responder at %s port %u: %s", host, port,
+				strerror(-r));
+	getpeername(R.ctrl, (struct sockaddr *)&ss, &sl);
+	getnameinfo((struct sockaddr *)&ss, sl, ret->dialed, sizeof(ret->dialed), NULL, 0, NI_NUMERICHOST);
+	nb_auth_nonce(h.nonce);
+	cJSON *j = nb_ctrl_hello_to_json(&h);
+	r = j ? nb_proto_send(R.ctrl, NB_MSG_HELLO, j) : -ENOMEM;
+	cJSON_Delete(j);
+	if (r < 0)
+		r = run_fail(&R, r, "control connection: %s", strerror(-r));
+	if (r == 0)
+		r = prove_key(&R, key, h.nonce);
+	struct nb_hello_ack ha;
+	if (r == 0)
+		r = expect_decoded(&R, NB_MSG_HELLO_ACK, CTRL_TIMEOUT_NS, decode_hello_ack, &ha);
+	j = r == 0 ? nb_path_req_to_json(&(struct nb_path_req){.kind = ""}) : NULL;
+	if (j)
+		cJSON_ReplaceItemInObject(j, "kind", cJSON_CreateString(kind));
+	if (r == 0)
+		r = j ? nb_proto_send(R.ctrl, NB_MSG_PATH, j) : -ENOMEM;
+	cJSON_Delete(j);
+	/* building a path takes a while (namespaces, a responder started and waited for) */
+	if (r == 0)
+		r = expect_decoded(&R, NB_MSG_PATH_ACK, 60 * NB_NS_PER_S, decode_grant, &ret->grant);
+	if (r < 0) {
+		close(R.ctrl);
+		return r;
+	}
+	ret->server = ha.sysinfo;
+	ret->fd = R.ctrl;
+	return 0;
+}
+
+void nb_path_release(struct nb_path_session *s)
+{
+	if (s->fd >= 0)
+		close(s->fd); /* the agent tears its half down when the session ends */
+	s->fd = -1;
+}

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "nbench/cfg.h"
+#include "nbench/proto.h"
 #include "nbench/report.h"
 #include "nbench/workload.h"
 
@@ -52,6 +53,21 @@ struct nb_run_hooks {
  * rep->error say the same, and rep holds whatever was measured before a failure.
  */
 int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, struct nb_report *rep);
+
+/* A session with an agent (`nbench serve --paths`) holding a path's server half on its host. */
+struct nb_path_session {
+	int fd;			    /* the control connection: the half lasts while it is open */
+	char dialed[64];	    /* the numeric address it reached */
+	struct nb_sysinfo server;   /* the agent's host */
+	struct nb_path_grant grant; /* where the tests go, and the client's half */
+};
+/* Connects to the agent at host:port, proves key (required) and asks for kind's server half. 0 with *ret
+ * filled, or -errno with rep->error set (the agent's refusal in its words). The grant is not checked here
+ * (cli/remote.c does, against ret->dialed). */
+int nb_path_request(const char *host, uint16_t port, const struct nb_key *key, const char *kind,
+		    struct nb_path_session *ret, struct nb_report *rep);
+/* Ends the session: the agent tears the half down. */
+void nb_path_release(struct nb_path_session *s);
 
 /* The per-flow loops, each in its flow's thread (gen/gen_flows.c). Each returns 0, or -errno with c->rc and
  * c->err set. */

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `nbench serve --paths`: the agent that builds the server half of a path on this host for an authenticated
+ * remote client. It lives in cli/ because it needs both the responder (which asks for a half through
+ * nb_serve_cfg.paths) and topo/ (which builds it); tests/layers.sh lets neither call the other.
+ *
+ * A half is a path instance (nb_topo_opts.half) with a responder of its own, started with the agent's key:
+ * the client's tests go to it, at the address and port of the grant. Builds are one at a time, so two
+ * halves never pick the same subnet or port.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "nbench/clock.h"
+#include "nbench/engine.h"
+#include "nbench/proto.h"
+#include "nbench/topo.h"
+
+static pthread_mutex_t build_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A port free for both TCP and UDP on addr (the responder takes both), or 0. */
+static uint16_t free_port(const char *addr)
+{
+	for (int i = 0; i < 32; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		socklen_t sl = sizeof(sa);
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+		    u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		uint16_t port = 0;
+
+		inet_pton(AF_INET, addr, &sa.sin_addr);
+		if (t >= 0 && u >= 0 && !bind(t, (struct sockaddr *)&sa, sizeof(sa)) &&
+		    !getsockname(t, (struct sockaddr *)&sa, &sl) &&
+		    !bind(u, (struct sockaddr *)&sa, sizeof(sa)))
+			port = ntohs(sa.sin_port);
+		if (t >= 0)
+			close(t);
+		if (u >= 0)
+			close(u);
+		if (port)
+			return port;
+	}
+	return 0;
+}
+
+static int wait_listening(const char *addr, uint16_t port)
+{
+	int64_t end = nb_now_ns() + 10 * NB_NS_PER_S;
+	int r, fd;
+
+	do {
+		if ((r = nb_sock_connect(addr, port, SOCK_STREAM, &fd)) == 0) {
+			close(fd);
+			return 0;
+		}
+		nb_sleep_until(nb_now_ns() + 20 * NB_NS_PER_MS);
+	} while (nb_now_ns() < end);
+	return r;
+}
+
+/* The half's own responder, keyed like the agent, in the half's server end. */
+static int start_responder(struct cli_agent *ag, struct nb_topo *t, char *err, size_t errlen)
+{
+	char portstr[8], self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	self[n > 0 ? n : 0] = 0;
+	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(t));
+	char *argv[] = {self,	   "serve",	 "--port",
+			portstr,   "--bind",	 (char *)nb_topo_server_addr(t),
+			"--quiet", "--key-file", (char *)ag->key_file,
+			NULL};
+	pid_t pid = nb_topo_spawn_server(t, argv);
+	int r = pid < 0 ? (int)pid : wait_listening(nb_topo_dial_addr(t), nb_topo_dial_port(t));
+
+	if (r < 0)
+		snprintf(err, errlen, "its responder did not come up: %s", strerror(-r));
+	return r;
+}
+
+static int build_half(struct cli_agent *ag, const char *kind, const char *local, struct nb_topo **ret,
+		      char *err, size_t errlen)
+{
+	struct nb_topo_opts o = {.half = true};
+	int r;
+
+	if ((r = nb_topo_half_subnet(&o.subnet, err, errlen)) < 0)
+		return r;
+	snprintf(o.dial_addr, sizeof(o.dial_addr), "%s", local);
+	o.server_port = o.publish_port = free_port(local);
+	if (!o.server_port) {
+		snprintf(err, errlen, "no free port on %s", local);
+		return -EADDRINUSE;
+	}
+	if ((r = nb_topo_up_ex(kind, NULL, &o, ret, err, errlen)) < 0)
+		return r;
+	if ((r = start_responder(ag, *ret, err, errlen)) < 0) {
+		nb_topo_down(*ret, true);
+		*ret = NULL;
+	}
+	return r;
+}
+
+/* The native half: the agent's own responder, as it is. */
+static void native_grant(struct cli_agent *ag, const char *local, struct nb_path_grant *g)
+{
+	snprintf(g->dial_addr, sizeof(g->dial_addr), "%s", local);
+	g->dial_port = ag->port;
+	snprintf(g->path_json, sizeof(g->path_json),
+		 "{\"kind\":\"native\",\"remote\":true,\"server\":{\"addr\":\"%s\",\"port\":%u}}", local,
+		 ag->port);
+}
+
+static int agent_build(void *arg, const char *kind, const char *local, const char *peer, void **ret_half,
+		       struct nb_path_grant *g, char *err, size_t errlen)
+{
+	struct cli_agent *ag = arg;
+	struct nb_topo *t = NULL;
+	int r;
+
+	(void)peer;
+	if (!nb_topo_kind_valid(kind)) {
+		snprintf(err, errlen, "unknown path kind");
+		return -EINVAL;
+	}
+	snprintf(g->kind, sizeof(g->kind), "%s", kind);
+	if (!strcmp(kind, "native")) {
+		native_grant(ag, local, g);
+		*ret_half = ag; /* nothing to tear down */
+		return 0;
+	}
+	pthread_mutex_lock(&build_mu);
+	r = build_half(ag, kind, local, &t, err, errlen);
+	pthread_mutex_unlock(&build_mu);
+	if (r < 0)
+		return r;
+	snprintf(g->name, sizeof(g->name), "%s", nb_topo_name(t));
+	snprintf(g->dial_addr, sizeof(g->dial_addr), "%s", nb_topo_dial_addr(t));
+	g->dial_port = nb_topo_dial_port(t);
+	if (strcmp(g->dial_addr, local)) { /* routed to the container: the client's half is that route */
+		struct in_addr a;
+		inet_pton(AF_INET, g->dial_addr, &a);
+		a.s_addr &= htonl(0xffffff00u);
+		char net[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &a, net, sizeof(net));
+		snprintf(g->route_net, sizeof(g->route_net), "%s/24", net);
+	}
+	char *desc = nb_topo_describe_json(t);
+	snprintf(g->path_json, sizeof(g->path_json), "%s",
+		 desc && strlen(desc) < sizeof(g->path_json) ? desc : "{}");
+	free(desc);
+	*ret_half = t;
+	return 0;
+}
+
+static void agent_teardown(void *arg, void *half)
+{
+	if (half != arg)
+		nb_topo_down(half, true);
+}
+
+void cli_agent_ops(struct cli_agent *ag, struct nb_path_ops *ret)
+{
+	*ret = (struct nb_path_ops){.build = agent_build, .teardown = agent_teardown, .arg = ag};
+}
