@@ -163,8 +163,11 @@ static int agent_build(void *arg, const char *kind, const char *local, const cha
 
 static void agent_teardown(void *arg, void *half)
 {
-	if (half != arg)
-		nb_topo_down(half, true);
+	if (half == arg)
+		return;
+	pthread_mutex_lock(&build_mu); /* the halves' shared sysctls: one build or teardown at a time */
+	nb_topo_down(half, true);
+	pthread_mutex_unlock(&build_mu);
 }
 
 void cli_agent_ops(struct cli_agent *ag, struct nb_path_ops *ret)

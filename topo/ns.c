@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "topo_int.h"
@@ -34,12 +36,17 @@ int nb_ns_open(const char *ns)
 	return fd < 0 ? -errno : fd;
 }
 
+/* An entry that is not a namespace (the bind mount made in a mount namespace that is gone, as an agent's
+ * under `ip netns exec` after a kill -9) counts as none: its objects went with it. */
 bool nb_ns_exists(const char *ns)
 {
 	char path[64];
+	struct statfs sf;
 
 	ns_path(path, sizeof(path), ns);
-	return access(path, F_OK) == 0;
+	if (access(path, F_OK))
+		return false;
+	return statfs(path, &sf) || sf.f_type == NSFS_MAGIC || sf.f_type == PROC_SUPER_MAGIC;
 }
 
 int nb_ns_enter(const char *ns, int *ret_orig)

@@ -272,15 +272,21 @@ const char *nb_step_kind_name(enum nb_step_kind k)
 
 /* Docker's default bridge network in nft terms: its nat DOCKER chain (DNAT of the published port for
  * packets addressed to a local address, not arriving from the bridge), MASQUERADE of the subnet leaving
- * by another interface, and its filter FORWARD chain (policy drop; established back in; the published
+ * by another interface, and its filter FORWARD chain (policy drop, or for a half a drop of what else goes
+ * into its bridge; established back in; the published
  * port in; anything out). One addition to Docker: DNAT'd flows are also masqueraded on the way into the
  * bridge, so the server sees the host's bridge address (as with Docker's hairpin rule and kube-proxy's
  * masquerade) and every reply must come back through conntrack on the host. nft 1.0.6 wants each rule
  * and each closing brace on its own line, and priority -100 rather than "dstnat" on the output hook. */
 static char *nat_ruleset(const char *table, const char *br, uint16_t publish, uint16_t port, const char *only)
 {
-	char *text = NULL, local[80], out[96];
+	char *text = NULL, local[80], out[96], drop[64] = "";
+	bool half = only && *only;
 
+	/* a half shares its host's forward hook with others (another half's routed bridge, the host's own
+	 * routing): it drops only what goes into its own bridge, where Docker's policy drops everything */
+	if (half)
+		snprintf(drop, sizeof(drop), "\t\toifname \"%s\" drop\n", br);
 	/* a half publishes on the address its client dialed only, as `docker run -p ADDR:P:P` */
 	snprintf(local, sizeof(local), only && *only ? "ip daddr %s" : "fib daddr type local", only);
 	snprintf(out, sizeof(out),
@@ -310,15 +316,16 @@ static char *nat_ruleset(const char *table, const char *br, uint16_t publish, ui
 		     "\t\tip daddr " CTR_ADDR " iifname != \"%s\" udp dport %u accept\n"
 		     "\t}\n"
 		     "\tchain forward {\n"
-		     "\t\ttype filter hook forward priority 0; policy drop;\n"
+		     "\t\ttype filter hook forward priority 0; policy %s;\n"
 		     "\t\toifname \"%s\" ct state established,related accept\n"
 		     "\t\toifname \"%s\" jump docker_fwd\n"
 		     "\t\tiifname \"%s\" oifname != \"%s\" accept\n"
 		     "\t\tiifname \"%s\" oifname \"%s\" accept\n"
+		     "%s"
 		     "\t}\n"
 		     "}\n",
-		     table, br, publish, port, publish, port, local, out, br, br, br, port, br, port, br, br,
-		     br, br, br, br) < 0)
+		     table, br, publish, port, publish, port, local, out, br, br, br, port, br, port,
+		     half ? "accept" : "drop", br, br, br, br, br, br, drop) < 0)
 		return NULL;
 	return text;
 }

@@ -151,6 +151,14 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		cJSON_AddNumberToObject(a, "netns_inode", (double)nb_self_netns_ino());
 		cJSON_AddNumberToObject(a, "subnet", p->subnet);
 		cJSON_AddStringToObject(a, "dial_addr", p->half_dial);
+		/* its container's netns, whose /run/netns entry only the builder's mount namespace may see
+		 * (an agent under `ip netns exec`): how a later teardown knows the half's responder */
+		char ctr[NB_NS_NAME_MAX + 16];
+		struct stat st;
+		nb_ns_name(ctr, sizeof(ctr), p->name, "ctr");
+		memmove(ctr + strlen(NB_NETNS_DIR "/"), ctr, strlen(ctr) + 1);
+		memcpy(ctr, NB_NETNS_DIR "/", strlen(NB_NETNS_DIR "/"));
+		cJSON_AddNumberToObject(a, "ctr_netns_inode", stat(ctr, &st) ? 0 : (double)st.st_ino);
 	}
 	nb_ends_json(p, o);
 	procs_json(o, t);
@@ -227,6 +235,15 @@ int nb_state_remove(const char *name)
 		r = -errno;
 	close(dfd);
 	return r;
+}
+
+uint64_t nb_proc_netns_ino(pid_t pid)
+{
+	struct stat st;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
 }
 
 uint64_t nb_self_netns_ino(void)
@@ -355,10 +372,25 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	r = nb_plan_build(kind, name, &opts, cgroot, &ret->plan, err, errlen);
 	if (!r && wire)
 		r = nb_wire_from_json(&ret->plan, wire);
+	if (!r && half)
+		ret->plan.half_ctr_ino = (uint64_t)jnum(half, "ctr_netns_inode");
 	if (r) {
 		nb_plan_free(&ret->plan);
 		cJSON_Delete(o);
 		return r;
+	}
+	/* a half's host namespace outlives it: the sysctls go back to what they were */
+	cJSON *sysctls = half ? cJSON_GetObjectItemCaseSensitive(o, "sysctls") : NULL;
+	cJSON_ArrayForEach(e, sysctls)
+	{
+		for (size_t i = 0; i < ret->plan.nsteps; i++) {
+			struct nb_step *st = &ret->plan.steps[i];
+			const char *k = jstr(e, "key"), *old = jstr(e, "old");
+
+			if (st->kind == NB_STEP_SYSCTL && k && old && !strcmp(k, st->key) &&
+			    strlen(old) < 4 && strspn(old, "0123456789") == strlen(old))
+				snprintf(st->old, sizeof(st->old), "%s", old);
+		}
 	}
 	procs = cJSON_GetObjectItemCaseSensitive(o, "procs");
 	cJSON_ArrayForEach(e, procs)
@@ -388,6 +420,10 @@ static bool proc_ours(const struct nb_topo *t, const struct nb_proc *p, bool say
 	if (pl->sandbox && nb_proc_in_cgroup(p->pid, pl->cgroup))
 		return true;
 	if (nb_proc_is(p) && nb_proc_in_netns(p->pid, pl->name))
+		return true;
+	if (pl->half && nb_proc_is(p) && nb_proc_netns_ino(p->pid) &&
+	    (nb_proc_netns_ino(p->pid) == nb_self_netns_ino() ||
+	     nb_proc_netns_ino(p->pid) == pl->half_ctr_ino))
 		return true;
 	if (say)
 		fprintf(stderr, "nbench topo: %s: pid %d left alone: %s\n", pl->name, (int)p->pid,
@@ -507,6 +543,51 @@ static int sweep(struct nb_apply *a, const char *name)
 	return first;
 }
 
+/* A half's sysctl is its host's, shared with the other halves there: each records the value from before the
+ * first of them (nb_half_inherit), and only the last one torn down puts it back. */
+static int half_others(const char *self, const char *key, char *old, size_t oldlen)
+{
+	DIR *d = opendir(NB_STATE_DIR);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char path[512], why[128], *text;
+		size_t len = strlen(de->d_name);
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") ||
+		    (strlen(self) == len - 5 && !strncmp(de->d_name, self, len - 5)))
+			continue;
+		snprintf(path, sizeof(path), NB_STATE_DIR "/%s", de->d_name);
+		text = nb_slurp_at(AT_FDCWD, path, 1 << 20, why, sizeof(why));
+		cJSON *o = text ? cJSON_Parse(text) : NULL,
+		      *half = cJSON_GetObjectItemCaseSensitive(o, "half"), *e;
+		free(text);
+		if (half && (uint64_t)jnum(half, "netns_inode") == nb_self_netns_ino()) {
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "sysctls"))
+			{
+				if (!jstr(e, "key") || strcmp(jstr(e, "key"), key))
+					continue;
+				n++;
+				if (old && !*old && jstr(e, "old"))
+					snprintf(old, oldlen, "%s", jstr(e, "old"));
+			}
+		}
+		cJSON_Delete(o);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+void nb_half_inherit(const struct nb_plan *p, struct nb_step *s)
+{
+	char old[sizeof(s->old)] = "";
+
+	if (p->half && s->kind == NB_STEP_SYSCTL && half_others(p->name, s->key, old, sizeof(old)) && *old)
+		snprintf(s->old, sizeof(s->old), "%s", old);
+}
+
 int nb_teardown(struct nb_topo *t)
 {
 	struct nb_plan *p = &t->plan;
@@ -522,6 +603,9 @@ int nb_teardown(struct nb_topo *t)
 	r = nb_apply_open(p, NULL, &a);
 	if (r)
 		return r;
+	for (size_t i = 0; p->half && i < p->nsteps; i++)
+		if (p->steps[i].kind == NB_STEP_SYSCTL && half_others(p->name, p->steps[i].key, NULL, 0) > 0)
+			*p->steps[i].old = '\0'; /* another half still needs it */
 	for (size_t i = p->nsteps; i-- > 0;)
 		keep_first(&first, nb_step_undo(a, &p->steps[i]));
 	/* the wire's interfaces are back in this namespace (their steps' undo): now their state */

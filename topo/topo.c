@@ -178,6 +178,7 @@ static int up_apply(struct nb_topo *t, const sigset_t *block, char *err, size_t 
 			snprintf(detail, sizeof(detail), "injected at step %zu", i);
 			nb_step_error(s, r, detail, err, errlen);
 		} else if (!(r = nb_step_apply(a, s, err, errlen))) {
+			nb_half_inherit(&t->plan, s);
 			step_delay();
 		}
 	}

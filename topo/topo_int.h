@@ -100,6 +100,7 @@ struct nb_plan {
 	bool half;
 	uint8_t subnet;
 	char half_dial[48];
+	uint64_t half_ctr_ino; /* from the state file: its container's netns */
 	/* The wire interfaces as they were before (wire.c), from nb_wire_save or the state file; freed by
 	 * nb_plan_free. NULL: no --wire. */
 	struct nb_wire_state *wire_saved;
@@ -250,6 +251,10 @@ void nb_wire_free(struct nb_wire_state *w);
 
 /* state.c: the inode of the calling process's network namespace (tells a half's host apart) */
 uint64_t nb_self_netns_ino(void);
+uint64_t nb_proc_netns_ino(pid_t pid); /* 0: gone */
+/* After a half applied sysctl step s: the value from before the first half of this host, if another half is
+ * up, becomes its old value (only the last half torn down restores it). */
+void nb_half_inherit(const struct nb_plan *p, struct nb_step *s);
 
 /* describe.c */
 char *nb_describe(const struct nb_plan *p);

@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Two hosts (issue 11 item 4): two namespaces stand in for two hosts, each its own "root", joined by a veth
+# cable made here. The agent (`nbench serve --paths`) runs inside one with `ip netns exec`, the client inside
+# the other; `compare -H` runs every path this machine can build across them. Afterwards the server host's
+# namespace is exactly as before (links, addresses, routes, nft ruleset, the sysctls a half may change), also
+# after the client is killed mid-run (kill -9: the agent sees its connection end) and after the agent is
+# (kill -9, then `nbench topo down --all` inside the server namespace).
+#   REMOTE_OUT=FILE   keeps the compare's output (README's "Two hosts and real NICs")
+#   REMOTE_DOWN_ONE=1 `topo down NAME` of the half instead of --all (a machine where other instances live)
+source "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "no nft"
+runnable native host bridge nat
+
+S=nbr-$TAG-s # these are the test's own /run/netns entries; the agent's are nb-<name>-ctr
+C=nbr-$TAG-c
+SA=10.231.$((RANDOM % 200 + 10)).2
+CA=${SA%.2}.1
+KEY=$(mktemp)
+LOG=$(mktemp)
+AGENT=
+remote_cleanup() {
+	local rc=$?
+	set +e
+	if [ -n "$AGENT" ]; then # stopped, it tears its halves down
+		kill "$AGENT" 2>/dev/null
+		for _ in $(seq 100); do kill -0 "$AGENT" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$AGENT" 2>/dev/null
+	fi
+	ip netns del "$S" 2>/dev/null
+	ip netns del "$C" 2>/dev/null
+	rm -f "$KEY" "$LOG"
+	(exit $rc)
+	cleanup
+}
+trap remote_cleanup EXIT
+
+ip netns add "$S"
+ip netns add "$C"
+ip link add nbr$$s netns "$S" type veth peer name nbr$$c netns "$C"
+ip -n "$S" addr add "$SA/24" dev nbr$$s
+ip -n "$C" addr add "$CA/24" dev nbr$$c
+for n in "$S" "$C"; do
+	ip -n "$n" link set lo up
+done
+ip -n "$S" link set nbr$$s up
+ip -n "$C" link set nbr$$c up
+rm -f "$KEY"
+"$NBENCH" key gen "$KEY" >/dev/null
+
+# The server host as the tests compare it: what a half builds and must take away again.
+snapshot() {
+	ip -n "$S" -j link show | "$PY" -c 'import json,sys; print(json.dumps(sorted(json.load(sys.stdin), key=lambda l: l["ifname"]), sort_keys=True))'
+	ip -n "$S" -j addr show
+	ip -n "$S" -j route show table all
+	ip netns exec "$S" nft -j list ruleset
+	ip netns exec "$S" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.forwarding
+}
+sleep 2 # IPv6 DAD settles
+BEFORE=$(snapshot)
+same_as_before() { # same_as_before WHAT: waits up to 40 s (keepalive finds a dead client in ~16 s)
+	local i now
+	for i in $(seq 80); do
+		now=$(snapshot)
+		[ "$now" = "$BEFORE" ] && { log "server host as before: $1"; return 0; }
+		sleep 0.5
+	done
+	diff <(echo "$BEFORE") <(echo "$now") | head -20 >&2
+	fail "the server host's namespace is not as before: $1"
+}
+
+start_agent() {
+	# `ip netns exec` remounts /sys: cgroup v2 is mounted again in its mount namespace for the host path
+	ip netns exec "$S" sh -c 'mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; exec "$0" serve --paths --key-file "$1"' \
+		"$NBENCH" "$KEY" >"$LOG" 2>&1 &
+	AGENT=$!
+	for _ in $(seq 100); do
+		grep -q listening "$LOG" && return 0
+		sleep 0.1
+	done
+	cat "$LOG" >&2
+	fail "the agent did not start"
+}
+client() { ip netns exec "$C" "$NBENCH" "$@"; }
+
+# refusals: --paths without a key; a path without the key; a VM path (with its reason)
+out=$(ip netns exec "$S" "$NBENCH" serve --paths 2>&1) && fail "--paths without a key started"
+[ "$(wc -l <<<"$out")" = 1 ] || fail "--paths without a key: not one line: $out"
+start_agent
+out=$(client rr -H "$SA" --path nat -t 1 2>&1) && fail "-H --path ran without a key"
+grep -q "key-file" <<<"$out" || fail "no key: $out"
+out=$(client rr -H "$SA" --path virtio --key-file "$KEY" -t 1 2>&1) && fail "a VM path was granted"
+grep -q "not built for a remote client" <<<"$out" || fail "VM path refusal: $out"
+
+# every path across the two hosts
+paths=$(IFS=,; echo "${KINDS[*]}")
+out=$(client compare -H "$SA" --key-file "$KEY" --paths "$paths" --tests rr-tcp,stream -t 1 --runs 1 2>&1) ||
+	{ echo "$out" >&2; fail "compare -H failed"; }
+echo "$out"
+[ -n "${REMOTE_OUT:-}" ] && echo "$out" >"$REMOTE_OUT"
+for k in "${KINDS[@]}"; do
+	grep -qE "^ *(rr|stream)?.* $k " <<<"$out" || fail "compare -H: no row for $k"
+	grep -q "path $k up" "$LOG" || fail "the agent built no $k half"
+done
+grep -q "left out" <<<"$out" && fail "compare -H left a path out: $out"
+same_as_before "after compare -H"
+ip -n "$C" route | grep -q 172.31. && fail "the client's route to the container subnet was left behind"
+
+# the client killed mid-run: its session ends, the agent tears the half down
+client rr -H "$SA" --path nat --key-file "$KEY" -t 20 >/dev/null 2>&1 &
+CL=$!
+for _ in $(seq 100); do grep -q "path nat up" <(tail -n 3 "$LOG") && break; sleep 0.1; done
+sleep 2
+kill -9 "$CL"
+wait "$CL" 2>/dev/null || true
+same_as_before "after the client's kill -9"
+
+# the agent killed mid-run: `topo down --all` in the server namespace puts everything back
+n0=$(grep -c "path bridge up" "$LOG" || true)
+client rr -H "$SA" --path bridge --key-file "$KEY" -t 20 >/dev/null 2>&1 &
+CL=$!
+for _ in $(seq 100); do [ "$(grep -c "path bridge up" "$LOG")" -gt "$n0" ] && break; sleep 0.1; done
+sleep 2
+kill -9 "$AGENT"
+wait "$AGENT" 2>/dev/null || true
+AGENT=
+name=$(grep "path bridge up" "$LOG" | tail -1 | sed 's/.*up (\([a-z0-9-]*\)).*/\1/')
+if [ -n "${REMOTE_DOWN_ONE:-}" ]; then
+	ip netns exec "$S" "$NBENCH" topo down "$name" || fail "topo down $name in the server namespace"
+else
+	ip netns exec "$S" "$NBENCH" topo down --all || fail "topo down --all in the server namespace"
+fi
+for _ in $(seq 300); do kill -0 "$CL" 2>/dev/null || break; sleep 0.1; done # its test ends, it removes its route
+kill -9 "$CL" 2>/dev/null || true
+wait "$CL" 2>/dev/null || true
+same_as_before "after the agent's kill -9 and topo down"
+[ ! -e "/run/nbench/topo/$name.json" ] || fail "the half's state file is still there"
+[ ! -e "/run/netns/nb-$name-ctr" ] || fail "the half's netns entry is still there"
+ip -n "$C" route | grep -q 172.31. && fail "the client left its route to the container subnet"
+end_checks
