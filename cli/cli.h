@@ -5,6 +5,7 @@
 #define NBENCH_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -20,6 +21,7 @@ struct cli_test {
 	const char *output;    /* -o: write the report there too */
 	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
 	bool quiet;	       /* no interim lines */
+	bool hops;	       /* --hops: also a run with capture on every interface of the path */
 	bool host_given;
 	char cmdline[512];
 };
@@ -67,6 +69,7 @@ struct cli_path {
 	struct nb_topo *topo;
 	bool built;
 	bool ready; /* the responder answered once */
+	bool hops; /* cli_path_run captures on the path's interfaces and splits each round trip (rep->hops) */
 };
 /* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
 int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
@@ -76,6 +79,21 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		 struct nb_report *rep);
 /* Stops the responder; tears the path down if it was built here. */
 void cli_path_close(struct cli_path *pe);
+
+/* --hops (cli/hops_run.c). Before a run across pe: starts the capture and lets the flows log into it
+ * (hooks); NULL when pe->hops is off or the capture could not start (noted in rep). */
+struct nb_hops;
+struct nb_run_hooks;
+struct nb_hops *cli_hops_begin(struct cli_path *pe, const struct nb_test_cfg *cfg, struct nb_run_hooks *hooks,
+			       struct nb_report *rep);
+/* After it: the decomposition into rep->hops; frees h (NULL is fine). */
+void cli_hops_end(struct nb_hops *h, struct nb_report *rep);
+/* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
+int cli_hops_check(const struct cli_test *t, char *err, size_t errlen);
+/* rr --hops across an open path: runs without and with capture, interleaved; rep is the last run without
+ * capture, with the decomposition and both round trips in rep->hops. 0 or -errno. */
+int cli_hops_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
+		 struct nb_report *rep);
 
 void cli_catch_signals(void);
 bool cli_quitting(void);

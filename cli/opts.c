@@ -129,6 +129,9 @@ static const struct test_opt test_opts[] = {
      .help = "poll non-blocking sockets instead of sleeping (both sides)"},
     {"busy-poll", 0, "US", K_ALL, 0, OT_UINT, FIELD(cfg.busy_poll_us), .lo = 0, .hi = NB_MAX_BUSY_POLL_US,
      .what = "microseconds", .help = "SO_BUSY_POLL on every data socket"},
+    {"hops", 0, NULL, K_RR, 0, OT_SET, FIELD(hops), .lo = 1,
+     .help = "with --path/--topo: capture on every interface of the path and split each\nround trip "
+	     "into hops (also runs without capture: its overhead)"},
     {"json", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_JSON, .help = "JSON report (default: text)"},
     {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},

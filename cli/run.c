@@ -192,11 +192,13 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		    nb_topo_kind(pe->topo));
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
 	p.cfg.port = nb_topo_dial_port(pe->topo);
+	struct nb_hops *hops = cli_hops_begin(pe, cfg, &hooks, rep);
 	pthread_t th;
 	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
 		p.rc = -EAGAIN;
 	else
 		pthread_join(th, NULL);
+	cli_hops_end(hops, rep);
 	watch_end(w, rep);
 	if (p.rc < 0) {
 		if (!rep->error[0])
@@ -239,6 +241,8 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
 	hooks.data_host = t->data_host;
+	if (t->hops && cli_hops_check(t, rep->error, sizeof(rep->error)))
+		return 2;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
 	r = cli_path_open(t->path, t->topo, t->cfg.port, &pe, err, sizeof(err));
@@ -247,7 +251,8 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 		rep->complete = false;
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
-	r = cli_path_run(&pe, &t->cfg, print_intervals, rep);
+	r = t->hops ? cli_hops_run(&pe, &t->cfg, print_intervals, rep)
+		    : cli_path_run(&pe, &t->cfg, print_intervals, rep);
 	cli_path_close(&pe);
 	return r < 0 ? 1 : 0;
 }

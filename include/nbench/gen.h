@@ -37,6 +37,9 @@ struct nb_run_hooks {
 	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
 	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
 	void (*window)(void *arg, bool end);
+	/* rr: flow i logs its measured transactions into txlogs[i] (i < n_txlogs) for --hops; NULL: none. */
+	struct nb_txn_log *txlogs;
+	unsigned n_txlogs;
 };
 
 /*
