@@ -147,8 +147,10 @@ static int cap_open(struct nb_hops *h, unsigned i, const char *filter, char *err
 	pthread_t th;
 	if (!j.netns[0])
 		return open_pcap(&j);
-	if ((j.rc = -pthread_create(&th, NULL, open_in_ns, &j)) == 0)
-		pthread_join(th, NULL);
+	int pr = pthread_create(&th, NULL, open_in_ns, &j);
+	if (pr != 0) /* not j.rc = -pthread_create(): the thread may have set j.rc already */
+		return -pr;
+	pthread_join(th, NULL);
 	return j.rc;
 }
 
