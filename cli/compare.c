@@ -88,6 +88,7 @@ struct cmp {
 	int64_t duration_ns;
 	enum cli_format format;
 	const char *output;
+	const char *json_out; /* --json-out: the JSON too, whatever stdout shows (for nbench plot) */
 	const char *key_file; /* --key-file, else $NBENCH_KEY_FILE: the paths' responders require it */
 	bool quiet;
 	bool hops; /* --hops */
@@ -696,7 +697,8 @@ static void compare_help(void)
 	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
 	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
 	    "same|split|both]\n"
-	    "                      [--json|--csv] [-o FILE] [-q] [--key-file FILE] [--hops]\n"
+	    "                      [--json|--csv] [-o FILE] [--json-out FILE] [-q] [--key-file FILE]\n"
+	    "                      [--hops]\n"
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
@@ -786,6 +788,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"json", no_argument, NULL, 'j'},
 	    {"csv", no_argument, NULL, 'v'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"json-out", required_argument, NULL, 'J'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"hops", no_argument, NULL, 'X'},
 	    {"key-file", required_argument, NULL, 'K'},
@@ -808,8 +811,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			snprintf(ch == 'p' ? paths : tests, len, "%s", optarg);
 		else if (ch == 'j' || ch == 'v')
 			c->format = ch == 'j' ? CLI_JSON : CLI_CSV;
-		else if (ch == 'o')
-			c->output = optarg;
+		else if (ch == 'o' || ch == 'J')
+			*(ch == 'o' ? &c->output : &c->json_out) = optarg;
 		else if (ch == 'q')
 			c->quiet = true;
 		else if (ch == 'X')
@@ -919,7 +922,24 @@ static void run_rounds(struct cmp *c)
 	}
 }
 
-/* The table on stdout and in -o FILE; the exit status: 1 when interrupted, unwritten or a cell is empty. */
+/* The table in format into path; -errno after a one-line error. */
+static int write_file(struct cmp *c, const char *path, enum cli_format format)
+{
+	enum cli_format shown = c->format;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		int r = -errno;
+		fprintf(stderr, "nbench compare: cannot write %s: %s\n", path, strerror(errno));
+		return r;
+	}
+	c->format = format;
+	write_out(c, f);
+	c->format = shown;
+	return fclose(f) ? -EIO : 0;
+}
+
+/* The table on stdout and in -o FILE (and --json-out FILE); the exit status: 1 when interrupted, unwritten or
+ * a cell is empty. */
 static int report(struct cmp *c)
 {
 	int rc = 0;
@@ -929,16 +949,10 @@ static int report(struct cmp *c)
 		rc = 1;
 	}
 	write_out(c, stdout);
-	if (c->output) {
-		FILE *f = fopen(c->output, "w");
-		if (f) {
-			write_out(c, f);
-			fclose(f);
-		} else {
-			fprintf(stderr, "nbench compare: cannot write %s: %s\n", c->output, strerror(errno));
-			rc = 1;
-		}
-	}
+	if (c->output && write_file(c, c->output, c->format) < 0)
+		rc = 1;
+	if (c->json_out && write_file(c, c->json_out, CLI_JSON) < 0)
+		rc = 1;
 	for (unsigned ti = 0; ti < c->ntests; ti++)
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
 			for (unsigned pi = 0; pi < c->npaths; pi++)
