@@ -140,6 +140,10 @@ static const struct test_opt test_opts[] = {
     {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},
     {"quiet", 'q', NULL, K_ALL, 0, OT_SET, FIELD(quiet), .lo = 1, .help = "no interim lines"},
+    {"baseline", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(baseline),
+     .help = "after the run, exit 1 when a metric is worse than FILE's (nbench diff)"},
+    {"tolerance", 0, "PCT", K_ALL, 0, OT_ARG, FIELD(tolerance),
+     .help = "--baseline: by more than PCT beyond its interval (5%)"},
 };
 #define N_OPTS (sizeof(test_opts) / sizeof(test_opts[0]))
 #define O_HELP 'h'
