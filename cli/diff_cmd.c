@@ -135,7 +135,7 @@ static void metric_text(const struct nbm_metric *m, const struct nbm_change *c, 
 	char sig[48], ci[24];
 	significance(c, sig, sizeof(sig));
 	interval(c, ci, sizeof(ci));
-	fprintf(out, "%-36s %12.6g %12.6g %+9.1f%% %10s  %-30s %s%s\n", m->name, c->a.mean, c->b.mean,
+	fprintf(out, "%-44s %12.6g %12.6g %+9.1f%% %10s  %-30s %s%s\n", m->name, c->a.mean, c->b.mean,
 		c->delta_pct, ci, sig, verdict_name(c, m), c->regression ? "  REGRESSION" : "");
 }
 
@@ -240,7 +240,7 @@ static void header_text(const struct diff *d, FILE *out)
 		if (n > MAX_CONTEXT)
 			fprintf(out, "  ... and %u more (--json lists them all)\n", n - MAX_CONTEXT);
 	}
-	fprintf(out, "\n%-36s %12s %12s %10s %10s  %-30s %s\n", "metric", "A", "B", "change", "interval",
+	fprintf(out, "\n%-44s %12s %12s %10s %10s  %-30s %s\n", "metric", "A", "B", "change", "interval",
 		"significant", "verdict");
 }
 

@@ -112,15 +112,17 @@ static const struct row_kind {
      {"start.duration_s", "start.path_details", NULL}},
 };
 
-/* Keys never shown as context: they differ on every run. */
-static bool noise_key(const char *leaf)
+/* Keys never shown as context: they differ on every run (a built path's instance and namespace names are
+ * random). */
+static bool noise_key(const char *key, const char *leaf)
 {
 	static const char *const noise[] = {"boot_id", "server_pid", "timestamp", "cmdline",
-					    "topo",    "port",	     NULL};
+					    "topo",    "port",	     "netns",	  NULL};
+	size_t n = strlen(key);
 	for (size_t i = 0; noise[i]; i++)
 		if (!strcmp(leaf, noise[i]))
 			return true;
-	return false;
+	return n >= 12 && !strcmp(key + n - 12, ".config.name");
 }
 
 /* The item at a dotted path ("end.latency_ns.p50"), or NULL. */
@@ -168,12 +170,12 @@ static void flatten(struct nbm_set *s, const char *prefix, const cJSON *v)
 	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
 		unsigned i = 0;
 		for (const cJSON *c = v->child; c; c = c->next, i++) {
-			if (c->string && noise_key(c->string))
-				continue;
 			if (c->string)
 				snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", c->string);
 			else
 				snprintf(key, sizeof(key), "%s[%u]", prefix, i);
+			if (c->string && noise_key(key, c->string))
+				continue;
 			flatten(s, key, c);
 		}
 		return;
@@ -485,6 +487,8 @@ static double diff_halfwidth(const struct nbm_stat *a, const struct nbm_stat *b,
 		/* Welch-Satterthwaite degrees of freedom */
 		double df =
 		    se > 0 ? pow(se, 4) / (va * va / (a->n - 1) + vb * vb / (b->n - 1)) : a->n + b->n - 2;
+		double least = (a->n < b->n ? a->n : b->n) - 1; /* Welch's df is never below this */
+		df = df < least ? least : df;
 		*t = NBM_TEST_WELCH;
 		return nbm_t_quantile(level, df) * se;
 	}
