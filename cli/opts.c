@@ -83,6 +83,9 @@ static const struct test_opt test_opts[] = {
     {"data-host", 0, "ADDR", K_ALL, 0, OT_ARG, FIELD(data_host),
      .help = "send the data to ADDR when the responder names it as its data address\n(a DPDK "
 	     "responder's --dpdk-ip); by default data goes only where -H went"},
+    {"key-file", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(key_file),
+     .help = "the shared key (`nbench key gen`) of a responder run with --key-file;\ndefault: "
+	     "$NBENCH_KEY_FILE"},
     {"path", 0, "PATH", K_ALL, 0, OT_ARG, FIELD(path), .help = "build PATH (%s),\nrun, tear down",
      .help_list = nb_topo_kinds_join},
     {"topo", 0, "NAME", K_ALL, 0, OT_ARG, FIELD(topo),
@@ -140,6 +143,9 @@ static const struct test_opt test_opts[] = {
     {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},
     {"quiet", 'q', NULL, K_ALL, 0, OT_SET, FIELD(quiet), .lo = 1, .help = "no interim lines"},
+    {"hist-out", 0, "FILE", K_RR | K_CRR, 0, OT_ARG, FIELD(hist_out),
+     .help = "write the latency distribution to FILE: HdrHistogram's percentile\ndistribution, values in "
+	     "microseconds"},
     {"baseline", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(baseline),
      .help = "after the run, exit 1 when a metric is worse than FILE's (nbench diff)"},
     {"tolerance", 0, "PCT", K_ALL, 0, OT_ARG, FIELD(tolerance),
@@ -522,6 +528,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	if (nb_test_kind_parse(ps.cmd, &ps.kind) < 0)
 		return cli_usage_error(ps.cmd, "unknown test");
 	nb_cfg_defaults(&t->cfg, ps.kind);
+	const char *env_key = getenv("NBENCH_KEY_FILE");
+	t->key_file = env_key && env_key[0] ? env_key : NULL;
 	save_cmdline(argc, argv, t);
 	getopt_tables(longs, shorts, sizeof(shorts));
 	optind = 1;
