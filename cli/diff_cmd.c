@@ -290,7 +290,8 @@ static void diff_help(void)
 {
 	printf(
 	    "usage: nbench diff A B [--tolerance PCT] [--json|--csv]\n"
-	    "  Each metric's change from A to B (any nbench --json report: a single run or compare), with "
+	    "  Each metric's change from A to B (any nbench --json report: a single run, compare or sweep), "
+	    "with "
 	    "its\n"
 	    "  %d%% interval, whether it is significant, and better or worse by the metric's direction.\n"
 	    "  A and B: a report, REPORT1,REPORT2,... (repeated runs: an interval and Welch's t-test), or a\n"

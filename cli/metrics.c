@@ -96,20 +96,25 @@ static const char *const single_context[] = {
     "start.client", "start.server",	"start.settings", "start.placement",
     "start.path",   "start.interfaces", "start.dpdk",	  NULL};
 
-/* ---- reports of rows: every complete row is one run of the cell its group fields name ---- */
+/* ---- reports of rows: every complete row is one run of the cell its group fields name; or, with .values,
+ * every row is a cell holding each figure's runs as {"<key>": {"values": [...]}} in its .values object ----
+ */
 
 static const struct row_kind {
-	const char *command;  /* the report's top-level "command" */
-	const char *rows;     /* its array of per-run rows */
+	const char *command;  /* the report's top-level "command" (or "kind") */
+	const char *rows;     /* its array of per-run rows (or cells) */
+	const char *values;   /* NULL: a row is one run; else the object of a cell's figures and their runs */
 	const char *group[4]; /* the fields naming a row's cell */
 	const char *ident[4]; /* start's keys two reports must share to be compared */
 	const char *context[4];
 } row_kinds[] = {
     {"compare",
      "runs",
+     NULL,
      {"test", "placement", "path"},
      {NULL},
      {"start.duration_s", "start.path_details", NULL}},
+    {"sweep", "combinations", "metrics", {"label"}, {"test"}, {"path", "interfaces", "knobs", NULL}},
 };
 
 /* Keys never shown as context: they differ on every run (a built path's instance and namespace names are
@@ -266,6 +271,23 @@ static void cell_name(const struct row_kind *k, const cJSON *row, char *buf, siz
 	}
 }
 
+/* A cell's figures with their runs: {"p50_ns": {"values": [...]}, ...}. */
+static void add_cell(struct nbm_set *s, const char *cell, const cJSON *figures)
+{
+	char name[96];
+	for (const cJSON *f = figures ? figures->child : NULL; f; f = f->next) {
+		const cJSON *v, *vals = cJSON_GetObjectItemCaseSensitive(f, "values");
+		if (!f->string || !nbm_direction(f->string) || !cJSON_IsArray(vals))
+			continue;
+		snprintf(name, sizeof(name), "%s %s", cell, f->string);
+		cJSON_ArrayForEach(v, vals)
+		{
+			if (cJSON_IsNumber(v))
+				sample(s, name, v->valuedouble);
+		}
+	}
+}
+
 static int add_rows(struct nbm_set *s, const cJSON *doc, const struct row_kind *k, char *err, size_t errlen)
 {
 	static struct nbm_set tmp;
@@ -280,7 +302,8 @@ static int add_rows(struct nbm_set *s, const cJSON *doc, const struct row_kind *
 	for (size_t i = 0; i < 4 && k->ident[i]; i++)
 		kv_add(tmp.ident, &tmp.n_ident, NBM_MAX_KEYS, k->ident[i], at(doc, k->ident[i]));
 	for (size_t i = 0; i < 4 && k->context[i]; i++)
-		flatten(&tmp, k->context[i] + strlen("start."), at(doc, k->context[i]));
+		flatten(&tmp, k->context[i] + (strncmp(k->context[i], "start.", 6) ? 0 : 6),
+			at(doc, k->context[i]));
 	int r = check_ident(s, &tmp, err, errlen);
 	if (r)
 		return r;
@@ -292,6 +315,10 @@ static int add_rows(struct nbm_set *s, const cJSON *doc, const struct row_kind *
 			continue;
 		char cell[64], name[96];
 		cell_name(k, row, cell, sizeof(cell));
+		if (k->values) {
+			add_cell(s, cell, cJSON_GetObjectItemCaseSensitive(row, k->values));
+			continue;
+		}
 		for (const cJSON *f = row->child; f; f = f->next)
 			if (f->string && cJSON_IsNumber(f) && nbm_direction(f->string)) {
 				snprintf(name, sizeof(name), "%s %s", cell, f->string);
@@ -304,6 +331,8 @@ static int add_rows(struct nbm_set *s, const cJSON *doc, const struct row_kind *
 int nbm_add_doc(struct nbm_set *s, const cJSON *doc, char *err, size_t errlen)
 {
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(doc, "command");
+	if (!cmd)
+		cmd = cJSON_GetObjectItemCaseSensitive(doc, "kind"); /* sweep's name for it */
 	const cJSON *kind = at(doc, "start.settings.kind");
 	int r;
 
@@ -317,7 +346,8 @@ int nbm_add_doc(struct nbm_set *s, const cJSON *doc, char *err, size_t errlen)
 		for (size_t i = 0; i < sizeof(row_kinds) / sizeof(row_kinds[0]); i++)
 			if (!strcmp(row_kinds[i].command, cmd->valuestring))
 				r = add_rows(s, doc, &row_kinds[i], err, errlen);
-		if (cmd != cJSON_GetObjectItemCaseSensitive(doc, "command"))
+		if (cmd != cJSON_GetObjectItemCaseSensitive(doc, "command") &&
+		    cmd != cJSON_GetObjectItemCaseSensitive(doc, "kind"))
 			cJSON_Delete((cJSON *)cmd);
 	} else if (cJSON_IsString(kind)) {
 		r = add_single(s, doc, kind->valuestring, err, errlen);

@@ -187,12 +187,35 @@ static void test_rows(void)
 	free(s);
 }
 
+/* sweep's cells: each combination's figures with every run's values; its test is its identity. */
+static void test_sweep(void)
+{
+	const char *doc = "{\"schema_version\":1,\"kind\":\"sweep\",\"test\":\"rr\",\"path\":\"veth\","
+			  "\"combinations\":[{\"label\":\"gro=on\",\"runs\":2,\"metrics\":{"
+			  "\"p50_ns\":{\"mean\":11,\"ci\":1,\"ratio\":1,\"values\":[10,12]},"
+			  "\"ratio\":{\"values\":[1]}}}]}";
+	struct nbm_set *s = calloc(1, sizeof(*s)), *o = calloc(1, sizeof(*o));
+	char err[256];
+	cJSON *j = cJSON_Parse(doc);
+	CHECK_INT(nbm_add_doc(s, j, err, sizeof(err)), 0);
+	const struct nbm_metric *m = nbm_find(s, "gro=on p50_ns");
+	CHECK(m && m->n == 2 && m->v[0] == 10 && m->dir == -1);
+	CHECK_INT((int)s->n, 1);
+	cJSON_ReplaceItemInObject(j, "test", cJSON_CreateString("stream"));
+	CHECK_INT(nbm_add_doc(o, j, err, sizeof(err)), 0);
+	CHECK_INT(nbm_same_test(s, o, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "test rr vs stream") != NULL, "%s", err);
+	cJSON_Delete(j);
+	free(s);
+	free(o);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
 	    TAP_CASE(test_stat),   TAP_CASE(test_welch_worse), TAP_CASE(test_welch_noise),
 	    TAP_CASE(test_single), TAP_CASE(test_interval),    TAP_CASE(test_edges),
-	    TAP_CASE(test_golden), TAP_CASE(test_rows),
+	    TAP_CASE(test_golden), TAP_CASE(test_rows),	       TAP_CASE(test_sweep),
 	};
 	golden = argc > 1 ? argv[1] : ".";
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
