@@ -28,6 +28,8 @@ struct cli_test {
 	struct nb_hist *hist;  /* the run's latency histogram, when hist_out is set */
 	bool quiet;	       /* no interim lines */
 	bool hops;	       /* --hops: also a run with capture on every interface of the path */
+	const char *baseline;  /* --baseline FILE: exit 1 when worse than it (diff_cmd.c) */
+	const char *tolerance; /* --tolerance PCT: by more than this beyond the interval (5%) */
 	bool host_given;
 	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
 		const char *ifs;
@@ -48,6 +50,19 @@ int cmd_sweep(int argc, char **argv); /* sweep_cmd.c: knob values crossed, each 
 int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
 int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
 int cmd_key(int argc, char **argv);   /* key_cmd.c: nbench key gen FILE */
+int cmd_diff(int argc, char **argv);  /* diff_cmd.c: nbench diff A B */
+
+/* --baseline FILE --tolerance PCT (diff_cmd.c). Before the run: FILE readable, PCT a percentage (default 5)
+ * into *ret_tol; 0, or 2 after a one-line error. After it: doc (the run's JSON report) against FILE; 0, 1
+ * when a metric is worse by more than tol_pct beyond its interval (each named in one line on stderr), 2
+ * when FILE is of another test (one line); note gets the sentence the report adds. */
+struct cJSON;
+int cli_baseline_ready(const char *cmd, const char *file, const char *tolerance, double *ret_tol);
+int cli_baseline_check(const char *cmd, const char *file, double tol_pct, const struct cJSON *doc, char *note,
+		       size_t notelen);
+/* A report as its JSON document (what --json prints), or NULL. */
+struct nb_report;
+struct cJSON *cli_report_doc(const struct nb_report *rep);
 
 /* --engine dpdk's options, shared by the tests and serve: getopt entries, parsing into cfg (0, or 2 after a
  * one-line error), and the check that they and the engine go together (given: any of them was given). */

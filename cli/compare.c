@@ -96,6 +96,10 @@ struct cmp {
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
 	cJSON *runs_json;
+	cJSON
+	    *path_details; /* per path, the "start" of its first complete run: hosts, engine, NICs, config */
+	const char *baseline, *tolerance; /* --baseline FILE --tolerance PCT (diff_cmd.c) */
+	double tol_pct;
 	struct {
 		char path[16];
 		char why[256];
@@ -383,6 +387,13 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 	nb_report_init(&rep);
 	ok = cli_path_run(&c->pe[pi], &cfg, false, &rep) == 0 && rep.complete;
 	run_json(c, round, t, pli, pi, &rep, ok);
+	if (ok && !cJSON_HasObjectItem(c->path_details, c->paths[pi])) {
+		cJSON *doc = cli_report_doc(&rep);
+		cJSON *st = doc ? cJSON_DetachItemFromObjectCaseSensitive(doc, "start") : NULL;
+		if (st)
+			cJSON_AddItemToObject(c->path_details, c->paths[pi], st);
+		cJSON_Delete(doc);
+	}
 	if (ok && cell->n < MAX_RUNS) {
 		for (int m = 0; m < M_COUNT; m++)
 			cell->v[m][cell->n] = figure(&rep, m);
@@ -661,18 +672,27 @@ static void start_json(struct cmp *c, cJSON *j)
 		cJSON_AddItemToArray(sk, o);
 	}
 	guests_json(c, st);
+	cJSON_AddItemReferenceToObject(st, "path_details", c->path_details);
+}
+
+/* The JSON report: what --json prints and what --baseline reads. */
+static cJSON *compare_doc(struct cmp *c)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "schema_version", 1);
+	cJSON_AddStringToObject(j, "command", "compare");
+	start_json(c, j);
+	cJSON_AddItemReferenceToObject(j, "runs", c->runs_json);
+	cJSON_AddItemToObject(j, "summary", summary_json(c));
+	if (c->hops)
+		cJSON_AddItemToObject(j, "hops", hops_json(c));
+	return j;
 }
 
 static void write_out(struct cmp *c, FILE *out)
 {
 	if (c->format == CLI_JSON) {
-		cJSON *j = cJSON_CreateObject();
-		cJSON_AddNumberToObject(j, "schema_version", 1);
-		start_json(c, j);
-		cJSON_AddItemReferenceToObject(j, "runs", c->runs_json);
-		cJSON_AddItemToObject(j, "summary", summary_json(c));
-		if (c->hops)
-			cJSON_AddItemToObject(j, "hops", hops_json(c));
+		cJSON *j = compare_doc(c);
 		char *txt = cJSON_Print(j);
 		fprintf(out, "%s\n", txt);
 		free(txt);
@@ -698,7 +718,7 @@ static void compare_help(void)
 	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
 	    "same|split|both]\n"
 	    "                      [--json|--csv] [-o FILE] [--json-out FILE] [-q] [--key-file FILE]\n"
-	    "                      [--hops]\n"
+	    "                      [--hops] [--baseline FILE [--tolerance PCT]]\n"
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
@@ -717,7 +737,9 @@ static void compare_help(void)
 	    "the\n"
 	    "                       path: a waterfall per path, the capture's overhead, and each path's "
 	    "hops\n"
-	    "                       beside the hop delta\n",
+	    "                       beside the hop delta\n"
+	    "  --baseline FILE      after the rounds, exit 1 when a metric is worse than FILE's by more\n"
+	    "                       than --tolerance PCT (5%%) beyond its interval (see nbench diff)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
@@ -796,6 +818,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"wire", required_argument, NULL, 'W'},
 	    {"wire-rate", required_argument, NULL, 'R'},
 	    {"force", no_argument, NULL, 'F'},
+	    {"baseline", required_argument, NULL, 'B'},
+	    {"tolerance", required_argument, NULL, 'O'},
 	    {0},
 	};
 	bool runs_given = false;
@@ -813,6 +837,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			c->format = ch == 'j' ? CLI_JSON : CLI_CSV;
 		else if (ch == 'o' || ch == 'J')
 			*(ch == 'o' ? &c->output : &c->json_out) = optarg;
+		else if (ch == 'B' || ch == 'O')
+			*(ch == 'B' ? &c->baseline : &c->tolerance) = optarg;
 		else if (ch == 'q')
 			c->quiet = true;
 		else if (ch == 'X')
@@ -847,6 +873,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 		c->runs = 3;
 	if (c->max_runs < c->runs)
 		c->max_runs = c->runs;
+	if (!rc)
+		rc = cli_baseline_ready("compare", c->baseline, c->tolerance, &c->tol_pct);
 	return rc;
 }
 
@@ -958,6 +986,15 @@ static int report(struct cmp *c)
 			for (unsigned pi = 0; pi < c->npaths; pi++)
 				if (!c->cells[ti][pli][pi].n)
 					rc = 1;
+	if (c->baseline && !cli_quitting()) {
+		char note[512] = "";
+		cJSON *doc = compare_doc(c);
+		int g = cli_baseline_check("compare", c->baseline, c->tol_pct, doc, note, sizeof(note));
+		cJSON_Delete(doc);
+		if (note[0])
+			fprintf(stderr, "nbench compare: %s\n", note);
+		rc = rc ? rc : g;
+	}
 	return rc;
 }
 
@@ -981,6 +1018,7 @@ int cmd_compare(int argc, char **argv)
 	}
 	cli_catch_signals();
 	c->runs_json = cJSON_CreateArray();
+	c->path_details = cJSON_CreateObject();
 	rc = build_paths(c) ? 1 : 0;
 	if (!rc && !c->npaths) {
 		fprintf(stderr, "nbench compare: no path could be built\n");
@@ -995,6 +1033,7 @@ int cmd_compare(int argc, char **argv)
 	for (unsigned k = 0; k < MAX_TESTS * 2 * MAX_PATHS; k++)
 		free((&c->hc[0][0][0])[k].last);
 	cJSON_Delete(c->runs_json);
+	cJSON_Delete(c->path_details);
 	free(c);
 	return rc;
 }

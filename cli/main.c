@@ -28,6 +28,7 @@ static const struct cmd {
     {"compare", cmd_compare, "every test on every path, interleaved and repeated"},
     {"sweep", cmd_sweep, "a test per combination of NIC knobs (offloads, MTU, rings, qdisc)"},
     {"plot", cmd_plot, "draw figures from nbench JSON reports with gnuplot"},
+    {"diff", cmd_diff, "each metric's change between two reports, and whether it is significant"},
     {"key", cmd_key, "write a new shared key: nbench key gen FILE"},
     {"guest", cmd_guest, "build the VM paths' guest image; probe KVM and vhost-net"},
     {"version", cmd_version, "print the version"},

@@ -149,6 +149,10 @@ static const struct test_opt test_opts[] = {
     {"hist-out", 0, "FILE", K_RR | K_CRR, 0, OT_ARG, FIELD(hist_out),
      .help = "write the latency distribution to FILE: HdrHistogram's percentile\ndistribution, values in "
 	     "microseconds"},
+    {"baseline", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(baseline),
+     .help = "after the run, exit 1 when a metric is worse than FILE's (nbench diff)"},
+    {"tolerance", 0, "PCT", K_ALL, 0, OT_ARG, FIELD(tolerance),
+     .help = "--baseline: by more than PCT beyond its interval (5%)"},
 };
 #define N_OPTS (sizeof(test_opts) / sizeof(test_opts[0]))
 #define O_HELP 'h'

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
@@ -317,6 +319,18 @@ static int write_report(const struct nb_report *rep, enum cli_format f, FILE *ou
 	}
 }
 
+/* --baseline: the run's JSON against FILE; the verdict joins the report as a note. */
+static int baseline_gate(const char *cmd, const struct cli_test *t, double tol_pct, struct nb_report *rep)
+{
+	char note[512] = "";
+	struct cJSON *doc = cli_report_doc(rep);
+	int r = doc ? cli_baseline_check(cmd, t->baseline, tol_pct, doc, note, sizeof(note)) : 1;
+	cJSON_Delete(doc);
+	if (note[0])
+		nb_report_note(rep, "%s", note);
+	return r;
+}
+
 /* --hist-out: the run's latency distribution, for HdrHistogram's plotter. */
 static int write_hist(const char *cmd, const char *file, const struct nb_hist *h)
 {
@@ -336,6 +350,9 @@ int cmd_test(int argc, char **argv)
 	int r = cli_parse_test(argc, argv, &t);
 	if (r)
 		return r == 1 ? 0 : r;
+	double tol_pct;
+	if ((r = cli_baseline_ready(argv[0], t.baseline, t.tolerance, &tol_pct)))
+		return r;
 	catch_signals();
 	if (t.hist_out && nb_hist_new(&t.hist) < 0) {
 		fprintf(stderr, "nbench %s: out of memory\n", argv[0]);
@@ -353,6 +370,7 @@ int cmd_test(int argc, char **argv)
 		snprintf(rep.error, sizeof(rep.error), "the test did not finish");
 	/* A run that reached no responder has nothing to report but its error. */
 	bool measured = rep.n_flows > 0;
+	int gate = measured && rep.complete && t.baseline ? baseline_gate(argv[0], &t, tol_pct, &rep) : 0;
 	if (measured)
 		write_report(&rep, t.format, stdout);
 	if (!rep.complete)
@@ -372,7 +390,7 @@ int cmd_test(int argc, char **argv)
 		rc = 1;
 	nb_hist_free(t.hist);
 	nb_report_free(&rep);
-	return rep.complete ? rc : 1;
+	return rep.complete ? (rc ? rc : gate) : 1;
 }
 
 static void serve_log(void *arg, const char *msg)
