@@ -31,9 +31,10 @@ int cli_parse_test(int argc, char **argv, struct cli_test *ret);
 int cmd_test(int argc, char **argv); /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
-int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
-int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
-int cmd_key(int argc, char **argv);   /* key_cmd.c: nbench key gen FILE */
+int cmd_throughput(int argc, char **argv); /* throughput_cmd.c: RFC 2544 throughput per frame size */
+int cmd_guest(int argc, char **argv);	   /* guest_cmd.c: nbench guest build|probe */
+int cmd_topo(int argc, char **argv);	   /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
+int cmd_key(int argc, char **argv);	   /* key_cmd.c: nbench key gen FILE */
 
 /* --engine dpdk's options, shared by the tests and serve: getopt entries, parsing into cfg (0, or 2 after a
  * one-line error), and the check that they and the engine go together (given: any of them was given). */

@@ -25,6 +25,7 @@ static const struct cmd {
     {"rr", cmd_test, "request/response latency and transactions/s (TCP or UDP)"},
     {"crr", cmd_test, "a new TCP connection per transaction"},
     {"topo", cmd_topo, "build, remove, list or print network paths"},
+    {"throughput", cmd_throughput, "RFC 2544: the highest zero-loss rate per frame size"},
     {"compare", cmd_compare, "every test on every path, interleaved and repeated"},
     {"key", cmd_key, "write a new shared key: nbench key gen FILE"},
     {"guest", cmd_guest, "build the VM paths' guest image; probe KVM and vhost-net"},
