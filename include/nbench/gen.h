@@ -94,11 +94,16 @@ struct nb_search_result {
 	unsigned trials;      /* trials run */
 };
 
+/* A paced trial whose sender offered more than this % below the rate asked fails whatever its loss: the
+ * rate was not offered (kernel UDP through a local qdisc is held back rather than dropped). */
+#define NB_SEARCH_SHORT_PCT 3.0
+
 /* True when a trial that lost lost of sent frames is within loss_pct (sent 0 never passes). */
 bool nb_trial_passes(uint64_t sent, uint64_t lost, double loss_pct);
 
 /*
- * Searches for the highest rate that passes: a trial at the upper bound (cfg->max_fps, or unpaced when 0),
+ * Searches for the highest rate that passes (lost within cfg->loss_pct, offered within NB_SEARCH_SHORT_PCT of
+ * the rate asked): a trial at the upper bound (cfg->max_fps, or unpaced when 0),
  * then bisection between the highest passing rate (0 at first) and the lowest failing one until they are
  * within the resolution. Blocks for every trial. 0 with ret filled (ret->found false: no rate down to the
  * resolution passed), -EINVAL for settings out of range, or the trial function's error (ret holds the

@@ -95,13 +95,21 @@ static void test_drop_every_nth(void)
 	CHECK(r.loss_pct >= 0.9 && r.loss_pct <= 1.5);
 }
 
-/* A sender slower than the rate asked: the rate reported is what it offered, never the asked one. */
+/* A sender slower than the rate asked (held back, losing nothing): those rates fail, the rate found is one
+ * it did offer. */
 static void test_sender_bound(void)
 {
 	struct fake f = {.capacity_fps = 1e9, .sender_fps = 42000};
 	struct nb_search_cfg c = {.max_fps = 100000, .resolution_pct = 1};
 	struct nb_search_result r;
 	CHECK_INT(nb_search_rate(&c, fake_trial, &f, &r), 0);
+	CHECK_MSG(r.found && r.rate_fps <= 42000 && r.rate_fps >= 41000, "rate %.0f", r.rate_fps);
+	CHECK(r.fail_fps > 42000 && r.fail_fps <= 42000 / (1 - NB_SEARCH_SHORT_PCT / 100) + 1000);
+	CHECK(r.loss_pct == 0);
+	/* unpaced, what it offered is the bound, and passes */
+	struct fake g = {.capacity_fps = 1e9, .sender_fps = 42000};
+	struct nb_search_cfg u = {.resolution_pct = 1};
+	CHECK_INT(nb_search_rate(&u, fake_trial, &g, &r), 0);
 	CHECK(r.found && r.rate_fps == 42000);
 	CHECK_INT(r.trials, 1);
 }
