@@ -15,11 +15,13 @@ enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
 struct cli_test {
 	struct nb_test_cfg cfg;
 	enum cli_format format;
-	const char *path;      /* --path: build this path for the run */
-	const char *topo;      /* --topo: use this running instance */
-	const char *output;    /* -o: write the report there too */
-	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
-	bool quiet;	       /* no interim lines */
+	const char *path;	  /* --path: build this path for the run */
+	const char *topo;	  /* --topo: use this running instance */
+	const char *output;	  /* -o: write the report there too */
+	const char *data_host;	  /* --data-host: the data address a responder may name instead of -H's */
+	bool quiet;		  /* no interim lines */
+	double load_bps;	  /* rr --load: a paced stream beside the probe (payload bits/s); 0 = none */
+	enum nb_proto load_proto; /* --load-proto: that stream's protocol (udp) */
 	bool host_given;
 	char cmdline[512];
 };
@@ -32,9 +34,12 @@ int cmd_test(int argc, char **argv); /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_throughput(int argc, char **argv); /* throughput_cmd.c: RFC 2544 throughput per frame size */
-int cmd_guest(int argc, char **argv);	   /* guest_cmd.c: nbench guest build|probe */
-int cmd_topo(int argc, char **argv);	   /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
-int cmd_key(int argc, char **argv);	   /* key_cmd.c: nbench key gen FILE */
+/* rr --load (throughput_cmd.c): the idle probe, then the probe beside the load, into rep. Exit status. */
+struct nb_report;
+int cli_run_loaded(struct cli_test *t, struct nb_report *rep);
+int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
+int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
+int cmd_key(int argc, char **argv);   /* key_cmd.c: nbench key gen FILE */
 
 /* --engine dpdk's options, shared by the tests and serve: getopt entries, parsing into cfg (0, or 2 after a
  * one-line error), and the check that they and the engine go together (given: any of them was given). */

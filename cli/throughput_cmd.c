@@ -699,3 +699,81 @@ int cmd_throughput(int argc, char **argv)
 	free(sz);
 	return failed ? 1 : 0;
 }
+
+/* ---- rr --load ------------------------------------------------------------------------------------------
+ */
+
+static void fill_load(struct nb_report *rep, const struct nb_test_cfg *load, const struct nb_report *idle,
+		      const struct nb_report *lr)
+{
+	struct nb_report_load *L = &rep->load;
+	L->on = true;
+	L->proto = load->proto;
+	L->offered_bps = load->rate_bps;
+	L->achieved_bps = lr->goodput_bps;
+	L->loss_pct = lr->loss_pct;
+	L->idle_txns = idle->txns;
+	L->idle_tps = idle->tps;
+	L->idle_timeouts = idle->timeouts;
+	L->idle_lat = idle->lat;
+}
+
+int cli_run_loaded(struct cli_test *t, struct nb_report *rep)
+{
+	struct tput_opts o = {.t = *t};
+	struct tput_ctx x = {.o = &o, .quiet = true};
+	struct nb_report idle, lr;
+	int r;
+
+	if ((r = ctx_open(&x)) < 0) {
+		snprintf(rep->error, sizeof(rep->error), "%s", x.error);
+		rep->complete = false;
+		return r == -EINVAL || r == -ENOENT ? 2 : 1;
+	}
+	if (x.eng && x.eng->caps.one_test) {
+		ctx_close(&x);
+		snprintf(rep->error, sizeof(rep->error),
+			 "--load: the %s engine's responder runs one test at a time (the probe and the load "
+			 "are two)",
+			 t->cfg.engine);
+		return 2;
+	}
+	struct nb_test_cfg probe = t->cfg, load = t->cfg;
+	if (probe.rate_tps == 0)
+		probe.rate_tps = PROBE_DEFAULT_TPS;
+	probe.interval_ns = 0;
+	if (probe.warmup_ns < LOAD_LEAD_NS)
+		probe.warmup_ns = LOAD_LEAD_NS;
+	load.kind = NB_TEST_STREAM;
+	load.proto = t->load_proto;
+	load.reverse = false;
+	load.flows = 1;
+	load.msg_bytes = 0;
+	load.rate_bps = t->load_bps;
+	load.rate_tps = 0;
+	nb_cfg_resolve(&load);
+
+	nb_report_init(&idle);
+	r = ctx_run(&x, &probe, &idle);
+	if (r == 0 && idle.complete) {
+		nb_report_free(rep);
+		r = probe_under_load(&x, &probe, &load, rep, &lr);
+		fill_load(rep, &load, &idle, &lr);
+		if (r == 0 && !lr.complete)
+			r = -EIO;
+		if (r < 0 && rep->complete) {
+			rep->complete = false;
+			snprintf(rep->error, sizeof(rep->error), "the load stream: %.200s",
+				 lr.error[0] ? lr.error : strerror(-r));
+		}
+		nb_report_free(&lr);
+	} else {
+		rep->complete = false;
+		snprintf(rep->error, sizeof(rep->error), "the idle probe: %.200s",
+			 idle.error[0] ? idle.error : strerror(r ? -r : EIO));
+	}
+	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
+	nb_report_free(&idle);
+	ctx_close(&x);
+	return rep->complete ? 0 : 1;
+}

@@ -81,8 +81,9 @@ if ip netns exec "$C" "$NBENCH" rr -H 10.199.1.2 -p "$port" -t 1 --load 20M --js
 	ok
 	check "rr --load: idle and loaded probes, the load achieved" json_check "$T/load.json" \
 		"e['load']['offered_bps'] == 20e6 and 0.8 * 20e6 <= e['load']['achieved_bps'] <= 1.1 * 20e6 and \
-		e['load']['idle']['lat']['count'] > 0 and e['lat']['count'] > 0 and \
-		e['load']['idle']['lat']['p50_ns'] > 0"
+		e['load']['idle']['transactions'] > 0 and e['transactions'] > 0 and \
+		0 < e['load']['idle']['latency_ns']['p50'] <= e['load']['idle']['latency_ns']['max'] and \
+		e['latency_ns']['p50'] > 0 and e['load']['proto'] == 'udp'"
 else
 	bad "rr --load exited non-zero: $(cat "$T/load.err")"
 fi
