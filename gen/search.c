@@ -36,7 +36,8 @@ static int run_trial(const struct nb_search_cfg *c, nb_trial_fn trial, void *arg
 	if (rate_fps == 0)
 		offered = t.sent_fps;
 	double loss = t.sent ? 100.0 * (double)t.lost / (double)t.sent : 100.0;
-	/* a rate the sender could not offer (a local qdisc's backpressure, a slow sender) is not shown to pass */
+	/* a rate the sender could not offer (a local qdisc's backpressure, a slow sender) is not shown to
+	 * pass */
 	bool short_ = rate_fps > 0 && t.sent_fps < rate_fps * (1 - NB_SEARCH_SHORT_PCT / 100.0);
 	*passed = !short_ && nb_trial_passes(t.sent, t.lost, c->loss_pct);
 	if (*passed && offered >= ret->rate_fps) {
