@@ -72,15 +72,32 @@ struct tput_ctx {
 	bool quiet;
 };
 
+/* A responder that runs one test at a time (DPDK's) refuses the next trial until it has let the last one go:
+ * a refusal before any flow started is tried again, this often this far apart. */
+#define BUSY_TRIES    50
+#define BUSY_RETRY_NS (100 * NB_NS_PER_MS)
+
+static bool refused_busy(const struct nb_report *rep)
+{
+	return rep->n_flows == 0 && strstr(rep->error, "one test at a time");
+}
+
 /* Runs one test with cfg where the context says; rep initialised by the caller. 0 or -errno. */
 static int ctx_run(struct tput_ctx *x, const struct nb_test_cfg *cfg, struct nb_report *rep)
 {
-	if (cli_quitting())
-		return -EINTR;
-	if (x->on_path)
-		return cli_path_run(&x->pe, cfg, false, rep);
 	struct nb_run_hooks hooks = {.engine = x->eng, .data_host = x->o->t.data_host};
-	return nb_run(cfg, &hooks, rep);
+	int r = -EINTR;
+	for (unsigned i = 0; i < BUSY_TRIES && !cli_quitting(); i++) {
+		if (i) {
+			nb_report_free(rep);
+			nb_report_init(rep);
+			nb_sleep_until(nb_now_ns() + BUSY_RETRY_NS);
+		}
+		r = x->on_path ? cli_path_run(&x->pe, cfg, false, rep) : nb_run(cfg, &hooks, rep);
+		if (r == 0 || !refused_busy(rep))
+			break;
+	}
+	return r;
 }
 
 static int ctx_open(struct tput_ctx *x)

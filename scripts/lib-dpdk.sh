@@ -39,7 +39,7 @@ dpdk_setup() {
 EAL=(--no-huge -m 512 --no-pci --no-telemetry)
 # testpmd: lcores TX_CPU and RX_CPU; the forwarding lcore is the one that is not --main-lcore
 TP=(--total-num-mbufs=8192 --burst=32 --rxd=1024 --txd=1024 --stats-period 1 -a)
-GEN=(--engine dpdk --dpdk-port net_af_packet0,iface=veth0 --dpdk-ip 10.219.0.11 --cpu-gen "$TX_CPU" --cpu-resp "$RX_CPU")
+GEN=(--engine dpdk --dpdk-port net_af_packet0,iface=veth0 --dpdk-ip 10.219.0.11 --data-host 10.219.0.12 --cpu-gen "$TX_CPU" --cpu-resp "$RX_CPU")
 RESP=(--engine dpdk --dpdk-port net_af_packet0,iface=veth1 --dpdk-ip 10.219.0.12)
 
 wait_port() { for _ in $(seq 100); do ip netns exec "$S" timeout 1 bash -c "exec 3<>/dev/tcp/10.219.0.2/$PORT" 2> /dev/null && return 0; kill -0 "$SPID" 2> /dev/null || return 1; sleep 0.1; done; return 1; }

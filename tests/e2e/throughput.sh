@@ -55,6 +55,12 @@ tput shaped && check "zero-loss rate is tbf's 50 Mbit/s" size_check "$T/shaped.j
 	"s['found'] and s['udp_payload_bytes'] == 1472 and $near_shaped and s['frames_lost'] == 0 and \
 	s['trials'] >= 2 and s['fail_fps'] > s['rate_fps'] and abs(s['l1_bps'] - s['rate_fps'] * 1538 * 8) < 1"
 
+# --latency: the probe at 10/50/90/100% of the rate found, each with the load achieved
+tput latency --latency --resolution 10% && check "--latency probes at four loads" size_check "$T/latency.json" \
+	"s['found'] and [l['load_pct'] for l in s['latency']] == [10, 50, 90, 100] and \
+	all(l['complete'] and l['lat']['count'] > 0 and 0 < l['lat']['p50_ns'] <= l['lat']['max_ns'] and \
+	abs(l['achieved_fps'] - l['offered_fps']) <= 0.15 * l['offered_fps'] for l in s['latency'])"
+
 # sizes the engine cannot send are named, the others searched
 tput small --sizes 32,64 --max-rate 20M --resolution 10% && check "a frame below 64 bytes is named" \
 	python3 -c "import json,sys; d=json.load(open('$T/small.json')); a,b=d['sizes']; \
