@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nbench/auth.h"
 #include "nbench/cfg.h"
+
+struct nb_hist;
 
 enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
 
@@ -19,10 +22,18 @@ struct cli_test {
 	const char *topo;	  /* --topo: use this running instance */
 	const char *output;	  /* -o: write the report there too */
 	const char *data_host;	  /* --data-host: the data address a responder may name instead of -H's */
+	const char *key_file;	  /* --key-file, else $NBENCH_KEY_FILE: the shared key; NULL: none */
+	const char *hist_out;	  /* --hist-out: write the latency distribution there */
+	struct nb_hist *hist;	  /* the run's latency histogram, when hist_out is set */
 	bool quiet;		  /* no interim lines */
 	double load_bps;	  /* rr --load: a paced stream beside the probe (payload bits/s); 0 = none */
 	enum nb_proto load_proto; /* --load-proto: that stream's protocol (udp) */
 	bool host_given;
+	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
+		const char *ifs;
+		double rate_bps;
+		bool force;
+	} wire;
 	char cmdline[512];
 };
 
@@ -37,6 +48,7 @@ int cmd_throughput(int argc, char **argv); /* throughput_cmd.c: RFC 2544 through
 /* rr --load (throughput_cmd.c): the idle probe, then the probe beside the load, into rep. Exit status. */
 struct nb_report;
 int cli_run_loaded(struct cli_test *t, struct nb_report *rep);
+int cmd_sweep(int argc, char **argv); /* sweep_cmd.c: knob values crossed, each combination a compare cell */
 int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
 int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
 int cmd_key(int argc, char **argv);   /* key_cmd.c: nbench key gen FILE */
@@ -73,15 +85,28 @@ struct cli_path {
 	struct nb_topo *topo;
 	bool built;
 	bool ready; /* the responder answered once */
+	bool keyed; /* key: the path's responder was started with it, the generator proves it */
+	struct nb_key key;
+	struct nb_hist *latency; /* the runs' latency histograms are added to it; may be NULL */
 };
-/* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it. */
-int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
-		  size_t errlen);
+/* The wire settings of every path this process builds (cli_path_open), set from the command line. */
+extern struct cli_wire cli_wire;
+/* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it,
+ * with the key in key_file when not NULL (a guest's own responder has none). */
+int cli_path_open(const char *kind, const char *name, uint16_t port, const char *key_file,
+		  struct cli_path *pe, char *err, size_t errlen);
 /* Runs one test across it (the generator in the client's namespace). 0 or -errno; rep says the rest. */
 int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
 		 struct nb_report *rep);
 /* Stops the responder; tears the path down if it was built here. */
 void cli_path_close(struct cli_path *pe);
+
+/* Writes h in HdrHistogram's percentile-distribution text format (what its plotter reads), values in
+ * microseconds. 0 or -errno (from writing). */
+int cli_hist_write(const struct nb_hist *h, FILE *out);
+
+/* nbench plot FILE.json... (plot_cmd.c) */
+int cmd_plot(int argc, char **argv);
 
 void cli_catch_signals(void);
 bool cli_quitting(void);

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "stats.h"
 #include "nbench/clock.h"
 #include "nbench/guest.h"
 #include "nbench/report.h"
@@ -81,6 +82,7 @@ struct cmp {
 	int64_t duration_ns;
 	enum cli_format format;
 	const char *output;
+	const char *key_file; /* --key-file, else $NBENCH_KEY_FILE: the paths' responders require it */
 	bool quiet;
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
@@ -91,50 +93,6 @@ struct cmp {
 	} skipped[MAX_PATHS];
 	unsigned nskipped;
 };
-
-/* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
-static double t_quantile(double level, unsigned df)
-{
-	static const double t95[] = {0,	    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
-				     2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-				     2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
-				     2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-	static const double t99[] = {0,	    63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499,
-				     3.355, 3.250,  3.169, 3.106, 3.055, 3.012, 2.977, 2.947,
-				     2.921, 2.898,  2.878, 2.861, 2.845, 2.831, 2.819, 2.807,
-				     2.797, 2.787,  2.779, 2.771, 2.763, 2.756, 2.750};
-	bool n99 = level >= 99;
-	if (df == 0)
-		return INFINITY;
-	if (df <= 30)
-		return n99 ? t99[df] : t95[df];
-	return n99 ? 2.576 : 1.960;
-}
-
-struct stat {
-	double mean, ci; /* half-width */
-	unsigned n;
-};
-
-static struct stat stat_of(const double *v, unsigned n, double level)
-{
-	struct stat s = {0, 0, n};
-	if (!n)
-		return s;
-	for (unsigned i = 0; i < n; i++)
-		s.mean += v[i];
-	s.mean /= n;
-	if (n > 1) {
-		double var = 0;
-		for (unsigned i = 0; i < n; i++)
-			var += (v[i] - s.mean) * (v[i] - s.mean);
-		var /= n - 1;
-		s.ci = t_quantile(level, n - 1) * sqrt(var / n);
-	} else {
-		s.ci = INFINITY;
-	}
-	return s;
-}
 
 static int path_index(const struct cmp *c, const char *p)
 {
@@ -282,7 +240,7 @@ static bool converged(struct cmp *c)
 					if (!metric_applies(c->tests[ti], m) || m == M_CPB || m == M_CPT)
 						continue;
 					struct cell *cell = &c->cells[ti][pli][pi];
-					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 					if (s.n < 2 || s.ci > fabs(s.mean) * c->ci_pct / 100)
 						return false;
 				}
@@ -336,7 +294,7 @@ static double cell_mean(const struct cmp *c, unsigned ti, unsigned pli, int pi, 
 	if (pi < 0 || !c->cells[ti][pli][pi].n)
 		return NAN;
 	cell = &c->cells[ti][pli][pi];
-	return stat_of(cell->v[m], cell->n, c->ci_level).mean;
+	return nb_stat_of(cell->v[m], cell->n, c->ci_level).mean;
 }
 
 /* mean / native's mean, NAN when there is no native figure to divide by. */
@@ -377,7 +335,7 @@ static void print_guests(struct cmp *c, FILE *out)
 static void print_row(struct cmp *c, FILE *out, unsigned ti, unsigned pli, unsigned pi, enum metric m)
 {
 	struct cell *cell = &c->cells[ti][pli][pi];
-	struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+	struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 	char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "", d[24];
 	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
 
@@ -425,7 +383,7 @@ static void print_text(struct cmp *c, FILE *out)
 static void metric_json(struct cmp *c, cJSON *o, unsigned ti, unsigned pli, unsigned pi, enum metric m)
 {
 	struct cell *cell = &c->cells[ti][pli][pi];
-	struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+	struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 	cJSON *mo = cJSON_AddObjectToObject(o, metrics[m].key);
 	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
 	const char *par = hop_of(c, ti, pli, pi, m, s.mean, &delta);
@@ -478,7 +436,7 @@ static void print_csv(struct cmp *c, FILE *out)
 					if (!metric_applies(t, m))
 						continue;
 					struct cell *cell = &c->cells[ti][pli][pi];
-					struct stat s = stat_of(cell->v[m], cell->n, c->ci_level);
+					struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 					double ratio = ratio_vs_native(c, ti, pli, m, s.mean);
 					fprintf(out, "%s,%s,%s,%s,%u,%.6g,", t->name,
 						row_placement(c, t, pli), c->paths[pi], metrics[m].key,
@@ -563,7 +521,7 @@ static void compare_help(void)
 	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
 	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
 	    "same|split|both]\n"
-	    "                      [--json|--csv] [-o FILE] [-q]\n"
+	    "                      [--json|--csv] [-o FILE] [-q] [--key-file FILE]\n"
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
@@ -573,7 +531,10 @@ static void compare_help(void)
 	    "                       of its mean (at most --max-runs, default 20)\n"
 	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
 	    "spinning),\n"
-	    "                       or both; streams always run unpinned\n",
+	    "                       or both; streams always run unpinned\n"
+	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n"
+	    "  --key-file FILE      the paths' responders require this key (default: "
+	    "$NBENCH_KEY_FILE)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
@@ -645,10 +606,16 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"csv", no_argument, NULL, 'v'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"key-file", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"wire", required_argument, NULL, 'W'},
+	    {"wire-rate", required_argument, NULL, 'R'},
+	    {"force", no_argument, NULL, 'F'},
 	    {0},
 	};
 	bool runs_given = false;
+	const char *env_key = getenv("NBENCH_KEY_FILE");
+	c->key_file = env_key && env_key[0] ? env_key : NULL;
 	int ch, rc = 0;
 
 	optind = 1;
@@ -663,6 +630,12 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			c->output = optarg;
 		else if (ch == 'q')
 			c->quiet = true;
+		else if (ch == 'W' || ch == 'F')
+			cli_wire.ifs = ch == 'W' ? optarg : cli_wire.ifs, cli_wire.force |= ch == 'F';
+		else if (ch == 'R' && (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0))
+			rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s", optarg);
+		else if (ch == 'K')
+			c->key_file = optarg;
 		else if (ch == 'h') {
 			compare_help();
 			return 1;
@@ -676,6 +649,13 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	}
 	if (!rc && optind < argc)
 		rc = cli_usage_error("compare", "unexpected argument '%s'", argv[optind]);
+	if (!rc && c->key_file) { /* a bad key file is bad usage, said once rather than once per path */
+		struct nb_key k;
+		char err[512];
+		if (nb_key_load(c->key_file, &k, err, sizeof(err)) < 0)
+			rc = cli_usage_error("compare", "%s", err);
+		nb_key_wipe(&k);
+	}
 	if (!rc && c->ci_pct > 0 && !runs_given)
 		c->runs = 3;
 	if (c->max_runs < c->runs)
@@ -720,7 +700,8 @@ static int build_paths(struct cmp *c)
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
-		int r = cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, &c->pe[pi], err, sizeof(err));
+		int r = cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, c->key_file, &c->pe[pi], err,
+				      sizeof(err));
 		if (r == -EPERM || r == -EACCES) {
 			fprintf(stderr, "nbench compare: %s\n", err);
 			return -EPERM;

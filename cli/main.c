@@ -27,6 +27,8 @@ static const struct cmd {
     {"topo", cmd_topo, "build, remove, list or print network paths"},
     {"throughput", cmd_throughput, "RFC 2544: the highest zero-loss rate per frame size"},
     {"compare", cmd_compare, "every test on every path, interleaved and repeated"},
+    {"sweep", cmd_sweep, "a test per combination of NIC knobs (offloads, MTU, rings, qdisc)"},
+    {"plot", cmd_plot, "draw figures from nbench JSON reports with gnuplot"},
     {"key", cmd_key, "write a new shared key: nbench key gen FILE"},
     {"guest", cmd_guest, "build the VM paths' guest image; probe KVM and vhost-net"},
     {"version", cmd_version, "print the version"},

@@ -83,10 +83,20 @@ static const struct test_opt test_opts[] = {
     {"data-host", 0, "ADDR", K_ALL, 0, OT_ARG, FIELD(data_host),
      .help = "send the data to ADDR when the responder names it as its data address\n(a DPDK "
 	     "responder's --dpdk-ip); by default data goes only where -H went"},
+    {"key-file", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(key_file),
+     .help = "the shared key (`nbench key gen`) of a responder run with --key-file;\ndefault: "
+	     "$NBENCH_KEY_FILE"},
     {"path", 0, "PATH", K_ALL, 0, OT_ARG, FIELD(path), .help = "build PATH (%s),\nrun, tear down",
      .help_list = nb_topo_kinds_join},
     {"topo", 0, "NAME", K_ALL, 0, OT_ARG, FIELD(topo),
      .help = "run across a path already up (`nbench topo up`)"},
+    {"wire", 0, "IF_A,IF_B", K_ALL, 0, OT_ARG, FIELD(wire.ifs),
+     .help = "--path: two ports of this host as the wire"},
+    {"wire-rate", 0, "R", K_ALL, 0, OT_RATE, FIELD(wire.rate_bps), .lo = 0, .hi = 100000000000LL,
+     .what = "a rate in bits/s", .unit = " (k, M, G)",
+     .help = "--path: shape the wire to R bits/s each way (tbf)"},
+    {"force", 0, NULL, K_ALL, 0, OT_SET, FIELD(wire.force), .lo = 1,
+     .help = "--wire: take ports that fail the checks"},
     {"time", 't', "SEC", K_ALL, 0, OT_DURATION, FIELD(cfg.duration_ns), .lo = MS, .hi = NB_MAX_DURATION_NS,
      .what = "a duration", .help = "measured duration (10)"},
     {"warmup", 0, "SEC", K_ALL, 0, OT_DURATION, FIELD(cfg.warmup_ns), .lo = 0, .hi = NB_MAX_DURATION_NS,
@@ -139,6 +149,9 @@ static const struct test_opt test_opts[] = {
     {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},
     {"quiet", 'q', NULL, K_ALL, 0, OT_SET, FIELD(quiet), .lo = 1, .help = "no interim lines"},
+    {"hist-out", 0, "FILE", K_RR | K_CRR, 0, OT_ARG, FIELD(hist_out),
+     .help = "write the latency distribution to FILE: HdrHistogram's percentile\ndistribution, values in "
+	     "microseconds"},
 };
 #define N_OPTS (sizeof(test_opts) / sizeof(test_opts[0]))
 #define O_HELP 'h'
@@ -518,6 +531,8 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	if (nb_test_kind_parse(ps.cmd, &ps.kind) < 0)
 		return cli_usage_error(ps.cmd, "unknown test");
 	nb_cfg_defaults(&t->cfg, ps.kind);
+	const char *env_key = getenv("NBENCH_KEY_FILE");
+	t->key_file = env_key && env_key[0] ? env_key : NULL;
 	save_cmdline(argc, argv, t);
 	getopt_tables(longs, shorts, sizeof(shorts));
 	optind = 1;

@@ -15,6 +15,7 @@
 #include "nbench/clock.h"
 #include "nbench/engine.h"
 #include "nbench/guest.h"
+#include "nbench/hist.h"
 #include "nbench/nic.h"
 #include "nbench/report.h"
 #include "nbench/gen.h"
@@ -95,27 +96,60 @@ static int wait_responder(const char *host, uint16_t port, int64_t timeout_ns)
 	return r;
 }
 
-int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_path *pe, char *err,
-		  size_t errlen)
+struct cli_wire cli_wire;
+
+/* cli_wire into o, for a kind with a wire (all but the floor, loopback). */
+static int cli_wire_opts(const char *kind, struct nb_topo_opts *o, char *err, size_t errlen)
+{
+	const char *comma = cli_wire.ifs ? strchr(cli_wire.ifs, ',') : NULL;
+
+	if (!kind || !nb_topo_kind_parent(kind))
+		return 0;
+	if (cli_wire.ifs && (!comma || (size_t)(comma - cli_wire.ifs) >= sizeof(o->wire_a) ||
+			     strlen(comma + 1) >= sizeof(o->wire_b))) {
+		snprintf(err, errlen, "--wire: '%s' is not IF_A,IF_B", cli_wire.ifs);
+		return -EINVAL;
+	}
+	if (comma) {
+		snprintf(o->wire_a, sizeof(o->wire_a), "%.*s", (int)(comma - cli_wire.ifs), cli_wire.ifs);
+		snprintf(o->wire_b, sizeof(o->wire_b), "%s", comma + 1);
+	}
+	o->wire_rate_bps = cli_wire.rate_bps;
+	o->force = cli_wire.force;
+	return 0;
+}
+
+int cli_path_open(const char *kind, const char *name, uint16_t port, const char *key_file,
+		  struct cli_path *pe, char *err, size_t errlen)
 {
 	struct nb_topo_opts o = {.server_port = port, .publish_port = port};
-	int r;
+	int r = cli_wire_opts(kind, &o, err, errlen);
 
+	if (r)
+		return r;
 	memset(pe, 0, sizeof(*pe));
+	if (key_file && (r = nb_key_load(key_file, &pe->key, err, errlen)) < 0)
+		return -EINVAL; /* before anything is built: bad usage */
 	pe->built = kind != NULL;
 	r = pe->built ? nb_topo_up_ex(kind, NULL, &o, &pe->topo, err, errlen)
 		      : nb_topo_open(name, &pe->topo, err, errlen);
 	if (r < 0)
 		return r;
 	if (nb_topo_has_own_responder(pe->topo))
-		return 0; /* a VM path: the guest runs its own nbench serve, up once nb_topo_up returned */
+		return 0; /* a VM path: the guest runs its own nbench serve (keyless), up once nb_topo_up
+			   * returned */
+	pe->keyed = key_file != NULL;
 	char portstr[8], self[4096];
 	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(pe->topo));
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = 0;
-	char *argv[] = {self,	   "serve",  "--port",
-			portstr,   "--bind", (char *)nb_topo_server_addr(pe->topo),
-			"--quiet", NULL};
+	char *argv[] = {
+	    self,      "serve", "--port", portstr, "--bind", (char *)nb_topo_server_addr(pe->topo),
+	    "--quiet", NULL,	NULL,	  NULL};
+	if (pe->keyed) {
+		argv[7] = "--key-file";
+		argv[8] = (char *)key_file;
+	}
 	pid_t pid = nb_topo_spawn_server(pe->topo, argv);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot start the responder in path %s: %s", nb_topo_name(pe->topo),
@@ -128,6 +162,7 @@ int cli_path_open(const char *kind, const char *name, uint16_t port, struct cli_
 
 void cli_path_close(struct cli_path *pe)
 {
+	nb_key_wipe(&pe->key);
 	if (pe->topo)
 		nb_topo_down(pe->topo, pe->built);
 	pe->topo = NULL;
@@ -175,7 +210,9 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL,
 				     .quit = &quit_flag,
 				     .exclude = pids,
-				     .n_exclude = nb_topo_pids(pe->topo, pids, 16)};
+				     .n_exclude = nb_topo_pids(pe->topo, pids, 16),
+				     .key = pe->keyed ? &pe->key : NULL,
+				     .latency = pe->latency};
 	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
 	struct nb_nic_ref refs[16];
 	struct nb_nic_watch *w = watch_start(refs, nb_topo_interfaces(pe->topo, refs, 16), &hooks);
@@ -211,8 +248,15 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct nb_report *rep)
 {
 	const struct nb_engine_ops *ops = nb_engine_find(t->cfg.engine);
+	struct nb_key key;
 	char err[256];
 	int r;
+	if (t->key_file && nb_key_load(t->key_file, &key, err, sizeof(err)) < 0) {
+		snprintf(rep->error, sizeof(rep->error), "%s", err);
+		rep->complete = false;
+		return 2;
+	}
+	hooks->key = t->key_file ? &key : NULL;
 	if (ops && (r = nb_engine_start(ops, &t->cfg, &hooks->engine, err, sizeof(err))) < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);
 		rep->complete = false;
@@ -227,6 +271,7 @@ static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct 
 	if (hooks->engine && hooks->engine->ops->report)
 		hooks->engine->ops->report(hooks->engine, rep);
 	nb_engine_stop(hooks->engine);
+	nb_key_wipe(&key);
 	return r < 0 ? 1 : 0;
 }
 
@@ -239,14 +284,17 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
 	hooks.data_host = t->data_host;
+	hooks.latency = t->hist;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
-	r = cli_path_open(t->path, t->topo, t->cfg.port, &pe, err, sizeof(err));
+	cli_wire = t->wire;
+	r = cli_path_open(t->path, t->topo, t->cfg.port, t->key_file, &pe, err, sizeof(err));
 	if (r < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);
 		rep->complete = false;
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
+	pe.latency = t->hist;
 	r = cli_path_run(&pe, &t->cfg, print_intervals, rep);
 	cli_path_close(&pe);
 	return r < 0 ? 1 : 0;
@@ -264,6 +312,18 @@ static int write_report(const struct nb_report *rep, enum cli_format f, FILE *ou
 	}
 }
 
+/* --hist-out: the run's latency distribution, for HdrHistogram's plotter. */
+static int write_hist(const char *cmd, const char *file, const struct nb_hist *h)
+{
+	FILE *f = fopen(file, "w");
+	int r = f ? cli_hist_write(h, f) : -errno;
+	if (f && fclose(f) && !r)
+		r = -errno;
+	if (r < 0)
+		fprintf(stderr, "nbench %s: cannot write %s: %s\n", cmd, file, strerror(-r));
+	return r;
+}
+
 int cmd_test(int argc, char **argv)
 {
 	struct cli_test t;
@@ -272,6 +332,10 @@ int cmd_test(int argc, char **argv)
 	if (r)
 		return r == 1 ? 0 : r;
 	catch_signals();
+	if (t.hist_out && nb_hist_new(&t.hist) < 0) {
+		fprintf(stderr, "nbench %s: out of memory\n", argv[0]);
+		return 1;
+	}
 	nb_report_init(&rep);
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
 	int rc = t.load_bps > 0 ? cli_run_loaded(&t, &rep) : cli_run_test(&t, &rep, live);
@@ -299,6 +363,9 @@ int cmd_test(int argc, char **argv)
 			fclose(f);
 		}
 	}
+	if (t.hist_out && measured && write_hist(argv[0], t.hist_out, t.hist) < 0)
+		rc = 1;
+	nb_hist_free(t.hist);
 	nb_report_free(&rep);
 	return rep.complete ? rc : 1;
 }
@@ -350,6 +417,7 @@ int cmd_serve(int argc, char **argv)
 	    {"engine", required_argument, NULL, 'E'},
 	    {"max-mem", required_argument, NULL, 'M'},
 	    {"max-sessions", required_argument, NULL, 'S'},
+	    {"key-file", required_argument, NULL, 'K'},
 	    CLI_DPDK_OPTIONS,
 	    {0},
 	};
@@ -359,6 +427,8 @@ int cmd_serve(int argc, char **argv)
 	bool dpdk_given = false;
 	struct nb_serve_cfg sc = {.port = NB_DEFAULT_PORT, .log = serve_log, .ready = serve_ready};
 	bool quiet = false;
+	const char *key_file = getenv("NBENCH_KEY_FILE");
+	struct nb_key key;
 	uint64_t u;
 	int64_t ns;
 	int c;
@@ -419,13 +489,17 @@ int cmd_serve(int argc, char **argv)
 				return 2;
 			dpdk_given = true;
 			break;
+		case 'K':
+			key_file = optarg;
+			break;
 		case 'q':
 			quiet = true;
 			break;
 		case 'h':
 			printf(
 			    "usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
-			    "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--quiet]\n"
+			    "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--key-file FILE] "
+			    "[--quiet]\n"
 			    "  The responder: one TCP port for control and data, the same UDP port for "
 			    "datagram flows.\n"
 			    "  --idle-timeout T   close a connection that sends no hello within T (5s)\n"
@@ -434,6 +508,9 @@ int cmd_serve(int argc, char **argv)
 			    "                     P defaults to T/4); a test over it is refused\n"
 			    "  --max-sessions N   control connections at once (16); a session with no test\n"
 			    "                     for 60 s is closed\n"
+			    "  --key-file FILE    clients must prove this shared key (`nbench key gen`);\n"
+			    "                     default: $NBENCH_KEY_FILE; without one anyone who reaches\n"
+			    "                     the port can run tests\n"
 			    "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
 			    "stays on TCP.\n");
 			printf(CLI_DPDK_HELP);
@@ -449,9 +526,16 @@ int cmd_serve(int argc, char **argv)
 	int r;
 	if ((r = cli_dpdk_check("serve", &dc, dpdk_given)))
 		return r;
+	char err[256];
+	if (key_file && key_file[0]) {
+		if (nb_key_load(key_file, &key, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nbench serve: %s\n", err);
+			return 2;
+		}
+		sc.key = &key;
+	}
 	sc.log_arg = quiet ? (void *)1 : NULL;
 	catch_signals();
-	char err[256];
 	ops = nb_engine_find(dc.engine);
 	if (ops && (r = nb_engine_start(ops, &dc, &eng, err, sizeof(err))) < 0) {
 		fprintf(stderr, "nbench serve: %s\n", err);
@@ -460,6 +544,8 @@ int cmd_serve(int argc, char **argv)
 	sc.engine = eng;
 	r = nb_serve(&sc, &quit_flag, err, sizeof(err));
 	nb_engine_stop(eng);
+	if (sc.key)
+		nb_key_wipe(&key);
 	if (r < 0) {
 		fprintf(stderr, "nbench serve: %s\n", err);
 		return r == -EINVAL ? 2 : 1;

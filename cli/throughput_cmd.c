@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "nbench/auth.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
 #include "nbench/gen.h"
@@ -63,6 +64,8 @@ struct tput_ctx {
 	struct cli_path pe;
 	bool on_path;
 	struct nb_engine *eng;
+	struct nb_key key; /* -H: --key-file's key */
+	bool keyed;
 	unsigned payload_bytes; /* of the size being searched */
 	unsigned frame_bytes;
 	char gen_cpus[64], resp_cpus[64], gen_wait[32], resp_wait[32], path[32];
@@ -85,7 +88,8 @@ static bool refused_busy(const struct nb_report *rep)
 /* Runs one test with cfg where the context says; rep initialised by the caller. 0 or -errno. */
 static int ctx_run(struct tput_ctx *x, const struct nb_test_cfg *cfg, struct nb_report *rep)
 {
-	struct nb_run_hooks hooks = {.engine = x->eng, .data_host = x->o->t.data_host};
+	struct nb_run_hooks hooks = {
+	    .engine = x->eng, .data_host = x->o->t.data_host, .key = x->keyed ? &x->key : NULL};
 	int r = -EINTR;
 	for (unsigned i = 0; i < BUSY_TRIES && !cli_quitting(); i++) {
 		if (i) {
@@ -106,7 +110,8 @@ static int ctx_open(struct tput_ctx *x)
 	char err[256] = "";
 	int r;
 	if (t->path || t->topo) {
-		r = cli_path_open(t->path, t->topo, t->cfg.port, &x->pe, err, sizeof(err));
+		cli_wire = t->wire;
+		r = cli_path_open(t->path, t->topo, t->cfg.port, t->key_file, &x->pe, err, sizeof(err));
 		if (r < 0) {
 			snprintf(x->error, sizeof(x->error), "%s", err);
 			return r;
@@ -114,6 +119,11 @@ static int ctx_open(struct tput_ctx *x)
 		x->on_path = true;
 		return 0;
 	}
+	if (t->key_file && (r = nb_key_load(t->key_file, &x->key, err, sizeof(err))) < 0) {
+		snprintf(x->error, sizeof(x->error), "%s", err);
+		return -EINVAL;
+	}
+	x->keyed = t->key_file != NULL;
 	const struct nb_engine_ops *ops = nb_engine_find(t->cfg.engine);
 	if (ops && (r = nb_engine_start(ops, &t->cfg, &x->eng, err, sizeof(err))) < 0) {
 		snprintf(x->error, sizeof(x->error), "%s", err);
@@ -128,6 +138,9 @@ static void ctx_close(struct tput_ctx *x)
 		cli_path_close(&x->pe);
 	nb_engine_stop(x->eng);
 	x->eng = NULL;
+	if (x->keyed)
+		nb_key_wipe(&x->key);
+	x->keyed = false;
 }
 
 /* The paced UDP stream of one trial: payload bytes per datagram, rate_fps datagrams/s (0: unpaced). */
@@ -683,6 +696,7 @@ int cmd_throughput(int argc, char **argv)
 		return 1;
 	if ((r = ctx_open(&x)) < 0) {
 		fprintf(stderr, "nbench throughput: %s\n", x.error);
+		ctx_close(&x);
 		free(sz);
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
@@ -743,6 +757,7 @@ int cli_run_loaded(struct cli_test *t, struct nb_report *rep)
 	int r;
 
 	if ((r = ctx_open(&x)) < 0) {
+		ctx_close(&x);
 		snprintf(rep->error, sizeof(rep->error), "%s", x.error);
 		rep->complete = false;
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;

@@ -12,16 +12,20 @@
 
 #include "cli.h"
 #include "nbench/topo.h"
+#include "nbench/units.h"
 
 #define EXIT_USAGE 2
 #define EXIT_INTR  130
 
-static const char usage[] = "usage: nbench topo up KIND [--name N] [--port P] [--publish P]\n"
-			    "       nbench topo down NAME... | --all\n"
-			    "       nbench topo show\n"
-			    "       nbench topo script KIND [--name N] [--port P] [--publish P]\n"
-			    "       nbench topo describe NAME\n"
-			    "       nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]\n";
+static const char usage[] =
+    "usage: nbench topo up KIND [--name N] [--port P] [--publish P] [WIRE]\n"
+    "       nbench topo down NAME... | --all\n"
+    "       nbench topo show\n"
+    "       nbench topo script KIND [--name N] [--port P] [--publish P] [WIRE]\n"
+    "       nbench topo describe NAME\n"
+    "       nbench topo spawn NAME [--log FILE] -- COMMAND [ARG...]\n"
+    "WIRE: --wire IF_A,IF_B (two ports of this host instead of a veth pair: IF_B the client's,\n"
+    "      IF_A the server's; recorded first, restored by down) [--force] [--wire-rate R (tbf)]\n";
 
 static void print_usage(FILE *f)
 {
@@ -51,7 +55,26 @@ static int parse_port(const char *s, uint16_t *ret)
 	return 0;
 }
 
-/* KIND [--name N] [--port P] [--publish P], shared by up and script. */
+/* --wire IF_A,IF_B and --wire-rate R into opts; 0 or 2 after the error. */
+static int parse_wire(const char *a, const char *v, struct nb_topo_opts *opts)
+{
+	const char *comma = strchr(v, ',');
+
+	if (!strcmp(a, "--wire-rate")) {
+		if (nb_parse_rate(v, &opts->wire_rate_bps) || opts->wire_rate_bps <= 0)
+			return fail_usage("--wire-rate: '%s' is not a rate in bits/s (k, M, G)", v);
+		return 0;
+	}
+	if (!comma || (size_t)(comma - v) >= sizeof(opts->wire_a) ||
+	    strlen(comma + 1) >= sizeof(opts->wire_b))
+		return fail_usage("--wire: '%s' is not IF_A,IF_B", v);
+	snprintf(opts->wire_a, sizeof(opts->wire_a), "%.*s", (int)(comma - v), v);
+	snprintf(opts->wire_b, sizeof(opts->wire_b), "%s", comma + 1);
+	return 0;
+}
+
+/* KIND [--name N] [--port P] [--publish P] [--wire A,B] [--wire-rate R] [--force], shared by up and
+ * script. */
 static int parse_build_args(int argc, char **argv, const char **kind, const char **name,
 			    struct nb_topo_opts *opts)
 {
@@ -62,11 +85,19 @@ static int parse_build_args(int argc, char **argv, const char **kind, const char
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "--name") || !strcmp(a, "--port") || !strcmp(a, "--publish")) {
+		if (!strcmp(a, "--force")) {
+			opts->force = true;
+		} else if (!strcmp(a, "--name") || !strcmp(a, "--port") || !strcmp(a, "--publish") ||
+			   !strncmp(a, "--wire", 6)) {
 			if (i + 1 >= argc)
 				return fail_usage("%s needs a value", a);
 			const char *v = argv[++i];
-			if (!strcmp(a, "--name")) {
+			if (!strcmp(a, "--wire") || !strcmp(a, "--wire-rate")) {
+				if (parse_wire(a, v, opts))
+					return EXIT_USAGE;
+			} else if (!strncmp(a, "--wire", 6)) {
+				return fail_usage("unknown option '%s'", a);
+			} else if (!strcmp(a, "--name")) {
 				*name = v;
 			} else if (parse_port(v, !strcmp(a, "--port") ? &opts->server_port
 								      : &opts->publish_port)) {

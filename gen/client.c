@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nbench/auth.h"
 #include "nbench/clock.h"
 #include "nbench/cpu.h"
 #include "nbench/engine.h"
@@ -51,6 +52,7 @@ struct run {
 	int ctrl;
 	char data_host[64];
 	uint64_t test_id;
+	unsigned char token[NB_AUTH_TOKEN_BYTES]; /* TEST_ACK's: every data hello carries it */
 	struct gflow *flows;
 	unsigned nflows;
 	int stop;
@@ -76,8 +78,8 @@ static int run_fail(struct run *R, int rc, const char *fmt, ...)
 	return rc < 0 ? rc : -EPROTO;
 }
 
-/* Receives the next frame of a given type; an ERROR frame becomes the run's error. */
-static int expect(struct run *R, enum nb_msg_type want, int64_t timeout_ns, cJSON **ret)
+/* Receives the next frame, whatever its type but ERROR, which becomes the run's error (as every failure). */
+static int expect_any(struct run *R, int64_t timeout_ns, uint16_t *ret_type, cJSON **ret)
 {
 	uint16_t type, peer_ver = 0;
 	cJSON *body = NULL;
@@ -95,10 +97,27 @@ static int expect(struct run *R, enum nb_msg_type want, int64_t timeout_ns, cJSO
 		return run_fail(R, r, "control connection: %s",
 				r == -ECONNRESET ? "closed by the responder" : strerror(-r));
 	if (type == NB_MSG_ERROR) {
-		run_fail(R, -EPROTO, "%s", nb_json_str(body, "message", "the responder reported an error"));
+		/* the responder's words, but not its control characters on the user's terminal */
+		char shown[4 * sizeof(R->rep->error)];
+		run_fail(R, -EPROTO, "%s",
+			 nb_printable(nb_json_str(body, "message", "the responder reported an error"), shown,
+				      sizeof(shown)));
 		cJSON_Delete(body);
 		return -EPROTO;
 	}
+	*ret_type = type;
+	*ret = body;
+	return 0;
+}
+
+/* Receives the next frame of a given type; an ERROR frame becomes the run's error. */
+static int expect(struct run *R, enum nb_msg_type want, int64_t timeout_ns, cJSON **ret)
+{
+	uint16_t type;
+	cJSON *body = NULL;
+	int r = expect_any(R, timeout_ns, &type, &body);
+	if (r < 0)
+		return r;
 	if (type != want) {
 		cJSON_Delete(body);
 		return run_fail(R, -EPROTO, "unexpected control message %u (wanted %u)", type, want);
@@ -173,6 +192,32 @@ static int data_address(struct run *R, const char *named)
 	return 0;
 }
 
+/* The key's handshake (auth.h), after our HELLO with its nonce: the responder proves the key first, so one
+ * without it learns nothing of our proof; then ours. A responder that answers anything but a valid
+ * CHALLENGE (a keyless one's HELLO_ACK, a wrong key's proof) ends the run here. */
+static int prove_key(struct run *R, const struct nb_key *key, const unsigned char nonce[NB_AUTH_NONCE_BYTES])
+{
+	struct nb_challenge ch;
+	uint16_t type;
+	cJSON *body = NULL;
+	char err[256];
+	int r = expect_any(R, CTRL_TIMEOUT_NS, &type, &body);
+	if (r < 0)
+		return r;
+	bool ok = type == NB_MSG_CHALLENGE && nb_challenge_from_json(body, &ch, err, sizeof(err)) == 0 &&
+		  nb_auth_verify(key, NB_AUTH_SERVER, NB_PROTO_VERSION, nonce, ch.nonce, ch.proof);
+	cJSON_Delete(body);
+	if (!ok)
+		return run_fail(R, -EACCES,
+				"the responder did not prove the key: wrong key or not nbench's responder");
+	struct nb_auth a;
+	nb_auth_proof(key, NB_AUTH_CLIENT, NB_PROTO_VERSION, nonce, ch.nonce, a.proof);
+	cJSON *j = nb_auth_to_json(&a);
+	r = j ? nb_proto_send(R->ctrl, NB_MSG_AUTH, j) : -ENOMEM;
+	cJSON_Delete(j);
+	return r < 0 ? run_fail(R, r, "control connection: %s", strerror(-r)) : 0;
+}
+
 static int handshake(struct run *R)
 {
 	const struct nb_test_cfg *cfg = R->cfg;
@@ -191,9 +236,19 @@ static int handshake(struct run *R)
 	getpeername(R->ctrl, (struct sockaddr *)&ss, &sl);
 	getnameinfo((struct sockaddr *)&ss, sl, R->data_host, sizeof(R->data_host), NULL, 0, NI_NUMERICHOST);
 
-	r = nb_proto_send(R->ctrl, NB_MSG_HELLO, NULL);
+	const struct nb_key *key = R->hooks ? R->hooks->key : NULL;
+	struct nb_ctrl_hello h = {.keyed = key != NULL};
+	if (key)
+		nb_auth_nonce(h.nonce);
+	if (R->eng && R->eng->caps.own_addr) /* our data leaves from the engine's address, not this one */
+		snprintf(h.data_src, sizeof(h.data_src), "%s", R->eng->addr);
+	cJSON *hj = nb_ctrl_hello_to_json(&h);
+	r = hj ? nb_proto_send(R->ctrl, NB_MSG_HELLO, hj) : -ENOMEM;
+	cJSON_Delete(hj);
 	if (r < 0)
 		return run_fail(R, r, "control connection: %s", strerror(-r));
+	if (key && (r = prove_key(R, key, h.nonce)) < 0)
+		return r;
 	struct nb_hello_ack ha;
 	if ((r = expect_decoded(R, NB_MSG_HELLO_ACK, CTRL_TIMEOUT_NS, decode_hello_ack, &ha)) < 0)
 		return r;
@@ -210,13 +265,15 @@ static int handshake(struct run *R)
 	if ((r = expect_decoded(R, NB_MSG_TEST_ACK, CTRL_TIMEOUT_NS, decode_test_ack, &ta)) < 0)
 		return r;
 	R->test_id = ta.test_id;
+	memcpy(R->token, ta.token, sizeof(R->token));
 	return data_address(R, ta.data_addr);
 }
 
 static int make_hello(struct run *R, unsigned idx, unsigned char *buf, size_t cap, size_t *ret_len)
 {
-	ssize_t n =
-	    nb_data_hello_encode(buf, cap, &(struct nb_data_hello){.test_id = R->test_id, .flow = idx});
+	struct nb_data_hello h = {.test_id = R->test_id, .flow = idx};
+	memcpy(h.token, R->token, sizeof(h.token));
+	ssize_t n = nb_data_hello_encode(buf, cap, &h);
 	if (n < 0)
 		return (int)n;
 	*ret_len = (size_t)n;
@@ -560,6 +617,8 @@ static void latency(struct run *R)
 		if (R->flows[i].hist)
 			nb_hist_merge(all, R->flows[i].hist);
 	nb_hist_stats(all, &R->rep->lat);
+	if (R->hooks && R->hooks->latency)
+		nb_hist_merge(R->hooks->latency, all);
 	nb_hist_free(all);
 }
 

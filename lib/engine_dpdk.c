@@ -1332,7 +1332,13 @@ static void hello_input(struct nb_engine *e, struct rte_mbuf *m)
 	const char *pl = udp_parse(d, m, &from.ip, &from.port, &dp, &len);
 	if (pl) {
 		from.mac = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
-		struct nb_hello h = {.buf = pl, .len = len, .from = &from};
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = from.port};
+		sin.sin_addr.s_addr = from.ip; /* both network order, as udp_parse gives them */
+		struct nb_hello h = {.buf = pl,
+				     .len = len,
+				     .from = &from,
+				     .peer = (const struct sockaddr *)&sin,
+				     .peer_len = sizeof(sin)};
 		d->l.hello(d->l.arg, e, &h);
 	}
 	rte_pktmbuf_free(m);

@@ -426,7 +426,11 @@ static void sock_listen_poll(struct nb_engine *e)
 				from.dst = pi.ipi_addr;
 				from.have_dst = true;
 			}
-		struct nb_hello h = {.buf = buf, .len = (size_t)n, .from = &from};
+		struct nb_hello h = {.buf = buf,
+				     .len = (size_t)n,
+				     .from = &from,
+				     .peer = (const struct sockaddr *)&from.peer,
+				     .peer_len = from.peerlen};
 		sl->l.hello(sl->l.arg, e, &h);
 	}
 }

@@ -295,9 +295,7 @@ static const char *dec_str(struct dec *d, const char *key, char *buf, size_t siz
 	return buf;
 }
 
-/* The peer's bytes as printable ASCII (others as \xNN), so that quoting them keeps a message on one line
- * and a terminal's escape sequences out of it. */
-static const char *printable(const char *s, char *buf, size_t size)
+const char *nb_printable(const char *s, char *buf, size_t size)
 {
 	size_t n = 0;
 	for (; *s && n + 5 <= size; s++) {
@@ -318,7 +316,7 @@ static void dec_name(struct dec *d, const char *key, int (*parse)(const char *s,
 	if (dec_str(d, key, buf, sizeof(buf)), d->rc)
 		return;
 	if (parse(buf, ret) < 0)
-		dec_fail(d, key, "has the unknown value '%s'", printable(buf, shown, sizeof(shown)));
+		dec_fail(d, key, "has the unknown value '%s'", nb_printable(buf, shown, sizeof(shown)));
 }
 
 static int parse_kind(const char *s, void *ret)
@@ -364,6 +362,21 @@ static int dec_begin(struct dec *d, const cJSON *j, const char *what, char *err,
 		return d->rc = -EINVAL;
 	}
 	return 0;
+}
+
+/* Exactly n bytes as 2n hex digits. */
+static void dec_hex(struct dec *d, const char *key, unsigned char *ret, size_t n)
+{
+	const cJSON *v = dec_item(d, key);
+	if (v && (!cJSON_IsString(v) || nb_auth_from_hex(v->valuestring, ret, n) < 0))
+		dec_fail(d, key, "is not %zu hex digits", 2 * n);
+}
+
+static void add_hex(cJSON *o, const char *key, const unsigned char *bin, size_t n)
+{
+	char hex[NB_AUTH_HEX(64)];
+	nb_auth_to_hex(bin, n, hex);
+	cJSON_AddStringToObject(o, key, hex);
 }
 
 static void add_u64(cJSON *o, const char *key, uint64_t v)
@@ -435,6 +448,73 @@ int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *c, char *err, size_t er
 	return d.rc;
 }
 
+/* ---- HELLO, CHALLENGE, AUTH ---- */
+
+cJSON *nb_ctrl_hello_to_json(const struct nb_ctrl_hello *h)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	if (h->keyed)
+		add_hex(o, "nonce", h->nonce, sizeof(h->nonce));
+	cJSON_AddStringToObject(o, "data_src", h->data_src);
+	return o;
+}
+
+int nb_ctrl_hello_from_json(const cJSON *j, struct nb_ctrl_hello *h, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(h, 0, sizeof(*h));
+	if (dec_begin(&d, j, "hello", err, errlen) < 0)
+		return d.rc;
+	h->keyed = cJSON_GetObjectItemCaseSensitive(j, "nonce") != NULL;
+	if (h->keyed)
+		dec_hex(&d, "nonce", h->nonce, sizeof(h->nonce));
+	if (cJSON_GetObjectItemCaseSensitive(j, "data_src"))
+		dec_str(&d, "data_src", h->data_src, sizeof(h->data_src));
+	return d.rc;
+}
+
+cJSON *nb_challenge_to_json(const struct nb_challenge *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	add_hex(o, "nonce", c->nonce, sizeof(c->nonce));
+	add_hex(o, "proof", c->proof, sizeof(c->proof));
+	return o;
+}
+
+int nb_challenge_from_json(const cJSON *j, struct nb_challenge *c, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(c, 0, sizeof(*c));
+	if (dec_begin(&d, j, "challenge", err, errlen) < 0)
+		return d.rc;
+	dec_hex(&d, "nonce", c->nonce, sizeof(c->nonce));
+	dec_hex(&d, "proof", c->proof, sizeof(c->proof));
+	return d.rc;
+}
+
+cJSON *nb_auth_to_json(const struct nb_auth *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	add_hex(o, "proof", a->proof, sizeof(a->proof));
+	return o;
+}
+
+int nb_auth_from_json(const cJSON *j, struct nb_auth *a, char *err, size_t errlen)
+{
+	struct dec d;
+	memset(a, 0, sizeof(*a));
+	if (dec_begin(&d, j, "auth", err, errlen) < 0)
+		return d.rc;
+	dec_hex(&d, "proof", a->proof, sizeof(a->proof));
+	return d.rc;
+}
+
 /* ---- HELLO_ACK, TEST_ACK ---- */
 
 cJSON *nb_hello_ack_to_json(const struct nb_hello_ack *a)
@@ -469,6 +549,7 @@ cJSON *nb_test_ack_to_json(const struct nb_test_ack *a)
 	if (!o)
 		return NULL;
 	add_u64(o, "test_id", a->test_id);
+	add_hex(o, "token", a->token, sizeof(a->token));
 	cJSON_AddStringToObject(o, "data_addr", a->data_addr);
 	return o;
 }
@@ -480,6 +561,7 @@ int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *a, char *err, size
 	if (dec_begin(&d, j, "test ack", err, errlen) < 0)
 		return d.rc;
 	a->test_id = (uint64_t)dec_int(&d, "test_id", 1, (1LL << 53) - 1);
+	dec_hex(&d, "token", a->token, sizeof(a->token));
 	dec_str(&d, "data_addr", a->data_addr, sizeof(a->data_addr));
 	return d.rc;
 }
@@ -493,6 +575,7 @@ cJSON *nb_data_hello_to_json(const struct nb_data_hello *h)
 		return NULL;
 	add_u64(o, "test_id", h->test_id);
 	add_u64(o, "flow", h->flow);
+	add_hex(o, "token", h->token, sizeof(h->token));
 	return o;
 }
 
@@ -504,6 +587,7 @@ int nb_data_hello_from_json(const cJSON *j, struct nb_data_hello *h, char *err, 
 		return d.rc;
 	h->test_id = (uint64_t)dec_int(&d, "test_id", 1, (1LL << 53) - 1);
 	h->flow = (unsigned)dec_int(&d, "flow", 0, NB_MAX_FLOWS - 1);
+	dec_hex(&d, "token", h->token, sizeof(h->token));
 	return d.rc;
 }
 

@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nbench/auth.h"
 #include "nbench/clock.h"
 #include "nbench/cpu.h"
 #include "nbench/engine.h"
@@ -47,6 +48,8 @@
 /* A test ends by itself this long after its warm-up and duration even when STOP never comes: longer than
  * the generator's own wait for its flows (FLOW_GRACE_NS, 10 s) before it sends STOP. */
 #define TEST_GRACE_NS (15 * NB_NS_PER_S)
+/* The client's proof of the key comes right after our challenge. */
+#define AUTH_TIMEOUT_NS (5 * NB_NS_PER_S)
 /* Connections that have not yet sent their first frame: in all, and from one address, so that one address
  * cannot lock out another (a client opens its data connections one at a time, each with its hello). */
 #define MAX_PENDING	     1024
@@ -61,6 +64,8 @@
 #define RECV_BUF_BYTES	    (256u << 10) /* the TCP sink's and echo's receive buffer (resp_flows.c) */
 #define UDP_BURST	    32		 /* datagrams per burst (lib/workload.c) */
 #define HELLO_MAX_BYTES	    256		 /* a UDP flow's hello, kept to recognise it repeated */
+/* A refused data hello is logged at most this often (a flood of forged ones must not flood the log). */
+#define REFUSAL_LOG_NS (1 * NB_NS_PER_S)
 
 struct test;
 
@@ -80,6 +85,10 @@ struct rflow {
 
 struct test {
 	uint64_t id;
+	unsigned char token[NB_AUTH_TOKEN_BYTES]; /* every data hello of the test carries it */
+	/* Where its data may come from: the control connection's peer address, and the client's own data
+	 * address when an authenticated client named one (data_src.ss_family 0: none). */
+	struct sockaddr_storage ctrl_peer, data_src;
 	struct nb_test_cfg cfg;
 	struct nb_engine *eng; /* the responder's */
 	pthread_mutex_t mu;
@@ -120,8 +129,10 @@ struct server {
 	int64_t session_idle_ns;
 	unsigned sessions;
 	unsigned tests_done;
-	bool accept_paused;	  /* out of descriptors: the listener is out of the epoll set */
-	int64_t accept_resume_ns; /* until then */
+	int64_t refusal_log_ns;	    /* the last refused data hello logged (under mu) */
+	unsigned refusals_unlogged; /* refused since then (under mu) */
+	bool accept_paused;	    /* out of descriptors: the listener is out of the epoll set */
+	int64_t accept_resume_ns;   /* until then */
 	struct nb_sysinfo si;
 };
 
@@ -143,6 +154,58 @@ static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 	if (getnameinfo((const struct sockaddr *)ss, sizeof(*ss), buf, (socklen_t)len, NULL, 0,
 			NI_NUMERICHOST))
 		snprintf(buf, len, "?");
+}
+
+/* An IPv4-mapped IPv6 address as the IPv4 one, so a dual-stack listener's peers compare with IPv4 senders. */
+static void addr_plain(const struct sockaddr *sa, struct sockaddr_storage *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr)) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)ret;
+		v4->sin_family = AF_INET;
+		memcpy(&v4->sin_addr, ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr + 12, 4);
+	} else if (sa->sa_family == AF_INET) {
+		memcpy(ret, sa, sizeof(struct sockaddr_in));
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(ret, sa, sizeof(struct sockaddr_in6));
+	}
+}
+
+/* Whether two socket addresses name the same host (ports aside). */
+static bool same_host(const struct sockaddr *a, const struct sockaddr_storage *b_)
+{
+	struct sockaddr_storage x, y;
+	addr_plain(a, &x);
+	addr_plain((const struct sockaddr *)b_, &y);
+	if (x.ss_family != y.ss_family || !x.ss_family)
+		return false;
+	if (x.ss_family == AF_INET)
+		return ((struct sockaddr_in *)&x)->sin_addr.s_addr ==
+		       ((struct sockaddr_in *)&y)->sin_addr.s_addr;
+	return !memcmp(&((struct sockaddr_in6 *)&x)->sin6_addr, &((struct sockaddr_in6 *)&y)->sin6_addr,
+		       sizeof(struct in6_addr));
+}
+
+/* Logs a refused data hello, at most once per REFUSAL_LOG_NS with the count of those not logged since. */
+static void log_refusal(struct server *s, const char *from, const char *why)
+{
+	int64_t now = nb_now_ns();
+	pthread_mutex_lock(&s->mu);
+	bool log = now - s->refusal_log_ns >= REFUSAL_LOG_NS;
+	unsigned skipped = s->refusals_unlogged;
+	if (log) {
+		s->refusal_log_ns = now;
+		s->refusals_unlogged = 0;
+	} else {
+		s->refusals_unlogged++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (log && skipped)
+		logf_(s, "%s: refused: %s (and %u other data hellos refused, not logged)", from, why,
+		      skipped);
+	else if (log)
+		logf_(s, "%s: refused: %s", from, why);
 }
 
 /* ---- the test registry ---- */
@@ -325,18 +388,18 @@ static struct nb_flow_opts resp_opts(const struct nb_test_cfg *cfg)
 /*
  * Admission of a data flow: the one place a DATA_HELLO (a data connection's first frame, or a UDP flow's
  * first datagram, len bytes of buf) is matched to its test. The hello must decode (its numbers in range, its
- * length its frame's), name a test in progress over proto and one of its flows, and fit the bytes a UDP
- * flow keeps to recognise it repeated. peer: where it came from, when known (a TCP connection's).
+ * length its frame's), name a test in progress over proto and one of its flows, carry the test's token, come
+ * from the test's client (the control connection's peer address, or the data address its authenticated
+ * client named: a forged UDP hello must not aim a flow at a third party), and fit the bytes a UDP flow keeps
+ * to recognise it repeated. peer: where it came from.
  *
  * Returns the test with s->mu and its mu held (hello_release unlocks both), *ret_flow its flow; NULL with a
  * one-line reason in why (for the log and, on a connection, an ERROR frame).
  */
 static struct test *hello_admit(struct server *s, const void *buf, size_t len, enum nb_proto proto,
-				const struct sockaddr_storage *peer, unsigned *ret_flow, char *why,
-				size_t whylen)
+				const struct sockaddr *peer, unsigned *ret_flow, char *why, size_t whylen)
 {
 	struct nb_data_hello dh;
-	(void)peer;
 	if (len > HELLO_MAX_BYTES) {
 		snprintf(why, whylen, "a data hello of %zu bytes (at most %u)", len, HELLO_MAX_BYTES);
 		return NULL;
@@ -347,6 +410,10 @@ static struct test *hello_admit(struct server *s, const void *buf, size_t len, e
 	struct test *t = test_find(s, dh.test_id);
 	if (!t || t->cfg.proto != proto) {
 		snprintf(why, whylen, "a data hello for no %s test in progress", nb_proto_name(proto));
+	} else if (!nb_auth_token_equal(dh.token, t->token)) {
+		snprintf(why, whylen, "a data hello with a wrong token");
+	} else if (!same_host(peer, &t->ctrl_peer) && !same_host(peer, &t->data_src)) {
+		snprintf(why, whylen, "a data hello from another address than its test's client");
 	} else if (t->cfg.kind != NB_TEST_CRR && dh.flow >= t->cfg.flows) {
 		snprintf(why, whylen, "a data hello for flow %u of a test of %u flows", dh.flow,
 			 t->cfg.flows);
@@ -373,10 +440,11 @@ static void attach_fd(struct server *s, const void *hello, size_t len, int fd, c
 {
 	char why[160];
 	unsigned idx;
-	struct test *t = hello_admit(s, hello, len, NB_PROTO_TCP, peer, &idx, why, sizeof(why));
+	struct test *t =
+	    hello_admit(s, hello, len, NB_PROTO_TCP, (const struct sockaddr *)peer, &idx, why, sizeof(why));
 	if (!t) {
 		nb_proto_send_error(fd, "responder refused the data connection: %s", why);
-		logf_(s, "%s: refused: %s", peer_str, why);
+		log_refusal(s, peer_str, why);
 		close(fd);
 		return;
 	}
@@ -415,9 +483,16 @@ static void on_hello(void *arg, struct nb_engine *e, const struct nb_hello *hell
 	struct server *s = arg;
 	char why[160];
 	unsigned idx;
-	struct test *t = hello_admit(s, hello->buf, hello->len, NB_PROTO_UDP, NULL, &idx, why, sizeof(why));
-	if (!t)
+	struct test *t =
+	    hello_admit(s, hello->buf, hello->len, NB_PROTO_UDP, hello->peer, &idx, why, sizeof(why));
+	if (!t) {
+		char from[64];
+		struct sockaddr_storage p;
+		addr_plain(hello->peer, &p);
+		addr_str(&p, from, sizeof(from));
+		log_refusal(s, from, why);
 		return; /* a datagram is not answered: its source may be forged */
+	}
 	struct rflow *rf = &t->flows[idx];
 	if (rf->flow) { /* our ack was lost and the flow's socket is not yet in the kernel's lookup: again */
 		rf->flow->ops->send(rf->flow, t->ack, t->ack_len);
@@ -445,6 +520,13 @@ struct session {
 	struct server *s;
 	int fd;
 	char peer[64];
+	struct sockaddr_storage peer_addr; /* the control connection's peer */
+	struct nb_ctrl_hello hello;	   /* its HELLO */
+	/* The client proved the key. What needs a key checks it: the path building of the next issue (a
+	 * responder that builds paths on its host as root) is refused to a session that is not. */
+	bool authed;
+	struct sockaddr_storage
+	    data_src; /* the client's own data address, when it named one (family 0: none) */
 };
 
 static void test_free(struct test *t)
@@ -465,12 +547,16 @@ static void test_free(struct test *t)
 	free(t);
 }
 
-static int test_new(struct server *s, const struct nb_test_cfg *cfg, struct test **ret)
+static int test_new(struct server *s, const struct session *ss, const struct nb_test_cfg *cfg,
+		    struct test **ret)
 {
 	struct test *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->cfg = *cfg;
+	nb_auth_token_new(t->token);
+	t->ctrl_peer = ss->peer_addr;
+	t->data_src = ss->data_src;
 	t->eng = s->eng;
 	t->crr_epfd = t->crr_evfd = -1;
 	pthread_mutex_init(&t->mu, NULL);
@@ -883,12 +969,13 @@ static int session_test(struct session *ss, const cJSON *body)
 		return 0;
 	}
 	bool one = s->eng->caps.one_test;
-	r = test_new(s, &cfg, &t);
+	r = test_new(s, ss, &cfg, &t);
 	if (r < 0) {
 		nb_proto_send_error(ss->fd, "responder: %s", strerror(-r));
 		goto out;
 	}
 	struct nb_test_ack ta = {.test_id = t->id};
+	memcpy(ta.token, t->token, sizeof(ta.token));
 	/* an engine whose data path is not the control connection's names its data address */
 	if (s->eng->caps.own_addr)
 		snprintf(ta.data_addr, sizeof(ta.data_addr), "%s", s->eng->addr);
@@ -922,16 +1009,118 @@ out:
 	return r;
 }
 
+/* The key's challenge-response (auth.h): our nonce and proof, then the client's proof. 0 with ss->authed,
+ * or -errno after an ERROR frame (when the client is still there) and a log line. */
+static int session_auth(struct session *ss, const struct nb_key *key)
+{
+	struct server *s = ss->s;
+	struct nb_challenge ch;
+	struct nb_auth a;
+	char err[160];
+	uint16_t type;
+	cJSON *msg = NULL;
+
+	nb_auth_nonce(ch.nonce);
+	nb_auth_proof(key, NB_AUTH_SERVER, NB_PROTO_VERSION, ss->hello.nonce, ch.nonce, ch.proof);
+	cJSON *j = nb_challenge_to_json(&ch);
+	int r = j ? nb_proto_send(ss->fd, NB_MSG_CHALLENGE, j) : -ENOMEM;
+	cJSON_Delete(j);
+	if (r == 0)
+		r = session_recv(ss, nb_now_ns() + AUTH_TIMEOUT_NS, &type, &msg);
+	if (r < 0) {
+		logf_(s, "%s: refused: the client did not prove the key (%s): a wrong key on one side?",
+		      ss->peer, r == -ECONNRESET ? "it closed the connection" : strerror(-r));
+		return r;
+	}
+	bool ok = type == NB_MSG_AUTH && nb_auth_from_json(msg, &a, err, sizeof(err)) == 0 &&
+		  nb_auth_verify(key, NB_AUTH_CLIENT, NB_PROTO_VERSION, ss->hello.nonce, ch.nonce, a.proof);
+	cJSON_Delete(msg);
+	if (!ok) {
+		nb_proto_send_error(ss->fd,
+				    "the client did not prove the key: wrong key or a replayed handshake");
+		logf_(s, "%s: refused: a wrong proof of the key (a wrong key, or a replayed handshake)",
+		      ss->peer);
+		return -EACCES;
+	}
+	ss->authed = true;
+	return 0;
+}
+
+/* The data address the client named in its hello (a DPDK generator's own): taken from an authenticated
+ * client only, since a hello from it is then admitted as the client's; without a key, data comes from the
+ * control connection's address alone. 0, or -errno after an ERROR frame and a log line. */
+static int session_data_src(struct session *ss)
+{
+	struct server *s = ss->s;
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+	char shown[4 * sizeof(ss->hello.data_src) + 1];
+	int r = 0;
+
+	if (!ss->hello.data_src[0])
+		return 0;
+	nb_printable(ss->hello.data_src, shown, sizeof(shown));
+	if (getaddrinfo(ss->hello.data_src, NULL, &hints, &res) != 0) {
+		nb_proto_send_error(ss->fd, "the client's data address '%s' is not a numeric address", shown);
+		logf_(s, "%s: refused: a data address '%s' that is not numeric", ss->peer, shown);
+		return -EINVAL;
+	}
+	if (same_host(res->ai_addr, &ss->peer_addr)) {
+		/* its data comes from the control connection's address anyway */
+	} else if (!ss->authed) {
+		nb_proto_send_error(
+		    ss->fd,
+		    "the client's data address %s is not its control connection's %s: a responder "
+		    "without a key takes data only from there (--key-file on both sides)",
+		    shown, ss->peer);
+		logf_(s, "%s: refused: data from another address (%s) needs a key (--key-file)", ss->peer,
+		      shown);
+		r = -EACCES;
+	} else {
+		addr_plain(res->ai_addr, &ss->data_src);
+	}
+	freeaddrinfo(res);
+	return r;
+}
+
+/* The start of a session: the key's handshake when this responder has a key, the client's data address,
+ * then HELLO_ACK, whose host details reach an authenticated client only when there is a key. 0, or -errno
+ * after an ERROR frame and a log line. */
+static int session_handshake(struct session *ss)
+{
+	struct server *s = ss->s;
+	const struct nb_key *key = s->sc->key;
+	int r;
+
+	if (key && !ss->hello.keyed) {
+		nb_proto_send_error(ss->fd, "the responder requires a key (--key-file)");
+		logf_(s, "%s: refused: the client has no key (this responder has --key-file)", ss->peer);
+		return -EACCES;
+	}
+	if (!key && ss->hello.keyed) {
+		nb_proto_send_error(
+		    ss->fd, "the responder did not prove the key: it serves without one (no --key-file)");
+		logf_(s, "%s: refused: the client has a key, this responder none (no --key-file)", ss->peer);
+		return -EACCES;
+	}
+	if (key && (r = session_auth(ss, key)) < 0)
+		return r;
+	if ((r = session_data_src(ss)) < 0)
+		return r;
+	cJSON *hello = nb_hello_ack_to_json(&(struct nb_hello_ack){.sysinfo = s->si, .pid = getpid()});
+	r = hello ? nb_proto_send(ss->fd, NB_MSG_HELLO_ACK, hello) : -ENOMEM;
+	cJSON_Delete(hello);
+	if (r == 0)
+		logf_(s, "%s: control connection%s", ss->peer, ss->authed ? " (the key proved)" : "");
+	return r;
+}
+
 static void *session_main(void *arg)
 {
 	struct session *ss = arg;
 	struct server *s = ss->s;
 	uint16_t type;
-	cJSON *msg = NULL,
-	      *hello = nb_hello_ack_to_json(&(struct nb_hello_ack){.sysinfo = s->si, .pid = getpid()});
-	int r = hello ? nb_proto_send(ss->fd, NB_MSG_HELLO_ACK, hello) : -ENOMEM;
-	cJSON_Delete(hello);
-	logf_(s, "%s: control connection", ss->peer);
+	cJSON *msg = NULL;
+	int r = session_handshake(ss);
 	while (r == 0 && !*s->quit) {
 		r = session_recv(ss, nb_now_ns() + s->session_idle_ns, &type, &msg);
 		if (r == -ETIMEDOUT) {
@@ -994,8 +1183,10 @@ static void keepalive(int fd)
 	setsockopt(fd, IPPROTO_TCP, 6 /* TCP_KEEPCNT */, &cnt, sizeof(cnt));
 }
 
-/* A control connection that said HELLO: its session thread, unless --max-sessions are running. Takes fd. */
-static void session_start(struct server *s, int fd, const char *peer)
+/* A control connection that said HELLO (hello, from peer_addr): its session thread, which runs the key's
+ * handshake, unless --max-sessions are running. Takes fd. */
+static void session_start(struct server *s, int fd, const char *peer,
+			  const struct sockaddr_storage *peer_addr, const struct nb_ctrl_hello *hello)
 {
 	if (__atomic_add_fetch(&s->sessions, 1, __ATOMIC_ACQ_REL) > s->max_sessions) {
 		__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
@@ -1017,6 +1208,8 @@ static void session_start(struct server *s, int fd, const char *peer)
 		ss->s = s;
 		ss->fd = fd;
 		snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
+		ss->peer_addr = *peer_addr;
+		ss->hello = *hello;
 		keepalive(fd);
 	}
 	if (!ss || pthread_create(&th, &at, session_main, ss) != 0) {
@@ -1081,11 +1274,16 @@ static bool pending_read_once(struct server *s, struct pending *p)
 	int fd = p->fd;
 	p->fd = -1;
 	if (h.type == NB_MSG_HELLO) {
+		struct nb_ctrl_hello hello;
+		char err[192];
 		cJSON *j = nb_frame_parse_body(p->buf + NB_PROTO_HDR_BYTES, h.len);
-		if (j)
-			session_start(s, fd, peer);
-		else {
-			nb_proto_send_error(fd, "the hello's body is not a JSON object");
+		if (j && nb_ctrl_hello_from_json(j, &hello, err, sizeof(err)) == 0) {
+			session_start(s, fd, peer, &p->peer, &hello);
+		} else {
+			if (!j)
+				snprintf(err, sizeof(err), "the hello's body is not a JSON object");
+			nb_proto_send_error(fd, "protocol error: %s", err);
+			logf_(s, "%s: refused: %s", peer, err);
 			close(fd);
 		}
 		cJSON_Delete(j);
@@ -1301,6 +1499,8 @@ int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *e
 	ev.data.ptr = &s.dfd;
 	if (s.dfd >= 0)
 		epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.dfd, &ev);
+	if (!sc->key)
+		logf_(&s, "no key (--key-file): anyone who reaches port %u can run tests", sc->port);
 	if (sc->ready)
 		sc->ready(sc->log_arg, sc->port);
 

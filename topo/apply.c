@@ -341,6 +341,10 @@ static int nl_step(struct nb_apply *a, const struct nb_step *s, bool apply)
 		return link_change(sk, s->ifname, apply ? s->master : "", -1);
 	case NB_STEP_UP:
 		return link_change(sk, s->ifname, NULL, apply);
+	case NB_STEP_NIC:
+		return nb_nic_step(sk, s, apply);
+	case NB_STEP_QDISC:
+		return nb_qdisc_step(sk, s, apply);
 	case NB_STEP_ADDR:
 	case NB_STEP_ROUTE:
 		r = link_index(sk, s->ifname, &ifindex);
@@ -503,6 +507,8 @@ static const char *hint(const struct nb_step *s, int r)
 			return " (kernel lacks nf_tables/NAT support: CONFIG_NF_TABLES, CONFIG_NFT_NAT)";
 		case NB_STEP_NETNS:
 			return " (kernel has no network namespaces: CONFIG_NET_NS)";
+		case NB_STEP_QDISC:
+			return " (kernel has no tbf: CONFIG_NET_SCH_TBF)";
 		default:
 			break;
 		}
@@ -558,6 +564,12 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len)
 		break;
 	case NB_STEP_GUEST:
 		snprintf(buf, len, "starting the guest in %s", s->ns);
+		break;
+	case NB_STEP_NIC:
+		snprintf(buf, len, "moving %s into %s as %s", s->peer, s->ns, s->ifname);
+		break;
+	case NB_STEP_QDISC:
+		snprintf(buf, len, "shaping %s in %s to %.0f bit/s (tbf)", s->ifname, s->ns, s->rate_bps);
 		break;
 	}
 }

@@ -261,6 +261,7 @@ int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen)
 	r = nb_topo_list(&list, &n, err, errlen);
 	if (r)
 		return r;
+	first = nb_knob_restore_orphans(NULL, err, errlen); /* before the paths holding the interfaces go */
 	for (size_t i = 0; i < n; i++) {
 		char e[256];
 

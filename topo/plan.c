@@ -265,7 +265,7 @@ const char *nb_step_kind_name(enum nb_step_kind k)
 	    [NB_STEP_MASTER] = "master", [NB_STEP_UP] = "link-up",    [NB_STEP_ADDR] = "address",
 	    [NB_STEP_ROUTE] = "route",	 [NB_STEP_SYSCTL] = "sysctl", [NB_STEP_NFT] = "nft",
 	    [NB_STEP_CGROUP] = "cgroup", [NB_STEP_TAP] = "tap",	      [NB_STEP_VHOST_USER] = "vhost-user",
-	    [NB_STEP_GUEST] = "guest",
+	    [NB_STEP_GUEST] = "guest",	 [NB_STEP_NIC] = "nic",	      [NB_STEP_QDISC] = "qdisc",
 	};
 	return names[k];
 }
@@ -371,7 +371,10 @@ struct builder {
 	const char *cgroot;
 	uint16_t publish;
 	bool overflow;
+	bool wire; /* the wire's step was added */
 };
+
+static struct nb_step *add_step_plain(struct builder *b, const struct step_tmpl *t);
 
 static struct nb_step *add(struct builder *b, enum nb_step_kind kind, enum role ns)
 {
@@ -415,6 +418,8 @@ static int add_special(struct builder *b, struct nb_step *s, char *err, size_t e
 	struct nb_plan *p = b->p;
 	char br[IFNAMSIZ];
 
+	if (!s)
+		return 0;
 	if (s->kind == NB_STEP_CGROUP) {
 		if (!b->cgroot || !*b->cgroot) {
 			nb_err(err, errlen, "path '%s' needs a cgroup v2 hierarchy, and none is mounted",
@@ -437,7 +442,62 @@ static int add_special(struct builder *b, struct nb_step *s, char *err, size_t e
 	return 0;
 }
 
+/* The wire made of this host's interfaces (--wire): IF_B moved into "remote", IF_A into "host", each
+ * under the name the veth's end would have had, so every later step is the same. */
+static void add_nics(struct builder *b)
+{
+	static const enum role ns[2] = {R_HOST, R_REMOTE};
+	static const enum link l[2] = {L_WIRE_H, L_WIRE_R};
+
+	for (int i = 1; i >= 0; i--) {
+		struct nb_step *s = add(b, NB_STEP_NIC, ns[i]);
+
+		if (!s)
+			return;
+		link_name(s->ifname, sizeof(s->ifname), b->p->name, l[i]);
+		snprintf(s->peer, sizeof(s->peer), "%s", b->p->wire[i]);
+	}
+}
+
+/* --wire-rate: a tbf at each end of the wire, so each direction leaves through one. */
+static void add_shaping(struct builder *b)
+{
+	static const enum role ns[2] = {R_REMOTE, R_HOST};
+	static const enum link l[2] = {L_WIRE_R, L_WIRE_H};
+
+	for (int i = 0; i < 2; i++) {
+		struct nb_step *s = add(b, NB_STEP_QDISC, ns[i]);
+
+		if (!s)
+			return;
+		link_name(s->ifname, sizeof(s->ifname), b->p->name, l[i]);
+		s->rate_bps = b->p->wire_rate_bps;
+	}
+}
+
+/* The wire's own step: the veth pair, or this host's two interfaces; then its shaping. */
+static bool add_wire(struct builder *b, const struct step_tmpl *t)
+{
+	if (t->kind != NB_STEP_VETH || t->ifname != L_WIRE_R)
+		return false;
+	if (*b->p->wire[0])
+		add_nics(b);
+	else
+		add_step_plain(b, t);
+	if (b->p->wire_rate_bps > 0)
+		add_shaping(b);
+	b->wire = true;
+	return true;
+}
+
 static int add_step(struct builder *b, const struct step_tmpl *t, char *err, size_t errlen)
+{
+	if (add_wire(b, t))
+		return 0;
+	return add_special(b, add_step_plain(b, t), err, errlen);
+}
+
+static struct nb_step *add_step_plain(struct builder *b, const struct step_tmpl *t)
 {
 	const char *name = b->p->name;
 	struct nb_step *s = add(b, t->kind, t->ns);
@@ -455,7 +515,7 @@ static int add_step(struct builder *b, const struct step_tmpl *t, char *err, siz
 		snprintf(s->val, sizeof(s->val), "1");
 	}
 	s->tap_mq = t->mq;
-	return add_special(b, s, err, errlen);
+	return s;
 }
 
 /* Which namespaces the steps and the two ends use. */
@@ -479,6 +539,29 @@ static void set_ends(struct nb_plan *p, const struct kind_flat *f, uint16_t publ
 	p->vm = f->guest;
 }
 
+/* --wire and --wire-rate into the plan, checked as far as a plan can (names, not the interfaces). */
+static int wire_opts(struct nb_plan *p, const struct nb_topo_opts *opts, char *err, size_t errlen)
+{
+	if (!opts)
+		return 0;
+	if (!*opts->wire_a != !*opts->wire_b || (*opts->wire_a && !strcmp(opts->wire_a, opts->wire_b)) ||
+	    strlen(opts->wire_a) >= IFNAMSIZ || strlen(opts->wire_b) >= IFNAMSIZ) {
+		nb_err(err, errlen, "--wire wants two different interface names IF_A,IF_B");
+		return -EINVAL;
+	}
+	if (opts->wire_rate_bps &&
+	    (opts->wire_rate_bps < NB_WIRE_RATE_MIN_BPS || opts->wire_rate_bps > NB_WIRE_RATE_MAX_BPS)) {
+		nb_err(err, errlen, "--wire-rate %.0f bit/s is out of range (1M to 100G)",
+		       opts->wire_rate_bps);
+		return -ERANGE;
+	}
+	snprintf(p->wire[0], sizeof(p->wire[0]), "%s", opts->wire_a);
+	snprintf(p->wire[1], sizeof(p->wire[1]), "%s", opts->wire_b);
+	p->wire_rate_bps = opts->wire_rate_bps;
+	p->force = opts->force;
+	return 0;
+}
+
 int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts *opts, const char *cgroot,
 		  struct nb_plan *ret, char *err, size_t errlen)
 {
@@ -498,6 +581,9 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 	snprintf(ret->kind, sizeof(ret->kind), "%s", kind);
 	snprintf(ret->name, sizeof(ret->name), "%s", name);
 	ret->server_port = port;
+	r = wire_opts(ret, opts, err, errlen);
+	if (r)
+		return r;
 	b.publish = opts && opts->publish_port ? opts->publish_port : port;
 	flatten(k, &f);
 	set_ends(ret, &f, b.publish);
@@ -513,6 +599,10 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 	}
 	if (f.nfrags == f.nshared)
 		ret->nshared = ret->nsteps;
+	if (!r && !b.wire && (*ret->wire[0] || ret->wire_rate_bps > 0)) {
+		nb_err(err, errlen, "path '%s' has no wire for --wire or --wire-rate", kind);
+		r = -EINVAL;
+	}
 	if (!r && b.overflow) {
 		nb_err(err, errlen, "path '%s' has too many steps", kind);
 		r = -E2BIG;
@@ -524,6 +614,10 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 
 void nb_plan_free(struct nb_plan *p)
 {
+	if (p) {
+		nb_wire_free(p->wire_saved);
+		p->wire_saved = NULL;
+	}
 	for (size_t i = 0; p && i < p->nsteps; i++) {
 		free(p->steps[i].text);
 		p->steps[i].text = NULL;

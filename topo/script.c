@@ -113,6 +113,18 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 	case NB_STEP_GUEST:
 		script_vm(b, p, s);
 		break;
+	case NB_STEP_NIC:
+		sb_printf(b, "ip link set %s netns %s name %s\n", s->peer, s->ns, s->ifname);
+		break;
+	case NB_STEP_QDISC: {
+		uint32_t burst, limit;
+
+		nb_wire_tbf_size(s->rate_bps, &burst, &limit);
+		sb_printf(b,
+			  "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
+			  s->ns, s->ifname, s->rate_bps, burst, limit);
+		break;
+	}
 	}
 }
 
@@ -133,6 +145,13 @@ char *nb_plan_script(const struct nb_plan *p)
 		sb_printf(&b, " ip netns del %s;", p->ns[i]);
 	if (*p->cgroup)
 		sb_printf(&b, " rmdir %s;", p->cgroup);
+	if (*p->wire[0])
+		sb_printf(&b,
+			  "\n# --wire: nbench topo up records %s and %s first and its teardown moves them "
+			  "back and restores "
+			  "them;\n# this script does not: ip -n NS link set nb-%s-h|r netns 1 name %s|%s, "
+			  "then their settings",
+			  p->wire[0], p->wire[1], p->name, p->wire[0], p->wire[1]);
 	sb_printf(&b, "\nset -euo pipefail\n");
 	for (size_t i = 0; i < p->nsteps; i++)
 		script_step(&b, p, &p->steps[i]);

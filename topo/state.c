@@ -144,6 +144,8 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	steps_json(o, "links", p, link_json);
 	steps_json(o, "sysctls", p, sysctl_json);
 	steps_json(o, "nft_tables", p, nft_json);
+	if ((a = nb_wire_json(p)))
+		cJSON_AddItemToObject(o, "wire", a);
 	nb_ends_json(p, o);
 	procs_json(o, t);
 	text = cJSON_Print(o);
@@ -276,7 +278,7 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	struct nb_topo_opts opts = {0};
 	const char *kind;
 	char *text;
-	cJSON *o, *procs, *e;
+	cJSON *o, *procs, *e, *wire;
 	int dfd, r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -309,13 +311,23 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	}
 	opts.server_port = jport(o, "server_port");
 	opts.publish_port = jport(o, "publish_port");
+	wire = cJSON_GetObjectItemCaseSensitive(o, "wire");
+	if (wire) {
+		snprintf(opts.wire_a, sizeof(opts.wire_a), "%s", jstr(wire, "a") ? jstr(wire, "a") : "");
+		snprintf(opts.wire_b, sizeof(opts.wire_b), "%s", jstr(wire, "b") ? jstr(wire, "b") : "");
+		opts.wire_rate_bps = jnum(wire, "rate_bps");
+		opts.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wire, "force"));
+	}
 	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
 	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
 		*cgroot = '\0';
 	cgroot_of(jstr(o, "cgroup"), stored, sizeof(stored));
 	ret->cgroup_foreign = *stored && strcmp(stored, cgroot);
 	r = nb_plan_build(kind, name, &opts, cgroot, &ret->plan, err, errlen);
+	if (!r && wire)
+		r = nb_wire_from_json(&ret->plan, wire);
 	if (r) {
+		nb_plan_free(&ret->plan);
 		cJSON_Delete(o);
 		return r;
 	}
@@ -483,6 +495,8 @@ int nb_teardown(struct nb_topo *t)
 		return r;
 	for (size_t i = p->nsteps; i-- > 0;)
 		keep_first(&first, nb_step_undo(a, &p->steps[i]));
+	/* the wire's interfaces are back in this namespace (their steps' undo): now their state */
+	keep_first(&first, nb_wire_restore(p));
 	keep_first(&first, sweep(a, p->name));
 	nb_apply_close(a);
 	if (!first)

@@ -135,6 +135,11 @@ static int up_plan(const char *kind, const char *name, const struct nb_topo_opts
 		nb_err(err, errlen, "instance name '%s' is in use (%s exists)", name, what);
 		r = -EEXIST;
 	}
+	/* --wire: checked, then recorded whole before the state file exists, so it is in it from the start */
+	if (!r)
+		r = nb_wire_check(&t->plan, err, errlen);
+	if (!r)
+		r = nb_wire_save(&t->plan, err, errlen);
 	if (!r)
 		r = nb_state_create(t, err, errlen);
 	if (r) {

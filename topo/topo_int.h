@@ -17,12 +17,14 @@
 
 #include "nbench/topo.h"
 
-#define NB_TOPO_MAX_STEPS 48
-#define NB_TOPO_MAX_NS	  3
-#define NB_TOPO_MAX_PIDS  16
-#define NB_NS_NAME_MAX	  32 /* "nb-" + name + "-remote" + NUL fits */
-#define NB_NETNS_DIR	  "/run/netns"
-#define NB_STATE_DIR	  "/run/nbench/topo"
+#define NB_TOPO_MAX_STEPS    48
+#define NB_TOPO_MAX_NS	     3
+#define NB_TOPO_MAX_PIDS     16
+#define NB_NS_NAME_MAX	     32 /* "nb-" + name + "-remote" + NUL fits */
+#define NB_NETNS_DIR	     "/run/netns"
+#define NB_STATE_DIR	     "/run/nbench/topo"
+#define NB_WIRE_RATE_MIN_BPS 1e6 /* --wire-rate: tbf's bucket would take over a second below */
+#define NB_WIRE_RATE_MAX_BPS 100e9
 
 enum nb_step_kind {
 	NB_STEP_NETNS,	/* ns */
@@ -38,6 +40,8 @@ enum nb_step_kind {
 	NB_STEP_TAP,	/* ifname: a persistent tap in ns, a guest's NIC or its backend's port (topo/vm.c) */
 	NB_STEP_VHOST_USER, /* a guest's vhost-user backend (dpdk-testpmd) for instance name, in ns */
 	NB_STEP_GUEST,	    /* the guest of instance name (qemu), in ns; up once its responder answers */
+	NB_STEP_NIC,	    /* --wire: this host's interface peer moved into ns and renamed ifname */
+	NB_STEP_QDISC,	    /* --wire-rate: a root tbf of rate_bps on ifname in ns */
 };
 
 struct nb_step {
@@ -55,6 +59,7 @@ struct nb_step {
 	char *text;	/* nft ruleset (heap) */
 	char path[256];
 	char name[NB_TOPO_NAME_MAX + 1]; /* the instance */
+	double rate_bps;		 /* NB_STEP_QDISC */
 	bool tap_mq; /* NB_STEP_TAP: multi-queue, no vnet_hdr (for DPDK's net_tap), else vnet_hdr (qemu) */
 	/* Filled in when applied, read by the undo. */
 	char old[16];
@@ -86,6 +91,13 @@ struct nb_plan {
 	char cgroup[256]; /* empty unless the server runs sandboxed ("host") */
 	bool sandbox;
 	enum nb_vm vm;
+	/* --wire, --wire-rate, --force as given (they re-plan the instance from its state file) */
+	char wire[2][IFNAMSIZ]; /* [0]: IF_A, the server's side; [1]: IF_B, the client's */
+	double wire_rate_bps;
+	bool force;
+	/* The wire interfaces as they were before (wire.c), from nb_wire_save or the state file; freed by
+	 * nb_plan_free. NULL: no --wire. */
+	struct nb_wire_state *wire_saved;
 };
 
 #define NB_PROC_EXES	3
@@ -211,6 +223,25 @@ void nb_topo_launch(struct nb_topo *t, const sigset_t *cancel, struct nb_launch 
 /* list.c: whether something of instance name exists (its state file, a netns or cgroup of its naming
  * pattern); what goes to what. */
 bool nb_name_taken(const char *name, char *what, size_t whatlen);
+
+/* wire.c: this host's interfaces as the wire. */
+/* tbf's bucket and queue for rate_bps on the wire: bytes. */
+void nb_wire_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit);
+/* The checks of --wire (exist, differ, not lo, no default route, no master, not down without carrier);
+ * p->force waives the last three. -errno with the reason in err. */
+int nb_wire_check(const struct nb_plan *p, char *err, size_t errlen);
+/* Records the whole state of both wire interfaces into p->wire_saved. */
+int nb_wire_save(struct nb_plan *p, char *err, size_t errlen);
+/* p->wire_saved as JSON (for the state file), and back; NULL / -errno. */
+struct cJSON *nb_wire_json(const struct nb_plan *p);
+int nb_wire_from_json(struct nb_plan *p, const struct cJSON *o);
+/* Puts both wire interfaces back in this thread's namespace under their names, in the state recorded. */
+int nb_wire_restore(const struct nb_plan *p);
+/* The steps NB_STEP_NIC and NB_STEP_QDISC, applied and undone (sk: a route socket of the step's netns). */
+struct nl_sock;
+int nb_nic_step(struct nl_sock *sk, const struct nb_step *s, bool apply);
+int nb_qdisc_step(struct nl_sock *sk, const struct nb_step *s, bool apply);
+void nb_wire_free(struct nb_wire_state *w);
 
 /* describe.c */
 char *nb_describe(const struct nb_plan *p);

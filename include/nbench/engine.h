@@ -67,6 +67,10 @@ struct nb_hello {
 	const void *buf;
 	size_t len;
 	const void *from;
+	/* The sender's address and port, in the engine-neutral form the responder compares with the control
+	 * connection's peer (a UDP flow belongs to its client). */
+	const struct sockaddr *peer;
+	socklen_t peer_len;
 };
 
 /* What the responder listens for on its data port (the control port's number). hello is called with each

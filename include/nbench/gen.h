@@ -17,6 +17,7 @@
 #include "nbench/workload.h"
 
 struct nb_engine;
+struct nb_key;
 
 struct nb_run_hooks {
 	/* Each interim interval as it completes, from nb_run's thread; may be NULL. */
@@ -34,9 +35,14 @@ struct nb_run_hooks {
 	/* Where the data flows go when not where the control connection went (--data-host): a responder
 	 * that names another data address (DPDK's) is followed only to this one. NULL: none. */
 	const char *data_host;
+	/* The shared key (auth.h): the responder must prove it before the client proves it in turn; NULL:
+	 * none, and a responder that requires one refuses the run. */
+	const struct nb_key *key;
 	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
 	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
 	void (*window)(void *arg, bool end);
+	/* rr, crr: the run's latency histogram (every flow's) is added to it at the end; may be NULL. */
+	struct nb_hist *latency;
 };
 
 /*

@@ -13,37 +13,41 @@
 #ifndef NBENCH_PROTO_H
 #define NBENCH_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
+#include "nbench/auth.h"
 #include "nbench/cfg.h"
 #include "nbench/cpu.h"
 #include "nbench/result.h"
 #include "nbench/sysinfo.h"
 
 #define NB_PROTO_MAGIC	   "NBCP"
-#define NB_PROTO_VERSION   2 /* 2: typed bodies; TEST carries the report's settings form */
+#define NB_PROTO_VERSION   3 /* 2: typed bodies; 3: the key's handshake, per-test tokens */
 #define NB_PROTO_HDR_BYTES 12
 #define NB_PROTO_MAX_BODY  (64u * 1024)
 
 /* Who sends what; bodies are JSON objects, "{}" where none is listed. The typed ones have a struct and an
  * encoder/decoder pair below. */
 enum nb_msg_type {
-	NB_MSG_HELLO = 1,  /* c->s {} (the version is in every frame's header) */
-	NB_MSG_HELLO_ACK,  /* s->c struct nb_hello_ack {sysinfo, pid} */
+	NB_MSG_HELLO = 1,  /* c->s struct nb_ctrl_hello {nonce (with a key), data_src} */
+	NB_MSG_HELLO_ACK,  /* s->c struct nb_hello_ack {sysinfo, pid}: after the client's proof (key) */
 	NB_MSG_ERROR,	   /* s->c {message}; the connection ends or the test is refused */
 	NB_MSG_TEST,	   /* c->s struct nb_test_cfg: the settings, as the report's "settings" echo */
-	NB_MSG_TEST_ACK,   /* s->c struct nb_test_ack {test_id, data_addr} */
+	NB_MSG_TEST_ACK,   /* s->c struct nb_test_ack {test_id, token, data_addr} */
 	NB_MSG_READY,	   /* s->c every flow attached {} */
 	NB_MSG_START,	   /* c->s go {} */
 	NB_MSG_MEASURE,	   /* c->s warm-up over: snapshot counters and CPU {} */
 	NB_MSG_STOP,	   /* c->s end of the measured window: stop and report {} */
 	NB_MSG_RESULT,	   /* s->c struct nb_result (result.h) */
-	NB_MSG_DATA_HELLO, /* data connection or UDP flow -> s {test_id, flow} */
+	NB_MSG_DATA_HELLO, /* data connection or UDP flow -> s {test_id, flow, token} */
 	NB_MSG_DATA_ACK,   /* s -> UDP flow {ack: 1} */
+	NB_MSG_CHALLENGE,  /* s->c, a responder with a key: struct nb_challenge {nonce, proof} */
+	NB_MSG_AUTH,	   /* c->s the client's answer: struct nb_auth {proof} */
 	NB_MSG_TYPE_MAX
 };
 
@@ -89,6 +93,33 @@ int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_b
 cJSON *nb_cfg_to_json(const struct nb_test_cfg *cfg);
 int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *ret, char *err, size_t errlen);
 
+/* HELLO's body. The key's handshake (auth.h) on the wire: a client with a key sends its nonce; a responder
+ * with one answers CHALLENGE (its nonce and proof), the client AUTH (its proof), and only then HELLO_ACK. A
+ * responder without a key answers HELLO_ACK at once, or ERROR to a client that has a key. */
+struct nb_ctrl_hello {
+	bool keyed;				  /* the client has a key: nonce is there */
+	unsigned char nonce[NB_AUTH_NONCE_BYTES]; /* "nonce": hex, only when keyed */
+	char data_src[64]; /* "data_src" (optional): the address the client's data comes from when not the
+			    * control connection's (a DPDK generator's --dpdk-ip); "" otherwise */
+};
+cJSON *nb_ctrl_hello_to_json(const struct nb_ctrl_hello *h);
+int nb_ctrl_hello_from_json(const cJSON *j, struct nb_ctrl_hello *ret, char *err, size_t errlen);
+
+/* CHALLENGE's body: the responder's nonce and its proof over both nonces. */
+struct nb_challenge {
+	unsigned char nonce[NB_AUTH_NONCE_BYTES];
+	unsigned char proof[NB_AUTH_PROOF_BYTES];
+};
+cJSON *nb_challenge_to_json(const struct nb_challenge *c);
+int nb_challenge_from_json(const cJSON *j, struct nb_challenge *ret, char *err, size_t errlen);
+
+/* AUTH's body: the client's proof. */
+struct nb_auth {
+	unsigned char proof[NB_AUTH_PROOF_BYTES];
+};
+cJSON *nb_auth_to_json(const struct nb_auth *a);
+int nb_auth_from_json(const cJSON *j, struct nb_auth *ret, char *err, size_t errlen);
+
 /* HELLO_ACK's body. */
 struct nb_hello_ack {
 	struct nb_sysinfo sysinfo; /* the responder's machine */
@@ -99,7 +130,8 @@ int nb_hello_ack_from_json(const cJSON *j, struct nb_hello_ack *ret, char *err, 
 
 /* TEST_ACK's body. */
 struct nb_test_ack {
-	uint64_t test_id;   /* names the test in every DATA_HELLO; 1 .. 2^53-1, exact in a JSON number */
+	uint64_t test_id; /* names the test in every DATA_HELLO; 1 .. 2^53-1, exact in a JSON number */
+	unsigned char token[NB_AUTH_TOKEN_BYTES]; /* "token": hex; every DATA_HELLO of the test carries it */
 	char data_addr[64]; /* where the data flows go when not where the control connection went (DPDK);
 			     * "" otherwise */
 };
@@ -123,8 +155,9 @@ int nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *ret, char *err, size
 
 /* A data connection's or UDP flow's first frame: the test it belongs to and its index there. */
 struct nb_data_hello {
-	uint64_t test_id; /* from TEST_ACK: 1 to 2^53 - 1 */
-	unsigned flow;	  /* 0 to NB_MAX_FLOWS - 1 */
+	uint64_t test_id;			  /* from TEST_ACK: 1 to 2^53 - 1 */
+	unsigned flow;				  /* 0 to NB_MAX_FLOWS - 1 */
+	unsigned char token[NB_AUTH_TOKEN_BYTES]; /* TEST_ACK's; "token": hex */
 };
 cJSON *nb_data_hello_to_json(const struct nb_data_hello *h);
 int nb_data_hello_from_json(const cJSON *j, struct nb_data_hello *ret, char *err, size_t errlen);
@@ -149,6 +182,10 @@ int nb_frame_decode_whole(const void *buf, size_t len, enum nb_msg_type want, cJ
  * range-checks the body: 0, or a nb_frame_decode_whole error, or -EINVAL with the key named in err. */
 ssize_t nb_data_hello_encode(void *buf, size_t cap, const struct nb_data_hello *h);
 int nb_data_hello_decode(const void *buf, size_t len, struct nb_data_hello *ret, char *err, size_t errlen);
+
+/* s as printable ASCII into buf (others as \\xNN, cut to fit size), so that quoting a peer's bytes keeps a
+ * message on one line and a terminal's escape sequences out of it. Returns buf. */
+const char *nb_printable(const char *s, char *buf, size_t size);
 
 /* Lenient getters for untyped bodies (ERROR): the default when the key is missing, of another
  * type, or (nb_json_i64) not an integer in int64_t's range. */

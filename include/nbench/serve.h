@@ -16,6 +16,7 @@
 #include "nbench/workload.h"
 
 struct nb_engine;
+struct nb_key;
 
 /* The responder's limits when its configuration leaves them 0 (`nbench serve --help` states them). */
 #define NB_SERVE_MAX_MEM_BYTES	 (1ULL << 30)	       /* the tests' buffers in all */
@@ -34,6 +35,10 @@ struct nb_serve_cfg {
 	unsigned max_sessions;	 /* control connections at once (0: NB_SERVE_MAX_SESSIONS) */
 	int64_t session_idle_ns; /* a session with no test this long is closed (0: the default) */
 	unsigned max_tests;	 /* serve this many tests, then return; 0 = forever */
+	/* The shared key (auth.h): a client must prove it before anything else, and the responder proves it
+	 * first. NULL: none: anyone who reaches the port can run tests (said in the log at start), and what
+	 * needs a key is refused. */
+	const struct nb_key *key;
 	/* Events worth a line in the responder's log ("client 10.0.0.1 connected", ...); may be NULL. */
 	void (*log)(void *arg, const char *msg);
 	void *log_arg;

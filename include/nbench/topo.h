@@ -32,6 +32,13 @@ struct nb_topo_opts {
 	uint16_t server_port;  /* where the responder listens; default NB_DEFAULT_PORT */
 	uint16_t publish_port; /* nat: the host port published to the server port (`docker run -p`);
 				  default server_port */
+	/* --wire IF_A,IF_B: two interfaces of this host become the wire instead of a veth pair: IF_B the
+	 * client's side ("remote"), IF_A the server's ("host"). "" : the veth pair. Their state is recorded
+	 * in the state file before anything is done and restored by the teardown. */
+	char wire_a[16], wire_b[16];
+	double wire_rate_bps; /* --wire-rate: a tbf on each end of the wire, so each direction runs at most
+				 this many bits/s; 0: not shaped */
+	bool force;	      /* take wire interfaces that fail the checks (default route, enslaved, down) */
 };
 
 /* Builds path kind (one of nb_topo_kinds()) under instance name (NULL: a fresh
@@ -136,5 +143,32 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen);
 
 /* Tears down every instance nb_topo_list finds; the number torn down goes to *ret_n. */
 int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen);
+
+/* ---- knobs of a sweep (topo/knob.c) ---- */
+#define NB_KNOB_MAX_IFS 8
+struct nb_knob_guard; /* the recorded state of some interfaces, on file until released */
+
+/* The knob names, ", "-separated, into buf; returns buf. */
+const char *nb_knob_names(char *buf, size_t len);
+/* 0 if value is valid for knob (on|off, a number, noqueue|pfifo[:LIMIT]|tbf:RATE), else -EINVAL with one
+ * line in err. */
+int nb_knob_check(const char *knob, const char *value, char *err, size_t errlen);
+/* The two ends of the path's wire (its --wire interfaces, else its first veth pair): up to max into out. */
+unsigned nb_topo_wire_ifs(const struct nb_topo *t, struct nb_nic_ref *out, unsigned max);
+/* Records the whole state of ifs (nicstate) in /run/nbench/sweep/<pid>.json before returning, so
+ * nb_topo_down_all puts them back after a kill -9. 0 or -errno with one line in err. */
+int nb_knob_record(const struct nb_nic_ref *ifs, unsigned n, struct nb_knob_guard **ret, char *err,
+		   size_t errlen);
+/* Sets knob=value on interface i of g (ethtool ioctl, rtnetlink; read back where it can be). 0, or -errno
+ * with "KNOB: refused by DRIVER (ERRNO)" in why. */
+int nb_knob_apply(struct nb_knob_guard *g, unsigned i, const char *knob, const char *value, char *why,
+		  size_t whylen);
+/* Puts every interface of g back as recorded, where it differs; the first error. */
+int nb_knob_restore(struct nb_knob_guard *g);
+/* nb_knob_restore, then removes the file and frees g (NULL is fine). */
+int nb_knob_release(struct nb_knob_guard *g);
+/* Restores the interfaces recorded by sweeps whose process is gone, and removes their files; how many into
+ * *ret_n. Called by nb_topo_down_all before it tears paths down. */
+int nb_knob_restore_orphans(size_t *ret_n, char *err, size_t errlen);
 
 #endif

@@ -167,12 +167,64 @@ static void settings(void)
 	CHECK(nb_topo_name_check("-x", err, sizeof(err)) < 0);
 }
 
+/* --wire and --wire-rate: the same path on this host's two ports, shaped both ways; script likewise */
+static void wire(void)
+{
+	struct nb_topo_opts o = {.wire_a = "eth1", .wire_b = "eth2", .wire_rate_bps = 10e9};
+	struct nb_plan veth, q;
+	char err[256], *script;
+
+	CHECK_INT(nb_plan_build("nat", "tplan", NULL, "/sys/fs/cgroup", &veth, err, sizeof(err)), 0);
+	CHECK_INT(nb_plan_build("nat", "tplan", &o, "/sys/fs/cgroup", &q, err, sizeof(err)), 0);
+	CHECK_INT(count(&q, NB_STEP_NIC), 2);
+	CHECK_INT(count(&q, NB_STEP_QDISC), 2);
+	/* one veth pair fewer, two ports and two tbfs more; everything else as on the veth wire */
+	CHECK_INT(count(&q, NB_STEP_VETH), count(&veth, NB_STEP_VETH) - 1);
+	CHECK_INT(q.nsteps, veth.nsteps + 3);
+	check_names(&q, "tplan");
+	for (size_t i = 0; i < q.nsteps; i++) {
+		const struct nb_step *s = &q.steps[i];
+
+		if (s->kind == NB_STEP_NIC)
+			CHECK(!strcmp(s->peer, strstr(s->ns, "remote") ? "eth2" : "eth1"));
+		if (s->kind == NB_STEP_QDISC)
+			CHECK(s->rate_bps == 10e9);
+	}
+	script = nb_plan_script(&q);
+	CHECK(script && strstr(script, "ip link set eth2 netns nb-tplan-remote name nb-tplan-r\n"));
+	CHECK(script && strstr(script, "ip link set eth1 netns nb-tplan-host name nb-tplan-h\n"));
+	CHECK(script &&
+	      strstr(script, "tc -n nb-tplan-host qdisc add dev nb-tplan-h root handle 4e42: tbf rate "
+			     "10000000000bit burst 2500000 limit 5000000\n"));
+	CHECK(script && !strstr(script, "type veth peer name nb-tplan-h"));
+	free(script);
+	nb_plan_free(&q);
+	nb_plan_free(&veth);
+	/* the rate alone shapes the veth wire */
+	o = (struct nb_topo_opts){.wire_rate_bps = 1e9};
+	CHECK_INT(nb_plan_build("native", "tplan", &o, NULL, &q, err, sizeof(err)), 0);
+	CHECK_INT(count(&q, NB_STEP_QDISC), 2);
+	CHECK_INT(count(&q, NB_STEP_VETH), 1);
+	nb_plan_free(&q);
+	/* refused: no wire on loopback, one name, the same twice, a rate out of range */
+	o = (struct nb_topo_opts){.wire_a = "eth1", .wire_b = "eth2"};
+	CHECK(nb_plan_build("loopback", "tplan", &o, NULL, &q, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "no wire") != NULL);
+	o = (struct nb_topo_opts){.wire_a = "eth1"};
+	CHECK(nb_plan_build("native", "tplan", &o, NULL, &q, err, sizeof(err)) == -EINVAL);
+	o = (struct nb_topo_opts){.wire_a = "eth1", .wire_b = "eth1"};
+	CHECK(nb_plan_build("native", "tplan", &o, NULL, &q, err, sizeof(err)) == -EINVAL);
+	o = (struct nb_topo_opts){.wire_rate_bps = 1e3};
+	CHECK(nb_plan_build("native", "tplan", &o, NULL, &q, err, sizeof(err)) == -ERANGE);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
 	    TAP_CASE(kind_table),
 	    TAP_CASE(rows),
 	    TAP_CASE(settings),
+	    TAP_CASE(wire),
 	};
 	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

@@ -495,6 +495,7 @@ static void test_data_hello(void)
 	struct nb_data_hello h = {.test_id = (1ULL << 52) - 1,
 				  /* the responder's ids: 52 bits */ .flow = NB_MAX_FLOWS - 1},
 			     back;
+	nb_auth_token_new(h.token);
 	struct nb_data_ack a = {.ack = 1}, aback;
 	unsigned char buf[512];
 	char err[256];
@@ -502,7 +503,8 @@ static void test_data_hello(void)
 	ssize_t n = nb_data_hello_encode(buf, sizeof(buf), &h);
 	CHECK(n > NB_PROTO_HDR_BYTES);
 	CHECK_INT(nb_data_hello_decode(buf, (size_t)n, &back, err, sizeof(err)), 0);
-	CHECK(back.test_id == h.test_id && back.flow == h.flow);
+	CHECK(back.test_id == h.test_id && back.flow == h.flow &&
+	      !memcmp(back.token, h.token, sizeof(h.token)));
 	/* one byte short, one byte long (a trailing byte the header does not count), a truncated header */
 	CHECK_INT(nb_data_hello_decode(buf, (size_t)n - 1, &back, err, sizeof(err)), -EMSGSIZE);
 	buf[n] = ' ';
@@ -524,6 +526,8 @@ static void test_data_hello(void)
 		    dec_data_hello, &back);
 	refuse_with("data hello", j, "flow", cJSON_CreateNumber(NB_MAX_FLOWS), "NB_MAX_FLOWS", dec_data_hello,
 		    &back);
+	refuse_with("data hello", j, "token", cJSON_CreateString("abc"), "not its hex", dec_data_hello,
+		    &back);
 	cJSON_Delete(j);
 
 	j = nb_data_ack_to_json(&a);
@@ -532,6 +536,75 @@ static void test_data_hello(void)
 	refuse_each_key("data ack", j, dec_data_ack, &aback, NULL, NULL);
 	refuse_with("data ack", j, "ack", cJSON_CreateNumber(2), "2", dec_data_ack, &aback);
 	cJSON_Delete(j);
+}
+
+static int dec_ctrl_hello(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_ctrl_hello_from_json(j, ret, err, errlen);
+}
+static int dec_challenge(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_challenge_from_json(j, ret, err, errlen);
+}
+static int dec_auth(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_auth_from_json(j, ret, err, errlen);
+}
+
+/* The key's handshake bodies: round trips (a keyless HELLO has no nonce), and every hex field refused when
+ * it is not exactly its bytes' digits. */
+static void test_auth_bodies(void)
+{
+	struct nb_ctrl_hello h = {.keyed = true}, hb;
+	struct nb_challenge c, cb;
+	struct nb_auth a, ab;
+	char err[256];
+
+	nb_auth_nonce(h.nonce);
+	set_str(h.data_src, sizeof(h.data_src), "10.211.0.11");
+	cJSON *j = nb_ctrl_hello_to_json(&h);
+	CHECK_INT(nb_ctrl_hello_from_json(j, &hb, err, sizeof(err)), 0);
+	CHECK_SAME(h, hb);
+	static const char *const hello_optional[] = {"nonce", "data_src", NULL};
+	refuse_each_key("hello", j, dec_ctrl_hello, &hb, NULL, hello_optional);
+	refuse_with("hello", j, "nonce", cJSON_CreateString("00ff"), "short", dec_ctrl_hello, &hb);
+	char odd[2 * NB_AUTH_NONCE_BYTES + 1];
+	memset(odd, 'g', sizeof(odd) - 1);
+	odd[sizeof(odd) - 1] = '\0';
+	refuse_with("hello", j, "nonce", cJSON_CreateString(odd), "not hex", dec_ctrl_hello, &hb);
+	cJSON_Delete(j);
+	/* a keyless client's hello: no nonce, and decoded as keyless */
+	struct nb_ctrl_hello k = {.keyed = false};
+	j = nb_ctrl_hello_to_json(&k);
+	CHECK(!cJSON_GetObjectItem(j, "nonce"));
+	CHECK_INT(nb_ctrl_hello_from_json(j, &hb, err, sizeof(err)), 0);
+	CHECK(!hb.keyed);
+	cJSON_Delete(j);
+
+	nb_auth_nonce(c.nonce);
+	nb_auth_nonce(c.proof);
+	j = nb_challenge_to_json(&c);
+	CHECK_INT(nb_challenge_from_json(j, &cb, err, sizeof(err)), 0);
+	CHECK_SAME(c, cb);
+	refuse_each_key("challenge", j, dec_challenge, &cb, NULL, NULL);
+	refuse_with("challenge", j, "proof", cJSON_CreateString(odd), "not hex", dec_challenge, &cb);
+	cJSON_Delete(j);
+
+	nb_auth_nonce(a.proof);
+	j = nb_auth_to_json(&a);
+	CHECK_INT(nb_auth_from_json(j, &ab, err, sizeof(err)), 0);
+	CHECK_SAME(a, ab);
+	refuse_each_key("auth", j, dec_auth, &ab, NULL, NULL);
+	refuse_with("auth", j, "proof", cJSON_CreateString("00"), "short", dec_auth, &ab);
+	cJSON_Delete(j);
+}
+
+/* A peer's text quoted in a message: one line, no escape sequences. */
+static void test_printable(void)
+{
+	char buf[64];
+	CHECK_STR(nb_printable("ok \x1b[2Jx\n\\", buf, sizeof(buf)), "ok \\x1b[2Jx\\x0a\\x5c");
+	CHECK_INT((int)strlen(nb_printable("\x01\x02\x03\x04\x05\x06", buf, 12)), 8); /* cut to fit */
 }
 
 /* The lenient getters never convert what does not fit. */
@@ -559,5 +632,7 @@ int main(void)
 	test_bad_bodies();
 	test_lenient();
 	test_data_hello();
+	test_auth_bodies();
+	test_printable();
 	return tap_status("proto");
 }

@@ -49,6 +49,9 @@ runc() {
 	ok
 }
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
+# A DPDK generator's data leaves from its own --dpdk-ip, not from the control connection's address: a
+# responder admits that only from a client that proved the shared key, so both sides get one here.
+"$NBENCH" key gen "$T/key" > /dev/null && export NBENCH_KEY_FILE=$T/key || exit 1
 # A UDP stream's receiver counted no more than its sender sent (two processes' own counts), and most of it.
 UDP_STREAM_OK='e["complete"] and e["goodput_bps"] > 0 and 0 < e["packets_received"] <= e["packets_sent"] and e["lost"] <= 0.5 * e["packets_sent"]'
 # Against the generator's port counters (xstats, counted by the PMD, not by nbench): a forward stream's

@@ -67,7 +67,44 @@ static cJSON *sysinfo_to(const void *s)
 	return nb_sysinfo_to_json(s);
 }
 
+static int ctrl_hello_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_ctrl_hello_from_json(j, ret, err, errlen);
+}
+static cJSON *ctrl_hello_to(const void *s)
+{
+	return nb_ctrl_hello_to_json(s);
+}
+static int challenge_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_challenge_from_json(j, ret, err, errlen);
+}
+static cJSON *challenge_to(const void *s)
+{
+	return nb_challenge_to_json(s);
+}
+static int auth_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_auth_from_json(j, ret, err, errlen);
+}
+static cJSON *auth_to(const void *s)
+{
+	return nb_auth_to_json(s);
+}
+static int data_hello_from(const cJSON *j, void *ret, char *err, size_t errlen)
+{
+	return nb_data_hello_from_json(j, ret, err, errlen);
+}
+static cJSON *data_hello_to(const void *s)
+{
+	return nb_data_hello_to_json(s);
+}
+
 static const struct nb_fuzz_codec nb_fuzz_codecs[] = {
+    {"ctrl_hello", NB_MSG_HELLO, sizeof(struct nb_ctrl_hello), ctrl_hello_from, ctrl_hello_to},
+    {"challenge", NB_MSG_CHALLENGE, sizeof(struct nb_challenge), challenge_from, challenge_to},
+    {"auth", NB_MSG_AUTH, sizeof(struct nb_auth), auth_from, auth_to},
+    {"data_hello", NB_MSG_DATA_HELLO, sizeof(struct nb_data_hello), data_hello_from, data_hello_to},
     {"cfg", NB_MSG_TEST, sizeof(struct nb_test_cfg), cfg_from, cfg_to},
     {"hello_ack", NB_MSG_HELLO_ACK, sizeof(struct nb_hello_ack), hello_ack_from, hello_ack_to},
     {"test_ack", NB_MSG_TEST_ACK, sizeof(struct nb_test_ack), test_ack_from, test_ack_to},

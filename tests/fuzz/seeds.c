@@ -106,6 +106,30 @@ static void ack_seeds(void)
 	write_text("test_ack", "id_fraction", "{\"test_id\":1.5,\"data_addr\":\"::1\"}");
 }
 
+/* The key's handshake and the data hello: fixed bytes, so the corpus does not change with each run. */
+static void auth_seeds(void)
+{
+	struct nb_ctrl_hello h = {.keyed = true, .data_src = "10.211.0.11"};
+	struct nb_challenge c;
+	struct nb_auth a;
+	struct nb_data_hello d = {.test_id = 9, .flow = 3};
+	memset(h.nonce, 0x5a, sizeof(h.nonce));
+	memset(c.nonce, 0xc3, sizeof(c.nonce));
+	memset(c.proof, 0x17, sizeof(c.proof));
+	memset(a.proof, 0xe8, sizeof(a.proof));
+	memset(d.token, 0x42, sizeof(d.token));
+	write_body(codec("ctrl_hello"), "keyed_dpdk", &h);
+	h = (struct nb_ctrl_hello){.keyed = false};
+	write_body(codec("ctrl_hello"), "keyless", &h);
+	write_text("ctrl_hello", "short_nonce", "{\"nonce\":\"00ff\",\"data_src\":\"\"}");
+	write_body(codec("challenge"), "fixed", &c);
+	write_text("challenge", "not_hex", "{\"nonce\":\"zz\",\"proof\":7}");
+	write_body(codec("auth"), "fixed", &a);
+	write_text("auth", "empty", "{}");
+	write_body(codec("data_hello"), "flow3", &d);
+	write_text("data_hello", "no_token", "{\"test_id\":9,\"flow\":3}");
+}
+
 static void cost_seeds(struct nb_cpu_cost *c)
 {
 	snprintf(c->source, sizeof(c->source), "procstat");
@@ -151,8 +175,9 @@ static void result_seeds(void)
 
 static void frame_seeds(void)
 {
-	char buf[NB_PROTO_HDR_BYTES + 64];
-	const char *dh = "{\"test_id\":9,\"flow\":3}", *er = "{\"message\":\"busy\"}";
+	char buf[NB_PROTO_HDR_BYTES + 128];
+	const char *dh = "{\"test_id\":9,\"flow\":3,\"token\":\"42424242424242424242424242424242\"}",
+		   *er = "{\"message\":\"busy\"}";
 	ssize_t n = nb_frame_encode(buf, sizeof(buf), NB_MSG_HELLO, "{}", 2);
 	write_seed("frame", "hello", buf, (size_t)n);
 	n = nb_frame_encode(buf, sizeof(buf), NB_MSG_DATA_HELLO, dh, strlen(dh));
@@ -174,6 +199,7 @@ int main(int argc, char **argv)
 	outdir = argv[1];
 	cfg_seeds();
 	ack_seeds();
+	auth_seeds();
 	result_seeds();
 	frame_seeds();
 	return 0;

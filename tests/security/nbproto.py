@@ -2,8 +2,24 @@
 # not (numbers out of range, oversize hellos, half frames) and reads the responder's answers.
 import json, socket, struct, time
 
-VERSION = 2
-HELLO, HELLO_ACK, ERROR, TEST, TEST_ACK, READY, START, MEASURE, STOP, RESULT, DATA_HELLO, DATA_ACK = range(1, 13)
+VERSION = 3
+(HELLO, HELLO_ACK, ERROR, TEST, TEST_ACK, READY, START, MEASURE, STOP, RESULT, DATA_HELLO, DATA_ACK, CHALLENGE,
+ AUTH) = range(1, 15)
+
+
+class Tid(int):
+    """A test's id as TEST_ACK gives it, with the token its data hellos must carry."""
+    def __new__(cls, test_id, token=""):
+        t = int.__new__(cls, test_id)
+        t.token = token
+        return t
+
+
+def data_hello(test_id, flow=0, **kw):
+    """A DATA_HELLO body for the test (its token when test_id is a Tid), with kw replacing keys."""
+    b = {"test_id": test_id, "flow": flow, "token": getattr(test_id, "token", "")}
+    b.update(kw)
+    return b
 
 
 def frame(typ, body=None, version=VERSION):
@@ -59,10 +75,11 @@ class Conn:
         return self.expect(HELLO_ACK)
 
     def test(self, **kw):
-        """HELLO, TEST: the TEST_ACK's test_id."""
+        """HELLO, TEST: the TEST_ACK's test_id and token (a Tid)."""
         self.hello()
         self.send(TEST, settings(**kw))
-        return self.expect(TEST_ACK)["test_id"]
+        ack = self.expect(TEST_ACK)
+        return Tid(ack["test_id"], ack["token"])
 
     def closed_within(self, seconds):
         """True when the responder closes the connection within seconds (frames before are read)."""
@@ -82,7 +99,7 @@ def udp_flow(port, test_id, flow=0, host="127.0.0.1", pad=0):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.connect((host, port))
     u.settimeout(0.3)
-    body = json.dumps({"test_id": test_id, "flow": flow}).encode() + b" " * pad
+    body = json.dumps(data_hello(test_id, flow)).encode() + b" " * pad
     for _ in range(5):
         u.send(frame(DATA_HELLO, body))
         try:
@@ -92,3 +109,32 @@ def udp_flow(port, test_id, flow=0, host="127.0.0.1", pad=0):
         except (socket.timeout, ConnectionRefusedError):
             pass
     return u, False
+
+
+def read_key(path):
+    """The 32 bytes of a key file written by `nbench key gen`."""
+    return bytes.fromhex(open(path).read().strip())
+
+
+def proof(key, role, client_nonce, server_nonce, version=VERSION):
+    """auth.h's proof: HMAC-SHA-256(key, label || version (2 bytes) || client nonce || server nonce)."""
+    import hashlib, hmac
+    label = b"nbench %s proof v1" % role.encode()
+    return hmac.new(key, label + struct.pack(">H", version) + client_nonce + server_nonce,
+                    hashlib.sha256).digest()
+
+
+def keyed_hello(c, key):
+    """The client's side of the key's handshake on Conn c, checking the responder's proof. Returns the
+    frames the client sent (bytes, as on the wire) and the HELLO_ACK's body."""
+    import os
+    cn = os.urandom(32)
+    sent = [frame(HELLO, {"nonce": cn.hex(), "data_src": ""})]
+    c.s.sendall(sent[0])
+    ch = c.expect(CHALLENGE)
+    sn = bytes.fromhex(ch["nonce"])
+    if bytes.fromhex(ch["proof"]) != proof(key, "server", cn, sn):
+        raise SystemExit("the responder's proof does not check")
+    sent.append(frame(AUTH, {"proof": proof(key, "client", cn, sn).hex()}))
+    c.s.sendall(sent[1])
+    return sent, c.expect(HELLO_ACK)

@@ -10,7 +10,7 @@ T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 
 raw() { # raw NAME: the python case NAME; prints its result line
 	"${PY[@]}" "$port" "$1" <<'PY' 2>&1
-import socket, struct, sys, time, nbproto as P
+import json, socket, struct, sys, time, nbproto as P
 port, what = int(sys.argv[1]), sys.argv[2]
 c = P.Conn(port)
 if what == "cpu_1e300":
@@ -35,7 +35,7 @@ elif what == "udp_oversize":
     big = [P.udp_flow(port, tid, pad=n)[1] for n in (1000, 260)]
     # the real hello attaches the flow; then the oversize one again, to the attached flow's socket path
     u, acked = P.udp_flow(port, tid)
-    u.send(P.frame(P.DATA_HELLO, b'{"test_id":%d,"flow":0}' % tid + b" " * 1000))
+    u.send(P.frame(P.DATA_HELLO, json.dumps(P.data_hello(tid)).encode() + b" " * 1000))
     time.sleep(0.3)
     ready = ctl.recv()
     print("big_acked", big, "acked", acked, "ready", ready and ready[0] == P.READY)
@@ -65,7 +65,7 @@ done
 out=$(raw udp_oversize)
 check "oversize UDP hellos are not acked, the real one is: $out" grep -q "big_acked \[False, False\] acked True ready True" <<< "$out"
 out=$(raw version_after_hello)
-check "a version mismatch after the hello names both versions: $out" grep -q "version 99, this responder speaks version 2.*closed" <<< "$out"
+check "a version mismatch after the hello names both versions: $out" grep -q "version 99, this responder speaks version 3.*closed" <<< "$out"
 out=$(raw unknown_after_hello)
 check "an unknown frame after the hello is named: $out" grep -q "protocol error: a frame of an unknown type.*closed" <<< "$out"
 out=$(raw oversize_after_hello)
@@ -78,7 +78,7 @@ port = int(sys.argv[1])
 c = P.Conn(port, timeout=20)
 tid = c.test(proto="tcp")
 d = socket.create_connection(("127.0.0.1", port))
-d.sendall(P.frame(P.DATA_HELLO, {"test_id": tid, "flow": 0}))
+d.sendall(P.frame(P.DATA_HELLO, P.data_hello(tid)))
 c.expect(P.READY)
 c.s.sendall(P.frame(P.START)[:7])
 t0 = time.time()

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* The statistics of repeated runs (stats.h): compare and sweep. */
+#include <math.h>
+#include <stdbool.h>
+
+#include "stats.h"
+
+/* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
+double nb_t_quantile(double level, unsigned df)
+{
+	static const double t95[] = {0,	    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
+				     2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+				     2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+				     2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+	static const double t99[] = {0,	    63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499,
+				     3.355, 3.250,  3.169, 3.106, 3.055, 3.012, 2.977, 2.947,
+				     2.921, 2.898,  2.878, 2.861, 2.845, 2.831, 2.819, 2.807,
+				     2.797, 2.787,  2.779, 2.771, 2.763, 2.756, 2.750};
+	bool n99 = level >= 99;
+	if (df == 0)
+		return INFINITY;
+	if (df <= 30)
+		return n99 ? t99[df] : t95[df];
+	return n99 ? 2.576 : 1.960;
+}
+
+struct nb_stat nb_stat_of(const double *v, unsigned n, double level)
+{
+	struct nb_stat s = {0, 0, n};
+	if (!n)
+		return s;
+	for (unsigned i = 0; i < n; i++)
+		s.mean += v[i];
+	s.mean /= n;
+	if (n > 1) {
+		double var = 0;
+		for (unsigned i = 0; i < n; i++)
+			var += (v[i] - s.mean) * (v[i] - s.mean);
+		var /= n - 1;
+		s.ci = nb_t_quantile(level, n - 1) * sqrt(var / n);
+	} else {
+		s.ci = INFINITY;
+	}
+	return s;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* The statistics of repeated runs, shared by compare and sweep: the mean and its confidence interval. */
+#ifndef NBENCH_CLI_STATS_H
+#define NBENCH_CLI_STATS_H
+
+struct nb_stat {
+	double mean, ci; /* ci: the interval's half-width; INFINITY with one value */
+	unsigned n;
+};
+
+/* Two-sided Student t quantile for level 95 or 99 (percent) and df degrees of freedom. */
+double nb_t_quantile(double level, unsigned df);
+/* The mean of v[0..n) and its confidence interval at level (95 or 99). */
+struct nb_stat nb_stat_of(const double *v, unsigned n, double level);
+
+#endif

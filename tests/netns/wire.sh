@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# --wire and --wire-rate (issue 11 items 1-2): a veth pair made here in the root namespace stands in for two
+# cabled ports. Their state (address, MTU, an offload, a qdisc) must come back exactly after a run and
+# teardown, after a failure half way, after SIGINT during up and after kill -9 + `topo down --all`; ports
+# carrying the default route, enslaved or down without carrier are refused; a decoy stays untouched.
+source "$(dirname "$0")/lib.sh"
+command -v ethtool >/dev/null || skip "no ethtool"
+command -v tc >/dev/null || skip "no tc"
+
+A=nbtw$$a
+B=nbtw$$b
+DECOY=nbtw$$d
+BR=nbtw$$br
+DRNS=nbtw-$TAG-dr
+wire_cleanup() {
+	local rc=$?
+	set +e
+	ip link del "$A" 2>/dev/null
+	ip link del "$DECOY" 2>/dev/null
+	ip link del "$BR" 2>/dev/null
+	ip netns del "$DRNS" 2>/dev/null
+	(exit $rc) # cleanup exits with the test's status
+	cleanup
+}
+trap wire_cleanup EXIT
+
+ip link add "$A" type veth peer name "$B"
+ip link add "$DECOY" type veth peer name "${DECOY}p"
+ip addr add 192.0.2.1/24 dev "$A"
+ip link set "$A" mtu 1400
+ethtool -K "$A" tso off >/dev/null
+tc qdisc add dev "$B" root handle 5: tbf rate 1gbit burst 100k limit 200k
+ip addr add 198.51.100.7/24 dev "$DECOY"
+ip link set "$A" up
+ip link set "$B" up
+ip link set "$DECOY" up
+
+# Everything a port's state is made of, as iproute2 and ethtool see it; waits out IPv6 DAD first (a
+# link-local address is "tentative" for a moment after each up).
+snap() {
+	local i
+	for _ in $(seq 50); do
+		ip -j addr show | grep -q tentative || break
+		sleep 0.1
+	done
+	for i in "$A" "$B" "$DECOY"; do
+		ip -d -j link show "$i"
+		ip -j addr show "$i"
+		ethtool -k "$i"
+		tc -j qdisc show dev "$i"
+		ethtool -l "$i" 2>&1 || true
+	done
+}
+snap >"$TMP/before"
+same() {
+	snap >"$TMP/after"
+	diff "$TMP/before" "$TMP/after" >"$TMP/diff" || fail "$1: the ports are not as before: $(head -c 2000 "$TMP/diff")"
+}
+
+log "up, traffic, down: everything back"
+n=$(name w1)
+"$NBENCH" topo up native --name "$n" --wire "$A,$B" >"$TMP/up" || fail "topo up --wire failed"
+[ "$(ip -n "nb-$n-host" -j link show "nb-$n-h" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["mtu"])')" = 1400 ] ||
+	fail "IF_A is not the server's side"
+ip -n "nb-$n-remote" link show "nb-$n-r" >/dev/null || fail "IF_B is not the client's side"
+ip link show "$A" >/dev/null 2>&1 && fail "IF_A is still in the root namespace"
+grep -q '"saved"' "/run/nbench/topo/$n.json" || fail "no recorded wire state in the state file"
+"$NBENCH" rr --topo "$n" -t 1 -q >"$TMP/rr" || fail "rr over the wire failed: $(cat "$TMP/rr")"
+"$NBENCH" topo down "$n" || fail "topo down failed"
+same "after down"
+check_clean "$n"
+
+log "a failure half way (a nat step after the ports moved)"
+n=$(name w2)
+NBENCH_TOPO_FAIL_AT=12 "$NBENCH" topo up nat --name "$n" --wire "$A,$B" 2>"$TMP/err" && fail "injected failure did not fail"
+grep -q injected "$TMP/err" || fail "unexpected error: $(cat "$TMP/err")"
+same "after a failure half way"
+check_clean "$n"
+
+log "SIGINT during up"
+n=$(name w3)
+NBENCH_TOPO_STEP_DELAY_MS=300 "$NBENCH" topo up bridge --name "$n" --wire "$A,$B" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	ip netns exec "nb-$n-host" true 2>/dev/null && ip -n "nb-$n-host" link show "nb-$n-h" >/dev/null 2>&1 && break
+	sleep 0.05
+done
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 130 ] || fail "SIGINT: exit status $rc, not 130"
+same "after SIGINT"
+check_clean "$n"
+
+log "kill -9 during up, then topo down --all"
+n=$(name w4)
+NBENCH_TOPO_STEP_DELAY_MS=300 "$NBENCH" topo up bridge --name "$n" --wire "$A,$B" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	ip -n "nb-$n-remote" link show "nb-$n-r" >/dev/null 2>&1 && break
+	sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+"$NBENCH" topo down --all >/dev/null || fail "topo down --all failed"
+same "after kill -9 and down --all"
+check_clean "$n"
+
+log "--wire-rate: a tbf on the wire during the run, none after"
+n=$(name w5)
+NBENCH_TOPO_STEP_DELAY_MS=0 "$NBENCH" topo up native --name "$n" --wire "$A,$B" --wire-rate 10G >/dev/null ||
+	fail "topo up --wire-rate failed"
+for side in "host h" "remote r"; do
+	set -- $side
+	tc -n "nb-$n-$1" -j qdisc show dev "nb-$n-$2" | grep -q '"kind":"tbf"' || fail "no tbf on nb-$n-$2"
+done
+"$NBENCH" topo script native --name "$n" --wire-rate 10G | grep -q "tbf rate 10000000000bit" ||
+	fail "topo script has no tbf"
+"$NBENCH" rr --topo "$n" -t 1 -q >/dev/null || fail "rr over the shaped wire failed"
+"$NBENCH" topo down "$n" || fail "topo down failed"
+same "after --wire-rate"
+# the veth wire shaped too, through a --path run (the qdisc is read while the run goes)
+"$NBENCH" rr --path native --wire-rate 10G -t 2 -q >"$TMP/rr" 2>&1 &
+pid=$!
+seen=0
+for _ in $(seq 60); do
+	for ns in $(ls /run/netns | grep -E '^nb-t[0-9a-f]{6}-host$' || true); do
+		tc -n "$ns" qdisc show | grep -q "tbf 4e42:" && seen=1
+	done
+	[ "$seen" = 1 ] && break
+	sleep 0.05
+done
+wait "$pid" || fail "rr --path native --wire-rate failed: $(cat "$TMP/rr")"
+[ "$seen" = 1 ] || fail "no tbf seen on the veth wire during the run"
+
+log "refusals"
+expect_refusal() {
+	local why=$1
+	shift
+	"$@" >/dev/null 2>"$TMP/err" && fail "not refused ($why)"
+	grep -q "$why" "$TMP/err" || fail "refused without the reason '$why': $(cat "$TMP/err")"
+}
+n=$(name w6)
+ip link add "$BR" type bridge
+ip link set "$B" master "$BR"
+expect_refusal "enslaved to $BR" "$NBENCH" topo up native --name "$n" --wire "$A,$B"
+ip link set "$B" nomaster
+ip link del "$BR"
+ip link set "$A" down
+expect_refusal "down and has no carrier" "$NBENCH" topo up native --name "$n" --wire "$A,$B"
+ip link set "$A" up
+# a default route: in a throwaway namespace of its own, never the machine's
+ip netns add "$DRNS"
+ip -n "$DRNS" link add x0 type veth peer name x1
+ip -n "$DRNS" addr add 203.0.113.1/24 dev x0
+ip -n "$DRNS" link set x0 up
+ip -n "$DRNS" link set x1 up
+ip -n "$DRNS" route add default via 203.0.113.254 dev x0
+expect_refusal "default route" ip netns exec "$DRNS" "$NBENCH" topo up native --name "$n" --wire x0,x1
+ip -n "$DRNS" route show default | grep -q x0 || fail "the throwaway default route is gone"
+ip netns del "$DRNS"
+expect_refusal "no wire" "$NBENCH" topo up loopback --name "$n" --wire "$A,$B"
+check_clean "$n"
+same "after the refusals"
+log "ok"
+end_checks

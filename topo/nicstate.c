@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One interface's state, recorded and restored (nicstate.h). Links, addresses and qdiscs through
+ * rtnetlink (libnl-3; qdiscs raw, as the kernel dumps them), the rest through the ethtool ioctl.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+#include "nicstate.h"
+#include "topo_int.h"
+
+/* ---- rtnetlink in this thread's namespace ---- */
+
+int nb_nic_sock(struct nl_sock **ret)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int r;
+
+	if (!sk)
+		return -ENOMEM;
+	r = nb_nl_err(nl_connect(sk, NETLINK_ROUTE));
+	if (r) {
+		nl_socket_free(sk);
+		return r;
+	}
+	*ret = sk;
+	return 0;
+}
+
+int nb_nic_link_get(struct nl_sock *sk, const char *name, int ifindex, struct rtnl_link **ret)
+{
+	return nb_nl_err(rtnl_link_get_kernel(sk, ifindex, name, ret));
+}
+
+/* ---- qdiscs and classes, raw ---- */
+
+struct tc_dump {
+	int ifindex;
+	bool is_class;
+	struct nic_tc *out;
+	size_t *n;
+};
+
+static int tc_dump_one(struct nl_msg *msg, void *arg)
+{
+	struct tc_dump *d = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct tcmsg *t = nlmsg_data(h);
+	struct nlattr *tb[TCA_MAX + 1];
+	struct nic_tc *o;
+
+	if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+		return NL_OK;
+	/* handle 0: the kernel's default (noqueue, pfifo_fast, mq and its children), back by itself */
+	if (t->tcm_ifindex != d->ifindex || !TC_H_MAJ(t->tcm_handle) || *d->n >= NIC_MAX_TC)
+		return NL_OK;
+	o = &d->out[(*d->n)++];
+	memset(o, 0, sizeof(*o));
+	o->is_class = d->is_class;
+	o->handle = t->tcm_handle;
+	o->parent = t->tcm_parent;
+	nla_strlcpy(o->kind, tb[TCA_KIND], sizeof(o->kind));
+	if (tb[TCA_OPTIONS] && (size_t)nla_len(tb[TCA_OPTIONS]) <= sizeof(o->opts)) {
+		o->optlen = (uint32_t)nla_len(tb[TCA_OPTIONS]);
+		memcpy(o->opts, nla_data(tb[TCA_OPTIONS]), o->optlen);
+	}
+	return NL_OK;
+}
+
+static int tc_dump(struct nl_sock *sk, int ifindex, bool is_class, struct nic_tc *out, size_t *n)
+{
+	struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex};
+	struct tc_dump d = {.ifindex = ifindex, .is_class = is_class, .out = out, .n = n};
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int r;
+
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, tc_dump_one, &d);
+	r = nl_send_simple(sk, is_class ? RTM_GETTCLASS : RTM_GETQDISC, NLM_F_DUMP, &t, sizeof(t));
+	if (r >= 0)
+		r = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	return r < 0 ? nb_nl_err(r) : 0;
+}
+
+/* The qdiscs, then the classes, of ifindex that nbench did not find there by default. */
+int nb_tc_save(struct nl_sock *sk, int ifindex, struct nic_tc *out, size_t *n)
+{
+	int r;
+
+	*n = 0;
+	r = tc_dump(sk, ifindex, false, out, n);
+	return r ? r : tc_dump(sk, ifindex, true, out, n);
+}
+
+/* One RTM_NEW* / RTM_DEL* for a qdisc or class; opts (optlen bytes) is TCA_OPTIONS' payload. */
+int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struct nic_tc *o)
+{
+	struct tcmsg t = {.tcm_family = AF_UNSPEC,
+			  .tcm_ifindex = ifindex,
+			  .tcm_handle = o->handle,
+			  .tcm_parent = o->parent};
+	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &t, sizeof(t), NLMSG_ALIGNTO) < 0 ||
+	    (*o->kind && nla_put_string(msg, TCA_KIND, o->kind) < 0) ||
+	    (o->optlen && nla_put(msg, TCA_OPTIONS, (int)o->optlen, o->opts) < 0)) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return nb_nl_err(nl_send_sync(sk, msg));
+}
+
+/* What the kernel would dump for our tbf: TCA_TBF_PARMS, the 64-bit rate, the bucket in bytes (so
+ * max_size is the bucket and a 64 KiB GSO packet passes whole rather than being segmented). */
+void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o)
+{
+	struct tc_tbf_qopt q = {0};
+	uint64_t rate = (uint64_t)(rate_bps / 8);
+	uint32_t burst, limit;
+	struct nlattr *a;
+	uint8_t *p = o->opts;
+
+	nb_wire_tbf_size(rate_bps, &burst, &limit);
+	q.rate.rate = rate >= UINT32_MAX ? UINT32_MAX : (uint32_t)rate;
+	q.limit = limit;
+	/* the bucket in psched ticks (64 ns), as tc computes it; TCA_TBF_BURST below wins anyway */
+	q.buffer = (uint32_t)((double)burst * 1e9 / (double)rate / 64);
+#define PUT(type, ptr, len)                                                                                  \
+	do {                                                                                                 \
+		a = (struct nlattr *)p;                                                                      \
+		a->nla_type = type;                                                                          \
+		a->nla_len = (uint16_t)(NLA_HDRLEN + (len));                                                 \
+		memcpy(p + NLA_HDRLEN, ptr, len);                                                            \
+		p += NLA_ALIGN(a->nla_len);                                                                  \
+	} while (0)
+	PUT(TCA_TBF_PARMS, &q, sizeof(q));
+	PUT(TCA_TBF_RATE64, &rate, sizeof(rate));
+	PUT(TCA_TBF_BURST, &burst, sizeof(burst));
+#undef PUT
+	o->optlen = (uint32_t)(p - o->opts);
+	snprintf(o->kind, sizeof(o->kind), "tbf");
+}
+
+static bool tc_has_class(struct nl_sock *sk, int ifindex, uint32_t handle)
+{
+	struct nic_tc now[NIC_MAX_TC];
+	size_t n = 0;
+
+	if (tc_dump(sk, ifindex, true, now, &n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (now[i].handle == handle)
+			return true;
+	return false;
+}
+
+/* Replays the saved qdiscs and classes over what is there now, unless it is the same already: a parent
+ * before its children, so in rounds until nothing more goes in. */
+int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
+{
+	struct nic_tc now[NIC_MAX_TC];
+	bool done[NIC_MAX_TC] = {0}, progress = true;
+	size_t nnow = 0, left = n->ntc;
+	int r = nb_tc_save(sk, ifindex, now, &nnow);
+
+	if (r)
+		return r;
+	if (nnow == n->ntc) {
+		bool same = true;
+
+		for (size_t i = 0; i < nnow && same; i++)
+			same = now[i].handle == n->tc[i].handle && now[i].parent == n->tc[i].parent &&
+			       !strcmp(now[i].kind, n->tc[i].kind) && now[i].optlen == n->tc[i].optlen &&
+			       !memcmp(now[i].opts, n->tc[i].opts, now[i].optlen);
+		if (same)
+			return 0;
+	}
+	for (size_t i = 0; i < nnow; i++) /* deleting a root or ingress qdisc takes its tree along */
+		if (!now[i].is_class && (now[i].parent == TC_H_ROOT || now[i].parent == TC_H_INGRESS))
+			nb_tc_send(sk, RTM_DELQDISC, 0, ifindex,
+				   &(struct nic_tc){.handle = now[i].handle, .parent = now[i].parent});
+	r = 0;
+	while (left && progress) {
+		progress = false;
+		for (size_t i = 0; i < n->ntc; i++) {
+			const struct nic_tc *o = &n->tc[i];
+
+			if (done[i])
+				continue;
+			r = nb_tc_send(sk, o->is_class ? RTM_NEWTCLASS : RTM_NEWQDISC,
+				       NLM_F_CREATE | NLM_F_EXCL, ifindex, o);
+			if (r && o->is_class && tc_has_class(sk, ifindex, o->handle))
+				r = 0; /* a class its qdisc makes itself (tbf's, prio's) */
+			if (!r || r == -EEXIST) {
+				done[i] = progress = true;
+				left--;
+				r = 0;
+			}
+		}
+	}
+	return r;
+}
+
+/* ---- ethtool ---- */
+
+int nb_eth_ioctl(const char *name, void *data)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = data;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+void nb_eth_save(const char *name, struct nic_state *n)
+{
+	struct {
+		struct ethtool_gfeatures g;
+		struct ethtool_get_features_block b[NIC_FEAT_BLOCKS];
+	} f = {.g = {.cmd = ETHTOOL_GFEATURES, .size = NIC_FEAT_BLOCKS}};
+
+	if (!nb_eth_ioctl(name, &f)) {
+		n->has_features = true;
+		n->nfeat = f.g.size < NIC_FEAT_BLOCKS ? f.g.size : NIC_FEAT_BLOCKS;
+		for (uint32_t i = 0; i < n->nfeat; i++) {
+			n->feat_avail[i] = f.b[i].available;
+			n->feat_req[i] = f.b[i].requested;
+		}
+	}
+	n->ch.cmd = ETHTOOL_GCHANNELS;
+	n->has_channels = !nb_eth_ioctl(name, &n->ch);
+	n->ring.cmd = ETHTOOL_GRINGPARAM;
+	n->has_rings = !nb_eth_ioctl(name, &n->ring);
+	n->coal.cmd = ETHTOOL_GCOALESCE;
+	n->has_coal = !nb_eth_ioctl(name, &n->coal);
+}
+
+/* Sets what differs from the record; the first error. */
+int nb_eth_restore(const char *name, const struct nic_state *n)
+{
+	struct nic_state now = {0};
+	int first = 0, r;
+
+	nb_eth_save(name, &now);
+	if (n->has_features && now.has_features && memcmp(now.feat_req, n->feat_req, sizeof(n->feat_req))) {
+		struct {
+			struct ethtool_sfeatures s;
+			struct ethtool_set_features_block b[NIC_FEAT_BLOCKS];
+		} f = {.s = {.cmd = ETHTOOL_SFEATURES, .size = n->nfeat}};
+
+		for (uint32_t i = 0; i < n->nfeat; i++) {
+			f.b[i].valid = n->feat_avail[i];
+			f.b[i].requested = n->feat_req[i];
+		}
+		r = nb_eth_ioctl(name, &f);
+		first =
+		    r < 0 ? r : first; /* > 0: some bits could not be set as asked; checked by the tests */
+	}
+#define SET(has, field, cmd_set)                                                                             \
+	if (n->has && now.has && memcmp(&now.field, &n->field, sizeof(n->field))) {                          \
+		typeof(now.field) v = n->field;                                                              \
+		v.cmd = cmd_set;                                                                             \
+		r = nb_eth_ioctl(name, &v);                                                                  \
+		first = first ? first : r;                                                                   \
+	}
+	SET(has_channels, ch, ETHTOOL_SCHANNELS)
+	SET(has_rings, ring, ETHTOOL_SRINGPARAM)
+	SET(has_coal, coal, ETHTOOL_SCOALESCE)
+#undef SET
+	return first;
+}
+
+/* ---- links and addresses ---- */
+
+struct addr_walk {
+	int ifindex;
+	struct nic_state *n;
+};
+
+static void addr_one(struct nl_object *obj, void *arg)
+{
+	struct addr_walk *w = arg;
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	struct nic_addr *o;
+
+	if (rtnl_addr_get_ifindex(a) != w->ifindex || w->n->naddrs >= NIC_MAX_ADDRS)
+		return;
+	o = &w->n->addrs[w->n->naddrs++];
+	memset(o, 0, sizeof(*o));
+	o->family = rtnl_addr_get_family(a);
+	if (rtnl_addr_get_local(a))
+		nl_addr2str(rtnl_addr_get_local(a), o->local, sizeof(o->local));
+	if (rtnl_addr_get_peer(a))
+		nl_addr2str(rtnl_addr_get_peer(a), o->peer, sizeof(o->peer));
+	if (rtnl_addr_get_broadcast(a))
+		nl_addr2str(rtnl_addr_get_broadcast(a), o->bcast, sizeof(o->bcast));
+	o->scope = rtnl_addr_get_scope(a);
+	o->flags = (unsigned)rtnl_addr_get_flags(a);
+	if (rtnl_addr_get_label(a))
+		snprintf(o->label, sizeof(o->label), "%s", rtnl_addr_get_label(a));
+}
+
+static int addrs_save(struct nl_sock *sk, struct nic_state *n)
+{
+	struct nl_cache *cache;
+	struct addr_walk w = {.ifindex = n->ifindex, .n = n};
+	int r = nb_nl_err(rtnl_addr_alloc_cache(sk, &cache));
+
+	if (r)
+		return r;
+	n->naddrs = 0;
+	nl_cache_foreach(cache, addr_one, &w);
+	nl_cache_free(cache);
+	return 0;
+}
+
+int nb_addr_put(struct nl_sock *sk, int ifindex, const struct nic_addr *o)
+{
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	struct nl_addr *x = NULL;
+	int r = a ? 0 : -ENOMEM;
+
+	if (r)
+		return r;
+	rtnl_addr_set_ifindex(a, ifindex);
+	rtnl_addr_set_family(a, o->family);
+	if (!(r = nb_nl_err(nl_addr_parse(o->local, o->family, &x)))) {
+		r = nb_nl_err(rtnl_addr_set_local(a, x));
+		nl_addr_put(x);
+	}
+	if (!r && *o->peer && !(r = nb_nl_err(nl_addr_parse(o->peer, o->family, &x)))) {
+		r = nb_nl_err(rtnl_addr_set_peer(a, x));
+		nl_addr_put(x);
+	}
+	if (!r && *o->bcast && !(r = nb_nl_err(nl_addr_parse(o->bcast, o->family, &x)))) {
+		r = nb_nl_err(rtnl_addr_set_broadcast(a, x));
+		nl_addr_put(x);
+	}
+	rtnl_addr_set_scope(a, o->scope);
+	rtnl_addr_set_flags(a, o->flags);
+	if (*o->label)
+		rtnl_addr_set_label(a, o->label);
+	if (!r)
+		r = nb_nl_err(rtnl_addr_add(sk, a, 0));
+	rtnl_addr_put(a);
+	return r == -EEXIST ? 0 : r;
+}
+
+int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char *err, size_t errlen)
+{
+	struct rtnl_link *l;
+	int r = nb_nic_link_get(sk, name, 0, &l);
+
+	if (r) {
+		nb_err(err, errlen, "interface %s: %s", name, strerror(-r));
+		return r;
+	}
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->ifindex = rtnl_link_get_ifindex(l);
+	n->up = rtnl_link_get_flags(l) & IFF_UP;
+	n->mtu = rtnl_link_get_mtu(l);
+	rtnl_link_put(l);
+	r = addrs_save(sk, n);
+	if (!r)
+		r = nb_tc_save(sk, n->ifindex, n->tc, &n->ntc);
+	if (r) {
+		nb_err(err, errlen, "recording %s: %s", name, strerror(-r));
+		return r;
+	}
+	nb_eth_save(name, n);
+	return 0;
+}
+
+static cJSON *words_json(const void *v, size_t size)
+{
+	const uint32_t *w = v;
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < size / 4; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(w[i]));
+	return a;
+}
+
+static bool words_read(const cJSON *a, void *v, size_t size)
+{
+	uint32_t *w = v;
+	size_t i = 0;
+	const cJSON *x;
+
+	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != size / 4)
+		return false;
+	cJSON_ArrayForEach(x, a) w[i++] = cJSON_IsNumber(x) ? (uint32_t)x->valuedouble : 0;
+	return true;
+}
+
+static cJSON *hex_json(const uint8_t *b, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	cJSON *o;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", b[i]);
+	s[2 * n] = '\0';
+	o = cJSON_CreateString(s);
+	free(s);
+	return o;
+}
+
+static uint32_t hex_read(const char *s, uint8_t *b, size_t max)
+{
+	size_t n = s ? strlen(s) / 2 : 0;
+
+	if (n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned x;
+
+		if (sscanf(s + 2 * i, "%2x", &x) != 1)
+			return 0;
+		b[i] = (uint8_t)x;
+	}
+	return (uint32_t)n;
+}
+
+cJSON *nb_nic_json(const struct nic_state *n)
+{
+	cJSON *o = cJSON_CreateObject(), *a, *e;
+
+	cJSON_AddStringToObject(o, "name", n->name);
+	cJSON_AddNumberToObject(o, "ifindex", n->ifindex);
+	cJSON_AddBoolToObject(o, "up", n->up);
+	cJSON_AddNumberToObject(o, "mtu", n->mtu);
+	a = cJSON_AddArrayToObject(o, "addresses");
+	for (size_t i = 0; a && i < n->naddrs; i++) {
+		const struct nic_addr *x = &n->addrs[i];
+
+		e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "family", x->family);
+		cJSON_AddStringToObject(e, "local", x->local);
+		cJSON_AddStringToObject(e, "peer", x->peer);
+		cJSON_AddStringToObject(e, "broadcast", x->bcast);
+		cJSON_AddNumberToObject(e, "scope", x->scope);
+		cJSON_AddNumberToObject(e, "flags", x->flags);
+		cJSON_AddStringToObject(e, "label", x->label);
+		cJSON_AddItemToArray(a, e);
+	}
+	if (n->has_features) {
+		e = cJSON_AddObjectToObject(o, "features");
+		cJSON_AddItemToObject(e, "changeable", words_json(n->feat_avail, n->nfeat * 4));
+		cJSON_AddItemToObject(e, "requested", words_json(n->feat_req, n->nfeat * 4));
+	}
+	/* absent: the driver would not say */
+	if (n->has_channels)
+		cJSON_AddItemToObject(o, "channels", words_json(&n->ch, sizeof(n->ch)));
+	if (n->has_rings)
+		cJSON_AddItemToObject(o, "rings", words_json(&n->ring, sizeof(n->ring)));
+	if (n->has_coal)
+		cJSON_AddItemToObject(o, "coalescing", words_json(&n->coal, sizeof(n->coal)));
+	a = cJSON_AddArrayToObject(o, "tc");
+	for (size_t i = 0; a && i < n->ntc; i++) {
+		const struct nic_tc *t = &n->tc[i];
+
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", t->is_class ? "class" : "qdisc");
+		cJSON_AddNumberToObject(e, "handle", t->handle);
+		cJSON_AddNumberToObject(e, "parent", t->parent);
+		cJSON_AddStringToObject(e, "kind", t->kind);
+		cJSON_AddItemToObject(e, "options", hex_json(t->opts, t->optlen));
+		cJSON_AddItemToArray(a, e);
+	}
+	return o;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void str(const cJSON *o, const char *k, char *buf, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	snprintf(buf, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+void nb_nic_read(const cJSON *o, struct nic_state *n)
+{
+	const cJSON *a, *e;
+
+	memset(n, 0, sizeof(*n));
+	str(o, "name", n->name, sizeof(n->name));
+	n->ifindex = (int)num(o, "ifindex");
+	n->up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "up"));
+	n->mtu = (uint32_t)num(o, "mtu");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "addresses"))
+	{
+		struct nic_addr *x;
+
+		if (n->naddrs >= NIC_MAX_ADDRS)
+			break;
+		x = &n->addrs[n->naddrs++];
+		x->family = (int)num(e, "family");
+		str(e, "local", x->local, sizeof(x->local));
+		str(e, "peer", x->peer, sizeof(x->peer));
+		str(e, "broadcast", x->bcast, sizeof(x->bcast));
+		x->scope = (int)num(e, "scope");
+		x->flags = (unsigned)num(e, "flags");
+		str(e, "label", x->label, sizeof(x->label));
+	}
+	a = cJSON_GetObjectItemCaseSensitive(o, "features");
+	if (a) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "changeable");
+		int nb = cJSON_GetArraySize(c);
+
+		n->nfeat = nb > 0 && nb <= NIC_FEAT_BLOCKS ? (uint32_t)nb : 0;
+		n->has_features =
+		    n->nfeat && words_read(c, n->feat_avail, n->nfeat * 4) &&
+		    words_read(cJSON_GetObjectItemCaseSensitive(a, "requested"), n->feat_req, n->nfeat * 4);
+	}
+	n->has_channels = words_read(cJSON_GetObjectItemCaseSensitive(o, "channels"), &n->ch, sizeof(n->ch));
+	n->has_rings = words_read(cJSON_GetObjectItemCaseSensitive(o, "rings"), &n->ring, sizeof(n->ring));
+	n->has_coal =
+	    words_read(cJSON_GetObjectItemCaseSensitive(o, "coalescing"), &n->coal, sizeof(n->coal));
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "tc"))
+	{
+		struct nic_tc *t;
+		char type[8], hex[2 * NIC_TC_OPTS_MAX + 1];
+
+		if (n->ntc >= NIC_MAX_TC)
+			break;
+		t = &n->tc[n->ntc++];
+		str(e, "type", type, sizeof(type));
+		t->is_class = !strcmp(type, "class");
+		t->handle = (uint32_t)num(e, "handle");
+		t->parent = (uint32_t)num(e, "parent");
+		str(e, "kind", t->kind, sizeof(t->kind));
+		str(e, "options", hex, sizeof(hex));
+		t->optlen = hex_read(hex, t->opts, sizeof(t->opts));
+	}
+}
+int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_state *n)
+{
+	struct rtnl_link *change = rtnl_link_alloc();
+	int first, r;
+
+	if (!change)
+		return -ENOMEM;
+	if (rtnl_link_get_mtu(l) != n->mtu)
+		rtnl_link_set_mtu(change, n->mtu);
+	first = nb_eth_restore(n->name, n);
+	if (n->up)
+		rtnl_link_set_flags(change, IFF_UP);
+	else
+		rtnl_link_unset_flags(change, IFF_UP);
+	r = nb_nl_err(rtnl_link_change(sk, l, change, 0));
+	first = first ? first : r;
+	for (size_t j = 0; j < n->naddrs; j++) {
+		r = nb_addr_put(sk, rtnl_link_get_ifindex(l), &n->addrs[j]);
+		first = first ? first : r;
+	}
+	r = nb_tc_restore(sk, rtnl_link_get_ifindex(l), n);
+	rtnl_link_put(change);
+	return first ? first : r;
+}
