@@ -19,17 +19,19 @@ enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
 struct cli_test {
 	struct nb_test_cfg cfg;
 	enum cli_format format;
-	const char *path;      /* --path: build this path for the run */
-	const char *topo;      /* --topo: use this running instance */
-	const char *output;    /* -o: write the report there too */
-	const char *data_host; /* --data-host: the data address a responder may name instead of -H's */
-	const char *key_file;  /* --key-file, else $NBENCH_KEY_FILE: the shared key; NULL: none */
-	const char *hist_out;  /* --hist-out: write the latency distribution there */
-	struct nb_hist *hist;  /* the run's latency histogram, when hist_out is set */
-	bool quiet;	       /* no interim lines */
-	bool hops;	       /* --hops: also a run with capture on every interface of the path */
-	const char *baseline;  /* --baseline FILE: exit 1 when worse than it (diff_cmd.c) */
-	const char *tolerance; /* --tolerance PCT: by more than this beyond the interval (5%) */
+	const char *path;	  /* --path: build this path for the run */
+	const char *topo;	  /* --topo: use this running instance */
+	const char *output;	  /* -o: write the report there too */
+	const char *data_host;	  /* --data-host: the data address a responder may name instead of -H's */
+	const char *key_file;	  /* --key-file, else $NBENCH_KEY_FILE: the shared key; NULL: none */
+	const char *hist_out;	  /* --hist-out: write the latency distribution there */
+	struct nb_hist *hist;	  /* the run's latency histogram, when hist_out is set */
+	bool quiet;		  /* no interim lines */
+	bool hops;		  /* --hops: also a run with capture on every interface of the path */
+	const char *baseline;	  /* --baseline FILE: exit 1 when worse than it (diff_cmd.c) */
+	const char *tolerance;	  /* --tolerance PCT: by more than this beyond the interval (5%) */
+	double load_bps;	  /* rr --load: a paced stream beside the probe (payload bits/s); 0 = none */
+	enum nb_proto load_proto; /* --load-proto: that stream's protocol (udp) */
 	bool host_given;
 	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
 		const char *ifs;
@@ -46,6 +48,10 @@ int cli_parse_test(int argc, char **argv, struct cli_test *ret);
 int cmd_test(int argc, char **argv); /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_throughput(int argc, char **argv); /* throughput_cmd.c: RFC 2544 throughput per frame size */
+/* rr --load (throughput_cmd.c): the idle probe, then the probe beside the load, into rep. Exit status. */
+struct nb_report;
+int cli_run_loaded(struct cli_test *t, struct nb_report *rep);
 int cmd_sweep(int argc, char **argv); /* sweep_cmd.c: knob values crossed, each combination a compare cell */
 int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
 int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */

@@ -25,6 +25,7 @@ static const struct cmd {
     {"rr", cmd_test, "request/response latency and transactions/s (TCP or UDP)"},
     {"crr", cmd_test, "a new TCP connection per transaction"},
     {"topo", cmd_topo, "build, remove, list or print network paths"},
+    {"throughput", cmd_throughput, "RFC 2544: the highest zero-loss rate per frame size"},
     {"compare", cmd_compare, "every test on every path, interleaved and repeated"},
     {"sweep", cmd_sweep, "a test per combination of NIC knobs (offloads, MTU, rings, qdisc)"},
     {"plot", cmd_plot, "draw figures from nbench JSON reports with gnuplot"},

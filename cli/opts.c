@@ -124,6 +124,12 @@ static const struct test_opt test_opts[] = {
     {"rate", 0, "R", K_RR, 0, OT_RATE, FIELD(cfg.rate_tps), .lo = 0, .hi = 1000 * 1000 * 1000,
      .what = "a rate", .unit = " transactions/s",
      .help = "open loop at R transactions/s in all, latency from the intended send"},
+    {"load", 0, "R", K_RR, 0, OT_RATE, FIELD(load_bps), .lo = 0, .hi = (int64_t)NB_MAX_RATE_BPS,
+     .what = "a rate in bits/s", .unit = " (k, M, G, T)",
+     .help = "latency under load: a stream paced to R payload bits/s beside the\nprobe (open loop, --rate "
+	     "or 1000/s), after the same probe idle"},
+    {"load-proto", 0, "tcp|udp", K_RR, 0, OT_PROTO, FIELD(load_proto), .what = "tcp or udp",
+     .help = "--load's protocol (udp)"},
     /* taken by every test (a no-op where there is no UDP transaction), listed where it means something */
     {"udp-timeout", 0, "T", K_ALL, K_RR | K_CRR, OT_DURATION, FIELD(cfg.udp_timeout_ns), .lo = MS,
      .hi = 60 * S, .what = "a timeout", .help = "a UDP transaction unanswered this long is lost (200ms)"},
@@ -528,6 +534,7 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	int c, r;
 
 	memset(t, 0, sizeof(*t));
+	t->load_proto = NB_PROTO_UDP; /* --load-proto's default */
 	if (nb_test_kind_parse(ps.cmd, &ps.kind) < 0)
 		return cli_usage_error(ps.cmd, "unknown test");
 	nb_cfg_defaults(&t->cfg, ps.kind);

@@ -360,7 +360,7 @@ int cmd_test(int argc, char **argv)
 	}
 	nb_report_init(&rep);
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
-	int rc = cli_run_test(&t, &rep, live);
+	int rc = t.load_bps > 0 ? cli_run_loaded(&t, &rep) : cli_run_test(&t, &rep, live);
 	if (rc == 2) {
 		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 		nb_report_free(&rep);

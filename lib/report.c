@@ -307,6 +307,25 @@ static void text_rr(const struct nb_report *r, FILE *out)
 		line(out, "timeouts", "%llu", (unsigned long long)r->timeouts);
 }
 
+/* rr --load: the load achieved and the idle probe, under the loaded probe's figures. */
+static void text_load(const struct nb_report *r, FILE *out)
+{
+	const struct nb_report_load *L = &r->load;
+	const struct nb_hist_stats *l = &L->idle_lat;
+	char a[32], b[32];
+	line(out, "load", "%s stream paced to %s, achieved %s (loss %.3f%%)", nb_proto_name(L->proto),
+	     nb_fmt_bps(L->offered_bps, a, sizeof(a)), nb_fmt_bps(L->achieved_bps, b, sizeof(b)),
+	     L->loss_pct);
+	line(out, "idle probe", "%llu transactions, %.1f/s, %llu timeouts", (unsigned long long)L->idle_txns,
+	     L->idle_tps, (unsigned long long)L->idle_timeouts);
+	double v[] = {(double)l->min_ns, l->mean_ns,	     (double)l->p50_ns, (double)l->p90_ns,
+		      (double)l->p99_ns, (double)l->p999_ns, (double)l->max_ns, l->stddev_ns};
+	fprintf(out, "%-*s", LABEL_W, "idle latency (us)");
+	for (unsigned i = 0; i < 8; i++)
+		fprintf(out, "%9.2f", v[i] / NB_NS_PER_US);
+	fputc('\n', out);
+}
+
 static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, const char *title, FILE *out)
 {
 	char a[32], b[32], d[32], e[32], f[32];
@@ -403,6 +422,8 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 		text_stream(r, out);
 	else
 		text_rr(r, out);
+	if (r->load.on)
+		text_load(r, out);
 	fputc('\n', out);
 	text_cpu(r, &r->cpu, r->same_host ? "cpu" : "client cpu", out);
 	if (r->server_cpu_valid)
@@ -691,6 +712,36 @@ static cJSON *j_hops_capture(const struct nb_report_hops *h)
 	return o;
 }
 
+static cJSON *j_latency(const struct nb_hist_stats *h)
+{
+	cJSON *l = cJSON_CreateObject();
+	j_num(l, "min", (double)h->min_ns);
+	j_num(l, "mean", h->mean_ns);
+	j_num(l, "p50", (double)h->p50_ns);
+	j_num(l, "p90", (double)h->p90_ns);
+	j_num(l, "p99", (double)h->p99_ns);
+	j_num(l, "p999", (double)h->p999_ns);
+	j_num(l, "max", (double)h->max_ns);
+	j_num(l, "stddev", h->stddev_ns);
+	return l;
+}
+
+/* rr --load: end.load, the stream beside the probe and the idle probe. */
+static cJSON *j_load(const struct nb_report_load *L)
+{
+	cJSON *o = cJSON_CreateObject(), *idle;
+	cJSON_AddStringToObject(o, "proto", nb_proto_name(L->proto));
+	j_num(o, "offered_bps", L->offered_bps);
+	j_num(o, "achieved_bps", L->achieved_bps);
+	j_num(o, "loss_pct", L->loss_pct);
+	idle = cJSON_AddObjectToObject(o, "idle");
+	j_u64(idle, "transactions", L->idle_txns);
+	j_num(idle, "transactions_per_s", L->idle_tps);
+	j_u64(idle, "timeouts", L->idle_timeouts);
+	cJSON_AddItemToObject(idle, "latency_ns", j_latency(&L->idle_lat));
+	return o;
+}
+
 static cJSON *j_end(const struct nb_report *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -725,6 +776,8 @@ static cJSON *j_end(const struct nb_report *r)
 		j_num(l, "p999", (double)r->lat.p999_ns);
 		j_num(l, "max", (double)r->lat.max_ns);
 		j_num(l, "stddev", r->lat.stddev_ns);
+		if (r->load.on)
+			cJSON_AddItemToObject(o, "load", j_load(&r->load));
 	}
 	cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cpu, &r->cfg));
 	if (r->server_cpu_valid)

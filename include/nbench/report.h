@@ -141,6 +141,18 @@ struct nb_report {
 	struct nb_report_iface *ifaces; /* owned: nb_report_add_iface */
 	unsigned n_ifaces;
 
+	/* rr --load: the probe (this report's rr) ran beside a paced stream to the same responder; idle is
+	 * the same probe run alone just before, the baseline */
+	struct nb_report_load {
+		bool on;
+		enum nb_proto proto;		  /* the stream's */
+		double offered_bps, achieved_bps; /* its paced payload rate and its goodput at the receiver */
+		double loss_pct;		  /* udp: its loss */
+		uint64_t idle_txns, idle_timeouts;
+		double idle_tps;
+		struct nb_hist_stats idle_lat;
+	} load;
+
 	bool complete; /* false: the run failed part way; figures cover what was measured */
 	char error[256];
 	char notes[4][160]; /* warnings worth a line in every format (disturbed CPU, emulation, ...) */
