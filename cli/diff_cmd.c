@@ -99,7 +99,7 @@ static void num_or_null(cJSON *o, const char *key, double v)
 		cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *side_json(const struct nbm_stat *s)
+static cJSON *side_json(const struct nb_stat *s)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "runs", s->n);

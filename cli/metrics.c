@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "metrics.h"
+#include "stats.h"
 
 /* Which way is better, by a figure's key. A key not here is shown with its change and never judged. */
 static const struct {
@@ -467,50 +468,13 @@ int nbm_same_test(const struct nbm_set *a, const struct nbm_set *b, char *err, s
 
 /* ---- statistics ---- */
 
-double nbm_t_quantile(double level, double df)
-{
-	static const double t95[] = {0,	    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
-				     2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-				     2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
-				     2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-	static const double t99[] = {0,	    63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499,
-				     3.355, 3.250,  3.169, 3.106, 3.055, 3.012, 2.977, 2.947,
-				     2.921, 2.898,  2.878, 2.861, 2.845, 2.831, 2.819, 2.807,
-				     2.797, 2.787,  2.779, 2.771, 2.763, 2.756, 2.750};
-	bool n99 = level >= 99;
-	if (!(df >= 1))
-		return INFINITY;
-	if (df <= 30)
-		return n99 ? t99[(int)df] : t95[(int)df]; /* floored: the wider interval */
-	return n99 ? 2.576 : 1.960;
-}
-
-struct nbm_stat nbm_stat_of(const double *v, unsigned n, double level)
-{
-	struct nbm_stat s = {0, 0, INFINITY, n};
-	if (!n)
-		return s;
-	for (unsigned i = 0; i < n; i++)
-		s.mean += v[i];
-	s.mean /= n;
-	if (n < 2)
-		return s;
-	double var = 0;
-	for (unsigned i = 0; i < n; i++)
-		var += (v[i] - s.mean) * (v[i] - s.mean);
-	s.sd = sqrt(var / (n - 1));
-	s.ci = nbm_t_quantile(level, n - 1) * s.sd / sqrt(n);
-	return s;
-}
-
 const char *nbm_test_name(enum nbm_test t)
 {
 	return t == NBM_TEST_WELCH ? "welch" : t == NBM_TEST_INTERVAL ? "interval" : "none";
 }
 
 /* The half-width of the difference of the means' interval, and how it was found. */
-static double diff_halfwidth(const struct nbm_stat *a, const struct nbm_stat *b, double level,
-			     enum nbm_test *t)
+static double diff_halfwidth(const struct nb_stat *a, const struct nb_stat *b, double level, enum nbm_test *t)
 {
 	if (a->n >= 2 && b->n >= 2) {
 		double va = a->sd * a->sd / a->n, vb = b->sd * b->sd / b->n, se = sqrt(va + vb);
@@ -520,7 +484,7 @@ static double diff_halfwidth(const struct nbm_stat *a, const struct nbm_stat *b,
 		double least = (a->n < b->n ? a->n : b->n) - 1; /* Welch's df is never below this */
 		df = df < least ? least : df;
 		*t = NBM_TEST_WELCH;
-		return nbm_t_quantile(level, df) * se;
+		return nb_t_quantile(level, df) * se;
 	}
 	if (a->n >= 2 || b->n >= 2) {
 		*t = NBM_TEST_INTERVAL;
@@ -540,7 +504,7 @@ static double pct_of(double x, double base)
 struct nbm_change nbm_compare(const struct nbm_metric *a, const struct nbm_metric *b, double level,
 			      double tol_pct)
 {
-	struct nbm_change c = {.a = nbm_stat_of(a->v, a->n, level), .b = nbm_stat_of(b->v, b->n, level)};
+	struct nbm_change c = {.a = nb_stat_of(a->v, a->n, level), .b = nb_stat_of(b->v, b->n, level)};
 	double delta = c.b.mean - c.a.mean;
 	double half = diff_halfwidth(&c.a, &c.b, level, &c.test);
 	int dir = a->dir;

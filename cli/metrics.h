@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "stats.h"
+
 #define NBM_MAX_SAMPLES 100 /* runs per metric: compare's --max-runs, or report files on one side */
 #define NBM_MAX_METRICS 512 /* compare: 5 tests x 2 placements x 8 paths x 6 figures */
 #define NBM_MAX_KEYS	32
@@ -60,16 +62,6 @@ int nbm_direction(const char *key);
  * stream" (one line) in err. */
 int nbm_same_test(const struct nbm_set *a, const struct nbm_set *b, char *err, size_t errlen);
 
-/* Two-sided Student t quantile at level 95 or 99 (percent) for df degrees of freedom (floored). */
-double nbm_t_quantile(double level, double df);
-
-struct nbm_stat {
-	double mean, sd; /* sd: sample standard deviation (n-1); 0 for one sample */
-	double ci;	 /* the mean's confidence interval half-width; INFINITY below two samples */
-	unsigned n;
-};
-struct nbm_stat nbm_stat_of(const double *v, unsigned n, double level);
-
 /* How a change was tested. */
 enum nbm_test {
 	NBM_TEST_NONE,	   /* one run on each side: no interval, not testable */
@@ -80,7 +72,7 @@ const char *nbm_test_name(enum nbm_test t);
 
 /* B against A for one metric. */
 struct nbm_change {
-	struct nbm_stat a, b;
+	struct nb_stat a, b;
 	double delta_pct; /* (mean B - mean A) / |mean A|, percent; +-INFINITY from 0, 0 when both are 0 */
 	double ci_pct;	  /* the change's interval half-width, percent of |mean A|; NAN when untested */
 	enum nbm_test test;

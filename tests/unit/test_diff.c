@@ -27,15 +27,15 @@ static bool near(double a, double b, double eps)
 static void test_stat(void)
 {
 	const double v[] = {10, 12, 14};
-	struct nbm_stat s = nbm_stat_of(v, 3, 95);
+	struct nb_stat s = nb_stat_of(v, 3, 95);
 	CHECK(near(s.mean, 12, 1e-12));
 	CHECK(near(s.sd, 2, 1e-12));
 	CHECK_MSG(near(s.ci, 4.303 * 2 / sqrt(3), 1e-9), "ci %g", s.ci); /* t(95%, df 2) s / sqrt(n) */
-	CHECK(isinf(nbm_stat_of(v, 1, 95).ci));
-	CHECK(near(nbm_t_quantile(99, 1), 63.657, 1e-9));
-	CHECK(near(nbm_t_quantile(95, 2.7), 4.303, 1e-9)); /* floored: the wider interval */
-	CHECK(near(nbm_t_quantile(95, 1000), 1.96, 1e-9));
-	CHECK(isinf(nbm_t_quantile(95, 0.5)));
+	CHECK(isinf(nb_stat_of(v, 1, 95).ci));
+	CHECK(near(nb_t_quantile(99, 1), 63.657, 1e-9));
+	CHECK(near(nb_t_quantile(95, 2.7), 4.303, 1e-9)); /* floored: the wider interval */
+	CHECK(near(nb_t_quantile(95, 1000), 1.96, 1e-9));
+	CHECK(isinf(nb_t_quantile(95, 0.5)));
 }
 
 /* Both sides repeated: Welch's t-test decides; a 20% worse latency with a 1% spread is significant. */
