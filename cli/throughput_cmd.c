@@ -390,20 +390,6 @@ static void write_text(const struct tput_opts *o, const struct tput_ctx *x, cons
 	}
 }
 
-static cJSON *lat_json(const struct nb_hist_stats *h)
-{
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "count", (double)h->count);
-	cJSON_AddNumberToObject(j, "min_ns", (double)h->min_ns);
-	cJSON_AddNumberToObject(j, "mean_ns", h->mean_ns);
-	cJSON_AddNumberToObject(j, "p50_ns", (double)h->p50_ns);
-	cJSON_AddNumberToObject(j, "p90_ns", (double)h->p90_ns);
-	cJSON_AddNumberToObject(j, "p99_ns", (double)h->p99_ns);
-	cJSON_AddNumberToObject(j, "p999_ns", (double)h->p999_ns);
-	cJSON_AddNumberToObject(j, "max_ns", (double)h->max_ns);
-	return j;
-}
-
 static cJSON *size_json(const struct tput_size *s)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -436,7 +422,8 @@ static cJSON *size_json(const struct tput_size *s)
 			cJSON_AddNumberToObject(l, "achieved_fps", s->lat[k].achieved_fps);
 			cJSON_AddBoolToObject(l, "complete", s->lat[k].ok);
 			cJSON_AddNumberToObject(l, "timeouts", (double)s->lat[k].timeouts);
-			cJSON_AddItemToObject(l, "lat", lat_json(&s->lat[k].lat));
+			cJSON_AddNumberToObject(l, "transactions", (double)s->lat[k].lat.count);
+			cJSON_AddItemToObject(l, "latency_ns", nb_report_latency_json(&s->lat[k].lat));
 			cJSON_AddItemToArray(a, l);
 		}
 	}

@@ -712,7 +712,7 @@ static cJSON *j_hops_capture(const struct nb_report_hops *h)
 	return o;
 }
 
-static cJSON *j_latency(const struct nb_hist_stats *h)
+cJSON *nb_report_latency_json(const struct nb_hist_stats *h)
 {
 	cJSON *l = cJSON_CreateObject();
 	j_num(l, "min", (double)h->min_ns);
@@ -738,7 +738,7 @@ static cJSON *j_load(const struct nb_report_load *L)
 	j_u64(idle, "transactions", L->idle_txns);
 	j_num(idle, "transactions_per_s", L->idle_tps);
 	j_u64(idle, "timeouts", L->idle_timeouts);
-	cJSON_AddItemToObject(idle, "latency_ns", j_latency(&L->idle_lat));
+	cJSON_AddItemToObject(idle, "latency_ns", nb_report_latency_json(&L->idle_lat));
 	return o;
 }
 
@@ -767,15 +767,7 @@ static cJSON *j_end(const struct nb_report *r)
 		j_u64(o, "transactions", r->txns);
 		j_num(o, "transactions_per_s", r->tps);
 		j_u64(o, "timeouts", r->timeouts);
-		cJSON *l = cJSON_AddObjectToObject(o, "latency_ns");
-		j_num(l, "min", (double)r->lat.min_ns);
-		j_num(l, "mean", r->lat.mean_ns);
-		j_num(l, "p50", (double)r->lat.p50_ns);
-		j_num(l, "p90", (double)r->lat.p90_ns);
-		j_num(l, "p99", (double)r->lat.p99_ns);
-		j_num(l, "p999", (double)r->lat.p999_ns);
-		j_num(l, "max", (double)r->lat.max_ns);
-		j_num(l, "stddev", r->lat.stddev_ns);
+		cJSON_AddItemToObject(o, "latency_ns", nb_report_latency_json(&r->lat));
 		if (r->load.on)
 			cJSON_AddItemToObject(o, "load", j_load(&r->load));
 	}

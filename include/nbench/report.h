@@ -211,4 +211,8 @@ void nb_report_write_hops_csv(const struct nb_report_hops *h, const char *path, 
 /* Allocates r->flows as n zeroed entries (cpu = -1), replacing any previous array. 0 or -ENOMEM. */
 int nb_report_set_flows(struct nb_report *r, unsigned n);
 
+/* The report's latency_ns object ({min, mean, p50, p90, p99, p999, max, stddev}, ns) of a histogram's
+ * figures: rr/crr's end.latency_ns, rr --load's idle probe, throughput --latency's probes. */
+struct cJSON *nb_report_latency_json(const struct nb_hist_stats *h);
+
 #endif

@@ -58,7 +58,7 @@ tput shaped && check "zero-loss rate is tbf's 50 Mbit/s" size_check "$T/shaped.j
 # --latency: the probe at 10/50/90/100% of the rate found, each with the load achieved
 tput latency --latency --resolution 10% && check "--latency probes at four loads" size_check "$T/latency.json" \
 	"s['found'] and [l['load_pct'] for l in s['latency']] == [10, 50, 90, 100] and \
-	all(l['complete'] and l['lat']['count'] > 0 and 0 < l['lat']['p50_ns'] <= l['lat']['max_ns'] and \
+	all(l['complete'] and l['transactions'] > 0 and 0 < l['latency_ns']['p50'] <= l['latency_ns']['max'] and \
 	abs(l['achieved_fps'] - l['offered_fps']) <= 0.15 * l['offered_fps'] for l in s['latency'])"
 
 # sizes the engine cannot send are named, the others searched
