@@ -5,22 +5,9 @@
 # 50th datagram nothing passes at --loss 0, and --loss 5 (above the 2% drop ratio) finds the shaped rate
 # again. rr --load reports the idle probe, the loaded one and the load achieved.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-ip netns add nbt-probe-$$ 2>/dev/null || skip "cannot create network namespaces"
-ip netns del nbt-probe-$$
 command -v nft > /dev/null || skip "nft is not installed"
 command -v tc > /dev/null || skip "tc is not installed"
-
-sfx=$$$RANDOM
-C=nbt-c-$sfx S=nbt-s-$sfx
-CLEANUPS+=("ip netns del $C" "ip netns del $S")
-ip netns add "$C" && ip netns add "$S" || exit 1
-ip -n "$C" link add veth0 type veth peer name veth1 netns "$S" || exit 1
-ip -n "$C" addr add 10.199.1.1/24 dev veth0
-ip -n "$S" addr add 10.199.1.2/24 dev veth1
-for n in "$C" "$S"; do ip -n "$n" link set lo up; done
-ip -n "$C" link set veth0 up
-ip -n "$S" link set veth1 up
+veth_pair 10.199.1
 SHAPED_BPS=50000000
 tc -n "$C" qdisc add dev veth0 root tbf rate 50mbit burst 32kb latency 20ms || skip "no tbf qdisc"
 port=$(free_port)
