@@ -70,6 +70,12 @@ struct cell { /* one test (in one placement) on one path */
 	unsigned disturbed, failed;
 };
 
+struct hcell {					  /* --hops: one rr test (in one placement) on one path */
+	double without[MAX_RUNS], with[MAX_RUNS]; /* mean round trips of the runs without and with capture */
+	unsigned n_without, n_with;
+	struct nb_report_hops *last; /* the last capture run's decomposition */
+};
+
 struct cmp {
 	const char *paths[MAX_PATHS];
 	unsigned npaths;
@@ -82,12 +88,19 @@ struct cmp {
 	int64_t duration_ns;
 	enum cli_format format;
 	const char *output;
+	const char *json_out; /* --json-out: the JSON too, whatever stdout shows (for nbench plot) */
 	const char *key_file; /* --key-file, else $NBENCH_KEY_FILE: the paths' responders require it */
 	const char *host;     /* -H: the paths are built on that host by its agent (nbench serve --paths) */
 	bool quiet;
+	bool hops; /* --hops */
+	struct hcell hc[MAX_TESTS][2][MAX_PATHS];
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
 	cJSON *runs_json;
+	cJSON
+	    *path_details; /* per path, the "start" of its first complete run: hosts, engine, NICs, config */
+	const char *baseline, *tolerance; /* --baseline FILE --tolerance PCT (diff_cmd.c) */
+	double tol_pct;
 	struct {
 		char path[16];
 		char why[256];
@@ -204,6 +217,165 @@ static void run_json(struct cmp *c, unsigned round, const struct ctest *t, unsig
 	cJSON_AddItemToArray(c->runs_json, j);
 }
 
+static unsigned rows_of(struct cmp *c, unsigned ti);
+static const char *row_placement(const struct cmp *c, const struct ctest *t, unsigned pli);
+
+/* --hops: right after a run without capture, the same test with it; keeps both round trips and the
+ * decomposition. */
+static void hops_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, unsigned pi,
+		     const struct nb_test_cfg *cfg, double rtt_without_ns)
+{
+	struct hcell *h = &c->hc[ti][pli][pi];
+	struct nb_report rep;
+	nb_report_init(&rep);
+	c->pe[pi].hops = true;
+	bool ok = cli_path_run(&c->pe[pi], cfg, false, &rep) == 0 && rep.complete && rep.hops;
+	c->pe[pi].hops = false;
+	if (ok && h->n_with < MAX_RUNS) {
+		h->without[h->n_without++] = rtt_without_ns;
+		h->with[h->n_with++] = rep.lat.mean_ns;
+		free(h->last);
+		h->last = rep.hops;
+		rep.hops = NULL;
+	}
+	if (!c->quiet)
+		fprintf(stderr, "  round %u  %-14s %-10s %-8s %s\n", round, c->tests[ti]->name, "capture",
+			c->paths[pi],
+			ok	      ? "ok"
+			: rep.n_notes ? rep.notes[0]
+				      : rep.error);
+	nb_report_free(&rep);
+}
+
+/* The hops' share of a decomposition: its "hop out" and "hop back" segments' means. */
+static double hop_sum_ns(const struct nb_report_hops *h)
+{
+	double sum = 0;
+	for (unsigned i = 0; i < h->n; i++)
+		if (!strncmp(h->seg[i].segment, "hop ", 4))
+			sum += h->seg[i].mean_ns;
+	return sum;
+}
+
+/* What path pi's hops add to its parent's, beside compare's subtraction of their mean round trips (runs
+ * without capture). false when the parent has no decomposition. */
+struct hops_vs {
+	const char *parent;
+	double capture_ns;	  /* hop sum of pi - hop sum of the parent */
+	double compare_ns, ci_ns; /* mean round trip of pi - the parent's, and its confidence half-width */
+};
+
+static bool hops_vs_parent(const struct cmp *c, unsigned ti, unsigned pli, unsigned pi, struct hops_vs *v)
+{
+	const char *par = nb_topo_kind_parent(c->paths[pi]);
+	int pp = par ? path_index(c, par) : -1;
+	const struct hcell *a = &c->hc[ti][pli][pi], *b = pp >= 0 ? &c->hc[ti][pli][pp] : NULL;
+	if (!b || !a->last || !b->last)
+		return false;
+	struct nb_stat sa = nb_stat_of(a->without, a->n_without, c->ci_level);
+	struct nb_stat sb = nb_stat_of(b->without, b->n_without, c->ci_level);
+	*v = (struct hops_vs){par, hop_sum_ns(a->last) - hop_sum_ns(b->last), sa.mean - sb.mean,
+			      sqrt(sa.ci * sa.ci + sb.ci * sb.ci)};
+	return true;
+}
+
+/* The decomposition of cell (ti, pli, pi) with its capture overhead over the rounds. */
+static struct nb_report_hops *hops_of(struct cmp *c, unsigned ti, unsigned pli, unsigned pi)
+{
+	struct hcell *h = &c->hc[ti][pli][pi];
+	if (!h->last)
+		return NULL;
+	h->last->rtt_without_ns = nb_stat_of(h->without, h->n_without, c->ci_level).mean;
+	h->last->rtt_with_ns = nb_stat_of(h->with, h->n_with, c->ci_level).mean;
+	h->last->runs_without = h->n_without;
+	h->last->runs_with = h->n_with;
+	return h->last;
+}
+
+static void print_hops_text(struct cmp *c, FILE *out)
+{
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
+			for (unsigned pi = 0; pi < c->npaths; pi++) {
+				struct nb_report_hops *h = hops_of(c, ti, pli, pi);
+				struct hops_vs v;
+				char title[64];
+				if (!h)
+					continue;
+				snprintf(title, sizeof(title), "%s (%s, %s)", c->paths[pi],
+					 c->tests[ti]->name, row_placement(c, c->tests[ti], pli));
+				fputc('\n', out);
+				nb_report_text_hops(h, title, out);
+				if (!hops_vs_parent(c, ti, pli, pi, &v))
+					continue;
+				fprintf(out,
+					"  %s - %s: the hops add %+.2f us (capture); the mean round trip, "
+					"%+.2f ± %.2f "
+					"us (runs without capture): %s by %.2f us\n",
+					c->paths[pi], v.parent, v.capture_ns / 1e3, v.compare_ns / 1e3,
+					v.ci_ns / 1e3,
+					fabs(v.capture_ns - v.compare_ns) <= v.ci_ns
+					    ? "within the interval, apart"
+					    : "outside the interval, apart",
+					fabs(v.capture_ns - v.compare_ns) / 1e3);
+			}
+}
+
+static cJSON *hops_json(struct cmp *c)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
+			for (unsigned pi = 0; pi < c->npaths; pi++) {
+				struct nb_report_hops *h = hops_of(c, ti, pli, pi);
+				struct hops_vs v;
+				if (!h)
+					continue;
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "test", c->tests[ti]->name);
+				cJSON_AddStringToObject(o, "placement", row_placement(c, c->tests[ti], pli));
+				cJSON_AddStringToObject(o, "path", c->paths[pi]);
+				cJSON_AddItemToObject(o, "hops", nb_report_hops_json(h));
+				cJSON_AddNumberToObject(o, "decomposed", (double)h->decomposed);
+				cJSON_AddNumberToObject(o, "rtt_mean_ns", h->rtt_mean_ns);
+				cJSON_AddNumberToObject(o, "rtt_mean_without_capture_ns", h->rtt_without_ns);
+				cJSON_AddNumberToObject(o, "rtt_mean_with_capture_ns", h->rtt_with_ns);
+				cJSON_AddNumberToObject(o, "overhead_ns", h->rtt_with_ns - h->rtt_without_ns);
+				cJSON_AddNumberToObject(o, "runs_with", h->runs_with);
+				cJSON_AddNumberToObject(o, "hop_sum_ns", hop_sum_ns(h));
+				if (hops_vs_parent(c, ti, pli, pi, &v)) {
+					cJSON *p = cJSON_AddObjectToObject(o, "vs_parent");
+					cJSON_AddStringToObject(p, "from", v.parent);
+					cJSON_AddNumberToObject(p, "hops_delta_ns", v.capture_ns);
+					cJSON_AddNumberToObject(p, "rtt_delta_ns", v.compare_ns);
+					if (isfinite(v.ci_ns))
+						cJSON_AddNumberToObject(p, "rtt_delta_ci_ns", v.ci_ns);
+					else
+						cJSON_AddNullToObject(p, "rtt_delta_ci_ns");
+				}
+				cJSON_AddItemToArray(arr, o);
+			}
+	return arr;
+}
+
+static void print_hops_csv(struct cmp *c, FILE *out)
+{
+	bool header = true;
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
+			for (unsigned pi = 0; pi < c->npaths; pi++) {
+				struct nb_report_hops *h = hops_of(c, ti, pli, pi);
+				char label[64];
+				if (!h)
+					continue;
+				if (header)
+					fputc('\n', out);
+				snprintf(label, sizeof(label), "%s/%s", c->paths[pi], c->tests[ti]->name);
+				nb_report_write_hops_csv(h, label, out, header);
+				header = false;
+			}
+}
+
 static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, unsigned pi)
 {
 	const struct ctest *t = c->tests[ti];
@@ -216,6 +388,13 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 	nb_report_init(&rep);
 	ok = cli_path_run(&c->pe[pi], &cfg, false, &rep) == 0 && rep.complete;
 	run_json(c, round, t, pli, pi, &rep, ok);
+	if (ok && !cJSON_HasObjectItem(c->path_details, c->paths[pi])) {
+		cJSON *doc = cli_report_doc(&rep);
+		cJSON *st = doc ? cJSON_DetachItemFromObjectCaseSensitive(doc, "start") : NULL;
+		if (st)
+			cJSON_AddItemToObject(c->path_details, c->paths[pi], st);
+		cJSON_Delete(doc);
+	}
 	if (ok && cell->n < MAX_RUNS) {
 		for (int m = 0; m < M_COUNT; m++)
 			cell->v[m][cell->n] = figure(&rep, m);
@@ -228,6 +407,8 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 		fprintf(stderr, "  round %u  %-14s %-10s %-8s %s\n", round, t->name, row_placement(c, t, pli),
 			c->paths[pi], ok ? "ok" : rep.error);
 	nb_report_free(&rep);
+	if (ok && c->hops && t->kind == NB_TEST_RR)
+		hops_run(c, round, ti, pli, pi, &cfg, rep.lat.mean_ns);
 	return ok ? 0 : -EIO;
 }
 
@@ -492,24 +673,39 @@ static void start_json(struct cmp *c, cJSON *j)
 		cJSON_AddItemToArray(sk, o);
 	}
 	guests_json(c, st);
+	cJSON_AddItemReferenceToObject(st, "path_details", c->path_details);
+}
+
+/* The JSON report: what --json prints and what --baseline reads. */
+static cJSON *compare_doc(struct cmp *c)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "schema_version", 1);
+	cJSON_AddStringToObject(j, "command", "compare");
+	start_json(c, j);
+	cJSON_AddItemReferenceToObject(j, "runs", c->runs_json);
+	cJSON_AddItemToObject(j, "summary", summary_json(c));
+	if (c->hops)
+		cJSON_AddItemToObject(j, "hops", hops_json(c));
+	return j;
 }
 
 static void write_out(struct cmp *c, FILE *out)
 {
 	if (c->format == CLI_JSON) {
-		cJSON *j = cJSON_CreateObject();
-		cJSON_AddNumberToObject(j, "schema_version", 1);
-		start_json(c, j);
-		cJSON_AddItemReferenceToObject(j, "runs", c->runs_json);
-		cJSON_AddItemToObject(j, "summary", summary_json(c));
+		cJSON *j = compare_doc(c);
 		char *txt = cJSON_Print(j);
 		fprintf(out, "%s\n", txt);
 		free(txt);
 		cJSON_Delete(j);
 	} else if (c->format == CLI_CSV) {
 		print_csv(c, out);
+		if (c->hops)
+			print_hops_csv(c, out);
 	} else {
 		print_text(c, out);
+		if (c->hops)
+			print_hops_text(c, out);
 		print_skipped(c, out);
 	}
 }
@@ -522,7 +718,8 @@ static void compare_help(void)
 	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
 	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
 	    "same|split|both]\n"
-	    "                      [--json|--csv] [-o FILE] [-q] [--key-file FILE]\n"
+	    "                      [--json|--csv] [-o FILE] [--json-out FILE] [-q] [--key-file FILE]\n"
+	    "                      [--hops] [--baseline FILE [--tolerance PCT]]\n"
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
 	    "  against native and the hop delta of each path against the one it extends.\n"
@@ -537,7 +734,15 @@ static void compare_help(void)
 	    "  -H, --host SERVER    build each path's server half on SERVER (its `nbench serve --paths\n"
 	    "                       --key-file K`); needs --key-file\n"
 	    "  --key-file FILE      the paths' responders require this key (default: "
-	    "$NBENCH_KEY_FILE)\n",
+	    "$NBENCH_KEY_FILE)\n"
+
+	    "  --hops               rr tests: after each run the same with capture on every interface of "
+	    "the\n"
+	    "                       path: a waterfall per path, the capture's overhead, and each path's "
+	    "hops\n"
+	    "                       beside the hop delta\n"
+	    "  --baseline FILE      after the rounds, exit 1 when a metric is worse than FILE's by more\n"
+	    "                       than --tolerance PCT (5%%) beyond its interval (see nbench diff)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
@@ -608,13 +813,17 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"json", no_argument, NULL, 'j'},
 	    {"csv", no_argument, NULL, 'v'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"json-out", required_argument, NULL, 'J'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"hops", no_argument, NULL, 'X'},
 	    {"key-file", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"wire", required_argument, NULL, 'W'},
 	    {"wire-rate", required_argument, NULL, 'R'},
 	    {"force", no_argument, NULL, 'F'},
 	    {"host", required_argument, NULL, 'H'},
+	    {"baseline", required_argument, NULL, 'B'},
+	    {"tolerance", required_argument, NULL, 'O'},
 	    {0},
 	};
 	bool runs_given = false;
@@ -630,10 +839,14 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			snprintf(ch == 'p' ? paths : tests, len, "%s", optarg);
 		else if (ch == 'j' || ch == 'v')
 			c->format = ch == 'j' ? CLI_JSON : CLI_CSV;
-		else if (ch == 'o')
-			c->output = optarg;
+		else if (ch == 'o' || ch == 'J')
+			*(ch == 'o' ? &c->output : &c->json_out) = optarg;
+		else if (ch == 'B' || ch == 'O')
+			*(ch == 'B' ? &c->baseline : &c->tolerance) = optarg;
 		else if (ch == 'q')
 			c->quiet = true;
+		else if (ch == 'X')
+			c->hops = true;
 		else if (ch == 'W' || ch == 'F')
 			cli_wire.ifs = ch == 'W' ? optarg : cli_wire.ifs, cli_wire.force |= ch == 'F';
 		else if (ch == 'R' && (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0))
@@ -662,6 +875,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			rc = cli_usage_error("compare", "%s", err);
 		nb_key_wipe(&k);
 	}
+	if (!rc && c->host && c->hops)
+		rc = cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
 	if (!rc && c->host && !c->key_file)
 		rc =
 		    cli_usage_error("compare", "-H needs --key-file (the agent's key: nbench serve --paths)");
@@ -672,6 +887,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 		c->runs = 3;
 	if (c->max_runs < c->runs)
 		c->max_runs = c->runs;
+	if (!rc)
+		rc = cli_baseline_ready("compare", c->baseline, c->tolerance, &c->tol_pct);
 	return rc;
 }
 
@@ -749,7 +966,24 @@ static void run_rounds(struct cmp *c)
 	}
 }
 
-/* The table on stdout and in -o FILE; the exit status: 1 when interrupted, unwritten or a cell is empty. */
+/* The table in format into path; -errno after a one-line error. */
+static int write_file(struct cmp *c, const char *path, enum cli_format format)
+{
+	enum cli_format shown = c->format;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		int r = -errno;
+		fprintf(stderr, "nbench compare: cannot write %s: %s\n", path, strerror(errno));
+		return r;
+	}
+	c->format = format;
+	write_out(c, f);
+	c->format = shown;
+	return fclose(f) ? -EIO : 0;
+}
+
+/* The table on stdout and in -o FILE (and --json-out FILE); the exit status: 1 when interrupted, unwritten or
+ * a cell is empty. */
 static int report(struct cmp *c)
 {
 	int rc = 0;
@@ -759,21 +993,24 @@ static int report(struct cmp *c)
 		rc = 1;
 	}
 	write_out(c, stdout);
-	if (c->output) {
-		FILE *f = fopen(c->output, "w");
-		if (f) {
-			write_out(c, f);
-			fclose(f);
-		} else {
-			fprintf(stderr, "nbench compare: cannot write %s: %s\n", c->output, strerror(errno));
-			rc = 1;
-		}
-	}
+	if (c->output && write_file(c, c->output, c->format) < 0)
+		rc = 1;
+	if (c->json_out && write_file(c, c->json_out, CLI_JSON) < 0)
+		rc = 1;
 	for (unsigned ti = 0; ti < c->ntests; ti++)
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
 			for (unsigned pi = 0; pi < c->npaths; pi++)
 				if (!c->cells[ti][pli][pi].n)
 					rc = 1;
+	if (c->baseline && !cli_quitting()) {
+		char note[512] = "";
+		cJSON *doc = compare_doc(c);
+		int g = cli_baseline_check("compare", c->baseline, c->tol_pct, doc, note, sizeof(note));
+		cJSON_Delete(doc);
+		if (note[0])
+			fprintf(stderr, "nbench compare: %s\n", note);
+		rc = rc ? rc : g;
+	}
 	return rc;
 }
 
@@ -797,6 +1034,7 @@ int cmd_compare(int argc, char **argv)
 	}
 	cli_catch_signals();
 	c->runs_json = cJSON_CreateArray();
+	c->path_details = cJSON_CreateObject();
 	rc = build_paths(c) ? 1 : 0;
 	if (!rc && !c->npaths) {
 		fprintf(stderr, "nbench compare: no path could be built\n");
@@ -808,7 +1046,10 @@ int cmd_compare(int argc, char **argv)
 	}
 	for (unsigned pi = 0; pi < c->npaths; pi++)
 		cli_path_close(&c->pe[pi]);
+	for (unsigned k = 0; k < MAX_TESTS * 2 * MAX_PATHS; k++)
+		free((&c->hc[0][0][0])[k].last);
 	cJSON_Delete(c->runs_json);
+	cJSON_Delete(c->path_details);
 	free(c);
 	return rc;
 }

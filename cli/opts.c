@@ -124,6 +124,12 @@ static const struct test_opt test_opts[] = {
     {"rate", 0, "R", K_RR, 0, OT_RATE, FIELD(cfg.rate_tps), .lo = 0, .hi = 1000 * 1000 * 1000,
      .what = "a rate", .unit = " transactions/s",
      .help = "open loop at R transactions/s in all, latency from the intended send"},
+    {"load", 0, "R", K_RR, 0, OT_RATE, FIELD(load_bps), .lo = 0, .hi = (int64_t)NB_MAX_RATE_BPS,
+     .what = "a rate in bits/s", .unit = " (k, M, G, T)",
+     .help = "latency under load: a stream paced to R payload bits/s beside the\nprobe (open loop, --rate "
+	     "or 1000/s), after the same probe idle"},
+    {"load-proto", 0, "tcp|udp", K_RR, 0, OT_PROTO, FIELD(load_proto), .what = "tcp or udp",
+     .help = "--load's protocol (udp)"},
     /* taken by every test (a no-op where there is no UDP transaction), listed where it means something */
     {"udp-timeout", 0, "T", K_ALL, K_RR | K_CRR, OT_DURATION, FIELD(cfg.udp_timeout_ns), .lo = MS,
      .hi = 60 * S, .what = "a timeout", .help = "a UDP transaction unanswered this long is lost (200ms)"},
@@ -139,6 +145,9 @@ static const struct test_opt test_opts[] = {
      .help = "poll non-blocking sockets instead of sleeping (both sides)"},
     {"busy-poll", 0, "US", K_ALL, 0, OT_UINT, FIELD(cfg.busy_poll_us), .lo = 0, .hi = NB_MAX_BUSY_POLL_US,
      .what = "microseconds", .help = "SO_BUSY_POLL on every data socket"},
+    {"hops", 0, NULL, K_RR, 0, OT_SET, FIELD(hops), .lo = 1,
+     .help = "with --path/--topo: capture on every interface of the path and split each\nround trip "
+	     "into hops (also runs without capture: its overhead)"},
     {"json", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_JSON, .help = "JSON report (default: text)"},
     {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},
@@ -146,6 +155,10 @@ static const struct test_opt test_opts[] = {
     {"hist-out", 0, "FILE", K_RR | K_CRR, 0, OT_ARG, FIELD(hist_out),
      .help = "write the latency distribution to FILE: HdrHistogram's percentile\ndistribution, values in "
 	     "microseconds"},
+    {"baseline", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(baseline),
+     .help = "after the run, exit 1 when a metric is worse than FILE's (nbench diff)"},
+    {"tolerance", 0, "PCT", K_ALL, 0, OT_ARG, FIELD(tolerance),
+     .help = "--baseline: by more than PCT beyond its interval (5%)"},
 };
 #define N_OPTS (sizeof(test_opts) / sizeof(test_opts[0]))
 #define O_HELP 'h'
@@ -524,6 +537,7 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 	int c, r;
 
 	memset(t, 0, sizeof(*t));
+	t->load_proto = NB_PROTO_UDP; /* --load-proto's default */
 	if (nb_test_kind_parse(ps.cmd, &ps.kind) < 0)
 		return cli_usage_error(ps.cmd, "unknown test");
 	nb_cfg_defaults(&t->cfg, ps.kind);

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "agent.h"
 #include "cli.h"
 #include "nbench/clock.h"
@@ -236,11 +238,13 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		    nb_topo_kind(pe->topo));
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
 	p.cfg.port = nb_topo_dial_port(pe->topo);
+	struct nb_hops *hops = cli_hops_begin(pe, cfg, &hooks, rep);
 	pthread_t th;
 	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
 		p.rc = -EAGAIN;
 	else
 		pthread_join(th, NULL);
+	cli_hops_end(hops, rep);
 	watch_end(w, rep);
 	if (p.rc < 0) {
 		if (!rep->error[0])
@@ -291,6 +295,8 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
 	hooks.data_host = t->data_host;
+	if (t->hops && cli_hops_check(t, rep->error, sizeof(rep->error)))
+		return 2;
 	hooks.latency = t->hist;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
@@ -311,7 +317,8 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
 	pe.latency = t->hist;
-	r = cli_path_run(&pe, &t->cfg, print_intervals, rep);
+	r = t->hops ? cli_hops_run(&pe, &t->cfg, print_intervals, rep)
+		    : cli_path_run(&pe, &t->cfg, print_intervals, rep);
 	cli_path_close(&pe);
 	return r < 0 ? 1 : 0;
 }
@@ -326,6 +333,18 @@ static int write_report(const struct nb_report *rep, enum cli_format f, FILE *ou
 	default:
 		return nb_report_write_text(rep, out);
 	}
+}
+
+/* --baseline: the run's JSON against FILE; the verdict joins the report as a note. */
+static int baseline_gate(const char *cmd, const struct cli_test *t, double tol_pct, struct nb_report *rep)
+{
+	char note[512] = "";
+	struct cJSON *doc = cli_report_doc(rep);
+	int r = doc ? cli_baseline_check(cmd, t->baseline, tol_pct, doc, note, sizeof(note)) : 1;
+	cJSON_Delete(doc);
+	if (note[0])
+		nb_report_note(rep, "%s", note);
+	return r;
 }
 
 /* --hist-out: the run's latency distribution, for HdrHistogram's plotter. */
@@ -347,6 +366,9 @@ int cmd_test(int argc, char **argv)
 	int r = cli_parse_test(argc, argv, &t);
 	if (r)
 		return r == 1 ? 0 : r;
+	double tol_pct;
+	if ((r = cli_baseline_ready(argv[0], t.baseline, t.tolerance, &tol_pct)))
+		return r;
 	catch_signals();
 	if (t.hist_out && nb_hist_new(&t.hist) < 0) {
 		fprintf(stderr, "nbench %s: out of memory\n", argv[0]);
@@ -354,7 +376,7 @@ int cmd_test(int argc, char **argv)
 	}
 	nb_report_init(&rep);
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
-	int rc = cli_run_test(&t, &rep, live);
+	int rc = t.load_bps > 0 ? cli_run_loaded(&t, &rep) : cli_run_test(&t, &rep, live);
 	if (rc == 2) {
 		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 		nb_report_free(&rep);
@@ -364,6 +386,7 @@ int cmd_test(int argc, char **argv)
 		snprintf(rep.error, sizeof(rep.error), "the test did not finish");
 	/* A run that reached no responder has nothing to report but its error. */
 	bool measured = rep.n_flows > 0;
+	int gate = measured && rep.complete && t.baseline ? baseline_gate(argv[0], &t, tol_pct, &rep) : 0;
 	if (measured)
 		write_report(&rep, t.format, stdout);
 	if (!rep.complete)
@@ -383,7 +406,7 @@ int cmd_test(int argc, char **argv)
 		rc = 1;
 	nb_hist_free(t.hist);
 	nb_report_free(&rep);
-	return rep.complete ? rc : 1;
+	return rep.complete ? (rc ? rc : gate) : 1;
 }
 
 /* CAP_NET_ADMIN and CAP_SYS_ADMIN in the effective set (/proc/self/status CapEff). */

@@ -6,7 +6,7 @@
 #include "stats.h"
 
 /* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
-double nb_t_quantile(double level, unsigned df)
+double nb_t_quantile(double level, double df)
 {
 	static const double t95[] = {0,	    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
 				     2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
@@ -17,16 +17,16 @@ double nb_t_quantile(double level, unsigned df)
 				     2.921, 2.898,  2.878, 2.861, 2.845, 2.831, 2.819, 2.807,
 				     2.797, 2.787,  2.779, 2.771, 2.763, 2.756, 2.750};
 	bool n99 = level >= 99;
-	if (df == 0)
+	if (!(df >= 1))
 		return INFINITY;
 	if (df <= 30)
-		return n99 ? t99[df] : t95[df];
+		return n99 ? t99[(int)df] : t95[(int)df]; /* floored: the wider interval */
 	return n99 ? 2.576 : 1.960;
 }
 
 struct nb_stat nb_stat_of(const double *v, unsigned n, double level)
 {
-	struct nb_stat s = {0, 0, n};
+	struct nb_stat s = {.n = n, .ci = INFINITY};
 	if (!n)
 		return s;
 	for (unsigned i = 0; i < n; i++)
@@ -36,10 +36,8 @@ struct nb_stat nb_stat_of(const double *v, unsigned n, double level)
 		double var = 0;
 		for (unsigned i = 0; i < n; i++)
 			var += (v[i] - s.mean) * (v[i] - s.mean);
-		var /= n - 1;
-		s.ci = nb_t_quantile(level, n - 1) * sqrt(var / n);
-	} else {
-		s.ci = INFINITY;
+		s.sd = sqrt(var / (n - 1));
+		s.ci = nb_t_quantile(level, n - 1) * s.sd / sqrt(n);
 	}
 	return s;
 }

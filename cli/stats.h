@@ -4,12 +4,15 @@
 #define NBENCH_CLI_STATS_H
 
 struct nb_stat {
-	double mean, ci; /* ci: the interval's half-width; INFINITY with one value */
+	double mean;
+	double sd; /* sample standard deviation (n - 1); 0 below two values */
+	double ci; /* the mean's confidence interval half-width; INFINITY below two values */
 	unsigned n;
 };
 
-/* Two-sided Student t quantile for level 95 or 99 (percent) and df degrees of freedom. */
-double nb_t_quantile(double level, unsigned df);
+/* Two-sided Student t quantile for level 95 or 99 (percent) and df degrees of freedom, a fraction (Welch's)
+ * floored to the wider interval; INFINITY below 1. */
+double nb_t_quantile(double level, double df);
 /* The mean of v[0..n) and its confidence interval at level (95 or 99). */
 struct nb_stat nb_stat_of(const double *v, unsigned n, double level);
 

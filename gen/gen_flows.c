@@ -58,6 +58,7 @@ struct rr_state {
 	const struct nb_test_cfg *cfg;
 	struct nb_flow *f;
 	bool udp, open_loop;
+	bool mark;    /* requests carry the marker (NB_MARK_BYTES or more) */
 	unsigned cap; /* power of two */
 	int64_t *t_send;
 	unsigned char *pending;
@@ -83,6 +84,8 @@ static void rr_complete(struct rr_state *s, uint64_t seq, int64_t t)
 	if (ts >= c->t_measure_ns && t <= c->t_end_ns) {
 		nb_hist_record(c->hist, lat);
 		c->txns_measured++;
+		if (c->txlog)
+			nb_txn_log_add(c->txlog, seq, ts, t);
 	}
 	while (s->tail < s->head && !s->pending[s->tail & (s->cap - 1)])
 		s->tail++;
@@ -92,8 +95,9 @@ static void rr_complete(struct rr_state *s, uint64_t seq, int64_t t)
 static int rr_send(struct rr_state *s, int64_t t_intended)
 {
 	unsigned i = (unsigned)(s->head & (s->cap - 1));
-	if (s->udp) {
+	if (s->udp || s->mark)
 		nb_seq_put(s->req, s->head);
+	if (s->udp) {
 		ssize_t n = s->f->ops->send(s->f, s->req, s->req_len);
 		/* a refused or dropped datagram is a lost transaction, found by its timeout */
 		if (n < 0 && n != -ECONNREFUSED && n != -ENOBUFS)
@@ -151,6 +155,10 @@ static int rr_init(struct rr_state *s, struct nb_flow_ctx *c)
 	s->rbuf = alloc_buf(s->rbuf_len);
 	if (!s->t_send || !s->pending || !s->req || !s->rbuf)
 		return fail(c, -ENOMEM, "buffers");
+	/* written once: per request only the sequence number changes */
+	s->mark = cfg->req_bytes >= NB_MARK_BYTES;
+	if (s->mark)
+		nb_mark_put(s->req, c->index, NB_MARK_REQ);
 	return 0;
 }
 

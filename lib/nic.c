@@ -96,9 +96,12 @@ int nb_nic_open(const char *netns, const char *ifname, struct nb_nic **ret)
 		return -ENAMETOOLONG;
 	}
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
+	int pr;
 	if (!netns || !netns[0])
 		j.rc = open_sockets(n);
-	else if ((j.rc = -pthread_create(&th, NULL, open_in_ns, &j)) == 0)
+	else if ((pr = pthread_create(&th, NULL, open_in_ns, &j)) != 0)
+		j.rc = -pr; /* not j.rc = -pthread_create(): the thread may have set j.rc already */
+	else
 		pthread_join(th, NULL);
 	if (j.rc < 0) {
 		nb_nic_close(n);
@@ -230,7 +233,7 @@ static int link_stats(const struct nb_nic *n, struct nb_nic_snap *s, unsigned *c
 		       .nlmsg_flags = NLM_F_REQUEST,
 		       .nlmsg_seq = 1},
 		 .i = {.ifi_family = AF_UNSPEC, .ifi_index = n->ifindex}};
-	static __thread char buf[32768];
+	static __thread char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO * 2))); /* nlmsghdr reads */
 	ssize_t len;
 
 	if (send(n->nlfd, &req, sizeof(req), 0) < 0)

@@ -39,6 +39,8 @@ void nb_report_free(struct nb_report *r)
 	r->n_flows = 0;
 	free(r->path_json);
 	r->path_json = NULL;
+	free(r->hops);
+	r->hops = NULL;
 	for (unsigned i = 0; i < r->n_ifaces; i++)
 		nb_nic_snap_free(&r->ifaces[i].delta);
 	free(r->ifaces);
@@ -305,6 +307,25 @@ static void text_rr(const struct nb_report *r, FILE *out)
 		line(out, "timeouts", "%llu", (unsigned long long)r->timeouts);
 }
 
+/* rr --load: the load achieved and the idle probe, under the loaded probe's figures. */
+static void text_load(const struct nb_report *r, FILE *out)
+{
+	const struct nb_report_load *L = &r->load;
+	const struct nb_hist_stats *l = &L->idle_lat;
+	char a[32], b[32];
+	line(out, "load", "%s stream paced to %s, achieved %s (loss %.3f%%)", nb_proto_name(L->proto),
+	     nb_fmt_bps(L->offered_bps, a, sizeof(a)), nb_fmt_bps(L->achieved_bps, b, sizeof(b)),
+	     L->loss_pct);
+	line(out, "idle probe", "%llu transactions, %.1f/s, %llu timeouts", (unsigned long long)L->idle_txns,
+	     L->idle_tps, (unsigned long long)L->idle_timeouts);
+	double v[] = {(double)l->min_ns, l->mean_ns,	     (double)l->p50_ns, (double)l->p90_ns,
+		      (double)l->p99_ns, (double)l->p999_ns, (double)l->max_ns, l->stddev_ns};
+	fprintf(out, "%-*s", LABEL_W, "idle latency (us)");
+	for (unsigned i = 0; i < 8; i++)
+		fprintf(out, "%9.2f", v[i] / NB_NS_PER_US);
+	fputc('\n', out);
+}
+
 static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, const char *title, FILE *out)
 {
 	char a[32], b[32], d[32], e[32], f[32];
@@ -401,16 +422,77 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 		text_stream(r, out);
 	else
 		text_rr(r, out);
+	if (r->load.on)
+		text_load(r, out);
 	fputc('\n', out);
 	text_cpu(r, &r->cpu, r->same_host ? "cpu" : "client cpu", out);
 	if (r->server_cpu_valid)
 		text_cpu(r, &r->server_cpu, "server cpu", out);
+	if (r->hops) {
+		fputc('\n', out);
+		nb_report_text_hops(r->hops, r->path, out);
+	}
 	for (unsigned i = 0; i < r->n_notes; i++)
 		fprintf(out, "note: %s\n", r->notes[i]);
 	if (!r->complete)
 		fprintf(out, "INCOMPLETE: %s\n", r->error[0] ? r->error : "the run did not finish");
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
+}
+
+static void fmt_us(double ns, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.2f", ns / 1000.0);
+}
+
+void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE *out)
+{
+	fprintf(out,
+		"hops on %s: %llu of %llu transactions seen on every interface both ways, mean round trip "
+		"%.2f us\n",
+		path && path[0] ? path : "the path", (unsigned long long)h->decomposed,
+		(unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
+	if (h->n)
+		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %6s  %s\n", "segment (us)", "from > to", "p50",
+			"p90", "p99", "mean", "share", "");
+	for (unsigned i = 0; i < h->n; i++) {
+		const struct nb_report_hop *g = &h->seg[i];
+		char ft[40], a[16], b[16], c[16], d[16], bar[41];
+		snprintf(ft, sizeof(ft), "%s > %s", g->from_if[0] ? g->from_if : "socket",
+			 g->to_if[0] ? g->to_if : "socket");
+		fmt_us((double)g->p50_ns, a, sizeof(a));
+		fmt_us((double)g->p90_ns, b, sizeof(b));
+		fmt_us((double)g->p99_ns, c, sizeof(c));
+		fmt_us(g->mean_ns, d, sizeof(d));
+		/* the waterfall: each bar starts where the previous ones end, 40 columns for the round trip
+		 */
+		double before = 0;
+		for (unsigned k = 0; k < i; k++)
+			before += h->seg[k].share;
+		int lo = (int)(before * 40 + 0.5), hi = (int)((before + g->share) * 40 + 0.5);
+		for (int k = 0; k < 40; k++)
+			bar[k] = k < lo ? ' ' : k < hi || (k == lo && hi <= lo) ? '#' : '\0';
+		bar[40] = '\0';
+		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %5.1f%%  |%s\n", g->segment, ft, a, b, c, d,
+			100.0 * g->share, bar);
+		if (g->unseen[0])
+			fprintf(out, "  %-16s (spans %s: no capture sees inside it)\n", "", g->unseen);
+	}
+	if (h->runs_with && h->rtt_without_ns > 0)
+		fprintf(
+		    out,
+		    "  capture overhead: mean round trip %.2f us without capture, %.2f us with (%+.2f us, "
+		    "%+.1f%%)\n",
+		    h->rtt_without_ns / 1000.0, h->rtt_with_ns / 1000.0,
+		    (h->rtt_with_ns - h->rtt_without_ns) / 1000.0,
+		    100.0 * (h->rtt_with_ns - h->rtt_without_ns) / h->rtt_without_ns);
+	if (h->ring_evicted || h->pcap_dropped)
+		fprintf(out,
+			"  capture lost: %llu sightings fell out of the ring, %llu packets dropped by the "
+			"kernel\n",
+			(unsigned long long)h->ring_evicted, (unsigned long long)h->pcap_dropped);
+	if (h->clock[0])
+		fprintf(out, "  clock: %s\n", h->clock);
 }
 
 /* ---- interim lines ---- */
@@ -588,6 +670,78 @@ static cJSON *j_flows(const struct nb_report *r)
 	return a;
 }
 
+cJSON *nb_report_hops_json(const struct nb_report_hops *h)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; a && i < h->n; i++) {
+		const struct nb_report_hop *g = &h->seg[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "segment", g->segment);
+		j_str_or_null(e, "from_if", g->from_if);
+		j_str_or_null(e, "to_if", g->to_if);
+		cJSON_AddStringToObject(e, "direction", g->direction);
+		j_str_or_null(e, "netns", g->netns);
+		j_str_or_null(e, "unseen", g->unseen);
+		j_num(e, "p50_ns", (double)g->p50_ns);
+		j_num(e, "p90_ns", (double)g->p90_ns);
+		j_num(e, "p99_ns", (double)g->p99_ns);
+		j_num(e, "mean_ns", g->mean_ns);
+		j_num(e, "share", g->share);
+		j_u64(e, "samples", g->samples);
+		j_u64(e, "unmatched", g->unmatched);
+		cJSON_AddItemToArray(a, e);
+	}
+	return a;
+}
+
+static cJSON *j_hops_capture(const struct nb_report_hops *h)
+{
+	cJSON *o = cJSON_CreateObject();
+	j_u64(o, "transactions", h->txns);
+	j_u64(o, "decomposed", h->decomposed);
+	j_num(o, "rtt_mean_ns", h->rtt_mean_ns);
+	j_num(o, "rtt_mean_without_capture_ns", h->rtt_without_ns);
+	j_num(o, "rtt_mean_with_capture_ns", h->rtt_with_ns);
+	j_num(o, "overhead_ns",
+	      h->runs_with && h->rtt_without_ns > 0 ? h->rtt_with_ns - h->rtt_without_ns : 0);
+	j_u64(o, "runs_without", h->runs_without);
+	j_u64(o, "runs_with", h->runs_with);
+	j_u64(o, "ring_evicted", h->ring_evicted);
+	j_u64(o, "pcap_dropped", h->pcap_dropped);
+	cJSON_AddStringToObject(o, "clock", h->clock);
+	return o;
+}
+
+cJSON *nb_report_latency_json(const struct nb_hist_stats *h)
+{
+	cJSON *l = cJSON_CreateObject();
+	j_num(l, "min", (double)h->min_ns);
+	j_num(l, "mean", h->mean_ns);
+	j_num(l, "p50", (double)h->p50_ns);
+	j_num(l, "p90", (double)h->p90_ns);
+	j_num(l, "p99", (double)h->p99_ns);
+	j_num(l, "p999", (double)h->p999_ns);
+	j_num(l, "max", (double)h->max_ns);
+	j_num(l, "stddev", h->stddev_ns);
+	return l;
+}
+
+/* rr --load: end.load, the stream beside the probe and the idle probe. */
+static cJSON *j_load(const struct nb_report_load *L)
+{
+	cJSON *o = cJSON_CreateObject(), *idle;
+	cJSON_AddStringToObject(o, "proto", nb_proto_name(L->proto));
+	j_num(o, "offered_bps", L->offered_bps);
+	j_num(o, "achieved_bps", L->achieved_bps);
+	j_num(o, "loss_pct", L->loss_pct);
+	idle = cJSON_AddObjectToObject(o, "idle");
+	j_u64(idle, "transactions", L->idle_txns);
+	j_num(idle, "transactions_per_s", L->idle_tps);
+	j_u64(idle, "timeouts", L->idle_timeouts);
+	cJSON_AddItemToObject(idle, "latency_ns", nb_report_latency_json(&L->idle_lat));
+	return o;
+}
+
 static cJSON *j_end(const struct nb_report *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -613,15 +767,9 @@ static cJSON *j_end(const struct nb_report *r)
 		j_u64(o, "transactions", r->txns);
 		j_num(o, "transactions_per_s", r->tps);
 		j_u64(o, "timeouts", r->timeouts);
-		cJSON *l = cJSON_AddObjectToObject(o, "latency_ns");
-		j_num(l, "min", (double)r->lat.min_ns);
-		j_num(l, "mean", r->lat.mean_ns);
-		j_num(l, "p50", (double)r->lat.p50_ns);
-		j_num(l, "p90", (double)r->lat.p90_ns);
-		j_num(l, "p99", (double)r->lat.p99_ns);
-		j_num(l, "p999", (double)r->lat.p999_ns);
-		j_num(l, "max", (double)r->lat.max_ns);
-		j_num(l, "stddev", r->lat.stddev_ns);
+		cJSON_AddItemToObject(o, "latency_ns", nb_report_latency_json(&r->lat));
+		if (r->load.on)
+			cJSON_AddItemToObject(o, "load", j_load(&r->load));
 	}
 	cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cpu, &r->cfg));
 	if (r->server_cpu_valid)
@@ -645,6 +793,10 @@ static cJSON *j_end(const struct nb_report *r)
 				j_num(c, f->delta.c[k].name, (double)f->delta.c[k].value);
 		}
 		cJSON_AddItemToArray(ifs, e);
+	}
+	if (r->hops) {
+		cJSON_AddItemToObject(o, "hops", nb_report_hops_json(r->hops));
+		cJSON_AddItemToObject(o, "hops_capture", j_hops_capture(r->hops));
 	}
 	cJSON *n = cJSON_AddArrayToObject(o, "notes");
 	for (unsigned i = 0; i < r->n_notes; i++)
@@ -833,6 +985,31 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_str(out, r->resp_cpus[0] ? r->resp_cpus : "any", false);
 	csv_str(out, r->complete ? "true" : "false", false);
 	csv_ifaces(r, out);
+	if (r->hops) {
+		fputc('\n', out);
+		nb_report_write_hops_csv(r->hops, r->path, out, true);
+	}
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
+}
+
+void nb_report_write_hops_csv(const struct nb_report_hops *h, const char *path, FILE *out, bool header)
+{
+	if (header)
+		fputs("path,segment,from_if,to_if,direction,netns,unseen,p50_ns,p90_ns,p99_ns,mean_ns,share,"
+		      "samples,unmatched\n",
+		      out);
+	for (unsigned i = 0; i < h->n; i++) {
+		const struct nb_report_hop *g = &h->seg[i];
+		csv_str(out, path ? path : "", false);
+		csv_str(out, g->segment, false);
+		csv_str(out, g->from_if, false);
+		csv_str(out, g->to_if, false);
+		csv_str(out, g->direction, false);
+		csv_str(out, g->netns, false);
+		csv_str(out, g->unseen, false);
+		fprintf(out, "%lld,%lld,%lld,%.1f,%.4f,%llu,%llu\n", (long long)g->p50_ns,
+			(long long)g->p90_ns, (long long)g->p99_ns, g->mean_ns, g->share,
+			(unsigned long long)g->samples, (unsigned long long)g->unmatched);
+	}
 }

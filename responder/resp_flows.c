@@ -33,6 +33,13 @@ int nb_resp_source(struct nb_flow_ctx *c)
 	return r;
 }
 
+/* A response's marker: the request's, its direction turned, when the request carried one. */
+static void mark_response(unsigned char *resp)
+{
+	if (!memcmp(resp + 12, NB_MARK_MAGIC, 3))
+		resp[15] = NB_MARK_RESP;
+}
+
 int nb_resp_echo(struct nb_flow_ctx *c)
 {
 	const struct nb_test_cfg *cfg = c->cfg;
@@ -41,6 +48,9 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 	size_t rlen = udp ? (size_t)cfg->req_bytes + 64 : RECV_BUF_BYTES;
 	unsigned char *rbuf = malloc(rlen), *resp = malloc(cfg->resp_bytes);
 	uint64_t have = 0, txns = 0;
+	/* the request's marker goes back in its response (--hops matches them by it) */
+	size_t mark_len =
+	    cfg->req_bytes >= NB_MARK_BYTES && cfg->resp_bytes >= NB_MARK_BYTES ? NB_MARK_BYTES : 0;
 	int r = 0;
 
 	if (!rbuf || !resp) {
@@ -63,7 +73,10 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 				continue;
 			if (nb_udp_hello_again(c, rbuf, (size_t)n))
 				continue;
-			memcpy(resp, rbuf, NB_UDP_HDR_BYTES); /* the request's sequence number */
+			/* the request's sequence number, and its whole marker when both have room for it */
+			memcpy(resp, rbuf, (size_t)n >= mark_len && mark_len ? mark_len : NB_UDP_HDR_BYTES);
+			if (mark_len && (size_t)n >= mark_len)
+				mark_response(resp);
 			ssize_t w = f->ops->send(f, resp, cfg->resp_bytes);
 			if (w < 0 && w != -ECONNREFUSED && w != -ENOBUFS) {
 				r = fail(c, (int)w, "send");
@@ -71,10 +84,22 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 			}
 			txns++;
 		} else {
-			/* Pipelined requests may arrive together or split: answer each whole one. */
-			have += (uint64_t)n;
-			while (have >= cfg->req_bytes) {
-				have -= cfg->req_bytes;
+			/* Pipelined requests may arrive together or split: answer each whole one, with its
+			 * marker. */
+			for (size_t pos = 0; pos < (size_t)n;) {
+				size_t take = (size_t)n - pos;
+				if (take > cfg->req_bytes - have)
+					take = (size_t)(cfg->req_bytes - have);
+				if (have < mark_len)
+					memcpy(resp + have, rbuf + pos,
+					       take < mark_len - have ? take : (size_t)(mark_len - have));
+				have += take;
+				pos += take;
+				if (have < cfg->req_bytes)
+					break;
+				have = 0;
+				if (mark_len)
+					mark_response(resp);
 				if ((r = nb_flow_send_all(f, resp, cfg->resp_bytes)) < 0) {
 					fail(c, r, "send");
 					goto out;

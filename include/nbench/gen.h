@@ -42,6 +42,9 @@ struct nb_run_hooks {
 	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
 	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
 	void (*window)(void *arg, bool end);
+	/* rr: flow i logs its measured transactions into txlogs[i] (i < n_txlogs) for --hops; NULL: none. */
+	struct nb_txn_log *txlogs;
+	unsigned n_txlogs;
 	/* rr, crr: the run's latency histogram (every flow's) is added to it at the end; may be NULL. */
 	struct nb_hist *latency;
 };
@@ -81,5 +84,63 @@ int nb_gen_stream_recv(struct nb_flow_ctx *c);
 int nb_gen_rr(struct nb_flow_ctx *c);
 /* A new connection per transaction (hello + request, response, close) until t_end or stop. */
 int nb_gen_crr(struct nb_flow_ctx *c);
+
+/*
+ * RFC 2544 throughput: the highest offered rate whose loss stays within a bound, found by binary search over
+ * trials (gen/search.c). The search is a pure function of its trials: the caller's trial function runs one
+ * (a paced UDP stream, or a fake in the tests) and says what was offered and lost.
+ */
+struct nb_trial {
+	uint64_t sent, lost; /* frames offered and frames lost (sent - received) in the trial */
+	double sent_fps; /* the rate the sender actually offered (below the asked one when it could not) */
+};
+
+/* Runs one trial offering rate_fps frames/s (0: unpaced, as fast as the sender goes); fills ret. 0 or
+ * -errno, which ends the search. */
+typedef int (*nb_trial_fn)(void *arg, double rate_fps, struct nb_trial *ret);
+
+struct nb_search_cfg {
+	double max_fps; /* the first trial's rate; 0: the first trial runs unpaced and its offered rate is
+			 * the upper bound */
+	double resolution_pct; /* stop when the pass/fail interval is at most this % of the upper bound ... */
+	double resolution_fps; /* ... or at most this many frames/s (used when resolution_pct is 0) */
+	double loss_pct;       /* a trial passes when lost <= loss_pct % of sent (0: no frame lost) */
+	unsigned max_trials;   /* a bound on the trials whatever the resolution; 0: 64 */
+};
+
+struct nb_search_result {
+	bool found;	      /* some trial passed */
+	double rate_fps;      /* the highest rate that passed (offered, at most what the sender achieved) */
+	double loss_pct;      /* the loss measured at it */
+	uint64_t sent, lost;  /* that trial's frames */
+	double max_fps;	      /* the upper bound searched under */
+	double fail_fps;      /* the lowest rate that failed; 0 when none did */
+	double fail_loss_pct; /* the loss measured at it */
+	unsigned trials;      /* trials run */
+};
+
+/* A paced trial whose sender offered more than this % below the rate asked fails whatever its loss: the
+ * rate was not offered (kernel UDP through a local qdisc is held back rather than dropped). */
+#define NB_SEARCH_SHORT_PCT 3.0
+
+/* True when a trial that lost lost of sent frames is within loss_pct (sent 0 never passes). */
+bool nb_trial_passes(uint64_t sent, uint64_t lost, double loss_pct);
+
+/*
+ * Searches for the highest rate that passes (lost within cfg->loss_pct, offered within NB_SEARCH_SHORT_PCT of
+ * the rate asked): a trial at the upper bound (cfg->max_fps, or unpaced when 0),
+ * then bisection between the highest passing rate (0 at first) and the lowest failing one until they are
+ * within the resolution. Blocks for every trial. 0 with ret filled (ret->found false: no rate down to the
+ * resolution passed), -EINVAL for settings out of range, or the trial function's error (ret holds the
+ * trials before it).
+ */
+int nb_search_rate(const struct nb_search_cfg *cfg, nb_trial_fn trial, void *arg,
+		   struct nb_search_result *ret);
+
+/* Ethernet framing of a UDP/IPv4 datagram: header 14, FCS 4, IPv4 20, UDP 8; on the wire each frame also
+ * takes a preamble+SFD (8) and the inter-frame gap (12). */
+#define NB_ETH_OVERHEAD_BYTES 46u /* frame - UDP payload */
+#define NB_ETH_L1_EXTRA_BYTES 20u /* wire bytes per frame beyond the frame */
+#define NB_ETH_MIN_FRAME      64u
 
 #endif

@@ -55,6 +55,40 @@ struct nb_report_iface {
 	struct nb_nic_snap delta; /* owned; only counters that changed */
 };
 
+/* --hops: one segment of the round trip, from one timestamp to the next (the generator's send, the
+ * interfaces in the order the message crosses them, the generator's receive). */
+struct nb_report_hop {
+	char segment[24]; /* "client stack out", "hop out", "server", "hop back", "client stack in" */
+	char from_if[16]; /* "" for the generator's socket */
+	char to_if[16];
+	char direction[8]; /* "out" (request), "server", "back" (response) */
+	char netns[136];   /* where the time is spent: "a" or "a>b" when the hop crosses namespaces */
+	char unseen[64];   /* what the segment spans that no capture sees ("the VM guest"), "" none */
+	int64_t p50_ns, p90_ns, p99_ns;
+	double mean_ns;
+	double share;	  /* mean_ns / the mean round trip of the decomposed transactions */
+	uint64_t samples; /* transactions decomposed */
+	uint64_t
+	    unmatched; /* measured transactions whose two timestamps of this segment were not both seen */
+};
+
+#define NB_REPORT_MAX_HOPS 40
+
+/* --hops: the decomposition of the capture run and what capture cost. */
+struct nb_report_hops {
+	unsigned n;
+	struct nb_report_hop seg[NB_REPORT_MAX_HOPS];
+	uint64_t txns;	       /* transactions the generator logged */
+	uint64_t decomposed;   /* of them, seen on every interface both ways */
+	double rtt_mean_ns;    /* mean round trip of the decomposed ones: the segments' means sum to it */
+	double rtt_without_ns; /* mean round trip of the runs without capture (0: none) */
+	double rtt_with_ns;    /* mean round trip of the runs with capture */
+	unsigned runs_without, runs_with;
+	uint64_t ring_evicted; /* messages that fell out of the capture's ring unmatched */
+	uint64_t pcap_dropped; /* packets the kernel dropped before libpcap read them */
+	char clock[96];	       /* how capture and generator timestamps were put on one clock */
+};
+
 struct nb_report {
 	/* meta */
 	char nbench_version[16];
@@ -102,8 +136,22 @@ struct nb_report {
 	struct nb_cpu_cost server_cpu;
 	bool server_cpu_valid;
 
+	struct nb_report_hops *hops; /* owned; NULL: no --hops */
+
 	struct nb_report_iface *ifaces; /* owned: nb_report_add_iface */
 	unsigned n_ifaces;
+
+	/* rr --load: the probe (this report's rr) ran beside a paced stream to the same responder; idle is
+	 * the same probe run alone just before, the baseline */
+	struct nb_report_load {
+		bool on;
+		enum nb_proto proto;		  /* the stream's */
+		double offered_bps, achieved_bps; /* its paced payload rate and its goodput at the receiver */
+		double loss_pct;		  /* udp: its loss */
+		uint64_t idle_txns, idle_timeouts;
+		double idle_tps;
+		struct nb_hist_stats idle_lat;
+	} load;
 
 	bool complete; /* false: the run failed part way; figures cover what was measured */
 	char error[256];
@@ -151,7 +199,20 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
 void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out);
 void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_interval *iv, FILE *out);
 
+/* --hops: the waterfall table of h on path (text), its "hops" array (JSON; NULL on no memory) and its
+ * rows (CSV: path, segment, interfaces, direction, netns, unseen, statistics; a header line first when
+ * header). The full writers add them when r->hops is set: text after the CPU, JSON as end.hops and
+ * end.hops_capture, CSV as a second table after a blank line. */
+struct cJSON;
+void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE *out);
+struct cJSON *nb_report_hops_json(const struct nb_report_hops *h);
+void nb_report_write_hops_csv(const struct nb_report_hops *h, const char *path, FILE *out, bool header);
+
 /* Allocates r->flows as n zeroed entries (cpu = -1), replacing any previous array. 0 or -ENOMEM. */
 int nb_report_set_flows(struct nb_report *r, unsigned n);
+
+/* The report's latency_ns object ({min, mean, p50, p90, p99, p999, max, stddev}, ns) of a histogram's
+ * figures: rr/crr's end.latency_ns, rr --load's idle probe, throughput --latency's probes. */
+struct cJSON *nb_report_latency_json(const struct nb_hist_stats *h);
 
 #endif

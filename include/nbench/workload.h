@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nbench/cfg.h"
 #include "nbench/engine.h"
@@ -68,6 +69,26 @@ static inline uint64_t nb_peek(const uint64_t *src)
 	return __atomic_load_n(src, __ATOMIC_RELAXED);
 }
 
+/* One rr transaction as the generator saw it (CLOCK_MONOTONIC), for --hops to split it. */
+struct nb_txn_rec {
+	uint64_t seq;
+	int64_t t_send_ns, t_recv_ns;
+};
+/* A flow's transactions, up to cap; those past it are counted in dropped. Written only by its flow. */
+struct nb_txn_log {
+	struct nb_txn_rec *rec;
+	uint32_t cap, n;
+	uint64_t dropped;
+};
+
+static inline void nb_txn_log_add(struct nb_txn_log *l, uint64_t seq, int64_t t_send_ns, int64_t t_recv_ns)
+{
+	if (l->n < l->cap)
+		l->rec[l->n++] = (struct nb_txn_rec){seq, t_send_ns, t_recv_ns};
+	else
+		l->dropped++;
+}
+
 struct nb_flow_ctx {
 	const struct nb_test_cfg *cfg;
 	struct nb_flow
@@ -91,9 +112,10 @@ struct nb_flow_ctx {
 	size_t hello_len;
 	const void *hello_ack; /* responder: the DATA_ACK sent again when a UDP hello repeats */
 	size_t hello_ack_len;
-	uint64_t txns_measured; /* rr/crr: transactions counted in hist */
-	int rc;			/* 0, or -errno the loop ended with (set by nb_flow_fail) */
-	char err[160];		/* rc's message: "flow 3: send: Connection reset by peer" */
+	uint64_t txns_measured;	  /* rr/crr: transactions counted in hist */
+	struct nb_txn_log *txlog; /* generator's rr with --hops: each measured transaction; NULL: none */
+	int rc;			  /* 0, or -errno the loop ended with (set by nb_flow_fail) */
+	char err[160];		  /* rc's message: "flow 3: send: Connection reset by peer" */
 };
 
 /* Whether the controller told the flow to stop. */
@@ -133,6 +155,39 @@ static inline uint64_t nb_seq_get(const void *buf)
 	for (int i = 0; i < 8; i++)
 		s |= (uint64_t)p[i] << (8 * i);
 	return s;
+}
+
+/*
+ * The marker at the start of every rr request and response of NB_MARK_BYTES or more: the sequence number
+ * (nb_seq_put, offset 0), the flow's index (u32 little-endian, offset 8) and "nbHq" (request) or "nbHr"
+ * (response) at offset 12. A capture finds the same message on every interface it crosses by it, through NAT
+ * too: addresses change, the payload does not.
+ */
+#define NB_MARK_BYTES 16u
+#define NB_MARK_MAGIC "nbH" /* offset 12; then 'q' or 'r' */
+#define NB_MARK_REQ   'q'
+#define NB_MARK_RESP  'r'
+
+/* Writes the marker's flow index and magic (the sequence number is written per message). */
+static inline void nb_mark_put(void *buf, uint32_t flow, char dir)
+{
+	unsigned char *p = buf;
+	for (int i = 0; i < 4; i++)
+		p[8 + i] = (unsigned char)(flow >> (8 * i));
+	memcpy(p + 12, NB_MARK_MAGIC, 3);
+	p[15] = (unsigned char)dir;
+}
+
+/* Whether buf (len bytes) starts with a marker: its direction ('q', 'r') or 0. */
+static inline char nb_mark_get(const void *buf, size_t len, uint64_t *seq, uint32_t *flow)
+{
+	const unsigned char *p = buf;
+	if (len < NB_MARK_BYTES || memcmp(p + 12, NB_MARK_MAGIC, 3) ||
+	    (p[15] != NB_MARK_REQ && p[15] != NB_MARK_RESP))
+		return 0;
+	*seq = nb_seq_get(p);
+	*flow = (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 | (uint32_t)p[11] << 24;
+	return (char)p[15];
 }
 
 #endif

@@ -68,3 +68,21 @@ PY
 RR_OK='e["complete"] and e["transactions"] > 0 and e["transactions_per_s"] > 0 and e["latency_ns"]["min"] <= e["latency_ns"]["p50"] <= e["latency_ns"]["p90"] <= e["latency_ns"]["p99"] <= e["latency_ns"]["p999"] <= e["latency_ns"]["max"] and d["schema_version"] >= 1'
 STREAM_OK='e["complete"] and e["goodput_bps"] > 0 and e["bytes_received"] > 0'
 TCP_BALANCE='e["bytes_sent"] == e["bytes_received"]'
+
+# veth_pair NET: namespaces $C (client, NET.1 on veth0) and $S (server, NET.2 on veth1) joined by a veth pair, both
+# up, removed on exit. Skips (77) without root or namespaces. NET is the first three octets ("10.199.0").
+veth_pair() {
+	[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+	ip netns add nbt-probe-$$ 2>/dev/null || skip "cannot create network namespaces"
+	ip netns del nbt-probe-$$
+	local sfx=$$$RANDOM
+	C=nbt-c-$sfx S=nbt-s-$sfx
+	CLEANUPS+=("ip netns del $C" "ip netns del $S")
+	ip netns add "$C" && ip netns add "$S" || exit 1
+	ip -n "$C" link add veth0 type veth peer name veth1 netns "$S" || exit 1
+	ip -n "$C" addr add "$1.1/24" dev veth0
+	ip -n "$S" addr add "$1.2/24" dev veth1
+	for n in "$C" "$S"; do ip -n "$n" link set lo up; done
+	ip -n "$C" link set veth0 up
+	ip -n "$S" link set veth1 up
+}

@@ -2,21 +2,8 @@
 # End to end across a veth pair between two throwaway namespaces: TCP and UDP, both directions, and UDP
 # loss counted when an nft rule in the server's namespace drops every 10th datagram.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
-ip netns add nbt-probe-$$ 2>/dev/null || skip "cannot create network namespaces"
-ip netns del nbt-probe-$$
 command -v nft > /dev/null || skip "nft is not installed"
-
-sfx=$$$RANDOM
-C=nbt-c-$sfx S=nbt-s-$sfx
-CLEANUPS+=("ip netns del $C" "ip netns del $S")
-ip netns add "$C" && ip netns add "$S" || exit 1
-ip -n "$C" link add veth0 type veth peer name veth1 netns "$S" || exit 1
-ip -n "$C" addr add 10.199.0.1/24 dev veth0
-ip -n "$S" addr add 10.199.0.2/24 dev veth1
-for n in "$C" "$S"; do ip -n "$n" link set lo up; done
-ip -n "$C" link set veth0 up
-ip -n "$S" link set veth1 up
+veth_pair 10.199.0
 port=$(free_port)
 RESP_ADDR=10.199.0.2 start_responder "$port" "$S" || exit 1
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")

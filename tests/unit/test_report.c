@@ -538,6 +538,91 @@ static void test_rr_tcp(void)
 	check_fixture("rr_tcp", fixture_rr_tcp);
 }
 
+/* rr with --hops: three segments that add up to the round trip */
+static void fixture_rr_hops(struct nb_report *r)
+{
+	fixture_rr_tcp(r);
+	snprintf(r->path, sizeof(r->path), "native");
+	r->hops = calloc(1, sizeof(*r->hops));
+	struct nb_report_hops *h = r->hops;
+	static const struct {
+		const char *seg, *from, *to, *dir, *ns;
+		int64_t p50, p90, p99;
+		double mean;
+	} s[] = {{"client stack out", "", "nb-a-r", "out", "nb-a-remote", 700, 800, 1500, 750},
+		 {"hop out", "nb-a-r", "nb-a-h", "out", "nb-a-remote>nb-a-host", 1300, 1700, 2400, 1400},
+		 {"server", "nb-a-h", "nb-a-h", "server", "nb-a-host", 6000, 7600, 15000, 6500},
+		 {"hop back", "nb-a-h", "nb-a-r", "back", "nb-a-host>nb-a-remote", 1300, 1600, 2300, 1350},
+		 {"client stack in", "nb-a-r", "", "back", "nb-a-remote", 5400, 6600, 12900, 5000}};
+	h->n = 5;
+	for (unsigned i = 0; i < h->n; i++) {
+		struct nb_report_hop *g = &h->seg[i];
+		snprintf(g->segment, sizeof(g->segment), "%s", s[i].seg);
+		snprintf(g->from_if, sizeof(g->from_if), "%s", s[i].from);
+		snprintf(g->to_if, sizeof(g->to_if), "%s", s[i].to);
+		snprintf(g->direction, sizeof(g->direction), "%s", s[i].dir);
+		snprintf(g->netns, sizeof(g->netns), "%s", s[i].ns);
+		g->p50_ns = s[i].p50, g->p90_ns = s[i].p90, g->p99_ns = s[i].p99, g->mean_ns = s[i].mean;
+		g->share = s[i].mean / 15000.0;
+		g->samples = 40000;
+		g->unmatched = i == 2 ? 3 : 0;
+		h->rtt_mean_ns += s[i].mean;
+	}
+	h->txns = 40003;
+	h->decomposed = 40000;
+	h->rtt_without_ns = 12000;
+	h->rtt_with_ns = 15100;
+	h->runs_without = h->runs_with = 1;
+	h->ring_evicted = 7;
+	snprintf(h->clock, sizeof(h->clock),
+		 "pcap CLOCK_REALTIME to CLOCK_MONOTONIC: offset at start and end");
+}
+
+static void test_rr_hops(void)
+{
+	struct nb_report r;
+	static const struct {
+		const char *ext;
+		render_fn fn;
+	} formats[] = {{"txt", nb_report_write_text}, {"json", nb_report_write_json}, {"csv", render_csv}};
+	fixture_rr_hops(&r);
+	for (size_t i = 0; i < 3; i++) {
+		size_t len = 0;
+		char *text = render(&r, formats[i].fn, &len);
+		char file[64];
+		CHECK(text != NULL);
+		if (!text)
+			continue;
+		snprintf(file, sizeof(file), "rr_hops.%s", formats[i].ext);
+		check_golden(file, text, len);
+		if (i == 0)
+			CHECK(strstr(text, "capture overhead: mean round trip 12.00 us without capture, "
+					   "15.10 us with") != NULL);
+		if (i == 1) {
+			cJSON *j = cJSON_Parse(text), *end = cJSON_GetObjectItem(j, "end");
+			cJSON *hops = cJSON_GetObjectItem(end, "hops"), *e;
+			double sum = 0;
+			CHECK_INT(cJSON_GetArraySize(hops), 5);
+			cJSON_ArrayForEach(e, hops) sum += cJSON_GetObjectItem(e, "mean_ns")->valuedouble;
+			cJSON *cap = cJSON_GetObjectItem(end, "hops_capture");
+			CHECK(fabs(sum - cJSON_GetObjectItem(cap, "rtt_mean_ns")->valuedouble) < 1e-6);
+			CHECK(cJSON_GetObjectItem(cap, "overhead_ns")->valuedouble == 3100);
+			CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(hops, 0), "from_if")));
+			cJSON_Delete(j);
+		}
+		if (i == 2) {
+			const char *t = strstr(text, "\n\npath,segment,from_if,to_if,direction,netns,");
+			CHECK(t != NULL);
+			unsigned rows = 0;
+			for (; t && *t; t++)
+				rows += *t == '\n';
+			CHECK_INT(rows, 2 + 1 + 5);
+		}
+		free(text);
+	}
+	nb_report_free(&r);
+}
+
 static void test_crr_tcp(void)
 {
 	check_fixture("crr_tcp", fixture_crr_tcp);
@@ -686,8 +771,8 @@ int main(int argc, char **argv)
 
 	static const struct tap_case cases[] = {
 	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp), TAP_CASE(test_rr_tcp),
-	    TAP_CASE(test_crr_tcp),    TAP_CASE(test_lifecycle),  TAP_CASE(test_nic_delta),
-	    TAP_CASE(test_nic_note),   TAP_CASE(test_nic_lo),
+	    TAP_CASE(test_rr_hops),    TAP_CASE(test_crr_tcp),	  TAP_CASE(test_lifecycle),
+	    TAP_CASE(test_nic_delta),  TAP_CASE(test_nic_note),	  TAP_CASE(test_nic_lo),
 	};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }
