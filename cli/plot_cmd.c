@@ -486,6 +486,13 @@ static void hops_add(struct hop_sets *H, const char *path, const char *group, co
 	h->segs = segs;
 }
 
+/* Whether a is a list of segments (not of compare's {test, path, hops} entries). */
+static bool seg_list(const cJSON *a)
+{
+	const cJSON *first = cJSON_GetArrayItem(a, 0);
+	return !first || !obj(first, "hops");
+}
+
 /* Finds every `hops` in node: an array of segments, an object {segments: [...]}, or an object of those by
  * path. The path is the nearest enclosing "path" string (compare's summary rows), else the run's label. */
 static void hops_find(struct hop_sets *H, const cJSON *node, const char *path, const char *group)
@@ -500,7 +507,9 @@ static void hops_find(struct hop_sets *H, const cJSON *node, const char *path, c
 			group = g;
 		}
 		const cJSON *hops = obj(node, "hops");
-		if (cJSON_IsArray(hops))
+		if (cJSON_IsArray(hops) && !seg_list(hops))
+			hops_find(H, hops, path, group); /* compare's: an entry per test and path */
+		else if (cJSON_IsArray(hops))
 			hops_add(H, path, group, hops);
 		else if (cJSON_IsObject(hops) && obj(hops, "segments"))
 			hops_add(H, path, group, obj(hops, "segments"));
@@ -513,11 +522,22 @@ static void hops_find(struct hop_sets *H, const cJSON *node, const char *path, c
 		    hops_find(H, e, path, group);
 }
 
-/* A segment's name: "segment", else "FROM -> TO", else its position. */
+/* What an interface is on nbench's paths, whatever the instance: the last word of nb-<name>-X ("r", "h",
+ * "b"...), so that the same hop lines up across paths. */
+static const char *if_role(const char *ifname)
+{
+	const char *dash = ifname ? strrchr(ifname, '-') : NULL;
+	return dash && dash[1] ? dash + 1 : ifname ? ifname : "?";
+}
+
+/* A segment's name: "segment" (with "FROM>TO" by interface role when it is a hop between two), else
+ * "FROM -> TO", else its position. */
 static void seg_name(const cJSON *seg, unsigned i, char *buf, size_t len)
 {
 	const char *s = str(seg, "segment"), *from = str(seg, "from_if"), *to = str(seg, "to_if");
-	if (s)
+	if (s && from && to && strcmp(from, to))
+		snprintf(buf, len, "%s %s>%s", s, if_role(from), if_role(to));
+	else if (s)
 		snprintf(buf, len, "%s", s);
 	else if (from || to)
 		snprintf(buf, len, "%s -> %s", from ? from : "?", to ? to : "?");

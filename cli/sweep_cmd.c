@@ -29,14 +29,16 @@
 enum metric { M_GOODPUT, M_CPB, M_P50, M_P99, M_TPS, M_CPT, M_COUNT };
 static const struct {
 	const char *key;
-	bool stream; /* a stream's figure, else rr/crr's */
+	bool stream;	   /* a stream's figure, else rr/crr's */
+	const char *label; /* the text table's name, in its unit */
+	double scale;	   /* the JSON's unit to the text's */
 } metrics[M_COUNT] = {
-    [M_GOODPUT] = {"goodput_bps", true},
-    [M_CPB] = {"cycles_per_byte", true},
-    [M_P50] = {"p50_ns", false},
-    [M_P99] = {"p99_ns", false},
-    [M_TPS] = {"transactions_per_s", false},
-    [M_CPT] = {"cycles_per_transaction", false},
+    [M_GOODPUT] = {"goodput_bps", true, "goodput (Gbit/s)", 1e-9},
+    [M_CPB] = {"cycles_per_byte", true, "cpu cycles/byte", 1},
+    [M_P50] = {"p50_ns", false, "p50 (us)", 1e-3},
+    [M_P99] = {"p99_ns", false, "p99 (us)", 1e-3},
+    [M_TPS] = {"transactions_per_s", false, "transactions/s", 1},
+    [M_CPT] = {"cycles_per_transaction", false, "cpu cycles/transaction", 1},
 };
 
 struct knob {
@@ -361,10 +363,11 @@ static void print_text(const struct sweep *s, FILE *out)
 			if (!applies(s, m))
 				continue;
 			if (!co->n) {
-				fprintf(out, "  %-24s failed\n", metrics[m].key);
+				fprintf(out, "  %-24s failed\n", metrics[m].label);
 				continue;
 			}
-			fprintf(out, "  %-24s %14.6g ± %-12.3g", metrics[m].key, st.mean, st.ci);
+			double k = metrics[m].scale;
+			fprintf(out, "  %-24s %12.4g ± %-10.3g", metrics[m].label, st.mean * k, st.ci * k);
 			if (!isnan(r))
 				fprintf(out, " %6.3fx", r);
 			fputc('\n', out);

@@ -45,8 +45,9 @@ G=$T/golden
 "$NBENCH" plot "$SRC"/tests/golden/*.json -o "$G" > "$G.out" 2> "$T/err"
 check "plot golden: exit 0 ($(cat "$T/err"))" test $? = 0
 for n in latency intervals_rr intervals_stream; do drawn "$G" $n svg; done
-expect_series "$G/latency.svg" "nat crr" "loopback rr-tcp"
-expect_series "$G/intervals_rr.svg" "loopback rr-tcp: transactions/s" "loopback rr-tcp: mean latency"
+expect_series "$G/latency.svg" "nat crr" "native rr-tcp" "loopback rr-tcp"
+expect_series "$G/intervals_rr.svg" "native rr-tcp: transactions/s" "native rr-tcp: mean latency" \
+	"loopback rr-tcp: transactions/s" "loopback rr-tcp: mean latency"
 expect_series "$G/intervals_stream.svg" "native stream-tcp" "192.0.2.7 stream-udp"
 for tic in 50% 90% 99% 99.9%; do
 	texts "$G/latency.svg" | grep -x "$tic" > /dev/null && ok || bad "latency.svg: no $tic tic"
@@ -67,18 +68,19 @@ check "no hops figure without hops" test ! -e "$C/compare_hops_rr-tcp_same-core.
 check "no latency figure for stream" test ! -e "$C/compare_latency_stream_unpinned.svg"
 check "compare p50 bars with CI columns" grep -q '^"rr-tcp same-core" [0-9.]* [0-9.]* [0-9.]* [0-9.]*$' "$C/compare_p50_ns.dat"
 
-# compare --hops (the issue's shape): the waterfall, a stacked bar per path, a block per segment.
+# compare --hops (a real one, from this machine): the waterfall, a stacked bar per path, a block per segment,
+# the same hop (by the roles of its interfaces) lined up across paths.
 H=$T/hops
 "$NBENCH" plot "$SRC/tests/plot/compare_hops.json" -o "$H" > "$H.out" 2> "$T/err"
 check "plot hops: exit 0 ($(cat "$T/err"))" test $? = 0
 W=compare_hops_hops_rr-tcp_same-core
 drawn "$H" $W svg
-expect_series "$H/$W.svg" "client stack out" "wire out" "bridge out" "nat and conntrack out" \
-	"server stack and app" "wire back" "bridge back" "nat and conntrack back" "client stack in"
+expect_series "$H/$W.svg" "client stack out" "hop out r>h" "hop out h>b" "hop out b>v" "hop out v>c" \
+	"server" "hop back c>v" "hop back v>b" "hop back b>h" "hop back h>r" "client stack in"
 for p in native bridge nat; do
 	texts "$H/$W.svg" | grep -x $p > /dev/null && ok || bad "$W.svg: no bar named $p"
 	# the stack adds up to the path's mean round trip in the fixture (the sum of its segments' means)
-	want=$(python3 -c "import json; r=[s for s in json.load(open('$SRC/tests/plot/compare_hops.json'))['summary'] if s['path']=='$p'][0]; print(round(sum(h['mean_ns'] for h in r['hops'])/1e3, 3))")
+	want=$(python3 -c "import json; r=[s for s in json.load(open('$SRC/tests/plot/compare_hops.json'))['hops'] if s['path']=='$p' and s['test']=='rr-tcp'][0]; print(round(sum(h['mean_ns'] for h in r['hops'])/1e3, 3))")
 	got=$(awk -v p="\"$p\"" '$1 == p { s = 0; for (i = 2; i <= NF; i++) s += $i; printf "%.3f\n", s }' "$H/$W.dat")
 	check "$p: stacked µs $got = $want" python3 -c "import sys; sys.exit(abs($got - $want) > 1e-6)"
 done
