@@ -164,7 +164,7 @@ int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_b
 	if (r < 0)
 		return r;
 	r = nb_frame_decode_hdr(hdr, sizeof(hdr), &h);
-	if (ret_peer_version)
+	if (ret_peer_version && r != -EBADMSG) /* not ours: h was not filled */
 		*ret_peer_version = h.version;
 	if (r < 0)
 		return r;

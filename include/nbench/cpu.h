@@ -62,7 +62,7 @@ struct nb_cpu_cost {
 	double cycles;	   /* perf cycles, or busy_ns x tsc_hz; 0 where neither */
 	double util;	   /* busy / (wall x ncpus), 0..1 */
 	uint64_t gen_ns;   /* self_ns's difference: the generator process's own CPU (in a responder's cost,
-			    * which its RESULT carries, the responder process's) */
+			    * which its RESULT carries, the responder process's less its test threads') */
 	uint64_t resp_ns;  /* the responder's test threads' CPU, filled in by the caller when known */
 	uint64_t other_ns; /* other user-space processes on the machine */
 	bool disturbed;	   /* other_ns > 5% of one CPU over the window, or > 10% of busy */

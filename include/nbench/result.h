@@ -31,7 +31,8 @@ struct nb_result {
 			  * counted), 0 unknown */
 	bool have_cost;	 /* cost was measured (MEASURE came and the meter worked) */
 	struct nb_cpu_cost cost; /* the responder machine's system-wide cost over the measured window; its
-				  * gen_ns is the responder process's CPU, its resp_ns is cpu_ns */
+				  * gen_ns is the responder process's CPU less its test threads', its resp_ns
+				  * is cpu_ns */
 	char error[160];  /* why a flow of the responder's ended before the test did ("flow 0: send: ..."), or
 			     "" */
 	unsigned n_flows; /* the settings' flows (crr: 0, its connections are not flows) */
