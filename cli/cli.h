@@ -4,6 +4,7 @@
 #ifndef NBENCH_CLI_H
 #define NBENCH_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -155,7 +156,9 @@ int cmd_plot(int argc, char **argv);
 /* CAP_NET_ADMIN and CAP_SYS_ADMIN are effective (what building a path takes). */
 bool cli_has_net_admin(void);
 
+/* Ctrl-C and SIGTERM set the flag that cli_quit_flag() points to (for nb_serve and nb_run). */
 void cli_catch_signals(void);
 bool cli_quitting(void);
+volatile sig_atomic_t *cli_quit_flag(void);
 
 #endif

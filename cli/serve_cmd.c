@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/* nbench serve: the responder's options, its key and engine, then nb_serve until Ctrl-C. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "nbench/engine.h"
+#include "nbench/serve.h"
+#include "nbench/units.h"
+
+struct serve_args {
+	struct nb_test_cfg dc; /* the engine's settings: only the dpdk ones are used */
+	bool dpdk_given;
+	struct nb_serve_cfg sc;
+	bool quiet, paths;
+	const char *key_file;
+};
+
+static void serve_log(void *arg, const char *msg)
+{
+	if (arg)
+		return; /* --quiet */
+	char ts[32];
+	time_t now = time(NULL);
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+	fprintf(stderr, "%s nbench serve: %s\n", ts, msg);
+}
+
+static void serve_ready(void *arg, uint16_t port)
+{
+	if (!arg)
+		fprintf(stderr, "nbench serve: listening on port %u (TCP control and data, UDP data)\n",
+			port);
+}
+
+/* --max-mem TOTAL[,PER_TEST]: each at least 1 MiB, PER_TEST at most TOTAL (default: a quarter). */
+static int parse_max_mem(const char *arg, struct nb_serve_cfg *sc)
+{
+	char buf[64];
+	uint64_t total, per = 0;
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		return -EINVAL;
+	char *comma = strchr(buf, ',');
+	if (comma)
+		*comma = '\0';
+	if (nb_parse_bytes(buf, &total) < 0 || total < (1u << 20) ||
+	    (comma && (nb_parse_bytes(comma + 1, &per) < 0 || per < (1u << 20) || per > total)))
+		return -EINVAL;
+	sc->max_mem_bytes = total;
+	sc->max_test_mem_bytes = per;
+	return 0;
+}
+
+static void serve_help(void)
+{
+	printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
+	       "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--key-file FILE] "
+	       "[--paths] [--quiet]\n"
+	       "  The responder: one TCP port for control and data, the same UDP port for "
+	       "datagram flows.\n"
+	       "  --idle-timeout T   close a connection that sends no hello within T (5s)\n"
+	       "  --max-mem T[,P]    the tests' buffers: at most T in all and P per test "
+	       "(1G,256M;\n"
+	       "                     P defaults to T/4); a test over it is refused\n"
+	       "  --max-sessions N   control connections at once (16); a session with no test\n"
+	       "                     for 60 s is closed\n"
+	       "  --key-file FILE    clients must prove this shared key (`nbench key gen`);\n"
+	       "                     default: $NBENCH_KEY_FILE; without one anyone who reaches\n"
+	       "                     the port can run tests\n"
+	       "  --paths            build the server half of a path (native, host, bridge,\n"
+	       "                     nat) on this host for a client with the key (`nbench rr\n"
+	       "                     -H THIS --path KIND`); needs --key-file and root\n"
+	       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
+	       "stays on TCP.\n");
+	printf(CLI_DPDK_HELP);
+}
+
+/* --engine NAME: an engine whose flows stay in this process has nothing to serve. */
+static int serve_engine(struct serve_args *a, const char *name)
+{
+	const struct nb_engine_ops *ops = nb_engine_find(name);
+	if ((!ops && !nb_engine_missing(name)) || (ops && ops->caps->local) ||
+	    strlen(name) >= sizeof(a->dc.engine))
+		return cli_usage_error("serve", "--engine: '%s' is not an engine this responder serves",
+				       name);
+	snprintf(a->dc.engine, sizeof(a->dc.engine), "%s", name);
+	return 0;
+}
+
+/* One option c with its argument into a; 0, or an exit status after a one-line error. */
+static int serve_opt(struct serve_args *a, int c, const char *arg)
+{
+	uint64_t u;
+	int64_t ns;
+
+	switch (c) {
+	case 'p':
+		if (nb_parse_uint(arg, 1, 65535, &u) < 0)
+			return cli_usage_error("serve", "--port: '%s' is not a port number from 1 to 65535",
+					       arg);
+		a->sc.port = (uint16_t)u;
+		return 0;
+	case 'B':
+		a->sc.bind = arg;
+		return 0;
+	case '1':
+		a->sc.max_tests = 1;
+		return 0;
+	case 'I':
+		if (nb_parse_duration(arg, &ns) < 0 || ns < 1000000LL)
+			return cli_usage_error("serve",
+					       "--idle-timeout: '%s' is not a duration of at least 1ms", arg);
+		a->sc.idle_timeout_ns = ns;
+		return 0;
+	case 'M':
+		if (parse_max_mem(arg, &a->sc) < 0)
+			return cli_usage_error("serve",
+					       "--max-mem: '%s' is not TOTAL[,PER_TEST] byte sizes of at "
+					       "least 1M, PER_TEST at most TOTAL",
+					       arg);
+		return 0;
+	case 'S':
+		if (nb_parse_uint(arg, 1, 100000, &u) < 0)
+			return cli_usage_error("serve",
+					       "--max-sessions: '%s' is not a number from 1 to 100000", arg);
+		a->sc.max_sessions = (unsigned)u;
+		return 0;
+	case 'E':
+		return serve_engine(a, arg);
+	case 'K':
+		a->key_file = arg;
+		return 0;
+	case 'P':
+		a->paths = true;
+		return 0;
+	case 'q':
+		a->quiet = true;
+		return 0;
+	}
+	/* the --dpdk-* options: the only others getopt_long returns */
+	a->dpdk_given = true;
+	return cli_dpdk_opt("serve", c, arg, &a->dc) ? 2 : 0;
+}
+
+/* The command line into a: 0, 1 after --help, or an exit status after a one-line error. */
+static int serve_parse(int argc, char **argv, struct serve_args *a)
+{
+	static const struct option opts[] = {
+	    {"port", required_argument, NULL, 'p'},
+	    {"bind", required_argument, NULL, 'B'},
+	    {"once", no_argument, NULL, '1'},
+	    {"idle-timeout", required_argument, NULL, 'I'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"engine", required_argument, NULL, 'E'},
+	    {"max-mem", required_argument, NULL, 'M'},
+	    {"max-sessions", required_argument, NULL, 'S'},
+	    {"key-file", required_argument, NULL, 'K'},
+	    {"paths", no_argument, NULL, 'P'},
+	    CLI_DPDK_OPTIONS,
+	    {0},
+	};
+	int c, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:B:qh", opts, NULL)) != -1) {
+		const char *opt = argv[optind - 1];
+		if (c == 'h') {
+			serve_help();
+			return 1;
+		}
+		if (c == ':')
+			return cli_usage_error("serve", "%s needs a value", opt);
+		if (c == '?')
+			return cli_usage_error("serve", "unknown option '%s' (see nbench serve --help)", opt);
+		if ((r = serve_opt(a, c, optarg)))
+			return r;
+	}
+	if (optind < argc)
+		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	return cli_dpdk_check("serve", &a->dc, a->dpdk_given);
+}
+
+/* --paths: only with a key and the privileges to build; the agent that builds the halves. */
+static int serve_paths(struct serve_args *a, struct cli_agent *agent, struct nb_path_ops *ops)
+{
+	if (!a->paths)
+		return 0;
+	if (!(a->key_file && a->key_file[0]))
+		return cli_usage_error("serve",
+				       "--paths needs --key-file: only a client with the key may have "
+				       "paths built on this host");
+	if (!cli_has_net_admin()) {
+		fprintf(stderr, "nbench serve: --paths needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
+		return 2;
+	}
+	*agent = (struct cli_agent){.key_file = a->key_file, .port = a->sc.port};
+	cli_agent_ops(agent, ops);
+	a->sc.paths = ops;
+	return 0;
+}
+
+/* Starts the engine, serves until Ctrl-C or --once, stops it. The exit status. */
+static int serve_run(struct serve_args *a)
+{
+	const struct nb_engine_ops *ops = nb_engine_find(a->dc.engine);
+	struct nb_engine *eng = NULL;
+	char err[256];
+	int r;
+
+	cli_catch_signals();
+	if (ops && (r = nb_engine_start(ops, &a->dc, &eng, err, sizeof(err))) < 0) {
+		fprintf(stderr, "nbench serve: %s\n", err);
+		return r == -EINVAL ? 2 : 1;
+	}
+	a->sc.engine = eng;
+	r = nb_serve(&a->sc, cli_quit_flag(), err, sizeof(err));
+	nb_engine_stop(eng);
+	if (r < 0) {
+		fprintf(stderr, "nbench serve: %s\n", err);
+		return r == -EINVAL ? 2 : 1;
+	}
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_args a = {
+	    .sc = {.port = NB_DEFAULT_PORT, .log = serve_log, .ready = serve_ready},
+	    .key_file = getenv("NBENCH_KEY_FILE"),
+	};
+	struct cli_agent agent;
+	struct nb_path_ops path_ops;
+	struct nb_key key;
+	char err[256];
+	int r;
+
+	nb_cfg_defaults(&a.dc, NB_TEST_RR);
+	if ((r = serve_parse(argc, argv, &a)))
+		return r == 1 ? 0 : r;
+	if ((r = serve_paths(&a, &agent, &path_ops)))
+		return r;
+	if (a.key_file && a.key_file[0]) {
+		if (nb_key_load(a.key_file, &key, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nbench serve: %s\n", err);
+			return 2;
+		}
+		a.sc.key = &key;
+	}
+	a.sc.log_arg = a.quiet ? (void *)1 : NULL;
+	r = serve_run(&a);
+	if (a.sc.key)
+		nb_key_wipe(&key);
+	return r;
+}
