@@ -36,8 +36,8 @@ static const struct {
     {"cycles_per_transaction", -1},
     /* throughput (RFC 2544): the rate found per frame size, and the loss measured at it */
     {"rate_fps", +1},
-    {"rate_l2_bps", +1},
-    {"rate_l1_bps", +1},
+    {"l2_bps", +1},
+    {"l1_bps", +1},
 };
 
 int nbm_direction(const char *key)
@@ -116,6 +116,12 @@ static const struct row_kind {
      {NULL},
      {"start.duration_s", "start.path_details", NULL}},
     {"sweep", "combinations", "metrics", {"label"}, {"test"}, {"path", "interfaces", "knobs", NULL}},
+    {"throughput",
+     "sizes",
+     NULL,
+     {"frame_bytes"},
+     {"start.loss_pct", "start.trial_s", "start.engine"},
+     {"start.path", "start.client_kernel", "start.server_kernel", "start.placement"}},
 };
 
 /* Keys never shown as context: they differ on every run (a built path's instance and namespace names are

@@ -61,6 +61,7 @@ struct sweep {
 	struct nb_nic_ref on[NB_KNOB_MAX_IFS];
 	unsigned non;
 	unsigned runs;
+	double tol_pct; /* --tolerance, with --baseline among the test options */
 	const char *path, *topo, *output;
 	enum cli_format format;
 	bool quiet;
@@ -447,10 +448,10 @@ static cJSON *combo_json(const struct sweep *s, unsigned ci)
 	return o;
 }
 
-static void print_json(const struct sweep *s, FILE *out)
+/* The JSON report (what --json prints and what --baseline compares against). */
+static cJSON *sweep_doc(const struct sweep *s)
 {
 	cJSON *j = cJSON_CreateObject(), *a;
-	char *txt;
 
 	cJSON_AddNumberToObject(j, "schema_version", 1);
 	cJSON_AddStringToObject(j, "kind", "sweep");
@@ -481,7 +482,13 @@ static void print_json(const struct sweep *s, FILE *out)
 	a = cJSON_AddArrayToObject(j, "combinations");
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
 		cJSON_AddItemToArray(a, combo_json(s, ci));
-	txt = cJSON_Print(j);
+	return j;
+}
+
+static void print_json(const struct sweep *s, FILE *out)
+{
+	cJSON *j = sweep_doc(s);
+	char *txt = cJSON_Print(j);
 	fprintf(out, "%s\n", txt);
 	free(txt);
 	cJSON_Delete(j);
@@ -517,6 +524,13 @@ static int report(const struct sweep *s)
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
 		if (!s->combos[ci].n)
 			rc = 1;
+	if (!rc && s->test.baseline) { /* exit 1 on a regression against it, each named on stderr */
+		char note[512];
+		cJSON *doc = sweep_doc(s);
+		rc = doc ? cli_baseline_check("sweep", s->test.baseline, s->tol_pct, doc, note, sizeof(note))
+			 : 1;
+		cJSON_Delete(doc);
+	}
 	return rc;
 }
 
@@ -568,6 +582,8 @@ int cmd_sweep(int argc, char **argv)
 		return 1;
 	s->runs = 3;
 	rc = sweep_parse(s, argc, argv);
+	if (!rc)
+		rc = cli_baseline_ready("sweep", s->test.baseline, s->test.tolerance, &s->tol_pct);
 	if (!rc)
 		rc = make_combos(s);
 	if (rc) {

@@ -38,6 +38,7 @@ struct tput_opts {
 	double res_pct, res_l1_bps; /* --resolution: a percentage of the upper bound, or L1 bit/s */
 	double max_l1_bps;	    /* --max-rate; 0: each size's first trial runs unpaced */
 	bool latency;
+	double tol_pct; /* --tolerance, with --baseline */
 	char cmdline[512];
 };
 
@@ -430,8 +431,9 @@ static cJSON *size_json(const struct tput_size *s)
 	return j;
 }
 
-static int write_json(const struct tput_opts *o, const struct tput_ctx *x, const struct tput_size *sz,
-		      unsigned n, FILE *out)
+/* The JSON report (what --json prints and what --baseline compares against). */
+static cJSON *throughput_doc(const struct tput_opts *o, const struct tput_ctx *x, const struct tput_size *sz,
+			     unsigned n)
 {
 	cJSON *root = cJSON_CreateObject(), *st = cJSON_AddObjectToObject(root, "start");
 	cJSON_AddNumberToObject(root, "schema_version", NB_REPORT_SCHEMA_VERSION);
@@ -457,6 +459,13 @@ static int write_json(const struct tput_opts *o, const struct tput_ctx *x, const
 	cJSON *a = cJSON_AddArrayToObject(root, "sizes");
 	for (unsigned i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, size_json(&sz[i]));
+	return root;
+}
+
+static int write_json(const struct tput_opts *o, const struct tput_ctx *x, const struct tput_size *sz,
+		      unsigned n, FILE *out)
+{
+	cJSON *root = throughput_doc(o, x, sz, n);
 	char *txt = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!txt)
@@ -666,8 +675,24 @@ static int parse(int argc, char **argv, struct tput_opts *o)
 	}
 	if (!r)
 		r = cli_parse_test(n, rest, &o->t);
+	if (!r)
+		r = cli_baseline_ready("throughput", o->t.baseline, o->t.tolerance, &o->tol_pct);
 	free(rest);
 	return r;
+}
+
+/* --baseline: 1 when a rate is worse than the baseline's beyond --tolerance (each named on stderr), else 0.
+ */
+static int baseline_gate(const struct tput_opts *o, const struct tput_ctx *x, const struct tput_size *sz)
+{
+	char note[512];
+	if (!o->t.baseline)
+		return 0;
+	cJSON *doc = throughput_doc(o, x, sz, o->n_sizes);
+	int g =
+	    doc ? cli_baseline_check("throughput", o->t.baseline, o->tol_pct, doc, note, sizeof(note)) : 1;
+	cJSON_Delete(doc);
+	return g;
 }
 
 int cmd_throughput(int argc, char **argv)
@@ -714,8 +739,9 @@ int cmd_throughput(int argc, char **argv)
 		if (sz[i].error[0])
 			fprintf(stderr, "nbench throughput: %u-byte frames: %s\n", sz[i].frame_bytes,
 				sz[i].error);
+	int gate = failed ? 0 : baseline_gate(&o, &x, sz);
 	free(sz);
-	return failed ? 1 : 0;
+	return failed ? 1 : gate;
 }
 
 /* ---- rr --load ------------------------------------------------------------------------------------------

@@ -119,4 +119,15 @@ check "an unreadable baseline: exit 2 before the run ($err)" exits_naming 2 "bas
 check "an unreadable baseline: no report" [ ! -s "$T/out" ]
 run rr -H 127.0.0.1 -p "$PORT" -t 1 --tolerance 5
 check "--tolerance without --baseline: exit 2" [ "$rc" = 2 ]
+
+# throughput: diffable by frame size, and gated by --baseline (a baseline whose rate is out of reach)
+TP=(throughput -H 127.0.0.1 -p "$PORT" --sizes 512 --trial 0.5 --max-rate 100M --resolution 20% -q)
+run "${TP[@]}" --json
+check "throughput --json ($err)" [ "$rc" = 0 ]
+cp "$T/out" "$T/tput.json"
+doctor "$T/tput.json" "$T/tput_fast.json" "s = d['sizes'][0]; s.update({k: s[k] * 100 for k in ('rate_fps', 'l2_bps', 'l1_bps')})"
+run diff "$T/tput.json" "$T/tput_fast.json" --json
+check "throughput diff: the 512-byte rate is better in B ($err)" [ "$(metric '512 rate_fps' verdict <<< "$out")" = better ]
+run "${TP[@]}" --baseline "$T/tput_fast.json"
+check "throughput against an unreachable baseline: exit 1 naming the rate ($err)" exits_naming 1 'regression: 512 rate_fps '
 finish
