@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "nbench/engine.h"
@@ -44,6 +45,11 @@ const char *nb_engine_missing(const char *name)
 int nb_engine_start(const struct nb_engine_ops *ops, const struct nb_test_cfg *cfg, struct nb_engine **ret,
 		    char *err, size_t errlen)
 {
+	if (ops->caps->needs_root && geteuid() != 0) { /* ask before the engine's own, less clear, failure */
+		snprintf(err, errlen, "the %s engine needs root (it drives a device or raw frames)",
+			 ops->name);
+		return -EPERM;
+	}
 	struct nb_engine *e = calloc(1, sizeof(*e));
 	if (!e) {
 		snprintf(err, errlen, "out of memory");

@@ -49,12 +49,13 @@ struct nb_engine_caps {
 	unsigned protos;	/* NB_BIT(enum nb_proto) of each protocol its flows carry */
 	unsigned tests;		/* NB_BIT(enum nb_test_kind) of each test it runs */
 	uint32_t max_msg_bytes; /* largest message (datagram payload); 0: no limit of its own */
-	bool needs_root;	/* starting it takes root (a device, raw frames); nothing checks it yet */
-	bool own_addr;		/* its data goes to its own address, not the control connection's: the
-				 * responder names it in TEST_ACK, a generator runs against -H only */
-	bool dpdk_opts;		/* it takes the --dpdk-* options (its port and address) */
-	bool one_test;		/* its responder runs one test at a time */
-	bool local;		/* its flows stay inside this process (tests): no responder serves them */
+	bool
+	    needs_root; /* starting it takes root (a device, raw frames): nb_engine_start refuses otherwise */
+	bool own_addr;	/* its data goes to its own address, not the control connection's: the
+			 * responder names it in TEST_ACK, a generator runs against -H only */
+	bool dpdk_opts; /* it takes the --dpdk-* options (its port and address) */
+	bool one_test;	/* its responder runs one test at a time */
+	bool local;	/* its flows stay inside this process (tests): no responder serves them */
 	const char *wait; /* how its flows wait whatever --spin says ("spin (dpdk poll)"); NULL: as set */
 };
 
@@ -177,8 +178,8 @@ const struct nb_engine_ops *nb_engine_find(const char *name);
  * no engine of that name exists anywhere. */
 const char *nb_engine_missing(const char *name);
 /* Starts an instance of ops for cfg (NULL for an engine without a start op, such as sock) into *ret, to
- * be ended with nb_engine_stop: 0, or -errno with one line in err (-EINVAL: bad usage). DPDK's takes
- * seconds (the EAL, the port's link). */
+ * be ended with nb_engine_stop: 0, or -errno with one line in err (-EINVAL: bad usage; -EPERM: the engine
+ * needs root and this is not). DPDK's takes seconds (the EAL, the port's link). */
 int nb_engine_start(const struct nb_engine_ops *ops, const struct nb_test_cfg *cfg, struct nb_engine **ret,
 		    char *err, size_t errlen);
 /* Stops and frees e (NULL is fine). */
