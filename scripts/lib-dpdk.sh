@@ -34,6 +34,9 @@ dpdk_setup() {
 	# once, while nbench's, to veth1's own MAC, go on to a route lookup: a cheaper kernel path for testpmd,
 	# on the sender's CPU.
 	RMAC=$(ip -n "$S" -o link show veth1 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+	# A DPDK generator sends from its own --dpdk-ip, not from the control connection's address: the
+	# responder admits that only from a client that proved the shared key, so both sides get one.
+	"$NBENCH" key gen "$T/key" > /dev/null && export NBENCH_KEY_FILE=$T/key || exit 1
 }
 
 EAL=(--no-huge -m 512 --no-pci --no-telemetry)
