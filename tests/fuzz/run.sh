@@ -11,7 +11,8 @@
 # "fuzz: N passed, N failed, N skipped" (scripts/check adds these up). Exit 1 if one failed.
 set -u
 cd "$(dirname "$0")/../.."
-TARGETS=(frame cfg hello_ack test_ack result cpu_cost sysinfo path_req path_grant)
+# the targets as meson builds them (one list: tests/fuzz/meson.build's fuzz_targets)
+mapfile -t TARGETS < <(sed -n '/^fuzz_targets = \[/,/\]/p' tests/fuzz/meson.build | grep -o "'[a-z_]*'" | tr -d "'")
 SECONDS_EACH=${FUZZ_SECONDS:-20}
 B=${FUZZ_BUILD_DIR:-build-fuzz}
 [ $# -gt 0 ] && [ "$1" != --seeds ] && TARGETS=("$@")
@@ -53,9 +54,9 @@ if [ "${1:-}" = --seeds ]; then
 	exit $?
 fi
 
-passed=0 failed=0
-for t in "${TARGETS[@]}"; do
-	work=$B/corpus/$t crashes=$B/crashes/$t log=$B/fuzz-$t.log
+# One target: its verdict line in $B/verdict-<target> ("PASS ..." or "FAIL ..." and the error's first lines).
+fuzz_one() {
+	local t=$1 work=$B/corpus/$1 crashes=$B/crashes/$1 log=$B/fuzz-$1.log rc runs
 	mkdir -p "$work" "$crashes"
 	# new inputs go to the first directory (build-fuzz's), the committed seeds are only read
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -66,12 +67,28 @@ for t in "${TARGETS[@]}"; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	if [ $rc = 0 ]; then
 		echo "PASS $t: ${runs:-?} inputs in ${SECONDS_EACH}s"
-		passed=$((passed + 1))
 	else
 		echo "FAIL $t: exit $rc, input kept in $crashes/ (log: $log)"
 		grep -m3 -E '^(fuzz:|==[0-9]+==ERROR|SUMMARY)|runtime error' "$log" | sed 's/^/    /'
-		failed=$((failed + 1))
+	fi > "$B/verdict-$t"
+}
+
+# as many targets at once as there are CPUs (each fuzzer is one process on one CPU)
+jobs=$(nproc 2> /dev/null || echo 1)
+running=0
+for t in "${TARGETS[@]}"; do
+	fuzz_one "$t" &
+	running=$((running + 1))
+	if [ $running -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
 	fi
+done
+wait
+passed=0 failed=0
+for t in "${TARGETS[@]}"; do
+	cat "$B/verdict-$t"
+	if grep -q '^PASS' "$B/verdict-$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 summary $passed $failed 0
 [ $failed = 0 ]
