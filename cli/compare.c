@@ -44,24 +44,9 @@ static const struct ctest known_tests[] = {
 };
 
 /* The figures of one run that the table shows. */
-enum metric { M_GOODPUT, M_CPB, M_P50, M_P99, M_TPS, M_CPT, M_COUNT };
-static const struct {
-	const char *key, *label, *unit;
-	double scale;
-	bool lower_better;
-} metrics[M_COUNT] = {
-    [M_GOODPUT] = {"goodput_bps", "goodput", "Gbit/s", 1e-9, false},
-    [M_CPB] = {"cycles_per_byte", "cpu cycles/byte", "", 1, true},
-    [M_P50] = {"p50_ns", "p50", "us", 1e-3, true},
-    [M_P99] = {"p99_ns", "p99", "us", 1e-3, true},
-    [M_TPS] = {"transactions_per_s", "transactions/s", "", 1, false},
-    [M_CPT] = {"cycles_per_transaction", "cpu cycles/transaction", "", 1, true},
-};
-
 static bool metric_applies(const struct ctest *t, enum metric m)
 {
-	bool stream = t->kind == NB_TEST_STREAM;
-	return stream ? (m == M_GOODPUT || m == M_CPB) : (m != M_GOODPUT && m != M_CPB);
+	return metrics[m].stream == (t->kind == NB_TEST_STREAM);
 }
 
 struct cell { /* one test (in one placement) on one path */
@@ -154,26 +139,6 @@ static void apply_placement(struct nb_test_cfg *cfg, const struct ctest *t, enum
 	}
 }
 
-static double figure(const struct nb_report *r, enum metric m)
-{
-	switch (m) {
-	case M_GOODPUT:
-		return r->goodput_bps;
-	case M_CPB:
-		return r->cpu.cycles_per_byte;
-	case M_P50:
-		return (double)r->lat.p50_ns;
-	case M_P99:
-		return (double)r->lat.p99_ns;
-	case M_TPS:
-		return r->tps;
-	case M_CPT:
-		return r->cpu.cycles_per_txn;
-	default:
-		return 0;
-	}
-}
-
 /* What a row of the tables calls its placement: streams always run unpinned. */
 static const char *row_placement(const struct cmp *c, const struct ctest *t, unsigned pli)
 {
@@ -213,7 +178,7 @@ static void run_json(struct cmp *c, unsigned round, const struct ctest *t, unsig
 	cJSON_AddStringToObject(j, "resp_cpus", rep->resp_cpus);
 	for (int m = 0; m < M_COUNT; m++)
 		if (metric_applies(t, m))
-			cJSON_AddNumberToObject(j, metrics[m].key, figure(rep, m));
+			cJSON_AddNumberToObject(j, metrics[m].key, metric_of(rep, m));
 	cJSON_AddItemToArray(c->runs_json, j);
 }
 
@@ -397,7 +362,7 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 	}
 	if (ok && cell->n < MAX_RUNS) {
 		for (int m = 0; m < M_COUNT; m++)
-			cell->v[m][cell->n] = figure(&rep, m);
+			cell->v[m][cell->n] = metric_of(&rep, m);
 		cell->n++;
 		cell->disturbed += rep.cpu.disturbed;
 	} else if (!ok) {
@@ -521,8 +486,7 @@ static void print_row(struct cmp *c, FILE *out, unsigned ti, unsigned pli, unsig
 	char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "", d[24];
 	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
 
-	snprintf(label, sizeof(label), "%s%s%s%s", metrics[m].label, metrics[m].unit[0] ? " (" : "",
-		 metrics[m].unit, metrics[m].unit[0] ? ")" : "");
+	metric_label(m, label, sizeof(label));
 	fmt_val(s.mean, m, mean, sizeof(mean));
 	if (isfinite(s.ci))
 		fmt_val(s.ci, m, ci, sizeof(ci));

@@ -1,9 +1,47 @@
 /* SPDX-License-Identifier: MIT */
-/* The statistics of repeated runs (stats.h): compare and sweep. */
+/* The figures and statistics of repeated runs (stats.h): compare, sweep and diff. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 
+#include "nbench/report.h"
 #include "stats.h"
+
+const struct metric_info metrics[M_COUNT] = {
+    [M_GOODPUT] = {"goodput_bps", "goodput", "Gbit/s", 1e-9, true},
+    [M_CPB] = {"cycles_per_byte", "cpu cycles/byte", "", 1, true},
+    [M_P50] = {"p50_ns", "p50", "us", 1e-3, false},
+    [M_P99] = {"p99_ns", "p99", "us", 1e-3, false},
+    [M_TPS] = {"transactions_per_s", "transactions/s", "", 1, false},
+    [M_CPT] = {"cycles_per_transaction", "cpu cycles/transaction", "", 1, false},
+};
+
+const char *metric_label(enum metric m, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s", metrics[m].label, *metrics[m].unit ? " (" : "", metrics[m].unit,
+		 *metrics[m].unit ? ")" : "");
+	return buf;
+}
+
+double metric_of(const struct nb_report *r, enum metric m)
+{
+	switch (m) {
+	case M_GOODPUT:
+		return r->goodput_bps;
+	case M_CPB:
+		return r->cpu.cycles_per_byte;
+	case M_P50:
+		return (double)r->lat.p50_ns;
+	case M_P99:
+		return (double)r->lat.p99_ns;
+	case M_TPS:
+		return r->tps;
+	case M_CPT:
+		return r->cpu.cycles_per_txn;
+	default:
+		return 0;
+	}
+}
 
 /* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
 double nb_t_quantile(double level, double df)

@@ -26,21 +26,6 @@
 #define MAX_COMBOS 64
 #define MAX_RUNS   100
 
-enum metric { M_GOODPUT, M_CPB, M_P50, M_P99, M_TPS, M_CPT, M_COUNT };
-static const struct {
-	const char *key;
-	bool stream;	   /* a stream's figure, else rr/crr's */
-	const char *label; /* the text table's name, in its unit */
-	double scale;	   /* the JSON's unit to the text's */
-} metrics[M_COUNT] = {
-    [M_GOODPUT] = {"goodput_bps", true, "goodput (Gbit/s)", 1e-9},
-    [M_CPB] = {"cycles_per_byte", true, "cpu cycles/byte", 1},
-    [M_P50] = {"p50_ns", false, "p50 (us)", 1e-3},
-    [M_P99] = {"p99_ns", false, "p99 (us)", 1e-3},
-    [M_TPS] = {"transactions_per_s", false, "transactions/s", 1},
-    [M_CPT] = {"cycles_per_transaction", false, "cpu cycles/transaction", 1},
-};
-
 struct knob {
 	char *name;
 	char *values[MAX_VALUES];
@@ -256,26 +241,6 @@ static int make_combos(struct sweep *s)
 	return 0;
 }
 
-static double figure(const struct nb_report *r, enum metric m)
-{
-	switch (m) {
-	case M_GOODPUT:
-		return r->goodput_bps;
-	case M_CPB:
-		return r->cpu.cycles_per_byte;
-	case M_P50:
-		return (double)r->lat.p50_ns;
-	case M_P99:
-		return (double)r->lat.p99_ns;
-	case M_TPS:
-		return r->tps;
-	case M_CPT:
-		return r->cpu.cycles_per_txn;
-	default:
-		return 0;
-	}
-}
-
 static bool applies(const struct sweep *s, enum metric m)
 {
 	return metrics[m].stream == (s->test.cfg.kind == NB_TEST_STREAM);
@@ -311,7 +276,7 @@ static void one_run(struct sweep *s, struct cli_path *pe, struct nb_knob_guard *
 	ok = cli_path_run(pe, &s->test.cfg, false, &rep) == 0 && rep.complete;
 	if (ok && co->n < MAX_RUNS) {
 		for (int m = 0; m < M_COUNT; m++)
-			co->v[m][co->n] = figure(&rep, m);
+			co->v[m][co->n] = metric_of(&rep, m);
 		co->n++;
 	} else if (!ok) {
 		co->failed++;
@@ -358,17 +323,19 @@ static void print_text(const struct sweep *s, FILE *out)
 		if (*co->refused)
 			fprintf(out, "  %s\n", co->refused);
 		for (int m = 0; m < M_COUNT; m++) {
+			char lbl[48];
 			struct nb_stat st = nb_stat_of(co->v[m], co->n, 95);
 			double r = ratio_of(s, ci, m);
 
 			if (!applies(s, m))
 				continue;
 			if (!co->n) {
-				fprintf(out, "  %-24s failed\n", metrics[m].label);
+				fprintf(out, "  %-24s failed\n", metric_label(m, lbl, sizeof(lbl)));
 				continue;
 			}
 			double k = metrics[m].scale;
-			fprintf(out, "  %-24s %12.4g ± %-10.3g", metrics[m].label, st.mean * k, st.ci * k);
+			fprintf(out, "  %-24s %12.4g ± %-10.3g", metric_label(m, lbl, sizeof(lbl)),
+				st.mean * k, st.ci * k);
 			if (!isnan(r))
 				fprintf(out, " %6.3fx", r);
 			fputc('\n', out);
