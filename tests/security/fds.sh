@@ -9,24 +9,7 @@ PIDS+=($RESP_PID)
 for _ in $(seq 100); do quiet python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" && break; sleep 0.05; done
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 
-touch "$T/hold"
-python3 - "$port" "$T/hold" > "$T/flood.out" 2>&1 <<'PY' &
-import os, socket, sys, time
-port, flag = int(sys.argv[1]), sys.argv[2]
-held = []
-for i in range(150):
-    try:
-        held.append(socket.create_connection(("127.0.0.1", port), 2, ("127.0.0.%d" % (2 + i % 10), 0)))
-    except OSError:
-        pass
-print("connected", len(held), flush=True)
-while os.path.exists(flag):
-    time.sleep(0.1)
-PY
-FLOOD=$!
-PIDS+=($FLOOD)
-for _ in $(seq 100); do grep -q connected "$T/flood.out" && break; sleep 0.1; done
-check "the flood connected ($(cat "$T/flood.out"))" grep -q connected "$T/flood.out"
+flood_start "$port" 150 10 "$T"
 sleep 0.5
 # the descriptors are used up: a client now is told so, or waits in the backlog, but the responder idles
 t0=$(cpu_ticks "$RESP_PID")

@@ -7,24 +7,7 @@ start_responder "$port" "" --idle-timeout 30s --max-sessions 3 || exit 1
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 
 # the flood: held open until the flag file goes
-touch "$T/hold"
-python3 - "$port" "$T/hold" > "$T/flood.out" 2>&1 <<'PY' &
-import os, socket, sys, time
-port, flag = int(sys.argv[1]), sys.argv[2]
-held = []
-for i in range(400):
-    try:
-        held.append(socket.create_connection(("127.0.0.1", port), 2, ("127.0.0.2", 0)))
-    except OSError as e:
-        pass
-print("connected", len(held), flush=True)
-while os.path.exists(flag):
-    time.sleep(0.1)
-PY
-FLOOD=$!
-PIDS+=($FLOOD)
-for _ in $(seq 100); do grep -q connected "$T/flood.out" && break; sleep 0.1; done
-check "the flood connected ($(cat "$T/flood.out"))" grep -q connected "$T/flood.out"
+flood_start "$port" 400 1 "$T"
 
 # a client at another address is served while the flood holds its connections (within the 30 s idle
 # timeout, so no flood connection has been closed for idleness)

@@ -18,3 +18,26 @@ cpu_ticks() {
 quiet() {
 	"$@" > /dev/null 2>&1
 }
+
+# flood_start PORT N SOURCES T: N silent connections to 127.0.0.1:PORT from the SOURCES addresses in turn
+# (127.0.0.2 .. 127.0.0.<1+SOURCES>), held open until $T/hold goes; FLOOD is its pid. Checks that it connected.
+flood_start() {
+	touch "$4/hold"
+	python3 - "$1" "$4/hold" "$2" "$3" > "$4/flood.out" 2>&1 <<'PY' &
+import os, socket, sys, time
+port, flag, n, sources = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+held = []
+for i in range(n):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", port), 2, ("127.0.0.%d" % (2 + i % sources), 0)))
+    except OSError:
+        pass
+print("connected", len(held), flush=True)
+while os.path.exists(flag):
+    time.sleep(0.1)
+PY
+	FLOOD=$!
+	PIDS+=($FLOOD)
+	for _ in $(seq 100); do grep -q connected "$4/flood.out" && break; sleep 0.1; done
+	check "the flood connected ($(cat "$4/flood.out"))" grep -q connected "$4/flood.out"
+}
