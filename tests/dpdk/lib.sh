@@ -28,16 +28,7 @@ stop_responder() {
 
 # two namespaces joined by a veth pair (C:veth0 10.$1.0.1 -- S:veth1 10.$1.0.2); sets C and S
 two_ns() {
-	local net=$1 sfx=$$$RANDOM
-	C=nbt-dc-$sfx S=nbt-ds-$sfx
-	CLEANUPS+=("ip netns del $C" "ip netns del $S")
-	ip netns add "$C" && ip netns add "$S" || exit 1
-	ip -n "$C" link add veth0 type veth peer name veth1 netns "$S" || exit 1
-	ip -n "$C" addr add "10.$net.0.1/24" dev veth0
-	ip -n "$S" addr add "10.$net.0.2/24" dev veth1
-	for n in "$C" "$S"; do ip -n "$n" link set lo up; done
-	ip -n "$C" link set veth0 up
-	ip -n "$S" link set veth1 up
+	veth_pair "10.$1.0" # tests/e2e/lib.sh
 }
 
 # runc NAME ARGS...: nbench ARGS in the client namespace, JSON report to $T/NAME.json
