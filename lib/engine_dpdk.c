@@ -857,9 +857,12 @@ static void udp_hdr(struct dpdk *d, struct rte_mbuf *m, void *hdr, const struct 
 		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
 		uh->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 	} else {
+		/* No offload: the IPv4 header's own checksum only. A zero UDP checksum means "none" in IPv4
+		 * (RFC 768), as testpmd's txonly and TRex send by default; summing every payload in software
+		 * cost a 1518-byte frame a third of a microsecond, a fifth of what its trip through a veth
+		 * costs. */
 		m->ol_flags = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
 	}
 }
 

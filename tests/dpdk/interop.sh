@@ -12,7 +12,7 @@ GEN=(--engine dpdk --dpdk-port net_af_packet0,iface=veth0 --dpdk-ip 10.213.0.11)
 RESP_ADDR=10.213.0.2 start_responder "$port" "$S" || exit 1
 runc d2k_rr rr "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: rr" json_check "$T/d2k_rr.json" "$RR_OK and e['timeouts'] <= 2"
 runc d2k_rr3 rr -P 3 "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: rr, 3 flows" json_check "$T/d2k_rr3.json" "$RR_OK and e['timeouts'] <= 0.01 * e['transactions'] and len(e['flows']) == 3 and all(f['transactions'] > 0 for f in e['flows'])"
-runc d2k_st stream --msg-size 1000 "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: stream" json_check "$T/d2k_st.json" "$UDP_STREAM_OK and $PORT_TX"
+runc d2k_st stream --msg-size 1000 "${PACE[@]}" "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: stream" json_check "$T/d2k_st.json" "$UDP_STREAM_OK and $PORT_TX"
 runc d2k_rev stream --reverse --msg-size 1000 "${GEN[@]}" "${H[@]}" && check "dpdk gen -> kernel serve: reverse stream" json_check "$T/d2k_rev.json" "e['complete'] and $PORT_RX"
 stop_responder
 
@@ -23,7 +23,7 @@ for test in rr stream; do
 	if [ $test = rr ]; then
 		runc k2d_rr rr --proto udp -P 2 "${H[@]}" --data-host 10.213.0.12 && check "kernel gen -> dpdk serve: rr, 2 flows" json_check "$T/k2d_rr.json" "$RR_OK and e['timeouts'] <= 2"
 	else
-		runc k2d_st stream --proto udp --msg-size 1000 "${H[@]}" --data-host 10.213.0.12 && check "kernel gen -> dpdk serve: stream" json_check "$T/k2d_st.json" "$UDP_STREAM_OK"
+		runc k2d_st stream --proto udp --msg-size 1000 "${PACE[@]}" "${H[@]}" --data-host 10.213.0.12 && check "kernel gen -> dpdk serve: stream" json_check "$T/k2d_st.json" "$UDP_STREAM_OK"
 	fi
 	wait "$RESP_PID"; check "dpdk responder exits 0 after --once" test $? = 0
 done

@@ -12,7 +12,7 @@ port=$(free_port)
 H=(-H 127.0.0.1 -p "$port" -t 1 --data-host 10.214.0.2) # the DPDK responder's data address
 GEN=(--engine dpdk --dpdk-port net_memif1,role=client,socket=$SOCK --dpdk-ip 10.214.0.1)
 for test in rr stream stream_rev; do
-	args=(rr); [ $test = stream ] && args=(stream --msg-size 1000); [ $test = stream_rev ] && args=(stream --reverse --msg-size 1000)
+	args=(rr); [ $test = stream ] && args=(stream --msg-size 1000 "${PACE[@]}"); [ $test = stream_rev ] && args=(stream --reverse --msg-size 1000 "${PACE[@]}")
 	start_responder "$port" "$S" --once --engine dpdk --dpdk-port "net_memif0,role=server,socket=$SOCK" --dpdk-ip 10.214.0.2 || exit 1
 	if runc "memif_$test" "${args[@]}" "${GEN[@]}" "${H[@]}"; then
 		if [ $test = rr ]; then

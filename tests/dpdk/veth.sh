@@ -19,8 +19,8 @@ summary() { python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['end']; 
 for test in rr stream stream_rev stream_rev_paced rr_p3 stream_p2; do
 	case $test in
 	rr) args=(rr -i 0.25) ;;
-	stream) args=(stream) ;;
-	stream_rev) args=(stream --reverse) ;;
+	stream) args=(stream "${PACE[@]}") ;;
+	stream_rev) args=(stream --reverse "${PACE[@]}") ;;
 	stream_rev_paced) args=(stream --reverse -b 20M) ;;
 	rr_p3) args=(rr -P 3 -i 0.25) ;;
 	stream_p2) args=(stream -P 2 --msg-size 500) ;;
@@ -72,7 +72,7 @@ for sides in both gen resp; do
 	wait "$RESP_PID"; check "af_xdp responder ($sides) exits 0 after --once" test $? = 0
 done
 RESP_ADDR=10.211.0.2 start_responder "$port" "$S" --once --engine dpdk --dpdk-port net_af_xdp0,iface=vx1 --dpdk-ip 10.212.0.12 || exit 1
-runc xdp_st stream --msg-size 1000 "${XDP_GEN[@]}" "${H[@]}" --data-host 10.212.0.12 && check "af_xdp stream" json_check "$T/xdp_st.json" "$UDP_STREAM_OK and $PORT_TX"
+runc xdp_st stream --msg-size 1000 "${PACE[@]}" "${XDP_GEN[@]}" "${H[@]}" --data-host 10.212.0.12 && check "af_xdp stream" json_check "$T/xdp_st.json" "$UDP_STREAM_OK and $PORT_TX"
 wait "$RESP_PID"; check "af_xdp responder (stream) exits 0 after --once" test $? = 0
 check "no EAL runtime directory left" no_residue
 finish
