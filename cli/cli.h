@@ -92,6 +92,8 @@ int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given);
 
 /* Prints "nbench <cmd>: <message>" on stderr; returns 2 (bad usage). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A port number, 1 to 65535, into *ret: 0 or -EINVAL. */
+int cli_parse_port(const char *s, uint16_t *ret);
 
 /* Runs one test as the CLI does (building --path if asked), filling rep; returns the exit status. */
 struct nb_report;

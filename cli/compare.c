@@ -76,6 +76,7 @@ struct cmp {
 	const char *json_out; /* --json-out: the JSON too, whatever stdout shows (for nbench plot) */
 	const char *key_file; /* --key-file, else $NBENCH_KEY_FILE: the paths' responders require it */
 	const char *host;     /* -H: the paths are built on that host by its agent (nbench serve --paths) */
+	uint16_t port;	      /* -H: the agent's port */
 	bool quiet;
 	bool hops; /* --hops */
 	struct hcell hc[MAX_TESTS][2][MAX_PATHS];
@@ -682,7 +683,8 @@ static void compare_help(void)
 	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
 	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
 	    "same|split|both]\n"
-	    "                      [--json|--csv] [-o FILE] [--json-out FILE] [-q] [--key-file FILE]\n"
+	    "                      [--json|--csv] [-o FILE] [--json-out FILE] [-q] [-H SERVER [--port P]] "
+	    "[--key-file FILE]\n"
 	    "                      [--hops] [--baseline FILE [--tolerance PCT]]\n"
 	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
 	    "ratio\n"
@@ -697,6 +699,7 @@ static void compare_help(void)
 	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n"
 	    "  -H, --host SERVER    build each path's server half on SERVER (its `nbench serve --paths\n"
 	    "                       --key-file K`); needs --key-file\n"
+	    "  --port PORT          -H: the agent's port (12865)\n"
 	    "  --key-file FILE      the paths' responders require this key (default: "
 	    "$NBENCH_KEY_FILE)\n"
 
@@ -786,6 +789,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"wire-rate", required_argument, NULL, 'R'},
 	    {"force", no_argument, NULL, 'F'},
 	    {"host", required_argument, NULL, 'H'},
+	    {"port", required_argument, NULL, 'P'},
 	    {"baseline", required_argument, NULL, 'B'},
 	    {"tolerance", required_argument, NULL, 'O'},
 	    {0},
@@ -813,13 +817,19 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			c->hops = true;
 		else if (ch == 'W' || ch == 'F')
 			cli_wire.ifs = ch == 'W' ? optarg : cli_wire.ifs, cli_wire.force |= ch == 'F';
-		else if (ch == 'R' && (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0))
-			rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s", optarg);
-		else if (ch == 'K')
+		else if (ch == 'R') {
+			if (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0)
+				rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s",
+						     optarg);
+		} else if (ch == 'K')
 			c->key_file = optarg;
 		else if (ch == 'H')
 			c->host = optarg;
-		else if (ch == 'h') {
+		else if (ch == 'P') {
+			if (cli_parse_port(optarg, &c->port) < 0)
+				rc = cli_usage_error("compare", "--port: '%s' is not a port number (1-65535)",
+						     optarg);
+		} else if (ch == 'h') {
 			compare_help();
 			return 1;
 		} else if (ch == ':')
@@ -839,6 +849,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			rc = cli_usage_error("compare", "%s", err);
 		nb_key_wipe(&k);
 	}
+	if (!rc && c->port && !c->host)
+		rc = cli_usage_error("compare", "--port is the agent's, with -H");
 	if (!rc && c->host && c->hops)
 		rc = cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
 	if (!rc && c->host && !c->key_file)
@@ -893,8 +905,8 @@ static int build_paths(struct cmp *c)
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
-		int r = c->host ? cli_remote_open(c->host, NB_DEFAULT_PORT, c->paths[pi], c->key_file,
-						  &c->pe[pi], err, sizeof(err))
+		int r = c->host ? cli_remote_open(c->host, c->port ? c->port : NB_DEFAULT_PORT, c->paths[pi],
+						  c->key_file, &c->pe[pi], err, sizeof(err))
 				: cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, c->key_file, &c->pe[pi],
 						err, sizeof(err));
 		if (r == -EPERM || r == -EACCES) {

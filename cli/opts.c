@@ -557,3 +557,15 @@ int cli_parse_test(int argc, char **argv, struct cli_test *t)
 				       argv[optind], ps.cmd);
 	return check_together(&ps, t);
 }
+
+int cli_parse_port(const char *s, uint16_t *ret)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 65535)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}

@@ -42,19 +42,6 @@ static int fail_usage(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-static int parse_port(const char *s, uint16_t *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 65535)
-		return -EINVAL;
-	*ret = (uint16_t)v;
-	return 0;
-}
-
 /* --wire IF_A,IF_B and --wire-rate R into opts; 0 or 2 after the error. */
 static int parse_wire(const char *a, const char *v, struct nb_topo_opts *opts)
 {
@@ -99,8 +86,8 @@ static int parse_build_args(int argc, char **argv, const char **kind, const char
 				return fail_usage("unknown option '%s'", a);
 			} else if (!strcmp(a, "--name")) {
 				*name = v;
-			} else if (parse_port(v, !strcmp(a, "--port") ? &opts->server_port
-								      : &opts->publish_port)) {
+			} else if (cli_parse_port(v, !strcmp(a, "--port") ? &opts->server_port
+									  : &opts->publish_port)) {
 				return fail_usage("invalid port '%s' (1-65535)", v);
 			}
 		} else if (!strncmp(a, "--name=", 7)) {

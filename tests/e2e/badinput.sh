@@ -19,6 +19,12 @@ expect2 "--port" rr "${H[@]}" -p 0
 expect2 "--port" rr "${H[@]}" -p 65536
 expect2 "--port" rr "${H[@]}" -p -5
 expect2 "--port" serve --port 70000
+# options with a value that parse well must not fall through to "unknown option"
+expect2 "unknown path 'foo'" compare --wire-rate 10G --paths foo
+expect2 "--wire-rate" compare --wire-rate 10Q
+expect2 "-H needs --key-file" compare -H 127.0.0.1 --port 5
+expect2 "--port" compare -H 127.0.0.1 --port 0
+expect2 "--port is the agent's" compare --port 5
 expect2 "-t" rr "${H[@]}" -t 0
 expect2 "-t" rr "${H[@]}" -t -1
 expect2 "-t" rr "${H[@]}" -t 1x
