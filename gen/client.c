@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -229,6 +231,10 @@ static int handshake(struct run *R)
 		    R, r, "cannot reach the responder at %s port %u: %s (is `nbench serve` running there?)",
 		    cfg->host, cfg->port, strerror(-r));
 	}
+	/* MEASURE follows START at once when there is no warm-up: Nagle would hold it for START's (delayed)
+	 * ACK, 40 ms in which the responder's window, its CPU's and its interfaces', has not opened yet */
+	int one = 1;
+	setsockopt(R->ctrl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Data flows go to the address the control connection reached, so a name that resolves to several
 	 * addresses cannot send UDP to one the responder does not listen on. */
 	struct sockaddr_storage ss;
