@@ -688,6 +688,18 @@ static void cost(struct run *R, const struct nb_result *res)
 		    (double)rep->cpu.other_ns / 1e6);
 }
 
+/* The responder's interfaces, for a run whose hooks ask for them (drop notes: the caller's, once every
+ * interface is in). */
+static void server_ifaces(struct run *R, const struct nb_result *res)
+{
+	for (unsigned i = 0; res && i < res->n_ifaces; i++) {
+		const struct nb_result_iface *f = &res->ifaces[i];
+		struct nb_nic_snap d = {.c = (struct nb_nic_counter *)f->counters, .n = f->n_counters};
+		if (nb_report_add_server_iface(R->rep, &f->id, f->counted ? &d : NULL, f->left_out) < 0)
+			return;
+	}
+}
+
 /* Folds the responder's result (NULL: none came) and our own flows into the report's summary. */
 static void summarise(struct run *R, const struct nb_result *res)
 {
@@ -696,6 +708,8 @@ static void summarise(struct run *R, const struct nb_result *res)
 	latency(R);
 	placement(R, res);
 	cost(R, res);
+	if (R->hooks && R->hooks->server_ifaces)
+		server_ifaces(R, res);
 }
 
 /* The report's meta, the engine and the flow table. */
@@ -862,7 +876,7 @@ static int run_test(struct run *R)
 		timeline(R);
 		end_flows_before_stop(R);
 	}
-	res = malloc(sizeof(*res)); /* NB_MAX_FLOWS of them: 14 KB, not on a flow's stack */
+	res = malloc(sizeof(*res)); /* its flows and interfaces: 30 KB, not on a flow's stack */
 	int rs = res ? stop_and_collect(R, res) : run_fail(R, -ENOMEM, "out of memory");
 	if (r == 0)
 		r = rs;
