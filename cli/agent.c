@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
+#include "nbench/nic.h"
 #include "nbench/proto.h"
 #include "nbench/topo.h"
 
@@ -66,18 +67,43 @@ static int wait_listening(const char *addr, uint16_t port)
 	return r;
 }
 
-/* The half's own responder, keyed like the agent, in the half's server end. */
-static int start_responder(struct cli_agent *ag, struct nb_topo *t, char *err, size_t errlen)
+/* The interfaces the half's responder reports (--nic [NETNS:]IF): this host's by which the client's
+ * traffic comes in (the route to peer), then the half's own (bridge, veth ends). Those of the agent's network
+ * namespace are named by its /proc path when the responder runs in another. Returns how many of max. */
+static unsigned half_nics(struct nb_topo *t, const char *peer, char (*args)[96], unsigned max)
 {
-	char portstr[8], self[4096];
+	struct nb_nic_ref refs[NB_RESULT_MAX_IFACES] = {0};
+	unsigned n = !nb_nic_route_iface(peer, refs[0].ifname, sizeof(refs[0].ifname));
+	char self[32] = "";
+
+	if (nb_topo_server_netns(t)[0])
+		snprintf(self, sizeof(self), "/proc/%d/ns/net", (int)getpid());
+	n += nb_topo_interfaces(t, refs + n, NB_RESULT_MAX_IFACES - n);
+	n = n < max ? n : max;
+	for (unsigned i = 0; i < n; i++) {
+		const struct nb_nic_ref *f = &refs[i];
+		snprintf(args[i], sizeof(args[i]), "%.63s:%.15s", f->netns[0] ? f->netns : self, f->ifname);
+	}
+	return n;
+}
+
+/* The half's own responder, keyed like the agent, in the half's server end, reporting the half's
+ * interfaces. */
+static int start_responder(struct cli_agent *ag, struct nb_topo *t, const char *peer, char *err,
+			   size_t errlen)
+{
+	char portstr[8], self[4096], nics[NB_RESULT_MAX_IFACES][96];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	self[n > 0 ? n : 0] = 0;
 	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(t));
-	char *argv[] = {self,	   "serve",	 "--port",
-			portstr,   "--bind",	 (char *)nb_topo_server_addr(t),
-			"--quiet", "--key-file", (char *)ag->key_file,
-			NULL};
+	char *argv[10 + 2 * NB_RESULT_MAX_IFACES] = {self,	"serve",      "--port",
+						     portstr,	"--bind",     (char *)nb_topo_server_addr(t),
+						     "--quiet", "--key-file", (char *)ag->key_file};
+	for (unsigned i = 0, k = 9, nn = half_nics(t, peer, nics, NB_RESULT_MAX_IFACES); i < nn; i++) {
+		argv[k++] = "--nic";
+		argv[k++] = nics[i];
+	}
 	pid_t pid = nb_topo_spawn_server(t, argv);
 	int r = pid < 0 ? (int)pid : wait_listening(nb_topo_dial_addr(t), nb_topo_dial_port(t));
 
@@ -86,8 +112,8 @@ static int start_responder(struct cli_agent *ag, struct nb_topo *t, char *err, s
 	return r;
 }
 
-static int build_half(struct cli_agent *ag, const char *kind, const char *local, struct nb_topo **ret,
-		      char *err, size_t errlen)
+static int build_half(struct cli_agent *ag, const char *kind, const char *local, const char *peer,
+		      struct nb_topo **ret, char *err, size_t errlen)
 {
 	struct nb_topo_opts o = {.half = true};
 	int r;
@@ -102,7 +128,7 @@ static int build_half(struct cli_agent *ag, const char *kind, const char *local,
 	}
 	if ((r = nb_topo_up_ex(kind, NULL, &o, ret, err, errlen)) < 0)
 		return r;
-	if ((r = start_responder(ag, *ret, err, errlen)) < 0) {
+	if ((r = start_responder(ag, *ret, peer, err, errlen)) < 0) {
 		nb_topo_down(*ret, true);
 		*ret = NULL;
 	}
@@ -126,7 +152,6 @@ static int agent_build(void *arg, const char *kind, const char *local, const cha
 	struct nb_topo *t = NULL;
 	int r;
 
-	(void)peer;
 	if (!nb_topo_kind_valid(kind)) {
 		snprintf(err, errlen, "unknown path kind");
 		return -EINVAL;
@@ -138,7 +163,7 @@ static int agent_build(void *arg, const char *kind, const char *local, const cha
 		return 0;
 	}
 	pthread_mutex_lock(&build_mu);
-	r = build_half(ag, kind, local, &t, err, errlen);
+	r = build_half(ag, kind, local, peer, &t, err, errlen);
 	pthread_mutex_unlock(&build_mu);
 	if (r < 0)
 		return r;

@@ -81,6 +81,15 @@ static struct nb_nic_watch *watch_start(const struct nb_nic_ref *refs, unsigned 
 	return w;
 }
 
+/* watch_start on the interface the route to host leaves by (none when there is no route). */
+static struct nb_nic_watch *watch_route(const char *host, struct nb_run_hooks *h)
+{
+	struct nb_nic_ref ref = {.netns = ""};
+	bool routed = !nb_nic_route_iface(host, ref.ifname, sizeof(ref.ifname));
+	return watch_start(&ref, routed, h);
+}
+
+/* The watched interfaces (and the server's, which nb_run added) into rep, with the note on their drops. */
 static void watch_end(struct nb_nic_watch *w, struct nb_report *rep)
 {
 	nb_nic_watch_report(w, rep);
@@ -224,9 +233,13 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 				     .key = pe->keyed ? &pe->key : NULL,
 				     .latency = pe->latency};
 	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
-	if (pe->remote) {
+	if (pe->remote) { /* the server's interfaces are its responder's to report */
 		hooks.n_exclude = 0;
-		return cli_remote_run(pe, &hooks, cfg, rep);
+		hooks.server_ifaces = true;
+		struct nb_nic_watch *w = watch_route(pe->remote->grant.dial_addr, &hooks);
+		int r = cli_remote_run(pe, &hooks, cfg, rep);
+		watch_end(w, rep);
+		return r;
 	}
 	struct nb_nic_ref refs[16];
 	struct nb_nic_watch *w = watch_start(refs, nb_topo_interfaces(pe->topo, refs, 16), &hooks);
@@ -278,10 +291,9 @@ static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct 
 		rep->complete = false;
 		return r == -EINVAL ? 2 : 1;
 	}
-	struct nb_nic_ref ref = {.netns = ""}; /* the interface the route to the responder leaves by */
-	bool routed =
-	    !nb_nic_route_iface(t->data_host ? t->data_host : t->cfg.host, ref.ifname, sizeof(ref.ifname));
-	struct nb_nic_watch *w = watch_start(&ref, routed, hooks);
+	/* the interface the route to the responder leaves by; the responder reports its own side's */
+	struct nb_nic_watch *w = watch_route(t->data_host ? t->data_host : t->cfg.host, hooks);
+	hooks->server_ifaces = true;
 	r = nb_run(&t->cfg, hooks, rep);
 	watch_end(w, rep);
 	if (hooks->engine && hooks->engine->ops->report)

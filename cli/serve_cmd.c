@@ -10,6 +10,8 @@
 #include "agent.h"
 #include "cli.h"
 #include "nbench/engine.h"
+#include "nbench/nic.h"
+#include "nbench/result.h"
 #include "nbench/serve.h"
 #include "nbench/units.h"
 
@@ -19,6 +21,7 @@ struct serve_args {
 	struct nb_serve_cfg sc;
 	bool quiet, paths;
 	const char *key_file;
+	struct nb_nic_ref nics[NB_RESULT_MAX_IFACES]; /* --nic */
 };
 
 static void serve_log(void *arg, const char *msg)
@@ -60,7 +63,7 @@ static void serve_help(void)
 {
 	printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
 	       "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--key-file FILE] "
-	       "[--paths] [--quiet]\n"
+	       "[--paths] [--nic [NETNS:]IF]... [--quiet]\n"
 	       "  The responder: one TCP port for control and data, the same UDP port for "
 	       "datagram flows.\n"
 	       "  --idle-timeout T   close a connection that sends no hello within T (5s)\n"
@@ -75,6 +78,8 @@ static void serve_help(void)
 	       "  --paths            build the server half of a path (native, host, bridge,\n"
 	       "                     nat) on this host for a client with the key (`nbench rr\n"
 	       "                     -H THIS --path KIND`); needs --key-file and root\n"
+	       "  --nic [NETNS:]IF   an interface whose counters each result carries (up to 4;\n"
+	       "                     default: the one the route to the client leaves by)\n"
 	       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
 	       "stays on TCP.\n");
 	printf(CLI_DPDK_HELP);
@@ -89,6 +94,18 @@ static int serve_engine(struct serve_args *a, const char *name)
 		return cli_usage_error("serve", "--engine: '%s' is not an engine this responder serves",
 				       name);
 	snprintf(a->dc.engine, sizeof(a->dc.engine), "%s", name);
+	return 0;
+}
+
+/* --nic [NETNS:]IF, up to NB_RESULT_MAX_IFACES of them. */
+static int serve_nic(struct serve_args *a, const char *arg)
+{
+	if (a->sc.n_nics == NB_RESULT_MAX_IFACES)
+		return cli_usage_error("serve", "--nic: at most %d interfaces", NB_RESULT_MAX_IFACES);
+	if (nb_nic_ref_parse(arg, &a->nics[a->sc.n_nics]) < 0)
+		return cli_usage_error("serve", "--nic: '%s' is not [NETNS:]IF", arg);
+	a->sc.nics = a->nics;
+	a->sc.n_nics++;
 	return 0;
 }
 
@@ -141,6 +158,8 @@ static int serve_opt(struct serve_args *a, int c, const char *arg)
 	case 'q':
 		a->quiet = true;
 		return 0;
+	case 'N':
+		return serve_nic(a, arg);
 	}
 	/* the --dpdk-* options: the only others getopt_long returns */
 	a->dpdk_given = true;
@@ -162,6 +181,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	    {"max-sessions", required_argument, NULL, 'S'},
 	    {"key-file", required_argument, NULL, 'K'},
 	    {"paths", no_argument, NULL, 'P'},
+	    {"nic", required_argument, NULL, 'N'},
 	    CLI_DPDK_OPTIONS,
 	    {0},
 	};

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -229,6 +231,10 @@ static int handshake(struct run *R)
 		    R, r, "cannot reach the responder at %s port %u: %s (is `nbench serve` running there?)",
 		    cfg->host, cfg->port, strerror(-r));
 	}
+	/* MEASURE follows START at once when there is no warm-up: Nagle would hold it for START's (delayed)
+	 * ACK, 40 ms in which the responder's window, its CPU's and its interfaces', has not opened yet */
+	int one = 1;
+	setsockopt(R->ctrl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Data flows go to the address the control connection reached, so a name that resolves to several
 	 * addresses cannot send UDP to one the responder does not listen on. */
 	struct sockaddr_storage ss;
@@ -682,6 +688,18 @@ static void cost(struct run *R, const struct nb_result *res)
 		    (double)rep->cpu.other_ns / 1e6);
 }
 
+/* The responder's interfaces, for a run whose hooks ask for them (drop notes: the caller's, once every
+ * interface is in). */
+static void server_ifaces(struct run *R, const struct nb_result *res)
+{
+	for (unsigned i = 0; res && i < res->n_ifaces; i++) {
+		const struct nb_result_iface *f = &res->ifaces[i];
+		struct nb_nic_snap d = {.c = (struct nb_nic_counter *)f->counters, .n = f->n_counters};
+		if (nb_report_add_server_iface(R->rep, &f->id, f->counted ? &d : NULL, f->left_out) < 0)
+			return;
+	}
+}
+
 /* Folds the responder's result (NULL: none came) and our own flows into the report's summary. */
 static void summarise(struct run *R, const struct nb_result *res)
 {
@@ -690,6 +708,8 @@ static void summarise(struct run *R, const struct nb_result *res)
 	latency(R);
 	placement(R, res);
 	cost(R, res);
+	if (R->hooks && R->hooks->server_ifaces)
+		server_ifaces(R, res);
 }
 
 /* The report's meta, the engine and the flow table. */
@@ -856,7 +876,7 @@ static int run_test(struct run *R)
 		timeline(R);
 		end_flows_before_stop(R);
 	}
-	res = malloc(sizeof(*res)); /* NB_MAX_FLOWS of them: 14 KB, not on a flow's stack */
+	res = malloc(sizeof(*res)); /* its flows and interfaces: 30 KB, not on a flow's stack */
 	int rs = res ? stop_and_collect(R, res) : run_fail(R, -ENOMEM, "out of memory");
 	if (r == 0)
 		r = rs;

@@ -400,6 +400,29 @@ int nb_nic_route_iface(const char *host, char *ifname, unsigned len)
 	return r;
 }
 
+bool nb_nic_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 0x7f || name[i] == '/' ||
+		    name[i] == ':')
+			return false;
+	return len > 0 && len < IFNAMSIZ && strcmp(name, ".") && strcmp(name, "..");
+}
+
+int nb_nic_ref_parse(const char *s, struct nb_nic_ref *ret)
+{
+	const char *colon = strrchr(s, ':'), *name = colon ? colon + 1 : s;
+	size_t nslen = colon ? (size_t)(colon - s) : 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!nb_nic_name_valid(name) || nslen >= sizeof(ret->netns))
+		return -EINVAL;
+	memcpy(ret->netns, s, nslen);
+	memcpy(ret->ifname, name, strlen(name));
+	return 0;
+}
+
 /* ---- a run's interfaces ---- */
 
 struct watched {
@@ -451,7 +474,9 @@ void nb_nic_watch_window(void *arg, bool end)
 	}
 }
 
-int nb_nic_watch_report(const struct nb_nic_watch *W, struct nb_report *rep)
+int nb_nic_watch_each(const struct nb_nic_watch *W,
+		      int (*fn)(void *arg, const struct nb_nic_id *id, const struct nb_nic_snap *delta),
+		      void *arg)
 {
 	for (unsigned i = 0; W && i < W->n; i++) {
 		const struct watched *w = &W->w[i];
@@ -459,11 +484,24 @@ int nb_nic_watch_report(const struct nb_nic_watch *W, struct nb_report *rep)
 		int r = 0;
 		if (w->have_b && (r = nb_nic_delta(&w->a, &w->b, &d)) < 0)
 			return r;
-		r = nb_report_add_iface(rep, &w->id, w->have_b ? &d : NULL);
+		r = fn(arg, &w->id, w->have_b ? &d : NULL);
 		nb_nic_snap_free(&d);
-		if (r < 0)
+		if (r)
 			return r;
 	}
+	return 0;
+}
+
+static int add_to_report(void *rep, const struct nb_nic_id *id, const struct nb_nic_snap *delta)
+{
+	return nb_report_add_iface(rep, id, delta);
+}
+
+int nb_nic_watch_report(const struct nb_nic_watch *W, struct nb_report *rep)
+{
+	int r = nb_nic_watch_each(W, add_to_report, rep);
+	if (r < 0)
+		return r;
 	nb_report_note_iface_drops(rep);
 	return 0;
 }

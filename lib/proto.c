@@ -741,6 +741,32 @@ static cJSON *result_flow_to_json(const struct nb_result_flow *f)
 	return o;
 }
 
+/* An interface of the responder's: its identity, its counters' deltas (null: not counted), and how many
+ * changed counters did not fit. */
+static cJSON *result_iface_to_json(const struct nb_result_iface *f)
+{
+	const struct nb_nic_id *d = &f->id;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", d->name);
+	cJSON_AddStringToObject(o, "netns", d->netns);
+	cJSON_AddStringToObject(o, "driver", d->driver);
+	cJSON_AddStringToObject(o, "driver_version", d->driver_version);
+	cJSON_AddStringToObject(o, "firmware", d->firmware);
+	cJSON_AddStringToObject(o, "bus", d->bus);
+	cJSON_AddNumberToObject(o, "speed_mbps", (double)d->speed_mbps);
+	cJSON_AddStringToObject(o, "duplex", d->duplex);
+	if (!f->counted) {
+		cJSON_AddNullToObject(o, "counters");
+	} else {
+		cJSON *c = cJSON_AddObjectToObject(o, "counters");
+		for (unsigned k = 0; k < f->n_counters && k < NB_RESULT_MAX_COUNTERS; k++)
+			cJSON_AddNumberToObject(c, f->counters[k].name, (double)f->counters[k].value);
+	}
+	add_u64(o, "left_out", f->left_out);
+	return o;
+}
+
 cJSON *nb_result_to_json(const struct nb_result *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -756,6 +782,11 @@ cJSON *nb_result_to_json(const struct nb_result *r)
 		cJSON_AddStringToObject(o, "error", r->error);
 	if (r->have_cost)
 		cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cost, NULL));
+	if (r->n_ifaces) {
+		cJSON *ifs = cJSON_AddArrayToObject(o, "ifaces");
+		for (unsigned i = 0; i < r->n_ifaces && i < NB_RESULT_MAX_IFACES; i++)
+			cJSON_AddItemToArray(ifs, result_iface_to_json(&r->ifaces[i]));
+	}
 	return o;
 }
 
@@ -783,6 +814,176 @@ static int cpu_cost_from_json(const cJSON *j, void *ret, char *err, size_t errle
 	return nb_cpu_cost_from_json(j, ret, err, errlen);
 }
 
+/* A string of printable ASCII that fits buf: a peer's text that ends up on a terminal. "" after a failure. */
+static const char *dec_text(struct dec *d, const char *key, char *buf, size_t size)
+{
+	dec_str(d, key, buf, size);
+	for (const unsigned char *p = (const unsigned char *)buf; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f) {
+			dec_fail(d, key, "holds a character that is not printable ASCII");
+			buf[0] = '\0';
+			break;
+		}
+	return buf;
+}
+
+static bool counter_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	if (!len || len >= NB_NIC_NAME_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* One counter of an interface's "counters" into f, unless its name or value is bad or it repeats one. */
+static void result_counter_from_json(struct dec *d, const cJSON *it, struct nb_result_iface *f)
+{
+	const double lim = 9007199254740992.0; /* 2^53: beyond it a JSON number is not exact */
+	struct nb_nic_counter *k = &f->counters[f->n_counters];
+
+	if (!counter_name_ok(it->string)) {
+		dec_fail(d, "counters",
+			 "has a name that is empty, of %d bytes or more, or not printable ASCII",
+			 NB_NIC_NAME_MAX);
+		return;
+	}
+	for (unsigned i = 0; i < f->n_counters; i++)
+		if (!strcmp(f->counters[i].name, it->string)) {
+			dec_fail(d, "counters", "names a counter twice");
+			return;
+		}
+	if (!cJSON_IsNumber(it) || !is_int64(it->valuedouble) || it->valuedouble < -lim ||
+	    it->valuedouble > lim) {
+		dec_fail(d, "counters", "has a value that is not a whole number from -2^53 to 2^53");
+		return;
+	}
+	memcpy(k->name, it->string, strlen(it->string) + 1);
+	k->value = (int64_t)it->valuedouble;
+	f->n_counters++;
+}
+
+static void result_counters_from_json(struct dec *d, struct nb_result_iface *f)
+{
+	const cJSON *c = dec_item(d, "counters"), *it;
+
+	if (!c || cJSON_IsNull(c))
+		return; /* not counted */
+	if (!cJSON_IsObject(c) || cJSON_GetArraySize(c) > NB_RESULT_MAX_COUNTERS) {
+		dec_fail(d, "counters", "is not null or an object of at most %u counters",
+			 NB_RESULT_MAX_COUNTERS);
+		return;
+	}
+	f->counted = true;
+	cJSON_ArrayForEach(it, c)
+	{
+		if (d->rc)
+			return;
+		result_counter_from_json(d, it, f);
+	}
+}
+
+static void result_iface_from_json(const cJSON *j, unsigned i, struct nb_result_iface *f, struct dec *outer)
+{
+	char what[32];
+	struct nb_nic_id *id = &f->id;
+	snprintf(what, sizeof(what), "interface %u", i);
+	struct dec d = {.o = j, .what = what, .err = outer->err, .errlen = outer->errlen, .rc = outer->rc};
+	if (!cJSON_IsObject(j)) {
+		dec_fail(outer, what, "is not an object");
+		return;
+	}
+	dec_text(&d, "name", id->name, sizeof(id->name));
+	if (!d.rc && !nb_nic_name_valid(id->name))
+		dec_fail(&d, "name", "is not an interface name");
+	dec_text(&d, "netns", id->netns, sizeof(id->netns));
+	dec_text(&d, "driver", id->driver, sizeof(id->driver));
+	dec_text(&d, "driver_version", id->driver_version, sizeof(id->driver_version));
+	dec_text(&d, "firmware", id->firmware, sizeof(id->firmware));
+	dec_text(&d, "bus", id->bus, sizeof(id->bus));
+	id->speed_mbps = dec_int(&d, "speed_mbps", -1, INT32_MAX);
+	dec_text(&d, "duplex", id->duplex, sizeof(id->duplex));
+	if (!d.rc && id->duplex[0] && strcmp(id->duplex, "full") && strcmp(id->duplex, "half"))
+		dec_fail(&d, "duplex", "is not \"full\", \"half\" or \"\"");
+	result_counters_from_json(&d, f);
+	f->left_out = (unsigned)dec_int(&d, "left_out", 0, UINT32_MAX);
+	outer->rc = d.rc;
+}
+
+/* "ifaces" (optional: a responder with none to report leaves it out). */
+static void result_ifaces_from_json(struct dec *d, struct nb_result *r)
+{
+	const cJSON *a = dec_item(d, "ifaces"), *f;
+
+	if (a && (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > NB_RESULT_MAX_IFACES)) {
+		dec_fail(d, "ifaces", "is not an array of at most %u interfaces", NB_RESULT_MAX_IFACES);
+		return;
+	}
+	cJSON_ArrayForEach(f, a)
+	{
+		result_iface_from_json(f, r->n_ifaces, &r->ifaces[r->n_ifaces], d);
+		r->n_ifaces++;
+	}
+}
+
+/* s into buf (of size), what is not printable ASCII as '?'. */
+static void printable_copy(char *buf, size_t size, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < size; s++, n++)
+		buf[n] = (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ? '?' : *s;
+	buf[n] = '\0';
+}
+
+/* The counters that must not be left out: the kernel's link stats, and every drop or error counter. */
+static bool counter_first(const char *name)
+{
+	return strncmp(name, "driver.", 7) || nb_nic_counter_is_drop(name) || nb_nic_counter_is_error(name);
+}
+
+static void result_counter_add(struct nb_result_iface *f, const struct nb_nic_counter *c)
+{
+	char name[NB_NIC_NAME_MAX] = ""; /* all of it zeroed: it is copied whole */
+
+	printable_copy(name, sizeof(name), c->name);
+	if (!name[0])
+		return;
+	for (unsigned i = 0; i < f->n_counters; i++)
+		if (!strcmp(f->counters[i].name, name))
+			return;
+	if (f->n_counters == NB_RESULT_MAX_COUNTERS) {
+		f->left_out++;
+		return;
+	}
+	const int64_t lim = 1LL << 53; /* the decoder's range: a JSON number is exact within it */
+	memcpy(f->counters[f->n_counters].name, name, sizeof(name));
+	f->counters[f->n_counters++].value = c->value > lim ? lim : c->value < -lim ? -lim : c->value;
+}
+
+void nb_result_iface_set(struct nb_result_iface *f, const struct nb_nic_id *id,
+			 const struct nb_nic_snap *delta)
+{
+	struct nb_nic_id *d = &f->id;
+
+	memset(f, 0, sizeof(*f));
+	printable_copy(d->name, sizeof(d->name), id->name);
+	printable_copy(d->netns, sizeof(d->netns), id->netns);
+	printable_copy(d->driver, sizeof(d->driver), id->driver);
+	printable_copy(d->driver_version, sizeof(d->driver_version), id->driver_version);
+	printable_copy(d->firmware, sizeof(d->firmware), id->firmware);
+	printable_copy(d->bus, sizeof(d->bus), id->bus);
+	d->speed_mbps = id->speed_mbps >= 0 && id->speed_mbps <= INT32_MAX ? id->speed_mbps : -1;
+	snprintf(d->duplex, sizeof(d->duplex), "%s",
+		 !strcmp(id->duplex, "full") || !strcmp(id->duplex, "half") ? id->duplex : "");
+	f->counted = delta != NULL;
+	for (int pass = 0; delta && pass < 2; pass++)
+		for (unsigned k = 0; k < delta->n; k++)
+			if (counter_first(delta->c[k].name) == (pass == 0))
+				result_counter_add(f, &delta->c[k]);
+}
+
 int nb_result_from_json(const cJSON *j, struct nb_result *r, char *err, size_t errlen)
 {
 	struct dec d;
@@ -806,6 +1007,8 @@ int nb_result_from_json(const cJSON *j, struct nb_result *r, char *err, size_t e
 	r->have_cost = cJSON_GetObjectItemCaseSensitive(j, "cpu") != NULL;
 	if (r->have_cost)
 		dec_sub(&d, "cpu", &r->cost, cpu_cost_from_json);
+	if (cJSON_GetObjectItemCaseSensitive(j, "ifaces"))
+		result_ifaces_from_json(&d, r);
 	return d.rc;
 }
 

@@ -69,10 +69,42 @@ int nb_report_add_iface(struct nb_report *r, const struct nb_nic_id *id, const s
 	return 0;
 }
 
+int nb_report_add_server_iface(struct nb_report *r, const struct nb_nic_id *id,
+			       const struct nb_nic_snap *delta, unsigned left_out)
+{
+	int ret = nb_report_add_iface(r, id, delta);
+	if (ret == 0) {
+		r->ifaces[r->n_ifaces - 1].server = true;
+		r->ifaces[r->n_ifaces - 1].left_out = left_out;
+	}
+	return ret;
+}
+
 /* Drop and error counters that went up: a counter going down (a reset) says nothing was lost. */
 static bool counter_moved(const struct nb_nic_counter *c)
 {
 	return c->value > 0 && (nb_nic_counter_is_drop(c->name) || nb_nic_counter_is_error(c->name));
+}
+
+/* f's moved counters onto buf at *len: "NAME: a +1, b +2", "; " before it when buf holds some already. */
+static void note_iface(const struct nb_report_iface *f, char *buf, size_t size, size_t *len)
+{
+	bool first = true;
+
+	for (unsigned k = 0; k < f->delta.n && *len < size; k++) {
+		if (!counter_moved(&f->delta.c[k]))
+			continue;
+		const char *sep = !*len ? "" : first ? "; " : ", ";
+		if (first)
+			*len += (size_t)snprintf(buf + *len, size - *len, "%s%s%s: ", sep,
+						 f->server ? "server " : "", f->id.name);
+		else
+			*len += (size_t)snprintf(buf + *len, size - *len, "%s", sep);
+		if (*len < size)
+			*len += (size_t)snprintf(buf + *len, size - *len, "%s +%lld", f->delta.c[k].name,
+						 (long long)f->delta.c[k].value);
+		first = false;
+	}
 }
 
 void nb_report_note_iface_drops(struct nb_report *r)
@@ -80,24 +112,10 @@ void nb_report_note_iface_drops(struct nb_report *r)
 	char buf[512];
 	size_t len = 0;
 
-	for (unsigned i = 0; i < r->n_ifaces; i++) {
-		const struct nb_report_iface *f = &r->ifaces[i];
-		bool first = true;
-		for (unsigned k = 0; k < f->delta.n && len < sizeof(buf); k++) {
-			if (!counter_moved(&f->delta.c[k]))
-				continue;
-			const char *sep = !len ? "" : first ? "; " : ", ";
-			if (first)
-				len +=
-				    (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s: ", sep, f->id.name);
-			else
-				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s", sep);
-			if (len < sizeof(buf))
-				len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s +%lld",
-							f->delta.c[k].name, (long long)f->delta.c[k].value);
-			first = false;
-		}
-	}
+	for (int server = 0; server < 2; server++)
+		for (unsigned i = 0; i < r->n_ifaces; i++)
+			if (r->ifaces[i].server == server)
+				note_iface(&r->ifaces[i], buf, sizeof(buf), &len);
 	if (len)
 		nb_report_note(r, "DROPS/ERRORS on the path's interfaces during the measured window: %s",
 			       buf);
@@ -379,33 +397,40 @@ static void text_dpdk(const struct nb_report *r, FILE *out)
 		fprintf(out, "  %-40s %llu\n", d->xstats[i].name, (unsigned long long)d->xstats[i].delta);
 }
 
-/* The path's interfaces: what each is, then the counters that changed in the measured window. */
+/* One interface: what it is, then the counters that changed in the measured window. */
+static void text_iface(const struct nb_report_iface *f, FILE *out)
+{
+	const struct nb_nic_id *d = &f->id;
+
+	fprintf(out, "nic:       %s%s%s%s: driver %s", f->server ? "(server) " : "", d->name,
+		d->netns[0] ? " in " : "", d->netns, d->driver[0] ? d->driver : "unknown");
+	if (d->driver_version[0])
+		fprintf(out, " %s", d->driver_version);
+	if (d->firmware[0])
+		fprintf(out, ", firmware %s", d->firmware);
+	if (d->bus[0])
+		fprintf(out, ", bus %s", d->bus);
+	fprintf(out, ", link ");
+	if (d->speed_mbps >= 0)
+		fprintf(out, "%lld Mb/s%s%s\n", (long long)d->speed_mbps, d->duplex[0] ? " " : "", d->duplex);
+	else
+		fprintf(out, "speed unknown\n");
+	if (!f->counted)
+		fprintf(out, "  counters not measured\n");
+	for (unsigned k = 0; k < f->delta.n; k++)
+		if (f->delta.c[k].value)
+			fprintf(out, "  %-40s %+lld\n", f->delta.c[k].name, (long long)f->delta.c[k].value);
+	if (f->left_out)
+		fprintf(out, "  (%u more changed counters: past what the responder sends)\n", f->left_out);
+}
+
+/* The path's interfaces: the client's, then the server's. */
 static void text_ifaces(const struct nb_report *r, FILE *out)
 {
-	for (unsigned i = 0; i < r->n_ifaces; i++) {
-		const struct nb_report_iface *f = &r->ifaces[i];
-		const struct nb_nic_id *d = &f->id;
-		fprintf(out, "nic:       %s%s%s: driver %s", d->name, d->netns[0] ? " in " : "", d->netns,
-			d->driver[0] ? d->driver : "unknown");
-		if (d->driver_version[0])
-			fprintf(out, " %s", d->driver_version);
-		if (d->firmware[0])
-			fprintf(out, ", firmware %s", d->firmware);
-		if (d->bus[0])
-			fprintf(out, ", bus %s", d->bus);
-		fprintf(out, ", link ");
-		if (d->speed_mbps >= 0)
-			fprintf(out, "%lld Mb/s%s%s\n", (long long)d->speed_mbps, d->duplex[0] ? " " : "",
-				d->duplex);
-		else
-			fprintf(out, "speed unknown\n");
-		if (!f->counted)
-			fprintf(out, "  counters not measured\n");
-		for (unsigned k = 0; k < f->delta.n; k++)
-			if (f->delta.c[k].value)
-				fprintf(out, "  %-40s %+lld\n", f->delta.c[k].name,
-					(long long)f->delta.c[k].value);
-	}
+	for (int server = 0; server < 2; server++)
+		for (unsigned i = 0; i < r->n_ifaces; i++)
+			if (r->ifaces[i].server == server)
+				text_iface(&r->ifaces[i], out);
 }
 
 int nb_report_write_text(const struct nb_report *r, FILE *out)
@@ -557,6 +582,57 @@ static cJSON *j_sysinfo(const struct nb_sysinfo *h)
 	return h->hostname[0] || h->boot_id[0] ? nb_sysinfo_to_json(h) : cJSON_CreateNull();
 }
 
+/* start.interfaces (server false) or start.server_interfaces: what each is. */
+static cJSON *j_iface_ids(const struct nb_report *r, bool server)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; i < r->n_ifaces; i++) {
+		const struct nb_nic_id *d = &r->ifaces[i].id;
+		if (r->ifaces[i].server != server)
+			continue;
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "name", d->name);
+		j_str_or_null(f, "netns", d->netns);
+		j_str_or_null(f, "driver", d->driver);
+		j_str_or_null(f, "driver_version", d->driver_version);
+		j_str_or_null(f, "firmware", d->firmware);
+		j_str_or_null(f, "bus", d->bus);
+		if (d->speed_mbps >= 0)
+			j_num(f, "speed_mbps", (double)d->speed_mbps);
+		else
+			cJSON_AddNullToObject(f, "speed_mbps");
+		j_str_or_null(f, "duplex", d->duplex);
+		cJSON_AddItemToArray(a, f);
+	}
+	return a;
+}
+
+/* end.interfaces or end.server_interfaces: what each counted in the window (counters null: not measured);
+ * a server's also how many changed counters its responder left out. */
+static cJSON *j_iface_counts(const struct nb_report *r, bool server)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned i = 0; i < r->n_ifaces; i++) {
+		const struct nb_report_iface *f = &r->ifaces[i];
+		if (f->server != server)
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", f->id.name);
+		j_str_or_null(e, "netns", f->id.netns);
+		if (!f->counted) {
+			cJSON_AddNullToObject(e, "counters");
+		} else {
+			cJSON *c = cJSON_AddObjectToObject(e, "counters");
+			for (unsigned k = 0; k < f->delta.n; k++)
+				j_num(c, f->delta.c[k].name, (double)f->delta.c[k].value);
+		}
+		if (server)
+			j_u64(e, "counters_left_out", f->left_out);
+		cJSON_AddItemToArray(a, e);
+	}
+	return a;
+}
+
 static cJSON *j_start(const struct nb_report *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -592,23 +668,8 @@ static cJSON *j_start(const struct nb_report *r)
 		cJSON_AddBoolToObject(d, "link_up", r->dpdk.link_up);
 		j_u64(d, "link_speed_mbps", r->dpdk.link_speed_mbps);
 	}
-	cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
-	for (unsigned i = 0; i < r->n_ifaces; i++) {
-		const struct nb_nic_id *d = &r->ifaces[i].id;
-		cJSON *f = cJSON_CreateObject();
-		cJSON_AddStringToObject(f, "name", d->name);
-		j_str_or_null(f, "netns", d->netns);
-		j_str_or_null(f, "driver", d->driver);
-		j_str_or_null(f, "driver_version", d->driver_version);
-		j_str_or_null(f, "firmware", d->firmware);
-		j_str_or_null(f, "bus", d->bus);
-		if (d->speed_mbps >= 0)
-			j_num(f, "speed_mbps", (double)d->speed_mbps);
-		else
-			cJSON_AddNullToObject(f, "speed_mbps");
-		j_str_or_null(f, "duplex", d->duplex);
-		cJSON_AddItemToArray(ifs, f);
-	}
+	cJSON_AddItemToObject(o, "interfaces", j_iface_ids(r, false));
+	cJSON_AddItemToObject(o, "server_interfaces", j_iface_ids(r, true));
 	return o;
 }
 
@@ -779,21 +840,8 @@ static cJSON *j_end(const struct nb_report *r)
 		for (unsigned i = 0; i < r->dpdk.n_xstats; i++)
 			j_u64(x, r->dpdk.xstats[i].name, r->dpdk.xstats[i].delta);
 	}
-	cJSON *ifs = cJSON_AddArrayToObject(o, "interfaces");
-	for (unsigned i = 0; i < r->n_ifaces; i++) {
-		const struct nb_report_iface *f = &r->ifaces[i];
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "name", f->id.name);
-		j_str_or_null(e, "netns", f->id.netns);
-		if (!f->counted) {
-			cJSON_AddNullToObject(e, "counters");
-		} else {
-			cJSON *c = cJSON_AddObjectToObject(e, "counters");
-			for (unsigned k = 0; k < f->delta.n; k++)
-				j_num(c, f->delta.c[k].name, (double)f->delta.c[k].value);
-		}
-		cJSON_AddItemToArray(ifs, e);
-	}
+	cJSON_AddItemToObject(o, "interfaces", j_iface_counts(r, false));
+	cJSON_AddItemToObject(o, "server_interfaces", j_iface_counts(r, true));
 	if (r->hops) {
 		cJSON_AddItemToObject(o, "hops", nb_report_hops_json(r->hops));
 		cJSON_AddItemToObject(o, "hops_capture", j_hops_capture(r->hops));
@@ -862,9 +910,12 @@ static const char *const csv_cols[] = {
     "gen_cpus",
     "resp_cpus",
     "complete",
-    "drivers",	 /* the path's interfaces' drivers, "veth;bridge" */
-    "if_drops",	 /* the sum of their link drop counters' rises in the measured window */
-    "if_errors", /* and of their link error counters' (the kernel's stats64, not the drivers') */
+    "drivers",	      /* the path's interfaces' drivers, "veth;bridge" */
+    "if_drops",	      /* the sum of their link drop counters' rises in the measured window */
+    "if_errors",      /* and of their link error counters' (the kernel's stats64, not the drivers') */
+    "server_drivers", /* the same three of the responder's host's interfaces (-H), empty without */
+    "server_if_drops",
+    "server_if_errors",
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
@@ -905,8 +956,8 @@ static bool has_token(const char *list, const char *word)
 	return false;
 }
 
-/* drivers, if_drops, if_errors: the two sums empty when no interface was counted */
-static void csv_ifaces(const struct nb_report *r, FILE *out)
+/* drivers, if_drops, if_errors of one side's interfaces: the two sums empty when none was counted */
+static void csv_ifaces(const struct nb_report *r, bool server, bool last, FILE *out)
 {
 	char drivers[256] = "";
 	size_t len = 0;
@@ -916,6 +967,8 @@ static void csv_ifaces(const struct nb_report *r, FILE *out)
 	for (unsigned i = 0; i < r->n_ifaces; i++) {
 		const struct nb_report_iface *f = &r->ifaces[i];
 		const char *d = f->id.driver[0] ? f->id.driver : "unknown";
+		if (f->server != server)
+			continue;
 		if (!has_token(drivers, d) && len < sizeof(drivers))
 			len +=
 			    (size_t)snprintf(drivers + len, sizeof(drivers) - len, "%s%s", len ? ";" : "", d);
@@ -934,7 +987,7 @@ static void csv_ifaces(const struct nb_report *r, FILE *out)
 	csv_fmt(out, counted, "%lld", drops);
 	if (counted)
 		fprintf(out, "%lld", errors);
-	fputc('\n', out);
+	fputc(last ? '\n' : ',', out);
 }
 
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
@@ -984,7 +1037,8 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_str(out, r->gen_cpus[0] ? r->gen_cpus : "any", false);
 	csv_str(out, r->resp_cpus[0] ? r->resp_cpus : "any", false);
 	csv_str(out, r->complete ? "true" : "false", false);
-	csv_ifaces(r, out);
+	csv_ifaces(r, false, false, out);
+	csv_ifaces(r, true, true, out);
 	if (r->hops) {
 		fputc('\n', out);
 		nb_report_write_hops_csv(r->hops, r->path, out, true);

@@ -35,6 +35,7 @@
 #include "nbench/clock.h"
 #include "nbench/cpu.h"
 #include "nbench/engine.h"
+#include "nbench/nic.h"
 #include "nbench/proto.h"
 #include "nbench/serve.h"
 #include "nbench/sysinfo.h"
@@ -743,6 +744,55 @@ static void test_measure(struct test *t)
 	}
 }
 
+/* The interfaces whose counters the test's RESULT carries (nb_serve_cfg.nics, else the route's to the
+ * client's data), opened and identified before the test starts; NULL when there are none. */
+static struct nb_nic_watch *test_nics(const struct server *s, const struct test *t)
+{
+	const struct nb_serve_cfg *sc = s->sc;
+	struct nb_nic_ref ref = {.netns = ""};
+	struct nb_nic_watch *w = NULL;
+	char peer[64];
+
+	if (sc->n_nics) {
+		nb_nic_watch_new(sc->nics, sc->n_nics, &w);
+		return w;
+	}
+	if (s->eng->caps.own_addr)
+		return NULL;
+	addr_str(t->data_src.ss_family ? &t->data_src : &t->ctrl_peer, peer, sizeof(peer));
+	if (nb_nic_route_iface(peer, ref.ifname, sizeof(ref.ifname)) == 0)
+		nb_nic_watch_new(&ref, 1, &w);
+	return w;
+}
+
+static int result_iface_add(void *arg, const struct nb_nic_id *id, const struct nb_nic_snap *delta)
+{
+	struct nb_result *res = arg;
+	if (res->n_ifaces == NB_RESULT_MAX_IFACES)
+		return 1;
+	nb_result_iface_set(&res->ifaces[res->n_ifaces++], id, delta);
+	return 0;
+}
+
+/* RESULT, without its interfaces if with them it would not fit one frame (NB_MAX_FLOWS flows with large
+ * counts beside interfaces whose every counter moved). */
+static int send_result(struct session *ss, struct nb_result *res)
+{
+	cJSON *j = nb_result_to_json(res);
+	char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+	if (txt && strlen(txt) > NB_PROTO_MAX_BODY && res->n_ifaces) {
+		logf_(ss->s, "%s: the interfaces' counters left out of the result: it would pass %u bytes",
+		      ss->peer, NB_PROTO_MAX_BODY);
+		res->n_ifaces = 0;
+		cJSON_Delete(j);
+		j = nb_result_to_json(res);
+	}
+	free(txt);
+	int r = j ? nb_proto_send(ss->fd, NB_MSG_RESULT, j) : -ENOMEM;
+	cJSON_Delete(j);
+	return r;
+}
+
 /* "the DPDK responder", or "the responder" for an engine without a label. */
 static const char *responder_name(const struct server *s, char *buf, size_t len)
 {
@@ -903,7 +953,8 @@ static int test_frames_loop(struct session *ss, struct test *t)
 	struct nb_cpu_snap a, b;
 	bool have_a = false, started = false;
 	int64_t deadline = nb_now_ns() + START_TIMEOUT_NS;
-	struct nb_result res;
+	struct nb_nic_watch *nics = test_nics(s, t);
+	struct nb_result *res = NULL;
 	cJSON *msg = NULL;
 	uint16_t type;
 	int r;
@@ -932,16 +983,21 @@ static int test_frames_loop(struct session *ss, struct test *t)
 			}
 		} else if (type == NB_MSG_MEASURE) {
 			test_measure(t);
+			nb_nic_watch_window(nics, false); /* before the CPU's window opens: not in it */
 			have_a = m && nb_cpu_snap(m, &a) == 0;
 		} else if (type == NB_MSG_STOP) {
 			bool have_b = have_a && nb_cpu_snap(m, &b) == 0;
+			nb_nic_watch_window(nics, true);
 			test_stop(t);
-			test_result(t, have_a ? &a : NULL, have_b ? &b : NULL, &res);
-			cJSON *j = nb_result_to_json(&res);
-			r = j ? nb_proto_send(ss->fd, NB_MSG_RESULT, j) : -ENOMEM;
-			cJSON_Delete(j);
+			if (!(res = malloc(sizeof(*res)))) { /* 30 KB: not on the session's stack */
+				r = -ENOMEM;
+				break;
+			}
+			test_result(t, have_a ? &a : NULL, have_b ? &b : NULL, res);
+			nb_nic_watch_each(nics, result_iface_add, res);
+			r = send_result(ss, res);
 			logf_(s, "%s: %s %s test done%s%s", ss->peer, nb_test_kind_name(cfg->kind),
-			      nb_proto_name(cfg->proto), res.error[0] ? ": " : "", res.error);
+			      nb_proto_name(cfg->proto), res->error[0] ? ": " : "", res->error);
 			break;
 		} else {
 			nb_proto_send_error(ss->fd, "protocol error: unexpected message %u during a test",
@@ -955,6 +1011,8 @@ static int test_frames_loop(struct session *ss, struct test *t)
 	}
 	cJSON_Delete(msg);
 	nb_cpu_meter_close(m);
+	nb_nic_watch_free(nics);
+	free(res);
 	return r;
 }
 

@@ -47,6 +47,9 @@ struct nb_run_hooks {
 	unsigned n_txlogs;
 	/* rr, crr: the run's latency histogram (every flow's) is added to it at the end; may be NULL. */
 	struct nb_hist *latency;
+	/* The responder's interfaces (its RESULT's) join the report as the server's: for a responder on
+	 * another host (-H). false for a path on this host, whose interfaces the caller watches itself. */
+	bool server_ifaces;
 };
 
 /*

@@ -78,6 +78,15 @@ struct nb_nic_ref {
 	char ifname[16];
 };
 
+/* Whether name could be an interface's (the kernel's dev_valid_name): 1 to 15 printable ASCII characters, no
+ * '/', ':' or blank, not "." or "..". */
+bool nb_nic_name_valid(const char *name);
+
+/* "[NETNS:]IF" (nbench serve --nic) into ret: NETNS as nb_nic_open takes it, cut at the last ':' (an
+ * interface name has none). 0, or -EINVAL (no name, a name of 16 characters or more or with '/', ':' or a
+ * blank, a namespace of 64 or more). */
+int nb_nic_ref_parse(const char *s, struct nb_nic_ref *ret);
+
 struct nb_nic_watch;
 
 /* Opens and identifies the n interfaces; one that cannot be opened is left out (its reason goes nowhere: a
@@ -86,6 +95,12 @@ int nb_nic_watch_new(const struct nb_nic_ref *ifs, unsigned n, struct nb_nic_wat
 /* Snapshots every interface: at the measured window's start (end false) and end (true). Shaped as
  * nb_run_hooks' window callback, w being its arg. */
 void nb_nic_watch_window(void *w, bool end);
+/* Calls fn(arg, id, delta) for each interface w holds, in order: delta the counters that changed in the
+ * window, NULL when both snapshots were not taken. Returns fn's first non-zero return (and stops there),
+ * -ENOMEM, or 0. */
+int nb_nic_watch_each(const struct nb_nic_watch *w,
+		      int (*fn)(void *arg, const struct nb_nic_id *id, const struct nb_nic_snap *delta),
+		      void *arg);
 /* Adds each interface's identity to rep and, when both snapshots were taken, its counter deltas; then
  * notes moved drop or error counters (nb_report_note_iface_drops). 0 or -ENOMEM. */
 int nb_nic_watch_report(const struct nb_nic_watch *w, struct nb_report *rep);

@@ -140,10 +140,19 @@ struct nb_test_ack {
 cJSON *nb_test_ack_to_json(const struct nb_test_ack *a);
 int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *ret, char *err, size_t errlen);
 
-/* RESULT's body: its "cpu" key (the cost) is there exactly when have_cost, the one key that may be missing.
- */
+/* RESULT's body. Keys that may be missing: "cpu" (the cost) is there exactly when have_cost, "error" when
+ * there is one, "ifaces" when n_ifaces > 0 (a responder before them sends none). Each interface's strings
+ * must be printable ASCII (they reach the client's terminal), its name a valid interface name, its
+ * "counters" null (not counted) or an object of at most NB_RESULT_MAX_COUNTERS distinct names, each a whole
+ * number from -2^53 to 2^53. */
 cJSON *nb_result_to_json(const struct nb_result *r);
 int nb_result_from_json(const cJSON *j, struct nb_result *ret, char *err, size_t errlen);
+/* Fills f with interface id and its window's changed counters (delta; NULL: not counted) within what
+ * nb_result_from_json accepts: characters that are not printable ASCII become '?', counters without a name
+ * or repeating one are dropped, and past NB_RESULT_MAX_COUNTERS the kernel's link stats and every drop or
+ * error counter go first, the rest counted in left_out. */
+void nb_result_iface_set(struct nb_result_iface *f, const struct nb_nic_id *id,
+			 const struct nb_nic_snap *delta);
 
 /* A CPU cost, under the keys of the report's "cpu" object. for_report non-NULL (the report) adds the
  * figures derived from the run: cycles per byte (stream) or per transaction, and unattributed_ns; the wire

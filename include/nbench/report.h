@@ -4,7 +4,8 @@
  * { "schema_version", "start": {meta, settings, placement, path, dpdk}, "intervals": [...], "end": {...} },
  * "dpdk" (and "end"'s "dpdk_xstats") only when the run used a DPDK port. "start.interfaces" names the
  * hardware of the path (driver, firmware, bus, link), "end.interfaces" what it counted in the measured
- * window.
+ * window; "start.server_interfaces" and "end.server_interfaces" the same of the responder's host, for a
+ * responder on another host (-H).
  */
 #ifndef NBENCH_REPORT_H
 #define NBENCH_REPORT_H
@@ -53,6 +54,8 @@ struct nb_report_iface {
 	struct nb_nic_id id;
 	bool counted;		  /* delta holds the window's changes (false: not measured) */
 	struct nb_nic_snap delta; /* owned; only counters that changed */
+	bool server;		  /* the responder's side, from its RESULT (its id.netns is the server's) */
+	unsigned left_out;	  /* server: changed counters the responder did not send (its limit) */
 };
 
 /* --hops: one segment of the round trip, from one timestamp to the next (the generator's send, the
@@ -138,7 +141,7 @@ struct nb_report {
 
 	struct nb_report_hops *hops; /* owned; NULL: no --hops */
 
-	struct nb_report_iface *ifaces; /* owned: nb_report_add_iface */
+	struct nb_report_iface *ifaces; /* owned: nb_report_add_iface, nb_report_add_server_iface */
 	unsigned n_ifaces;
 
 	/* rr --load: the probe (this report's rr) ran beside a paced stream to the same responder; idle is
@@ -186,8 +189,12 @@ void nb_report_note(struct nb_report *r, const char *fmt, ...) __attribute__((fo
 /* Appends interface id with the counter changes of the measured window (copied; NULL: not measured).
  * 0 or -ENOMEM. */
 int nb_report_add_iface(struct nb_report *r, const struct nb_nic_id *id, const struct nb_nic_snap *delta);
-/* Notes which drop and error counters of the interfaces went up in the measured window; nothing
- * when none did. */
+/* nb_report_add_iface for an interface of the responder's host (from its RESULT), marked as the server's;
+ * left_out: its changed counters the responder did not send. 0 or -ENOMEM. */
+int nb_report_add_server_iface(struct nb_report *r, const struct nb_nic_id *id,
+			       const struct nb_nic_snap *delta, unsigned left_out);
+/* Notes which drop and error counters of the interfaces (the client's, then the server's) went up in the
+ * measured window; nothing when none did. */
 void nb_report_note_iface_drops(struct nb_report *r);
 
 /* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */

@@ -3,8 +3,8 @@
  * What the responder measured of one test: the body of the RESULT message. The responder fills one and
  * lib/proto.c encodes it (nb_result_to_json); the generator decodes it (nb_result_from_json) and folds it
  * with its own flows' counters into the report. It carries only what the generator reads: the figures the
- * responder is the authority for (what reached it, what it sent, its CPU); latency, transactions and
- * timeouts are the generator's own and are not sent.
+ * responder is the authority for (what reached it, what it sent, its CPU, its host's interfaces); latency,
+ * transactions and timeouts are the generator's own and are not sent.
  */
 #ifndef NBENCH_RESULT_H
 #define NBENCH_RESULT_H
@@ -14,6 +14,7 @@
 
 #include "nbench/cfg.h"
 #include "nbench/cpu.h"
+#include "nbench/nic.h"
 
 /* One flow, counted by the responder over the whole run (warm-up included) unless said otherwise. */
 struct nb_result_flow {
@@ -22,6 +23,21 @@ struct nb_result_flow {
 	uint64_t reordered;		/* UDP forward stream: datagrams older than one already received */
 	uint64_t window_bytes;		/* bytes received from MEASURE (the warm-up's end) to the last one */
 	int64_t window_ns;		/* that window; 0 when MEASURE never came or nothing arrived after */
+};
+
+/* The most interfaces and counters per interface a RESULT carries: the decoder refuses more. */
+#define NB_RESULT_MAX_IFACES   4
+#define NB_RESULT_MAX_COUNTERS 64
+
+/* One interface of the responder's side (nbench serve --nic, or the one the route to the client leaves by)
+ * and what it counted over the measured window (MEASURE to STOP). Like HELLO_ACK's host details, they go to
+ * any client that passed the handshake (the key's, when the responder has one). */
+struct nb_result_iface {
+	struct nb_nic_id id; /* id.netns: as the responder opened it ("" its own namespace) */
+	bool counted;	     /* both ends of the window were snapshotted: counters holds the changes */
+	unsigned n_counters;
+	struct nb_nic_counter counters[NB_RESULT_MAX_COUNTERS]; /* deltas; only counters that changed */
+	unsigned left_out; /* changed counters beyond NB_RESULT_MAX_COUNTERS, not sent */
 };
 
 struct nb_result {
@@ -37,6 +53,8 @@ struct nb_result {
 			     "" */
 	unsigned n_flows; /* the settings' flows (crr: 0, its connections are not flows) */
 	struct nb_result_flow flows[NB_MAX_FLOWS];
+	unsigned n_ifaces; /* the responder's interfaces, its host's side of the path */
+	struct nb_result_iface ifaces[NB_RESULT_MAX_IFACES];
 };
 
 #endif

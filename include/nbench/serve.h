@@ -18,6 +18,7 @@
 struct nb_engine;
 struct nb_key;
 struct nb_path_grant;
+struct nb_nic_ref;
 
 /* Path building for remote clients (`nbench serve --paths`): the server half of a path kind on this host,
  * built by whoever started the responder (the CLI's agent, cli/agent.c, through topo/, which the responder
@@ -65,6 +66,12 @@ struct nb_serve_cfg {
 	const struct nb_path_ops *paths;
 	/* The started engine that carries the data flows (its UDP port: this port number); NULL: sock. */
 	struct nb_engine *engine;
+	/* The interfaces of this host whose identity and counters over the measured window (MEASURE to
+	 * STOP) each test's RESULT carries: n_nics of them (at most NB_RESULT_MAX_IFACES, nbench serve
+	 * --nic). n_nics 0: the one the route to the client's data leaves by, in this network namespace; none
+	 * for an engine whose data has an address of its own (DPDK's does not cross this host's routes). */
+	const struct nb_nic_ref *nics;
+	unsigned n_nics;
 };
 
 /* Serves, blocking, until *quit becomes non-zero (a signal handler sets it; seen within 100 ms) or max_tests

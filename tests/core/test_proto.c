@@ -293,6 +293,39 @@ static void fill_result(struct nb_result *r, unsigned n)
 	r->cpu_ns = 123456789012ULL;
 	r->have_cost = true;
 	fill_cost(&r->cost, 3);
+	/* no interface (and the padding before them zeroed: gcc 12 does not clear it in a struct this big) */
+	memset(&r->n_ifaces, 0, sizeof(*r) - offsetof(struct nb_result, n_ifaces));
+}
+
+/* n interfaces of the responder's, each with n_counters counters (the first one not counted when n > 1) and
+ * every string as long as it may be. */
+static void fill_result_ifaces(struct nb_result *r, unsigned n, unsigned n_counters)
+{
+	memset(r->ifaces, 0, sizeof(r->ifaces));
+	r->n_ifaces = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct nb_result_iface *f = &r->ifaces[i];
+		struct nb_nic_id *d = &f->id;
+		char tmp[64];
+		snprintf(tmp, sizeof(tmp), "enp%us0f%u-long", 100 + i, i); /* 15 characters: the most */
+		memcpy(d->name, tmp, sizeof(d->name) - 1);
+		memset(d->netns, 'n', sizeof(d->netns) - 1);
+		snprintf(d->driver, sizeof(d->driver), "%s", i ? "mlx5_core" : "veth");
+		memset(d->driver_version, 'v', sizeof(d->driver_version) - 1);
+		memset(d->firmware, 'f', sizeof(d->firmware) - 1);
+		snprintf(d->bus, sizeof(d->bus), "0000:%02x:00.%u", 0x3b + i, i);
+		d->speed_mbps = i ? 100000 : -1;
+		snprintf(d->duplex, sizeof(d->duplex), "%s", i ? "full" : "");
+		f->counted = !(i == 0 && n > 1);
+		f->left_out = f->counted ? 17 * i : 0;
+		for (unsigned k = 0; f->counted && k < n_counters; k++) {
+			struct nb_nic_counter *c = &f->counters[f->n_counters++];
+			snprintf(tmp, sizeof(tmp), "driver.rx_queue_%u_xdp_redirect_packets_%u", k, i);
+			memset(c->name, 'x', sizeof(c->name) - 1); /* the longest name */
+			memcpy(c->name, tmp, strlen(tmp));
+			c->value = k % 2 ? -(1LL << 53) + k : (1LL << 53) - k;
+		}
+	}
 }
 
 static void test_result_roundtrip(void)
@@ -317,6 +350,80 @@ static void test_result_roundtrip(void)
 	free(txt);
 	CHECK_INT(nb_result_from_json(j, &b, err, sizeof(err)), 0);
 	CHECK_SAME(a, b);
+	cJSON_Delete(j);
+
+	/* the responder's interfaces: every one there can be, with every counter, still one frame */
+	fill_result_ifaces(&a, NB_RESULT_MAX_IFACES, NB_RESULT_MAX_COUNTERS);
+	j = nb_result_to_json(&a);
+	txt = cJSON_PrintUnformatted(j);
+	CHECK_MSG(txt && strlen(txt) + NB_PROTO_HDR_BYTES <= NB_PROTO_MAX_BODY, "%zu bytes",
+		  txt ? strlen(txt) : 0);
+	free(txt);
+	CHECK_INT(nb_result_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	CHECK(!b.ifaces[0].counted && b.ifaces[1].counted &&
+	      b.ifaces[3].n_counters == NB_RESULT_MAX_COUNTERS);
+	CHECK(b.ifaces[1].counters[1].value == -(1LL << 53) + 1 && b.ifaces[3].left_out == 51);
+	cJSON_Delete(j);
+	/* one counted with nothing changed */
+	fill_result(&a, 1);
+	fill_result_ifaces(&a, 1, 0);
+	j = nb_result_to_json(&a);
+	CHECK(cJSON_IsObject(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ifaces"), 0), "counters")));
+	CHECK_INT(nb_result_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_SAME(a, b);
+	cJSON_Delete(j);
+}
+
+/* What the responder puts in its RESULT passes the decoder: printable, named, distinct, bounded, the link
+ * stats and the drops first. */
+static void test_result_iface_set(void)
+{
+	static struct nb_result r, back;
+	struct nb_nic_id id = {.name = "eth\x1b"
+				       "0",
+			       .netns = "ns\n1",
+			       .driver = "drv\xff",
+			       .speed_mbps = 1LL << 40,
+			       .duplex = "odd"};
+	struct nb_nic_counter c[NB_RESULT_MAX_COUNTERS + 10];
+	unsigned n = 0;
+	char err[256];
+
+	for (unsigned k = 0; k < NB_RESULT_MAX_COUNTERS + 2; k++) { /* the driver's, not drops */
+		snprintf(c[n].name, sizeof(c[n].name), "driver.q%u_packets", k);
+		c[n++].value = k + 1;
+	}
+	c[n++] = (struct nb_nic_counter){"driver.q0_packets", 5}; /* repeated */
+	c[n++] = (struct nb_nic_counter){"", 5};		  /* no name */
+	c[n++] = (struct nb_nic_counter){"driver.rx_missed", 3};
+	c[n++] = (struct nb_nic_counter){"rx_packets", 1LL << 60}; /* past 2^53 */
+	c[n++] = (struct nb_nic_counter){"tx_\x01"
+					 "err",
+					 -7};
+	struct nb_nic_snap d = {c, n};
+
+	fill_result(&r, 1);
+	nb_result_iface_set(&r.ifaces[0], &id, &d);
+	nb_result_iface_set(&r.ifaces[1], &id, NULL);
+	r.n_ifaces = 2;
+	const struct nb_result_iface *f = &r.ifaces[0];
+	CHECK_STR(f->id.name, "eth?0");
+	CHECK_STR(f->id.netns, "ns?1");
+	CHECK_STR(f->id.driver, "drv?");
+	CHECK(f->id.speed_mbps == -1 && !f->id.duplex[0] && f->counted && !r.ifaces[1].counted);
+	CHECK_INT(f->n_counters, NB_RESULT_MAX_COUNTERS);
+	CHECK_STR(f->counters[0].name, "driver.rx_missed"); /* first pass: drops and link stats */
+	CHECK_STR(f->counters[1].name, "rx_packets");
+	CHECK(f->counters[1].value == 1LL << 53);
+	CHECK_STR(f->counters[2].name, "tx_?err");
+	CHECK_STR(f->counters[3].name, "driver.q0_packets");
+	CHECK_INT(f->left_out,
+		  5); /* the driver's 66 less the 61 that fit; the repeat and the nameless dropped */
+	cJSON *j = nb_result_to_json(&r);
+	CHECK_MSG(nb_result_from_json(j, &back, err, sizeof(err)) == 0, "%s", err);
+	CHECK_SAME(r, back);
 	cJSON_Delete(j);
 }
 
@@ -434,11 +541,93 @@ static void refuse_each_key(const char *what, cJSON *good, decode_fn dec, void *
 	cJSON_Delete(arr);
 }
 
+/* A result whose interface 1 has key set to v (NULL: removed); the decoder must refuse it and say where. */
+static void refuse_iface(const cJSON *good, const char *key, cJSON *v, const char *how)
+{
+	static struct nb_result res;
+	char err[256] = "";
+	cJSON *bad = cJSON_Duplicate(good, true);
+	cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(bad, "ifaces"), 1);
+	if (v)
+		cJSON_ReplaceItemInObjectCaseSensitive(f, key, v);
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(f, key);
+	int r = nb_result_from_json(bad, &res, err, sizeof(err));
+	CHECK_MSG(r == -EINVAL, "interface with %s %s: decoded (%d)", key, how, r);
+	CHECK_MSG(r != -EINVAL || (strstr(err, "interface 1") && strstr(err, key)),
+		  "interface with %s %s: the message '%s' does not name it", key, how, err);
+	cJSON_Delete(bad);
+}
+
+/* Every key of an interface missing or mistyped, the strings' and numbers' limits, too many of anything. */
+static void bad_result_ifaces(void)
+{
+	static struct nb_result res;
+	char err[256], long_name[NB_NIC_NAME_MAX + 1];
+	const cJSON *it;
+
+	fill_result(&res, 1);
+	fill_result_ifaces(&res, 2, 3);
+	cJSON *j = nb_result_to_json(&res);
+	cJSON *f1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ifaces"), 1);
+	cJSON_ArrayForEach(it, f1)
+	{
+		refuse_iface(j, it->string, NULL, "missing");
+		refuse_iface(j, it->string,
+			     cJSON_IsString(it) ? cJSON_CreateNumber(1) : cJSON_CreateString("1"),
+			     "of another type");
+	}
+	refuse_iface(j, "name", cJSON_CreateString(""), "empty");
+	refuse_iface(j, "name", cJSON_CreateString("a/b"), "with a slash");
+	refuse_iface(j, "name", cJSON_CreateString("abcdefghijklmnop"), "of 16 characters");
+	refuse_iface(j, "driver", cJSON_CreateString("ve\x1b[2Jth"), "with an escape");
+	refuse_iface(j, "firmware", cJSON_CreateString("caf\xc3\xa9"), "not ASCII");
+	refuse_iface(j, "duplex", cJSON_CreateString("both"), "unknown");
+	refuse_iface(j, "speed_mbps", cJSON_CreateNumber(-2), "-2");
+	refuse_iface(j, "speed_mbps", cJSON_CreateNumber(0.5), "0.5");
+	refuse_iface(j, "left_out", cJSON_CreateNumber(-1), "-1");
+	refuse_iface(j, "counters", cJSON_CreateArray(), "an array");
+	cJSON *c = cJSON_Parse("{\"rx_packets\": 0.5}");
+	refuse_iface(j, "counters", c, "with 0.5");
+	refuse_iface(j, "counters", cJSON_Parse("{\"rx_packets\": 9007199254740994}"), "past 2^53");
+	refuse_iface(j, "counters", cJSON_Parse("{\"rx_packets\": \"1\"}"), "with a string");
+	refuse_iface(j, "counters", cJSON_Parse("{\"\": 1}"), "with no name");
+	refuse_iface(j, "counters", cJSON_Parse("{\"rx\\u001b\": 1}"), "with an escape in a name");
+	refuse_iface(j, "counters", cJSON_Parse("{\"a\": 1, \"a\": 2}"), "with a name twice");
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	c = cJSON_CreateObject();
+	cJSON_AddNumberToObject(c, long_name, 1);
+	refuse_iface(j, "counters", c, "with a name too long");
+	c = cJSON_CreateObject();
+	for (unsigned k = 0; k <= NB_RESULT_MAX_COUNTERS; k++) {
+		char name[16];
+		snprintf(name, sizeof(name), "c%u", k);
+		cJSON_AddNumberToObject(c, name, k);
+	}
+	refuse_iface(j, "counters", c, "past the limit");
+	/* more interfaces than a result carries, or one that is not an object */
+	cJSON *bad = cJSON_Duplicate(j, true), *ifs = cJSON_GetObjectItem(bad, "ifaces");
+	while (cJSON_GetArraySize(ifs) <= NB_RESULT_MAX_IFACES)
+		cJSON_AddItemToArray(ifs, cJSON_Duplicate(cJSON_GetArrayItem(ifs, 1), true));
+	CHECK_INT(nb_result_from_json(bad, &res, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "ifaces"), "message: %s", err);
+	cJSON_Delete(bad);
+	bad = cJSON_Duplicate(j, true);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(bad, "ifaces"), cJSON_CreateNumber(1));
+	CHECK_INT(nb_result_from_json(bad, &res, err, sizeof(err)), -EINVAL);
+	cJSON_Delete(bad);
+	/* null counters: not counted, accepted */
+	CHECK_INT(nb_result_from_json(j, &res, err, sizeof(err)), 0);
+	CHECK(!res.ifaces[0].counted && res.ifaces[1].counted && res.ifaces[1].n_counters == 3);
+	cJSON_Delete(j);
+}
+
 static void test_bad_bodies(void)
 {
 	static const char *const cfg_doubles[] = {"rate_tps", "rate_bps", NULL};
 	static const char *const cost_doubles[] = {"wall_s", "tsc_hz", "util", "cycles", NULL};
-	static const char *const result_optional[] = {"cpu", "error", NULL};
+	static const char *const result_optional[] = {"cpu", "error", "ifaces", NULL};
 	static struct nb_result res;
 	struct nb_test_cfg cfg;
 	struct nb_hello_ack ha;
@@ -486,6 +675,7 @@ static void test_bad_bodies(void)
 	cJSON_Delete(j);
 
 	fill_result(&res, 2);
+	fill_result_ifaces(&res, 2, 3);
 	j = nb_result_to_json(&res);
 	refuse_each_key("result", j, dec_result, &res, NULL, result_optional);
 	/* a bad key inside a flow or inside the cost is refused too */
@@ -504,6 +694,9 @@ static void test_bad_bodies(void)
 	cJSON_AddItemToArray(cJSON_GetObjectItem(bad, "flows"), cJSON_CreateString("flow"));
 	CHECK_INT(nb_result_from_json(bad, &res, err, sizeof(err)), -EINVAL);
 	cJSON_Delete(bad);
+	cJSON_Delete(j);
+	bad_result_ifaces();
+	j = nb_result_to_json(&res);
 	/* more flows than a test can have */
 	bad = cJSON_Duplicate(j, true);
 	cJSON *fl = cJSON_GetObjectItem(bad, "flows");
@@ -664,6 +857,7 @@ int main(void)
 	test_test_ack_roundtrip();
 	test_path_roundtrip();
 	test_result_roundtrip();
+	test_result_iface_set();
 	test_cpu_cost_json();
 	test_bad_bodies();
 	test_lenient();

@@ -63,13 +63,49 @@ else
 	bad "topo up native: $(cat "$T/up.err")"
 fi
 
-# 3. -H: the interface the route takes (here lo), counted the same way
+# 3. -H: the interface the route takes (here lo), counted the same way; and the responder's own side, which
+# it reports in its result: by default the interface its route to the client takes (lo again)
 PORT=$(free_port)
 start_responder "$PORT"
 if timeout 60 "$NBENCH" rr -H 127.0.0.1 -p "$PORT" -t 1 --json > "$T/lo.json" 2> "$T/lo.err"; then
 	check "-H names the route's interface" json_check "$T/lo.json" \
 		"[i['name'] for i in d['start']['interfaces']] == ['lo'] and e['interfaces'][0]['counters']['rx_packets'] >= 1.8 * e['transactions']"
+	check "-H names the server's interface" json_check "$T/lo.json" \
+		"[i['name'] for i in d['start']['server_interfaces']] == ['lo'] and d['start']['server_interfaces'][0]['netns'] is None and e['server_interfaces'][0]['counters']['tx_packets'] >= 1.8 * e['transactions'] and e['server_interfaces'][0]['counters_left_out'] == 0"
 else
 	bad "rr -H failed: $(cat "$T/lo.err")"
 fi
+
+# 4. serve --nic: the interfaces named, in the namespace named, instead of the route's; text and CSV carry
+# them as the server's
+N2=nicb$$; N2=${N2:0:10}
+if "$NBENCH" topo up native --name "$N2" > /dev/null 2> "$T/up2.err"; then
+	CLEANUPS+=("$NBENCH topo down $N2")
+	PORT=$(free_port)
+	start_responder "$PORT" "" --nic "nb-$N2-host:nb-$N2-h" --nic lo
+	for fmt in json text csv; do
+		flag=(); [ $fmt = text ] || flag=(--$fmt)
+		timeout 60 "$NBENCH" rr -H 127.0.0.1 -p "$PORT" -t 1 "${flag[@]}" > "$T/nic.$fmt" 2> "$T/nic.err" ||
+			bad "rr -H with serve --nic, --$fmt: $(cat "$T/nic.err")"
+	done
+	check "serve --nic: both, in order, the veth in its namespace, lo counting the run" json_check "$T/nic.json" \
+		"[(i['name'], i['netns'], i['driver']) for i in d['start']['server_interfaces']] == [('nb-$N2-h', 'nb-$N2-host', 'veth'), ('lo', None, None)] and e['server_interfaces'][1]['counters']['rx_packets'] >= 1.8 * e['transactions']"
+	check "text: the server's interfaces marked" grep -q "^nic:       (server) nb-$N2-h in nb-$N2-host: driver veth" "$T/nic.text"
+	check "text: the server's lo after the client's" python3 - "$T/nic.text" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+c, s = t.find("nic:       lo: "), t.find("nic:       (server) lo: ")
+assert 0 <= c < s, t
+PY
+	check "csv: the server's columns" python3 - "$T/nic.csv" <<'PY'
+import csv, sys
+r = list(csv.DictReader(open(sys.argv[1])))[0]
+assert r["server_drivers"] == "veth;unknown" and r["server_if_drops"] == "0" and r["server_if_errors"] == "0", r
+PY
+	"$NBENCH" topo down "$N2" > /dev/null
+else
+	bad "topo up native: $(cat "$T/up2.err")"
+fi
+out=$("$NBENCH" serve --nic bad/name 2>&1) && bad "serve --nic bad/name started"
+check "serve --nic refuses a bad name in one line" test "$(wc -l <<< "$out")" = 1
 finish

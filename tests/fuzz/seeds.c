@@ -174,6 +174,54 @@ static void cost_seeds(struct nb_cpu_cost *c)
 	write_text("cpu_cost", "negative", "{\"source\":\"perf\",\"valid\":true,\"wall_s\":-1}");
 }
 
+/* The responder's interfaces: one counted and one not, the limits, and a few the decoder refuses. */
+static void result_iface_seeds(struct nb_result *r)
+{
+	static const char *const refused[] = {
+	    "{\"flows\":[],\"resp_cpus\":\"\",\"resp_wait\":\"\",\"resp_cpu_ns\":0,\"ifaces\":[{\"name\":"
+	    "\"e\\u001b0\",\"netns\":\"\",\"driver\":\"\",\"driver_version\":\"\",\"firmware\":\"\",\"bus\":"
+	    "\"\",\"speed_mbps\":-1,\"duplex\":\"\",\"counters\":null,\"left_out\":0}]}",
+	    "{\"flows\":[],\"resp_cpus\":\"\",\"resp_wait\":\"\",\"resp_cpu_ns\":0,\"ifaces\":[{\"name\":"
+	    "\"eth0\",\"netns\":\"\",\"driver\":\"veth\",\"driver_version\":\"\",\"firmware\":\"\",\"bus\":"
+	    "\"\",\"speed_mbps\":-1,\"duplex\":\"\",\"counters\":{\"a\":1,\"a\":2},\"left_out\":0}]}",
+	    "{\"flows\":[],\"resp_cpus\":\"\",\"resp_wait\":\"\",\"resp_cpu_ns\":0,\"ifaces\":[1,2,3,4,5]}",
+	};
+	struct nb_nic_counter c[NB_RESULT_MAX_COUNTERS + 3] = {
+	    {"rx_packets", 1000}, {"tx_packets", 999}, {"rx_dropped", 2}, {"driver.rx_pkts_nic", 1000}};
+	struct nb_nic_id id = {.name = "eth0", .driver = "veth", .driver_version = "1.0", .speed_mbps = -1};
+	struct nb_nic_snap d = {c, 4};
+
+	r->n_flows = 1;
+	r->n_ifaces = 2;
+	nb_result_iface_set(&r->ifaces[0], &id, &d);
+	snprintf(id.name, sizeof(id.name), "nb-ab12-b");
+	snprintf(id.netns, sizeof(id.netns), "/proc/812/ns/net");
+	snprintf(id.driver, sizeof(id.driver), "bridge");
+	nb_result_iface_set(&r->ifaces[1], &id, NULL);
+	write_body(codec("result"), "two_ifaces", r);
+	/* the limits: every interface with every counter it may carry, the rest left out */
+	for (unsigned k = 0; k < NB_RESULT_MAX_COUNTERS + 3; k++) {
+		snprintf(c[k].name, sizeof(c[k].name), "driver.rx_queue_%u_packets", k);
+		c[k].value = k % 2 ? -(1LL << 53) : 1LL << 53;
+	}
+	d.n = NB_RESULT_MAX_COUNTERS + 3;
+	snprintf(id.name, sizeof(id.name), "enp59s0f1np1");
+	snprintf(id.driver, sizeof(id.driver), "mlx5_core");
+	snprintf(id.firmware, sizeof(id.firmware), "22.36.1010 (MT_0000000359)");
+	snprintf(id.bus, sizeof(id.bus), "0000:3b:00.1");
+	id.speed_mbps = 100000;
+	snprintf(id.duplex, sizeof(id.duplex), "full");
+	r->n_ifaces = NB_RESULT_MAX_IFACES;
+	for (unsigned i = 0; i < NB_RESULT_MAX_IFACES; i++)
+		nb_result_iface_set(&r->ifaces[i], &id, &d);
+	write_body(codec("result"), "ifaces_full", r);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "iface_refused_%zu", i);
+		write_text("result", name, refused[i]);
+	}
+}
+
 static void result_seeds(void)
 {
 	struct nb_result *r = calloc(1, sizeof(*r));
@@ -193,6 +241,7 @@ static void result_seeds(void)
 	write_body(codec("result"), "crr_no_flows", r);
 	write_text("result", "flow_not_object",
 		   "{\"flows\":[1],\"resp_cpus\":\"\",\"resp_wait\":\"\",\"resp_cpu_ns\":0}");
+	result_iface_seeds(r);
 	free(r);
 }
 

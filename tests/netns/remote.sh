@@ -106,6 +106,46 @@ grep -q "left out" <<<"$out" && fail "compare -H left a path out: $out"
 same_as_before "after compare -H"
 ip -n "$C" route | grep -q 172.31. && fail "the client's route to the container subnet was left behind"
 
+# both hosts' interfaces in the report: the client's (the route to the server), and the server's as its
+# responder names them in the server namespace, with the run's packets counted on each (each side snapshots
+# its counters when its end of the control connection sees the window open and close: a window a little
+# shorter than the transactions' own, hence the 0.9)
+report_check() { # report_check FILE WHAT EXPR: EXPR over the JSON report d (e = d["end"])
+	"$PY" - "$1" "$3" <<'PY' || fail "$2"
+import json, sys
+d = json.load(open(sys.argv[1])); e = d["end"]
+if not eval(sys.argv[2]):
+    print(json.dumps({k: d["start"][k] for k in ("interfaces", "server_interfaces")}), file=sys.stderr)
+    print(json.dumps({k: e[k] for k in ("transactions", "interfaces", "server_interfaces")}), file=sys.stderr)
+    sys.exit(1)
+PY
+}
+out=$(client rr -H "$SA" --key-file "$KEY" -t 1 --json) || fail "rr -H failed"
+echo "$out" >"$TMP/plain.json"
+srv_moved="{i['name']: i['counters'] for i in e['server_interfaces']}"
+report_check "$TMP/plain.json" "-H: the client's interface" \
+	"[i['name'] for i in d['start']['interfaces']] == ['nbr$$c']"
+report_check "$TMP/plain.json" "-H: the server's interface with the run's packets" \
+	"[(i['name'], i['netns'], i['driver']) for i in d['start']['server_interfaces']] == [('nbr$$s', None, 'veth')] and all($srv_moved['nbr$$s'][k] >= 0.9 * e['transactions'] for k in ('rx_packets', 'tx_packets'))"
+client rr -H "$SA" --key-file "$KEY" -t 1 >"$TMP/plain.txt" || fail "rr -H (text) failed"
+grep -q "^nic:       nbr$$c: driver veth" "$TMP/plain.txt" || fail "-H text: no client nic line: $(cat "$TMP/plain.txt")"
+grep -q "^nic:       (server) nbr$$s: driver veth" "$TMP/plain.txt" ||
+	fail "-H text: no server nic line: $(cat "$TMP/plain.txt")"
+grep -A3 "^nic:       (server) nbr$$s" "$TMP/plain.txt" | grep -qE "^  rx_packets +\+[1-9]" ||
+	fail "-H text: the server's rx_packets not shown: $(cat "$TMP/plain.txt")"
+log "-H: both hosts' interfaces reported"
+if [[ " ${KINDS[*]} " == *" bridge "* ]]; then
+	out=$(client rr -H "$SA" --path bridge --key-file "$KEY" -t 1 --json) || fail "rr -H --path bridge failed"
+	echo "$out" >"$TMP/bridge.json"
+	# this host's interface, the bridge and the veth's host end in the agent's namespace, its container end
+	# in the half's; every one of them carried the run
+	report_check "$TMP/bridge.json" "-H --path bridge: the half's interfaces" \
+		"[i['name'] for i in d['start']['server_interfaces']][0] == 'nbr$$s' and len(d['start']['server_interfaces']) == 4 and d['start']['server_interfaces'][3]['netns'].endswith('-ctr') and d['start']['server_interfaces'][0]['netns'].startswith('/proc/') and all(i['counters'][k] >= 0.9 * e['transactions'] for i in e['server_interfaces'] for k in ('rx_packets', 'tx_packets'))"
+	report_check "$TMP/bridge.json" "-H --path bridge: the client's interface" \
+		"[i['name'] for i in d['start']['interfaces']] == ['nbr$$c'] and e['interfaces'][0]['counters']['tx_packets'] >= 0.9 * e['transactions']"
+	log "-H --path bridge: the half's interfaces reported"
+fi
+
 # the client killed mid-run: its session ends, the agent tears the half down
 client rr -H "$SA" --path nat --key-file "$KEY" -t 20 >/dev/null 2>&1 &
 CL=$!

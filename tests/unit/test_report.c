@@ -140,6 +140,11 @@ static void fixture_stream_udp(struct nb_report *r)
 	snprintf(r->gen_wait, sizeof(r->gen_wait), "spin");
 	snprintf(r->resp_wait, sizeof(r->resp_wait), "block+busy_poll=50us");
 	add_iface(r, "ens1f0", "", "ixgbe", 10000, NULL, -1); /* identified, its window not counted */
+	/* the responder's side, from its RESULT: counted there, 3 changed counters past its limit */
+	const struct nb_nic_counter srv[] = {{"rx_packets", 689000}, {"tx_packets", 14}, {"rx_dropped", 2}};
+	struct nb_nic_id sid = {.name = "ens2f1", .driver = "ixgbe", .speed_mbps = 10000, .duplex = "full"};
+	struct nb_nic_snap sd = {.c = (struct nb_nic_counter *)srv, .n = 3};
+	CHECK_INT(nb_report_add_server_iface(r, &sid, &sd, 3), 0);
 	for (int i = 0; i < 3; i++) {
 		struct nb_interval iv = {.start_s = i, .end_s = i + 1};
 		iv.packets = 69000 + (uint64_t)i;
@@ -433,6 +438,13 @@ static void check_json(const struct nb_report *r, const char *text)
 	CHECK(jnum(j, "end.cpu.busy_ns") == (double)r->cpu.busy_ns);
 	CHECK_STR(cJSON_GetStringValue(jget(j, "end.cpu.source")), r->cpu.source);
 	CHECK((cJSON_GetObjectItem(jget(j, "end"), "server_cpu") != NULL) == r->server_cpu_valid);
+	unsigned n_server = 0;
+	for (unsigned i = 0; i < r->n_ifaces; i++)
+		n_server += r->ifaces[i].server;
+	CHECK_INT(cJSON_GetArraySize(jget(j, "start.interfaces")), r->n_ifaces - n_server);
+	CHECK_INT(cJSON_GetArraySize(jget(j, "end.interfaces")), r->n_ifaces - n_server);
+	CHECK_INT(cJSON_GetArraySize(jget(j, "start.server_interfaces")), n_server);
+	CHECK_INT(cJSON_GetArraySize(jget(j, "end.server_interfaces")), n_server);
 
 	const cJSON *cfg = jget(j, "start.path.config");
 	cJSON *given = r->path_json ? cJSON_Parse(r->path_json) : NULL;
@@ -480,7 +492,7 @@ static void check_csv(const char *text)
 			row++;
 	}
 	CHECK_INT(row, 2);
-	CHECK_INT(fields[0], 38);
+	CHECK_INT(fields[0], 41);
 	CHECK_INT(fields[1], fields[0]);
 }
 
@@ -723,8 +735,30 @@ static void test_nic_note(void)
 	CHECK(!r.ifaces[2].counted && r.ifaces[1].counted);
 	size_t len;
 	char *csv = render(&r, render_csv, &len);
-	CHECK_MSG(csv && strstr(csv, ",unknown,9,0\n"), "csv: %s", csv); /* link stats only */
+	CHECK_MSG(csv && strstr(csv, ",unknown,9,0,,,\n"), "csv: %s", csv); /* link stats only */
 	free(csv);
+	/* the server's interfaces: after the client's in the note, named as the server's, their own columns
+	 */
+	struct nb_nic_counter c3[] = {{"tx_errors", 4}};
+	struct nb_nic_snap d3 = {c3, 1};
+	snprintf(id.name, sizeof(id.name), "srv0");
+	snprintf(id.driver, sizeof(id.driver), "veth");
+	CHECK_INT(nb_report_add_server_iface(&r, &id, &d3, 0), 0);
+	snprintf(id.name, sizeof(id.name), "eth7");
+	CHECK_INT(nb_report_add_iface(&r, &id, &(struct nb_nic_snap){c2 + 1, 1}), 0);
+	nb_report_note_iface_drops(&r);
+	CHECK_INT(r.n_notes, 2);
+	const char *eth7 = strstr(r.notes[1], "eth7: rx_dropped +9"),
+		   *srv = strstr(r.notes[1], "server srv0: tx_errors +4");
+	CHECK_MSG(eth7 && srv && eth7 < srv, "note: %s", r.notes[1]);
+	csv = render(&r, render_csv, &len);
+	CHECK_MSG(csv && strstr(csv, ",unknown;veth,18,0,veth,0,4\n"), "csv: %s", csv);
+	free(csv);
+	char *txt = render(&r, nb_report_write_text, &len);
+	const char *cl = txt ? strstr(txt, "nic:       eth7: driver veth") : NULL,
+		   *sv = txt ? strstr(txt, "nic:       (server) srv0: driver veth") : NULL;
+	CHECK_MSG(cl && sv && cl < sv, "text: %s", txt);
+	free(txt);
 	nb_report_free(&r);
 	CHECK(r.ifaces == NULL && r.n_ifaces == 0);
 }
