@@ -408,6 +408,7 @@ static cJSON *size_json(const struct tput_size *s)
 	cJSON_AddNumberToObject(j, "frames_sent", (double)s->res.sent);
 	cJSON_AddNumberToObject(j, "frames_lost", (double)s->res.lost);
 	cJSON_AddNumberToObject(j, "max_fps", s->res.max_fps);
+	cJSON_AddNumberToObject(j, "max_rx_fps", s->res.max_rx_fps);
 	cJSON_AddNumberToObject(j, "fail_fps", s->res.fail_fps);
 	cJSON_AddNumberToObject(j, "fail_loss_pct", s->res.fail_loss_pct);
 	cJSON_AddNumberToObject(j, "trials", s->res.trials);

@@ -30,6 +30,9 @@ static int run_trial(const struct nb_search_cfg *c, nb_trial_fn trial, void *arg
 	int r = trial(arg, rate_fps, &t);
 	if (r < 0)
 		return r;
+	if (ret->trials == 0 && t.sent) /* the bound's trial */
+		ret->max_rx_fps =
+		    t.sent_fps * (double)(t.sent - (t.lost < t.sent ? t.lost : t.sent)) / (double)t.sent;
 	ret->trials++;
 	/* a sender that fell short offered less than asked: that is the rate the trial measured */
 	double offered = rate_fps > 0 && t.sent_fps > 0 && t.sent_fps < rate_fps ? t.sent_fps : rate_fps;

@@ -40,10 +40,15 @@ dpdk_setup() {
 }
 
 EAL=(--no-huge -m 512 --no-pci --no-telemetry)
+# af_packet's rings, the same on both tools' ports: its default of 512 frames holds ~1 ms at these rates, so
+# any pause of a polling thread longer than that loses frames, which a zero-loss search then reports as the
+# rate; 4096 frames (8 MiB a ring) ride out a scheduler tick. AFP= (empty) gives the PMD's default.
+AFP=${AFP-framecnt=4096}
+AFPX=${AFP:+,$AFP}
 # testpmd: lcores TX_CPU and RX_CPU; the forwarding lcore is the one that is not --main-lcore
 TP=(--total-num-mbufs=8192 --burst=32 --rxd=1024 --txd=1024 --stats-period 1 -a)
-GEN=(--engine dpdk --dpdk-port net_af_packet0,iface=veth0 --dpdk-ip 10.219.0.11 --data-host 10.219.0.12 --cpu-gen "$TX_CPU" --cpu-resp "$RX_CPU")
-RESP=(--engine dpdk --dpdk-port net_af_packet0,iface=veth1 --dpdk-ip 10.219.0.12)
+GEN=(--engine dpdk --dpdk-port net_af_packet0,iface=veth0$AFPX --dpdk-ip 10.219.0.11 --data-host 10.219.0.12 --cpu-gen "$TX_CPU" --cpu-resp "$RX_CPU")
+RESP=(--engine dpdk --dpdk-port net_af_packet0,iface=veth1$AFPX --dpdk-ip 10.219.0.12)
 
 wait_port() { for _ in $(seq 100); do ip netns exec "$S" timeout 1 bash -c "exec 3<>/dev/tcp/10.219.0.2/$PORT" 2> /dev/null && return 0; kill -0 "$SPID" 2> /dev/null || return 1; sleep 0.1; done; return 1; }
 # serve [--once] [options]: nbench's responder in the server namespace, until it accepts connections
@@ -82,12 +87,12 @@ tp_rate() { # tp_rate LOG RX|TX
 testpmd_pps() {
 	local n=$1 frame=$2
 	ip netns exec "$S" dpdk-testpmd "${EAL[@]}" -l "$RX_CPU,$TX_CPU" --main-lcore "$TX_CPU" --file-prefix nbt-tp-$sfx-rx$n \
-		--vdev net_af_packet0,iface=veth1 -- "${TP[@]}" --forward-mode=rxonly > "$T/rx$n.log" 2>&1 &
+		--vdev net_af_packet0,iface=veth1$AFPX -- "${TP[@]}" --forward-mode=rxonly > "$T/rx$n.log" 2>&1 &
 	local rx=$!
 	PIDS+=($rx)
 	sleep 2
 	(timeout -s INT $((SECS + 2)) ip netns exec "$C" dpdk-testpmd "${EAL[@]}" -l "$TX_CPU,$RX_CPU" --main-lcore "$RX_CPU" \
-		--file-prefix nbt-tp-$sfx-tx$n --vdev net_af_packet0,iface=veth0 -- "${TP[@]}" --forward-mode=txonly \
+		--file-prefix nbt-tp-$sfx-tx$n --vdev net_af_packet0,iface=veth0$AFPX -- "${TP[@]}" --forward-mode=txonly \
 		--txpkts="$frame" --tx-first --eth-peer=0,"$RMAC" --tx-ip=10.219.0.11,10.219.0.12 --tx-udp=50000,$PORT > "$T/tx$n.log" 2>&1) &
 	local tx=$! w0 w1
 	PIDS+=($tx)

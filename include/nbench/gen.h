@@ -117,6 +117,8 @@ struct nb_search_result {
 	double loss_pct;      /* the loss measured at it */
 	uint64_t sent, lost;  /* that trial's frames */
 	double max_fps;	      /* the upper bound searched under */
+	double max_rx_fps;    /* what arrived per second in the trial at the bound: unpaced, the maximum
+			       * forwarding rate (RFC 2889), loss or not, as testpmd's rxonly counts it */
 	double fail_fps;      /* the lowest rate that failed; 0 when none did */
 	double fail_loss_pct; /* the loss measured at it */
 	unsigned trials;      /* trials run */

@@ -56,6 +56,7 @@ static void test_bound_passes(void)
 	struct nb_search_result r;
 	CHECK_INT(nb_search_rate(&c, fake_trial, &f, &r), 0);
 	CHECK(r.found && r.rate_fps == 5000);
+	CHECK(r.max_rx_fps == 5000);
 	CHECK_INT(r.trials, 1);
 	CHECK(r.fail_fps == 0);
 }
@@ -69,6 +70,7 @@ static void test_unpaced_bound(void)
 	CHECK_INT(nb_search_rate(&c, fake_trial, &f, &r), 0);
 	CHECK(f.rates[0] == 0);
 	CHECK(r.max_fps == 80000);
+	CHECK_MSG(r.max_rx_fps == 20000, "max_rx_fps %.0f", r.max_rx_fps); /* what got through, unpaced */
 	CHECK(r.found && r.rate_fps <= 20000 && r.rate_fps >= 19500);
 	CHECK(r.fail_fps > 20000 && r.fail_fps <= 20500);
 }
