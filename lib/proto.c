@@ -283,6 +283,15 @@ static bool dec_bool(struct dec *d, const char *key)
 	return cJSON_IsTrue(v);
 }
 
+/* s into buf (of size), what is not printable ASCII as '?'. buf may be s. */
+static void printable_copy(char *buf, size_t size, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < size; s++, n++)
+		buf[n] = (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ? '?' : *s;
+	buf[n] = '\0';
+}
+
 /* A string that fits buf (with its NUL); buf is "" after a failure. */
 static const char *dec_str(struct dec *d, const char *key, char *buf, size_t size)
 {
@@ -928,15 +937,6 @@ static void result_ifaces_from_json(struct dec *d, struct nb_result *r)
 	}
 }
 
-/* s into buf (of size), what is not printable ASCII as '?'. */
-static void printable_copy(char *buf, size_t size, const char *s)
-{
-	size_t n = 0;
-	for (; *s && n + 1 < size; s++, n++)
-		buf[n] = (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ? '?' : *s;
-	buf[n] = '\0';
-}
-
 /* The counters that must not be left out: the kernel's link stats, and every drop or error counter. */
 static bool counter_first(const char *name)
 {
@@ -1093,5 +1093,10 @@ int nb_sysinfo_from_json(const cJSON *j, struct nb_sysinfo *si, char *err, size_
 	dec_str(&d, "boot_id", si->boot_id, sizeof(si->boot_id));
 	dec_str(&d, "cpu_model", si->cpu_model, sizeof(si->cpu_model));
 	si->ncpus = (unsigned)dec_int(&d, "ncpus", 0, UINT_MAX);
+	/* the peer's words go into reports and terminals: no escape sequences */
+	char *txt[] = {si->hostname, si->kernel, si->boot_id, si->cpu_model};
+	size_t len[] = {sizeof(si->hostname), sizeof(si->kernel), sizeof(si->boot_id), sizeof(si->cpu_model)};
+	for (unsigned i = 0; i < 4; i++)
+		printable_copy(txt[i], len[i], txt[i]);
 	return d.rc;
 }

@@ -204,6 +204,22 @@ static void test_hello_ack_roundtrip(void)
 	cJSON_Delete(j);
 }
 
+/* A peer's words reach reports and terminals: control characters and escapes become '?'. */
+static void test_sysinfo_printable(void)
+{
+	struct nb_sysinfo a, b;
+	char err[160];
+	memset(&a, 0, sizeof(a));
+	fill_sysinfo(&a, "evil\x1b[2J\x07host");
+	set_str(a.cpu_model, sizeof(a.cpu_model), "CPU\r\nnote: forged\x7f");
+	cJSON *j = nb_sysinfo_to_json(&a);
+	CHECK_INT(nb_sysinfo_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_STR(b.hostname, "evil?[2J?host");
+	CHECK_STR(b.cpu_model, "CPU??note: forged?");
+	CHECK_STR(b.kernel, "6.18.0-nb");
+	cJSON_Delete(j);
+}
+
 static void test_test_ack_roundtrip(void)
 {
 	struct nb_test_ack a, b;
@@ -854,6 +870,7 @@ int main(void)
 	test_recv();
 	test_cfg_roundtrip();
 	test_hello_ack_roundtrip();
+	test_sysinfo_printable();
 	test_test_ack_roundtrip();
 	test_path_roundtrip();
 	test_result_roundtrip();
