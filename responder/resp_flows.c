@@ -40,6 +40,15 @@ static void mark_response(unsigned char *resp)
 		resp[15] = NB_MARK_RESP;
 }
 
+/* A TCP peer that closed its end mid-transaction: the generator does so when its test ends with a response
+ * still on the way (a 4 MB one takes milliseconds), so a send meets EPIPE, or a receive ECONNRESET once the
+ * unread response made its close a reset. That is the flow's end, as a receive of 0 is; a generator that
+ * closes early says so itself. */
+static bool peer_ended(ssize_t r)
+{
+	return r == -EPIPE || r == -ECONNRESET;
+}
+
 int nb_resp_echo(struct nb_flow_ctx *c)
 {
 	const struct nb_test_cfg *cfg = c->cfg;
@@ -65,6 +74,8 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 		if (n < 0) {
 			if (n == -ECONNREFUSED || n == -ETIMEDOUT)
 				continue;
+			if (!udp && peer_ended(n))
+				break;
 			r = fail(c, (int)n, "recv");
 			break;
 		}
@@ -101,7 +112,10 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 				if (mark_len)
 					mark_response(resp);
 				if ((r = nb_flow_send_all(f, resp, cfg->resp_bytes)) < 0) {
-					fail(c, r, "send");
+					if (peer_ended(r))
+						r = 0;
+					else
+						fail(c, r, "send");
 					goto out;
 				}
 				txns++;
