@@ -266,7 +266,8 @@ out:
 	return r;
 }
 
-/* The route `ip route add DST via GW dev DEV` makes: main table, proto boot, scope universe. */
+/* The route `ip route add DST via GW dev DEV proto 78` makes: main table, nbench's protocol number, scope
+ * universe. */
 static int route_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bool add)
 {
 	struct rtnl_route *rt = NULL;
@@ -290,7 +291,7 @@ static int route_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bo
 	if (r)
 		goto out;
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
-	rtnl_route_set_protocol(rt, RTPROT_BOOT);
+	rtnl_route_set_protocol(rt, NB_RTPROT);
 	rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
 	rtnl_route_set_type(rt, RTN_UNICAST);
 	rtnl_route_nh_set_ifindex(nh, ifindex);

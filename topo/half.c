@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netlink/route/route.h>
+
+#include "nicstate.h"
 #include "topo_int.h"
 
 /* Whether a.b.c.d/plen overlaps 172.31.n.0/24 (host byte order throughout). */
@@ -106,5 +109,53 @@ int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, s
 			       strerror(-r));
 	}
 	nb_apply_close(a);
+	return r;
+}
+
+/* ---- a killed client's routes ---- */
+
+struct sweep {
+	struct nl_sock *sk;
+	size_t n;
+	int first;
+};
+
+/* Deletes rt when it is a client's route to a remote half: nbench's protocol number, main table, a /24 of
+ * 172.31.0.0/16 (where the agent puts its container subnets). */
+static void sweep_one(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *rt = (struct rtnl_route *)obj;
+	struct sweep *w = arg;
+	struct nl_addr *dst = rtnl_route_get_dst(rt);
+	const uint8_t *a = dst ? nl_addr_get_binary_addr(dst) : NULL;
+
+	if (rtnl_route_get_protocol(rt) != NB_RTPROT || rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
+	    rtnl_route_get_family(rt) != AF_INET || !a || nl_addr_get_prefixlen(dst) != 24 || a[0] != 172 ||
+	    a[1] != 31)
+		return;
+	int r = nb_nl_err(rtnl_route_delete(w->sk, rt, 0));
+	if (!r)
+		w->n++;
+	else if (!w->first && r != -ESRCH)
+		w->first = r;
+}
+
+int nb_topo_client_routes_sweep(size_t *ret_n)
+{
+	struct sweep w = {0};
+	struct nl_cache *cache = NULL;
+	int r = nb_nic_sock(&w.sk);
+
+	if (!r)
+		r = nb_nl_err(rtnl_route_alloc_cache(w.sk, AF_INET, 0, &cache));
+	if (!r) {
+		nl_cache_foreach(cache, sweep_one, &w);
+		nl_cache_free(cache);
+		r = w.first;
+	}
+	if (w.sk)
+		nl_socket_free(w.sk);
+	if (ret_n)
+		*ret_n = w.n;
 	return r;
 }

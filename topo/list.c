@@ -284,6 +284,11 @@ int nb_topo_down_all(size_t *ret_n, char *err, size_t errlen)
 			done++;
 	}
 	free(list);
+	r = nb_topo_client_routes_sweep(NULL);
+	if (r && !first) {
+		first = r;
+		nb_err(err, errlen, "removing a killed client's route to a remote half: %s", strerror(-r));
+	}
 	if (ret_n)
 		*ret_n = done;
 	return first;

@@ -87,7 +87,8 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 		sb_printf(b, "ip -n %s addr add %s dev %s\n", s->ns, s->addr, s->ifname);
 		break;
 	case NB_STEP_ROUTE:
-		sb_printf(b, "ip -n %s route add %s via %s dev %s\n", s->ns, s->addr, s->via, s->ifname);
+		sb_printf(b, "ip -n %s route add %s via %s dev %s proto %d\n", s->ns, s->addr, s->via,
+			  s->ifname, NB_RTPROT);
 		break;
 	case NB_STEP_SYSCTL: {
 		char key[sizeof(s->key)];

@@ -25,6 +25,9 @@
 #define NB_STATE_DIR	     "/run/nbench/topo"
 #define NB_WIRE_RATE_MIN_BPS 1e6 /* --wire-rate: tbf's bucket would take over a second below */
 #define NB_WIRE_RATE_MAX_BPS 100e9
+/* The routing protocol number on every route nbench adds ('N'; iproute2 shows "proto 78"): `topo down --all`
+ * finds a client's route to a remote half by it after the client was killed. */
+#define NB_RTPROT 78
 
 enum nb_step_kind {
 	NB_STEP_NETNS,	/* ns */

@@ -67,6 +67,10 @@ int nb_topo_half_subnet(uint8_t *ret_subnet, char *err, size_t errlen);
 /* The client's half of a remote bridge path: a route to net (CIDR) via gw in this network namespace, added
  * (add) or removed. 0 or -errno with one line in err (-EEXIST: a route to net is there already). */
 int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, size_t errlen);
+/* Removes the client routes to remote halves left in this namespace by clients that were killed (the routes
+ * nb_topo_client_route adds, found by nbench's routing protocol number); how many into *ret_n. 0 or -errno.
+ * Called by nb_topo_down_all. */
+int nb_topo_client_routes_sweep(size_t *ret_n);
 
 /* Finds an instance that is up (nbench topo up), for --topo NAME. */
 int nb_topo_open(const char *name, struct nb_topo **ret, char *err, size_t errlen);

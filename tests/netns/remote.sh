@@ -155,6 +155,25 @@ kill -9 "$CL"
 wait "$CL" 2>/dev/null || true
 same_as_before "after the client's kill -9"
 
+# a client killed on a bridge path leaves its route to the container subnet on its own host: `topo down
+# --all` there takes it away (found by nbench's routing protocol number) and leaves its other routes alone
+if [[ " ${KINDS[*]} " == *" bridge "* ]]; then
+	croutes=$(ip -n "$C" -j route show table all)
+	n0=$(grep -c "path bridge up" "$LOG" || true)
+	client rr -H "$SA" --path bridge --key-file "$KEY" -t 20 >/dev/null 2>&1 &
+	CL=$!
+	for _ in $(seq 100); do [ "$(grep -c "path bridge up" "$LOG")" -gt "$n0" ] && break; sleep 0.1; done
+	sleep 2
+	kill -9 "$CL"
+	wait "$CL" 2>/dev/null || true
+	ip -n "$C" route | grep -q "^172\.31\..* proto 78" || fail "no client route marked proto 78 while its run was up"
+	same_as_before "after the bridge client's kill -9"
+	client topo down --all || fail "topo down --all in the client namespace"
+	[ "$(ip -n "$C" -j route show table all)" = "$croutes" ] ||
+		fail "topo down --all did not leave the client's routes as they were: $(ip -n "$C" route)"
+	log "a killed client's route to the container subnet: removed by topo down --all"
+fi
+
 # the agent killed mid-run: `topo down --all` in the server namespace puts everything back
 n0=$(grep -c "path bridge up" "$LOG" || true)
 client rr -H "$SA" --path bridge --key-file "$KEY" -t 20 >/dev/null 2>&1 &
