@@ -387,6 +387,8 @@ int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char 
 	n->ifindex = rtnl_link_get_ifindex(l);
 	n->up = rtnl_link_get_flags(l) & IFF_UP;
 	n->mtu = rtnl_link_get_mtu(l);
+	if (rtnl_link_get_master(l) > 0 && !if_indextoname((unsigned)rtnl_link_get_master(l), n->master))
+		n->master[0] = '\0';
 	rtnl_link_put(l);
 	r = addrs_save(sk, n);
 	if (!r)
@@ -460,6 +462,7 @@ cJSON *nb_nic_json(const struct nic_state *n)
 	cJSON_AddNumberToObject(o, "ifindex", n->ifindex);
 	cJSON_AddBoolToObject(o, "up", n->up);
 	cJSON_AddNumberToObject(o, "mtu", n->mtu);
+	cJSON_AddStringToObject(o, "master", n->master);
 	a = cJSON_AddArrayToObject(o, "addresses");
 	for (size_t i = 0; a && i < n->naddrs; i++) {
 		const struct nic_addr *x = &n->addrs[i];
@@ -524,6 +527,7 @@ void nb_nic_read(const cJSON *o, struct nic_state *n)
 	n->ifindex = (int)num(o, "ifindex");
 	n->up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "up"));
 	n->mtu = (uint32_t)num(o, "mtu");
+	str(o, "master", n->master, sizeof(n->master));
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "addresses"))
 	{
 		struct nic_addr *x;
@@ -580,6 +584,13 @@ int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_sta
 	if (rtnl_link_get_mtu(l) != n->mtu)
 		rtnl_link_set_mtu(change, n->mtu);
 	first = nb_eth_restore(n->name, n);
+	/* a port taken from its bridge or bond with --force goes back to it (moving it to a namespace and
+	 * back released it); a master that is gone meanwhile is an error, not a reason to stop */
+	int master = n->master[0] ? (int)if_nametoindex(n->master) : 0;
+	if (n->master[0] && !master)
+		first = first ? first : -ENODEV;
+	else if (master != rtnl_link_get_master(l))
+		rtnl_link_set_master(change, master);
 	if (n->up)
 		rtnl_link_set_flags(change, IFF_UP);
 	else

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The whole state of one interface (MTU, up/down, addresses, ethtool features, channels, rings,
+ * The whole state of one interface (MTU, up/down, master, addresses, ethtool features, channels, rings,
  * coalescing, and the qdiscs and classes nbench did not find there by default), recorded and put back
  * exactly: what differs only. Shared by --wire (wire.c) and the knob sweeps (knob.c). Everything acts in
  * the calling thread's network namespace.
@@ -47,6 +47,7 @@ struct nic_state {
 	int ifindex;
 	bool up;
 	uint32_t mtu;
+	char master[IFNAMSIZ]; /* the bridge or bond it was enslaved to ("" none): taken with --force */
 	struct nic_addr addrs[NIC_MAX_ADDRS];
 	size_t naddrs;
 	bool has_features, has_channels, has_rings, has_coal;

@@ -145,6 +145,13 @@ n=$(name w6)
 ip link add "$BR" type bridge
 ip link set "$B" master "$BR"
 expect_refusal "enslaved to $BR" "$NBENCH" topo up native --name "$n" --wire "$A,$B"
+# --force takes it all the same (moving it to a namespace releases it), and down puts it back in its bridge
+"$NBENCH" topo up native --name "$n" --wire "$A,$B" --force >/dev/null 2>"$TMP/err" ||
+	fail "--force: the enslaved port was not taken: $(cat "$TMP/err")"
+ip -j link show "$B" 2>/dev/null | grep -q '"master"' && fail "--force: $B still enslaved while it is the wire"
+"$NBENCH" topo down "$n" || fail "--force: down failed"
+master=$(ip -j link show "$B" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0].get("master", ""))')
+[ "$master" = "$BR" ] || fail "--force: $B is back in '$master', not in $BR"
 ip link set "$B" nomaster
 ip link del "$BR"
 ip link set "$A" down
