@@ -951,7 +951,7 @@ static int test_frames_loop(struct session *ss, struct test *t)
 	const struct nb_test_cfg *cfg = &t->cfg;
 	struct nb_cpu_meter *m = NULL;
 	struct nb_cpu_snap a, b;
-	bool have_a = false, started = false;
+	bool have_a = false, started = false, measured = false;
 	int64_t deadline = nb_now_ns() + START_TIMEOUT_NS;
 	struct nb_nic_watch *nics = test_nics(s, t);
 	struct nb_result *res = NULL;
@@ -981,7 +981,10 @@ static int test_frames_loop(struct session *ss, struct test *t)
 				nb_proto_send_error(ss->fd, "responder cannot start its flow threads");
 				break;
 			}
-		} else if (type == NB_MSG_MEASURE) {
+		} else if (type == NB_MSG_MEASURE && started && !measured) {
+			/* once, after START: each one snapshots the CPU and the interfaces, and moves the
+			 * window, so repeats are a protocol error rather than work done for a peer */
+			measured = true;
 			test_measure(t);
 			nb_nic_watch_window(nics, false); /* before the CPU's window opens: not in it */
 			have_a = m && nb_cpu_snap(m, &a) == 0;

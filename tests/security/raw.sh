@@ -87,6 +87,29 @@ PY
 )
 check "half a START frame is given up on with an ERROR: $out" grep -q "no START within 10 s" <<< "$out"
 
+# MEASURE before START, and a second MEASURE: each snapshots the CPU and the interfaces, so only one, after
+# START, is work done; any other is a protocol error
+out=$("${PY[@]}" "$port" <<'PY' 2>&1
+import socket, sys, nbproto as P
+port = int(sys.argv[1])
+for early in (True, False):
+    c = P.Conn(port, timeout=10)
+    tid = c.test(proto="tcp", duration_ns=500000000)
+    d = socket.create_connection(("127.0.0.1", port))
+    d.sendall(P.frame(P.DATA_HELLO, P.data_hello(tid)))
+    c.expect(P.READY)
+    if not early:
+        c.send(P.START)
+        c.send(P.MEASURE)
+    c.send(P.MEASURE)
+    got = c.recv()
+    print("early" if early else "twice", got[0] if got else None, (got[1] or {}).get("message") if got else None)
+    d.close()
+PY
+)
+check "MEASURE before START is refused: $out" grep -q "^early 3 protocol error: unexpected message 8" <<< "$out"
+check "a second MEASURE is refused: $out" grep -q "^twice 3 protocol error: unexpected message 8" <<< "$out"
+
 check "served normally after all that" quiet "$NBENCH" rr -H 127.0.0.1 -p "$port" -t 0.5 --proto udp
 check "the responder is still running" kill -0 "$RESP_PID"
 finish
