@@ -147,10 +147,17 @@ if [[ " ${KINDS[*]} " == *" bridge "* ]]; then
 fi
 
 # the client killed mid-run: its session ends, the agent tears the half down
-client rr -H "$SA" --path nat --key-file "$KEY" -t 20 >/dev/null 2>&1 &
-CL=$!
-for _ in $(seq 100); do grep -q "path nat up" <(tail -n 3 "$LOG") && break; sleep 0.1; done
-sleep 2
+# client_mid_run KIND: a 20 s rr over a new KIND half in the background (its pid in CL), returning once the
+# agent has built the half and the run is under way
+client_mid_run() {
+	local n0
+	n0=$(grep -c "path $1 up" "$LOG" || true)
+	client rr -H "$SA" --path "$1" --key-file "$KEY" -t 20 >/dev/null 2>&1 &
+	CL=$!
+	for _ in $(seq 100); do [ "$(grep -c "path $1 up" "$LOG")" -gt "$n0" ] && break; sleep 0.1; done
+	sleep 2
+}
+client_mid_run nat
 kill -9 "$CL"
 wait "$CL" 2>/dev/null || true
 same_as_before "after the client's kill -9"
@@ -159,11 +166,7 @@ same_as_before "after the client's kill -9"
 # --all` there takes it away (found by nbench's routing protocol number) and leaves its other routes alone
 if [[ " ${KINDS[*]} " == *" bridge "* ]]; then
 	croutes=$(ip -n "$C" -j route show table all)
-	n0=$(grep -c "path bridge up" "$LOG" || true)
-	client rr -H "$SA" --path bridge --key-file "$KEY" -t 20 >/dev/null 2>&1 &
-	CL=$!
-	for _ in $(seq 100); do [ "$(grep -c "path bridge up" "$LOG")" -gt "$n0" ] && break; sleep 0.1; done
-	sleep 2
+	client_mid_run bridge
 	kill -9 "$CL"
 	wait "$CL" 2>/dev/null || true
 	ip -n "$C" route | grep -q "^172\.31\..* proto 78" || fail "no client route marked proto 78 while its run was up"
@@ -175,11 +178,7 @@ if [[ " ${KINDS[*]} " == *" bridge "* ]]; then
 fi
 
 # the agent killed mid-run: `topo down --all` in the server namespace puts everything back
-n0=$(grep -c "path bridge up" "$LOG" || true)
-client rr -H "$SA" --path bridge --key-file "$KEY" -t 20 >/dev/null 2>&1 &
-CL=$!
-for _ in $(seq 100); do [ "$(grep -c "path bridge up" "$LOG")" -gt "$n0" ] && break; sleep 0.1; done
-sleep 2
+client_mid_run bridge
 kill -9 "$AGENT"
 wait "$AGENT" 2>/dev/null || true
 AGENT=
