@@ -227,6 +227,7 @@ unsigned nb_topo_interfaces(const struct nb_topo *t, struct nb_nic_ref *out, uns
 			break;
 		case NB_STEP_BRIDGE:
 		case NB_STEP_TAP:
+		case NB_STEP_NIC: /* --wire: this host's port, under its name in the path */
 			n = add_ref(out, n, max, s->ns, s->ifname);
 			break;
 		default:

@@ -67,6 +67,16 @@ ip -n "nb-$n-remote" link show "nb-$n-r" >/dev/null || fail "IF_B is not the cli
 ip link show "$A" >/dev/null 2>&1 && fail "IF_A is still in the root namespace"
 grep -q '"saved"' "/run/nbench/topo/$n.json" || fail "no recorded wire state in the state file"
 "$NBENCH" rr --topo "$n" -t 1 -q >"$TMP/rr" || fail "rr over the wire failed: $(cat "$TMP/rr")"
+# the report names the ports as the path has them, with what each counted
+"$NBENCH" rr --topo "$n" -t 1 -q --json >"$TMP/rr.json" || fail "rr --json over the wire failed"
+"$PY" - "$TMP/rr.json" "$n" <<'PY' || fail "the report does not name the wire's ports: $(head -c 600 "$TMP/rr.json")"
+import json, sys
+d, n = json.load(open(sys.argv[1])), sys.argv[2]
+ids = [(i["name"], i["netns"], i["driver"]) for i in d["start"]["interfaces"]]
+assert ("nb-%s-h" % n, "nb-%s-host" % n, "veth") in ids and ("nb-%s-r" % n, "nb-%s-remote" % n, "veth") in ids, ids
+e = d["end"]
+assert all(i["counters"]["rx_packets"] >= 0.9 * e["transactions"] for i in e["interfaces"]), e["interfaces"]
+PY
 "$NBENCH" topo down "$n" || fail "topo down failed"
 same "after down"
 check_clean "$n"
