@@ -2,6 +2,7 @@
 # NBENCH is the binary under test (meson passes it).
 set -u
 : "${NBENCH:?NBENCH must name the nbench binary}"
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 PIDS=()
 CLEANUPS=()
 fails=0
@@ -34,7 +35,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
 PY
 }
 
-# start_responder PORT [netns] [extra args]: starts `nbench serve`, waits until it accepts connections.
+# start_responder PORT [netns] [extra args]: starts `nbench serve`, waits until it listens (wait_listen).
 start_responder() {
 	local port=$1 ns=${2:-}; shift 2 || shift $#
 	local pre=()
@@ -42,12 +43,7 @@ start_responder() {
 	"${pre[@]}" "$NBENCH" serve --port "$port" --quiet "$@" &
 	PIDS+=($!)
 	RESP_PID=$!
-	for _ in $(seq 100); do
-		if "${pre[@]}" python3 -c "import socket,sys; socket.create_connection(('${RESP_ADDR:-127.0.0.1}', $port), 0.2)" 2>/dev/null; then return 0; fi
-		sleep 0.05
-	done
-	echo "responder on port $port did not come up" >&2
-	return 1
+	wait_listen "$port" "$ns" "$RESP_PID"
 }
 
 # json_check FILE PYTHON-EXPR-ON-d: true when the expression holds for the parsed report d.

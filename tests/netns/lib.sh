@@ -5,6 +5,7 @@ set -euo pipefail
 
 NBENCH=${NBENCH:?set NBENCH to the nbench binary}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../common.sh"
 
 skip() {
 	echo "SKIP: $*"

@@ -16,11 +16,7 @@ serve_logged() {
 	"$NBENCH" serve --port "$port" "$@" 2> "$log" &
 	PIDS+=($!)
 	RESP_PID=$!
-	for _ in $(seq 100); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_listen "$port" "" "$RESP_PID" || { echo "its log: $(cat "$log")" >&2; return 1; }
 }
 # log_has LOG TEXT: the responder wrote TEXT (within a second: it logs after the client has gone)
 log_has() {
@@ -116,7 +112,7 @@ while answers:
     s.close()
 PY
 PIDS+=($!)
-for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break; sleep 0.05; done
+wait_listen "$port" "" $! || exit 1
 "$NBENCH" rr -H 127.0.0.1 -p "$port" -t 0.3 --key-file "$T/k1" > /dev/null 2> "$T/fake1.err"; rc=$?
 check "a fake responder that skips the proof: exit 1 (rc $rc), one line: $(cat "$T/fake1.err")" \
 	one_line_err "$T/fake1.err" "did not prove the key: wrong key or not nbench's responder"

@@ -6,7 +6,7 @@ port=$(free_port)
 (ulimit -n 64 && exec "$NBENCH" serve --port "$port" --quiet --idle-timeout 60s) &
 RESP_PID=$!
 PIDS+=($RESP_PID)
-for _ in $(seq 100); do quiet python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" && break; sleep 0.05; done
+wait_listen "$port" "" "$RESP_PID" || exit 1
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 
 flood_start "$port" 150 10 "$T"

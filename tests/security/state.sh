@@ -51,8 +51,9 @@ decoys_intact() {
 	[ "$(cat "$CG/nbench-$2/cgroup.procs")" = "$DECOY" ] || fail "$1: the decoy cgroup.procs changed"
 }
 
-mkdir -p "$STATE"
-chmod 0700 /run/nbench "$STATE"
+# the folders as nbench makes them (on a machine where no VM path has run since boot, vm/ is not there yet)
+mkdir -p "$STATE" /run/nbench/vm
+chmod 0700 /run/nbench "$STATE" /run/nbench/vm
 
 # --- an old state file (pids without identity) whose cgroup points at a decoy directory
 n=$(name old)
