@@ -14,7 +14,8 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "stats.h"
+#include "nbench/metric.h"
+#include "nbench/stats.h"
 #include "nbench/clock.h"
 #include "nbench/guest.h"
 #include "nbench/report.h"
@@ -44,13 +45,13 @@ static const struct ctest known_tests[] = {
 };
 
 /* The figures of one run that the table shows. */
-static bool metric_applies(const struct ctest *t, enum metric m)
+static bool metric_applies(const struct ctest *t, enum nb_metric m)
 {
-	return metrics[m].stream == (t->kind == NB_TEST_STREAM);
+	return nb_metrics[m].stream == (t->kind == NB_TEST_STREAM);
 }
 
 struct cell { /* one test (in one placement) on one path */
-	double v[M_COUNT][MAX_RUNS];
+	double v[NB_M_COUNT][MAX_RUNS];
 	unsigned n;
 	unsigned disturbed, failed;
 };
@@ -177,9 +178,9 @@ static void run_json(struct cmp *c, unsigned round, const struct ctest *t, unsig
 	cJSON_AddBoolToObject(j, "disturbed", rep->cpu.disturbed);
 	cJSON_AddStringToObject(j, "gen_cpus", rep->gen_cpus);
 	cJSON_AddStringToObject(j, "resp_cpus", rep->resp_cpus);
-	for (int m = 0; m < M_COUNT; m++)
+	for (int m = 0; m < NB_M_COUNT; m++)
 		if (metric_applies(t, m))
-			cJSON_AddNumberToObject(j, metrics[m].key, metric_of(rep, m));
+			cJSON_AddNumberToObject(j, nb_metrics[m].key, nb_metric_of(rep, m));
 	cJSON_AddItemToArray(c->runs_json, j);
 }
 
@@ -362,8 +363,8 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 		cJSON_Delete(doc);
 	}
 	if (ok && cell->n < MAX_RUNS) {
-		for (int m = 0; m < M_COUNT; m++)
-			cell->v[m][cell->n] = metric_of(&rep, m);
+		for (int m = 0; m < NB_M_COUNT; m++)
+			cell->v[m][cell->n] = nb_metric_of(&rep, m);
 		cell->n++;
 		cell->disturbed += rep.cpu.disturbed;
 	} else if (!ok) {
@@ -384,8 +385,9 @@ static bool converged(struct cmp *c)
 	for (unsigned ti = 0; ti < c->ntests; ti++)
 		for (unsigned pli = 0; pli < c->npl; pli++)
 			for (unsigned pi = 0; pi < c->npaths; pi++)
-				for (int m = 0; m < M_COUNT; m++) {
-					if (!metric_applies(c->tests[ti], m) || m == M_CPB || m == M_CPT)
+				for (int m = 0; m < NB_M_COUNT; m++) {
+					if (!metric_applies(c->tests[ti], m) || m == NB_M_CPB ||
+					    m == NB_M_CPT)
 						continue;
 					struct cell *cell = &c->cells[ti][pli][pi];
 					struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
@@ -400,12 +402,12 @@ static unsigned rows_of(struct cmp *c, unsigned ti)
 	return c->tests[ti]->kind == NB_TEST_STREAM ? 1 : c->npl;
 }
 
-static void fmt_val(double v, enum metric m, char *buf, size_t len)
+static void fmt_val(double v, enum nb_metric m, char *buf, size_t len)
 {
-	double x = v * metrics[m].scale;
-	if (m == M_TPS || m == M_CPT)
+	double x = v * nb_metrics[m].scale;
+	if (m == NB_M_TPS || m == NB_M_CPT)
 		snprintf(buf, len, "%.0f", x);
-	else if (m == M_CPB)
+	else if (m == NB_M_CPB)
 		snprintf(buf, len, "%.3f", x);
 	else
 		snprintf(buf, len, "%.2f", x);
@@ -435,7 +437,7 @@ static void print_hops(FILE *out)
 }
 
 /* The mean of metric m over the runs of path pi (same test and placement); NAN without runs or path. */
-static double cell_mean(const struct cmp *c, unsigned ti, unsigned pli, int pi, enum metric m)
+static double cell_mean(const struct cmp *c, unsigned ti, unsigned pli, int pi, enum nb_metric m)
 {
 	const struct cell *cell;
 
@@ -446,7 +448,7 @@ static double cell_mean(const struct cmp *c, unsigned ti, unsigned pli, int pi, 
 }
 
 /* mean / native's mean, NAN when there is no native figure to divide by. */
-static double ratio_vs_native(const struct cmp *c, unsigned ti, unsigned pli, enum metric m, double mean)
+static double ratio_vs_native(const struct cmp *c, unsigned ti, unsigned pli, enum nb_metric m, double mean)
 {
 	double nm = cell_mean(c, ti, pli, path_index(c, "native"), m);
 
@@ -454,7 +456,7 @@ static double ratio_vs_native(const struct cmp *c, unsigned ti, unsigned pli, en
 }
 
 /* The kind path pi extends, with mean minus that one's mean in *delta; NULL when it was not measured. */
-static const char *hop_of(const struct cmp *c, unsigned ti, unsigned pli, unsigned pi, enum metric m,
+static const char *hop_of(const struct cmp *c, unsigned ti, unsigned pli, unsigned pi, enum nb_metric m,
 			  double mean, double *delta)
 {
 	const char *par = nb_topo_kind_parent(c->paths[pi]);
@@ -480,14 +482,14 @@ static void print_guests(struct cmp *c, FILE *out)
 }
 
 /* One line of the text table: metric m of path pi. */
-static void print_row(struct cmp *c, FILE *out, unsigned ti, unsigned pli, unsigned pi, enum metric m)
+static void print_row(struct cmp *c, FILE *out, unsigned ti, unsigned pli, unsigned pi, enum nb_metric m)
 {
 	struct cell *cell = &c->cells[ti][pli][pi];
 	struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 	char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "", d[24];
 	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
 
-	metric_label(m, label, sizeof(label));
+	nb_metric_label(m, label, sizeof(label));
 	fmt_val(s.mean, m, mean, sizeof(mean));
 	if (isfinite(s.ci))
 		fmt_val(s.ci, m, ci, sizeof(ci));
@@ -519,7 +521,7 @@ static void print_text(struct cmp *c, FILE *out)
 				t->kind == NB_TEST_STREAM ? "" : placement_name(c->pl[pli]));
 			fprintf(out, "  %-24s %-10s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci",
 				"ratio", "hop delta", "runs");
-			for (int m = 0; m < M_COUNT; m++)
+			for (int m = 0; m < NB_M_COUNT; m++)
 				for (unsigned pi = 0; metric_applies(t, m) && pi < c->npaths; pi++)
 					print_row(c, out, ti, pli, pi, m);
 		}
@@ -527,11 +529,11 @@ static void print_text(struct cmp *c, FILE *out)
 }
 
 /* The summary of metric m of path pi: mean, ci, ratio_vs_native, hop. */
-static void metric_json(struct cmp *c, cJSON *o, unsigned ti, unsigned pli, unsigned pi, enum metric m)
+static void metric_json(struct cmp *c, cJSON *o, unsigned ti, unsigned pli, unsigned pi, enum nb_metric m)
 {
 	struct cell *cell = &c->cells[ti][pli][pi];
 	struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
-	cJSON *mo = cJSON_AddObjectToObject(o, metrics[m].key);
+	cJSON *mo = cJSON_AddObjectToObject(o, nb_metrics[m].key);
 	double r = ratio_vs_native(c, ti, pli, m, s.mean), delta;
 	const char *par = hop_of(c, ti, pli, pi, m, s.mean, &delta);
 
@@ -564,7 +566,7 @@ static cJSON *summary_json(struct cmp *c)
 				cJSON_AddNumberToObject(o, "runs", cell->n);
 				cJSON_AddNumberToObject(o, "failed", cell->failed);
 				cJSON_AddNumberToObject(o, "disturbed", cell->disturbed);
-				for (int m = 0; m < M_COUNT; m++)
+				for (int m = 0; m < NB_M_COUNT; m++)
 					if (metric_applies(t, m))
 						metric_json(c, o, ti, pli, pi, m);
 				cJSON_AddItemToArray(arr, o);
@@ -578,7 +580,7 @@ static void print_csv(struct cmp *c, FILE *out)
 	for (unsigned ti = 0; ti < c->ntests; ti++)
 		for (unsigned pli = 0; pli < rows_of(c, ti); pli++)
 			for (unsigned pi = 0; pi < c->npaths; pi++)
-				for (int m = 0; m < M_COUNT; m++) {
+				for (int m = 0; m < NB_M_COUNT; m++) {
 					const struct ctest *t = c->tests[ti];
 					if (!metric_applies(t, m))
 						continue;
@@ -586,7 +588,7 @@ static void print_csv(struct cmp *c, FILE *out)
 					struct nb_stat s = nb_stat_of(cell->v[m], cell->n, c->ci_level);
 					double ratio = ratio_vs_native(c, ti, pli, m, s.mean);
 					fprintf(out, "%s,%s,%s,%s,%u,%.6g,", t->name,
-						row_placement(c, t, pli), c->paths[pi], metrics[m].key,
+						row_placement(c, t, pli), c->paths[pi], nb_metrics[m].key,
 						cell->n, s.mean);
 					if (isfinite(s.ci))
 						fprintf(out, "%.6g", s.ci);

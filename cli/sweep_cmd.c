@@ -19,7 +19,8 @@
 #include "nbench/report.h"
 #include "nbench/topo.h"
 #include "nbench/units.h"
-#include "stats.h"
+#include "nbench/metric.h"
+#include "nbench/stats.h"
 
 #define MAX_KNOBS  8
 #define MAX_VALUES 8
@@ -36,7 +37,7 @@ struct combo {
 	unsigned vi[MAX_KNOBS]; /* value index per knob */
 	char label[128];	/* "tso=on gro=off" */
 	char refused[512];	/* "rx-ring: refused by veth (EOPNOTSUPP); ..." */
-	double v[M_COUNT][MAX_RUNS];
+	double v[NB_M_COUNT][MAX_RUNS];
 	unsigned n, failed;
 };
 
@@ -241,9 +242,9 @@ static int make_combos(struct sweep *s)
 	return 0;
 }
 
-static bool applies(const struct sweep *s, enum metric m)
+static bool applies(const struct sweep *s, enum nb_metric m)
 {
-	return metrics[m].stream == (s->test.cfg.kind == NB_TEST_STREAM);
+	return nb_metrics[m].stream == (s->test.cfg.kind == NB_TEST_STREAM);
 }
 
 /* Sets every knob of combination co on every interface; refusals go into its row (once). */
@@ -275,8 +276,8 @@ static void one_run(struct sweep *s, struct cli_path *pe, struct nb_knob_guard *
 	nb_report_init(&rep);
 	ok = cli_path_run(pe, &s->test.cfg, false, &rep) == 0 && rep.complete;
 	if (ok && co->n < MAX_RUNS) {
-		for (int m = 0; m < M_COUNT; m++)
-			co->v[m][co->n] = metric_of(&rep, m);
+		for (int m = 0; m < NB_M_COUNT; m++)
+			co->v[m][co->n] = nb_metric_of(&rep, m);
 		co->n++;
 	} else if (!ok) {
 		co->failed++;
@@ -290,14 +291,14 @@ static void one_run(struct sweep *s, struct cli_path *pe, struct nb_knob_guard *
 			strerror(-r));
 }
 
-static double mean_of(const struct sweep *s, unsigned ci, enum metric m)
+static double mean_of(const struct sweep *s, unsigned ci, enum nb_metric m)
 {
 	const struct combo *co = &s->combos[ci];
 
 	return co->n ? nb_stat_of(co->v[m], co->n, 95).mean : NAN;
 }
 
-static double ratio_of(const struct sweep *s, unsigned ci, enum metric m)
+static double ratio_of(const struct sweep *s, unsigned ci, enum nb_metric m)
 {
 	double base = mean_of(s, 0, m), v = mean_of(s, ci, m);
 
@@ -322,7 +323,7 @@ static void print_text(const struct sweep *s, FILE *out)
 		fprintf(out, "\n%s  (%u runs%s)\n", co->label, co->n, co->failed ? ", some failed" : "");
 		if (*co->refused)
 			fprintf(out, "  %s\n", co->refused);
-		for (int m = 0; m < M_COUNT; m++) {
+		for (int m = 0; m < NB_M_COUNT; m++) {
 			char lbl[48];
 			struct nb_stat st = nb_stat_of(co->v[m], co->n, 95);
 			double r = ratio_of(s, ci, m);
@@ -330,11 +331,11 @@ static void print_text(const struct sweep *s, FILE *out)
 			if (!applies(s, m))
 				continue;
 			if (!co->n) {
-				fprintf(out, "  %-24s failed\n", metric_label(m, lbl, sizeof(lbl)));
+				fprintf(out, "  %-24s failed\n", nb_metric_label(m, lbl, sizeof(lbl)));
 				continue;
 			}
-			double k = metrics[m].scale;
-			fprintf(out, "  %-24s %12.4g ± %-10.3g", metric_label(m, lbl, sizeof(lbl)),
+			double k = nb_metrics[m].scale;
+			fprintf(out, "  %-24s %12.4g ± %-10.3g", nb_metric_label(m, lbl, sizeof(lbl)),
 				st.mean * k, st.ci * k);
 			if (!isnan(r))
 				fprintf(out, " %6.3fx", r);
@@ -347,14 +348,14 @@ static void print_csv(const struct sweep *s, FILE *out)
 {
 	fprintf(out, "combination,metric,runs,mean,ci,ratio,refused\n");
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
-		for (int m = 0; m < M_COUNT; m++) {
+		for (int m = 0; m < NB_M_COUNT; m++) {
 			const struct combo *co = &s->combos[ci];
 			struct nb_stat st = nb_stat_of(co->v[m], co->n, 95);
 			double r = ratio_of(s, ci, m);
 
 			if (!applies(s, m))
 				continue;
-			fprintf(out, "%s,%s,%u,", co->label, metrics[m].key, co->n);
+			fprintf(out, "%s,%s,%u,", co->label, nb_metrics[m].key, co->n);
 			if (co->n)
 				fprintf(out, "%.6g", st.mean);
 			fputc(',', out);
@@ -388,14 +389,14 @@ static cJSON *combo_json(const struct sweep *s, unsigned ci)
 		p += len + (e ? 2 : 0);
 	}
 	ms = cJSON_AddObjectToObject(o, "metrics");
-	for (int m = 0; m < M_COUNT; m++) {
+	for (int m = 0; m < NB_M_COUNT; m++) {
 		struct nb_stat st = nb_stat_of(co->v[m], co->n, 95);
 		double r = ratio_of(s, ci, m);
 		cJSON *mo, *vals;
 
 		if (!applies(s, m))
 			continue;
-		mo = cJSON_AddObjectToObject(ms, metrics[m].key);
+		mo = cJSON_AddObjectToObject(ms, nb_metrics[m].key);
 		if (co->n)
 			cJSON_AddNumberToObject(mo, "mean", st.mean);
 		else

@@ -4,20 +4,23 @@
 # in the tests that link one layer alone; this catches the include before anyone writes the call.
 #   lib/        core headers only
 #   gen/        core + gen.h, hops.h             responder/  core + serve.h
-#   topo/       core + topo.h, guest.h    cli/        anything
+#   topo/       core + topo.h, guest.h           analyze/    core + its own (stats, metric, cell, ...)
+#   cli/        anything
 set -u
 cd "$(dirname "$0")/.."
 core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic"
+analyze="stats metric cell reportset change"
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
 	lib) echo "$core" ;;
 	gen) echo "$core gen hops" ;;
 	responder) echo "$core serve" ;;
 	topo) echo "$core topo guest" ;;
+	analyze) echo "$core $analyze" ;;
 	esac
 }
 fails=0 checks=0
-for dir in lib gen responder topo; do
+for dir in lib gen responder topo analyze; do
 	ok=" $(allowed $dir) "
 	while IFS=: read -r file hdr; do
 		checks=$((checks + 1))
@@ -32,7 +35,7 @@ done
 for h in include/nbench/*.h; do
 	n=$(basename "$h" .h)
 	checks=$((checks + 1))
-	case " $core gen hops serve topo guest " in
+	case " $core gen hops serve topo guest $analyze " in
 	*" $n "*) ;;
 	*) echo "FAIL: $h belongs to no layer (add it to tests/layers.sh)"; fails=$((fails + 1)) ;;
 	esac
