@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "nbench/auth.h"
+#include "nbench/bench.h"
 #include "nbench/cfg.h"
 
 struct nb_hist;
@@ -34,11 +34,7 @@ struct cli_test {
 	double load_bps;	  /* rr --load: a paced stream beside the probe (payload bits/s); 0 = none */
 	enum nb_proto load_proto; /* --load-proto: that stream's protocol (udp) */
 	bool host_given;
-	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
-		const char *ifs;
-		double rate_bps;
-		bool force;
-	} wire;
+	struct nb_wire_opts wire; /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
 	char cmdline[512];
 };
 
@@ -50,9 +46,6 @@ int cmd_test(int argc, char **argv); /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_throughput(int argc, char **argv); /* throughput_cmd.c: RFC 2544 throughput per frame size */
-/* rr --load (throughput_cmd.c): the idle probe, then the probe beside the load, into rep. Exit status. */
-struct nb_report;
-int cli_run_loaded(struct cli_test *t, struct nb_report *rep);
 int cmd_sweep(int argc, char **argv); /* sweep_cmd.c: knob values crossed, each combination a compare cell */
 int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
 int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
@@ -95,59 +88,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* A port number, 1 to 65535, into *ret: 0 or -EINVAL. */
 int cli_parse_port(const char *s, uint16_t *ret);
 
-/* Runs one test as the CLI does (building --path if asked), filling rep; returns the exit status. */
-struct nb_report;
-int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals);
+/* Where t's tests run, as bench/ takes it (trouble at teardown printed by cli_warn). */
+void cli_where(const struct cli_test *t, struct nb_where *ret);
+/* Prints "nbench: msg" on stderr (nb_where.warn). */
+void cli_warn(void *arg, const char *msg);
 
-/* A path built (or found) for runs, with its responder started. */
-struct nb_topo;
-struct cli_path {
-	struct nb_topo *topo;
-	bool built;
-	bool ready; /* the responder answered once */
-	bool hops; /* cli_path_run captures on the path's interfaces and splits each round trip (rep->hops) */
-	bool keyed; /* key: the path's responder was started with it, the generator proves it */
-	struct nb_key key;
-	struct nb_hist *latency;	/* the runs' latency histograms are added to it; may be NULL */
-	struct nb_path_session *remote; /* -H SERVER --path: the agent's half there (cli/remote.c) */
-	bool routed;			/* the client's half: a route to the grant's subnet */
-};
-/* -H SERVER --path KIND (cli/remote.c): the agent on host:port builds KIND's server half, this process adds
- * its own (a route for bridge) after checking the grant. 0 or -errno (-EINVAL: bad usage) with err. */
-int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file,
-		    struct cli_path *pe, char *err, size_t errlen);
-struct nb_run_hooks;
-struct nb_report;
-struct nb_test_cfg;
-int cli_remote_run(struct cli_path *pe, const struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
-		   struct nb_report *rep);
-void cli_remote_close(struct cli_path *pe);
-/* The wire settings of every path this process builds (cli_path_open), set from the command line. */
-extern struct cli_wire cli_wire;
-/* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it,
- * with the key in key_file when not NULL (a guest's own responder has none). */
-int cli_path_open(const char *kind, const char *name, uint16_t port, const char *key_file,
-		  struct cli_path *pe, char *err, size_t errlen);
-/* Runs one test across it (the generator in the client's namespace). 0 or -errno; rep says the rest. */
-int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
-		 struct nb_report *rep);
-/* Stops the responder; tears the path down if it was built here. */
-void cli_path_close(struct cli_path *pe);
-
-/* --hops (cli/hops_run.c). Before a run across pe: starts the capture and lets the flows log into it
- * (hooks); NULL when pe->hops is off or the capture could not start (noted in rep). */
-struct nb_hops;
-struct nb_run_hooks;
-struct nb_hops *cli_hops_begin(struct cli_path *pe, const struct nb_test_cfg *cfg, struct nb_run_hooks *hooks,
-			       struct nb_report *rep);
-/* After it: the decomposition into rep->hops; frees h (NULL is fine). */
-void cli_hops_end(struct nb_hops *h, struct nb_report *rep);
-/* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
-int cli_hops_check(const struct cli_test *t, char *err, size_t errlen);
-/* rr --hops across an open path: runs without and with capture, interleaved; rep is the last run without
- * capture, with the decomposition and both round trips in rep->hops. 0 or -errno. */
-int cli_hops_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
-		 struct nb_report *rep);
 /* Writes h in HdrHistogram's percentile-distribution text format (what its plotter reads), values in
  * microseconds. 0 or -errno (from writing). */
 int cli_hist_write(const struct nb_hist *h, FILE *out);

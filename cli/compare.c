@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "nbench/auth.h"
 #include "nbench/metric.h"
 #include "nbench/stats.h"
 #include "nbench/clock.h"
@@ -81,7 +82,8 @@ struct cmp {
 	bool quiet;
 	bool hops; /* --hops */
 	struct hcell hc[MAX_TESTS][2][MAX_PATHS];
-	struct cli_path pe[MAX_PATHS];
+	struct nb_target *tg[MAX_PATHS];
+	struct nb_wire_opts wire; /* --wire, --wire-rate, --force */
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
 	cJSON *runs_json;
 	cJSON
@@ -157,7 +159,8 @@ static void run_cfg(const struct cmp *c, const struct ctest *t, unsigned pli, un
 	cfg->warmup_ns = c->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->duration_ns / 4;
 	cfg->interval_ns = 0;
 	apply_placement(cfg, t, c->pl[pli]);
-	if (nb_topo_has_own_responder(c->pe[pi].topo) && cfg->cpu_resp > 0)
+	if (c->tg[pi] && nb_target_topo(c->tg[pi]) && nb_topo_has_own_responder(nb_target_topo(c->tg[pi])) &&
+	    cfg->cpu_resp > 0)
 		cfg->cpu_resp = 0; /* the guest has one vCPU */
 	nb_cfg_resolve(cfg);
 }
@@ -195,9 +198,8 @@ static void hops_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, u
 	struct hcell *h = &c->hc[ti][pli][pi];
 	struct nb_report rep;
 	nb_report_init(&rep);
-	c->pe[pi].hops = true;
-	bool ok = cli_path_run(&c->pe[pi], cfg, false, &rep) == 0 && rep.complete && rep.hops;
-	c->pe[pi].hops = false;
+	struct nb_run_opts o = {.quit = cli_quit_flag(), .capture = true};
+	bool ok = nb_target_run(c->tg[pi], cfg, &o, &rep) == 0 && rep.complete && rep.hops;
 	if (ok && h->n_with < MAX_RUNS) {
 		h->without[h->n_without++] = rtt_without_ns;
 		h->with[h->n_with++] = rep.lat.mean_ns;
@@ -353,7 +355,8 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 
 	run_cfg(c, t, pli, pi, &cfg);
 	nb_report_init(&rep);
-	ok = cli_path_run(&c->pe[pi], &cfg, false, &rep) == 0 && rep.complete;
+	struct nb_run_opts o = {.quit = cli_quit_flag()};
+	ok = nb_target_run(c->tg[pi], &cfg, &o, &rep) == 0 && rep.complete;
 	run_json(c, round, t, pli, pi, &rep, ok);
 	if (ok && !cJSON_HasObjectItem(c->path_details, c->paths[pi])) {
 		cJSON *doc = cli_report_doc(&rep);
@@ -472,7 +475,7 @@ static void print_guests(struct cmp *c, FILE *out)
 {
 	for (unsigned pi = 0; pi < c->npaths; pi++) {
 		struct nb_topo_guest g;
-		if (c->pe[pi].topo && !nb_topo_guest(c->pe[pi].topo, &g))
+		if (c->tg[pi] && nb_target_topo(c->tg[pi]) && !nb_topo_guest(nb_target_topo(c->tg[pi]), &g))
 			fprintf(out, "%s: guest kernel %s, accel %s, backend %s, booted in %.1f s%s\n",
 				c->paths[pi], g.kernel_version, g.accel, g.backend, (double)g.boot_ns / 1e9,
 				strcmp(g.accel, "tcg")
@@ -605,7 +608,7 @@ static void guests_json(struct cmp *c, cJSON *st)
 	cJSON *gu = cJSON_AddObjectToObject(st, "guests");
 	for (unsigned i = 0; gu && i < c->npaths; i++) {
 		struct nb_topo_guest g;
-		if (!c->pe[i].topo || nb_topo_guest(c->pe[i].topo, &g))
+		if (!nb_target_topo(c->tg[i]) || nb_topo_guest(nb_target_topo(c->tg[i]), &g))
 			continue;
 		cJSON *go = cJSON_AddObjectToObject(gu, c->paths[i]);
 		cJSON_AddStringToObject(go, "kernel_version", g.kernel_version);
@@ -818,9 +821,9 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 		else if (ch == 'X')
 			c->hops = true;
 		else if (ch == 'W' || ch == 'F')
-			cli_wire.ifs = ch == 'W' ? optarg : cli_wire.ifs, cli_wire.force |= ch == 'F';
+			c->wire.ifs = ch == 'W' ? optarg : c->wire.ifs, c->wire.force |= ch == 'F';
 		else if (ch == 'R') {
-			if (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0)
+			if (nb_parse_rate(optarg, &c->wire.rate_bps) || c->wire.rate_bps <= 0)
 				rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s",
 						     optarg);
 		} else if (ch == 'K')
@@ -858,7 +861,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	if (!rc && c->host && !c->key_file)
 		rc =
 		    cli_usage_error("compare", "-H needs --key-file (the agent's key: nbench serve --paths)");
-	if (!rc && c->host && (cli_wire.ifs || cli_wire.rate_bps > 0))
+	if (!rc && c->host && (c->wire.ifs || c->wire.rate_bps > 0))
 		rc = cli_usage_error("compare",
 				     "--wire and --wire-rate are for paths built on one host, not with -H");
 	if (!rc && c->ci_pct > 0 && !runs_given)
@@ -907,10 +910,15 @@ static int build_paths(struct cmp *c)
 		char err[256];
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
-		int r = c->host ? cli_remote_open(c->host, c->port ? c->port : NB_DEFAULT_PORT, c->paths[pi],
-						  c->key_file, &c->pe[pi], err, sizeof(err))
-				: cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, c->key_file, &c->pe[pi],
-						err, sizeof(err));
+		struct nb_where w = {.path = c->paths[pi],
+				     .host = c->host,
+				     .port = c->host && c->port ? c->port : NB_DEFAULT_PORT,
+				     .key_file = c->key_file,
+				     .wire = c->wire,
+				     .warn = cli_warn};
+		struct nb_test_cfg cfg;
+		nb_cfg_defaults(&cfg, NB_TEST_RR);
+		int r = nb_target_open(&w, &cfg, &c->tg[pi], err, sizeof(err));
 		if (r == -EPERM || r == -EACCES) {
 			fprintf(stderr, "nbench compare: %s\n", err);
 			return -EPERM;
@@ -922,6 +930,7 @@ static int build_paths(struct cmp *c)
 			snprintf(c->skipped[c->nskipped].why, sizeof(c->skipped[0].why), "%s", err);
 			c->nskipped++;
 			memmove(&c->paths[pi], &c->paths[pi + 1], (c->npaths - pi - 1) * sizeof(c->paths[0]));
+			c->tg[pi] = NULL;
 			c->npaths--;
 			continue;
 		}
@@ -1023,7 +1032,7 @@ int cmd_compare(int argc, char **argv)
 		rc = report(c);
 	}
 	for (unsigned pi = 0; pi < c->npaths; pi++)
-		cli_path_close(&c->pe[pi]);
+		nb_target_close(c->tg[pi]);
 	for (unsigned k = 0; k < MAX_TESTS * 2 * MAX_PATHS; k++)
 		free((&c->hc[0][0][0])[k].last);
 	cJSON_Delete(c->runs_json);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The test commands and `nbench serve`. */
+/* `nbench stream|rr|crr`: one test where the command line says, its report in text, JSON or CSV. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -13,18 +13,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "agent.h"
 #include "cli.h"
-#include "nbench/clock.h"
-#include "nbench/engine.h"
-#include "nbench/guest.h"
+#include "nbench/bench.h"
 #include "nbench/hist.h"
-#include "nbench/nic.h"
 #include "nbench/report.h"
-#include "nbench/gen.h"
-#include "nbench/serve.h"
-#include "nbench/topo.h"
-#include "nbench/units.h"
 
 static volatile sig_atomic_t quit_flag;
 
@@ -70,274 +62,83 @@ static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struc
 	fflush(stdout);
 }
 
-/* Watches the run's interfaces over its measured window through hooks; their report is watch_end's. */
-static struct nb_nic_watch *watch_start(const struct nb_nic_ref *refs, unsigned n, struct nb_run_hooks *h)
+void cli_where(const struct cli_test *t, struct nb_where *ret)
 {
-	struct nb_nic_watch *w = NULL;
-	if (n && nb_nic_watch_new(refs, n, &w) == 0) {
-		h->window = nb_nic_watch_window;
-		h->arg = w;
-	}
-	return w;
+	*ret = (struct nb_where){.path = t->path,
+				 .topo = t->topo,
+				 .host = t->host_given ? t->cfg.host : NULL,
+				 .port = t->cfg.port,
+				 .key_file = t->key_file,
+				 .data_host = t->data_host,
+				 .wire = t->wire,
+				 .warn = cli_warn};
 }
 
-/* watch_start on the interface the route to host leaves by (none when there is no route). */
-static struct nb_nic_watch *watch_route(const char *host, struct nb_run_hooks *h)
+void cli_warn(void *arg, const char *msg)
 {
-	struct nb_nic_ref ref = {.netns = ""};
-	bool routed = !nb_nic_route_iface(host, ref.ifname, sizeof(ref.ifname));
-	return watch_start(&ref, routed, h);
+	(void)arg;
+	fprintf(stderr, "nbench: %s\n", msg);
 }
 
-/* The watched interfaces (and the server's, which nb_run added) into rep, with the note on their drops. */
-static void watch_end(struct nb_nic_watch *w, struct nb_report *rep)
+/* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
+static int hops_check(const struct cli_test *t, char *err, size_t errlen)
 {
-	nb_nic_watch_report(w, rep);
-	nb_nic_watch_free(w);
+	const char *why = NULL;
+	if (t->cfg.kind != NB_TEST_RR)
+		why = "--hops applies to rr";
+	else if (!t->path && !t->topo)
+		why = "--hops needs --path or --topo: it captures on the path's interfaces";
+	else if (t->host_given)
+		why = "--hops captures on a path of this host: not with -H";
+	else if (t->cfg.req_bytes < NB_MARK_BYTES || t->cfg.resp_bytes < NB_MARK_BYTES)
+		why = "--hops needs requests and responses of at least 16 bytes: they carry the marker";
+	if (why)
+		snprintf(err, errlen, "%s", why);
+	return why ? 2 : 0;
 }
 
-/* Waits until the responder started in the path accepts connections (readiness, not a sleep). */
-static int wait_responder(const char *host, uint16_t port, int64_t timeout_ns)
+/* What only shows at run time: 0, or 2 with the reason in rep->error. */
+static int run_check(const struct cli_test *t, struct nb_report *rep)
 {
-	int64_t end = nb_now_ns() + timeout_ns;
-	int r;
-	do {
-		int fd;
-		r = nb_sock_connect(host, port, SOCK_STREAM, &fd);
-		if (r == 0) {
-			close(fd);
-			return 0;
-		}
-		nb_sleep_until(nb_now_ns() + 20 * NB_NS_PER_MS);
-	} while (nb_now_ns() < end && !quit_flag);
-	return r;
-}
-
-struct cli_wire cli_wire;
-
-/* cli_wire into o, for a kind with a wire (all but the floor, loopback). */
-static int cli_wire_opts(const char *kind, struct nb_topo_opts *o, char *err, size_t errlen)
-{
-	const char *comma = cli_wire.ifs ? strchr(cli_wire.ifs, ',') : NULL;
-
-	if (!kind || !nb_topo_kind_parent(kind))
-		return 0;
-	if (cli_wire.ifs && (!comma || (size_t)(comma - cli_wire.ifs) >= sizeof(o->wire_a) ||
-			     strlen(comma + 1) >= sizeof(o->wire_b))) {
-		snprintf(err, errlen, "--wire: '%s' is not IF_A,IF_B", cli_wire.ifs);
-		return -EINVAL;
-	}
-	if (comma) {
-		snprintf(o->wire_a, sizeof(o->wire_a), "%.*s", (int)(comma - cli_wire.ifs), cli_wire.ifs);
-		snprintf(o->wire_b, sizeof(o->wire_b), "%s", comma + 1);
-	}
-	o->wire_rate_bps = cli_wire.rate_bps;
-	o->force = cli_wire.force;
-	return 0;
-}
-
-int cli_path_open(const char *kind, const char *name, uint16_t port, const char *key_file,
-		  struct cli_path *pe, char *err, size_t errlen)
-{
-	struct nb_topo_opts o = {.server_port = port, .publish_port = port};
-	int r = cli_wire_opts(kind, &o, err, errlen);
-
-	if (r)
-		return r;
-	memset(pe, 0, sizeof(*pe));
-	if (key_file && (r = nb_key_load(key_file, &pe->key, err, errlen)) < 0)
-		return -EINVAL; /* before anything is built: bad usage */
-	pe->built = kind != NULL;
-	r = pe->built ? nb_topo_up_ex(kind, NULL, &o, &pe->topo, err, errlen)
-		      : nb_topo_open(name, &pe->topo, err, errlen);
-	if (r < 0)
-		return r;
-	if (nb_topo_has_own_responder(pe->topo))
-		return 0; /* a VM path: the guest runs its own nbench serve (keyless), up once nb_topo_up
-			   * returned */
-	pe->keyed = key_file != NULL;
-	char portstr[8], self[4096];
-	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(pe->topo));
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	char *argv[] = {
-	    self,      "serve", "--port", portstr, "--bind", (char *)nb_topo_server_addr(pe->topo),
-	    "--quiet", NULL,	NULL,	  NULL};
-	if (pe->keyed) {
-		argv[7] = "--key-file";
-		argv[8] = (char *)key_file;
-	}
-	pid_t pid = nb_topo_spawn_server(pe->topo, argv);
-	if (pid < 0) {
-		snprintf(err, errlen, "cannot start the responder in path %s: %s", nb_topo_name(pe->topo),
-			 strerror((int)-pid));
-		cli_path_close(pe);
-		return (int)pid;
-	}
-	return 0;
-}
-
-void cli_path_close(struct cli_path *pe)
-{
-	if (pe->remote)
-		cli_remote_close(pe);
-	nb_key_wipe(&pe->key);
-	if (pe->topo)
-		nb_topo_down(pe->topo, pe->built);
-	pe->topo = NULL;
-}
-
-/* The generator's side of a run across a path: in its own thread, so only that thread (and the flow threads
- * it starts) enters the client's network namespace. */
-struct path_run {
-	struct cli_path *pe;
-	struct nb_test_cfg cfg;
-	const struct nb_run_hooks *hooks;
-	struct nb_report *rep;
-	int rc;
-};
-
-static void *path_run_main(void *arg)
-{
-	struct path_run *p = arg;
-	int r = nb_topo_enter_client(p->pe->topo);
-	if (r < 0) {
-		snprintf(p->rep->error, sizeof(p->rep->error), "cannot enter the client's namespace: %s",
-			 strerror(-r));
-		p->rc = r;
-		return NULL;
-	}
-	if (!p->pe->ready) {
-		r = wait_responder(p->cfg.host, p->cfg.port, 10 * NB_NS_PER_S);
-		if (r < 0) {
-			snprintf(p->rep->error, sizeof(p->rep->error),
-				 "the responder in path %s did not come up: %s", nb_topo_name(p->pe->topo),
-				 strerror(-r));
-			p->rc = r;
-			return NULL;
-		}
-		p->pe->ready = true;
-	}
-	p->rc = nb_run(&p->cfg, p->hooks, p->rep);
-	return NULL;
-}
-
-int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
-		 struct nb_report *rep)
-{
-	pid_t pids[16];
-	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL,
-				     .quit = &quit_flag,
-				     .exclude = pids,
-				     .n_exclude = pe->topo ? nb_topo_pids(pe->topo, pids, 16) : 0,
-				     .key = pe->keyed ? &pe->key : NULL,
-				     .latency = pe->latency};
-	struct path_run p = {.pe = pe, .cfg = *cfg, .hooks = &hooks, .rep = rep};
-	if (pe->remote) { /* the server's interfaces are its responder's to report */
-		hooks.n_exclude = 0;
-		hooks.server_ifaces = true;
-		struct nb_nic_watch *w = watch_route(pe->remote->grant.dial_addr, &hooks);
-		int r = cli_remote_run(pe, &hooks, cfg, rep);
-		watch_end(w, rep);
-		return r;
-	}
-	struct nb_nic_ref refs[16];
-	struct nb_nic_watch *w = watch_start(refs, nb_topo_interfaces(pe->topo, refs, 16), &hooks);
-	snprintf(rep->path, sizeof(rep->path), "%s", nb_topo_kind(pe->topo));
-	snprintf(rep->topo_name, sizeof(rep->topo_name), "%s", nb_topo_name(pe->topo));
-	if (!rep->path_json)
-		rep->path_json = nb_topo_describe_json(pe->topo);
-	struct nb_topo_guest guest;
-	if (!nb_topo_guest(pe->topo, &guest) && !strcmp(guest.accel, "tcg"))
-		nb_report_note(
-		    rep,
-		    "EMULATION-BOUND: the guest runs under TCG, not KVM (see path.guest.accel_why): "
-		    "these figures measure qemu's emulator more than the %s datapath",
-		    nb_topo_kind(pe->topo));
-	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
-	p.cfg.port = nb_topo_dial_port(pe->topo);
-	struct nb_hops *hops = cli_hops_begin(pe, cfg, &hooks, rep);
-	pthread_t th;
-	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
-		p.rc = -EAGAIN;
-	else
-		pthread_join(th, NULL);
-	cli_hops_end(hops, rep);
-	watch_end(w, rep);
-	if (p.rc < 0) {
-		if (!rep->error[0])
-			snprintf(rep->error, sizeof(rep->error), "%s", strerror(-p.rc));
-		rep->complete = false;
-	}
-	return p.rc;
-}
-
-/* The test against -H HOST, on an engine started here: its usage errors come first, as exit status 2; its
- * facts join the report. */
-static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct nb_report *rep)
-{
-	const struct nb_engine_ops *ops = nb_engine_find(t->cfg.engine);
-	struct nb_key key;
-	char err[256];
-	int r;
-	if (t->key_file && nb_key_load(t->key_file, &key, err, sizeof(err)) < 0) {
-		snprintf(rep->error, sizeof(rep->error), "%s", err);
-		rep->complete = false;
+	if (t->hops && !t->load_bps && hops_check(t, rep->error, sizeof(rep->error)))
 		return 2;
-	}
-	hooks->key = t->key_file ? &key : NULL;
-	if (ops && (r = nb_engine_start(ops, &t->cfg, &hooks->engine, err, sizeof(err))) < 0) {
-		snprintf(rep->error, sizeof(rep->error), "%s", err);
-		rep->complete = false;
-		return r == -EINVAL ? 2 : 1;
-	}
-	/* the interface the route to the responder leaves by; the responder reports its own side's */
-	struct nb_nic_watch *w = watch_route(t->data_host ? t->data_host : t->cfg.host, hooks);
-	hooks->server_ifaces = true;
-	r = nb_run(&t->cfg, hooks, rep);
-	watch_end(w, rep);
-	if (hooks->engine && hooks->engine->ops->report)
-		hooks->engine->ops->report(hooks->engine, rep);
-	nb_engine_stop(hooks->engine);
-	nb_key_wipe(&key);
-	return r < 0 ? 1 : 0;
-}
-
-int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals)
-{
-	struct nb_run_hooks hooks = {.interval = print_intervals ? print_interval : NULL, .quit = &quit_flag};
-	struct cli_path pe;
-	char err[256] = "";
-	int r;
-
-	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
-	hooks.data_host = t->data_host;
-	if (t->hops && cli_hops_check(t, rep->error, sizeof(rep->error)))
-		return 2;
-	hooks.latency = t->hist;
-	if (!t->path && !t->topo)
-		return run_on_engine(t, &hooks, rep);
 	if (t->path && t->host_given && (t->wire.ifs || t->wire.rate_bps > 0)) {
 		snprintf(rep->error, sizeof(rep->error),
 			 "--wire and --wire-rate are for paths built on one host, not with -H");
 		rep->complete = false;
 		return 2;
 	}
-	cli_wire = t->wire;
-	if (t->path && t->host_given)
-		r = cli_remote_open(t->cfg.host, t->cfg.port, t->path, t->key_file, &pe, err, sizeof(err));
-	else
-		r = cli_path_open(t->path, t->topo, t->cfg.port, t->key_file, &pe, err, sizeof(err));
-	if (r < 0) {
+	return 0;
+}
+
+/* Runs the test as the command line says (building --path if asked), filling rep; the exit status. */
+static int run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals)
+{
+	struct nb_run_opts o = {.interval = print_intervals ? print_interval : NULL,
+				.quit = &quit_flag,
+				.latency = t->hist,
+				.host_facts = !t->load_bps};
+	struct nb_target *tg;
+	struct nb_where w;
+	char err[256] = "";
+	int r;
+
+	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
+	if ((r = run_check(t, rep)))
+		return r;
+	cli_where(t, &w);
+	if ((r = nb_target_open(&w, &t->cfg, &tg, err, sizeof(err))) < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);
 		rep->complete = false;
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
-	pe.latency = t->hist;
-	r = t->hops ? cli_hops_run(&pe, &t->cfg, print_intervals, rep)
-		    : cli_path_run(&pe, &t->cfg, print_intervals, rep);
-	cli_path_close(&pe);
-	return r < 0 ? 1 : 0;
+	if (t->load_bps > 0)
+		r = nb_load_run(tg, &t->cfg, t->load_bps, t->load_proto, &o, rep) == -EINVAL ? 2
+											     : !rep->complete;
+	else
+		r = (t->hops ? nb_target_run_hops : nb_target_run)(tg, &t->cfg, &o, rep) < 0 ? 1 : 0;
+	nb_target_close(tg);
+	return r;
 }
 
 static int write_report(const struct nb_report *rep, enum cli_format f, FILE *out)
@@ -393,7 +194,7 @@ int cmd_test(int argc, char **argv)
 	}
 	nb_report_init(&rep);
 	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
-	int rc = t.load_bps > 0 ? cli_run_loaded(&t, &rep) : cli_run_test(&t, &rep, live);
+	int rc = run_test(&t, &rep, live);
 	if (rc == 2) {
 		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 		nb_report_free(&rep);

@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "cli.h"
+#include "nbench/auth.h"
 #include "nbench/engine.h"
 #include "nbench/nic.h"
 #include "nbench/result.h"

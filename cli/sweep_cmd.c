@@ -264,7 +264,7 @@ static void apply_combo(struct sweep *s, struct nb_knob_guard *g, struct combo *
 		}
 }
 
-static void one_run(struct sweep *s, struct cli_path *pe, struct nb_knob_guard *g, unsigned round,
+static void one_run(struct sweep *s, struct nb_target *pe, struct nb_knob_guard *g, unsigned round,
 		    unsigned ci)
 {
 	struct combo *co = &s->combos[ci];
@@ -274,7 +274,8 @@ static void one_run(struct sweep *s, struct cli_path *pe, struct nb_knob_guard *
 
 	apply_combo(s, g, co, round == 1);
 	nb_report_init(&rep);
-	ok = cli_path_run(pe, &s->test.cfg, false, &rep) == 0 && rep.complete;
+	struct nb_run_opts o = {.quit = cli_quit_flag()};
+	ok = nb_target_run(pe, &s->test.cfg, &o, &rep) == 0 && rep.complete;
 	if (ok && co->n < MAX_RUNS) {
 		for (int m = 0; m < NB_M_COUNT; m++)
 			co->v[m][co->n] = nb_metric_of(&rep, m);
@@ -506,13 +507,15 @@ static int report(const struct sweep *s)
 static int run_sweep(struct sweep *s)
 {
 	struct nb_knob_guard *g = NULL;
-	struct cli_path pe;
+	struct nb_target *pe;
+	struct nb_where w;
 	char err[256];
 	int r, rc;
 
-	cli_wire = s->test.wire;
-	r = cli_path_open(s->topo ? NULL : s->path, s->topo, s->test.cfg.port, s->test.key_file, &pe, err,
-			  sizeof(err));
+	cli_where(&s->test, &w);
+	w.path = s->topo ? NULL : s->path;
+	w.topo = s->topo;
+	r = nb_target_open(&w, &s->test.cfg, &pe, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "nbench sweep: %s\n", err);
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
@@ -521,23 +524,23 @@ static int run_sweep(struct sweep *s)
 		memcpy(s->ifs, s->on, sizeof(s->on));
 		s->nifs = s->non;
 	} else {
-		s->nifs = nb_topo_wire_ifs(pe.topo, s->ifs, NB_KNOB_MAX_IFS);
+		s->nifs = nb_topo_wire_ifs(nb_target_topo(pe), s->ifs, NB_KNOB_MAX_IFS);
 	}
 	r = s->nifs ? nb_knob_record(s->ifs, s->nifs, &g, err, sizeof(err)) : -ENODEV;
 	if (r) {
 		fprintf(stderr, "nbench sweep: %s\n",
 			s->nifs ? err : "the path has no wire to set knobs on (--on IF)");
-		cli_path_close(&pe);
+		nb_target_close(pe);
 		return 1;
 	}
 	for (unsigned round = 1; round <= s->runs && !cli_quitting(); round++)
 		for (unsigned k = 0; k < s->ncombos && !cli_quitting(); k++)
-			one_run(s, &pe, g, round, (k + round - 1) % s->ncombos);
+			one_run(s, pe, g, round, (k + round - 1) % s->ncombos);
 	r = nb_knob_release(g);
 	if (r)
 		fprintf(stderr, "nbench sweep: restoring the interfaces: %s\n", strerror(-r));
 	rc = report(s);
-	cli_path_close(&pe);
+	nb_target_close(pe);
 	return r ? 1 : rc;
 }
 

@@ -5,11 +5,13 @@
 #   lib/        core headers only
 #   gen/        core + gen.h, hops.h             responder/  core + serve.h
 #   topo/       core + topo.h, guest.h           analyze/    core + its own (stats, metric, cell, ...)
+#   bench/      core + gen/'s, topo/'s, analyze/'s and its own (bench, throughput, ...)
 #   cli/        anything
 set -u
 cd "$(dirname "$0")/.."
 core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic"
 analyze="stats metric cell reportset change"
+bench="bench throughput"
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
 	lib) echo "$core" ;;
@@ -17,10 +19,11 @@ allowed() { # allowed DIR: the nbench headers DIR may include
 	responder) echo "$core serve" ;;
 	topo) echo "$core topo guest" ;;
 	analyze) echo "$core $analyze" ;;
+	bench) echo "$core gen hops topo guest $analyze $bench" ;;
 	esac
 }
 fails=0 checks=0
-for dir in lib gen responder topo analyze; do
+for dir in lib gen responder topo analyze bench; do
 	ok=" $(allowed $dir) "
 	while IFS=: read -r file hdr; do
 		checks=$((checks + 1))
@@ -35,7 +38,7 @@ done
 for h in include/nbench/*.h; do
 	n=$(basename "$h" .h)
 	checks=$((checks + 1))
-	case " $core gen hops serve topo guest $analyze " in
+	case " $core gen hops serve topo guest $analyze $bench " in
 	*" $n "*) ;;
 	*) echo "FAIL: $h belongs to no layer (add it to tests/layers.sh)"; fails=$((fails + 1)) ;;
 	esac
