@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `nbench sweep --set KNOB=V1,V2 [--set ...] [--on IF] -- TEST [test options]`: TEST once per combination
- * of knob values (the cross product), interleaved round robin and repeated as compare does, with the knobs
- * set on the path's interfaces (the wire's two ends unless --on names others). Their whole state is on
- * file before the first change (topo/knob.c) and put back after every combination, an error or Ctrl-C; a
- * knob the driver refuses is named in its combination's row.
+ * `nbench sweep --set KNOB=V1,V2 [--set ...] [--on IF] -- TEST [test options]`: the options into
+ * bench/sweep.c's settings, each run's line on stderr, and each combination's figures (mean, interval, ratio
+ * to the first, the knobs refused) as text, CSV or JSON.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,45 +15,19 @@
 
 #include "cli.h"
 #include "nbench/report.h"
-#include "nbench/topo.h"
+#include "nbench/sweep.h"
 #include "nbench/units.h"
-#include "nbench/metric.h"
-#include "nbench/stats.h"
 
-#define MAX_KNOBS  8
-#define MAX_VALUES 8
-#define MAX_COMBOS 64
-#define MAX_RUNS   100
+#define MAX_RUNS 100
 
-struct knob {
-	char *name;
-	char *values[MAX_VALUES];
-	unsigned nvalues;
-};
-
-struct combo {
-	unsigned vi[MAX_KNOBS]; /* value index per knob */
-	char label[128];	/* "tso=on gro=off" */
-	char refused[512];	/* "rx-ring: refused by veth (EOPNOTSUPP); ..." */
-	double v[NB_M_COUNT][MAX_RUNS];
-	unsigned n, failed;
-};
-
-struct sweep {
-	struct knob knobs[MAX_KNOBS];
-	unsigned nknobs;
-	struct nb_nic_ref on[NB_KNOB_MAX_IFS];
-	unsigned non;
-	unsigned runs;
-	double tol_pct; /* --tolerance, with --baseline among the test options */
+/* The command line: the driver's settings and what only the output needs. */
+struct sweep_args {
+	struct nb_sweep_cfg cfg;
 	const char *path, *topo, *output;
 	enum cli_format format;
 	bool quiet;
-	struct cli_test test;
-	struct combo combos[MAX_COMBOS];
-	unsigned ncombos;
-	struct nb_nic_ref ifs[NB_KNOB_MAX_IFS];
-	unsigned nifs;
+	struct cli_test test; /* TEST and its options, after '--' */
+	double tol_pct;	      /* --tolerance, with --baseline among the test options */
 };
 
 static void sweep_help(void)
@@ -76,15 +48,16 @@ static void sweep_help(void)
 }
 
 /* --set KNOB=V1,V2 into s (arg is kept: argv's). 0 or 2 after a one-line error. */
-static int parse_set(struct sweep *s, char *arg)
+static int parse_set(struct sweep_args *a, char *arg)
 {
 	char *eq = strchr(arg, '='), err[256];
-	struct knob *k;
+	struct nb_sweep_cfg *s = &a->cfg;
+	struct nb_sweep_knob *k;
 
 	if (!eq || eq == arg || !eq[1])
 		return cli_usage_error("sweep", "--set: '%s' is not KNOB=V1[,V2...]", arg);
-	if (s->nknobs == MAX_KNOBS)
-		return cli_usage_error("sweep", "--set: at most %d knobs", MAX_KNOBS);
+	if (s->nknobs == NB_SWEEP_MAX_KNOBS)
+		return cli_usage_error("sweep", "--set: at most %d knobs", NB_SWEEP_MAX_KNOBS);
 	*eq = '\0';
 	k = &s->knobs[s->nknobs];
 	k->name = arg;
@@ -92,8 +65,9 @@ static int parse_set(struct sweep *s, char *arg)
 		if (!strcmp(s->knobs[i].name, arg))
 			return cli_usage_error("sweep", "--set: knob '%s' is given twice", arg);
 	for (char *v = strtok(eq + 1, ","); v; v = strtok(NULL, ",")) {
-		if (k->nvalues == MAX_VALUES)
-			return cli_usage_error("sweep", "--set %s: at most %d values", arg, MAX_VALUES);
+		if (k->nvalues == NB_SWEEP_MAX_VALUES)
+			return cli_usage_error("sweep", "--set %s: at most %d values", arg,
+					       NB_SWEEP_MAX_VALUES);
 		if (nb_knob_check(arg, v, err, sizeof(err)))
 			return cli_usage_error("sweep", "--set %s", err);
 		k->values[k->nvalues++] = v;
@@ -104,8 +78,9 @@ static int parse_set(struct sweep *s, char *arg)
 	return 0;
 }
 
-static int parse_on(struct sweep *s, const char *arg)
+static int parse_on(struct sweep_args *a, const char *arg)
 {
+	struct nb_sweep_cfg *s = &a->cfg;
 	const char *slash = strrchr(arg, '/');
 	struct nb_nic_ref *r;
 
@@ -121,7 +96,7 @@ static int parse_on(struct sweep *s, const char *arg)
 }
 
 /* TEST's options, with sweep's --path/--topo (default: --path host) unless TEST names its own. */
-static int parse_test(struct sweep *s, int argc, char **argv)
+static int parse_test(struct sweep_args *s, int argc, char **argv)
 {
 	char **av = calloc((size_t)argc + 3, sizeof(*av));
 	bool own = false;
@@ -147,7 +122,7 @@ static int parse_test(struct sweep *s, int argc, char **argv)
 	return rc;
 }
 
-static int sweep_parse(struct sweep *s, int argc, char **argv)
+static int sweep_parse(struct sweep_args *s, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"set", required_argument, NULL, 's'},
@@ -183,7 +158,7 @@ static int sweep_parse(struct sweep *s, int argc, char **argv)
 			rc = cli_usage_error("sweep", "--runs: '%s' is not a number from 1 to %d", optarg,
 					     MAX_RUNS);
 		else if (ch == 'n')
-			s->runs = (unsigned)u;
+			s->cfg.runs = (unsigned)u;
 		else if (ch == 'p' || ch == 'T')
 			*(ch == 'p' ? &s->path : &s->topo) = optarg;
 		else if (ch == 'j' || ch == 'v')
@@ -202,7 +177,7 @@ static int sweep_parse(struct sweep *s, int argc, char **argv)
 	}
 	if (rc)
 		return rc;
-	if (!s->nknobs)
+	if (!s->cfg.nknobs)
 		return cli_usage_error("sweep", "no --set KNOB=V1,V2 given");
 	if (dd < 0 || dd + 1 >= argc)
 		return cli_usage_error("sweep", "no test after '--' (stream, rr or crr)");
@@ -216,126 +191,43 @@ static int sweep_parse(struct sweep *s, int argc, char **argv)
 	return 0;
 }
 
-/* The cross product, the last knob changing fastest. */
-static int make_combos(struct sweep *s)
+static bool applies(const struct sweep_args *a, enum nb_metric m)
 {
-	unsigned total = 1;
-
-	for (unsigned k = 0; k < s->nknobs; k++)
-		total *= s->knobs[k].nvalues;
-	if (total > MAX_COMBOS)
-		return cli_usage_error("sweep", "%u combinations: at most %d", total, MAX_COMBOS);
-	for (unsigned c = 0; c < total; c++) {
-		struct combo *co = &s->combos[c];
-		unsigned rest = c;
-		size_t o = 0;
-
-		for (int k = (int)s->nknobs - 1; k >= 0; k--) {
-			co->vi[k] = rest % s->knobs[k].nvalues;
-			rest /= s->knobs[k].nvalues;
-		}
-		for (unsigned k = 0; k < s->nknobs && o < sizeof(co->label); k++)
-			o += (size_t)snprintf(co->label + o, sizeof(co->label) - o, "%s%s=%s", k ? " " : "",
-					      s->knobs[k].name, s->knobs[k].values[co->vi[k]]);
-	}
-	s->ncombos = total;
-	return 0;
+	return nb_metric_applies(m, a->test.cfg.kind);
 }
 
-static bool applies(const struct sweep *s, enum nb_metric m)
+static const char *kind_name(const struct sweep_args *a)
 {
-	return nb_metrics[m].stream == (s->test.cfg.kind == NB_TEST_STREAM);
+	return a->test.cfg.kind == NB_TEST_STREAM ? "stream" : a->test.cfg.kind == NB_TEST_RR ? "rr" : "crr";
 }
 
-/* Sets every knob of combination co on every interface; refusals go into its row (once). */
-static void apply_combo(struct sweep *s, struct nb_knob_guard *g, struct combo *co, bool first_round)
-{
-	for (unsigned k = 0; k < s->nknobs; k++)
-		for (unsigned i = 0; i < s->nifs; i++) {
-			char why[160];
-			size_t o = strlen(co->refused);
-
-			if (!nb_knob_apply(g, i, s->knobs[k].name, s->knobs[k].values[co->vi[k]], why,
-					   sizeof(why)))
-				continue;
-			if (first_round && !strstr(co->refused, why) && o < sizeof(co->refused))
-				snprintf(co->refused + o, sizeof(co->refused) - o, "%s%s", o ? "; " : "",
-					 why);
-		}
-}
-
-static void one_run(struct sweep *s, struct nb_target *pe, struct nb_knob_guard *g, unsigned round,
-		    unsigned ci)
-{
-	struct combo *co = &s->combos[ci];
-	struct nb_report rep;
-	bool ok;
-	int r;
-
-	apply_combo(s, g, co, round == 1);
-	nb_report_init(&rep);
-	struct nb_run_opts o = {.quit = cli_quit_flag()};
-	ok = nb_target_run(pe, &s->test.cfg, &o, &rep) == 0 && rep.complete;
-	if (ok && co->n < MAX_RUNS) {
-		for (int m = 0; m < NB_M_COUNT; m++)
-			co->v[m][co->n] = nb_metric_of(&rep, m);
-		co->n++;
-	} else if (!ok) {
-		co->failed++;
-	}
-	if (!s->quiet)
-		fprintf(stderr, "  round %u  %-40s %s\n", round, co->label, ok ? "ok" : rep.error);
-	nb_report_free(&rep);
-	r = nb_knob_restore(g);
-	if (r)
-		fprintf(stderr, "nbench sweep: restoring the interfaces after %s: %s\n", co->label,
-			strerror(-r));
-}
-
-static double mean_of(const struct sweep *s, unsigned ci, enum nb_metric m)
-{
-	const struct combo *co = &s->combos[ci];
-
-	return co->n ? nb_stat_of(co->v[m], co->n, 95).mean : NAN;
-}
-
-static double ratio_of(const struct sweep *s, unsigned ci, enum nb_metric m)
-{
-	double base = mean_of(s, 0, m), v = mean_of(s, ci, m);
-
-	return isnan(base) || base == 0 || isnan(v) ? NAN : v / base;
-}
-
-static void print_text(const struct sweep *s, FILE *out)
+static void print_text(const struct sweep_args *a, const struct nb_sweep *s, FILE *out)
 {
 	fprintf(out,
 		"\nnbench sweep: %s on %u interface%s, %u combination%s, mean ± 95%% confidence interval\n",
-		s->test.cfg.kind == NB_TEST_STREAM ? "stream"
-		: s->test.cfg.kind == NB_TEST_RR   ? "rr"
-						   : "crr",
-		s->nifs, s->nifs == 1 ? "" : "s", s->ncombos, s->ncombos == 1 ? "" : "s");
+		kind_name(a), s->nifs, s->nifs == 1 ? "" : "s", s->ncombos, s->ncombos == 1 ? "" : "s");
 	fprintf(out, "(interfaces:");
 	for (unsigned i = 0; i < s->nifs; i++)
 		fprintf(out, " %s%s%s", s->ifs[i].netns, *s->ifs[i].netns ? "/" : "", s->ifs[i].ifname);
 	fprintf(out, "; ratio = combination / the first)\n");
 	for (unsigned ci = 0; ci < s->ncombos; ci++) {
-		const struct combo *co = &s->combos[ci];
+		const struct nb_sweep_combo *co = &s->combos[ci];
 
-		fprintf(out, "\n%s  (%u runs%s)\n", co->label, co->n, co->failed ? ", some failed" : "");
+		fprintf(out, "\n%s  (%u runs%s)\n", co->label, co->cell.n,
+			co->cell.failed ? ", some failed" : "");
 		if (*co->refused)
 			fprintf(out, "  %s\n", co->refused);
 		for (int m = 0; m < NB_M_COUNT; m++) {
 			char lbl[48];
-			struct nb_stat st = nb_stat_of(co->v[m], co->n, 95);
-			double r = ratio_of(s, ci, m);
+			struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
+			double r = nb_sweep_ratio(s, ci, m), k = nb_metrics[m].scale;
 
-			if (!applies(s, m))
+			if (!applies(a, m))
 				continue;
-			if (!co->n) {
+			if (!co->cell.n) {
 				fprintf(out, "  %-24s failed\n", nb_metric_label(m, lbl, sizeof(lbl)));
 				continue;
 			}
-			double k = nb_metrics[m].scale;
 			fprintf(out, "  %-24s %12.4g ± %-10.3g", nb_metric_label(m, lbl, sizeof(lbl)),
 				st.mean * k, st.ci * k);
 			if (!isnan(r))
@@ -345,19 +237,19 @@ static void print_text(const struct sweep *s, FILE *out)
 	}
 }
 
-static void print_csv(const struct sweep *s, FILE *out)
+static void print_csv(const struct sweep_args *a, const struct nb_sweep *s, FILE *out)
 {
 	fprintf(out, "combination,metric,runs,mean,ci,ratio,refused\n");
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
 		for (int m = 0; m < NB_M_COUNT; m++) {
-			const struct combo *co = &s->combos[ci];
-			struct nb_stat st = nb_stat_of(co->v[m], co->n, 95);
-			double r = ratio_of(s, ci, m);
+			const struct nb_sweep_combo *co = &s->combos[ci];
+			struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
+			double r = nb_sweep_ratio(s, ci, m);
 
-			if (!applies(s, m))
+			if (!applies(a, m))
 				continue;
-			fprintf(out, "%s,%s,%u,", co->label, nb_metrics[m].key, co->n);
-			if (co->n)
+			fprintf(out, "%s,%s,%u,", co->label, nb_metrics[m].key, co->cell.n);
+			if (co->cell.n)
 				fprintf(out, "%.6g", st.mean);
 			fputc(',', out);
 			if (isfinite(st.ci))
@@ -369,19 +261,20 @@ static void print_csv(const struct sweep *s, FILE *out)
 		}
 }
 
-static cJSON *combo_json(const struct sweep *s, unsigned ci)
+static void num_or_null(cJSON *o, const char *key, double v, bool valid)
 {
-	const struct combo *co = &s->combos[ci];
-	cJSON *o = cJSON_CreateObject(), *set = cJSON_AddObjectToObject(o, "set"), *ref, *ms;
+	if (valid)
+		cJSON_AddNumberToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
 
-	for (unsigned k = 0; k < s->nknobs; k++)
-		cJSON_AddStringToObject(set, s->knobs[k].name, s->knobs[k].values[co->vi[k]]);
-	cJSON_AddStringToObject(o, "label", co->label);
-	cJSON_AddNumberToObject(o, "runs", co->n);
-	cJSON_AddNumberToObject(o, "failed", co->failed);
-	ref = cJSON_AddArrayToObject(o, "refused");
-	for (char *p = (char *)co->refused; *p;) {
-		char *e = strstr(p, "; ");
+/* A combination's refusals ("a; b") as an array. */
+static void refused_json(const struct nb_sweep_combo *co, cJSON *o)
+{
+	cJSON *ref = cJSON_AddArrayToObject(o, "refused");
+	for (const char *p = co->refused; *p;) {
+		const char *e = strstr(p, "; ");
 		size_t len = e ? (size_t)(e - p) : strlen(p);
 		char one[160];
 
@@ -389,181 +282,190 @@ static cJSON *combo_json(const struct sweep *s, unsigned ci)
 		cJSON_AddItemToArray(ref, cJSON_CreateString(one));
 		p += len + (e ? 2 : 0);
 	}
+}
+
+static cJSON *combo_json(const struct sweep_args *a, const struct nb_sweep *s, unsigned ci)
+{
+	const struct nb_sweep_combo *co = &s->combos[ci];
+	cJSON *o = cJSON_CreateObject(), *set = cJSON_AddObjectToObject(o, "set"), *ms;
+
+	for (unsigned k = 0; k < s->cfg.nknobs; k++)
+		cJSON_AddStringToObject(set, s->cfg.knobs[k].name, s->cfg.knobs[k].values[co->vi[k]]);
+	cJSON_AddStringToObject(o, "label", co->label);
+	cJSON_AddNumberToObject(o, "runs", co->cell.n);
+	cJSON_AddNumberToObject(o, "failed", co->cell.failed);
+	refused_json(co, o);
 	ms = cJSON_AddObjectToObject(o, "metrics");
 	for (int m = 0; m < NB_M_COUNT; m++) {
-		struct nb_stat st = nb_stat_of(co->v[m], co->n, 95);
-		double r = ratio_of(s, ci, m);
-		cJSON *mo, *vals;
+		struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
+		double r = nb_sweep_ratio(s, ci, m);
 
-		if (!applies(s, m))
+		if (!applies(a, m))
 			continue;
-		mo = cJSON_AddObjectToObject(ms, nb_metrics[m].key);
-		if (co->n)
-			cJSON_AddNumberToObject(mo, "mean", st.mean);
-		else
-			cJSON_AddNullToObject(mo, "mean");
-		if (isfinite(st.ci))
-			cJSON_AddNumberToObject(mo, "ci", st.ci);
-		else
-			cJSON_AddNullToObject(mo, "ci");
-		if (!isnan(r))
-			cJSON_AddNumberToObject(mo, "ratio", r);
-		else
-			cJSON_AddNullToObject(mo, "ratio");
-		vals = cJSON_AddArrayToObject(mo, "values");
-		for (unsigned i = 0; i < co->n; i++)
-			cJSON_AddItemToArray(vals, cJSON_CreateNumber(co->v[m][i]));
+		cJSON *mo = cJSON_AddObjectToObject(ms, nb_metrics[m].key);
+		num_or_null(mo, "mean", st.mean, co->cell.n);
+		num_or_null(mo, "ci", st.ci, isfinite(st.ci));
+		num_or_null(mo, "ratio", r, !isnan(r));
+		cJSON *vals = cJSON_AddArrayToObject(mo, "values");
+		for (unsigned i = 0; i < co->cell.n; i++)
+			cJSON_AddItemToArray(vals, cJSON_CreateNumber(co->cell.v[m][i]));
 	}
 	return o;
 }
 
 /* The JSON report (what --json prints and what --baseline compares against). */
-static cJSON *sweep_doc(const struct sweep *s)
+static cJSON *sweep_doc(const struct sweep_args *a, const struct nb_sweep *s)
 {
-	cJSON *j = cJSON_CreateObject(), *a;
+	cJSON *j = cJSON_CreateObject(), *arr;
 
 	cJSON_AddNumberToObject(j, "schema_version", 1);
 	cJSON_AddStringToObject(j, "kind", "sweep");
-	cJSON_AddStringToObject(j, "test",
-				s->test.cfg.kind == NB_TEST_STREAM ? "stream"
-				: s->test.cfg.kind == NB_TEST_RR   ? "rr"
-								   : "crr");
-	cJSON_AddStringToObject(j, "path", s->path ? s->path : s->topo);
-	cJSON_AddNumberToObject(j, "runs", s->runs);
+	cJSON_AddStringToObject(j, "test", kind_name(a));
+	cJSON_AddStringToObject(j, "path", a->path ? a->path : a->topo);
+	cJSON_AddNumberToObject(j, "runs", s->cfg.runs);
 	cJSON_AddNumberToObject(j, "ci_level", 95);
-	a = cJSON_AddArrayToObject(j, "interfaces");
+	arr = cJSON_AddArrayToObject(j, "interfaces");
 	for (unsigned i = 0; i < s->nifs; i++) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "netns", s->ifs[i].netns);
 		cJSON_AddStringToObject(o, "ifname", s->ifs[i].ifname);
-		cJSON_AddItemToArray(a, o);
+		cJSON_AddItemToArray(arr, o);
 	}
-	a = cJSON_AddArrayToObject(j, "knobs");
-	for (unsigned k = 0; k < s->nknobs; k++) {
+	arr = cJSON_AddArrayToObject(j, "knobs");
+	for (unsigned k = 0; k < s->cfg.nknobs; k++) {
 		cJSON *o = cJSON_CreateObject(), *v = cJSON_AddArrayToObject(o, "values");
 
-		cJSON_AddStringToObject(o, "name", s->knobs[k].name);
-		for (unsigned i = 0; i < s->knobs[k].nvalues; i++)
-			cJSON_AddItemToArray(v, cJSON_CreateString(s->knobs[k].values[i]));
-		cJSON_AddItemToArray(a, o);
+		cJSON_AddStringToObject(o, "name", s->cfg.knobs[k].name);
+		for (unsigned i = 0; i < s->cfg.knobs[k].nvalues; i++)
+			cJSON_AddItemToArray(v, cJSON_CreateString(s->cfg.knobs[k].values[i]));
+		cJSON_AddItemToArray(arr, o);
 	}
-	a = cJSON_AddArrayToObject(j, "combinations");
+	arr = cJSON_AddArrayToObject(j, "combinations");
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
-		cJSON_AddItemToArray(a, combo_json(s, ci));
+		cJSON_AddItemToArray(arr, combo_json(a, s, ci));
 	return j;
 }
 
-static void print_json(const struct sweep *s, FILE *out)
+static void write_out(const struct sweep_args *a, const struct nb_sweep *s, FILE *out)
 {
-	cJSON *j = sweep_doc(s);
-	char *txt = cJSON_Print(j);
-	fprintf(out, "%s\n", txt);
-	free(txt);
-	cJSON_Delete(j);
+	if (a->format == CLI_JSON) {
+		cJSON *j = sweep_doc(a, s);
+		char *txt = cJSON_Print(j);
+		fprintf(out, "%s\n", txt);
+		free(txt);
+		cJSON_Delete(j);
+	} else if (a->format == CLI_CSV) {
+		print_csv(a, s, out);
+	} else {
+		print_text(a, s, out);
+	}
 }
 
-static void write_out(const struct sweep *s, FILE *out)
-{
-	if (s->format == CLI_JSON)
-		print_json(s, out);
-	else if (s->format == CLI_CSV)
-		print_csv(s, out);
-	else
-		print_text(s, out);
-}
-
-static int report(const struct sweep *s)
+static int report(const struct sweep_args *a, const struct nb_sweep *s)
 {
 	int rc = cli_quitting() ? 1 : 0;
 
 	if (rc)
 		fprintf(stderr, "nbench sweep: interrupted; the table shows the runs that finished\n");
-	write_out(s, stdout);
-	if (s->output) {
-		FILE *f = fopen(s->output, "w");
+	write_out(a, s, stdout);
+	if (a->output) {
+		FILE *f = fopen(a->output, "w");
 
 		if (!f) {
-			fprintf(stderr, "nbench sweep: cannot write %s: %s\n", s->output, strerror(errno));
+			fprintf(stderr, "nbench sweep: cannot write %s: %s\n", a->output, strerror(errno));
 			return 1;
 		}
-		write_out(s, f);
+		write_out(a, s, f);
 		fclose(f);
 	}
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
-		if (!s->combos[ci].n)
+		if (!s->combos[ci].cell.n)
 			rc = 1;
-	if (!rc && s->test.baseline) { /* exit 1 on a regression against it, each named on stderr */
+	if (!rc && a->test.baseline) { /* exit 1 on a regression against it, each named on stderr */
 		char note[512];
-		cJSON *doc = sweep_doc(s);
-		rc = doc ? cli_baseline_check("sweep", s->test.baseline, s->tol_pct, doc, note, sizeof(note))
+		cJSON *doc = sweep_doc(a, s);
+		rc = doc ? cli_baseline_check("sweep", a->test.baseline, a->tol_pct, doc, note, sizeof(note))
 			 : 1;
 		cJSON_Delete(doc);
 	}
 	return rc;
 }
 
-/* Opens the path, records its interfaces, runs every round; the interfaces are put back on every way out. */
-static int run_sweep(struct sweep *s)
+static void on_run(void *arg, unsigned round, const struct nb_sweep_combo *co, bool ok,
+		   const struct nb_report *rep)
 {
-	struct nb_knob_guard *g = NULL;
-	struct nb_target *pe;
-	struct nb_where w;
-	char err[256];
-	int r, rc;
+	const struct sweep_args *a = arg;
+	if (!a->quiet)
+		fprintf(stderr, "  round %u  %-40s %s\n", round, co->label, ok ? "ok" : rep->error);
+}
 
-	cli_where(&s->test, &w);
-	w.path = s->topo ? NULL : s->path;
-	w.topo = s->topo;
-	r = nb_target_open(&w, &s->test.cfg, &pe, err, sizeof(err));
+static void on_restore_failed(void *arg, const struct nb_sweep_combo *co, int err)
+{
+	(void)arg;
+	fprintf(stderr, "nbench sweep: restoring the interfaces after %s: %s\n", co->label, strerror(-err));
+}
+
+/* Opens the path, records its interfaces, runs every round; the interfaces are put back on every way out. */
+static int run_sweep(struct sweep_args *a, struct nb_sweep *s)
+{
+	char err[256];
+	int r = nb_sweep_open(s, err, sizeof(err));
+
 	if (r < 0) {
 		fprintf(stderr, "nbench sweep: %s\n", err);
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
-	if (s->non) {
-		memcpy(s->ifs, s->on, sizeof(s->on));
-		s->nifs = s->non;
-	} else {
-		s->nifs = nb_topo_wire_ifs(nb_target_topo(pe), s->ifs, NB_KNOB_MAX_IFS);
-	}
-	r = s->nifs ? nb_knob_record(s->ifs, s->nifs, &g, err, sizeof(err)) : -ENODEV;
-	if (r) {
-		fprintf(stderr, "nbench sweep: %s\n",
-			s->nifs ? err : "the path has no wire to set knobs on (--on IF)");
-		nb_target_close(pe);
+	if ((r = nb_sweep_record(s, err, sizeof(err)))) {
+		fprintf(stderr, "nbench sweep: %s\n", err);
+		nb_sweep_close(s);
 		return 1;
 	}
-	for (unsigned round = 1; round <= s->runs && !cli_quitting(); round++)
-		for (unsigned k = 0; k < s->ncombos && !cli_quitting(); k++)
-			one_run(s, pe, g, round, (k + round - 1) % s->ncombos);
-	r = nb_knob_release(g);
-	if (r)
+	nb_sweep_rounds(s);
+	if ((r = nb_sweep_close(s)))
 		fprintf(stderr, "nbench sweep: restoring the interfaces: %s\n", strerror(-r));
-	rc = report(s);
-	nb_target_close(pe);
+	int rc = report(a, s);
 	return r ? 1 : rc;
+}
+
+/* The driver's settings from the command line: where, what, and the progress callbacks. */
+static void sweep_cfg(struct sweep_args *a)
+{
+	cli_where(&a->test, &a->cfg.where);
+	a->cfg.where.path = a->topo ? NULL : a->path;
+	a->cfg.where.topo = a->topo;
+	a->cfg.test = a->test.cfg;
+	a->cfg.quit = cli_quit_flag();
+	a->cfg.run = on_run;
+	a->cfg.restore_failed = on_restore_failed;
+	a->cfg.arg = a;
 }
 
 int cmd_sweep(int argc, char **argv)
 {
-	struct sweep *s = calloc(1, sizeof(*s));
-	int rc;
+	struct sweep_args *a = calloc(1, sizeof(*a));
+	struct nb_sweep *s = calloc(1, sizeof(*s));
+	unsigned total;
+	int rc = a && s ? 0 : 1;
 
-	if (!s)
-		return 1;
-	s->runs = 3;
-	rc = sweep_parse(s, argc, argv);
-	if (!rc)
-		rc = cli_baseline_ready("sweep", s->test.baseline, s->test.tolerance, &s->tol_pct);
-	if (!rc)
-		rc = make_combos(s);
-	if (rc) {
-		free(s);
-		return rc == 1 ? 0 : rc;
+	if (!rc) {
+		a->cfg.runs = 3;
+		rc = sweep_parse(a, argc, argv);
 	}
-	s->format = s->format ? s->format : s->test.format;
-	cli_catch_signals();
-	rc = run_sweep(s);
+	if (!rc)
+		rc = cli_baseline_ready("sweep", a->test.baseline, a->test.tolerance, &a->tol_pct);
+	if (!rc)
+		sweep_cfg(a);
+	if (!rc && nb_sweep_init(s, &a->cfg, &total) == -E2BIG)
+		rc = cli_usage_error("sweep", "%u combinations: at most %d", total, NB_SWEEP_MAX_COMBOS);
+	if (!rc) {
+		a->format = a->format ? a->format : a->test.format;
+		cli_catch_signals();
+		rc = run_sweep(a, s);
+	} else {
+		rc = rc == 1 ? 0 : rc;
+	}
+	free(a);
 	free(s);
 	return rc;
 }

@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic"
 analyze="stats metric cell reportset change"
-bench="bench throughput compare"
+bench="bench throughput compare sweep"
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
 	lib) echo "$core" ;;
