@@ -10,7 +10,7 @@
 set -u
 cd "$(dirname "$0")/.."
 core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic"
-analyze="stats metric cell reportset change"
+analyze="stats metric cell reportset change plotdata"
 bench="bench throughput compare sweep"
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
