@@ -121,6 +121,20 @@ void nb_report_note_iface_drops(struct nb_report *r)
 			       buf);
 }
 
+static int add_watched(void *r, const struct nb_nic_id *id, const struct nb_nic_snap *delta)
+{
+	return nb_report_add_iface(r, id, delta);
+}
+
+int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w)
+{
+	int rc = nb_nic_watch_each(w, add_watched, r);
+	if (rc < 0)
+		return rc;
+	nb_report_note_iface_drops(r);
+	return 0;
+}
+
 int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv)
 {
 	if (r->n_intervals == r->cap_intervals) {
