@@ -70,6 +70,7 @@ check "unreachable: within 5 s" test $(( $(date +%s) - start )) -le 5
 # lookup stays in a namespace of the test's own: its resolver (/etc/netns/NS/resolv.conf) is its loopback.
 if [ "$(id -u)" = 0 ] && ip netns add "nbt-dns-$$" 2>/dev/null; then
 	CLEANUPS+=("ip netns del nbt-dns-$$" "rm -rf /etc/netns/nbt-dns-$$")
+	[ -d /etc/netns ] || CLEANUPS+=("rmdir /etc/netns")
 	mkdir -p "/etc/netns/nbt-dns-$$" && echo "nameserver 127.0.0.1" > "/etc/netns/nbt-dns-$$/resolv.conf"
 	ip -n "nbt-dns-$$" link set lo up
 	rc=0; timeout 20 ip netns exec "nbt-dns-$$" "$NBENCH" rr -H nosuchhost.invalid -t 1 > "$T/out" 2> "$T/err" || rc=$?
