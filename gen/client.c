@@ -88,7 +88,8 @@ static int reach_fail(struct run *R, int r, const char *host, uint16_t port, con
 
 	if (nb_sock_name_unresolved(host, why, sizeof(why)))
 		return run_fail(R, r, "cannot resolve the responder's name '%s': %s", host, why);
-	return run_fail(R, r, "cannot reach the responder at %s port %u: %s%s", host, port, strerror(-r), hint);
+	return run_fail(R, r, "cannot reach the responder at %s port %u: %s%s", host, port, strerror(-r),
+			hint);
 }
 
 /* Receives the next frame, whatever its type but ERROR, which becomes the run's error (as every failure). */
