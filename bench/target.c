@@ -241,7 +241,7 @@ static void watch_route(struct run_ctx *x, const char *host)
 /* The watched interfaces (and the server's, which nb_run added) into rep, with the note on their drops. */
 static void watch_end(struct run_ctx *x, struct nb_report *rep)
 {
-	nb_nic_watch_report(x->watch, rep);
+	nb_report_add_watch(rep, x->watch);
 	nb_nic_watch_free(x->watch);
 	x->watch = NULL;
 }
