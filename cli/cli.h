@@ -36,11 +36,87 @@ struct cli_test {
 	enum nb_proto load_proto; /* --load-proto: that stream's protocol (udp) */
 	bool host_given;
 	struct nb_wire_opts wire; /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
+	unsigned runs;		  /* --runs: rounds (compare, sweep); 0: not given */
 	char cmdline[512];
 };
 
-/* Parses `nbench stream|rr|crr ...` (argv[0] is the subcommand). 0, 1 for --help (printed), or 2 after a
- * one-line error on stderr. */
+/* ---- options (opts.c) ----
+ * One table lists each option the commands share once (name, argument, the commands that take it, limits,
+ * help line): the getopt entries, the checks, their messages and the tests' --help all come from it. A
+ * command's own options are rows of the same kind in its own file, parsed by the same code. */
+
+/* How a flag's argument is read and where it goes. */
+enum cli_opt_type {
+	CLI_OT_SET,	 /* no argument: stores .lo */
+	CLI_OT_UINT,	 /* integer in [lo, hi] */
+	CLI_OT_DURATION, /* duration in [lo, hi] ns; with .zero_ok also 0 */
+	CLI_OT_BYTES,	 /* byte size in [lo, hi] */
+	CLI_OT_PAIR,	 /* REQ,RESP byte sizes, each in [lo, hi], to field and field2 */
+	CLI_OT_RATE,	 /* per-second rate in (lo, hi] */
+	CLI_OT_STRING,	 /* copied into a char array: not empty, fits */
+	CLI_OT_ARG,	 /* the argument itself (a pointer into argv) */
+	CLI_OT_PROTO,	 /* tcp|udp */
+	CLI_OT_FN,	 /* .parse reads it: 0, or 2 after its one-line error */
+};
+
+/* The commands, as bits of struct cli_opt.cmds: the tests' are their kinds'. */
+#define CLI_C_STREAM	 (1u << NB_TEST_STREAM)
+#define CLI_C_RR	 (1u << NB_TEST_RR)
+#define CLI_C_CRR	 (1u << NB_TEST_CRR)
+#define CLI_C_TESTS	 (CLI_C_STREAM | CLI_C_RR | CLI_C_CRR)
+#define CLI_C_COMPARE	 (1u << 3)
+#define CLI_C_SWEEP	 (1u << 4)
+#define CLI_C_THROUGHPUT (1u << 5)
+#define CLI_C_DIFF	 (1u << 6)
+#define CLI_C_PLOT	 (1u << 7)
+
+struct cli_opt {
+	const char *name; /* long name, without "--" */
+	char short_name;  /* 0: none */
+	const char *arg;  /* its argument in --help; NULL: takes none */
+	unsigned cmds;	  /* CLI_C_*: the commands that take it (a command's own rows: its own) */
+	unsigned shown;	  /* CLI_C_*: the tests whose --help lists it, when fewer than cmds */
+	enum cli_opt_type type;
+	size_t off,
+	    size;    /* the field it sets: of struct cli_test (the shared table), or of the command's own */
+	size_t off2; /* CLI_OT_PAIR: the second one */
+	int64_t lo, hi;	   /* limits, inclusive (CLI_OT_RATE: above lo) */
+	bool zero_ok;	   /* CLI_OT_DURATION: 0 is allowed below lo ("none") */
+	const char *what;  /* in "'%s' is not <what> from <lo> to <hi>" */
+	const char *unit;  /* CLI_OT_RATE: after the upper limit */
+	const char *label; /* how errors name it; default: as the user wrote it */
+	const char *help;  /* NULL: not listed in the tests' --help */
+	/* help's "%s": a list that lives elsewhere (the path kinds of topo/plan.c's table) */
+	const char *(*help_list)(char *buf, size_t len, const char *sep);
+	int (*parse)(void *base, const char *arg); /* CLI_OT_FN: base is the struct the row's fields are of */
+};
+#define CLI_FIELD(type, f) .off = offsetof(type, f), .size = sizeof(((type *)0)->f)
+
+/* How a command takes its options. */
+struct cli_cmd {
+	const char *name;	   /* as errors name it: "nbench <name>: ..." */
+	unsigned bit;		   /* CLI_C_*: the shared rows it takes */
+	int kind;		   /* the test it runs (throughput: stream), whose rows it knows; -1: none */
+	const struct cli_opt *own; /* its own rows, fields of the struct own points to */
+	unsigned n_own;
+	void (*help)(void); /* --help; NULL: the tests' help, from the shared table */
+	const char
+	    *refused; /* a stream option it does not take: "<opt> <refused>" (throughput: its search's) */
+	bool udp;     /* its stream is UDP, as if --proto udp were given (throughput) */
+	bool args;    /* takes arguments after its options (diff's reports, plot's files) */
+};
+
+/* Sets t to what no option was given: zeroed, --load-proto udp, the key file from $NBENCH_KEY_FILE. */
+void cli_test_init(struct cli_test *t);
+/* Parses argv's options (argv[0] is the command) as cmd takes them: the shared rows into t, cmd's own into
+ * own. 0 with the first argument's index in *ret_optind (an argument where cmd takes none is an error), 1
+ * after --help (printed), 2 after a one-line error on stderr. */
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_test *t, void *own,
+	      int *ret_optind);
+/* A test's settings: cli_test_init, the kind's defaults, cli_parse, then what holds only for the options
+ * together (where the responder is, the engine's rules, the settings' checks). 0, 1 or 2 as cli_parse. */
+int cli_parse_test_as(const struct cli_cmd *cmd, int argc, char **argv, struct cli_test *t, void *own);
+/* Parses `nbench stream|rr|crr ...` (argv[0] is the subcommand): cli_parse_test_as for that test. */
 int cli_parse_test(int argc, char **argv, struct cli_test *ret);
 
 int cmd_test(int argc, char **argv); /* stream, rr, crr */

@@ -4,7 +4,6 @@
  * (compare_out.c) on stdout and in the files asked for, and --baseline's verdict.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +22,21 @@
 #define DEFAULT_PATHS "native,host,bridge,nat"
 #define DEFAULT_TESTS "stream,stream-reverse,rr-tcp,rr-udp"
 
-/* The command line: the driver's settings and what only the output needs. */
+/* The command line: the shared options, the driver's settings, what only the output needs. */
 struct cmp_args {
+	struct cli_test t; /* -H, --port, --key-file, --wire..., --hops, --runs, format, -o, -q, --baseline */
 	struct nb_compare_cfg cfg;
-	char paths[256], tests[256]; /* --paths, --tests as given */
-	enum cli_format format;
-	const char *output;
-	const char *json_out; /* --json-out: the JSON too, whatever stdout shows (for nbench plot) */
-	const char *baseline, *tolerance; /* --baseline FILE --tolerance PCT (diff_cmd.c) */
-	double tol_pct;
-	bool quiet;
+	const char *paths, *tests; /* --paths, --tests as given */
+	const char *json_out;	   /* --json-out: the JSON too, whatever stdout shows (for nbench plot) */
+	double tol_pct;		   /* --tolerance, with --baseline */
 };
+
+/* list into buf (cut to its size), for strtok. */
+static char *strcpy_list(char *buf, size_t len, const char *list)
+{
+	snprintf(buf, len, "%s", list);
+	return buf;
+}
 
 static int parse_list(const char *cmd, const char *opt, char *s, const char **out, unsigned max, unsigned *n)
 {
@@ -89,179 +92,110 @@ static void compare_help(void)
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
 }
 
-/* One option's value into c; 0, or 2 after a one-line error. */
-static int compare_opt(struct cmp_args *a, int ch, const char *arg, bool *runs_given)
+static int parse_ci(void *base, const char *arg)
 {
-	uint64_t u;
-	int64_t ns;
-
-	switch (ch) {
-	case 'n':
-		if (nb_parse_uint(arg, 1, NB_COMPARE_MAX_RUNS, &u) < 0)
-			return cli_usage_error("compare", "--runs: '%s' is not a number from 1 to %d", arg,
-					       NB_COMPARE_MAX_RUNS);
-		a->cfg.runs = (unsigned)u;
-		*runs_given = true;
-		return 0;
-	case 'm':
-		if (nb_parse_uint(arg, 2, NB_COMPARE_MAX_RUNS, &u) < 0)
-			return cli_usage_error("compare", "--max-runs: '%s' is not a number from 2 to %d",
-					       arg, NB_COMPARE_MAX_RUNS);
-		a->cfg.max_runs = (unsigned)u;
-		return 0;
-	case 'c': {
-		double lv, pct;
-		char extra;
-		if (sscanf(arg, "%lf,%lf%c", &lv, &pct, &extra) != 2 || (lv != 95 && lv != 99) || pct <= 0 ||
-		    pct > 100)
-			return cli_usage_error(
-			    "compare", "--ci: '%s' is not LEVEL,PCT with LEVEL 95 or 99 and PCT in (0,100]",
-			    arg);
-		a->cfg.ci_level = lv;
-		a->cfg.ci_pct = pct;
-		return 0;
-	}
-	case 't':
-		if (nb_parse_duration(arg, &ns) < 0 || ns < 100 * NB_NS_PER_MS || ns > 3600 * NB_NS_PER_S)
-			return cli_usage_error("compare", "-t: '%s' is not a duration from 100ms to 3600 s",
-					       arg);
-		a->cfg.duration_ns = ns;
-		return 0;
-	case 'L':
-		if (!strcmp(arg, "same"))
-			a->cfg.pl[0] = NB_PLACE_SAME, a->cfg.npl = 1;
-		else if (!strcmp(arg, "split"))
-			a->cfg.pl[0] = NB_PLACE_SPLIT, a->cfg.npl = 1;
-		else if (!strcmp(arg, "both"))
-			a->cfg.pl[0] = NB_PLACE_SAME, a->cfg.pl[1] = NB_PLACE_SPLIT, a->cfg.npl = 2;
-		else
-			return cli_usage_error("compare", "--placement: '%s' is not same, split or both",
-					       arg);
-		return 0;
-	}
+	struct cmp_args *a = base;
+	double lv, pct;
+	char extra;
+	if (sscanf(arg, "%lf,%lf%c", &lv, &pct, &extra) != 2 || (lv != 95 && lv != 99) || pct <= 0 ||
+	    pct > 100)
+		return cli_usage_error(
+		    "compare", "--ci: '%s' is not LEVEL,PCT with LEVEL 95 or 99 and PCT in (0,100]", arg);
+	a->cfg.ci_level = lv;
+	a->cfg.ci_pct = pct;
 	return 0;
 }
 
-/* The command line into c and the two lists; 0, 1 after --help, or 2 after a one-line error. */
-static int compare_parse(struct cmp_args *a, int argc, char **argv)
+static int parse_placement(void *base, const char *arg)
 {
-	static const struct option opts[] = {
-	    {"paths", required_argument, NULL, 'p'},
-	    {"tests", required_argument, NULL, 'T'},
-	    {"runs", required_argument, NULL, 'n'},
-	    {"ci", required_argument, NULL, 'c'},
-	    {"max-runs", required_argument, NULL, 'm'},
-	    {"time", required_argument, NULL, 't'},
-	    {"placement", required_argument, NULL, 'L'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"csv", no_argument, NULL, 'v'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"json-out", required_argument, NULL, 'J'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"hops", no_argument, NULL, 'X'},
-	    {"key-file", required_argument, NULL, 'K'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"wire", required_argument, NULL, 'W'},
-	    {"wire-rate", required_argument, NULL, 'R'},
-	    {"force", no_argument, NULL, 'F'},
-	    {"host", required_argument, NULL, 'H'},
-	    {"port", required_argument, NULL, 'P'},
-	    {"baseline", required_argument, NULL, 'B'},
-	    {"tolerance", required_argument, NULL, 'O'},
-	    {0},
-	};
-	bool runs_given = false;
-	const char *env_key = getenv("NBENCH_KEY_FILE");
-	a->cfg.where.key_file = env_key && env_key[0] ? env_key : NULL;
-	int ch, rc = 0;
+	struct nb_compare_cfg *c = &((struct cmp_args *)base)->cfg;
+	if (!strcmp(arg, "same"))
+		c->pl[0] = NB_PLACE_SAME, c->npl = 1;
+	else if (!strcmp(arg, "split"))
+		c->pl[0] = NB_PLACE_SPLIT, c->npl = 1;
+	else if (!strcmp(arg, "both"))
+		c->pl[0] = NB_PLACE_SAME, c->pl[1] = NB_PLACE_SPLIT, c->npl = 2;
+	else
+		return cli_usage_error("compare", "--placement: '%s' is not same, split or both", arg);
+	return 0;
+}
 
-	optind = 1;
-	opterr = 0;
-	while (!rc && (ch = getopt_long(argc, argv, ":t:o:qhH:", opts, NULL)) != -1) {
-		const char *opt = argv[optind - 1];
-		if (ch == 'p' || ch == 'T')
-			snprintf(ch == 'p' ? a->paths : a->tests, sizeof(a->paths), "%s", optarg);
-		else if (ch == 'j' || ch == 'v')
-			a->format = ch == 'j' ? CLI_JSON : CLI_CSV;
-		else if (ch == 'o' || ch == 'J')
-			*(ch == 'o' ? &a->output : &a->json_out) = optarg;
-		else if (ch == 'B' || ch == 'O')
-			*(ch == 'B' ? &a->baseline : &a->tolerance) = optarg;
-		else if (ch == 'q')
-			a->quiet = true;
-		else if (ch == 'X')
-			a->cfg.hops = true;
-		else if (ch == 'W' || ch == 'F')
-			a->cfg.where.wire.ifs = ch == 'W' ? optarg : a->cfg.where.wire.ifs,
-			a->cfg.where.wire.force |= ch == 'F';
-		else if (ch == 'R') {
-			if (nb_parse_rate(optarg, &a->cfg.where.wire.rate_bps) ||
-			    a->cfg.where.wire.rate_bps <= 0)
-				rc = cli_usage_error("compare", "--wire-rate: '%s' is not a rate in bits/s",
-						     optarg);
-		} else if (ch == 'K')
-			a->cfg.where.key_file = optarg;
-		else if (ch == 'H')
-			a->cfg.where.host = optarg;
-		else if (ch == 'P') {
-			if (cli_parse_port(optarg, &a->cfg.where.port) < 0)
-				rc = cli_usage_error("compare", "--port: '%s' is not a port number (1-65535)",
-						     optarg);
-		} else if (ch == 'h') {
-			compare_help();
-			return 1;
-		} else if (ch == ':')
-			rc = cli_usage_error("compare", "%s needs a value", opt);
-		else if (ch > 0 && strchr("nmctL", ch))
-			rc = compare_opt(a, ch, optarg, &runs_given);
-		else
-			rc = cli_usage_error("compare", "unknown option '%s' (see nbench compare --help)",
-					     opt);
-	}
-	if (!rc && optind < argc)
-		rc = cli_usage_error("compare", "unexpected argument '%s'", argv[optind]);
-	if (!rc &&
-	    a->cfg.where.key_file) { /* a bad key file is bad usage, said once rather than once per path */
+/* compare's own options; the others are the shared table's (opts.c). */
+static const struct cli_opt compare_opts[] = {
+    {"paths", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, paths)},
+    {"tests", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, tests)},
+    {"ci", 0, "LEVEL,PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_ci},
+    {"max-runs", 0, "N", CLI_C_COMPARE, 0, CLI_OT_UINT, CLI_FIELD(struct cmp_args, cfg.max_runs), .lo = 2,
+     .hi = NB_COMPARE_MAX_RUNS, .what = "a number"},
+    {"time", 't', "SEC", CLI_C_COMPARE, 0, CLI_OT_DURATION, CLI_FIELD(struct cmp_args, cfg.duration_ns),
+     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration", .label = "-t"},
+    {"placement", 0, "P", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_placement},
+    {"json-out", 0, "FILE", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, json_out)},
+};
+
+/* What holds only for the options together: 0, or 2 after a one-line error. */
+static int compare_check(struct cmp_args *a)
+{
+	struct cli_test *t = &a->t;
+	bool host = t->host_given = t->cfg.host[0] != '\0';
+	if (t->key_file) { /* a bad key file is bad usage, said once rather than once per path */
 		struct nb_key k;
 		char err[512];
-		if (nb_key_load(a->cfg.where.key_file, &k, err, sizeof(err)) < 0)
-			rc = cli_usage_error("compare", "%s", err);
+		int r = nb_key_load(t->key_file, &k, err, sizeof(err));
 		nb_key_wipe(&k);
+		if (r < 0)
+			return cli_usage_error("compare", "%s", err);
 	}
-	if (!rc && a->cfg.where.port && !a->cfg.where.host)
-		rc = cli_usage_error("compare", "--port is the agent's, with -H");
-	if (!rc && a->cfg.where.host && a->cfg.hops)
-		rc = cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
-	if (!rc && a->cfg.where.host && !a->cfg.where.key_file)
-		rc =
-		    cli_usage_error("compare", "-H needs --key-file (the agent's key: nbench serve --paths)");
-	if (!rc && a->cfg.where.host && (a->cfg.where.wire.ifs || a->cfg.where.wire.rate_bps > 0))
-		rc = cli_usage_error("compare",
-				     "--wire and --wire-rate are for paths built on one host, not with -H");
-	if (!rc && a->cfg.ci_pct > 0 && !runs_given)
-		a->cfg.runs = 3;
+	if (t->cfg.port && !host)
+		return cli_usage_error("compare", "--port is the agent's, with -H");
+	if (host && t->hops)
+		return cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
+	if (host && !t->key_file)
+		return cli_usage_error("compare",
+				       "-H needs --key-file (the agent's key: nbench serve --paths)");
+	if (host && (t->wire.ifs || t->wire.rate_bps > 0))
+		return cli_usage_error("compare",
+				       "--wire and --wire-rate are for paths built on one host, not with -H");
+	return cli_baseline_ready("compare", t->baseline, t->tolerance, &a->tol_pct);
+}
+
+/* The command line into a: 0, 1 after --help, or 2 after a one-line error. */
+static int compare_parse(struct cmp_args *a, int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {.name = "compare",
+					   .bit = CLI_C_COMPARE,
+					   .kind = -1,
+					   .own = compare_opts,
+					   .n_own = sizeof(compare_opts) / sizeof(compare_opts[0]),
+					   .help = compare_help};
+	int optind_, rc;
+	cli_test_init(&a->t);
+	if ((rc = cli_parse(&cmd, argc, argv, &a->t, a, &optind_)) || (rc = compare_check(a)))
+		return rc;
+	a->cfg.runs = a->t.runs ? a->t.runs : a->cfg.ci_pct > 0 ? 3 : a->cfg.runs;
 	if (a->cfg.max_runs < a->cfg.runs)
 		a->cfg.max_runs = a->cfg.runs;
-	if (!rc)
-		rc = cli_baseline_ready("compare", a->baseline, a->tolerance, &a->tol_pct);
-	return rc;
+	return 0;
 }
 
 /* --paths and --tests into c; 0 or 2 after a one-line error. */
 static int compare_lists(struct cmp_args *a)
 {
+	static char paths[256], tests[256]; /* the lists' names point into them */
 	struct nb_compare_cfg *c = &a->cfg;
 	const char *tnames[NB_COMPARE_MAX_TESTS];
 	char kinds[128];
 	int rc;
 
-	if ((rc = parse_list("compare", "--paths", a->paths, c->paths, NB_COMPARE_MAX_PATHS, &c->npaths)))
+	if ((rc = parse_list("compare", "--paths", strcpy_list(paths, sizeof(paths), a->paths), c->paths,
+			     NB_COMPARE_MAX_PATHS, &c->npaths)))
 		return rc;
 	for (unsigned i = 0; i < c->npaths; i++)
 		if (!nb_topo_kind_valid(c->paths[i]))
 			return cli_usage_error("compare", "--paths: unknown path '%s' (%s)", c->paths[i],
 					       nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
-	if ((rc = parse_list("compare", "--tests", a->tests, tnames, NB_COMPARE_MAX_TESTS, &c->ntests)))
+	if ((rc = parse_list("compare", "--tests", strcpy_list(tests, sizeof(tests), a->tests), tnames,
+			     NB_COMPARE_MAX_TESTS, &c->ntests)))
 		return rc;
 	for (unsigned i = 0; i < c->ntests; i++) {
 		c->tests[i] = nb_compare_test_find(tnames[i]);
@@ -279,7 +213,7 @@ static int compare_lists(struct cmp_args *a)
 static void on_building(void *arg, const char *path)
 {
 	const struct cmp_args *a = arg;
-	if (!a->quiet)
+	if (!a->t.quiet)
 		fprintf(stderr, "nbench compare: building path %s\n", path);
 }
 
@@ -299,7 +233,7 @@ static void on_run(void *arg, const struct nb_compare_run *r)
 	const char *msg = r->ok ? "ok" : r->capture && r->rep->n_notes ? r->rep->notes[0] : r->rep->error;
 	if (!r->capture)
 		cli_compare_record(&out, r);
-	if (!a->quiet)
+	if (!a->t.quiet)
 		fprintf(stderr, "  round %u  %-14s %-10s %-8s %s\n", r->round, c->cfg.tests[r->ti]->name,
 			r->capture ? "capture" : nb_compare_row_placement(c, r->ti, r->pli),
 			c->cfg.paths[r->pi], msg);
@@ -326,7 +260,7 @@ static int baseline_gate(const struct cmp_args *a)
 {
 	char note[512] = "";
 	cJSON *doc = cli_compare_doc(&out);
-	int g = cli_baseline_check("compare", a->baseline, a->tol_pct, doc, note, sizeof(note));
+	int g = cli_baseline_check("compare", a->t.baseline, a->tol_pct, doc, note, sizeof(note));
 	cJSON_Delete(doc);
 	if (note[0])
 		fprintf(stderr, "nbench compare: %s\n", note);
@@ -344,8 +278,8 @@ static int report(const struct cmp_args *a)
 		fprintf(stderr, "nbench compare: interrupted; the table shows the runs that finished\n");
 		rc = 1;
 	}
-	cli_compare_write(&out, a->format, stdout);
-	if (a->output && write_file(a->output, a->format) < 0)
+	cli_compare_write(&out, a->t.format, stdout);
+	if (a->t.output && write_file(a->t.output, a->t.format) < 0)
 		rc = 1;
 	if (a->json_out && write_file(a->json_out, CLI_JSON) < 0)
 		rc = 1;
@@ -354,7 +288,7 @@ static int report(const struct cmp_args *a)
 			for (unsigned pi = 0; pi < c->cfg.npaths; pi++)
 				if (!c->cells[ti][pli][pi].n)
 					rc = 1;
-	if (a->baseline && !cli_quitting()) {
+	if (a->t.baseline && !cli_quitting()) {
 		int g = baseline_gate(a);
 		rc = rc ? rc : g;
 	}
@@ -390,22 +324,25 @@ static int run(struct cmp_args *a)
 
 int cmd_compare(int argc, char **argv)
 {
-	struct cmp_args a = {.cfg = {.runs = 5,
-				     .max_runs = 20,
-				     .duration_ns = 5 * NB_NS_PER_S,
-				     .ci_level = 95,
-				     .pl = {NB_PLACE_SAME},
-				     .npl = 1},
-			     .paths = DEFAULT_PATHS,
-			     .tests = DEFAULT_TESTS};
+	static struct cmp_args a;
+	a = (struct cmp_args){.cfg = {.runs = 5,
+				      .max_runs = 20,
+				      .duration_ns = 5 * NB_NS_PER_S,
+				      .ci_level = 95,
+				      .pl = {NB_PLACE_SAME},
+				      .npl = 1},
+			      .paths = DEFAULT_PATHS,
+			      .tests = DEFAULT_TESTS};
 	int rc = compare_parse(&a, argc, argv);
 	if (!rc)
 		rc = compare_lists(&a);
 	if (rc)
 		return rc == 1 ? 0 : rc; /* 1: --help */
 	cli_catch_signals();
+	cli_where(&a.t, &a.cfg.where);
 	if (!a.cfg.where.port) /* -H: the agent's; else the paths' responders' */
 		a.cfg.where.port = NB_DEFAULT_PORT;
+	a.cfg.hops = a.t.hops;
 	a.cfg.quit = cli_quit_flag();
 	a.cfg.where.warn = cli_warn;
 	a.cfg.building = on_building;

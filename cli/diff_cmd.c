@@ -6,7 +6,6 @@
  * statistics are metrics.c's; this file reads the command line and prints.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,45 +314,27 @@ static void diff_help(void)
 	    LEVEL);
 }
 
+/* The command line into d: 0, 1 after --help, or 2 after a one-line error. */
 static int diff_parse(struct diff *d, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"tolerance", required_argument, NULL, 'T'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"csv", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	const char *pos[2];
-	int ch, npos = 0;
+	static const struct cli_cmd cmd = {
+	    .name = "diff", .bit = CLI_C_DIFF, .kind = -1, .help = diff_help, .args = true};
+	struct cli_test t; /* --tolerance, --json, --csv */
+	int first, rc;
 
-	optind = 1;
-	opterr = 0;
-	while (optind < argc) {
-		if ((ch = getopt_long(argc, argv, "-:h", opts, NULL)) == -1)
-			break;
-		if (ch == 1 && npos < 2)
-			pos[npos++] = optarg;
-		else if (ch == 1)
-			return cli_usage_error("diff", "unexpected argument '%s'", optarg);
-		else if (ch == 'T' && parse_tolerance(optarg, &d->tol_pct))
-			return cli_usage_error("diff", "--tolerance: '%s' is not a percentage from 0 to 1000",
-					       optarg);
-		else if (ch == 'j' || ch == 'v')
-			d->format = ch == 'j' ? CLI_JSON : CLI_CSV;
-		else if (ch == 'h') {
-			diff_help();
-			return 1;
-		} else if (ch == ':')
-			return cli_usage_error("diff", "%s needs a value", argv[optind - 1]);
-		else if (ch == '?')
-			return cli_usage_error("diff", "unknown option '%s' (see nbench diff --help)",
-					       argv[optind - 1]);
-	}
-	if (npos != 2)
+	cli_test_init(&t);
+	if ((rc = cli_parse(&cmd, argc, argv, &t, NULL, &first)))
+		return rc;
+	if (t.tolerance && parse_tolerance(t.tolerance, &d->tol_pct))
+		return cli_usage_error("diff", "--tolerance: '%s' is not a percentage from 0 to 1000",
+				       t.tolerance);
+	if (argc - first > 2)
+		return cli_usage_error("diff", "unexpected argument '%s'", argv[first + 2]);
+	if (argc - first < 2)
 		return cli_usage_error("diff", "needs two reports: nbench diff A.json B.json");
-	d->spec_a = pos[0];
-	d->spec_b = pos[1];
+	d->format = t.format;
+	d->spec_a = argv[first];
+	d->spec_b = argv[first + 1];
 	return 0;
 }
 

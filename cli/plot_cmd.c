@@ -9,7 +9,6 @@
  * (NAME.gp) into the output folder, then runs `gnuplot NAME.gp` there, so users restyle and redraw by hand.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,52 +159,69 @@ static int write_figures(const char *dir, struct plot_figs *P)
 	return rc;
 }
 
-int cmd_plot(int argc, char **argv)
+static void help(void)
 {
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-					     {"format", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	static struct plot_figs P = {.format = "svg"};
-	const char *dir = ".";
-	cJSON *roots[MAX_FILES];
-	int c, rc = 0;
-	unsigned n = 0;
+	fputs(usage, stdout);
+}
 
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		}
-		if (c == 'o')
-			dir = optarg;
-		else if (c == 'f' && (!strcmp(optarg, "svg") || !strcmp(optarg, "png")))
-			P.format = optarg;
-		else if (c == 'f')
-			return cli_usage_error("plot", "--format %s: svg or png", optarg);
-		else
-			return cli_usage_error("plot", "see nbench plot --help");
-	}
-	if (optind == argc)
+static int parse_format(void *base, const char *arg)
+{
+	if (strcmp(arg, "svg") && strcmp(arg, "png"))
+		return cli_usage_error("plot", "--format %s: svg or png", arg);
+	((struct plot_figs *)base)->format = arg;
+	return 0;
+}
+
+/* plot's own option; -o is the shared table's (opts.c): here the folder the figures go to. */
+static const struct cli_opt plot_opts[] = {
+    {"format", 0, "F", CLI_C_PLOT, 0, CLI_OT_FN, .parse = parse_format},
+};
+
+/* Reads the reports, builds their figures, writes and draws them. */
+static int plot(struct plot_figs *P, const char *dir, int argc, char **argv)
+{
+	cJSON *roots[MAX_FILES];
+	unsigned n = 0;
+	int rc = 0;
+	if (argc == 0)
 		return cli_usage_error("plot", "no report given (nbench plot FILE.json...)");
-	if (argc - optind > MAX_FILES)
+	if (argc > MAX_FILES)
 		return cli_usage_error("plot", "at most %d reports", MAX_FILES);
-	for (; optind + (int)n < argc && !rc; n++)
-		if ((rc = read_report(argv[optind + n], &roots[n])))
+	for (; (int)n < argc && !rc; n++)
+		if ((rc = read_report(argv[n], &roots[n])))
 			break;
-	if (!rc && plot_build(&P, roots, argv + optind, n) < 0) {
+	if (!rc && plot_build(P, roots, argv, n) < 0) {
 		fprintf(stderr, "nbench plot: out of memory or more than %d figures\n", PLOT_MAX_FIGS);
 		rc = 1;
-	} else if (!rc && !P.nfigs) {
+	} else if (!rc && !P->nfigs) {
 		rc = cli_usage_error("plot",
 				     "nothing to draw in the report%s given (no latency, intervals, compare "
 				     "summary or hops)",
 				     n > 1 ? "s" : "");
 	} else if (!rc) {
-		rc = write_figures(dir, &P);
+		rc = write_figures(dir, P);
 	}
-	plot_free(&P);
+	plot_free(P);
 	for (unsigned i = 0; i < n; i++)
 		cJSON_Delete(roots[i]);
 	return rc;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {.name = "plot",
+					   .bit = CLI_C_PLOT,
+					   .kind = -1,
+					   .own = plot_opts,
+					   .n_own = 1,
+					   .help = help,
+					   .args = true};
+	static struct plot_figs P = {.format = "svg"};
+	struct cli_test t; /* -o */
+	int first, rc;
+
+	cli_test_init(&t);
+	if ((rc = cli_parse(&cmd, argc, argv, &t, &P, &first)))
+		return rc == 1 ? 0 : rc;
+	return plot(&P, t.output ? t.output : ".", argc - first, argv + first);
 }

@@ -5,7 +5,6 @@
  * to the first, the knobs refused) as text, CSV or JSON.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +17,13 @@
 #include "nbench/sweep.h"
 #include "nbench/units.h"
 
-#define MAX_RUNS 100
-
 /* The command line: the driver's settings and what only the output needs. */
 struct sweep_args {
 	struct nb_sweep_cfg cfg;
-	const char *path, *topo, *output;
-	enum cli_format format;
-	bool quiet;
+	struct cli_test head; /* sweep's options before '--': --runs, --path, --topo, format, -o, -q */
 	struct cli_test test; /* TEST and its options, after '--' */
-	double tol_pct;	      /* --tolerance, with --baseline among the test options */
+	char sets[NB_SWEEP_MAX_KNOBS][256]; /* --set's arguments, cut into the knobs' names and values */
+	double tol_pct;			    /* --tolerance, with --baseline among the test options */
 };
 
 static void sweep_help(void)
@@ -47,24 +43,30 @@ static void sweep_help(void)
 	       nb_knob_names(names, sizeof(names)));
 }
 
-/* --set KNOB=V1,V2 into s (arg is kept: argv's). 0 or 2 after a one-line error. */
-static int parse_set(struct sweep_args *a, char *arg)
+/* --set KNOB=V1,V2 into the knobs (a copy of arg, cut into name and values). 0 or 2 after a one-line error.
+ */
+static int parse_set(void *base, const char *set)
 {
-	char *eq = strchr(arg, '='), err[256];
+	struct sweep_args *a = base;
 	struct nb_sweep_cfg *s = &a->cfg;
+	const char *eq = strchr(set, '=');
+	char err[256], *arg;
 	struct nb_sweep_knob *k;
 
-	if (!eq || eq == arg || !eq[1])
-		return cli_usage_error("sweep", "--set: '%s' is not KNOB=V1[,V2...]", arg);
+	if (!eq || eq == set || !eq[1])
+		return cli_usage_error("sweep", "--set: '%s' is not KNOB=V1[,V2...]", set);
 	if (s->nknobs == NB_SWEEP_MAX_KNOBS)
 		return cli_usage_error("sweep", "--set: at most %d knobs", NB_SWEEP_MAX_KNOBS);
-	*eq = '\0';
+	arg = a->sets[s->nknobs];
+	snprintf(arg, sizeof(a->sets[0]), "%s", set);
+	eq = arg + (eq - set);
+	arg[eq - arg] = '\0';
 	k = &s->knobs[s->nknobs];
 	k->name = arg;
 	for (unsigned i = 0; i < s->nknobs; i++)
 		if (!strcmp(s->knobs[i].name, arg))
 			return cli_usage_error("sweep", "--set: knob '%s' is given twice", arg);
-	for (char *v = strtok(eq + 1, ","); v; v = strtok(NULL, ",")) {
+	for (char *v = strtok(arg + (eq - arg) + 1, ","); v; v = strtok(NULL, ",")) {
 		if (k->nvalues == NB_SWEEP_MAX_VALUES)
 			return cli_usage_error("sweep", "--set %s: at most %d values", arg,
 					       NB_SWEEP_MAX_VALUES);
@@ -78,9 +80,9 @@ static int parse_set(struct sweep_args *a, char *arg)
 	return 0;
 }
 
-static int parse_on(struct sweep_args *a, const char *arg)
+static int parse_on(void *base, const char *arg)
 {
-	struct nb_sweep_cfg *s = &a->cfg;
+	struct nb_sweep_cfg *s = &((struct sweep_args *)base)->cfg;
 	const char *slash = strrchr(arg, '/');
 	struct nb_nic_ref *r;
 
@@ -109,85 +111,57 @@ static int parse_test(struct sweep_args *s, int argc, char **argv)
 		       !strncmp(argv[i], "--path=", 7) || !strncmp(argv[i], "--topo=", 7);
 		av[n++] = argv[i];
 	}
-	if (own && (s->path || s->topo)) {
+	if (own && (s->head.path || s->head.topo)) {
 		free(av);
 		return cli_usage_error("sweep", "--path/--topo given both before and after '--'");
 	}
 	if (!own) {
-		av[n++] = (char *)(s->topo ? "--topo" : "--path");
-		av[n++] = (char *)(s->topo ? s->topo : s->path ? s->path : "host");
+		av[n++] = (char *)(s->head.topo ? "--topo" : "--path");
+		av[n++] = (char *)(s->head.topo ? s->head.topo : s->head.path ? s->head.path : "host");
 	}
 	rc = cli_parse_test(n, av, &s->test);
 	free(av);
 	return rc;
 }
 
+/* sweep's own options; the others are the shared table's (opts.c). */
+static const struct cli_opt sweep_opts[] = {
+    {"set", 0, "KNOB=V1,V2", CLI_C_SWEEP, 0, CLI_OT_FN, .parse = parse_set},
+    {"on", 0, "[NETNS/]IF", CLI_C_SWEEP, 0, CLI_OT_FN, .parse = parse_on},
+};
+
+/* The command line into s: sweep's options up to '--', TEST and its options after it. 0, 1 after --help, or 2
+ * after a one-line error. */
 static int sweep_parse(struct sweep_args *s, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"set", required_argument, NULL, 's'},
-	    {"on", required_argument, NULL, 'O'},
-	    {"runs", required_argument, NULL, 'n'},
-	    {"path", required_argument, NULL, 'p'},
-	    {"topo", required_argument, NULL, 'T'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"csv", no_argument, NULL, 'v'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	uint64_t u;
-	int ch, rc = 0, dd = -1;
+	static const struct cli_cmd cmd = {.name = "sweep",
+					   .bit = CLI_C_SWEEP,
+					   .kind = -1,
+					   .own = sweep_opts,
+					   .n_own = sizeof(sweep_opts) / sizeof(sweep_opts[0]),
+					   .help = sweep_help,
+					   .args = true};
+	int rc, dd = -1, first;
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
+	for (int i = 1; i < argc && dd < 0; i++)
+		if (!strcmp(argv[i], "--"))
 			dd = i;
-			break;
-		}
-	optind = 1;
-	opterr = 0;
-	while (!rc && (ch = getopt_long(dd < 0 ? argc : dd, argv, "+:o:qh", opts, NULL)) != -1) {
-		const char *opt = argv[optind - 1];
-
-		if (ch == 's')
-			rc = parse_set(s, optarg);
-		else if (ch == 'O')
-			rc = parse_on(s, optarg);
-		else if (ch == 'n' && nb_parse_uint(optarg, 1, MAX_RUNS, &u))
-			rc = cli_usage_error("sweep", "--runs: '%s' is not a number from 1 to %d", optarg,
-					     MAX_RUNS);
-		else if (ch == 'n')
-			s->cfg.runs = (unsigned)u;
-		else if (ch == 'p' || ch == 'T')
-			*(ch == 'p' ? &s->path : &s->topo) = optarg;
-		else if (ch == 'j' || ch == 'v')
-			s->format = ch == 'j' ? CLI_JSON : CLI_CSV;
-		else if (ch == 'o')
-			s->output = optarg;
-		else if (ch == 'q')
-			s->quiet = true;
-		else if (ch == 'h') {
-			sweep_help();
-			return 1;
-		} else if (ch == ':')
-			rc = cli_usage_error("sweep", "%s needs a value", opt);
-		else
-			rc = cli_usage_error("sweep", "unknown option '%s' (see nbench sweep --help)", opt);
-	}
-	if (rc)
+	cli_test_init(&s->head);
+	if ((rc = cli_parse(&cmd, dd < 0 ? argc : dd, argv, &s->head, s, &first)))
 		return rc;
 	if (!s->cfg.nknobs)
 		return cli_usage_error("sweep", "no --set KNOB=V1,V2 given");
 	if (dd < 0 || dd + 1 >= argc)
 		return cli_usage_error("sweep", "no test after '--' (stream, rr or crr)");
+	if (first < dd)
+		return cli_usage_error("sweep", "unexpected argument '%s' (see nbench sweep --help)",
+				       argv[first]);
 	if (strcmp(argv[dd + 1], "stream") && strcmp(argv[dd + 1], "rr") && strcmp(argv[dd + 1], "crr"))
 		return cli_usage_error("sweep", "'%s' is not a test (stream, rr or crr)", argv[dd + 1]);
 	rc = parse_test(s, argc - dd - 1, argv + dd + 1);
 	if (rc)
 		return rc == 1 ? 2 : rc;
-	s->path = s->test.path;
-	s->topo = s->test.topo;
+	s->cfg.runs = s->head.runs ? s->head.runs : 3;
 	return 0;
 }
 
@@ -321,7 +295,7 @@ static cJSON *sweep_doc(const struct sweep_args *a, const struct nb_sweep *s)
 	cJSON_AddNumberToObject(j, "schema_version", 1);
 	cJSON_AddStringToObject(j, "kind", "sweep");
 	cJSON_AddStringToObject(j, "test", kind_name(a));
-	cJSON_AddStringToObject(j, "path", a->path ? a->path : a->topo);
+	cJSON_AddStringToObject(j, "path", a->test.path ? a->test.path : a->test.topo);
 	cJSON_AddNumberToObject(j, "runs", s->cfg.runs);
 	cJSON_AddNumberToObject(j, "ci_level", 95);
 	arr = cJSON_AddArrayToObject(j, "interfaces");
@@ -349,13 +323,14 @@ static cJSON *sweep_doc(const struct sweep_args *a, const struct nb_sweep *s)
 
 static void write_out(const struct sweep_args *a, const struct nb_sweep *s, FILE *out)
 {
-	if (a->format == CLI_JSON) {
+	enum cli_format f = a->head.format ? a->head.format : a->test.format;
+	if (f == CLI_JSON) {
 		cJSON *j = sweep_doc(a, s);
 		char *txt = cJSON_Print(j);
 		fprintf(out, "%s\n", txt);
 		free(txt);
 		cJSON_Delete(j);
-	} else if (a->format == CLI_CSV) {
+	} else if (f == CLI_CSV) {
 		print_csv(a, s, out);
 	} else {
 		print_text(a, s, out);
@@ -369,11 +344,12 @@ static int report(const struct sweep_args *a, const struct nb_sweep *s)
 	if (rc)
 		fprintf(stderr, "nbench sweep: interrupted; the table shows the runs that finished\n");
 	write_out(a, s, stdout);
-	if (a->output) {
-		FILE *f = fopen(a->output, "w");
+	if (a->head.output) {
+		FILE *f = fopen(a->head.output, "w");
 
 		if (!f) {
-			fprintf(stderr, "nbench sweep: cannot write %s: %s\n", a->output, strerror(errno));
+			fprintf(stderr, "nbench sweep: cannot write %s: %s\n", a->head.output,
+				strerror(errno));
 			return 1;
 		}
 		write_out(a, s, f);
@@ -396,7 +372,7 @@ static void on_run(void *arg, unsigned round, const struct nb_sweep_combo *co, b
 		   const struct nb_report *rep)
 {
 	const struct sweep_args *a = arg;
-	if (!a->quiet)
+	if (!a->head.quiet)
 		fprintf(stderr, "  round %u  %-40s %s\n", round, co->label, ok ? "ok" : rep->error);
 }
 
@@ -432,8 +408,6 @@ static int run_sweep(struct sweep_args *a, struct nb_sweep *s)
 static void sweep_cfg(struct sweep_args *a)
 {
 	cli_where(&a->test, &a->cfg.where);
-	a->cfg.where.path = a->topo ? NULL : a->path;
-	a->cfg.where.topo = a->topo;
 	a->cfg.test = a->test.cfg;
 	a->cfg.quit = cli_quit_flag();
 	a->cfg.run = on_run;
@@ -448,10 +422,8 @@ int cmd_sweep(int argc, char **argv)
 	unsigned total;
 	int rc = a && s ? 0 : 1;
 
-	if (!rc) {
-		a->cfg.runs = 3;
+	if (!rc)
 		rc = sweep_parse(a, argc, argv);
-	}
 	if (!rc)
 		rc = cli_baseline_ready("sweep", a->test.baseline, a->test.tolerance, &a->tol_pct);
 	if (!rc)
@@ -459,7 +431,6 @@ int cmd_sweep(int argc, char **argv)
 	if (!rc && nb_sweep_init(s, &a->cfg, &total) == -E2BIG)
 		rc = cli_usage_error("sweep", "%u combinations: at most %d", total, NB_SWEEP_MAX_COMBOS);
 	if (!rc) {
-		a->format = a->format ? a->format : a->test.format;
 		cli_catch_signals();
 		rc = run_sweep(a, s);
 	} else {

@@ -29,7 +29,6 @@ struct tput_opts {
 	struct cli_test t;	      /* the stream's settings: where, engine, placement, format */
 	struct nb_throughput_cfg run; /* the search's: sizes, loss, trials, resolution, bound, --latency */
 	double tol_pct;		      /* --tolerance, with --baseline */
-	char cmdline[512];
 };
 
 /* ---- the report ---------------------------------------------------------------------------------------- */
@@ -135,7 +134,7 @@ static cJSON *throughput_doc(const struct tput_opts *o, const struct nb_throughp
 	cJSON_AddStringToObject(root, "kind", "throughput");
 	cJSON_AddStringToObject(st, "nbench_version", NB_VERSION);
 	cJSON_AddStringToObject(st, "timestamp", x->timestamp);
-	cJSON_AddStringToObject(st, "cmdline", o->cmdline);
+	cJSON_AddStringToObject(st, "cmdline", o->t.cmdline);
 	cJSON_AddStringToObject(st, "engine", o->t.cfg.engine);
 	cJSON_AddStringToObject(st, "host", o->t.cfg.host);
 	cJSON_AddStringToObject(st, "path", x->path);
@@ -220,33 +219,28 @@ static void help(void)
 	printf(CLI_DPDK_HELP);
 }
 
-/* The options only throughput takes; the rest go to the stream parser. */
-enum { T_SIZES, T_LOSS, T_TRIAL, T_RES, T_MAX, T_LATENCY, T_N };
-static const struct {
-	const char *name;
-	bool arg;
-} t_opts[T_N] = {{"sizes", true},      {"loss", true},	   {"trial", true},
-		 {"resolution", true}, {"max-rate", true}, {"latency", false}};
-/* stream options that the search sets itself */
-static const char *const t_refused[] = {"-t",	     "--time",	"--msg-size", "-b", "--rate",
-					"--reverse", "--proto", "--warmup",   "-i", "--interval"};
-
-static int parse_sizes(const char *arg, struct tput_opts *o)
+static int parse_sizes(void *base, const char *arg)
 {
+	struct nb_throughput_cfg *c = &((struct tput_opts *)base)->run;
 	char buf[256];
-	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
-		return -EINVAL;
-	o->run.n_sizes = 0;
-	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	bool ok = snprintf(buf, sizeof(buf), "%s", arg) < (int)sizeof(buf);
+	c->n_sizes = 0;
+	for (char *save, *tok = ok ? strtok_r(buf, ",", &save) : NULL; tok && ok;
+	     tok = strtok_r(NULL, ",", &save)) {
 		uint64_t u;
-		if (o->run.n_sizes == NB_THROUGHPUT_MAX_SIZES ||
-		    nb_parse_uint(tok, 1, NB_THROUGHPUT_MAX_FRAME, &u) < 0)
-			return -EINVAL;
-		o->run.sizes[o->run.n_sizes++] = (unsigned)u;
+		ok = c->n_sizes < NB_THROUGHPUT_MAX_SIZES &&
+		     nb_parse_uint(tok, 1, NB_THROUGHPUT_MAX_FRAME, &u) == 0;
+		if (ok)
+			c->sizes[c->n_sizes++] = (unsigned)u;
 	}
-	return o->run.n_sizes ? 0 : -EINVAL;
+	if (ok && c->n_sizes)
+		return 0;
+	return cli_usage_error("throughput",
+			       "--sizes: '%s' is not a list of at most %d frame sizes from 1 to %u", arg,
+			       NB_THROUGHPUT_MAX_SIZES, NB_THROUGHPUT_MAX_FRAME);
 }
 
+/* A percentage in [lo, hi). */
 static int parse_pct(const char *arg, double lo, double hi, double *ret)
 {
 	double d;
@@ -256,124 +250,58 @@ static int parse_pct(const char *arg, double lo, double hi, double *ret)
 	return 0;
 }
 
-static int apply_t_opt(int i, const char *arg, struct tput_opts *o)
+static int parse_loss(void *base, const char *arg)
 {
-	const char *cmd = "throughput";
-	int64_t ns;
-	double d;
-	switch (i) {
-	case T_SIZES:
-		if (parse_sizes(arg, o) < 0)
-			return cli_usage_error(cmd,
-					       "--sizes: '%s' is not a list of at most %d frame sizes from 1 "
-					       "to %u",
-					       arg, NB_THROUGHPUT_MAX_SIZES, NB_THROUGHPUT_MAX_FRAME);
-		return 0;
-	case T_LOSS:
-		if (parse_pct(arg, 0, 100, &o->run.loss_pct) < 0)
-			return cli_usage_error(cmd, "--loss: '%s' is not a percentage from 0 to below 100",
-					       arg);
-		return 0;
-	case T_TRIAL:
-		if (nb_parse_duration(arg, &ns) < 0 || ns < 100 * NB_NS_PER_MS || ns > 3600 * NB_NS_PER_S)
-			return cli_usage_error(cmd, "--trial: '%s' is not a duration from 100ms to 3600 s",
-					       arg);
-		o->run.trial_ns = ns;
-		return 0;
-	case T_RES:
-		o->run.res_pct = o->run.res_l1_bps = 0;
-		if (strchr(arg, '%') ? parse_pct(arg, 1e-6, 50, &o->run.res_pct) < 0
-				     : nb_parse_rate(arg, &o->run.res_l1_bps) < 0 || o->run.res_l1_bps <= 0)
-			return cli_usage_error(cmd,
-					       "--resolution: '%s' is not a percentage above 0 and below "
-					       "50%% or a rate in bits/s",
-					       arg);
-		return 0;
-	case T_MAX:
-		if (nb_parse_rate(arg, &d) < 0 || d <= 0 || d > NB_MAX_RATE_BPS)
-			return cli_usage_error(cmd,
-					       "--max-rate: '%s' is not a rate in bits/s above 0 and at most "
-					       "10T",
-					       arg);
-		o->run.max_l1_bps = d;
-		return 0;
-	case T_LATENCY:
-		o->run.latency = true;
-		return 0;
-	}
+	if (parse_pct(arg, 0, 100, &((struct tput_opts *)base)->run.loss_pct) < 0)
+		return cli_usage_error("throughput", "--loss: '%s' is not a percentage from 0 to below 100",
+				       arg);
 	return 0;
 }
 
-/* argv[i] as one of t_opts: its index (and *val its value, from "--x=v" or the next argument), -1 when it is
- * not one, -2 after an error. */
-static int match_t_opt(int argc, char **argv, int *i, const char **val)
+static int parse_resolution(void *base, const char *arg)
 {
-	const char *a = argv[*i];
-	if (strncmp(a, "--", 2))
-		return -1;
-	for (int k = 0; k < T_N; k++) {
-		size_t len = strlen(t_opts[k].name);
-		if (strncmp(a + 2, t_opts[k].name, len) || (a[2 + len] && a[2 + len] != '='))
-			continue;
-		if (!t_opts[k].arg) {
-			*val = NULL;
-			return a[2 + len] ? (cli_usage_error("throughput", "%s takes no value", a), -2) : k;
-		}
-		if (a[2 + len] == '=')
-			*val = a + 3 + len;
-		else if (*i + 1 < argc)
-			*val = argv[++*i];
-		else
-			return cli_usage_error("throughput", "%s needs a value", a), -2;
-		return k;
-	}
-	return -1;
+	struct nb_throughput_cfg *c = &((struct tput_opts *)base)->run;
+	c->res_pct = c->res_l1_bps = 0;
+	if (strchr(arg, '%') ? parse_pct(arg, 1e-6, 50, &c->res_pct) < 0
+			     : nb_parse_rate(arg, &c->res_l1_bps) < 0 || c->res_l1_bps <= 0)
+		return cli_usage_error(
+		    "throughput",
+		    "--resolution: '%s' is not a percentage above 0 and below 50%% or a rate in bits/s", arg);
+	return 0;
 }
+
+/* throughput's own options; the stream's are the shared table's (opts.c), less those the search sets. */
+static const struct cli_opt tput_opts[] = {
+    {"sizes", 0, "LIST", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_sizes},
+    {"loss", 0, "PCT", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_loss},
+    {"trial", 0, "SEC", CLI_C_THROUGHPUT, 0, CLI_OT_DURATION, CLI_FIELD(struct tput_opts, run.trial_ns),
+     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration"},
+    {"resolution", 0, "R", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_resolution},
+    {"max-rate", 0, "R", CLI_C_THROUGHPUT, 0, CLI_OT_RATE, CLI_FIELD(struct tput_opts, run.max_l1_bps),
+     .lo = 0, .hi = (int64_t)NB_MAX_RATE_BPS, .what = "a rate in bits/s"},
+    {"latency", 0, NULL, CLI_C_THROUGHPUT, 0, CLI_OT_SET, CLI_FIELD(struct tput_opts, run.latency), .lo = 1},
+};
 
 /* 0, 1 after --help, 2 after an error. */
 static int parse(int argc, char **argv, struct tput_opts *o)
 {
-	char **rest = calloc((size_t)argc + 8, sizeof(char *));
-	int n = 0, r = 0;
-	if (!rest)
-		return 2;
+	static const struct cli_cmd cmd = {.name = "throughput",
+					   .bit = CLI_C_THROUGHPUT,
+					   .kind = NB_TEST_STREAM,
+					   .own = tput_opts,
+					   .n_own = sizeof(tput_opts) / sizeof(tput_opts[0]),
+					   .help = help,
+					   .refused = "is set by the search (see --trial, --sizes)",
+					   .udp = true};
+	int r;
 	memset(o, 0, sizeof(*o));
 	memcpy(o->run.sizes, default_sizes, sizeof(default_sizes));
 	o->run.n_sizes = sizeof(default_sizes) / sizeof(default_sizes[0]);
 	o->run.trial_ns = DEFAULT_TRIAL_NS;
 	o->run.res_pct = DEFAULT_RES_PCT;
-	size_t off = (size_t)snprintf(o->cmdline, sizeof(o->cmdline), "nbench throughput");
-	for (int i = 1; i < argc && off < sizeof(o->cmdline); i++)
-		off += (size_t)snprintf(o->cmdline + off, sizeof(o->cmdline) - off, " %s", argv[i]);
-	rest[n++] = "stream";
-	rest[n++] = "--proto";
-	rest[n++] = "udp";
-	for (int i = 1; i < argc && !r; i++) {
-		const char *val;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			help();
-			r = 1;
-			break;
-		}
-		for (size_t k = 0; k < sizeof(t_refused) / sizeof(t_refused[0]); k++)
-			if (!strncmp(argv[i], t_refused[k], strlen(t_refused[k])) &&
-			    (!argv[i][strlen(t_refused[k])] || argv[i][strlen(t_refused[k])] == '='))
-				r = cli_usage_error(
-				    "throughput", "%s is set by the search (see --trial, --sizes)", argv[i]);
-		int k = r ? -2 : match_t_opt(argc, argv, &i, &val);
-		if (k == -2)
-			r = 2;
-		else if (k >= 0)
-			r = apply_t_opt(k, val, o);
-		else
-			rest[n++] = argv[i];
-	}
-	if (!r)
-		r = cli_parse_test(n, rest, &o->t);
-	if (!r)
-		r = cli_baseline_ready("throughput", o->t.baseline, o->t.tolerance, &o->tol_pct);
-	free(rest);
-	return r;
+	if ((r = cli_parse_test_as(&cmd, argc, argv, &o->t, o)))
+		return r;
+	return cli_baseline_ready("throughput", o->t.baseline, o->t.tolerance, &o->tol_pct);
 }
 
 /* --baseline: 1 when a rate is worse than the baseline's beyond --tolerance (each named on stderr), else 0.
