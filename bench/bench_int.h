@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside the bench layer: what target.c calls below it. remote.c holds a path's server half on another host
- * (the agent's) and the client's half here; capture.c times each hop of a round trip through a backend.
+ * Inside the bench layer: what its files call of each other. remote.c holds a path's server half on another
+ * host (the agent's) and the client's half here; capture.c times each hop of a round trip through a backend;
+ * target.c starts a path's responder (for its own paths and the agent's halves).
  */
 #ifndef NBENCH_BENCH_INT_H
 #define NBENCH_BENCH_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "nbench/bench.h"
 #include "nbench/gen.h"
 
 struct nb_key;
+
+/* ---- target.c ---- */
+
+#define NB_TARGET_MAX_EXTRA 64
+/* Starts `nbench serve` in topo's server end on its server address and port, quiet, with the key in key_file
+ * (NULL: none) and n_extra more arguments; its pid or -errno. */
+pid_t nb_target_spawn(struct nb_topo *topo, const char *key_file, char *const *extra, unsigned n_extra);
 
 /* ---- remote.c: -H SERVER --path KIND ---- */
 

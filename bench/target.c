@@ -75,20 +75,28 @@ static int wire_opts(const char *kind, const struct nb_wire_opts *w, struct nb_t
 	return 0;
 }
 
+pid_t nb_target_spawn(struct nb_topo *topo, const char *key_file, char *const *extra, unsigned n_extra)
+{
+	char portstr[8], self[4096];
+	char *argv[10 + NB_TARGET_MAX_EXTRA] = {
+	    self, "serve", "--port", portstr, "--bind", (char *)nb_topo_server_addr(topo), "--quiet"};
+	unsigned k = 7;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = 0;
+	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(topo));
+	if (key_file) {
+		argv[k++] = "--key-file";
+		argv[k++] = (char *)key_file;
+	}
+	for (unsigned i = 0; i < n_extra && i < NB_TARGET_MAX_EXTRA; i++)
+		argv[k++] = extra[i];
+	return nb_topo_spawn_server(topo, argv);
+}
+
 /* Starts `nbench serve` in the path's server end, with the key in key_file when not NULL. */
 static int start_responder(struct nb_target *t, const char *key_file, char *err, size_t errlen)
 {
-	char portstr[8], self[4096];
-	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(t->topo));
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
-	char *argv[] = {self,	   "serve", "--port", portstr, "--bind", (char *)nb_topo_server_addr(t->topo),
-			"--quiet", NULL,    NULL,     NULL};
-	if (key_file) {
-		argv[7] = "--key-file";
-		argv[8] = (char *)key_file;
-	}
-	pid_t pid = nb_topo_spawn_server(t->topo, argv);
+	pid_t pid = nb_target_spawn(t->topo, key_file, NULL, 0);
 	if (pid < 0)
 		snprintf(err, errlen, "cannot start the responder in path %s: %s", nb_topo_name(t->topo),
 			 strerror((int)-pid));

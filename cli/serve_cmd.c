@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent.h"
 #include "cli.h"
+#include "nbench/agent.h"
 #include "nbench/auth.h"
 #include "nbench/engine.h"
 #include "nbench/nic.h"
@@ -209,7 +209,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 }
 
 /* --paths: only with a key and the privileges to build; the agent that builds the halves. */
-static int serve_paths(struct serve_args *a, struct cli_agent *agent, struct nb_path_ops *ops)
+static int serve_paths(struct serve_args *a, struct nb_agent *agent, struct nb_path_ops *ops)
 {
 	if (!a->paths)
 		return 0;
@@ -221,8 +221,8 @@ static int serve_paths(struct serve_args *a, struct cli_agent *agent, struct nb_
 		fprintf(stderr, "nbench serve: --paths needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
 		return 2;
 	}
-	*agent = (struct cli_agent){.key_file = a->key_file, .port = a->sc.port};
-	cli_agent_ops(agent, ops);
+	*agent = (struct nb_agent){.key_file = a->key_file, .port = a->sc.port};
+	nb_agent_ops(agent, ops);
 	a->sc.paths = ops;
 	return 0;
 }
@@ -256,7 +256,7 @@ int cmd_serve(int argc, char **argv)
 	    .sc = {.port = NB_DEFAULT_PORT, .log = serve_log, .ready = serve_ready},
 	    .key_file = getenv("NBENCH_KEY_FILE"),
 	};
-	struct cli_agent agent;
+	struct nb_agent agent;
 	struct nb_path_ops path_ops;
 	struct nb_key key;
 	char err[256];

@@ -5,13 +5,13 @@
 #   lib/        core headers only
 #   gen/        core + gen.h, hops.h             responder/  core + serve.h
 #   topo/       core + topo.h, guest.h           analyze/    core + its own (stats, metric, cell, ...)
-#   bench/      core + gen/'s, topo/'s, analyze/'s and its own (bench, throughput, ...)
+#   bench/      core + gen/'s, topo/'s, serve.h (the agent's ops), analyze/'s and its own
 #   cli/        anything
 set -u
 cd "$(dirname "$0")/.."
 core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic"
 analyze="stats metric cell reportset change plotdata"
-bench="bench throughput compare sweep"
+bench="bench throughput compare sweep agent"
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
 	lib) echo "$core" ;;
@@ -19,7 +19,7 @@ allowed() { # allowed DIR: the nbench headers DIR may include
 	responder) echo "$core serve" ;;
 	topo) echo "$core topo guest" ;;
 	analyze) echo "$core $analyze" ;;
-	bench) echo "$core gen hops topo guest $analyze $bench" ;;
+	bench) echo "$core gen hops topo guest serve $analyze $bench" ;;
 	esac
 }
 fails=0 checks=0
