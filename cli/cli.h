@@ -69,6 +69,7 @@ enum cli_opt_type {
 #define CLI_C_THROUGHPUT (1u << 5)
 #define CLI_C_DIFF	 (1u << 6)
 #define CLI_C_PLOT	 (1u << 7)
+#define CLI_C_SERVE	 (1u << 8)
 
 struct cli_opt {
 	const char *name; /* long name, without "--" */
@@ -103,6 +104,7 @@ struct cli_cmd {
 	const char
 	    *refused; /* a stream option it does not take: "<opt> <refused>" (throughput: its search's) */
 	bool udp;     /* its stream is UDP, as if --proto udp were given (throughput) */
+	bool dpdk;    /* takes the --dpdk-* options into t->cfg (a test, serve) */
 	bool args;    /* takes arguments after its options (diff's reports, plot's files) */
 };
 

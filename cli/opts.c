@@ -41,7 +41,7 @@ static const struct cli_opt shared_opts[] = {
     {"host", 'H', "HOST", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT, 0, CLI_OT_STRING,
      CLI_FIELD(struct cli_test, cfg.host), .what = "a host name or address",
      .help = "responder (`nbench serve`) to test against"},
-    {"port", 'p', "PORT", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT, 0, CLI_OT_UINT,
+    {"port", 'p', "PORT", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT | CLI_C_SERVE, 0, CLI_OT_UINT,
      CLI_FIELD(struct cli_test, cfg.port), .lo = 1, .hi = UINT16_MAX, .what = "a port number",
      .label = "--port", /* not "-p": -P is the flows */
      .help = "its port (control, TCP and UDP data), default " STR(NB_DEFAULT_PORT)},
@@ -49,7 +49,7 @@ static const struct cli_opt shared_opts[] = {
      CLI_FIELD(struct cli_test, data_host),
      .help = "send the data to ADDR when the responder names it as its data address\n(a DPDK "
 	     "responder's --dpdk-ip); by default data goes only where -H went"},
-    {"key-file", 0, "FILE", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
+    {"key-file", 0, "FILE", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT | CLI_C_SERVE, 0, CLI_OT_ARG,
      CLI_FIELD(struct cli_test, key_file),
      .help = "the shared key (`nbench key gen`) of a responder run with --key-file;\ndefault: "
 	     "$NBENCH_KEY_FILE"},
@@ -128,8 +128,8 @@ static const struct cli_opt shared_opts[] = {
      CLI_FIELD(struct cli_test, format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_PLOT, 0,
      CLI_OT_ARG, CLI_FIELD(struct cli_test, output), .help = "also write the report to FILE"},
-    {"quiet", 'q', NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_SWEEP | CLI_C_THROUGHPUT, 0, CLI_OT_SET,
-     CLI_FIELD(struct cli_test, quiet), .lo = 1, .help = "no interim lines"},
+    {"quiet", 'q', NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_SERVE, 0,
+     CLI_OT_SET, CLI_FIELD(struct cli_test, quiet), .lo = 1, .help = "no interim lines"},
     {"nic-counters", 'v', NULL, CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_SET,
      CLI_FIELD(struct cli_test, nic_counters), .lo = 1,
      .help = "text: every counter that changed on each interface (default: one line\nwith traffic, drops "
@@ -238,7 +238,7 @@ static void getopt_tables(const struct cli_cmd *cmd, struct option *longs, char 
 		add_short(o, shorts, &s, shorts_len);
 	}
 	memcpy(longs + n, tail, sizeof(tail));
-	if (cmd->kind < 0) /* --help alone */
+	if (cmd->kind < 0 && !cmd->dpdk) /* --help alone */
 		longs[n + 1] = (struct option){0};
 	shorts[s] = '\0';
 }
@@ -454,7 +454,7 @@ static int parse_one(struct parse_state *ps, int c, const char *typed)
 		cmd->help ? cmd->help() : test_help(cmd->name, (enum nb_test_kind)cmd->kind);
 		return 1;
 	}
-	if (c >= CLI_O_DPDK && c < CLI_O_DPDK + 4) {
+	if (c >= CLI_O_DPDK && c < CLI_O_DPDK + 4 && (cmd->dpdk || cmd->kind >= 0)) {
 		ps->dpdk_given = true;
 		return cli_dpdk_opt(cmd->name, c, optarg, &ps->t->cfg) ? 2 : 0;
 	}
@@ -593,9 +593,8 @@ static int parse_argv(struct parse_state *ps, int argc, char **argv, int *ret_op
 	char shorts[2 * (N_OPTS + MAX_OWN) + 3];
 	int c, r;
 
-	if (ps->cmd->n_own > MAX_OWN)
-		return cli_usage_error(ps->cmd->name,
-				       "too many options"); /* a table too long: never shipped */
+	if (ps->cmd->n_own > MAX_OWN) /* a table too long: never shipped */
+		return cli_usage_error(ps->cmd->name, "too many options");
 	getopt_tables(ps->cmd, longs, shorts, sizeof(shorts));
 	optind = 1;
 	opterr = 0;
@@ -607,7 +606,9 @@ static int parse_argv(struct parse_state *ps, int argc, char **argv, int *ret_op
 		return cli_usage_error(ps->cmd->name, "unexpected argument '%s' (see nbench %s --help)",
 				       argv[optind], ps->cmd->name);
 	*ret_optind = optind;
-	return 0;
+	/* a test checks them with the rest (check_together) */
+	return ps->cmd->dpdk && ps->cmd->kind < 0 ? cli_dpdk_check(ps->cmd->name, &ps->t->cfg, ps->dpdk_given)
+						  : 0;
 }
 
 int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_test *t, void *own,
