@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nbench throughput: RFC 2544 throughput per Ethernet frame size. For each size a binary search
- * (gen/search.c) over trials of a paced UDP stream finds the highest offered rate whose loss stays within
- * --loss. The stream's own options (where, engine, placement, format) are the stream command's: they are
- * parsed by cli_parse_test; this file adds the search's options, runs the trials and writes the report.
+ * `nbench throughput` (RFC 2544 throughput per Ethernet frame size): its options into bench/throughput.c's
+ * settings (the stream's own are the shared table's, less those the search sets), a line per trial on stderr,
+ * and the result per frame size as text, JSON or CSV, with --baseline's verdict.
  */
 #include <errno.h>
 #include <math.h>
