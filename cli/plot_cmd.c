@@ -9,7 +9,6 @@
  * (NAME.gp) into the output folder, then runs `gnuplot NAME.gp` there, so users restyle and redraw by hand.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

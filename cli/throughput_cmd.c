@@ -5,8 +5,6 @@
  * and the result per frame size as text, JSON or CSV, with --baseline's verdict.
  */
 #include <errno.h>
-#include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,15 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* `nbench stream|rr|crr`: one test where the command line says, its report in text, JSON or CSV. */
 #include <errno.h>
-#include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -17,38 +11,6 @@
 #include "nbench/bench.h"
 #include "nbench/hist.h"
 #include "nbench/report.h"
-
-static volatile sig_atomic_t quit_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	quit_flag = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-volatile sig_atomic_t *cli_quit_flag(void)
-{
-	return &quit_flag;
-}
-
-void cli_catch_signals(void)
-{
-	catch_signals();
-}
-
-bool cli_quitting(void)
-{
-	return quit_flag != 0;
-}
 
 static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv)
 {
@@ -60,24 +22,6 @@ static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struc
 	header = true;
 	nb_report_text_interval(cfg, iv, stdout);
 	fflush(stdout);
-}
-
-void cli_where(const struct cli_test *t, struct nb_where *ret)
-{
-	*ret = (struct nb_where){.path = t->path,
-				 .topo = t->topo,
-				 .host = t->host_given ? t->cfg.host : NULL,
-				 .port = t->cfg.port,
-				 .key_file = t->key_file,
-				 .data_host = t->data_host,
-				 .wire = t->wire,
-				 .warn = cli_warn};
-}
-
-void cli_warn(void *arg, const char *msg)
-{
-	(void)arg;
-	fprintf(stderr, "nbench: %s\n", msg);
 }
 
 /* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
@@ -115,7 +59,7 @@ static int run_check(const struct cli_test *t, struct nb_report *rep)
 static int run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals)
 {
 	struct nb_run_opts o = {.interval = print_intervals ? print_interval : NULL,
-				.quit = &quit_flag,
+				.quit = cli_quit_flag(),
 				.latency = t->hist,
 				.host_facts = !t->load_bps};
 	struct nb_target *tg;
@@ -188,7 +132,7 @@ int cmd_test(int argc, char **argv)
 	double tol_pct;
 	if ((r = cli_baseline_ready(argv[0], t.baseline, t.tolerance, &tol_pct)))
 		return r;
-	catch_signals();
+	cli_catch_signals();
 	if (t.hist_out && nb_hist_new(&t.hist) < 0) {
 		fprintf(stderr, "nbench %s: out of memory\n", argv[0]);
 		return 1;
@@ -226,19 +170,4 @@ int cmd_test(int argc, char **argv)
 	nb_hist_free(t.hist);
 	nb_report_free(&rep);
 	return rep.complete ? (rc ? rc : gate) : 1;
-}
-
-/* CAP_NET_ADMIN and CAP_SYS_ADMIN in the effective set (/proc/self/status CapEff). */
-bool cli_has_net_admin(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	unsigned long long caps = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (caps & (1ULL << 12)) && (caps & (1ULL << 21));
 }

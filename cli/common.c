@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* What the commands share: Ctrl-C, where a command's tests run (as bench/ takes it), the privileges to build.
+ */
+#include <signal.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t quit_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit_flag = 1;
+}
+
+void cli_catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+volatile sig_atomic_t *cli_quit_flag(void)
+{
+	return &quit_flag;
+}
+
+bool cli_quitting(void)
+{
+	return quit_flag != 0;
+}
+
+void cli_where(const struct cli_test *t, struct nb_where *ret)
+{
+	*ret = (struct nb_where){.path = t->path,
+				 .topo = t->topo,
+				 .host = t->host_given ? t->cfg.host : NULL,
+				 .port = t->cfg.port,
+				 .key_file = t->key_file,
+				 .data_host = t->data_host,
+				 .wire = t->wire,
+				 .warn = cli_warn};
+}
+
+void cli_warn(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "nbench: %s\n", msg);
+}
+
+/* CAP_NET_ADMIN and CAP_SYS_ADMIN in the effective set (/proc/self/status CapEff). */
+bool cli_has_net_admin(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long caps = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (caps & (1ULL << 12)) && (caps & (1ULL << 21));
+}
