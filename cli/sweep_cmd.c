@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "sweep_out.h"
 #include "nbench/report.h"
 #include "nbench/sweep.h"
 #include "nbench/units.h"
@@ -165,202 +166,31 @@ static int sweep_parse(struct sweep_args *s, int argc, char **argv)
 	return 0;
 }
 
-static bool applies(const struct sweep_args *a, enum nb_metric m)
-{
-	return nb_metric_applies(m, a->test.cfg.kind);
-}
-
-static const char *kind_name(const struct sweep_args *a)
-{
-	return a->test.cfg.kind == NB_TEST_STREAM ? "stream" : a->test.cfg.kind == NB_TEST_RR ? "rr" : "crr";
-}
-
-static void print_text(const struct sweep_args *a, const struct nb_sweep *s, FILE *out)
-{
-	fprintf(out,
-		"\nnbench sweep: %s on %u interface%s, %u combination%s, mean ± 95%% confidence interval\n",
-		kind_name(a), s->nifs, s->nifs == 1 ? "" : "s", s->ncombos, s->ncombos == 1 ? "" : "s");
-	fprintf(out, "(interfaces:");
-	for (unsigned i = 0; i < s->nifs; i++)
-		fprintf(out, " %s%s%s", s->ifs[i].netns, *s->ifs[i].netns ? "/" : "", s->ifs[i].ifname);
-	fprintf(out, "; ratio = combination / the first)\n");
-	for (unsigned ci = 0; ci < s->ncombos; ci++) {
-		const struct nb_sweep_combo *co = &s->combos[ci];
-
-		fprintf(out, "\n%s  (%u runs%s)\n", co->label, co->cell.n,
-			co->cell.failed ? ", some failed" : "");
-		if (*co->refused)
-			fprintf(out, "  %s\n", co->refused);
-		for (int m = 0; m < NB_M_COUNT; m++) {
-			char lbl[48];
-			struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
-			double r = nb_sweep_ratio(s, ci, m), k = nb_metrics[m].scale;
-
-			if (!applies(a, m))
-				continue;
-			if (!co->cell.n) {
-				fprintf(out, "  %-24s failed\n", nb_metric_label(m, lbl, sizeof(lbl)));
-				continue;
-			}
-			fprintf(out, "  %-24s %12.4g ± %-10.3g", nb_metric_label(m, lbl, sizeof(lbl)),
-				st.mean * k, st.ci * k);
-			if (!isnan(r))
-				fprintf(out, " %6.3fx", r);
-			fputc('\n', out);
-		}
-	}
-}
-
-static void print_csv(const struct sweep_args *a, const struct nb_sweep *s, FILE *out)
-{
-	fprintf(out, "combination,metric,runs,mean,ci,ratio,refused\n");
-	for (unsigned ci = 0; ci < s->ncombos; ci++)
-		for (int m = 0; m < NB_M_COUNT; m++) {
-			const struct nb_sweep_combo *co = &s->combos[ci];
-			struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
-			double r = nb_sweep_ratio(s, ci, m);
-
-			if (!applies(a, m))
-				continue;
-			fprintf(out, "%s,%s,%u,", co->label, nb_metrics[m].key, co->cell.n);
-			if (co->cell.n)
-				fprintf(out, "%.6g", st.mean);
-			fputc(',', out);
-			if (isfinite(st.ci))
-				fprintf(out, "%.6g", st.ci);
-			fputc(',', out);
-			if (!isnan(r))
-				fprintf(out, "%.4f", r);
-			fprintf(out, ",\"%s\"\n", co->refused);
-		}
-}
-
-static void num_or_null(cJSON *o, const char *key, double v, bool valid)
-{
-	if (valid)
-		cJSON_AddNumberToObject(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
-/* A combination's refusals ("a; b") as an array. */
-static void refused_json(const struct nb_sweep_combo *co, cJSON *o)
-{
-	cJSON *ref = cJSON_AddArrayToObject(o, "refused");
-	for (const char *p = co->refused; *p;) {
-		const char *e = strstr(p, "; ");
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		char one[160];
-
-		snprintf(one, sizeof(one), "%.*s", (int)len, p);
-		cJSON_AddItemToArray(ref, cJSON_CreateString(one));
-		p += len + (e ? 2 : 0);
-	}
-}
-
-static cJSON *combo_json(const struct sweep_args *a, const struct nb_sweep *s, unsigned ci)
-{
-	const struct nb_sweep_combo *co = &s->combos[ci];
-	cJSON *o = cJSON_CreateObject(), *set = cJSON_AddObjectToObject(o, "set"), *ms;
-
-	for (unsigned k = 0; k < s->cfg.nknobs; k++)
-		cJSON_AddStringToObject(set, s->cfg.knobs[k].name, s->cfg.knobs[k].values[co->vi[k]]);
-	cJSON_AddStringToObject(o, "label", co->label);
-	cJSON_AddNumberToObject(o, "runs", co->cell.n);
-	cJSON_AddNumberToObject(o, "failed", co->cell.failed);
-	refused_json(co, o);
-	ms = cJSON_AddObjectToObject(o, "metrics");
-	for (int m = 0; m < NB_M_COUNT; m++) {
-		struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
-		double r = nb_sweep_ratio(s, ci, m);
-
-		if (!applies(a, m))
-			continue;
-		cJSON *mo = cJSON_AddObjectToObject(ms, nb_metrics[m].key);
-		num_or_null(mo, "mean", st.mean, co->cell.n);
-		num_or_null(mo, "ci", st.ci, isfinite(st.ci));
-		num_or_null(mo, "ratio", r, !isnan(r));
-		cJSON *vals = cJSON_AddArrayToObject(mo, "values");
-		for (unsigned i = 0; i < co->cell.n; i++)
-			cJSON_AddItemToArray(vals, cJSON_CreateNumber(co->cell.v[m][i]));
-	}
-	return o;
-}
-
-/* The JSON report (what --json prints and what --baseline compares against). */
-static cJSON *sweep_doc(const struct sweep_args *a, const struct nb_sweep *s)
-{
-	cJSON *j = cJSON_CreateObject(), *arr;
-
-	cJSON_AddNumberToObject(j, "schema_version", 1);
-	cJSON_AddStringToObject(j, "kind", "sweep");
-	cJSON_AddStringToObject(j, "test", kind_name(a));
-	cJSON_AddStringToObject(j, "path", a->test.path ? a->test.path : a->test.topo);
-	cJSON_AddNumberToObject(j, "runs", s->cfg.runs);
-	cJSON_AddNumberToObject(j, "ci_level", 95);
-	arr = cJSON_AddArrayToObject(j, "interfaces");
-	for (unsigned i = 0; i < s->nifs; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "netns", s->ifs[i].netns);
-		cJSON_AddStringToObject(o, "ifname", s->ifs[i].ifname);
-		cJSON_AddItemToArray(arr, o);
-	}
-	arr = cJSON_AddArrayToObject(j, "knobs");
-	for (unsigned k = 0; k < s->cfg.nknobs; k++) {
-		cJSON *o = cJSON_CreateObject(), *v = cJSON_AddArrayToObject(o, "values");
-
-		cJSON_AddStringToObject(o, "name", s->cfg.knobs[k].name);
-		for (unsigned i = 0; i < s->cfg.knobs[k].nvalues; i++)
-			cJSON_AddItemToArray(v, cJSON_CreateString(s->cfg.knobs[k].values[i]));
-		cJSON_AddItemToArray(arr, o);
-	}
-	arr = cJSON_AddArrayToObject(j, "combinations");
-	for (unsigned ci = 0; ci < s->ncombos; ci++)
-		cJSON_AddItemToArray(arr, combo_json(a, s, ci));
-	return j;
-}
-
-static void write_out(const struct sweep_args *a, const struct nb_sweep *s, FILE *out)
-{
-	enum cli_format f = a->head.format ? a->head.format : a->test.format;
-	if (f == CLI_JSON) {
-		cJSON *j = sweep_doc(a, s);
-		char *txt = cJSON_Print(j);
-		fprintf(out, "%s\n", txt);
-		free(txt);
-		cJSON_Delete(j);
-	} else if (f == CLI_CSV) {
-		print_csv(a, s, out);
-	} else {
-		print_text(a, s, out);
-	}
-}
-
 static int report(const struct sweep_args *a, const struct nb_sweep *s)
 {
+	enum cli_format f = a->head.format ? a->head.format : a->test.format;
 	int rc = cli_quitting() ? 1 : 0;
 
 	if (rc)
 		fprintf(stderr, "nbench sweep: interrupted; the table shows the runs that finished\n");
-	write_out(a, s, stdout);
+	cli_sweep_write(s, f, stdout);
 	if (a->head.output) {
-		FILE *f = fopen(a->head.output, "w");
+		FILE *fp = fopen(a->head.output, "w");
 
-		if (!f) {
+		if (!fp) {
 			fprintf(stderr, "nbench sweep: cannot write %s: %s\n", a->head.output,
 				strerror(errno));
 			return 1;
 		}
-		write_out(a, s, f);
-		fclose(f);
+		cli_sweep_write(s, f, fp);
+		fclose(fp);
 	}
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
 		if (!s->combos[ci].cell.n)
 			rc = 1;
 	if (!rc && a->test.baseline) { /* exit 1 on a regression against it, each named on stderr */
 		char note[512];
-		cJSON *doc = sweep_doc(a, s);
+		cJSON *doc = cli_sweep_doc(s);
 		rc = doc ? cli_baseline_check("sweep", a->test.baseline, a->tol_pct, doc, note, sizeof(note))
 			 : 1;
 		cJSON_Delete(doc);
