@@ -83,7 +83,7 @@ static int start_responder(struct nb_agent *ag, struct nb_topo *t, const char *p
 		extra[k++] = "--nic";
 		extra[k++] = nics[i];
 	}
-	pid_t pid = nb_target_spawn(t, ag->key_file, extra, k);
+	pid_t pid = nb_target_spawn(t, NULL, ag->key_file, extra, k);
 	int r = pid < 0 ? (int)pid
 			: nb_target_wait_listening(nb_topo_dial_addr(t), nb_topo_dial_port(t),
 						   10 * NB_NS_PER_S, NULL);

@@ -19,9 +19,10 @@ struct nb_key;
 /* ---- target.c ---- */
 
 #define NB_TARGET_MAX_EXTRA 64
-/* Starts `nbench serve` in topo's server end on its server address and port, quiet, with the key in key_file
- * (NULL: none) and n_extra more arguments; its pid or -errno. */
-pid_t nb_target_spawn(struct nb_topo *topo, const char *key_file, char *const *extra, unsigned n_extra);
+/* Starts `exe serve` (NULL: this process's binary) in topo's server end on its server address and port,
+ * quiet, with the key in key_file (NULL: none) and n_extra more arguments; its pid or -errno. */
+pid_t nb_target_spawn(struct nb_topo *topo, const char *exe, const char *key_file, char *const *extra,
+		      unsigned n_extra);
 
 /* ---- remote.c: -H SERVER --path KIND ---- */
 

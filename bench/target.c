@@ -75,14 +75,19 @@ static int wire_opts(const char *kind, const struct nb_wire_opts *w, struct nb_t
 	return 0;
 }
 
-pid_t nb_target_spawn(struct nb_topo *topo, const char *key_file, char *const *extra, unsigned n_extra)
+pid_t nb_target_spawn(struct nb_topo *topo, const char *exe, const char *key_file, char *const *extra,
+		      unsigned n_extra)
 {
 	char portstr[8], self[4096];
 	char *argv[10 + NB_TARGET_MAX_EXTRA] = {
 	    self, "serve", "--port", portstr, "--bind", (char *)nb_topo_server_addr(topo), "--quiet"};
 	unsigned k = 7;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = 0;
+	if (exe) {
+		snprintf(self, sizeof(self), "%s", exe);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = 0;
+	}
 	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(topo));
 	if (key_file) {
 		argv[k++] = "--key-file";
@@ -94,9 +99,10 @@ pid_t nb_target_spawn(struct nb_topo *topo, const char *key_file, char *const *e
 }
 
 /* Starts `nbench serve` in the path's server end, with the key in key_file when not NULL. */
-static int start_responder(struct nb_target *t, const char *key_file, char *err, size_t errlen)
+static int start_responder(struct nb_target *t, const char *exe, const char *key_file, char *err,
+			   size_t errlen)
 {
-	pid_t pid = nb_target_spawn(t->topo, key_file, NULL, 0);
+	pid_t pid = nb_target_spawn(t->topo, exe, key_file, NULL, 0);
 	if (pid < 0)
 		snprintf(err, errlen, "cannot start the responder in path %s: %s", nb_topo_name(t->topo),
 			 strerror((int)-pid));
@@ -122,7 +128,7 @@ static int open_path(struct nb_target *t, const struct nb_where *w, char *err, s
 		return 0; /* a VM path: the guest runs its own nbench serve (keyless), up once nb_topo_up
 			   * returned */
 	t->keyed = w->key_file != NULL;
-	return start_responder(t, w->key_file, err, errlen);
+	return start_responder(t, w->exe, w->key_file, err, errlen);
 }
 
 /* -H SERVER --path KIND: the agent's half, for the key's holders only. */

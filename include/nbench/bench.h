@@ -44,6 +44,8 @@ struct nb_where {
 	const char *key_file;  /* the shared key: the responder (or agent) must prove it; NULL: none */
 	const char *data_host; /* --data-host: where data may go when the responder names another address */
 	struct nb_wire_opts wire;
+	const char
+	    *exe; /* the nbench binary a path's responder runs (`nbench serve`); NULL: this process's */
 	/* Where a teardown's trouble is said, one line (the route to an agent's half that would not go); may
 	 * be NULL. */
 	void (*warn)(void *arg, const char *msg);

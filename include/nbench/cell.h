@@ -49,6 +49,7 @@ void nb_hcell_add(struct nb_hcell *h, double rtt_without_ns, struct nb_report *w
 /* h's last decomposition with the capture's overhead over every pair (rtt_without_ns, rtt_with_ns, runs);
  * NULL when no capture run succeeded. */
 struct nb_report_hops *nb_hcell_summary(struct nb_hcell *h, double level);
+/* Frees h's decomposition (h stays usable, empty of one). */
 void nb_hcell_free(struct nb_hcell *h);
 
 /* The hops' share of a decomposition: its "hop out" and "hop back" segments' means, ns. */
