@@ -3,7 +3,7 @@
  * `nbench diff A B`: each metric's change from A to B with its interval, whether it is significant and
  * whether it is better or worse; and --baseline FILE on the tests and compare, which fails a run (exit 1)
  * whose figures are worse than FILE's by more than --tolerance beyond their interval. The figures and the
- * statistics are metrics.c's; this file reads the command line and prints.
+ * statistics are analyze/'s (reportset.c, change.c); this file reads the command line and prints.
  */
 #include <errno.h>
 #include <math.h>
