@@ -26,6 +26,10 @@
 #include "nicstate.h"
 #include "topo_int.h"
 
+#define NIC_BURST_MS  2		  /* tbf bucket: 2 ms at the rate (2.5 MB at 10G) */
+#define NIC_LIMIT_MS  2		  /* tbf queue beyond the bucket: 2 ms more at most, when saturated */
+#define NIC_BURST_MIN (2 * 65536) /* two 64 KiB GSO super-packets, whatever the rate */
+
 /* ---- rtnetlink in this thread's namespace ---- */
 
 int nb_nic_sock(struct nl_sock **ret)
@@ -131,6 +135,16 @@ int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struc
 	return nb_nl_err(nl_send_sync(sk, msg));
 }
 
+void nb_tc_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit)
+{
+	double burst = rate_bps / 8 * NIC_BURST_MS / 1000;
+
+	if (burst < NIC_BURST_MIN)
+		burst = NIC_BURST_MIN;
+	*ret_burst = (uint32_t)burst;
+	*ret_limit = (uint32_t)(burst + rate_bps / 8 * NIC_LIMIT_MS / 1000);
+}
+
 /* What the kernel would dump for our tbf: TCA_TBF_PARMS, the 64-bit rate, the bucket in bytes (so
  * max_size is the bucket and a 64 KiB GSO packet passes whole rather than being segmented). */
 void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o)
@@ -141,7 +155,7 @@ void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o)
 	struct nlattr *a;
 	uint8_t *p = o->opts;
 
-	nb_wire_tbf_size(rate_bps, &burst, &limit);
+	nb_tc_tbf_size(rate_bps, &burst, &limit);
 	q.rate.rate = rate >= UINT32_MAX ? UINT32_MAX : (uint32_t)rate;
 	q.limit = limit;
 	/* the bucket in psched ticks (64 ns), as tc computes it; TCA_TBF_BURST below wins anyway */

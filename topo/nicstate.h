@@ -69,7 +69,9 @@ int nb_nic_link_get(struct nl_sock *sk, const char *name, int ifindex, struct rt
 int nb_tc_save(struct nl_sock *sk, int ifindex, struct nic_tc *out, size_t *n);
 /* One RTM_NEW* / RTM_DEL* for a qdisc or class; o->opts (o->optlen bytes) is TCA_OPTIONS' payload. */
 int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struct nic_tc *o);
-/* o's kind and options: the tbf of --wire-rate at rate_bps. */
+/* The tbf of --wire-rate (and of a qdisc sweep) at rate_bps: its bucket and its queue, bytes. */
+void nb_tc_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit);
+/* o's kind and options: that tbf. */
 void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o);
 /* Replays n's qdiscs and classes over those of ifindex unless they are the same already. */
 int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nicstate.h"
 #include "topo_int.h"
 #include "vm.h"
 
@@ -120,7 +121,7 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 	case NB_STEP_QDISC: {
 		uint32_t burst, limit;
 
-		nb_wire_tbf_size(s->rate_bps, &burst, &limit);
+		nb_tc_tbf_size(s->rate_bps, &burst, &limit);
 		sb_printf(b,
 			  "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
 			  s->ns, s->ifname, s->rate_bps, burst, limit);

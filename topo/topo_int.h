@@ -141,17 +141,14 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 		  struct nb_plan *ret, char *err, size_t errlen);
 void nb_plan_free(struct nb_plan *p);
 char *nb_plan_script(const struct nb_plan *p);
-void nb_ns_name(char *buf, size_t len, const char *name, const char *role);
-/* The i-th namespace role ("remote", "host", "ctr"), NULL past the last. */
-const char *nb_ns_role(size_t i);
 /* "unknown path kind ..." with the list of kinds into err; returns -EINVAL. */
 int nb_topo_kind_error(const char *kind, char *err, size_t errlen);
-/* Whether s is the name of a netns nbench would create; the instance name goes to ret_name. */
-bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
-bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 const char *nb_step_kind_name(enum nb_step_kind k);
 
-/* ns.c: the calling thread visits a netns and always comes back. */
+/* nl.c: a libnl-3 error code (negative or not) as -errno; 0 stays 0, what has no errno is -EIO. */
+int nb_nl_err(int nlerr);
+
+/* ns.c: the calling thread visits a netns and always comes back; the names of what an instance makes. */
 int nb_ns_enter(const char *ns, int *ret_orig);
 void nb_ns_leave(int orig);
 int nb_ns_open(const char *ns);
@@ -160,6 +157,14 @@ int nb_ns_delete(const char *ns);
 bool nb_ns_exists(const char *ns);
 /* The mount point of the cgroup v2 hierarchy ("" if none) */
 int nb_cgroup_root(char *buf, size_t len);
+/* The netns of instance name in role: nb-<name>-<role>. */
+void nb_ns_name(char *buf, size_t len, const char *name, const char *role);
+/* The i-th namespace role ("remote", "host", "ctr"), NULL past the last. */
+const char *nb_ns_role(size_t i);
+/* Whether s is the name of a netns nbench would create; the instance name goes to ret_name. */
+bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
+/* Whether s is the name of an instance's cgroup (nbench-<name>); the instance name goes to ret_name. */
+bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 
 /* proc.c: processes of an instance. How a step's process gets on record before it may run: */
 struct nb_launch {
@@ -202,7 +207,6 @@ void nb_apply_close(struct nb_apply *a);
 int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen);
 /* Idempotent: an object already gone counts as undone. */
 int nb_step_undo(struct nb_apply *a, struct nb_step *s);
-int nb_nl_err(int nlerr);
 /* The one-line message of step s failing with r (with a hint naming the missing privilege or kernel
  * option), detail appended; returns r. */
 int nb_step_error(const struct nb_step *s, int r, const char *detail, char *err, size_t errlen);
@@ -234,8 +238,6 @@ void nb_topo_launch(struct nb_topo *t, const sigset_t *cancel, struct nb_launch 
 bool nb_name_taken(const char *name, char *what, size_t whatlen);
 
 /* wire.c: this host's interfaces as the wire. */
-/* tbf's bucket and queue for rate_bps on the wire: bytes. */
-void nb_wire_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit);
 /* The checks of --wire (exist, differ, not lo, no default route, no master, not down without carrier);
  * p->force waives the last three. -errno with the reason in err. */
 int nb_wire_check(const struct nb_plan *p, char *err, size_t errlen);

@@ -32,10 +32,6 @@
 #include "nicstate.h"
 #include "topo_int.h"
 
-#define NIC_BURST_MS  2		  /* tbf bucket: 2 ms at the rate (2.5 MB at 10G) */
-#define NIC_LIMIT_MS  2		  /* tbf queue beyond the bucket: 2 ms more at most, when saturated */
-#define NIC_BURST_MIN (2 * 65536) /* two 64 KiB GSO super-packets, whatever the rate */
-
 struct nb_wire_state {
 	struct nic_state nic[2]; /* as p->wire */
 };
@@ -43,16 +39,6 @@ struct nb_wire_state {
 void nb_wire_free(struct nb_wire_state *w)
 {
 	free(w);
-}
-
-void nb_wire_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit)
-{
-	double burst = rate_bps / 8 * NIC_BURST_MS / 1000;
-
-	if (burst < NIC_BURST_MIN)
-		burst = NIC_BURST_MIN;
-	*ret_burst = (uint32_t)burst;
-	*ret_limit = (uint32_t)(burst + rate_bps / 8 * NIC_LIMIT_MS / 1000);
 }
 
 int nb_qdisc_step(struct nl_sock *sk, const struct nb_step *s, bool apply)
