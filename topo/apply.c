@@ -24,12 +24,12 @@
 #include <nftables/libnftables.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 struct nb_apply {
 	const struct nb_plan *plan;
 	const struct nb_launch *launch;
-	struct nb_vu_backend *vu; /* NB_STEP_VHOST_USER's backend, for NB_STEP_GUEST after it */
+	struct nb_vm_steps *vm; /* what NB_STEP_VHOST_USER hands on to NB_STEP_GUEST (topo/vm/) */
 	struct {
 		char ns[NB_NS_NAME_MAX];
 		struct nl_sock *sk;
@@ -63,7 +63,7 @@ void nb_apply_close(struct nb_apply *a)
 	for (size_t i = 0; i < sizeof(a->socks) / sizeof(a->socks[0]); i++)
 		if (a->socks[i].sk)
 			nl_socket_free(a->socks[i].sk);
-	free(a->vu);
+	nb_vm_steps_free(a->vm);
 	free(a);
 }
 
@@ -553,13 +553,7 @@ static int start_step(struct nb_apply *a, struct nb_step *s, char *err, size_t e
 
 	if (!a->plan || !a->launch)
 		return nb_step_error(s, -EINVAL, "no plan to start it from", err, errlen);
-	if (s->kind == NB_STEP_GUEST) {
-		r = nb_vm_start(a->plan, a->launch, a->vu, err, errlen);
-	} else {
-		free(a->vu);
-		a->vu = calloc(1, sizeof(*a->vu));
-		r = a->vu ? nb_vu_start(a->plan, a->launch, a->vu, err, errlen) : -ENOMEM;
-	}
+	r = nb_vm_step_apply(&a->vm, a->plan, a->launch, s->kind, err, errlen);
 	s->done = !r;
 	return r;
 }
@@ -612,11 +606,8 @@ int nb_step_undo(struct nb_apply *a, struct nb_step *s)
 		return nb_cgroup_remove(s->path);
 	/* found by the instance's name (pidfiles, run directory), whether or not the state file names them */
 	case NB_STEP_GUEST:
-		nb_vm_cleanup(s->name);
-		s->done = false;
-		return 0;
 	case NB_STEP_VHOST_USER:
-		nb_vu_cleanup(s->name);
+		nb_vm_step_undo(s->kind, s->name);
 		s->done = false;
 		return 0;
 	case NB_STEP_NETNS:

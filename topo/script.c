@@ -10,7 +10,7 @@
 
 #include "nicstate.h"
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 /* A growing string; on allocation failure it stays NULL and the caller sees NULL at the end. */
 struct sbuf {
@@ -53,7 +53,7 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
-/* The VM steps' text comes from topo/vm.c. */
+/* The VM steps' text comes from topo/vm/. */
 static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
 {
 	char *text = nb_vm_script(p, s->kind);

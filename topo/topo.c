@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 static bool has_caps(void)
 {

@@ -23,7 +23,9 @@
 #define NB_NS_NAME_MAX	     32 /* "nb-" + name + "-remote" + NUL fits */
 #define NB_NETNS_DIR	     "/run/netns"
 #define NB_STATE_DIR	     "/run/nbench/topo"
-#define NB_WIRE_RATE_MIN_BPS 1e6 /* --wire-rate: tbf's bucket would take over a second below */
+#define NB_VM_RUN_DIR	     "/run/nbench/vm" /* a VM path's files: NB_VM_RUN_DIR/<name>/ (topo/vm/) */
+#define NB_VU_DPDK_DIR	     "/var/run/dpdk"  /* where the EAL of a root process keeps its --file-prefix */
+#define NB_WIRE_RATE_MIN_BPS 1e6	      /* --wire-rate: tbf's bucket would take over a second below */
 #define NB_WIRE_RATE_MAX_BPS 100e9
 /* The routing protocol number on every route nbench adds ('N'; iproute2 shows "proto 78"): `topo down --all`
  * finds a client's route to a remote half by it after the client was killed. */
@@ -40,7 +42,7 @@ enum nb_step_kind {
 	NB_STEP_SYSCTL, /* key (dotted, under /proc/sys) = val, in ns */
 	NB_STEP_NFT,	/* ruleset text creating table `table` in ns */
 	NB_STEP_CGROUP, /* path: a cgroup v2 directory */
-	NB_STEP_TAP,	/* ifname: a persistent tap in ns, a guest's NIC or its backend's port (topo/vm.c) */
+	NB_STEP_TAP,	/* ifname: a persistent tap in ns, a guest's NIC or its backend's port (topo/vm/) */
 	NB_STEP_VHOST_USER, /* a guest's vhost-user backend (dpdk-testpmd) for instance name, in ns */
 	NB_STEP_GUEST,	    /* the guest of instance name (qemu), in ns; up once its responder answers */
 	NB_STEP_NIC,	    /* --wire: this host's interface peer moved into ns and renamed ifname */
@@ -74,7 +76,7 @@ enum nb_vm {
 	NB_VM_NONE,	  /* not a VM path */
 	NB_VM_QEMU,	  /* virtio-net with qemu's userspace backend */
 	NB_VM_VHOST_NET,  /* virtio-net with vhost-net */
-	NB_VM_VHOST_USER, /* a vhost-user netdev served by dpdk-testpmd (topo/vhost_user.c) */
+	NB_VM_VHOST_USER, /* a vhost-user netdev served by dpdk-testpmd (topo/vm/vhost_user.c) */
 };
 
 struct nb_plan {
