@@ -4,6 +4,8 @@
  * inside the step's namespace (a netlink socket stays in the namespace it was created in, so the calling
  * thread only visits the namespace to open it); sysctls and nft rulesets are done while the calling
  * thread visits the namespace, because /proc/sys/net and libnftables follow the thread's namespace.
+ * The steps of a VM path's server end (its tap, its vhost-user backend, its guest) are topo/vm/'s, through
+ * vm/vm.h; --wire's (NB_STEP_NIC, NB_STEP_QDISC) are wire.c's.
  */
 #include <errno.h>
 #include <fcntl.h>

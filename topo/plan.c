@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Path kind -> steps. Pure: no privileges, no side effects, so a plan can be rebuilt from a state file by
- * whoever tears the instance down. The layers of topo/: plan.c (this) -> apply.c (a step done and undone;
- * script.c renders one instead) -> state.c (state files, teardown) -> topo.c (the public API).
+ * whoever tears the instance down. A plan flows up: plan.c (this) -> apply.c (a step done and undone;
+ * script.c renders one instead) -> state.c (state files, teardown) -> topo.c (the public API); topo_int.h
+ * has the map of the files.
  *
  * The kinds are one table (kinds[] below): each kind names the kind it extends and says only what it adds
  * or replaces: steps appended to the shared part, a different server end, a different way for the client

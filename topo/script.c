@@ -65,6 +65,27 @@ static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_s
 	free(text);
 }
 
+static void script_sysctl(struct sbuf *b, const struct nb_step *s)
+{
+	char key[sizeof(s->key)];
+
+	snprintf(key, sizeof(key), "%s", s->key);
+	for (char *c = key; *c; c++)
+		if (*c == '.')
+			*c = '/';
+	sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+}
+
+/* The tbf of --wire-rate, with the bucket and queue nb_tc_tbf_size gives the kernel. */
+static void script_qdisc(struct sbuf *b, const struct nb_step *s)
+{
+	uint32_t burst, limit;
+
+	nb_tc_tbf_size(s->rate_bps, &burst, &limit);
+	sb_printf(b, "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
+		  s->ns, s->ifname, s->rate_bps, burst, limit);
+}
+
 static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
 {
 	switch (s->kind) {
@@ -91,16 +112,9 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 		sb_printf(b, "ip -n %s route add %s via %s dev %s proto %d\n", s->ns, s->addr, s->via,
 			  s->ifname, NB_RTPROT);
 		break;
-	case NB_STEP_SYSCTL: {
-		char key[sizeof(s->key)];
-
-		snprintf(key, sizeof(key), "%s", s->key);
-		for (char *c = key; *c; c++)
-			if (*c == '.')
-				*c = '/';
-		sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+	case NB_STEP_SYSCTL:
+		script_sysctl(b, s);
 		break;
-	}
 	case NB_STEP_NFT:
 		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
 		break;
@@ -118,15 +132,9 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 	case NB_STEP_NIC:
 		sb_printf(b, "ip link set %s netns %s name %s\n", s->peer, s->ns, s->ifname);
 		break;
-	case NB_STEP_QDISC: {
-		uint32_t burst, limit;
-
-		nb_tc_tbf_size(s->rate_bps, &burst, &limit);
-		sb_printf(b,
-			  "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
-			  s->ns, s->ifname, s->rate_bps, burst, limit);
+	case NB_STEP_QDISC:
+		script_qdisc(b, s);
 		break;
-	}
 	}
 }
 
