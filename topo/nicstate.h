@@ -3,7 +3,8 @@
  * The whole state of one interface (MTU, up/down, master, addresses, ethtool features, channels, rings,
  * coalescing, and the qdiscs and classes nbench did not find there by default), recorded and put back
  * exactly: what differs only. Shared by --wire (wire.c) and the knob sweeps (knob.c). Everything acts in
- * the calling thread's network namespace.
+ * the calling thread's network namespace. nicstate.c has the link, the addresses, ethtool and the JSON;
+ * tc.c the qdiscs and classes.
  */
 #ifndef NB_TOPO_NICSTATE_H
 #define NB_TOPO_NICSTATE_H
@@ -60,21 +61,12 @@ struct nic_state {
 	size_t ntc;
 };
 
+/* ---- nicstate.c ---- */
+
 /* A route netlink socket in this thread's namespace. */
 int nb_nic_sock(struct nl_sock **ret);
 /* The link called name (or of ifindex when name is NULL). */
 int nb_nic_link_get(struct nl_sock *sk, const char *name, int ifindex, struct rtnl_link **ret);
-
-/* The qdiscs, then the classes, of ifindex that the kernel did not make by default (handle 0). */
-int nb_tc_save(struct nl_sock *sk, int ifindex, struct nic_tc *out, size_t *n);
-/* One RTM_NEW* / RTM_DEL* for a qdisc or class; o->opts (o->optlen bytes) is TCA_OPTIONS' payload. */
-int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struct nic_tc *o);
-/* The tbf of --wire-rate (and of a qdisc sweep) at rate_bps: its bucket and its queue, bytes. */
-void nb_tc_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit);
-/* o's kind and options: that tbf. */
-void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o);
-/* Replays n's qdiscs and classes over those of ifindex unless they are the same already. */
-int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n);
 
 /* SIOCETHTOOL on name with data; 0 or -errno (> 0 from ETHTOOL_SFEATURES: not every bit as asked). */
 int nb_eth_ioctl(const char *name, void *data);
@@ -91,5 +83,18 @@ int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_sta
 /* n as JSON (for state files), and back. */
 struct cJSON *nb_nic_json(const struct nic_state *n);
 void nb_nic_read(const struct cJSON *o, struct nic_state *n);
+
+/* ---- tc.c ---- */
+
+/* The qdiscs, then the classes, of ifindex that the kernel did not make by default (handle 0). */
+int nb_tc_save(struct nl_sock *sk, int ifindex, struct nic_tc *out, size_t *n);
+/* One RTM_NEW* / RTM_DEL* for a qdisc or class; o->opts (o->optlen bytes) is TCA_OPTIONS' payload. */
+int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struct nic_tc *o);
+/* The tbf of --wire-rate (and of a qdisc sweep) at rate_bps: its bucket and its queue, bytes. */
+void nb_tc_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit);
+/* o's kind and options: that tbf. */
+void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o);
+/* Replays n's qdiscs and classes over those of ifindex unless they are the same already. */
+int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n);
 
 #endif
