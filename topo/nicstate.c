@@ -220,10 +220,18 @@ int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char 
 	r = addrs_save(sk, n);
 	if (!r)
 		r = nb_tc_save(sk, n->ifindex, n->tc, &n->ntc);
-	if (r) {
+	if (!r)
+		r = nb_tc_filters_save(sk, n->ifindex, n);
+	if (r == -E2BIG)
+		nb_err(err, errlen,
+		       "recording %s: more qdiscs, classes or tc filters (or larger ones) than nbench can "
+		       "record "
+		       "and put back (%d, %d, %d bytes of options each)",
+		       name, NIC_MAX_TC, NIC_MAX_FILTERS, NIC_TC_OPTS_MAX);
+	else if (r)
 		nb_err(err, errlen, "recording %s: %s", name, strerror(-r));
+	if (r)
 		return r;
-	}
 	nb_eth_save(name, n);
 	return 0;
 }
@@ -281,16 +289,10 @@ static uint32_t hex_read(const char *s, uint8_t *b, size_t max)
 	return (uint32_t)n;
 }
 
-cJSON *nb_nic_json(const struct nic_state *n)
+static cJSON *addrs_json(const struct nic_state *n)
 {
-	cJSON *o = cJSON_CreateObject(), *a, *e;
+	cJSON *a = cJSON_CreateArray(), *e;
 
-	cJSON_AddStringToObject(o, "name", n->name);
-	cJSON_AddNumberToObject(o, "ifindex", n->ifindex);
-	cJSON_AddBoolToObject(o, "up", n->up);
-	cJSON_AddNumberToObject(o, "mtu", n->mtu);
-	cJSON_AddStringToObject(o, "master", n->master);
-	a = cJSON_AddArrayToObject(o, "addresses");
 	for (size_t i = 0; a && i < n->naddrs; i++) {
 		const struct nic_addr *x = &n->addrs[i];
 
@@ -304,6 +306,58 @@ cJSON *nb_nic_json(const struct nic_state *n)
 		cJSON_AddStringToObject(e, "label", x->label);
 		cJSON_AddItemToArray(a, e);
 	}
+	return a;
+}
+
+/* qdiscs and classes, or filters (with their priority, protocol and chain) */
+static cJSON *tc_json(const struct nic_tc *t, size_t n, bool filters)
+{
+	cJSON *a = cJSON_CreateArray(), *e;
+
+	for (size_t i = 0; a && i < n; i++) {
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", filters ? "filter" : t[i].is_class ? "class" : "qdisc");
+		cJSON_AddNumberToObject(e, "handle", t[i].handle);
+		cJSON_AddNumberToObject(e, "parent", t[i].parent);
+		if (filters) {
+			cJSON_AddNumberToObject(e, "info", t[i].info);
+			cJSON_AddNumberToObject(e, "chain", t[i].chain);
+		}
+		cJSON_AddStringToObject(e, "kind", t[i].kind);
+		cJSON_AddItemToObject(e, "options", hex_json(t[i].opts, t[i].optlen));
+		cJSON_AddItemToArray(a, e);
+	}
+	return a;
+}
+
+/* each with its family, table and destination for people; "netlink" is what is put back */
+static cJSON *routes_json(const struct nic_state *n)
+{
+	cJSON *a = cJSON_CreateArray(), *e;
+
+	for (size_t i = 0; a && i < n->nroutes; i++) {
+		const struct nic_route *x = &n->routes[i];
+
+		e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "family", x->family);
+		cJSON_AddNumberToObject(e, "table", x->table);
+		cJSON_AddStringToObject(e, "dst", x->dst);
+		cJSON_AddItemToObject(e, "netlink", hex_json(x->msg, x->len));
+		cJSON_AddItemToArray(a, e);
+	}
+	return a;
+}
+
+cJSON *nb_nic_json(const struct nic_state *n)
+{
+	cJSON *o = cJSON_CreateObject(), *e;
+
+	cJSON_AddStringToObject(o, "name", n->name);
+	cJSON_AddNumberToObject(o, "ifindex", n->ifindex);
+	cJSON_AddBoolToObject(o, "up", n->up);
+	cJSON_AddNumberToObject(o, "mtu", n->mtu);
+	cJSON_AddStringToObject(o, "master", n->master);
+	cJSON_AddItemToObject(o, "addresses", addrs_json(n));
 	if (n->has_features) {
 		e = cJSON_AddObjectToObject(o, "features");
 		cJSON_AddItemToObject(e, "changeable", words_json(n->feat_avail, n->nfeat * 4));
@@ -316,18 +370,9 @@ cJSON *nb_nic_json(const struct nic_state *n)
 		cJSON_AddItemToObject(o, "rings", words_json(&n->ring, sizeof(n->ring)));
 	if (n->has_coal)
 		cJSON_AddItemToObject(o, "coalescing", words_json(&n->coal, sizeof(n->coal)));
-	a = cJSON_AddArrayToObject(o, "tc");
-	for (size_t i = 0; a && i < n->ntc; i++) {
-		const struct nic_tc *t = &n->tc[i];
-
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", t->is_class ? "class" : "qdisc");
-		cJSON_AddNumberToObject(e, "handle", t->handle);
-		cJSON_AddNumberToObject(e, "parent", t->parent);
-		cJSON_AddStringToObject(e, "kind", t->kind);
-		cJSON_AddItemToObject(e, "options", hex_json(t->opts, t->optlen));
-		cJSON_AddItemToArray(a, e);
-	}
+	cJSON_AddItemToObject(o, "tc", tc_json(n->tc, n->ntc, false));
+	cJSON_AddItemToObject(o, "filters", tc_json(n->filters, n->nfilters, true));
+	cJSON_AddItemToObject(o, "routes", routes_json(n));
 	return o;
 }
 
@@ -345,17 +390,11 @@ static void str(const cJSON *o, const char *k, char *buf, size_t len)
 	snprintf(buf, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
-void nb_nic_read(const cJSON *o, struct nic_state *n)
+static void addrs_read(const cJSON *a, struct nic_state *n)
 {
-	const cJSON *a, *e;
+	const cJSON *e;
 
-	memset(n, 0, sizeof(*n));
-	str(o, "name", n->name, sizeof(n->name));
-	n->ifindex = (int)num(o, "ifindex");
-	n->up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "up"));
-	n->mtu = (uint32_t)num(o, "mtu");
-	str(o, "master", n->master, sizeof(n->master));
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "addresses"))
+	cJSON_ArrayForEach(e, a)
 	{
 		struct nic_addr *x;
 
@@ -370,6 +409,65 @@ void nb_nic_read(const cJSON *o, struct nic_state *n)
 		x->flags = (unsigned)num(e, "flags");
 		str(e, "label", x->label, sizeof(x->label));
 	}
+}
+
+/* Into t (max entries); the number read. */
+static size_t tc_read(const cJSON *a, struct nic_tc *t, size_t max)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(e, a)
+	{
+		char type[8], hex[2 * NIC_TC_OPTS_MAX + 1];
+
+		if (n >= max)
+			break;
+		str(e, "type", type, sizeof(type));
+		t[n].is_class = !strcmp(type, "class");
+		t[n].handle = (uint32_t)num(e, "handle");
+		t[n].parent = (uint32_t)num(e, "parent");
+		t[n].info = (uint32_t)num(e, "info");
+		t[n].chain = (uint32_t)num(e, "chain");
+		str(e, "kind", t[n].kind, sizeof(t[n].kind));
+		str(e, "options", hex, sizeof(hex));
+		t[n].optlen = hex_read(hex, t[n].opts, sizeof(t[n].opts));
+		n++;
+	}
+	return n;
+}
+
+static void routes_read(const cJSON *a, struct nic_state *n)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, a)
+	{
+		struct nic_route *x;
+		char hex[2 * NIC_ROUTE_MAX + 1];
+
+		if (n->nroutes >= NIC_MAX_ROUTES)
+			break;
+		x = &n->routes[n->nroutes++];
+		x->family = (int)num(e, "family");
+		x->table = (uint32_t)num(e, "table");
+		str(e, "dst", x->dst, sizeof(x->dst));
+		str(e, "netlink", hex, sizeof(hex));
+		x->len = hex_read(hex, x->msg, sizeof(x->msg));
+	}
+}
+
+void nb_nic_read(const cJSON *o, struct nic_state *n)
+{
+	const cJSON *a;
+
+	memset(n, 0, sizeof(*n));
+	str(o, "name", n->name, sizeof(n->name));
+	n->ifindex = (int)num(o, "ifindex");
+	n->up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "up"));
+	n->mtu = (uint32_t)num(o, "mtu");
+	str(o, "master", n->master, sizeof(n->master));
+	addrs_read(cJSON_GetObjectItemCaseSensitive(o, "addresses"), n);
 	a = cJSON_GetObjectItemCaseSensitive(o, "features");
 	if (a) {
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "changeable");
@@ -384,23 +482,11 @@ void nb_nic_read(const cJSON *o, struct nic_state *n)
 	n->has_rings = words_read(cJSON_GetObjectItemCaseSensitive(o, "rings"), &n->ring, sizeof(n->ring));
 	n->has_coal =
 	    words_read(cJSON_GetObjectItemCaseSensitive(o, "coalescing"), &n->coal, sizeof(n->coal));
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "tc"))
-	{
-		struct nic_tc *t;
-		char type[8], hex[2 * NIC_TC_OPTS_MAX + 1];
-
-		if (n->ntc >= NIC_MAX_TC)
-			break;
-		t = &n->tc[n->ntc++];
-		str(e, "type", type, sizeof(type));
-		t->is_class = !strcmp(type, "class");
-		t->handle = (uint32_t)num(e, "handle");
-		t->parent = (uint32_t)num(e, "parent");
-		str(e, "kind", t->kind, sizeof(t->kind));
-		str(e, "options", hex, sizeof(hex));
-		t->optlen = hex_read(hex, t->opts, sizeof(t->opts));
-	}
+	n->ntc = tc_read(cJSON_GetObjectItemCaseSensitive(o, "tc"), n->tc, NIC_MAX_TC);
+	n->nfilters = tc_read(cJSON_GetObjectItemCaseSensitive(o, "filters"), n->filters, NIC_MAX_FILTERS);
+	routes_read(cJSON_GetObjectItemCaseSensitive(o, "routes"), n);
 }
+
 int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_state *n)
 {
 	struct rtnl_link *change = rtnl_link_alloc();
@@ -429,6 +515,8 @@ int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_sta
 		first = first ? first : r;
 	}
 	r = nb_tc_restore(sk, rtnl_link_get_ifindex(l), n);
+	if (!r)
+		r = nb_tc_filters_restore(sk, rtnl_link_get_ifindex(l), n);
 	rtnl_link_put(change);
 	return first ? first : r;
 }

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The qdiscs and classes of one interface (nicstate.h), raw: recorded as the kernel dumps them (the tcmsg
- * header, TCA_KIND and TCA_OPTIONS) and replayed as they were, so nbench needs to know no qdisc's options.
+ * The qdiscs, classes and filters of one interface (nicstate.h), raw: recorded as the kernel dumps them
+ * (the tcmsg header, TCA_KIND, TCA_OPTIONS and a filter's chain) and replayed as they were, so nbench needs
+ * to know no qdisc's or classifier's options (a filter's actions ride inside them, with their indexes).
  * Also the tbf of --wire-rate and of a qdisc sweep, written as the kernel would dump it.
  */
 #include <errno.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 
@@ -20,11 +24,13 @@
 #define NIC_LIMIT_MS  2		  /* tbf queue beyond the bucket: 2 ms more at most, when saturated */
 #define NIC_BURST_MIN (2 * 65536) /* two 64 KiB GSO super-packets, whatever the rate */
 
+/* One dump: qdiscs, classes, or the filters of one parent. */
 struct tc_dump {
+	int type; /* RTM_GETQDISC, RTM_GETTCLASS or RTM_GETTFILTER */
 	int ifindex;
-	bool is_class;
 	struct nic_tc *out;
-	size_t *n;
+	size_t *n, max;
+	int err; /* -E2BIG: more of them, or a larger one, than nbench records */
 };
 
 static int tc_dump_one(struct nl_msg *msg, void *arg)
@@ -35,64 +41,79 @@ static int tc_dump_one(struct nl_msg *msg, void *arg)
 	struct nlattr *tb[TCA_MAX + 1];
 	struct nic_tc *o;
 
-	if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
+	if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND] ||
+	    t->tcm_ifindex != d->ifindex)
 		return NL_OK;
-	/* handle 0: the kernel's default (noqueue, pfifo_fast, mq and its children), back by itself */
-	if (t->tcm_ifindex != d->ifindex || !TC_H_MAJ(t->tcm_handle) || *d->n >= NIC_MAX_TC)
+	/* handle 0: for a qdisc or class the kernel's default (noqueue, pfifo_fast, mq and its children),
+	 * back by itself; for a filter the line that names its classifier, made with its first filter */
+	if (d->type == RTM_GETTFILTER ? !t->tcm_handle : !TC_H_MAJ(t->tcm_handle))
 		return NL_OK;
+	if (*d->n >= d->max || (tb[TCA_OPTIONS] && (size_t)nla_len(tb[TCA_OPTIONS]) > sizeof(o->opts))) {
+		d->err = -E2BIG;
+		return NL_OK;
+	}
 	o = &d->out[(*d->n)++];
 	memset(o, 0, sizeof(*o));
-	o->is_class = d->is_class;
+	o->is_class = d->type == RTM_GETTCLASS;
 	o->handle = t->tcm_handle;
 	o->parent = t->tcm_parent;
+	if (d->type == RTM_GETTFILTER) {
+		o->info = t->tcm_info;
+		o->chain = tb[TCA_CHAIN] ? nla_get_u32(tb[TCA_CHAIN]) : 0;
+	}
 	nla_strlcpy(o->kind, tb[TCA_KIND], sizeof(o->kind));
-	if (tb[TCA_OPTIONS] && (size_t)nla_len(tb[TCA_OPTIONS]) <= sizeof(o->opts)) {
+	if (tb[TCA_OPTIONS]) {
 		o->optlen = (uint32_t)nla_len(tb[TCA_OPTIONS]);
 		memcpy(o->opts, nla_data(tb[TCA_OPTIONS]), o->optlen);
 	}
 	return NL_OK;
 }
 
-static int tc_dump(struct nl_sock *sk, int ifindex, bool is_class, struct nic_tc *out, size_t *n)
+/* Dump d (parent: a filter dump's qdisc or class), appended to d->out. */
+static int tc_dump(struct nl_sock *sk, struct tc_dump *d, uint32_t parent)
 {
-	struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex};
-	struct tc_dump d = {.ifindex = ifindex, .is_class = is_class, .out = out, .n = n};
+	struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = d->ifindex, .tcm_parent = parent};
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 	int r;
 
 	if (!cb)
 		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, tc_dump_one, &d);
-	r = nl_send_simple(sk, is_class ? RTM_GETTCLASS : RTM_GETQDISC, NLM_F_DUMP, &t, sizeof(t));
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, tc_dump_one, d);
+	r = nl_send_simple(sk, d->type, NLM_F_DUMP, &t, sizeof(t));
 	if (r >= 0)
 		r = nl_recvmsgs(sk, cb);
 	nl_cb_put(cb);
-	return r < 0 ? nb_nl_err(r) : 0;
+	return r < 0 ? nb_nl_err(r) : d->err;
 }
 
 /* The qdiscs, then the classes, of ifindex that nbench did not find there by default. */
 int nb_tc_save(struct nl_sock *sk, int ifindex, struct nic_tc *out, size_t *n)
 {
+	struct tc_dump d = {.type = RTM_GETQDISC, .ifindex = ifindex, .out = out, .n = n, .max = NIC_MAX_TC};
 	int r;
 
 	*n = 0;
-	r = tc_dump(sk, ifindex, false, out, n);
-	return r ? r : tc_dump(sk, ifindex, true, out, n);
+	r = tc_dump(sk, &d, 0);
+	d.type = RTM_GETTCLASS;
+	return r ? r : tc_dump(sk, &d, 0);
 }
 
-/* One RTM_NEW* / RTM_DEL* for a qdisc or class; opts (optlen bytes) is TCA_OPTIONS' payload. */
+/* One RTM_NEW* / RTM_DEL* for a qdisc, class or filter; opts (optlen bytes) is TCA_OPTIONS' payload. */
 int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struct nic_tc *o)
 {
 	struct tcmsg t = {.tcm_family = AF_UNSPEC,
 			  .tcm_ifindex = ifindex,
 			  .tcm_handle = o->handle,
-			  .tcm_parent = o->parent};
+			  .tcm_parent = o->parent,
+			  .tcm_info = o->info};
 	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
+	bool filter = type == RTM_NEWTFILTER || type == RTM_DELTFILTER;
 
 	if (!msg)
 		return -ENOMEM;
 	if (nlmsg_append(msg, &t, sizeof(t), NLMSG_ALIGNTO) < 0 ||
 	    (*o->kind && nla_put_string(msg, TCA_KIND, o->kind) < 0) ||
+	    (filter && nla_put_u32(msg, TCA_CHAIN, o->chain) < 0) ||
 	    (o->optlen && nla_put(msg, TCA_OPTIONS, (int)o->optlen, o->opts) < 0)) {
 		nlmsg_free(msg);
 		return -ENOMEM;
@@ -145,8 +166,10 @@ static bool tc_has_class(struct nl_sock *sk, int ifindex, uint32_t handle)
 {
 	struct nic_tc now[NIC_MAX_TC];
 	size_t n = 0;
+	struct tc_dump d = {
+	    .type = RTM_GETTCLASS, .ifindex = ifindex, .out = now, .n = &n, .max = NIC_MAX_TC};
 
-	if (tc_dump(sk, ifindex, true, now, &n))
+	if (tc_dump(sk, &d, 0))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (now[i].handle == handle)
@@ -198,5 +221,104 @@ int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
 			}
 		}
 	}
+	return r;
+}
+
+/* ---- filters ---- */
+
+/* Where filters of n's qdiscs and classes hang: each qdisc and class by its handle, and for an ingress
+ * qdisc its ingress side, for clsact both sides (as `tc filter ... ingress|egress` names them; an ingress
+ * qdisc shows its one list on either side, so it is asked once). */
+static size_t filter_parents(const struct nic_state *n, uint32_t *out, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n->ntc && k + 2 <= max; i++) {
+		const struct nic_tc *t = &n->tc[i];
+
+		if (t->is_class || t->parent != TC_H_INGRESS) {
+			out[k++] = t->handle;
+			continue;
+		}
+		out[k++] = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+		if (!strcmp(t->kind, "clsact"))
+			out[k++] = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+	}
+	return k;
+}
+
+int nb_tc_filters_save(struct nl_sock *sk, int ifindex, struct nic_state *n)
+{
+	uint32_t parents[NIC_MAX_TC + 1];
+	size_t np = filter_parents(n, parents, sizeof(parents) / sizeof(parents[0]));
+	struct tc_dump d = {.type = RTM_GETTFILTER,
+			    .ifindex = ifindex,
+			    .out = n->filters,
+			    .n = &n->nfilters,
+			    .max = NIC_MAX_FILTERS};
+	int r = 0;
+
+	n->nfilters = 0;
+	for (size_t i = 0; i < np && !r; i++)
+		r = tc_dump(sk, &d, parents[i]);
+	return r;
+}
+
+/* The classifiers whose flags attribute carries the kernel's offload status (in_hw, not_in_hw) beside
+ * what was asked (skip_hw, skip_sw): a request with a status bit is refused. */
+static const struct {
+	const char *kind;
+	int attr;
+} flag_attrs[] = {{"u32", TCA_U32_FLAGS},
+		  {"bpf", TCA_BPF_FLAGS_GEN},
+		  {"flower", TCA_FLOWER_FLAGS},
+		  {"matchall", TCA_MATCHALL_FLAGS}};
+
+/* f as a request: its dumped options without the offload status bits. */
+static void filter_request(const struct nic_tc *f, struct nic_tc *ret)
+{
+	struct nlattr *a;
+	int rem, attr = -1;
+
+	*ret = *f;
+	for (size_t i = 0; i < sizeof(flag_attrs) / sizeof(flag_attrs[0]); i++)
+		if (!strcmp(f->kind, flag_attrs[i].kind))
+			attr = flag_attrs[i].attr;
+	nla_for_each_attr(a, (struct nlattr *)ret->opts, (int)ret->optlen, rem)
+	{
+		uint32_t *v = nla_data(a);
+
+		if (nla_type(a) == attr && nla_len(a) == sizeof(*v))
+			*v &= ~(uint32_t)(TCA_CLS_FLAGS_IN_HW | TCA_CLS_FLAGS_NOT_IN_HW);
+	}
+}
+
+/* In the order dumped, in rounds: a u32 key that links to a hash table of its own goes in after it. The
+ * first of a classifier's entries makes it (a u32's root hash table with it, so replaying that table says
+ * it exists). */
+int nb_tc_filters_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
+{
+	bool done[NIC_MAX_FILTERS] = {0}, progress = true;
+	size_t left = n->nfilters;
+	struct nic_tc *req = malloc(sizeof(*req));
+	int r = 0;
+
+	if (!req)
+		return -ENOMEM;
+	while (left && progress) {
+		progress = false;
+		for (size_t i = 0; i < n->nfilters; i++) {
+			if (done[i])
+				continue;
+			filter_request(&n->filters[i], req);
+			r = nb_tc_send(sk, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, req);
+			if (!r || r == -EEXIST) {
+				done[i] = progress = true;
+				left--;
+				r = 0;
+			}
+		}
+	}
+	free(req);
 	return r;
 }

@@ -2,12 +2,14 @@
 /*
  * --wire: two interfaces of this host as the wire, and --wire-rate: a tbf at each end of it. Before the
  * first step the whole state of both interfaces is recorded (into the state file, so a teardown after a
- * kill -9 has it): name, ifindex, MTU, up/down, addresses, ethtool features, channels, rings, coalescing
- * and the qdiscs and classes nbench did not make (as the kernel dumps them, replayed as they were).
- * Moving a link to another namespace drops its addresses and qdiscs; deleting a namespace destroys a veth
- * but hands a physical NIC back to the root namespace under the name it had inside. So the teardown moves
- * both back explicitly, renames them, and puts back what differs. Links, addresses and qdiscs through
- * rtnetlink (libnl-3), the rest through the ethtool ioctl; a setting the driver will not read is absent.
+ * kill -9 has it): name, ifindex, MTU, up/down, addresses, ethtool features, channels, rings, coalescing,
+ * the qdiscs, classes and tc filters nbench did not make (as the kernel dumps them, replayed as they
+ * were), and the routes through them that the kernel would not make again (route.c).
+ * Moving a link to another namespace drops its addresses, qdiscs, filters and routes; deleting a
+ * namespace destroys a veth but hands a physical NIC back to the root namespace under the name it had
+ * inside. So the teardown moves both back explicitly, renames them, and puts back what differs, the
+ * routes last. Links, addresses, tc and routes through rtnetlink (libnl-3), the rest through the ethtool
+ * ioctl; a setting the driver will not read is absent.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -70,8 +72,15 @@ int nb_wire_save(struct nb_plan *p, char *err, size_t errlen)
 	if (!p->wire_saved)
 		return -ENOMEM;
 	r = nb_nic_sock(&sk);
-	for (int i = 0; i < 2 && !r; i++)
-		r = nb_nic_save(sk, p->wire[i], &p->wire_saved->nic[i], e, sizeof(e));
+	for (int i = 0; i < 2 && !r; i++) {
+		struct nic_state *n = &p->wire_saved->nic[i];
+
+		r = nb_nic_save(sk, p->wire[i], n, e, sizeof(e));
+		if (!r && (r = nb_route_save(sk, n)))
+			snprintf(e, sizeof(e), "recording the routes through %s: %s", n->name,
+				 r == -E2BIG ? "more (or longer) than nbench can record and put back"
+					     : strerror(-r));
+	}
 	if (r)
 		nb_err(err, errlen, "--wire: %s", e);
 	if (sk)
@@ -249,6 +258,14 @@ static int nic_restore(struct nl_sock *sk, const struct nb_plan *p, int i)
 	return r;
 }
 
+static int routes_restore(struct nl_sock *sk, const struct nb_plan *p, int i)
+{
+	const struct nic_state *n = &p->wire_saved->nic[i];
+	int ifindex = (int)if_nametoindex(n->name);
+
+	return ifindex ? nb_route_restore(sk, ifindex, n) : -ENODEV;
+}
+
 int nb_wire_restore(const struct nb_plan *p)
 {
 	struct nl_sock *sk;
@@ -259,11 +276,13 @@ int nb_wire_restore(const struct nb_plan *p)
 	r = nb_nic_sock(&sk);
 	if (r)
 		return r;
-	for (int i = 0; i < 2; i++) {
-		r = nic_restore(sk, p, i);
+	/* both ports whole first, then their routes: a gateway is reached through an address of either */
+	for (int i = 0; i < 4; i++) {
+		r = i < 2 ? nic_restore(sk, p, i) : routes_restore(sk, p, i - 2);
 		if (r)
-			fprintf(stderr, "nbench topo: %s: restoring wire interface %s: %s\n", p->name,
-				p->wire_saved->nic[i].name, strerror(-r));
+			fprintf(stderr, "nbench topo: %s: restoring %s of wire interface %s: %s\n", p->name,
+				i < 2 ? "the state" : "the routes", p->wire_saved->nic[i % 2].name,
+				strerror(-r));
 		first = first ? first : r;
 	}
 	nl_socket_free(sk);
