@@ -200,6 +200,25 @@ int nb_addr_put(struct nl_sock *sk, int ifindex, const struct nic_addr *o)
 	return r == -EEXIST ? 0 : r;
 }
 
+/* The programs of n's eBPF filters kept through the run (nb_tc_keep), or why not in err. */
+static int keep(const struct nic_state *n, char *err, size_t errlen)
+{
+	uint32_t id = 0;
+	int r = nb_tc_keep(n, &id);
+
+	if (r == -ENOMEDIUM)
+		nb_err(err, errlen,
+		       "recording %s: the program of its eBPF tc filter (id %u) is kept in a bpf filesystem "
+		       "while the port is away, and /sys/fs/bpf is none (mount -t bpf bpf /sys/fs/bpf)",
+		       n->name, id);
+	else if (r)
+		nb_err(err, errlen, "recording %s: keeping the program of its eBPF tc filter (id %u): %s",
+		       n->name, id, strerror(-r));
+	if (r)
+		nb_tc_forget(n);
+	return r;
+}
+
 int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char *err, size_t errlen)
 {
 	struct rtnl_link *l;
@@ -233,7 +252,7 @@ int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char 
 	if (r)
 		return r;
 	nb_eth_save(name, n);
-	return 0;
+	return keep(n, err, errlen);
 }
 
 static cJSON *words_json(const void *v, size_t size)

@@ -94,7 +94,8 @@ void nb_eth_save(const char *name, struct nic_state *n);
 /* Sets what differs from n; the first error. */
 int nb_eth_restore(const char *name, const struct nic_state *n);
 
-/* Records the whole state of interface name into n; 0 or -errno with one line in err. */
+/* Records the whole state of interface name into n; 0 or -errno with one line in err. The programs of its
+ * eBPF tc filters are kept alive (nb_tc_keep) until nb_tc_forget(n). */
 int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char *err, size_t errlen);
 /* Puts link l (found through sk) back into state n where it differs; the first error. */
 int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_state *n);
@@ -120,6 +121,12 @@ int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n);
 int nb_tc_filters_save(struct nl_sock *sk, int ifindex, struct nic_state *n);
 /* Replays n's filters on ifindex (after nb_tc_restore); one that is there already counts as done. */
 int nb_tc_filters_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n);
+/* Keeps the program of every eBPF filter of n alive (pinned under /sys/fs/bpf/nbench) for as long as the
+ * record may be replayed: the filter, its only holder, dies with the port's move. 0 or -errno (-ENOMEDIUM:
+ * no bpf filesystem at /sys/fs/bpf) with the program's id in ret_id. */
+int nb_tc_keep(const struct nic_state *n, uint32_t *ret_id);
+/* The record is done with: its programs' pins go. */
+void nb_tc_forget(const struct nic_state *n);
 
 /* ---- route.c ---- */
 

@@ -6,12 +6,18 @@
  * Also the tbf of --wire-rate and of a qdisc sweep, written as the kernel would dump it.
  */
 #include <errno.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -264,6 +270,131 @@ int nb_tc_filters_save(struct nl_sock *sk, int ifindex, struct nic_state *n)
 	return r;
 }
 
+/* ---- the programs of eBPF filters ---- */
+
+/* An eBPF cls_bpf filter names its program by id, and the program lives only as long as something holds
+ * it: the filter dies with the port's move, so the record pins the program in a bpf filesystem, the replay
+ * hands the pin's fd to the new filter, and nb_tc_forget unpins once the record is done with. */
+#define BPF_PIN_DIR "/sys/fs/bpf/nbench"
+
+static int bpf_call(int cmd, union bpf_attr *a)
+{
+	int r = (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
+
+	return r < 0 ? -errno : r;
+}
+
+/* The program id of eBPF filter f (its TCA_BPF_ID), 0 for anything else. */
+static uint32_t bpf_prog_id(const struct nic_tc *f)
+{
+	struct nlattr *a;
+	uint32_t id = 0;
+	int rem;
+
+	if (strcmp(f->kind, "bpf"))
+		return 0;
+	nla_for_each_attr(a, (struct nlattr *)f->opts, (int)f->optlen, rem)
+	{
+		if (nla_type(a) == TCA_BPF_ID && nla_len(a) == sizeof(id))
+			id = nla_get_u32(a);
+	}
+	return id;
+}
+
+static void bpf_pin_path(char *buf, size_t len, const char *ifname, const struct nic_tc *f, uint32_t id)
+{
+	snprintf(buf, len, BPF_PIN_DIR "/%s-%08x-%08x-%u", ifname, f->parent, f->handle, id);
+}
+
+static int bpf_keep(const char *ifname, const struct nic_tc *f, uint32_t id)
+{
+	char path[128];
+	struct statfs sf;
+	union bpf_attr a = {.prog_id = id};
+	int fd, r;
+
+	if (statfs("/sys/fs/bpf", &sf) || sf.f_type != BPF_FS_MAGIC)
+		return -ENOMEDIUM;
+	if (mkdir(BPF_PIN_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	fd = bpf_call(BPF_PROG_GET_FD_BY_ID, &a);
+	if (fd < 0)
+		return fd;
+	bpf_pin_path(path, sizeof(path), ifname, f, id);
+	memset(&a, 0, sizeof(a));
+	a.pathname = (uint64_t)(uintptr_t)path;
+	a.bpf_fd = (uint32_t)fd;
+	r = bpf_call(BPF_OBJ_PIN, &a);
+	close(fd);
+	return r == -EEXIST ? 0 : r < 0 ? r : 0; /* EEXIST: an earlier record of the same filter keeps it */
+}
+
+int nb_tc_keep(const struct nic_state *n, uint32_t *ret_id)
+{
+	for (size_t i = 0; i < n->nfilters; i++) {
+		uint32_t id = bpf_prog_id(&n->filters[i]);
+		int r = id ? bpf_keep(n->name, &n->filters[i], id) : 0;
+
+		if (r) {
+			*ret_id = id;
+			return r;
+		}
+	}
+	return 0;
+}
+
+void nb_tc_forget(const struct nic_state *n)
+{
+	char path[128];
+
+	for (size_t i = 0; i < n->nfilters; i++) {
+		uint32_t id = bpf_prog_id(&n->filters[i]);
+
+		if (id) {
+			bpf_pin_path(path, sizeof(path), n->name, &n->filters[i], id);
+			unlink(path);
+		}
+	}
+	rmdir(BPF_PIN_DIR); /* once empty */
+}
+
+/* req (a copy of eBPF filter f) as a request: its program by fd (from the pin, else by id while it still
+ * lives) in place of the id and tag the kernel dumps. The fd goes to ret_fd, to close after the send. */
+static int bpf_request(const char *ifname, const struct nic_tc *f, uint32_t id, struct nic_tc *req,
+		       int *ret_fd)
+{
+	char path[128];
+	union bpf_attr a = {0};
+	struct nlattr *x;
+	uint8_t *p = req->opts;
+	int rem, fd;
+
+	bpf_pin_path(path, sizeof(path), ifname, f, id);
+	a.pathname = (uint64_t)(uintptr_t)path;
+	fd = bpf_call(BPF_OBJ_GET, &a);
+	if (fd < 0) {
+		memset(&a, 0, sizeof(a));
+		a.prog_id = id;
+		fd = bpf_call(BPF_PROG_GET_FD_BY_ID, &a);
+	}
+	if (fd < 0)
+		return fd;
+	nla_for_each_attr(x, (struct nlattr *)f->opts, (int)f->optlen, rem)
+	{
+		if (nla_type(x) == TCA_BPF_ID || nla_type(x) == TCA_BPF_TAG || nla_type(x) == TCA_BPF_FD)
+			continue;
+		memcpy(p, x, (size_t)x->nla_len);
+		p += NLA_ALIGN(x->nla_len);
+	}
+	x = (struct nlattr *)p;
+	x->nla_type = TCA_BPF_FD;
+	x->nla_len = NLA_HDRLEN + sizeof(uint32_t);
+	memcpy(p + NLA_HDRLEN, &(uint32_t){(uint32_t)fd}, sizeof(uint32_t));
+	req->optlen = (uint32_t)(p + NLA_ALIGN(x->nla_len) - req->opts);
+	*ret_fd = fd;
+	return 0;
+}
+
 /* The classifiers whose flags attribute carries the kernel's offload status (in_hw, not_in_hw) beside
  * what was asked (skip_hw, skip_sw): a request with a status bit is refused. */
 static const struct {
@@ -274,13 +405,18 @@ static const struct {
 		  {"flower", TCA_FLOWER_FLAGS},
 		  {"matchall", TCA_MATCHALL_FLAGS}};
 
-/* f as a request: its dumped options without the offload status bits. */
-static void filter_request(const struct nic_tc *f, struct nic_tc *ret)
+/* f (a filter of interface ifname) as a request: its dumped options without the offload status bits, an
+ * eBPF program by fd (closed by the caller after the send; -1: none). 0 or -errno. */
+static int filter_request(const char *ifname, const struct nic_tc *f, struct nic_tc *ret, int *ret_fd)
 {
+	uint32_t id = bpf_prog_id(f);
 	struct nlattr *a;
-	int rem, attr = -1;
+	int rem, attr = -1, r;
 
 	*ret = *f;
+	*ret_fd = -1;
+	if (id && (r = bpf_request(ifname, f, id, ret, ret_fd)))
+		return r;
 	for (size_t i = 0; i < sizeof(flag_attrs) / sizeof(flag_attrs[0]); i++)
 		if (!strcmp(f->kind, flag_attrs[i].kind))
 			attr = flag_attrs[i].attr;
@@ -291,6 +427,7 @@ static void filter_request(const struct nic_tc *f, struct nic_tc *ret)
 		if (nla_type(a) == attr && nla_len(a) == sizeof(*v))
 			*v &= ~(uint32_t)(TCA_CLS_FLAGS_IN_HW | TCA_CLS_FLAGS_NOT_IN_HW);
 	}
+	return 0;
 }
 
 /* In the order dumped, in rounds: a u32 key that links to a hash table of its own goes in after it. The
@@ -301,7 +438,7 @@ int nb_tc_filters_restore(struct nl_sock *sk, int ifindex, const struct nic_stat
 	bool done[NIC_MAX_FILTERS] = {0}, progress = true;
 	size_t left = n->nfilters;
 	struct nic_tc *req = malloc(sizeof(*req));
-	int r = 0;
+	int r = 0, fd = -1;
 
 	if (!req)
 		return -ENOMEM;
@@ -310,8 +447,12 @@ int nb_tc_filters_restore(struct nl_sock *sk, int ifindex, const struct nic_stat
 		for (size_t i = 0; i < n->nfilters; i++) {
 			if (done[i])
 				continue;
-			filter_request(&n->filters[i], req);
-			r = nb_tc_send(sk, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, req);
+			r = filter_request(n->name, &n->filters[i], req, &fd);
+			if (!r)
+				r = nb_tc_send(sk, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, req);
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
 			if (!r || r == -EEXIST) {
 				done[i] = progress = true;
 				left--;

@@ -81,8 +81,10 @@ int nb_wire_save(struct nb_plan *p, char *err, size_t errlen)
 				 r == -E2BIG ? "more (or longer) than nbench can record and put back"
 					     : strerror(-r));
 	}
-	if (r)
+	if (r) {
+		nb_wire_forget(p);
 		nb_err(err, errlen, "--wire: %s", e);
+	}
 	if (sk)
 		nl_socket_free(sk);
 	return r;
@@ -286,7 +288,16 @@ int nb_wire_restore(const struct nb_plan *p)
 		first = first ? first : r;
 	}
 	nl_socket_free(sk);
+	/* a teardown that failed keeps what a later one needs (and the state file that says so) */
+	if (!first)
+		nb_wire_forget(p);
 	return first;
+}
+
+void nb_wire_forget(const struct nb_plan *p)
+{
+	for (int i = 0; p->wire_saved && i < 2; i++)
+		nb_tc_forget(&p->wire_saved->nic[i]);
 }
 
 /* ---- the state file's "wire" ---- */

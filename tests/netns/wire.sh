@@ -53,6 +53,20 @@ tc filter add dev "$A" egress protocol all prio 20 bpf bytecode '1,6 0 0 4294967
 tc qdisc add dev "$B" ingress
 tc filter add dev "$B" parent ffff: protocol ip prio 5 u32 match ip dst 192.0.2.1/32 \
 	action mirred egress mirror dev "$DECOY"
+# an eBPF classifier (direct action), whose program lives only as long as its filter, where clang builds
+# one; tc keeps its object's maps in a bpf filesystem, as nbench keeps the program while the port is away
+EBPF=
+cat >"$TMP/cls.c" <<'EOF'
+__attribute__((section("classifier"), used)) int pass(void *skb) { return 0; }
+char nb_license[] __attribute__((section("license"), used)) = "GPL";
+EOF
+if command -v clang >/dev/null && clang -O2 -target bpf -c "$TMP/cls.c" -o "$TMP/cls.o" 2>"$TMP/clang.err"; then
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || fail "no bpf filesystem at /sys/fs/bpf"
+	tc filter add dev "$A" ingress prio 30 bpf da obj "$TMP/cls.o" sec classifier || fail "eBPF filter"
+	EBPF=1
+else
+	log "clang built no eBPF classifier: the eBPF filter is left out ($(head -c 200 "$TMP/clang.err"))"
+fi
 
 # Everything a port's state is made of, as iproute2 and ethtool see it; waits out IPv6 DAD first (a
 # link-local address is "tentative" for a moment after each up).
@@ -79,12 +93,14 @@ snap >"$TMP/before"
 # the set-up took: what follows compares something
 for want in "198.18.5.0/24 via 192.0.2.254" "198.18.6.0/24 via 192.0.2.254 table 100" \
 	"198.18.7.0/24 table 101 proto static scope link" "2001:db8:77::/64 table 100" "u32 chain 0 fh 800::800" \
-	"mirred (Egress Redirect to device $DECOY)" "bytecode '1,6 0 0 4294967295'" "mirred (Egress Mirror to device $DECOY)"; do
+	"mirred (Egress Redirect to device $DECOY)" "bytecode '1,6 0 0 4294967295'" "mirred (Egress Mirror to device $DECOY)" \
+	${EBPF:+"cls.o:[classifier] direct-action"}; do
 	grep -qF "$want" "$TMP/before" || fail "set-up: no '$want' in $(cat "$TMP/before")"
 done
 same() {
 	snap >"$TMP/after"
 	diff "$TMP/before" "$TMP/after" >"$TMP/diff" || fail "$1: the ports are not as before: $(head -c 2000 "$TMP/diff")"
+	[ ! -e /sys/fs/bpf/nbench ] || fail "$1: eBPF programs still pinned: $(ls /sys/fs/bpf/nbench)"
 }
 
 log "up, traffic, down: everything back"
@@ -100,6 +116,7 @@ import json, sys
 a, b = json.load(open(sys.argv[1]))["wire"]["saved"]
 assert len(a["routes"]) == 4 and len(a["filters"]) >= 2 and len(b["filters"]) >= 1, (a["routes"], a["filters"])
 PY
+[ -z "$EBPF" ] || [ -n "$(ls /sys/fs/bpf/nbench)" ] || fail "the eBPF filter's program is not kept while $A is away"
 "$NBENCH" rr --topo "$n" -t 1 -q >"$TMP/rr" || fail "rr over the wire failed: $(cat "$TMP/rr")"
 # the report names the ports as the path has them, with what each counted
 "$NBENCH" rr --topo "$n" -t 1 -q --json >"$TMP/rr.json" || fail "rr --json over the wire failed"
@@ -213,6 +230,10 @@ expect_refusal "default route" ip netns exec "$DRNS" "$NBENCH" topo up native --
 ip -n "$DRNS" route show default | grep -q x0 || fail "the throwaway default route is gone"
 ip netns del "$DRNS"
 expect_refusal "no wire" "$NBENCH" topo up loopback --name "$n" --wire "$A,$B"
+if [ -n "$EBPF" ]; then # no bpf filesystem to keep the eBPF filter's program in (a mount namespace of its own)
+	expect_refusal "/sys/fs/bpf is none" unshare -m --propagation private sh -c \
+		'umount /sys/fs/bpf && exec "$0" topo up native --name "$1" --wire "$2"' "$NBENCH" "$n" "$A,$B"
+fi
 check_clean "$n"
 same "after the refusals"
 log "ok"
