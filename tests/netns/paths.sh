@@ -84,8 +84,7 @@ PYEOF
 		log "host: spawned $pid: pid-in-ns $wpid, hostname $whost, cgroup $wcg"
 		[ "$wpid" = 2 ] || fail "host: server is pid $wpid in its pid namespace, want 2 (under init)"
 		[ "$whost" = "nb-$n-host" ] || fail "host: hostname $whost"
-		# its cgroup is nbench-<name> under the cgroup root nbench found (under scripts/fresh, a subtree)
-		case $wcg in 0::*/nbench-$n) ;; *) fail "host: cgroup $wcg" ;; esac
+		[ "$wcg" = "0::/nbench-$n" ] || fail "host: cgroup $wcg"
 		[ "$(readlink /proc/$pid/ns/net)" = "$(ip netns exec "nb-$n-host" readlink /proc/self/ns/net)" ] ||
 			fail "host: server not in the host netns"
 		[ "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "host: shares our mount ns"
