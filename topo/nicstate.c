@@ -204,7 +204,7 @@ int nb_addr_put(struct nl_sock *sk, int ifindex, const struct nic_addr *o)
 static int keep(const struct nic_state *n, char *err, size_t errlen)
 {
 	uint32_t id = 0;
-	int r = nb_tc_keep(n, &id);
+	int r = nb_tc_keep(n->name, n->filters, n->nfilters, &id);
 
 	if (r == -ENOMEDIUM)
 		nb_err(err, errlen,
@@ -215,7 +215,7 @@ static int keep(const struct nic_state *n, char *err, size_t errlen)
 		nb_err(err, errlen, "recording %s: keeping the program of its eBPF tc filter (id %u): %s",
 		       n->name, id, strerror(-r));
 	if (r)
-		nb_tc_forget(n);
+		nb_nic_forget(n);
 	return r;
 }
 
@@ -240,7 +240,7 @@ int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char 
 	if (!r)
 		r = nb_tc_save(sk, n->ifindex, n->tc, &n->ntc);
 	if (!r)
-		r = nb_tc_filters_save(sk, n->ifindex, n);
+		r = nb_tc_filters_save(sk, n->ifindex, n->tc, n->ntc, n->filters, &n->nfilters);
 	if (r == -E2BIG)
 		nb_err(err, errlen,
 		       "recording %s: more qdiscs, classes or tc filters (or larger ones) than nbench can "
@@ -533,9 +533,14 @@ int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_sta
 		r = nb_addr_put(sk, rtnl_link_get_ifindex(l), &n->addrs[j]);
 		first = first ? first : r;
 	}
-	r = nb_tc_restore(sk, rtnl_link_get_ifindex(l), n);
+	r = nb_tc_restore(sk, rtnl_link_get_ifindex(l), n->tc, n->ntc);
 	if (!r)
-		r = nb_tc_filters_restore(sk, rtnl_link_get_ifindex(l), n);
+		r = nb_tc_filters_restore(sk, rtnl_link_get_ifindex(l), n->name, n->filters, n->nfilters);
 	rtnl_link_put(change);
 	return first ? first : r;
+}
+
+void nb_nic_forget(const struct nic_state *n)
+{
+	nb_tc_forget(n->name, n->filters, n->nfilters);
 }

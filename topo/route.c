@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The routes through one interface (nicstate.h), for --wire. Moving a port to another namespace takes
+ * The routes through one interface (route.h), for --wire. Moving a port to another namespace takes
  * every route through it along, in every table, and when it comes back the kernel makes again only its own
  * (the connected and local routes of its addresses, IPv6's link-local and multicast ones). So before the
  * move every other route with a nexthop on the port (IPv4 and IPv6, any table, any scope, any type) is
@@ -20,7 +20,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/route.h>
 
-#include "nicstate.h"
+#include "route.h"
 #include "topo_int.h"
 
 /* The route of a record, as libnl's object; NULL if it will not parse. */
@@ -59,8 +59,10 @@ static bool kept(struct rtnl_route *rt, int ifindex)
 }
 
 struct route_dump {
-	struct nic_state *n;
-	int err; /* -E2BIG: more routes, or a larger one, than a nic_state holds */
+	int ifindex;
+	struct nic_route *out;
+	size_t *n;
+	int err; /* -E2BIG: more routes, or a larger one, than a record holds */
 };
 
 static int route_one(struct nl_msg *msg, void *arg)
@@ -73,11 +75,11 @@ static int route_one(struct nl_msg *msg, void *arg)
 
 	if (h->nlmsg_type != RTM_NEWROUTE || !(rt = route_of(nlmsg_data(h), len)))
 		return NL_OK;
-	if (kept(rt, d->n->ifindex)) {
-		if (d->n->nroutes >= NIC_MAX_ROUTES || len > NIC_ROUTE_MAX) {
+	if (kept(rt, d->ifindex)) {
+		if (*d->n >= NIC_MAX_ROUTES || len > NIC_ROUTE_MAX) {
 			d->err = -E2BIG;
 		} else {
-			o = &d->n->routes[d->n->nroutes++];
+			o = &d->out[(*d->n)++];
 			memset(o, 0, sizeof(*o));
 			o->family = rtnl_route_get_family(rt);
 			o->table = rtnl_route_get_table(rt);
@@ -91,16 +93,16 @@ static int route_one(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int nb_route_save(struct nl_sock *sk, struct nic_state *n)
+int nb_route_save(struct nl_sock *sk, int ifindex, struct nic_route *out, size_t *n)
 {
 	struct rtmsg rtm = {.rtm_family = AF_UNSPEC};
-	struct route_dump d = {.n = n};
+	struct route_dump d = {.ifindex = ifindex, .out = out, .n = n};
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 	int r;
 
 	if (!cb)
 		return -ENOMEM;
-	n->nroutes = 0;
+	*n = 0;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, route_one, &d);
 	r = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
 	if (r >= 0)
@@ -132,19 +134,19 @@ static int route_put(struct nl_sock *sk, const struct nic_route *o, int from, in
 	return r == -EEXIST ? 0 : r;
 }
 
-int nb_route_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
+int nb_route_restore(struct nl_sock *sk, int from, int ifindex, const struct nic_route *routes, size_t n)
 {
 	bool done[NIC_MAX_ROUTES] = {0}, progress = true;
-	size_t left = n->nroutes;
+	size_t left = n;
 	int r = 0;
 
 	/* in rounds: a route whose gateway another of them reaches goes in after that one */
 	while (left && progress) {
 		progress = false;
-		for (size_t i = 0; i < n->nroutes; i++) {
+		for (size_t i = 0; i < n && i < NIC_MAX_ROUTES; i++) {
 			if (done[i])
 				continue;
-			r = route_put(sk, &n->routes[i], n->ifindex, ifindex);
+			r = route_put(sk, &routes[i], from, ifindex);
 			if (!r) {
 				done[i] = progress = true;
 				left--;

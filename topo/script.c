@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nicstate.h"
+#include "tc.h"
 #include "topo_int.h"
 #include "vm/vm.h"
 

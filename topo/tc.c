@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The qdiscs, classes and filters of one interface (nicstate.h), raw: recorded as the kernel dumps them
+ * The qdiscs, classes and filters of one interface (tc.h), raw: recorded as the kernel dumps them
  * (the tcmsg header, TCA_KIND, TCA_OPTIONS and a filter's chain) and replayed as they were, so nbench needs
  * to know no qdisc's or classifier's options (a filter's actions ride inside them, with their indexes).
  * Also the tbf of --wire-rate and of a qdisc sweep, written as the kernel would dump it.
@@ -23,7 +23,7 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 
-#include "nicstate.h"
+#include "tc.h"
 #include "topo_int.h"
 
 #define NIC_BURST_MS  2		  /* tbf bucket: 2 ms at the rate (2.5 MB at 10G) */
@@ -185,22 +185,22 @@ static bool tc_has_class(struct nl_sock *sk, int ifindex, uint32_t handle)
 
 /* Replays the saved qdiscs and classes over what is there now, unless it is the same already: a parent
  * before its children, so in rounds until nothing more goes in. */
-int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
+int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_tc *tc, size_t ntc)
 {
 	struct nic_tc now[NIC_MAX_TC];
 	bool done[NIC_MAX_TC] = {0}, progress = true;
-	size_t nnow = 0, left = n->ntc;
+	size_t nnow = 0, left = ntc;
 	int r = nb_tc_save(sk, ifindex, now, &nnow);
 
 	if (r)
 		return r;
-	if (nnow == n->ntc) {
+	if (nnow == ntc) {
 		bool same = true;
 
 		for (size_t i = 0; i < nnow && same; i++)
-			same = now[i].handle == n->tc[i].handle && now[i].parent == n->tc[i].parent &&
-			       !strcmp(now[i].kind, n->tc[i].kind) && now[i].optlen == n->tc[i].optlen &&
-			       !memcmp(now[i].opts, n->tc[i].opts, now[i].optlen);
+			same = now[i].handle == tc[i].handle && now[i].parent == tc[i].parent &&
+			       !strcmp(now[i].kind, tc[i].kind) && now[i].optlen == tc[i].optlen &&
+			       !memcmp(now[i].opts, tc[i].opts, now[i].optlen);
 		if (same)
 			return 0;
 	}
@@ -211,8 +211,8 @@ int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
 	r = 0;
 	while (left && progress) {
 		progress = false;
-		for (size_t i = 0; i < n->ntc; i++) {
-			const struct nic_tc *o = &n->tc[i];
+		for (size_t i = 0; i < ntc; i++) {
+			const struct nic_tc *o = &tc[i];
 
 			if (done[i])
 				continue;
@@ -235,12 +235,12 @@ int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
 /* Where filters of n's qdiscs and classes hang: each qdisc and class by its handle, and for an ingress
  * qdisc its ingress side, for clsact both sides (as `tc filter ... ingress|egress` names them; an ingress
  * qdisc shows its one list on either side, so it is asked once). */
-static size_t filter_parents(const struct nic_state *n, uint32_t *out, size_t max)
+static size_t filter_parents(const struct nic_tc *tc, size_t ntc, uint32_t *out, size_t max)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < n->ntc && k + 2 <= max; i++) {
-		const struct nic_tc *t = &n->tc[i];
+	for (size_t i = 0; i < ntc && k + 2 <= max; i++) {
+		const struct nic_tc *t = &tc[i];
 
 		if (t->is_class || t->parent != TC_H_INGRESS) {
 			out[k++] = t->handle;
@@ -253,18 +253,16 @@ static size_t filter_parents(const struct nic_state *n, uint32_t *out, size_t ma
 	return k;
 }
 
-int nb_tc_filters_save(struct nl_sock *sk, int ifindex, struct nic_state *n)
+int nb_tc_filters_save(struct nl_sock *sk, int ifindex, const struct nic_tc *tc, size_t ntc,
+		       struct nic_tc *out, size_t *n)
 {
 	uint32_t parents[NIC_MAX_TC + 1];
-	size_t np = filter_parents(n, parents, sizeof(parents) / sizeof(parents[0]));
-	struct tc_dump d = {.type = RTM_GETTFILTER,
-			    .ifindex = ifindex,
-			    .out = n->filters,
-			    .n = &n->nfilters,
-			    .max = NIC_MAX_FILTERS};
+	size_t np = filter_parents(tc, ntc, parents, sizeof(parents) / sizeof(parents[0]));
+	struct tc_dump d = {
+	    .type = RTM_GETTFILTER, .ifindex = ifindex, .out = out, .n = n, .max = NIC_MAX_FILTERS};
 	int r = 0;
 
-	n->nfilters = 0;
+	*n = 0;
 	for (size_t i = 0; i < np && !r; i++)
 		r = tc_dump(sk, &d, parents[i]);
 	return r;
@@ -329,11 +327,11 @@ static int bpf_keep(const char *ifname, const struct nic_tc *f, uint32_t id)
 	return r == -EEXIST ? 0 : r < 0 ? r : 0; /* EEXIST: an earlier record of the same filter keeps it */
 }
 
-int nb_tc_keep(const struct nic_state *n, uint32_t *ret_id)
+int nb_tc_keep(const char *ifname, const struct nic_tc *f, size_t n, uint32_t *ret_id)
 {
-	for (size_t i = 0; i < n->nfilters; i++) {
-		uint32_t id = bpf_prog_id(&n->filters[i]);
-		int r = id ? bpf_keep(n->name, &n->filters[i], id) : 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t id = bpf_prog_id(&f[i]);
+		int r = id ? bpf_keep(ifname, &f[i], id) : 0;
 
 		if (r) {
 			*ret_id = id;
@@ -343,15 +341,15 @@ int nb_tc_keep(const struct nic_state *n, uint32_t *ret_id)
 	return 0;
 }
 
-void nb_tc_forget(const struct nic_state *n)
+void nb_tc_forget(const char *ifname, const struct nic_tc *f, size_t n)
 {
 	char path[128];
 
-	for (size_t i = 0; i < n->nfilters; i++) {
-		uint32_t id = bpf_prog_id(&n->filters[i]);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t id = bpf_prog_id(&f[i]);
 
 		if (id) {
-			bpf_pin_path(path, sizeof(path), n->name, &n->filters[i], id);
+			bpf_pin_path(path, sizeof(path), ifname, &f[i], id);
 			unlink(path);
 		}
 	}
@@ -433,10 +431,11 @@ static int filter_request(const char *ifname, const struct nic_tc *f, struct nic
 /* In the order dumped, in rounds: a u32 key that links to a hash table of its own goes in after it. The
  * first of a classifier's entries makes it (a u32's root hash table with it, so replaying that table says
  * it exists). */
-int nb_tc_filters_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
+int nb_tc_filters_restore(struct nl_sock *sk, int ifindex, const char *ifname, const struct nic_tc *f,
+			  size_t n)
 {
 	bool done[NIC_MAX_FILTERS] = {0}, progress = true;
-	size_t left = n->nfilters;
+	size_t left = n;
 	struct nic_tc *req = malloc(sizeof(*req));
 	int r = 0, fd = -1;
 
@@ -444,10 +443,10 @@ int nb_tc_filters_restore(struct nl_sock *sk, int ifindex, const struct nic_stat
 		return -ENOMEM;
 	while (left && progress) {
 		progress = false;
-		for (size_t i = 0; i < n->nfilters; i++) {
+		for (size_t i = 0; i < n; i++) {
 			if (done[i])
 				continue;
-			r = filter_request(n->name, &n->filters[i], req, &fd);
+			r = filter_request(ifname, &f[i], req, &fd);
 			if (!r)
 				r = nb_tc_send(sk, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, ifindex, req);
 			if (fd >= 0)

@@ -6,15 +6,17 @@
  * torn down by a process that never built it.
  *
  * The files, top down; each calls only files on the lines below its own:
- *   topo.c                 the public face (nbench/topo.h): up, open, down, spawn, script
- *   list.c, describe.c     the instances on this machine and the sweep by name; a path as measured
- *   state.c, half.c        state files and teardown; the choices of a path split across two hosts
- *   apply.c, script.c      one step applied and undone; a plan as a shell script
- *   plan.c                 path kind -> steps, pure
- *   wire.c, knob.c, vm/    --wire and --wire-rate; the knobs of a sweep; the VM paths' server end,
- *                          a folder behind one face (vm/vm.h)
- *   nicstate.c, proc.c     one interface's whole state, recorded and put back; processes of an instance
- *   nl.c, ns.c             libnl errors as -errno; named namespaces and the names of what an instance makes
+ *   topo.c                   the public face (nbench/topo.h): up, open, down, spawn, script
+ *   list.c, describe.c       the instances on this machine and the sweep by name; a path as measured
+ *   state.c, half.c          state files and teardown; the choices of a path split across two hosts
+ *   apply.c, plan.c          one step applied and undone; path kind -> steps, pure
+ *   script.c, wire.c, knob.c a plan as a shell script; --wire and --wire-rate; the knobs of a sweep
+ *   vm/, nicstate.c          the VM paths' server end, a folder behind one face (vm/vm.h); one interface's
+ *                            whole state, recorded and put back (nicstate.h)
+ *   tc.c, route.c, proc.c    an interface's qdiscs, classes and filters, and its routes (tc.h, route.h);
+ *                            processes of an instance
+ *   nl.c, ns.c               libnl errors as -errno; named namespaces and the names of what an instance
+ *                            makes
  */
 #ifndef NB_TOPO_INT_H
 #define NB_TOPO_INT_H

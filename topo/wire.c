@@ -76,7 +76,7 @@ int nb_wire_save(struct nb_plan *p, char *err, size_t errlen)
 		struct nic_state *n = &p->wire_saved->nic[i];
 
 		r = nb_nic_save(sk, p->wire[i], n, e, sizeof(e));
-		if (!r && (r = nb_route_save(sk, n)))
+		if (!r && (r = nb_route_save(sk, n->ifindex, n->routes, &n->nroutes)))
 			snprintf(e, sizeof(e), "recording the routes through %s: %s", n->name,
 				 r == -E2BIG ? "more (or longer) than nbench can record and put back"
 					     : strerror(-r));
@@ -265,7 +265,7 @@ static int routes_restore(struct nl_sock *sk, const struct nb_plan *p, int i)
 	const struct nic_state *n = &p->wire_saved->nic[i];
 	int ifindex = (int)if_nametoindex(n->name);
 
-	return ifindex ? nb_route_restore(sk, ifindex, n) : -ENODEV;
+	return ifindex ? nb_route_restore(sk, n->ifindex, ifindex, n->routes, n->nroutes) : -ENODEV;
 }
 
 int nb_wire_restore(const struct nb_plan *p)
@@ -297,7 +297,7 @@ int nb_wire_restore(const struct nb_plan *p)
 void nb_wire_forget(const struct nb_plan *p)
 {
 	for (int i = 0; p->wire_saved && i < 2; i++)
-		nb_tc_forget(&p->wire_saved->nic[i]);
+		nb_nic_forget(&p->wire_saved->nic[i]);
 }
 
 /* ---- the state file's "wire" ---- */
