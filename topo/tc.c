@@ -232,7 +232,7 @@ int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_tc *tc, size
 
 /* ---- filters ---- */
 
-/* Where filters of n's qdiscs and classes hang: each qdisc and class by its handle, and for an ingress
+/* Where the filters of qdiscs and classes tc hang: each qdisc and class by its handle, and for an ingress
  * qdisc its ingress side, for clsact both sides (as `tc filter ... ingress|egress` names them; an ingress
  * qdisc shows its one list on either side, so it is asked once). */
 static size_t filter_parents(const struct nic_tc *tc, size_t ntc, uint32_t *out, size_t max)
@@ -256,7 +256,7 @@ static size_t filter_parents(const struct nic_tc *tc, size_t ntc, uint32_t *out,
 int nb_tc_filters_save(struct nl_sock *sk, int ifindex, const struct nic_tc *tc, size_t ntc,
 		       struct nic_tc *out, size_t *n)
 {
-	uint32_t parents[NIC_MAX_TC + 1];
+	uint32_t parents[2 * NIC_MAX_TC];
 	size_t np = filter_parents(tc, ntc, parents, sizeof(parents) / sizeof(parents[0]));
 	struct tc_dump d = {
 	    .type = RTM_GETTFILTER, .ifindex = ifindex, .out = out, .n = n, .max = NIC_MAX_FILTERS};
