@@ -452,6 +452,18 @@ static void sample_tcp(struct run *R, struct nb_tcpinfo *ret)
 	nb_tcpinfo_sum_get(&sum, ret);
 }
 
+/* Each flow's TCP state over the measured window, as its end leaves it (before the flows end their
+ * connections): retransmits since MEASURE (since the start when MEASURE never came), the rest now. */
+static void window_tcp(struct run *R)
+{
+	for (unsigned i = 0; i < R->nflows; i++) {
+		struct gflow *g = &R->flows[i];
+		struct nb_tcpinfo now;
+		if (flow_tcp(R, g, &now))
+			nb_tcpinfo_since(&now, &g->tcp_at_measure, &g->tcp_window);
+	}
+}
+
 static void emit_interval(struct run *R, int64_t t0, int64_t t1, const struct totals *a,
 			  const struct totals *b)
 {
@@ -560,13 +572,7 @@ static void timeline(struct run *R)
 			break;
 	}
 	R->have_b = R->have_a && nb_cpu_snap(R->meter, &R->snap_b) == 0;
-	/* the window's TCP state, as its end left it (before the flows end their connections) */
-	for (unsigned i = 0; i < R->nflows; i++) {
-		struct gflow *g = &R->flows[i];
-		struct nb_tcpinfo now;
-		if (flow_tcp(R, g, &now))
-			nb_tcpinfo_since(&now, &g->tcp_at_measure, &g->tcp_window);
-	}
+	window_tcp(R);
 }
 
 static void wake_flows(struct run *R, int how)
@@ -646,7 +652,6 @@ static void aggregate(struct run *R, const struct nb_result *res)
 	static const struct nb_result_flow none; /* no RESULT came: the responder's side counts nothing */
 	struct nb_report *rep = R->rep;
 	bool stream = R->cfg->kind == NB_TEST_STREAM;
-
 	struct nb_tcpinfo_sum tcp = {0}, server_tcp = {0};
 
 	rep->duration_s = R->t_end > R->t_measure ? (double)(R->t_end - R->t_measure) / 1e9 : 0;
