@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The command line: parsing into settings, and the commands, each of which dispatches to bench/ (where tests
- * run, compare, sweep, throughput) or analyze/ (diff, plot's data) and prints what comes back. Only this folder
- * and the report writers print. */
+ * run, compare, sweep, throughput) or analyze/ (diff, plot's data) and prints what comes back. Only this
+ * folder and the report writers print. */
 #ifndef NBENCH_CLI_H
 #define NBENCH_CLI_H
 
