@@ -140,6 +140,9 @@ struct cJSON;
 int cli_baseline_ready(const char *cmd, const char *file, const char *tolerance, double *ret_tol);
 int cli_baseline_check(const char *cmd, const char *file, double tol_pct, const struct cJSON *doc, char *note,
 		       size_t notelen);
+/* Prints doc as --json does (cJSON_Print's layout, then a newline) into out and deletes it: 0, -ENOMEM (doc
+ * NULL or not printed) or -EIO. */
+int cli_json_write(struct cJSON *doc, FILE *out);
 /* A report as its JSON document (what --json prints), or NULL. */
 struct nb_report;
 struct cJSON *cli_report_doc(const struct nb_report *rep);

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* What the commands share: Ctrl-C, where a command's tests run (as bench/ takes it), the privileges to build.
+/* What the commands share: Ctrl-C, where a command's tests run (as bench/ takes it), the privileges to build,
+ * a JSON document's printing.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 
@@ -64,4 +69,15 @@ bool cli_has_net_admin(void)
 	if (f)
 		fclose(f);
 	return (caps & (1ULL << 12)) && (caps & (1ULL << 21));
+}
+
+int cli_json_write(struct cJSON *doc, FILE *out)
+{
+	char *txt = doc ? cJSON_Print(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!txt)
+		return -ENOMEM;
+	int r = fprintf(out, "%s\n", txt) < 0 ? -EIO : 0;
+	free(txt);
+	return r;
 }

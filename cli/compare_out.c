@@ -411,11 +411,7 @@ cJSON *cli_compare_doc(const struct cli_compare *cc)
 void cli_compare_write(const struct cli_compare *cc, enum cli_format f, FILE *out)
 {
 	if (f == CLI_JSON) {
-		cJSON *j = cli_compare_doc(cc);
-		char *txt = cJSON_Print(j);
-		fprintf(out, "%s\n", txt);
-		free(txt);
-		cJSON_Delete(j);
+		cli_json_write(cli_compare_doc(cc), out);
 	} else if (f == CLI_CSV) {
 		print_csv(cc->c, out);
 		if (cc->c->cfg.hops)

@@ -279,10 +279,7 @@ static unsigned diff_print(const struct diff *d)
 		reg = compare_sets("diff", "A", d->a, d->b, d->tol_pct, CLI_JSON, stdout, j);
 		only_in(d->a, d->b, "A", j, NULL);
 		only_in(d->b, d->a, "B", j, NULL);
-		char *txt = cJSON_Print(j);
-		printf("%s\n", txt);
-		free(txt);
-		cJSON_Delete(j);
+		cli_json_write(j, stdout);
 		return reg;
 	}
 	if (d->format == CLI_CSV) {

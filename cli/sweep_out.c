@@ -168,11 +168,7 @@ cJSON *cli_sweep_doc(const struct nb_sweep *s)
 void cli_sweep_write(const struct nb_sweep *s, enum cli_format f, FILE *out)
 {
 	if (f == CLI_JSON) {
-		cJSON *j = cli_sweep_doc(s);
-		char *txt = cJSON_Print(j);
-		fprintf(out, "%s\n", txt);
-		free(txt);
-		cJSON_Delete(j);
+		cli_json_write(cli_sweep_doc(s), out);
 	} else if (f == CLI_CSV) {
 		print_csv(s, out);
 	} else {

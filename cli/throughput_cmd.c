@@ -155,14 +155,7 @@ static cJSON *throughput_doc(const struct tput_opts *o, const struct nb_throughp
 
 static int write_json(const struct tput_opts *o, const struct nb_throughput_result *x, FILE *out)
 {
-	cJSON *root = throughput_doc(o, x);
-	char *txt = cJSON_Print(root);
-	cJSON_Delete(root);
-	if (!txt)
-		return -ENOMEM;
-	int r = fprintf(out, "%s\n", txt) < 0 ? -EIO : 0;
-	free(txt);
-	return r;
+	return cli_json_write(throughput_doc(o, x), out);
 }
 
 static void write_csv(const struct nb_throughput_result *x, FILE *out)
