@@ -24,16 +24,19 @@ bin=$(find_one '*/bin/nbench')
 script=$(find_one '*/libexec/nbench/guest-build')
 unit=$(find_one '*/systemd/system/nbench-serve.service')
 page=$(find_one '*/man1/nbench.1')
+data=$(find_one '*/share/nbench/rc25482.json')
 [ -n "$bin" ] && [ -x "$bin" ] && ok "binary $bin" || bad "no executable bin/nbench installed"
 [ -n "$script" ] && [ -x "$script" ] && ok "helper $script" || bad "no executable libexec/nbench/guest-build"
 [ -n "$unit" ] && ok "unit $unit" || bad "no systemd/system/nbench-serve.service installed"
+[ -n "$data" ] && python3 -m json.tool "$data" > /dev/null && ok "the study's figures $data" ||
+	bad "no share/nbench/rc25482.json (the study's figures, valid JSON) installed"
 if [ "$have_scdoc" = true ]; then
 	[ -n "$page" ] && ok "man page $page" || bad "scdoc was found but no man1/nbench.1 installed"
 else
 	echo "note: scdoc was not found when configuring: no man page to install or render (scripts/setup)"
 fi
 # Nothing from the benchmark or development scripts is installed.
-extra=$(find "$dest" -type f | grep -vE '/bin/nbench$|/libexec/nbench/guest-build$|/nbench-serve\.service$|/man1/nbench\.1$')
+extra=$(find "$dest" -type f | grep -vE '/bin/nbench$|/libexec/nbench/guest-build$|/nbench-serve\.service$|/man1/nbench\.1$|/share/nbench/rc25482\.json$')
 [ -z "$extra" ] && ok "nothing else installed" || bad "unexpected files installed: $extra"
 
 # --- the unit ----------------------------------------------------------------------------------------------
