@@ -36,6 +36,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #define MS	(1000LL * 1000)
 #define S	(1000LL * MS)
 
+/* --mix REQ:RESP[@W],...: the sizes of rr's requests and responses drawn per request by weight. */
+static int parse_mix(void *base, const char *arg)
+{
+	char err[160];
+	if (nb_cfg_parse_mix(&((struct cli_test *)base)->cfg, arg, err, sizeof(err)) < 0)
+		return cli_usage_error("rr", "%s", err);
+	return 0;
+}
+
 /* The order is --help's. */
 static const struct cli_opt shared_opts[] = {
     {"host", 'H', "HOST", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT, 0, CLI_OT_STRING,
@@ -89,6 +98,9 @@ static const struct cli_opt shared_opts[] = {
     {"rr-size", 'r', "REQ,RESP", CLI_C_RR | CLI_C_CRR, 0, CLI_OT_PAIR,
      CLI_FIELD(struct cli_test, cfg.req_bytes), .off2 = offsetof(struct cli_test, cfg.resp_bytes), .lo = 1,
      .hi = NB_MAX_MSG_BYTES, .what = "REQ,RESP sizes", .help = "request and response bytes (100,200)"},
+    {"mix", 0, "REQ:RESP[@W],...", CLI_C_RR, 0, CLI_OT_FN, .parse = parse_mix,
+     .help = "request/response sizes drawn per request, each shape by its weight W (1):\n87:5@1,30:57@1 "
+	     "is Redis' SET and GET (sets the sizes: -r is ignored)"},
     {"depth", 0, "N", CLI_C_RR, 0, CLI_OT_UINT, CLI_FIELD(struct cli_test, cfg.depth), .lo = 1,
      .hi = NB_MAX_DEPTH, .what = "a number", .help = "transactions in flight per flow (1)"},
     {"rate", 0, "R", CLI_C_RR, 0, CLI_OT_RATE, CLI_FIELD(struct cli_test, cfg.rate_tps), .lo = 0,
@@ -552,6 +564,7 @@ static int check_together(const struct parse_state *ps, struct cli_test *t)
 		return cli_usage_error(cmd, "-H with --path needs --key-file (the agent's key)");
 	if ((r = cli_dpdk_check(cmd, &t->cfg, ps->dpdk_given)))
 		return r;
+	nb_cfg_mix_resolve(&t->cfg); /* --mix sets the sizes, whatever -r said */
 	if ((r = engine_caps_check(cmd, t, (enum nb_test_kind)ps->cmd->kind, ps->proto_given)))
 		return r;
 	nb_cfg_resolve(&t->cfg);

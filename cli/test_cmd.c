@@ -36,6 +36,10 @@ static int hops_check(const struct cli_test *t, char *err, size_t errlen)
 		why = "--hops captures on a path of this host: not with -H";
 	else if (t->cfg.req_bytes < NB_MARK_BYTES || t->cfg.resp_bytes < NB_MARK_BYTES)
 		why = "--hops needs requests and responses of at least 16 bytes: they carry the marker";
+	for (unsigned k = 0; !why && k < t->cfg.n_mix; k++)
+		if (t->cfg.mix_req_bytes[k] < NB_MARK_BYTES || t->cfg.mix_resp_bytes[k] < NB_MARK_BYTES)
+			why = "--hops needs every --mix shape of at least 16 bytes each way: they carry the "
+			      "marker";
 	if (why)
 		snprintf(err, errlen, "%s", why);
 	return why ? 2 : 0;

@@ -283,6 +283,10 @@ static int handshake(struct run *R)
 	struct nb_test_ack ta;
 	if ((r = expect_decoded(R, NB_MSG_TEST_ACK, CTRL_TIMEOUT_NS, decode_test_ack, &ta)) < 0)
 		return r;
+	if (ta.mix_shapes != cfg->n_mix)
+		return run_fail(
+		    R, -EPROTO,
+		    "the responder does not answer --mix's shapes (an nbench without --mix): upgrade it");
 	R->test_id = ta.test_id;
 	memcpy(R->token, ta.token, sizeof(R->token));
 	return data_address(R, ta.data_addr);
@@ -695,6 +699,12 @@ static void latency(struct run *R)
 		if (R->flows[i].hist)
 			nb_hist_merge(all, R->flows[i].hist);
 	nb_hist_stats(all, &R->rep->lat);
+	for (unsigned k = 0; k < R->cfg->n_mix && k < NB_MAX_MIX; k++) {
+		uint64_t n = 0, sum = 0;
+		for (unsigned i = 0; i < R->nflows; i++)
+			n += R->flows[i].ctx.mix_txns[k], sum += R->flows[i].ctx.mix_lat_ns[k];
+		R->rep->mix[k] = (struct nb_report_mix){n, n ? (double)sum / (double)n : 0};
+	}
 	if (R->hooks && R->hooks->latency)
 		nb_hist_merge(R->hooks->latency, all);
 	nb_hist_free(all);

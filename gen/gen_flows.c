@@ -59,9 +59,12 @@ struct rr_state {
 	struct nb_flow *f;
 	bool udp, open_loop;
 	bool mark;    /* requests carry the marker (NB_MARK_BYTES or more) */
+	bool mix;     /* --mix: each request draws its shape, which its marker names */
 	unsigned cap; /* power of two */
 	int64_t *t_send;
 	unsigned char *pending;
+	unsigned char *shape; /* --mix: each transaction's shape, by sequence number as t_send */
+	struct nb_mix_draw draw;
 	uint64_t head, tail; /* next sequence to send; oldest not retired */
 	unsigned inflight;
 	uint64_t txns, lat_sum, lost;
@@ -84,6 +87,10 @@ static void rr_complete(struct rr_state *s, uint64_t seq, int64_t t)
 	if (ts >= c->t_measure_ns && t <= c->t_end_ns) {
 		nb_hist_record(c->hist, lat);
 		c->txns_measured++;
+		if (s->mix) {
+			c->mix_txns[s->shape[i]]++;
+			c->mix_lat_ns[s->shape[i]] += (uint64_t)lat;
+		}
 		if (c->txlog)
 			nb_txn_log_add(c->txlog, seq, ts, t);
 	}
@@ -97,6 +104,12 @@ static int rr_send(struct rr_state *s, int64_t t_intended)
 	unsigned i = (unsigned)(s->head & (s->cap - 1));
 	if (s->udp || s->mark)
 		nb_seq_put(s->req, s->head);
+	if (s->mix) {
+		unsigned k = nb_mix_draw_next(&s->draw);
+		s->shape[i] = (unsigned char)k;
+		s->req[NB_MARK_SHAPE_AT] = (unsigned char)k;
+		s->req_len = s->cfg->mix_req_bytes[k];
+	}
 	if (s->udp) {
 		ssize_t n = s->f->ops->send(s->f, s->req, s->req_len);
 		/* a refused or dropped datagram is a lost transaction, found by its timeout */
@@ -151,11 +164,14 @@ static int rr_init(struct rr_state *s, struct nb_flow_ctx *c)
 		s->cap <<= 1;
 	s->t_send = calloc(s->cap, sizeof(*s->t_send));
 	s->pending = calloc(s->cap, 1);
+	s->shape = calloc(s->cap, 1);
 	s->req = alloc_buf(cfg->req_bytes);
 	s->rbuf = alloc_buf(s->rbuf_len);
-	if (!s->t_send || !s->pending || !s->req || !s->rbuf)
+	if (!s->t_send || !s->pending || !s->shape || !s->req || !s->rbuf)
 		return fail(c, -ENOMEM, "buffers");
-	/* written once: per request only the sequence number changes */
+	s->mix = cfg->n_mix > 0;
+	nb_mix_draw_init(&s->draw, cfg, c->index, cfg->mix_seed);
+	/* written once: per request only the sequence number (and with --mix the shape) changes */
 	s->mark = cfg->req_bytes >= NB_MARK_BYTES;
 	if (s->mark)
 		nb_mark_put(s->req, c->index, NB_MARK_REQ);
@@ -166,6 +182,7 @@ static void rr_free(struct rr_state *s)
 {
 	free(s->t_send);
 	free(s->pending);
+	free(s->shape);
 	free(s->req);
 	free(s->rbuf);
 }
@@ -227,6 +244,12 @@ static int rr_on_timeout(struct rr_state *s, int64_t now)
 	return 0;
 }
 
+/* The response size transaction seq expects: its shape's with --mix. */
+static uint64_t rr_resp_bytes(const struct rr_state *s, uint64_t seq)
+{
+	return s->mix ? s->cfg->mix_resp_bytes[s->shape[seq & (s->cap - 1)]] : s->cfg->resp_bytes;
+}
+
 /* n bytes of responses arrived at now: UDP, one datagram naming its request; TCP, in order. */
 static void rr_on_response(struct rr_state *s, size_t n, int64_t now)
 {
@@ -237,8 +260,8 @@ static void rr_on_response(struct rr_state *s, size_t n, int64_t now)
 		rr_expire(s, now);
 	} else {
 		s->resp_have += n;
-		while (s->resp_have >= s->cfg->resp_bytes && s->inflight) {
-			s->resp_have -= s->cfg->resp_bytes;
+		while (s->inflight && s->resp_have >= rr_resp_bytes(s, s->tail)) {
+			s->resp_have -= rr_resp_bytes(s, s->tail);
 			rr_complete(s, s->tail, now);
 		}
 	}

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "nbench/clock.h"
+#include "nbench/units.h"
+#include "nbench/workload.h"
 
 /* The CLI's spelling of each option, used in the messages of nb_cfg_check. Kept in one place so the
  * messages follow the CLI if it renames a flag. */
@@ -28,6 +30,7 @@
 #define OPT_CPU_GEN	"--cpu-gen"
 #define OPT_CPU_RESP	"--cpu-resp"
 #define OPT_ENGINE	"--engine"
+#define OPT_MIX		"--mix"
 
 #define DEFAULT_RR_REQ_BYTES   100
 #define DEFAULT_RR_RESP_BYTES  200
@@ -116,6 +119,98 @@ static int check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errle
 	return 0;
 }
 
+void nb_cfg_mix_resolve(struct nb_test_cfg *cfg)
+{
+	if (!cfg->n_mix)
+		return;
+	cfg->req_bytes = cfg->resp_bytes = 0;
+	for (unsigned k = 0; k < cfg->n_mix && k < NB_MAX_MIX; k++) {
+		if (cfg->mix_req_bytes[k] > cfg->req_bytes)
+			cfg->req_bytes = cfg->mix_req_bytes[k];
+		if (cfg->mix_resp_bytes[k] > cfg->resp_bytes)
+			cfg->resp_bytes = cfg->mix_resp_bytes[k];
+	}
+}
+
+/* One shape, "REQ:RESP[@WEIGHT]", of len bytes at s, into cfg's shape k. */
+static int parse_shape(const char *s, size_t len, struct nb_test_cfg *cfg, unsigned k, char *err,
+		       size_t errlen)
+{
+	char buf[96], *colon, *at;
+	uint64_t req, resp, w = 1;
+	if (len >= sizeof(buf))
+		return fail(err, errlen, "%s: a shape is too long", OPT_MIX);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (!(colon = strchr(buf, ':')))
+		return fail(err, errlen, "%s: '%s' is not REQ:RESP[@WEIGHT]", OPT_MIX, buf);
+	*colon = '\0';
+	if ((at = strchr(colon + 1, '@')))
+		*at = '\0';
+	if (nb_parse_bytes(buf, &req) < 0 || nb_parse_bytes(colon + 1, &resp) < 0 || req > NB_MAX_MSG_BYTES ||
+	    resp > NB_MAX_MSG_BYTES)
+		return fail(err, errlen, "%s: '%s:%s' are not two sizes of at most %u bytes", OPT_MIX, buf,
+			    colon + 1, NB_MAX_MSG_BYTES);
+	if (at && nb_parse_uint(at + 1, 1, NB_MAX_MIX_WEIGHT, &w) < 0)
+		return fail(err, errlen, "%s: weight '%s' is not a whole number from 1 to %d", OPT_MIX,
+			    at + 1, NB_MAX_MIX_WEIGHT);
+	cfg->mix_req_bytes[k] = (uint32_t)req;
+	cfg->mix_resp_bytes[k] = (uint32_t)resp;
+	cfg->mix_weight[k] = (uint32_t)w;
+	return 0;
+}
+
+int nb_cfg_parse_mix(struct nb_test_cfg *cfg, const char *s, char *err, size_t errlen)
+{
+	struct nb_test_cfg c = *cfg;
+	c.n_mix = 0;
+	if (!s || !*s)
+		return fail(err, errlen, "%s needs at least one REQ:RESP[@WEIGHT]", OPT_MIX);
+	for (const char *p = s;;) {
+		size_t len = strcspn(p, ",");
+		if (c.n_mix >= NB_MAX_MIX)
+			return fail(err, errlen, "%s: at most %d shapes", OPT_MIX, NB_MAX_MIX);
+		int r = parse_shape(p, len, &c, c.n_mix++, err, errlen);
+		if (r < 0)
+			return r;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	nb_cfg_mix_resolve(&c);
+	*cfg = c;
+	return 0;
+}
+
+/* --mix: an rr's shapes, each request long enough for the marker that names its shape, each size within
+ * what the protocol carries; req_bytes and resp_bytes their largest (so every buffer and limit holds). */
+static int check_mix(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	if (cfg->n_mix > NB_MAX_MIX)
+		return fail(err, errlen, "%s: at most %d shapes", OPT_MIX, NB_MAX_MIX);
+	if (cfg->n_mix && cfg->kind != NB_TEST_RR)
+		return fail(err, errlen, "%s applies only to rr tests", OPT_MIX);
+	uint32_t req = 0, resp = 0;
+	for (unsigned k = 0; k < cfg->n_mix; k++) {
+		uint32_t q = cfg->mix_req_bytes[k], a = cfg->mix_resp_bytes[k];
+		int r = check_size(cfg, a, OPT_MIX " response size", err, errlen);
+		if (r < 0 || (r = check_size(cfg, q, OPT_MIX " request size", err, errlen)) < 0)
+			return r;
+		if (q < NB_MARK_BYTES)
+			return fail(err, errlen,
+				    "%s: requests must be at least %u bytes (they carry their shape)",
+				    OPT_MIX, NB_MARK_BYTES);
+		if (cfg->mix_weight[k] < 1 || cfg->mix_weight[k] > NB_MAX_MIX_WEIGHT)
+			return fail(err, errlen, "%s: weights must be 1-%d", OPT_MIX, NB_MAX_MIX_WEIGHT);
+		req = q > req ? q : req;
+		resp = a > resp ? a : resp;
+	}
+	if (cfg->n_mix && (req != cfg->req_bytes || resp != cfg->resp_bytes))
+		return fail(err, errlen, "%s: the request and response sizes are not the shapes' largest",
+			    OPT_MIX);
+	return 0;
+}
+
 enum check_side { SIDE_GENERATOR, SIDE_RESPONDER };
 
 static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err, size_t errlen)
@@ -158,7 +253,7 @@ static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err,
 		r = check_size(cfg, nb_cfg_msg_bytes(cfg), OPT_MSG, err, errlen);
 		if (r < 0)
 			return r;
-	} else {
+	} else if (!cfg->n_mix) { /* a mix's sizes are its shapes' (check_mix) */
 		r = check_size(cfg, cfg->req_bytes, OPT_RR_SIZE " request size", err, errlen);
 		if (r < 0)
 			return r;
@@ -166,6 +261,8 @@ static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err,
 		if (r < 0)
 			return r;
 	}
+	if ((r = check_mix(cfg, err, errlen)) < 0)
+		return r;
 
 	if (cfg->depth < 1 || cfg->depth > NB_MAX_DEPTH)
 		return fail(err, errlen, "%s must be 1-%d", OPT_DEPTH, NB_MAX_DEPTH);

@@ -422,7 +422,60 @@ cJSON *nb_cfg_to_json(const struct nb_test_cfg *c)
 	cJSON_AddStringToObject(o, "wait", nb_wait_name(c->wait));
 	cJSON_AddNumberToObject(o, "busy_poll_us", c->busy_poll_us);
 	cJSON_AddBoolToObject(o, "nodelay", c->nodelay);
+	if (c->n_mix) { /* only with --mix: a run without one echoes what it always did */
+		cJSON_AddItemToObject(o, "mix", nb_mix_to_json(c));
+		add_u64(o, "mix_seed", c->mix_seed);
+	}
 	return o;
+}
+
+cJSON *nb_mix_to_json(const struct nb_test_cfg *c)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned k = 0; a && k < c->n_mix && k < NB_MAX_MIX; k++) {
+		cJSON *o = cJSON_CreateObject();
+		if (!o)
+			break;
+		add_u64(o, "req_bytes", c->mix_req_bytes[k]);
+		add_u64(o, "resp_bytes", c->mix_resp_bytes[k]);
+		add_u64(o, "weight", c->mix_weight[k]);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/* "mix", when there: 1 to NB_MAX_MIX shapes, each size and weight in range (nb_cfg_check says the rest:
+ * the request long enough for its marker, the sizes against the protocol). */
+static void dec_mix(struct dec *d, struct nb_test_cfg *c)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(d->o, "mix"), *o;
+	if (!a)
+		return;
+	int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+	if (n < 1 || n > NB_MAX_MIX) {
+		dec_fail(d, "mix", "is not a list of 1 to %d shapes", NB_MAX_MIX);
+		return;
+	}
+	const cJSON *outer = d->o;
+	const char *what = d->what;
+	char where[48];
+	cJSON_ArrayForEach(o, a)
+	{
+		unsigned k = c->n_mix++;
+		snprintf(where, sizeof(where), "%s mix[%u]", what, k);
+		d->o = o;
+		d->what = where;
+		if (!cJSON_IsObject(o)) {
+			dec_fail(d, "mix", "has a shape that is not an object");
+			break;
+		}
+		c->mix_req_bytes[k] = (uint32_t)dec_int(d, "req_bytes", 0, NB_MAX_MSG_BYTES);
+		c->mix_resp_bytes[k] = (uint32_t)dec_int(d, "resp_bytes", 0, NB_MAX_MSG_BYTES);
+		c->mix_weight[k] = (uint32_t)dec_int(d, "weight", 1, NB_MAX_MIX_WEIGHT);
+	}
+	d->o = outer;
+	d->what = what;
+	c->mix_seed = (uint32_t)dec_int(d, "mix_seed", 0, UINT32_MAX);
 }
 
 /* The ranges here only keep each conversion defined; nb_cfg_check states the limits a test must keep. */
@@ -454,6 +507,7 @@ int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *c, char *err, size_t er
 	dec_name(&d, "wait", parse_wait, &c->wait);
 	c->busy_poll_us = (int)dec_int(&d, "busy_poll_us", 0, NB_MAX_BUSY_POLL_US);
 	c->nodelay = dec_bool(&d, "nodelay");
+	dec_mix(&d, c);
 	return d.rc;
 }
 
@@ -560,6 +614,8 @@ cJSON *nb_test_ack_to_json(const struct nb_test_ack *a)
 	add_u64(o, "test_id", a->test_id);
 	add_hex(o, "token", a->token, sizeof(a->token));
 	cJSON_AddStringToObject(o, "data_addr", a->data_addr);
+	if (a->mix_shapes)
+		add_u64(o, "mix_shapes", a->mix_shapes);
 	return o;
 }
 
@@ -572,6 +628,8 @@ int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *a, char *err, size
 	a->test_id = (uint64_t)dec_int(&d, "test_id", 1, (1LL << 53) - 1);
 	dec_hex(&d, "token", a->token, sizeof(a->token));
 	dec_str(&d, "data_addr", a->data_addr, sizeof(a->data_addr));
+	if (cJSON_GetObjectItemCaseSensitive(j, "mix_shapes"))
+		a->mix_shapes = (unsigned)dec_int(&d, "mix_shapes", 0, NB_MAX_MIX);
 	return d.rc;
 }
 

@@ -250,7 +250,14 @@ static void text_settings(const struct nb_report *r, FILE *out)
 		break;
 	case NB_TEST_RR:
 	case NB_TEST_CRR:
-		fprintf(out, ", request %u B, response %u B", c->req_bytes, c->resp_bytes);
+		if (c->n_mix) {
+			fprintf(out, ", mix");
+			for (unsigned k = 0; k < c->n_mix && k < NB_MAX_MIX; k++)
+				fprintf(out, "%s %u/%u B x%u", k ? "," : "", c->mix_req_bytes[k],
+					c->mix_resp_bytes[k], c->mix_weight[k]);
+		} else {
+			fprintf(out, ", request %u B, response %u B", c->req_bytes, c->resp_bytes);
+		}
 		if (c->kind == NB_TEST_CRR)
 			fprintf(out, ", one connection per transaction");
 		else
@@ -388,6 +395,15 @@ static void text_rr(const struct nb_report *r, FILE *out)
 	fputc('\n', out);
 	if (is_udp(r))
 		line(out, "timeouts", "%llu", (unsigned long long)r->timeouts);
+	for (unsigned k = 0; k < r->cfg.n_mix && k < NB_MAX_MIX; k++) {
+		char label[32];
+		snprintf(label, sizeof(label), "shape %u/%u B", r->cfg.mix_req_bytes[k],
+			 r->cfg.mix_resp_bytes[k]);
+		line(out, label, "%llu transactions (%.1f%%), mean %.2f us",
+		     (unsigned long long)r->mix[k].txns,
+		     r->txns ? 100.0 * (double)r->mix[k].txns / (double)r->txns : 0,
+		     r->mix[k].mean_lat_ns / NB_NS_PER_US);
+	}
 }
 
 /* rr --load: the load achieved and the idle probe, under the loaded probe's figures. */
@@ -1020,6 +1036,20 @@ static cJSON *j_load(const struct nb_report_load *L)
 	return o;
 }
 
+/* rr --mix: each shape's settings with its transactions and mean latency. */
+static cJSON *j_mix(const struct nb_report *r)
+{
+	cJSON *a = nb_mix_to_json(&r->cfg), *o;
+	unsigned k = 0;
+	cJSON_ArrayForEach(o, a)
+	{
+		j_u64(o, "transactions", r->mix[k].txns);
+		j_num(o, "mean_lat_ns", r->mix[k].mean_lat_ns);
+		k++;
+	}
+	return a;
+}
+
 static cJSON *j_end(const struct nb_report *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -1046,6 +1076,8 @@ static cJSON *j_end(const struct nb_report *r)
 		j_num(o, "transactions_per_s", r->tps);
 		j_u64(o, "timeouts", r->timeouts);
 		cJSON_AddItemToObject(o, "latency_ns", nb_report_latency_json(&r->lat));
+		if (r->cfg.n_mix)
+			cJSON_AddItemToObject(o, "mix", j_mix(r));
 		if (r->load.on)
 			cJSON_AddItemToObject(o, "load", j_load(&r->load));
 	}

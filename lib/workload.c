@@ -270,3 +270,33 @@ void nb_cpu_mask_str(uint64_t mask, char *buf, size_t len)
 	if (!buf[0])
 		snprintf(buf, len, "any");
 }
+
+void nb_mix_draw_init(struct nb_mix_draw *d, const struct nb_test_cfg *cfg, unsigned flow, uint64_t seed)
+{
+	memset(d, 0, sizeof(*d));
+	/* splitmix64 of the seed and flow: a non-zero state, different for every flow */
+	uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (flow + 1);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	d->state = (z ^ (z >> 31)) | 1;
+	d->n = cfg->n_mix <= NB_MAX_MIX ? cfg->n_mix : NB_MAX_MIX;
+	for (unsigned k = 0; k < d->n; k++) {
+		d->total += cfg->mix_weight[k];
+		d->upto[k] = d->total;
+	}
+}
+
+unsigned nb_mix_draw_next(struct nb_mix_draw *d)
+{
+	if (d->n < 2 || !d->total)
+		return 0;
+	d->state ^= d->state >> 12;
+	d->state ^= d->state << 25;
+	d->state ^= d->state >> 27;
+	/* the top 32 bits scaled to [0, total): a shape is off its weight by at most total / 2^32 (< 0.2%) */
+	uint64_t x = ((d->state * 0x2545f4914f6cdd1dULL) >> 32) * d->total >> 32;
+	unsigned k = 0;
+	while (k + 1 < d->n && x >= d->upto[k])
+		k++;
+	return k;
+}

@@ -49,6 +49,106 @@ static bool peer_ended(ssize_t r)
 	return r == -EPIPE || r == -ECONNRESET;
 }
 
+/* --mix over TCP: a request's size is known once its marker is in, from the shape it names. */
+struct mix_req {
+	unsigned char hdr[NB_MARK_BYTES]; /* the current request's marker */
+	uint64_t have;			  /* its bytes received so far */
+	uint64_t need;			  /* its size, once the marker is in (0 before) */
+	int shape;
+};
+
+/* Takes what it can of n bytes at p for the current request; 1 when the request is whole, 0 when more
+ * is needed, or -EPROTO (after nb_flow_fail) for a request whose marker names no shape. *used: bytes taken.
+ */
+static int mix_take(struct nb_flow_ctx *c, struct mix_req *q, const unsigned char *p, size_t n, size_t *used)
+{
+	size_t take = 0;
+	*used = 0;
+	if (q->have < NB_MARK_BYTES) {
+		take = NB_MARK_BYTES - q->have < n ? NB_MARK_BYTES - q->have : n;
+		memcpy(q->hdr + q->have, p, take);
+		q->have += take;
+		if (q->have < NB_MARK_BYTES) {
+			*used = take;
+			return 0;
+		}
+		if ((q->shape = nb_mark_shape(q->hdr, c->cfg->n_mix)) < 0)
+			return fail(c, -EPROTO, "a request whose marker names no shape of the mix");
+		q->need = c->cfg->mix_req_bytes[q->shape];
+	}
+	size_t more = q->need - q->have < n - take ? (size_t)(q->need - q->have) : n - take;
+	q->have += more;
+	*used = take + more;
+	return q->have == q->need;
+}
+
+/* The response to a request of shape k whose marker (or, over UDP, datagram) is at req: the marker turned
+ * round when the response has room for it, else the sequence number (UDP) or nothing (TCP); then sent. */
+static int mix_answer(struct nb_flow_ctx *c, unsigned char *resp, const unsigned char *req, int k)
+{
+	uint32_t len = c->cfg->mix_resp_bytes[k];
+	bool udp = c->cfg->proto == NB_PROTO_UDP;
+	memcpy(resp, req, len >= NB_MARK_BYTES ? NB_MARK_BYTES : udp ? NB_UDP_HDR_BYTES : 0);
+	if (len >= NB_MARK_BYTES)
+		mark_response(resp);
+	c->mix_txns[k]++;
+	if (udp) {
+		ssize_t w = c->flow->ops->send(c->flow, resp, len);
+		return w < 0 && w != -ECONNREFUSED && w != -ENOBUFS ? (int)w : 0;
+	}
+	return nb_flow_send_all(c->flow, resp, len);
+}
+
+/* nb_resp_echo with --mix: each request answered with its own shape's response. */
+static int echo_mix(struct nb_flow_ctx *c, unsigned char *rbuf, size_t rlen, unsigned char *resp)
+{
+	bool udp = c->cfg->proto == NB_PROTO_UDP;
+	struct mix_req q = {.shape = -1};
+	uint64_t txns = 0;
+	int r = 0;
+	for (;;) {
+		ssize_t n = c->flow->ops->recv(c->flow, rbuf, rlen, -1);
+		if (n == 0 || (n < 0 && nb_stopped(c)))
+			break;
+		if (n < 0) {
+			if (n == -ECONNREFUSED || n == -ETIMEDOUT)
+				continue;
+			r = !udp && peer_ended(n) ? 0 : fail(c, (int)n, "recv");
+			break;
+		}
+		if (udp) {
+			int k = (size_t)n >= NB_MARK_BYTES ? nb_mark_shape(rbuf, c->cfg->n_mix) : -1;
+			/* a datagram that names no shape is not a request of this test: not answered */
+			if (k < 0 || nb_udp_hello_again(c, rbuf, (size_t)n))
+				continue;
+			if ((r = mix_answer(c, resp, rbuf, k)) < 0) {
+				fail(c, r, "send");
+				break;
+			}
+			txns++;
+		} else {
+			for (size_t pos = 0, used; pos < (size_t)n; pos += used) {
+				if ((r = mix_take(c, &q, rbuf + pos, (size_t)n - pos, &used)) < 0)
+					goto out;
+				if (r == 0)
+					continue;
+				q.have = q.need = 0;
+				if ((r = mix_answer(c, resp, q.hdr, q.shape)) < 0) {
+					r = peer_ended(r) ? 0 : fail(c, r, "send");
+					goto out;
+				}
+				txns++;
+			}
+			r = 0;
+		}
+		nb_pub(&c->live->txns, txns);
+		nb_note_cpu_often(c->live);
+	}
+out:
+	nb_pub(&c->live->txns, txns);
+	return r;
+}
+
 int nb_resp_echo(struct nb_flow_ctx *c)
 {
 	const struct nb_test_cfg *cfg = c->cfg;
@@ -67,6 +167,10 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 		goto out;
 	}
 	memset(resp, 0xa5, cfg->resp_bytes);
+	if (cfg->n_mix) {
+		r = echo_mix(c, rbuf, rlen, resp);
+		goto out_mix;
+	}
 	for (;;) {
 		ssize_t n = f->ops->recv(f, rbuf, rlen, -1);
 		if (n == 0 || (n < 0 && nb_stopped(c)))
@@ -127,6 +231,7 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 out:
 	/* what was answered before a send failed (the peer gone mid-batch) counts too */
 	nb_pub(&c->live->txns, txns);
+out_mix:
 	nb_note_cpu(c->live);
 	free(rbuf);
 	free(resp);

@@ -1075,7 +1075,7 @@ static int session_test(struct session *ss, const cJSON *body)
 		nb_proto_send_error(ss->fd, "responder: %s", strerror(-r));
 		goto out;
 	}
-	struct nb_test_ack ta = {.test_id = t->id};
+	struct nb_test_ack ta = {.test_id = t->id, .mix_shapes = t->cfg.n_mix};
 	memcpy(ta.token, t->token, sizeof(ta.token));
 	/* an engine whose data path is not the control connection's names its data address */
 	if (s->eng->caps.own_addr)

@@ -17,6 +17,8 @@
 #define NB_MAX_DEPTH	   4096
 #define NB_UDP_HDR_BYTES   8u /* every UDP datagram of a test starts with a 64-bit sequence number */
 #define NB_MAX_DURATION_NS (86400LL * 1000000000LL)
+#define NB_MAX_MIX	   8	   /* rr --mix: message shapes in one run */
+#define NB_MAX_MIX_WEIGHT  1000000 /* a shape's weight: 1 .. this */
 
 enum nb_test_kind { NB_TEST_STREAM, NB_TEST_RR, NB_TEST_CRR }; /* "kind" in the settings echo */
 enum nb_proto { NB_PROTO_TCP, NB_PROTO_UDP };
@@ -34,17 +36,26 @@ struct nb_test_cfg {
 	unsigned flows;	     /* -P (crr runs one connection at a time whatever it says) */
 	bool reverse;	     /* stream: server sends, client receives */
 	uint32_t msg_bytes;  /* stream write / datagram size; 0 = the protocol's default (nb_cfg_msg_bytes) */
-	uint32_t req_bytes;  /* rr request */
-	uint32_t resp_bytes; /* rr response */
+	uint32_t req_bytes;  /* rr request (with a mix: the largest shape's, what buffers must hold) */
+	uint32_t resp_bytes; /* rr response (with a mix: the largest shape's) */
 	unsigned depth;	     /* rr transactions in flight per flow */
 	double rate_tps; /* rr: open loop total transactions/s, split evenly over flows; 0 = closed loop */
 	double rate_bps; /* stream: paced total payload bits/s, split evenly over flows; 0 = unpaced */
 	int64_t udp_timeout_ns; /* a UDP request unanswered this long is lost */
-	int cpu_gen;		/* the generator's flow threads' CPU; -1 = not pinned */
-	int cpu_resp;		/* the responder's flow threads' CPU; -1 = not pinned */
-	enum nb_wait wait;	/* block in the kernel or spin on non-blocking calls */
-	int busy_poll_us;	/* SO_BUSY_POLL; 0 = off */
-	bool nodelay;		/* TCP_NODELAY (rr/crr default on) */
+	/* rr --mix: n_mix shapes of request and response (0: every request req_bytes, every response
+	 * resp_bytes), shape k drawn for a request with probability mix_weight[k] / the weights' sum. The
+	 * request carries its shape's index in its marker (workload.h), so the responder answers each with
+	 * its own shape's response. mix_seed seeds each flow's draw (with the flow's index: flows draw apart,
+	 * runs repeat). Parallel arrays, not an array of structs: GCC 12's __builtin_clear_padding leaves a
+	 * struct holding one uncleared, and the codec tests compare this struct byte for byte. */
+	uint32_t n_mix;
+	uint32_t mix_seed;
+	uint32_t mix_req_bytes[NB_MAX_MIX], mix_resp_bytes[NB_MAX_MIX], mix_weight[NB_MAX_MIX];
+	int cpu_gen;	   /* the generator's flow threads' CPU; -1 = not pinned */
+	int cpu_resp;	   /* the responder's flow threads' CPU; -1 = not pinned */
+	enum nb_wait wait; /* block in the kernel or spin on non-blocking calls */
+	int busy_poll_us;  /* SO_BUSY_POLL; 0 = off */
+	bool nodelay;	   /* TCP_NODELAY (rr/crr default on) */
 	/* --engine dpdk: this side's port, local (never sent to the peer) */
 	char dpdk_port[256];	/* PCI address or vdev spec ("net_af_packet0,iface=veth0") */
 	char dpdk_args[512];	/* extra EAL arguments, split at spaces */
@@ -59,6 +70,13 @@ void nb_cfg_defaults(struct nb_test_cfg *cfg, enum nb_test_kind kind);
 /* Checks the settings against each other and their limits. 0, or -EINVAL with a one-line message in
  * err (no trailing newline) naming the problem. */
 int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen);
+
+/* Parses --mix "REQ:RESP[@WEIGHT],..." (sizes with the units' suffixes, weight 1 when left out) into cfg's
+ * mix, and sets req_bytes and resp_bytes to the largest of them. 0, or -EINVAL with a one-line message in
+ * err. The sizes' limits against the protocol are nb_cfg_check's. */
+int nb_cfg_parse_mix(struct nb_test_cfg *cfg, const char *s, char *err, size_t errlen);
+/* The largest request and response of cfg's mix into req_bytes and resp_bytes (after setting mix). */
+void nb_cfg_mix_resolve(struct nb_test_cfg *cfg);
 
 /* Names as the CLI and the reports spell them ("stream", "udp", "spin"); "?" for a value out of range. */
 const char *nb_test_kind_name(enum nb_test_kind k);

@@ -93,6 +93,9 @@ int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_b
  * effect). The local fields (dpdk_*) are neither sent nor decoded: from_json leaves them empty. Every key
  * is required; nb_cfg_check's cross-field checks are the caller's. */
 cJSON *nb_cfg_to_json(const struct nb_test_cfg *cfg);
+/* The settings' "mix" (only with --mix): [{req_bytes, resp_bytes, weight}, ...]; from_json takes it when
+ * there, 1 to NB_MAX_MIX shapes. */
+cJSON *nb_mix_to_json(const struct nb_test_cfg *cfg);
 int nb_cfg_from_json(const cJSON *j, struct nb_test_cfg *ret, char *err, size_t errlen);
 
 /* HELLO's body. The key's handshake (auth.h) on the wire: a client with a key sends its nonce; a responder
@@ -136,6 +139,9 @@ struct nb_test_ack {
 	unsigned char token[NB_AUTH_TOKEN_BYTES]; /* "token": hex; every DATA_HELLO of the test carries it */
 	char data_addr[64]; /* where the data flows go when not where the control connection went (DPDK);
 			     * "" otherwise */
+	unsigned
+	    mix_shapes; /* "mix_shapes", only with --mix: the shapes the responder will answer by; a
+			 * responder that does not know --mix sends none (0), and the client refuses it */
 };
 cJSON *nb_test_ack_to_json(const struct nb_test_ack *a);
 int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *ret, char *err, size_t errlen);

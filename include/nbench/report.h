@@ -141,6 +141,11 @@ struct nb_report {
 	double tps;
 	uint64_t timeouts; /* udp rr: lost requests or responses */
 	struct nb_hist_stats lat;
+	/* rr --mix: per shape of cfg.mix, the transactions counted in lat and their mean latency (0: none) */
+	struct nb_report_mix {
+		uint64_t txns;
+		double mean_lat_ns;
+	} mix[NB_MAX_MIX];
 	/* TCP stream and rr: the flows' tcp and server_tcp summed (nb_tcpinfo_sum); invalid: none */
 	struct nb_tcpinfo tcp, server_tcp;
 	/* cpu: cpu is system-wide on the generator's host (both ends when same_host); server_cpu is the

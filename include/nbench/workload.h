@@ -114,8 +114,12 @@ struct nb_flow_ctx {
 	size_t hello_ack_len;
 	uint64_t txns_measured;	  /* rr/crr: transactions counted in hist */
 	struct nb_txn_log *txlog; /* generator's rr with --hops: each measured transaction; NULL: none */
-	int rc;			  /* 0, or -errno the loop ended with (set by nb_flow_fail) */
-	char err[160];		  /* rc's message: "flow 3: send: Connection reset by peer" */
+	/* rr --mix, per shape: the generator's transactions counted in hist and their latencies' sum (ns);
+	 * the responder's requests answered (mix_lat_ns unused). Written by the flow's thread alone, read
+	 * after it ended. */
+	uint64_t mix_txns[NB_MAX_MIX], mix_lat_ns[NB_MAX_MIX];
+	int rc;	       /* 0, or -errno the loop ended with (set by nb_flow_fail) */
+	char err[160]; /* rc's message: "flow 3: send: Connection reset by peer" */
 };
 
 /* Whether the controller told the flow to stop. */
@@ -159,21 +163,25 @@ static inline uint64_t nb_seq_get(const void *buf)
 
 /*
  * The marker at the start of every rr request and response of NB_MARK_BYTES or more: the sequence number
- * (nb_seq_put, offset 0), the flow's index (u32 little-endian, offset 8) and "nbHq" (request) or "nbHr"
- * (response) at offset 12. A capture finds the same message on every interface it crosses by it, through NAT
- * too: addresses change, the payload does not.
+ * (nb_seq_put, offset 0), the flow's index (24 bits little-endian, offset 8), the request's shape (its index
+ * in --mix, offset 11; 0 without one) and "nbHq" (request) or "nbHr" (response) at offset 12. A capture finds
+ * the same message on every interface it crosses by it, through NAT too: addresses change, the payload does
+ * not. With --mix the responder learns each request's size, and the size of its response, from the shape.
  */
-#define NB_MARK_BYTES 16u
-#define NB_MARK_MAGIC "nbH" /* offset 12; then 'q' or 'r' */
-#define NB_MARK_REQ   'q'
-#define NB_MARK_RESP  'r'
+#define NB_MARK_BYTES	   16u
+#define NB_MARK_MAGIC	   "nbH" /* offset 12; then 'q' or 'r' */
+#define NB_MARK_REQ	   'q'
+#define NB_MARK_RESP	   'r'
+#define NB_MARK_SHAPE_AT   11u
+#define NB_MARK_FLOW_LIMIT (1u << 24) /* flow indexes the marker holds (NB_MAX_FLOWS is far below) */
 
-/* Writes the marker's flow index and magic (the sequence number is written per message). */
+/* Writes the marker's flow index, magic and shape 0 (the sequence number is written per message). */
 static inline void nb_mark_put(void *buf, uint32_t flow, char dir)
 {
 	unsigned char *p = buf;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 3; i++)
 		p[8 + i] = (unsigned char)(flow >> (8 * i));
+	p[NB_MARK_SHAPE_AT] = 0;
 	memcpy(p + 12, NB_MARK_MAGIC, 3);
 	p[15] = (unsigned char)dir;
 }
@@ -186,8 +194,31 @@ static inline char nb_mark_get(const void *buf, size_t len, uint64_t *seq, uint3
 	    (p[15] != NB_MARK_REQ && p[15] != NB_MARK_RESP))
 		return 0;
 	*seq = nb_seq_get(p);
-	*flow = (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 | (uint32_t)p[11] << 24;
+	*flow = (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16;
 	return (char)p[15];
 }
+
+/* The shape a request's marker names (buf holds at least NB_MARK_BYTES), or -1 when buf holds no request
+ * marker or the shape is not below n_mix: a responder's answer to a request it cannot size. */
+static inline int nb_mark_shape(const void *buf, unsigned n_mix)
+{
+	const unsigned char *p = buf;
+	if (memcmp(p + 12, NB_MARK_MAGIC, 3) || p[15] != NB_MARK_REQ || p[NB_MARK_SHAPE_AT] >= n_mix)
+		return -1;
+	return p[NB_MARK_SHAPE_AT];
+}
+
+/* A flow's draw of shapes for --mix: weighted, from its own generator (xorshift64*, seeded per flow), so
+ * flows draw independently and a run's sequence depends on nothing shared. */
+struct nb_mix_draw {
+	uint64_t state;
+	uint64_t total;		   /* the sum of the weights */
+	uint64_t upto[NB_MAX_MIX]; /* cumulative weights */
+	unsigned n;
+};
+/* Prepares d for cfg's mix (n 0 without one) and flow index, seeded with seed. */
+void nb_mix_draw_init(struct nb_mix_draw *d, const struct nb_test_cfg *cfg, unsigned flow, uint64_t seed);
+/* The next request's shape: k with probability weight k / total; 0 without a mix. */
+unsigned nb_mix_draw_next(struct nb_mix_draw *d);
 
 #endif

@@ -143,6 +143,13 @@ static void fill_cfg(struct nb_test_cfg *c)
 	c->wait = NB_WAIT_SPIN;
 	c->busy_poll_us = 50;
 	c->nodelay = true;
+	c->n_mix = NB_MAX_MIX;
+	c->mix_seed = 0xdeadbeef;
+	for (unsigned k = 0; k < NB_MAX_MIX; k++) {
+		c->mix_req_bytes[k] = 16 + k;
+		c->mix_resp_bytes[k] = 1 + 3 * k;
+		c->mix_weight[k] = 1 + 7 * k;
+	}
 	/* local to each side: never on the wire */
 	set_str(c->dpdk_port, sizeof(c->dpdk_port), "net_af_packet0,iface=veth0");
 	set_str(c->dpdk_args, sizeof(c->dpdk_args), "--no-pci");
@@ -227,9 +234,20 @@ static void test_test_ack_roundtrip(void)
 	memset(&a, 0xa5, sizeof(a));
 	a.test_id = (1ULL << 52) + 5; /* the responder draws 52 bits */
 	set_str(a.data_addr, sizeof(a.data_addr), "10.99.0.2");
+	a.mix_shapes = 3;
 	cJSON *j = nb_test_ack_to_json(&a);
 	CHECK_INT(nb_test_ack_from_json(j, &b, err, sizeof(err)), 0);
 	CHECK_SAME(a, b);
+	cJSON_Delete(j);
+	/* without --mix there is no "mix_shapes": what a responder before --mix sends, read as 0 */
+	a.mix_shapes = 0;
+	j = nb_test_ack_to_json(&a);
+	CHECK(!cJSON_HasObjectItem(j, "mix_shapes"));
+	CHECK_INT(nb_test_ack_from_json(j, &b, err, sizeof(err)), 0);
+	CHECK_INT(b.mix_shapes, 0);
+	cJSON_AddNumberToObject(j, "mix_shapes", NB_MAX_MIX + 1);
+	CHECK_INT(nb_test_ack_from_json(j, &b, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "mix_shapes") != NULL);
 	cJSON_Delete(j);
 }
 
@@ -731,6 +749,7 @@ static void bad_result_ifaces(void)
 static void test_bad_bodies(void)
 {
 	static const char *const cfg_doubles[] = {"rate_tps", "rate_bps", NULL};
+	static const char *const cfg_optional[] = {"mix", NULL}; /* only with --mix */
 	static const char *const cost_doubles[] = {"wall_s", "tsc_hz", "util", "cycles", NULL};
 	static const char *const result_optional[] = {"cpu", "error", "ifaces", NULL};
 	static struct nb_result res;
@@ -743,7 +762,7 @@ static void test_bad_bodies(void)
 
 	fill_cfg(&cfg);
 	cJSON *j = nb_cfg_to_json(&cfg);
-	refuse_each_key("settings", j, dec_cfg, &cfg, cfg_doubles, NULL);
+	refuse_each_key("settings", j, dec_cfg, &cfg, cfg_doubles, cfg_optional);
 	refuse_with("settings", j, "kind", cJSON_CreateString("sctp_rr"), "unknown", dec_cfg, &cfg);
 	refuse_with("settings", j, "wait", cJSON_CreateString("doze"), "unknown", dec_cfg, &cfg);
 	refuse_with("settings", j, "port", cJSON_CreateNumber(65536), "65536", dec_cfg, &cfg);
@@ -753,6 +772,28 @@ static void test_bad_bodies(void)
 	memset(longname, 'h', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	refuse_with("settings", j, "host", cJSON_CreateString(longname), "too long", dec_cfg, &cfg);
+	/* --mix: 1 to NB_MAX_MIX shapes, each an object of sizes and a weight in range */
+	refuse_with("settings", j, "mix", cJSON_CreateArray(), "empty", dec_cfg, &cfg);
+	cJSON *mix = cJSON_Duplicate(cJSON_GetObjectItem(j, "mix"), true);
+	cJSON_AddItemToArray(mix, cJSON_Duplicate(cJSON_GetArrayItem(mix, 0), true));
+	refuse_with("settings", j, "mix", mix, "of 9 shapes", dec_cfg, &cfg);
+	static const struct {
+		const char *key;
+		double v;
+	} shape_bad[] = {
+	    {"req_bytes", -1}, {"resp_bytes", 1e300}, {"weight", 0}, {"weight", 1e7}, {"weight", 0.5}};
+	for (size_t i = 0; i < sizeof(shape_bad) / sizeof(shape_bad[0]); i++) {
+		mix = cJSON_Duplicate(cJSON_GetObjectItem(j, "mix"), true);
+		cJSON_ReplaceItemInObject(cJSON_GetArrayItem(mix, 3), shape_bad[i].key,
+					  cJSON_CreateNumber(shape_bad[i].v));
+		refuse_with("settings", j, "mix", mix, shape_bad[i].key, dec_cfg, &cfg);
+	}
+	mix = cJSON_Duplicate(cJSON_GetObjectItem(j, "mix"), true);
+	cJSON_DeleteItemFromObject(cJSON_GetArrayItem(mix, 2), "weight");
+	refuse_with("settings", j, "mix", mix, "without a weight", dec_cfg, &cfg);
+	mix = cJSON_CreateArray();
+	cJSON_AddItemToArray(mix, cJSON_CreateNumber(3));
+	refuse_with("settings", j, "mix", mix, "of a number", dec_cfg, &cfg);
 	cJSON_Delete(j);
 
 	memset(&ha, 0, sizeof(ha));

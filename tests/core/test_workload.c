@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Both sides' workload loops over the in-memory loop engine: the logic without a network. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -149,6 +150,171 @@ static void test_rr_open_loop(void)
 	teardown(&p);
 }
 
+/* --mix over both loops: each request draws its shape by weight (3:1 here), the responder answers each by its
+ * shape, and both count every shape. */
+static void test_rr_mix(enum nb_proto proto, unsigned depth)
+{
+	struct pair p;
+	char err[160];
+	setup(&p, NB_TEST_RR, proto, 0, 300 * NB_NS_PER_MS);
+	/* UDP: a response carries its request's sequence number, 8 bytes at least */
+	CHECK_INT(nb_cfg_parse_mix(&p.cfg, proto == NB_PROTO_UDP ? "87:8@3,30:57@1" : "87:5@3,30:57@1", err,
+				   sizeof(err)),
+		  0);
+	p.cfg.depth = depth;
+	p.cfg.udp_timeout_ns = NB_NS_PER_S; /* nothing is lost: a late answer must not look lost */
+	run(&p, nb_gen_rr, nb_resp_echo, true);
+	CHECK_MSG(p.gen.ctx.rc == 0, "%s", p.gen.ctx.err);
+	CHECK_MSG(p.resp.ctx.rc == 0, "%s", p.resp.ctx.err);
+	uint64_t g0 = p.gen.ctx.mix_txns[0], g1 = p.gen.ctx.mix_txns[1];
+	uint64_t r0 = p.resp.ctx.mix_txns[0], r1 = p.resp.ctx.mix_txns[1];
+	CHECK_U64(g0 + g1, p.gen.ctx.txns_measured);
+	CHECK_U64(r0 + r1, p.resp.live.txns);
+	CHECK_MSG(r0 >= g0 && r1 >= g1, "responder %llu/%llu, generator %llu/%llu", (unsigned long long)r0,
+		  (unsigned long long)r1, (unsigned long long)g0, (unsigned long long)g1);
+	CHECK(p.gen.ctx.mix_txns[2] == 0 && p.resp.ctx.mix_txns[2] == 0);
+	CHECK_U64(p.gen.live.lost, 0);
+	/* 3:1 within 5 standard deviations of a binomial draw (a fixed seed: this never flakes) */
+	double n = (double)(g0 + g1), share = n > 0 ? (double)g0 / n : 0;
+	CHECK_MSG(n > 200 && fabs(share - 0.75) < 5 * sqrt(0.75 * 0.25 / n),
+		  "%.0f transactions, %.3f of shape 0", n, share);
+	CHECK(p.gen.ctx.mix_lat_ns[0] > 0 && p.gen.ctx.mix_lat_ns[1] > 0);
+	teardown(&p);
+}
+
+static void rr_mix_tcp(void)
+{
+	test_rr_mix(NB_PROTO_TCP, 1);
+}
+
+static void rr_mix_tcp_depth10(void)
+{
+	test_rr_mix(NB_PROTO_TCP, 10);
+}
+
+static void rr_mix_udp_depth4(void)
+{
+	test_rr_mix(NB_PROTO_UDP, 4);
+}
+
+/* One request of shape k with sequence seq, req_len bytes, sent in two parts at split (TCP: the responder
+ * must put the marker together). */
+static void send_shaped(struct nb_flow *f, uint64_t seq, unsigned k, size_t req_len, size_t split)
+{
+	unsigned char buf[128];
+	memset(buf, 0x5a, sizeof(buf));
+	nb_seq_put(buf, seq);
+	nb_mark_put(buf, 0, NB_MARK_REQ);
+	buf[NB_MARK_SHAPE_AT] = (unsigned char)k;
+	if (split && split < req_len) {
+		CHECK_INT(nb_flow_send_all(f, buf, split), 0);
+		nb_sleep_until(nb_now_ns() + NB_NS_PER_MS);
+		CHECK_INT(nb_flow_send_all(f, buf + split, req_len - split), 0);
+	} else {
+		CHECK_INT(nb_flow_send_all(f, buf, req_len), 0);
+	}
+}
+
+/* Whether nothing more arrives on f within 50 ms. */
+static bool quiet(struct nb_flow *f)
+{
+	unsigned char b[256];
+	return f->ops->recv(f, b, sizeof(b), 50 * NB_NS_PER_MS) == -ETIMEDOUT;
+}
+
+/* The responder by hand: each request answered with exactly its shape's response, the marker turned round
+ * when the response holds it; a request naming no shape ends a TCP flow with the reason, and is not answered
+ * over UDP. */
+static void test_resp_mix_sizes(enum nb_proto proto)
+{
+	struct pair p;
+	char err[160];
+	unsigned char got[128];
+	bool udp = proto == NB_PROTO_UDP;
+	setup(&p, NB_TEST_RR, proto, 0, 10 * NB_NS_PER_S);
+	CHECK_INT(nb_cfg_parse_mix(&p.cfg, "40:9,20:57@2", err, sizeof(err)), 0);
+	struct nb_flow *g = p.gen.ctx.flow;
+	p.resp.fn = nb_resp_echo;
+	pthread_create(&p.resp.th, NULL, side_main, &p.resp);
+
+	send_shaped(g, 7, 1, 20, udp ? 0 : 3);
+	CHECK_INT(nb_flow_recv_all(g, got, 57, nb_now_ns() + NB_NS_PER_S), 57);
+	CHECK(nb_seq_get(got) == 7 && got[15] == NB_MARK_RESP && got[NB_MARK_SHAPE_AT] == 1);
+	CHECK(quiet(g));
+	send_shaped(g, 8, 0, 40, udp ? 0 : 30);
+	CHECK_INT(nb_flow_recv_all(g, got, 9, nb_now_ns() + NB_NS_PER_S), 9);
+	CHECK(udp ? nb_seq_get(got) == 8 : true); /* 9 bytes: the sequence number (UDP), no marker */
+	CHECK(quiet(g));
+	if (!udp) {
+		/* two requests in one write: two responses, 9 + 57 bytes, nothing more */
+		unsigned char two[60];
+		memset(two, 0x5a, sizeof(two));
+		nb_mark_put(two, 0, NB_MARK_REQ);
+		nb_mark_put(two + 40, 0, NB_MARK_REQ);
+		two[40 + NB_MARK_SHAPE_AT] = 1;
+		CHECK_INT(nb_flow_send_all(g, two, sizeof(two)), 0);
+		CHECK_INT(nb_flow_recv_all(g, got, 66, nb_now_ns() + NB_NS_PER_S), 66);
+		CHECK(quiet(g));
+	}
+	/* shape 2 of a mix of 2 */
+	send_shaped(g, 9, 2, 40, 0);
+	if (udp) {
+		CHECK(quiet(g));
+		send_shaped(g, 10, 1, 20, 0); /* the flow goes on */
+		CHECK_INT(nb_flow_recv_all(g, got, 57, nb_now_ns() + NB_NS_PER_S), 57);
+		CHECK_U64(p.resp.ctx.mix_txns[1], 2);
+		__atomic_store_n(&p.resp_stop, 1, __ATOMIC_RELAXED);
+		p.resp.ctx.flow->ops->shutdown(p.resp.ctx.flow, SHUT_RDWR);
+	}
+	pthread_join(p.resp.th, NULL);
+	if (!udp)
+		CHECK_MSG(p.resp.ctx.rc == -EPROTO && strstr(p.resp.ctx.err, "shape"), "rc %d: %s",
+			  p.resp.ctx.rc, p.resp.ctx.err);
+	CHECK_U64(p.resp.ctx.mix_txns[0], udp ? 1 : 2);
+	teardown(&p);
+}
+
+static void resp_mix_tcp(void)
+{
+	test_resp_mix_sizes(NB_PROTO_TCP);
+}
+
+static void resp_mix_udp(void)
+{
+	test_resp_mix_sizes(NB_PROTO_UDP);
+}
+
+/* Each flow draws shapes by weight from its own seeded generator: the same seed and flow, the same
+ * sequence; another flow, another one; and the weights' shares over many draws. */
+static void test_mix_draw(void)
+{
+	struct nb_test_cfg c;
+	char err[160];
+	nb_cfg_defaults(&c, NB_TEST_RR);
+	CHECK_INT(nb_cfg_parse_mix(&c, "16:1@1,16:2@2,16:3@7", err, sizeof(err)), 0);
+	struct nb_mix_draw a, b, o;
+	nb_mix_draw_init(&a, &c, 3, 42);
+	nb_mix_draw_init(&b, &c, 3, 42);
+	nb_mix_draw_init(&o, &c, 4, 42);
+	unsigned count[3] = {0}, same = 0, n = 100000;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = nb_mix_draw_next(&a);
+		CHECK(k < 3);
+		count[k < 3 ? k : 0]++;
+		CHECK(nb_mix_draw_next(&b) == k);
+		same += nb_mix_draw_next(&o) == k;
+	}
+	for (unsigned k = 0; k < 3; k++) {
+		double want = (k == 0 ? 1 : k == 1 ? 2 : 7) / 10.0;
+		CHECK_MSG(fabs((double)count[k] / n - want) < 5 * sqrt(want * (1 - want) / n),
+			  "shape %u: %u of %u", k, count[k], n);
+	}
+	CHECK(same < n * 0.6);		 /* two independent draws agree 0.54 of the time at these weights */
+	nb_cfg_defaults(&c, NB_TEST_RR); /* no mix: always shape 0 */
+	nb_mix_draw_init(&a, &c, 0, 1);
+	CHECK_INT(nb_mix_draw_next(&a), 0);
+}
+
 static void test_stream(enum nb_proto proto, unsigned drop_every)
 {
 	struct pair p;
@@ -287,6 +453,12 @@ int main(int argc, char **argv)
 	    TAP_CASE(rr_udp_loss),
 	    TAP_CASE(rr_udp_depth4_loss),
 	    TAP_CASE(test_rr_open_loop),
+	    TAP_CASE(rr_mix_tcp),
+	    TAP_CASE(rr_mix_tcp_depth10),
+	    TAP_CASE(rr_mix_udp_depth4),
+	    TAP_CASE(resp_mix_tcp),
+	    TAP_CASE(resp_mix_udp),
+	    TAP_CASE(test_mix_draw),
 	    TAP_CASE(stream_tcp),
 	    TAP_CASE(stream_udp),
 	    TAP_CASE(stream_udp_loss),

@@ -37,6 +37,12 @@ expect2 "--msg-size" stream "${H[@]}" --msg-size -3
 expect2 "-r" rr "${H[@]}" -r 0,200
 expect2 "-r" rr "${H[@]}" -r 100,abc
 expect2 "--depth" rr "${H[@]}" --depth 0
+expect2 "--mix" rr "${H[@]}" --mix 87
+expect2 "--mix" rr "${H[@]}" --mix 87:5@0
+expect2 "--mix" rr "${H[@]}" --mix 8:5
+expect2 "--mix" rr "${H[@]}" --mix 30:4 --proto udp
+expect2 "--mix" crr "${H[@]}" --mix 30:4
+expect2 "--hops needs every --mix shape" rr --path native --hops --mix 87:5,30:57
 expect2 "--depth" rr "${H[@]}" --depth 100000
 expect2 "--rate" rr "${H[@]}" --rate 0
 expect2 "--rate" rr "${H[@]}" --rate -10

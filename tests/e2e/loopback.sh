@@ -21,6 +21,11 @@ check "rr tcp: user + system + softirq + irq = busy" json_check "$T/rr_tcp.json"
 run rr_udp rr --proto udp && check "rr udp invariants" json_check "$T/rr_udp.json" "$RR_OK"
 # (requests in flight at once, as the responder sees them, are checked in tests/core/test_workload.c)
 run rr_depth rr --depth 8 -r 64,1000 && check "rr depth 8" json_check "$T/rr_depth.json" "$RR_OK"
+# --mix: Redis' SET and GET (87/5 and 30/57 bytes), 4 flows of 10 in flight; each shape counted and timed
+MIX_OK="$RR_OK and [m['req_bytes'] for m in e['mix']] == [87, 30] and [m['resp_bytes'] for m in e['mix']] == [5, 57] and sum(m['transactions'] for m in e['mix']) == e['transactions'] and all(m['transactions'] > 0 and m['mean_lat_ns'] > 0 for m in e['mix']) and d['start']['settings']['mix'][0]['weight'] == 1"
+run rr_mix rr --mix 87:5,30:57 --depth 10 -P 4 && check "rr --mix tcp" json_check "$T/rr_mix.json" "$MIX_OK"
+run rr_mix_udp rr --mix 87:8@3,30:57 --proto udp && check "rr --mix udp: 3:1" json_check "$T/rr_mix_udp.json" "$RR_OK and 0.6 < e['mix'][0]['transactions'] / e['transactions'] < 0.9"
+check "rr without --mix: no mix" json_check "$T/rr_tcp.json" "'mix' not in e and 'mix' not in d['start']['settings']"
 run rr_rate rr --rate 2000 && check "rr open loop ~2000/s" json_check "$T/rr_rate.json" "$RR_OK and 1500 < e['transactions_per_s'] < 2100"
 run rr_par rr -P 3 --spin && check "rr 3 flows spinning" json_check "$T/rr_par.json" "$RR_OK and len(e['flows']) == 3"
 run rr_udp_spin rr --proto udp --spin --cpu-gen 0 --cpu-resp 1 && check "udp rr spinning ends and reports" json_check "$T/rr_udp_spin.json" "$RR_OK"

@@ -284,6 +284,65 @@ static void test_combinations(void)
 	CHECK_INT(nb_cfg_check(&c, NULL, 0), -EINVAL);
 }
 
+/* --mix: parsed into shapes with the largest sizes as req/resp, and each limit refused with its reason. */
+static void test_mix(void)
+{
+	struct nb_test_cfg c = def(NB_TEST_RR, NB_PROTO_TCP);
+	char err[256] = "";
+	CHECK_INT(nb_cfg_parse_mix(&c, "87:5@50,30:57@50", err, sizeof(err)), 0);
+	CHECK_INT(c.n_mix, 2);
+	CHECK(c.mix_req_bytes[0] == 87 && c.mix_resp_bytes[0] == 5 && c.mix_weight[0] == 50);
+	CHECK(c.mix_req_bytes[1] == 30 && c.mix_resp_bytes[1] == 57 && c.mix_weight[1] == 50);
+	CHECK(c.req_bytes == 87 && c.resp_bytes == 57);
+	CHECK_GOOD(c);
+	CHECK_INT(nb_cfg_parse_mix(&c, "1K:64K", err, sizeof(err)), 0); /* units; weight 1 */
+	CHECK(c.n_mix == 1 && c.mix_req_bytes[0] == 1024 && c.mix_resp_bytes[0] == 65536 &&
+	      c.mix_weight[0] == 1);
+	CHECK(c.req_bytes == 1024 && c.resp_bytes == 65536);
+	CHECK_GOOD(c);
+
+	static const struct {
+		const char *arg, *needle;
+	} bad[] = {
+	    {"", "at least one"},
+	    {"87", "REQ:RESP"},
+	    {"87:x", "two sizes"},
+	    {"87:5@0", "weight"},
+	    {"87:5@1000001", "weight"},
+	    {"87:5@1.5", "weight"},
+	    {"87:5,,30:57", "REQ:RESP"},
+	    {"100M:1", "two sizes"},
+	    {"16:1,16:1,16:1,16:1,16:1,16:1,16:1,16:1,16:1", "at most 8"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct nb_test_cfg b = def(NB_TEST_RR, NB_PROTO_TCP);
+		err[0] = '\0';
+		CHECK_MSG(nb_cfg_parse_mix(&b, bad[i].arg, err, sizeof(err)) == -EINVAL &&
+			      strstr(err, bad[i].needle) && strstr(err, "--mix") && b.n_mix == 0,
+			  "'%s': '%s', expected '%s'", bad[i].arg, err, bad[i].needle);
+	}
+	/* a request too short for the marker that names its shape; a UDP response too short for its sequence
+	 * number; a mix outside rr; sizes that are not the shapes' largest (a corrupt TEST) */
+	CHECK_INT(nb_cfg_parse_mix(&c, "15:5", err, sizeof(err)), 0);
+	CHECK_BAD(c, "at least 16 bytes");
+	c = def(NB_TEST_RR, NB_PROTO_UDP);
+	CHECK_INT(nb_cfg_parse_mix(&c, "30:4", err, sizeof(err)), 0);
+	CHECK_BAD(c, "--mix response size");
+	c = def(NB_TEST_CRR, NB_PROTO_TCP);
+	CHECK_INT(nb_cfg_parse_mix(&c, "30:4", err, sizeof(err)), 0);
+	CHECK_BAD(c, "--mix applies only to rr");
+	c = def(NB_TEST_RR, NB_PROTO_TCP);
+	CHECK_INT(nb_cfg_parse_mix(&c, "30:4,40:2", err, sizeof(err)), 0);
+	c.req_bytes = 30;
+	CHECK_BAD(c, "largest");
+	c.req_bytes = 40;
+	c.mix_weight[1] = 0;
+	CHECK_BAD(c, "weights");
+	c.mix_weight[1] = 1;
+	c.n_mix = NB_MAX_MIX + 1;
+	CHECK_BAD(c, "at most");
+}
+
 static void test_names(void)
 {
 	enum nb_test_kind k;
@@ -321,7 +380,7 @@ int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
 	    TAP_CASE(test_defaults),	 TAP_CASE(test_limits), TAP_CASE(test_cpus),
-	    TAP_CASE(test_combinations), TAP_CASE(test_names),
+	    TAP_CASE(test_combinations), TAP_CASE(test_mix),	TAP_CASE(test_names),
 	};
 	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }
