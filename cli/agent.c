@@ -4,9 +4,10 @@
  * remote client. It lives in cli/ because it needs both the responder (which asks for a half through
  * nb_serve_cfg.paths) and topo/ (which builds it); tests/layers.sh lets neither call the other.
  *
- * A half is a path instance (nb_topo_opts.half) with a responder of its own, started with the agent's key:
- * the client's tests go to it, at the address and port of the grant. Builds are one at a time, so two
- * halves never pick the same subnet or port.
+ * A half is a path instance (nb_topo_opts.half) with a responder of its own, started with the agent's key
+ * and within the limits the agent's responder gives it (nb_half_limits: its share of the memory budget, the
+ * agent's --max-sessions and --idle-timeout): the client's tests go to it, at the address and port of the
+ * grant. Builds are one at a time, so two halves never pick the same subnet or port.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -87,20 +88,39 @@ static unsigned half_nics(struct nb_topo *t, const char *peer, char (*args)[96],
 	return n;
 }
 
-/* The half's own responder, keyed like the agent, in the half's server end, reporting the half's
- * interfaces. */
-static int start_responder(struct cli_agent *ag, struct nb_topo *t, const char *peer, char *err,
-			   size_t errlen)
+/* The half's limits as its responder's option values: --max-mem B,B (its share, in all and per test),
+ * --max-sessions, --idle-timeout. */
+struct half_args {
+	char mem[48], sessions[16], idle[32];
+};
+
+static void half_args(const struct nb_half_limits *lim, struct half_args *ret)
+{
+	snprintf(ret->mem, sizeof(ret->mem), "%llu,%llu", (unsigned long long)lim->max_mem_bytes,
+		 (unsigned long long)lim->max_mem_bytes);
+	snprintf(ret->sessions, sizeof(ret->sessions), "%u", lim->max_sessions);
+	snprintf(ret->idle, sizeof(ret->idle), "%lldns", (long long)lim->idle_timeout_ns);
+}
+
+/* The half's own responder, keyed like the agent and within lim, in the half's server end, reporting the
+ * half's interfaces. */
+static int start_responder(struct cli_agent *ag, struct nb_topo *t, const char *peer,
+			   const struct nb_half_limits *lim, char *err, size_t errlen)
 {
 	char portstr[8], self[4096], nics[NB_RESULT_MAX_IFACES][96];
+	struct half_args la;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	self[n > 0 ? n : 0] = 0;
 	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(t));
-	char *argv[10 + 2 * NB_RESULT_MAX_IFACES] = {self,	"serve",      "--port",
-						     portstr,	"--bind",     (char *)nb_topo_server_addr(t),
-						     "--quiet", "--key-file", (char *)ag->key_file};
-	for (unsigned i = 0, k = 9, nn = half_nics(t, peer, nics, NB_RESULT_MAX_IFACES); i < nn; i++) {
+	half_args(lim, &la);
+	char *argv[16 + 2 * NB_RESULT_MAX_IFACES] = {
+	    self,	 "serve",	   "--port",
+	    portstr,	 "--bind",	   (char *)nb_topo_server_addr(t),
+	    "--quiet",	 "--key-file",	   (char *)ag->key_file,
+	    "--max-mem", la.mem,	   "--max-sessions",
+	    la.sessions, "--idle-timeout", la.idle};
+	for (unsigned i = 0, k = 15, nn = half_nics(t, peer, nics, NB_RESULT_MAX_IFACES); i < nn; i++) {
 		argv[k++] = "--nic";
 		argv[k++] = nics[i];
 	}
@@ -113,7 +133,7 @@ static int start_responder(struct cli_agent *ag, struct nb_topo *t, const char *
 }
 
 static int build_half(struct cli_agent *ag, const char *kind, const char *local, const char *peer,
-		      struct nb_topo **ret, char *err, size_t errlen)
+		      const struct nb_half_limits *lim, struct nb_topo **ret, char *err, size_t errlen)
 {
 	struct nb_topo_opts o = {.half = true};
 	int r;
@@ -128,7 +148,7 @@ static int build_half(struct cli_agent *ag, const char *kind, const char *local,
 	}
 	if ((r = nb_topo_up_ex(kind, NULL, &o, ret, err, errlen)) < 0)
 		return r;
-	if ((r = start_responder(ag, *ret, peer, err, errlen)) < 0) {
+	if ((r = start_responder(ag, *ret, peer, lim, err, errlen)) < 0) {
 		nb_topo_down(*ret, true);
 		*ret = NULL;
 	}
@@ -145,8 +165,9 @@ static void native_grant(struct cli_agent *ag, const char *local, struct nb_path
 		 ag->port);
 }
 
-static int agent_build(void *arg, const char *kind, const char *local, const char *peer, void **ret_half,
-		       struct nb_path_grant *g, char *err, size_t errlen)
+static int agent_build(void *arg, const char *kind, const char *local, const char *peer,
+		       const struct nb_half_limits *lim, void **ret_half, struct nb_path_grant *g, char *err,
+		       size_t errlen)
 {
 	struct cli_agent *ag = arg;
 	struct nb_topo *t = NULL;
@@ -163,7 +184,7 @@ static int agent_build(void *arg, const char *kind, const char *local, const cha
 		return 0;
 	}
 	pthread_mutex_lock(&build_mu);
-	r = build_half(ag, kind, local, peer, &t, err, errlen);
+	r = build_half(ag, kind, local, peer, lim, &t, err, errlen);
 	pthread_mutex_unlock(&build_mu);
 	if (r < 0)
 		return r;

@@ -112,9 +112,10 @@ struct cli_path {
 	struct nb_path_session *remote; /* -H SERVER --path: the agent's half there (cli/remote.c) */
 	bool routed;			/* the client's half: a route to the grant's subnet */
 };
-/* -H SERVER --path KIND (cli/remote.c): the agent on host:port builds KIND's server half, this process adds
- * its own (a route for bridge) after checking the grant. 0 or -errno (-EINVAL: bad usage) with err. */
-int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file,
+/* -H SERVER --path KIND (cli/remote.c): the agent on host:port builds KIND's server half, for for_ns of
+ * tests (it tears the half down that long and a grace period later), this process adds its own (a route for
+ * bridge) after checking the grant. 0 or -errno (-EINVAL: bad usage) with err. */
+int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file, int64_t for_ns,
 		    struct cli_path *pe, char *err, size_t errlen);
 struct nb_run_hooks;
 struct nb_report;

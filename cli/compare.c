@@ -897,6 +897,20 @@ static int compare_lists(struct cmp *c, char *paths, char *tests)
 	return 0;
 }
 
+/* -H: how long the agent keeps each path's half for this compare: every run it may make (--runs up to the
+ * rounds --ci allows, each test in each placement on each path, with --hops twice), each with its warm-up
+ * and a generous allowance for its setup (connections, flows, RESULT). */
+static int64_t schedule_ns(struct cmp *c)
+{
+	const int64_t per_run_overhead_ns = 5 * NB_NS_PER_S;
+	int64_t warmup = c->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->duration_ns / 4, runs = 0;
+	for (unsigned ti = 0; ti < c->ntests; ti++)
+		runs += rows_of(c, ti);
+	runs *= (int64_t)c->max_runs * c->npaths * (c->hops ? 2 : 1);
+	int64_t ns = runs * (c->duration_ns + warmup + per_run_overhead_ns);
+	return ns < NB_MAX_DURATION_NS ? ns : NB_MAX_DURATION_NS;
+}
+
 /* Builds every path with its responder. A path this machine cannot build (no vhost-net, no bridge) is left
  * out with its reason; the others run. 0, or -EPERM when no path will build (said once). */
 static int build_paths(struct cmp *c)
@@ -906,7 +920,7 @@ static int build_paths(struct cmp *c)
 		if (!c->quiet)
 			fprintf(stderr, "nbench compare: building path %s\n", c->paths[pi]);
 		int r = c->host ? cli_remote_open(c->host, c->port ? c->port : NB_DEFAULT_PORT, c->paths[pi],
-						  c->key_file, &c->pe[pi], err, sizeof(err))
+						  c->key_file, schedule_ns(c), &c->pe[pi], err, sizeof(err))
 				: cli_path_open(c->paths[pi], NULL, NB_DEFAULT_PORT, c->key_file, &c->pe[pi],
 						err, sizeof(err));
 		if (r == -EPERM || r == -EACCES) {

@@ -32,7 +32,7 @@ static bool grant_route_ok(const char *net, const char *addr, const char *dialed
 	return private && (hn & ~m) == 0 && (ntohl(a.s_addr) & m) == hn && (ntohl(d.s_addr) & m) != hn;
 }
 
-int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file,
+int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file, int64_t for_ns,
 		    struct cli_path *pe, char *err, size_t errlen)
 {
 	struct nb_report *rep = calloc(1, sizeof(*rep));
@@ -54,7 +54,7 @@ int cli_remote_open(const char *host, uint16_t port, const char *kind, const cha
 	}
 	pe->keyed = true;
 	pe->remote = calloc(1, sizeof(*pe->remote));
-	r = pe->remote ? nb_path_request(host, port, &pe->key, kind, pe->remote, rep) : -ENOMEM;
+	r = pe->remote ? nb_path_request(host, port, &pe->key, kind, for_ns, pe->remote, rep) : -ENOMEM;
 	if (r < 0) {
 		snprintf(err, errlen, "%s", rep->error[0] ? rep->error : strerror(-r));
 		free(rep);

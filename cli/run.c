@@ -325,7 +325,10 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	}
 	cli_wire = t->wire;
 	if (t->path && t->host_given)
-		r = cli_remote_open(t->cfg.host, t->cfg.port, t->path, t->key_file, &pe, err, sizeof(err));
+		r = cli_remote_open(
+		    t->cfg.host, t->cfg.port, t->path, t->key_file,
+		    /* its warm-up and duration; --hops runs it twice (without, then with capture) */
+		    (t->hops ? 2 : 1) * (t->cfg.warmup_ns + t->cfg.duration_ns), &pe, err, sizeof(err));
 	else
 		r = cli_path_open(t->path, t->topo, t->cfg.port, t->key_file, &pe, err, sizeof(err));
 	if (r < 0) {

@@ -19,7 +19,7 @@ struct serve_args {
 	struct nb_test_cfg dc; /* the engine's settings: only the dpdk ones are used */
 	bool dpdk_given;
 	struct nb_serve_cfg sc;
-	bool quiet, paths;
+	bool quiet, paths, max_halves_given;
 	const char *key_file;
 	struct nb_nic_ref nics[NB_RESULT_MAX_IFACES]; /* --nic */
 };
@@ -59,14 +59,37 @@ static int parse_max_mem(const char *arg, struct nb_serve_cfg *sc)
 	return 0;
 }
 
+/* --max-halves N[,PER_CLIENT]: N from 1 to 1000, PER_CLIENT from 1 to N. 0, or an exit status after a
+ * one-line error. */
+static int parse_max_halves(const char *arg, struct nb_serve_cfg *sc)
+{
+	char buf[64];
+	uint64_t n, per = 0;
+	char *comma = snprintf(buf, sizeof(buf), "%s", arg) < (int)sizeof(buf) ? strchr(buf, ',') : NULL;
+	if (comma)
+		*comma = '\0';
+	if (strlen(arg) >= sizeof(buf) || nb_parse_uint(buf, 1, 1000, &n) < 0 ||
+	    (comma && nb_parse_uint(comma + 1, 1, n, &per) < 0))
+		return cli_usage_error(
+		    "serve",
+		    "--max-halves: '%s' is not N[,PER_CLIENT]: N from 1 to 1000, PER_CLIENT from 1 "
+		    "to N",
+		    arg);
+	sc->max_halves = (unsigned)n;
+	sc->max_halves_per_client =
+	    (unsigned)(per ? per : (n < NB_SERVE_MAX_HALVES_SRC ? n : NB_SERVE_MAX_HALVES_SRC));
+	return 0;
+}
+
 static void serve_help(void)
 {
 	printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
 	       "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--key-file FILE] "
-	       "[--paths] [--nic [NETNS:]IF]... [--quiet]\n"
+	       "[--paths [--max-halves N[,PER_CLIENT]]] [--nic [NETNS:]IF]... [--quiet]\n"
 	       "  The responder: one TCP port for control and data, the same UDP port for "
 	       "datagram flows.\n"
-	       "  --idle-timeout T   close a connection that sends no hello within T (5s)\n"
+	       "  --idle-timeout T   close a connection that has not sent its hello, or with a\n"
+	       "                     key not proved it, within T of its connect (5s)\n"
 	       "  --max-mem T[,P]    the tests' buffers: at most T in all and P per test "
 	       "(1G,256M;\n"
 	       "                     P defaults to T/4); a test over it is refused\n"
@@ -78,6 +101,10 @@ static void serve_help(void)
 	       "  --paths            build the server half of a path (native, host, bridge,\n"
 	       "                     nat) on this host for a client with the key (`nbench rr\n"
 	       "                     -H THIS --path KIND`); needs --key-file and root\n"
+	       "  --max-halves N[,C] --paths: halves up at once, in all and for one client (an\n"
+	       "                     address, an IPv6 /64) (4,3); each holds the per-test share\n"
+	       "                     of --max-mem (its responder's budget) and lives its\n"
+	       "                     client's tests and 20 s\n"
 	       "  --nic [NETNS:]IF   an interface whose counters each result carries (up to 4;\n"
 	       "                     default: the one the route to the client leaves by)\n"
 	       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
@@ -160,6 +187,15 @@ static int serve_opt(struct serve_args *a, int c, const char *arg)
 		return 0;
 	case 'N':
 		return serve_nic(a, arg);
+	case 'H':
+		if (parse_max_halves(arg, &a->sc) < 0)
+			return cli_usage_error(
+			    "serve",
+			    "--max-halves: '%s' is not N[,PER_CLIENT]: N from 1 to 1000, PER_CLIENT "
+			    "from 1 to N",
+			    arg);
+		a->max_halves_given = true;
+		return 0;
 	}
 	/* the --dpdk-* options: the only others getopt_long returns */
 	a->dpdk_given = true;
@@ -182,6 +218,7 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	    {"key-file", required_argument, NULL, 'K'},
 	    {"paths", no_argument, NULL, 'P'},
 	    {"nic", required_argument, NULL, 'N'},
+	    {"max-halves", required_argument, NULL, 'H'},
 	    CLI_DPDK_OPTIONS,
 	    {0},
 	};
@@ -204,6 +241,8 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	}
 	if (optind < argc)
 		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (a->max_halves_given && !a->paths)
+		return cli_usage_error("serve", "--max-halves is for --paths (the halves an agent builds)");
 	return cli_dpdk_check("serve", &a->dc, a->dpdk_given);
 }
 

@@ -1,15 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Admission of new connections, in the main thread: from accept to a session thread (control) or to the
- * test a data connection belongs to. A new connection's first frame is read without blocking (a connection
- * that sends nothing, garbage, or half a frame is closed at its deadline, --idle-timeout, or at once); while
- * it waits it is pending, in a table with a cap in all and per source address, so that one address cannot
- * lock out another. Sessions are capped (--max-sessions); out of descriptors, the listener rests.
+ * Admission of new connections, in the main thread: from accept until a connection holds something that
+ * costs (a session and its thread, or a place in a test as a data flow). Until then it is pending: a small
+ * slot (its descriptor and a frame's buffer) in a table with a cap of its own, read without blocking, closed
+ * at a short deadline (--idle-timeout from its accept: a connection that sends nothing, half a frame, or
+ * never proves the key is gone then) or at once on garbage.
+ *
+ * A control connection of a keyed responder stays pending through the whole key's handshake (HELLO,
+ * CHALLENGE, AUTH: handshake.c), so a host without the key never holds a session: it cannot keep a keyed
+ * client out however many HELLOs it sends. Without a key the HELLO is the end of admission.
+ *
+ * The table is shared fairly between sources (an IPv4 address; an IPv6 /64, which one host may hold whole):
+ * a source has at most MAX_PENDING_PER_SRC connections in it (over that, its oldest goes), and when the table
+ * is full a newcomer takes the place of the oldest connection of the source that holds the most, unless its
+ * own source holds as many (then its own oldest goes). A client that opens one connection at a time is never
+ * the one pushed out by a flood, from however many addresses.
+ *
+ * Sessions are capped (--max-sessions, session.c); out of descriptors, the listener rests.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,30 +27,106 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nbench/chan.h"
 #include "nbench/clock.h"
 #include "resp_int.h"
 
-/* Connections that have not yet sent their first frame: in all, and from one address, so that one address
- * cannot lock out another (a client opens its data connections one at a time, each with its hello). */
-#define MAX_PENDING	     1024
-#define MAX_PENDING_PER_ADDR 32
+/* Pending connections in all, and from one source. */
+#define MAX_PENDING	    1024
+#define MAX_PENDING_PER_SRC 32
 /* Out of descriptors, the listener rests this long before it accepts again (instead of spinning). */
 #define EMFILE_BACKOFF_NS (250 * NB_NS_PER_MS)
 
-/* A connection whose first frame has not all come. */
-struct pending {
-	int fd;
-	int64_t deadline_ns;
-	struct sockaddr_storage peer;
-	unsigned char buf[NB_PROTO_HDR_BYTES + 1024];
-	size_t have;
+/* Where a pending connection stands. */
+enum pending_state {
+	P_FIRST, /* its first frame: HELLO or DATA_HELLO */
+	P_AUTH,	 /* CHALLENGE sent: the client's AUTH */
 };
 
-/* The pending connections: a fixed table, swept for deadlines. */
+/* A connection not yet admitted. */
+struct pending {
+	int fd;
+	enum pending_state state;
+	int64_t deadline_ns; /* its accept + --idle-timeout */
+	struct sockaddr_storage peer;
+	unsigned char src[NB_PEER_SRC_BYTES]; /* its source (nb_peer_source) */
+	unsigned char buf[NB_PROTO_HDR_BYTES + 1024];
+	size_t have;
+	struct nb_ctrl_hello hello;   /* P_AUTH: its HELLO */
+	struct nb_auth_transcript tr; /* P_AUTH: the handshake so far */
+};
+
+/* How many pending connections a source holds. */
+struct src_count {
+	unsigned char src[NB_PEER_SRC_BYTES];
+	unsigned n;
+};
+
+/* The pending connections (a fixed table, swept for deadlines) and their sources. */
 struct pending_set {
 	struct pending *p[MAX_PENDING];
 	unsigned n;
+	struct src_count srcs[MAX_PENDING];
+	unsigned nsrcs;
 };
+
+/* ---- the table and its sources ---- */
+
+static struct src_count *src_find(struct pending_set *ps, const unsigned char *src)
+{
+	for (unsigned i = 0; i < ps->nsrcs; i++)
+		if (!memcmp(ps->srcs[i].src, src, NB_PEER_SRC_BYTES))
+			return &ps->srcs[i];
+	return NULL;
+}
+
+static unsigned src_holds(struct pending_set *ps, const unsigned char *src)
+{
+	struct src_count *c = src_find(ps, src);
+	return c ? c->n : 0;
+}
+
+static void table_add(struct pending_set *ps, struct pending *p)
+{
+	struct src_count *c = src_find(ps, p->src);
+	if (!c) {
+		c = &ps->srcs[ps->nsrcs++];
+		memcpy(c->src, p->src, NB_PEER_SRC_BYTES);
+		c->n = 0;
+	}
+	c->n++;
+	ps->p[ps->n++] = p;
+}
+
+/* Takes the k-th connection out of the table (not closed). */
+static void table_drop(struct pending_set *ps, unsigned k)
+{
+	struct src_count *c = src_find(ps, ps->p[k]->src);
+	if (c && !--c->n)
+		*c = ps->srcs[--ps->nsrcs];
+	ps->p[k] = ps->p[--ps->n];
+}
+
+/* The index of src's connection accepted first (the earliest deadline); src holds one at least. */
+static unsigned oldest_of(const struct pending_set *ps, const unsigned char *src)
+{
+	unsigned best = ps->n;
+	for (unsigned k = 0; k < ps->n; k++)
+		if (!memcmp(ps->p[k]->src, src, NB_PEER_SRC_BYTES) &&
+		    (best == ps->n || ps->p[k]->deadline_ns < ps->p[best]->deadline_ns))
+			best = k;
+	return best;
+}
+
+/* The source that holds the most. */
+static const struct src_count *heaviest(const struct pending_set *ps)
+{
+	const struct src_count *h = &ps->srcs[0];
+	for (unsigned i = 1; i < ps->nsrcs; i++)
+		if (ps->srcs[i].n > h->n)
+			h = &ps->srcs[i];
+	return h;
+}
 
 static void pending_close(struct server *s, struct pending *p)
 {
@@ -57,111 +143,111 @@ static void pending_close(struct server *s, struct pending *p)
 	free(p);
 }
 
-static void keepalive(int fd)
+/* Makes room for a connection from src, as the header says. false: p is refused (the table is full of
+ * connections of sources that hold no more than src). */
+static bool table_room(struct server *s, struct pending_set *ps, const unsigned char *src)
 {
-	int one = 1, idle = 10, intvl = 2, cnt = 3;
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, 4 /* TCP_KEEPIDLE */, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, 5 /* TCP_KEEPINTVL */, &intvl, sizeof(intvl));
-	setsockopt(fd, IPPROTO_TCP, 6 /* TCP_KEEPCNT */, &cnt, sizeof(cnt));
+	unsigned mine = src_holds(ps, src), k = ps->n;
+	if (mine >= MAX_PENDING_PER_SRC)
+		k = oldest_of(ps, src);
+	else if (ps->n == MAX_PENDING && heaviest(ps)->n > mine)
+		k = oldest_of(ps, heaviest(ps)->src);
+	else if (ps->n == MAX_PENDING && mine)
+		k = oldest_of(ps, src);
+	else if (ps->n == MAX_PENDING)
+		return false;
+	if (k < ps->n) {
+		struct pending *gone = ps->p[k];
+		table_drop(ps, k);
+		pending_close(s, gone);
+	}
+	return true;
 }
 
-/* A control connection that said HELLO (hello, from peer_addr): its session thread, which runs the key's
- * handshake, unless --max-sessions are running. Takes fd. */
-static void session_start(struct server *s, int fd, const char *peer,
-			  const struct sockaddr_storage *peer_addr, const struct nb_ctrl_hello *hello)
-{
-	if (__atomic_add_fetch(&s->sessions, 1, __ATOMIC_ACQ_REL) > s->max_sessions) {
-		__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
-		nb_proto_send_error(
-		    fd,
-		    "the responder is serving its maximum of %u sessions (--max-sessions): try "
-		    "again later",
-		    s->max_sessions);
-		nb_rlog(s, "%s: refused: %u sessions already", peer, s->max_sessions);
-		close(fd);
-		return;
-	}
-	struct session *ss = calloc(1, sizeof(*ss));
-	pthread_t th;
-	pthread_attr_t at;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (ss) {
-		ss->s = s;
-		ss->fd = fd;
-		snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
-		ss->peer_addr = *peer_addr;
-		ss->hello = *hello;
-		keepalive(fd);
-	}
-	if (!ss || pthread_create(&th, &at, nb_session_main, ss) != 0) {
-		__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
-		nb_proto_send_error(fd, "the responder cannot start a session: out of memory or threads");
-		free(ss);
-		close(fd);
-	}
-	pthread_attr_destroy(&at);
-}
+/* ---- reading and handing on ---- */
 
-/* The first frame's header h, whole (r: nb_frame_decode_hdr's result): true when it is not a hello this
- * responder takes, after an ERROR frame (when the peer speaks nbench's protocol) and a log line. */
+/* An ERROR frame without a MAC (nothing is proved yet) on a pending connection. */
+#define pending_error(p, ...)                                                                                \
+	do {                                                                                                 \
+		struct nb_chan ch_;                                                                          \
+		nb_chan_init(&ch_, (p)->fd, NB_AUTH_SERVER);                                                 \
+		nb_chan_send_error(&ch_, __VA_ARGS__);                                                       \
+	} while (0)
+
+/* A whole frame's header h (r: nb_frame_decode_hdr's result): true when it is not one this connection may
+ * send now, after an ERROR frame (when the peer speaks nbench's protocol) and a log line. */
 static bool hdr_refused(struct server *s, const struct pending *p, const struct nb_frame_hdr *h, int r,
 			const char *peer)
 {
+	bool first = p->state == P_FIRST;
 	if (r == -EPROTONOSUPPORT) {
 		/* The error frame itself is of our version; its text is what a user of either side reads. */
-		nb_proto_send_error(p->fd,
-				    "protocol version mismatch: the client speaks version %u, this responder "
-				    "speaks version %u",
-				    h->version, NB_PROTO_VERSION);
-		nb_rlog(s, "%s: refused: protocol version %u (ours is %u)", peer, h->version,
-			NB_PROTO_VERSION);
+		pending_error(
+		    p,
+		    "protocol version mismatch: the client speaks version %u, this responder speaks "
+		    "version %u",
+		    h->version, NB_PROTO_VERSION);
+		nb_rlog_pre(s, "%s: refused: protocol version %u (ours is %u)", peer, h->version,
+			    NB_PROTO_VERSION);
 		return true;
 	}
-	if (r < 0 || (h->type != NB_MSG_HELLO && h->type != NB_MSG_DATA_HELLO) ||
+	if (r < 0 || h->mac || (first && h->type != NB_MSG_HELLO && h->type != NB_MSG_DATA_HELLO) ||
 	    h->len > sizeof(p->buf) - NB_PROTO_HDR_BYTES) {
 		if (r != -EBADMSG)
-			nb_proto_send_error(p->fd, "expected a hello frame of at most %zu bytes",
-					    sizeof(p->buf) - NB_PROTO_HDR_BYTES);
-		nb_rlog(s, "%s: refused: %s", peer,
-			r == -EBADMSG ? "not nbench's protocol" : "bad first frame");
+			pending_error(p, "expected a %s frame of at most %zu bytes", first ? "hello" : "AUTH",
+				      sizeof(p->buf) - NB_PROTO_HDR_BYTES);
+		nb_rlog_pre(s, "%s: refused: %s", peer,
+			    r == -EBADMSG ? "not nbench's protocol"
+			    : first	  ? "bad first frame"
+					  : "bad AUTH frame");
 		return true;
 	}
 	return false;
 }
 
-/* A whole first frame (its header h): a HELLO starts a session, a DATA_HELLO attaches its flow. Takes p's
- * descriptor, blocking from now on. */
-static void hand_on(struct server *s, struct pending *p, const struct nb_frame_hdr *h, const char *peer)
+/* The connection leaves the table's care: out of the epoll set, blocking from now on. Returns its descriptor
+ * (p no longer holds it). */
+static int pending_take_fd(struct server *s, struct pending *p)
 {
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	int fl = fcntl(p->fd, F_GETFL);
 	fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK);
 	int fd = p->fd;
 	p->fd = -1;
-	if (h->type != NB_MSG_HELLO) {
-		nb_attach_fd(s, p->buf, p->have, fd, peer, &p->peer);
-		return;
-	}
-	struct nb_ctrl_hello hello;
-	char err[192];
-	cJSON *j = nb_frame_parse_body(p->buf + NB_PROTO_HDR_BYTES, h->len);
-	if (j && nb_ctrl_hello_from_json(j, &hello, err, sizeof(err)) == 0) {
-		session_start(s, fd, peer, &p->peer, &hello);
-	} else {
-		if (!j)
-			snprintf(err, sizeof(err), "the hello's body is not a JSON object");
-		nb_proto_send_error(fd, "protocol error: %s", err);
-		nb_rlog(s, "%s: refused: %s", peer, err);
-		close(fd);
-	}
-	cJSON_Delete(j);
+	return fd;
 }
 
-/* One read of a new connection's first frame (its header, or its body). Returns true when p is finished with
- * (handed on or closed). */
-static bool pending_read_once(struct server *s, struct pending *p)
+/* A whole frame h in p->buf. Returns true when p is finished with (handed on, or to be closed), false when
+ * it goes on pending (CHALLENGE sent: AUTH next). */
+static bool pending_frame(struct server *s, struct pending *p, const struct nb_frame_hdr *h, const char *peer)
+{
+	const unsigned char *body = p->buf + NB_PROTO_HDR_BYTES;
+	if (p->state == P_FIRST && h->type == NB_MSG_DATA_HELLO) {
+		nb_attach_fd(s, p->buf, p->have, pending_take_fd(s, p), peer, &p->peer);
+		return true;
+	}
+	if (p->state == P_FIRST) {
+		int r = nb_handshake_hello(s, p->fd, peer, body, h->len, &p->hello, &p->tr);
+		if (r < 0)
+			return true;
+		if (r == 0) { /* no key: a session at once */
+			nb_session_start(s, pending_take_fd(s, p), peer, &p->peer, &p->hello, NULL);
+			return true;
+		}
+		p->state = P_AUTH;
+		p->have = 0;
+		return false;
+	}
+	if (nb_handshake_auth(s, p->fd, peer, h->type, body, h->len, &p->tr) == 0)
+		nb_session_start(s, pending_take_fd(s, p), peer, &p->peer, &p->hello, &p->tr);
+	return true;
+}
+
+/* What a read left p as. */
+enum progress { P_DONE, P_MORE, P_IDLE };
+
+/* One read of a pending connection's next frame (its header, or its body). */
+static enum progress pending_read_once(struct server *s, struct pending *p)
 {
 	struct nb_frame_hdr h;
 	char peer[64];
@@ -174,64 +260,37 @@ static bool pending_read_once(struct server *s, struct pending *p)
 	}
 	ssize_t n = recv(p->fd, p->buf + p->have, need - p->have, MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		pending_close(s, p);
-		return true;
+		if (p->state == P_AUTH)
+			nb_rlog_pre(
+			    s,
+			    "%s: refused: the client did not prove the key (it closed the connection): "
+			    "a wrong key on one side?",
+			    peer);
+		return P_DONE;
 	}
 	if (n < 0)
-		return false;
+		return P_IDLE;
 	p->have += (size_t)n;
 	if (p->have < NB_PROTO_HDR_BYTES)
-		return false;
-	if (hdr_refused(s, p, &h, nb_frame_decode_hdr(p->buf, p->have, &h), peer)) {
-		pending_close(s, p);
-		return true;
-	}
+		return P_MORE;
+	if (hdr_refused(s, p, &h, nb_frame_decode_hdr(p->buf, p->have, &h), peer))
+		return P_DONE;
 	if (p->have < NB_PROTO_HDR_BYTES + h.len)
-		return false;
-	hand_on(s, p, &h, peer);
-	pending_close(s, p);
-	return true;
+		return P_MORE;
+	return pending_frame(s, p, &h, peer) ? P_DONE : P_MORE;
 }
 
-/* Reads what has arrived of a new connection's first frame, header and body. Returns true when p is
- * finished with (handed on or closed). */
+/* Reads what has arrived of a pending connection's frames. Returns true when p is finished with (handed
+ * on, or to be closed: the caller's to pending_close). */
 static bool pending_read(struct server *s, struct pending *p)
 {
-	for (;;) {
-		size_t had = p->have;
-		if (pending_read_once(s, p))
-			return true;
-		if (p->have == had)
-			return false; /* nothing more has arrived */
-	}
+	enum progress r;
+	while ((r = pending_read_once(s, p)) == P_MORE)
+		;
+	return r == P_DONE;
 }
 
-static void pending_drop(struct pending_set *ps, unsigned k)
-{
-	ps->p[k] = ps->p[--ps->n];
-}
-
-/* How many pending connections came from peer's address (any port); *ret_oldest: the index of the one
- * accepted first. */
-static unsigned pending_from(const struct pending_set *ps, const struct sockaddr_storage *peer,
-			     unsigned *ret_oldest)
-{
-	unsigned n = 0;
-	for (unsigned k = 0; k < ps->n; k++) {
-		const struct sockaddr_storage *q = &ps->p[k]->peer;
-		if (q->ss_family != peer->ss_family)
-			continue;
-		if (peer->ss_family == AF_INET
-			? ((const struct sockaddr_in *)q)->sin_addr.s_addr ==
-			      ((const struct sockaddr_in *)peer)->sin_addr.s_addr
-			: !memcmp(&((const struct sockaddr_in6 *)q)->sin6_addr,
-				  &((const struct sockaddr_in6 *)peer)->sin6_addr, sizeof(struct in6_addr))) {
-			if (!n++ || ps->p[k]->deadline_ns < ps->p[*ret_oldest]->deadline_ns)
-				*ret_oldest = k;
-		}
-	}
-	return n;
-}
+/* ---- accepting ---- */
 
 /* Out of descriptors: a connection waiting in the backlog is taken with the reserve descriptor, told why
  * and closed, and the listener rests (its descriptor out of the epoll set) instead of waking us at once. */
@@ -241,7 +300,9 @@ static void accept_out_of_fds(struct server *s, int err)
 		close(s->reserve_fd);
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd >= 0) {
-			nb_proto_send_error(fd, "the responder is out of file descriptors: try again later");
+			struct nb_chan ch;
+			nb_chan_init(&ch, fd, NB_AUTH_SERVER);
+			nb_chan_send_error(&ch, "the responder is out of file descriptors: try again later");
 			close(fd);
 		}
 		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -255,10 +316,21 @@ static void accept_out_of_fds(struct server *s, int err)
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
 }
 
-/* Accepts what waits on the listener; each new connection's first frame is read at once (a client's hello
- * follows its connect). One still silent joins the pending ones: an address over its share loses its oldest
- * silent connection (its flood cannot lock out another address, nor, once over, its own next client); with
- * the table full, the newest is refused. */
+/* A new pending connection on fd from peer; NULL when out of memory (fd closed). */
+static struct pending *pending_new(struct server *s, int fd, const struct sockaddr_storage *peer)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(fd);
+		return NULL;
+	}
+	p->fd = fd;
+	p->peer = *peer;
+	nb_peer_source(peer, p->src);
+	p->deadline_ns = nb_now_ns() + s->idle_ns;
+	return p;
+}
+
 void nb_admit_accept(struct server *s)
 {
 	struct pending_set *ps = s->pending;
@@ -272,28 +344,17 @@ void nb_admit_accept(struct server *s)
 			return;
 		}
 		s->accept_paused = false;
-		struct pending *p = calloc(1, sizeof(*p));
-		if (!p) {
-			close(fd);
+		struct pending *p = pending_new(s, fd, &peer);
+		if (!p)
 			continue;
-		}
-		p->fd = fd;
-		p->peer = peer;
-		p->deadline_ns = nb_now_ns() + s->idle_ns;
-		if (pending_read(s, p))
-			continue;
-		unsigned oldest = 0;
-		if (pending_from(ps, &peer, &oldest) >= MAX_PENDING_PER_ADDR) {
-			pending_close(s, ps->p[oldest]);
-			pending_drop(ps, oldest);
-		}
-		if (ps->n == MAX_PENDING) {
+		/* a client's hello follows its connect: most connections are handed on here */
+		if (pending_read(s, p) || !table_room(s, ps, p->src)) {
 			pending_close(s, p);
 			continue;
 		}
 		struct epoll_event pev = {.events = EPOLLIN, .data.ptr = p};
-		epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &pev);
-		ps->p[ps->n++] = p;
+		epoll_ctl(s->epfd, EPOLL_CTL_ADD, p->fd, &pev);
+		table_add(ps, p);
 	}
 }
 
@@ -302,15 +363,22 @@ void nb_admit_expire(struct server *s)
 	struct pending_set *ps = s->pending;
 	int64_t now = nb_now_ns();
 	for (unsigned k = 0; k < ps->n;) {
-		if (ps->p[k]->deadline_ns <= now) {
-			char peer[64];
-			nb_peer_str(&ps->p[k]->peer, peer, sizeof(peer));
-			nb_rlog(s, "%s: closed: no hello within %.1f s", peer, (double)s->idle_ns / 1e9);
-			pending_close(s, ps->p[k]);
-			pending_drop(ps, k);
-		} else
+		struct pending *p = ps->p[k];
+		if (p->deadline_ns > now) {
 			k++;
+			continue;
+		}
+		char peer[64];
+		nb_peer_str(&p->peer, peer, sizeof(peer));
+		if (p->state == P_AUTH)
+			nb_rlog_pre(s, "%s: refused: the client did not prove the key within %.1f s", peer,
+				    (double)s->idle_ns / 1e9);
+		else
+			nb_rlog_pre(s, "%s: closed: no hello within %.1f s", peer, (double)s->idle_ns / 1e9);
+		table_drop(ps, k);
+		pending_close(s, p);
 	}
+	nb_rlog_flush(s);
 }
 
 int nb_admit_init(struct server *s)
@@ -334,12 +402,14 @@ void nb_admit_fini(struct server *s)
 void nb_admit_event(struct server *s, void *tag)
 {
 	struct pending_set *ps = s->pending;
-	if (pending_read(s, tag))
-		for (unsigned k = 0; k < ps->n; k++)
-			if (ps->p[k] == tag) {
-				pending_drop(ps, k);
-				break;
+	for (unsigned k = 0; k < ps->n; k++)
+		if (ps->p[k] == tag) {
+			if (pending_read(s, tag)) {
+				table_drop(ps, k);
+				pending_close(s, tag);
 			}
+			return;
+		}
 }
 
 void nb_admit_resume(struct server *s)

@@ -72,8 +72,10 @@ void nb_attach_fd(struct server *s, const void *hello, size_t len, int fd, const
 	struct test *t =
 	    hello_admit(s, hello, len, NB_PROTO_TCP, (const struct sockaddr *)peer, &idx, why, sizeof(why));
 	if (!t) {
-		nb_proto_send_error(fd, "responder refused the data connection: %s", why);
-		nb_rlog_refusal(s, peer_str, why);
+		struct nb_chan ch;
+		nb_chan_init(&ch, fd, NB_AUTH_SERVER);
+		nb_chan_send_error(&ch, "responder refused the data connection: %s", why);
+		nb_rlog_pre(s, "%s: refused: %s", peer_str, why);
 		close(fd);
 		return;
 	}
@@ -119,7 +121,7 @@ void nb_attach_udp(void *arg, struct nb_engine *e, const struct nb_hello *hello)
 		struct sockaddr_storage p;
 		nb_peer_plain(hello->peer, &p);
 		nb_peer_str(&p, from, sizeof(from));
-		nb_rlog_refusal(s, from, why);
+		nb_rlog_pre(s, "%s: refused: %s", from, why);
 		return; /* a datagram is not answered: its source may be forged */
 	}
 	struct rflow *rf = &t->flows[idx];

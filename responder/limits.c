@@ -81,11 +81,31 @@ static uint64_t test_mem_bytes(const struct nb_test_cfg *c)
 	return (uint64_t)c->flows * (per + FLOW_OVERHEAD_BYTES);
 }
 
-/* Takes need bytes of the memory budget: 0, or -ENOMEM (more than a test may use) or -EBUSY (the tests in
- * progress leave too little) with the refusal in err. */
-static int mem_reserve(struct server *s, uint64_t need, char *err, size_t errlen)
+int nb_limits_take(struct server *s, uint64_t bytes, const char *what, char *err, size_t errlen)
 {
 	char a[32], b[32], c[32];
+	pthread_mutex_lock(&s->mu);
+	uint64_t used = s->mem_used;
+	bool fits = used + bytes <= s->max_mem;
+	if (fits)
+		s->mem_used += bytes;
+	pthread_mutex_unlock(&s->mu);
+	if (fits)
+		return 0;
+	snprintf(
+	    err, errlen,
+	    "the tests%s in progress hold %s of the responder's %s (--max-mem) and %s needs %s: try again "
+	    "later",
+	    s->sc->paths ? " and path halves" : "", nb_fmt_bytes((double)used, a, sizeof(a)),
+	    nb_fmt_bytes((double)s->max_mem, b, sizeof(b)), what, nb_fmt_bytes((double)bytes, c, sizeof(c)));
+	return -EBUSY;
+}
+
+/* Takes need bytes of the memory budget for a test: 0, or -ENOMEM (more than a test may use) or -EBUSY (the
+ * tests in progress leave too little) with the refusal in err. */
+static int mem_reserve(struct server *s, uint64_t need, char *err, size_t errlen)
+{
+	char a[32], b[32];
 	if (need > s->max_test_mem) {
 		snprintf(err, errlen,
 			 "the test needs %s of buffers, more than the %s a test may use here (--max-mem)",
@@ -93,20 +113,7 @@ static int mem_reserve(struct server *s, uint64_t need, char *err, size_t errlen
 			 nb_fmt_bytes((double)s->max_test_mem, b, sizeof(b)));
 		return -ENOMEM;
 	}
-	pthread_mutex_lock(&s->mu);
-	uint64_t used = s->mem_used;
-	bool fits = used + need <= s->max_mem;
-	if (fits)
-		s->mem_used += need;
-	pthread_mutex_unlock(&s->mu);
-	if (fits)
-		return 0;
-	snprintf(err, errlen,
-		 "the tests in progress use %s of the responder's %s (--max-mem) and this one needs %s: try "
-		 "again later",
-		 nb_fmt_bytes((double)used, a, sizeof(a)), nb_fmt_bytes((double)s->max_mem, b, sizeof(b)),
-		 nb_fmt_bytes((double)need, c, sizeof(c)));
-	return -EBUSY;
+	return nb_limits_take(s, need, "this test", err, errlen);
 }
 
 void nb_limits_release(struct server *s, uint64_t bytes)

@@ -44,3 +44,16 @@ bool nb_peer_same_host(const struct sockaddr *a, const struct sockaddr_storage *
 	return !memcmp(&((struct sockaddr_in6 *)&x)->sin6_addr, &((struct sockaddr_in6 *)&y)->sin6_addr,
 		       sizeof(struct in6_addr));
 }
+
+void nb_peer_source(const struct sockaddr_storage *peer, unsigned char ret[NB_PEER_SRC_BYTES])
+{
+	struct sockaddr_storage x;
+	nb_peer_plain((const struct sockaddr *)peer, &x);
+	memset(ret, 0, NB_PEER_SRC_BYTES);
+	if (x.ss_family == AF_INET) { /* as its IPv4-mapped form: ::ffff:a.b.c.d */
+		ret[10] = ret[11] = 0xff;
+		memcpy(ret + 12, &((struct sockaddr_in *)&x)->sin_addr, 4);
+	} else if (x.ss_family == AF_INET6) { /* its /64 */
+		memcpy(ret, &((struct sockaddr_in6 *)&x)->sin6_addr, 8);
+	}
+}

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "nbench/chan.h"
 #include "nbench/engine.h"
 #include "nbench/nic.h"
 #include "nbench/proto.h"
@@ -29,8 +30,10 @@
 #define CRR_CONNS_EXTRA	   32
 #define RECV_BUF_BYTES	   (256u << 10) /* the TCP sink's and echo's receive buffer (resp_flows.c) */
 #define HELLO_MAX_BYTES	   256		/* a UDP flow's hello, kept to recognise it repeated */
+#define NB_PEER_SRC_BYTES  16		/* a peer's source (nb_peer_source) */
 
 struct pending_set;
+struct half_src;
 
 /* One flow of a test: its engine flow, the loop's context and live counters, its thread. */
 struct rflow {
@@ -94,10 +97,17 @@ struct server {
 	int64_t session_idle_ns;
 	int64_t idle_ns; /* a new connection's first frame within this (--idle-timeout) */
 	unsigned sessions;
-	unsigned halves; /* server halves of paths up (atomic): nb_serve waits for them when it stops */
+	unsigned halves; /* path halves that cost (not native) up or being built (atomic, changed under mu):
+			  * nb_serve waits for them when it stops */
+	uint64_t half_mem_bytes; /* what each half holds of the memory budget (its responder's --max-mem) */
 	unsigned tests_done;
-	int64_t refusal_log_ns;	    /* the last refused data hello logged (under mu) */
-	unsigned refusals_unlogged; /* refused since then (under mu) */
+	/* the log's rate limit before authentication (rlog.c, under log_mu) */
+	pthread_mutex_t log_mu;
+	int64_t pre_window_ns;
+	unsigned pre_lines, pre_left_out;
+	/* the agent's halves (halves.c, under mu): caps, and how many each source holds */
+	unsigned max_halves, max_halves_per_src;
+	struct half_src *half_srcs; /* max_halves of them */
 	struct pending_set *pending;
 	int reserve_fd;		  /* kept for the moment the process is out of descriptors (admit.c) */
 	bool accept_paused;	  /* out of descriptors: the listener is out of the epoll set */
@@ -108,14 +118,17 @@ struct server {
 /* A session: one control connection, its tests one after another. */
 struct session {
 	struct server *s;
-	int fd;
+	struct nb_chan ch; /* the control connection: with the session key's MAC when the key was proved */
 	char peer[64];
-	struct sockaddr_storage peer_addr; /* the control connection's peer */
-	struct nb_ctrl_hello hello;	   /* its HELLO */
+	struct sockaddr_storage peer_addr;    /* the control connection's peer */
+	unsigned char src[NB_PEER_SRC_BYTES]; /* its source, as the halves' per-client share counts it */
+	struct nb_ctrl_hello hello;	      /* its HELLO */
 	/* The client proved the key. What needs a key checks it: path building (a responder that builds
 	 * paths on its host as root, --paths) is refused to a session that is not. */
 	bool authed;
 	void *half; /* the server half of a path built for this session (sc->paths), torn down at its end */
+	bool half_costs;     /* it holds a place within the caps and its memory share (not native) */
+	int64_t half_end_ns; /* when the half's lifetime is over: its tests' time and a grace */
 	struct sockaddr_storage
 	    data_src; /* the client's own data address, when it named one (family 0: none) */
 };
@@ -131,8 +144,11 @@ struct crr_conn {
 
 /* A line in the responder's log (nb_serve_cfg.log), if it has one. */
 void nb_rlog(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Logs a refused data hello from `from`, at most once a second with the count of those not logged since. */
-void nb_rlog_refusal(struct server *s, const char *from, const char *why);
+/* A line about a connection that has not proved the key (or a data hello refused: a forged one costs its
+ * sender nothing): at most a few a second, the others counted; nb_rlog_flush logs the count once their
+ * second is over. */
+void nb_rlog_pre(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nb_rlog_flush(struct server *s);
 /* "the DPDK responder", or "the responder" for an engine without a label, in buf. Returns buf. */
 const char *nb_resp_name(const struct server *s, char *buf, size_t len);
 
@@ -145,6 +161,9 @@ void nb_peer_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 void nb_peer_plain(const struct sockaddr *sa, struct sockaddr_storage *ret);
 /* Whether two socket addresses name the same host (ports aside; family 0 is nobody). */
 bool nb_peer_same_host(const struct sockaddr *a, const struct sockaddr_storage *b);
+/* A peer's source, as the caps shared between sources count it: an IPv4 address, or an IPv6 /64 (one host
+ * may hold a whole /64), in 16 bytes (IPv4 as its IPv4-mapped IPv6 form; an IPv4-mapped peer as IPv4). */
+void nb_peer_source(const struct sockaddr_storage *peer, unsigned char ret[NB_PEER_SRC_BYTES]);
 
 /* ---- limits.c: what a test may take ---- */
 
@@ -155,6 +174,9 @@ void nb_limits_init(struct server *s, const struct nb_serve_cfg *sc);
  * the refusal in err. */
 int nb_limits_admit_test(struct server *s, const cJSON *body, struct nb_test_cfg *cfg, uint64_t *ret_mem,
 			 char *err, size_t errlen);
+/* Takes bytes of the memory budget for what (a test, a half): 0, or -EBUSY with the refusal in err (what
+ * holds the budget now). */
+int nb_limits_take(struct server *s, uint64_t bytes, const char *what, char *err, size_t errlen);
 /* Gives bytes of the memory budget back. */
 void nb_limits_release(struct server *s, uint64_t bytes);
 
@@ -174,26 +196,40 @@ void nb_admit_resume(struct server *s);
 
 /* ---- handshake.c: the key's handshake and HELLO_ACK ---- */
 
-/* The start of a session: the key's handshake when this responder has a key, the client's data address,
- * then HELLO_ACK. 0, or -errno after an ERROR frame and a log line. */
-int nb_handshake(struct session *ss);
+/* A new connection's whole HELLO (len bytes of body): decoded into *ret and checked against the key on both
+ * sides. With a key, CHALLENGE is sent and *ret_tr holds the transcript so far: 1 (AUTH next); without, 0 (a
+ * session may start). -errno after an ERROR frame and a log line (the caller closes the connection). */
+int nb_handshake_hello(struct server *s, int fd, const char *peer, const void *body, size_t len,
+		       struct nb_ctrl_hello *ret, struct nb_auth_transcript *ret_tr);
+/* The next whole frame (type, len bytes of body) after CHALLENGE: 0 when it is an AUTH that proves the key
+ * for tr, else -EACCES after an ERROR frame and a log line. */
+int nb_handshake_auth(struct server *s, int fd, const char *peer, uint16_t type, const void *body, size_t len,
+		      const struct nb_auth_transcript *tr);
+/* In the session's thread: the client's data address, then HELLO_ACK. 0, or -errno after an ERROR frame and
+ * a log line. */
+int nb_handshake_finish(struct session *ss);
 
 /* ---- session.c: a session's frames ---- */
 
-/* The session thread's body (arg: a struct session, freed at its end with its connection and its slot). */
-void *nb_session_main(void *arg);
+/* A session for a connection that said HELLO (and, with tr, proved the key: its channel keyed from tr):
+ * its thread, unless --max-sessions are running (then an ERROR). Takes fd. */
+void nb_session_start(struct server *s, int fd, const char *peer, const struct sockaddr_storage *peer_addr,
+		      const struct nb_ctrl_hello *hello, const struct nb_auth_transcript *tr);
 /* Receives the session's next frame by deadline_ns. A frame the protocol does not allow is answered with an
  * ERROR frame naming the problem; a timeout is the caller's to answer. */
 int nb_session_recv(struct session *ss, int64_t deadline_ns, uint16_t *type, cJSON **msg);
 
 /* ---- halves.c: the agent's path halves ---- */
 
+/* The halves' caps from sc; 0 or -ENOMEM. */
+int nb_halves_init(struct server *s, const struct nb_serve_cfg *sc);
 /* PATH: builds the half (the one before, if any, torn down first) and answers PATH_ACK. Refusals are
  * ERROR frames and the session goes on; 0, or -errno to end the session. */
 int nb_halves_build(struct session *ss, const cJSON *body);
-/* The session's half torn down, if it holds one. */
+/* The session's half torn down, if it holds one, and what it held given back. */
 void nb_halves_down(struct session *ss);
-/* While the session holds a half: 0 once a frame is there, -ETIMEDOUT with the responder stopping. */
+/* While the session holds a half: 0 once a frame is there; -ETIMEDOUT when the responder stops or the
+ * half's lifetime is over (then after an ERROR saying so). */
 int nb_halves_hold(struct session *ss);
 /* Waits (up to a minute) for the sessions holding halves to tear them down once quit is set. */
 void nb_halves_drain(struct server *s);

@@ -4,16 +4,21 @@
  * carries datagram flows, so one published port is enough through NAT (netperf's separate data port is not).
  *
  * nb_serve opens the listeners and runs the main thread's loop; the rest is one file per concern:
- *   admit.c      new connections up to a session or a data flow: pending first frames, the caps in all and
- *                per address, --max-sessions, running out of descriptors
- *   handshake.c  a session's start: the key's challenge-response, the client's data address, HELLO_ACK
- *   session.c    a session's thread: its requests one after another, a test frame by frame, RESULT
+ *   admit.c      new connections until they hold something that costs: pending frames (the key's whole
+ *                handshake included), the table's cap shared fairly between sources, deadlines, running out
+ *                of descriptors
+ *   handshake.c  the key's handshake (HELLO, CHALLENGE, AUTH, the session key), the client's data address,
+ *                HELLO_ACK
+ *   session.c    a session: its slot (--max-sessions) and thread, its requests one after another, a test
+ *                frame by frame, RESULT
  *   limits.c     what a test may take: its engine, one test at a time, the memory budget (--max-mem)
  *   rtest.c      a test in progress: registry, token, start, measure, stop, what it measured
  *   attach.c     data connections and UDP flows matched to their test (DATA_HELLO)
  *   resp_flows.c the flows' threads over any engine: sink, source, echo, and crr's worker
- *   halves.c     the agent's path halves (--paths): built, held, torn down
- *   peer.c       peers' addresses; rlog.c the log and its rate limit; resp_int.h what they share
+ *   halves.c     the agent's path halves (--paths): their caps and memory share, built, held for their
+ *                lifetime, torn down
+ *   peer.c       peers' addresses and sources; rlog.c the log and its rate limit before authentication;
+ *                resp_int.h what they share
  *
  * The data flows belong to the responder's engine (--engine, sock unless told): TCP ones are the kernel
  * connections adopted by it, UDP ones are recognised by the hello the engine hands over (from the main
@@ -23,6 +28,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -84,7 +90,12 @@ static int server_open(struct server *s, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->log_mu, NULL);
 	nb_limits_init(s, s->sc);
+	if (nb_halves_init(s, s->sc) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	nb_sysinfo_get(&s->si);
 	if (!s->eng && (r = nb_engine_start(&nb_engine_sock, NULL, &s->own_eng, err, errlen)) < 0)
 		return r;
@@ -145,6 +156,7 @@ static void server_close(struct server *s)
 	if (s->listening)
 		s->eng->ops->unlisten(s->eng);
 	nb_engine_stop(s->own_eng);
+	free(s->half_srcs);
 }
 
 int nb_serve(const struct nb_serve_cfg *sc, volatile sig_atomic_t *quit, char *err, size_t errlen)

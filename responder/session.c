@@ -7,9 +7,12 @@
  * answered with an ERROR naming it and ends the session.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "nbench/clock.h"
@@ -27,14 +30,14 @@
 int nb_session_recv(struct session *ss, int64_t deadline_ns, uint16_t *type, cJSON **msg)
 {
 	uint16_t ver = 0;
-	int r = nb_proto_recv(ss->fd, deadline_ns, type, msg, &ver);
+	int r = nb_chan_recv(&ss->ch, deadline_ns, type, msg, &ver);
 	const char *what = NULL;
 	switch (r) {
 	case -EPROTONOSUPPORT:
-		nb_proto_send_error(ss->fd,
-				    "protocol version mismatch: the client speaks version %u, this responder "
-				    "speaks version %u",
-				    ver, NB_PROTO_VERSION);
+		nb_chan_send_error(&ss->ch,
+				   "protocol version mismatch: the client speaks version %u, this responder "
+				   "speaks version %u",
+				   ver, NB_PROTO_VERSION);
 		what = "protocol version mismatch";
 		break;
 	case -EBADMSG:
@@ -48,9 +51,12 @@ int nb_session_recv(struct session *ss, int64_t deadline_ns, uint16_t *type, cJS
 	case -EINVAL:
 		what = "a frame of an unknown type";
 		break;
+	case -EKEYREJECTED:
+		what = "a frame without this session's valid MAC (altered, injected or replayed on the way)";
+		break;
 	}
 	if (what && r != -EPROTONOSUPPORT)
-		nb_proto_send_error(ss->fd, "protocol error: %s", what);
+		nb_chan_send_error(&ss->ch, "protocol error: %s", what);
 	if (what)
 		nb_rlog(ss->s, "%s: closed: %s", ss->peer, what);
 	return r;
@@ -70,7 +76,7 @@ static int send_result(struct session *ss, struct nb_result *res)
 		j = nb_result_to_json(res);
 	}
 	free(txt);
-	int r = j ? nb_proto_send(ss->fd, NB_MSG_RESULT, j) : -ENOMEM;
+	int r = j ? nb_chan_send(&ss->ch, NB_MSG_RESULT, j) : -ENOMEM;
 	cJSON_Delete(j);
 	return r;
 }
@@ -93,13 +99,13 @@ static void run_timeout(struct run *ru)
 	struct session *ss = ru->ss;
 	if (ru->started) {
 		nb_rtest_stop(ru->t);
-		nb_proto_send_error(ss->fd,
-				    "no STOP within %lld s of the test's end: the responder ended the test",
-				    (long long)(TEST_GRACE_NS / NB_NS_PER_S));
+		nb_chan_send_error(&ss->ch,
+				   "no STOP within %lld s of the test's end: the responder ended the test",
+				   (long long)(TEST_GRACE_NS / NB_NS_PER_S));
 		nb_rlog(ss->s, "%s: no STOP came: test ended", ss->peer);
 	} else {
-		nb_proto_send_error(ss->fd, "no START within %lld s of READY: the test is cancelled",
-				    (long long)(START_TIMEOUT_NS / NB_NS_PER_S));
+		nb_chan_send_error(&ss->ch, "no START within %lld s of READY: the test is cancelled",
+				   (long long)(START_TIMEOUT_NS / NB_NS_PER_S));
 	}
 }
 
@@ -134,7 +140,7 @@ static int run_frame(struct run *ru, uint16_t type)
 		ru->deadline_ns = nb_now_ns() + cfg->warmup_ns + cfg->duration_ns + TEST_GRACE_NS;
 		ru->started = true;
 		if ((r = nb_rtest_start(ru->t, ru->deadline_ns)) < 0)
-			nb_proto_send_error(ss->fd, "responder cannot start its flow threads");
+			nb_chan_send_error(&ss->ch, "responder cannot start its flow threads");
 		return r;
 	}
 	if (type == NB_MSG_MEASURE && ru->started && !ru->measured) {
@@ -148,7 +154,7 @@ static int run_frame(struct run *ru, uint16_t type)
 	}
 	if (type == NB_MSG_STOP)
 		return (r = run_stop(ru)) < 0 ? r : 1;
-	nb_proto_send_error(ss->fd, "protocol error: unexpected message %u during a test", type);
+	nb_chan_send_error(&ss->ch, "protocol error: unexpected message %u during a test", type);
 	nb_rlog(ss->s, "%s: closed: unexpected message %u during a test", ss->peer, type);
 	return -EPROTO;
 }
@@ -187,7 +193,7 @@ static int send_test_ack(struct session *ss, const struct test *t)
 	if (ss->s->eng->caps.own_addr)
 		snprintf(ta.data_addr, sizeof(ta.data_addr), "%s", ss->s->eng->addr);
 	cJSON *ack = nb_test_ack_to_json(&ta);
-	int r = ack ? nb_proto_send(ss->fd, NB_MSG_TEST_ACK, ack) : -ENOMEM;
+	int r = ack ? nb_chan_send(&ss->ch, NB_MSG_TEST_ACK, ack) : -ENOMEM;
 	cJSON_Delete(ack);
 	return r;
 }
@@ -205,12 +211,12 @@ static int test_run(struct session *ss, struct test *t)
 	if (nb_rtest_wait_attached(t) < 0) {
 		if (s->eng->caps.own_addr)
 			snprintf(at, sizeof(at), " at %s", s->eng->addr);
-		nb_proto_send_error(ss->fd, "only %u of %u data flows reached %s%s within %lld s",
-				    t->attached, t->cfg.flows, nb_resp_name(s, name, sizeof(name)), at,
-				    (long long)(ATTACH_TIMEOUT_NS / NB_NS_PER_S));
+		nb_chan_send_error(&ss->ch, "only %u of %u data flows reached %s%s within %lld s",
+				   t->attached, t->cfg.flows, nb_resp_name(s, name, sizeof(name)), at,
+				   (long long)(ATTACH_TIMEOUT_NS / NB_NS_PER_S));
 		return 0;
 	}
-	if ((r = nb_proto_send(ss->fd, NB_MSG_READY, NULL)) < 0)
+	if ((r = nb_chan_send(&ss->ch, NB_MSG_READY, NULL)) < 0)
 		return r;
 	return test_frames_loop(ss, t);
 }
@@ -226,12 +232,12 @@ static int session_test(struct session *ss, const cJSON *body)
 	int r;
 
 	if (nb_limits_admit_test(s, body, &cfg, &mem, err, sizeof(err)) < 0) {
-		nb_proto_send_error(ss->fd, "responder refused the test: %s", err);
+		nb_chan_send_error(&ss->ch, "responder refused the test: %s", err);
 		nb_rlog(s, "%s: refused the test: %s", ss->peer, err);
 		return 0;
 	}
 	if ((r = nb_rtest_new(s, ss, &cfg, &t)) < 0)
-		nb_proto_send_error(ss->fd, "responder: %s", strerror(-r));
+		nb_chan_send_error(&ss->ch, "responder: %s", strerror(-r));
 	else
 		r = test_run(ss, t);
 	if (t) {
@@ -246,21 +252,21 @@ static int session_test(struct session *ss, const cJSON *body)
 	return r;
 }
 
-void *nb_session_main(void *arg)
+static void *session_main(void *arg)
 {
 	struct session *ss = arg;
 	struct server *s = ss->s;
 	uint16_t type;
 	cJSON *msg = NULL;
-	int r = nb_handshake(ss);
+	int r = nb_handshake_finish(ss);
 	while (r == 0 && !*s->quit) {
 		if (ss->half && nb_halves_hold(ss) < 0)
 			break;
 		r = nb_session_recv(ss, ss->half ? -1 : nb_now_ns() + s->session_idle_ns, &type, &msg);
 		if (r == -ETIMEDOUT) {
-			nb_proto_send_error(ss->fd,
-					    "no test within %.0f s: the responder closes the idle session",
-					    (double)s->session_idle_ns / 1e9);
+			nb_chan_send_error(&ss->ch,
+					   "no test within %.0f s: the responder closes the idle session",
+					   (double)s->session_idle_ns / 1e9);
 			nb_rlog(s, "%s: idle session closed", ss->peer);
 		}
 		if (r < 0)
@@ -270,8 +276,8 @@ void *nb_session_main(void *arg)
 		else if (type == NB_MSG_PATH)
 			r = nb_halves_build(ss, msg);
 		else {
-			nb_proto_send_error(ss->fd, "protocol error: unexpected message %u: expected a test",
-					    type);
+			nb_chan_send_error(&ss->ch, "protocol error: unexpected message %u: expected a test",
+					   type);
 			nb_rlog(s, "%s: closed: unexpected message %u: expected a test", ss->peer, type);
 			r = -EPROTO;
 		}
@@ -280,8 +286,67 @@ void *nb_session_main(void *arg)
 	}
 	nb_halves_down(ss);
 	nb_rlog(s, "%s: closed", ss->peer);
-	close(ss->fd);
+	close(ss->ch.fd);
+	nb_chan_wipe(&ss->ch);
 	__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
 	free(ss);
 	return NULL;
+}
+
+static void keepalive(int fd)
+{
+	int one = 1, idle = 10, intvl = 2, cnt = 3;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, 4 /* TCP_KEEPIDLE */, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, 5 /* TCP_KEEPINTVL */, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, 6 /* TCP_KEEPCNT */, &cnt, sizeof(cnt));
+}
+
+/* The session's thread, detached. 0, or -errno (nothing started). */
+static int session_thread(struct session *ss)
+{
+	pthread_t th;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	int r = -pthread_create(&th, &at, session_main, ss);
+	pthread_attr_destroy(&at);
+	return r;
+}
+
+void nb_session_start(struct server *s, int fd, const char *peer, const struct sockaddr_storage *peer_addr,
+		      const struct nb_ctrl_hello *hello, const struct nb_auth_transcript *tr)
+{
+	struct nb_chan ch;
+	nb_chan_init(&ch, fd, NB_AUTH_SERVER);
+	if (tr)
+		nb_chan_key(&ch, s->sc->key, tr);
+	if (__atomic_add_fetch(&s->sessions, 1, __ATOMIC_ACQ_REL) > s->max_sessions) {
+		__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
+		nb_chan_send_error(
+		    &ch,
+		    "the responder is serving its maximum of %u sessions (--max-sessions): try again "
+		    "later",
+		    s->max_sessions);
+		nb_rlog_pre(s, "%s: refused: %u sessions already", peer, s->max_sessions);
+		nb_chan_wipe(&ch);
+		close(fd);
+		return;
+	}
+	struct session *ss = calloc(1, sizeof(*ss));
+	if (ss) {
+		*ss = (struct session){
+		    .s = s, .ch = ch, .peer_addr = *peer_addr, .hello = *hello, .authed = tr != NULL};
+		snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
+		nb_peer_source(peer_addr, ss->src);
+		keepalive(fd);
+	}
+	if (!ss || session_thread(ss) < 0) {
+		__atomic_sub_fetch(&s->sessions, 1, __ATOMIC_RELAXED);
+		nb_chan_send_error(&ch, "the responder cannot start a session: out of memory or threads");
+		free(ss);
+		nb_chan_wipe(&ch);
+		close(fd);
+	}
+	nb_auth_wipe(&ch, sizeof(ch));
 }
