@@ -202,6 +202,9 @@ int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w);
 
 /* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */
 int nb_report_write_text(const struct nb_report *r, FILE *out);
+/* The text report with every changed counter of each interface (-v, --nic-counters), where
+ * nb_report_write_text gives each interface's traffic, drops and errors on one line. */
+int nb_report_write_text_counters(const struct nb_report *r, FILE *out);
 int nb_report_write_json(const struct nb_report *r, FILE *out);
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
 
