@@ -180,7 +180,7 @@ int nb_limits_take(struct server *s, uint64_t bytes, const char *what, char *err
 /* Gives bytes of the memory budget back. */
 void nb_limits_release(struct server *s, uint64_t bytes);
 
-/* ---- admit.c: new connections, up to a session or an attached data flow ---- */
+/* ---- admit.c: new connections, until they hold a session or a place in a test ---- */
 
 /* The pending set; 0 or -ENOMEM. nb_admit_fini closes whatever is still pending and frees it. */
 int nb_admit_init(struct server *s);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A session: one control connection's thread, from the handshake (handshake.c) to its close. It runs the
- * client's requests one after another: TEST (a test, frame by frame: TEST_ACK, READY once every flow has
- * attached, START, MEASURE, STOP, RESULT) and PATH (a half, halves.c). Every wait has a deadline: an idle
- * session, a START or STOP that never comes, end it or the test; a frame the protocol does not allow is
- * answered with an ERROR naming it and ends the session.
+ * A session: one control connection admitted (its HELLO, and with a key its proof: admit.c, handshake.c),
+ * its slot within --max-sessions and its thread, from HELLO_ACK to its close. It runs the client's requests
+ * one after another: TEST (a test, frame by frame: TEST_ACK, READY once every flow has attached, START,
+ * MEASURE, STOP, RESULT) and PATH (a half, halves.c). Every wait has a deadline: an idle session, a START or
+ * STOP that never comes, end it or the test; a frame the protocol does not allow, or one without the session
+ * key's valid MAC, is answered with an ERROR naming it and ends the session.
  */
 #include <errno.h>
 #include <netinet/in.h>
