@@ -145,6 +145,8 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 	}
 	r = r > 0 ? 0 : r;
 out:
+	/* what was answered before a send failed (the peer gone mid-batch) counts too */
+	nb_pub(&c->live->txns, e.txns);
 	nb_note_cpu(c->live);
 	free(e.rbuf);
 	free(e.resp);

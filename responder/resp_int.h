@@ -22,6 +22,7 @@
 #include "nbench/proto.h"
 #include "nbench/serve.h"
 #include "nbench/sysinfo.h"
+#include "nbench/tcpinfo.h"
 #include "nbench/workload.h"
 
 #define ATTACH_TIMEOUT_NS (5 * NB_NS_PER_S) /* every flow of a test attached within this of TEST_ACK */
@@ -47,6 +48,7 @@ struct rflow {
 	int64_t t_measure_ns;
 	uint64_t cpu_at_measure;
 	uint64_t cpu_end_ns;			  /* the thread's own CPU time when it ended */
+	struct nb_tcpinfo tcp_at_measure;	  /* a TCP flow's socket at MEASURE; invalid: not read */
 	unsigned char hello_buf[HELLO_MAX_BYTES]; /* a UDP flow's hello, to recognise it repeated */
 };
 

@@ -224,6 +224,15 @@ static int result_iface_add(void *arg, const struct nb_nic_id *id, const struct 
 	return 0;
 }
 
+/* A TCP stream or rr flow's socket now into ret; false (ret invalid) for other flows (UDP, crr's, an
+ * engine's without a kernel socket) or when it cannot be read. The flow's fd is open until the test ends. */
+static bool flow_tcp(const struct test *t, const struct rflow *rf, struct nb_tcpinfo *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	return t->cfg.proto == NB_PROTO_TCP && t->cfg.kind != NB_TEST_CRR && rf->flow &&
+	       nb_tcpinfo_get(rf->flow->fd, ret) == 0;
+}
+
 /* What the responder measured, for the RESULT message. a and b: the CPU snapshots at MEASURE and STOP, when
  * taken; nics: the interfaces whose counters it carries (their window closed), or NULL. */
 void nb_rtest_result(struct test *t, const struct nb_cpu_snap *a, const struct nb_cpu_snap *b,
@@ -246,6 +255,10 @@ void nb_rtest_result(struct test *t, const struct nb_cpu_snap *a, const struct n
 		f->window_bytes = rf->t_measure_ns ? l->bytes_rcvd - rf->bytes_at_measure : 0;
 		if (rf->cpu_end_ns > rf->cpu_at_measure)
 			ret->cpu_ns += rf->cpu_end_ns - rf->cpu_at_measure;
+		/* its socket as the test left it, its retransmits since MEASURE */
+		struct nb_tcpinfo now;
+		if (flow_tcp(t, rf, &now))
+			nb_tcpinfo_since(&now, &rf->tcp_at_measure, &f->tcp);
 		if (rf->ctx.rc && !ret->error[0])
 			snprintf(ret->error, sizeof(ret->error), "%s", rf->ctx.err);
 	}
@@ -271,6 +284,7 @@ void nb_rtest_measure(struct test *t)
 		struct rflow *rf = &t->flows[i];
 		rf->bytes_at_measure = nb_peek(&rf->live.bytes_rcvd);
 		rf->t_measure_ns = now;
+		flow_tcp(t, rf, &rf->tcp_at_measure);
 		if (rf->started)
 			rf->cpu_at_measure = nb_thread_cpu_ns((unsigned long)rf->th);
 	}

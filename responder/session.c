@@ -63,20 +63,39 @@ int nb_session_recv(struct session *ss, int64_t deadline_ns, uint16_t *type, cJS
 	return r;
 }
 
-/* RESULT, without its interfaces if with them it would not fit one frame (NB_MAX_FLOWS flows with large
- * counts beside interfaces whose every counter moved). */
+/* Whether j, printed, would not fit one frame. */
+static bool result_too_big(const cJSON *j)
+{
+	char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+	bool big = txt && strlen(txt) > NB_PROTO_MAX_BODY;
+	free(txt);
+	return big;
+}
+
+/* RESULT, leaving out what would not fit one frame (NB_MAX_FLOWS flows with large counts beside their TCP
+ * state and interfaces whose every counter moved): first the flows' TCP state (the client says it did not
+ * come), then the interfaces' counters. */
 static int send_result(struct session *ss, struct nb_result *res)
 {
 	cJSON *j = nb_result_to_json(res);
-	char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
-	if (txt && strlen(txt) > NB_PROTO_MAX_BODY && res->n_ifaces) {
+	bool tcp = false;
+	for (unsigned i = 0; i < res->n_flows; i++)
+		tcp |= res->flows[i].tcp.valid;
+	if (tcp && result_too_big(j)) {
+		nb_rlog(ss->s, "%s: the flows' TCP state left out of the result: it would pass %u bytes",
+			ss->peer, NB_PROTO_MAX_BODY);
+		for (unsigned i = 0; i < res->n_flows; i++)
+			res->flows[i].tcp.valid = false;
+		cJSON_Delete(j);
+		j = nb_result_to_json(res);
+	}
+	if (res->n_ifaces && result_too_big(j)) {
 		nb_rlog(ss->s, "%s: the interfaces' counters left out of the result: it would pass %u bytes",
 			ss->peer, NB_PROTO_MAX_BODY);
 		res->n_ifaces = 0;
 		cJSON_Delete(j);
 		j = nb_result_to_json(res);
 	}
-	free(txt);
 	int r = j ? nb_chan_send(&ss->ch, NB_MSG_RESULT, j) : -ENOMEM;
 	cJSON_Delete(j);
 	return r;
