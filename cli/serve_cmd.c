@@ -188,14 +188,8 @@ static int serve_opt(struct serve_args *a, int c, const char *arg)
 	case 'N':
 		return serve_nic(a, arg);
 	case 'H':
-		if (parse_max_halves(arg, &a->sc) < 0)
-			return cli_usage_error(
-			    "serve",
-			    "--max-halves: '%s' is not N[,PER_CLIENT]: N from 1 to 1000, PER_CLIENT "
-			    "from 1 to N",
-			    arg);
 		a->max_halves_given = true;
-		return 0;
+		return parse_max_halves(arg, &a->sc);
 	}
 	/* the --dpdk-* options: the only others getopt_long returns */
 	a->dpdk_given = true;

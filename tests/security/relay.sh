@@ -18,7 +18,7 @@ port=$(free_port)
 "$NBENCH" serve --port "$port" --key-file "$T/k" 2> "$T/log" &
 RESP_PID=$!
 PIDS+=($RESP_PID)
-wait_listen "$port" "" "$RESP_PID" || exit 1
+wait_listen "$port" "" "$RESP_PID" || { echo "its log: $(cat "$T/log")" >&2; exit 1; }
 
 # relay MODE RPORT: one connection through a relay on RPORT to the responder; what it saw in $T/relay-MODE.out
 relay() {
