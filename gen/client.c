@@ -778,7 +778,9 @@ static void cost(struct run *R, const struct nb_result *res)
 	struct nb_report *rep = R->rep;
 	if (R->have_b) {
 		nb_cpu_cost(&R->snap_a, &R->snap_b, &rep->cpu);
-		rep->cpu.resp_ns = res ? res->cpu_ns : 0;
+		/* the responder's threads are part of this machine's busy time only when it runs here: a VM
+		 * guest's or another host's CPU time is its own (in server_cpu), not a share of ours */
+		rep->cpu.resp_ns = res && rep->same_host ? res->cpu_ns : 0;
 	}
 	if (res && res->have_cost && !rep->same_host) {
 		rep->server_cpu = res->cost;

@@ -155,6 +155,14 @@ out:
 
 /* ---- the threads ---- */
 
+/* This thread's own CPU time, ns. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * NB_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
 /* The calling thread on cpu (--cpu-resp), when one is given (>= 0). */
 static void pin(int cpu)
 {
@@ -194,9 +202,7 @@ void *nb_resp_flow_main(void *arg)
 	case NB_TEST_CRR:
 		break;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	rf->cpu_end_ns = (uint64_t)ts.tv_sec * NB_NS_PER_S + (uint64_t)ts.tv_nsec;
+	rf->cpu_end_ns = thread_cpu_ns();
 	return NULL;
 }
 
@@ -220,9 +226,9 @@ void nb_resp_crr_close(struct test *t, struct crr_conn *c)
 	free(c);
 }
 
-void *nb_resp_crr_main(void *arg)
+/* Answers the test's connections until it stops. */
+static void crr_serve(struct test *t)
 {
-	struct test *t = arg;
 	struct epoll_event ev[64];
 	unsigned char *buf = malloc(t->cfg.req_bytes + 4096), *resp = malloc(t->cfg.resp_bytes);
 	uint64_t txns = 0;
@@ -261,6 +267,13 @@ void *nb_resp_crr_main(void *arg)
 out:
 	free(buf);
 	free(resp);
+}
+
+void *nb_resp_crr_main(void *arg)
+{
+	struct test *t = arg;
+	crr_serve(t);
+	t->crr_cpu_end_ns = thread_cpu_ns();
 	return NULL;
 }
 

@@ -71,6 +71,8 @@ struct test {
 	int crr_evfd;
 	pthread_t crr_th;
 	bool crr_started;
+	uint64_t crr_cpu_at_measure,
+	    crr_cpu_end_ns; /* the worker's own CPU time at MEASURE and when it ended */
 	uint64_t crr_txns;
 	uint64_t crr_cpu_mask;
 	struct crr_conn *crr_list; /* open connections (under mu) */

@@ -262,6 +262,10 @@ void nb_rtest_result(struct test *t, const struct nb_cpu_snap *a, const struct n
 		if (rf->ctx.rc && !ret->error[0])
 			snprintf(ret->error, sizeof(ret->error), "%s", rf->ctx.err);
 	}
+	/* crr: the worker that answers every connection (accepting them is the listener's, shared by every
+	 * session: that part stays unattributed) */
+	if (t->cfg.kind == NB_TEST_CRR && t->crr_cpu_end_ns > t->crr_cpu_at_measure)
+		ret->cpu_ns += t->crr_cpu_end_ns - t->crr_cpu_at_measure;
 	cpu_list(t, ret->cpus, sizeof(ret->cpus));
 	/* an engine that polls does so whatever the generator's --spin said */
 	if (t->eng->caps.wait)
@@ -280,6 +284,8 @@ void nb_rtest_result(struct test *t, const struct nb_cpu_snap *a, const struct n
 void nb_rtest_measure(struct test *t)
 {
 	int64_t now = nb_now_ns();
+	if (t->crr_started)
+		t->crr_cpu_at_measure = nb_thread_cpu_ns((unsigned long)t->crr_th);
 	for (unsigned i = 0; t->flows && i < t->cfg.flows; i++) {
 		struct rflow *rf = &t->flows[i];
 		rf->bytes_at_measure = nb_peek(&rf->live.bytes_rcvd);
