@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nbench/fsutil.h"
+#include "nbench/stats.h"
 #include "nbench/study.h"
 
 #define MAX_FILE_BYTES (1u << 20)
@@ -256,12 +257,53 @@ int nb_study_figure_index(const struct nb_study *s, const char *id)
 
 /* ---- the verdicts ---- */
 
+/* The paired ratio's interval: the mean of the log-ratios with Student's t. (compare's analyze/paired.c
+ * does the same and more -- a bootstrap from 20 rounds -- once it is on main; this then calls it.) */
+static void paired_ratio(const double *x, const double *ref, unsigned n, double level,
+			 struct nb_study_measure *m)
+{
+	double lr[256];
+	unsigned k = 0;
+	for (unsigned i = 0; i < n && k < 256; i++)
+		if (x[i] > 0 && ref[i] > 0)
+			lr[k++] = log(x[i] / ref[i]);
+	m->ratio = m->ratio_lo = m->ratio_hi = NAN;
+	if (!k)
+		return;
+	struct nb_stat st = nb_stat_of(lr, k, level);
+	m->ratio = exp(st.mean);
+	m->ratio_lo = k > 1 ? exp(st.mean - st.ci) : m->ratio;
+	m->ratio_hi = k > 1 ? exp(st.mean + st.ci) : m->ratio;
+}
+
+struct nb_study_measure nb_study_measure_rounds(const double *x, const double *ref, unsigned n, double scale,
+						double level)
+{
+	struct nb_study_measure m = {.have = false, NAN, NAN, NAN, NAN, NAN, NAN, 0};
+	double v[256];
+	unsigned k = 0;
+	for (unsigned i = 0; i < n && k < 256; i++)
+		if (isfinite(x[i]))
+			v[k++] = x[i] * scale;
+	if (!k)
+		return m;
+	struct nb_stat st = nb_stat_of(v, k, level);
+	m.have = true;
+	m.rounds = k;
+	m.value = st.mean;
+	m.lo = k > 1 ? st.mean - st.ci : st.mean;
+	m.hi = k > 1 ? st.mean + st.ci : st.mean;
+	if (ref)
+		paired_ratio(x, ref, n, level, &m);
+	return m;
+}
+
 struct nb_study_measure nb_study_measure_inverse(const struct nb_study_measure *m, double k)
 {
 	struct nb_study_measure r = *m;
 	r.value = k / m->value;
 	r.lo = k / m->hi;
-	r.hi = k / m->lo;
+	r.hi = m->lo > 0 ? k / m->lo : INFINITY; /* an interval reaching 0/s has no upper bound of latency */
 	r.ratio = 1 / m->ratio;
 	r.ratio_lo = 1 / m->ratio_hi;
 	r.ratio_hi = 1 / m->ratio_lo;

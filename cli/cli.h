@@ -71,6 +71,7 @@ enum cli_opt_type {
 #define CLI_C_DIFF	 (1u << 6)
 #define CLI_C_PLOT	 (1u << 7)
 #define CLI_C_SERVE	 (1u << 8)
+#define CLI_C_STUDY	 (1u << 9)
 
 struct cli_opt {
 	const char *name; /* long name, without "--" */
@@ -131,6 +132,7 @@ int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe *
 int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
 int cmd_key(int argc, char **argv);   /* key_cmd.c: nbench key gen FILE */
 int cmd_diff(int argc, char **argv);  /* diff_cmd.c: nbench diff A B */
+int cmd_study(int argc, char **argv); /* study_cmd.c: RC25482's network figures, the study's beside */
 
 /* --baseline FILE --tolerance PCT (diff_cmd.c). Before the run: FILE readable, PCT a percentage (default 5)
  * into *ret_tol; 0, or 2 after a one-line error. After it: doc (the run's JSON report) against FILE; 0, 1

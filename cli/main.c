@@ -27,6 +27,7 @@ static const struct cmd {
     {"topo", cmd_topo, "build, remove, list or print network paths"},
     {"throughput", cmd_throughput, "RFC 2544: the highest zero-loss rate per frame size"},
     {"compare", cmd_compare, "every test on every path, interleaved and repeated"},
+    {"study", cmd_study, "IBM RC25482's network figures here, the study's numbers beside"},
     {"sweep", cmd_sweep, "a test per combination of NIC knobs (offloads, MTU, rings, qdisc)"},
     {"plot", cmd_plot, "draw figures from nbench JSON reports with gnuplot"},
     {"diff", cmd_diff, "each metric's change between two reports, and whether it is significant"},
