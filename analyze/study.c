@@ -445,6 +445,62 @@ cJSON *nb_study_row_json(const struct nb_study *s, const struct nb_study_row *ro
 	return o;
 }
 
+/* ---- a study's JSON document ---- */
+
+static const cJSON *item(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+bool nb_study_doc_is(const cJSON *doc)
+{
+	const cJSON *k = item(doc, "kind");
+	return cJSON_IsString(k) && !strcmp(k->valuestring, "study") && cJSON_IsArray(item(doc, "table"));
+}
+
+bool nb_study_doc_row(const cJSON *doc, const char *figure, const char *path, struct nb_study_doc_row *ret)
+{
+	const cJSON *row;
+	cJSON_ArrayForEach(row, item(doc, "table"))
+	{
+		const cJSON *f = item(row, "figure"), *p = item(row, "path"), *st = item(row, "study");
+		if (!cJSON_IsString(f) || !cJSON_IsString(p) || strcmp(f->valuestring, figure) ||
+		    strcmp(p->valuestring, path))
+			continue;
+		*ret = (struct nb_study_doc_row){opt_num(row, "value"),
+						 opt_num(row, "value_lo"),
+						 opt_num(row, "value_hi"),
+						 opt_num(row, "ratio"),
+						 opt_num(row, "ratio_lo"),
+						 opt_num(row, "ratio_hi"),
+						 cJSON_IsObject(st) ? opt_num(st, "value") : NAN};
+		return true;
+	}
+	return false;
+}
+
+bool nb_study_doc_point(const cJSON *pt, const char *path, const char *key, double *ret_conns, double *ret_v,
+			double *ret_lo, double *ret_hi)
+{
+	const cJSON *p = item(pt, "path"), *m = item(pt, key);
+	if (!cJSON_IsString(p) || strcmp(p->valuestring, path) || !cJSON_IsObject(m))
+		return false;
+	*ret_conns = opt_num(pt, "connections");
+	*ret_v = opt_num(m, "value");
+	*ret_lo = opt_num(m, "lo");
+	*ret_hi = opt_num(m, "hi");
+	return isfinite(*ret_conns) && isfinite(*ret_v);
+}
+
+unsigned nb_study_doc_paths(const cJSON *doc, const char **paths, unsigned max)
+{
+	const cJSON *p;
+	unsigned n = 0;
+	cJSON_ArrayForEach(p, item(item(item(doc, "start"), "settings"),
+				   "paths")) if (cJSON_IsString(p) && n < max) paths[n++] = p->valuestring;
+	return n;
+}
+
 /* ---- the Redis row ---- */
 
 static const struct nb_study_redis_point *find_point(const struct nb_study_redis_point *pts, unsigned n,

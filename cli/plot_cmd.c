@@ -26,7 +26,8 @@
 
 static const char usage[] =
     "usage: nbench plot FILE.json... [-o DIR] [--format svg|png]\n"
-    "Draws figures from nbench's JSON reports (rr, crr, stream --json; compare --json, with hops) with "
+    "Draws figures from nbench's JSON reports (rr, crr, stream --json; compare --json, with hops; study "
+    "--json) with "
     "gnuplot:\n"
     "  latency.*          the latency percentile distribution of every rr/crr run (x: 1/(1-p), log scale)\n"
     "  intervals_rr.*     transactions/s and mean latency per interim interval\n"
@@ -34,6 +35,8 @@ static const char usage[] =
     "  STEM_METRIC.*      compare: each metric's mean per test and path, with its confidence interval\n"
     "  STEM_latency_TEST.* compare: the p50/p99 means per path as a percentile distribution\n"
     "  STEM_hops_TEST.*   the hop waterfall: each segment's mean time, stacked per path\n"
+    "  STEM_goodput.*, STEM_cpb.*, STEM_rr.*   nbench study: bars per path with intervals, RC25482's value\n"
+    "  STEM_redis_throughput.*, STEM_redis_latency.*   nbench study: the Redis row against connections\n"
     "Each figure's data (NAME.dat) and gnuplot script (NAME.gp) are written beside it, one line per file.\n"
     "  -o, --output DIR   where to write (.)\n"
     "      --format F     svg (default) or png\n"
@@ -70,7 +73,8 @@ static int read_report(const char *file, cJSON **ret)
 		return cli_usage_error("plot", "%s: not JSON", file);
 	bool run = cJSON_IsObject(obj(*ret, "start")) && cJSON_IsObject(obj(*ret, "end"));
 	bool cmp = cJSON_IsObject(obj(*ret, "start")) && cJSON_IsArray(obj(*ret, "summary"));
-	if (!cJSON_IsNumber(obj(*ret, "schema_version")) || (!run && !cmp)) {
+	bool study = cJSON_IsObject(obj(*ret, "start")) && cJSON_IsArray(obj(*ret, "table"));
+	if (!cJSON_IsNumber(obj(*ret, "schema_version")) || (!run && !cmp && !study)) {
 		cJSON_Delete(*ret);
 		return cli_usage_error(
 		    "plot", "%s: not an nbench report (no schema_version, start and end or summary)", file);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nbench/plotdata.h"
+#include "nbench/study.h"
 #include "plot_fig.h"
 
 #define MAX_FILES 64
@@ -458,6 +459,8 @@ int plot_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n)
 		file_stem(files[i], stem, sizeof(stem));
 		if (is_run(roots[i]))
 			r = figs_hops(P, stem, roots[i], runs[k++].label);
+		else if (nb_study_doc_is(roots[i]))
+			r = plot_study(P, stem, roots[i]);
 		else
 			r = figs_compare(P, stem, roots[i]);
 	}
@@ -471,4 +474,26 @@ void plot_free(struct plot_figs *P)
 		free(P->figs[i].gp);
 	}
 	P->nfigs = 0;
+}
+
+/* ---- for the figure kinds in their own files ---- */
+
+int plot_fig_begin(struct plot_figs *P, const char *name, const char *title)
+{
+	return fig_begin(P, name, title);
+}
+
+void plot_fig_end(struct plot_figs *P, bool keep)
+{
+	fig_end(P, keep);
+}
+
+void plot_gp_str(FILE *f, const char *s)
+{
+	gp_str(f, s);
+}
+
+const char *plot_sep(unsigned series)
+{
+	return sep(series);
 }

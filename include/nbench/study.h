@@ -174,6 +174,25 @@ unsigned nb_study_table(const struct nb_study *s, const char *const *kinds, unsi
  * verdict, diff_pct, diff_lo_pct, diff_hi_pct (null where NAN). NULL when out of memory. */
 cJSON *nb_study_row_json(const struct nb_study *s, const struct nb_study_row *row);
 
+/* ---- a study's JSON document (`nbench study --json`), as nbench plot reads it ---- */
+
+/* A row of the document's table. */
+struct nb_study_doc_row {
+	double value, lo, hi;		  /* nbench's, in the study's unit; NAN: none */
+	double ratio, ratio_lo, ratio_hi; /* to native */
+	double study;			  /* the study's value; NAN: none, or only its text's ratio */
+};
+/* The row of figure (an id: "cpb-tx") on path in doc's table: false when the table has none. */
+bool nb_study_doc_row(const cJSON *doc, const char *figure, const char *path, struct nb_study_doc_row *ret);
+/* One of doc's redis.points when it is path's: its connections and figure key's ("requests_per_s",
+ * "mean_latency_us") value and interval (NAN bounds: none). */
+bool nb_study_doc_point(const cJSON *pt, const char *path, const char *key, double *ret_conns, double *ret_v,
+			double *ret_lo, double *ret_hi);
+/* doc's paths (start.settings.paths) into paths (borrowed from doc), at most max; how many. */
+unsigned nb_study_doc_paths(const cJSON *doc, const char **paths, unsigned max);
+/* Whether doc is a study's document (kind "study", with a table). */
+bool nb_study_doc_is(const cJSON *doc);
+
 /* ---- the Redis row ---- */
 
 /* One point of the Redis curves: a path at a number of connections. */
