@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "nbench/study.h"
 #include "plot_fig.h"
 
 #define MAX_FILES 64
@@ -180,6 +181,19 @@ static const struct cli_opt plot_opts[] = {
     {"format", 0, "F", CLI_C_PLOT, 0, CLI_OT_FN, .parse = parse_format},
 };
 
+/* Every report's figures: the runs' and compares' (plot_fig.c), then each study's (plot_study.c). */
+static int plot_all(struct plot_figs *P, cJSON **roots, char **files, unsigned n)
+{
+	int r = plot_build(P, roots, files, n);
+	for (unsigned i = 0; i < n && !r; i++) {
+		char stem[96];
+		plot_file_stem(files[i], stem, sizeof(stem));
+		if (nb_study_doc_is(roots[i]))
+			r = plot_study(P, stem, roots[i]);
+	}
+	return r;
+}
+
 /* Reads the reports, builds their figures, writes and draws them. */
 static int plot(struct plot_figs *P, const char *dir, int argc, char **argv)
 {
@@ -193,7 +207,7 @@ static int plot(struct plot_figs *P, const char *dir, int argc, char **argv)
 	for (; (int)n < argc && !rc; n++)
 		if ((rc = read_report(argv[n], &roots[n])))
 			break;
-	if (!rc && plot_build(P, roots, argv, n) < 0) {
+	if (!rc && plot_all(P, roots, argv, n) < 0) {
 		fprintf(stderr, "nbench plot: out of memory or more than %d figures\n", PLOT_MAX_FIGS);
 		rc = 1;
 	} else if (!rc && !P->nfigs) {

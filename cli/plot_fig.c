@@ -406,8 +406,7 @@ static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root
 	return r ? r : figs_hops(P, stem, root, NULL);
 }
 
-/* The file's name without its folder and ".json", file-safe: compare figures' prefix. */
-static void file_stem(const char *file, char *buf, size_t len)
+void plot_file_stem(const char *file, char *buf, size_t len)
 {
 	const char *b = strrchr(file, '/');
 	snprintf(buf, len, "%s", b ? b + 1 : file);
@@ -435,7 +434,7 @@ static unsigned single_runs(cJSON **roots, char **files, unsigned n, struct run 
 		for (unsigned j = 0; j + 1 < nruns; j++)
 			if (!strcmp(runs[j].label, ru->label)) {
 				char stem[96];
-				file_stem(files[i], stem, sizeof(stem));
+				plot_file_stem(files[i], stem, sizeof(stem));
 				snprintf(ru->label + strlen(ru->label), sizeof(ru->label) - strlen(ru->label),
 					 " (%s)", stem);
 				break;
@@ -456,12 +455,10 @@ int plot_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n)
 	}
 	for (unsigned i = 0, k = 0; i < n && !r; i++) {
 		char stem[96];
-		file_stem(files[i], stem, sizeof(stem));
+		plot_file_stem(files[i], stem, sizeof(stem));
 		if (is_run(roots[i]))
 			r = figs_hops(P, stem, roots[i], runs[k++].label);
-		else if (nb_study_doc_is(roots[i]))
-			r = plot_study(P, stem, roots[i]);
-		else
+		else if (!nb_study_doc_is(roots[i])) /* a study's figures are plot_study's */
 			r = figs_compare(P, stem, roots[i]);
 	}
 	return r;

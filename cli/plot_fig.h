@@ -38,6 +38,9 @@ int plot_fig_begin(struct plot_figs *P, const char *name, const char *title);
 void plot_fig_end(struct plot_figs *P, bool keep);
 void plot_gp_str(FILE *f, const char *s);
 const char *plot_sep(unsigned series);
+/* The file's name without its folder and ".json", file-safe: the prefix of a compare's or a study's figures.
+ */
+void plot_file_stem(const char *file, char *buf, size_t len);
 /* plot_study.c: the figures of `nbench study --json`'s document doc, named after stem. 0, -ENOMEM, -ENOSPC.
  */
 int plot_study(struct plot_figs *P, const char *stem, const cJSON *doc);

@@ -152,7 +152,6 @@ static int mix_answer(struct nb_flow_ctx *c, unsigned char *resp, const unsigned
 	memcpy(resp, req, len >= NB_MARK_BYTES ? NB_MARK_BYTES : udp ? NB_UDP_HDR_BYTES : 0);
 	if (len >= NB_MARK_BYTES)
 		mark_response(resp);
-	c->mix_txns[k]++;
 	if (udp) {
 		ssize_t w = c->flow->ops->send(c->flow, resp, len);
 		return w < 0 && w != -ECONNREFUSED && w != -ENOBUFS ? (int)w : 0;
@@ -170,6 +169,7 @@ static int echo_mix_udp(struct echo *e, size_t n)
 	int r = mix_answer(e->c, e->resp, e->rbuf, k);
 	if (r < 0)
 		return fail(e->c, r, "send");
+	e->c->mix_txns[k]++;
 	e->txns++;
 	return 0;
 }
@@ -188,6 +188,7 @@ static int echo_mix_tcp(struct echo *e, size_t n)
 		e->q.have = e->q.need = 0;
 		if ((r = mix_answer(e->c, e->resp, e->q.hdr, e->q.shape)) < 0)
 			return peer_ended(r) ? 1 : fail(e->c, r, "send");
+		e->c->mix_txns[e->q.shape]++;
 		e->txns++;
 	}
 	return 0;
