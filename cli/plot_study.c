@@ -53,8 +53,8 @@ static unsigned bar_data(struct plot_figs *P, const cJSON *doc, const struct bar
 				continue;
 			fprintf(P->dat, "%g", (double)g * (np + 1) + p);
 			num(P->dat, r.value * b->scale);
-			/* an interval without bounds (a rate's reaching 0: an unbounded round trip) draws no whisker
-			 * on that side */
+			/* an interval without bounds (a rate's reaching 0: an unbounded round trip) draws no
+			 * whisker on that side */
 			num(P->dat, (isfinite(r.lo) ? r.lo : r.value) * b->scale);
 			num(P->dat, (isfinite(r.hi) ? r.hi : r.value) * b->scale);
 			num(P->dat, r.study * b->scale);
