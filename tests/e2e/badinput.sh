@@ -41,6 +41,15 @@ expect2 "-r" rr "${H[@]}" -r 0,200
 expect2 "-r" rr "${H[@]}" -r 100,abc
 expect2 "--depth" rr "${H[@]}" --depth 0
 expect2 "--mix" rr "${H[@]}" --mix 87
+expect2 "native first" study --paths host,native
+expect2 "--redis-conns" study --redis-conns 0
+expect2 "--redis-conns" study --redis-conns 1,x
+expect2 "--wire-rate" study --wire-rate 5
+expect2 "--margin" study --margin 80
+expect2 "--rounds" study --rounds 0
+expect2 "-H needs --key-file" study -H 127.0.0.1
+expect2 "--study-data" study --study-data /nonexistent/rc25482.json
+expect2 "unknown option" study --tests rr-tcp
 expect2 "--mix" rr "${H[@]}" --mix 87:5@0
 expect2 "--mix" rr "${H[@]}" --mix 8:5
 expect2 "--mix" rr "${H[@]}" --mix 30:4 --proto udp
