@@ -330,6 +330,26 @@ enum nb_study_side nb_study_side(double lo, double hi, double margin)
 	return NB_SIDE_UNRESOLVED;
 }
 
+/* The study's side of parity: with the margin, or, where its reading error straddles the margin's edge, by
+ * which side of 1 it lies on (the study's numbers are what they are; only nbench's can be made precise). */
+static enum nb_study_side study_side(double s_lo, double s_hi, double margin)
+{
+	enum nb_study_side side = nb_study_side(s_lo, s_hi, margin);
+	if (side != NB_SIDE_UNRESOLVED)
+		return side;
+	return s_lo > 1 ? NB_SIDE_ABOVE : s_hi < 1 ? NB_SIDE_BELOW : NB_SIDE_PARITY;
+}
+
+/* nbench's interval holds the study's ratio: it holds when it also tells the study's finding from the
+ * alternative (an effect: from none, its interval clear of 1; no effect: from one beyond the margin, its
+ * interval inside it), else it cannot tell. */
+static enum nb_study_verdict judge_overlap(double lo, double hi, enum nb_study_side theirs, double margin)
+{
+	if (theirs == NB_SIDE_PARITY)
+		return lo >= 1 - margin && hi <= 1 + margin ? NB_VERDICT_HOLDS : NB_VERDICT_UNRESOLVED;
+	return lo > 1 || hi < 1 ? NB_VERDICT_HOLDS : NB_VERDICT_UNRESOLVED;
+}
+
 struct nb_study_judgement nb_study_judge(double r, double lo, double hi, double s, double s_lo, double s_hi,
 					 double margin)
 {
@@ -339,10 +359,10 @@ struct nb_study_judgement nb_study_judge(double r, double lo, double hi, double 
 	j.diff_pct = (r / s - 1) * 100;
 	j.diff_lo_pct = (lo / s_hi - 1) * 100;
 	j.diff_hi_pct = (hi / s_lo - 1) * 100;
-	enum nb_study_side ours = nb_study_side(lo, hi, margin), theirs = nb_study_side(s_lo, s_hi, margin);
+	enum nb_study_side ours = nb_study_side(lo, hi, margin), theirs = study_side(s_lo, s_hi, margin);
 	if (lo <= s_hi && hi >= s_lo)
-		j.verdict = NB_VERDICT_HOLDS;
-	else if (ours == NB_SIDE_UNRESOLVED || theirs == NB_SIDE_UNRESOLVED)
+		j.verdict = judge_overlap(lo, hi, theirs, margin);
+	else if (ours == NB_SIDE_UNRESOLVED)
 		j.verdict = NB_VERDICT_UNRESOLVED;
 	else
 		j.verdict = ours == theirs ? NB_VERDICT_DIRECTION : NB_VERDICT_DIFFERS;

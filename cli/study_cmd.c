@@ -52,7 +52,7 @@ static void study_help(void)
 	    "  --paths LIST         (" DEFAULT_PATHS ")\n"
 	    "                       native first; a path this machine cannot run is named with why\n"
 	    "  --rounds N (5)       matrix rounds, every test on every path once per round, interleaved\n"
-	    "  -t SEC (2)           each matrix run (a quarter of it, at most 1 s, is warm-up)\n"
+	    "  -t SEC (1.5)         each matrix run (a quarter of it, at most 1 s, is warm-up)\n"
 	    "  --placement P        rr: same (both ends on CPU 0, default) or split (CPU 0 and 1, spinning)\n"
 	    "  --wire-rate R|none   shape the wire of paths built here to R bits/s each way (10G: the\n"
 	    "                       study's link); none: unshaped. Not with -H (the real link is the wire)\n"
@@ -61,9 +61,9 @@ static void study_help(void)
 	    "K`),\n"
 	    "                       the system under test; --key-file K (or $NBENCH_KEY_FILE) is needed\n"
 	    "  --redis-conns LIST   (" DEFAULT_CONNS ") connections of the Redis row\n"
-	    "  --redis-rounds N (2) --redis-time SEC (1)   its rounds and each run's duration\n"
+	    "  --redis-rounds N (3) --redis-time SEC (1)   its rounds and each run's duration\n"
 	    "  --no-redis           the network figures alone\n"
-	    "  --margin PCT (2)     a ratio within PCT of 1 is parity, for the verdicts\n"
+	    "  --margin PCT (5)     a ratio within PCT of 1 is parity, for the verdicts\n"
 	    "  --study-data FILE    the study's figures (default: the rc25482.json installed with nbench)\n"
 	    "  --json-out FILE      the JSON too (for nbench plot), whatever stdout shows\n");
 }
@@ -323,9 +323,9 @@ int cmd_study(int argc, char **argv)
 	static struct nb_study s;
 	char path[PATH_MAX], err[512];
 	a = (struct study_args){.cfg = {.rounds = 5,
-					.duration_ns = 2 * NB_NS_PER_S,
+					.duration_ns = 3 * NB_NS_PER_S / 2,
 					.placement = NB_PLACE_SAME,
-					.redis_rounds = 2,
+					.redis_rounds = 3,
 					.redis_duration_ns = NB_NS_PER_S,
 					.redis_depth = 10},
 				.paths = DEFAULT_PATHS,

@@ -8,12 +8,17 @@
  *
  * The verdict of a row compares nbench's ratio to native, r in [lo, hi], with the study's, s in [s_lo, s_hi]
  * (a spreadsheet value is exact, a bar read off a figure carries its reading error, which both bars of a
- * ratio add to), with a margin m (NB_STUDY_MARGIN: a difference within m of 1 is parity):
- *   - "holds": the two intervals overlap (nbench finds the study's size of effect);
- *   - "holds (direction)": they do not, but both lie on the same side of parity: above (lower end > 1 + m),
- *     below (upper end < 1 - m), or both at parity (inside [1 - m, 1 + m]);
- *   - "differs": each lies on a side and the sides differ; the size is r / s - 1 with its interval;
- *   - "unresolved": nbench's interval straddles a margin's edge (more rounds would tell).
+ * ratio add to), with a margin m (NB_STUDY_MARGIN): an interval inside [1 - m, 1 + m] is at parity, one
+ * whose lower end is above 1 + m above it, whose upper end is below 1 - m below it; the study's side is the
+ * same, or (its reading error straddling a margin's edge) the side of 1 it lies on.
+ *   - "holds": the intervals overlap and nbench's tells the study's finding from the alternative: for a
+ *     study's effect (above or below parity) nbench's interval is clear of 1; for the study's parity it lies
+ *     inside the margin;
+ *   - "holds (direction)": they do not overlap, but both lie on the same side (above, below, or at parity):
+ *     the same finding, of another size;
+ *   - "differs": they do not overlap and lie on different sides; the size is r / s - 1 with its interval;
+ *   - "unresolved": nbench's interval cannot tell (it holds the study's ratio and parity both, or straddles a
+ *     margin's edge): more rounds, or a quieter machine, would.
  * A row without the study's value, or without a measured ratio, has none ("-"); native is the reference.
  */
 #ifndef NBENCH_STUDY_H
@@ -28,7 +33,7 @@
 #define NB_STUDY_MAX_FIGURES	16   /* figure rows: goodput tx/rx, cycles/byte tx/rx, TCP/UDP_RR x 2 */
 #define NB_STUDY_MAX_NBENCH	4    /* nbench path kinds standing for one of the study's */
 #define NB_STUDY_MAX_STATEMENTS 12   /* the Redis statements */
-#define NB_STUDY_MARGIN		0.02 /* default: a ratio within 2% of 1 is parity */
+#define NB_STUDY_MARGIN		0.05 /* default: a ratio within 5% of 1 is parity */
 
 /* One of the study's configurations and the nbench paths that stand for it. */
 struct nb_study_path {
