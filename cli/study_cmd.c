@@ -22,7 +22,7 @@
 /* The study's paths and the nbench paths that stand for them, native (the reference) first: host and
  * docker-host for Docker --net=host, nat and docker-nat for Docker NAT, vhost and virtio for KVM. */
 #define DEFAULT_PATHS	 "native,host,docker-host,nat,docker-nat,virtio,vhost"
-#define DEFAULT_CONNS	 "1,4,16,50,100,120"
+#define DEFAULT_CONNS	 "1,4,16,100,120"
 #define DEFAULT_MIX	 "87:5,30:57" /* Redis' SET and GET of a 10-byte key and a 50-byte value */
 #define DEFAULT_WIRE_BPS 10e9	      /* the study's 10 GbE link */
 
