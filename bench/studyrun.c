@@ -29,14 +29,19 @@ static void said(const struct nb_studyrun *r, const struct nb_studyrun_progress 
 /* ---- the matrix ---- */
 
 /* The system under test's cycles per byte: this host's system-wide figure when the path is built here (both
- * ends and any guest's qemu run on it), the server host's own over two hosts (as the study measured the SUT
- * alone). NAN when not measured. */
+ * ends and any guest's qemu run on it) or the responder shares this machine (two namespaces standing in for
+ * two hosts), else the server host's own, as the study measured the SUT alone. NAN when not measured. */
+static const struct nb_cpu_cost *sut_cost(const struct nb_studyrun *r, const struct nb_report *rep)
+{
+	if (!r->two_hosts || rep->same_host)
+		return &rep->cpu;
+	return rep->server_cpu_valid ? &rep->server_cpu : NULL;
+}
+
 static double sut_cpb(const struct nb_studyrun *r, const struct nb_report *rep)
 {
-	const struct nb_cpu_cost *c = r->two_hosts ? &rep->server_cpu : &rep->cpu;
-	if (r->two_hosts && !rep->server_cpu_valid)
-		return NAN;
-	return c->valid && c->cycles_per_byte > 0 ? c->cycles_per_byte : NAN;
+	const struct nb_cpu_cost *c = sut_cost(r, rep);
+	return c && c->valid && c->cycles_per_byte > 0 ? c->cycles_per_byte : NAN;
 }
 
 /* compare's run callback: the run's figures into r->v by round, then on to the caller's progress. */
@@ -58,9 +63,10 @@ static void on_compare_run(void *arg, const struct nb_compare_run *cr)
 		*v[NB_SR_TPS] = rep->tps > 0 ? rep->tps : NAN;
 		*v[NB_SR_MEAN] = rep->lat.mean_ns > 0 ? rep->lat.mean_ns : NAN;
 	}
-	if (cr->ok && !r->cpu_source[0])
-		snprintf(r->cpu_source, sizeof(r->cpu_source), "%s",
-			 r->two_hosts ? rep->server_cpu.source : rep->cpu.source);
+	if (cr->ok && !r->cpu_source[0] && sut_cost(r, rep)) {
+		snprintf(r->cpu_source, sizeof(r->cpu_source), "%s", sut_cost(r, rep)->source);
+		r->sut_same_host = rep->same_host;
+	}
 	struct nb_studyrun_progress p = {.test = r->cmp->cfg.tests[cr->ti]->name,
 					 .path = r->cmp->cfg.paths[cr->pi],
 					 .round = cr->round,

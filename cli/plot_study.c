@@ -39,14 +39,15 @@ static void num(FILE *f, double x)
 /* The data: a block per path, a row per group: x, value, lo, hi, the study's value (scaled; ? none). The
  * largest and smallest positive values into *ret_max, *ret_min. */
 static unsigned bar_data(struct plot_figs *P, const cJSON *doc, const struct bars *b, const char **paths,
-			 unsigned np, unsigned *per_path, double *ret_min, double *ret_max)
+			 unsigned np, unsigned *per_path, unsigned *per_study, double *ret_min,
+			 double *ret_max)
 {
 	unsigned rows = 0;
 	*ret_min = INFINITY, *ret_max = 0;
 	fprintf(P->dat, "# per path: x value lo hi study_value (%s)\n", b->ylabel);
 	for (unsigned p = 0; p < np; p++) {
 		fprintf(P->dat, "%s# %s\n", p ? "\n\n" : "", paths[p]);
-		per_path[p] = 0;
+		per_path[p] = per_study[p] = 0;
 		for (unsigned g = 0; g < 2 && b->figs[g]; g++) {
 			struct nb_study_doc_row r;
 			if (!nb_study_doc_row(doc, b->figs[g], paths[p], &r))
@@ -61,6 +62,7 @@ static unsigned bar_data(struct plot_figs *P, const cJSON *doc, const struct bar
 			fprintf(P->dat, "\n");
 			rows += isfinite(r.value);
 			per_path[p] += isfinite(r.value);
+			per_study[p] += isfinite(r.study);
 			if (r.value > 0)
 				*ret_min = fmin(*ret_min, r.value * b->scale);
 			*ret_max = fmax(*ret_max, fmax(r.value, isfinite(r.hi) ? r.hi : 0) * b->scale);
@@ -82,11 +84,11 @@ static int fig_bars(struct plot_figs *P, const char *stem, const cJSON *doc, con
 	int r = plot_fig_begin(P, name, title);
 	if (r < 0)
 		return r;
-	unsigned per_path[MAX_PATHS], series = 0, last = 0;
-	unsigned rows = bar_data(P, doc, b, paths, np, per_path, &lo, &hi);
+	unsigned per_path[MAX_PATHS], per_study[MAX_PATHS], series = 0, last = 0;
+	unsigned rows = bar_data(P, doc, b, paths, np, per_path, per_study, &lo, &hi);
 	const char *file = P->figs[P->nfigs].name;
 	for (unsigned p = 0; p < np; p++)
-		last = per_path[p] ? p : last;
+		last = per_path[p] && per_study[p] ? p : last;
 	for (unsigned p = 0; p < np; p++) {
 		if (!per_path[p]) /* a path this figure has nothing of (left out, failed) */
 			continue;

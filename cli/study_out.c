@@ -172,7 +172,9 @@ static void text_settings(const struct cli_study *o, const struct view *v, FILE 
 		"rmem_max/wmem_max only cap explicit sizes); %s\n",
 		v->sockbuf);
 	fprintf(out, "  cpu        system-wide on the system under test (%s), from %s\n",
-		r->two_hosts ? "the server host" : "this host: both ends, and a guest's qemu",
+		!r->two_hosts	   ? "this host: both ends, and a guest's qemu"
+		: r->sut_same_host ? "the server, which is this machine too: both ends"
+				   : "the server host",
 		r->cpu_source[0] ? r->cpu_source : "-");
 	fprintf(out,
 		"  verdicts   margin %.1f%%: holds (intervals overlap), holds (direction) (same side of "
@@ -311,7 +313,7 @@ static cJSON *j_settings(const struct cli_study *o, const struct view *v)
 	cJSON_AddNumberToObject(s, "rr_depth", 1);
 	cJSON_AddStringToObject(s, "socket_buffers", v->sockbuf);
 	cJSON_AddStringToObject(s, "cpu_source", r->cpu_source);
-	cJSON_AddStringToObject(s, "cpu_of", r->two_hosts ? "server" : "this host");
+	cJSON_AddStringToObject(s, "cpu_of", r->two_hosts && !r->sut_same_host ? "server" : "this host");
 	cJSON_AddNumberToObject(s, "margin", o->margin);
 	cJSON_AddStringToObject(s, "study_data", o->data_file);
 	return s;

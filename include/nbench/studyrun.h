@@ -83,6 +83,7 @@ struct nb_studyrun {
 	double v[NB_COMPARE_MAX_TESTS][NB_COMPARE_MAX_PATHS][NB_SR_NFIG][NB_STUDYRUN_MAX_ROUNDS];
 	unsigned rounds; /* the matrix's rounds begun */
 	char cpu_source[16];
+	bool sut_same_host; /* -H to a responder on this very machine: its CPU figure is this host's */
 	/* the Redis row: per connection count, path and round: requests/s and mean latency (ns); NAN failed
 	 */
 	double redis_tps[NB_STUDYRUN_MAX_CONNS][NB_COMPARE_MAX_PATHS][NB_STUDYRUN_MAX_ROUNDS];
