@@ -99,8 +99,10 @@ static int fig_bars(struct plot_figs *P, const char *stem, const cJSON *doc, con
 			"%s'%s.dat' index %u using 1:2:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 7 ps 0.4 "
 			"notitle",
 			plot_sep(1), file, p);
-		fprintf(P->cmd, "%s'%s.dat' index %u using 1:5 with points pt 13 ps 2 lc rgb 'black' %s",
-			plot_sep(1), file, p, p == last ? "title 'RC25482'" : "notitle");
+		if (per_study[p]) /* the study's own value (not only its text's ratio) */
+			fprintf(P->cmd,
+				"%s'%s.dat' index %u using 1:5 with points pt 13 ps 2 lc rgb 'black' %s",
+				plot_sep(1), file, p, p == last ? "title 'RC25482'" : "notitle");
 	}
 	fprintf(P->gp, "set datafile missing '?'\nset boxwidth 0.8\nset style fill solid 0.8 border -1\n"
 		       "set grid noxtics\nset xtics (");

@@ -85,6 +85,26 @@ for p in native bridge nat; do
 	check "$p: stacked µs $got = $want" python3 -c "import sys; sys.exit(abs($got - $want) > 1e-6)"
 done
 
+# nbench study (a real one, from this machine: native, host, nat): bars per path with the study's markers,
+# the Redis curves; a path's bars only where it has values, the study's marker only where it has its own value
+# (host stands for --net=host, of which the study gives only its text's ratio).
+S=$T/study
+"$NBENCH" plot "$SRC/tests/plot/study.json" -o "$S" > "$S.out" 2> "$T/err"
+check "plot study: exit 0, no gnuplot warning ($(cat "$T/err"))" test $? = 0 -a ! -s "$T/err"
+for f in goodput cpb rr; do
+	drawn "$S" "study_$f" svg
+	expect_series "$S/study_$f.svg" native "" "" host "" nat "" RC25482
+done
+for f in redis_throughput redis_latency; do
+	drawn "$S" "study_$f" svg
+	expect_series "$S/study_$f.svg" native host nat
+done
+# the study's values in the data, in the figure's unit: native's transmit goodput (nuttcp.xlsx B5, Gbit/s),
+# NAT's TCP_RR bar (figure 3, us), KVM has no bar (virtio was not run)
+check "study goodput: nuttcp.xlsx's native" grep -q '^0 .* 9.34813$' "$S/study_goodput.dat"
+check "study rr: figure 3's NAT bar" grep -q '^2 .* 72.8$' "$S/study_rr.dat"
+check "study rr: three paths" test "$(grep -c '^# ' "$S/study_rr.dat")" = 5
+
 # PNG: the same figures, as PNG files.
 P=$T/png
 "$NBENCH" plot "$SRC/tests/golden/rr_tcp.json" "$SRC/tests/plot/compare_hops.json" -o "$P" --format png > "$P.out" 2> "$T/err"

@@ -291,11 +291,46 @@ static void test_redis(void)
 	cJSON_Delete(fx);
 }
 
+/* A study's document as nbench plot reads it (tests/plot/study.json, from `nbench study --json` here). */
+static void test_doc(void)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/tests/plot/study.json", root);
+	char *text = nb_slurp(path, 1 << 20);
+	cJSON *d = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	CHECK(nb_study_doc_is(d));
+	const char *paths[8];
+	CHECK_INT(nb_study_doc_paths(d, paths, 8), 3);
+	CHECK_STR(paths[0], "native");
+	CHECK_STR(paths[2], "nat");
+	struct nb_study_doc_row r;
+	CHECK(nb_study_doc_row(d, "goodput-tx", "native", &r));
+	CHECK(near(r.study, 9348.1319, 1e-9) && r.value > 0 && r.lo <= r.value && r.value <= r.hi);
+	CHECK(nb_study_doc_row(d, "tcp-rr-latency", "host", &r) && isnan(r.study) && r.ratio > 0);
+	CHECK(!nb_study_doc_row(d, "tcp-rr-latency", "virtio", &r));
+	CHECK(!nb_study_doc_row(d, "no-such-figure", "native", &r));
+	const cJSON *pt;
+	unsigned n = 0;
+	cJSON_ArrayForEach(pt, cJSON_GetObjectItem(cJSON_GetObjectItem(d, "redis"), "points"))
+	{
+		double c, v, lo, hi;
+		if (nb_study_doc_point(pt, "nat", "mean_latency_us", &c, &v, &lo, &hi))
+			CHECK(c >= 1 && v > 0 && ++n);
+		CHECK(!nb_study_doc_point(pt, "virtio", "mean_latency_us", &c, &v, &lo, &hi));
+	}
+	CHECK_INT(n, 3);
+	cJSON *runrep = cJSON_Parse("{\"schema_version\":1,\"start\":{},\"end\":{}}");
+	CHECK(!nb_study_doc_is(runrep));
+	cJSON_Delete(runrep);
+	cJSON_Delete(d);
+}
+
 int main(int argc, char **argv)
 {
 	root = argc > 1 ? argv[1] : "..";
-	static const struct tap_case cases[] = {TAP_CASE(test_data),  TAP_CASE(test_bad_data),
-						TAP_CASE(test_judge), TAP_CASE(test_inverse),
-						TAP_CASE(test_table), TAP_CASE(test_redis)};
+	static const struct tap_case cases[] = {
+	    TAP_CASE(test_data),  TAP_CASE(test_bad_data), TAP_CASE(test_judge), TAP_CASE(test_inverse),
+	    TAP_CASE(test_table), TAP_CASE(test_redis),	   TAP_CASE(test_doc)};
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc > 2 ? argv[2] : NULL);
 }
