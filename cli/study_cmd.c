@@ -244,7 +244,8 @@ static void on_run(void *arg, const struct nb_studyrun_progress *p)
 	if (p->ok && p->rep->cfg.kind == NB_TEST_STREAM)
 		snprintf(fig, sizeof(fig), "%.2f Gbit/s", p->rep->goodput_bps / 1e9);
 	else if (p->ok)
-		snprintf(fig, sizeof(fig), "%.0f/s, mean %.1f us", p->rep->tps, p->rep->lat.mean_ns / 1e3);
+		snprintf(fig, sizeof(fig), "%.0f/s, mean %.1f us%s", p->rep->tps, p->rep->lat.mean_ns / 1e3,
+			 p->rep->timeouts ? ", with timeouts" : "");
 	if (p->redis)
 		fprintf(stderr, "  redis round %u  %3u conns  %-12s %s\n", p->round, p->connections, p->path,
 			p->ok ? fig : p->rep->error);
