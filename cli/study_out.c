@@ -177,8 +177,10 @@ static void text_settings(const struct cli_study *o, const struct view *v, FILE 
 				   : "the server host",
 		r->cpu_source[0] ? r->cpu_source : "-");
 	fprintf(out,
-		"  verdicts   margin %.1f%%: holds (intervals overlap), holds (direction) (same side of "
-		"parity), differs, unresolved\n",
+		"  verdicts   parity is within %.1f%% of 1. holds: nbench's interval holds the study's ratio and "
+		"tells its finding\n             from the alternative; holds (direction): the same side of parity, "
+		"another size; differs: another side;\n             unresolved: nbench's interval cannot tell "
+		"(more rounds, a quieter machine)\n",
 		o->margin * 100);
 }
 
