@@ -156,7 +156,7 @@ static void run_cfg(const struct cmp *c, const struct ctest *t, unsigned pli, un
 	cfg->warmup_ns = c->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->duration_ns / 4;
 	cfg->interval_ns = 0;
 	apply_placement(cfg, t, c->pl[pli]);
-	if (nb_topo_has_own_responder(c->pe[pi].topo) && cfg->cpu_resp > 0)
+	if (c->pe[pi].topo && nb_guest_kind(nb_topo_kind(c->pe[pi].topo)) && cfg->cpu_resp > 0)
 		cfg->cpu_resp = 0; /* the guest has one vCPU */
 	nb_cfg_resolve(cfg);
 }
@@ -677,7 +677,7 @@ static void write_out(struct cmp *c, FILE *out)
 
 static void compare_help(void)
 {
-	char kinds[128];
+	char kinds[256];
 
 	printf(
 	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
@@ -872,7 +872,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 static int compare_lists(struct cmp *c, char *paths, char *tests)
 {
 	const char *tnames[MAX_TESTS];
-	char kinds[128];
+	char kinds[256];
 	int rc;
 
 	if ((rc = parse_list("compare", "--paths", paths, c->paths, MAX_PATHS, &c->npaths)))

@@ -40,7 +40,7 @@ struct nb_hops *cli_hops_begin(struct cli_path *pe, const struct nb_test_cfg *cf
 				 .flows = cfg->flows,
 				 .client_netns = nb_topo_client_netns(pe->topo),
 				 .server_netns = nb_topo_server_netns(pe->topo)};
-	if (nb_topo_has_own_responder(pe->topo))
+	if (nb_guest_kind(nb_topo_kind(pe->topo)))
 		o.server_unseen = "the VM guest (virtio-net, guest kernel)";
 	if (strcmp(cfg->engine, "sock") && cfg->engine[0])
 		o.client_unseen = "the DPDK engine";

@@ -29,7 +29,7 @@ static const char usage[] =
 
 static void print_usage(FILE *f)
 {
-	char kinds[128];
+	char kinds[256];
 
 	fprintf(f, "%sKIND: %s\n", usage, nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
 }

@@ -4,7 +4,7 @@
 # in the tests that link one layer alone; this catches the include before anyone writes the call.
 #   lib/        core headers only
 #   gen/        core + gen.h, hops.h             responder/  core + serve.h
-#   topo/       core + topo.h, guest.h    cli/        anything
+#   topo/       core + topo.h, guest.h, docker.h    cli/        anything
 set -u
 cd "$(dirname "$0")/.."
 core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic"
@@ -13,7 +13,7 @@ allowed() { # allowed DIR: the nbench headers DIR may include
 	lib) echo "$core" ;;
 	gen) echo "$core gen hops" ;;
 	responder) echo "$core serve" ;;
-	topo) echo "$core topo guest" ;;
+	topo) echo "$core topo guest docker" ;;
 	esac
 }
 fails=0 checks=0
@@ -32,7 +32,7 @@ done
 for h in include/nbench/*.h; do
 	n=$(basename "$h" .h)
 	checks=$((checks + 1))
-	case " $core gen hops serve topo guest " in
+	case " $core gen hops serve topo guest docker " in
 	*" $n "*) ;;
 	*) echo "FAIL: $h belongs to no layer (add it to tests/layers.sh)"; fails=$((fails + 1)) ;;
 	esac

@@ -17,16 +17,27 @@
 #include "nicstate.h"
 #include "topo_int.h"
 
-/* Whether a.b.c.d/plen overlaps 172.31.n.0/24 (host byte order throughout). */
-static bool overlaps(uint32_t addr, uint32_t mask, unsigned n)
+/* Whether a.b.c.d/plen overlaps the /24 net (host byte order throughout). */
+static bool overlaps(uint32_t addr, uint32_t mask, uint32_t net)
 {
-	uint32_t net = (172u << 24) | (31u << 16) | (n << 8), m24 = 0xffffff00u, m = mask & m24;
+	uint32_t m24 = 0xffffff00u, m = mask & m24;
 
 	return (addr & m) == (net & m);
 }
 
+/* 172.31.n.0, 10.77.n.0 */
+static uint32_t ctr_net(unsigned n)
+{
+	return (172u << 24) | (31u << 16) | (n << 8);
+}
+
+static uint32_t wire_net(unsigned n)
+{
+	return (10u << 24) | (77u << 16) | (n << 8);
+}
+
 /* Every IPv4 route of the main table (/proc/net/route: destination and mask as little-endian hex). */
-static bool route_overlaps(unsigned n)
+static bool route_overlaps(uint32_t n)
 {
 	FILE *f = fopen("/proc/net/route", "re");
 	char line[256];
@@ -47,7 +58,7 @@ static bool route_overlaps(unsigned n)
 	return hit;
 }
 
-static bool addr_overlaps(const struct ifaddrs *ifs, unsigned n)
+static bool addr_overlaps(const struct ifaddrs *ifs, uint32_t n)
 {
 	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask)
@@ -69,7 +80,7 @@ int nb_topo_half_subnet(uint8_t *ret_subnet, char *err, size_t errlen)
 		return -errno;
 	}
 	for (unsigned n = 77; n <= 254; n++) {
-		if (route_overlaps(n) || addr_overlaps(ifs, n))
+		if (route_overlaps(ctr_net(n)) || addr_overlaps(ifs, ctr_net(n)))
 			continue;
 		freeifaddrs(ifs);
 		*ret_subnet = (uint8_t)n;
@@ -77,6 +88,50 @@ int nb_topo_half_subnet(uint8_t *ret_subnet, char *err, size_t errlen)
 	}
 	freeifaddrs(ifs);
 	nb_err(err, errlen, "every 172.31.N.0/24 (N 77 to 254) is routed or addressed on this host already");
+	return -EADDRNOTAVAIL;
+}
+
+/* Whether another instance's state file names host_net n (one being built has no address up yet). */
+static bool host_net_recorded(unsigned n)
+{
+	struct nb_topo_info *list = NULL;
+	size_t cnt = 0;
+	bool hit = false;
+
+	if (nb_topo_list(&list, &cnt, NULL, 0))
+		return false;
+	for (size_t i = 0; i < cnt && !hit; i++) {
+		struct nb_topo t;
+
+		if (!list[i].has_state || nb_state_read(list[i].name, &t, NULL, 0))
+			continue;
+		hit = t.plan.self_host && t.plan.host_net == n;
+		nb_plan_free(&t.plan);
+	}
+	free(list);
+	return hit;
+}
+
+int nb_topo_host_net(uint8_t *ret, char *err, size_t errlen)
+{
+	struct ifaddrs *ifs = NULL;
+
+	if (getifaddrs(&ifs) < 0) {
+		nb_err(err, errlen, "cannot list this host's addresses: %s", strerror(errno));
+		return -errno;
+	}
+	for (unsigned n = 78; n <= 254; n++) {
+		if (route_overlaps(ctr_net(n)) || addr_overlaps(ifs, ctr_net(n)) ||
+		    route_overlaps(wire_net(n)) || addr_overlaps(ifs, wire_net(n)) || host_net_recorded(n))
+			continue;
+		freeifaddrs(ifs);
+		*ret = (uint8_t)n;
+		return 0;
+	}
+	freeifaddrs(ifs);
+	nb_err(err, errlen,
+	       "every pair 10.77.N.0/24, 172.31.N.0/24 (N 78 to 254) is routed or addressed on this host "
+	       "already");
 	return -EADDRNOTAVAIL;
 }
 

@@ -66,29 +66,38 @@ static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_s
 
 static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
 {
+	char n[48], x[48], pn[48];
+
+	/* "" is the namespace the script runs in (where the Docker engine and a half build) */
+	snprintf(n, sizeof(n), "%s%s%s", *s->ns ? "-n " : "", s->ns, *s->ns ? " " : "");
+	snprintf(x, sizeof(x), "%s%s%s", *s->ns ? "ip netns exec " : "", s->ns, *s->ns ? " " : "");
+	snprintf(pn, sizeof(pn), "%s%s", *s->peer_ns ? " netns " : "", s->peer_ns);
 	switch (s->kind) {
 	case NB_STEP_NETNS:
 		sb_printf(b, "ip netns add %s\n", s->ns);
 		break;
 	case NB_STEP_VETH:
-		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname,
-			  s->peer, s->peer_ns);
+		sb_printf(b, "ip %slink add %s type veth peer name %s%s\n", n, s->ifname, s->peer, pn);
 		break;
 	case NB_STEP_BRIDGE:
-		sb_printf(b, "ip -n %s link add %s type bridge\n", s->ns, s->ifname);
+		sb_printf(b, "ip %slink add %s type bridge\n", n, s->ifname);
 		break;
 	case NB_STEP_MASTER:
-		sb_printf(b, "ip -n %s link set %s master %s\n", s->ns, s->ifname, s->master);
+		sb_printf(b, "ip %slink set %s master %s\n", n, s->ifname, s->master);
 		break;
 	case NB_STEP_UP:
-		sb_printf(b, "ip -n %s link set %s up\n", s->ns, s->ifname);
+		sb_printf(b, "ip %slink set %s up\n", n, s->ifname);
 		break;
 	case NB_STEP_ADDR:
-		sb_printf(b, "ip -n %s addr add %s dev %s\n", s->ns, s->addr, s->ifname);
+		sb_printf(b, "ip %saddr add %s dev %s\n", n, s->addr, s->ifname);
 		break;
 	case NB_STEP_ROUTE:
-		sb_printf(b, "ip -n %s route add %s via %s dev %s proto %d\n", s->ns, s->addr, s->via,
-			  s->ifname, NB_RTPROT);
+		if (*s->via)
+			sb_printf(b, "ip %sroute add %s via %s dev %s proto %d\n", n, s->addr, s->via,
+				  s->ifname, NB_RTPROT);
+		else
+			sb_printf(b, "ip %sroute add %s dev %s proto %d scope link\n", n, s->addr, s->ifname,
+				  NB_RTPROT);
 		break;
 	case NB_STEP_SYSCTL: {
 		char key[sizeof(s->key)];
@@ -97,17 +106,17 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 		for (char *c = key; *c; c++)
 			if (*c == '.')
 				*c = '/';
-		sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+		sb_printf(b, "%ssh -c 'echo %s > /proc/sys/%s'\n", x, s->val, key);
 		break;
 	}
 	case NB_STEP_NFT:
-		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
+		sb_printf(b, "%snft -f - <<'EOF'\n%sEOF\n", x, s->text);
 		break;
 	case NB_STEP_CGROUP:
 		sb_printf(b, "mkdir %s\n", s->path);
 		break;
 	case NB_STEP_TAP:
-		sb_printf(b, "ip -n %s tuntap add dev %s mode tap %s\n", s->ns, s->ifname,
+		sb_printf(b, "ip %stuntap add dev %s mode tap %s\n", n, s->ifname,
 			  s->tap_mq ? "multi_queue" : "vnet_hdr");
 		break;
 	case NB_STEP_VHOST_USER:
@@ -115,15 +124,36 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 		script_vm(b, p, s);
 		break;
 	case NB_STEP_NIC:
-		sb_printf(b, "ip link set %s netns %s name %s\n", s->peer, s->ns, s->ifname);
+		sb_printf(b, "ip link set %s%s%s name %s\n", s->peer, *s->ns ? " netns " : "", s->ns,
+			  s->ifname);
 		break;
+	case NB_STEP_VXLAN:
+		sb_printf(b, "ip %slink add %s type vxlan id %u%s%s%s%s%s%s dstport 4789 mtu %u\n", n,
+			  s->ifname, s->vni, *s->addr ? " remote " : "", s->addr, *s->via ? " local " : "",
+			  s->via, *s->peer ? " dev " : "", s->peer, s->mtu);
+		break;
+	case NB_STEP_MACVLAN:
+		sb_printf(b, "ip %s%s%slink add %s link %s type macvlan mode bridge netns %s\n",
+			  *s->peer_ns ? "-n " : "", s->peer_ns, *s->peer_ns ? " " : "", s->ifname,
+			  *s->peer ? s->peer : "\"$IFACE_TO_CLIENT\"", s->ns);
+		break;
+	case NB_STEP_DOCKER_NET:
+	case NB_STEP_DOCKER_CTR: {
+		char *text = nb_docker_script(s);
+
+		if (!text)
+			b->failed = true;
+		else
+			sb_printf(b, "%s", text);
+		free(text);
+		break;
+	}
 	case NB_STEP_QDISC: {
 		uint32_t burst, limit;
 
 		nb_wire_tbf_size(s->rate_bps, &burst, &limit);
-		sb_printf(b,
-			  "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
-			  s->ns, s->ifname, s->rate_bps, burst, limit);
+		sb_printf(b, "tc %sqdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
+			  n, s->ifname, s->rate_bps, burst, limit);
 		break;
 	}
 	}

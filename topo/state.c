@@ -151,6 +151,8 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		cJSON_AddNumberToObject(a, "netns_inode", (double)nb_self_netns_ino());
 		cJSON_AddNumberToObject(a, "subnet", p->subnet);
 		cJSON_AddStringToObject(a, "dial_addr", p->half_dial);
+		if (*p->half_peer)
+			cJSON_AddStringToObject(a, "peer_addr", p->half_peer);
 		/* its container's netns, whose /run/netns entry only the builder's mount namespace may see
 		 * (an agent under `ip netns exec`): how a later teardown knows the half's responder */
 		char ctr[NB_NS_NAME_MAX + 16];
@@ -159,6 +161,12 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		memmove(ctr + strlen(NB_NETNS_DIR "/"), ctr, strlen(ctr) + 1);
 		memcpy(ctr, NB_NETNS_DIR "/", strlen(NB_NETNS_DIR "/"));
 		cJSON_AddNumberToObject(a, "ctr_netns_inode", stat(ctr, &st) ? 0 : (double)st.st_ino);
+	}
+	if (p->self_host)
+		cJSON_AddNumberToObject(o, "host_net", p->host_net);
+	if (p->client_half && (a = cJSON_AddObjectToObject(o, "client_half"))) {
+		cJSON_AddNumberToObject(a, "subnet", p->subnet);
+		cJSON_AddStringToObject(a, "server_addr", p->half_dial);
 	}
 	nb_ends_json(p, o);
 	procs_json(o, t);
@@ -354,6 +362,8 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 		opts.subnet = (uint8_t)jnum(half, "subnet");
 		snprintf(opts.dial_addr, sizeof(opts.dial_addr), "%s",
 			 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
+		snprintf(opts.peer_addr, sizeof(opts.peer_addr), "%s",
+			 jstr(half, "peer_addr") ? jstr(half, "peer_addr") : "");
 		if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
 			cJSON_Delete(o);
 			nb_err(err, errlen,
@@ -363,6 +373,16 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 			       path, jnum(half, "netns_inode"));
 			return -EXDEV;
 		}
+	}
+	if (jnum(o, "host_net") >= 1 && jnum(o, "host_net") <= 254)
+		opts.host_net = (uint8_t)jnum(o, "host_net");
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(o, "client_half");
+	if (ch) {
+		opts.client_half = true;
+		opts.subnet =
+		    jnum(ch, "subnet") >= 1 && jnum(ch, "subnet") <= 254 ? (uint8_t)jnum(ch, "subnet") : 0;
+		snprintf(opts.dial_addr, sizeof(opts.dial_addr), "%s",
+			 jstr(ch, "server_addr") ? jstr(ch, "server_addr") : "");
 	}
 	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
 	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
@@ -540,6 +560,7 @@ static int sweep(struct nb_apply *a, const char *name)
 		snprintf(s.path, sizeof(s.path), "%s/nbench-%s", cgroot, name);
 		keep_first(&first, nb_step_undo(a, &s));
 	}
+	keep_first(&first, nb_docker_sweep(name)); /* the engine's containers and networks of its label */
 	return first;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -186,19 +188,55 @@ static int up_apply(struct nb_topo *t, const sigset_t *block, char *err, size_t 
 	return r;
 }
 
+/* A kind built in this namespace (the Docker paths) takes its /24s here: chosen and configured under a lock
+ * of this host's nbench processes, so two builds never take the same. The lock's fd (or -errno), and the
+ * choice into o. */
+static int host_net_take(const char *kind, const struct nb_topo_opts *opts, struct nb_topo_opts *o, char *err,
+			 size_t errlen)
+{
+	int dfd, fd;
+
+	*o = opts ? *opts : (struct nb_topo_opts){0};
+	if (!nb_plan_self_host(kind) || o->host_net)
+		return INT_MAX; /* nothing to take */
+	dfd = nb_state_dir(true, err, errlen);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, ".host.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	close(dfd);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		nb_err(err, errlen, "locking " NB_STATE_DIR "/.host.lock: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	int r = nb_topo_host_net(&o->host_net, err, errlen);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts *opts, struct nb_topo **ret,
 		  char *err, size_t errlen)
 {
+	struct nb_topo_opts o;
 	struct nb_topo *t;
 	sigset_t block, old;
-	int r;
+	int r, lock = INT_MAX;
 
 	*ret = NULL;
 	r = up_check(kind, name, err, errlen);
+	if (!r && (lock = host_net_take(kind, opts, &o, err, errlen)) < 0)
+		r = lock;
 	if (!r)
-		r = up_plan(kind, name, opts, &t, err, errlen);
-	if (r)
+		r = up_plan(kind, name, &o, &t, err, errlen);
+	if (r) {
+		if (lock >= 0 && lock != INT_MAX)
+			close(lock);
 		return r;
+	}
 	cancel_signals(&block);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	t->building = true;
@@ -209,6 +247,8 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 	/* The teardown also sweeps what a failing step may have half made (a netns file, a cgroup). */
 	if (r)
 		nb_teardown(t);
+	if (lock != INT_MAX)
+		close(lock); /* its /24s are on its links now (or it is gone) */
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		nb_plan_free(&t->plan);

@@ -784,5 +784,5 @@ int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
 
 bool nb_topo_has_own_responder(const struct nb_topo *t)
 {
-	return t && t->plan.vm != NB_VM_NONE;
+	return t && (t->plan.vm != NB_VM_NONE || nb_docker_serves(&t->plan));
 }

@@ -45,7 +45,14 @@ struct nb_topo_opts {
 	bool half;
 	uint8_t subnet;	    /* half: the container network is 172.31.<subnet>.0/24 (0: 77) */
 	char dial_addr[48]; /* half: the address the client dialed: native and host listen there, nat
-			     * publishes the port on it alone */
+			     * publishes the port on it alone; client_half: the server's address */
+	char peer_addr[48]; /* half of an overlay: the client's address, the other end of the tunnel */
+	/* The client's half of a remote overlay: its bridge, VXLAN device (to dial_addr) and a namespace for
+	 * the generator, 172.31.<subnet>.3, in this network namespace. */
+	bool client_half;
+	/* A kind that builds in this network namespace (the Docker paths): its /24s are 10.77.<host_net> and
+	 * 172.31.<host_net> (0: nb_topo_up_ex picks a free pair). */
+	uint8_t host_net;
 };
 
 /* Builds path kind (one of nb_topo_kinds()) under instance name (NULL: a fresh
