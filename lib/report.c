@@ -293,6 +293,87 @@ static void text_hosts(const struct nb_report *r, FILE *out)
 	fputc('\n', out);
 }
 
+/* The server container's limits: "cpus any, memory unlimited", "cpus 0-1, 1.5 CPUs, memory 512 MiB". */
+static size_t limits_text(const cJSON *cg, char *buf, size_t len)
+{
+	const cJSON *cpuset = cJSON_GetObjectItemCaseSensitive(cg, "cpuset_cpus");
+	double nano = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "nano_cpus"));
+	double quota = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "cpu_quota_us"));
+	double period = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "cpu_period_us"));
+	double mem = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "memory_bytes"));
+	double pids = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "pids_limit"));
+	const char *set = cJSON_IsString(cpuset) && *cpuset->valuestring ? cpuset->valuestring : NULL;
+	size_t n = 0;
+
+#define ADD(...) n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__)
+	ADD("cpus %s", set ? set : "any");
+	if (nano > 0)
+		ADD(", %.2f CPUs", nano / 1e9);
+	if (quota > 0)
+		ADD(", quota %.0f us per %.0f us", quota, period > 0 ? period : 100000);
+	if (mem > 0)
+		ADD(", memory %.0f MiB", mem / (1 << 20));
+	else
+		ADD(", memory unlimited");
+	if (pids > 0)
+		ADD(", pids %.0f", pids);
+#undef ADD
+	return n;
+}
+
+void nb_report_engine(const char *path_json, char *buf, size_t len)
+{
+	cJSON *o = path_json ? cJSON_Parse(path_json) : NULL;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "docker"), *e, *p, *c;
+	char lim[160] = "";
+	size_t n = 0;
+
+	if (len)
+		*buf = '\0';
+	if (!d) {
+		cJSON_Delete(o);
+		return;
+	}
+	e = cJSON_GetObjectItemCaseSensitive(d, "engine");
+	if (!e) {
+		snprintf(buf, len, "Docker (the engine did not answer)");
+		cJSON_Delete(o);
+		return;
+	}
+#define S(obj, key)                                                                                          \
+	(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, key))                                          \
+	     ? cJSON_GetObjectItemCaseSensitive(obj, key)->valuestring                                       \
+	     : "?")
+	n = (size_t)snprintf(buf, len, "Docker %s (API %s), storage %s, iptables %s, cgroup v%s %s",
+			     S(e, "version"), S(e, "api_version"), S(e, "storage_driver"), S(e, "iptables"),
+			     S(e, "cgroup_version"), S(e, "cgroup_driver"));
+	p = cJSON_GetObjectItemCaseSensitive(d, "userland_proxy");
+	if (n < len && !cJSON_IsNull(p) && p)
+		n += (size_t)snprintf(buf + n, len - n, ", userland proxy %s",
+				      cJSON_IsTrue(p)	 ? "on"
+				      : cJSON_IsFalse(p) ? "off"
+							 : "unknown");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d, "containers"))
+	{
+		if (strcmp(S(c, "role"), "server") || n >= len)
+			continue;
+		limits_text(cJSON_GetObjectItemCaseSensitive(c, "cgroup"), lim, sizeof(lim));
+		n += (size_t)snprintf(buf + n, len - n, "; container %s on network %s: %s", S(c, "name"),
+				      S(c, "network"), lim);
+	}
+#undef S
+	cJSON_Delete(o);
+}
+
+static void text_engine(const struct nb_report *r, FILE *out)
+{
+	char e[512];
+
+	nb_report_engine(r->path_json, e, sizeof(e));
+	if (*e)
+		fprintf(out, "engine:    %s\n", e);
+}
+
 static void text_stream(const struct nb_report *r, FILE *out)
 {
 	char a[32], b[32];
@@ -505,6 +586,7 @@ static int write_text(const struct nb_report *r, bool counters, FILE *out)
 	text_settings(r, out);
 	text_placement(r, out);
 	text_hosts(r, out);
+	text_engine(r, out);
 	if (r->dpdk.pmd[0])
 		text_dpdk(r, out);
 	text_ifaces(r, counters, out);
@@ -735,6 +817,9 @@ static cJSON *j_start(const struct nb_report *r)
 	j_str_or_null(path, "topo", r->topo_name);
 	cJSON *cfg = r->path_json ? cJSON_Parse(r->path_json) : NULL;
 	cJSON_AddItemToObject(path, "config", cfg ? cfg : cJSON_CreateNull());
+	char engine[512];
+	nb_report_engine(r->path_json, engine, sizeof(engine));
+	j_str_or_null(path, "engine", engine);
 	if (r->dpdk.pmd[0]) {
 		cJSON *d = cJSON_AddObjectToObject(o, "dpdk");
 		cJSON_AddStringToObject(d, "pmd", r->dpdk.pmd);
@@ -992,6 +1077,7 @@ static const char *const csv_cols[] = {
     "server_drivers", /* the same three of the responder's host's interfaces (-H), empty without */
     "server_if_drops",
     "server_if_errors",
+    "engine", /* the container engine of the path (nb_report_engine), empty for nbench's own paths */
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
@@ -1114,7 +1200,10 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_str(out, r->resp_cpus[0] ? r->resp_cpus : "any", false);
 	csv_str(out, r->complete ? "true" : "false", false);
 	csv_ifaces(r, false, false, out);
-	csv_ifaces(r, true, true, out);
+	csv_ifaces(r, true, false, out);
+	char engine[512];
+	nb_report_engine(r->path_json, engine, sizeof(engine));
+	csv_str(out, engine, true);
 	if (r->hops) {
 		fputc('\n', out);
 		nb_report_write_hops_csv(r->hops, r->path, out, true);
