@@ -487,9 +487,11 @@ int nb_docker_api_call(struct nb_docker_api *a, const char *method, const char *
 		nb_err(err, errlen, "the Docker engine at %s: %s %s: %s", a->sock, method, path,
 		       b.full ? "answer too long" : curl_easy_strerror(rc));
 		free(b.p);
+		if (rc == CURLE_COULDNT_CONNECT)
+			return -ECONNREFUSED;
 		return rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
 		       : rc == CURLE_OUT_OF_MEMORY    ? -ENOMEM
-						      : -ECONNREFUSED;
+						      : -EIO;
 	}
 	*ret_body = b.p ? b.p : strdup("");
 	return *ret_body ? 0 : -ENOMEM;
