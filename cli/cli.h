@@ -113,6 +113,8 @@ struct cli_path {
 	struct nb_hist *latency;	/* the runs' latency histograms are added to it; may be NULL */
 	struct nb_path_session *remote; /* -H SERVER --path: the agent's half there (cli/remote.c) */
 	bool routed;			/* the client's half: a route to the grant's subnet */
+	bool onlink;			/* ...on the link toward the server (macvlan), not via it */
+	struct nb_topo *tunnel;		/* ...or an overlay's client half, where the generator runs */
 };
 /* -H SERVER --path KIND (cli/remote.c): the agent on host:port builds KIND's server half, this process adds
  * its own (a route for bridge) after checking the grant. 0 or -errno (-EINVAL: bad usage) with err. */

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,38 @@ static bool grant_route_ok(const char *net, const char *addr, const char *dialed
 	bool private =
 	    (hn >> 24) == 10 || (hn >> 20) == ((172u << 4) | 1) || (hn >> 16) == ((192u << 8) | 168);
 	return private && (hn & ~m) == 0 && (ntohl(a.s_addr) & m) == hn && (ntohl(d.s_addr) & m) != hn;
+}
+
+/* The client's half of the grant's container subnet: a route via the server (bridge, nat), a route on the
+ * link toward it (macvlan), or an overlay's own half (its bridge, a VXLAN device to the server, and a
+ * namespace for the generator) on the subnet 172.31.N.0/24 the agent chose, VNI N. */
+static int client_half(struct cli_path *pe, const char *kind, char *err, size_t errlen)
+{
+	const struct nb_path_session *s = pe->remote;
+	const char *net = s->grant.route_net;
+	struct nb_topo_opts o = {.client_half = true};
+	unsigned n;
+	int r;
+
+	switch (nb_topo_kind_client_reach(kind)) {
+	case NB_REACH_ROUTED:
+		r = nb_topo_client_route(true, net, s->dialed, err, errlen);
+		pe->routed = r == 0;
+		return r;
+	case NB_REACH_ONLINK:
+		r = nb_topo_client_route_onlink(true, net, s->dialed, err, errlen);
+		pe->routed = pe->onlink = r == 0;
+		return r;
+	case NB_REACH_TUNNEL:
+		break;
+	}
+	if (sscanf(net, "172.31.%u.0/24", &n) != 1 || n < 1 || n > 254) {
+		snprintf(err, errlen, "the agent's overlay subnet %s is not one of 172.31.N.0/24", net);
+		return -EPERM;
+	}
+	o.subnet = (uint8_t)n;
+	snprintf(o.dial_addr, sizeof(o.dial_addr), "%.47s", s->dialed);
+	return nb_topo_up_ex(kind, NULL, &o, &pe->tunnel, err, errlen);
 }
 
 int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file,
@@ -77,12 +110,9 @@ int cli_remote_open(const char *host, uint16_t port, const char *kind, const cha
 		cli_path_close(pe);
 		return -EPERM;
 	}
-	if (g->route_net[0]) {
-		if ((r = nb_topo_client_route(true, g->route_net, s->dialed, err, errlen)) < 0) {
-			cli_path_close(pe);
-			return r;
-		}
-		pe->routed = true;
+	if (g->route_net[0] && (r = client_half(pe, kind, err, errlen)) < 0) {
+		cli_path_close(pe);
+		return r;
 	}
 	return 0;
 }
@@ -91,13 +121,38 @@ void cli_remote_close(struct cli_path *pe)
 {
 	char err[256];
 
-	if (pe->routed && nb_topo_client_route(false, pe->remote->grant.route_net, pe->remote->dialed, err,
-					       sizeof(err)) < 0)
+	if (pe->routed && (pe->onlink ? nb_topo_client_route_onlink : nb_topo_client_route)(
+			      false, pe->remote->grant.route_net, pe->remote->dialed, err, sizeof(err)) < 0)
 		fprintf(stderr, "nbench: %s\n", err);
-	pe->routed = false;
+	pe->routed = pe->onlink = false;
+	nb_topo_down(pe->tunnel, true);
+	pe->tunnel = NULL;
 	nb_path_release(pe->remote);
 	free(pe->remote);
 	pe->remote = NULL;
+}
+
+struct tunnel_run {
+	struct cli_path *pe;
+	const struct nb_run_hooks *hooks;
+	const struct nb_test_cfg *cfg;
+	struct nb_report *rep;
+	int rc;
+};
+
+static void *tunnel_main(void *arg)
+{
+	struct tunnel_run *tr = arg;
+	int r = nb_topo_enter_client(tr->pe->tunnel);
+
+	if (r < 0) {
+		snprintf(tr->rep->error, sizeof(tr->rep->error),
+			 "cannot enter the overlay's client namespace: %s", strerror(-r));
+		tr->rc = r;
+		return NULL;
+	}
+	tr->rc = nb_run(tr->cfg, tr->hooks, tr->rep);
+	return NULL;
 }
 
 int cli_remote_run(struct cli_path *pe, const struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
@@ -112,5 +167,12 @@ int cli_remote_run(struct cli_path *pe, const struct nb_run_hooks *hooks, const 
 		rep->path_json = strdup(g->path_json); /* the server half's, as the agent described it */
 	snprintf(c.host, sizeof(c.host), "%s", g->dial_addr);
 	c.port = g->dial_port;
-	return nb_run(&c, hooks, rep);
+	if (!pe->tunnel)
+		return nb_run(&c, hooks, rep);
+	/* an overlay: the generator in its client half's namespace, in a thread of its own */
+	struct tunnel_run tr = {.pe = pe, .hooks = hooks, .cfg = &c, .rep = rep, .rc = -EAGAIN};
+	pthread_t th;
+	if (pthread_create(&th, NULL, tunnel_main, &tr) == 0)
+		pthread_join(th, NULL);
+	return tr.rc;
 }

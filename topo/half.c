@@ -135,7 +135,8 @@ int nb_topo_host_net(uint8_t *ret, char *err, size_t errlen)
 	return -EADDRNOTAVAIL;
 }
 
-int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, size_t errlen)
+/* The route to net via gw, or (onlink) on the link toward gw. */
+static int client_route(bool add, const char *net, const char *gw, bool onlink, char *err, size_t errlen)
 {
 	struct nb_plan p = {0};
 	struct nb_step *s = &p.steps[0];
@@ -145,7 +146,7 @@ int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, s
 	p.nsteps = 1;
 	s->kind = NB_STEP_ROUTE; /* ns "": this namespace */
 	snprintf(s->addr, sizeof(s->addr), "%s", net);
-	snprintf(s->via, sizeof(s->via), "%s", gw);
+	snprintf(s->via, sizeof(s->via), "%s", onlink ? "" : gw);
 	if (nb_nic_route_iface(gw, s->ifname, sizeof(s->ifname)) < 0) {
 		nb_err(err, errlen, "no route to %s: cannot route %s via it", gw, net);
 		return -EHOSTUNREACH;
@@ -160,11 +161,21 @@ int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, s
 	} else {
 		r = nb_step_undo(a, s);
 		if (r < 0)
-			nb_err(err, errlen, "cannot remove the route to %s via %s: %s", net, gw,
-			       strerror(-r));
+			nb_err(err, errlen, "cannot remove the route to %s %s %s: %s", net,
+			       onlink ? "toward" : "via", gw, strerror(-r));
 	}
 	nb_apply_close(a);
 	return r;
+}
+
+int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, size_t errlen)
+{
+	return client_route(add, net, gw, false, err, errlen);
+}
+
+int nb_topo_client_route_onlink(bool add, const char *net, const char *toward, char *err, size_t errlen)
+{
+	return client_route(add, net, toward, true, err, errlen);
 }
 
 /* ---- a killed client's routes ---- */

@@ -164,6 +164,8 @@ struct kind_def {
 	 * against nbench's model of it, but built by the engine on the wire alone. */
 	const char *steps_from;
 	bool self_host; /* "host" is this network namespace, the Docker engine's */
+	enum nb_topo_client_reach
+	    reach_remote; /* how a client on another host reaches its container subnet */
 };
 
 /* README's table, in its order: each row extends a row above it. */
@@ -189,9 +191,10 @@ static const struct kind_def kinds[] = {
     {.name = "docker-bridge", .extends = "bridge", .steps_from = "loopback", .adds = DK_NET, .end = DK_PAIR,
      .client = R_CLI, .server = R_CTR, .server_addr = CTR_ADDR, .dial_addr = CTR_ADDR, .self_host = true},
     {.name = "overlay", .extends = "bridge", .steps_from = "native", .adds = OVERLAY, .end = OVERLAY_ENDS,
-     .client = R_CLI, .server = R_CTR, .server_addr = CTR_ADDR, .dial_addr = CTR_ADDR},
+     .client = R_CLI, .server = R_CTR, .server_addr = CTR_ADDR, .dial_addr = CTR_ADDR,
+     .reach_remote = NB_REACH_TUNNEL},
     {.name = "macvlan", .extends = "native", .end = MACVLAN, .server = R_CTR, .server_addr = WIRE_CTR,
-     .dial_addr = WIRE_CTR},
+     .dial_addr = WIRE_CTR, .reach_remote = NB_REACH_ONLINK},
 };
 // clang-format on
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -1003,4 +1006,11 @@ const char *nb_plan_steps_parent(const char *kind)
 	const struct kind_def *k = kind_find(kind), *p = k ? steps_parent(k) : NULL;
 
 	return p ? p->name : NULL;
+}
+
+enum nb_topo_client_reach nb_topo_kind_client_reach(const char *kind)
+{
+	const struct kind_def *k = kind_find(kind);
+
+	return k ? k->reach_remote : NB_REACH_ROUTED;
 }

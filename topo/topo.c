@@ -16,11 +16,14 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
+#include "nbench/engine.h"
 #include "topo_int.h"
 #include "vm.h"
 
@@ -414,6 +417,28 @@ unsigned nb_topo_pids(const struct nb_topo *t, pid_t *out, unsigned max)
 	for (size_t i = 0; i < t->nothers && n < max; i++)
 		out[n++] = t->others[i];
 	return n;
+}
+
+int nb_topo_wait_server(const struct nb_topo *t, int64_t timeout_ns)
+{
+	int64_t end = nb_now_ns() + timeout_ns;
+	const char *addr = t->plan.server_addr;
+	int orig = -1, fd, r;
+
+	if (!strcmp(addr, "0.0.0.0"))
+		addr = "127.0.0.1";
+	if (*t->plan.server_ns && (r = nb_ns_enter(t->plan.server_ns, &orig)))
+		return r;
+	do {
+		if (!(r = nb_sock_connect(addr, t->plan.server_port, SOCK_STREAM, &fd))) {
+			close(fd);
+			break;
+		}
+		nb_sleep_until(nb_now_ns() + 20 * NB_NS_PER_MS);
+	} while (nb_now_ns() < end);
+	if (orig >= 0)
+		nb_ns_leave(orig);
+	return r ? -ETIMEDOUT : 0;
 }
 
 int nb_topo_enter_client(const struct nb_topo *t)

@@ -74,6 +74,17 @@ int nb_topo_half_subnet(uint8_t *ret_subnet, char *err, size_t errlen);
 /* The client's half of a remote bridge path: a route to net (CIDR) via gw in this network namespace, added
  * (add) or removed. 0 or -errno with one line in err (-EEXIST: a route to net is there already). */
 int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, size_t errlen);
+/* How a client reaches the server half of kind on another host (its container subnet, net in the grant):
+ * routed via the server (bridge, nat), on the link toward the server (macvlan: the container is a station of
+ * that link), or through a tunnel of its own (overlay: nb_topo_opts.client_half). */
+enum nb_topo_client_reach { NB_REACH_ROUTED, NB_REACH_ONLINK, NB_REACH_TUNNEL };
+enum nb_topo_client_reach nb_topo_kind_client_reach(const char *kind);
+/* nb_topo_client_route without a gateway: net on the link by which toward is reached (scope link). */
+int nb_topo_client_route_onlink(bool add, const char *net, const char *toward, char *err, size_t errlen);
+/* Waits until the responder of t's server end accepts TCP connections on its address and port, from inside
+ * its network namespace (a container on a macvlan or an overlay is not reachable from its own host). 0, or
+ * -ETIMEDOUT after timeout_ns. */
+int nb_topo_wait_server(const struct nb_topo *t, int64_t timeout_ns);
 /* Removes the client routes to remote halves left in this namespace by clients that were killed (the routes
  * nb_topo_client_route adds, found by nbench's routing protocol number); how many into *ret_n. 0 or -errno.
  * Called by nb_topo_down_all. */

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the docker suite (after tests/netns/lib.sh): a Docker engine to test against. One answering on
+# /var/run/docker.sock is used as it is. Otherwise dockerd (Debian's docker.io) is started here with its own
+# data root, exec root and pidfile under a temporary directory, and engine_stop (run on exit) stops it and
+# puts back what it changed in this network namespace: ip_forward, the bridge-netfilter sysctls, the nft
+# tables it made (its iptables-nft rules, FORWARD policy drop included) and docker0. Run it inside
+# scripts/fresh: there /run (so the socket) and the network namespace are the test's own.
+#   DOCKERD_STORAGE=vfs  a storage driver instead of the engine's choice (overlay2, else vfs if it fails)
+command -v curl >/dev/null || skip "no curl (apt-get install curl)"
+DOCKER_SOCK=/var/run/docker.sock
+export DOCKER_HOST=unix://$DOCKER_SOCK
+ENGINE_STARTED=0
+ENGINE_TMP=
+ENGINE_PID=
+
+# api METHOD PATH [BODY]: the engine's answer on stdout; fails on an HTTP error.
+api() {
+	local data=()
+	[ -n "${3:-}" ] && data=(-H 'Content-Type: application/json' -d "$3")
+	curl -sf --max-time 60 --unix-socket "$DOCKER_SOCK" -X "$1" "${data[@]}" "http://docker/v1.40$2"
+}
+engine_answers() { curl -sf --max-time 5 --unix-socket "$DOCKER_SOCK" http://docker/_ping >/dev/null 2>&1; }
+
+# What the engine's start and stop may change here, for engine_stop to put back.
+host_state() {
+	local k
+	for k in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables; do
+		echo "sysctl $k $(sysctl -n "$k" 2>/dev/null)"
+	done
+	nft list tables 2>/dev/null | sort
+	ip -o link show docker0 2>/dev/null | awk '{ print "link " $2 }' || true
+}
+
+# The engine's own state, images aside: its containers, networks and the rules of its tables (without
+# counters), for engine_same to compare before and after a test.
+engine_state() {
+	api GET '/containers/json?all=1' | "$PY" -c 'import json,sys; print(sorted(c["Names"][0] for c in json.load(sys.stdin)))'
+	api GET /networks | "$PY" -c 'import json,sys; print(sorted(n["Name"] for n in json.load(sys.stdin)))'
+	for t in nat filter; do
+		nft list table ip "$t" 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+ //'
+	done
+	ip -br link | awk '$1 ~ /^(docker|veth|br-)/ { print $1 }' | sort
+}
+engine_snapshot() { ENGINE_BEFORE=$(engine_state); }
+# engine_same WHAT: the engine is as engine_snapshot found it (waits up to 10 s: removal is asynchronous).
+engine_same() {
+	local now
+	for _ in $(seq 50); do
+		now=$(engine_state)
+		[ "$now" = "$ENGINE_BEFORE" ] && { log "engine as before: $1"; return 0; }
+		sleep 0.2
+	done
+	diff <(echo "$ENGINE_BEFORE") <(echo "$now") | head -30 >&2
+	fail "the engine's state is not as before: $1"
+}
+
+# Nothing labelled as nbench's is left in the engine.
+engine_clean() {
+	local q left
+	q='filters=%7B%22label%22%3A%5B%22nbench.instance%22%5D%7D'
+	left=$(api GET "/containers/json?all=1&$q" | "$PY" -c 'import json,sys; print(" ".join(c["Names"][0] for c in json.load(sys.stdin)))')
+	[ -z "$left" ] || fail "containers left behind: $left"
+	left=$(api GET "/networks?$q" | "$PY" -c 'import json,sys; print(" ".join(n["Name"] for n in json.load(sys.stdin)))')
+	[ -z "$left" ] || fail "networks left behind: $left"
+}
+
+# Its rules are in place once its DOCKER chain is (its socket answers before it has set them up).
+engine_ready() { engine_answers && nft list chain ip nat DOCKER >/dev/null 2>&1; }
+
+engine_start() {
+	if engine_answers; then
+		log "engine: the one on $DOCKER_SOCK, as it is"
+		return 0
+	fi
+	command -v dockerd >/dev/null || skip "no Docker engine and no dockerd to start (apt-get install docker.io)"
+	[ ! -e "$DOCKER_SOCK" ] || skip "$DOCKER_SOCK exists but no engine answers on it: not started over it"
+	HOST_BEFORE=$(host_state)
+	ENGINE_TMP=$(mktemp -d /tmp/nbdockerd.XXXXXX)
+	local drivers=("${DOCKERD_STORAGE:-}") d
+	[ -n "${DOCKERD_STORAGE:-}" ] || drivers=("" vfs)
+	for d in "${drivers[@]}"; do
+		dockerd --data-root "$ENGINE_TMP/data" --exec-root "$ENGINE_TMP/exec" --pidfile "$ENGINE_TMP/dockerd.pid" \
+			-H "unix://$DOCKER_SOCK" ${d:+--storage-driver "$d"} >"$ENGINE_TMP/dockerd.log" 2>&1 &
+		ENGINE_PID=$!
+		ENGINE_STARTED=1
+		if wait_for 60 "dockerd answering with its rules in place" engine_ready_or_dead && engine_ready; then
+			log "engine: dockerd started here (pid $ENGINE_PID, storage ${d:-default}): $(api GET /info | "$PY" -c 'import json,sys; i=json.load(sys.stdin); print(i["ServerVersion"], i["Driver"], "cgroup v" + i["CgroupVersion"], i["CgroupDriver"])')"
+			return 0
+		fi
+		log "dockerd (storage ${d:-default}) did not come up: $(grep -iE 'level=(error|fatal)' "$ENGINE_TMP/dockerd.log" | tail -2)"
+		engine_kill
+	done
+	skip "dockerd cannot start here: $(grep -iE 'level=(error|fatal)' "$ENGINE_TMP/dockerd.log" | tail -1 | cut -c1-300)"
+}
+engine_ready_or_dead() { engine_ready || ! kill -0 "$ENGINE_PID" 2>/dev/null; }
+
+# Stops the dockerd started here and waits for it and its containerd; unmounts what it left mounted.
+engine_kill() {
+	[ -n "$ENGINE_PID" ] || return 0
+	kill "$ENGINE_PID" 2>/dev/null
+	for _ in $(seq 300); do kill -0 "$ENGINE_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$ENGINE_PID" 2>/dev/null
+	wait "$ENGINE_PID" 2>/dev/null
+	ENGINE_PID=
+	local p
+	for p in $(pgrep -f "$ENGINE_TMP/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	awk -v d="$ENGINE_TMP/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+	rm -f "$DOCKER_SOCK"
+}
+
+engine_stop() {
+	[ "$ENGINE_STARTED" = 1 ] || return 0
+	set +e
+	engine_kill
+	local t
+	# what it made here and does not take away itself
+	ip link del docker0 2>/dev/null
+	for t in $(nft list tables 2>/dev/null | awk '{ print $2 " " $3 }' | tr ' ' ':'); do
+		grep -qx "table ${t/:/ }" <<<"$HOST_BEFORE" || nft delete table ${t/:/ } 2>/dev/null
+	done
+	local k v
+	while read -r t k v; do
+		[ "$t" = sysctl ] && [ -n "$v" ] && sysctl -qw "$k=$v"
+	done <<<"$HOST_BEFORE"
+	rm -rf "$ENGINE_TMP"
+	[ "$(host_state)" = "$HOST_BEFORE" ] || {
+		echo "engine_stop: this namespace is not as before dockerd:" >&2
+		diff <(echo "$HOST_BEFORE") <(host_state) >&2
+		return 1
+	}
+	ENGINE_STARTED=0
+}

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The Docker paths (issue 22): each is built by the engine through its API, carries rr over TCP and UDP
+# (placement applied inside the container), and its report names the engine in JSON, text and CSV; the image
+# is made once (an unchanged binary is not imported again); afterwards nothing of nbench's is left in the engine
+# and the engine's containers, networks and rules are as they were.
+source "$(dirname "$0")/../netns/lib.sh"
+source "$(dirname "$0")/lib.sh"
+docker_cleanup() {
+	local rc=$?
+	set +e
+	engine_stop || rc=1
+	(exit $rc)
+	cleanup
+}
+trap docker_cleanup EXIT
+engine_start
+
+"$NBENCH" image build --json >"$TMP/image.json" || fail "nbench image build"
+engine_snapshot
+"$NBENCH" image build --json >"$TMP/image2.json" || fail "nbench image build (again)"
+"$PY" - "$TMP/image.json" "$TMP/image2.json" <<'PYEOF' || fail "image: $(cat "$TMP/image.json")"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["ref"].startswith("nbench:") and a["files"] >= 3 and a["tar_bytes"] > 1e6, a
+assert b["built"] is False and b["id"] == a["id"] and b["content_sha256"] == a["content_sha256"], (a, b)
+PYEOF
+log "image: $(cat "$TMP/image.json")"
+
+for kind in docker-host docker-nat docker-proxy docker-bridge; do
+	for proto in tcp udp; do
+		"$NBENCH" rr --path "$kind" --proto "$proto" -t 1 --cpu-gen 0 --cpu-resp 0 --json >"$TMP/rr.json" ||
+			fail "$kind: rr $proto failed: $(head -c 600 "$TMP/rr.json")"
+		"$PY" - "$TMP/rr.json" "$kind" <<'PYEOF' || fail "$kind $proto: report"
+import json, sys
+r = json.load(open(sys.argv[1])); kind = sys.argv[2]
+s, e = r["start"], r["end"]
+assert s["path"]["name"] == kind, s["path"]["name"]
+assert e["complete"] is True and e["transactions"] > 0, e
+assert s["placement"]["resp_cpus"] == "0", s["placement"]          # pinned inside the container
+assert s["path"]["engine"].startswith("Docker "), s["path"]["engine"]
+d = s["path"]["config"]["docker"]
+assert d["engine"]["version"] and d["engine"]["storage_driver"] and d["engine"]["iptables"] in ("nft", "legacy"), d["engine"]
+srv = [c for c in d["containers"] if c["role"] == "server"][0]
+assert srv["running"] and srv["image"].startswith("nbench:"), srv
+assert set(srv["cgroup"]) >= {"cpuset_cpus", "nano_cpus", "memory_bytes", "pids_limit"}, srv["cgroup"]
+assert srv["network"] == {"docker-host": "host", "docker-nat": "bridge", "docker-proxy": "bridge"}.get(kind, srv["network"])
+if kind in ("docker-nat", "docker-proxy"):
+    assert isinstance(d["userland_proxy"], bool), d["userland_proxy"]
+    assert srv["published"].startswith("127.0.0.1:" if kind == "docker-proxy" else "10.77."), srv["published"]
+else:
+    assert d["userland_proxy"] is None, d["userland_proxy"]
+if kind == "docker-bridge":
+    assert [c for c in d["containers"] if c["role"] == "client"][0]["running"]
+    assert d["network"]["bridge"].endswith("-d"), d["network"]
+print(kind, e["transactions"], "transactions;", s["path"]["engine"])
+PYEOF
+		engine_clean
+	done
+done
+# the text and CSV reports name it too; a stream and crr run as well
+"$NBENCH" stream --path docker-nat -t 1 >"$TMP/stream.txt" || fail "docker-nat: stream: $(tail -3 "$TMP/stream.txt")"
+grep -q '^engine:    Docker ' "$TMP/stream.txt" || fail "no engine line: $(head -8 "$TMP/stream.txt")"
+"$NBENCH" crr --path docker-bridge -t 1 --csv >"$TMP/crr.csv" || fail "docker-bridge: crr"
+"$PY" - "$TMP/crr.csv" <<'PYEOF' || fail "csv: $(cat "$TMP/crr.csv")"
+import csv, sys
+row = list(csv.DictReader(open(sys.argv[1])))[0]
+assert row["engine"].startswith("Docker ") and "container nb-" in row["engine"], row["engine"]
+assert int(row["transactions"]) > 0
+PYEOF
+engine_clean
+check_clean
+[ -z "$(ls /run/nbench/topo 2>/dev/null)" ] || fail "state files left: $(ls /run/nbench/topo)"
+[ -z "$(ip -br link | awk '$1 ~ /^nb-/')" ] || fail "links left here: $(ip -br link | awk '$1 ~ /^nb-/')"
+engine_same "after every Docker path"
+log "docker paths ok"
