@@ -696,6 +696,13 @@ static void cost(struct run *R, const struct nb_result *res)
 		    rep,
 		    "CPU disturbed: other processes used %.1f ms of CPU during the window; repeat the run",
 		    (double)rep->cpu.other_ns / 1e6);
+	/* plain rr is unpinned and compare pins: say why the two differ where it matters (cut at 159 bytes)
+	 */
+	if (rep->cfg.kind != NB_TEST_STREAM && (rep->cfg.cpu_gen < 0 || rep->cfg.cpu_resp < 0) &&
+	    rep->client.ncpus > 1)
+		nb_report_note(rep,
+			       "unpinned: a round trip may wait for the other end's CPU to wake (tens of us "
+			       "on a VM, more than a hop); pin as compare does: --cpu-gen 0 --cpu-resp 0");
 }
 
 /* The responder's interfaces, for a run whose hooks ask for them (drop notes: the caller's, once every

@@ -571,6 +571,30 @@ static void text_iface(const struct nb_report_iface *f, bool counters, FILE *out
 		fprintf(out, "  (%u more changed counters: past what the responder sends)\n", f->left_out);
 }
 
+/* The interfaces of the path that a qdisc shapes (topo's description: --wire-rate's tbf), on one line:
+ * their link speed says nothing of it. */
+static void text_shaping(const struct nb_report *r, FILE *out)
+{
+	cJSON *p = r->path_json ? cJSON_Parse(r->path_json) : NULL, *i;
+	char b[32], line[256] = "";
+	double rate = 0;
+	size_t len = 0;
+
+	cJSON_ArrayForEach(i, cJSON_GetObjectItem(p, "interfaces"))
+	{
+		const cJSON *bps = cJSON_GetObjectItem(i, "rate_bps"), *name = cJSON_GetObjectItem(i, "name");
+		if (!cJSON_IsNumber(bps) || !cJSON_IsString(name) || len >= sizeof(line))
+			continue;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", len ? ", " : "",
+					name->valuestring);
+		rate = bps->valuedouble;
+	}
+	if (len)
+		fprintf(out, "shaping:   %s per direction (tbf on %s)\n", nb_fmt_bps(rate, b, sizeof(b)),
+			line);
+	cJSON_Delete(p);
+}
+
 /* The path's interfaces: the client's, then the server's. */
 static void text_ifaces(const struct nb_report *r, bool counters, FILE *out)
 {
@@ -590,6 +614,7 @@ static int write_text(const struct nb_report *r, bool counters, FILE *out)
 	if (r->dpdk.pmd[0])
 		text_dpdk(r, out);
 	text_ifaces(r, counters, out);
+	text_shaping(r, out);
 	fputc('\n', out);
 	if (is_stream(r))
 		text_stream(r, out);
