@@ -365,12 +365,14 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 		snprintf(opts.peer_addr, sizeof(opts.peer_addr), "%s",
 			 jstr(half, "peer_addr") ? jstr(half, "peer_addr") : "");
 		if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
+			double ino = jnum(half, "netns_inode");
+
 			cJSON_Delete(o);
 			nb_err(err, errlen,
 			       "%s: the server half of a remote client's path, built in another network "
 			       "namespace "
 			       "(inode %.0f): tear it down from there",
-			       path, jnum(half, "netns_inode"));
+			       path, ino);
 			return -EXDEV;
 		}
 	}
