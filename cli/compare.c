@@ -21,7 +21,7 @@
 #include "nbench/topo.h"
 #include "nbench/units.h"
 
-#define MAX_PATHS 8
+#define MAX_PATHS 16 /* every kind of the table (14) fits */
 #define MAX_TESTS 8
 #define MAX_RUNS  100
 
@@ -998,8 +998,12 @@ int cmd_compare(int argc, char **argv)
 
 	if (!c)
 		return 1;
-	*c =
-	    (struct cmp){.runs = 5, .max_runs = 20, .duration_ns = 5 * NB_NS_PER_S, .ci_level = 95, .npl = 1};
+	/* set field by field: a compound literal of this size could be built on the stack first */
+	c->runs = 5;
+	c->max_runs = 20;
+	c->duration_ns = 5 * NB_NS_PER_S;
+	c->ci_level = 95;
+	c->npl = 1;
 	c->pl[0] = PL_SAME;
 	rc = compare_parse(c, argc, argv, paths, tests, sizeof(paths));
 	if (!rc)

@@ -93,9 +93,9 @@ int nb_docker_engine_info(struct nb_docker_engine *ret, char *err, size_t errlen
 }
 
 /* Whether the engine runs its userland proxy for host_ip:port: a docker-proxy process with those
- * arguments (1), none while the engine's processes are in sight (0), or -1 when they are not (another pid
- * namespace). */
-static int userland_proxy(const char *host_ip, uint16_t port)
+ * arguments (1, its pid into *ret_pid), none while the engine's processes are in sight (0), or -1 when they
+ * are not (another pid namespace). */
+static int userland_proxy(const char *host_ip, uint16_t port, pid_t *ret_pid)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -133,10 +133,35 @@ static int userland_proxy(const char *host_ip, uint16_t port)
 			p |= !strcmp(c, "-host-port") && !strcmp(next, want);
 		}
 		found = ip && p;
+		if (found && ret_pid)
+			*ret_pid = (pid_t)atoi(de->d_name);
 	}
 	if (d)
 		closedir(d);
 	return found ? 1 : engine_seen ? 0 : -1;
+}
+
+unsigned nb_docker_pids(const struct nb_plan *p, pid_t *out, unsigned max)
+{
+	struct nb_docker_api *a = NULL;
+	struct nb_docker_ctr c;
+	unsigned n = 0;
+
+	for (size_t i = 0; i < p->nsteps && n < max; i++) {
+		const struct nb_step *s = &p->steps[i];
+		pid_t proxy = 0;
+
+		if (s->kind != NB_STEP_DOCKER_CTR)
+			continue;
+		if (!a && nb_docker_api_open(&a, NULL, 0))
+			return n;
+		if (!nb_docker_ctr_inspect(a, s->dk.name, NULL, &c, NULL, 0) && c.pid > 0)
+			out[n++] = c.pid;
+		if (s->dk.publish_port && n < max && userland_proxy(s->addr, s->dk.publish_port, &proxy) == 1)
+			out[n++] = proxy;
+	}
+	nb_docker_api_close(a);
+	return n;
 }
 
 static void engine_json(cJSON *o, const struct nb_docker_engine *e)
@@ -186,7 +211,7 @@ static cJSON *ctr_json(struct nb_docker_api *a, const struct nb_step *s, int *re
 
 		snprintf(pub, sizeof(pub), "%s:%u", s->addr, s->dk.publish_port);
 		cJSON_AddStringToObject(o, "published", pub);
-		*ret_proxy = userland_proxy(s->addr, s->dk.publish_port);
+		*ret_proxy = userland_proxy(s->addr, s->dk.publish_port, NULL);
 	}
 	limits_json(cJSON_AddObjectToObject(o, "cgroup"), &c);
 	return o;

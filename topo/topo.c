@@ -416,7 +416,8 @@ unsigned nb_topo_pids(const struct nb_topo *t, pid_t *out, unsigned max)
 		out[n++] = t->procs[i].pid;
 	for (size_t i = 0; i < t->nothers && n < max; i++)
 		out[n++] = t->others[i];
-	return n;
+	/* a Docker path's: its containers' first processes and the engine's userland proxy for its port */
+	return n + nb_docker_pids(&t->plan, out + n, max - n);
 }
 
 int nb_topo_wait_server(const struct nb_topo *t, int64_t timeout_ns)

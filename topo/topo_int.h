@@ -316,6 +316,9 @@ int nb_docker_sweep(const char *name);
 /* Calls fn for the instance of each container and network labelled as nbench's (an instance may come
  * more than once). 0, or -errno when the engine could not be asked. */
 int nb_docker_instances(void (*fn)(void *arg, const char *instance), void *arg);
+/* The processes of plan p's containers (their first, as this pid namespace sees them) and the engine's
+ * userland proxy for its published port: up to max into out, how many. */
+unsigned nb_docker_pids(const struct nb_plan *p, pid_t *out, unsigned max);
 /* Whether plan p's server end is a container of the engine (running its own responder). */
 bool nb_docker_serves(const struct nb_plan *p);
 /* Docker step s as shell text (curl on the engine's socket; ip netns attach), malloc'd. */

@@ -149,8 +149,9 @@ int nb_topo_script(const char *kind, const char *name, const struct nb_topo_opts
 /* Netns names of the two ends, e.g. "nb-x1-remote" and "nb-x1-ctr". */
 const char *nb_topo_client_netns(const struct nb_topo *t);
 const char *nb_topo_server_netns(const struct nb_topo *t);
-/* The processes the instance started and still records (responder, qemu, testpmd): up to max pids into out;
- * returns how many. Their CPU is the path's, not a disturbance, even when this process did not start them. */
+/* The processes the instance started and still records (responder, qemu, testpmd) and, for a Docker path, its
+ * containers' first processes and the engine's userland proxy of its port: up to max pids into out; returns
+ * how many. Their CPU is the path's, not a disturbance, even when this process did not start them. */
 unsigned nb_topo_pids(const struct nb_topo *t, pid_t *out, unsigned max);
 
 /* One instance found on the machine: from its state file, or (orphan) from namespaces and cgroups that
