@@ -167,10 +167,15 @@ char *nb_plan_script(const struct nb_plan *p)
 	sb_printf(&b,
 		  "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
 		  p->kind, p->name);
-	sb_printf(&b, "# client: netns %s, dials %s:%u\n", p->client_ns, p->dial_addr, p->dial_port);
-	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", p->server_ns,
+	sb_printf(&b, "# client: netns %s, dials %s:%u\n", *p->client_ns ? p->client_ns : "(this one)",
+		  p->dial_addr, p->dial_port);
+	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", *p->server_ns ? p->server_ns : "(this one)",
 		  p->sandbox ? " (own mount/pid/uts namespaces and cgroup)" : "", p->server_addr,
 		  p->server_port);
+	if (p->self_host && !p->host_net)
+		sb_printf(&b,
+			  "# built in this namespace, the Docker engine's: topo up takes 10.77.N.0/24 and "
+			  "172.31.N.0/24 for an N nothing here uses (shown as 10.77.0 and 172.31.77)\n");
 	sb_printf(&b, "# remove: nbench topo down %s, or:", p->name);
 	for (size_t i = 0; i < p->nns; i++)
 		sb_printf(&b, " ip netns del %s;", p->ns[i]);
