@@ -238,12 +238,17 @@ unsigned nb_topo_interfaces(const struct nb_topo *t, struct nb_nic_ref *out, uns
 		case NB_STEP_DOCKER_NET: /* the engine's bridge */
 			n = add_ref(out, n, max, s->ns, s->ifname);
 			break;
-		case NB_STEP_DOCKER_CTR: /* the container's interface, and the default bridge it is on */
-			if (*s->ns)
-				n = add_ref(out, n, max, s->ns, "eth0");
+		case NB_STEP_DOCKER_CTR: { /* the default bridge it is on, its veth's two ends */
+			char peer[IFNAMSIZ];
+
 			if (!strcmp(s->dk.network, "bridge") && if_nametoindex("docker0"))
 				n = add_ref(out, n, max, "", "docker0");
+			if (*s->ns && !nb_docker_veth_peer(s->ns, peer, sizeof(peer)))
+				n = add_ref(out, n, max, "", peer);
+			if (*s->ns)
+				n = add_ref(out, n, max, s->ns, "eth0");
 			break;
+		}
 		default:
 			break;
 		}

@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
 #include "docker_api.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
@@ -400,4 +403,35 @@ bool nb_docker_serves(const struct nb_plan *p)
 		if (p->steps[i].kind == NB_STEP_DOCKER_CTR && !p->steps[i].dk.client)
 			return true;
 	return false;
+}
+
+int nb_docker_veth_peer(const char *ns, char *buf, size_t len)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *l = NULL;
+	char name[IF_NAMESIZE];
+	int orig, r, peer = 0;
+
+	if (!sk)
+		return -ENOMEM;
+	if ((r = nb_ns_enter(ns, &orig))) {
+		nl_socket_free(sk);
+		return r;
+	}
+	/* a netlink socket stays in the namespace it was made in */
+	r = nb_nl_err(nl_connect(sk, NETLINK_ROUTE));
+	nb_ns_leave(orig);
+	if (!r)
+		r = nb_nl_err(rtnl_link_get_kernel(sk, 0, "eth0", &l));
+	if (!r) {
+		peer =
+		    rtnl_link_get_link(l); /* a veth's IFLA_LINK: its peer's index, in the peer's namespace */
+		rtnl_link_put(l);
+	}
+	nl_socket_free(sk);
+	if (!r && (peer <= 0 || !if_indextoname((unsigned)peer, name)))
+		r = -ENOENT;
+	if (!r)
+		snprintf(buf, len, "%s", name);
+	return r;
 }

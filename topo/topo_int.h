@@ -319,6 +319,9 @@ int nb_docker_instances(void (*fn)(void *arg, const char *instance), void *arg);
 /* The processes of plan p's containers (their first, as this pid namespace sees them) and the engine's
  * userland proxy for its published port: up to max into out, how many. */
 unsigned nb_docker_pids(const struct nb_plan *p, pid_t *out, unsigned max);
+/* The engine's end (in this namespace) of the veth whose other end is eth0 of the container's namespace ns,
+ * into buf. 0 or -errno. */
+int nb_docker_veth_peer(const char *ns, char *buf, size_t len);
 /* Whether plan p's server end is a container of the engine (running its own responder). */
 bool nb_docker_serves(const struct nb_plan *p);
 /* Docker step s as shell text (curl on the engine's socket; ip netns attach), malloc'd. */

@@ -69,6 +69,30 @@ assert row["engine"].startswith("Docker ") and "container nb-" in row["engine"],
 assert int(row["transactions"]) > 0
 PYEOF
 engine_clean
+# --hops: each hop of docker-nat named, the engine's bridge and the container's veth among them
+"$NBENCH" rr --path docker-nat --hops -t 1 --cpu-gen 0 --cpu-resp 0 --json >"$TMP/hops.json" ||
+	fail "docker-nat: rr --hops: $(head -c 400 "$TMP/hops.json")"
+"$PY" - "$TMP/hops.json" <<'PYEOF' || fail "docker-nat: --hops"
+import json, sys
+h = json.load(open(sys.argv[1]))["end"]["hops"]
+out = [(g["from_if"], g["to_if"]) for g in h if g["segment"] == "hop out"]
+names = [x for pair in out for x in pair]
+assert "docker0" in names and "eth0" in names and any(n.startswith("veth") for n in names), out
+print("docker-nat hops out:", " > ".join([out[0][0]] + [b for a, b in out]))
+PYEOF
+# compare: docker-nat's hop delta is over nat, the path it extends
+"$NBENCH" compare --paths nat,docker-nat --tests rr-tcp -t 1 --runs 1 -q --json >"$TMP/cmp.json" ||
+	fail "compare nat,docker-nat"
+"$PY" - "$TMP/cmp.json" <<'PYEOF' || fail "compare: no docker-nat - nat hop"
+import json, sys
+s = [x for x in json.load(open(sys.argv[1]))["summary"] if x["path"] == "docker-nat"][0]
+assert s["runs"] == 1 and s["p50_ns"]["hop"]["from"] == "nat", s
+PYEOF
+# throughput: one frame size, coarse
+"$NBENCH" throughput --path docker-bridge --sizes 1518 --trial 1 --resolution 25% >"$TMP/tp.txt" 2>&1 ||
+	fail "docker-bridge: throughput: $(tail -3 "$TMP/tp.txt")"
+grep -qE '^ +1518 ' "$TMP/tp.txt" || fail "throughput: no 1518 row: $(cat "$TMP/tp.txt")"
+engine_clean
 check_clean
 [ -z "$(ls /run/nbench/topo 2>/dev/null)" ] || fail "state files left: $(ls /run/nbench/topo)"
 [ -z "$(ip -br link | awk '$1 ~ /^nb-/')" ] || fail "links left here: $(ip -br link | awk '$1 ~ /^nb-/')"
