@@ -56,7 +56,9 @@ static int api_open(const struct nb_step *s, struct nb_docker_api **ret, char *e
 
 	if (r)
 		nb_err(err, errlen, "%s needs a Docker engine: %s", s->dk.name, why);
-	return r;
+	/* no engine is this machine's lack, not the command's mistake (-ENOENT would read as a name not
+	 * found) */
+	return r == -ENOENT ? -ENXIO : r;
 }
 
 /* The last lines the container wrote (its log stream's frames: an 8-byte header each) into buf. */

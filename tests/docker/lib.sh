@@ -76,21 +76,34 @@ engine_start() {
 	[ ! -e "$DOCKER_SOCK" ] || skip "$DOCKER_SOCK exists but no engine answers on it: not started over it"
 	HOST_BEFORE=$(host_state)
 	ENGINE_TMP=$(mktemp -d /tmp/nbdockerd.XXXXXX)
+	engine_launch
+}
+
+# engine_launch [DOCKERD-ARGS...]: dockerd on its own roots under ENGINE_TMP, overlay2 (its default) and
+# else vfs unless DOCKERD_STORAGE says; returns once its rules are in place, else skips with its error.
+engine_launch() {
 	local drivers=("${DOCKERD_STORAGE:-}") d
 	[ -n "${DOCKERD_STORAGE:-}" ] || drivers=("" vfs)
 	for d in "${drivers[@]}"; do
 		dockerd --data-root "$ENGINE_TMP/data" --exec-root "$ENGINE_TMP/exec" --pidfile "$ENGINE_TMP/dockerd.pid" \
-			-H "unix://$DOCKER_SOCK" ${d:+--storage-driver "$d"} >"$ENGINE_TMP/dockerd.log" 2>&1 &
+			-H "unix://$DOCKER_SOCK" ${d:+--storage-driver "$d"} "$@" >"$ENGINE_TMP/dockerd.log" 2>&1 &
 		ENGINE_PID=$!
 		ENGINE_STARTED=1
 		if wait_for 60 "dockerd answering with its rules in place" engine_ready_or_dead && engine_ready; then
-			log "engine: dockerd started here (pid $ENGINE_PID, storage ${d:-default}): $(api GET /info | "$PY" -c 'import json,sys; i=json.load(sys.stdin); print(i["ServerVersion"], i["Driver"], "cgroup v" + i["CgroupVersion"], i["CgroupDriver"])')"
+			log "engine: dockerd started here (pid $ENGINE_PID, storage ${d:-default}${*:+, $*}): $(api GET /info | "$PY" -c 'import json,sys; i=json.load(sys.stdin); print(i["ServerVersion"], i["Driver"], "cgroup v" + i["CgroupVersion"], i["CgroupDriver"])')"
 			return 0
 		fi
 		log "dockerd (storage ${d:-default}) did not come up: $(grep -iE 'level=(error|fatal)' "$ENGINE_TMP/dockerd.log" | tail -2)"
 		engine_kill
 	done
 	skip "dockerd cannot start here: $(grep -iE 'level=(error|fatal)' "$ENGINE_TMP/dockerd.log" | tail -1 | cut -c1-300)"
+}
+
+# engine_restart DOCKERD-ARGS...: the dockerd started here, again with these options (1: none was started here).
+engine_restart() {
+	[ "$ENGINE_STARTED" = 1 ] || return 1
+	engine_kill
+	engine_launch "$@"
 }
 engine_ready_or_dead() { engine_ready || ! kill -0 "$ENGINE_PID" 2>/dev/null; }
 

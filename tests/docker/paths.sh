@@ -97,4 +97,24 @@ check_clean
 [ -z "$(ls /run/nbench/topo 2>/dev/null)" ] || fail "state files left: $(ls /run/nbench/topo)"
 [ -z "$(ip -br link | awk '$1 ~ /^nb-/')" ] || fail "links left here: $(ip -br link | awk '$1 ~ /^nb-/')"
 engine_same "after every Docker path"
+
+# the engine with its userland proxy off (when it was started here): docker-proxy then goes through DNAT
+# from the output hook, and the report says so
+if engine_restart --userland-proxy=false; then
+	engine_snapshot
+	for kind in docker-proxy docker-nat; do
+		"$NBENCH" rr --path "$kind" -t 1 --json >"$TMP/rr.json" || fail "$kind, userland proxy off: rr"
+		"$PY" - "$TMP/rr.json" <<'PYEOF' || fail "$kind, userland proxy off: report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["end"]["transactions"] > 0 and r["start"]["path"]["config"]["docker"]["userland_proxy"] is False
+assert "userland proxy off" in r["start"]["path"]["engine"], r["start"]["path"]["engine"]
+PYEOF
+	done
+	engine_clean
+	engine_same "after the paths with the userland proxy off"
+	log "userland proxy off: docker-proxy and docker-nat ran, reported as such"
+else
+	log "userland proxy off: not checked (the engine was not started here)"
+fi
 log "docker paths ok"
