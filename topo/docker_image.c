@@ -48,7 +48,7 @@ static int tb_grow(struct tarbuf *t, size_t more)
 /* One ustar header: name split into prefix/name when it is over 100 bytes; type '0' file, '5' directory. */
 static int tar_header(struct tarbuf *t, const char *name, char type, unsigned mode, size_t size)
 {
-	unsigned char *h;
+	unsigned char h[TAR_BLOCK] = {0};
 	unsigned sum = 0;
 	size_t len = strlen(name), cut = 0;
 
@@ -58,10 +58,6 @@ static int tar_header(struct tarbuf *t, const char *name, char type, unsigned mo
 		if (cut >= len || cut > 155)
 			return -ENAMETOOLONG;
 	}
-	if (tb_grow(t, TAR_BLOCK))
-		return -ENOMEM;
-	h = (unsigned char *)t->p + t->n;
-	memset(h, 0, TAR_BLOCK);
 	if (cut) {
 		memcpy(h + 345, name, cut);
 		memcpy(h, name + cut + 1, len - cut - 1);
@@ -81,6 +77,9 @@ static int tar_header(struct tarbuf *t, const char *name, char type, unsigned mo
 		sum += h[i];
 	snprintf((char *)h + 148, 8, "%06o", sum);
 	h[155] = ' ';
+	if (tb_grow(t, TAR_BLOCK))
+		return -ENOMEM;
+	memcpy(t->p + t->n, h, TAR_BLOCK);
 	t->n += TAR_BLOCK;
 	return 0;
 }
