@@ -6,12 +6,20 @@
 # tables it made (its iptables-nft rules, FORWARD policy drop included) and docker0. Run it inside
 # scripts/fresh: there /run (so the socket) and the network namespace are the test's own.
 #   DOCKERD_STORAGE=vfs  a storage driver instead of the engine's choice (overlay2, else vfs if it fails)
+#   DOCKERD_CGROUP=v2    the engine on the cgroup v2 mount it finds, without mounting the v1 hierarchies
+# cgroups: dockerd 20.10 wants the v1 hierarchies a Docker host has (this machine's: cpu, cpuacct, cpuset,
+# memory, ... and name=systemd), which scripts/fresh does not mount (its /sys/fs/cgroup is a cgroup v2 subtree,
+# where the controllers are all bound to v1: the engine runs there but can limit nothing). So when the kernel
+# has controllers on v1 hierarchies, dockerd runs in a mount namespace of its own with those hierarchies on a
+# tmpfs at /sys/fs/cgroup, and its containers under a cgroup parent of the test's own name, which engine_stop
+# removes from every hierarchy.
 command -v curl >/dev/null || skip "no curl (apt-get install curl)"
 DOCKER_SOCK=/var/run/docker.sock
 export DOCKER_HOST=unix://$DOCKER_SOCK
 ENGINE_STARTED=0
 ENGINE_TMP=
 ENGINE_PID=
+ENGINE_CGP= # the containers' cgroup parent in the v1 hierarchies ("" on cgroup v2)
 
 # api METHOD PATH [BODY]: the engine's answer on stdout; fails on an HTTP error.
 api() {
@@ -79,13 +87,46 @@ engine_start() {
 	engine_launch
 }
 
+# The kernel's v1 hierarchies as mount options, one line each ("cpu", "cpu,cpuacct" when they share one,
+# "none,name=systemd"): from /proc/cgroups (a controller's hierarchy id, 0 when it is on v2) and this
+# process's named hierarchies.
+v1_hierarchies() {
+	awk 'NR > 1 && $2 > 0 && $4 == 1 { h[$2] = h[$2] (h[$2] ? "," : "") $1 } END { for (i in h) print h[i] }' /proc/cgroups
+	awk -F: '$2 ~ /^name=/ { print "none," $2 }' /proc/self/cgroup
+}
+# v1_mount DIR: every v1 hierarchy under DIR (a tmpfs there first), in the calling mount namespace.
+v1_mount() {
+	mount -t tmpfs -o mode=0755 nbench-cgroup "$1" || return 1
+	local o
+	while read -r o; do
+		mkdir -p "$1/${o#none,name=}" && mount -t cgroup -o "$o" cgroup "$1/${o#none,name=}" || return 1
+	done < <(v1_hierarchies)
+}
+# The cgroup parent the engine's containers went under, removed from every hierarchy (the engine removes
+# each container's own).
+v1_cleanup() {
+	[ -n "$ENGINE_CGP" ] || return 0
+	local dir
+	dir=$(mktemp -d /tmp/nbcg.XXXXXX)
+	unshare -m --propagation private bash -c "$(declare -f v1_hierarchies v1_mount); v1_mount '$dir' &&
+		find '$dir' -mindepth 2 -maxdepth 2 -name '$ENGINE_CGP' -exec find {} -depth -type d -delete \;" ||
+		echo "engine_stop: could not remove the cgroup parent $ENGINE_CGP" >&2
+	rmdir "$dir"
+}
+
 # engine_launch [DOCKERD-ARGS...]: dockerd on its own roots under ENGINE_TMP, overlay2 (its default) and
-# else vfs unless DOCKERD_STORAGE says; returns once its rules are in place, else skips with its error.
+# else vfs unless DOCKERD_STORAGE says, with the v1 hierarchies when the kernel has them; returns once its rules
+# are in place, else skips with its error.
 engine_launch() {
-	local drivers=("${DOCKERD_STORAGE:-}") d
+	local drivers=("${DOCKERD_STORAGE:-}") d pre=()
 	[ -n "${DOCKERD_STORAGE:-}" ] || drivers=("" vfs)
+	if [ "${DOCKERD_CGROUP:-}" != v2 ] && [ -n "$(v1_hierarchies)" ] && command -v unshare >/dev/null; then
+		ENGINE_CGP=nbdocker-${ENGINE_TMP##*.}
+		pre=(unshare -m --propagation private bash -c "$(declare -f v1_hierarchies v1_mount); v1_mount /sys/fs/cgroup && exec \"\$@\"" dockerd-v1)
+		set -- --cgroup-parent "/$ENGINE_CGP" "$@"
+	fi
 	for d in "${drivers[@]}"; do
-		dockerd --data-root "$ENGINE_TMP/data" --exec-root "$ENGINE_TMP/exec" --pidfile "$ENGINE_TMP/dockerd.pid" \
+		"${pre[@]}" dockerd --data-root "$ENGINE_TMP/data" --exec-root "$ENGINE_TMP/exec" --pidfile "$ENGINE_TMP/dockerd.pid" \
 			-H "unix://$DOCKER_SOCK" ${d:+--storage-driver "$d"} "$@" >"$ENGINE_TMP/dockerd.log" 2>&1 &
 		ENGINE_PID=$!
 		ENGINE_STARTED=1
@@ -126,6 +167,7 @@ engine_stop() {
 	[ "$ENGINE_STARTED" = 1 ] || return 0
 	set +e
 	engine_kill
+	v1_cleanup
 	local t
 	# what it made here and does not take away itself
 	ip link del docker0 2>/dev/null

@@ -29,8 +29,8 @@ log "image: $(cat "$TMP/image.json")"
 
 for kind in docker-host docker-nat docker-proxy docker-bridge; do
 	for proto in tcp udp; do
-		"$NBENCH" rr --path "$kind" --proto "$proto" -t 1 --cpu-gen 0 --cpu-resp 0 --json >"$TMP/rr.json" ||
-			fail "$kind: rr $proto failed: $(head -c 600 "$TMP/rr.json")"
+		"$NBENCH" rr --path "$kind" --proto "$proto" -t 2 --cpu-gen 0 --cpu-resp 0 --json >"$TMP/rr.json" 2>"$TMP/rr.err" ||
+			fail "$kind: rr $proto failed: $(cat "$TMP/rr.err") $("$PY" -c 'import json,sys; e=json.load(open(sys.argv[1]))["end"]; print(e.get("error"), e.get("transactions"), e.get("timeouts"))' "$TMP/rr.json" 2>&1)"
 		"$PY" - "$TMP/rr.json" "$kind" <<'PYEOF' || fail "$kind $proto: report"
 import json, sys
 r = json.load(open(sys.argv[1])); kind = sys.argv[2]
