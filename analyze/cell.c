@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* Cells of repeated runs (cell.h): their figures, means, ratios and deltas, and --hops' pairs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbench/cell.h"
+#include "nbench/report.h"
+
+void nb_cell_add(struct nb_cell *c, const struct nb_report *rep, bool ok)
+{
+	if (!ok) {
+		c->failed++;
+		return;
+	}
+	if (c->n >= NB_CELL_MAX_RUNS)
+		return;
+	for (int m = 0; m < NB_M_COUNT; m++)
+		c->v[m][c->n] = nb_metric_of(rep, m);
+	c->n++;
+	c->disturbed += rep->cpu.disturbed;
+}
+
+struct nb_stat nb_cell_stat(const struct nb_cell *c, enum nb_metric m, double level)
+{
+	return nb_stat_of(c->v[m], c->n, level);
+}
+
+double nb_cell_mean(const struct nb_cell *c, enum nb_metric m, double level)
+{
+	return c && c->n ? nb_cell_stat(c, m, level).mean : NAN;
+}
+
+double nb_cell_ratio(const struct nb_cell *ref, double mean, enum nb_metric m, double level)
+{
+	double rm = nb_cell_mean(ref, m, level);
+	return isnan(rm) || rm == 0 ? NAN : mean / rm;
+}
+
+bool nb_cell_delta(const struct nb_cell *parent, double mean, enum nb_metric m, double level,
+		   double *ret_delta)
+{
+	double pm = nb_cell_mean(parent, m, level);
+	if (isnan(pm))
+		return false;
+	*ret_delta = mean - pm;
+	return true;
+}
+
+void nb_hcell_add(struct nb_hcell *h, double rtt_without_ns, struct nb_report *with)
+{
+	if (h->n_with >= NB_CELL_MAX_RUNS)
+		return;
+	h->without[h->n_without++] = rtt_without_ns;
+	h->with[h->n_with++] = with->lat.mean_ns;
+	free(h->last);
+	h->last = with->hops;
+	with->hops = NULL;
+}
+
+struct nb_report_hops *nb_hcell_summary(struct nb_hcell *h, double level)
+{
+	if (!h->last)
+		return NULL;
+	h->last->rtt_without_ns = nb_stat_of(h->without, h->n_without, level).mean;
+	h->last->rtt_with_ns = nb_stat_of(h->with, h->n_with, level).mean;
+	h->last->runs_without = h->n_without;
+	h->last->runs_with = h->n_with;
+	return h->last;
+}
+
+void nb_hcell_free(struct nb_hcell *h)
+{
+	free(h->last);
+	h->last = NULL;
+}
+
+double nb_hops_sum_ns(const struct nb_report_hops *h)
+{
+	double sum = 0;
+	for (unsigned i = 0; i < h->n; i++)
+		if (!strncmp(h->seg[i].segment, "hop ", 4))
+			sum += h->seg[i].mean_ns;
+	return sum;
+}
+
+bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level,
+		 struct nb_hops_vs *ret)
+{
+	if (!parent || !h->last || !parent->last)
+		return false;
+	struct nb_stat sa = nb_stat_of(h->without, h->n_without, level);
+	struct nb_stat sb = nb_stat_of(parent->without, parent->n_without, level);
+	*ret = (struct nb_hops_vs){nb_hops_sum_ns(h->last) - nb_hops_sum_ns(parent->last), sa.mean - sb.mean,
+				   sqrt(sa.ci * sa.ci + sb.ci * sb.ci)};
+	return true;
+}
