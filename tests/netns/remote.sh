@@ -84,8 +84,10 @@ same_as_before() { # same_as_before WHAT: waits up to 40 s (keepalive finds a de
 }
 
 start_agent() {
-	# `ip netns exec` remounts /sys: cgroup v2 is mounted again in its mount namespace for the host path
-	ip netns exec "$S" sh -c 'mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; exec "$0" serve --paths --key-file "$1"' \
+	# `ip netns exec` remounts /sys: cgroup v2 is mounted again in its mount namespace for the host path.
+	# compare -H holds a half of every path but native at once: room for six (host, bridge, nat, overlay,
+	# macvlan), each with its share of memory
+	ip netns exec "$S" sh -c 'mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; exec "$0" serve --paths --max-halves 6,6 --max-mem 2G,256M --key-file "$1"' \
 		"$NBENCH" "$KEY" >"$LOG" 2>&1 &
 	AGENT=$!
 	for _ in $(seq 100); do
