@@ -176,12 +176,14 @@ static void text_settings(const struct cli_study *o, const struct view *v, FILE 
 		: r->sut_same_host ? "the server, which is this machine too: both ends"
 				   : "the server host",
 		r->cpu_source[0] ? r->cpu_source : "-");
-	fprintf(out,
-		"  verdicts   parity is within %.1f%% of 1. holds: nbench's interval holds the study's ratio and "
-		"tells its finding\n             from the alternative; holds (direction): the same side of parity, "
-		"another size; differs: another side;\n             unresolved: nbench's interval cannot tell "
-		"(more rounds, a quieter machine)\n",
-		o->margin * 100);
+	fprintf(
+	    out,
+	    "  verdicts   parity is within %.1f%% of 1. holds: nbench's interval holds the study's ratio and "
+	    "tells its finding\n             from the alternative; holds (direction): the same side of "
+	    "parity, "
+	    "another size; differs: another side;\n             unresolved: nbench's interval cannot tell "
+	    "(more rounds, a quieter machine)\n",
+	    o->margin * 100);
 }
 
 /* A figure's heading: its title and unit, where the study's values come from, what the study says. */

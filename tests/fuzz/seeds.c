@@ -70,7 +70,8 @@ static void cfg_seeds(void)
 	write_body(codec("cfg"), "rr_default", &c);
 	char err[160];
 	if (nb_cfg_parse_mix(&c, "87:5@50,30:57@50,16:1@1000000,64K:1", err, sizeof(err)) == 0)
-		write_body(codec("cfg"), "rr_mix", &c); /* --mix: the shapes the responder sizes requests by */
+		write_body(codec("cfg"), "rr_mix",
+			   &c); /* --mix: the shapes the responder sizes requests by */
 	c.n_mix = 0;
 	c.kind = NB_TEST_STREAM;
 	c.proto = NB_PROTO_UDP;
