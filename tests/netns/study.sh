@@ -10,20 +10,25 @@ source "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "no nft"
 runnable native host nat
 [ ${#KINDS[@]} = 3 ] || skip "needs native, host and nat: ${LEFT_OUT[*]}"
+# with a Docker engine up (tests/docker/with_engine.sh runs this so), the study's Docker paths too
+ONE=native,host,nat
+if [ -n "${DOCKER_HOST:-}" ] && curl -sf --max-time 5 --unix-socket "${DOCKER_HOST#unix://}" http://docker/_ping >/dev/null 2>&1; then
+	ONE=native,host,docker-host,nat,docker-nat
+fi
 
 SHORT=(--rounds 2 -t 0.5 --redis-conns 1,4 --redis-rounds 1 --redis-time 0.5)
-# study_check FILE WHAT TWO_HOSTS: the document's structure
+# study_check FILE WHAT TWO_HOSTS PATHS: the document's structure
 study_check() {
-	"$PY" - "$1" "$3" <<'PY' || fail "$2"
+	"$PY" - "$1" "$3" "$4" <<'PY' || fail "$2"
 import json, sys
-d = json.load(open(sys.argv[1])); two = sys.argv[2] == "1"
+d = json.load(open(sys.argv[1])); two = sys.argv[2] == "1"; want = sys.argv[3].split(",")
 s = d["start"]["settings"]; paths = s["paths"]
 figs = ["goodput-tx", "goodput-rx", "cpb-tx", "cpb-rx", "tcp-rr-latency", "tcp-rr-tps", "udp-rr-latency", "udp-rr-tps"]
 problems = []
 def need(cond, what):
     if not cond: problems.append(what)
 need(d["kind"] == "study" and d["study"]["name"] == "RC25482", "kind and study")
-need(paths == ["native", "host", "nat"], "paths %s" % paths)
+need(paths == want, "paths %s" % paths)
 need(s["two_hosts"] == two and (s["wire_rate_bps"] == (0 if two else 1e10)), "two hosts / wire rate: %s" % s)
 # two namespaces on one machine share its boot id: the system-wide figure is this machine's, both ends
 need(s["cpu_of"] == "this host", "cpu_of %s" % s["cpu_of"])
@@ -42,13 +47,14 @@ for r in rows:
     if r["path"] != "native" and r["ratio"] is not None and r["verdict"] in ("differs", "holds (direction)", "unresolved"):
         need(r["diff_pct"] is not None, "diff on %s %s" % (r["figure"], r["path"]))
 study_paths = {r["path"]: r["study_path"] for r in rows}
-need(study_paths == {"native": "native", "host": "docker-host", "nat": "docker-nat"}, "study paths %s" % study_paths)
+stands = {"native": "native", "host": "docker-host", "docker-host": "docker-host", "nat": "docker-nat", "docker-nat": "docker-nat"}
+need(study_paths == {p: stands[p] for p in paths}, "study paths %s" % study_paths)
 pts = d["redis"]["points"]
 need(sorted((p["path"], p["connections"]) for p in pts) == sorted((p, c) for p in paths for c in (1, 4)), "redis points")
 need(all(p["requests_per_s"]["value"] > 0 and p["mean_latency_us"]["value"] > 0 for p in pts), "redis figures")
 need(d["redis"]["settings"]["mix"] == "87:5,30:57" and d["redis"]["settings"]["depth"] == 10, "redis settings")
 st = d["redis"]["statements"]
-need({(x["study_path"], x["path"]) for x in st} >= {("docker-host", "host"), ("docker-nat", "nat")}, "statements %s" % st)
+need({(x["study_path"], x["path"]) for x in st} >= {(stands[p], p) for p in paths if p != "native"}, "statements %s" % st)
 left = {l["path"]: l["why"] for l in d["start"]["left_out"]}
 need(not (set(left) & set(paths)) and all(left.values()), "left out %s" % left)
 need(d["complete"] and d["matrix_rounds"] == 2, "complete")
@@ -58,10 +64,10 @@ PY
 }
 
 # ---- one host ----
-out=$("$NBENCH" study --paths native,host,nat,vhost "${SHORT[@]}" --json-out "$TMP/one.json" 2>"$TMP/one.err") ||
+out=$("$NBENCH" study --paths $ONE,vhost "${SHORT[@]}" --json-out "$TMP/one.json" 2>"$TMP/one.err") ||
 	{ cat "$TMP/one.err" >&2; fail "study on one host failed"; }
 echo "$out" | head -12
-study_check "$TMP/one.json" "one host: the study's document" 0
+study_check "$TMP/one.json" "one host ($ONE): the study's document" 0 "$ONE"
 grep -q "path vhost left out: " "$TMP/one.err" || ls /dev/vhost-net >/dev/null 2>&1 ||
 	fail "vhost was not named as left out: $(cat "$TMP/one.err")"
 for t in "Goodput, SUT transmits" "CPU cycles per byte, SUT receives" "TCP_RR round trip" "UDP_RR transactions/s" \
@@ -125,7 +131,7 @@ wait_listen 12865 "$S" "$AGENT" || { cat "$TMP/agent.log" >&2; fail "the agent d
 
 out=$(ip netns exec "$C" "$NBENCH" study -H "$SA" --key-file "$KEY" --paths native,host,nat,virtio "${SHORT[@]}" \
 	--json-out "$TMP/two.json" 2>"$TMP/two.err") || { cat "$TMP/two.err" "$TMP/agent.log" >&2; fail "study -H failed"; }
-study_check "$TMP/two.json" "two hosts: the study's document" 1
+study_check "$TMP/two.json" "two hosts: the study's document" 1 native,host,nat
 grep -q "path virtio left out: .*remote" "$TMP/two.err" || fail "virtio over -H not named with why: $(cat "$TMP/two.err")"
 grep -qF "the link to $SA (unshaped)" <<<"$out" || fail "two hosts: the wire line"
 grep -qF "the server, which is this machine too" <<<"$out" || fail "two hosts: the cpu line"
