@@ -115,7 +115,7 @@ static int fig_bars(struct plot_figs *P, const char *stem, const cJSON *doc, con
 	plot_gp_str(P->gp, b->ylabel);
 	/* a VM under emulation is 40x native's round trip: a log axis keeps the others readable */
 	if (hi > 0 && lo > 0 && hi / lo > 20)
-		fprintf(P->gp, "\nset logscale y\nset yrange [%g:*]\n", lo / 2);
+		fprintf(P->gp, "\nset logscale y\nset yrange [%g:%g]\n", lo / 2, hi * 1.5);
 	else
 		fprintf(P->gp, "\nset yrange [0:*]\n");
 	plot_fig_end(P, rows > 0);
@@ -149,6 +149,10 @@ static int fig_redis(struct plot_figs *P, const char *stem, const cJSON *doc, bo
 			if (!nb_study_doc_point(pt, paths[p], key, &c, &v, &lo, &hi))
 				continue;
 			fprintf(P->dat, "%g", c);
+			/* latency spans decades over the connections: on its log axis an interval reaching 0
+			 * or below is drawn to a hundredth of the value */
+			if (latency && !(lo > 0))
+				lo = v / 100;
 			num(P->dat, v), num(P->dat, lo), num(P->dat, hi);
 			fprintf(P->dat, "\n");
 			c_max = fmax(c_max, c);
@@ -165,8 +169,9 @@ static int fig_redis(struct plot_figs *P, const char *stem, const cJSON *doc, bo
 	fprintf(
 	    P->gp,
 	    "set datafile missing '?'\nset logscale x\nset xrange [0.8:%g]\nset xlabel 'client connections'\n"
-	    "set ylabel '%s'\nset yrange [0:*]\n",
-	    cmax * 1.25, latency ? "mean latency (µs)" : "requests/s");
+	    "set ylabel '%s'\n%s\n",
+	    cmax * 1.25, latency ? "mean latency (µs)" : "requests/s",
+	    latency ? "set logscale y" : "set yrange [0:*]");
 	plot_fig_end(P, series > 0);
 	return 0;
 }
