@@ -13,7 +13,7 @@
 set -u
 cd "$(dirname "$0")/.."
 core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic tcpinfo"
-analyze="stats metric cell reportset change plotdata"
+analyze="stats paired metric cell reportset change plotdata"
 bench="bench throughput compare sweep agent"
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
