@@ -101,6 +101,7 @@ static void defaults(struct nb_compare *c)
 	k->ci_level = k->ci_level ? k->ci_level : 95;
 	k->stop_level = k->stop_level ? k->stop_level : k->ci_level;
 	k->p99_pct = k->p99_pct > 0 ? k->p99_pct : NB_COMPARE_P99_PCT;
+	k->cpu_pct = k->cpu_pct > 0 ? k->cpu_pct : NB_COMPARE_CPU_PCT;
 	if (k->precision_pct > 0 && k->runs < NB_PAIRED_MIN_ROUNDS)
 		k->runs = NB_PAIRED_MIN_ROUNDS;
 	c->seed = k->seed;
@@ -256,6 +257,37 @@ static void one_run(struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi
 
 /* ---- the rounds ---- */
 
+static bool judged(const struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi, enum nb_metric m,
+		   double *half_pct, double *sd_log, unsigned *n);
+
+/* After a round: each targeted interval's first round within its precision; at a stage's end, where the
+ * next stage ends (the rounds the widest projects, at least one more). */
+static void judge_stage(struct nb_compare *c)
+{
+	struct nb_compare_status st;
+	if (c->cfg.precision_pct <= 0)
+		return;
+	for (unsigned ti = 0; ti < c->cfg.ntests; ti++)
+		for (unsigned pli = 0; pli < nb_compare_rows(c, ti); pli++)
+			for (unsigned pi = 0; pi < c->cfg.npaths; pi++)
+				for (int m = 0; m < NB_M_COUNT; m++) {
+					double half, sd, target = nb_compare_target_pct(c, m);
+					unsigned n;
+					if (target > 0 && !c->met_at[ti][pli][pi][m] &&
+					    nb_metric_applies(m, c->cfg.tests[ti]->kind) &&
+					    judged(c, ti, pli, pi, m, &half, &sd, &n) && n >= 2 &&
+					    half <= target)
+						c->met_at[ti][pli][pi][m] = (unsigned short)c->rounds;
+				}
+	if (!c->next_check)
+		c->next_check = c->cfg.runs;
+	if (c->rounds < c->next_check)
+		return;
+	nb_compare_status(c, &st);
+	if (st.unmet)
+		c->next_check = st.projected > c->rounds ? st.projected : c->rounds + 1;
+}
+
 static void shuffle(struct nb_rng *g, unsigned *v, unsigned n)
 {
 	for (unsigned i = n; i > 1; i--) {
@@ -296,6 +328,9 @@ void nb_compare_round(struct nb_compare *c)
 	for (unsigned k = 0; k < n && !quitting(c); k++)
 		one_run(c, order[k][0], order[k][1], order[k][2]);
 	c->elapsed_ns = nb_now_ns() - c->start_ns;
+	if (c->rounds <= NB_COMPARE_MAX_RUNS)
+		c->round_end_ns[c->rounds] = c->elapsed_ns;
+	judge_stage(c);
 	if (c->cfg.round_done && !quitting(c))
 		c->cfg.round_done(c->cfg.arg, c);
 }
@@ -307,10 +342,17 @@ bool nb_compare_enough(const struct nb_compare *c)
 		return true;
 	if (!c->rounds)
 		return false;
-	nb_compare_status(c, &st);
-	if (c->cfg.max_time_ns > 0 && st.elapsed_ns + st.round_ns > c->cfg.max_time_ns)
+	int64_t round_ns = c->elapsed_ns / c->rounds;
+	if (c->cfg.max_time_ns > 0 && c->elapsed_ns + round_ns > c->cfg.max_time_ns)
 		return true;
-	return c->rounds >= c->cfg.runs && !st.unmet;
+	if (c->rounds < c->cfg.runs)
+		return false;
+	if (c->cfg.precision_pct <= 0)
+		return true;
+	if (c->rounds < c->next_check)
+		return false;
+	nb_compare_status(c, &st);
+	return !st.unmet;
 }
 
 void nb_compare_rounds(struct nb_compare *c)
@@ -371,9 +413,12 @@ bool nb_compare_hops_vs(const struct nb_compare *c, unsigned ti, unsigned pli, u
 
 double nb_compare_target_pct(const struct nb_compare *c, enum nb_metric m)
 {
-	if (c->cfg.precision_pct <= 0)
-		return 0;
-	return m == NB_M_P99 ? c->cfg.p99_pct : c->cfg.precision_pct;
+	if (c->cfg.precision_pct <= 0 || m == NB_M_P90)
+		return 0; /* p90 is shown, not targeted: between p50's and p99's, it adds rounds and no
+			     decision */
+	return m == NB_M_P99			? c->cfg.p99_pct
+	       : m == NB_M_CPB || m == NB_M_CPT ? c->cfg.cpu_pct
+						: c->cfg.precision_pct;
 }
 
 /* A cell's seed for the bootstrap: the compare's, the same for every cell, so that each resamples the same

@@ -403,6 +403,14 @@ static void metric_json(const struct nb_compare *c, cJSON *o, unsigned ti, unsig
 	cJSON_AddStringToObject(mo, "interval_method", nb_paired_method_name(v.s.method));
 	if (!isnan(v.ratio.ratio)) {
 		ratio_json(c, mo, &v.ratio);
+		unsigned met = c->met_at[ti][pli][pi][m];
+		if (nb_compare_target_pct(c, m) >
+		    0) { /* when the precision was first reached, and after how long */
+			cJSON *r = cJSON_GetObjectItemCaseSensitive(mo, "ratio");
+			cJSON_AddNumberToObject(r, "target_pct", nb_compare_target_pct(c, m));
+			num_or_null(r, "met_at_round", met ? met : NAN);
+			num_or_null(r, "met_at_s", met ? (double)c->round_end_ns[met] / 1e9 : NAN);
+		}
 		if (!strcmp(ref_name(c), "native"))
 			cJSON_AddNumberToObject(mo, "ratio_vs_native", v.ratio.ratio);
 	}
@@ -507,6 +515,7 @@ static void stop_json(const struct nb_compare *c, cJSON *j)
 	cJSON_AddNumberToObject(o, "round_s", (double)st.round_ns / 1e9);
 	num_or_null(o, "precision_pct", c->cfg.precision_pct > 0 ? c->cfg.precision_pct : NAN);
 	num_or_null(o, "p99_precision_pct", c->cfg.precision_pct > 0 ? c->cfg.p99_pct : NAN);
+	num_or_null(o, "cpu_precision_pct", c->cfg.precision_pct > 0 ? c->cfg.cpu_pct : NAN);
 	cJSON_AddNumberToObject(o, "stop_level", c->cfg.stop_level);
 	num_or_null(o, "max_time_s", c->cfg.max_time_ns > 0 ? (double)c->cfg.max_time_ns / 1e9 : NAN);
 	cJSON_AddNumberToObject(o, "unmet", st.unmet);

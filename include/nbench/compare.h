@@ -50,6 +50,7 @@ struct nb_compare_run {
 };
 
 #define NB_COMPARE_P99_PCT 10.0 /* p99's precision target when none is given: a tail needs many rounds */
+#define NB_COMPARE_CPU_PCT 10.0 /* CPU cost's: sampled system-wide, it spreads more than latency */
 
 struct nb_compare_cfg {
 	/* Paths in order: a kind (nb_topo_kinds()), or KIND.N for another instance of it (native.2: an A/A
@@ -64,9 +65,10 @@ struct nb_compare_cfg {
 	unsigned runs;	       /* rounds: exactly these without precision_pct, at least these with it */
 	unsigned max_rounds;   /* never more (0: NB_COMPARE_MAX_RUNS) */
 	double ci_level;       /* the level of every interval reported (95 or 99) */
-	/* > 0: rounds go on until every ratio to the reference of p50, p90, transactions/s, goodput and CPU
-	 * cost has a half-width (its larger side) within precision_pct percent, and p99's within p99_pct */
-	double precision_pct, p99_pct;
+	/* > 0: rounds go on until every ratio to the reference of p50, transactions/s and goodput has a
+	 * half-width (its larger side) within precision_pct percent, p99's within p99_pct and the CPU cost's
+	 * within cpu_pct (0: NB_COMPARE_P99_PCT, NB_COMPARE_CPU_PCT) */
+	double precision_pct, p99_pct, cpu_pct;
 	double stop_level;   /* the level the stopping rule judges at (optional stopping: stricter than
 				ci_level) */
 	int64_t max_time_ns; /* > 0: no round begins that would end after this long from the first */
@@ -104,6 +106,14 @@ struct nb_compare {
 	uint64_t seed;	    /* cfg.seed, or the one drawn */
 	int64_t start_ns;   /* the first round's start (CLOCK_MONOTONIC) */
 	int64_t elapsed_ns; /* from the first round's start to the last round's end */
+	/* --precision: the rounds are judged only at stages, not after every round (peeking at every round
+	 * and stopping at the first narrow interval makes a 95% interval cover less than 95% of the time):
+	 * the first after cfg.runs rounds, each next after the rounds the last one projected */
+	unsigned next_check;
+	/* the round after which each targeted interval was first within its precision (0: not yet), and when
+	 * each round ended (since the first began) */
+	unsigned short met_at[NB_COMPARE_MAX_TESTS][2][NB_COMPARE_MAX_PATHS][NB_M_COUNT];
+	int64_t round_end_ns[NB_COMPARE_MAX_RUNS + 1];
 };
 
 /* Builds every path of cfg with its responder into c (zeroed here; large: allocate it). A path this machine
@@ -134,7 +144,8 @@ struct nb_compare_status {
 /* c's status; targets from precision_pct (none without it: then met once runs rounds ran). */
 void nb_compare_status(const struct nb_compare *c, struct nb_compare_status *ret);
 /* The stopping rule: quit was set, max_rounds ran, the next round would pass max_time_ns, or runs did and
- * (with precision_pct) every targeted interval is within its precision at stop_level. */
+ * (with precision_pct) at a stage's end (next_check) every targeted interval is within its precision at
+ * stop_level. */
 bool nb_compare_enough(const struct nb_compare *c);
 /* Runs the next round: every cell (test, placement, path) once, in a fresh order drawn from the seed and
  * the round's number (the same seed replays it): the tests' blocks in a random order, the paths in a
