@@ -248,8 +248,10 @@ static void print_text(const struct nb_compare *c, FILE *out)
 		c->cfg.npaths, c->cfg.ntests, (double)c->cfg.duration_ns / 1e9, c->rounds,
 		(double)st.elapsed_ns / 1e9, c->seed, stop_reason(c, &st), c->cfg.ci_level);
 	if (c->cfg.precision_pct > 0)
-		fprintf(out, "(precision asked: every ratio within ±%g%%, p99 ±%g%%; %u not met)\n",
-			c->cfg.precision_pct, c->cfg.p99_pct, st.unmet);
+		fprintf(
+		    out,
+		    "(precision asked: every ratio within ±%g%%, p99 ±%g%%, CPU cost ±%g%%; %u not met)\n",
+		    c->cfg.precision_pct, c->cfg.p99_pct, c->cfg.cpu_pct, st.unmet);
 	if (c->cfg.npaths > 1)
 		print_verdicts(c, out);
 	fputc('\n', out);
