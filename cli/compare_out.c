@@ -433,17 +433,22 @@ static void metric_json(const struct nb_compare *c, cJSON *o, unsigned ti, unsig
 }
 
 /* A cell's merged latency distribution, HdrHistogram's axis: 1/(1-p) from 1 to 10^4 (p99.99), four points a
- * decade, as far as its transactions reach. */
+ * decade and p50, as far as its transactions reach (the minimum at p0). */
 static void percentiles_json(const struct nb_hist *h, cJSON *o)
 {
 	cJSON *arr = cJSON_AddArrayToObject(o, "percentiles");
+	bool median = false;
 	for (int j = 0; j <= 16; j++) {
-		double x = pow(10, j / 4.0), p = 100 * (1 - 1 / x);
-		if (j && (double)h->count * (1 - p / 100) < 1)
+		double x = pow(10, j / 4.0);
+		if (x > 2 && !median) /* p50 too: x = 2 is off the grid */
+			x = 2, median = true, j--;
+		double p = 100 * (1 - 1 / x);
+		if (j > 0 && (double)h->count * (1 - p / 100) < 1)
 			break;
 		cJSON *pt = cJSON_CreateObject();
 		cJSON_AddNumberToObject(pt, "percentile", p);
-		cJSON_AddNumberToObject(pt, "ns", j ? (double)nb_hist_percentile(h, p) : (double)h->min_ns);
+		cJSON_AddNumberToObject(pt, "ns",
+					p > 0 ? (double)nb_hist_percentile(h, p) : (double)h->min_ns);
 		cJSON_AddItemToArray(arr, pt);
 	}
 	cJSON_AddNumberToObject(o, "transactions", (double)h->count);
