@@ -400,8 +400,12 @@ static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root
 					       nb_plotdata_first_metric(root, row, m->string)) r =
 		    fig_compare_metric(P, stem, root, m->string);
 	}
-	for (unsigned g = 0; g < ng && !r; g++)
-		r = fig_compare_latency(P, stem, root, groups[g]);
+	for (unsigned g = 0; g < ng && !r; g++) {
+		r = plot_compare_percentiles(P, stem, root, groups[g]); /* plot_compare.c */
+		if (r == -ENOENT)					/* a compare from before them */
+			r = fig_compare_latency(P, stem, root, groups[g]);
+	}
+	r = r ? r : plot_compare_forest(P, stem, root);
 	return r ? r : figs_hops(P, stem, root, NULL);
 }
 
@@ -471,4 +475,36 @@ void plot_free(struct plot_figs *P)
 		free(P->figs[i].gp);
 	}
 	P->nfigs = 0;
+}
+
+/* ---- for the figures of other files (plot_compare.c) ---- */
+
+int plot_fig_begin(struct plot_figs *P, const char *name, const char *title)
+{
+	return fig_begin(P, name, title);
+}
+
+void plot_fig_end(struct plot_figs *P, bool keep)
+{
+	fig_end(P, keep);
+}
+
+void plot_gp_str(FILE *f, const char *s)
+{
+	gp_str(f, s);
+}
+
+void plot_dat_str(FILE *f, const char *s)
+{
+	dat_str(f, s);
+}
+
+void plot_percentile_axis(FILE *gp, double xmax)
+{
+	percentile_axis(gp, xmax);
+}
+
+const char *plot_sep(unsigned series)
+{
+	return sep(series);
 }
