@@ -90,7 +90,7 @@ int plot_compare_percentiles(struct plot_figs *P, const char *stem, const cJSON 
 		any += nb_plotdata_compare_merged(root, group, paths[p], pts, NB_PLOT_MAX_POINTS) > 0;
 	}
 	if (!any)
-		return -ENOENT;
+		return 0;
 	snprintf(name, sizeof(name), "%.60s_latency_%.100s", stem, group);
 	snprintf(title, sizeof(title), "%.100s: latency by percentile, every round's transactions merged",
 		 group);
@@ -117,4 +117,20 @@ int plot_compare_percentiles(struct plot_figs *P, const char *stem, const cJSON 
 	fprintf(P->gp, "set logscale y\nset yrange [*:*]\nset ylabel 'latency (µs, log scale)'\n");
 	plot_fig_end(P, series > 0);
 	return 0;
+}
+
+int plot_compare_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n)
+{
+	int r = 0;
+	for (unsigned i = 0; i < n && !r; i++) {
+		char groups[NB_PLOT_MAX_SERIES][NB_PLOT_GROUP_LEN], stem[96];
+		if (plot_is_run(roots[i]))
+			continue;
+		plot_file_stem(files[i], stem, sizeof(stem));
+		unsigned ng = nb_plotdata_compare_groups(roots[i], groups, NB_PLOT_MAX_SERIES);
+		for (unsigned g = 0; g < ng && !r; g++)
+			r = plot_compare_percentiles(P, stem, roots[i], groups[g]);
+		r = r ? r : plot_compare_forest(P, stem, roots[i]);
+	}
+	return r;
 }

@@ -387,6 +387,18 @@ static int figs_hops(struct plot_figs *P, const char *stem, const cJSON *root, c
 	return r;
 }
 
+/* Whether group's rows have merged latency distributions (a compare since they were added). */
+static bool has_merged(const cJSON *root, const char *group)
+{
+	const char *paths[NB_PLOT_MAX_SERIES];
+	unsigned np = nb_plotdata_compare_paths(root, paths, NB_PLOT_MAX_SERIES);
+	struct nb_plot_point pts[NB_PLOT_MAX_POINTS];
+	for (unsigned p = 0; p < np; p++)
+		if (nb_plotdata_compare_merged(root, group, paths[p], pts, NB_PLOT_MAX_POINTS))
+			return true;
+	return false;
+}
+
 /* Every figure of one compare report. */
 static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root)
 {
@@ -400,12 +412,9 @@ static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root
 					       nb_plotdata_first_metric(root, row, m->string)) r =
 		    fig_compare_metric(P, stem, root, m->string);
 	}
-	for (unsigned g = 0; g < ng && !r; g++) {
-		r = plot_compare_percentiles(P, stem, root, groups[g]); /* plot_compare.c */
-		if (r == -ENOENT)					/* a compare from before them */
+	for (unsigned g = 0; g < ng && !r; g++)
+		if (!has_merged(root, groups[g])) /* else plot_compare.c draws the merged distributions */
 			r = fig_compare_latency(P, stem, root, groups[g]);
-	}
-	r = r ? r : plot_compare_forest(P, stem, root);
 	return r ? r : figs_hops(P, stem, root, NULL);
 }
 
@@ -466,6 +475,16 @@ int plot_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n)
 			r = figs_compare(P, stem, roots[i]);
 	}
 	return r;
+}
+
+bool plot_is_run(const cJSON *root)
+{
+	return is_run(root);
+}
+
+void plot_file_stem(const char *file, char *buf, size_t len)
+{
+	file_stem(file, buf, len);
 }
 
 void plot_free(struct plot_figs *P)
