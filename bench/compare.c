@@ -524,9 +524,21 @@ static void status_cell(const struct nb_compare *c, struct nb_compare_status *st
 {
 	double target = nb_compare_target_pct(c, m), half, sd;
 	unsigned n;
-	if (!target || !nb_metric_applies(m, c->cfg.tests[ti]->kind) ||
+	/* without --precision nothing is targeted; the widest of what a verdict rests on is still shown */
+	bool shown_only = c->cfg.precision_pct <= 0 && (m == NB_M_P50 || m == NB_M_TPS || m == NB_M_GOODPUT);
+	if ((!target && !shown_only) || !nb_metric_applies(m, c->cfg.tests[ti]->kind) ||
 	    !judged(c, ti, pli, pi, m, &half, &sd, &n))
 		return;
+	if (shown_only) {
+		if (n >= 2 && !isnan(half) && (!st->any || half > st->widest_pct)) {
+			st->any = true;
+			st->wti = ti, st->wpli = pli, st->wpi = pi, st->wm = m;
+			st->widest_pct = half;
+			st->widest_target_pct = 0;
+			st->wneed = c->cfg.runs;
+		}
+		return;
+	}
 	unsigned need = n < 2 || isnan(half)
 			    ? c->cfg.runs
 			    : nb_paired_rounds_needed(sd, nb_paired_log_target(target), c->cfg.stop_level,

@@ -363,10 +363,13 @@ static void widest(const struct nb_compare *c, const struct nb_compare_status *s
 		snprintf(buf, len, "no interval yet");
 		return;
 	}
-	snprintf(buf, len, "%s%s%s %s %s +-%.1f%% (target %g%%)", c->cfg.tests[st->wti]->name,
+	char target[32] = "";
+	if (st->widest_target_pct > 0)
+		snprintf(target, sizeof(target), " (target %g%%)", st->widest_target_pct);
+	snprintf(buf, len, "%s%s%s %s %s +-%.1f%%%s", c->cfg.tests[st->wti]->name,
 		 nb_compare_rows(c, st->wti) > 1 ? " " : "",
 		 nb_compare_rows(c, st->wti) > 1 ? nb_compare_row_placement(c, st->wti, st->wpli) : "",
-		 c->cfg.paths[st->wpi], nb_metrics[st->wm].label, st->widest_pct, st->widest_target_pct);
+		 c->cfg.paths[st->wpi], nb_metrics[st->wm].label, st->widest_pct, target);
 }
 
 /* After each round: the progress line (a terminal's is rewritten in place), and once, after the minimum
