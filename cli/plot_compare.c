@@ -46,7 +46,16 @@ int plot_compare_forest(struct plot_figs *P, const char *stem, const cJSON *root
 		    P->gp,
 		    "set terminal svg size 1000,%u dynamic noenhanced font 'sans,11' background '#ffffff'\n",
 		    height);
-	fprintf(P->dat, "# label ratio lo hi path_index\n");
+	/* a log axis (a ratio's interval is symmetric in logs), at most 1/8..8: an interval beyond is cut at
+	 * the edge and marked there with an arrowhead */
+	const double clamp = 8;
+	for (unsigned i = 0; i < n; i++) {
+		xmin = fmin(xmin, isnan(rows[i].lo) ? rows[i].ratio : rows[i].lo);
+		xmax = fmax(xmax, isnan(rows[i].hi) ? rows[i].ratio : rows[i].hi);
+	}
+	xmin = fmax(xmin / 1.05, 1 / clamp);
+	xmax = fmin(xmax * 1.05, clamp);
+	fprintf(P->dat, "# label ratio lo hi path_index cut_low cut_high (NaN: not cut)\n");
 	for (unsigned i = 0; i < n; i++) {
 		char label[320];
 		snprintf(label, sizeof(label), "%.160s  %.64s  %.40s", rows[i].group, rows[i].path,
@@ -55,25 +64,36 @@ int plot_compare_forest(struct plot_figs *P, const char *stem, const cJSON *root
 		longest = strlen(label) > longest ? strlen(label) : longest;
 		double lo = isnan(rows[i].lo) ? rows[i].ratio : rows[i].lo,
 		       hi = isnan(rows[i].hi) ? rows[i].ratio : rows[i].hi;
-		fprintf(P->dat, " %.6g %.6g %.6g %u\n", rows[i].ratio, lo, hi, rows[i].path_index + 1);
-		xmin = fmin(xmin, lo);
-		xmax = fmax(xmax, hi);
+		fprintf(P->dat, " %.6g %.6g %.6g %u", fmin(fmax(rows[i].ratio, xmin), xmax), fmax(lo, xmin),
+			fmin(hi, xmax), rows[i].path_index + 1);
+		if (lo < xmin)
+			fprintf(P->dat, " %.6g", xmin);
+		else
+			fprintf(P->dat, " NaN");
+		if (hi > xmax)
+			fprintf(P->dat, " %.6g\n", xmax);
+		else
+			fprintf(P->dat, " NaN\n");
 	}
-	double pad = (xmax - xmin) * 0.05 + 0.01;
 	fprintf(P->gp,
 		"set yrange [%u:-1] reverse\nset ytics scale 0\nset grid xtics noytics\nset key off\n"
-		"set xrange [%g:%g]\nset xlabel 'ratio to %s (1.0: no difference)'\n"
+		"set logscale x\nset xrange [%g:%g]\nset xtics (0.125, 0.25, 0.5, 0.8, 0.9, 1, 1.1, 1.25, "
+		"1.5, 2, 4, 8)\nset xlabel 'ratio to %s (1.0: no difference; log scale, "
+		"an interval past the edge ends in an arrowhead)'\n"
 		"set arrow from 1, graph 0 to 1, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
 		"set style line 1 lc rgb '#1b9e77'\nset style line 2 lc rgb '#d95f02'\n"
 		"set style line 3 lc rgb '#7570b3'\nset style line 4 lc rgb '#e7298a'\n"
 		"set style line 5 lc rgb '#66a61e'\nset style line 6 lc rgb '#e6ab02'\n"
 		"set style line 7 lc rgb '#a6761d'\nset style line 8 lc rgb '#666666'\n"
 		"set style increment user\nset lmargin %zu\n",
-		n, fmax(0, xmin - pad), xmax + pad, *ref ? ref : "the reference", longest + 2);
-	fprintf(
-	    P->cmd,
-	    "'%s.dat' using 2:0:3:4:5:yticlabels(1) with xerrorbars pt 7 ps 0.8 lw 1.5 lc variable notitle",
-	    P->figs[P->nfigs].name);
+		n, xmin, xmax, *ref ? ref : "the reference", longest + 2);
+	const char *f = P->figs[P->nfigs].name;
+	fprintf(P->cmd,
+		"'%s.dat' using 2:0:3:4:5:yticlabels(1) with xerrorbars pt 7 ps 0.8 lw 1.5 lc variable "
+		"notitle, \\\n"
+		"     '%s.dat' using 6:0:('<') with labels font ',14' tc rgb '#444444' notitle, \\\n"
+		"     '%s.dat' using 7:0:('>') with labels font ',14' tc rgb '#444444' notitle",
+		f, f, f);
 	plot_fig_end(P, n > 0);
 	return 0;
 }
