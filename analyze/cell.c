@@ -72,6 +72,15 @@ unsigned nb_cell_pairs(const struct nb_cell *a, const struct nb_cell *b, enum nb
 	return pairs(a, b, m, xa, xb, NULL);
 }
 
+unsigned nb_cell_pairs_upto(const struct nb_cell *a, const struct nb_cell *b, enum nb_metric m,
+			    unsigned last_round, double *xa, double *xb)
+{
+	unsigned rounds[NB_CELL_MAX_RUNS], n = pairs(a, b, m, xa, xb, rounds), k = 0;
+	while (k < n && rounds[k] <= last_round)
+		k++;
+	return k;
+}
+
 int nb_cell_ratio_paired(const struct nb_cell *x, const struct nb_cell *ref, enum nb_metric m, double level,
 			 uint64_t seed, struct nb_ratio *ret)
 {

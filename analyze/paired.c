@@ -180,6 +180,15 @@ int nb_paired_ratio_unpaired(const double *b, unsigned nb, const double *a, unsi
 	return 0;
 }
 
+void nb_paired_ratio_guard(struct nb_ratio *r, double pilot_sd, unsigned n0, double level)
+{
+	if (n0 < 2 || isnan(r->lo) || !isfinite(pilot_sd) || !r->n)
+		return;
+	double m = log(r->ratio), g = nb_t_quantile(level, n0 - 1) * pilot_sd / sqrt(r->n);
+	double lo = fmin(log(r->lo), m - g), hi = fmax(log(r->hi), m + g);
+	ratio_bounds(r, m, lo, hi);
+}
+
 bool nb_ratio_holds_one(const struct nb_ratio *r)
 {
 	return r->lo <= 1 && r->hi >= 1;
@@ -188,7 +197,7 @@ bool nb_ratio_holds_one(const struct nb_ratio *r)
 void nb_paired_delta(const double *x, const double *ref, unsigned n, double level, uint64_t seed,
 		     struct nb_delta *ret)
 {
-	double d[NB_PAIRED_MAX];
+	double d[NB_PAIRED_MAX] = {0};
 	n = n > NB_PAIRED_MAX ? NB_PAIRED_MAX : n;
 	for (unsigned i = 0; i < n; i++)
 		d[i] = x[i] - ref[i];

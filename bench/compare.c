@@ -446,11 +446,29 @@ static uint64_t boot_seed(const struct nb_compare *c)
 	return c->seed ^ 0x5bd1e995ull;
 }
 
+/* --precision: Stein's guard on a ratio (paired.h): the first stage's rounds (up to cfg.runs) bound how
+ * narrow its interval may be, so that stopping once it looks narrow keeps the level's coverage. */
+static void guard(const struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi, enum nb_metric m,
+		  double level, struct nb_ratio *r)
+{
+	double a[NB_CELL_MAX_RUNS], b[NB_CELL_MAX_RUNS];
+	struct nb_ratio pilot;
+	if (c->cfg.precision_pct <= 0 || pi == c->ref)
+		return;
+	unsigned n0 =
+	    nb_cell_pairs_upto(&c->cells[ti][pli][pi], &c->cells[ti][pli][c->ref], m, c->cfg.runs, a, b);
+	if (nb_paired_ratio(a, b, n0, level, boot_seed(c), &pilot) == 0)
+		nb_paired_ratio_guard(r, pilot.sd_log, n0, level);
+}
+
 int nb_compare_ratio(const struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi, enum nb_metric m,
 		     struct nb_ratio *ret)
 {
-	return nb_cell_ratio_paired(&c->cells[ti][pli][pi], &c->cells[ti][pli][c->ref], m, c->cfg.ci_level,
-				    boot_seed(c), ret);
+	int r = nb_cell_ratio_paired(&c->cells[ti][pli][pi], &c->cells[ti][pli][c->ref], m, c->cfg.ci_level,
+				     boot_seed(c), ret);
+	if (!r)
+		guard(c, ti, pli, pi, m, c->cfg.ci_level, ret);
+	return r;
 }
 
 static bool percentile_of(enum nb_metric m, double *ret_p)
@@ -503,15 +521,21 @@ static bool judged(const struct nb_compare *c, unsigned ti, unsigned pli, unsign
 	struct nb_ratio r;
 	if (pi != c->ref || c->cfg.npaths == 1) {
 		const struct nb_cell *ref = pi == c->ref ? NULL : &c->cells[ti][pli][c->ref];
-		double lv[NB_CELL_MAX_RUNS], one[NB_CELL_MAX_RUNS];
+		double lv[NB_CELL_MAX_RUNS] = {0}, one[NB_CELL_MAX_RUNS] = {0};
 		unsigned k = ref ? nb_cell_pairs(cell, ref, m, lv, one) : cell->n;
 		if (!ref)
 			for (unsigned i = 0; i < k; i++)
 				lv[i] = cell->v[m][i], one[i] = 1;
 		if (nb_paired_ratio(lv, one, k, c->cfg.stop_level, boot_seed(c), &r) < 0)
 			return false;
+		if (ref)
+			guard(c, ti, pli, pi, m, c->cfg.stop_level, &r);
 		*half_pct = r.half_pct;
 		*sd_log = r.sd_log;
+		if (r.n >= 2 &&
+		    !isnan(r.half_pct)) /* the spread the (guarded) interval implies: the projection's */
+			*sd_log = fmax(r.sd_log, log1p(r.half_pct / 100) * sqrt(r.n) /
+						     nb_t_quantile(c->cfg.stop_level, r.n - 1));
 		*n = r.n;
 		return true;
 	}

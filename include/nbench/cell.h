@@ -42,6 +42,9 @@ bool nb_cell_delta(const struct nb_cell *parent, double mean, enum nb_metric m, 
  * NB_CELL_MAX_RUNS), paired by round; how many pairs. */
 unsigned nb_cell_pairs(const struct nb_cell *a, const struct nb_cell *b, enum nb_metric m, double *xa,
 		       double *xb);
+/* The same over the rounds up to last_round only (a stopping rule's first stage). */
+unsigned nb_cell_pairs_upto(const struct nb_cell *a, const struct nb_cell *b, enum nb_metric m,
+			    unsigned last_round, double *xa, double *xb);
 /* Figure m of x against ref over their paired rounds (paired.h): the ratio x / ref with its interval at
  * level (seed: the bootstrap's, the same for every cell of one comparison). 0, or -EDOM when a value is not
  * positive or they share no round. */

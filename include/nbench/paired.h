@@ -76,6 +76,13 @@ int nb_paired_ratio(const double *x, const double *ref, unsigned n, double level
  * unless both sides have two values. */
 int nb_paired_ratio_unpaired(const double *b, unsigned nb, const double *a, unsigned na, double level,
 			     struct nb_ratio *ret);
+/* Stein's guard for a ratio reported after stopping on its precision: the first stage (the pilot, n0 pairs
+ * whose log-ratios spread by pilot_sd) fixed how wide an interval over r->n pairs may honestly be, t(n0 - 1)
+ * pilot_sd / sqrt(n), whatever the later rounds' spread; r's bounds widen to at least that around the ratio
+ * (in logs), and its half_pct with them. Without it, stopping at the first stage whose interval happens to
+ * look narrow makes a 95% interval cover less than 95% of the time. Nothing when n0 < 2 or r has no interval.
+ */
+void nb_paired_ratio_guard(struct nb_ratio *r, double pilot_sd, unsigned n0, double level);
 /* Whether r's interval holds 1: no difference at its level (false when it has no interval). */
 bool nb_ratio_holds_one(const struct nb_ratio *r);
 

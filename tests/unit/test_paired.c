@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "nbench/paired.h"
+#include "nbench/stats.h"
 #include "tap.h"
 
 static bool near(double a, double b, double eps)
@@ -48,6 +49,58 @@ static void test_ratio_pairing(void)
 	CHECK_MSG(r.unpaired_lo < 0.7 && r.unpaired_hi > 1.7, "unpaired [%g, %g]", r.unpaired_lo,
 		  r.unpaired_hi);
 	CHECK(near(r.correlation, 1, 1e-12));
+}
+
+/* Stein's guard: a pilot of 5 pairs spread by 0.05 in logs bounds an interval over 20 pairs to at least
+ * t(4) 2.776 x 0.05 / sqrt(20) = 0.031036 around the ratio; a narrower one widens, a wider one stays. */
+static void test_ratio_guard(void)
+{
+	struct nb_ratio r = {.ratio = 1.1, .lo = 1.1 * exp(-0.01), .hi = 1.1 * exp(0.01), .n = 20};
+	nb_paired_ratio_guard(&r, 0.05, 5, 95);
+	CHECK_MSG(near(log(r.hi / 1.1), 0.031036, 1e-6) && near(log(1.1 / r.lo), 0.031036, 1e-6), "[%g, %g]",
+		  r.lo, r.hi);
+	CHECK_MSG(near(r.half_pct, expm1(0.031036) * 100, 1e-4), "%g", r.half_pct);
+	struct nb_ratio wide = {.ratio = 1.1, .lo = 1.0, .hi = 1.3, .n = 20};
+	nb_paired_ratio_guard(&wide, 0.05, 5, 95);
+	CHECK(wide.lo == 1.0 && near(wide.hi, 1.3, 1e-12));
+	struct nb_ratio none = {.ratio = 1.1, .lo = NAN, .hi = NAN, .n = 1};
+	nb_paired_ratio_guard(&none, 0.05, 5, 95);
+	CHECK(isnan(none.lo));
+}
+
+/* Optional stopping, simulated: rounds of log-ratios with sd near what the target needs, judged after 5
+ * rounds and then after the rounds each judgement projects (as compare's stages); reported with Stein's
+ * guard the 95% interval covers the true ratio 95% of the time, within tolerance. */
+static void test_stopping_coverage(void)
+{
+	struct nb_rng g = {11};
+	double tgt = nb_paired_log_target(2);
+	unsigned hit = 0, draws = 2000;
+	for (unsigned k = 0; k < draws; k++) {
+		double x[200], one[200];
+		unsigned n = 0, next = 5;
+		struct nb_ratio r, pilot;
+		for (; n < 5; n++)
+			x[n] = exp(0.03 * nb_rng_normal(&g)), one[n] = 1;
+		nb_paired_ratio(x, one, 5, 95, 1, &pilot);
+		for (;;) {
+			nb_paired_ratio(x, one, n, 95, 1, &r);
+			nb_paired_ratio_guard(&r, pilot.sd_log, 5, 95);
+			if (n == 200 || (n >= next && r.half_pct <= 2))
+				break;
+			if (n >= next) {
+				unsigned want = nb_paired_rounds_needed(
+				    fmax(r.sd_log,
+					 pilot.sd_log * nb_t_quantile(95, 4) / nb_t_quantile(95, n - 1)),
+				    tgt, 95, 5, 200);
+				next = want > n ? want : n + 1;
+			}
+			x[n] = exp(0.03 * nb_rng_normal(&g)), one[n++] = 1;
+		}
+		hit += r.lo <= 1 && r.hi >= 1;
+	}
+	double cov = 100.0 * hit / draws;
+	CHECK_MSG(cov >= 94 && cov <= 97.5, "coverage under optional stopping %.1f%%", cov);
 }
 
 /* Two independent samples (diff): Welch on the logs. a = {e^0, e^0.2}, b = {e^0.4, e^0.6}: difference of
@@ -168,9 +221,17 @@ static void test_rng(void)
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
-	    TAP_CASE(test_ratio_t),  TAP_CASE(test_ratio_pairing), TAP_CASE(test_ratio_unpaired),
-	    TAP_CASE(test_delta),    TAP_CASE(test_bootstrap),	   TAP_CASE(test_rounds_needed),
-	    TAP_CASE(test_outliers), TAP_CASE(test_rng),	   TAP_CASE(test_simulated_coverage),
+	    TAP_CASE(test_ratio_t),
+	    TAP_CASE(test_ratio_pairing),
+	    TAP_CASE(test_ratio_unpaired),
+	    TAP_CASE(test_delta),
+	    TAP_CASE(test_bootstrap),
+	    TAP_CASE(test_rounds_needed),
+	    TAP_CASE(test_outliers),
+	    TAP_CASE(test_rng),
+	    TAP_CASE(test_simulated_coverage),
+	    TAP_CASE(test_ratio_guard),
+	    TAP_CASE(test_stopping_coverage),
 	};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }
