@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,13 +23,44 @@ static const char *metric_words(const char *key)
 	return key;
 }
 
+/* A number, or NaN (what gnuplot skips) unless cut. */
+static void num_or_nan(FILE *f, bool cut, double v, const char *end)
+{
+	if (cut)
+		fprintf(f, " %.6g%s", v, end);
+	else
+		fprintf(f, " NaN%s", end);
+}
+
+/* The forest's rows into its data: label, ratio, interval (cut to [xmin, xmax]), path index, the cut ends;
+ * the longest label's length. */
+static size_t forest_rows(FILE *dat, const struct nb_plot_ratio *rows, unsigned n, double xmin, double xmax)
+{
+	size_t longest = 10;
+	fprintf(dat, "# label ratio lo hi path_index cut_low cut_high (NaN: not cut)\n");
+	for (unsigned i = 0; i < n; i++) {
+		char label[320];
+		snprintf(label, sizeof(label), "%.160s  %.64s  %.40s", rows[i].group, rows[i].path,
+			 metric_words(rows[i].key));
+		plot_dat_str(dat, label);
+		longest = strlen(label) > longest ? strlen(label) : longest;
+		double lo = isnan(rows[i].lo) ? rows[i].ratio : rows[i].lo,
+		       hi = isnan(rows[i].hi) ? rows[i].ratio : rows[i].hi;
+		fprintf(dat, " %.6g %.6g %.6g %u", fmin(fmax(rows[i].ratio, xmin), xmax), fmax(lo, xmin),
+			fmin(hi, xmax), rows[i].path_index + 1);
+		num_or_nan(dat, lo < xmin, xmin, "");
+		num_or_nan(dat, hi > xmax, xmax, "\n");
+	}
+	return longest;
+}
+
 int plot_compare_forest(struct plot_figs *P, const char *stem, const cJSON *root)
 {
 	static struct nb_plot_ratio rows[NB_PLOT_MAX_RATIOS];
 	char ref[64], name[160], title[200];
 	unsigned n = nb_plotdata_compare_ratios(root, rows, NB_PLOT_MAX_RATIOS, ref, sizeof(ref));
+	const double clamp = 8;
 	double xmin = 1, xmax = 1;
-	size_t longest = 10;
 
 	snprintf(name, sizeof(name), "%.60s_ratios", stem);
 	snprintf(title, sizeof(title),
@@ -48,33 +80,13 @@ int plot_compare_forest(struct plot_figs *P, const char *stem, const cJSON *root
 		    height);
 	/* a log axis (a ratio's interval is symmetric in logs), at most 1/8..8: an interval beyond is cut at
 	 * the edge and marked there with an arrowhead */
-	const double clamp = 8;
 	for (unsigned i = 0; i < n; i++) {
 		xmin = fmin(xmin, isnan(rows[i].lo) ? rows[i].ratio : rows[i].lo);
 		xmax = fmax(xmax, isnan(rows[i].hi) ? rows[i].ratio : rows[i].hi);
 	}
 	xmin = fmax(xmin / 1.05, 1 / clamp);
 	xmax = fmin(xmax * 1.05, clamp);
-	fprintf(P->dat, "# label ratio lo hi path_index cut_low cut_high (NaN: not cut)\n");
-	for (unsigned i = 0; i < n; i++) {
-		char label[320];
-		snprintf(label, sizeof(label), "%.160s  %.64s  %.40s", rows[i].group, rows[i].path,
-			 metric_words(rows[i].key));
-		plot_dat_str(P->dat, label);
-		longest = strlen(label) > longest ? strlen(label) : longest;
-		double lo = isnan(rows[i].lo) ? rows[i].ratio : rows[i].lo,
-		       hi = isnan(rows[i].hi) ? rows[i].ratio : rows[i].hi;
-		fprintf(P->dat, " %.6g %.6g %.6g %u", fmin(fmax(rows[i].ratio, xmin), xmax), fmax(lo, xmin),
-			fmin(hi, xmax), rows[i].path_index + 1);
-		if (lo < xmin)
-			fprintf(P->dat, " %.6g", xmin);
-		else
-			fprintf(P->dat, " NaN");
-		if (hi > xmax)
-			fprintf(P->dat, " %.6g\n", xmax);
-		else
-			fprintf(P->dat, " NaN\n");
-	}
+	size_t longest = forest_rows(P->dat, rows, n, xmin, xmax);
 	fprintf(P->gp,
 		"set yrange [%u:-1] reverse\nset ytics scale 0\nset grid xtics noytics\nset key off\n"
 		"set logscale x\nset xrange [%g:%g]\nset xtics (0.125, 0.25, 0.5, 0.8, 0.9, 1, 1.1, 1.25, "
