@@ -359,7 +359,7 @@ static const char *human_time(int64_t ns, char *buf, size_t len)
 /* The widest targeted interval: "rr-tcp nat p50 +-3.1% (target 2%)". */
 static void widest(const struct nb_compare *c, const struct nb_compare_status *st, char *buf, size_t len)
 {
-	if (!st->any) {
+	if (!st->any || isinf(st->widest_pct)) { /* one round: no spread to judge */
 		snprintf(buf, len, "no interval yet");
 		return;
 	}
