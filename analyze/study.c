@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nbench/fsutil.h"
+#include "nbench/paired.h"
 #include "nbench/stats.h"
 #include "nbench/study.h"
 
@@ -257,44 +258,44 @@ int nb_study_figure_index(const struct nb_study *s, const char *id)
 
 /* ---- the verdicts ---- */
 
-/* The paired ratio's interval: the mean of the log-ratios with Student's t. (compare's analyze/paired.c
- * does the same and more -- a bootstrap from 20 rounds -- once it is on main; this then calls it.) */
-static void paired_ratio(const double *x, const double *ref, unsigned n, double level,
+/* The ratio over the rounds both have, paired by round: compare's (analyze/paired.c: Student's t on the
+ * log-ratios while the rounds are few, joined by a bootstrap over the rounds from NB_PAIRED_BOOT_MIN). */
+static void paired_ratio(const double *x, const double *ref, unsigned n, double level, uint64_t seed,
 			 struct nb_study_measure *m)
 {
-	double lr[256];
+	double a[NB_PAIRED_MAX], b[NB_PAIRED_MAX];
 	unsigned k = 0;
-	for (unsigned i = 0; i < n && k < 256; i++)
+	struct nb_ratio r;
+	for (unsigned i = 0; i < n && k < NB_PAIRED_MAX; i++)
 		if (x[i] > 0 && ref[i] > 0)
-			lr[k++] = log(x[i] / ref[i]);
+			a[k] = x[i], b[k++] = ref[i];
 	m->ratio = m->ratio_lo = m->ratio_hi = NAN;
-	if (!k)
+	if (!k || nb_paired_ratio(a, b, k, level, seed, &r) < 0)
 		return;
-	struct nb_stat st = nb_stat_of(lr, k, level);
-	m->ratio = exp(st.mean);
-	m->ratio_lo = k > 1 ? exp(st.mean - st.ci) : m->ratio;
-	m->ratio_hi = k > 1 ? exp(st.mean + st.ci) : m->ratio;
+	m->ratio = r.ratio;
+	m->ratio_lo = k > 1 ? r.lo : r.ratio;
+	m->ratio_hi = k > 1 ? r.hi : r.ratio;
 }
 
 struct nb_study_measure nb_study_measure_rounds(const double *x, const double *ref, unsigned n, double scale,
-						double level)
+						double level, uint64_t seed)
 {
 	struct nb_study_measure m = {.have = false, NAN, NAN, NAN, NAN, NAN, NAN, 0};
-	double v[256];
+	double v[NB_PAIRED_MAX];
 	unsigned k = 0;
-	for (unsigned i = 0; i < n && k < 256; i++)
+	for (unsigned i = 0; i < n && k < NB_PAIRED_MAX; i++)
 		if (isfinite(x[i]))
 			v[k++] = x[i] * scale;
 	if (!k)
 		return m;
-	struct nb_stat st = nb_stat_of(v, k, level);
+	struct nb_paired_mean pm = nb_paired_mean_of(v, k, level, seed);
 	m.have = true;
 	m.rounds = k;
-	m.value = st.mean;
-	m.lo = k > 1 ? st.mean - st.ci : st.mean;
-	m.hi = k > 1 ? st.mean + st.ci : st.mean;
+	m.value = pm.mean;
+	m.lo = k > 1 ? pm.lo : pm.mean;
+	m.hi = k > 1 ? pm.hi : pm.mean;
 	if (ref)
-		paired_ratio(x, ref, n, level, &m);
+		paired_ratio(x, ref, n, level, seed, &m);
 	return m;
 }
 

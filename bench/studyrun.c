@@ -104,7 +104,8 @@ static int compare_cfg(struct nb_studyrun *r, struct nb_compare_cfg *cc, char *e
 	}
 	cc->pl[0] = cfg->placement;
 	cc->npl = 1;
-	cc->runs = cc->max_runs = cfg->rounds;
+	cc->runs = cc->max_rounds = cfg->rounds; /* exactly these: no precision target */
+	cc->seed = cfg->seed;
 	cc->ci_level = 95;
 	cc->duration_ns = cfg->duration_ns;
 	cc->where = cfg->where;
@@ -145,6 +146,7 @@ int nb_studyrun_open(struct nb_studyrun *r, const struct nb_studyrun_cfg *cfg, c
 		return -ENOMEM;
 	rc = nb_compare_open(r->cmp, &cc, err, errlen);
 	r->cc = r->cmp->cfg;
+	r->seed = r->cmp->seed;
 	for (unsigned i = 0; i < r->cmp->nskipped && i < NB_COMPARE_MAX_PATHS; i++) {
 		snprintf(r->skipped[i].path, sizeof(r->skipped[i].path), "%s", r->cmp->skipped[i].path);
 		snprintf(r->skipped[i].why, sizeof(r->skipped[i].why), "%s", r->cmp->skipped[i].why);
@@ -255,7 +257,7 @@ void nb_studyrun_measure(void *arg, unsigned fig, const char *kind, struct nb_st
 							    : NB_SR_TPS;
 	double scale = which == NB_SR_GOODPUT ? 1e-6 : 1; /* bit/s to the study's Mbit/s */
 	const double *x = r->v[ti][pi][which], *ref = ni < 0 ? NULL : r->v[ti][ni][which];
-	*ret = nb_study_measure_rounds(x, ref, r->rounds, scale, 95);
+	*ret = nb_study_measure_rounds(x, ref, r->rounds, scale, 95, r->seed);
 	/* the study's latency is netperf's: 1 / transactions per second */
 	if (latency && ret->have)
 		*ret = nb_study_measure_inverse(ret, 1e6);
@@ -273,9 +275,10 @@ unsigned nb_studyrun_redis_points(const struct nb_studyrun *r, struct nb_study_r
 			p->connections = r->cfg.conns[ci];
 			const double *ref_t = ni < 0 ? NULL : r->redis_tps[ci][ni];
 			const double *ref_l = ni < 0 ? NULL : r->redis_lat_ns[ci][ni];
-			p->tps = nb_study_measure_rounds(r->redis_tps[ci][pi], ref_t, r->redis_rounds, 1, 95);
+			p->tps = nb_study_measure_rounds(r->redis_tps[ci][pi], ref_t, r->redis_rounds, 1, 95,
+							 r->seed);
 			p->lat_us = nb_study_measure_rounds(r->redis_lat_ns[ci][pi], ref_l, r->redis_rounds,
-							    1e-3, 95);
+							    1e-3, 95, r->seed);
 			n += p->tps.have || p->lat_us.have;
 		}
 	return n;

@@ -388,6 +388,18 @@ static int figs_hops(struct plot_figs *P, const char *stem, const cJSON *root, c
 	return r;
 }
 
+/* Whether group's rows have merged latency distributions (a compare since they were added). */
+static bool has_merged(const cJSON *root, const char *group)
+{
+	const char *paths[NB_PLOT_MAX_SERIES];
+	unsigned np = nb_plotdata_compare_paths(root, paths, NB_PLOT_MAX_SERIES);
+	struct nb_plot_point pts[NB_PLOT_MAX_POINTS];
+	for (unsigned p = 0; p < np; p++)
+		if (nb_plotdata_compare_merged(root, group, paths[p], pts, NB_PLOT_MAX_POINTS))
+			return true;
+	return false;
+}
+
 /* Every figure of one compare report. */
 static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root)
 {
@@ -402,11 +414,13 @@ static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root
 		    fig_compare_metric(P, stem, root, m->string);
 	}
 	for (unsigned g = 0; g < ng && !r; g++)
-		r = fig_compare_latency(P, stem, root, groups[g]);
+		if (!has_merged(root, groups[g])) /* else plot_compare.c draws the merged distributions */
+			r = fig_compare_latency(P, stem, root, groups[g]);
 	return r ? r : figs_hops(P, stem, root, NULL);
 }
 
-void plot_file_stem(const char *file, char *buf, size_t len)
+/* The file's name without its folder and ".json", file-safe: compare figures' prefix. */
+static void file_stem(const char *file, char *buf, size_t len)
 {
 	const char *b = strrchr(file, '/');
 	snprintf(buf, len, "%s", b ? b + 1 : file);
@@ -434,7 +448,7 @@ static unsigned single_runs(cJSON **roots, char **files, unsigned n, struct run 
 		for (unsigned j = 0; j + 1 < nruns; j++)
 			if (!strcmp(runs[j].label, ru->label)) {
 				char stem[96];
-				plot_file_stem(files[i], stem, sizeof(stem));
+				file_stem(files[i], stem, sizeof(stem));
 				snprintf(ru->label + strlen(ru->label), sizeof(ru->label) - strlen(ru->label),
 					 " (%s)", stem);
 				break;
@@ -455,13 +469,23 @@ int plot_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n)
 	}
 	for (unsigned i = 0, k = 0; i < n && !r; i++) {
 		char stem[96];
-		plot_file_stem(files[i], stem, sizeof(stem));
+		file_stem(files[i], stem, sizeof(stem));
 		if (is_run(roots[i]))
 			r = figs_hops(P, stem, roots[i], runs[k++].label);
-		else if (!nb_study_doc_is(roots[i])) /* a study's figures are plot_study's */
+		else if (!nb_study_doc_is(roots[i])) /* a study's figures are plot_study.c's */
 			r = figs_compare(P, stem, roots[i]);
 	}
 	return r;
+}
+
+bool plot_is_run(const cJSON *root)
+{
+	return is_run(root);
+}
+
+void plot_file_stem(const char *file, char *buf, size_t len)
+{
+	file_stem(file, buf, len);
 }
 
 void plot_free(struct plot_figs *P)
@@ -473,7 +497,7 @@ void plot_free(struct plot_figs *P)
 	P->nfigs = 0;
 }
 
-/* ---- for the figure kinds in their own files ---- */
+/* ---- for the figures of other files (plot_compare.c) ---- */
 
 int plot_fig_begin(struct plot_figs *P, const char *name, const char *title)
 {
@@ -488,6 +512,16 @@ void plot_fig_end(struct plot_figs *P, bool keep)
 void plot_gp_str(FILE *f, const char *s)
 {
 	gp_str(f, s);
+}
+
+void plot_dat_str(FILE *f, const char *s)
+{
+	dat_str(f, s);
+}
+
+void plot_percentile_axis(FILE *gp, double xmax)
+{
+	percentile_axis(gp, xmax);
 }
 
 const char *plot_sep(unsigned series)

@@ -42,7 +42,8 @@ static void study_help(void)
 	    "                    [--wire IF_A,IF_B] [--wire-rate R|none] [-H SERVER --key-file FILE [--port "
 	    "P]]\n"
 	    "                    [--redis-conns LIST] [--redis-rounds N] [--redis-time SEC] [--no-redis]\n"
-	    "                    [--margin PCT] [--study-data FILE] [--json] [-o FILE] [--json-out FILE] "
+	    "                    [--margin PCT] [--seed N] [--study-data FILE] [--json] [-o FILE] "
+	    "[--json-out FILE] "
 	    "[-q]\n"
 	    "  IBM's RC25482 (Felter et al., 2014) network figures on this host or two: goodput and\n"
 	    "  system-wide CPU cycles per byte of one TCP connection each way, TCP_RR and UDP_RR with\n"
@@ -105,6 +106,18 @@ static int parse_margin(void *base, const char *arg)
 	return 0;
 }
 
+/* --seed N: compare's (a 64-bit number, as compare --seed takes it) */
+static int parse_seed(void *base, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || !v || arg[0] == '-')
+		return cli_usage_error("study", "--seed: '%s' is not a number from 1 to 2^64-1", arg);
+	((struct study_args *)base)->cfg.seed = v;
+	return 0;
+}
+
 static const struct cli_opt study_opts[] = {
     {"paths", 0, "LIST", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, paths)},
     {"rounds", 0, "N", CLI_C_STUDY, 0, CLI_OT_UINT, CLI_FIELD(struct study_args, cfg.rounds), .lo = 1,
@@ -121,6 +134,7 @@ static const struct cli_opt study_opts[] = {
      .what = "a duration"},
     {"no-redis", 0, NULL, CLI_C_STUDY, 0, CLI_OT_SET, CLI_FIELD(struct study_args, no_redis), .lo = 1},
     {"margin", 0, "PCT", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_margin},
+    {"seed", 0, "N", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_seed},
     {"study-data", 0, "FILE", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, data)},
     {"json-out", 0, "FILE", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, json_out)},
 };

@@ -147,9 +147,11 @@ static void text_settings(const struct cli_study *o, const struct view *v, FILE 
 			       "under test"
 			     : "");
 	fprintf(out,
-		"  rounds     %u of %u, every test on every path once per round, interleaved; %s runs "
-		"after %s warm-up\n",
-		r->rounds, c->rounds, nb_fmt_ns((double)c->duration_ns, a, sizeof(a)),
+		"  rounds     %u of %u, every test on every path once per round in a random order (seed "
+		"%llu); %s "
+		"runs after %s warm-up\n",
+		r->rounds, c->rounds, (unsigned long long)r->seed,
+		nb_fmt_ns((double)c->duration_ns, a, sizeof(a)),
 		c->duration_ns >= 4 * NB_NS_PER_S ? "1 s" : "a quarter's");
 	fprintf(out,
 		"  stream     1 TCP connection, 128 KiB writes, each way (SUT transmits: stream-reverse, "
@@ -304,6 +306,10 @@ static cJSON *j_settings(const struct cli_study *o, const struct view *v)
 	for (unsigned i = 0; i < c->ntests; i++)
 		cJSON_AddItemToArray(t, cJSON_CreateString(c->tests[i]));
 	cJSON_AddNumberToObject(s, "rounds", c->rounds);
+	char seed[24];
+	snprintf(seed, sizeof(seed), "%llu",
+		 (unsigned long long)r->seed); /* a string, as compare's: 64 bits */
+	cJSON_AddStringToObject(s, "seed", seed);
 	cJSON_AddNumberToObject(s, "duration_ns", (double)c->duration_ns);
 	cJSON_AddStringToObject(s, "placement", nb_placement_name(c->placement));
 	cJSON_AddStringToObject(s, "host", c->where.host ? c->where.host : "");

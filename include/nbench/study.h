@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -116,11 +117,12 @@ struct nb_study_measure {
 
 /* A figure's measure from its rounds: x[i] on the path and ref[i] on native in round i (NAN: that run failed
  * or did not run), each value scaled by scale to the study's unit. The value is the mean of x's rounds with
- * its t interval at level (95 or 99); the ratio the geometric mean of x[i] / ref[i] over the rounds both
- * have, with the t interval of the log-ratios (paired: what hits a whole round cancels). ref NULL: no ratio
- * (native itself). A single round gives the point as its own interval. */
+ * its interval at level (95 or 99), the ratio x / ref over the rounds both have, paired by round (what hits a
+ * whole round cancels), with its interval: compare's statistics (analyze/paired.h: t on the logs while the
+ * rounds are few, a bootstrap seeded with seed joining it from NB_PAIRED_BOOT_MIN rounds). ref NULL: no
+ * ratio. A single round gives the point as its own interval. */
 struct nb_study_measure nb_study_measure_rounds(const double *x, const double *ref, unsigned n, double scale,
-						double level);
+						double level, uint64_t seed);
 
 /* The measure of 1/x scaled by k (transactions/s -> latency in us with k = 1e6), intervals turned round (an
  * interval of x reaching 0 has no upper bound: INFINITY). */

@@ -50,6 +50,7 @@ struct nb_studyrun_cfg {
 	unsigned ntests;
 	enum nb_placement placement; /* rr's */
 	unsigned rounds;	     /* the matrix's (exactly these) */
+	uint64_t seed;		     /* the rounds' order and the bootstrap's; 0: compare draws one */
 	int64_t duration_ns;	     /* each matrix run's */
 	/* the Redis row: off when nconns is 0 */
 	unsigned conns[NB_STUDYRUN_MAX_CONNS];
@@ -78,6 +79,7 @@ struct nb_studyrun {
 	} skipped[NB_COMPARE_MAX_PATHS];
 	unsigned nskipped;
 	bool two_hosts; /* -H: the system under test is the server host (its own CPU figures) */
+	uint64_t seed;	/* the one used (compare's): --seed replays the rounds' order */
 	/* the matrix: per test (cmp's index), path (cmp's) and round, each figure; NAN where the run failed
 	 */
 	double v[NB_COMPARE_MAX_TESTS][NB_COMPARE_MAX_PATHS][NB_SR_NFIG][NB_STUDYRUN_MAX_ROUNDS];

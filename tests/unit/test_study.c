@@ -164,6 +164,34 @@ static void test_judge(void)
 	CHECK_STR(nb_study_verdict_name(NB_VERDICT_NONE), "-");
 }
 
+/* A figure's measure from its rounds: the value over the path's rounds, the ratio over the rounds both have,
+ * paired by round. */
+static void test_rounds(void)
+{
+	double x[] = {2, 4, NAN, 3}, ref[] = {1, 2, 1.5, NAN};
+	struct nb_study_measure m = nb_study_measure_rounds(x, ref, 4, 1, 95, 1);
+	CHECK(m.have && m.rounds == 3);
+	/* mean 3, sd 1, t(2) = 4.303: 3 +- 4.303 / sqrt(3) */
+	CHECK(near(m.value, 3, 1e-12) && near(m.lo, 3 - 4.303 / sqrt(3), 1e-3) &&
+	      near(m.hi, 3 + 4.303 / sqrt(3), 1e-3));
+	/* rounds 1 and 2 pair, both 2x: exactly 2, no spread */
+	CHECK(near(m.ratio, 2, 1e-12) && near(m.ratio_lo, 2, 1e-12) && near(m.ratio_hi, 2, 1e-12));
+	/* a round's noise that hits both paths cancels in the pairs: 2.0x every round, native's own spread
+	 * wide */
+	double a[] = {20, 200, 2, 60}, b[] = {10, 100, 1, 30};
+	m = nb_study_measure_rounds(a, b, 4, 1e-1, 95, 1);
+	CHECK(near(m.value, 7.05, 1e-12) && m.lo < 0 && near(m.ratio, 2, 1e-12) &&
+	      near(m.ratio_hi, 2, 1e-12));
+	/* one round: the point, no interval; no round: nothing; no reference: no ratio */
+	m = nb_study_measure_rounds(x, ref, 1, 1, 95, 1);
+	CHECK(m.have && m.rounds == 1 && m.lo == m.value && m.hi == m.value && m.ratio == 2 &&
+	      m.ratio_lo == 2);
+	double none[] = {NAN, NAN};
+	CHECK(!nb_study_measure_rounds(none, ref, 2, 1, 95, 1).have);
+	m = nb_study_measure_rounds(x, NULL, 4, 1, 95, 1);
+	CHECK(m.have && isnan(m.ratio));
+}
+
 /* transactions/s to latency: the value and the ratio turned round, their intervals' ends swapped. */
 static void test_inverse(void)
 {
@@ -330,7 +358,7 @@ int main(int argc, char **argv)
 {
 	root = argc > 1 ? argv[1] : "..";
 	static const struct tap_case cases[] = {
-	    TAP_CASE(test_data),  TAP_CASE(test_bad_data), TAP_CASE(test_judge), TAP_CASE(test_inverse),
-	    TAP_CASE(test_table), TAP_CASE(test_redis),	   TAP_CASE(test_doc)};
+	    TAP_CASE(test_data),   TAP_CASE(test_bad_data), TAP_CASE(test_judge), TAP_CASE(test_inverse),
+	    TAP_CASE(test_rounds), TAP_CASE(test_table),    TAP_CASE(test_redis), TAP_CASE(test_doc)};
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc > 2 ? argv[2] : NULL);
 }
