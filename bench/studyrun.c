@@ -89,6 +89,21 @@ static void on_left_out(void *arg, const char *path, const char *why)
 		r->cfg.left_out(r->cfg.arg, path, why);
 }
 
+/* The Redis row's time in matrix rounds, at compare's reckoning of a run (its duration, warm-up and 5 s), so
+ * that compare's schedule for the halves (-H) covers the row that runs on them after its rounds. */
+static unsigned redis_rounds_worth(const struct nb_studyrun_cfg *cfg)
+{
+	const int64_t over = 5 * NB_NS_PER_S;
+	int64_t warm = cfg->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : cfg->duration_ns / 4;
+	int64_t round = (int64_t)cfg->ntests * (cfg->duration_ns + warm + over);
+	int64_t redis = (int64_t)cfg->nconns * cfg->redis_rounds *
+			(cfg->redis_duration_ns + cfg->redis_duration_ns / 4 + over);
+	int64_t k = round > 0 ? (redis + round - 1) / round : 0;
+	return k < NB_COMPARE_MAX_RUNS - NB_STUDYRUN_MAX_ROUNDS
+		   ? (unsigned)k
+		   : NB_COMPARE_MAX_RUNS - NB_STUDYRUN_MAX_ROUNDS;
+}
+
 /* compare's settings for the study's matrix: exactly cfg.rounds rounds, rr in the placement asked. */
 static int compare_cfg(struct nb_studyrun *r, struct nb_compare_cfg *cc, char *err, size_t errlen)
 {
@@ -104,7 +119,10 @@ static int compare_cfg(struct nb_studyrun *r, struct nb_compare_cfg *cc, char *e
 	}
 	cc->pl[0] = cfg->placement;
 	cc->npl = 1;
-	cc->runs = cc->max_rounds = cfg->rounds; /* exactly these: no precision target */
+	/* exactly cfg->rounds: without a precision target compare stops after runs; max_rounds only sizes its
+	 * schedule, how long an agent keeps the halves over -H, which must cover the Redis row after it */
+	cc->runs = cfg->rounds;
+	cc->max_rounds = cfg->rounds + redis_rounds_worth(cfg);
 	cc->seed = cfg->seed;
 	cc->ci_level = 95;
 	cc->duration_ns = cfg->duration_ns;
