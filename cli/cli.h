@@ -12,6 +12,7 @@
 
 #include "nbench/auth.h"
 #include "nbench/cfg.h"
+#include "nbench/hops.h"
 
 struct nb_hist;
 
@@ -40,6 +41,7 @@ struct cli_test {
 		bool force;
 	} wire;
 	char cmdline[512];
+	enum nb_hops_backend hops_backend; /* --hops=B (auto), then what cli_hops_check chose */
 };
 
 /* Parses `nbench stream|rr|crr ...` (argv[0] is the subcommand). 0, 1 for --help (printed), or 2 after a
@@ -106,6 +108,7 @@ struct cli_path {
 	bool built;
 	bool ready; /* the responder answered once */
 	bool hops; /* cli_path_run captures on the path's interfaces and splits each round trip (rep->hops) */
+	enum nb_hops_backend hops_backend; /* EBPF or PCAP */
 	bool keyed; /* key: the path's responder was started with it, the generator proves it */
 	struct nb_key key;
 	struct nb_hist *latency;	/* the runs' latency histograms are added to it; may be NULL */
@@ -142,8 +145,14 @@ struct nb_hops *cli_hops_begin(struct cli_path *pe, const struct nb_test_cfg *cf
 			       struct nb_report *rep);
 /* After it: the decomposition into rep->hops; frees h (NULL is fine). */
 void cli_hops_end(struct nb_hops *h, struct nb_report *rep);
-/* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
-int cli_hops_check(const struct cli_test *t, char *err, size_t errlen);
+/* Whether --hops can run with t's settings: 0 (t->hops_backend then says which backend runs), or 2 with the
+ * reason in err. */
+int cli_hops_check(struct cli_test *t, struct nb_report *rep, char *err, size_t errlen);
+/* Resolves *b for a kind test: ebpf where nb_hops_ebpf_probe allows it; auto falls back to pcap (rr only)
+ * with one line on stderr and a note in rep (may be NULL). 0, or 2 with the reason in err (--hops=ebpf
+ * where eBPF cannot run, pcap for crr). */
+int cli_hops_pick(const char *cmd, enum nb_hops_backend *b, enum nb_test_kind kind, struct nb_report *rep,
+		  char *err, size_t errlen);
 /* rr --hops across an open path: runs without and with capture, interleaved; rep is the last run without
  * capture, with the decomposition and both round trips in rep->hops. 0 or -errno. */
 int cli_hops_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,

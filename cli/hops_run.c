@@ -12,20 +12,51 @@
 #include "nbench/topo.h"
 #include "nbench/workload.h"
 
-int cli_hops_check(const struct cli_test *t, char *err, size_t errlen)
+int cli_hops_pick(const char *cmd, enum nb_hops_backend *b, enum nb_test_kind kind, struct nb_report *rep,
+		  char *err, size_t errlen)
+{
+	char why[200];
+	if (*b == NB_HOPS_PCAP && kind != NB_TEST_RR) {
+		snprintf(err, errlen, "--hops=pcap splits rr only (crr's handshake needs --hops=ebpf)");
+		return 2;
+	}
+	if (*b == NB_HOPS_PCAP)
+		return 0;
+	if (nb_hops_ebpf_probe(why, sizeof(why)) == 0) {
+		*b = NB_HOPS_EBPF;
+		return 0;
+	}
+	if (*b == NB_HOPS_EBPF || kind != NB_TEST_RR) {
+		snprintf(err, errlen, "--hops%s: eBPF cannot run here: %s", *b == NB_HOPS_EBPF ? "=ebpf" : "",
+			 why);
+		return 2;
+	}
+	fprintf(stderr,
+		"nbench %s: --hops: eBPF cannot run here (%s); capturing with libpcap instead, which adds to "
+		"the round trip (the overhead line says how much)\n",
+		cmd, why);
+	if (rep)
+		nb_report_note(rep, "--hops fell back to pcap: %s", why);
+	*b = NB_HOPS_PCAP;
+	return 0;
+}
+
+int cli_hops_check(struct cli_test *t, struct nb_report *rep, char *err, size_t errlen)
 {
 	const char *why = NULL;
-	if (t->cfg.kind != NB_TEST_RR)
-		why = "--hops applies to rr";
+	if (t->cfg.kind != NB_TEST_RR && t->cfg.kind != NB_TEST_CRR)
+		why = "--hops applies to rr and crr";
 	else if (!t->path && !t->topo)
 		why = "--hops needs --path or --topo: it captures on the path's interfaces";
 	else if (t->host_given)
 		why = "--hops captures on a path of this host: not with -H";
 	else if (t->cfg.req_bytes < NB_MARK_BYTES || t->cfg.resp_bytes < NB_MARK_BYTES)
 		why = "--hops needs requests and responses of at least 16 bytes: they carry the marker";
-	if (why)
+	if (why) {
 		snprintf(err, errlen, "%s", why);
-	return why ? 2 : 0;
+		return 2;
+	}
+	return cli_hops_pick(nb_test_kind_name(t->cfg.kind), &t->hops_backend, t->cfg.kind, rep, err, errlen);
 }
 
 struct nb_hops *cli_hops_begin(struct cli_path *pe, const struct nb_test_cfg *cfg, struct nb_run_hooks *hooks,
@@ -34,7 +65,12 @@ struct nb_hops *cli_hops_begin(struct cli_path *pe, const struct nb_test_cfg *cf
 	if (!pe->hops)
 		return NULL;
 	struct nb_nic_ref refs[NB_HOPS_MAX_IFS];
-	struct nb_hops_opts o = {.ifs = refs,
+	struct nb_hops_opts o = {.backend = pe->hops_backend,
+				 .kind = cfg->kind,
+				 .proto = cfg->proto,
+				 .req_bytes = (uint32_t)cfg->req_bytes,
+				 .resp_bytes = (uint32_t)cfg->resp_bytes,
+				 .ifs = refs,
 				 .n_ifs = nb_topo_interfaces(pe->topo, refs, NB_HOPS_MAX_IFS),
 				 .ports = {nb_topo_dial_port(pe->topo), nb_topo_server_port(pe->topo)},
 				 .flows = cfg->flows,

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
+#include "nbench/hops.h"
 #include "nbench/topo.h"
 #include "nbench/units.h"
 
@@ -41,6 +42,7 @@ enum opt_type {
 	OT_STRING,   /* copied into a char array: not empty, fits */
 	OT_ARG,	     /* the argument itself (a pointer into argv) */
 	OT_PROTO,    /* tcp|udp */
+	OT_HOPS,     /* sets the bool field; its optional =BACKEND to hops_backend */
 };
 
 #define K_STREAM (1u << NB_TEST_STREAM)
@@ -145,9 +147,11 @@ static const struct test_opt test_opts[] = {
      .help = "poll non-blocking sockets instead of sleeping (both sides)"},
     {"busy-poll", 0, "US", K_ALL, 0, OT_UINT, FIELD(cfg.busy_poll_us), .lo = 0, .hi = NB_MAX_BUSY_POLL_US,
      .what = "microseconds", .help = "SO_BUSY_POLL on every data socket"},
-    {"hops", 0, NULL, K_RR, 0, OT_SET, FIELD(hops), .lo = 1,
-     .help = "with --path/--topo: capture on every interface of the path and split each\nround trip "
-	     "into hops (also runs without capture: its overhead)"},
+    {"hops", 0, NULL, K_RR | K_CRR, 0, OT_HOPS, FIELD(hops),
+     .help = "with --path/--topo: split each round trip into hops, with timestamps\ntaken on every "
+	     "interface of the path and at both sockets; B: ebpf\n(kernel probes, the default where BPF may "
+	     "run), pcap (libpcap on every\ninterface; rr only), auto. Also runs without them: their "
+	     "overhead"},
     {"json", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_JSON, .help = "JSON report (default: text)"},
     {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},
@@ -171,7 +175,10 @@ static void print_opt_help(const struct test_opt *o)
 {
 	char flag[64];
 	snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s", o->short_name ? '-' : ' ',
-		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name, o->arg ? " " : "",
+		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
+		 o->type == OT_HOPS ? "[=B]"
+		 : o->arg	    ? " "
+				    : "",
 		 o->arg ? o->arg : "");
 	printf("  %-22s ", flag);
 	char text[512], list[256];
@@ -209,8 +216,11 @@ static void getopt_tables(struct option *longs, char *shorts, size_t shorts_len)
 		for (size_t j = 0; j < i; j++)
 			seen |= !strcmp(test_opts[j].name, o->name);
 		if (!seen)
-			longs[n++] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-						     O_ROW + (int)i};
+			longs[n++] = (struct option){o->name,
+						     o->type == OT_HOPS ? optional_argument
+						     : o->arg		? required_argument
+									: no_argument,
+						     NULL, O_ROW + (int)i};
 		if (o->short_name && s + 2 < shorts_len) {
 			shorts[s++] = o->short_name;
 			if (o->arg)
@@ -293,6 +303,11 @@ static int apply_opt(const char *cmd, const char *label, const struct test_opt *
 		return 0;
 	case OT_ARG:
 		*(const char **)field = arg;
+		return 0;
+	case OT_HOPS:
+		store_int(t, o->off, o->size, 1);
+		if (arg && nb_hops_parse_backend(arg, &t->hops_backend) < 0)
+			return cli_usage_error(cmd, "%s: '%s' is not ebpf, pcap or auto", label, arg);
 		return 0;
 	case OT_STRING:
 		if (!arg[0] || strlen(arg) >= o->size)

@@ -312,7 +312,7 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
 	hooks.data_host = t->data_host;
-	if (t->hops && cli_hops_check(t, rep->error, sizeof(rep->error)))
+	if (t->hops && cli_hops_check(t, rep, rep->error, sizeof(rep->error)))
 		return 2;
 	hooks.latency = t->hist;
 	if (!t->path && !t->topo)
@@ -334,6 +334,7 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	}
 	pe.latency = t->hist;
+	pe.hops_backend = t->hops_backend;
 	r = t->hops ? cli_hops_run(&pe, &t->cfg, print_intervals, rep)
 		    : cli_path_run(&pe, &t->cfg, print_intervals, rep);
 	cli_path_close(&pe);

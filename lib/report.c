@@ -470,13 +470,34 @@ static void fmt_us(double ns, char *buf, size_t len)
 	snprintf(buf, len, "%.2f", ns / 1000.0);
 }
 
+/* What the eBPF backend adds: the probes' hits and each one's share of the overhead; the records checked
+ * against the generator's log. */
+static void text_hops_ebpf(const struct nb_report_hops *h, FILE *out)
+{
+	if (h->probe_hits > 0 && h->runs_with && h->rtt_without_ns > 0)
+		fprintf(out, "  probes: %.1f hits per transaction, %.0f ns each (the overhead shared out)\n",
+			h->probe_hits, (h->rtt_with_ns - h->rtt_without_ns) / h->probe_hits);
+	else if (h->probe_hits > 0)
+		fprintf(out, "  probes: %.1f hits per transaction\n", h->probe_hits);
+	fprintf(out,
+		"  records: %llu checked against the generator's log, %llu start at its send and end by its "
+		"receive, %.2f us before it on average\n",
+		(unsigned long long)h->records_checked, (unsigned long long)h->records_consistent,
+		h->tail_ns / 1000.0);
+	if (h->ring_evicted)
+		fprintf(out, "  left out: %llu transactions (out of order or beyond the chains kept)\n",
+			(unsigned long long)h->ring_evicted);
+}
+
 void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE *out)
 {
-	fprintf(out,
-		"hops on %s: %llu of %llu transactions seen on every interface both ways, mean round trip "
-		"%.2f us\n",
-		path && path[0] ? path : "the path", (unsigned long long)h->decomposed,
-		(unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
+	bool ebpf = !strcmp(h->backend, "ebpf");
+	fprintf(
+	    out,
+	    "hops on %s (%s): %llu of %llu transactions seen on every interface both ways, mean round trip "
+	    "%.2f us\n",
+	    path && path[0] ? path : "the path", h->backend[0] ? h->backend : "pcap",
+	    (unsigned long long)h->decomposed, (unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
 	if (h->n)
 		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %6s  %s\n", "segment (us)", "from > to", "p50",
 			"p90", "p99", "mean", "share", "");
@@ -506,12 +527,13 @@ void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE 
 	if (h->runs_with && h->rtt_without_ns > 0)
 		fprintf(
 		    out,
-		    "  capture overhead: mean round trip %.2f us without capture, %.2f us with (%+.2f us, "
-		    "%+.1f%%)\n",
-		    h->rtt_without_ns / 1000.0, h->rtt_with_ns / 1000.0,
-		    (h->rtt_with_ns - h->rtt_without_ns) / 1000.0,
+		    "  %s overhead: mean round trip %.2f us without %s, %.2f us with (%+.2f us, %+.1f%%)\n",
+		    ebpf ? "probe" : "capture", h->rtt_without_ns / 1000.0, ebpf ? "probes" : "capture",
+		    h->rtt_with_ns / 1000.0, (h->rtt_with_ns - h->rtt_without_ns) / 1000.0,
 		    100.0 * (h->rtt_with_ns - h->rtt_without_ns) / h->rtt_without_ns);
-	if (h->ring_evicted || h->pcap_dropped)
+	if (ebpf)
+		text_hops_ebpf(h, out);
+	if (!ebpf && (h->ring_evicted || h->pcap_dropped))
 		fprintf(out,
 			"  capture lost: %llu sightings fell out of the ring, %llu packets dropped by the "
 			"kernel\n",
@@ -560,6 +582,15 @@ void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_inte
 static void j_num(cJSON *o, const char *k, double v)
 {
 	cJSON_AddNumberToObject(o, k, v);
+}
+
+/* v, or null when it does not apply */
+static void j_num_if(cJSON *o, const char *k, bool applies, double v)
+{
+	if (applies)
+		cJSON_AddNumberToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
 }
 
 static void j_u64(cJSON *o, const char *k, uint64_t v)
@@ -758,6 +789,8 @@ cJSON *nb_report_hops_json(const struct nb_report_hops *h)
 static cJSON *j_hops_capture(const struct nb_report_hops *h)
 {
 	cJSON *o = cJSON_CreateObject();
+	bool ebpf = !strcmp(h->backend, "ebpf");
+	cJSON_AddStringToObject(o, "backend", h->backend[0] ? h->backend : "pcap");
 	j_u64(o, "transactions", h->txns);
 	j_u64(o, "decomposed", h->decomposed);
 	j_num(o, "rtt_mean_ns", h->rtt_mean_ns);
@@ -770,6 +803,14 @@ static cJSON *j_hops_capture(const struct nb_report_hops *h)
 	j_u64(o, "ring_evicted", h->ring_evicted);
 	j_u64(o, "pcap_dropped", h->pcap_dropped);
 	cJSON_AddStringToObject(o, "clock", h->clock);
+	/* ebpf: the probes and the records; null for pcap */
+	bool per_hit = ebpf && h->probe_hits > 0 && h->runs_with && h->rtt_without_ns > 0;
+	j_num_if(o, "probe_hits_per_txn", ebpf, h->probe_hits);
+	j_num_if(o, "probe_ns_per_hit", per_hit,
+		 per_hit ? (h->rtt_with_ns - h->rtt_without_ns) / h->probe_hits : 0);
+	j_num_if(o, "records_checked", ebpf, (double)h->records_checked);
+	j_num_if(o, "records_consistent", ebpf, (double)h->records_consistent);
+	j_num_if(o, "tail_ns", ebpf, h->tail_ns);
 	return o;
 }
 

@@ -79,6 +79,7 @@ struct nb_report_hop {
 
 /* --hops: the decomposition of the capture run and what capture cost. */
 struct nb_report_hops {
+	char backend[8]; /* "pcap" or "ebpf" */
 	unsigned n;
 	struct nb_report_hop seg[NB_REPORT_MAX_HOPS];
 	uint64_t txns;	       /* transactions the generator logged */
@@ -90,6 +91,11 @@ struct nb_report_hops {
 	uint64_t ring_evicted; /* messages that fell out of the capture's ring unmatched */
 	uint64_t pcap_dropped; /* packets the kernel dropped before libpcap read them */
 	char clock[96];	       /* how capture and generator timestamps were put on one clock */
+	/* ebpf only */
+	double probe_hits;	     /* program runs on the test's packets and sockets per transaction */
+	uint64_t records_checked;    /* transactions' records found in the generator's log */
+	uint64_t records_consistent; /* of them, starting at its logged send and ending by its receive */
+	double tail_ns;		     /* mean time from the last kernel point to the generator's receive */
 };
 
 struct nb_report {
