@@ -121,6 +121,20 @@ void nb_report_note_iface_drops(struct nb_report *r)
 			       buf);
 }
 
+static int add_watched(void *r, const struct nb_nic_id *id, const struct nb_nic_snap *delta)
+{
+	return nb_report_add_iface(r, id, delta);
+}
+
+int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w)
+{
+	int rc = nb_nic_watch_each(w, add_watched, r);
+	if (rc < 0)
+		return rc;
+	nb_report_note_iface_drops(r);
+	return 0;
+}
+
 int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv)
 {
 	if (r->n_intervals == r->cap_intervals) {
@@ -354,7 +368,7 @@ static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, con
 	}
 	line(out, title, "%.1f %% of %u CPU%s over %s, from %s", c->util * 100, c->ncpus,
 	     c->ncpus == 1 ? "" : "s", nb_fmt_ns(c->wall_s * NB_NS_PER_S, a, sizeof(a)), c->source);
-	line(out, "  busy", "%s (user %s, system %s, softirq %s, irq %s)",
+	line(out, "  busy", "%s = user %s + system %s + softirq %s + irq %s (tick-sampled shares)",
 	     nb_fmt_ns((double)c->busy_ns, a, sizeof(a)), nb_fmt_ns((double)c->user_ns, b, sizeof(b)),
 	     nb_fmt_ns((double)c->system_ns, d, sizeof(d)), nb_fmt_ns((double)c->softirq_ns, e, sizeof(e)),
 	     nb_fmt_ns((double)c->irq_ns, f, sizeof(f)));
@@ -374,12 +388,9 @@ static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, con
 	line(out, "  responder", "%s", c->resp_ns ? nb_fmt_ns((double)c->resp_ns, a, sizeof(a)) : "-");
 	line(out, "  unattributed", "%s (busy - generator - responder)",
 	     nb_fmt_ns((double)nb_cpu_cost_unattributed_ns(c), a, sizeof(a)));
-	line(out, "  other processes", "%s", nb_fmt_ns((double)c->other_ns, a, sizeof(a)));
-	if (c->disturbed)
-		fprintf(
-		    out,
-		    "WARNING: other processes used %s of CPU during the run: the %s figures are disturbed\n",
-		    nb_fmt_ns((double)c->other_ns, a, sizeof(a)), title);
+	/* the run's note says what to do about it, once */
+	line(out, "  other processes", "%s%s", nb_fmt_ns((double)c->other_ns, a, sizeof(a)),
+	     c->disturbed ? " (DISTURBED)" : "");
 }
 
 /* --engine dpdk: the port and the counters that moved */
@@ -397,8 +408,59 @@ static void text_dpdk(const struct nb_report *r, FILE *out)
 		fprintf(out, "  %-40s %llu\n", d->xstats[i].name, (unsigned long long)d->xstats[i].delta);
 }
 
-/* One interface: what it is, then the counters that changed in the measured window. */
-static void text_iface(const struct nb_report_iface *f, FILE *out)
+/* The change of f's counter name; -1 when f has none of that name (an unchanged counter is left out). */
+static int64_t counter_of(const struct nb_report_iface *f, const char *name)
+{
+	for (unsigned k = 0; k < f->delta.n; k++)
+		if (!strcmp(f->delta.c[k].name, name))
+			return f->delta.c[k].value;
+	return -1;
+}
+
+/* " rx 12 packets 1.2 KiB" for dir "rx": what of it f counted */
+static void text_iface_dir(const struct nb_report_iface *f, const char *dir, FILE *out)
+{
+	char name[16], b[32];
+	snprintf(name, sizeof(name), "%s_packets", dir);
+	int64_t pkts = counter_of(f, name);
+	snprintf(name, sizeof(name), "%s_bytes", dir);
+	int64_t bytes = counter_of(f, name);
+
+	fprintf(out, " %s %lld packets", dir, (long long)(pkts > 0 ? pkts : 0));
+	if (bytes >= 0)
+		fprintf(out, " %s", nb_fmt_bytes((double)bytes, b, sizeof(b)));
+}
+
+/* The measured window's traffic of f on one line: packets and bytes each way, then the drop and error
+ * counters that moved (by name), or that none did. */
+static void text_iface_summary(const struct nb_report_iface *f, FILE *out)
+{
+	bool any = false;
+
+	if (!f->counted) {
+		fprintf(out, "  counters not measured\n");
+		return;
+	}
+	fputc(' ', out);
+	text_iface_dir(f, "rx", out);
+	fputc(',', out);
+	text_iface_dir(f, "tx", out);
+	for (unsigned k = 0; k < f->delta.n; k++) {
+		if (!counter_moved(&f->delta.c[k]))
+			continue;
+		fprintf(out, "%s %s +%lld", any ? "," : "; DROPS/ERRORS:", f->delta.c[k].name,
+			(long long)f->delta.c[k].value);
+		any = true;
+	}
+	fprintf(out, "%s", any ? "" : "; no drops or errors");
+	if (f->left_out)
+		fprintf(out, " (%u more changed counters not sent)", f->left_out);
+	fputc('\n', out);
+}
+
+/* One interface: what it is, then its traffic on one line, or (counters) every counter that changed in
+ * the measured window. */
+static void text_iface(const struct nb_report_iface *f, bool counters, FILE *out)
 {
 	const struct nb_nic_id *d = &f->id;
 
@@ -415,6 +477,10 @@ static void text_iface(const struct nb_report_iface *f, FILE *out)
 		fprintf(out, "%lld Mb/s%s%s\n", (long long)d->speed_mbps, d->duplex[0] ? " " : "", d->duplex);
 	else
 		fprintf(out, "speed unknown\n");
+	if (!counters) {
+		text_iface_summary(f, out);
+		return;
+	}
 	if (!f->counted)
 		fprintf(out, "  counters not measured\n");
 	for (unsigned k = 0; k < f->delta.n; k++)
@@ -424,16 +490,40 @@ static void text_iface(const struct nb_report_iface *f, FILE *out)
 		fprintf(out, "  (%u more changed counters: past what the responder sends)\n", f->left_out);
 }
 
+/* The interfaces of the path that a qdisc shapes (topo's description: --wire-rate's tbf), on one line:
+ * their link speed says nothing of it. */
+static void text_shaping(const struct nb_report *r, FILE *out)
+{
+	cJSON *p = r->path_json ? cJSON_Parse(r->path_json) : NULL, *i;
+	char b[32], line[256] = "";
+	double rate = 0;
+	size_t len = 0;
+
+	cJSON_ArrayForEach(i, cJSON_GetObjectItem(p, "interfaces"))
+	{
+		const cJSON *bps = cJSON_GetObjectItem(i, "rate_bps"), *name = cJSON_GetObjectItem(i, "name");
+		if (!cJSON_IsNumber(bps) || !cJSON_IsString(name) || len >= sizeof(line))
+			continue;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", len ? ", " : "",
+					name->valuestring);
+		rate = bps->valuedouble;
+	}
+	if (len)
+		fprintf(out, "shaping:   %s per direction (tbf on %s)\n", nb_fmt_bps(rate, b, sizeof(b)),
+			line);
+	cJSON_Delete(p);
+}
+
 /* The path's interfaces: the client's, then the server's. */
-static void text_ifaces(const struct nb_report *r, FILE *out)
+static void text_ifaces(const struct nb_report *r, bool counters, FILE *out)
 {
 	for (int server = 0; server < 2; server++)
 		for (unsigned i = 0; i < r->n_ifaces; i++)
 			if (r->ifaces[i].server == server)
-				text_iface(&r->ifaces[i], out);
+				text_iface(&r->ifaces[i], counters, out);
 }
 
-int nb_report_write_text(const struct nb_report *r, FILE *out)
+static int write_text(const struct nb_report *r, bool counters, FILE *out)
 {
 	text_header(r, out);
 	text_settings(r, out);
@@ -441,7 +531,8 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 	text_hosts(r, out);
 	if (r->dpdk.pmd[0])
 		text_dpdk(r, out);
-	text_ifaces(r, out);
+	text_ifaces(r, counters, out);
+	text_shaping(r, out);
 	fputc('\n', out);
 	if (is_stream(r))
 		text_stream(r, out);
@@ -463,6 +554,16 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 		fprintf(out, "INCOMPLETE: %s\n", r->error[0] ? r->error : "the run did not finish");
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
+}
+
+int nb_report_write_text(const struct nb_report *r, FILE *out)
+{
+	return write_text(r, false, out);
+}
+
+int nb_report_write_text_counters(const struct nb_report *r, FILE *out)
+{
+	return write_text(r, true, out);
 }
 
 static void fmt_us(double ns, char *buf, size_t len)
