@@ -124,6 +124,8 @@ int cli_hops_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		with.hops = NULL;
 		rep->hops->rtt_without_ns = rep->lat.mean_ns;
 		rep->hops->rtt_with_ns = with.lat.mean_ns;
+		rep->hops->rtt_p50_without_ns = rep->lat.p50_ns;
+		rep->hops->rtt_p50_with_ns = with.lat.p50_ns;
 		rep->hops->runs_without = 1;
 		rep->hops->runs_with = 1;
 	}

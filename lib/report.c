@@ -899,6 +899,8 @@ static cJSON *j_hops_capture(const struct nb_report_hops *h)
 	j_num(o, "rtt_mean_with_capture_ns", h->rtt_with_ns);
 	j_num(o, "overhead_ns",
 	      h->runs_with && h->rtt_without_ns > 0 ? h->rtt_with_ns - h->rtt_without_ns : 0);
+	j_num_if(o, "rtt_p50_without_capture_ns", h->rtt_p50_without_ns > 0, (double)h->rtt_p50_without_ns);
+	j_num_if(o, "rtt_p50_with_capture_ns", h->rtt_p50_with_ns > 0, (double)h->rtt_p50_with_ns);
 	j_u64(o, "runs_without", h->runs_without);
 	j_u64(o, "runs_with", h->runs_with);
 	j_u64(o, "ring_evicted", h->ring_evicted);

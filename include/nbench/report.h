@@ -87,6 +87,7 @@ struct nb_report_hops {
 	double rtt_mean_ns;    /* mean round trip of the decomposed ones: the segments' means sum to it */
 	double rtt_without_ns; /* mean round trip of the runs without capture (0: none) */
 	double rtt_with_ns;    /* mean round trip of the runs with capture */
+	int64_t rtt_p50_without_ns, rtt_p50_with_ns; /* their medians (rr --hops' one run each); 0: unknown */
 	unsigned runs_without, runs_with;
 	uint64_t ring_evicted; /* messages that fell out of the capture's ring unmatched */
 	uint64_t pcap_dropped; /* packets the kernel dropped before libpcap read them */

@@ -585,6 +585,8 @@ static void fixture_rr_hops(struct nb_report *r)
 	h->decomposed = 40000;
 	h->rtt_without_ns = 12000;
 	h->rtt_with_ns = 15100;
+	h->rtt_p50_without_ns = 11000;
+	h->rtt_p50_with_ns = 14000;
 	h->runs_without = h->runs_with = 1;
 	h->ring_evicted = 7;
 	snprintf(h->clock, sizeof(h->clock),
