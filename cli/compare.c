@@ -78,7 +78,8 @@ struct cmp {
 	const char *host;     /* -H: the paths are built on that host by its agent (nbench serve --paths) */
 	uint16_t port;	      /* -H: the agent's port */
 	bool quiet;
-	bool hops; /* --hops */
+	bool hops;			   /* --hops */
+	enum nb_hops_backend hops_backend; /* --hops=B, then what cli_hops_pick chose */
 	struct hcell hc[MAX_TESTS][2][MAX_PATHS];
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
@@ -195,6 +196,7 @@ static void hops_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, u
 	struct nb_report rep;
 	nb_report_init(&rep);
 	c->pe[pi].hops = true;
+	c->pe[pi].hops_backend = c->hops_backend;
 	bool ok = cli_path_run(&c->pe[pi], cfg, false, &rep) == 0 && rep.complete && rep.hops;
 	c->pe[pi].hops = false;
 	if (ok && h->n_with < MAX_RUNS) {
@@ -275,11 +277,12 @@ static void print_hops_text(struct cmp *c, FILE *out)
 				if (!hops_vs_parent(c, ti, pli, pi, &v))
 					continue;
 				fprintf(out,
-					"  %s - %s: the hops add %+.2f us (capture); the mean round trip, "
+					"  %s - %s: the hops add %+.2f us (%s); the mean round trip, "
 					"%+.2f ± %.2f "
-					"us (runs without capture): %s by %.2f us\n",
-					c->paths[pi], v.parent, v.capture_ns / 1e3, v.compare_ns / 1e3,
-					v.ci_ns / 1e3,
+					"us (runs without %s): %s by %.2f us\n",
+					c->paths[pi], v.parent, v.capture_ns / 1e3, h->backend,
+					v.compare_ns / 1e3, v.ci_ns / 1e3,
+					strcmp(h->backend, "ebpf") ? "capture" : "probes",
 					fabs(v.capture_ns - v.compare_ns) <= v.ci_ns
 					    ? "within the interval, apart"
 					    : "outside the interval, apart",
@@ -703,11 +706,10 @@ static void compare_help(void)
 	    "  --key-file FILE      the paths' responders require this key (default: "
 	    "$NBENCH_KEY_FILE)\n"
 
-	    "  --hops               rr tests: after each run the same with capture on every interface of "
-	    "the\n"
-	    "                       path: a waterfall per path, the capture's overhead, and each path's "
-	    "hops\n"
-	    "                       beside the hop delta\n"
+	    "  --hops[=B]           rr tests: after each run the same with timestamps on every interface of\n"
+	    "                       the path and at both sockets: a waterfall per path, their overhead,\n"
+	    "                       and each path's hops beside the hop delta; B: ebpf (kernel probes,\n"
+	    "                       the default where BPF may run), pcap (libpcap), auto\n"
 	    "  --baseline FILE      after the rounds, exit 1 when a metric is worse than FILE's by more\n"
 	    "                       than --tolerance PCT (5%%) beyond its interval (see nbench diff)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
@@ -782,7 +784,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"output", required_argument, NULL, 'o'},
 	    {"json-out", required_argument, NULL, 'J'},
 	    {"quiet", no_argument, NULL, 'q'},
-	    {"hops", no_argument, NULL, 'X'},
+	    {"hops", optional_argument, NULL, 'X'},
 	    {"key-file", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"wire", required_argument, NULL, 'W'},
@@ -813,9 +815,12 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			*(ch == 'B' ? &c->baseline : &c->tolerance) = optarg;
 		else if (ch == 'q')
 			c->quiet = true;
-		else if (ch == 'X')
+		else if (ch == 'X') {
 			c->hops = true;
-		else if (ch == 'W' || ch == 'F')
+			if (optarg && nb_hops_parse_backend(optarg, &c->hops_backend) < 0)
+				rc = cli_usage_error("compare", "--hops: '%s' is not ebpf, pcap or auto",
+						     optarg);
+		} else if (ch == 'W' || ch == 'F')
 			cli_wire.ifs = ch == 'W' ? optarg : cli_wire.ifs, cli_wire.force |= ch == 'F';
 		else if (ch == 'R') {
 			if (nb_parse_rate(optarg, &cli_wire.rate_bps) || cli_wire.rate_bps <= 0)
@@ -853,6 +858,9 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 		rc = cli_usage_error("compare", "--port is the agent's, with -H");
 	if (!rc && c->host && c->hops)
 		rc = cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
+	char err[256];
+	if (!rc && c->hops && cli_hops_pick("compare", &c->hops_backend, NB_TEST_RR, NULL, err, sizeof(err)))
+		rc = cli_usage_error("compare", "%s", err);
 	if (!rc && c->host && !c->key_file)
 		rc =
 		    cli_usage_error("compare", "-H needs --key-file (the agent's key: nbench serve --paths)");

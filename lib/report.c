@@ -595,9 +595,9 @@ void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE 
 	bool ebpf = !strcmp(h->backend, "ebpf");
 	fprintf(
 	    out,
-	    "hops on %s (%s): %llu of %llu transactions seen on every interface both ways, mean round trip "
+	    "hops (%s) on %s: %llu of %llu transactions seen on every interface both ways, mean round trip "
 	    "%.2f us\n",
-	    path && path[0] ? path : "the path", h->backend[0] ? h->backend : "pcap",
+	    h->backend[0] ? h->backend : "pcap", path && path[0] ? path : "the path",
 	    (unsigned long long)h->decomposed, (unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
 	if (h->n)
 		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %6s  %s\n", "segment (us)", "from > to", "p50",
