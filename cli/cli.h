@@ -18,6 +18,13 @@ struct nb_hist;
 
 enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV };
 
+/* --capture FILE, --capture-snap, --capture-max: the test's packets on the path's interfaces as pcapng. */
+struct cli_capture {
+	const char *file; /* NULL: none */
+	uint32_t snap_bytes;
+	uint64_t max_bytes;
+};
+
 struct cli_test {
 	struct nb_test_cfg cfg;
 	enum cli_format format;
@@ -43,6 +50,7 @@ struct cli_test {
 	} wire;
 	char cmdline[512];
 	enum nb_hops_backend hops_backend; /* --hops=B (auto), then what cli_hops_check chose */
+	struct cli_capture capture;
 };
 
 /* Parses `nbench stream|rr|crr ...` (argv[0] is the subcommand). 0, 1 for --help (printed), or 2 after a
@@ -110,6 +118,7 @@ struct cli_path {
 	bool ready; /* the responder answered once */
 	bool hops; /* cli_path_run captures on the path's interfaces and splits each round trip (rep->hops) */
 	enum nb_hops_backend hops_backend; /* EBPF or PCAP */
+	struct cli_capture capture;	   /* cli_path_run captures its runs into capture.file when set */
 	bool keyed; /* key: the path's responder was started with it, the generator proves it */
 	struct nb_key key;
 	struct nb_hist *latency;	/* the runs' latency histograms are added to it; may be NULL */
@@ -158,6 +167,14 @@ int cli_hops_pick(const char *cmd, enum nb_hops_backend *b, enum nb_test_kind ki
  * capture, with the decomposition and both round trips in rep->hops. 0 or -errno. */
 int cli_hops_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
 		 struct nb_report *rep);
+/* --capture (cli/capture_run.c). Before a run across pe: starts the capture into pe->capture.file; NULL when
+ * none is asked or it could not start (noted in rep). */
+struct nb_capture;
+struct nb_capture *cli_capture_begin(struct cli_path *pe, struct nb_report *rep);
+/* After it: what the file holds into rep->capture; frees c (NULL is fine). */
+void cli_capture_end(struct nb_capture *c, struct nb_report *rep);
+/* Whether --capture can run with t's settings: 0, or 2 with the reason in err. */
+int cli_capture_check(const struct cli_test *t, char *err, size_t errlen);
 /* Writes h in HdrHistogram's percentile-distribution text format (what its plotter reads), values in
  * microseconds. 0 or -errno (from writing). */
 int cli_hist_write(const struct nb_hist *h, FILE *out);

@@ -80,6 +80,7 @@ struct cmp {
 	bool quiet;
 	bool hops;			   /* --hops */
 	enum nb_hops_backend hops_backend; /* --hops=B, then what cli_hops_pick chose */
+	const char *capture; /* --capture STEM: each run into STEM-PATH-TEST-PLACEMENT-rROUND.pcapng */
 	struct hcell hc[MAX_TESTS][2][MAX_PATHS];
 	struct cli_path pe[MAX_PATHS];
 	struct cell cells[MAX_TESTS][2][MAX_PATHS];
@@ -176,6 +177,8 @@ static void run_json(struct cmp *c, unsigned round, const struct ctest *t, unsig
 	if (!ok)
 		cJSON_AddStringToObject(j, "error", rep->error);
 	cJSON_AddBoolToObject(j, "disturbed", rep->cpu.disturbed);
+	if (rep->capture)
+		cJSON_AddItemToObject(j, "capture", nb_report_capture_json(rep->capture));
 	cJSON_AddStringToObject(j, "gen_cpus", rep->gen_cpus);
 	cJSON_AddStringToObject(j, "resp_cpus", rep->resp_cpus);
 	for (int m = 0; m < M_COUNT; m++)
@@ -355,7 +358,16 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 
 	run_cfg(c, t, pli, pi, &cfg);
 	nb_report_init(&rep);
+	char file[512];
+	if (c->capture) { /* STEM (a .pcapng ending dropped) and the run's names */
+		size_t n = strlen(c->capture),
+		       e = n > 7 && !strcmp(c->capture + n - 7, ".pcapng") ? n - 7 : n;
+		snprintf(file, sizeof(file), "%.*s-%s-%s-%s-r%u.pcapng", (int)e, c->capture, c->paths[pi],
+			 t->name, row_placement(c, t, pli), round);
+		c->pe[pi].capture.file = file;
+	}
 	ok = cli_path_run(&c->pe[pi], &cfg, false, &rep) == 0 && rep.complete;
+	c->pe[pi].capture.file = NULL;
 	run_json(c, round, t, pli, pi, &rep, ok);
 	if (ok && !cJSON_HasObjectItem(c->path_details, c->paths[pi])) {
 		cJSON *doc = cli_report_doc(&rep);
@@ -710,6 +722,8 @@ static void compare_help(void)
 	    "                       the path and at both sockets: a waterfall per path, their overhead,\n"
 	    "                       and each path's hops beside the hop delta; B: ebpf (kernel probes,\n"
 	    "                       the default where BPF may run), pcap (libpcap), auto\n"
+	    "  --capture STEM       each run's packets on every interface of its path into\n"
+	    "                       STEM-PATH-TEST-PLACEMENT-rROUND.pcapng (pcapng; not with --hops)\n"
 	    "  --baseline FILE      after the rounds, exit 1 when a metric is worse than FILE's by more\n"
 	    "                       than --tolerance PCT (5%%) beyond its interval (see nbench diff)\n",
 	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
@@ -794,6 +808,7 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 	    {"port", required_argument, NULL, 'P'},
 	    {"baseline", required_argument, NULL, 'B'},
 	    {"tolerance", required_argument, NULL, 'O'},
+	    {"capture", required_argument, NULL, 'C'},
 	    {0},
 	};
 	bool runs_given = false;
@@ -815,6 +830,8 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 			*(ch == 'B' ? &c->baseline : &c->tolerance) = optarg;
 		else if (ch == 'q')
 			c->quiet = true;
+		else if (ch == 'C')
+			c->capture = optarg;
 		else if (ch == 'X') {
 			c->hops = true;
 			if (optarg && nb_hops_parse_backend(optarg, &c->hops_backend) < 0)
@@ -858,6 +875,10 @@ static int compare_parse(struct cmp *c, int argc, char **argv, char *paths, char
 		rc = cli_usage_error("compare", "--port is the agent's, with -H");
 	if (!rc && c->host && c->hops)
 		rc = cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
+	if (!rc && c->capture && (c->hops || c->host))
+		rc = cli_usage_error("compare",
+				     "--capture is for paths of this host, without --hops (it would "
+				     "count the capture's cost as the probes')");
 	char err[256];
 	if (!rc && c->hops && cli_hops_pick("compare", &c->hops_backend, NB_TEST_RR, NULL, err, sizeof(err)))
 		rc = cli_usage_error("compare", "%s", err);

@@ -257,11 +257,13 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
 	p.cfg.port = nb_topo_dial_port(pe->topo);
 	struct nb_hops *hops = cli_hops_begin(pe, cfg, &hooks, rep);
+	struct nb_capture *cap = cli_capture_begin(pe, rep);
 	pthread_t th;
 	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
 		p.rc = -EAGAIN;
 	else
 		pthread_join(th, NULL);
+	cli_capture_end(cap, rep);
 	cli_hops_end(hops, rep);
 	watch_end(w, rep);
 	if (p.rc < 0) {
@@ -314,6 +316,8 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	hooks.data_host = t->data_host;
 	if (t->hops && cli_hops_check(t, rep, rep->error, sizeof(rep->error)))
 		return 2;
+	if (cli_capture_check(t, rep->error, sizeof(rep->error)))
+		return 2;
 	hooks.latency = t->hist;
 	if (!t->path && !t->topo)
 		return run_on_engine(t, &hooks, rep);
@@ -335,6 +339,7 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	}
 	pe.latency = t->hist;
 	pe.hops_backend = t->hops_backend;
+	pe.capture = t->capture;
 	r = t->hops ? cli_hops_run(&pe, &t->cfg, print_intervals, rep)
 		    : cli_path_run(&pe, &t->cfg, print_intervals, rep);
 	cli_path_close(&pe);

@@ -17,6 +17,7 @@
 #include "nbench/hops.h"
 #include "nbench/workload.h"
 #include "hops_impl.h"
+#include "pcap_ns.h"
 
 #define SNAP_BYTES 256 /* link, IP and TCP headers with options, and the marker */
 #define POLL_MS	   20
@@ -76,84 +77,14 @@ struct hops_pcap {
 
 /* ---- opening a capture inside a namespace ---- */
 
-struct open_job {
-	const char *netns, *ifname, *filter;
-	struct cap_if *c;
-	char *err;
-	size_t errlen;
-	int rc;
-};
-
-static int open_pcap(struct open_job *j)
-{
-	char perr[PCAP_ERRBUF_SIZE] = "";
-	struct bpf_program prog;
-	pcap_t *p = pcap_create(j->ifname, perr);
-	if (!p) {
-		snprintf(j->err, j->errlen, "capture on %s: %s", j->ifname, perr);
-		return -ENODEV;
-	}
-	/* nanoseconds must be asked for before activation (pcap_open_live cannot); immediate mode hands each
-	 * packet over as it comes rather than per filled block */
-	if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) || pcap_set_snaplen(p, SNAP_BYTES) ||
-	    pcap_set_immediate_mode(p, 1) || pcap_set_buffer_size(p, 4 << 20) || pcap_activate(p) < 0 ||
-	    pcap_compile(p, &prog, j->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		snprintf(j->err, j->errlen, "capture on %s: %s", j->ifname, pcap_geterr(p));
-		pcap_close(p);
-		return -EIO;
-	}
-	int r = pcap_setfilter(p, &prog);
-	pcap_freecode(&prog);
-	if (r < 0 || pcap_setnonblock(p, 1, perr) < 0 || pcap_get_selectable_fd(p) < 0) {
-		snprintf(j->err, j->errlen, "capture on %s: %s", j->ifname, pcap_geterr(p));
-		pcap_close(p);
-		return -EIO;
-	}
-	j->c->p = p;
-	j->c->fd = pcap_get_selectable_fd(p);
-	j->c->linktype = pcap_datalink(p);
-	return 0;
-}
-
-/* In its own thread: setns moves only this thread, which ends right after; the capture's socket keeps
- * reading the namespace it was made in. */
-static void *open_in_ns(void *arg)
-{
-	struct open_job *j = arg;
-	char path[128];
-	if (j->netns[0] == '/')
-		snprintf(path, sizeof(path), "%s", j->netns);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", j->netns);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-		j->rc = -errno;
-		snprintf(j->err, j->errlen, "capture on %s: cannot enter netns %s: %s", j->ifname, j->netns,
-			 strerror(errno));
-	} else {
-		j->rc = open_pcap(j);
-	}
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
 static int cap_open(struct hops_pcap *h, unsigned i, const char *filter, char *err, size_t errlen)
 {
-	struct open_job j = {.netns = h->ifs[i].netns,
-			     .ifname = h->ifs[i].ifname,
-			     .filter = filter,
-			     .c = &h->cap[i],
-			     .err = err,
-			     .errlen = errlen};
-	pthread_t th;
-	if (!j.netns[0])
-		return open_pcap(&j);
-	int pr = pthread_create(&th, NULL, open_in_ns, &j);
-	if (pr != 0) /* not j.rc = -pthread_create(): the thread may have set j.rc already */
-		return -pr;
-	pthread_join(th, NULL);
-	return j.rc;
+	struct cap_if *c = &h->cap[i];
+	int r = nb_pcap_open_ns(h->ifs[i].netns, h->ifs[i].ifname, filter, SNAP_BYTES, 4 << 20, &c->p, &c->fd,
+				err, errlen);
+	if (r == 0)
+		c->linktype = pcap_datalink(c->p);
+	return r;
 }
 
 /* ---- the capture thread ---- */

@@ -41,6 +41,8 @@ void nb_report_free(struct nb_report *r)
 	r->path_json = NULL;
 	free(r->hops);
 	r->hops = NULL;
+	free(r->capture);
+	r->capture = NULL;
 	for (unsigned i = 0; i < r->n_ifaces; i++)
 		nb_nic_snap_free(&r->ifaces[i].delta);
 	free(r->ifaces);
@@ -548,6 +550,8 @@ static int write_text(const struct nb_report *r, bool counters, FILE *out)
 		fputc('\n', out);
 		nb_report_text_hops(r->hops, r->path, out);
 	}
+	if (r->capture)
+		nb_report_text_capture(r->capture, out);
 	for (unsigned i = 0; i < r->n_notes; i++)
 		fprintf(out, "note: %s\n", r->notes[i]);
 	if (!r->complete)
@@ -564,6 +568,18 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 int nb_report_write_text_counters(const struct nb_report *r, FILE *out)
 {
 	return write_text(r, true, out);
+}
+
+void nb_report_text_capture(const struct nb_report_capture *c, FILE *out)
+{
+	fprintf(out, "capture:   %s: %llu packets from %u interfaces, %llu bytes", c->file,
+		(unsigned long long)c->packets, c->n_ifs, (unsigned long long)c->file_bytes);
+	fprintf(out,
+		" (%llu cut to %u bytes, %llu left out past the %llu-byte cap, %llu dropped by the kernel)\n",
+		(unsigned long long)c->truncated, c->snap_bytes, (unsigned long long)c->over_cap,
+		(unsigned long long)c->max_bytes, (unsigned long long)c->dropped);
+	if (c->error[0])
+		fprintf(out, "capture:   INCOMPLETE: %s\n", c->error);
 }
 
 static void fmt_us(double ns, char *buf, size_t len)
@@ -887,6 +903,29 @@ cJSON *nb_report_hops_json(const struct nb_report_hops *h)
 	return a;
 }
 
+cJSON *nb_report_capture_json(const struct nb_report_capture *c)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "interfaces");
+	cJSON_AddStringToObject(o, "file", c->file);
+	j_u64(o, "snap_bytes", c->snap_bytes);
+	j_u64(o, "max_bytes", c->max_bytes);
+	j_u64(o, "file_bytes", c->file_bytes);
+	j_u64(o, "packets", c->packets);
+	j_u64(o, "truncated", c->truncated);
+	j_u64(o, "over_cap", c->over_cap);
+	j_u64(o, "kernel_dropped", c->dropped);
+	j_str_or_null(o, "error", c->error);
+	for (unsigned i = 0; a && i < c->n_ifs; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", c->ifs[i].name);
+		j_str_or_null(e, "netns", c->ifs[i].netns);
+		j_u64(e, "packets", c->ifs[i].packets);
+		j_u64(e, "kernel_dropped", c->ifs[i].dropped);
+		cJSON_AddItemToArray(a, e);
+	}
+	return o;
+}
+
 static cJSON *j_hops_capture(const struct nb_report_hops *h)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -986,6 +1025,8 @@ static cJSON *j_end(const struct nb_report *r)
 	}
 	cJSON_AddItemToObject(o, "interfaces", j_iface_counts(r, false));
 	cJSON_AddItemToObject(o, "server_interfaces", j_iface_counts(r, true));
+	if (r->capture)
+		cJSON_AddItemToObject(o, "capture", nb_report_capture_json(r->capture));
 	if (r->hops) {
 		cJSON_AddItemToObject(o, "hops", nb_report_hops_json(r->hops));
 		cJSON_AddItemToObject(o, "hops_capture", j_hops_capture(r->hops));

@@ -99,6 +99,26 @@ struct nb_report_hops {
 	double tail_ns;		     /* mean time from the last kernel point to the generator's receive */
 };
 
+/* --capture: what the pcapng file holds and what was cut from it. */
+#define NB_REPORT_MAX_CAPTURE_IFS 16
+struct nb_report_capture {
+	char file[256];
+	uint32_t snap_bytes; /* bytes kept per packet */
+	uint64_t max_bytes;  /* the file's size cap */
+	uint64_t file_bytes; /* what was written */
+	uint64_t packets;    /* written */
+	uint64_t truncated;  /* of them, cut to snap_bytes */
+	uint64_t over_cap;   /* left out: the file was at its cap */
+	uint64_t dropped;    /* dropped by the kernel before libpcap read them */
+	unsigned n_ifs;
+	struct nb_report_capture_if {
+		char name[16];
+		char netns[64];
+		uint64_t packets, dropped;
+	} ifs[NB_REPORT_MAX_CAPTURE_IFS];
+	char error[160]; /* "" or why the file is incomplete */
+};
+
 struct nb_report {
 	/* meta */
 	char nbench_version[16];
@@ -146,7 +166,8 @@ struct nb_report {
 	struct nb_cpu_cost server_cpu;
 	bool server_cpu_valid;
 
-	struct nb_report_hops *hops; /* owned; NULL: no --hops */
+	struct nb_report_hops *hops;	   /* owned; NULL: no --hops */
+	struct nb_report_capture *capture; /* owned; NULL: no --capture */
 
 	struct nb_report_iface *ifaces; /* owned: nb_report_add_iface, nb_report_add_server_iface */
 	unsigned n_ifaces;
@@ -227,6 +248,11 @@ struct cJSON;
 void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE *out);
 struct cJSON *nb_report_hops_json(const struct nb_report_hops *h);
 void nb_report_write_hops_csv(const struct nb_report_hops *h, const char *path, FILE *out, bool header);
+
+/* --capture: the line (text) and the object (JSON end.capture; NULL on no memory) of c. The full writers
+ * add them when r->capture is set. */
+void nb_report_text_capture(const struct nb_report_capture *c, FILE *out);
+struct cJSON *nb_report_capture_json(const struct nb_report_capture *c);
 
 /* Allocates r->flows as n zeroed entries (cpu = -1), replacing any previous array. 0 or -ENOMEM. */
 int nb_report_set_flows(struct nb_report *r, unsigned n);
