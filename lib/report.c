@@ -185,6 +185,13 @@ static bool is_udp(const struct nb_report *r)
 	return r->cfg.proto == NB_PROTO_UDP;
 }
 
+/* Whether the test's flows are TCP connections with a state to report: TCP stream and rr (crr's
+ * connections last one transaction each). */
+static bool cfg_has_tcp(const struct nb_test_cfg *c)
+{
+	return c->proto == NB_PROTO_TCP && c->kind != NB_TEST_CRR;
+}
+
 /* ---- text ---- */
 
 __attribute__((format(printf, 3, 4))) static void line(FILE *out, const char *label, const char *fmt, ...)
@@ -316,6 +323,50 @@ static void text_stream(const struct nb_report *r, FILE *out)
 		line(out, "datagrams received", "%llu", (unsigned long long)r->msgs_rcvd);
 		line(out, "lost", "%llu (%.2f %%)", (unsigned long long)r->lost, r->loss_pct);
 		line(out, "reordered", "%llu", (unsigned long long)r->reordered);
+	}
+}
+
+/* "sender: retransmits 12 (3 spurious per DSACK), cwnd 1.20 MiB (870 x 1448 B), srtt 245.0 us (rttvar
+ * 31.00 us), pacing 2.32 Gbit/s" of t; role "" for none. */
+static void text_tcp_state(const struct nb_tcpinfo *t, const char *role, FILE *out)
+{
+	char a[32], b[32], c[32];
+
+	fprintf(out, "%s%sretransmits %llu", role, role[0] ? ": " : "", (unsigned long long)t->retransmits);
+	if ((t->have & NB_TCPINFO_REORD) && t->dsack_dups)
+		fprintf(out, " (%llu spurious per DSACK)", (unsigned long long)t->dsack_dups);
+	fprintf(out, ", cwnd %s (%llu x %u B), srtt %s (rttvar %s)",
+		nb_fmt_bytes((double)t->cwnd_bytes, a, sizeof(a)), (unsigned long long)t->cwnd_segs,
+		t->mss_bytes, nb_fmt_ns((double)t->srtt_us * NB_NS_PER_US, b, sizeof(b)),
+		nb_fmt_ns((double)t->rttvar_us * NB_NS_PER_US, c, sizeof(c)));
+	if (t->have & NB_TCPINFO_PACING)
+		fprintf(out, ", pacing %s", nb_fmt_bps((double)t->pacing_rate_bps, a, sizeof(a)));
+	fputc('\n', out);
+}
+
+/* TCP stream and rr: each side's TCP state, the total and (several flows) each flow's. */
+static void text_tcp(const struct nb_report *r, FILE *out)
+{
+	for (int server = 0; server < 2; server++) {
+		const struct nb_tcpinfo *t = server ? &r->server_tcp : &r->tcp;
+		/* a stream's sender is the client unless reversed */
+		const char *role = !is_stream(r) ? "" : (server == r->cfg.reverse) ? "sender" : "receiver";
+		fprintf(out, "%-*s", LABEL_W, server ? "tcp server" : "tcp client");
+		if (!t->valid) {
+			fprintf(out, "%s\n", server ? "not reported by the responder" : "not measured");
+			continue;
+		}
+		text_tcp_state(t, role, out);
+		for (unsigned i = 0; r->n_flows > 1 && i < r->n_flows; i++) {
+			const struct nb_tcpinfo *f = server ? &r->flows[i].server_tcp : &r->flows[i].tcp;
+			char label[32];
+			snprintf(label, sizeof(label), "  flow %u", i);
+			fprintf(out, "%-*s", LABEL_W, label);
+			if (f->valid)
+				text_tcp_state(f, "", out);
+			else
+				fprintf(out, "-\n");
+		}
 	}
 }
 
@@ -540,6 +591,8 @@ static int write_text(const struct nb_report *r, bool counters, FILE *out)
 		text_stream(r, out);
 	else
 		text_rr(r, out);
+	if (cfg_has_tcp(&r->cfg) && (r->tcp.valid || r->server_tcp.valid))
+		text_tcp(r, out);
 	if (r->load.on)
 		text_load(r, out);
 	fputc('\n', out);
@@ -661,6 +714,26 @@ void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE 
 
 /* ---- interim lines ---- */
 
+/* The interim lines' TCP columns (iperf3's Retr and Cwnd): retransmits in the interval, then at its end
+ * the congestion window (streams) and the smoothed RTT. Only where the generator's sockets send: TCP rr and
+ * forward streams (a reverse stream's sender is the responder, which reports at the end). */
+static bool interval_tcp_cols(const struct nb_test_cfg *cfg)
+{
+	return cfg_has_tcp(cfg) && !(cfg->kind == NB_TEST_STREAM && cfg->reverse);
+}
+
+static void text_interval_tcp(const struct nb_test_cfg *cfg, const struct nb_tcpinfo *t, FILE *out)
+{
+	char a[32], b[32];
+	bool cwnd = cfg->kind == NB_TEST_STREAM;
+
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)t->retransmits);
+	fprintf(out, "  %6s", t->valid ? a : "-");
+	if (cwnd)
+		fprintf(out, "  %10s", t->valid ? nb_fmt_bytes((double)t->cwnd_bytes, a, sizeof(a)) : "-");
+	fprintf(out, "  %10s", t->valid ? nb_fmt_ns((double)t->srtt_us * NB_NS_PER_US, b, sizeof(b)) : "-");
+}
+
 void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out)
 {
 	if (cfg->kind == NB_TEST_STREAM) {
@@ -671,6 +744,12 @@ void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out)
 		fprintf(out, "[  interval (s) ]  %12s  %15s", "transactions", "mean latency");
 		if (cfg->proto == NB_PROTO_UDP)
 			fprintf(out, "  %8s", "lost");
+	}
+	if (interval_tcp_cols(cfg)) {
+		fprintf(out, "  %6s", "retr");
+		if (cfg->kind == NB_TEST_STREAM)
+			fprintf(out, "  %10s", "cwnd");
+		fprintf(out, "  %10s", "srtt");
 	}
 	fputc('\n', out);
 }
@@ -689,6 +768,8 @@ void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_inte
 		if (cfg->proto == NB_PROTO_UDP)
 			fprintf(out, "  %8llu", (unsigned long long)iv->lost);
 	}
+	if (interval_tcp_cols(cfg))
+		text_interval_tcp(cfg, &iv->tcp, out);
 	if (iv->warmup)
 		fprintf(out, "  (warm-up)");
 	fputc('\n', out);
@@ -722,6 +803,35 @@ static void j_str_or_null(cJSON *o, const char *k, const char *s)
 		cJSON_AddStringToObject(o, k, s);
 	else
 		cJSON_AddNullToObject(o, k);
+}
+
+/* A field of t that an older kernel may not fill: its value, or null. */
+static void j_tcp_opt(cJSON *o, const struct nb_tcpinfo *t, unsigned bit, const char *k, uint64_t v)
+{
+	if (t->have & bit)
+		j_u64(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+/* A TCP state (the "tcp" and "server_tcp" objects), null when there is none: no figure is ever a 0 that
+ * was not measured. */
+static cJSON *j_tcp(const struct nb_tcpinfo *t)
+{
+	if (!t->valid)
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	j_u64(o, "retransmits", t->retransmits);
+	j_u64(o, "cwnd_segments", t->cwnd_segs);
+	j_u64(o, "cwnd_bytes", t->cwnd_bytes);
+	j_u64(o, "mss_bytes", t->mss_bytes);
+	j_u64(o, "srtt_us", t->srtt_us);
+	j_u64(o, "rttvar_us", t->rttvar_us);
+	j_tcp_opt(o, t, NB_TCPINFO_PACING, "pacing_rate_bps", t->pacing_rate_bps);
+	j_tcp_opt(o, t, NB_TCPINFO_DELIVERY, "delivery_rate_bps", t->delivery_rate_bps);
+	j_tcp_opt(o, t, NB_TCPINFO_REORD, "reord_seen", t->reord_seen);
+	j_tcp_opt(o, t, NB_TCPINFO_REORD, "dsack_dups", t->dsack_dups);
+	return o;
 }
 
 /* null for a host the run never heard from */
@@ -844,6 +954,8 @@ static cJSON *j_intervals(const struct nb_report *r)
 			if (is_udp(r))
 				j_u64(o, "lost", iv->lost);
 		}
+		if (cfg_has_tcp(&r->cfg))
+			cJSON_AddItemToObject(o, "tcp", j_tcp(&iv->tcp));
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -874,6 +986,10 @@ static cJSON *j_flows(const struct nb_report *r)
 			j_num(o, "cpu", f->cpu);
 		else
 			cJSON_AddNullToObject(o, "cpu");
+		if (cfg_has_tcp(&r->cfg)) {
+			cJSON_AddItemToObject(o, "tcp", j_tcp(&f->tcp));
+			cJSON_AddItemToObject(o, "server_tcp", j_tcp(&f->server_tcp));
+		}
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -1015,6 +1131,10 @@ static cJSON *j_end(const struct nb_report *r)
 		if (r->load.on)
 			cJSON_AddItemToObject(o, "load", j_load(&r->load));
 	}
+	if (cfg_has_tcp(&r->cfg)) {
+		cJSON_AddItemToObject(o, "tcp", j_tcp(&r->tcp));
+		cJSON_AddItemToObject(o, "server_tcp", j_tcp(&r->server_tcp));
+	}
 	cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cpu, &r->cfg));
 	if (r->server_cpu_valid)
 		cJSON_AddItemToObject(o, "server_cpu", nb_cpu_cost_to_json(&r->server_cpu, &r->cfg));
@@ -1101,6 +1221,18 @@ static const char *const csv_cols[] = {
     "server_drivers", /* the same three of the responder's host's interfaces (-H), empty without */
     "server_if_drops",
     "server_if_errors",
+    /* TCP stream and rr: the generator's sockets (summed over the flows: retransmits in the measured
+     * window, cwnd and pacing summed, srtt and rttvar their mean), then the responder's; empty without */
+    "tcp_retransmits",
+    "tcp_cwnd_bytes",
+    "tcp_srtt_us",
+    "tcp_rttvar_us",
+    "tcp_pacing_rate_bps",
+    "server_tcp_retransmits",
+    "server_tcp_cwnd_bytes",
+    "server_tcp_srtt_us",
+    "server_tcp_rttvar_us",
+    "server_tcp_pacing_rate_bps",
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
@@ -1175,6 +1307,20 @@ static void csv_ifaces(const struct nb_report *r, bool server, bool last, FILE *
 	fputc(last ? '\n' : ',', out);
 }
 
+/* The five tcp_ columns of t, empty when there is no TCP state (a pacing rate the kernel did not give
+ * too); the last one ends the line when last. */
+static void csv_tcp(const struct nb_tcpinfo *t, bool last, FILE *out)
+{
+	bool v = t->valid;
+	csv_fmt(out, v, "%llu", (unsigned long long)t->retransmits);
+	csv_fmt(out, v, "%llu", (unsigned long long)t->cwnd_bytes);
+	csv_fmt(out, v, "%u", t->srtt_us);
+	csv_fmt(out, v, "%u", t->rttvar_us);
+	if (v && (t->have & NB_TCPINFO_PACING))
+		fprintf(out, "%llu", (unsigned long long)t->pacing_rate_bps);
+	fputc(last ? '\n' : ',', out);
+}
+
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 {
 	const struct nb_test_cfg *c = &r->cfg;
@@ -1223,7 +1369,9 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_str(out, r->resp_cpus[0] ? r->resp_cpus : "any", false);
 	csv_str(out, r->complete ? "true" : "false", false);
 	csv_ifaces(r, false, false, out);
-	csv_ifaces(r, true, true, out);
+	csv_ifaces(r, true, false, out);
+	csv_tcp(&r->tcp, false, out);
+	csv_tcp(&r->server_tcp, true, out);
 	if (r->hops) {
 		fputc('\n', out);
 		nb_report_write_hops_csv(r->hops, r->path, out, true);
