@@ -342,30 +342,56 @@ struct pkt {
 	__u8 mark[24]; /* UDP: the marker and the send time */
 };
 
-/* Reads the TCP or UDP header at offset l4 of b (the IP header's start) and, for UDP, the marker and the
- * send time when they are in the skb's linear part (linear: bytes of b that are). */
-static __always_inline bool parse_l4(const __u8 *b, __u32 l4, __u8 proto, __u32 iplen, __u32 linear,
-				     struct pkt *p)
+/* The headers' bytes as they are on the wire. The programs read them with direct loads through
+ * bpf_rdonly_cast (the verifier checks each against the kernel's own struct iphdr ... and the JIT emits a
+ * plain load with an exception-table entry): no helper call per packet. */
+struct nb_ip4 {
+	__u8 vihl, tos;
+	__be16 tot_len, id, frag_off;
+	__u8 ttl, protocol;
+};
+struct nb_ip6 {
+	__u8 vtc, flow[3];
+	__be16 payload_len;
+	__u8 nexthdr, hop_limit;
+};
+struct nb_tcp {
+	__be16 source, dest;
+	__be32 seq, ack_seq;
+	__u8 doff_res, flags;
+};
+struct nb_udp {
+	__be16 source, dest, len, check;
+};
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The TCP or UDP header at l4 and, for UDP, the marker and the send time when they are in the skb's
+ * linear part (linear: the bytes from l4 on that are). */
+static __always_inline bool parse_l4(unsigned char *l4, __u8 proto, __u32 iplen, __u32 linear, struct pkt *p)
 {
-	p->sport = (__u16)b[l4] << 8 | b[l4 + 1];
-	p->dport = (__u16)b[l4 + 2] << 8 | b[l4 + 3];
 	if (proto == 17) {
+		const struct nb_udp *u = bpf_rdonly_cast(l4, bpf_core_type_id_kernel(struct udphdr));
+		p->sport = bpf_ntohs(u->source);
+		p->dport = bpf_ntohs(u->dest);
 		p->udp = true;
 		p->paylen = iplen - 8;
-		if (linear < l4 + 8 + 24 || p->paylen < 16) {
+		if (linear < 8 + 24 || p->paylen < 16 || bpf_probe_read_kernel(p->mark, 24, l4 + 8)) {
 			count(NB_HB_C_SHORT);
 			return true;
 		}
-		__builtin_memcpy(p->mark, b + l4 + 8, 24);
 		p->marked = true;
 		return true;
 	}
 	if (proto != 6)
 		return false;
-	p->seq = (__u32)b[l4 + 4] << 24 | (__u32)b[l4 + 5] << 16 | (__u32)b[l4 + 6] << 8 | b[l4 + 7];
-	p->ack = (__u32)b[l4 + 8] << 24 | (__u32)b[l4 + 9] << 16 | (__u32)b[l4 + 10] << 8 | b[l4 + 11];
-	__u32 doff = (b[l4 + 12] >> 4) * 4;
-	p->flags = b[l4 + 13];
+	const struct nb_tcp *t = bpf_rdonly_cast(l4, bpf_core_type_id_kernel(struct tcphdr));
+	p->sport = bpf_ntohs(t->source);
+	p->dport = bpf_ntohs(t->dest);
+	p->seq = bpf_ntohl(t->seq);
+	p->ack = bpf_ntohl(t->ack_seq);
+	__u32 doff = (t->doff_res >> 4) * 4;
+	p->flags = t->flags;
 	p->paylen = iplen > doff ? iplen - doff : 0;
 	return true;
 }
@@ -378,18 +404,19 @@ static __always_inline bool parse(struct sk_buff *skb, bool xmit, struct pkt *p)
 	__u32 off = xmit ? skb->network_header : (__u32)(data - head);
 	__u32 linear = skb->len - skb->data_len - (off - (__u32)(data - head));
 	__u16 proto = bpf_ntohs(skb->protocol);
-	__u8 b[72];
-	if (bpf_probe_read_kernel(b, sizeof(b), head + off))
-		return false;
 	if (proto == ETH_P_IP) {
-		if (b[0] != 0x45 || ((b[6] & 0x3f) | b[7])) /* options, or a fragment */
+		const struct nb_ip4 *ip = bpf_rdonly_cast(head + off, bpf_core_type_id_kernel(struct iphdr));
+		if (ip->vihl != 0x45 || (bpf_ntohs(ip->frag_off) & 0x3fff)) /* options, or a fragment */
 			return false;
-		return parse_l4(b, 20, b[9], ((__u32)b[2] << 8 | b[3]) - 20, linear, p);
+		return parse_l4(head + off + 20, ip->protocol, (__u32)bpf_ntohs(ip->tot_len) - 20,
+				linear - 20, p);
 	}
 	if (proto == ETH_P_IPV6) {
-		if ((b[0] >> 4) != 6)
+		const struct nb_ip6 *ip =
+		    bpf_rdonly_cast(head + off, bpf_core_type_id_kernel(struct ipv6hdr));
+		if ((ip->vtc >> 4) != 6)
 			return false;
-		return parse_l4(b, 40, b[6], (__u32)b[4] << 8 | b[5], linear, p);
+		return parse_l4(head + off + 40, ip->nexthdr, bpf_ntohs(ip->payload_len), linear - 40, p);
 	}
 	return false;
 }
@@ -557,12 +584,14 @@ int BPF_PROG(nb_receive, struct sk_buff *skb)
 
 /* ---- sockets ---- */
 
-/* Which end sk is: 1 the server (its local port is one of the test's), 2 the client, 0 neither. */
+/* Which end sk is: 1 the server (in the server's namespace, its local port one of the test's), 2 the client
+ * (in the client's, the peer's port one of them), 0 neither. */
 static __always_inline int sock_end(const struct sock *sk)
 {
-	if (is_port(sk->__sk_common.skc_num))
+	__u32 ns = sk->__sk_common.skc_net.net->ns.inum;
+	if (ns == cfg.netns_server && is_port(sk->__sk_common.skc_num))
 		return 1;
-	if (is_port(bpf_ntohs(sk->__sk_common.skc_dport)))
+	if (ns == cfg.netns_client && is_port(bpf_ntohs(sk->__sk_common.skc_dport)))
 		return 2;
 	return 0;
 }

@@ -60,6 +60,9 @@ struct nb_hb_if {
 struct nb_hb_cfg {
 	__u16 ports[4]; /* the server's ports: as dialled and as it listens (they differ through NAT) */
 	__u32 n_ports;
+	/* the inodes of the client's and the server's network namespaces: a socket of the test is in one of
+	 * them (another test on the same ports elsewhere on the machine is not this one) */
+	__u32 netns_client, netns_server;
 	__u32 proto;	  /* 6 (TCP) or 17 (UDP) */
 	__u32 crr;	  /* 1: connect/request/response; transactions are keyed by the client's ISN (a
 			   * crr request's marker follows the hello frame, whose header gives its length) */

@@ -44,6 +44,7 @@ struct net_device {
 struct sock_common {
 	__be16 skc_dport; /* the peer's port */
 	__u16 skc_num;	  /* the local port, host order */
+	possible_net_t skc_net;
 };
 
 struct sk_buff;
@@ -98,6 +99,21 @@ struct iov_iter___old {
 
 struct msghdr {
 	struct iov_iter msg_iter;
+};
+
+/* Network headers, only for their BTF ids (bpf_rdonly_cast); their bytes are read by offset (struct
+ * nb_ip4 ... in hops.bpf.c): the wire format is fixed, no relocation needed. */
+struct iphdr {
+	__u8 protocol;
+};
+struct ipv6hdr {
+	__u8 nexthdr;
+};
+struct tcphdr {
+	__be32 seq;
+};
+struct udphdr {
+	__be16 len;
 };
 
 #pragma clang attribute pop

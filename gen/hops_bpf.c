@@ -161,6 +161,18 @@ static void *if_in_ns(void *arg)
 	return NULL;
 }
 
+/* The inode of network namespace netns (as nb_nic_ref names them): 0 and -errno when it cannot be read. */
+static int netns_ino(const char *netns, __u32 *ret)
+{
+	char path[160];
+	struct stat st;
+	netns_path(netns ? netns : "", path, sizeof(path));
+	if (stat(path, &st))
+		return -errno;
+	*ret = (__u32)st.st_ino;
+	return 0;
+}
+
 /* Puts the path's interfaces into cfg's open-addressed table. */
 static int fill_ifs(struct hops_bpf *h, struct nb_hb_cfg *cfg, char *err, size_t errlen)
 {
@@ -252,6 +264,12 @@ static int load(struct hops_bpf *h, char *err, size_t errlen)
 	int r = fill_ifs(h, cfg, err, errlen);
 	if (r < 0)
 		return r;
+	if ((r = netns_ino(h->o.client_netns, &cfg->netns_client)) < 0 ||
+	    (r = netns_ino(h->o.server_netns, &cfg->netns_server)) < 0) {
+		snprintf(err, errlen, "--hops=ebpf: cannot read the namespaces of the path's ends: %s",
+			 strerror(-r));
+		return r;
+	}
 	pick_programs(&h->o, h->skel);
 	if ((r = hops_skel__load(h->skel)) < 0 || (r = hops_skel__attach(h->skel)) < 0) {
 		snprintf(err, errlen, "--hops=ebpf: cannot %s the programs: %s (%s)",

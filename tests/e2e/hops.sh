@@ -63,6 +63,22 @@ else
 	bad "crr --hops exited non-zero: $(cat "$T/crr.err")"
 fi
 
+# another test on the same port in other namespaces at the same time (tracepoints see every namespace): none
+# of its transactions may land in this run's decomposition
+"$NBENCH" rr --path native -t 8 -q > /dev/null 2>&1 &
+other=$!
+PIDS+=($other)
+sleep 2
+if timeout 120 "$NBENCH" rr --hops=ebpf --path native -t 2 --json > "$T/beside.json" 2> "$T/beside.err"; then
+	ok
+	check "beside another test: only this run's transactions" json_check "$T/beside.json" \
+		"(lambda c: c['decomposed'] <= c['transactions'] + 2 and
+		  all(s['unmatched'] <= 0.01 * c['transactions'] for s in d['end']['hops']))(d['end']['hops_capture'])"
+else
+	bad "beside another test: $(cat "$T/beside.err")"
+fi
+wait $other
+
 # text: the waterfall and the overhead line; CSV: the second table
 if timeout 120 "$NBENCH" rr --hops -t 0.5 --path native -q > "$T/text.txt" 2>&1; then
 	ok
