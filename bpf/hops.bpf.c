@@ -41,6 +41,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define MSG_PEEK   2
 /* A generator's send time further than this before the first kernel point is not one (1 s). */
 #define USER_MAX_NS 1000000000ull
+#define FNV_BASIS   14695981039346656037ull
+#define FNV_PRIME   1099511628211ull
 
 const volatile struct nb_hb_cfg cfg = {};
 
@@ -183,6 +185,8 @@ static __always_inline struct nb_hb_txn *txn_open(__u32 idx, __u32 flow, __u64 s
 	t->flow = flow;
 	t->key = key;
 	t->marked = 0;
+	t->bad = 0;
+	t->hash = (FNV_BASIS ^ pt) * FNV_PRIME;
 	t->t_user_ns = 0;
 	t->seen[0] = 0;
 	t->seen[1] = 0;
@@ -202,7 +206,8 @@ static __always_inline void set_user(struct nb_hb_txn *t, __u64 u)
 		t->t_user_ns = u;
 }
 
-/* Stamps point pt of t, unless it has one already (a retransmission keeps the first sighting). */
+/* Stamps point pt of t, unless it has one already (a retransmission keeps the first sighting); the chain's
+ * hash and its time order follow as the points come. */
 static __always_inline void add_point(struct nb_hb_txn *t, __u8 pt)
 {
 	__u32 w = (pt >> 6) & 1;
@@ -210,14 +215,19 @@ static __always_inline void add_point(struct nb_hb_txn *t, __u8 pt)
 	if (t->seen[w] & bit)
 		return;
 	__u32 n = t->n;
-	if (n >= NB_HB_PTS - 1) {
+	if (n >= NB_HB_PTS - 1 || n < 1) {
 		count(NB_HB_C_FULL);
 		return;
 	}
+	__u32 dt = (__u32)(bpf_ktime_get_ns() - t->t0_ns);
 	t->seen[w] |= bit;
 	t->pt[n] = pt;
-	t->dt_ns[n] = (__u32)(bpf_ktime_get_ns() - t->t0_ns);
+	t->dt_ns[n] = dt;
 	t->n = n + 1;
+	t->hash = (t->hash ^ pt) * FNV_PRIME;
+	/* points stamped on two CPUs at once may be stored out of order */
+	if (dt < t->dt_ns[(n - 1) & (NB_HB_PTS - 1)])
+		t->bad = 1;
 }
 
 /* finish()'s loops run through bpf_loop: the verifier checks a callback once, where it would walk an
@@ -227,7 +237,6 @@ struct fin {
 	__u32 n, u; /* kernel points; 1 when the generator's send time leads the chain */
 	__u32 c;    /* the chain slot */
 	__u64 hash;
-	bool bad;
 };
 
 /* Point i of the chain ([the generator's send] and the kernel points). */
@@ -244,16 +253,6 @@ static __always_inline __u32 fin_dt(const struct fin *f, __u32 i)
 	if (f->u && i == 0)
 		return 0;
 	return f->t->dt_ns[(i - f->u) & (NB_HB_PTS - 1)];
-}
-
-static long fin_hash_cb(__u64 i, void *arg)
-{
-	struct fin *f = arg;
-	f->hash = (f->hash ^ fin_pt(f, (__u32)i)) * 1099511628211ull;
-	/* points stamped on two CPUs at once could be stored out of order: such a record is left out */
-	if (i > f->u && fin_dt(f, (__u32)i) < fin_dt(f, (__u32)i - 1))
-		f->bad = true;
-	return 0;
 }
 
 static long fin_copy_cb(__u64 i, void *arg)
@@ -314,15 +313,16 @@ static __always_inline void set_state(struct nb_hb_txn *t, __u32 st, __u32 count
 /* The transaction's last point is in: its segments go into their chain's aggregates. */
 static __always_inline void finish(struct nb_hb_txn *t)
 {
-	struct fin f = {.t = t, .n = t->n, .u = t->t_user_ns ? 1 : 0, .hash = 14695981039346656037ull};
+	/* the chain: its kernel points' hash, and whether the generator's send time leads it */
+	struct fin f = {
+	    .t = t, .n = t->n, .u = t->t_user_ns ? 1 : 0, .hash = t->hash ^ (t->t_user_ns ? 1 : 0)};
 	__u64 first = t->t_user_ns ? t->t_user_ns : t->t0_ns;
 	if (first < win_lo_ns || bpf_ktime_get_ns() > win_hi_ns)
 		return set_state(t, NB_HB_ST_LATE, NB_HB_C_LATE);
 	__u32 m = f.n + f.u;
 	if (f.n < 1 || f.n > NB_HB_PTS - 1 || m < 2)
 		return;
-	bpf_loop(m, fin_hash_cb, &f, 0);
-	if (f.bad)
+	if (t->bad)
 		return set_state(t, NB_HB_ST_LATE, NB_HB_C_FULL);
 	f.c = chain_of(&f, m);
 	if (f.c >= NB_HB_CHAINS)

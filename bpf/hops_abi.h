@@ -87,7 +87,9 @@ struct nb_hb_txn {
 	__u8 state; /* NB_HB_ST_* */
 	__u8 chain; /* NB_HB_ST_DONE: the chain slot it was added to */
 	__u8 marked;
-	__u32 pad;
+	__u8 bad; /* points were stored out of time order (two CPUs at once): left out */
+	__u8 pad[3];
+	__u64 hash; /* FNV-1a of the kernel points so far: the chain's identity, found without a loop */
 	__u8 pt[NB_HB_PTS];
 	__u32 dt_ns[NB_HB_PTS]; /* each point's time after t0_ns */
 };
