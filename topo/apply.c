@@ -4,6 +4,8 @@
  * inside the step's namespace (a netlink socket stays in the namespace it was created in, so the calling
  * thread only visits the namespace to open it); sysctls and nft rulesets are done while the calling
  * thread visits the namespace, because /proc/sys/net and libnftables follow the thread's namespace.
+ * The steps of a VM path's server end (its tap, its vhost-user backend, its guest) are topo/vm/'s, through
+ * vm/vm.h; --wire's (NB_STEP_NIC, NB_STEP_QDISC) are wire.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,56 +26,17 @@
 #include <nftables/libnftables.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 struct nb_apply {
 	const struct nb_plan *plan;
 	const struct nb_launch *launch;
-	struct nb_vu_backend *vu; /* NB_STEP_VHOST_USER's backend, for NB_STEP_GUEST after it */
+	struct nb_vm_steps *vm; /* what NB_STEP_VHOST_USER hands on to NB_STEP_GUEST (topo/vm/) */
 	struct {
 		char ns[NB_NS_NAME_MAX];
 		struct nl_sock *sk;
 	} socks[NB_TOPO_MAX_NS + 1];
 };
-
-int nb_nl_err(int nlerr)
-{
-	switch (nlerr < 0 ? -nlerr : nlerr) {
-	case 0:
-		return 0;
-	case NLE_INTR:
-		return -EINTR;
-	case NLE_AGAIN:
-		return -EAGAIN;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	case NLE_EXIST:
-		return -EEXIST;
-	case NLE_INVAL:
-	case NLE_PARSE_ERR:
-		return -EINVAL;
-	case NLE_RANGE:
-		return -ERANGE;
-	case NLE_OPNOTSUPP:
-		return -EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT:
-		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:
-		return -ENOENT;
-	case NLE_NOADDR:
-		return -EADDRNOTAVAIL;
-	case NLE_BUSY:
-		return -EBUSY;
-	case NLE_NOACCESS:
-		return -EACCES;
-	case NLE_PERM:
-		return -EPERM;
-	case NLE_NODEV:
-		return -ENODEV;
-	default:
-		return -EIO;
-	}
-}
 
 int nb_apply_open(const struct nb_plan *p, const struct nb_launch *l, struct nb_apply **ret)
 {
@@ -102,7 +65,7 @@ void nb_apply_close(struct nb_apply *a)
 	for (size_t i = 0; i < sizeof(a->socks) / sizeof(a->socks[0]); i++)
 		if (a->socks[i].sk)
 			nl_socket_free(a->socks[i].sk);
-	free(a->vu);
+	nb_vm_steps_free(a->vm);
 	free(a);
 }
 
@@ -592,13 +555,7 @@ static int start_step(struct nb_apply *a, struct nb_step *s, char *err, size_t e
 
 	if (!a->plan || !a->launch)
 		return nb_step_error(s, -EINVAL, "no plan to start it from", err, errlen);
-	if (s->kind == NB_STEP_GUEST) {
-		r = nb_vm_start(a->plan, a->launch, a->vu, err, errlen);
-	} else {
-		free(a->vu);
-		a->vu = calloc(1, sizeof(*a->vu));
-		r = a->vu ? nb_vu_start(a->plan, a->launch, a->vu, err, errlen) : -ENOMEM;
-	}
+	r = nb_vm_step_apply(&a->vm, a->plan, a->launch, s->kind, err, errlen);
 	s->done = !r;
 	return r;
 }
@@ -651,11 +608,8 @@ int nb_step_undo(struct nb_apply *a, struct nb_step *s)
 		return nb_cgroup_remove(s->path);
 	/* found by the instance's name (pidfiles, run directory), whether or not the state file names them */
 	case NB_STEP_GUEST:
-		nb_vm_cleanup(s->name);
-		s->done = false;
-		return 0;
 	case NB_STEP_VHOST_USER:
-		nb_vu_cleanup(s->name);
+		nb_vm_step_undo(s->kind, s->name);
 		s->done = false;
 		return 0;
 	case NB_STEP_NETNS:

@@ -24,7 +24,7 @@
 #include <nftables/libnftables.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 /* ETHTOOL_G* value, or -1 when the driver does not say. */
 static int ethtool_get(int fd, const char *ifname, uint32_t cmd)

@@ -13,7 +13,7 @@
 
 #include "nbench/fsutil.h"
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 static int info_cmp(const void *a, const void *b)
 {
@@ -67,7 +67,7 @@ static bool netns_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX 
 	return nb_ns_name_parse(de->d_name, ret_name);
 }
 
-/* a VM path's run directory (topo/vm.c) */
+/* a VM path's run directory (topo/vm/) */
 static bool vm_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1])
 {
 	if (de->d_name[0] == '.' || nb_topo_name_check(de->d_name, NULL, 0))
@@ -76,10 +76,10 @@ static bool vm_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1
 	return true;
 }
 
-/* a vhost-user backend's EAL directory (topo/vhost_user.c) */
+/* a vhost-user backend's EAL directory (topo/vm/vhost_user.c) */
 static bool vu_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1])
 {
-	return nb_vu_prefix_parse(de->d_name, ret_name);
+	return nb_vm_prefix_parse(de->d_name, ret_name);
 }
 
 static bool cgroup_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1])
@@ -251,7 +251,7 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen)
 	if (r != -ENOENT && r != -EBADMSG)
 		return r;
 	/* No (parsable) state file: what the naming pattern finds is all there is to go on. */
-	if (!nb_name_taken(name, what, sizeof(what)) && !nb_vu_leftovers(name)) {
+	if (!nb_name_taken(name, what, sizeof(what)) && !nb_vm_leftovers(name)) {
 		nb_err(err, errlen, "no instance '%s'", name);
 		return -ENOENT;
 	}

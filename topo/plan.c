@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Path kind -> steps. Pure: no privileges, no side effects, so a plan can be rebuilt from a state file by
- * whoever tears the instance down. The layers of topo/: plan.c (this) -> apply.c (a step done and undone;
- * script.c renders one instead) -> state.c (state files, teardown) -> topo.c (the public API).
+ * whoever tears the instance down. A plan flows up: plan.c (this) -> apply.c (a step done and undone;
+ * script.c renders one instead) -> state.c (state files, teardown) -> topo.c (the public API); topo_int.h
+ * has the map of the files.
  *
  * The kinds are one table (kinds[] below): each kind names the kind it extends and says only what it adds
  * or replaces: steps appended to the shared part, a different server end, a different way for the client
@@ -27,14 +28,18 @@
 #define CTR_ADDR    "172.31.77.2"
 #define CTR_PLEN    "/24"
 
-/* The namespaces of an instance, nb-<name>-<role>, created in this order. */
+/* The namespaces of an instance, nb-<name>-<role>, created in this order: role r is nb_ns_role(r - 1). */
 enum role { R_NONE, R_REMOTE, R_HOST, R_CTR, R_COUNT };
-static const char *const role_names[R_COUNT] = {[R_REMOTE] = "remote", [R_HOST] = "host", [R_CTR] = "ctr"};
 
 /* The links of an instance, nb-<name>-<suffix> ("lo" as it is). */
 enum link { L_NONE, L_LO, L_WIRE_R, L_WIRE_H, L_BR, L_CTR_V, L_CTR_C, L_TAP };
 static const char *const link_suffix[] = {
     [L_WIRE_R] = "r", [L_WIRE_H] = "h", [L_BR] = "b", [L_CTR_V] = "v", [L_CTR_C] = "c", [L_TAP] = "t"};
+
+static const char *role_name(enum role r)
+{
+	return nb_ns_role((size_t)r - 1);
+}
 
 /* One step with the instance's names left out: roles and links stand for them. */
 struct step_tmpl {
@@ -182,82 +187,6 @@ int nb_topo_kind_error(const char *kind, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-static bool name_char_ok(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-int nb_topo_name_check(const char *name, char *err, size_t errlen)
-{
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > NB_TOPO_NAME_MAX) {
-		nb_err(err, errlen, "invalid instance name '%s': 1 to %d characters of [a-z0-9-]",
-		       name ? name : "", NB_TOPO_NAME_MAX);
-		return -EINVAL;
-	}
-	if (name[0] == '-') {
-		nb_err(err, errlen, "invalid instance name '%s': must start with a letter or digit", name);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!name_char_ok(name[i])) {
-			nb_err(err, errlen, "invalid instance name '%s': only [a-z0-9-] allowed", name);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-void nb_ns_name(char *buf, size_t len, const char *name, const char *role)
-{
-	snprintf(buf, len, "nb-%s-%s", name, role);
-}
-
-const char *nb_ns_role(size_t i)
-{
-	return i + 1 < R_COUNT ? role_names[i + 1] : NULL;
-}
-
-static bool name_from(const char *s, size_t n, char ret_name[NB_TOPO_NAME_MAX + 1])
-{
-	char tmp[NB_TOPO_NAME_MAX + 1];
-
-	if (n == 0 || n > NB_TOPO_NAME_MAX)
-		return false;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (nb_topo_name_check(tmp, NULL, 0))
-		return false;
-	memcpy(ret_name, tmp, n + 1);
-	return true;
-}
-
-bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1])
-{
-	size_t n = strlen(s);
-
-	if (strncmp(s, "nb-", 3))
-		return false;
-	for (size_t i = 0; nb_ns_role(i); i++) {
-		const char *role = nb_ns_role(i);
-		size_t rl = strlen(role);
-
-		if (n < 3 + rl + 2 || s[n - rl - 1] != '-' || strcmp(s + n - rl, role))
-			continue;
-		if (name_from(s + 3, n - 3 - rl - 1, ret_name))
-			return true;
-	}
-	return false;
-}
-
-bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1])
-{
-	if (strncmp(s, "nbench-", 7))
-		return false;
-	return name_from(s + 7, strlen(s + 7), ret_name);
-}
-
 const char *nb_step_kind_name(enum nb_step_kind k)
 {
 	static const char *const names[] = {
@@ -402,7 +331,7 @@ static struct nb_step *add(struct builder *b, enum nb_step_kind kind, enum role 
 	s->kind = kind;
 	snprintf(s->name, sizeof(s->name), "%s", b->p->name);
 	if (ns && !(b->half && ns == R_HOST))
-		nb_ns_name(s->ns, sizeof(s->ns), b->p->name, role_names[ns]);
+		nb_ns_name(s->ns, sizeof(s->ns), b->p->name, role_name(ns));
 	return s;
 }
 
@@ -523,7 +452,7 @@ static struct nb_step *add_step_plain(struct builder *b, const struct step_tmpl 
 		return 0;
 	link_name(s->ifname, sizeof(s->ifname), name, t->ifname);
 	if (t->peer_ns)
-		nb_ns_name(s->peer_ns, sizeof(s->peer_ns), name, role_names[t->peer_ns]);
+		nb_ns_name(s->peer_ns, sizeof(s->peer_ns), name, role_name(t->peer_ns));
 	link_name(t->kind == NB_STEP_VETH ? s->peer : s->master, IFNAMSIZ, name, t->other);
 	snprintf(s->addr, sizeof(s->addr), "%s", t->addr ? t->addr : "");
 	snprintf(s->via, sizeof(s->via), "%s", t->via ? t->via : "");
@@ -548,8 +477,8 @@ static unsigned roles_used(const struct kind_flat *f)
 
 static void set_ends(struct nb_plan *p, const struct kind_flat *f, uint16_t publish)
 {
-	nb_ns_name(p->client_ns, sizeof(p->client_ns), p->name, role_names[f->client]);
-	nb_ns_name(p->server_ns, sizeof(p->server_ns), p->name, role_names[f->server]);
+	nb_ns_name(p->client_ns, sizeof(p->client_ns), p->name, role_name(f->client));
+	nb_ns_name(p->server_ns, sizeof(p->server_ns), p->name, role_name(f->server));
 	snprintf(p->server_addr, sizeof(p->server_addr), "%s", f->server_addr);
 	snprintf(p->dial_addr, sizeof(p->dial_addr), "%s", f->dial_addr);
 	p->dial_port = f->publish ? publish : p->server_port;

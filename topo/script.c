@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tc.h"
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 /* A growing string; on allocation failure it stays NULL and the caller sees NULL at the end. */
 struct sbuf {
@@ -52,7 +53,7 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
-/* The VM steps' text comes from topo/vm.c. */
+/* The VM steps' text comes from topo/vm/. */
 static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
 {
 	char *text = nb_vm_script(p, s->kind);
@@ -62,6 +63,27 @@ static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_s
 	else
 		sb_printf(b, "%s", text);
 	free(text);
+}
+
+static void script_sysctl(struct sbuf *b, const struct nb_step *s)
+{
+	char key[sizeof(s->key)];
+
+	snprintf(key, sizeof(key), "%s", s->key);
+	for (char *c = key; *c; c++)
+		if (*c == '.')
+			*c = '/';
+	sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+}
+
+/* The tbf of --wire-rate, with the bucket and queue nb_tc_tbf_size gives the kernel. */
+static void script_qdisc(struct sbuf *b, const struct nb_step *s)
+{
+	uint32_t burst, limit;
+
+	nb_tc_tbf_size(s->rate_bps, &burst, &limit);
+	sb_printf(b, "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
+		  s->ns, s->ifname, s->rate_bps, burst, limit);
 }
 
 static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
@@ -90,16 +112,9 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 		sb_printf(b, "ip -n %s route add %s via %s dev %s proto %d\n", s->ns, s->addr, s->via,
 			  s->ifname, NB_RTPROT);
 		break;
-	case NB_STEP_SYSCTL: {
-		char key[sizeof(s->key)];
-
-		snprintf(key, sizeof(key), "%s", s->key);
-		for (char *c = key; *c; c++)
-			if (*c == '.')
-				*c = '/';
-		sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+	case NB_STEP_SYSCTL:
+		script_sysctl(b, s);
 		break;
-	}
 	case NB_STEP_NFT:
 		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
 		break;
@@ -117,15 +132,9 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 	case NB_STEP_NIC:
 		sb_printf(b, "ip link set %s netns %s name %s\n", s->peer, s->ns, s->ifname);
 		break;
-	case NB_STEP_QDISC: {
-		uint32_t burst, limit;
-
-		nb_wire_tbf_size(s->rate_bps, &burst, &limit);
-		sb_printf(b,
-			  "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
-			  s->ns, s->ifname, s->rate_bps, burst, limit);
+	case NB_STEP_QDISC:
+		script_qdisc(b, s);
 		break;
-	}
 	}
 }
 

@@ -302,16 +302,15 @@ static void cgroot_of(const char *cgroup, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)(slash - cgroup), cgroup);
 }
 
-int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen)
+/* The state file of instance name, parsed and checked (its name and kind), into *ret. 0 or -errno with err
+ * set; one that nbench did not write (a symlink, someone else's) is -EPERM and nothing in it is read. */
+static int state_load(const char *name, cJSON **ret, char *err, size_t errlen)
 {
-	char path[128], cgroot[256], stored[256], file[NB_TOPO_NAME_MAX + 8], why[96];
-	struct nb_topo_opts opts = {0};
-	const char *kind;
+	char path[128], file[NB_TOPO_NAME_MAX + 8], why[96];
 	char *text;
-	cJSON *o, *procs, *e, *wire, *half;
+	cJSON *o;
 	int dfd, r;
 
-	memset(ret, 0, sizeof(*ret));
 	nb_state_path(path, sizeof(path), name);
 	dfd = nb_state_dir(false, err, errlen);
 	if (dfd == -ENOENT)
@@ -333,74 +332,111 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	}
 	o = cJSON_Parse(text);
 	free(text);
-	kind = o ? jstr(o, "kind") : NULL;
-	if (!kind || !jstr(o, "name") || strcmp(jstr(o, "name"), name)) {
+	if (!o || !jstr(o, "kind") || !jstr(o, "name") || strcmp(jstr(o, "name"), name)) {
 		cJSON_Delete(o);
 		nb_err(err, errlen, "%s: not an nbench state file", path);
 		return -EBADMSG;
 	}
-	opts.server_port = jport(o, "server_port");
-	opts.publish_port = jport(o, "publish_port");
-	wire = cJSON_GetObjectItemCaseSensitive(o, "wire");
+	*ret = o;
+	return 0;
+}
+
+/* What re-plans the instance besides its kind and name: the ports, --wire and a half's options. A half
+ * built in another network namespace is -EXDEV: only a teardown from there may touch it. */
+static int state_opts(const char *name, const cJSON *o, struct nb_topo_opts *opts, char *err, size_t errlen)
+{
+	const cJSON *wire = cJSON_GetObjectItemCaseSensitive(o, "wire"),
+		    *half = cJSON_GetObjectItemCaseSensitive(o, "half");
+	char path[128];
+
+	opts->server_port = jport(o, "server_port");
+	opts->publish_port = jport(o, "publish_port");
 	if (wire) {
-		snprintf(opts.wire_a, sizeof(opts.wire_a), "%s", jstr(wire, "a") ? jstr(wire, "a") : "");
-		snprintf(opts.wire_b, sizeof(opts.wire_b), "%s", jstr(wire, "b") ? jstr(wire, "b") : "");
-		opts.wire_rate_bps = jnum(wire, "rate_bps");
-		opts.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wire, "force"));
+		snprintf(opts->wire_a, sizeof(opts->wire_a), "%s", jstr(wire, "a") ? jstr(wire, "a") : "");
+		snprintf(opts->wire_b, sizeof(opts->wire_b), "%s", jstr(wire, "b") ? jstr(wire, "b") : "");
+		opts->wire_rate_bps = jnum(wire, "rate_bps");
+		opts->force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wire, "force"));
 	}
-	half = cJSON_GetObjectItemCaseSensitive(o, "half");
-	if (half) {
-		opts.half = true;
-		opts.subnet = (uint8_t)jnum(half, "subnet");
-		snprintf(opts.dial_addr, sizeof(opts.dial_addr), "%s",
-			 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
-		if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
-			cJSON_Delete(o);
-			nb_err(err, errlen,
-			       "%s: the server half of a remote client's path, built in another network "
-			       "namespace "
-			       "(inode %.0f): tear it down from there",
-			       path, jnum(half, "netns_inode"));
-			return -EXDEV;
-		}
+	if (!half)
+		return 0;
+	opts->half = true;
+	opts->subnet = (uint8_t)jnum(half, "subnet");
+	snprintf(opts->dial_addr, sizeof(opts->dial_addr), "%s",
+		 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
+	if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
+		nb_state_path(path, sizeof(path), name);
+		nb_err(err, errlen,
+		       "%s: the server half of a remote client's path, built in another network namespace "
+		       "(inode %.0f): tear it down from there",
+		       path, jnum(half, "netns_inode"));
+		return -EXDEV;
 	}
-	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
-	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
-		*cgroot = '\0';
-	cgroot_of(jstr(o, "cgroup"), stored, sizeof(stored));
-	ret->cgroup_foreign = *stored && strcmp(stored, cgroot);
-	r = nb_plan_build(kind, name, &opts, cgroot, &ret->plan, err, errlen);
-	if (!r && wire)
-		r = nb_wire_from_json(&ret->plan, wire);
-	if (!r && half)
-		ret->plan.half_ctr_ino = (uint64_t)jnum(half, "ctr_netns_inode");
-	if (r) {
-		nb_plan_free(&ret->plan);
-		cJSON_Delete(o);
-		return r;
-	}
-	/* a half's host namespace outlives it: the sysctls go back to what they were */
-	cJSON *sysctls = half ? cJSON_GetObjectItemCaseSensitive(o, "sysctls") : NULL;
-	cJSON_ArrayForEach(e, sysctls)
+	return 0;
+}
+
+/* A half's host namespace outlives it: its sysctl steps get back the old values the state file recorded
+ * (digits only, as the kernel wrote them). */
+static void half_sysctls_read(const cJSON *o, struct nb_plan *p)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "sysctls"))
 	{
-		for (size_t i = 0; i < ret->plan.nsteps; i++) {
-			struct nb_step *st = &ret->plan.steps[i];
-			const char *k = jstr(e, "key"), *old = jstr(e, "old");
+		const char *k = jstr(e, "key"), *old = jstr(e, "old");
+
+		for (size_t i = 0; i < p->nsteps; i++) {
+			struct nb_step *st = &p->steps[i];
 
 			if (st->kind == NB_STEP_SYSCTL && k && old && !strcmp(k, st->key) &&
 			    strlen(old) < 4 && strspn(old, "0123456789") == strlen(old))
 				snprintf(st->old, sizeof(st->old), "%s", old);
 		}
 	}
-	procs = cJSON_GetObjectItemCaseSensitive(o, "procs");
-	cJSON_ArrayForEach(e, procs)
+}
+
+int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen)
+{
+	char cgroot[256], stored[256];
+	struct nb_topo_opts opts = {0};
+	const cJSON *e, *wire, *half;
+	cJSON *o;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = state_load(name, &o, err, errlen);
+	if (r)
+		return r;
+	r = state_opts(name, o, &opts, err, errlen);
+	if (r) {
+		cJSON_Delete(o);
+		return r;
+	}
+	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
+	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
+		*cgroot = '\0';
+	cgroot_of(jstr(o, "cgroup"), stored, sizeof(stored));
+	ret->cgroup_foreign = *stored && strcmp(stored, cgroot);
+	wire = cJSON_GetObjectItemCaseSensitive(o, "wire");
+	half = cJSON_GetObjectItemCaseSensitive(o, "half");
+	r = nb_plan_build(jstr(o, "kind"), name, &opts, cgroot, &ret->plan, err, errlen);
+	if (!r && wire)
+		r = nb_wire_from_json(&ret->plan, wire);
+	if (r) {
+		nb_plan_free(&ret->plan);
+		cJSON_Delete(o);
+		return r;
+	}
+	if (half) {
+		ret->plan.half_ctr_ino = (uint64_t)jnum(half, "ctr_netns_inode");
+		half_sysctls_read(o, &ret->plan);
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "procs"))
 	{
 		if (ret->nprocs >= NB_TOPO_MAX_PIDS)
 			break;
 		proc_read(e, &ret->procs[ret->nprocs++]);
 	}
-	e = cJSON_GetObjectItemCaseSensitive(o, "complete");
-	ret->incomplete = !cJSON_IsTrue(e);
+	ret->incomplete = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "complete"));
 	cJSON_Delete(o);
 	return 0;
 }

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 static bool has_caps(void)
 {
@@ -140,8 +140,8 @@ static int up_plan(const char *kind, const char *name, const struct nb_topo_opts
 		r = nb_wire_check(&t->plan, err, errlen);
 	if (!r)
 		r = nb_wire_save(&t->plan, err, errlen);
-	if (!r)
-		r = nb_state_create(t, err, errlen);
+	if (!r && (r = nb_state_create(t, err, errlen)))
+		nb_wire_forget(&t->plan);
 	if (r) {
 		nb_plan_free(&t->plan);
 		free(t);

@@ -4,6 +4,19 @@
  * step through libnl-route-3 and libnftables, or rendered as an iproute2 + nft script. A plan is a pure
  * function of (kind, name, ports, cgroup root), so an instance can be re-planned from its state file and
  * torn down by a process that never built it.
+ *
+ * The files, top down; each calls only files on the lines below its own:
+ *   topo.c                   the public face (nbench/topo.h): up, open, down, spawn, script
+ *   list.c, describe.c       the instances on this machine and the sweep by name; a path as measured
+ *   state.c, half.c          state files and teardown; the choices of a path split across two hosts
+ *   apply.c, plan.c          one step applied and undone; path kind -> steps, pure
+ *   script.c, wire.c, knob.c a plan as a shell script; --wire and --wire-rate; the knobs of a sweep
+ *   vm/, nicstate.c          the VM paths' server end, a folder behind one face (vm/vm.h); one interface's
+ *                            whole state, recorded and put back (nicstate.h)
+ *   tc.c, route.c, proc.c    an interface's qdiscs, classes and filters, and its routes (tc.h, route.h);
+ *                            processes of an instance
+ *   nl.c, ns.c               libnl errors as -errno; named namespaces and the names of what an instance
+ *                            makes
  */
 #ifndef NB_TOPO_INT_H
 #define NB_TOPO_INT_H
@@ -23,7 +36,9 @@
 #define NB_NS_NAME_MAX	     32 /* "nb-" + name + "-remote" + NUL fits */
 #define NB_NETNS_DIR	     "/run/netns"
 #define NB_STATE_DIR	     "/run/nbench/topo"
-#define NB_WIRE_RATE_MIN_BPS 1e6 /* --wire-rate: tbf's bucket would take over a second below */
+#define NB_VM_RUN_DIR	     "/run/nbench/vm" /* a VM path's files: NB_VM_RUN_DIR/<name>/ (topo/vm/) */
+#define NB_VU_DPDK_DIR	     "/var/run/dpdk"  /* where the EAL of a root process keeps its --file-prefix */
+#define NB_WIRE_RATE_MIN_BPS 1e6	      /* --wire-rate: tbf's bucket would take over a second below */
 #define NB_WIRE_RATE_MAX_BPS 100e9
 /* The routing protocol number on every route nbench adds ('N'; iproute2 shows "proto 78"): `topo down --all`
  * finds a client's route to a remote half by it after the client was killed. */
@@ -40,7 +55,7 @@ enum nb_step_kind {
 	NB_STEP_SYSCTL, /* key (dotted, under /proc/sys) = val, in ns */
 	NB_STEP_NFT,	/* ruleset text creating table `table` in ns */
 	NB_STEP_CGROUP, /* path: a cgroup v2 directory */
-	NB_STEP_TAP,	/* ifname: a persistent tap in ns, a guest's NIC or its backend's port (topo/vm.c) */
+	NB_STEP_TAP,	/* ifname: a persistent tap in ns, a guest's NIC or its backend's port (topo/vm/) */
 	NB_STEP_VHOST_USER, /* a guest's vhost-user backend (dpdk-testpmd) for instance name, in ns */
 	NB_STEP_GUEST,	    /* the guest of instance name (qemu), in ns; up once its responder answers */
 	NB_STEP_NIC,	    /* --wire: this host's interface peer moved into ns and renamed ifname */
@@ -74,7 +89,7 @@ enum nb_vm {
 	NB_VM_NONE,	  /* not a VM path */
 	NB_VM_QEMU,	  /* virtio-net with qemu's userspace backend */
 	NB_VM_VHOST_NET,  /* virtio-net with vhost-net */
-	NB_VM_VHOST_USER, /* a vhost-user netdev served by dpdk-testpmd (topo/vhost_user.c) */
+	NB_VM_VHOST_USER, /* a vhost-user netdev served by dpdk-testpmd (topo/vm/vhost_user.c) */
 };
 
 struct nb_plan {
@@ -141,17 +156,14 @@ int nb_plan_build(const char *kind, const char *name, const struct nb_topo_opts 
 		  struct nb_plan *ret, char *err, size_t errlen);
 void nb_plan_free(struct nb_plan *p);
 char *nb_plan_script(const struct nb_plan *p);
-void nb_ns_name(char *buf, size_t len, const char *name, const char *role);
-/* The i-th namespace role ("remote", "host", "ctr"), NULL past the last. */
-const char *nb_ns_role(size_t i);
 /* "unknown path kind ..." with the list of kinds into err; returns -EINVAL. */
 int nb_topo_kind_error(const char *kind, char *err, size_t errlen);
-/* Whether s is the name of a netns nbench would create; the instance name goes to ret_name. */
-bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
-bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 const char *nb_step_kind_name(enum nb_step_kind k);
 
-/* ns.c: the calling thread visits a netns and always comes back. */
+/* nl.c: a libnl-3 error code (negative or not) as -errno; 0 stays 0, what has no errno is -EIO. */
+int nb_nl_err(int nlerr);
+
+/* ns.c: the calling thread visits a netns and always comes back; the names of what an instance makes. */
 int nb_ns_enter(const char *ns, int *ret_orig);
 void nb_ns_leave(int orig);
 int nb_ns_open(const char *ns);
@@ -160,6 +172,14 @@ int nb_ns_delete(const char *ns);
 bool nb_ns_exists(const char *ns);
 /* The mount point of the cgroup v2 hierarchy ("" if none) */
 int nb_cgroup_root(char *buf, size_t len);
+/* The netns of instance name in role: nb-<name>-<role>. */
+void nb_ns_name(char *buf, size_t len, const char *name, const char *role);
+/* The i-th namespace role ("remote", "host", "ctr"), NULL past the last. */
+const char *nb_ns_role(size_t i);
+/* Whether s is the name of a netns nbench would create; the instance name goes to ret_name. */
+bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
+/* Whether s is the name of an instance's cgroup (nbench-<name>); the instance name goes to ret_name. */
+bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1]);
 
 /* proc.c: processes of an instance. How a step's process gets on record before it may run: */
 struct nb_launch {
@@ -202,7 +222,6 @@ void nb_apply_close(struct nb_apply *a);
 int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errlen);
 /* Idempotent: an object already gone counts as undone. */
 int nb_step_undo(struct nb_apply *a, struct nb_step *s);
-int nb_nl_err(int nlerr);
 /* The one-line message of step s failing with r (with a hint naming the missing privilege or kernel
  * option), detail appended; returns r. */
 int nb_step_error(const struct nb_step *s, int r, const char *detail, char *err, size_t errlen);
@@ -234,8 +253,6 @@ void nb_topo_launch(struct nb_topo *t, const sigset_t *cancel, struct nb_launch 
 bool nb_name_taken(const char *name, char *what, size_t whatlen);
 
 /* wire.c: this host's interfaces as the wire. */
-/* tbf's bucket and queue for rate_bps on the wire: bytes. */
-void nb_wire_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit);
 /* The checks of --wire (exist, differ, not lo, no default route, no master, not down without carrier);
  * p->force waives the last three. -errno with the reason in err. */
 int nb_wire_check(const struct nb_plan *p, char *err, size_t errlen);
@@ -244,8 +261,11 @@ int nb_wire_save(struct nb_plan *p, char *err, size_t errlen);
 /* p->wire_saved as JSON (for the state file), and back; NULL / -errno. */
 struct cJSON *nb_wire_json(const struct nb_plan *p);
 int nb_wire_from_json(struct nb_plan *p, const struct cJSON *o);
-/* Puts both wire interfaces back in this thread's namespace under their names, in the state recorded. */
+/* Puts both wire interfaces back in this thread's namespace under their names, in the state recorded;
+ * once all of it is back, the record lets go of what it kept (nb_wire_forget). */
 int nb_wire_restore(const struct nb_plan *p);
+/* Lets go of what recording the wire kept outside the state file (the pins of eBPF filters' programs). */
+void nb_wire_forget(const struct nb_plan *p);
 /* The steps NB_STEP_NIC and NB_STEP_QDISC, applied and undone (sk: a route socket of the step's netns). */
 struct nl_sock;
 int nb_nic_step(struct nl_sock *sk, const struct nb_step *s, bool apply);

@@ -24,7 +24,7 @@
 
 #include "nbench/clock.h"
 #include "nbench/fsutil.h"
-#include "vm.h"
+#include "vm_int.h"
 
 #define ACCEL_CACHE	  "/run/nbench/guest-accel"
 #define KVM_PROBE_LOG	  "/run/nbench/kvm-probe.log"

@@ -1,25 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM paths' datapath and guest: a persistent tap on the bridge, qemu with virtio-net-pci on it (its
- * own userspace backend for "virtio", vhost-net for "vhost") started in the "host" namespace as a recorded
- * process of the instance, and readiness = the guest's responder accepting a connection, never a sleep.
+ * NB_STEP_GUEST: qemu with virtio-net-pci on the plan's tap (its own userspace backend for "virtio",
+ * vhost-net for "vhost") or on the vhost-user socket of the backend (vhost_user.c), started in the "host"
+ * namespace as a recorded process of the instance; readiness = the guest's responder accepting a
+ * connection, never a sleep. The guest's facts (image, accelerator, boot time, qemu's argv) are written to
+ * NB_VM_RUN_DIR/<name>/guest.json for whoever describes the instance later; a guest that does not come up
+ * leaves its console log under NB_GUEST_LOG_DIR. The undo finds qemu by its pidfile and process name.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,89 +26,10 @@
 
 #include "nbench/clock.h"
 #include "nbench/fsutil.h"
-#include "vm.h"
+#include "vm_int.h"
 
 #define GUEST_MAC      "52:54:00:4e:42:02"
 #define BOOT_TIMEOUT_S 90 /* TCG boots in ~10 s on an idle 2-vCPU machine; CI may be busier */
-
-static void run_dir(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, NB_VM_RUN_DIR "/%s", name);
-}
-
-bool nb_vm_on_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (const char *p = path; *p;) {
-		size_t n = strcspn(p, ":");
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, prog);
-		if (!access(buf, X_OK))
-			return true;
-		p += n;
-		if (*p == ':')
-			p++;
-	}
-	return false;
-}
-
-int nb_vm_precheck(const struct nb_plan *p, char *err, size_t errlen)
-{
-	const char *kind = p->kind;
-	char why[256];
-	int r;
-
-	if (!nb_vm_on_path("qemu-system-x86_64")) {
-		nb_err(err, errlen, "path '%s' needs qemu-system-x86_64 (apt-get install qemu-system-x86)",
-		       kind);
-		return -ENOENT;
-	}
-	if (p->vm == NB_VM_VHOST_NET) {
-		r = nb_guest_vhost_probe(why, sizeof(why));
-		if (r) {
-			nb_err(err, errlen, "path 'vhost': %s", why);
-			return -EOPNOTSUPP;
-		}
-	}
-	if (p->vm == NB_VM_VHOST_USER) {
-		r = nb_guest_vhost_user_probe(why, sizeof(why));
-		if (r) {
-			nb_err(err, errlen, "path 'vhost-user': %s", why);
-			return -EOPNOTSUPP;
-		}
-	}
-	return 0;
-}
-
-int nb_vm_tap_add(const char *ns, const char *ifname, bool mq)
-{
-	struct ifreq ifr;
-	int orig, fd, r = 0;
-
-	/* the tap lands in the namespace the file was opened in */
-	r = nb_ns_enter(ns, &orig);
-	if (r)
-		return r;
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		r = -errno;
-	nb_ns_leave(orig);
-	if (r)
-		return r;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	/* DPDK's net_tap opens its queues with IFF_MULTI_QUEUE and no vnet_hdr, and the kernel lets a queue
-	 * attach to an existing tap only with the same multi-queue flag */
-	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | (mq ? IFF_MULTI_QUEUE : IFF_VNET_HDR));
-	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETPERSIST, 1))
-		r = -errno;
-	close(fd);
-	return r;
-}
 
 /* The plan's bridge address (the guest's gateway) and the tap. */
 static void plan_links(const struct nb_plan *p, char *gw, size_t gwlen, unsigned *plen, char *tap,
@@ -134,56 +54,6 @@ static void plan_links(const struct nb_plan *p, char *gw, size_t gwlen, unsigned
 				*plen = (unsigned)atoi(slash + 1);
 		}
 	}
-}
-
-void nb_vm_arg(struct nb_vm_cmd *q, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (q->argc + 1 >= sizeof(q->argv) / sizeof(q->argv[0]))
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(q->store + q->used, sizeof(q->store) - q->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(q->store) - q->used)
-		return;
-	q->argv[q->argc++] = q->store + q->used;
-	q->argv[q->argc] = NULL;
-	q->used += (size_t)n + 1;
-}
-
-void nb_vm_machine(struct nb_vm_cmd *q, const char *name, const char *accel)
-{
-	nb_vm_arg(q, "qemu-system-x86_64");
-	nb_vm_arg(q, "-name");
-	nb_vm_arg(q, "%s", name);
-	nb_vm_arg(q, "-nodefaults");
-	nb_vm_arg(q, "-no-user-config");
-	nb_vm_arg(q, "-display");
-	nb_vm_arg(q, "none");
-	nb_vm_arg(q, "-accel");
-	nb_vm_arg(q, "%s", accel);
-	nb_vm_arg(q, "-cpu");
-	/* TCG: "max" has the SSE4.2 and up that Debian's DPDK libraries (in the guest's nbench) assume */
-	nb_vm_arg(q, "%s", !strcmp(accel, "kvm") ? "host" : "max");
-	nb_vm_arg(q, "-m");
-	nb_vm_arg(q, NB_VM_MEM_MIB);
-}
-
-void nb_vm_boot(struct nb_vm_cmd *q, const char *kernel, const char *initrd, const char *append,
-		const char *console)
-{
-	nb_vm_arg(q, "-smp");
-	nb_vm_arg(q, "1");
-	nb_vm_arg(q, "-kernel");
-	nb_vm_arg(q, "%s", kernel);
-	nb_vm_arg(q, "-initrd");
-	nb_vm_arg(q, "%s", initrd);
-	nb_vm_arg(q, "-append");
-	nb_vm_arg(q, "console=ttyS0 panic=-1 %s", append);
-	nb_vm_arg(q, "-serial");
-	nb_vm_arg(q, "file:%s", console);
 }
 
 static void qemu_cmd_build(struct nb_vm_cmd *q, const struct nb_plan *p, const char *kernel,
@@ -305,7 +175,7 @@ static int facts_write(const struct nb_plan *p, const char *dir, const struct gu
 	return r;
 }
 
-static cJSON *facts_read(const char *name)
+cJSON *nb_qemu_facts(const char *name)
 {
 	char path[PATH_MAX], *text;
 	cJSON *o;
@@ -393,42 +263,6 @@ static void keep_console(const char *name, const char dir[128], const char *file
 	free(text);
 }
 
-void nb_vm_complaint(const char *file, char *buf, size_t len)
-{
-	static const char *const bad[] = {"rror",   "ERR",     "fail",	"Fail", "annot",
-					  "nvalid", "No such", "abort", "Abort"};
-	char *text, *line = NULL, *last = NULL;
-
-	*buf = '\0';
-	text = nb_slurp(file, 1 << 16);
-	if (!text)
-		return;
-	for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n")) {
-		if (!*s)
-			continue;
-		last = s;
-		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-			if (strstr(s, bad[i]))
-				line = s;
-	}
-	if (line || last)
-		snprintf(buf, len, "%s", line ? line : last);
-	free(text);
-}
-
-int nb_vm_run_dir_make(const char *name, char *dir, size_t len, char *err, size_t errlen)
-{
-	int r;
-
-	run_dir(dir, len, name);
-	/* made 0700 and checked: root reads pid files and writes logs here */
-	r = nb_dir_open_checked(dir, true, err, errlen);
-	if (r < 0)
-		return r;
-	close(r);
-	return 0;
-}
-
 /* One boot of the guest, from the image to its responder answering. */
 struct boot {
 	const struct nb_plan *p;
@@ -470,22 +304,6 @@ static int boot_prepare(struct boot *b, char *err, size_t errlen)
 	b->g.backend = b->g.vu ? NB_VU_BACKEND : p->vm == NB_VM_VHOST_NET ? "vhost-net" : "qemu";
 	snprintf(b->g.console, sizeof(b->g.console), "%s/console.log", b->dir);
 	return 0;
-}
-
-pid_t nb_vm_spawn_logged(const char *netns, const struct nb_vm_cmd *q, const char *log,
-			 const struct nb_launch *l)
-{
-	char *argv[sizeof(q->argv) / sizeof(q->argv[0]) + 4], shell[256];
-	/* the shell execs setsid, which execs the program: the record names the program too */
-	struct nb_spawn_req req = {.netns = netns, .argv = argv, .exe = q->argv[0]};
-
-	snprintf(shell, sizeof(shell), "exec setsid \"$0\" \"$@\" </dev/null >'%s' 2>&1", log);
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = shell;
-	for (size_t i = 0; i <= q->argc; i++)
-		argv[3 + i] = q->argv[i];
-	return nb_spawn(&req, l);
 }
 
 static int qemu_spawn(struct boot *b, char *err, size_t errlen)
@@ -565,8 +383,8 @@ static int boot_failed(const struct boot *b, enum boot_end end, char *err, size_
 	return -ETIMEDOUT;
 }
 
-int nb_vm_start(const struct nb_plan *p, const struct nb_launch *l, const struct nb_vu_backend *vu, char *err,
-		size_t errlen)
+int nb_qemu_start(const struct nb_plan *p, const struct nb_launch *l, const struct nb_vu_backend *vu,
+		  char *err, size_t errlen)
 {
 	struct boot *b = calloc(1, sizeof(*b));
 	enum boot_end end;
@@ -597,13 +415,13 @@ int nb_vm_start(const struct nb_plan *p, const struct nb_launch *l, const struct
 	return r;
 }
 
-void nb_vm_cleanup(const char *name)
+void nb_qemu_cleanup(const char *name)
 {
 	char dir[128], path[160], why[256], *text;
 	int dfd;
 	const char *files[] = {"guest.json", "console.log", "qemu.log", "qemu.pid", "guest.json.tmp"};
 
-	run_dir(dir, sizeof(dir), name);
+	nb_vm_run_dir(dir, sizeof(dir), name);
 	dfd = nb_dir_open_checked(dir, false, why, sizeof(why));
 	if (dfd == -ENOENT)
 		return;
@@ -646,73 +464,7 @@ void nb_vm_cleanup(const char *name)
 	rmdir(dir);
 }
 
-void nb_vm_describe(const struct nb_plan *p, cJSON *o)
-{
-	cJSON *g;
-
-	if (p->vm == NB_VM_NONE)
-		return;
-	g = facts_read(p->name);
-	if (!g) {
-		cJSON_AddNullToObject(o, "guest");
-		return;
-	}
-	cJSON_DeleteItemFromObjectCaseSensitive(g, "schema_version");
-	cJSON_DeleteItemFromObjectCaseSensitive(g, "name");
-	cJSON_DeleteItemFromObjectCaseSensitive(g, "kind");
-	cJSON_AddItemToObject(o, "guest", g);
-}
-
-void nb_vm_print_argv(FILE *f, char *const *argv, size_t argc)
-{
-	for (size_t i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (a[0] == '"' || !strpbrk(a, " ,;$'\"&|<>()*?[]"))
-			fprintf(f, "%s%s", i ? " " : "", a);
-		else
-			fprintf(f, "%s'%s'", i ? " " : "", a);
-	}
-}
-
-/* The image's kernel and initrd into $K and $I, and the run directory. */
-static void script_preamble(FILE *f, const char *dir)
-{
-	fprintf(f, "# the guest: the image of `nbench guest build` (it prints the image's JSON file)\n");
-	fprintf(f, "img=$(nbench guest build --quiet)\n");
-	fprintf(f, "K=$(sed -n 's/.*\"kernel\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
-	fprintf(f, "I=$(sed -n 's/.*\"initrd\": \"\\(.*\\)\",/\\1/p' \"$img\")\n");
-	fprintf(f, "mkdir -p %s\n", dir);
-}
-
-static int script_backend(FILE *f, const struct nb_plan *p, const char *dir)
-{
-	struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
-	char sock[160];
-
-	if (!vu)
-		return -ENOMEM;
-	nb_vu_cmd_build(vu, p, dir);
-	nb_vu_sock(sock, sizeof(sock), p->name);
-	fprintf(f,
-		"# the vhost-user backend: dpdk-testpmd forwarding (io, with tx retry) between the\n"
-		"# guest's vhost-user socket (port 0, net_vhost, the server end) and the tap on the\n"
-		"# bridge (port 1, net_tap); its forwarding lcore polls CPU %d.\n"
-		"# Remove: kill it, then rm -rf %s/nb-%s-vu\n",
-		vu->fwd_cpu, NB_VU_DPDK_DIR, p->name);
-	fprintf(f, "printf '");
-	for (const char *c = nb_vu_commands; *c; c++)
-		fputs(*c == '\n' ? "\\n" : (char[]){*c, 0}, f);
-	fprintf(f, "' > %s/testpmd.cmds\n", dir);
-	fprintf(f, "ip netns exec %s ", p->server_ns);
-	nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
-	fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);
-	fprintf(f, "until [ -S %s ]; do sleep 0.1; done\n", sock);
-	free(vu);
-	return 0;
-}
-
-static void script_qemu(FILE *f, const struct nb_plan *p, const char *dir)
+void nb_qemu_script(FILE *f, const struct nb_plan *p, const char *dir)
 {
 	char accel[8] = "tcg", *cache = nb_slurp("/run/nbench/guest-accel", 256);
 	struct nb_vm_cmd q;
@@ -724,65 +476,4 @@ static void script_qemu(FILE *f, const struct nb_plan *p, const char *dir)
 	fprintf(f, "ip netns exec %s ", p->server_ns);
 	nb_vm_print_argv(f, q.argv, q.argc);
 	fprintf(f, " &\n");
-}
-
-char *nb_vm_script(const struct nb_plan *p, enum nb_step_kind k)
-{
-	char dir[128], *text = NULL;
-	size_t len = 0;
-	FILE *f;
-	int r = 0;
-
-	run_dir(dir, sizeof(dir), p->name);
-	f = open_memstream(&text, &len);
-	if (!f)
-		return NULL;
-	/* the first of the VM steps says where the image and the run directory are */
-	if (k == NB_STEP_VHOST_USER || p->vm != NB_VM_VHOST_USER)
-		script_preamble(f, dir);
-	if (k == NB_STEP_VHOST_USER)
-		r = script_backend(f, p, dir);
-	else
-		script_qemu(f, p, dir);
-	fclose(f);
-	if (r) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
-int nb_topo_guest(const struct nb_topo *t, struct nb_topo_guest *ret)
-{
-	cJSON *o, *v;
-
-	memset(ret, 0, sizeof(*ret));
-	if (t->plan.vm == NB_VM_NONE)
-		return -ENOENT;
-	o = facts_read(t->plan.name);
-	if (!o)
-		return -ENOENT;
-#define S(field, key)                                                                                        \
-	do {                                                                                                 \
-		v = cJSON_GetObjectItemCaseSensitive(o, key);                                                \
-		if (cJSON_IsString(v))                                                                       \
-			snprintf(ret->field, sizeof(ret->field), "%s", v->valuestring);                      \
-	} while (0)
-	S(kernel_version, "kernel_version");
-	S(accel, "accel");
-	S(accel_why, "accel_why");
-	S(backend, "backend");
-	S(console, "console");
-#undef S
-	v = cJSON_GetObjectItemCaseSensitive(o, "boot_ns");
-	ret->boot_ns = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
-	v = cJSON_GetObjectItemCaseSensitive(o, "qemu_pid");
-	ret->qemu_pid = cJSON_IsNumber(v) ? (pid_t)v->valuedouble : 0;
-	cJSON_Delete(o);
-	return 0;
-}
-
-bool nb_topo_has_own_responder(const struct nb_topo *t)
-{
-	return t && t->plan.vm != NB_VM_NONE;
 }

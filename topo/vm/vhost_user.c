@@ -31,11 +31,12 @@
 
 #include "nbench/clock.h"
 #include "nbench/fsutil.h"
-#include "vm.h"
+#include "vm_int.h"
 
 #define READY_TIMEOUT_S 30 /* testpmd listens ~1 s after it starts on an idle machine */
 
-const char nb_vu_commands[] = NB_VU_COMMANDS;
+/* testpmd's --cmdline-file: io forwarding with retry towards a full guest ring */
+static const char vu_commands[] = "set fwd io retry\nset burst tx delay 10 retry 100\n";
 
 static const char *testpmd_bin(void)
 {
@@ -113,38 +114,12 @@ static bool pmd_present(const char *bin_path, const char *lib, const char *drv)
 	return found;
 }
 
-/* The full path of prog as execvp would find it ("" if not found). */
-static void which(const char *prog, char *buf, size_t len)
-{
-	const char *path = getenv("PATH");
-
-	*buf = '\0';
-	if (strchr(prog, '/')) {
-		if (!access(prog, X_OK))
-			snprintf(buf, len, "%s", prog);
-		return;
-	}
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (const char *p = path; *p;) {
-		size_t n = strcspn(p, ":");
-
-		snprintf(buf, len, "%.*s/%s", (int)n, p, prog);
-		if (!access(buf, X_OK))
-			return;
-		p += n;
-		if (*p == ':')
-			p++;
-	}
-	*buf = '\0';
-}
-
 int nb_guest_vhost_user_probe(char *why, size_t whylen)
 {
 	const char *bin = testpmd_bin();
 	char path[PATH_MAX];
 
-	which(bin, path, sizeof(path));
+	nb_vm_which(bin, path, sizeof(path));
 	if (!*path) {
 		nb_err(why, whylen, "vhost-user unavailable: %s not found%s", bin,
 		       strchr(bin, '/') ? "" : " on PATH (apt-get install dpdk-dev)");
@@ -190,7 +165,7 @@ static void pick_cpus(int *main_cpu, int *fwd_cpu)
 	}
 }
 
-void nb_vu_cmd_build(struct nb_vu_backend *b, const struct nb_plan *p, const char *dir)
+static void vu_cmd_build(struct nb_vu_backend *b, const struct nb_plan *p, const char *dir)
 {
 	struct nb_vm_cmd *q = &b->cmd;
 	char prefix[32], tap[IFNAMSIZ] = "";
@@ -224,7 +199,7 @@ void nb_vu_cmd_build(struct nb_vu_backend *b, const struct nb_plan *p, const cha
 	nb_vm_arg(q, "--no-mlockall");
 	nb_vm_arg(q, "--disable-link-check");
 	nb_vm_arg(q, "--stats-period=3600");
-	/* commands run before forwarding starts (NB_VU_COMMANDS, written there by nb_vu_start) */
+	/* commands run before forwarding starts (vu_commands, written there by nb_vu_start) */
 	nb_vm_arg(q, "--cmdline-file=%s/testpmd.cmds", dir);
 }
 
@@ -279,9 +254,9 @@ static int vu_prepare(const struct nb_plan *p, const char *dir, struct nb_vu_bac
 	char path[192], sock[160];
 	int r;
 
-	nb_vu_cmd_build(b, p, dir);
+	vu_cmd_build(b, p, dir);
 	snprintf(path, sizeof(path), "%s/testpmd.cmds", dir);
-	r = nb_write_atomic(path, nb_vu_commands);
+	r = nb_write_atomic(path, vu_commands);
 	if (r) {
 		nb_err(err, errlen, "cannot write %s: %s", path, strerror(-r));
 		return r;
@@ -356,6 +331,33 @@ int nb_vu_start(const struct nb_plan *p, const struct nb_launch *l, struct nb_vu
 	return vu_wait(p, dir, l, b, err, errlen);
 }
 
+int nb_vu_script(FILE *f, const struct nb_plan *p, const char *dir)
+{
+	struct nb_vu_backend *vu = calloc(1, sizeof(*vu));
+	char sock[160];
+
+	if (!vu)
+		return -ENOMEM;
+	vu_cmd_build(vu, p, dir);
+	nb_vu_sock(sock, sizeof(sock), p->name);
+	fprintf(f,
+		"# the vhost-user backend: dpdk-testpmd forwarding (io, with tx retry) between the\n"
+		"# guest's vhost-user socket (port 0, net_vhost, the server end) and the tap on the\n"
+		"# bridge (port 1, net_tap); its forwarding lcore polls CPU %d.\n"
+		"# Remove: kill it, then rm -rf %s/nb-%s-vu\n",
+		vu->fwd_cpu, NB_VU_DPDK_DIR, p->name);
+	fprintf(f, "printf '");
+	for (const char *c = vu_commands; *c; c++)
+		fputs(*c == '\n' ? "\\n" : (char[]){*c, 0}, f);
+	fprintf(f, "' > %s/testpmd.cmds\n", dir);
+	fprintf(f, "ip netns exec %s ", p->server_ns);
+	nb_vm_print_argv(f, vu->cmd.argv, vu->cmd.argc);
+	fprintf(f, " </dev/null >%s/testpmd.log 2>&1 &\n", dir);
+	fprintf(f, "until [ -S %s ]; do sleep 0.1; done\n", sock);
+	free(vu);
+	return 0;
+}
+
 /* Whether pid runs with this instance's --file-prefix (a reused pid is left alone). */
 static bool is_ours(pid_t pid, const char *name)
 {
@@ -385,7 +387,7 @@ void nb_vu_cleanup(const char *name)
 	char dir[128], path[192], why[256], *text;
 	int dfd;
 
-	snprintf(dir, sizeof(dir), NB_VM_RUN_DIR "/%s", name);
+	nb_vm_run_dir(dir, sizeof(dir), name);
 	dfd = nb_dir_open_checked(dir, false, why, sizeof(why));
 	if (dfd < 0 && dfd != -ENOENT) {
 		/* not nbench's: neither its pid file nor its files are acted upon */
@@ -431,8 +433,5 @@ bool nb_vu_leftovers(const char *name)
 
 	prefix_of(prefix, sizeof(prefix), name);
 	snprintf(path, sizeof(path), NB_VU_DPDK_DIR "/%s", prefix);
-	if (!access(path, F_OK))
-		return true;
-	snprintf(path, sizeof(path), NB_VM_RUN_DIR "/%s", name);
 	return !access(path, F_OK);
 }
