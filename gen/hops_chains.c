@@ -117,7 +117,8 @@ static void name_segment(const struct nb_hops_opts *o, uint8_t a, uint8_t b, str
 			 (server ? o->server_netns : o->client_netns)
 			     ? (server ? o->server_netns : o->client_netns)
 			     : "");
-	/* the server's time spans a guest's kernel the probes do not see (a VM path); the client's a DPDK engine */
+	/* the server's time spans a guest's kernel the probes do not see (a VM path); the client's a DPDK
+	 * engine */
 	const char *unseen = server ? o->server_unseen : na && nb ? NULL : o->client_unseen;
 	snprintf(h->unseen, sizeof(h->unseen), "%s", unseen ? unseen : "");
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* --hops: the backends' common front (nb_hops_*): which one runs, the generator's logs, names. */
+/* --hops: the backends' common front (nb_hops_*): which one runs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,41 +11,6 @@ struct nb_hops {
 	const struct nb_hops_ops *ops;
 	void *b;
 };
-
-static const char *const backend_names[] = {"auto", "ebpf", "pcap"};
-
-const char *nb_hops_backend_name(enum nb_hops_backend b)
-{
-	return (unsigned)b < 3 ? backend_names[b] : "?";
-}
-
-int nb_hops_parse_backend(const char *s, enum nb_hops_backend *ret)
-{
-	for (unsigned i = 0; i < 3; i++)
-		if (!strcmp(s, backend_names[i])) {
-			*ret = (enum nb_hops_backend)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-const char *nb_hops_btf_path(void)
-{
-	const char *p = getenv("NBENCH_BTF");
-	return p && p[0] ? p : "/sys/kernel/btf/vmlinux";
-}
-
-int nb_hops_logs_new(unsigned flows, struct nb_txn_log **logs, struct nb_txn_rec **mem)
-{
-	uint32_t per_flow = NB_HOPS_MAX_TXNS / flows;
-	*logs = calloc(flows, sizeof(**logs));
-	*mem = malloc((size_t)per_flow * flows * sizeof(**mem));
-	if (!*logs || !*mem)
-		return -ENOMEM;
-	for (unsigned f = 0; f < flows; f++)
-		(*logs)[f] = (struct nb_txn_log){.rec = *mem + (size_t)f * per_flow, .cap = per_flow};
-	return 0;
-}
 
 int nb_hops_start(const struct nb_hops_opts *o, struct nb_hops **ret, char *err, size_t errlen)
 {
