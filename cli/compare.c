@@ -307,6 +307,7 @@ static cJSON *hops_json(struct cmp *c)
 				cJSON_AddStringToObject(o, "test", c->tests[ti]->name);
 				cJSON_AddStringToObject(o, "placement", row_placement(c, c->tests[ti], pli));
 				cJSON_AddStringToObject(o, "path", c->paths[pi]);
+				cJSON_AddStringToObject(o, "backend", h->backend);
 				cJSON_AddItemToObject(o, "hops", nb_report_hops_json(h));
 				cJSON_AddNumberToObject(o, "decomposed", (double)h->decomposed);
 				cJSON_AddNumberToObject(o, "rtt_mean_ns", h->rtt_mean_ns);
@@ -315,6 +316,8 @@ static cJSON *hops_json(struct cmp *c)
 				cJSON_AddNumberToObject(o, "overhead_ns", h->rtt_with_ns - h->rtt_without_ns);
 				cJSON_AddNumberToObject(o, "runs_with", h->runs_with);
 				cJSON_AddNumberToObject(o, "hop_sum_ns", hop_sum_ns(h));
+				if (h->probe_hits > 0)
+					cJSON_AddNumberToObject(o, "probe_hits_per_txn", h->probe_hits);
 				if (hops_vs_parent(c, ti, pli, pi, &v)) {
 					cJSON *p = cJSON_AddObjectToObject(o, "vs_parent");
 					cJSON_AddStringToObject(p, "from", v.parent);
