@@ -218,13 +218,14 @@ static void hops_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, u
 	nb_report_free(&rep);
 }
 
-/* The hops' share of a decomposition: its "hop out" and "hop back" segments' means. */
-static double hop_sum_ns(const struct nb_report_hops *h)
+/* The hops' share of a decomposition: its "hop out" and "hop back" segments' means; with probe_ns set, each
+ * less one probe's cost (ebpf: each segment holds about one). */
+static double hop_sum_ns(const struct nb_report_hops *h, double probe_ns)
 {
 	double sum = 0;
 	for (unsigned i = 0; i < h->n; i++)
 		if (!strncmp(h->seg[i].segment, "hop ", 4))
-			sum += h->seg[i].mean_ns;
+			sum += h->seg[i].mean_ns - probe_ns;
 	return sum;
 }
 
@@ -233,19 +234,26 @@ static double hop_sum_ns(const struct nb_report_hops *h)
 struct hops_vs {
 	const char *parent;
 	double capture_ns;	  /* hop sum of pi - hop sum of the parent */
+	double corrected_ns;	  /* the same with the probes' cost taken out of each hop (ebpf; else NAN) */
 	double compare_ns, ci_ns; /* mean round trip of pi - the parent's, and its confidence half-width */
 };
 
-static bool hops_vs_parent(const struct cmp *c, unsigned ti, unsigned pli, unsigned pi, struct hops_vs *v)
+static struct nb_report_hops *hops_of(struct cmp *c, unsigned ti, unsigned pli, unsigned pi);
+
+static bool hops_vs_parent(struct cmp *c, unsigned ti, unsigned pli, unsigned pi, struct hops_vs *v)
 {
 	const char *par = nb_topo_kind_parent(c->paths[pi]);
 	int pp = par ? path_index(c, par) : -1;
 	const struct hcell *a = &c->hc[ti][pli][pi], *b = pp >= 0 ? &c->hc[ti][pli][pp] : NULL;
 	if (!b || !a->last || !b->last)
 		return false;
+	hops_of(c, ti, pli, pi); /* their overheads over the rounds, for the probes' cost */
+	hops_of(c, ti, pli, (unsigned)pp);
 	struct nb_stat sa = nb_stat_of(a->without, a->n_without, c->ci_level);
 	struct nb_stat sb = nb_stat_of(b->without, b->n_without, c->ci_level);
-	*v = (struct hops_vs){par, hop_sum_ns(a->last) - hop_sum_ns(b->last), sa.mean - sb.mean,
+	double ca = nb_report_hops_probe_ns(a->last), cb = nb_report_hops_probe_ns(b->last);
+	*v = (struct hops_vs){par, hop_sum_ns(a->last, 0) - hop_sum_ns(b->last, 0),
+			      hop_sum_ns(a->last, ca) - hop_sum_ns(b->last, cb), sa.mean - sb.mean,
 			      sqrt(sa.ci * sa.ci + sb.ci * sb.ci)};
 	return true;
 }
@@ -261,6 +269,27 @@ static struct nb_report_hops *hops_of(struct cmp *c, unsigned ti, unsigned pli, 
 	h->last->runs_without = h->n_without;
 	h->last->runs_with = h->n_with;
 	return h->last;
+}
+
+/* "bridge - native: the hops add ...; the mean round trip ...: within the interval": with the probes' cost
+ * taken out of each hop when it is known (ebpf), which is what is compared then. */
+static void print_vs(const struct cmp *c, unsigned pi, const struct nb_report_hops *h,
+		     const struct hops_vs *v, FILE *out)
+{
+	bool less = isfinite(v->corrected_ns);
+	double hops = less ? v->corrected_ns : v->capture_ns;
+	char raw[64] = "";
+	if (less)
+		snprintf(raw, sizeof(raw), ", %+.2f us with the probes' cost", v->capture_ns / 1e3);
+	fprintf(
+	    out,
+	    "  %s - %s: the hops add %+.2f us (%s%s%s); the mean round trip, %+.2f ± %.2f us (runs without "
+	    "%s): %s by %.2f us\n",
+	    c->paths[pi], v->parent, hops / 1e3, h->backend, less ? ", less the probes' cost" : "", raw,
+	    v->compare_ns / 1e3, v->ci_ns / 1e3, strcmp(h->backend, "ebpf") ? "capture" : "probes",
+	    fabs(hops - v->compare_ns) <= v->ci_ns ? "within the interval, apart"
+						   : "outside the interval, apart",
+	    fabs(hops - v->compare_ns) / 1e3);
 }
 
 static void print_hops_text(struct cmp *c, FILE *out)
@@ -279,17 +308,7 @@ static void print_hops_text(struct cmp *c, FILE *out)
 				nb_report_text_hops(h, title, out);
 				if (!hops_vs_parent(c, ti, pli, pi, &v))
 					continue;
-				fprintf(out,
-					"  %s - %s: the hops add %+.2f us (%s); the mean round trip, "
-					"%+.2f ± %.2f "
-					"us (runs without %s): %s by %.2f us\n",
-					c->paths[pi], v.parent, v.capture_ns / 1e3, h->backend,
-					v.compare_ns / 1e3, v.ci_ns / 1e3,
-					strcmp(h->backend, "ebpf") ? "capture" : "probes",
-					fabs(v.capture_ns - v.compare_ns) <= v.ci_ns
-					    ? "within the interval, apart"
-					    : "outside the interval, apart",
-					fabs(v.capture_ns - v.compare_ns) / 1e3);
+				print_vs(c, pi, h, &v, out);
 			}
 }
 
@@ -315,13 +334,18 @@ static cJSON *hops_json(struct cmp *c)
 				cJSON_AddNumberToObject(o, "rtt_mean_with_capture_ns", h->rtt_with_ns);
 				cJSON_AddNumberToObject(o, "overhead_ns", h->rtt_with_ns - h->rtt_without_ns);
 				cJSON_AddNumberToObject(o, "runs_with", h->runs_with);
-				cJSON_AddNumberToObject(o, "hop_sum_ns", hop_sum_ns(h));
+				cJSON_AddNumberToObject(o, "hop_sum_ns", hop_sum_ns(h, 0));
 				if (h->probe_hits > 0)
 					cJSON_AddNumberToObject(o, "probe_hits_per_txn", h->probe_hits);
 				if (hops_vs_parent(c, ti, pli, pi, &v)) {
 					cJSON *p = cJSON_AddObjectToObject(o, "vs_parent");
 					cJSON_AddStringToObject(p, "from", v.parent);
 					cJSON_AddNumberToObject(p, "hops_delta_ns", v.capture_ns);
+					if (isfinite(v.corrected_ns))
+						cJSON_AddNumberToObject(p, "hops_delta_less_probes_ns",
+									v.corrected_ns);
+					else
+						cJSON_AddNullToObject(p, "hops_delta_less_probes_ns");
 					cJSON_AddNumberToObject(p, "rtt_delta_ns", v.compare_ns);
 					if (isfinite(v.ci_ns))
 						cJSON_AddNumberToObject(p, "rtt_delta_ci_ns", v.ci_ns);

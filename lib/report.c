@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -640,13 +641,28 @@ static void fmt_us(double ns, char *buf, size_t len)
 	snprintf(buf, len, "%.2f", ns / 1000.0);
 }
 
+double nb_report_hops_probe_ns(const struct nb_report_hops *h)
+{
+	if (h->probe_hits <= 0 || !h->runs_with)
+		return NAN;
+	if (h->rtt_p50_without_ns > 0 && h->rtt_p50_with_ns > 0)
+		return (double)(h->rtt_p50_with_ns - h->rtt_p50_without_ns) / h->probe_hits;
+	if (h->rtt_without_ns > 0)
+		return (h->rtt_with_ns - h->rtt_without_ns) / h->probe_hits;
+	return NAN;
+}
+
 /* What the eBPF backend adds: the probes' hits and each one's share of the overhead; the records checked
  * against the generator's log. */
 static void text_hops_ebpf(const struct nb_report_hops *h, FILE *out)
 {
-	if (h->probe_hits > 0 && h->runs_with && h->rtt_without_ns > 0)
-		fprintf(out, "  probes: %.1f hits per transaction, %.0f ns each (the overhead shared out)\n",
-			h->probe_hits, (h->rtt_with_ns - h->rtt_without_ns) / h->probe_hits);
+	double c = nb_report_hops_probe_ns(h);
+	if (isfinite(c))
+		fprintf(
+		    out,
+		    "  probes: %.1f hits per transaction, %.0f ns each (the %s round trip's overhead shared "
+		    "out; each segment holds about one)\n",
+		    h->probe_hits, c, h->rtt_p50_with_ns > 0 ? "median" : "mean");
 	else if (h->probe_hits > 0)
 		fprintf(out, "  probes: %.1f hits per transaction\n", h->probe_hits);
 	fprintf(out,
@@ -1062,10 +1078,9 @@ static cJSON *j_hops_capture(const struct nb_report_hops *h)
 	j_u64(o, "pcap_dropped", h->pcap_dropped);
 	cJSON_AddStringToObject(o, "clock", h->clock);
 	/* ebpf: the probes and the records; null for pcap */
-	bool per_hit = ebpf && h->probe_hits > 0 && h->runs_with && h->rtt_without_ns > 0;
+	double c = nb_report_hops_probe_ns(h);
 	j_num_if(o, "probe_hits_per_txn", ebpf, h->probe_hits);
-	j_num_if(o, "probe_ns_per_hit", per_hit,
-		 per_hit ? (h->rtt_with_ns - h->rtt_without_ns) / h->probe_hits : 0);
+	j_num_if(o, "probe_ns_per_hit", ebpf && isfinite(c), isfinite(c) ? c : 0);
 	j_num_if(o, "records_checked", ebpf, (double)h->records_checked);
 	j_num_if(o, "records_consistent", ebpf, (double)h->records_consistent);
 	j_num_if(o, "tail_ns", ebpf, h->tail_ns);

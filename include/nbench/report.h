@@ -264,6 +264,11 @@ void nb_report_write_hops_csv(const struct nb_report_hops *h, const char *path, 
 void nb_report_text_capture(const struct nb_report_capture *c, FILE *out);
 struct cJSON *nb_report_capture_json(const struct nb_report_capture *c);
 
+/* --hops=ebpf: what one probe hit costs the round trip, the overhead shared out over the hits (of the
+ * medians when both runs' are known, else of the means); NAN when it is not known. Each segment holds about
+ * one probe's cost. */
+double nb_report_hops_probe_ns(const struct nb_report_hops *h);
+
 /* Allocates r->flows as n zeroed entries (cpu = -1), replacing any previous array. 0 or -ENOMEM. */
 int nb_report_set_flows(struct nb_report *r, unsigned n);
 

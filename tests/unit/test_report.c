@@ -770,8 +770,8 @@ static void test_rr_hops_ebpf(void)
 	CHECK(cap != NULL);
 	if (cap) {
 		CHECK(!strcmp(cJSON_GetObjectItem(cap, "backend")->valuestring, "ebpf"));
-		/* the overhead (300 ns) shared out over the 10 hits */
-		CHECK(fabs(cJSON_GetObjectItem(cap, "probe_ns_per_hit")->valuedouble - 30) < 1e-9);
+		/* the median's overhead (14000 - 11000 ns) shared out over the 10 hits */
+		CHECK(fabs(cJSON_GetObjectItem(cap, "probe_ns_per_hit")->valuedouble - 300) < 1e-9);
 		CHECK_INT((long long)cJSON_GetObjectItem(cap, "records_consistent")->valuedouble, 16383);
 	}
 	cJSON_Delete(j);
