@@ -57,6 +57,7 @@ struct cell { /* one test (in one placement) on one path */
 
 struct hcell {					  /* --hops: one rr test (in one placement) on one path */
 	double without[MAX_RUNS], with[MAX_RUNS]; /* mean round trips of the runs without and with capture */
+	double p50_without[MAX_RUNS], p50_with[MAX_RUNS]; /* and their medians */
 	unsigned n_without, n_with;
 	struct nb_report_hops *last; /* the last capture run's decomposition */
 };
@@ -193,7 +194,7 @@ static const char *row_placement(const struct cmp *c, const struct ctest *t, uns
 /* --hops: right after a run without capture, the same test with it; keeps both round trips and the
  * decomposition. */
 static void hops_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, unsigned pi,
-		     const struct nb_test_cfg *cfg, double rtt_without_ns)
+		     const struct nb_test_cfg *cfg, const struct nb_hist_stats *without)
 {
 	struct hcell *h = &c->hc[ti][pli][pi];
 	struct nb_report rep;
@@ -203,7 +204,9 @@ static void hops_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, u
 	bool ok = cli_path_run(&c->pe[pi], cfg, false, &rep) == 0 && rep.complete && rep.hops;
 	c->pe[pi].hops = false;
 	if (ok && h->n_with < MAX_RUNS) {
-		h->without[h->n_without++] = rtt_without_ns;
+		h->p50_without[h->n_without] = (double)without->p50_ns;
+		h->p50_with[h->n_with] = (double)rep.lat.p50_ns;
+		h->without[h->n_without++] = without->mean_ns;
 		h->with[h->n_with++] = rep.lat.mean_ns;
 		free(h->last);
 		h->last = rep.hops;
@@ -236,6 +239,7 @@ struct hops_vs {
 	double capture_ns;	  /* hop sum of pi - hop sum of the parent */
 	double corrected_ns;	  /* the same with the probes' cost taken out of each hop (ebpf; else NAN) */
 	double compare_ns, ci_ns; /* mean round trip of pi - the parent's, and its confidence half-width */
+	double p50_ns, p50_ci_ns; /* the same of the median round trips: what the hops are held against */
 };
 
 static struct nb_report_hops *hops_of(struct cmp *c, unsigned ti, unsigned pli, unsigned pi);
@@ -251,10 +255,16 @@ static bool hops_vs_parent(struct cmp *c, unsigned ti, unsigned pli, unsigned pi
 	hops_of(c, ti, pli, (unsigned)pp);
 	struct nb_stat sa = nb_stat_of(a->without, a->n_without, c->ci_level);
 	struct nb_stat sb = nb_stat_of(b->without, b->n_without, c->ci_level);
+	struct nb_stat qa = nb_stat_of(a->p50_without, a->n_without, c->ci_level);
+	struct nb_stat qb = nb_stat_of(b->p50_without, b->n_without, c->ci_level);
 	double ca = nb_report_hops_probe_ns(a->last), cb = nb_report_hops_probe_ns(b->last);
-	*v = (struct hops_vs){par, hop_sum_ns(a->last, 0) - hop_sum_ns(b->last, 0),
-			      hop_sum_ns(a->last, ca) - hop_sum_ns(b->last, cb), sa.mean - sb.mean,
-			      sqrt(sa.ci * sa.ci + sb.ci * sb.ci)};
+	*v = (struct hops_vs){par,
+			      hop_sum_ns(a->last, 0) - hop_sum_ns(b->last, 0),
+			      hop_sum_ns(a->last, ca) - hop_sum_ns(b->last, cb),
+			      sa.mean - sb.mean,
+			      sqrt(sa.ci * sa.ci + sb.ci * sb.ci),
+			      qa.mean - qb.mean,
+			      sqrt(qa.ci * qa.ci + qb.ci * qb.ci)};
 	return true;
 }
 
@@ -266,30 +276,33 @@ static struct nb_report_hops *hops_of(struct cmp *c, unsigned ti, unsigned pli, 
 		return NULL;
 	h->last->rtt_without_ns = nb_stat_of(h->without, h->n_without, c->ci_level).mean;
 	h->last->rtt_with_ns = nb_stat_of(h->with, h->n_with, c->ci_level).mean;
+	/* the medians' mean over the rounds: what the probes' cost per hit is taken from */
+	h->last->rtt_p50_without_ns = (int64_t)nb_stat_of(h->p50_without, h->n_without, c->ci_level).mean;
+	h->last->rtt_p50_with_ns = (int64_t)nb_stat_of(h->p50_with, h->n_with, c->ci_level).mean;
 	h->last->runs_without = h->n_without;
 	h->last->runs_with = h->n_with;
 	return h->last;
 }
 
-/* "bridge - native: the hops add ...; the mean round trip ...: within the interval": with the probes' cost
- * taken out of each hop when it is known (ebpf), which is what is compared then. */
+/* "bridge - native: the hops add ...; the median round trip ...: within the interval": the hops (less the
+ * probes' cost when it is known: ebpf) held against the subtraction of the median round trips of the runs
+ * without them (a shared machine's other work lands in the means first; they are given too). */
 static void print_vs(const struct cmp *c, unsigned pi, const struct nb_report_hops *h,
 		     const struct hops_vs *v, FILE *out)
 {
 	bool less = isfinite(v->corrected_ns);
-	double hops = less ? v->corrected_ns : v->capture_ns;
+	double hops = less ? v->corrected_ns : v->capture_ns, d = fabs(hops - v->p50_ns);
 	char raw[64] = "";
 	if (less)
-		snprintf(raw, sizeof(raw), ", %+.2f us with the probes' cost", v->capture_ns / 1e3);
+		snprintf(raw, sizeof(raw), "; %+.2f us with it", v->capture_ns / 1e3);
 	fprintf(
 	    out,
-	    "  %s - %s: the hops add %+.2f us (%s%s%s); the mean round trip, %+.2f ± %.2f us (runs without "
-	    "%s): %s by %.2f us\n",
+	    "  %s - %s: the hops add %+.2f us (%s%s%s); the median round trip, %+.2f ± %.2f us (runs without "
+	    "%s; the mean's %+.2f ± %.2f): %s by %.2f us\n",
 	    c->paths[pi], v->parent, hops / 1e3, h->backend, less ? ", less the probes' cost" : "", raw,
-	    v->compare_ns / 1e3, v->ci_ns / 1e3, strcmp(h->backend, "ebpf") ? "capture" : "probes",
-	    fabs(hops - v->compare_ns) <= v->ci_ns ? "within the interval, apart"
-						   : "outside the interval, apart",
-	    fabs(hops - v->compare_ns) / 1e3);
+	    v->p50_ns / 1e3, v->p50_ci_ns / 1e3, strcmp(h->backend, "ebpf") ? "capture" : "probes",
+	    v->compare_ns / 1e3, v->ci_ns / 1e3,
+	    d <= v->p50_ci_ns ? "within the interval, apart" : "outside the interval, apart", d / 1e3);
 }
 
 static void print_hops_text(struct cmp *c, FILE *out)
@@ -351,6 +364,12 @@ static cJSON *hops_json(struct cmp *c)
 						cJSON_AddNumberToObject(p, "rtt_delta_ci_ns", v.ci_ns);
 					else
 						cJSON_AddNullToObject(p, "rtt_delta_ci_ns");
+					cJSON_AddNumberToObject(p, "rtt_p50_delta_ns", v.p50_ns);
+					if (isfinite(v.p50_ci_ns))
+						cJSON_AddNumberToObject(p, "rtt_p50_delta_ci_ns",
+									v.p50_ci_ns);
+					else
+						cJSON_AddNullToObject(p, "rtt_p50_delta_ci_ns");
 				}
 				cJSON_AddItemToArray(arr, o);
 			}
@@ -416,7 +435,7 @@ static int one_run(struct cmp *c, unsigned round, unsigned ti, unsigned pli, uns
 			c->paths[pi], ok ? "ok" : rep.error);
 	nb_report_free(&rep);
 	if (ok && c->hops && t->kind == NB_TEST_RR)
-		hops_run(c, round, ti, pli, pi, &cfg, rep.lat.mean_ns);
+		hops_run(c, round, ti, pli, pi, &cfg, &rep.lat);
 	return ok ? 0 : -EIO;
 }
 
