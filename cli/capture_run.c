@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nbench/capture.h"
+#include "nbench/pathcap.h"
 #include "nbench/report.h"
 #include "nbench/topo.h"
 
@@ -26,20 +26,20 @@ int cli_capture_check(const struct cli_test *t, char *err, size_t errlen)
 	return why ? 2 : 0;
 }
 
-struct nb_capture *cli_capture_begin(struct cli_path *pe, struct nb_report *rep)
+struct nb_pathcap *cli_capture_begin(struct cli_path *pe, struct nb_report *rep)
 {
 	if (!pe->capture.file || !pe->topo)
 		return NULL;
 	struct nb_nic_ref refs[NB_REPORT_MAX_CAPTURE_IFS];
-	struct nb_capture_opts o = {.ifs = refs,
+	struct nb_pathcap_opts o = {.ifs = refs,
 				    .n_ifs = nb_topo_interfaces(pe->topo, refs, NB_REPORT_MAX_CAPTURE_IFS),
 				    .ports = {nb_topo_dial_port(pe->topo), nb_topo_server_port(pe->topo)},
 				    .file = pe->capture.file,
 				    .snap_bytes = pe->capture.snap_bytes,
 				    .max_bytes = pe->capture.max_bytes};
-	struct nb_capture *c = NULL;
+	struct nb_pathcap *c = NULL;
 	char err[256];
-	if (nb_capture_start(&o, &c, err, sizeof(err)) < 0) {
+	if (nb_pathcap_start(&o, &c, err, sizeof(err)) < 0) {
 		nb_report_note(rep, "no capture: %s", err);
 		return NULL;
 	}
@@ -48,13 +48,13 @@ struct nb_capture *cli_capture_begin(struct cli_path *pe, struct nb_report *rep)
 	return c;
 }
 
-void cli_capture_end(struct nb_capture *c, struct nb_report *rep)
+void cli_capture_end(struct nb_pathcap *c, struct nb_report *rep)
 {
 	if (!c)
 		return;
 	free(rep->capture);
 	rep->capture = calloc(1, sizeof(*rep->capture));
 	if (rep->capture)
-		nb_capture_finish(c, rep->capture);
-	nb_capture_free(c);
+		nb_pathcap_finish(c, rep->capture);
+	nb_pathcap_free(c);
 }

@@ -169,10 +169,10 @@ int cli_hops_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 		 struct nb_report *rep);
 /* --capture (cli/capture_run.c). Before a run across pe: starts the capture into pe->capture.file; NULL when
  * none is asked or it could not start (noted in rep). */
-struct nb_capture;
-struct nb_capture *cli_capture_begin(struct cli_path *pe, struct nb_report *rep);
+struct nb_pathcap;
+struct nb_pathcap *cli_capture_begin(struct cli_path *pe, struct nb_report *rep);
 /* After it: what the file holds into rep->capture; frees c (NULL is fine). */
-void cli_capture_end(struct nb_capture *c, struct nb_report *rep);
+void cli_capture_end(struct nb_pathcap *c, struct nb_report *rep);
 /* Whether --capture can run with t's settings: 0, or 2 with the reason in err. */
 int cli_capture_check(const struct cli_test *t, char *err, size_t errlen);
 /* Writes h in HdrHistogram's percentile-distribution text format (what its plotter reads), values in

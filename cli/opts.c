@@ -15,7 +15,7 @@
 
 #include "cli.h"
 #include "nbench/clock.h"
-#include "nbench/capture.h"
+#include "nbench/pathcap.h"
 #include "nbench/engine.h"
 #include "nbench/hops.h"
 #include "nbench/topo.h"
@@ -156,9 +156,9 @@ static const struct test_opt test_opts[] = {
     {"capture", 0, "FILE", K_ALL, 0, OT_ARG, FIELD(capture.file),
      .help = "with --path/--topo: the test's packets on every interface of the path\ninto FILE (pcapng, "
 	     "for tshark and Wireshark; the figures then include\nthe capture's cost)"},
-    {"capture-snap", 0, "B", K_ALL, 0, OT_BYTES, FIELD(capture.snap_bytes), .lo = NB_CAPTURE_SNAP_MIN,
-     .hi = NB_CAPTURE_SNAP_MAX, .what = "a snap length", .help = "--capture: bytes kept per packet (256)"},
-    {"capture-max", 0, "SIZE", K_ALL, 0, OT_BYTES, FIELD(capture.max_bytes), .lo = NB_CAPTURE_MAX_MIN,
+    {"capture-snap", 0, "B", K_ALL, 0, OT_BYTES, FIELD(capture.snap_bytes), .lo = NB_PATHCAP_SNAP_MIN,
+     .hi = NB_PATHCAP_SNAP_MAX, .what = "a snap length", .help = "--capture: bytes kept per packet (256)"},
+    {"capture-max", 0, "SIZE", K_ALL, 0, OT_BYTES, FIELD(capture.max_bytes), .lo = NB_PATHCAP_MAX_MIN,
      .hi = 1LL << 40, .what = "a file size",
      .help = "--capture: the file's size cap (64M); packets past it are counted,\nnot written"},
     {"json", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_JSON, .help = "JSON report (default: text)"},

@@ -257,7 +257,7 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(pe->topo));
 	p.cfg.port = nb_topo_dial_port(pe->topo);
 	struct nb_hops *hops = cli_hops_begin(pe, cfg, &hooks, rep);
-	struct nb_capture *cap = cli_capture_begin(pe, rep);
+	struct nb_pathcap *cap = cli_capture_begin(pe, rep);
 	pthread_t th;
 	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
 		p.rc = -EAGAIN;

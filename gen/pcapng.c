@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* pcapng blocks (draft-ietf-opsawg-pcapng, section 4): written in the host's byte order. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
-#include "nbench/capture.h"
+#include "nbench/pcapng.h"
 
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 0x00000001u

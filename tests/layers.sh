@@ -6,7 +6,7 @@
 # uses a symbol the other defines (nm); files that reach each other through such calls form a circle, which
 # makes the two one room in all but name (see doc/design.md).
 #   lib/        core headers only
-#   gen/        core + gen.h, hops.h, capture.h  responder/  core + serve.h
+#   gen/        core + gen.h, hops.h, pathcap.h  responder/  core + serve.h
 #   topo/       core + topo.h, guest.h    cli/        anything
 set -u
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ core="cfg clock cpu engine hist proto result report sysinfo units workload auth 
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
 	lib) echo "$core" ;;
-	gen) echo "$core gen hops capture" ;;
+	gen) echo "$core gen hops pathcap pcapng" ;;
 	responder) echo "$core serve" ;;
 	topo) echo "$core topo guest" ;;
 	esac
@@ -35,7 +35,7 @@ done
 for h in include/nbench/*.h; do
 	n=$(basename "$h" .h)
 	checks=$((checks + 1))
-	case " $core gen hops capture serve topo guest " in
+	case " $core gen hops pathcap pcapng serve topo guest " in
 	*" $n "*) ;;
 	*) echo "FAIL: $h belongs to no layer (add it to tests/layers.sh)"; fails=$((fails + 1)) ;;
 	esac

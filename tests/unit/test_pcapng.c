@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nbench/capture.h"
+#include "nbench/pcapng.h"
 #include "tap.h"
 
 static uint32_t u32(const unsigned char *p)

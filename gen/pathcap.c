@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* --capture: libpcap on every interface of the path, into one pcapng file (see capture.h). */
+/* --capture: libpcap on every interface of the path, into one pcapng file (see pathcap.h). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -8,7 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "nbench/capture.h"
+#include "nbench/pathcap.h"
+#include "nbench/pcapng.h"
 #include "nbench/clock.h"
 #include "pcap_ns.h"
 
@@ -32,8 +33,8 @@ struct cap_src {
 	uint64_t packets;
 };
 
-struct nb_capture {
-	struct nb_capture_opts o;
+struct nb_pathcap {
+	struct nb_pathcap_opts o;
 	struct nb_nic_ref ifs[NB_REPORT_MAX_CAPTURE_IFS];
 	struct cap_src src[NB_REPORT_MAX_CAPTURE_IFS];
 	FILE *f;
@@ -57,7 +58,7 @@ static int held_cmp(const void *a, const void *b)
 }
 
 /* Writes the held packets in time order, each while the file is under its cap. */
-static void flush(struct nb_capture *c)
+static void flush(struct nb_pathcap *c)
 {
 	qsort(c->held, c->n_held, sizeof(*c->held), held_cmp);
 	for (unsigned k = 0; k < c->n_held; k++) {
@@ -83,7 +84,7 @@ static void flush(struct nb_capture *c)
 
 static void on_packet(unsigned char *arg, const struct pcap_pkthdr *ph, const unsigned char *data)
 {
-	struct nb_capture *c = (struct nb_capture *)arg;
+	struct nb_pathcap *c = (struct nb_pathcap *)arg;
 	if (c->n_held == BATCH_PKTS || c->arena_used + ph->caplen > BATCH_BYTES)
 		flush(c);
 	/* tv_usec holds nanoseconds: the capture asked for nanosecond precision */
@@ -94,7 +95,7 @@ static void on_packet(unsigned char *arg, const struct pcap_pkthdr *ph, const un
 }
 
 /* Reads every interface in turn, a few packets each, until none has more; then writes them. */
-static void drain_all(struct nb_capture *c)
+static void drain_all(struct nb_pathcap *c)
 {
 	for (bool more = true; more;) {
 		more = false;
@@ -108,7 +109,7 @@ static void drain_all(struct nb_capture *c)
 
 static void *capture_main(void *arg)
 {
-	struct nb_capture *c = arg;
+	struct nb_pathcap *c = arg;
 	struct pollfd pfd[NB_REPORT_MAX_CAPTURE_IFS];
 	for (unsigned i = 0; i < c->o.n_ifs; i++)
 		pfd[i] = (struct pollfd){.fd = c->src[i].fd, .events = POLLIN};
@@ -120,7 +121,7 @@ static void *capture_main(void *arg)
 }
 
 /* The file's first blocks: the section, then an interface block per interface. */
-static int write_head(struct nb_capture *c, char *err, size_t errlen)
+static int write_head(struct nb_pathcap *c, char *err, size_t errlen)
 {
 	int r = nb_pcapng_shb(c->f, "nbench " NB_VERSION " --capture");
 	for (unsigned i = 0; i < c->o.n_ifs && r == 0; i++) {
@@ -136,7 +137,7 @@ static int write_head(struct nb_capture *c, char *err, size_t errlen)
 	return r;
 }
 
-static int open_all(struct nb_capture *c, char *err, size_t errlen)
+static int open_all(struct nb_pathcap *c, char *err, size_t errlen)
 {
 	char filter[160];
 	snprintf(filter, sizeof(filter), "(tcp or udp) and (port %u or port %u)", c->o.ports[0],
@@ -164,28 +165,28 @@ static int open_all(struct nb_capture *c, char *err, size_t errlen)
 	return write_head(c, err, errlen);
 }
 
-int nb_capture_start(const struct nb_capture_opts *o, struct nb_capture **ret, char *err, size_t errlen)
+int nb_pathcap_start(const struct nb_pathcap_opts *o, struct nb_pathcap **ret, char *err, size_t errlen)
 {
 	if (o->n_ifs < 1 || o->n_ifs > NB_REPORT_MAX_CAPTURE_IFS) {
 		snprintf(err, errlen, "--capture: the path has %u interfaces (1 to %u work)", o->n_ifs,
 			 NB_REPORT_MAX_CAPTURE_IFS);
 		return -EINVAL;
 	}
-	struct nb_capture *c = calloc(1, sizeof(*c));
+	struct nb_pathcap *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->o = *o;
 	memcpy(c->ifs, o->ifs, o->n_ifs * sizeof(*o->ifs));
 	c->o.ifs = c->ifs;
 	if (!c->o.snap_bytes)
-		c->o.snap_bytes = NB_CAPTURE_SNAP_DEFAULT;
+		c->o.snap_bytes = NB_PATHCAP_SNAP_DEFAULT;
 	if (!c->o.max_bytes)
-		c->o.max_bytes = NB_CAPTURE_MAX_DEFAULT;
+		c->o.max_bytes = NB_PATHCAP_MAX_DEFAULT;
 	int r = open_all(c, err, errlen);
 	if (r == 0 && (r = -pthread_create(&c->th, NULL, capture_main, c)) < 0)
 		snprintf(err, errlen, "--capture: cannot start the capture thread");
 	if (r < 0) {
-		nb_capture_free(c);
+		nb_pathcap_free(c);
 		return r;
 	}
 	c->running = true;
@@ -193,7 +194,7 @@ int nb_capture_start(const struct nb_capture_opts *o, struct nb_capture **ret, c
 	return 0;
 }
 
-static void stop_thread(struct nb_capture *c)
+static void stop_thread(struct nb_pathcap *c)
 {
 	if (!c->running)
 		return;
@@ -203,7 +204,7 @@ static void stop_thread(struct nb_capture *c)
 }
 
 /* Each interface's statistics block, with a comment saying what was cut. */
-static int write_tail(struct nb_capture *c, struct nb_report_capture *out)
+static int write_tail(struct nb_pathcap *c, struct nb_report_capture *out)
 {
 	char comment[200];
 	snprintf(
@@ -229,7 +230,7 @@ static int write_tail(struct nb_capture *c, struct nb_report_capture *out)
 	return r;
 }
 
-int nb_capture_finish(struct nb_capture *c, struct nb_report_capture *out)
+int nb_pathcap_finish(struct nb_pathcap *c, struct nb_report_capture *out)
 {
 	stop_thread(c);
 	memset(out, 0, sizeof(*out));
@@ -250,7 +251,7 @@ int nb_capture_finish(struct nb_capture *c, struct nb_report_capture *out)
 	return r;
 }
 
-void nb_capture_free(struct nb_capture *c)
+void nb_pathcap_free(struct nb_pathcap *c)
 {
 	if (!c)
 		return;
