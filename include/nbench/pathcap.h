@@ -24,6 +24,13 @@
 #define NB_PATHCAP_SNAP_MAX	262144u
 #define NB_PATHCAP_MAX_MIN	(64u << 10)
 
+/* What the user asked: the file and its limits (0: the defaults). */
+struct nb_pathcap_cfg {
+	const char *file; /* NULL: no capture */
+	uint32_t snap_bytes;
+	uint64_t max_bytes;
+};
+
 struct nb_pathcap_opts {
 	const struct nb_nic_ref *ifs; /* the path's interfaces */
 	unsigned n_ifs;		      /* 1 .. NB_REPORT_MAX_CAPTURE_IFS */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `nbench serve --paths`: the agent that builds the server half of a path on this host for an authenticated
- * remote client. It lives in cli/ because it needs both the responder (which asks for a half through
- * nb_serve_cfg.paths) and topo/ (which builds it); tests/layers.sh lets neither call the other.
+ * `nbench serve --paths` (agent.h): the agent that builds the server half of a path on this host for an
+ * authenticated remote client.
  *
- * A half is a path instance (nb_topo_opts.half) with a responder of its own, started with the agent's key:
- * the client's tests go to it, at the address and port of the grant. Builds are one at a time, so two
- * halves never pick the same subnet or port.
+ * A half is a path instance (nb_topo_opts.half) with a responder of its own, started with the agent's key
+ * and within the limits the agent's responder gives it (nb_half_limits: its share of the memory budget, the
+ * agent's --max-sessions and --idle-timeout): the client's tests go to it, at the address and port of the
+ * grant. Builds are one at a time, so two halves never pick the same subnet or port.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "bench_int.h"
+#include "nbench/agent.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
 #include "nbench/nic.h"
@@ -52,21 +53,6 @@ static uint16_t free_port(const char *addr)
 	return 0;
 }
 
-static int wait_listening(const char *addr, uint16_t port)
-{
-	int64_t end = nb_now_ns() + 10 * NB_NS_PER_S;
-	int r, fd;
-
-	do {
-		if ((r = nb_sock_connect(addr, port, SOCK_STREAM, &fd)) == 0) {
-			close(fd);
-			return 0;
-		}
-		nb_sleep_until(nb_now_ns() + 20 * NB_NS_PER_MS);
-	} while (nb_now_ns() < end);
-	return r;
-}
-
 /* The interfaces the half's responder reports (--nic [NETNS:]IF): this host's by which the client's
  * traffic comes in (the route to peer), then the half's own (bridge, veth ends). Those of the agent's network
  * namespace are named by its /proc path when the responder runs in another. Returns how many of max. */
@@ -87,33 +73,47 @@ static unsigned half_nics(struct nb_topo *t, const char *peer, char (*args)[96],
 	return n;
 }
 
-/* The half's own responder, keyed like the agent, in the half's server end, reporting the half's
- * interfaces. */
-static int start_responder(struct cli_agent *ag, struct nb_topo *t, const char *peer, char *err,
-			   size_t errlen)
-{
-	char portstr[8], self[4096], nics[NB_RESULT_MAX_IFACES][96];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+/* The half's limits as its responder's option values: --max-mem B,B (its share, in all and per test),
+ * --max-sessions, --idle-timeout. */
+struct half_args {
+	char mem[48], sessions[16], idle[32];
+};
 
-	self[n > 0 ? n : 0] = 0;
-	snprintf(portstr, sizeof(portstr), "%u", nb_topo_server_port(t));
-	char *argv[10 + 2 * NB_RESULT_MAX_IFACES] = {self,	"serve",      "--port",
-						     portstr,	"--bind",     (char *)nb_topo_server_addr(t),
-						     "--quiet", "--key-file", (char *)ag->key_file};
-	for (unsigned i = 0, k = 9, nn = half_nics(t, peer, nics, NB_RESULT_MAX_IFACES); i < nn; i++) {
-		argv[k++] = "--nic";
-		argv[k++] = nics[i];
+static void half_args(const struct nb_half_limits *lim, struct half_args *ret)
+{
+	snprintf(ret->mem, sizeof(ret->mem), "%llu,%llu", (unsigned long long)lim->max_mem_bytes,
+		 (unsigned long long)lim->max_mem_bytes);
+	snprintf(ret->sessions, sizeof(ret->sessions), "%u", lim->max_sessions);
+	snprintf(ret->idle, sizeof(ret->idle), "%lldns", (long long)lim->idle_timeout_ns);
+}
+
+/* The half's own responder, keyed like the agent and within lim, in the half's server end, reporting the
+ * half's interfaces. */
+static int start_responder(struct nb_agent *ag, struct nb_topo *t, const char *peer,
+			   const struct nb_half_limits *lim, char *err, size_t errlen)
+{
+	char nics[NB_RESULT_MAX_IFACES][96];
+	struct half_args la;
+	half_args(lim, &la);
+	char *extra[6 + 2 * NB_RESULT_MAX_IFACES] = {"--max-mem", la.mem,	    "--max-sessions",
+						     la.sessions, "--idle-timeout", la.idle};
+	unsigned k = 6;
+	for (unsigned i = 0, nn = half_nics(t, peer, nics, NB_RESULT_MAX_IFACES); i < nn; i++) {
+		extra[k++] = "--nic";
+		extra[k++] = nics[i];
 	}
-	pid_t pid = nb_topo_spawn_server(t, argv);
-	int r = pid < 0 ? (int)pid : wait_listening(nb_topo_dial_addr(t), nb_topo_dial_port(t));
+	pid_t pid = nb_target_spawn(t, NULL, ag->key_file, extra, k);
+	int r = pid < 0 ? (int)pid
+			: nb_target_wait_listening(nb_topo_dial_addr(t), nb_topo_dial_port(t),
+						   10 * NB_NS_PER_S, NULL);
 
 	if (r < 0)
 		snprintf(err, errlen, "its responder did not come up: %s", strerror(-r));
 	return r;
 }
 
-static int build_half(struct cli_agent *ag, const char *kind, const char *local, const char *peer,
-		      struct nb_topo **ret, char *err, size_t errlen)
+static int build_half(struct nb_agent *ag, const char *kind, const char *local, const char *peer,
+		      const struct nb_half_limits *lim, struct nb_topo **ret, char *err, size_t errlen)
 {
 	struct nb_topo_opts o = {.half = true};
 	int r;
@@ -128,7 +128,7 @@ static int build_half(struct cli_agent *ag, const char *kind, const char *local,
 	}
 	if ((r = nb_topo_up_ex(kind, NULL, &o, ret, err, errlen)) < 0)
 		return r;
-	if ((r = start_responder(ag, *ret, peer, err, errlen)) < 0) {
+	if ((r = start_responder(ag, *ret, peer, lim, err, errlen)) < 0) {
 		nb_topo_down(*ret, true);
 		*ret = NULL;
 	}
@@ -136,7 +136,7 @@ static int build_half(struct cli_agent *ag, const char *kind, const char *local,
 }
 
 /* The native half: the agent's own responder, as it is. */
-static void native_grant(struct cli_agent *ag, const char *local, struct nb_path_grant *g)
+static void native_grant(struct nb_agent *ag, const char *local, struct nb_path_grant *g)
 {
 	snprintf(g->dial_addr, sizeof(g->dial_addr), "%s", local);
 	g->dial_port = ag->port;
@@ -145,10 +145,11 @@ static void native_grant(struct cli_agent *ag, const char *local, struct nb_path
 		 ag->port);
 }
 
-static int agent_build(void *arg, const char *kind, const char *local, const char *peer, void **ret_half,
-		       struct nb_path_grant *g, char *err, size_t errlen)
+static int agent_build(void *arg, const char *kind, const char *local, const char *peer,
+		       const struct nb_half_limits *lim, void **ret_half, struct nb_path_grant *g, char *err,
+		       size_t errlen)
 {
-	struct cli_agent *ag = arg;
+	struct nb_agent *ag = arg;
 	struct nb_topo *t = NULL;
 	int r;
 
@@ -163,7 +164,7 @@ static int agent_build(void *arg, const char *kind, const char *local, const cha
 		return 0;
 	}
 	pthread_mutex_lock(&build_mu);
-	r = build_half(ag, kind, local, peer, &t, err, errlen);
+	r = build_half(ag, kind, local, peer, lim, &t, err, errlen);
 	pthread_mutex_unlock(&build_mu);
 	if (r < 0)
 		return r;
@@ -195,7 +196,7 @@ static void agent_teardown(void *arg, void *half)
 	pthread_mutex_unlock(&build_mu);
 }
 
-void cli_agent_ops(struct cli_agent *ag, struct nb_path_ops *ret)
+void nb_agent_ops(struct nb_agent *ag, struct nb_path_ops *ret)
 {
 	*ret = (struct nb_path_ops){.build = agent_build, .teardown = agent_teardown, .arg = ag};
 }

@@ -1,47 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The figures and statistics of repeated runs (stats.h): compare, sweep and diff. */
+/* The statistics of repeated runs (stats.h): means, their intervals and the difference of two. */
 #include <math.h>
-#include <stdbool.h>
-#include <stdio.h>
 
-#include "nbench/report.h"
-#include "stats.h"
-
-const struct metric_info metrics[M_COUNT] = {
-    [M_GOODPUT] = {"goodput_bps", "goodput", "Gbit/s", 1e-9, true},
-    [M_CPB] = {"cycles_per_byte", "cpu cycles/byte", "", 1, true},
-    [M_P50] = {"p50_ns", "p50", "us", 1e-3, false},
-    [M_P99] = {"p99_ns", "p99", "us", 1e-3, false},
-    [M_TPS] = {"transactions_per_s", "transactions/s", "", 1, false},
-    [M_CPT] = {"cycles_per_transaction", "cpu cycles/transaction", "", 1, false},
-};
-
-const char *metric_label(enum metric m, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s%s%s", metrics[m].label, *metrics[m].unit ? " (" : "", metrics[m].unit,
-		 *metrics[m].unit ? ")" : "");
-	return buf;
-}
-
-double metric_of(const struct nb_report *r, enum metric m)
-{
-	switch (m) {
-	case M_GOODPUT:
-		return r->goodput_bps;
-	case M_CPB:
-		return r->cpu.cycles_per_byte;
-	case M_P50:
-		return (double)r->lat.p50_ns;
-	case M_P99:
-		return (double)r->lat.p99_ns;
-	case M_TPS:
-		return r->tps;
-	case M_CPT:
-		return r->cpu.cycles_per_txn;
-	default:
-		return 0;
-	}
-}
+#include "nbench/stats.h"
 
 /* Two-sided Student t quantiles for 95% and 99%, by degrees of freedom (1..30, then the normal). */
 double nb_t_quantile(double level, double df)
@@ -78,4 +39,42 @@ struct nb_stat nb_stat_of(const double *v, unsigned n, double level)
 		s.ci = nb_t_quantile(level, n - 1) * s.sd / sqrt(n);
 	}
 	return s;
+}
+
+const char *nb_stat_test_name(enum nb_stat_test t)
+{
+	return t == NB_STAT_WELCH ? "welch" : t == NB_STAT_INTERVAL ? "interval" : "none";
+}
+
+double nb_stat_diff_halfwidth(const struct nb_stat *a, const struct nb_stat *b, double level,
+			      enum nb_stat_test *ret_test)
+{
+	if (a->n >= 2 && b->n >= 2) {
+		double va = a->sd * a->sd / a->n, vb = b->sd * b->sd / b->n, se = sqrt(va + vb);
+		/* Welch-Satterthwaite degrees of freedom */
+		double df =
+		    se > 0 ? pow(se, 4) / (va * va / (a->n - 1) + vb * vb / (b->n - 1)) : a->n + b->n - 2;
+		double least = (a->n < b->n ? a->n : b->n) - 1; /* Welch's df is never below this */
+		df = df < least ? least : df;
+		*ret_test = NB_STAT_WELCH;
+		return nb_t_quantile(level, df) * se;
+	}
+	if (a->n >= 2 || b->n >= 2) {
+		*ret_test = NB_STAT_INTERVAL;
+		return a->n >= 2 ? a->ci : b->ci;
+	}
+	*ret_test = NB_STAT_UNTESTED;
+	return NAN;
+}
+
+double nb_stat_pct(double x, double base)
+{
+	if (base != 0)
+		return x / fabs(base) * 100;
+	return x == 0 ? 0 : copysign(INFINITY, x);
+}
+
+bool nb_stat_within(const struct nb_stat *s, double pct)
+{
+	return s->n >= 2 && !(s->ci > fabs(s->mean) * pct / 100);
 }

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Metrics out of nbench's JSON reports and the statistics of a change (metrics.h). Three tables say
- * everything a new report shape needs: which way each figure is better (directions), where a single run
- * keeps its figures (single_figures, single_ident), and how a report of rows (compare's runs; throughput's
- * frame sizes and sweep's combinations when they land) names its cells (row_kinds).
+ * The figures of nbench's JSON reports (reportset.h). Two tables say where a single run keeps its figures
+ * (single_figures, single_ident), one how a report of rows (compare's runs, sweep's combinations,
+ * throughput's frame sizes) names its cells (row_kinds); which way each figure is better is metric.c's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,40 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "metrics.h"
-#include "stats.h"
-
-/* Which way is better, by a figure's key. A key not here is shown with its change and never judged. */
-static const struct {
-	const char *key;
-	int dir;
-} directions[] = {
-    /* stream */
-    {"goodput_bps", +1},
-    {"cycles_per_byte", -1},
-    {"loss_pct", -1},
-    /* rr, crr (compare's runs use the same keys) */
-    {"transactions_per_s", +1},
-    {"p50_ns", -1},
-    {"p90_ns", -1},
-    {"p99_ns", -1},
-    {"p999_ns", -1},
-    {"mean_lat_ns", -1},
-    {"timeouts", -1},
-    {"cycles_per_transaction", -1},
-    /* throughput (RFC 2544): the rate found per frame size, and the loss measured at it */
-    {"rate_fps", +1},
-    {"l2_bps", +1},
-    {"l1_bps", +1},
-};
-
-int nbm_direction(const char *key)
-{
-	for (size_t i = 0; i < sizeof(directions) / sizeof(directions[0]); i++)
-		if (!strcmp(directions[i].key, key))
-			return directions[i].dir;
-	return 0;
-}
+#include "nbench/metric.h"
+#include "nbench/reportset.h"
 
 /* ---- a single run: {schema_version, start, intervals[], end} ---- */
 
@@ -165,7 +132,7 @@ static void value_str(const cJSON *v, char *buf, size_t len)
 		snprintf(buf, len, "null");
 }
 
-static void kv_add(struct nbm_kv *kv, unsigned *n, unsigned max, const char *key, const cJSON *v)
+static void kv_add(struct nb_rs_kv *kv, unsigned *n, unsigned max, const char *key, const cJSON *v)
 {
 	if (*n >= max)
 		return;
@@ -175,7 +142,7 @@ static void kv_add(struct nbm_kv *kv, unsigned *n, unsigned max, const char *key
 }
 
 /* Every scalar under v as "prefix.key" = value, into s's context. */
-static void flatten(struct nbm_set *s, const char *prefix, const cJSON *v)
+static void flatten(struct nb_reportset *s, const char *prefix, const cJSON *v)
 {
 	const unsigned max = sizeof(s->context) / sizeof(s->context[0]);
 	char key[64];
@@ -195,29 +162,29 @@ static void flatten(struct nbm_set *s, const char *prefix, const cJSON *v)
 	kv_add(s->context, &s->n_context, max, prefix, v);
 }
 
-static struct nbm_metric *metric_get(struct nbm_set *s, const char *name)
+static struct nb_series *metric_get(struct nb_reportset *s, const char *name)
 {
 	for (unsigned i = 0; i < s->n; i++)
 		if (!strcmp(s->m[i].name, name))
 			return &s->m[i];
-	if (s->n >= NBM_MAX_METRICS)
+	if (s->n >= NB_RS_MAX_SERIES)
 		return NULL;
-	struct nbm_metric *m = &s->m[s->n++];
+	struct nb_series *m = &s->m[s->n++];
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	const char *leaf = strrchr(name, ' ');
-	m->dir = nbm_direction(leaf ? leaf + 1 : name);
+	m->dir = nb_metric_direction(leaf ? leaf + 1 : name);
 	return m;
 }
 
-static void sample(struct nbm_set *s, const char *name, double v)
+static void sample(struct nb_reportset *s, const char *name, double v)
 {
-	struct nbm_metric *m = metric_get(s, name);
-	if (m && m->n < NBM_MAX_SAMPLES && isfinite(v))
+	struct nb_series *m = metric_get(s, name);
+	if (m && m->n < NB_RS_MAX_SAMPLES && isfinite(v))
 		m->v[m->n++] = v;
 }
 
 /* The identity of this document in tmp; the first document's becomes s's, later ones must equal it. */
-static int check_ident(struct nbm_set *s, const struct nbm_set *tmp, char *err, size_t errlen)
+static int check_ident(struct nb_reportset *s, const struct nb_reportset *tmp, char *err, size_t errlen)
 {
 	if (!s->docs) {
 		memcpy(s->kind, tmp->kind, sizeof(s->kind));
@@ -227,12 +194,12 @@ static int check_ident(struct nbm_set *s, const struct nbm_set *tmp, char *err, 
 		s->n_context = tmp->n_context;
 		return 0;
 	}
-	return nbm_same_test(s, tmp, err, errlen);
+	return nb_reportset_same_test(s, tmp, err, errlen);
 }
 
-static int add_single(struct nbm_set *s, const cJSON *doc, const char *kind, char *err, size_t errlen)
+static int add_single(struct nb_reportset *s, const cJSON *doc, const char *kind, char *err, size_t errlen)
 {
-	static struct nbm_set tmp; /* identity only: its metrics stay empty */
+	static struct nb_reportset tmp; /* identity only: its metrics stay empty */
 	unsigned bit = kind_bit(kind);
 	const cJSON *settings = at(doc, "start.settings");
 
@@ -240,14 +207,14 @@ static int add_single(struct nbm_set *s, const cJSON *doc, const char *kind, cha
 		snprintf(err, errlen, "a run of kind '%s' has no figures nbench diff knows", kind);
 		return -EINVAL;
 	}
-	memset(&tmp, 0, offsetof(struct nbm_set, m));
+	memset(&tmp, 0, offsetof(struct nb_reportset, m));
 	snprintf(tmp.kind, sizeof(tmp.kind), "%s", kind);
 	for (size_t i = 0; i < sizeof(single_ident) / sizeof(single_ident[0]); i++) {
 		if (!(single_ident[i].kinds & bit))
 			continue;
 		char key[64];
 		snprintf(key, sizeof(key), "settings.%s", single_ident[i].key);
-		kv_add(tmp.ident, &tmp.n_ident, NBM_MAX_KEYS, key,
+		kv_add(tmp.ident, &tmp.n_ident, NB_RS_MAX_KEYS, key,
 		       cJSON_GetObjectItemCaseSensitive(settings, single_ident[i].key));
 	}
 	for (size_t i = 0; single_context[i]; i++)
@@ -279,12 +246,12 @@ static void cell_name(const struct row_kind *k, const cJSON *row, char *buf, siz
 }
 
 /* A cell's figures with their runs: {"p50_ns": {"values": [...]}, ...}. */
-static void add_cell(struct nbm_set *s, const char *cell, const cJSON *figures)
+static void add_cell(struct nb_reportset *s, const char *cell, const cJSON *figures)
 {
 	char name[96];
 	for (const cJSON *f = figures ? figures->child : NULL; f; f = f->next) {
 		const cJSON *v, *vals = cJSON_GetObjectItemCaseSensitive(f, "values");
-		if (!f->string || !nbm_direction(f->string) || !cJSON_IsArray(vals))
+		if (!f->string || !nb_metric_direction(f->string) || !cJSON_IsArray(vals))
 			continue;
 		snprintf(name, sizeof(name), "%s %s", cell, f->string);
 		cJSON_ArrayForEach(v, vals)
@@ -295,19 +262,20 @@ static void add_cell(struct nbm_set *s, const char *cell, const cJSON *figures)
 	}
 }
 
-static int add_rows(struct nbm_set *s, const cJSON *doc, const struct row_kind *k, char *err, size_t errlen)
+static int add_rows(struct nb_reportset *s, const cJSON *doc, const struct row_kind *k, char *err,
+		    size_t errlen)
 {
-	static struct nbm_set tmp;
+	static struct nb_reportset tmp;
 	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, k->rows);
 
 	if (!cJSON_IsArray(rows)) {
 		snprintf(err, errlen, "a %s report without its \"%s\" array", k->command, k->rows);
 		return -EINVAL;
 	}
-	memset(&tmp, 0, offsetof(struct nbm_set, m));
+	memset(&tmp, 0, offsetof(struct nb_reportset, m));
 	snprintf(tmp.kind, sizeof(tmp.kind), "%s", k->command);
 	for (size_t i = 0; i < 4 && k->ident[i]; i++)
-		kv_add(tmp.ident, &tmp.n_ident, NBM_MAX_KEYS, k->ident[i], at(doc, k->ident[i]));
+		kv_add(tmp.ident, &tmp.n_ident, NB_RS_MAX_KEYS, k->ident[i], at(doc, k->ident[i]));
 	for (size_t i = 0; i < 4 && k->context[i]; i++)
 		flatten(&tmp, k->context[i] + (strncmp(k->context[i], "start.", 6) ? 0 : 6),
 			at(doc, k->context[i]));
@@ -327,7 +295,7 @@ static int add_rows(struct nbm_set *s, const cJSON *doc, const struct row_kind *
 			continue;
 		}
 		for (const cJSON *f = row->child; f; f = f->next)
-			if (f->string && cJSON_IsNumber(f) && nbm_direction(f->string)) {
+			if (f->string && cJSON_IsNumber(f) && nb_metric_direction(f->string)) {
 				snprintf(name, sizeof(name), "%s %s", cell, f->string);
 				sample(s, name, f->valuedouble);
 			}
@@ -335,7 +303,7 @@ static int add_rows(struct nbm_set *s, const cJSON *doc, const struct row_kind *
 	return 0;
 }
 
-int nbm_add_doc(struct nbm_set *s, const cJSON *doc, char *err, size_t errlen)
+int nb_reportset_add_doc(struct nb_reportset *s, const cJSON *doc, char *err, size_t errlen)
 {
 	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(doc, "command");
 	if (!cmd)
@@ -367,7 +335,7 @@ int nbm_add_doc(struct nbm_set *s, const cJSON *doc, char *err, size_t errlen)
 	return r;
 }
 
-static int load_file(struct nbm_set *s, const char *file, char *err, size_t errlen)
+static int load_file(struct nb_reportset *s, const char *file, char *err, size_t errlen)
 {
 	FILE *f = fopen(file, "r");
 	char *text = NULL;
@@ -393,7 +361,7 @@ static int load_file(struct nbm_set *s, const char *file, char *err, size_t errl
 		return -EINVAL;
 	}
 	char why[384];
-	int r = nbm_add_doc(s, doc, why, sizeof(why));
+	int r = nb_reportset_add_doc(s, doc, why, sizeof(why));
 	cJSON_Delete(doc);
 	if (r)
 		snprintf(err, errlen, "%s: %s", file, why);
@@ -406,7 +374,7 @@ static int json_name(const struct dirent *d)
 	return n > 5 && !strcmp(d->d_name + n - 5, ".json");
 }
 
-static int load_dir(struct nbm_set *s, const char *dir, char *err, size_t errlen)
+static int load_dir(struct nb_reportset *s, const char *dir, char *err, size_t errlen)
 {
 	struct dirent **names;
 	int n = scandir(dir, &names, json_name, alphasort), r = 0;
@@ -430,7 +398,7 @@ static int load_dir(struct nbm_set *s, const char *dir, char *err, size_t errlen
 	return r;
 }
 
-int nbm_load(struct nbm_set *s, const char *spec, char *err, size_t errlen)
+int nb_reportset_load(struct nb_reportset *s, const char *spec, char *err, size_t errlen)
 {
 	char *copy = strdup(spec), *save = NULL;
 	int r = copy ? 0 : -ENOMEM;
@@ -447,7 +415,7 @@ int nbm_load(struct nbm_set *s, const char *spec, char *err, size_t errlen)
 	return r;
 }
 
-const struct nbm_metric *nbm_find(const struct nbm_set *s, const char *name)
+const struct nb_series *nb_reportset_find(const struct nb_reportset *s, const char *name)
 {
 	for (unsigned i = 0; i < s->n; i++)
 		if (!strcmp(s->m[i].name, name))
@@ -455,7 +423,8 @@ const struct nbm_metric *nbm_find(const struct nbm_set *s, const char *name)
 	return NULL;
 }
 
-int nbm_same_test(const struct nbm_set *a, const struct nbm_set *b, char *err, size_t errlen)
+int nb_reportset_same_test(const struct nb_reportset *a, const struct nb_reportset *b, char *err,
+			   size_t errlen)
 {
 	if (strcmp(a->kind, b->kind)) {
 		snprintf(err, errlen, "different tests: kind %s vs %s", a->kind, b->kind);
@@ -472,65 +441,21 @@ int nbm_same_test(const struct nbm_set *a, const struct nbm_set *b, char *err, s
 	return 0;
 }
 
-/* ---- statistics ---- */
-
-const char *nbm_test_name(enum nbm_test t)
+unsigned nb_reportset_context_diff(const struct nb_reportset *a, const struct nb_reportset *b,
+				   void (*fn)(void *arg, const char *key, const char *aval, const char *bval),
+				   void *arg)
 {
-	return t == NBM_TEST_WELCH ? "welch" : t == NBM_TEST_INTERVAL ? "interval" : "none";
-}
-
-/* The half-width of the difference of the means' interval, and how it was found. */
-static double diff_halfwidth(const struct nb_stat *a, const struct nb_stat *b, double level, enum nbm_test *t)
-{
-	if (a->n >= 2 && b->n >= 2) {
-		double va = a->sd * a->sd / a->n, vb = b->sd * b->sd / b->n, se = sqrt(va + vb);
-		/* Welch-Satterthwaite degrees of freedom */
-		double df =
-		    se > 0 ? pow(se, 4) / (va * va / (a->n - 1) + vb * vb / (b->n - 1)) : a->n + b->n - 2;
-		double least = (a->n < b->n ? a->n : b->n) - 1; /* Welch's df is never below this */
-		df = df < least ? least : df;
-		*t = NBM_TEST_WELCH;
-		return nb_t_quantile(level, df) * se;
+	unsigned n = 0;
+	for (unsigned i = 0; i < a->n_context; i++) {
+		const char *bv = NULL;
+		for (unsigned j = 0; j < b->n_context && !bv; j++)
+			if (!strcmp(a->context[i].key, b->context[j].key))
+				bv = b->context[j].val;
+		if (bv && !strcmp(bv, a->context[i].val))
+			continue;
+		if (fn)
+			fn(arg, a->context[i].key, a->context[i].val, bv);
+		n++;
 	}
-	if (a->n >= 2 || b->n >= 2) {
-		*t = NBM_TEST_INTERVAL;
-		return a->n >= 2 ? a->ci : b->ci;
-	}
-	*t = NBM_TEST_NONE;
-	return NAN;
-}
-
-static double pct_of(double x, double base)
-{
-	if (base != 0)
-		return x / fabs(base) * 100;
-	return x == 0 ? 0 : copysign(INFINITY, x);
-}
-
-struct nbm_change nbm_compare(const struct nbm_metric *a, const struct nbm_metric *b, double level,
-			      double tol_pct)
-{
-	struct nbm_change c = {.a = nb_stat_of(a->v, a->n, level), .b = nb_stat_of(b->v, b->n, level)};
-	double delta = c.b.mean - c.a.mean;
-	double half = diff_halfwidth(&c.a, &c.b, level, &c.test);
-	int dir = a->dir;
-
-	c.delta_pct = pct_of(delta, c.a.mean);
-	c.ci_pct = c.test == NBM_TEST_NONE ? NAN : pct_of(half, c.a.mean);
-	c.significant = c.test != NBM_TEST_NONE && fabs(delta) > half;
-	double worse_pct = dir < 0 ? c.delta_pct : -c.delta_pct;
-	if (dir && delta != 0 && (c.test == NBM_TEST_NONE || c.significant))
-		c.verdict = worse_pct > 0 ? -1 : +1;
-	c.regression = dir && worse_pct - (c.test == NBM_TEST_NONE ? 0 : c.ci_pct) > tol_pct;
-	return c;
-}
-
-int nbm_parse_pct(const char *s, double *ret)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || (*end && strcmp(end, "%")) || !(v >= 0 && v <= 1000))
-		return -EINVAL;
-	*ret = v;
-	return 0;
+	return n;
 }

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* analyze/plotdata.c: what `nbench plot` takes out of reports, on the golden rr report and the compare
+ * reports of tests/plot. */
+#include <math.h>
+
+#include "nbench/plotdata.h"
+#include "tap.h"
+
+static const char *dir;
+
+static cJSON *load(const char *rel)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	FILE *f = fopen(path, "r");
+	static char buf[1 << 20];
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	cJSON *j = cJSON_Parse(buf);
+	CHECK_MSG(j != NULL, "%s", path);
+	return j;
+}
+
+static bool near(double a, double b)
+{
+	return fabs(a - b) <= 1e-9 * fmax(1, fabs(b));
+}
+
+static void test_percentile(void)
+{
+	CHECK(near(nb_plotdata_percentile("p50"), 50));
+	CHECK(near(nb_plotdata_percentile("p999"), 99.9));
+	CHECK(near(nb_plotdata_percentile("p9999_ns"), 99.99));
+	CHECK(isnan(nb_plotdata_percentile("p5")));
+	CHECK(isnan(nb_plotdata_percentile("path")));
+	CHECK(isnan(nb_plotdata_percentile("p50_us")));
+}
+
+/* A single run: its title and its distribution, the minimum first at x 1. */
+static void test_run(void)
+{
+	cJSON *rr = load("golden/rr_tcp.json"), *st = load("golden/stream_tcp.json");
+	struct nb_plot_point pts[NB_PLOT_MAX_POINTS];
+	int n = nb_plotdata_run_percentiles(rr, pts, NB_PLOT_MAX_POINTS);
+	CHECK_INT(n, 5); /* min, p50, p90, p99, p999 */
+	CHECK(near(pts[0].x, 1) && pts[0].pct == 0 && near(pts[0].us, 5.4));
+	CHECK(near(pts[1].x, 2) && near(pts[1].us, 6.895));
+	CHECK(near(pts[4].x, 1000) && near(pts[4].pct, 99.9) && near(pts[4].us, 13.023));
+	CHECK_INT(nb_plotdata_run_percentiles(st, pts, NB_PLOT_MAX_POINTS), -1);
+	unsigned niv;
+	struct nb_plot_iv *iv = nb_plotdata_intervals(rr, false, &niv);
+	CHECK(iv && niv == 3 && iv[0].end_s == 1 && iv[0].a == 152340 && near(iv[0].b, 6.52));
+	free(iv);
+	CHECK(nb_plotdata_intervals(rr, true, &niv) == NULL && niv == 0);
+	cJSON_Delete(rr);
+	cJSON_Delete(st);
+}
+
+/* A compare: paths in order, groups, a figure's mean and interval per path, percentiles with intervals. */
+static void test_compare(void)
+{
+	cJSON *c = load("plot/compare.json");
+	const char *paths[NB_PLOT_MAX_SERIES];
+	char groups[NB_PLOT_MAX_SERIES][NB_PLOT_GROUP_LEN], label[64];
+	CHECK_INT(nb_plotdata_compare_paths(c, paths, NB_PLOT_MAX_SERIES), 2);
+	CHECK_STR(paths[1], "bridge");
+	CHECK_INT(nb_plotdata_compare_groups(c, groups, NB_PLOT_MAX_SERIES), 2);
+	CHECK_STR(groups[0], "rr-tcp same-core");
+	CHECK_STR(groups[1], "stream unpinned");
+	double mean, ci;
+	CHECK(nb_plotdata_compare_value(c, "rr-tcp same-core", "native", "p50_ns", &mean, &ci));
+	CHECK(mean == 6639 && near(ci, 4065.92));
+	CHECK(!nb_plotdata_compare_value(c, "stream unpinned", "native", "p50_ns", &mean, &ci) &&
+	      isnan(mean));
+	struct nb_plot_point pts[NB_PLOT_MAX_POINTS];
+	unsigned n =
+	    nb_plotdata_compare_percentiles(c, "rr-tcp same-core", "native", pts, NB_PLOT_MAX_POINTS);
+	CHECK(n == 2 && near(pts[0].us, 6.639) && near(pts[0].ci_us, 4.06592) && near(pts[1].x, 100));
+	CHECK(near(nb_plotdata_scale("p50_ns", label, sizeof(label)), 1e-3));
+	CHECK_STR(label, "p50 (µs)");
+	CHECK(near(nb_plotdata_scale("goodput_bps", label, sizeof(label)), 1e-9));
+	cJSON_Delete(c);
+}
+
+/* Hop waterfalls: one set per test and path; segment names by interface role line up across paths. */
+static void test_hops(void)
+{
+	static struct nb_plot_hop_sets H;
+	char names[NB_PLOT_MAX_SEGMENTS][NB_PLOT_SEG_LEN];
+	cJSON *c = load("plot/compare_hops.json");
+	nb_plotdata_hops(&H, c, NULL);
+	CHECK_INT(H.n, 6);
+	CHECK_STR(H.s[1].path, "bridge");
+	CHECK_STR(H.s[1].group, "rr-tcp same-core");
+	unsigned ns = nb_plotdata_seg_union(&H, "rr-tcp same-core", names);
+	CHECK_INT(ns, 11); /* bridge's and nat's 11, native's 5 among them */
+	CHECK_STR(names[0], "client stack out");
+	CHECK_STR(names[1], "hop out r>h");
+	CHECK_STR(names[2], "hop out h>b");
+	CHECK(near(nb_plotdata_seg_us(&H.s[1], "hop out r>h"), 1.707755638102633));
+	CHECK(nb_plotdata_seg_us(&H.s[0], "hop out h>b") == 0); /* native has no bridge */
+	cJSON_Delete(c);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct tap_case cases[] = {TAP_CASE(test_percentile), TAP_CASE(test_run),
+						TAP_CASE(test_compare), TAP_CASE(test_hops)};
+	dir = argc > 1 ? argv[1] : ".";
+	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
+}
