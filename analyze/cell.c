@@ -89,19 +89,21 @@ double nb_hops_sum_ns(const struct nb_report_hops *h, double probe_ns)
 	return sum;
 }
 
-/* ebpf: what one probe hit costs a round trip, from h's pairs: the medians' overhead over the hits; NAN
- * when it is not known (pcap has no hits). */
-static double probe_ns(const struct nb_hcell *h, double level)
+double nb_hcell_probe_ns(const struct nb_hcell *cells, unsigned n, double level)
 {
-	double hits = h->last ? h->last->probe_hits : 0;
-	if (hits <= 0 || !h->n_with)
-		return NAN;
-	return (nb_stat_of(h->p50_with, h->n_with, level).mean -
-		nb_stat_of(h->p50_without, h->n_without, level).mean) /
-	       hits;
+	double over = 0, hits = 0;
+	for (unsigned k = 0; k < n; k++) {
+		const struct nb_hcell *h = &cells[k];
+		if (!h->last || h->last->probe_hits <= 0 || !h->n_with)
+			continue;
+		over += nb_stat_of(h->p50_with, h->n_with, level).mean -
+			nb_stat_of(h->p50_without, h->n_without, level).mean;
+		hits += h->last->probe_hits;
+	}
+	return hits > 0 ? over / hits : NAN;
 }
 
-bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level,
+bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level, double probe_ns,
 		 struct nb_hops_vs *ret)
 {
 	if (!parent || !h->last || !parent->last)
@@ -110,9 +112,9 @@ bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double
 	struct nb_stat sb = nb_stat_of(parent->without, parent->n_without, level);
 	struct nb_stat qa = nb_stat_of(h->p50_without, h->n_without, level);
 	struct nb_stat qb = nb_stat_of(parent->p50_without, parent->n_without, level);
-	double ca = probe_ns(h, level), cb = probe_ns(parent, level);
 	*ret = (struct nb_hops_vs){.capture_ns = nb_hops_sum_ns(h->last, 0) - nb_hops_sum_ns(parent->last, 0),
-				   .less_ns = nb_hops_sum_ns(h->last, ca) - nb_hops_sum_ns(parent->last, cb),
+				   .less_ns = nb_hops_sum_ns(h->last, probe_ns) -
+					      nb_hops_sum_ns(parent->last, probe_ns),
 				   .compare_ns = sa.mean - sb.mean,
 				   .ci_ns = sqrt(sa.ci * sa.ci + sb.ci * sb.ci),
 				   .p50_ns = qa.mean - qb.mean,

@@ -282,6 +282,8 @@ bool nb_compare_hops_vs(const struct nb_compare *c, unsigned ti, unsigned pli, u
 	const char *par = nb_topo_kind_parent(c->cfg.paths[pi]);
 	int pp = par ? path_index(c, par) : -1;
 	*ret_parent = par;
+	/* the probes' cost per hit, pooled over the test's paths in this placement */
+	double probe_ns = nb_hcell_probe_ns(c->hcells[ti][pli], c->cfg.npaths, c->cfg.ci_level);
 	return nb_hcell_vs(&c->hcells[ti][pli][pi], pp < 0 ? NULL : &c->hcells[ti][pli][pp], c->cfg.ci_level,
-			   ret);
+			   probe_ns, ret);
 }

@@ -67,8 +67,12 @@ struct nb_hops_vs {
 	    ci_ns; /* mean round trip of the path - the parent's, and its interval half-width */
 	double p50_ns, p50_ci_ns; /* the same of the median round trips: what the hops are held against */
 };
-/* false when either has no decomposition (parent NULL too). */
-bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level,
+/* ebpf: what one probe hit costs a round trip, pooled over n cells (it is the machine's, not a path's):
+ * the sum of their medians' overheads over the sum of their hits; NAN when none has hits (pcap). */
+double nb_hcell_probe_ns(const struct nb_hcell *cells, unsigned n, double level);
+/* false when either has no decomposition (parent NULL too). less_ns takes probe_ns (nb_hcell_probe_ns) out of
+ * each hop; NAN when it is NAN. */
+bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level, double probe_ns,
 		 struct nb_hops_vs *ret);
 
 #endif

@@ -110,18 +110,24 @@ static void test_hcell(void)
 	/* the medians' overhead, 1000 ns, over 10 hits */
 	CHECK(near(nb_report_hops_probe_ns(s), 100, 1e-9));
 	struct nb_hops_vs v;
-	CHECK(!nb_hcell_vs(&h, &parent, 95, &v));
+	CHECK(!nb_hcell_vs(&h, &parent, 95, NAN, &v));
 	with.hops = decomposition(200, 300); /* pcap: no hits, no probes' cost */
 	with.lat.mean_ns = 8000;
 	with.lat.p50_ns = 6500;
 	without = (struct nb_hist_stats){.mean_ns = 7000, .p50_ns = 6000};
 	nb_hcell_add(&parent, &without, &with);
-	CHECK(nb_hcell_vs(&h, &parent, 95, &v));
+	CHECK(nb_hcell_vs(&h, &parent, 95, NAN, &v));
 	CHECK(near(v.capture_ns, 1000, 1e-9) && near(v.compare_ns, 4000, 1e-9) && isinf(v.ci_ns));
 	CHECK(near(v.p50_ns, 3500, 1e-9) && isinf(v.p50_ci_ns));
-	CHECK(isnan(v.less_ns));     /* the parent's cost is not known */
-	parent.last->probe_hits = 5; /* its medians' overhead, 500 ns, over 5 hits */
-	CHECK(nb_hcell_vs(&h, &parent, 95, &v));
+	CHECK(isnan(v.less_ns)); /* no probes' cost */
+	/* pooled over the paths: the parent has no hits (pcap), h's 1000 ns over 10; then the parent's 500
+	 * over 5 too */
+	struct nb_hcell both[2] = {h, parent};
+	CHECK(near(nb_hcell_probe_ns(both, 2, 95), 100, 1e-9));
+	parent.last->probe_hits = 5;
+	both[1] = parent;
+	CHECK(near(nb_hcell_probe_ns(both, 2, 95), 1500.0 / 15, 1e-9));
+	CHECK(nb_hcell_vs(&h, &parent, 95, 100, &v));
 	CHECK(near(v.less_ns, (1500 - 2 * 100) - (500 - 2 * 100), 1e-9));
 	CHECK(nb_hcell_summary(&(struct nb_hcell){0}, 95) == NULL);
 	nb_hcell_free(&h);
