@@ -7,21 +7,23 @@
  *
  * Which messages: packets of the test's protocol to or from the server's ports (both sides of a NAT), on
  * the interfaces the loader listed by (network namespace inode, ifindex); and send/receive calls on sockets
- * with those ports. Which transaction a packet belongs to, by what NAT does not change: for UDP the marker
- * at the start of the payload (flow, sequence number; workload.h's NB_MARK_*); for TCP the sequence
- * number, which the send hook ties to the marker it reads from the application's buffer (the payload of a
- * TCP skb lives in page fragments, out of easy reach); for crr the client's initial sequence number, which
- * every packet of the connection carries in its seq or ack field.
+ * with those ports in the client's or the server's namespace. Which transaction a packet belongs to, by what
+ * NAT does not change: for UDP the marker at the start of the payload (flow, sequence number; workload.h's
+ * NB_MARK_*); for TCP the sequence number, which the send hook ties to the marker it reads from the
+ * application's buffer (the payload of a TCP skb lives in page fragments, out of easy reach); for crr the
+ * client's initial sequence number, which every packet of the connection carries in its seq or ack field.
  *
- * Hooks, all tracepoints (tp_btf: a few ns each; kprobes and fentry are not needed, and some kernels refuse
- * them): net_dev_start_xmit (an interface transmits) and netif_receive_skb (an interface receives, in the
- * softirq that processes it, where a packet capture's receive tap also sits); tcp_sendmsg_locked (a send
- * reached TCP; the application's buffer is readable there); sk_data_ready (the message is in the receiving
- * socket and its reader is woken); sock_recv_length (the receive call returns); for crr inet_sock_set_state
- * (connect() sends the SYN; the SYN-ACK makes the connection established). The generator writes its own send
- * time into each request after the marker, so the first segment starts where the generator's clock did.
- * netif_rx is not hooked: on a veth it fires in the sender's context right after the transmit, so it would
- * add a second point per interface whose segment is only the enqueue to the peer's backlog.
+ * Hooks, all tracepoints (tp_btf; kprobes and fentry are not needed, and some kernels refuse them: this
+ * machine's refuses even an empty fentry program). Each run of a program costs ~100-200 ns here (an AMD
+ * EPYC VM; dispatch, a clock read, the lookups), which is what --hops' overhead is made of:
+ * net_dev_start_xmit (an interface transmits) and netif_receive_skb (an interface receives, in the softirq
+ * that processes it, where a packet capture's receive tap also sits); tcp_sendmsg_locked (a send reached TCP;
+ * the application's buffer is readable there); sk_data_ready (the message is in the receiving socket and its
+ * reader is woken); sock_recv_length (the receive call returns); for crr inet_sock_set_state (connect() sends
+ * the SYN; the SYN-ACK makes the connection established). The generator writes its own send time into each
+ * request after the marker, so the first segment starts where the generator's clock did. netif_rx is not
+ * hooked: on a veth it fires in the sender's context right after the transmit, so it would add a second point
+ * per interface whose segment is only the enqueue to the peer's backlog.
  */
 #include "kernel_min.h"
 

@@ -161,7 +161,7 @@ static void *if_in_ns(void *arg)
 	return NULL;
 }
 
-/* The inode of network namespace netns (as nb_nic_ref names them): 0 and -errno when it cannot be read. */
+/* The inode of network namespace netns (as nb_nic_ref names them) into *ret: 0, or -errno. */
 static int netns_ino(const char *netns, __u32 *ret)
 {
 	char path[160];
