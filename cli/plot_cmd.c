@@ -189,7 +189,7 @@ static int plot(struct plot_figs *P, const char *dir, int argc, char **argv)
 	for (; (int)n < argc && !rc; n++)
 		if ((rc = read_report(argv[n], &roots[n])))
 			break;
-	if (!rc && plot_build(P, roots, argv, n) < 0) {
+	if (!rc && (plot_build(P, roots, argv, n) < 0 || plot_compare_build(P, roots, argv, n) < 0)) {
 		fprintf(stderr, "nbench plot: out of memory or more than %d figures\n", PLOT_MAX_FIGS);
 		rc = 1;
 	} else if (!rc && !P->nfigs) {

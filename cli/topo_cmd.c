@@ -29,7 +29,7 @@ static const char usage[] =
 
 static void print_usage(FILE *f)
 {
-	char kinds[128];
+	char kinds[256];
 
 	fprintf(f, "%sKIND: %s\n", usage, nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
 }
@@ -121,13 +121,20 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
+/* A namespace as printed: "-" for this one (where a Docker path's engine has its host). */
+static const char *ns_shown(const char *ns)
+{
+	return *ns ? ns : "-";
+}
+
 static void print_endpoints(const struct nb_topo *t)
 {
 	printf("name %s\n", nb_topo_name(t));
 	printf("kind %s\n", nb_topo_kind(t));
-	printf("client %s\n", nb_topo_client_netns(t));
+	printf("client %s\n", ns_shown(nb_topo_client_netns(t)));
 	printf("dial %s:%u\n", nb_topo_dial_addr(t), nb_topo_dial_port(t));
-	printf("server %s %s:%u\n", nb_topo_server_netns(t), nb_topo_server_addr(t), nb_topo_server_port(t));
+	printf("server %s %s:%u\n", ns_shown(nb_topo_server_netns(t)), nb_topo_server_addr(t),
+	       nb_topo_server_port(t));
 }
 
 static int cmd_up(int argc, char **argv)
@@ -233,7 +240,8 @@ static int cmd_show(int argc, char **argv)
 		snprintf(dial, sizeof(dial), "%s:%u", in->dial_addr, in->dial_port);
 		snprintf(listen, sizeof(listen), "%s:%u", in->server_addr, in->server_port);
 		printf("%-11s %-10s %-10s %-18s %-22s %-16s %s", in->name, in->kind,
-		       in->complete ? "up" : "partial", in->client_netns, dial, in->server_netns, listen);
+		       in->complete ? "up" : "partial", ns_shown(in->client_netns), dial,
+		       ns_shown(in->server_netns), listen);
 		if (in->nprocs)
 			printf(" (%u process%s)", in->nprocs, in->nprocs == 1 ? "" : "es");
 		printf("\n");
