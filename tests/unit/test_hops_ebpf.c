@@ -36,7 +36,8 @@ static void set_pts(struct nb_hops_chain *c, const uint8_t *pt, unsigned n)
 {
 	memset(c, 0, sizeof(*c));
 	c->n_pts = n;
-	memcpy(c->pt, pt, n);
+	for (unsigned k = 0; k < n && k < NB_HOPS_CHAIN_PTS; k++)
+		c->pt[k] = pt[k];
 }
 
 static void test_bins(void)
