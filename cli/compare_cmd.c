@@ -74,8 +74,8 @@ static void compare_help(void)
 	    "                      [--max-rounds N] [--reference PATH] [--seed N] [-t SEC]\n"
 	    "                      [--placement same|split|both] [--json|--csv] [-o FILE] [--json-out FILE]\n"
 	    "                      [--hist-out PREFIX] [-q] [-H SERVER [--port P]] [--key-file FILE] "
-	    "[--hops]\n"
-	    "                      [--allow-missing] [--baseline FILE [--tolerance PCT]]\n"
+	    "[--hops[=B]]\n"
+	    "                      [--capture STEM] [--allow-missing] [--baseline FILE [--tolerance PCT]]\n"
 	    "  Every test on every path in rounds: each round runs every (test, placement, path) once in a\n"
 	    "  fresh random order. Each path's ratio to the reference and its hop delta (the path minus the "
 	    "one\n"
@@ -111,11 +111,12 @@ static void compare_help(void)
 	    "  --port PORT          -H: the agent's port (12865)\n"
 	    "  --key-file FILE      the paths' responders require this key (default: "
 	    "$NBENCH_KEY_FILE)\n"
-	    "  --hops               rr tests: after each run the same with capture on every interface of "
-	    "the\n"
-	    "                       path: a waterfall per path, the capture's overhead, and each path's "
-	    "hops\n"
-	    "                       beside the hop delta\n"
+	    "  --hops[=B]           rr tests: after each run the same with timestamps on every interface of\n"
+	    "                       the path and at both sockets: a waterfall per path, their overhead,\n"
+	    "                       and each path's hops beside the hop delta; B: ebpf (kernel probes,\n"
+	    "                       the default where BPF may run), pcap (libpcap), auto\n"
+	    "  --capture STEM       each run's packets on every interface of its path into\n"
+	    "                       STEM-PATH-TEST-PLACEMENT-rROUND.pcapng (pcapng; not with --hops)\n"
 	    "  --baseline FILE      after the rounds, exit 1 when a metric is worse than FILE's by more\n"
 	    "                       than --tolerance PCT (5%%) beyond its interval (see nbench diff)\n"
 	    "  exit: 0 done, 1 a run or a file failed (or a --baseline regression), 2 bad usage, 3 a path\n"
@@ -226,6 +227,13 @@ static int compare_check(struct cmp_args *a)
 		return cli_usage_error("compare", "--port is the agent's, with -H");
 	if (host && t->hops)
 		return cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
+	if (t->pathcap.file && (t->hops || host))
+		return cli_usage_error("compare",
+				       "--capture is for paths of this host, without --hops (it would "
+				       "count the capture's cost as the probes')");
+	char err[256];
+	if (t->hops && cli_hops_pick("compare", &t->hops_backend, NB_TEST_RR, NULL, err, sizeof(err)))
+		return cli_usage_error("compare", "%s", err);
 	if (host && !t->key_file)
 		return cli_usage_error("compare",
 				       "-H needs --key-file (the agent's key: nbench serve --paths)");
@@ -561,6 +569,8 @@ int cmd_compare(int argc, char **argv)
 	if (!a.cfg.where.port) /* -H: the agent's; else the paths' responders' */
 		a.cfg.where.port = NB_DEFAULT_PORT;
 	a.cfg.hops = a.t.hops;
+	a.cfg.hops_backend = a.t.hops_backend;
+	a.cfg.pathcap = a.t.pathcap;
 	a.cfg.quit = cli_quit_flag();
 	a.cfg.where.warn = cli_warn;
 	a.cfg.building = on_building;

@@ -24,12 +24,13 @@ static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struc
 	fflush(stdout);
 }
 
-/* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
-static int hops_check(const struct cli_test *t, char *err, size_t errlen)
+/* Whether --hops can run with t's settings: 0 (t->hops_backend then says which backend runs), or 2 with the
+ * reason in err. */
+static int hops_check(struct cli_test *t, struct nb_report *rep, char *err, size_t errlen)
 {
 	const char *why = NULL;
-	if (t->cfg.kind != NB_TEST_RR)
-		why = "--hops applies to rr";
+	if (t->cfg.kind != NB_TEST_RR && t->cfg.kind != NB_TEST_CRR)
+		why = "--hops applies to rr and crr";
 	else if (!t->path && !t->topo)
 		why = "--hops needs --path or --topo: it captures on the path's interfaces";
 	else if (t->host_given)
@@ -40,15 +41,36 @@ static int hops_check(const struct cli_test *t, char *err, size_t errlen)
 		if (t->cfg.mix_req_bytes[k] < NB_MARK_BYTES || t->cfg.mix_resp_bytes[k] < NB_MARK_BYTES)
 			why = "--hops needs every --mix shape of at least 16 bytes each way: they carry the "
 			      "marker";
+	if (why) {
+		snprintf(err, errlen, "%s", why);
+		return 2;
+	}
+	return cli_hops_pick(nb_test_kind_name(t->cfg.kind), &t->hops_backend, t->cfg.kind, rep, err, errlen);
+}
+
+/* Whether --capture can run with t's settings: 0, or 2 with the reason in err. */
+static int capture_check(const struct cli_test *t, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	if (!t->pathcap.file)
+		return 0;
+	if (!t->path && !t->topo)
+		why = "--capture needs --path or --topo: it captures on the path's interfaces";
+	else if (t->host_given)
+		why = "--capture captures on a path of this host: not with -H";
+	else if (t->hops)
+		why = "--capture with --hops would count the capture's cost as the probes': run them apart";
 	if (why)
 		snprintf(err, errlen, "%s", why);
 	return why ? 2 : 0;
 }
 
 /* What only shows at run time: 0, or 2 with the reason in rep->error. */
-static int run_check(const struct cli_test *t, struct nb_report *rep)
+static int run_check(struct cli_test *t, struct nb_report *rep)
 {
-	if (t->hops && !t->load_bps && hops_check(t, rep->error, sizeof(rep->error)))
+	if (t->hops && !t->load_bps && hops_check(t, rep, rep->error, sizeof(rep->error)))
+		return 2;
+	if (capture_check(t, rep->error, sizeof(rep->error)))
 		return 2;
 	if (t->path && t->host_given && (t->wire.ifs || t->wire.rate_bps > 0)) {
 		snprintf(rep->error, sizeof(rep->error),
@@ -65,7 +87,8 @@ static int run_test(struct cli_test *t, struct nb_report *rep, bool print_interv
 	struct nb_run_opts o = {.interval = print_intervals ? print_interval : NULL,
 				.quit = cli_quit_flag(),
 				.latency = t->hist,
-				.host_facts = !t->load_bps};
+				.host_facts = !t->load_bps,
+				.pathcap = t->pathcap.file ? &t->pathcap : NULL};
 	struct nb_target *tg;
 	struct nb_where w;
 	char err[256] = "";
@@ -74,6 +97,7 @@ static int run_test(struct cli_test *t, struct nb_report *rep, bool print_interv
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
 	if ((r = run_check(t, rep)))
 		return r;
+	o.hops_backend = t->hops_backend;
 	cli_where(t, &w);
 	if ((r = nb_target_open(&w, &t->cfg, &tg, err, sizeof(err))) < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);
