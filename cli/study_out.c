@@ -378,6 +378,45 @@ static cJSON *j_redis(const struct cli_study *o, const struct view *v)
 	return rd;
 }
 
+/* Every run's figures by round (NAN as null: failed or not run), for re-analysis: the matrix's and the
+ * Redis row's. */
+static cJSON *j_runs(const struct nb_studyrun *r)
+{
+	static const char *const keys[NB_SR_NFIG] = {"goodput_bps", "cycles_per_byte", "transactions_per_s",
+						     "mean_lat_ns"};
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned ti = 0; ti < r->cc.ntests; ti++)
+		for (unsigned pi = 0; pi < r->cc.npaths; pi++)
+			for (unsigned k = 0; k < r->rounds; k++) {
+				bool stream = r->cc.tests[ti]->kind == NB_TEST_STREAM;
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "test", r->cc.tests[ti]->name);
+				cJSON_AddStringToObject(o, "path", r->cc.paths[pi]);
+				cJSON_AddNumberToObject(o, "round", k + 1);
+				for (int f = stream ? 0 : 2; f < (stream ? 2 : NB_SR_NFIG); f++)
+					j_num(o, keys[f], r->v[ti][pi][f][k]);
+				cJSON_AddItemToArray(a, o);
+			}
+	return a;
+}
+
+static cJSON *j_redis_runs(const struct nb_studyrun *r)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned ci = 0; ci < r->cfg.nconns; ci++)
+		for (unsigned pi = 0; pi < r->cc.npaths; pi++)
+			for (unsigned k = 0; k < r->redis_rounds; k++) {
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "path", r->cc.paths[pi]);
+				cJSON_AddNumberToObject(o, "connections", r->cfg.conns[ci]);
+				cJSON_AddNumberToObject(o, "round", k + 1);
+				j_num(o, "requests_per_s", r->redis_tps[ci][pi][k]);
+				j_num(o, "mean_lat_ns", r->redis_lat_ns[ci][pi][k]);
+				cJSON_AddItemToArray(a, o);
+			}
+	return a;
+}
+
 cJSON *cli_study_doc(const struct cli_study *o)
 {
 	struct view *v = calloc(1, sizeof(*v));
@@ -411,8 +450,12 @@ cJSON *cli_study_doc(const struct cli_study *o)
 	cJSON *tab = cJSON_AddArrayToObject(d, "table");
 	for (unsigned i = 0; i < v->nrows; i++)
 		cJSON_AddItemToArray(tab, nb_study_row_json(o->s, &v->rows[i]));
-	if (o->r->cfg.nconns)
-		cJSON_AddItemToObject(d, "redis", j_redis(o, v));
+	cJSON_AddItemToObject(d, "runs", j_runs(o->r));
+	if (o->r->cfg.nconns) {
+		cJSON *rd = j_redis(o, v);
+		cJSON_AddItemToObject(rd, "runs", j_redis_runs(o->r));
+		cJSON_AddItemToObject(d, "redis", rd);
+	}
 	cJSON_AddNumberToObject(d, "matrix_rounds", o->r->rounds);
 	cJSON_AddNumberToObject(d, "elapsed_s", (double)o->elapsed_ns / 1e9);
 	cJSON_AddBoolToObject(d, "complete",
