@@ -16,7 +16,7 @@ if [ -n "${DOCKER_HOST:-}" ] && curl -sf --max-time 5 --unix-socket "${DOCKER_HO
 	ONE=native,host,docker-host,nat,docker-nat
 fi
 
-SHORT=(--rounds 2 -t 0.5 --redis-conns 1,4 --redis-rounds 1 --redis-time 0.5)
+SHORT=(--rounds 2 -t 0.5 --redis-conns 1,4 --redis-rounds 2 --redis-time 0.5)
 # study_check FILE WHAT TWO_HOSTS PATHS: the document's structure
 study_check() {
 	"$PY" - "$1" "$3" "$4" <<'PY' || fail "$2"
@@ -63,7 +63,7 @@ runs = d["runs"]
 # every run by round (a run a loaded machine starved is null; the table's rows above need one per cell)
 fig = lambda r: r["goodput_bps"] if r["test"].startswith("stream") else r["transactions_per_s"]
 need(len(runs) == 4 * len(paths) * 2 and all(fig(r) is None or fig(r) > 0 for r in runs), "runs")
-need(len(d["redis"]["runs"]) == 2 * len(paths) and any(r["requests_per_s"] for r in d["redis"]["runs"]), "redis runs")
+need(len(d["redis"]["runs"]) == 2 * 2 * len(paths) and any(r["requests_per_s"] for r in d["redis"]["runs"]), "redis runs")
 if problems:
     print("\n".join(problems), file=sys.stderr); sys.exit(1)
 PY
