@@ -122,6 +122,39 @@ static int fig_bars(struct plot_figs *P, const char *stem, const cJSON *doc, con
 	return 0;
 }
 
+/* The study's statements about metric ("latency", "throughput") beside the curves: a label per statement,
+ * with each path's verdict on it. */
+static void redis_statements(FILE *gp, const cJSON *doc, const char *metric)
+{
+	const cJSON *st, *all = cJSON_GetObjectItemCaseSensitive(
+			     cJSON_GetObjectItemCaseSensitive(doc, "redis"), "statements");
+	char labels[8][320];
+	const char *last = "";
+	unsigned n = 0;
+	cJSON_ArrayForEach(st, all)
+	{
+		const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "metric"));
+		const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "text"));
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "path"));
+		const char *verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "verdict"));
+		if (!m || !text || !path || !verdict || strcmp(m, metric))
+			continue;
+		if (strcmp(text, last) && n < 8) /* a new statement: its text, then each path's verdict */
+			snprintf(labels[n++], sizeof(labels[0]), "RC25482: %.120s --", text);
+		size_t len = n ? strlen(labels[n - 1]) : 0;
+		if (n)
+			snprintf(labels[n - 1] + len, sizeof(labels[0]) - len, " %s %s;", path, verdict);
+		last = text;
+	}
+	if (n) /* room above the curves for them */
+		fprintf(gp, "set offsets 0, 0, graph %g, 0\n", 0.05 + 0.05 * n);
+	for (unsigned k = 0; k < n; k++) {
+		fprintf(gp, "set label %u ", 10 + k);
+		plot_gp_str(gp, labels[k]);
+		fprintf(gp, " at graph 0.01, graph %g left font ',8'\n", 0.97 - 0.04 * k);
+	}
+}
+
 /* One Redis curve figure: requests/s or mean latency against connections, a line per path with whiskers. */
 static int fig_redis(struct plot_figs *P, const char *stem, const cJSON *doc, bool latency,
 		     const char **paths, unsigned np)
@@ -172,6 +205,7 @@ static int fig_redis(struct plot_figs *P, const char *stem, const cJSON *doc, bo
 	    "set ylabel '%s'\n%s\n",
 	    cmax * 1.25, latency ? "mean latency (µs)" : "requests/s",
 	    latency ? "set logscale y" : "set yrange [0:*]");
+	redis_statements(P->gp, doc, latency ? "latency" : "throughput");
 	plot_fig_end(P, series > 0);
 	return 0;
 }
