@@ -65,6 +65,8 @@ static void study_help(void)
 	    "  --redis-rounds N (3) --redis-time SEC (1)   its rounds and each run's duration\n"
 	    "  --no-redis           the network figures alone\n"
 	    "  --margin PCT (5)     a ratio within PCT of 1 is parity, for the verdicts\n"
+	    "  --seed N             replay a study's order of runs in each round (its report prints its "
+	    "seed)\n"
 	    "  --study-data FILE    the study's figures (default: the rc25482.json installed with nbench)\n"
 	    "  --json-out FILE      the JSON too (for nbench plot), whatever stdout shows\n");
 }
