@@ -611,8 +611,9 @@ static bool judge_added(const struct nb_study_statement *st, const struct nb_stu
 	return true;
 }
 
-/* "lower at low concurrency, approaching native": below native at the fewest connections, and nearer to it
- * at the most. */
+/* "lower at low concurrency, approaching native": below native at the fewest connections (its interval under
+ * 1), and above that at the most (its interval clear of the first's): holds; the first at or above native, or
+ * the last below the first, differs; intervals that overlap cannot tell. */
 static bool judge_trend(const struct nb_study_statement *st, const struct nb_study_redis_point *pts,
 			unsigned n, const char *path, struct nb_study_redis_verdict *v)
 {
@@ -629,9 +630,10 @@ static bool judge_trend(const struct nb_study_statement *st, const struct nb_stu
 	if (!lo || lo == hi)
 		return false;
 	const struct nb_study_measure *a = point_measure(lo, st->metric), *b = point_measure(hi, st->metric);
-	bool lower = a->ratio_hi < 1, nearer = fabs(b->ratio - 1) < fabs(a->ratio - 1);
-	v->j = (struct nb_study_judgement){lower && nearer ? NB_VERDICT_HOLDS : NB_VERDICT_DIFFERS, NAN, NAN,
-					   NAN};
+	enum nb_study_verdict vd = a->ratio_lo >= 1 || b->ratio_hi < a->ratio_lo  ? NB_VERDICT_DIFFERS
+				   : a->ratio_hi < 1 && b->ratio_lo > a->ratio_hi ? NB_VERDICT_HOLDS
+										  : NB_VERDICT_UNRESOLVED;
+	v->j = (struct nb_study_judgement){vd, NAN, NAN, NAN};
 	snprintf(v->measured, sizeof(v->measured), "%s %.2fx native at %u connections, %.2fx at %u",
 		 st->metric, a->ratio, lo->connections, b->ratio, hi->connections);
 	return true;

@@ -311,6 +311,14 @@ static void test_redis(void)
 	pts[8].lat_us.ratio = 0.9, pts[8].lat_us.ratio_lo = 0.85, pts[8].lat_us.ratio_hi = 0.94;
 	k = nb_study_redis_judge(s, pts, n, NB_STUDY_MARGIN, v, 16);
 	CHECK_INT(v[3].j.verdict, NB_VERDICT_DIFFERS);
+	/* KVM's trend: the same ratio at 1 and at 100 connections cannot tell an approach; moving away
+	 * differs */
+	pts[11].tps.ratio = 0.4, pts[11].tps.ratio_lo = 0.3, pts[11].tps.ratio_hi = 0.5;
+	k = nb_study_redis_judge(s, pts, n, NB_STUDY_MARGIN, v, 16);
+	CHECK_INT(v[5].j.verdict, NB_VERDICT_UNRESOLVED);
+	pts[11].tps.ratio = 0.2, pts[11].tps.ratio_lo = 0.15, pts[11].tps.ratio_hi = 0.25;
+	k = nb_study_redis_judge(s, pts, n, NB_STUDY_MARGIN, v, 16);
+	CHECK_INT(v[5].j.verdict, NB_VERDICT_DIFFERS);
 	/* a statement about connections no point has is not judged */
 	for (unsigned i = 0; i < n; i++)
 		if (pts[i].connections == 4)
