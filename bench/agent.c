@@ -3,9 +3,10 @@
  * `nbench serve --paths` (agent.h): the agent that builds the server half of a path on this host for an
  * authenticated remote client.
  *
- * A half is a path instance (nb_topo_opts.half) with a responder of its own, started with the agent's key:
- * the client's tests go to it, at the address and port of the grant. Builds are one at a time, so two
- * halves never pick the same subnet or port.
+ * A half is a path instance (nb_topo_opts.half) with a responder of its own, started with the agent's key
+ * and within the limits the agent's responder gives it (nb_half_limits: its share of the memory budget, the
+ * agent's --max-sessions and --idle-timeout): the client's tests go to it, at the address and port of the
+ * grant. Builds are one at a time, so two halves never pick the same subnet or port.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,13 +73,31 @@ static unsigned half_nics(struct nb_topo *t, const char *peer, char (*args)[96],
 	return n;
 }
 
-/* The half's own responder, keyed like the agent, in the half's server end, reporting the half's
- * interfaces. */
-static int start_responder(struct nb_agent *ag, struct nb_topo *t, const char *peer, char *err, size_t errlen)
+/* The half's limits as its responder's option values: --max-mem B,B (its share, in all and per test),
+ * --max-sessions, --idle-timeout. */
+struct half_args {
+	char mem[48], sessions[16], idle[32];
+};
+
+static void half_args(const struct nb_half_limits *lim, struct half_args *ret)
+{
+	snprintf(ret->mem, sizeof(ret->mem), "%llu,%llu", (unsigned long long)lim->max_mem_bytes,
+		 (unsigned long long)lim->max_mem_bytes);
+	snprintf(ret->sessions, sizeof(ret->sessions), "%u", lim->max_sessions);
+	snprintf(ret->idle, sizeof(ret->idle), "%lldns", (long long)lim->idle_timeout_ns);
+}
+
+/* The half's own responder, keyed like the agent and within lim, in the half's server end, reporting the
+ * half's interfaces. */
+static int start_responder(struct nb_agent *ag, struct nb_topo *t, const char *peer,
+			   const struct nb_half_limits *lim, char *err, size_t errlen)
 {
 	char nics[NB_RESULT_MAX_IFACES][96];
-	char *extra[2 * NB_RESULT_MAX_IFACES];
-	unsigned k = 0;
+	struct half_args la;
+	half_args(lim, &la);
+	char *extra[6 + 2 * NB_RESULT_MAX_IFACES] = {"--max-mem", la.mem,	    "--max-sessions",
+						     la.sessions, "--idle-timeout", la.idle};
+	unsigned k = 6;
 	for (unsigned i = 0, nn = half_nics(t, peer, nics, NB_RESULT_MAX_IFACES); i < nn; i++) {
 		extra[k++] = "--nic";
 		extra[k++] = nics[i];
@@ -94,7 +113,7 @@ static int start_responder(struct nb_agent *ag, struct nb_topo *t, const char *p
 }
 
 static int build_half(struct nb_agent *ag, const char *kind, const char *local, const char *peer,
-		      struct nb_topo **ret, char *err, size_t errlen)
+		      const struct nb_half_limits *lim, struct nb_topo **ret, char *err, size_t errlen)
 {
 	struct nb_topo_opts o = {.half = true};
 	int r;
@@ -109,7 +128,7 @@ static int build_half(struct nb_agent *ag, const char *kind, const char *local, 
 	}
 	if ((r = nb_topo_up_ex(kind, NULL, &o, ret, err, errlen)) < 0)
 		return r;
-	if ((r = start_responder(ag, *ret, peer, err, errlen)) < 0) {
+	if ((r = start_responder(ag, *ret, peer, lim, err, errlen)) < 0) {
 		nb_topo_down(*ret, true);
 		*ret = NULL;
 	}
@@ -126,8 +145,9 @@ static void native_grant(struct nb_agent *ag, const char *local, struct nb_path_
 		 ag->port);
 }
 
-static int agent_build(void *arg, const char *kind, const char *local, const char *peer, void **ret_half,
-		       struct nb_path_grant *g, char *err, size_t errlen)
+static int agent_build(void *arg, const char *kind, const char *local, const char *peer,
+		       const struct nb_half_limits *lim, void **ret_half, struct nb_path_grant *g, char *err,
+		       size_t errlen)
 {
 	struct nb_agent *ag = arg;
 	struct nb_topo *t = NULL;
@@ -144,7 +164,7 @@ static int agent_build(void *arg, const char *kind, const char *local, const cha
 		return 0;
 	}
 	pthread_mutex_lock(&build_mu);
-	r = build_half(ag, kind, local, peer, &t, err, errlen);
+	r = build_half(ag, kind, local, peer, lim, &t, err, errlen);
 	pthread_mutex_unlock(&build_mu);
 	if (r < 0)
 		return r;

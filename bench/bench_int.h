@@ -31,7 +31,7 @@ struct nb_remote;
  * route for bridge) once the grant passes the checks. 0 or -errno with one line in err (-EPERM: a grant
  * that names an address it may not). */
 int nb_remote_open(const char *host, uint16_t port, const char *kind, const struct nb_key *key,
-		   struct nb_remote **ret, char *err, size_t errlen);
+		   int64_t for_ns, struct nb_remote **ret, char *err, size_t errlen);
 /* Runs cfg against the half, with hooks as the caller set them (the server's interfaces are the half's
  * responder's to report: hooks->server_ifaces). 0 or -errno. */
 int nb_remote_run(struct nb_remote *r, const struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,

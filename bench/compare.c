@@ -60,6 +60,21 @@ static void leave_out(struct nb_compare *c, unsigned pi, const char *why)
 	cfg->npaths--;
 }
 
+/* -H: how long the agent keeps each path's half for this compare: every run it may make (up to max_runs
+ * rounds of each test in each placement on each path, with --hops twice), each with its warm-up and a
+ * generous allowance for its setup (connections, flows, RESULT). */
+static int64_t schedule_ns(const struct nb_compare_cfg *cfg)
+{
+	const int64_t per_run_overhead_ns = 5 * NB_NS_PER_S;
+	int64_t warmup = cfg->duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : cfg->duration_ns / 4, runs = 0;
+	for (unsigned ti = 0; ti < cfg->ntests; ti++)
+		runs += cfg->tests[ti]->kind == NB_TEST_STREAM ? 1 : cfg->npl;
+	runs *= (int64_t)(cfg->max_runs > cfg->runs ? cfg->max_runs : cfg->runs) * cfg->npaths *
+		(cfg->hops ? 2 : 1);
+	int64_t ns = runs * (cfg->duration_ns + warmup + per_run_overhead_ns);
+	return ns < NB_MAX_DURATION_NS ? ns : NB_MAX_DURATION_NS;
+}
+
 int nb_compare_open(struct nb_compare *c, const struct nb_compare_cfg *cfg, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
@@ -69,6 +84,7 @@ int nb_compare_open(struct nb_compare *c, const struct nb_compare_cfg *cfg, char
 		struct nb_test_cfg tc;
 		nb_cfg_defaults(&tc, NB_TEST_RR);
 		w.path = c->cfg.paths[pi];
+		w.for_ns = schedule_ns(&c->cfg);
 		if (c->cfg.building)
 			c->cfg.building(c->cfg.arg, w.path);
 		int r = nb_target_open(&w, &tc, &c->targets[pi], err, errlen);

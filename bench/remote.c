@@ -38,10 +38,10 @@ static bool grant_route_ok(const char *net, const char *addr, const char *dialed
 
 /* The session with the agent: 0, or -errno with the agent's refusal (or the errno) in err. */
 static int request(const char *host, uint16_t port, const char *kind, const struct nb_key *key,
-		   struct nb_remote *r, char *err, size_t errlen)
+		   int64_t for_ns, struct nb_remote *r, char *err, size_t errlen)
 {
 	struct nb_report *rep = calloc(1, sizeof(*rep));
-	int rc = rep ? nb_path_request(host, port, key, kind, &r->s, rep) : -ENOMEM;
+	int rc = rep ? nb_path_request(host, port, key, kind, for_ns, &r->s, rep) : -ENOMEM;
 	if (rc < 0)
 		snprintf(err, errlen, "%s", rep && rep->error[0] ? rep->error : strerror(-rc));
 	free(rep);
@@ -67,10 +67,11 @@ static int check_grant(struct nb_remote *r, const char *kind, char *err, size_t 
 }
 
 int nb_remote_open(const char *host, uint16_t port, const char *kind, const struct nb_key *key,
-		   struct nb_remote **ret, char *err, size_t errlen)
+		   int64_t for_ns, struct nb_remote **ret, char *err, size_t errlen)
 {
 	struct nb_remote *r = calloc(1, sizeof(*r));
-	int rc = r ? request(host, port, kind, key, r, err, errlen) : -ENOMEM;
+	int rc = r ? request(host, port, kind, key, for_ns > 0 ? for_ns : NB_MAX_DURATION_NS, r, err, errlen)
+		   : -ENOMEM;
 	if (!r)
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 	if (rc < 0) {

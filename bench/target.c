@@ -143,7 +143,7 @@ static int open_remote(struct nb_target *t, const struct nb_where *w, char *err,
 	if (nb_key_load(w->key_file, &t->key, err, errlen) < 0)
 		return -EINVAL;
 	t->keyed = true;
-	return nb_remote_open(w->host, w->port, w->path, &t->key, &t->remote, err, errlen);
+	return nb_remote_open(w->host, w->port, w->path, &t->key, w->for_ns, &t->remote, err, errlen);
 }
 
 /* -H HOST: the key, and the engine started once for every run. */

@@ -40,14 +40,18 @@ bool cli_quitting(void)
 
 void cli_where(const struct cli_test *t, struct nb_where *ret)
 {
-	*ret = (struct nb_where){.path = t->path,
-				 .topo = t->topo,
-				 .host = t->host_given ? t->cfg.host : NULL,
-				 .port = t->cfg.port,
-				 .key_file = t->key_file,
-				 .data_host = t->data_host,
-				 .wire = t->wire,
-				 .warn = cli_warn};
+	*ret = (struct nb_where){
+	    .path = t->path,
+	    .topo = t->topo,
+	    .host = t->host_given ? t->cfg.host : NULL,
+	    .port = t->cfg.port,
+	    .key_file = t->key_file,
+	    .data_host = t->data_host,
+	    /* the agent keeps a half this long: the run's warm-up and duration; --hops runs
+	     * it twice (without, then with capture), --load's probes and load more */
+	    .for_ns = (t->hops ? 2 : 1) * (t->load_bps > 0 ? 3 : 1) * (t->cfg.warmup_ns + t->cfg.duration_ns),
+	    .wire = t->wire,
+	    .warn = cli_warn};
 }
 
 void cli_warn(void *arg, const char *msg)

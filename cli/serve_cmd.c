@@ -18,7 +18,7 @@
 struct serve_args {
 	struct cli_test t; /* --port, --key-file, -q; t.cfg: the engine and its --dpdk-* settings */
 	struct nb_serve_cfg sc;
-	bool paths;
+	bool paths, max_halves_given;
 	struct nb_nic_ref nics[NB_RESULT_MAX_IFACES]; /* --nic */
 };
 
@@ -57,14 +57,40 @@ static int max_mem(const char *arg, struct nb_serve_cfg *sc)
 	return 0;
 }
 
+/* --max-halves N[,PER_CLIENT]: N from 1 to 1000, PER_CLIENT from 1 to N. 0, or an exit status after a
+ * one-line error. */
+static int parse_max_halves(void *base, const char *arg)
+{
+	struct serve_args *a = base;
+	struct nb_serve_cfg *sc = &a->sc;
+	a->max_halves_given = true;
+	char buf[64];
+	uint64_t n, per = 0;
+	char *comma = snprintf(buf, sizeof(buf), "%s", arg) < (int)sizeof(buf) ? strchr(buf, ',') : NULL;
+	if (comma)
+		*comma = '\0';
+	if (strlen(arg) >= sizeof(buf) || nb_parse_uint(buf, 1, 1000, &n) < 0 ||
+	    (comma && nb_parse_uint(comma + 1, 1, n, &per) < 0))
+		return cli_usage_error(
+		    "serve",
+		    "--max-halves: '%s' is not N[,PER_CLIENT]: N from 1 to 1000, PER_CLIENT from 1 "
+		    "to N",
+		    arg);
+	sc->max_halves = (unsigned)n;
+	sc->max_halves_per_client =
+	    (unsigned)(per ? per : (n < NB_SERVE_MAX_HALVES_SRC ? n : NB_SERVE_MAX_HALVES_SRC));
+	return 0;
+}
+
 static void serve_help(void)
 {
 	printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
 	       "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--key-file FILE] "
-	       "[--paths] [--nic [NETNS:]IF]... [--quiet]\n"
+	       "[--paths [--max-halves N[,PER_CLIENT]]] [--nic [NETNS:]IF]... [--quiet]\n"
 	       "  The responder: one TCP port for control and data, the same UDP port for "
 	       "datagram flows.\n"
-	       "  --idle-timeout T   close a connection that sends no hello within T (5s)\n"
+	       "  --idle-timeout T   close a connection that has not sent its hello, or with a\n"
+	       "                     key not proved it, within T of its connect (5s)\n"
 	       "  --max-mem T[,P]    the tests' buffers: at most T in all and P per test "
 	       "(1G,256M;\n"
 	       "                     P defaults to T/4); a test over it is refused\n"
@@ -76,6 +102,10 @@ static void serve_help(void)
 	       "  --paths            build the server half of a path (native, host, bridge,\n"
 	       "                     nat) on this host for a client with the key (`nbench rr\n"
 	       "                     -H THIS --path KIND`); needs --key-file and root\n"
+	       "  --max-halves N[,C] --paths: halves up at once, in all and for one client (an\n"
+	       "                     address, an IPv6 /64) (4,3); each holds the per-test share\n"
+	       "                     of --max-mem (its responder's budget) and lives its\n"
+	       "                     client's tests and 20 s\n"
 	       "  --nic [NETNS:]IF   an interface whose counters each result carries (up to 4;\n"
 	       "                     default: the one the route to the client leaves by)\n"
 	       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
@@ -141,6 +171,7 @@ static const struct cli_opt serve_opts[] = {
     {"engine", 0, "NAME", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_engine},
     {"paths", 0, NULL, CLI_C_SERVE, 0, CLI_OT_SET, CLI_FIELD(struct serve_args, paths), .lo = 1},
     {"nic", 0, "[NETNS:]IF", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_nic},
+    {"max-halves", 0, "N[,PER_CLIENT]", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_max_halves},
 };
 
 /* The command line into a: 0, 1 after --help, or 2 after a one-line error. */
@@ -156,7 +187,10 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	int first;
 	cli_test_init(&a->t);
 	nb_cfg_defaults(&a->t.cfg, NB_TEST_RR);
-	return cli_parse(&cmd, argc, argv, &a->t, a, &first);
+	int r = cli_parse(&cmd, argc, argv, &a->t, a, &first);
+	if (!r && a->max_halves_given && !a->paths)
+		return cli_usage_error("serve", "--max-halves is for --paths (the halves an agent builds)");
+	return r;
 }
 
 /* --paths: only with a key and the privileges to build; the agent that builds the halves. */

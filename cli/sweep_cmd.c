@@ -238,6 +238,7 @@ static int run_sweep(struct sweep_args *a, struct nb_sweep *s)
 static void sweep_cfg(struct sweep_args *a)
 {
 	cli_where(&a->test, &a->cfg.where);
+	a->cfg.where.for_ns = 0; /* -H with --path: every combination's rounds */
 	a->cfg.test = a->test.cfg;
 	a->cfg.quit = cli_quit_flag();
 	a->cfg.run = on_run;

@@ -348,6 +348,7 @@ int cmd_throughput(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	cli_catch_signals();
 	cli_where(&o.t, &o.run.where);
+	o.run.where.for_ns = 0; /* -H with --path: the search's trials, as many as it takes */
 	o.run.base = o.t.cfg;
 	o.run.quit = cli_quit_flag();
 	o.run.trial = o.t.quiet ? NULL : print_trial;

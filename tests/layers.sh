@@ -1,50 +1,52 @@
 #!/bin/bash
-# Dependencies point down (ARCHITECTURE.md): each directory includes only the public headers of its own layer and
-# of the layers below it. meson links each layer as its own static library, so a call the wrong way fails to link
-# in the tests that link one layer alone; this catches the include before anyone writes the call.
+# Dependencies point down (doc/design.md): each folder includes only the public headers of its own layer and of
+# the layers below it, as doc/design.md's table of folders says; this test reads that table, so the document
+# cannot drift from the code. meson links each layer as its own static library, so a call the wrong way fails to
+# link in the tests that link one layer alone; this catches the include before anyone writes the call.
 # Then, with the build directory as $1: no circle between files. A file calls another when its object file
 # uses a symbol the other defines (nm); files that reach each other through such calls form a circle, which
-# makes the two one room in all but name (see doc/design.md).
-#   lib/        core headers only
-#   gen/        core + gen.h, hops.h             responder/  core + serve.h
-#   topo/       core + topo.h, guest.h           analyze/    core + its own (stats, metric, cell, ...)
-#   bench/      core + gen/'s, topo/'s, serve.h (the agent's ops), analyze/'s and its own
-#   cli/        anything
+# makes the two one room in all but name.
 set -u
 cd "$(dirname "$0")/.."
-core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic tcpinfo"
-analyze="stats metric cell reportset change plotdata"
-bench="bench throughput compare sweep agent"
-allowed() { # allowed DIR: the nbench headers DIR may include
-	case $1 in
-	lib) echo "$core" ;;
-	gen) echo "$core gen hops" ;;
-	responder) echo "$core serve" ;;
-	topo) echo "$core topo guest" ;;
-	analyze) echo "$core $analyze" ;;
-	bench) echo "$core gen hops topo guest serve $analyze $bench" ;;
-	esac
-}
 fails=0 checks=0
-for dir in lib gen responder topo analyze bench; do
-	ok=" $(allowed $dir) "
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# The table's rows: "| folder/ | its headers | may include | owns |" -> own[folder], below[folder]
+declare -A own=() below=()
+while IFS='|' read -r _ folder hdrs may _; do
+	folder=$(echo "$folder" | tr -d ' `/')
+	[ -n "$folder" ] && [ "$folder" != folder ] && [ "${folder#-}" = "$folder" ] || continue
+	own[$folder]=$(echo "$hdrs" | xargs)
+	below[$folder]=$(echo "$may" | xargs)
+done < <(sed -n '/^| folder | its headers/,/^$/p' doc/design.md)
+[ ${#own[@]} -gt 0 ] || { echo "FAIL: doc/design.md has no table of folders"; exit 1; }
+allowed() { # allowed DIR: the nbench headers DIR may include
+	local l out=${own[$1]}
+	for l in ${below[$1]}; do out+=" ${own[$l]}"; done
+	echo "$out"
+}
+
+# every source folder has a row, and includes only what its row allows
+for dir in $(ls -d */ | tr -d / | grep -vxE 'tests|scripts|doc|systemd|include|data|build.*'); do
+	ls "$dir"/*.c >/dev/null 2>&1 || continue
+	checks=$((checks + 1))
+	[ -n "${own[$dir]+x}" ] || { fail "$dir/ has no row in doc/design.md's table of folders"; continue; }
+	ok=" $(allowed "$dir") "
 	while IFS=: read -r file hdr; do
 		checks=$((checks + 1))
 		case "$ok" in
 		*" $hdr "*) ;;
-		*) echo "FAIL: $file includes nbench/$hdr.h, which is not of its layer or below it"; fails=$((fails + 1)) ;;
+		*) fail "$file includes nbench/$hdr.h, which is not of its layer or below it (doc/design.md)" ;;
 		esac
 	done < <(grep -o '#include "nbench/[a-z_]*\.h"' -r "$dir" --include='*.c' --include='*.h' |
 		sed 's|#include "nbench/\(.*\)\.h"|\1|')
 done
-# every public header belongs to exactly one layer
+# every public header belongs to exactly one row
 for h in include/nbench/*.h; do
 	n=$(basename "$h" .h)
 	checks=$((checks + 1))
-	case " $core gen hops serve topo guest $analyze $bench " in
-	*" $n "*) ;;
-	*) echo "FAIL: $h belongs to no layer (add it to tests/layers.sh)"; fails=$((fails + 1)) ;;
-	esac
+	rows=$(for f in "${!own[@]}"; do case " ${own[$f]} " in *" $n "*) echo "$f" ;; esac; done | wc -l)
+	[ "$rows" = 1 ] || fail "$h belongs to $rows rows of doc/design.md's table of folders (one, please)"
 done
 # no circle between files: objects of nbench's own sources (not the tests'), from the build's compile commands
 if [ -n "${1:-}" ]; then

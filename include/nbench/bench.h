@@ -43,6 +43,9 @@ struct nb_where {
 	uint16_t port;	  /* the responder's (or the agent's) port; a path's responder listens on it too */
 	const char *key_file;  /* the shared key: the responder (or agent) must prove it; NULL: none */
 	const char *data_host; /* --data-host: where data may go when the responder names another address */
+	/* -H with path: how long the tests on the agent's half will take at most (the agent ends the half
+	 * that long and a grace period later); 0: NB_MAX_DURATION_NS, for callers that cannot tell */
+	int64_t for_ns;
 	struct nb_wire_opts wire;
 	const char
 	    *exe; /* the nbench binary a path's responder runs (`nbench serve`); NULL: this process's */

@@ -67,11 +67,12 @@ struct nb_path_session {
 	struct nb_sysinfo server;   /* the agent's host */
 	struct nb_path_grant grant; /* where the tests go, and the client's half */
 };
-/* Connects to the agent at host:port, proves key (required) and asks for kind's server half. 0 with *ret
- * filled, or -errno with rep->error set (the agent's refusal in its words). The grant is not checked here
- * (cli/remote.c does, against ret->dialed). */
+/* Connects to the agent at host:port, proves key (required) and asks for kind's server half, for for_ns of
+ * tests (the agent keeps it that long and a grace period). 0 with *ret filled, or -errno with rep->error set
+ * (the agent's refusal in its words). The grant is not checked here (cli/remote.c does, against
+ * ret->dialed). */
 int nb_path_request(const char *host, uint16_t port, const struct nb_key *key, const char *kind,
-		    struct nb_path_session *ret, struct nb_report *rep);
+		    int64_t for_ns, struct nb_path_session *ret, struct nb_report *rep);
 /* Ends the session: the agent tears the half down. */
 void nb_path_release(struct nb_path_session *s);
 

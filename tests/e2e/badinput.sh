@@ -19,6 +19,9 @@ expect2 "--port" rr "${H[@]}" -p 0
 expect2 "--port" rr "${H[@]}" -p 65536
 expect2 "--port" rr "${H[@]}" -p -5
 expect2 "--port" serve --port 70000
+expect2 "--max-halves" serve --paths --key-file /nonexistent --max-halves x
+expect2 "--max-halves" serve --paths --key-file /nonexistent --max-halves 2,3
+expect2 "--max-halves is for --paths" serve --max-halves 2
 # options with a value that parse well must not fall through to "unknown option"
 expect2 "unknown path 'foo'" compare --wire-rate 10G --paths foo
 expect2 "--wire-rate" compare --wire-rate 10Q

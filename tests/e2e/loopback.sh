@@ -33,6 +33,8 @@ check "pinned rr: no placement note" json_check "$T/rr_pin.json" "not $UNPINNED"
 # (SO_BUSY_POLL is read back with getsockopt in tests/core/test_engine_sock.c)
 run rr_bp rr --busy-poll 50 && check "rr busy-poll runs" json_check "$T/rr_bp.json" "$RR_OK"
 run crr crr && check "crr invariants" json_check "$T/crr.json" "$RR_OK"
+# the responder's CPU in crr is its worker's (issue 19: it was '-', all of it unattributed)
+check "crr: the responder's CPU is measured" json_check "$T/crr.json" "e['cpu']['resp_cpu_ns'] > 0"
 run st_tcp stream && check "stream tcp balances" json_check "$T/st_tcp.json" "$STREAM_OK and $TCP_BALANCE"
 run st_rev stream --reverse -P 2 && check "reverse stream balances" json_check "$T/st_rev.json" "$STREAM_OK and $TCP_BALANCE and len(e['flows']) == 2"
 run st_udp stream --proto udp && check "udp stream counts" json_check "$T/st_udp.json" "$STREAM_OK and e['packets_received'] <= e['packets_sent']"
