@@ -54,42 +54,12 @@ static int parse_list(const char *cmd, const char *opt, char *s, const char **ou
 	return 0;
 }
 
-static void compare_help(void)
+/* What follows compare's options: the names --paths and --tests take. */
+static void compare_more(void)
 {
 	char kinds[128];
-
-	printf(
-	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
-	    "                      [--runs N] [--ci LEVEL,PCT] [--max-runs N] [-t SEC] [--placement "
-	    "same|split|both]\n"
-	    "                      [--json|--csv] [-o FILE] [--json-out FILE] [-q] [-H SERVER [--port P]] "
-	    "[--key-file FILE]\n"
-	    "                      [--hops] [--baseline FILE [--tolerance PCT]]\n"
-	    "  Every test on every path, interleaved round robin and repeated; mean, confidence interval, "
-	    "ratio\n"
-	    "  against native and the hop delta of each path against the one it extends.\n"
-	    "  paths: %s\n"
-	    "  tests: stream stream-reverse rr-tcp rr-udp crr\n"
-	    "  --runs N (5)         rounds; with --ci 95,5 rounds go on until every interval is within 5%%\n"
-	    "                       of its mean (at most --max-runs, default 20)\n"
-	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1, "
-	    "spinning),\n"
-	    "                       or both; streams always run unpinned\n"
-	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n"
-	    "  -H, --host SERVER    build each path's server half on SERVER (its `nbench serve --paths\n"
-	    "                       --key-file K`); needs --key-file\n"
-	    "  --port PORT          -H: the agent's port (12865)\n"
-	    "  --key-file FILE      the paths' responders require this key (default: "
-	    "$NBENCH_KEY_FILE)\n"
-
-	    "  --hops               rr tests: after each run the same with capture on every interface of "
-	    "the\n"
-	    "                       path: a waterfall per path, the capture's overhead, and each path's "
-	    "hops\n"
-	    "                       beside the hop delta\n"
-	    "  --baseline FILE      after the rounds, exit 1 when a metric is worse than FILE's by more\n"
-	    "                       than --tolerance PCT (5%%) beyond its interval (see nbench diff)\n",
-	    nb_topo_kinds_join(kinds, sizeof(kinds), " "));
+	printf("paths: %s\ntests: stream, stream-reverse, rr-tcp, rr-udp, crr\n",
+	       nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
 }
 
 static int parse_ci(void *base, const char *arg)
@@ -120,17 +90,41 @@ static int parse_placement(void *base, const char *arg)
 	return 0;
 }
 
-/* compare's own options; the others are the shared table's (opts.c). */
+/* compare's own options (-H, --port, --key-file, --hops and --runs said as compare means them); the others
+ * are the shared table's (opts.c). */
 static const struct cli_opt compare_opts[] = {
-    {"paths", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, paths)},
-    {"tests", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, tests)},
-    {"ci", 0, "LEVEL,PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_ci},
+    {"paths", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, paths),
+     .help = "the paths, comma-separated (below)", .dflt = DEFAULT_PATHS},
+    {"tests", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, tests),
+     .help = "the tests, comma-separated (below)", .dflt = DEFAULT_TESTS},
+    {"runs", 0, "N", CLI_C_COMPARE, 0, CLI_OT_UINT, CLI_FIELD(struct cmp_args, t.runs), .lo = 1, .hi = 100,
+     .what = "a number", .help = "rounds", .dflt = "5; 3 with --ci"},
+    {"ci", 0, "LEVEL,PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_ci,
+     .help = "more rounds until every LEVEL% (95 or 99) confidence interval is within\nPCT% of its "
+	     "mean, up to --max-runs"},
     {"max-runs", 0, "N", CLI_C_COMPARE, 0, CLI_OT_UINT, CLI_FIELD(struct cmp_args, cfg.max_runs), .lo = 2,
-     .hi = NB_COMPARE_MAX_RUNS, .what = "a number"},
+     .hi = NB_COMPARE_MAX_RUNS, .what = "a number", .help = "--ci: the most rounds", .dflt = "20"},
     {"time", 't', "SEC", CLI_C_COMPARE, 0, CLI_OT_DURATION, CLI_FIELD(struct cmp_args, cfg.duration_ns),
-     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration", .label = "-t"},
-    {"placement", 0, "P", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_placement},
-    {"json-out", 0, "FILE", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, json_out)},
+     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration", .label = "-t",
+     .help = "each run's measured duration", .dflt = "5"},
+    {"placement", 0, "P", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_placement,
+     .help = "rr/crr: same (both ends on CPU 0), split (CPU 0 and 1, spinning) or\nboth; streams "
+	     "always run unpinned",
+     .dflt = "same"},
+    {"hops", 0, NULL, CLI_C_COMPARE, 0, CLI_OT_SET, CLI_FIELD(struct cmp_args, t.hops), .lo = 1,
+     .help = "rr tests: after each run the same with capture on every interface of\nthe path: a "
+	     "waterfall per path, the capture's overhead, and each path's\nhops beside the hop delta"},
+    {"host", 'H', "SERVER", CLI_C_COMPARE, 0, CLI_OT_STRING, CLI_FIELD(struct cmp_args, t.cfg.host),
+     .what = "a host name or address",
+     .help = "build each path's server half on SERVER (its `nbench serve --paths\n--key-file K`); "
+	     "needs --key-file"},
+    {"port", 'p', "PORT", CLI_C_COMPARE, 0, CLI_OT_UINT, CLI_FIELD(struct cmp_args, t.cfg.port), .lo = 1,
+     .hi = UINT16_MAX, .what = "a port number", .label = "--port", .help = "-H: the agent's port",
+     .dflt = "12865"},
+    {"key-file", 0, "FILE", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, t.key_file),
+     .help = "the key of the agent (-H) and of the paths' responders", .dflt = "$NBENCH_KEY_FILE"},
+    {"json-out", 0, "FILE", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, json_out),
+     .help = "also write the JSON report to FILE, whatever stdout shows (for\nnbench plot)"},
 };
 
 /* What holds only for the options together: 0, or 2 after a one-line error. */
@@ -162,12 +156,18 @@ static int compare_check(struct cmp_args *a)
 /* The command line into a: 0, 1 after --help, or 2 after a one-line error. */
 static int compare_parse(struct cmp_args *a, int argc, char **argv)
 {
-	static const struct cli_cmd cmd = {.name = "compare",
-					   .bit = CLI_C_COMPARE,
-					   .kind = -1,
-					   .own = compare_opts,
-					   .n_own = sizeof(compare_opts) / sizeof(compare_opts[0]),
-					   .help = compare_help};
+	static const struct cli_cmd cmd = {
+	    .name = "compare",
+	    .bit = CLI_C_COMPARE,
+	    .kind = -1,
+	    .own = compare_opts,
+	    .n_own = sizeof(compare_opts) / sizeof(compare_opts[0]),
+	    .usage = "compare [--paths LIST] [--tests LIST] [--runs N] [--ci LEVEL,PCT] "
+		     "[-t SEC] [options]",
+	    .about = "Every test on every path, interleaved round robin and repeated; "
+		     "mean, confidence interval,\nratio against native and the hop delta "
+		     "of each path against the one it extends.",
+	    .more = compare_more};
 	int optind_, rc;
 	cli_test_init(&a->t);
 	if ((rc = cli_parse(&cmd, argc, argv, &a->t, a, &optind_)) || (rc = compare_check(a)))

@@ -24,20 +24,20 @@
 #define MAX_FILES 64
 #define MAX_INPUT (64 << 20)
 
-static const char usage[] =
-    "usage: nbench plot FILE.json... [-o DIR] [--format svg|png]\n"
-    "Draws figures from nbench's JSON reports (rr, crr, stream --json; compare --json, with hops) with "
-    "gnuplot:\n"
-    "  latency.*          the latency percentile distribution of every rr/crr run (x: 1/(1-p), log scale)\n"
-    "  intervals_rr.*     transactions/s and mean latency per interim interval\n"
-    "  intervals_stream.* goodput per interim interval\n"
-    "  STEM_METRIC.*      compare: each metric's mean per test and path, with its confidence interval\n"
-    "  STEM_latency_TEST.* compare: the p50/p99 means per path as a percentile distribution\n"
-    "  STEM_hops_TEST.*   the hop waterfall: each segment's mean time, stacked per path\n"
-    "Each figure's data (NAME.dat) and gnuplot script (NAME.gp) are written beside it, one line per file.\n"
-    "  -o, --output DIR   where to write (.)\n"
-    "      --format F     svg (default) or png\n"
-    "Exit status: 0 drawn, 1 gnuplot missing or failing (data and scripts are written), 2 bad input.\n";
+/* What follows plot's options: the figures it writes. */
+static void plot_more(void)
+{
+	fputs("figures (each with its data NAME.dat and gnuplot script NAME.gp beside it):\n"
+	      "  latency.*          the latency percentile distribution of every rr/crr run (x: 1/(1-p))\n"
+	      "  intervals_rr.*     transactions/s and mean latency per interim interval\n"
+	      "  intervals_stream.* goodput per interim interval\n"
+	      "  STEM_METRIC.*      compare: each metric's mean per test and path, with its interval\n"
+	      "  STEM_latency_TEST.* compare: the p50/p99 means per path as a percentile distribution\n"
+	      "  STEM_hops_TEST.*   the hop waterfall: each segment's mean time, stacked per path\n"
+	      "exit status: 0 drawn, 1 gnuplot missing or failing (data and scripts are written), 2 bad "
+	      "input\n",
+	      stdout);
+}
 
 static const cJSON *obj(const cJSON *o, const char *key)
 {
@@ -158,22 +158,24 @@ static int write_figures(const char *dir, struct plot_figs *P)
 	return rc;
 }
 
-static void help(void)
-{
-	fputs(usage, stdout);
-}
+/* plot's command line: where the figures go and in which format. */
+struct plot_args {
+	const char *dir, *format;
+};
 
 static int parse_format(void *base, const char *arg)
 {
 	if (strcmp(arg, "svg") && strcmp(arg, "png"))
 		return cli_usage_error("plot", "--format %s: svg or png", arg);
-	((struct plot_figs *)base)->format = arg;
+	((struct plot_args *)base)->format = arg;
 	return 0;
 }
 
-/* plot's own option; -o is the shared table's (opts.c): here the folder the figures go to. */
+/* plot's own options (its -o is a folder). */
 static const struct cli_opt plot_opts[] = {
-    {"format", 0, "F", CLI_C_PLOT, 0, CLI_OT_FN, .parse = parse_format},
+    {"output", 'o', "DIR", CLI_C_PLOT, 0, CLI_OT_ARG, CLI_FIELD(struct plot_args, dir),
+     .help = "where to write the figures (created if missing)", .dflt = "."},
+    {"format", 0, "F", CLI_C_PLOT, 0, CLI_OT_FN, .parse = parse_format, .help = "svg or png", .dflt = "svg"},
 };
 
 /* Reads the reports, builds their figures, writes and draws them. */
@@ -208,19 +210,25 @@ static int plot(struct plot_figs *P, const char *dir, int argc, char **argv)
 
 int cmd_plot(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = {.name = "plot",
-					   .bit = CLI_C_PLOT,
-					   .kind = -1,
-					   .own = plot_opts,
-					   .n_own = 1,
-					   .help = help,
-					   .args = true};
-	static struct plot_figs P = {.format = "svg"};
-	struct cli_test t; /* -o */
+	static const struct cli_cmd cmd = {
+	    .name = "plot",
+	    .bit = CLI_C_PLOT,
+	    .kind = -1,
+	    .own = plot_opts,
+	    .n_own = 2,
+	    .usage = "plot FILE.json... [-o DIR] [--format svg|png]",
+	    .about = "Draws figures from nbench's JSON reports (rr, crr, stream --json; "
+		     "compare --json, with hops)\nwith gnuplot, a line per file written.",
+	    .more = plot_more,
+	    .args = true};
+	static struct plot_figs P;
+	struct plot_args a = {.dir = ".", .format = "svg"};
+	struct cli_test t; /* no shared option */
 	int first, rc;
 
 	cli_test_init(&t);
-	if ((rc = cli_parse(&cmd, argc, argv, &t, &P, &first)))
+	if ((rc = cli_parse(&cmd, argc, argv, &t, &a, &first)))
 		return rc == 1 ? 0 : rc;
-	return plot(&P, t.output ? t.output : ".", argc - first, argv + first);
+	P.format = a.format;
+	return plot(&P, a.dir, argc - first, argv + first);
 }
