@@ -28,12 +28,17 @@
 static void plot_more(void)
 {
 	fputs("figures (each with its data NAME.dat and gnuplot script NAME.gp beside it):\n"
-	      "  latency.*          the latency percentile distribution of every rr/crr run (x: 1/(1-p))\n"
-	      "  intervals_rr.*     transactions/s and mean latency per interim interval\n"
-	      "  intervals_stream.* goodput per interim interval\n"
-	      "  STEM_METRIC.*      compare: each metric's mean per test and path, with its interval\n"
-	      "  STEM_latency_TEST.* compare: the p50/p99 means per path as a percentile distribution\n"
-	      "  STEM_hops_TEST.*   the hop waterfall: each segment's mean time, stacked per path\n"
+	      "  latency.*                     single runs' latency by percentile (x: 1/(1-p)), a line each\n"
+	      "  intervals_rr.*                single rr/crr runs' transactions/s and mean latency per "
+	      "interval\n"
+	      "  intervals_stream.*            single streams' goodput per interval\n"
+	      "  STEM_hops.*                   an rr --hops report STEM.json: its waterfall\n"
+	      "  STEM_METRIC.*                 a compare report STEM.json: each metric's mean per test and "
+	      "path,\n"
+	      "                                with its interval (compare_p50_ns)\n"
+	      "  STEM_latency_TEST_PLACEMENT.* compare: the percentiles' means per path "
+	      "(..._rr-tcp_same-core)\n"
+	      "  STEM_hops_TEST_PLACEMENT.*    compare --hops: the waterfall, a stacked bar per path\n"
 	      "exit status: 0 drawn, 1 gnuplot missing or failing (data and scripts are written), 2 bad "
 	      "input\n",
 	      stdout);
@@ -110,24 +115,47 @@ static int write_file(const char *dir, const char *name, const char *ext, const 
 	return 0;
 }
 
-/* Runs `gnuplot NAME.gp` in dir: 0 or 1 after a one-line error. */
+/* gnuplot's last complaint in err (its messages went there, not to the terminal): the last non-blank line,
+ * which names the script's line and what is wrong. */
+static void last_line(FILE *err, char *buf, size_t len)
+{
+	char line[512];
+	buf[0] = '\0';
+	rewind(err);
+	while (fgets(line, sizeof(line), err)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[strspn(line, " \t^")])
+			snprintf(buf, len, "%s", line + strspn(line, " \t"));
+	}
+}
+
+/* Runs `gnuplot NAME.gp` in dir: 0 or 1 after a one-line error. gnuplot's warnings stay off the terminal
+ * (the figure is drawn all the same); its error, when it fails, is the error's line. */
 static int run_gnuplot(const char *dir, const char *name, const char *format)
 {
-	char script[160];
+	char script[160], why[512];
 	int status;
+	FILE *err = tmpfile();
 	snprintf(script, sizeof(script), "%s.gp", name);
 	fflush(stdout);
-	pid_t pid = fork();
+	pid_t pid = err ? fork() : -1;
 	if (pid == 0) {
-		if (chdir(dir) < 0)
+		if (chdir(dir) < 0 || dup2(fileno(err), STDERR_FILENO) < 0)
 			_exit(126);
 		execlp("gnuplot", "gnuplot", script, (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fprintf(stderr, "nbench plot: gnuplot failed on %s/%s\n", dir, script);
-		return 1;
+	bool ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status);
+	if (!ok) {
+		if (err)
+			last_line(err, why, sizeof(why));
+		fprintf(stderr, "nbench plot: gnuplot failed on %s/%s%s%s\n", dir, script,
+			err && *why ? ": " : "", err ? why : "");
 	}
+	if (err)
+		fclose(err);
+	if (!ok)
+		return 1;
 	printf("%s/%s.%s\n", dir, name, format);
 	return 0;
 }
