@@ -15,18 +15,22 @@
 /* The live text: the report's head (what runs where) with the first interval, then a line per interval. */
 struct live {
 	const struct nb_report *rep;
-	bool head; /* printed: the report at the end goes without it */
+	bool head;	   /* printed: the report at the end goes without it */
+	double last_end_s; /* the last line's interval end: time going back is the next run (--hops) */
 };
 
 static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv)
 {
 	struct live *L = arg;
-	/* with the first line, so a run that never starts prints none; --hops' second run adds its lines */
+	/* with the first line, so a run that never starts prints none */
 	if (!L->head) {
 		nb_report_write_text_head(L->rep, stdout);
 		nb_report_text_interval_header(cfg, stdout);
+	} else if (iv->start_s < L->last_end_s) {
+		printf("(the same test again, with capture on the path's interfaces: --hops)\n");
 	}
 	L->head = true;
+	L->last_end_s = iv->end_s;
 	nb_report_text_interval(cfg, iv, stdout);
 	fflush(stdout);
 }

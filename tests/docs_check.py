@@ -202,4 +202,17 @@ for n, line in enumerate(open(readme_file).read().split("\n"), 1):
             elif value != want and ("," in value or value not in re.split(r"[\s,;]+", want)):
                 bad(f"README line {n}: nbench {c} [{b.group(1)} {value}], but its default is {want}")
 ok(f"{seen} option values in README's synopses, each the option's default")
+
+# every subcommand a usage names (nbench topo spawn ...) is in README too
+readme = open(readme_file).read()
+subs = set()
+for c in helps:
+    for line in run(c, "--help").split("\n"):
+        m = re.match(r"^(?:usage:)?\s+nbench (\w+) ([a-z]+)\b", line) or re.match(r"^usage: nbench (\w+) ([a-z]+)\b", line)
+        if m and m.group(1) == c:
+            subs.add(f"nbench {c} {m.group(2)}")
+for sub in sorted(subs):
+    if sub not in readme:
+        bad(f"README never shows {sub}")
+ok(f"{len(subs)} subcommands, each shown in README")
 sys.exit(1 if fails else 0)
