@@ -103,9 +103,12 @@ static int start_responder(struct nb_agent *ag, struct nb_topo *t, const char *p
 		extra[k++] = nics[i];
 	}
 	pid_t pid = nb_target_spawn(t, NULL, ag->key_file, extra, k);
+	/* a container on a macvlan or an overlay is not reachable from its own host: asked from inside */
 	int r = pid < 0 ? (int)pid
-			: nb_target_wait_listening(nb_topo_dial_addr(t), nb_topo_dial_port(t),
-						   10 * NB_NS_PER_S, NULL);
+		: nb_topo_kind_client_reach(nb_topo_kind(t)) != NB_REACH_ROUTED
+		    ? nb_topo_wait_server(t, 10 * NB_NS_PER_S)
+		    : nb_target_wait_listening(nb_topo_dial_addr(t), nb_topo_dial_port(t), 10 * NB_NS_PER_S,
+					       NULL);
 
 	if (r < 0)
 		snprintf(err, errlen, "its responder did not come up: %s", strerror(-r));
@@ -121,6 +124,8 @@ static int build_half(struct nb_agent *ag, const char *kind, const char *local, 
 	if ((r = nb_topo_half_subnet(&o.subnet, err, errlen)) < 0)
 		return r;
 	snprintf(o.dial_addr, sizeof(o.dial_addr), "%s", local);
+	snprintf(o.peer_addr, sizeof(o.peer_addr), "%s",
+		 peer); /* an overlay's tunnel, a macvlan's route back */
 	o.server_port = o.publish_port = free_port(local);
 	if (!o.server_port) {
 		snprintf(err, errlen, "no free port on %s", local);

@@ -140,8 +140,9 @@ static void run_cfg(const struct nb_compare *c, unsigned ti, unsigned pli, unsig
 	cfg->warmup_ns = c->cfg.duration_ns >= 4 * NB_NS_PER_S ? NB_NS_PER_S : c->cfg.duration_ns / 4;
 	cfg->interval_ns = 0;
 	apply_placement(cfg, t, c->cfg.pl[pli]);
-	if (topo && nb_topo_has_own_responder(topo) && cfg->cpu_resp > 0)
-		cfg->cpu_resp = 0; /* the guest has one vCPU */
+	if (topo && nb_guest_kind(nb_topo_kind(topo)) && cfg->cpu_resp > 0)
+		cfg->cpu_resp =
+		    0; /* the guest has one vCPU (a container's responder is pinned where asked) */
 	nb_cfg_resolve(cfg);
 }
 

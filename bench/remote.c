@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@
 
 struct nb_remote {
 	struct nb_path_session s;
-	bool routed; /* the client's half: a route to the grant's subnet */
+	bool routed;		/* the client's half: a route to the grant's subnet */
+	bool onlink;		/* ...on the link toward the server (macvlan), not via it */
+	struct nb_topo *tunnel; /* ...or an overlay's client half, where the generator runs */
 };
 
 /* net is a.b.c.0/24 in a private range (RFC 1918), holding addr and not dialed. */
@@ -66,6 +69,37 @@ static int check_grant(struct nb_remote *r, const char *kind, char *err, size_t 
 	return -EPERM;
 }
 
+/* The client's half of the grant's container subnet: a route via the server (bridge, nat), a route on the
+ * link toward it (macvlan), or an overlay's own half (its bridge, a VXLAN device to the server, and a
+ * namespace for the generator) on the subnet 172.31.N.0/24 the agent chose, VNI N. */
+static int client_half(struct nb_remote *r, const char *kind, char *err, size_t errlen)
+{
+	const char *net = r->s.grant.route_net;
+	struct nb_topo_opts o = {.client_half = true};
+	unsigned n;
+	int rc;
+
+	switch (nb_topo_kind_client_reach(kind)) {
+	case NB_REACH_ROUTED:
+		rc = nb_topo_client_route(true, net, r->s.dialed, err, errlen);
+		r->routed = rc == 0;
+		return rc;
+	case NB_REACH_ONLINK:
+		rc = nb_topo_client_route_onlink(true, net, r->s.dialed, err, errlen);
+		r->routed = r->onlink = rc == 0;
+		return rc;
+	case NB_REACH_TUNNEL:
+		break;
+	}
+	if (sscanf(net, "172.31.%u.0/24", &n) != 1 || n < 1 || n > 254) {
+		snprintf(err, errlen, "the agent's overlay subnet %s is not one of 172.31.N.0/24", net);
+		return -EPERM;
+	}
+	o.subnet = (uint8_t)n;
+	snprintf(o.dial_addr, sizeof(o.dial_addr), "%.47s", r->s.dialed);
+	return nb_topo_up_ex(kind, NULL, &o, &r->tunnel, err, errlen);
+}
+
 int nb_remote_open(const char *host, uint16_t port, const char *kind, const struct nb_key *key,
 		   int64_t for_ns, struct nb_remote **ret, char *err, size_t errlen)
 {
@@ -79,10 +113,8 @@ int nb_remote_open(const char *host, uint16_t port, const char *kind, const stru
 		return rc;
 	}
 	const struct nb_path_grant *g = &r->s.grant;
-	if (!(rc = check_grant(r, kind, err, errlen)) && g->route_net[0]) {
-		rc = nb_topo_client_route(true, g->route_net, r->s.dialed, err, errlen);
-		r->routed = rc == 0;
-	}
+	if (!(rc = check_grant(r, kind, err, errlen)) && g->route_net[0])
+		rc = client_half(r, kind, err, errlen);
 	if (rc < 0) {
 		nb_remote_close(r, NULL, NULL);
 		return rc;
@@ -98,10 +130,36 @@ void nb_remote_close(struct nb_remote *r, void (*warn)(void *arg, const char *ms
 	if (!r)
 		return;
 	if (r->routed &&
-	    nb_topo_client_route(false, r->s.grant.route_net, r->s.dialed, err, sizeof(err)) < 0 && warn)
+	    (r->onlink ? nb_topo_client_route_onlink : nb_topo_client_route)(
+		false, r->s.grant.route_net, r->s.dialed, err, sizeof(err)) < 0 &&
+	    warn)
 		warn(warn_arg, err);
+	nb_topo_down(r->tunnel, true);
 	nb_path_release(&r->s);
 	free(r);
+}
+
+struct tunnel_run {
+	struct nb_remote *r;
+	const struct nb_run_hooks *hooks;
+	const struct nb_test_cfg *cfg;
+	struct nb_report *rep;
+	int rc;
+};
+
+static void *tunnel_main(void *arg)
+{
+	struct tunnel_run *tr = arg;
+	int rc = nb_topo_enter_client(tr->r->tunnel);
+
+	if (rc < 0) {
+		snprintf(tr->rep->error, sizeof(tr->rep->error),
+			 "cannot enter the overlay's client namespace: %s", strerror(-rc));
+		tr->rc = rc;
+		return NULL;
+	}
+	tr->rc = nb_run(tr->cfg, tr->hooks, tr->rep);
+	return NULL;
 }
 
 int nb_remote_run(struct nb_remote *r, const struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
@@ -116,7 +174,14 @@ int nb_remote_run(struct nb_remote *r, const struct nb_run_hooks *hooks, const s
 		rep->path_json = strdup(g->path_json); /* the server half's, as the agent described it */
 	snprintf(c.host, sizeof(c.host), "%s", g->dial_addr);
 	c.port = g->dial_port;
-	return nb_run(&c, hooks, rep);
+	if (!r->tunnel)
+		return nb_run(&c, hooks, rep);
+	/* an overlay: the generator in its client half's namespace, in a thread of its own */
+	struct tunnel_run tr = {.r = r, .hooks = hooks, .cfg = &c, .rep = rep, .rc = -EAGAIN};
+	pthread_t th;
+	if (pthread_create(&th, NULL, tunnel_main, &tr) == 0)
+		pthread_join(th, NULL);
+	return tr.rc;
 }
 
 const char *nb_remote_dial_addr(const struct nb_remote *r)

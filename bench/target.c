@@ -125,8 +125,8 @@ static int open_path(struct nb_target *t, const struct nb_where *w, char *err, s
 	if (r < 0)
 		return r;
 	if (nb_topo_has_own_responder(t->topo))
-		return 0; /* a VM path: the guest runs its own nbench serve (keyless), up once nb_topo_up
-			   * returned */
+		return 0; /* a VM or Docker path: the guest or the container runs its own nbench serve
+			   * (keyless), up once nb_topo_up returned */
 	t->keyed = w->key_file != NULL;
 	return start_responder(t, w->exe, w->key_file, err, errlen);
 }

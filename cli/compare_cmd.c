@@ -57,7 +57,7 @@ static int parse_list(const char *cmd, const char *opt, char *s, const char **ou
 /* What follows compare's options: the names --paths and --tests take. */
 static void compare_more(void)
 {
-	char kinds[128];
+	char kinds[256];
 	printf("paths: %s\ntests: stream, stream-reverse, rr-tcp, rr-udp, crr\n",
 	       nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
 }
@@ -184,7 +184,7 @@ static int compare_lists(struct cmp_args *a)
 	static char paths[256], tests[256]; /* the lists' names point into them */
 	struct nb_compare_cfg *c = &a->cfg;
 	const char *tnames[NB_COMPARE_MAX_TESTS];
-	char kinds[128];
+	char kinds[256];
 	int rc;
 
 	if ((rc = parse_list("compare", "--paths", strcpy_list(paths, sizeof(paths), a->paths), c->paths,

@@ -92,7 +92,7 @@ static const struct cli_opt topo_opts[] = {
 
 static void topo_more(void)
 {
-	char kinds[128];
+	char kinds[256];
 	printf("KIND: %s\n", nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
 }
 
@@ -138,7 +138,7 @@ static int parse_build_args(int argc, char **argv, const char **kind, struct top
 {
 	struct cli_cmd cmd = topo_cmd("topo", N_BUILD_OPTS, true);
 	struct cli_test t;
-	char err[256], kinds[128];
+	char err[256], kinds[256];
 	int first, r;
 
 	*kind = NULL;
@@ -172,13 +172,20 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
+/* A namespace as printed: "-" for this one (where a Docker path's engine has its host). */
+static const char *ns_shown(const char *ns)
+{
+	return *ns ? ns : "-";
+}
+
 static void print_endpoints(const struct nb_topo *t)
 {
 	printf("name %s\n", nb_topo_name(t));
 	printf("kind %s\n", nb_topo_kind(t));
-	printf("client %s\n", nb_topo_client_netns(t));
+	printf("client %s\n", ns_shown(nb_topo_client_netns(t)));
 	printf("dial %s:%u\n", nb_topo_dial_addr(t), nb_topo_dial_port(t));
-	printf("server %s %s:%u\n", nb_topo_server_netns(t), nb_topo_server_addr(t), nb_topo_server_port(t));
+	printf("server %s %s:%u\n", ns_shown(nb_topo_server_netns(t)), nb_topo_server_addr(t),
+	       nb_topo_server_port(t));
 }
 
 static int cmd_up(int argc, char **argv)
@@ -284,7 +291,8 @@ static int cmd_show(int argc, char **argv)
 		snprintf(dial, sizeof(dial), "%s:%u", in->dial_addr, in->dial_port);
 		snprintf(listen, sizeof(listen), "%s:%u", in->server_addr, in->server_port);
 		printf("%-11s %-10s %-10s %-18s %-22s %-16s %s", in->name, in->kind,
-		       in->complete ? "up" : "partial", in->client_netns, dial, in->server_netns, listen);
+		       in->complete ? "up" : "partial", ns_shown(in->client_netns), dial,
+		       ns_shown(in->server_netns), listen);
 		if (in->nprocs)
 			printf(" (%u process%s)", in->nprocs, in->nprocs == 1 ? "" : "es");
 		printf("\n");
@@ -369,7 +377,7 @@ static void describe_iface(const cJSON *i)
 static void describe_netns(const cJSON *ns, const cJSON *ifaces)
 {
 	const cJSON *ct = cJSON_GetObjectItem(ns, "conntrack"), *i;
-	printf("netns %s: ip_forward %.0f, conntrack %s", jstr(ns, "name"), jnum(ns, "ip_forward"),
+	printf("netns %s: ip_forward %.0f, conntrack %s", ns_shown(jstr(ns, "name")), jnum(ns, "ip_forward"),
 	       onoff(ct, "on"));
 	if (cJSON_IsTrue(cJSON_GetObjectItem(ct, "nat")))
 		printf(" with NAT");
@@ -391,9 +399,9 @@ static void describe_text(const cJSON *o)
 	const cJSON *c = cJSON_GetObjectItem(o, "client"), *srv = cJSON_GetObjectItem(o, "server"), *ns;
 	const cJSON *g = cJSON_GetObjectItem(o, "guest");
 	printf("%s: %s\n", jstr(o, "name"), jstr(o, "kind"));
-	printf("client: netns %s, dials %s:%.0f\n", jstr(c, "netns"), jstr(c, "dial_addr"),
+	printf("client: netns %s, dials %s:%.0f\n", ns_shown(jstr(c, "netns")), jstr(c, "dial_addr"),
 	       jnum(c, "dial_port"));
-	printf("server: netns %s%s, listens on %s:%.0f\n", jstr(srv, "netns"),
+	printf("server: netns %s%s, listens on %s:%.0f\n", ns_shown(jstr(srv, "netns")),
 	       cJSON_IsTrue(cJSON_GetObjectItem(srv, "sandbox"))
 		   ? " (own mount/pid/uts namespaces and cgroup)"
 		   : "",

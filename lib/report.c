@@ -300,6 +300,87 @@ static void text_hosts(const struct nb_report *r, FILE *out)
 	fputc('\n', out);
 }
 
+/* The server container's limits: "cpus any, memory unlimited", "cpus 0-1, 1.5 CPUs, memory 512 MiB". */
+static size_t limits_text(const cJSON *cg, char *buf, size_t len)
+{
+	const cJSON *cpuset = cJSON_GetObjectItemCaseSensitive(cg, "cpuset_cpus");
+	double nano = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "nano_cpus"));
+	double quota = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "cpu_quota_us"));
+	double period = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "cpu_period_us"));
+	double mem = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "memory_bytes"));
+	double pids = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "pids_limit"));
+	const char *set = cJSON_IsString(cpuset) && *cpuset->valuestring ? cpuset->valuestring : NULL;
+	size_t n = 0;
+
+#define ADD(...) n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__)
+	ADD("cpus %s", set ? set : "any");
+	if (nano > 0)
+		ADD(", %.2f CPUs", nano / 1e9);
+	if (quota > 0)
+		ADD(", quota %.0f us per %.0f us", quota, period > 0 ? period : 100000);
+	if (mem > 0)
+		ADD(", memory %.0f MiB", mem / (1 << 20));
+	else
+		ADD(", memory unlimited");
+	if (pids > 0)
+		ADD(", pids %.0f", pids);
+#undef ADD
+	return n;
+}
+
+void nb_report_engine(const char *path_json, char *buf, size_t len)
+{
+	cJSON *o = path_json ? cJSON_Parse(path_json) : NULL;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "docker"), *e, *p, *c;
+	char lim[160] = "";
+	size_t n = 0;
+
+	if (len)
+		*buf = '\0';
+	if (!d) {
+		cJSON_Delete(o);
+		return;
+	}
+	e = cJSON_GetObjectItemCaseSensitive(d, "engine");
+	if (!e) {
+		snprintf(buf, len, "Docker (the engine did not answer)");
+		cJSON_Delete(o);
+		return;
+	}
+#define S(obj, key)                                                                                          \
+	(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, key))                                          \
+	     ? cJSON_GetObjectItemCaseSensitive(obj, key)->valuestring                                       \
+	     : "?")
+	n = (size_t)snprintf(buf, len, "Docker %s (API %s), storage %s, iptables %s, cgroup v%s %s",
+			     S(e, "version"), S(e, "api_version"), S(e, "storage_driver"), S(e, "iptables"),
+			     S(e, "cgroup_version"), S(e, "cgroup_driver"));
+	p = cJSON_GetObjectItemCaseSensitive(d, "userland_proxy");
+	if (n < len && !cJSON_IsNull(p) && p)
+		n += (size_t)snprintf(buf + n, len - n, ", userland proxy %s",
+				      cJSON_IsTrue(p)	 ? "on"
+				      : cJSON_IsFalse(p) ? "off"
+							 : "unknown");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d, "containers"))
+	{
+		if (strcmp(S(c, "role"), "server") || n >= len)
+			continue;
+		limits_text(cJSON_GetObjectItemCaseSensitive(c, "cgroup"), lim, sizeof(lim));
+		n += (size_t)snprintf(buf + n, len - n, "; container %s on network %s: %s", S(c, "name"),
+				      S(c, "network"), lim);
+	}
+#undef S
+	cJSON_Delete(o);
+}
+
+static void text_engine(const struct nb_report *r, FILE *out)
+{
+	char e[512];
+
+	nb_report_engine(r->path_json, e, sizeof(e));
+	if (*e)
+		fprintf(out, "engine:    %s\n", e);
+}
+
 static void text_stream(const struct nb_report *r, FILE *out)
 {
 	char a[32], b[32];
@@ -574,12 +655,13 @@ static void text_ifaces(const struct nb_report *r, bool counters, FILE *out)
 				text_iface(&r->ifaces[i], counters, out);
 }
 
-/* What runs where, known before the first interval: the title, the settings, the hosts. */
+/* What runs where, known before the first interval: the title, the settings, the hosts, the engine. */
 static void text_head(const struct nb_report *r, FILE *out)
 {
 	text_header(r, out);
 	text_settings(r, out);
 	text_hosts(r, out);
+	text_engine(r, out); /* the path's container engine, when it has one: known before the run */
 }
 
 void nb_report_write_text_head(const struct nb_report *r, FILE *out)
@@ -892,6 +974,9 @@ static cJSON *j_start(const struct nb_report *r)
 	j_str_or_null(path, "topo", r->topo_name);
 	cJSON *cfg = r->path_json ? cJSON_Parse(r->path_json) : NULL;
 	cJSON_AddItemToObject(path, "config", cfg ? cfg : cJSON_CreateNull());
+	char engine[512];
+	nb_report_engine(r->path_json, engine, sizeof(engine));
+	j_str_or_null(path, "engine", engine);
 	if (r->dpdk.pmd[0]) {
 		cJSON *d = cJSON_AddObjectToObject(o, "dpdk");
 		cJSON_AddStringToObject(d, "pmd", r->dpdk.pmd);
@@ -1118,59 +1203,22 @@ int nb_report_write_json(const struct nb_report *r, FILE *out)
 /* ---- CSV ---- */
 
 static const char *const csv_cols[] = {
-    "test",
-    "proto",
-    "path",
-    "host",
-    "flows",
-    "msg_bytes",
-    "req_bytes",
-    "resp_bytes",
-    "depth",
-    "rate_tps",
-    "rate_bps",
-    "duration_s",
-    "goodput_bps",
-    "bytes_sent",
-    "bytes_received",
-    "packets_sent",
-    "packets_received",
-    "lost",
-    "reordered",
-    "transactions",
-    "transactions_per_s",
-    "lat_min_ns",
-    "lat_mean_ns",
-    "lat_p50_ns",
-    "lat_p90_ns",
-    "lat_p99_ns",
-    "lat_p999_ns",
-    "lat_max_ns",
-    "cpu_source",
-    "cpu_util",
-    "cycles_per_byte",
-    "cycles_per_transaction",
-    "gen_cpus",
-    "resp_cpus",
-    "complete",
+    "test", "proto", "path", "host", "flows", "msg_bytes", "req_bytes", "resp_bytes", "depth", "rate_tps",
+    "rate_bps", "duration_s", "goodput_bps", "bytes_sent", "bytes_received", "packets_sent",
+    "packets_received", "lost", "reordered", "transactions", "transactions_per_s", "lat_min_ns",
+    "lat_mean_ns", "lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns", "cpu_source",
+    "cpu_util", "cycles_per_byte", "cycles_per_transaction", "gen_cpus", "resp_cpus", "complete",
     "drivers",	      /* the path's interfaces' drivers, "veth;bridge" */
     "if_drops",	      /* the sum of their link drop counters' rises in the measured window */
     "if_errors",      /* and of their link error counters' (the kernel's stats64, not the drivers') */
     "server_drivers", /* the same three of the responder's host's interfaces (-H), empty without */
-    "server_if_drops",
-    "server_if_errors",
+    "server_if_drops", "server_if_errors",
     /* TCP stream and rr: the generator's sockets (summed over the flows: retransmits in the measured
      * window, cwnd and pacing summed, srtt and rttvar their mean), then the responder's; empty without */
-    "tcp_retransmits",
-    "tcp_cwnd_bytes",
-    "tcp_srtt_us",
-    "tcp_rttvar_us",
-    "tcp_pacing_rate_bps",
-    "server_tcp_retransmits",
-    "server_tcp_cwnd_bytes",
-    "server_tcp_srtt_us",
-    "server_tcp_rttvar_us",
+    "tcp_retransmits", "tcp_cwnd_bytes", "tcp_srtt_us", "tcp_rttvar_us", "tcp_pacing_rate_bps",
+    "server_tcp_retransmits", "server_tcp_cwnd_bytes", "server_tcp_srtt_us", "server_tcp_rttvar_us",
     "server_tcp_pacing_rate_bps",
+    "engine", /* the container engine of the path (nb_report_engine), empty for nbench's own paths */
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
@@ -1309,7 +1357,10 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_ifaces(r, false, false, out);
 	csv_ifaces(r, true, false, out);
 	csv_tcp(&r->tcp, false, out);
-	csv_tcp(&r->server_tcp, true, out);
+	csv_tcp(&r->server_tcp, false, out);
+	char engine[512];
+	nb_report_engine(r->path_json, engine, sizeof(engine));
+	csv_str(out, engine, true);
 	if (r->hops) {
 		fputc('\n', out);
 		nb_report_write_hops_csv(r->hops, r->path, out, true);

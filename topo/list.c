@@ -142,6 +142,21 @@ static int scan(struct list *l, const char *dir, entry_parse parse, bool state, 
 	return r;
 }
 
+struct found {
+	struct list *l;
+	int r;
+};
+
+/* a container or network of the Docker engine labelled for an instance (topo/docker.c) */
+static void docker_entry(void *arg, const char *name)
+{
+	struct found *f = arg;
+	struct nb_topo_info *info;
+
+	if (!f->r)
+		f->r = info_add(f->l, name, &info);
+}
+
 int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n, char *err, size_t errlen)
 {
 	struct list l = {0};
@@ -157,6 +172,11 @@ int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n, char *err, size_t err
 		r = scan(&l, NB_VU_DPDK_DIR, vu_entry, false, NULL, 0);
 	if (!r && !nb_cgroup_root(cgroot, sizeof(cgroot)))
 		r = scan(&l, cgroot, cgroup_entry, false, NULL, 0);
+	if (!r) { /* an engine that cannot be asked is said at teardown; the list is what else there is */
+		struct found f = {.l = &l};
+		nb_docker_instances(docker_entry, &f);
+		r = f.r;
+	}
 	if (r) {
 		if (r == -ENOMEM)
 			nb_err(err, errlen, "listing instances: %s", strerror(-r));
@@ -191,7 +211,7 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 		}
 	}
 	/* a half builds its links in this namespace (nb_topo_opts.half): none of its names may be taken */
-	for (const char *sfx = "rhbvct"; *sfx; sfx++) {
+	for (const char *sfx = "rhbvctgxywkmd"; *sfx; sfx++) {
 		char ifname[IFNAMSIZ + 8];
 
 		snprintf(ifname, sizeof(ifname), "nb-%s-%c", name, *sfx);
@@ -206,6 +226,13 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 			snprintf(what, whatlen, "cgroup nbench-%s", name);
 			return true;
 		}
+	}
+	if (nb_docker_taken(name)) {
+		snprintf(what, whatlen,
+			 "Docker objects labelled "
+			 "nbench.instance=%s",
+			 name);
+		return true;
 	}
 	return false;
 }

@@ -140,6 +140,29 @@ fail:
 	return r;
 }
 
+int nb_ns_bind(const char *ns, pid_t pid)
+{
+	char path[64], src[64];
+	int fd, r;
+
+	if (!*ns || pid <= 0)
+		return -EINVAL;
+	r = netns_dir_prepare();
+	if (r)
+		return r;
+	ns_path(path, sizeof(path), ns);
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)pid);
+	if (mount(src, path, "none", MS_BIND, NULL)) {
+		r = -errno;
+		unlink(path);
+	}
+	return r;
+}
+
 int nb_ns_delete(const char *ns)
 {
 	char path[64];
@@ -181,7 +204,7 @@ int nb_cgroup_root(char *buf, size_t len)
 /* ---- names: an instance's, and those of the namespaces and the cgroup it makes ---- */
 
 /* The namespaces of an instance, nb-<name>-<role>, in the order plan.c creates them (its enum role). */
-static const char *const roles[] = {"remote", "host", "ctr"};
+static const char *const roles[] = {"remote", "host", "ctr", "cli"};
 
 static bool name_char_ok(char c)
 {

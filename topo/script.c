@@ -74,7 +74,8 @@ static void script_sysctl(struct sbuf *b, const struct nb_step *s)
 	for (char *c = key; *c; c++)
 		if (*c == '.')
 			*c = '/';
-	sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+	sb_printf(b, "%s%s%ssh -c 'echo %s > /proc/sys/%s'\n", *s->ns ? "ip netns exec " : "", s->ns,
+		  *s->ns ? " " : "", s->val, key);
 }
 
 /* The tbf of --wire-rate, with the bucket and queue nb_tc_tbf_size gives the kernel. */
@@ -83,47 +84,56 @@ static void script_qdisc(struct sbuf *b, const struct nb_step *s)
 	uint32_t burst, limit;
 
 	nb_tc_tbf_size(s->rate_bps, &burst, &limit);
-	sb_printf(b, "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
-		  s->ns, s->ifname, s->rate_bps, burst, limit);
+	sb_printf(b, "tc %s%s%sqdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
+		  *s->ns ? "-n " : "", s->ns, *s->ns ? " " : "", s->ifname, s->rate_bps, burst, limit);
 }
 
 static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
 {
+	char n[48], x[48], pn[48];
+
+	/* "" is the namespace the script runs in (where the Docker engine and a half build) */
+	snprintf(n, sizeof(n), "%s%s%s", *s->ns ? "-n " : "", s->ns, *s->ns ? " " : "");
+	snprintf(x, sizeof(x), "%s%s%s", *s->ns ? "ip netns exec " : "", s->ns, *s->ns ? " " : "");
+	snprintf(pn, sizeof(pn), "%s%s", *s->peer_ns ? " netns " : "", s->peer_ns);
 	switch (s->kind) {
 	case NB_STEP_NETNS:
 		sb_printf(b, "ip netns add %s\n", s->ns);
 		break;
 	case NB_STEP_VETH:
-		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname,
-			  s->peer, s->peer_ns);
+		sb_printf(b, "ip %slink add %s type veth peer name %s%s\n", n, s->ifname, s->peer, pn);
 		break;
 	case NB_STEP_BRIDGE:
-		sb_printf(b, "ip -n %s link add %s type bridge\n", s->ns, s->ifname);
+		sb_printf(b, "ip %slink add %s type bridge\n", n, s->ifname);
 		break;
 	case NB_STEP_MASTER:
-		sb_printf(b, "ip -n %s link set %s master %s\n", s->ns, s->ifname, s->master);
+		sb_printf(b, "ip %slink set %s master %s\n", n, s->ifname, s->master);
 		break;
 	case NB_STEP_UP:
-		sb_printf(b, "ip -n %s link set %s up\n", s->ns, s->ifname);
+		sb_printf(b, "ip %slink set %s up\n", n, s->ifname);
 		break;
 	case NB_STEP_ADDR:
-		sb_printf(b, "ip -n %s addr add %s dev %s\n", s->ns, s->addr, s->ifname);
+		sb_printf(b, "ip %saddr add %s dev %s\n", n, s->addr, s->ifname);
 		break;
 	case NB_STEP_ROUTE:
-		sb_printf(b, "ip -n %s route add %s via %s dev %s proto %d\n", s->ns, s->addr, s->via,
-			  s->ifname, NB_RTPROT);
+		if (*s->via)
+			sb_printf(b, "ip %sroute add %s via %s dev %s proto %d\n", n, s->addr, s->via,
+				  s->ifname, NB_RTPROT);
+		else
+			sb_printf(b, "ip %sroute add %s dev %s proto %d scope link\n", n, s->addr, s->ifname,
+				  NB_RTPROT);
 		break;
 	case NB_STEP_SYSCTL:
 		script_sysctl(b, s);
 		break;
 	case NB_STEP_NFT:
-		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
+		sb_printf(b, "%snft -f - <<'EOF'\n%sEOF\n", x, s->text);
 		break;
 	case NB_STEP_CGROUP:
 		sb_printf(b, "mkdir %s\n", s->path);
 		break;
 	case NB_STEP_TAP:
-		sb_printf(b, "ip -n %s tuntap add dev %s mode tap %s\n", s->ns, s->ifname,
+		sb_printf(b, "ip %stuntap add dev %s mode tap %s\n", n, s->ifname,
 			  s->tap_mq ? "multi_queue" : "vnet_hdr");
 		break;
 	case NB_STEP_VHOST_USER:
@@ -131,8 +141,30 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 		script_vm(b, p, s);
 		break;
 	case NB_STEP_NIC:
-		sb_printf(b, "ip link set %s netns %s name %s\n", s->peer, s->ns, s->ifname);
+		sb_printf(b, "ip link set %s%s%s name %s\n", s->peer, *s->ns ? " netns " : "", s->ns,
+			  s->ifname);
 		break;
+	case NB_STEP_VXLAN:
+		sb_printf(b, "ip %slink add %s type vxlan id %u%s%s%s%s%s%s dstport 4789 mtu %u\n", n,
+			  s->ifname, s->vni, *s->addr ? " remote " : "", s->addr, *s->via ? " local " : "",
+			  s->via, *s->peer ? " dev " : "", s->peer, s->mtu);
+		break;
+	case NB_STEP_MACVLAN:
+		sb_printf(b, "ip %s%s%slink add %s link %s type macvlan mode bridge netns %s\n",
+			  *s->peer_ns ? "-n " : "", s->peer_ns, *s->peer_ns ? " " : "", s->ifname,
+			  *s->peer ? s->peer : "\"$IFACE_TO_CLIENT\"", s->ns);
+		break;
+	case NB_STEP_DOCKER_NET:
+	case NB_STEP_DOCKER_CTR: {
+		char *text = nb_docker_script(s);
+
+		if (!text)
+			b->failed = true;
+		else
+			sb_printf(b, "%s", text);
+		free(text);
+		break;
+	}
 	case NB_STEP_QDISC:
 		script_qdisc(b, s);
 		break;
@@ -175,10 +207,15 @@ char *nb_plan_script(const struct nb_plan *p)
 	sb_printf(&b,
 		  "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
 		  p->kind, p->name);
-	sb_printf(&b, "# client: netns %s, dials %s:%u\n", p->client_ns, p->dial_addr, p->dial_port);
-	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", p->server_ns,
+	sb_printf(&b, "# client: netns %s, dials %s:%u\n", *p->client_ns ? p->client_ns : "(this one)",
+		  p->dial_addr, p->dial_port);
+	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", *p->server_ns ? p->server_ns : "(this one)",
 		  p->sandbox ? " (own mount/pid/uts namespaces and cgroup)" : "", p->server_addr,
 		  p->server_port);
+	if (p->self_host && !p->host_net)
+		sb_printf(&b,
+			  "# built in this namespace, the Docker engine's: topo up takes 10.77.N.0/24 and "
+			  "172.31.N.0/24 for an N nothing here uses (shown as 10.77.0 and 172.31.77)\n");
 	sb_printf(&b, "# remove: nbench topo down %s, or:", p->name);
 	for (size_t i = 0; i < p->nns; i++)
 		sb_printf(&b, " ip netns del %s;", p->ns[i]);

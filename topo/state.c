@@ -150,6 +150,8 @@ static cJSON *state_obj(const struct nb_topo *t, bool complete, pid_t creator)
 		cJSON_AddNumberToObject(a, "netns_inode", (double)nb_self_netns_ino());
 		cJSON_AddNumberToObject(a, "subnet", p->subnet);
 		cJSON_AddStringToObject(a, "dial_addr", p->half_dial);
+		if (*p->half_peer)
+			cJSON_AddStringToObject(a, "peer_addr", p->half_peer);
 		/* its container's netns, whose /run/netns entry only the builder's mount namespace may see
 		 * (an agent under `ip netns exec`): how a later teardown knows the half's responder */
 		char ctr[NB_NS_NAME_MAX + 16];
@@ -158,6 +160,12 @@ static cJSON *state_obj(const struct nb_topo *t, bool complete, pid_t creator)
 		memmove(ctr + strlen(NB_NETNS_DIR "/"), ctr, strlen(ctr) + 1);
 		memcpy(ctr, NB_NETNS_DIR "/", strlen(NB_NETNS_DIR "/"));
 		cJSON_AddNumberToObject(a, "ctr_netns_inode", stat(ctr, &st) ? 0 : (double)st.st_ino);
+	}
+	if (p->self_host)
+		cJSON_AddNumberToObject(o, "host_net", p->host_net);
+	if (p->client_half && (a = cJSON_AddObjectToObject(o, "client_half"))) {
+		cJSON_AddNumberToObject(a, "subnet", p->subnet);
+		cJSON_AddStringToObject(a, "server_addr", p->half_dial);
 	}
 	nb_ends_json(p, o);
 	procs_json(o, t);
@@ -374,12 +382,24 @@ static int state_opts(const char *name, const cJSON *o, struct nb_topo_opts *opt
 		opts->wire_rate_bps = jnum(wire, "rate_bps");
 		opts->force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wire, "force"));
 	}
+	if (jnum(o, "host_net") >= 1 && jnum(o, "host_net") <= 254)
+		opts->host_net = (uint8_t)jnum(o, "host_net");
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(o, "client_half");
+	if (ch) {
+		opts->client_half = true;
+		opts->subnet =
+		    jnum(ch, "subnet") >= 1 && jnum(ch, "subnet") <= 254 ? (uint8_t)jnum(ch, "subnet") : 0;
+		snprintf(opts->dial_addr, sizeof(opts->dial_addr), "%s",
+			 jstr(ch, "server_addr") ? jstr(ch, "server_addr") : "");
+	}
 	if (!half)
 		return 0;
 	opts->half = true;
 	opts->subnet = (uint8_t)jnum(half, "subnet");
 	snprintf(opts->dial_addr, sizeof(opts->dial_addr), "%s",
 		 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
+	snprintf(opts->peer_addr, sizeof(opts->peer_addr), "%s",
+		 jstr(half, "peer_addr") ? jstr(half, "peer_addr") : "");
 	if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
 		nb_state_path(path, sizeof(path), name);
 		nb_err(err, errlen,
@@ -593,6 +613,7 @@ static int sweep(struct nb_apply *a, const char *name)
 		snprintf(s.path, sizeof(s.path), "%s/nbench-%s", cgroot, name);
 		keep_first(&first, nb_step_undo(a, &s));
 	}
+	keep_first(&first, nb_docker_sweep(name)); /* the engine's containers and networks of its label */
 	return first;
 }
 

@@ -28,10 +28,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "nbench/docker.h"
 #include "nbench/topo.h"
 
 #define NB_TOPO_MAX_STEPS    48
-#define NB_TOPO_MAX_NS	     3
+#define NB_TOPO_MAX_NS	     4
 #define NB_TOPO_MAX_PIDS     16
 #define NB_NS_NAME_MAX	     32 /* "nb-" + name + "-remote" + NUL fits */
 #define NB_NETNS_DIR	     "/run/netns"
@@ -60,6 +61,24 @@ enum nb_step_kind {
 	NB_STEP_GUEST,	    /* the guest of instance name (qemu), in ns; up once its responder answers */
 	NB_STEP_NIC,	    /* --wire: this host's interface peer moved into ns and renamed ifname */
 	NB_STEP_QDISC,	    /* --wire-rate: a root tbf of rate_bps on ifname in ns */
+	NB_STEP_VXLAN,	    /* ifname in ns: VXLAN id vni to addr (remote) from via (local), over peer
+			       (topo/overlay.c) */
+	NB_STEP_MACVLAN,    /* ifname in ns, a bridge-mode macvlan of peer in peer_ns (topo/overlay.c) */
+	NB_STEP_DOCKER_NET, /* dk.name: a bridge network of the Docker engine (topo/docker.c) */
+	NB_STEP_DOCKER_CTR, /* dk.name: a container of the engine, its netns bound as ns ("": host networking)
+			     */
+};
+
+/* A Docker step's object (NB_STEP_DOCKER_NET, NB_STEP_DOCKER_CTR). The step's addr is, for the network, its
+ * subnet (via its gateway, ifname its Linux bridge); for a container with host networking, the address
+ * its responder listens on; on the default bridge, the host address its port is published on ("": not
+ * published); on the instance's network, its fixed address. */
+struct nb_docker_step {
+	char name[32];	  /* nb-<name>-srv, nb-<name>-cli, nb-<name>-net */
+	char network[32]; /* the container's network: "host", "bridge", nb-<name>-net */
+	uint16_t port;	  /* the responder's port in the container */
+	uint16_t publish_port;
+	bool client; /* the client's container: it only holds its network namespace */
 };
 
 struct nb_step {
@@ -78,6 +97,9 @@ struct nb_step {
 	char path[256];
 	char name[NB_TOPO_NAME_MAX + 1]; /* the instance */
 	double rate_bps;		 /* NB_STEP_QDISC */
+	unsigned mtu;			 /* VETH (both ends), VXLAN: set at creation; 0 the default */
+	uint32_t vni;			 /* NB_STEP_VXLAN */
+	struct nb_docker_step dk;
 	bool tap_mq; /* NB_STEP_TAP: multi-queue, no vnet_hdr (for DPDK's net_tap), else vnet_hdr (qemu) */
 	/* Filled in when applied, read by the undo. */
 	char old[16];
@@ -118,6 +140,14 @@ struct nb_plan {
 	bool half;
 	uint8_t subnet;
 	char half_dial[48];
+	char half_peer[48]; /* overlay: the client's address, its VXLAN endpoint */
+	/* The client's half of a remote overlay (nb_topo_opts.client_half): "remote" is this namespace. */
+	bool client_half;
+	/* Kinds whose "host" is this network namespace, where the Docker engine builds (the kind table's
+	 * self_host): their wire is 10.77.<host_net>.0/24 and their network 172.31.<host_net>.0/24, a pair no
+	 * other instance here uses (nb_topo_host_net). */
+	bool self_host;
+	uint8_t host_net;
 	uint64_t half_ctr_ino; /* from the state file: its container's netns */
 	/* The wire interfaces as they were before (wire.c), from nb_wire_save or the state file; freed by
 	 * nb_plan_free. NULL: no --wire. */
@@ -169,6 +199,8 @@ void nb_ns_leave(int orig);
 int nb_ns_open(const char *ns);
 int nb_ns_create(const char *ns);
 int nb_ns_delete(const char *ns);
+/* Names the network namespace of process pid (a container's) ns, as nb_ns_create names a new one. */
+int nb_ns_bind(const char *ns, pid_t pid);
 bool nb_ns_exists(const char *ns);
 /* The mount point of the cgroup v2 hierarchy ("" if none) */
 int nb_cgroup_root(char *buf, size_t len);
@@ -273,6 +305,12 @@ void nb_wire_forget(const struct nb_plan *p);
 struct nl_sock;
 int nb_nic_step(struct nl_sock *sk, const struct nb_step *s, bool apply);
 int nb_qdisc_step(struct nl_sock *sk, const struct nb_step *s, bool apply);
+/* overlay.c: NB_STEP_VXLAN and NB_STEP_MACVLAN, applied (sk: a socket of the device's netns, for a macvlan
+ * its parent's) and undone (sk: the device's netns). */
+int nb_overlay_step(struct nl_sock *sk, const struct nb_step *s, bool apply);
+/* docker.c: NB_STEP_DOCKER_NET and NB_STEP_DOCKER_CTR through the engine's API, applied (the engine's
+ * words into err) and undone (an object already gone, or no engine at all, counts as undone). */
+int nb_docker_step(struct nb_step *s, bool apply, char *err, size_t errlen);
 void nb_wire_free(struct nb_wire_state *w);
 
 /* state.c: the inode of the calling process's network namespace (tells a half's host apart) */
@@ -281,6 +319,42 @@ uint64_t nb_proc_netns_ino(pid_t pid); /* 0: gone */
 /* After a half applied sysctl step s: the value from before the first half of this host, if another half is
  * up, becomes its old value (only the last half torn down restores it). */
 void nb_half_inherit(const struct nb_plan *p, struct nb_step *s);
+
+/* half.c: for a kind built in this namespace (nb_plan.self_host), an N whose 10.77.N.0/24 and
+ * 172.31.N.0/24 no route, address or other instance here uses (78..254). 0 or -EADDRNOTAVAIL with err. */
+int nb_topo_host_net(uint8_t *ret, char *err, size_t errlen);
+/* plan.c: whether kind is built in the caller's network namespace (the Docker paths). */
+bool nb_plan_self_host(const char *kind);
+/* plan.c: the kind whose steps kind builds on: the one it extends, or the one its row names (a Docker path
+ * is measured against nbench's model of it but built on the wire alone). */
+const char *nb_plan_steps_parent(const char *kind);
+
+/* docker.c */
+struct nb_docker_api;
+/* GET /containers/<name>/json into c (network: whose address goes to c->ip; NULL: its own). */
+int nb_docker_ctr_inspect(struct nb_docker_api *a, const char *name, const char *network,
+			  struct nb_docker_ctr *c, char *err, size_t errlen);
+/* Removes every container and network of the engine labelled for instance name; no engine is no error. */
+int nb_docker_sweep(const char *name);
+/* Calls fn for the instance of each container and network labelled as nbench's (an instance may come
+ * more than once). 0, or -errno when the engine could not be asked. */
+int nb_docker_instances(void (*fn)(void *arg, const char *instance), void *arg);
+/* The processes of plan p's containers (their first, as this pid namespace sees them) and the engine's
+ * userland proxy for its published port: up to max into out, how many. */
+unsigned nb_docker_pids(const struct nb_plan *p, pid_t *out, unsigned max);
+/* The engine's end (in this namespace) of the veth whose other end is eth0 of the container's namespace ns,
+ * into buf. 0 or -errno. */
+int nb_docker_veth_peer(const char *ns, char *buf, size_t len);
+/* Whether plan p's server end is a container of the engine (running its own responder). */
+bool nb_docker_serves(const struct nb_plan *p);
+/* Docker step s as shell text (curl on the engine's socket; ip netns attach), malloc'd. */
+char *nb_docker_script(const struct nb_step *s);
+/* Whether the engine (if there is one) holds a container or network labelled for instance name. */
+bool nb_docker_taken(const char *name);
+/* Adds "docker" (the engine, the containers with their limits, the userland proxy, the engine's rules) to a
+ * path description, for a plan with Docker steps. */
+struct cJSON;
+void nb_docker_describe(const struct nb_plan *p, struct cJSON *o);
 
 /* describe.c */
 char *nb_describe(const struct nb_plan *p);

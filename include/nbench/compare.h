@@ -17,7 +17,7 @@
 #include "nbench/bench.h"
 #include "nbench/cell.h"
 
-#define NB_COMPARE_MAX_PATHS 8
+#define NB_COMPARE_MAX_PATHS 16 /* every kind of the table (14) fits */
 #define NB_COMPARE_MAX_TESTS 8
 #define NB_COMPARE_MAX_RUNS  NB_CELL_MAX_RUNS
 

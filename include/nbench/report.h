@@ -212,6 +212,11 @@ int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w);
 
 /* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */
 int nb_report_write_text(const struct nb_report *r, FILE *out);
+/* The container engine of a path as one line, from its description (path_json's "docker": the engine's
+ * version, storage driver, iptables backend, cgroup version and driver, the userland proxy, the server
+ * container's network and cgroup limits), into buf; "" when the path has none. Text, CSV and JSON reports
+ * carry it. */
+void nb_report_engine(const char *path_json, char *buf, size_t len);
 /* The text report with every changed counter of each interface (-v, --nic-counters), where
  * nb_report_write_text gives each interface's traffic, drops and errors on one line. */
 int nb_report_write_text_counters(const struct nb_report *r, FILE *out);

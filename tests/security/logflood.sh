@@ -4,11 +4,7 @@
 # protocol version, a keyless HELLO, a keyed HELLO then a close, a wrong proof, a half frame left to time out)
 # gets at most a few log lines a second, and the count of what was left out is logged. Loopback, no root.
 . "$(dirname "$0")/lib.sh"
-T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
-chmod 700 "$T"
-"$NBENCH" key gen "$T/k" > /dev/null || exit 1
-unset NBENCH_KEY_FILE
-port=$(free_port)
+keyed_setup
 "$NBENCH" serve --port "$port" --key-file "$T/k" --idle-timeout 200ms 2> "$T/log" &
 RESP_PID=$!
 PIDS+=($RESP_PID)

@@ -15,11 +15,7 @@ fi
 ip link set lo up
 for i in $(seq 2 65); do ip -6 addr add "fd00:0:0:1::$(printf %x "$i")/64" dev lo nodad || exit 1; done
 ip -6 addr add fd00:0:0:2::1/64 dev lo nodad || exit 1
-T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
-chmod 700 "$T"
-"$NBENCH" key gen "$T/k" > /dev/null || exit 1
-unset NBENCH_KEY_FILE
-port=$(free_port)
+keyed_setup
 start_responder "$port" "" --bind :: --key-file "$T/k" --idle-timeout 60s || exit 1
 
 touch "$T/hold"
@@ -55,16 +51,5 @@ kept=$(awk '/connected/ {print $4}' "$T/flood.out")
 echo "pending connections the responder keeps from one /64 (64 addresses x 32): $kept"
 check "one /64 holds at most 32 pending connections ($kept kept: $(cat "$T/flood.out"))" [ "$kept" -le 32 ]
 
-n=20 got=0
-for i in $(seq $n); do
-	if "$NBENCH" rr -H fd00:0:0:2::1 -p "$port" -t 0.1 -i 0 --key-file "$T/k" -q > /dev/null 2> "$T/rr.err"; then
-		got=$((got + 1))
-	else
-		echo "attempt $i: $(cat "$T/rr.err")" >&2
-	fi
-done
-echo "keyed client at another /64: $got of $n served"
-check "a keyed client at another /64 is served every time ($got of $n)" [ "$got" = "$n" ]
-rm -f "$T/hold"
-check "the responder is still running" kill -0 "$RESP_PID"
+keyed_tries 20 fd00:0:0:2::1 "a keyed client at another /64"
 finish

@@ -4,11 +4,7 @@
 # 48 unauthenticated HELLOs (that never answer the challenge, and are opened again as soon as the responder
 # closes them) wait, a keyed client gets in every time. Loopback, no root.
 . "$(dirname "$0")/lib.sh"
-T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
-chmod 700 "$T"
-"$NBENCH" key gen "$T/k" > /dev/null || exit 1
-unset NBENCH_KEY_FILE
-port=$(free_port)
+keyed_setup
 # a long idle timeout: nothing of the flood is closed for idleness while the client tries
 start_responder "$port" "" --key-file "$T/k" --idle-timeout 60s || exit 1
 
@@ -48,16 +44,5 @@ PIDS+=($!)
 wait_for 20 "the 48 HELLOs sent" test -e "$T/hold.up" || exit 1
 sleep 1
 
-n=20 got=0
-for i in $(seq $n); do
-	if "$NBENCH" rr -H 127.0.0.1 -p "$port" -t 0.2 -i 0 --key-file "$T/k" -q > /dev/null 2> "$T/rr.err"; then
-		got=$((got + 1))
-	else
-		echo "attempt $i: $(cat "$T/rr.err")" >&2
-	fi
-done
-echo "keyed client under the flood: $got of $n served"
-check "a keyed client gets in every time under the flood ($got of $n)" [ "$got" = "$n" ]
-rm -f "$T/hold"
-check "the responder is still running" kill -0 "$RESP_PID"
+keyed_tries 20 127.0.0.1 "a keyed client under the flood"
 finish

@@ -10,11 +10,7 @@
 # that dials it directly. A keyless responder and client still run through the relay (no MAC without a key).
 # Loopback, no root.
 . "$(dirname "$0")/lib.sh"
-T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
-chmod 700 "$T"
-"$NBENCH" key gen "$T/k" > /dev/null || exit 1
-unset NBENCH_KEY_FILE
-port=$(free_port)
+keyed_setup
 "$NBENCH" serve --port "$port" --key-file "$T/k" 2> "$T/log" &
 RESP_PID=$!
 PIDS+=($RESP_PID)

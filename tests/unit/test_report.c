@@ -16,8 +16,9 @@
 #include "nbench/report.h"
 #include "tap.h"
 
-/* The CSV's ten TCP columns, empty, at the end of the row: a report without TCP state. */
-#define NO_TCP_CSV ",,,,,,,,,,\n"
+/* The CSV's ten TCP columns, empty, then the empty engine, at the end of the row: a report without TCP state
+ * on one of nbench's own paths. */
+#define NO_TCP_CSV ",,,,,,,,,,,\n"
 
 static const char *golden_dir;
 static bool update_golden;
@@ -605,7 +606,7 @@ static void check_csv(const char *text)
 			row++;
 	}
 	CHECK_INT(row, 2);
-	CHECK_INT(fields[0], 51);
+	CHECK_INT(fields[0], 52);
 	CHECK_INT(fields[1], fields[0]);
 }
 
@@ -983,6 +984,48 @@ static void test_nic_lo(void)
 	nb_nic_close(n);
 }
 
+/* The engine line of a Docker path, from its description; nbench's own paths have none. */
+static void test_engine(void)
+{
+	static const char docker[] =
+	    "{\"kind\":\"docker-nat\",\"docker\":{\"engine\":{\"version\":\"20.10.24+dfsg1\",\"api_version\":"
+	    "\"1.41\",\"storage_driver\":\"overlay2\",\"cgroup_driver\":\"cgroupfs\",\"cgroup_version\":"
+	    "\"1\","
+	    "\"iptables\":\"nft\"},\"containers\":[{\"name\":\"nb-x-srv\",\"role\":\"server\",\"network\":"
+	    "\"bridge\",\"cgroup\":{\"cpuset_cpus\":\"0-1\",\"nano_cpus\":1500000000,\"cpu_quota_us\":0,"
+	    "\"memory_bytes\":536870912,\"pids_limit\":0}},{\"name\":\"nb-x-cli\",\"role\":\"client\"}],"
+	    "\"userland_proxy\":false}}";
+	struct nb_report r;
+	char buf[512], *text = NULL;
+	size_t len = 0;
+
+	nb_report_engine(docker, buf, sizeof(buf));
+	CHECK_STR(buf,
+		  "Docker 20.10.24+dfsg1 (API 1.41), storage overlay2, iptables nft, cgroup v1 cgroupfs, "
+		  "userland proxy off; container nb-x-srv on network bridge: cpus 0-1, 1.50 CPUs, memory 512 "
+		  "MiB");
+	nb_report_engine("{\"kind\":\"nat\"}", buf, sizeof(buf));
+	CHECK_STR(buf, "");
+	nb_report_engine(NULL, buf, sizeof(buf));
+	CHECK_STR(buf, "");
+	nb_report_engine("{\"docker\":{\"reachable\":false}}", buf, sizeof(buf));
+	CHECK_STR(buf, "Docker (the engine did not answer)");
+	/* a line in the text report, a field of the CSV row */
+	fixture_rr_tcp(&r);
+	r.path_json = strdup(docker);
+	FILE *f = open_memstream(&text, &len);
+	nb_report_write_text(&r, f);
+	fclose(f);
+	CHECK(strstr(text, "\nengine:    Docker 20.10.24+dfsg1 (API 1.41)") != NULL);
+	free(text);
+	f = open_memstream(&text, &len);
+	nb_report_write_csv(&r, f, true);
+	fclose(f);
+	CHECK(strstr(text, ",\"Docker 20.10.24+dfsg1 (API 1.41), storage overlay2") != NULL);
+	free(text);
+	nb_report_free(&r);
+}
+
 int main(int argc, char **argv)
 {
 	golden_dir = argc > 1 ? argv[1] : "tests/golden";
@@ -993,7 +1036,7 @@ int main(int argc, char **argv)
 	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp), TAP_CASE(test_rr_tcp),
 	    TAP_CASE(test_rr_hops),    TAP_CASE(test_crr_tcp),	  TAP_CASE(test_lifecycle),
 	    TAP_CASE(test_nic_delta),  TAP_CASE(test_nic_note),	  TAP_CASE(test_nic_lo),
-	    TAP_CASE(test_tcp_absent),
+	    TAP_CASE(test_tcp_absent), TAP_CASE(test_engine),
 	};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }

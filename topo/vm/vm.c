@@ -203,5 +203,5 @@ bool nb_vm_leftovers(const char *name)
 
 bool nb_topo_has_own_responder(const struct nb_topo *t)
 {
-	return t && t->plan.vm != NB_VM_NONE;
+	return t && (t->plan.vm != NB_VM_NONE || nb_docker_serves(&t->plan)); /* a guest, a container */
 }
