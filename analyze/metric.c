@@ -10,6 +10,7 @@ const struct nb_metric_info nb_metrics[NB_M_COUNT] = {
     [NB_M_GOODPUT] = {"goodput_bps", "goodput", "Gbit/s", 1e-9, true},
     [NB_M_CPB] = {"cycles_per_byte", "cpu cycles/byte", "", 1, true},
     [NB_M_P50] = {"p50_ns", "p50", "us", 1e-3, false},
+    [NB_M_P90] = {"p90_ns", "p90", "us", 1e-3, false},
     [NB_M_P99] = {"p99_ns", "p99", "us", 1e-3, false},
     [NB_M_TPS] = {"transactions_per_s", "transactions/s", "", 1, false},
     [NB_M_CPT] = {"cycles_per_transaction", "cpu cycles/transaction", "", 1, false},
@@ -36,6 +37,8 @@ double nb_metric_of(const struct nb_report *r, enum nb_metric m)
 		return r->cpu.cycles_per_byte;
 	case NB_M_P50:
 		return (double)r->lat.p50_ns;
+	case NB_M_P90:
+		return (double)r->lat.p90_ns;
 	case NB_M_P99:
 		return (double)r->lat.p99_ns;
 	case NB_M_TPS:

@@ -171,6 +171,56 @@ bool nb_plotdata_compare_value(const cJSON *root, const char *group, const char 
 	return cJSON_IsNumber(obj(m, "mean"));
 }
 
+unsigned nb_plotdata_compare_merged(const cJSON *root, const char *group, const char *path,
+				    struct nb_plot_point *pts, unsigned max)
+{
+	const cJSON *arr = obj(obj(summary_row(root, group, path), "latency_merged"), "percentiles"), *pt;
+	unsigned n = 0;
+	cJSON_ArrayForEach(pt, arr)
+	{
+		double pc = nb_plotdata_num(pt, "percentile"), ns = nb_plotdata_num(pt, "ns");
+		if (isnan(pc) || isnan(ns) || pc >= 100 || n == max)
+			continue;
+		pts[n++] = (struct nb_plot_point){1 / (1 - pc / 100), pc, ns / 1e3, 0};
+	}
+	return n;
+}
+
+unsigned nb_plotdata_compare_ratios(const cJSON *root, struct nb_plot_ratio *out, unsigned max, char *ref,
+				    size_t reflen)
+{
+	const char *paths[NB_PLOT_MAX_SERIES];
+	unsigned np = nb_plotdata_compare_paths(root, paths, NB_PLOT_MAX_SERIES), n = 0;
+	const char *r = nb_plotdata_str(obj(root, "start"), "reference");
+	const cJSON *row, *m;
+	snprintf(ref, reflen, "%s", r ? r : "");
+	cJSON_ArrayForEach(row, obj(root, "summary"))
+	{
+		const char *path = nb_plotdata_str(row, "path");
+		if (!path || (r && !strcmp(path, r)))
+			continue;
+		cJSON_ArrayForEach(m, row)
+		{
+			const cJSON *ra = obj(m, "ratio");
+			if (!cJSON_IsObject(ra) || !cJSON_IsNumber(obj(ra, "value")) || n == max ||
+			    !m->string)
+				continue;
+			struct nb_plot_ratio *o = &out[n++];
+			nb_plotdata_row_group(row, o->group, sizeof(o->group));
+			snprintf(o->path, sizeof(o->path), "%s", path);
+			snprintf(o->key, sizeof(o->key), "%s", m->string);
+			o->ratio = nb_plotdata_num(ra, "value");
+			o->lo = nb_plotdata_num(ra, "lo");
+			o->hi = nb_plotdata_num(ra, "hi");
+			o->path_index = 0;
+			for (unsigned p = 0; p < np; p++)
+				if (!strcmp(paths[p], path))
+					o->path_index = p;
+		}
+	}
+	return n;
+}
+
 unsigned nb_plotdata_compare_percentiles(const cJSON *root, const char *group, const char *path,
 					 struct nb_plot_point *pts, unsigned max)
 {

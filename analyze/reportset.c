@@ -132,12 +132,29 @@ static void value_str(const cJSON *v, char *buf, size_t len)
 		snprintf(buf, len, "null");
 }
 
+/* s with the instance part of every name nbench made ("nb-t218fc0-r", "nbench_t218fc0") as "*": a built
+ * path's namespaces, interfaces and tables are named afresh on every run, so their names are no context. */
+static void unrandom(char *s)
+{
+	static const char *const prefixes[] = {"nb-", "nbench_", NULL};
+	for (const char *const *p = prefixes; *p; p++)
+		for (char *at = strstr(s, *p); at; at = strstr(at + 1, *p)) {
+			char *id = at + strlen(*p);
+			size_t n = strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789");
+			if (n < 5 || n > 12 || (id[n] && id[n] != '-'))
+				continue;
+			id[0] = '*';
+			memmove(id + 1, id + n, strlen(id + n) + 1);
+		}
+}
+
 static void kv_add(struct nb_rs_kv *kv, unsigned *n, unsigned max, const char *key, const cJSON *v)
 {
 	if (*n >= max)
 		return;
 	snprintf(kv[*n].key, sizeof(kv[0].key), "%s", key);
 	value_str(v, kv[*n].val, sizeof(kv[0].val));
+	unrandom(kv[*n].val);
 	(*n)++;
 }
 

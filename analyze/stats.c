@@ -19,7 +19,9 @@ double nb_t_quantile(double level, double df)
 	if (!(df >= 1))
 		return INFINITY;
 	if (df <= 30)
-		return n99 ? t99[(int)df] : t95[(int)df]; /* floored: the wider interval */
+		/* floored: the wider interval (a hair above, so that a Welch df computed as 1.9999999 is 2)
+		 */
+		return n99 ? t99[(int)(df + 1e-9)] : t95[(int)(df + 1e-9)];
 	return n99 ? 2.576 : 1.960;
 }
 

@@ -88,7 +88,7 @@ static void one_run(struct nb_sweep *s, unsigned round, struct nb_sweep_combo *c
 	apply_combo(s, co, round == 1);
 	nb_report_init(&rep);
 	bool ok = nb_target_run(s->target, &s->cfg.test, &o, &rep) == 0 && rep.complete;
-	nb_cell_add(&co->cell, &rep, ok);
+	nb_cell_add(&co->cell, &rep, ok, round);
 	if (s->cfg.run)
 		s->cfg.run(s->cfg.arg, round, co, ok, &rep);
 	nb_report_free(&rep);
@@ -113,8 +113,8 @@ int nb_sweep_close(struct nb_sweep *s)
 	return r;
 }
 
-double nb_sweep_ratio(const struct nb_sweep *s, unsigned ci, enum nb_metric m)
+int nb_sweep_ratio(const struct nb_sweep *s, unsigned ci, enum nb_metric m, struct nb_ratio *ret)
 {
-	double v = nb_cell_mean(&s->combos[ci].cell, m, LEVEL);
-	return isnan(v) ? NAN : nb_cell_ratio(&s->combos[0].cell, v, m, LEVEL);
+	/* one seed for every combination: the bootstrap resamples the same rounds for each */
+	return nb_cell_ratio_paired(&s->combos[ci].cell, &s->combos[0].cell, m, LEVEL, 1, ret);
 }

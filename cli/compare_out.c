@@ -4,12 +4,14 @@
  * interval, the ratio to native and the hop delta from the path it extends, as text, CSV or JSON (with every
  * run and each path's details); --hops' waterfalls beside them. The numbers are bench/compare.c's cells.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compare_out.h"
 #include "nbench/guest.h"
+#include "nbench/hist.h"
 #include "nbench/report.h"
 #include "nbench/topo.h"
 
@@ -29,26 +31,55 @@ static bool applies(const struct nb_compare *c, unsigned ti, enum nb_metric m)
 	return nb_metric_applies(m, c->cfg.tests[ti]->kind);
 }
 
-/* What a table shows of figure m in cell (ti, pli, pi): the mean with its interval, the ratio to native's,
- * the delta from the parent's (hop NULL when there is none). */
+/* What a table shows of figure m in cell (ti, pli, pi): the point with its interval, the ratio to the
+ * reference's (paired by round), the hop delta from the parent's (hop NULL when there is none), the rounds
+ * flagged as outliers (kept). */
 struct shown {
-	struct nb_stat s;
-	double ratio;
+	struct nb_paired_mean s;
+	struct nb_ratio ratio; /* ratio.ratio NAN: none */
 	const char *hop;
-	double delta;
+	struct nb_delta delta;
+	unsigned outliers[NB_CELL_MAX_RUNS], n_outliers;
 };
 
-static struct shown shown(const struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi,
-			  enum nb_metric m)
+static void shown(const struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi, enum nb_metric m,
+		  struct shown *v)
 {
-	const struct nb_cell *parent;
-	double level = c->cfg.ci_level;
-	struct shown v = {.s = nb_cell_stat(&c->cells[ti][pli][pi], m, level)};
-	v.ratio = nb_cell_ratio(nb_compare_native(c, ti, pli), v.s.mean, m, level);
-	v.hop = nb_compare_parent(c, ti, pli, pi, &parent);
-	if (!v.hop || !nb_cell_delta(parent, v.s.mean, m, level, &v.delta))
-		v.hop = NULL;
-	return v;
+	v->s = nb_compare_point(c, ti, pli, pi, m);
+	nb_compare_ratio(c, ti, pli, pi, m, &v->ratio);
+	if (!nb_compare_delta(c, ti, pli, pi, m, &v->hop, &v->delta) || !v->delta.n)
+		v->hop = NULL;
+	v->n_outliers =
+	    nb_cell_outliers(&c->cells[ti][pli][pi], nb_compare_reference(c, ti, pli), m, v->outliers);
+}
+
+static const char *ref_name(const struct nb_compare *c)
+{
+	return c->cfg.paths[c->ref];
+}
+
+/* The figure a test's verdict is on: p50 for rr and crr, goodput for a stream. */
+static enum nb_metric lead_metric(const struct nb_compare *c, unsigned ti)
+{
+	return c->cfg.tests[ti]->kind == NB_TEST_STREAM ? NB_M_GOODPUT : NB_M_P50;
+}
+
+/* A verdict: "nat: p50 1.41× native [1.37, 1.45]" (", no difference at 95%" when the interval holds 1). */
+static void verdict(const struct nb_compare *c, const struct nb_ratio *r, unsigned pi, enum nb_metric m,
+		    char *buf, size_t len)
+{
+	if (isnan(r->ratio))
+		snprintf(buf, len, "%s: %s no ratio (no paired rounds)", c->cfg.paths[pi],
+			 nb_metrics[m].label);
+	else if (isnan(r->lo))
+		snprintf(buf, len, "%s: %s %.2f× %s (one round: no interval)", c->cfg.paths[pi],
+			 nb_metrics[m].label, r->ratio, ref_name(c));
+	else
+		snprintf(buf, len, "%s: %s %.2f× %s [%.2f, %.2f]%s", c->cfg.paths[pi], nb_metrics[m].label,
+			 r->ratio, ref_name(c), r->lo, r->hi,
+			 nb_ratio_holds_one(r)
+			     ? c->cfg.ci_level == 99 ? ", no difference at 99%" : ", no difference at 95%"
+			     : "");
 }
 
 void cli_compare_record(struct cli_compare *cc, const struct nb_compare_run *r)
@@ -94,11 +125,15 @@ static void fmt_val(double v, enum nb_metric m, char *buf, size_t len)
 }
 
 /* The hops of the kind table, leaving out those from the floor (loopback is no path through a hop). */
-static void print_legend(FILE *out)
+static void print_legend(const struct nb_compare *c, FILE *out)
 {
 	const char *sep = "";
 
-	fprintf(out, "(ratio = path / native; hop = path - the path it extends: ");
+	fprintf(
+	    out,
+	    "(ratio = path / %s per round, its interval from the rounds, paired; hop = path - the path it "
+	    "extends: ",
+	    ref_name(c));
 	for (const char *const *k = nb_topo_kinds(); *k; k++) {
 		const char *par = nb_topo_kind_parent(*k);
 
@@ -136,41 +171,99 @@ static void print_row(const struct nb_compare *c, FILE *out, unsigned ti, unsign
 		      enum nb_metric m)
 {
 	const struct nb_cell *cell = &c->cells[ti][pli][pi];
-	struct shown v = shown(c, ti, pli, pi, m);
-	char label[48], mean[24], ci[24], val[64], ratio[16] = "", hop[32] = "", d[24];
+	struct shown v;
+	char label[48], mean[24], ci[24], val[64], ratio[48] = "", hop[64] = "", d[24], dci[24],
+						   flags[64] = "";
 
+	shown(c, ti, pli, pi, m, &v);
 	nb_metric_label(m, label, sizeof(label));
 	fmt_val(v.s.mean, m, mean, sizeof(mean));
-	if (isfinite(v.s.ci))
-		fmt_val(v.s.ci, m, ci, sizeof(ci));
+	if (!isnan(v.s.lo))
+		fmt_val((v.s.hi - v.s.lo) / 2, m, ci, sizeof(ci));
 	else
 		snprintf(ci, sizeof(ci), "?");
 	snprintf(val, sizeof(val), "%s ± %s", mean, ci);
-	if (!isnan(v.ratio))
-		snprintf(ratio, sizeof(ratio), "%.2fx", v.ratio);
+	if (pi == c->ref && !isnan(v.ratio.ratio))
+		snprintf(ratio, sizeof(ratio), "1 (reference)");
+	else if (!isnan(v.ratio.lo))
+		snprintf(ratio, sizeof(ratio), "%.3fx [%.3f, %.3f]", v.ratio.ratio, v.ratio.lo, v.ratio.hi);
+	else if (!isnan(v.ratio.ratio))
+		snprintf(ratio, sizeof(ratio), "%.3fx", v.ratio.ratio);
 	if (v.hop) {
-		fmt_val(v.delta, m, d, sizeof(d));
-		snprintf(hop, sizeof(hop), "%s%s", v.delta >= 0 ? "+" : "", d);
+		fmt_val(v.delta.delta, m, d, sizeof(d));
+		if (!isnan(v.delta.lo))
+			fmt_val((v.delta.hi - v.delta.lo) / 2, m, dci, sizeof(dci));
+		snprintf(hop, sizeof(hop), "%s%s%s%s", v.delta.delta >= 0 ? "+" : "", d,
+			 isnan(v.delta.lo) ? "" : " ± ", isnan(v.delta.lo) ? "" : dci);
 	}
-	fprintf(out, "  %-24s %-10s %22s %8s %14s  %u%s%s\n", pi == 0 ? label : "", c->cfg.paths[pi],
+	if (v.n_outliers)
+		snprintf(flags, sizeof(flags), " (%u outlier%s kept)", v.n_outliers,
+			 v.n_outliers == 1 ? "" : "s");
+	fprintf(out, "  %-22s %-10s %22s %26s %18s  %u%s%s%s\n", pi == 0 ? label : "", c->cfg.paths[pi],
 		cell->n ? val : "failed", ratio, hop, cell->n, cell->failed ? " (some failed)" : "",
-		cell->disturbed ? " (disturbed)" : "");
+		cell->disturbed ? " (disturbed)" : "", flags);
+}
+
+/* The verdicts: per test and placement, each path's lead figure against the reference. */
+static void print_verdicts(const struct nb_compare *c, FILE *out)
+{
+	fprintf(out, "\n");
+	for (unsigned ti = 0; ti < c->cfg.ntests; ti++)
+		for (unsigned pli = 0; pli < nb_compare_rows(c, ti); pli++) {
+			char where[64], line[160];
+			snprintf(where, sizeof(where), "%s %s", test_name(c, ti),
+				 nb_compare_row_placement(c, ti, pli));
+			for (unsigned pi = 0; pi < c->cfg.npaths; pi++) {
+				struct nb_ratio r;
+				if (pi == c->ref)
+					continue;
+				nb_compare_ratio(c, ti, pli, pi, lead_metric(c, ti), &r);
+				verdict(c, &r, pi, lead_metric(c, ti), line, sizeof(line));
+				fprintf(out, "  %-26s %s\n", where, line);
+			}
+		}
+}
+
+/* How the rounds ended: their number, the seed, the time, and why they stopped. */
+static const char *stop_reason(const struct nb_compare *c, const struct nb_compare_status *st)
+{
+	if (c->cfg.quit && *c->cfg.quit)
+		return "interrupted";
+	if (c->cfg.precision_pct > 0 && !st->unmet)
+		return "precision";
+	if (c->rounds >= c->cfg.max_rounds)
+		return "max_rounds";
+	if (c->cfg.max_time_ns > 0 && (st->unmet || c->rounds < c->cfg.runs))
+		return "max_time";
+	return "rounds";
 }
 
 static void print_text(const struct nb_compare *c, FILE *out)
 {
+	struct nb_compare_status st;
+	nb_compare_status(c, &st);
 	fprintf(out,
-		"\nnbench compare: %u paths x %u tests, %.0f s per run, mean ± %.0f%% confidence interval\n",
-		c->cfg.npaths, c->cfg.ntests, (double)c->cfg.duration_ns / 1e9, c->cfg.ci_level);
-	print_legend(out);
+		"\nnbench compare: %u paths x %u tests, %.3g s per run, %u rounds in %.0f s (seed %" PRIu64
+		"), stopped on %s; %.0f%% intervals\n",
+		c->cfg.npaths, c->cfg.ntests, (double)c->cfg.duration_ns / 1e9, c->rounds,
+		(double)st.elapsed_ns / 1e9, c->seed, stop_reason(c, &st), c->cfg.ci_level);
+	if (c->cfg.precision_pct > 0)
+		fprintf(
+		    out,
+		    "(precision asked: every ratio within ±%g%%, p99 ±%g%%, CPU cost ±%g%%; %u not met)\n",
+		    c->cfg.precision_pct, c->cfg.p99_pct, c->cfg.cpu_pct, st.unmet);
+	if (c->cfg.npaths > 1)
+		print_verdicts(c, out);
+	fputc('\n', out);
+	print_legend(c, out);
 	print_guests(c, out);
 	for (unsigned ti = 0; ti < c->cfg.ntests; ti++) {
 		bool stream = c->cfg.tests[ti]->kind == NB_TEST_STREAM;
 		for (unsigned pli = 0; pli < nb_compare_rows(c, ti); pli++) {
 			fprintf(out, "\n%s%s%s\n", test_name(c, ti), stream ? " (unpinned)" : ", ",
 				stream ? "" : nb_placement_name(c->cfg.pl[pli]));
-			fprintf(out, "  %-24s %-10s %22s %8s %14s  %s\n", "metric", "path", "mean ± ci",
-				"ratio", "hop delta", "runs");
+			fprintf(out, "  %-22s %-10s %22s %26s %18s  %s\n", "metric", "path", "value ± ci",
+				"ratio [interval]", "hop delta", "rounds");
 			for (int m = 0; m < NB_M_COUNT; m++)
 				for (unsigned pi = 0; applies(c, ti, m) && pi < c->cfg.npaths; pi++)
 					print_row(c, out, ti, pli, pi, m);
@@ -219,21 +312,37 @@ static void print_skipped(const struct nb_compare *c, FILE *out)
 
 /* ---- CSV ---- */
 
+/* A CSV number, or nothing. */
+static void csv_num(FILE *out, double v, const char *fmt)
+{
+	fputc(',', out);
+	if (isfinite(v))
+		fprintf(out, fmt, v);
+}
+
 static void print_csv(const struct nb_compare *c, FILE *out)
 {
-	fprintf(out, "test,placement,path,metric,runs,mean,ci,ratio_vs_native\n");
+	fprintf(
+	    out,
+	    "test,placement,path,metric,runs,mean,ci,ratio,ratio_lo,ratio_hi,reference,hop_from,hop_delta,"
+	    "hop_lo,hop_hi\n");
 	FOR_EACH_CELL(c, ti, pli, pi)
 	for (int m = 0; m < NB_M_COUNT; m++) {
+		struct shown v;
 		if (!applies(c, ti, m))
 			continue;
-		struct shown v = shown(c, ti, pli, pi, m);
-		fprintf(out, "%s,%s,%s,%s,%u,%.6g,", test_name(c, ti), nb_compare_row_placement(c, ti, pli),
-			c->cfg.paths[pi], nb_metrics[m].key, c->cells[ti][pli][pi].n, v.s.mean);
-		if (isfinite(v.s.ci))
-			fprintf(out, "%.6g", v.s.ci);
-		fputc(',', out);
-		if (isfinite(v.ratio))
-			fprintf(out, "%.4f", v.ratio);
+		shown(c, ti, pli, pi, m, &v);
+		fprintf(out, "%s,%s,%s,%s,%u", test_name(c, ti), nb_compare_row_placement(c, ti, pli),
+			c->cfg.paths[pi], nb_metrics[m].key, c->cells[ti][pli][pi].n);
+		csv_num(out, v.s.mean, "%.6g");
+		csv_num(out, (v.s.hi - v.s.lo) / 2, "%.6g");
+		csv_num(out, v.ratio.ratio, "%.4f");
+		csv_num(out, v.ratio.lo, "%.4f");
+		csv_num(out, v.ratio.hi, "%.4f");
+		fprintf(out, ",%s,%s", ref_name(c), v.hop ? v.hop : "");
+		csv_num(out, v.hop ? v.delta.delta : NAN, "%.6g");
+		csv_num(out, v.hop ? v.delta.lo : NAN, "%.6g");
+		csv_num(out, v.hop ? v.delta.hi : NAN, "%.6g");
 		fputc('\n', out);
 	}
 }
@@ -265,22 +374,84 @@ static void num_or_null(cJSON *o, const char *key, double v)
 		cJSON_AddNullToObject(o, key);
 }
 
-/* The summary of metric m of path pi: mean, ci, ratio_vs_native, hop. */
+/* A ratio's JSON: the paired interval, and beside it what the rounds would give unpaired. */
+static void ratio_json(const struct nb_compare *c, cJSON *mo, const struct nb_ratio *r)
+{
+	cJSON *o = cJSON_AddObjectToObject(mo, "ratio");
+	cJSON_AddStringToObject(o, "to", ref_name(c));
+	num_or_null(o, "value", r->ratio);
+	num_or_null(o, "lo", r->lo);
+	num_or_null(o, "hi", r->hi);
+	num_or_null(o, "half_width_pct", r->half_pct);
+	cJSON_AddStringToObject(o, "method", nb_paired_method_name(r->method));
+	cJSON_AddNumberToObject(o, "rounds", r->n);
+	num_or_null(o, "unpaired_lo", r->unpaired_lo);
+	num_or_null(o, "unpaired_hi", r->unpaired_hi);
+	num_or_null(o, "correlation", r->correlation);
+}
+
+/* The summary of metric m of path pi: its point and interval, the ratio to the reference, the hop delta. */
 static void metric_json(const struct nb_compare *c, cJSON *o, unsigned ti, unsigned pli, unsigned pi,
 			enum nb_metric m)
 {
-	struct shown v = shown(c, ti, pli, pi, m);
+	struct shown v;
 	cJSON *mo = cJSON_AddObjectToObject(o, nb_metrics[m].key);
 
-	cJSON_AddNumberToObject(mo, "mean", v.s.mean);
-	num_or_null(mo, "ci", v.s.ci);
-	if (!isnan(v.ratio))
-		cJSON_AddNumberToObject(mo, "ratio_vs_native", v.ratio);
+	shown(c, ti, pli, pi, m, &v);
+	num_or_null(mo, "mean", v.s.mean); /* p50, p90, p99: of the merged histogram */
+	num_or_null(mo, "ci", (v.s.hi - v.s.lo) / 2);
+	num_or_null(mo, "lo", v.s.lo);
+	num_or_null(mo, "hi", v.s.hi);
+	cJSON_AddStringToObject(mo, "interval_method", nb_paired_method_name(v.s.method));
+	if (!isnan(v.ratio.ratio)) {
+		ratio_json(c, mo, &v.ratio);
+		unsigned met = c->met_at[ti][pli][pi][m];
+		if (nb_compare_target_pct(c, m) >
+		    0) { /* when the precision was first reached, and after how long */
+			cJSON *r = cJSON_GetObjectItemCaseSensitive(mo, "ratio");
+			cJSON_AddNumberToObject(r, "target_pct", nb_compare_target_pct(c, m));
+			num_or_null(r, "met_at_round", met ? met : NAN);
+			num_or_null(r, "met_at_s", met ? (double)c->round_end_ns[met] / 1e9 : NAN);
+		}
+		if (!strcmp(ref_name(c), "native"))
+			cJSON_AddNumberToObject(mo, "ratio_vs_native", v.ratio.ratio);
+	}
 	if (v.hop) {
 		cJSON *h = cJSON_AddObjectToObject(mo, "hop");
 		cJSON_AddStringToObject(h, "from", v.hop);
-		cJSON_AddNumberToObject(h, "delta", v.delta);
+		num_or_null(h, "delta", v.delta.delta);
+		num_or_null(h, "lo", v.delta.lo);
+		num_or_null(h, "hi", v.delta.hi);
+		cJSON_AddStringToObject(h, "method", nb_paired_method_name(v.delta.method));
+		num_or_null(h, "unpaired_lo", v.delta.unpaired_lo);
+		num_or_null(h, "unpaired_hi", v.delta.unpaired_hi);
+		num_or_null(h, "correlation", v.delta.correlation);
 	}
+	cJSON *ol = cJSON_AddArrayToObject(mo, "outlier_rounds");
+	for (unsigned i = 0; i < v.n_outliers; i++)
+		cJSON_AddItemToArray(ol, cJSON_CreateNumber(v.outliers[i]));
+}
+
+/* A cell's merged latency distribution, HdrHistogram's axis: 1/(1-p) from 1 to 10^4 (p99.99), four points a
+ * decade and p50, as far as its transactions reach (the minimum at p0). */
+static void percentiles_json(const struct nb_hist *h, cJSON *o)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "percentiles");
+	bool median = false;
+	for (int j = 0; j <= 16; j++) {
+		double x = pow(10, j / 4.0);
+		if (x > 2 && !median) /* p50 too: x = 2 is off the grid */
+			x = 2, median = true, j--;
+		double p = 100 * (1 - 1 / x);
+		if (j > 0 && (double)h->count * (1 - p / 100) < 1)
+			break;
+		cJSON *pt = cJSON_CreateObject();
+		cJSON_AddNumberToObject(pt, "percentile", p);
+		cJSON_AddNumberToObject(pt, "ns",
+					p > 0 ? (double)nb_hist_percentile(h, p) : (double)h->min_ns);
+		cJSON_AddItemToArray(arr, pt);
+	}
+	cJSON_AddNumberToObject(o, "transactions", (double)h->count);
 }
 
 static cJSON *summary_json(const struct nb_compare *c)
@@ -289,6 +460,7 @@ static cJSON *summary_json(const struct nb_compare *c)
 	FOR_EACH_CELL(c, ti, pli, pi)
 	{
 		const struct nb_cell *cell = &c->cells[ti][pli][pi];
+		const struct nb_hist *h = nb_compare_hist(c, ti, pli, pi);
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "test", test_name(c, ti));
 		cJSON_AddStringToObject(o, "placement", nb_compare_row_placement(c, ti, pli));
@@ -299,9 +471,62 @@ static cJSON *summary_json(const struct nb_compare *c)
 		for (int m = 0; m < NB_M_COUNT; m++)
 			if (applies(c, ti, m))
 				metric_json(c, o, ti, pli, pi, m);
+		if (h && h->count)
+			percentiles_json(h, cJSON_AddObjectToObject(o, "latency_merged"));
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
+}
+
+/* "verdicts": each test's lead figure per path against the reference, as the text leads with them. */
+static cJSON *verdicts_json(const struct nb_compare *c)
+{
+	cJSON *arr = cJSON_CreateArray();
+	FOR_EACH_CELL(c, ti, pli, pi)
+	{
+		struct nb_ratio r;
+		char line[160];
+		enum nb_metric m = lead_metric(c, ti);
+		if (pi == c->ref)
+			continue;
+		nb_compare_ratio(c, ti, pli, pi, m, &r);
+		verdict(c, &r, pi, m, line, sizeof(line));
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "test", test_name(c, ti));
+		cJSON_AddStringToObject(o, "placement", nb_compare_row_placement(c, ti, pli));
+		cJSON_AddStringToObject(o, "path", c->cfg.paths[pi]);
+		cJSON_AddStringToObject(o, "metric", nb_metrics[m].key);
+		cJSON_AddStringToObject(o, "reference", ref_name(c));
+		num_or_null(o, "ratio", r.ratio);
+		num_or_null(o, "lo", r.lo);
+		num_or_null(o, "hi", r.hi);
+		if (isnan(r.lo))
+			cJSON_AddNullToObject(o, "differs");
+		else
+			cJSON_AddBoolToObject(o, "differs", !nb_ratio_holds_one(&r));
+		cJSON_AddStringToObject(o, "text", line);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* "stop": the rounds, their time, the seed, the targets and why the rounds ended. */
+static void stop_json(const struct nb_compare *c, cJSON *j)
+{
+	struct nb_compare_status st;
+	cJSON *o = cJSON_AddObjectToObject(j, "stop");
+	nb_compare_status(c, &st);
+	cJSON_AddStringToObject(o, "reason", stop_reason(c, &st));
+	cJSON_AddNumberToObject(o, "rounds", c->rounds);
+	cJSON_AddNumberToObject(o, "elapsed_s", (double)st.elapsed_ns / 1e9);
+	cJSON_AddNumberToObject(o, "round_s", (double)st.round_ns / 1e9);
+	num_or_null(o, "precision_pct", c->cfg.precision_pct > 0 ? c->cfg.precision_pct : NAN);
+	num_or_null(o, "p99_precision_pct", c->cfg.precision_pct > 0 ? c->cfg.p99_pct : NAN);
+	num_or_null(o, "cpu_precision_pct", c->cfg.precision_pct > 0 ? c->cfg.cpu_pct : NAN);
+	cJSON_AddNumberToObject(o, "stop_level", c->cfg.stop_level);
+	num_or_null(o, "max_time_s", c->cfg.max_time_ns > 0 ? (double)c->cfg.max_time_ns / 1e9 : NAN);
+	cJSON_AddNumberToObject(o, "unmet", st.unmet);
+	cJSON_AddNumberToObject(o, "projected_rounds", st.projected);
 }
 
 /* One entry of "hops": the decomposition of a cell, its capture's overhead, its hops against its parent's. */
@@ -384,6 +609,10 @@ static void start_json(const struct cli_compare *cc, cJSON *j)
 	add_strings(st, "placements", pls, c->cfg.npl);
 	cJSON_AddNumberToObject(st, "duration_s", (double)c->cfg.duration_ns / 1e9);
 	cJSON_AddNumberToObject(st, "ci_level", c->cfg.ci_level);
+	cJSON_AddStringToObject(st, "reference", ref_name(c));
+	char seed[24];
+	snprintf(seed, sizeof(seed), "%" PRIu64, c->seed); /* a string: JSON numbers lose 64-bit integers */
+	cJSON_AddStringToObject(st, "seed", seed);
 	cJSON *sk = cJSON_AddArrayToObject(st, "skipped_paths");
 	for (unsigned i = 0; i < c->nskipped; i++) {
 		cJSON *o = cJSON_CreateObject();
@@ -402,6 +631,8 @@ cJSON *cli_compare_doc(const struct cli_compare *cc)
 	cJSON_AddStringToObject(j, "command", "compare");
 	start_json(cc, j);
 	cJSON_AddItemReferenceToObject(j, "runs", cc->runs_json);
+	stop_json(cc->c, j);
+	cJSON_AddItemToObject(j, "verdicts", verdicts_json(cc->c));
 	cJSON_AddItemToObject(j, "summary", summary_json(cc->c));
 	if (cc->c->cfg.hops)
 		cJSON_AddItemToObject(j, "hops", hops_json(cc->c));

@@ -51,17 +51,31 @@ static void significance(const struct nb_change *c, char *buf, size_t len)
 		snprintf(buf, len, "untested: single runs");
 	else if (c->test == NB_STAT_WELCH)
 		snprintf(buf, len, "%s (Welch t-test)", c->significant ? "yes" : "no");
-	else
-		snprintf(buf, len, "%s (outside %s's interval)", c->significant ? "yes" : "no",
-			 c->a.n >= 2 ? "A" : "B");
+	else /* the single run against the repeated side's interval: it is the reason either way */
+		snprintf(buf, len, "%s (%s %s's interval)", c->significant ? "yes" : "no",
+			 c->significant ? "outside" : "inside", c->a.n >= 2 ? "A" : "B");
 }
 
+/* The change's interval: "[-3.1%, +4.2%]" (a ratio's is not symmetric), "none" when untested. */
 static void interval(const struct nb_change *c, char *buf, size_t len)
 {
 	if (c->test == NB_STAT_UNTESTED)
 		snprintf(buf, len, "none");
 	else
-		snprintf(buf, len, "+-%.1f%%", c->ci_pct);
+		snprintf(buf, len, "[%+.1f%%, %+.1f%%]", c->lo_pct, c->hi_pct);
+}
+
+/* A figure's value in the unit every report shows it in: latency (_ns) in microseconds, rates (_bps) in
+ * Gbit/s; the rest as they are. */
+static void human(const char *name, double v, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+	if (n > 3 && !strcmp(name + n - 3, "_ns"))
+		snprintf(buf, len, "%.2f us", v / 1e3);
+	else if (n > 4 && !strcmp(name + n - 4, "_bps"))
+		snprintf(buf, len, "%.3f Gbit/s", v / 1e9);
+	else
+		snprintf(buf, len, "%.6g", v);
 }
 
 /* The context keys whose values differ between the sides ("client.kernel 6.1 -> 6.18"): into a JSON array
@@ -126,6 +140,9 @@ static cJSON *metric_json(const struct nb_series *m, const struct nb_change *c)
 	cJSON_AddItemToObject(o, "b", side_json(&c->b));
 	num_or_null(o, "change_pct", c->delta_pct);
 	num_or_null(o, "change_ci_pct", c->ci_pct);
+	num_or_null(o, "change_lo_pct", c->lo_pct);
+	num_or_null(o, "change_hi_pct", c->hi_pct);
+	cJSON_AddStringToObject(o, "scale", c->on_logs ? "ratio" : "difference");
 	cJSON_AddStringToObject(o, "test", nb_stat_test_name(c->test));
 	if (c->test == NB_STAT_UNTESTED)
 		cJSON_AddNullToObject(o, "significant");
@@ -138,11 +155,13 @@ static cJSON *metric_json(const struct nb_series *m, const struct nb_change *c)
 
 static void metric_text(const struct nb_series *m, const struct nb_change *c, FILE *out)
 {
-	char sig[48], ci[24];
+	char sig[48], ci[40], va[32], vb[32];
 	significance(c, sig, sizeof(sig));
 	interval(c, ci, sizeof(ci));
-	fprintf(out, "%-44s %12.6g %12.6g %+9.1f%% %10s  %-30s %s%s\n", m->name, c->a.mean, c->b.mean,
-		c->delta_pct, ci, sig, nb_change_verdict(c, m->dir), c->regression ? "  REGRESSION" : "");
+	human(m->name, c->a.mean, va, sizeof(va));
+	human(m->name, c->b.mean, vb, sizeof(vb));
+	fprintf(out, "%-44s %14s %14s %+9.1f%% %18s  %-30s %s%s\n", m->name, va, vb, c->delta_pct, ci, sig,
+		nb_change_verdict(c, m->dir), c->regression ? "  REGRESSION" : "");
 }
 
 /* A CSV field: the number, or empty when there is none (no interval). */
@@ -241,9 +260,11 @@ static void header_text(const struct diff *d, FILE *out)
 		d->a->docs, d->a->docs == 1 ? "" : "s", runs_note(d->a), d->spec_b, d->b->kind, d->b->docs,
 		d->b->docs == 1 ? "" : "s", runs_note(d->b));
 	fprintf(out,
-		"changes are B against A; intervals at %d%% (Welch's t-test when both sides have repeated "
-		"runs,\nthe single run against the other's interval when one side has; none between single "
-		"runs)\n",
+		"changes are B against A: the ratio of geometric means, its %d%% interval from the logs "
+		"(Welch's\n"
+		"t-test when both sides have repeated runs, the single run against the other's interval when "
+		"one\n"
+		"side has; none between single runs); latency in us, goodput in Gbit/s\n",
 		LEVEL);
 	unsigned n = context_diffs(d->a, d->b, NULL, NULL);
 	if (n) {
@@ -252,7 +273,7 @@ static void header_text(const struct diff *d, FILE *out)
 		if (n > MAX_CONTEXT)
 			fprintf(out, "  ... and %u more (--json lists them all)\n", n - MAX_CONTEXT);
 	}
-	fprintf(out, "\n%-44s %12s %12s %10s %10s  %-30s %s\n", "metric", "A", "B", "change", "interval",
+	fprintf(out, "\n%-44s %14s %14s %10s %18s  %-30s %s\n", "metric", "A", "B", "change", "interval",
 		"significant", "verdict");
 }
 
@@ -311,14 +332,17 @@ static int diff_parse(struct diff *d, int argc, char **argv)
 	    .usage = "diff A B [--tolerance PCT] [--json|--csv]",
 	    .about =
 		"Each metric's change from A to B (any nbench --json report: a single run, compare or "
-		"sweep),\nwith its " CLI_STR(LEVEL) "% interval, whether it is significant, and better or "
-						    "worse by the metric's\ndirection. A and B: a report, "
-						    "REPORT1,REPORT2,... (repeated "
-						    "runs: an interval and Welch's\nt-test), or a directory "
-						    "of *.json reports. Reports of "
-						    "different tests (kind, protocol,\nsizes...) are "
-						    "refused; host, kernel, NIC and path "
-						    "differences are shown.",
+		"sweep),\nwith its " CLI_STR(
+		    LEVEL) "% interval, whether it is significant, and better or "
+			   "worse by the metric's\ndirection. A and B: a report, REPORT1,REPORT2,... "
+			   "(repeated runs: an "
+			   "interval and Welch's\nt-test), or a directory of *.json reports. Reports of "
+			   "different tests "
+			   "(kind, protocol,\nsizes...) are refused; host, kernel, NIC and path differences "
+			   "are shown. A "
+			   "change is\nthe ratio B/A of geometric means with its interval from the logs (as "
+			   "compare's "
+			   "ratios), or the\ndifference of means where a side has a 0. Latency shows in us.",
 	    .args = true};
 	struct cli_test t; /* --tolerance, --json, --csv */
 	int first, rc;

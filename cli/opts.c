@@ -172,7 +172,7 @@ static const struct cli_opt shared_opts[] = {
      .dflt = "5%"},
 };
 #define N_OPTS	  (sizeof(shared_opts) / sizeof(shared_opts[0]))
-#define MAX_OWN	  16
+#define MAX_OWN	  32
 #define MAX_GIVEN 64 /* options a command line may give; more is an error */
 #define O_HELP	  'h'
 #define O_ROW	  2000 /* getopt value of shared_opts[i]: O_ROW + i */
@@ -633,7 +633,6 @@ static const struct {
 } needs[] = {
     {"force", "wire", "it takes ports that fail --wire's checks"},
     {"load-proto", "load", "it is the protocol of --load's stream"},
-    {"max-runs", "ci", "it bounds the rounds --ci adds"},
 };
 
 /* The tables above over what ps was given: 0, or 2 after the error. */

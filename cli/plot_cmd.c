@@ -36,7 +36,8 @@ static void plot_more(void)
 	      "  STEM_METRIC.*                 a compare report STEM.json: each metric's mean per test and "
 	      "path,\n"
 	      "                                with its interval (compare_p50_ns)\n"
-	      "  STEM_latency_TEST_PLACEMENT.* compare: the percentiles' means per path "
+	      "  STEM_ratios.*                 compare: each path's ratios to the reference, a forest plot\n"
+	      "  STEM_latency_TEST_PLACEMENT.* compare: each path's latency by percentile "
 	      "(..._rr-tcp_same-core)\n"
 	      "  STEM_hops_TEST_PLACEMENT.*    compare --hops: the waterfall, a stacked bar per path\n"
 	      "exit status: 0 drawn, 1 gnuplot missing or failing (data and scripts are written), 2 bad "
@@ -219,7 +220,7 @@ static int plot(struct plot_figs *P, const char *dir, int argc, char **argv)
 	for (; (int)n < argc && !rc; n++)
 		if ((rc = read_report(argv[n], &roots[n])))
 			break;
-	if (!rc && plot_build(P, roots, argv, n) < 0) {
+	if (!rc && (plot_build(P, roots, argv, n) < 0 || plot_compare_build(P, roots, argv, n) < 0)) {
 		fprintf(stderr, "nbench plot: out of memory or more than %d figures\n", PLOT_MAX_FIGS);
 		rc = 1;
 	} else if (!rc && !P->nfigs) {

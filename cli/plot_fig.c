@@ -481,6 +481,18 @@ static int figs_hops(struct plot_figs *P, const char *stem, const cJSON *root, c
 	return r;
 }
 
+/* Whether group's rows have merged latency distributions (a compare since they were added). */
+static bool has_merged(const cJSON *root, const char *group)
+{
+	const char *paths[NB_PLOT_MAX_SERIES];
+	unsigned np = nb_plotdata_compare_paths(root, paths, NB_PLOT_MAX_SERIES);
+	struct nb_plot_point pts[NB_PLOT_MAX_POINTS];
+	for (unsigned p = 0; p < np; p++)
+		if (nb_plotdata_compare_merged(root, group, paths[p], pts, NB_PLOT_MAX_POINTS))
+			return true;
+	return false;
+}
+
 /* Every figure of one compare report. */
 static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root)
 {
@@ -495,7 +507,8 @@ static int figs_compare(struct plot_figs *P, const char *stem, const cJSON *root
 		    fig_compare_metric(P, stem, root, m->string);
 	}
 	for (unsigned g = 0; g < ng && !r; g++)
-		r = fig_compare_latency(P, stem, root, groups[g]);
+		if (!has_merged(root, groups[g])) /* else plot_compare.c draws the merged distributions */
+			r = fig_compare_latency(P, stem, root, groups[g]);
 	return r ? r : figs_hops(P, stem, root, NULL);
 }
 
@@ -558,6 +571,16 @@ int plot_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n)
 	return r;
 }
 
+bool plot_is_run(const cJSON *root)
+{
+	return is_run(root);
+}
+
+void plot_file_stem(const char *file, char *buf, size_t len)
+{
+	file_stem(file, buf, len);
+}
+
 void plot_free(struct plot_figs *P)
 {
 	for (unsigned i = 0; i < P->nfigs; i++) {
@@ -565,4 +588,36 @@ void plot_free(struct plot_figs *P)
 		free(P->figs[i].gp);
 	}
 	P->nfigs = 0;
+}
+
+/* ---- for the figures of other files (plot_compare.c) ---- */
+
+int plot_fig_begin(struct plot_figs *P, const char *name, const char *title)
+{
+	return fig_begin(P, name, title);
+}
+
+void plot_fig_end(struct plot_figs *P, bool keep)
+{
+	fig_end(P, keep);
+}
+
+void plot_gp_str(FILE *f, const char *s)
+{
+	gp_str(f, s);
+}
+
+void plot_dat_str(FILE *f, const char *s)
+{
+	dat_str(f, s);
+}
+
+void plot_percentile_axis(FILE *gp, double xmax)
+{
+	percentile_axis(gp, xmax);
+}
+
+const char *plot_sep(unsigned series)
+{
+	return sep(series);
 }

@@ -45,4 +45,28 @@ const char *plot_colour(unsigned i);
  * for an end beyond (nb_plotdata_whisker). Nothing for a NAN or zero ci. */
 void plot_whisker(FILE *gp, double pos, double mean, double ci, double lo, double hi, bool horizontal);
 
+/* For the files that add figures (plot_compare.c): begin a figure (its script's terminal, output and title;
+ * 0, -ENOSPC or -ENOMEM), end it (kept when keep), a gnuplot string, a data-file string, the x axis of a
+ * percentile figure up to 1/(1-p) = xmax, the separator before a plot command's series. */
+int plot_fig_begin(struct plot_figs *P, const char *name, const char *title);
+void plot_fig_end(struct plot_figs *P, bool keep);
+void plot_gp_str(FILE *f, const char *s);
+void plot_dat_str(FILE *f, const char *s);
+void plot_percentile_axis(FILE *gp, double xmax);
+const char *plot_sep(unsigned series);
+/* Whether root is a single run's report; a report file's stem (its name without folder and ".json"). */
+bool plot_is_run(const cJSON *root);
+void plot_file_stem(const char *file, char *buf, size_t len);
+
+/* compare's figures of its decisions (plot_compare.c), after plot_build's: per compare report the merged
+ * latency distributions and the forest plot. 0 or -errno. */
+int plot_compare_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n);
+
+/* compare: its ratios as a forest plot (a row per path and figure, the interval as a bar, a line at 1.0);
+ * 0 or -errno, nothing drawn when the report has no ratio. */
+int plot_compare_forest(struct plot_figs *P, const char *stem, const cJSON *root);
+/* compare: group's latency percentile distribution per path from the merged histograms (HdrHistogram's
+ * style, to p99.99); nothing drawn when the report has none (a compare from before them); 0 or -errno. */
+int plot_compare_percentiles(struct plot_figs *P, const char *stem, const cJSON *root, const char *group);
+
 #endif

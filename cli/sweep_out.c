@@ -39,7 +39,9 @@ static void print_text(const struct nb_sweep *s, FILE *out)
 		for (int m = 0; m < NB_M_COUNT; m++) {
 			char lbl[48];
 			struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
-			double r = nb_sweep_ratio(s, ci, m), k = nb_metrics[m].scale;
+			struct nb_ratio r;
+			double k = nb_metrics[m].scale;
+			nb_sweep_ratio(s, ci, m, &r);
 
 			if (!applies(s, m))
 				continue;
@@ -49,8 +51,11 @@ static void print_text(const struct nb_sweep *s, FILE *out)
 			}
 			fprintf(out, "  %-24s %12.4g ± %-10.3g", nb_metric_label(m, lbl, sizeof(lbl)),
 				st.mean * k, st.ci * k);
-			if (!isnan(r))
-				fprintf(out, " %6.3fx", r);
+			if (!isnan(r.ratio))
+				fprintf(out, " %6.3fx", r.ratio);
+			if (ci && !isnan(r.lo))
+				fprintf(out, " [%.3f, %.3f]%s", r.lo, r.hi,
+					nb_ratio_holds_one(&r) ? ", no difference at 95%" : "");
 			fputc('\n', out);
 		}
 	}
@@ -58,15 +63,16 @@ static void print_text(const struct nb_sweep *s, FILE *out)
 
 static void print_csv(const struct nb_sweep *s, FILE *out)
 {
-	fprintf(out, "combination,metric,runs,mean,ci,ratio,refused\n");
+	fprintf(out, "combination,metric,runs,mean,ci,ratio,ratio_lo,ratio_hi,refused\n");
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
 		for (int m = 0; m < NB_M_COUNT; m++) {
 			const struct nb_sweep_combo *co = &s->combos[ci];
 			struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
-			double r = nb_sweep_ratio(s, ci, m);
+			struct nb_ratio r;
 
 			if (!applies(s, m))
 				continue;
+			nb_sweep_ratio(s, ci, m, &r);
 			fprintf(out, "%s,%s,%u,", co->label, nb_metrics[m].key, co->cell.n);
 			if (co->cell.n)
 				fprintf(out, "%.6g", st.mean);
@@ -74,8 +80,13 @@ static void print_csv(const struct nb_sweep *s, FILE *out)
 			if (isfinite(st.ci))
 				fprintf(out, "%.6g", st.ci);
 			fputc(',', out);
-			if (!isnan(r))
-				fprintf(out, "%.4f", r);
+			if (!isnan(r.ratio))
+				fprintf(out, "%.4f", r.ratio);
+			fputc(',', out);
+			if (!isnan(r.lo))
+				fprintf(out, "%.4f,%.4f", r.lo, r.hi);
+			else
+				fputc(',', out);
 			fprintf(out, ",\"%s\"\n", co->refused);
 		}
 }
@@ -117,14 +128,19 @@ static cJSON *combo_json(const struct nb_sweep *s, unsigned ci)
 	ms = cJSON_AddObjectToObject(o, "metrics");
 	for (int m = 0; m < NB_M_COUNT; m++) {
 		struct nb_stat st = nb_cell_stat(&co->cell, m, 95);
-		double r = nb_sweep_ratio(s, ci, m);
+		struct nb_ratio r;
 
 		if (!applies(s, m))
 			continue;
+		nb_sweep_ratio(s, ci, m, &r);
 		cJSON *mo = cJSON_AddObjectToObject(ms, nb_metrics[m].key);
 		num_or_null(mo, "mean", st.mean, co->cell.n);
 		num_or_null(mo, "ci", st.ci, isfinite(st.ci));
-		num_or_null(mo, "ratio", r, !isnan(r));
+		num_or_null(mo, "ratio", r.ratio, !isnan(r.ratio));
+		/* paired by round against the first combination (analyze/paired.c, as compare's ratios) */
+		num_or_null(mo, "ratio_lo", r.lo, ci && !isnan(r.lo));
+		num_or_null(mo, "ratio_hi", r.hi, ci && !isnan(r.hi));
+		cJSON_AddStringToObject(mo, "ratio_method", ci ? nb_paired_method_name(r.method) : "none");
 		cJSON *vals = cJSON_AddArrayToObject(mo, "values");
 		for (unsigned i = 0; i < co->cell.n; i++)
 			cJSON_AddItemToArray(vals, cJSON_CreateNumber(co->cell.v[m][i]));

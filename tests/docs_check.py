@@ -40,7 +40,10 @@ ROW = re.compile(r"^  (?:(-[A-Za-z]), |    )(--[a-z][a-z0-9-]*)(.*)$")
 
 
 def run(*args):
-    return subprocess.run([nbench, *args], capture_output=True, text=True).stdout
+    p = subprocess.run([nbench, *args], capture_output=True, text=True)
+    if p.returncode and "--help" in args:
+        bad(f"nbench {' '.join(args)} exits {p.returncode}: {p.stderr.strip()}")
+    return p.stdout
 
 
 def help_of(cmd):
@@ -48,8 +51,11 @@ def help_of(cmd):
     cmd has no usage at all (version, help)."""
     text = run(cmd, "--help")
     lines = text.split("\n")
+    if cmd in ("version", "help"):
+        return None  # no options of their own
     if not text.startswith(f"usage: nbench {cmd}"):
-        return None  # version, help: no options of their own
+        bad(f"nbench {cmd} --help does not start with its usage: {text[:60]!r}")
+        return set()
     if "options:" not in lines:
         bad(f"nbench {cmd} --help has no 'options:' section (a line per option)")
         return set()

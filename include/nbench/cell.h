@@ -11,21 +11,23 @@
 #include <stdbool.h>
 
 #include "nbench/metric.h"
+#include "nbench/paired.h"
 #include "nbench/stats.h"
 
-#define NB_CELL_MAX_RUNS 100
+#define NB_CELL_MAX_RUNS 200
 
 struct nb_report;
 struct nb_report_hops;
 
 struct nb_cell {
 	double v[NB_M_COUNT][NB_CELL_MAX_RUNS]; /* each figure of each complete run, in the report's unit */
+	unsigned round[NB_CELL_MAX_RUNS];	/* the round each of those runs ran in (from 1) */
 	unsigned n;				/* complete runs kept */
 	unsigned disturbed, failed;		/* runs flagged disturbed (of those kept), runs that failed */
 };
 
-/* Adds a run: its figures when ok (up to NB_CELL_MAX_RUNS), else one failure. */
-void nb_cell_add(struct nb_cell *c, const struct nb_report *rep, bool ok);
+/* Adds the run of round: its figures when ok (up to NB_CELL_MAX_RUNS), else one failure. */
+void nb_cell_add(struct nb_cell *c, const struct nb_report *rep, bool ok, unsigned round);
 /* Figure m's mean and interval over c's runs. */
 struct nb_stat nb_cell_stat(const struct nb_cell *c, enum nb_metric m, double level);
 /* Figure m's mean over c's runs; NAN when c is NULL or has none. */
@@ -35,6 +37,27 @@ double nb_cell_ratio(const struct nb_cell *ref, double mean, enum nb_metric m, d
 /* mean - parent's mean of m into *ret_delta: false (nothing set) when parent has no runs or is NULL. */
 bool nb_cell_delta(const struct nb_cell *parent, double mean, enum nb_metric m, double level,
 		   double *ret_delta);
+
+/* The rounds in which both a and b have a complete run: figure m of each into xa[] and xb[] (room for
+ * NB_CELL_MAX_RUNS), paired by round; how many pairs. */
+unsigned nb_cell_pairs(const struct nb_cell *a, const struct nb_cell *b, enum nb_metric m, double *xa,
+		       double *xb);
+/* The same over the rounds up to last_round only (a stopping rule's first stage). */
+unsigned nb_cell_pairs_upto(const struct nb_cell *a, const struct nb_cell *b, enum nb_metric m,
+			    unsigned last_round, double *xa, double *xb);
+/* Figure m of x against ref over their paired rounds (paired.h): the ratio x / ref with its interval at
+ * level (seed: the bootstrap's, the same for every cell of one comparison). 0, or -EDOM when a value is not
+ * positive or they share no round. */
+int nb_cell_ratio_paired(const struct nb_cell *x, const struct nb_cell *ref, enum nb_metric m, double level,
+			 uint64_t seed, struct nb_ratio *ret);
+/* x - ref of figure m over their paired rounds, with its interval. */
+void nb_cell_delta_paired(const struct nb_cell *x, const struct nb_cell *ref, enum nb_metric m, double level,
+			  uint64_t seed, struct nb_delta *ret);
+/* Rounds whose figure m is an outlier among c's (robust z of the log-ratio to ref's run of the same round;
+ * of c's own logs when ref is NULL or c): their round numbers into ret (room for NB_CELL_MAX_RUNS); how many.
+ */
+unsigned nb_cell_outliers(const struct nb_cell *c, const struct nb_cell *ref, enum nb_metric m,
+			  unsigned *ret);
 
 /* --hops: one rr test in one place, its runs with capture beside those without. */
 struct nb_hcell {

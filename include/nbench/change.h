@@ -12,11 +12,17 @@
 #include "nbench/reportset.h"
 #include "nbench/stats.h"
 
-/* B against A for one figure. */
+/* B against A for one figure. When every value of both sides is positive (latencies, rates, costs) the
+ * change is a ratio B / A of geometric means with its interval from the logs, the kind of interval
+ * compare's and sweep's ratios have (paired.h; A and B were not run in rounds, so unpaired); otherwise
+ * (a count of 0, a loss of 0%) the difference of the means with Welch's interval. */
 struct nb_change {
 	struct nb_stat a, b;
-	double delta_pct; /* (mean B - mean A) / |mean A|, percent; +-INFINITY from 0, 0 when both are 0 */
-	double ci_pct;	  /* the change's interval half-width, percent of |mean A|; NAN when untested */
+	bool on_logs;	       /* the change is a ratio (see above) */
+	double delta_pct;      /* B against A in percent: (ratio - 1) x 100, or (mean B - mean A) / |mean A|;
+				  +-INFINITY from 0, 0 when both are 0 */
+	double lo_pct, hi_pct; /* the change's interval in percent (NAN when untested) */
+	double ci_pct;	       /* its larger side from delta_pct, percent; NAN when untested */
 	enum nb_stat_test test;
 	bool significant; /* false when untested */
 	int verdict;	  /* +1 better, -1 worse, 0 no change (or not significant, or direction unknown) */

@@ -14,7 +14,7 @@
 struct nb_report;
 
 /* The figures compare and sweep take from each run. */
-enum nb_metric { NB_M_GOODPUT, NB_M_CPB, NB_M_P50, NB_M_P99, NB_M_TPS, NB_M_CPT, NB_M_COUNT };
+enum nb_metric { NB_M_GOODPUT, NB_M_CPB, NB_M_P50, NB_M_P90, NB_M_P99, NB_M_TPS, NB_M_CPT, NB_M_COUNT };
 
 struct nb_metric_info {
 	const char *key;   /* the JSON's name, in the report's unit ("p50_ns") */

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #define NB_PLOT_MAX_POINTS   32	 /* percentiles of one latency distribution */
+#define NB_PLOT_MAX_RATIOS   256 /* rows of a forest plot */
 #define NB_PLOT_MAX_SERIES   64	 /* paths, groups, hop sets */
 #define NB_PLOT_MAX_SEGMENTS 32	 /* segments of a waterfall */
 #define NB_PLOT_GROUP_LEN    160 /* "rr-tcp same-core" */
@@ -65,6 +66,24 @@ bool nb_plotdata_compare_value(const cJSON *root, const char *group, const char 
 /* The latency percentiles' means (p50, p99...) of group's row on path, with their intervals. */
 unsigned nb_plotdata_compare_percentiles(const cJSON *root, const char *group, const char *path,
 					 struct nb_plot_point *pts, unsigned max);
+/* The merged latency distribution of group's row on path (its "latency_merged": every transaction of every
+ * round), HdrHistogram's points from p0 up to p99.99 as far as its transactions reach; how many (0: the row
+ * has none, a compare from before them or a stream). */
+unsigned nb_plotdata_compare_merged(const cJSON *root, const char *group, const char *path,
+				    struct nb_plot_point *pts, unsigned max);
+
+/* A row of a forest plot: a path's ratio to the reference for one figure, with its interval. */
+struct nb_plot_ratio {
+	char group[NB_PLOT_GROUP_LEN]; /* "rr-tcp same-core" */
+	char path[64];
+	char key[40];	      /* "p50_ns" */
+	double ratio, lo, hi; /* lo, hi NAN: no interval */
+	unsigned path_index;  /* the path's place among the compare's paths */
+};
+/* Every ratio of a compare's summary other than the reference's own, in the summary's order (figures in
+ * each row's order); how many into out; the reference's name into ref (empty when the report has none). */
+unsigned nb_plotdata_compare_ratios(const cJSON *root, struct nb_plot_ratio *out, unsigned max, char *ref,
+				    size_t reflen);
 
 /* How a figure is drawn: its label in words with its unit ("p50 latency (µs)", "cpu cycles/transaction";
  * never the JSON key), and the scale from the report's unit to the label's. */

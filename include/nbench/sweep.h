@@ -74,7 +74,9 @@ int nb_sweep_record(struct nb_sweep *s, char *err, size_t errlen);
 void nb_sweep_rounds(struct nb_sweep *s);
 /* Puts the interfaces back for good and closes the path: 0, or -errno of the restore. */
 int nb_sweep_close(struct nb_sweep *s);
-/* Figure m's mean over combination ci's runs divided by the first combination's: NAN without either. */
-double nb_sweep_ratio(const struct nb_sweep *s, unsigned ci, enum nb_metric m);
+/* Figure m of combination ci against the first combination, paired by round (the combinations of a round
+ * ran back to back): the ratio with its 95% interval (paired.h, as compare's and diff's). 0, or -EDOM (ratio
+ * NAN) when they share no complete round or a value is not positive. */
+int nb_sweep_ratio(const struct nb_sweep *s, unsigned ci, enum nb_metric m, struct nb_ratio *ret);
 
 #endif

@@ -83,7 +83,6 @@ both "--hops" "--load" rr --path native --hops --load 100M
 both "--force" "--wire" rr --path native --force
 both "--force" "--wire" topo up native --force
 both "--load-proto" "--load" rr "${H[@]}" --load-proto tcp
-both "--max-runs" "--ci" compare --max-runs 5
 both "--wire" "-H" rr "${H[@]}" --wire a,b
 both "--udp-timeout" "--proto udp" rr "${H[@]}" --udp-timeout 1s
 both "--no-nodelay" "--proto udp" rr "${H[@]}" --proto udp --no-nodelay

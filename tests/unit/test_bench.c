@@ -15,6 +15,7 @@
 
 #include "nbench/bench.h"
 #include "nbench/clock.h"
+#include "nbench/compare.h"
 #include "nbench/report.h"
 #include "nbench/serve.h"
 #include "nbench/throughput.h"
@@ -178,10 +179,45 @@ static void test_load(void)
 	responder_down();
 }
 
+/* compare's rounds without a path: each round runs every (test, placement, path) cell once, a test's paths
+ * back to back (its block), in an order the seed replays and the round's number changes. */
+static void test_compare_order(void)
+{
+	static struct nb_compare c;
+	c.cfg =
+	    (struct nb_compare_cfg){.paths = {"native", "host", "bridge", "nat"},
+				    .npaths = 4,
+				    .tests = {nb_compare_test_find("rr-tcp"), nb_compare_test_find("stream")},
+				    .ntests = 2,
+				    .pl = {NB_PLACE_SAME, NB_PLACE_SPLIT},
+				    .npl = 2};
+	c.seed = 42;
+	unsigned o[64][3], again[64][3], first[64][3];
+	unsigned n = nb_compare_order(&c, 1, first), differs = 0;
+	CHECK_INT(n, (2 + 1) * 4); /* rr-tcp in two placements, the stream unpinned; four paths each */
+	for (unsigned k = 1; k <= 10; k++) {
+		CHECK_INT(nb_compare_order(&c, k, o), n);
+		nb_compare_order(&c, k, again);
+		CHECK(!memcmp(o, again, sizeof(o[0]) * n));
+		differs += memcmp(o, first, sizeof(o[0]) * n) != 0;
+		unsigned seen[2][2][4] = {{{0}}};
+		for (unsigned i = 0; i < n; i++) {
+			seen[o[i][0]][o[i][1]][o[i][2]]++;
+			if (i % 4) /* a block's paths together */
+				CHECK(o[i][0] == o[i - 1][0] && o[i][1] == o[i - 1][1]);
+		}
+		CHECK(seen[0][0][3] == 1 && seen[0][1][0] == 1 && seen[1][0][2] == 1 && seen[1][1][0] == 0);
+	}
+	CHECK_MSG(differs >= 8, "%u of 9 later rounds differ from the first", differs);
+	c.seed = 43;
+	nb_compare_order(&c, 1, o);
+	CHECK(memcmp(o, first, sizeof(o[0]) * n) != 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {TAP_CASE(test_target_rr), TAP_CASE(test_throughput),
-						TAP_CASE(test_load)};
+						TAP_CASE(test_load), TAP_CASE(test_compare_order)};
 	signal(SIGPIPE, SIG_IGN);
 	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

@@ -50,9 +50,9 @@ static void test_metric_of(void)
 static void test_cell(void)
 {
 	static struct nb_cell c, ref;
-	nb_cell_add(&c, run(0, 10000, 0, false), true);
-	nb_cell_add(&c, run(0, 12000, 0, true), true);
-	nb_cell_add(&c, run(0, 99000, 0, false), false);
+	nb_cell_add(&c, run(0, 10000, 0, false), true, 1);
+	nb_cell_add(&c, run(0, 12000, 0, true), true, 2);
+	nb_cell_add(&c, run(0, 99000, 0, false), false, 3);
 	CHECK_INT(c.n, 2);
 	CHECK_INT(c.failed, 1);
 	CHECK_INT(c.disturbed, 1);
@@ -62,11 +62,43 @@ static void test_cell(void)
 	CHECK(isnan(nb_cell_ratio(&ref, 11000, NB_M_P50, 95)));
 	double d = -1;
 	CHECK(!nb_cell_delta(&ref, 11000, NB_M_P50, 95, &d) && d == -1);
-	nb_cell_add(&ref, run(0, 5500, 0, false), true);
+	nb_cell_add(&ref, run(0, 5500, 0, false), true, 1);
 	CHECK(near(nb_cell_ratio(&ref, 11000, NB_M_P50, 95), 2, 1e-12));
 	CHECK(nb_cell_delta(&ref, 11000, NB_M_P50, 95, &d) && near(d, 5500, 1e-9));
 	/* a reference with a mean of 0 gives no ratio */
 	CHECK(isnan(nb_cell_ratio(&ref, 1, NB_M_GOODPUT, 95)));
+}
+
+/* Pairs are the rounds both cells completed: a round one of them failed is left out of the ratio. Rounds
+ * 1, 2, 4 pair (3 failed on ref, 5 is x's alone); x / ref is 2 in each: the ratio 2 with no width. */
+static void test_cell_pairs(void)
+{
+	static struct nb_cell x, ref;
+	const double p50[] = {10000, 12000, 11000, 9000, 15000};
+	for (unsigned r = 1; r <= 5; r++) {
+		nb_cell_add(&x, run(0, (int64_t)p50[r - 1], 0, false), true, r);
+		if (r <= 4)
+			nb_cell_add(&ref, run(0, (int64_t)p50[r - 1] / 2, 0, false), r != 3, r);
+	}
+	double a[NB_CELL_MAX_RUNS], b[NB_CELL_MAX_RUNS];
+	CHECK_INT(nb_cell_pairs(&x, &ref, NB_M_P50, a, b), 3);
+	CHECK(a[2] == 9000 && b[2] == 4500);
+	struct nb_ratio r;
+	CHECK(nb_cell_ratio_paired(&x, &ref, NB_M_P50, 95, 1, &r) == 0);
+	CHECK(r.n == 3 && near(r.ratio, 2, 1e-12) && near(r.lo, 2, 1e-9) && near(r.hi, 2, 1e-9));
+	struct nb_delta d;
+	nb_cell_delta_paired(&x, &ref, NB_M_P50, 95, 1, &d);
+	CHECK(d.n == 3 && near(d.delta, (5000 + 6000 + 4500) / 3.0, 1e-9));
+	/* an outlier round: round 3's ratio is ten times the others' (which spread by a few percent) */
+	static struct nb_cell y, yref;
+	for (unsigned r = 1; r <= 8; r++) {
+		nb_cell_add(&y, run(0, r == 3 ? 100000 : 10000, 0, false), true, r);
+		nb_cell_add(&yref, run(0, 5000 + 100 * r, 0, false), true, r);
+	}
+	unsigned out[NB_CELL_MAX_RUNS];
+	CHECK_INT(nb_cell_outliers(&y, &yref, NB_M_P50, out), 1);
+	CHECK_INT(out[0], 3);
+	CHECK_INT(nb_cell_outliers(&yref, NULL, NB_M_P50, out), 0); /* its own spread: none */
 }
 
 static struct nb_report_hops *decomposition(double hop_out_ns, double hop_back_ns)
@@ -112,6 +144,6 @@ static void test_hcell(void)
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {TAP_CASE(test_metric_of), TAP_CASE(test_cell),
-						TAP_CASE(test_hcell)};
+						TAP_CASE(test_cell_pairs), TAP_CASE(test_hcell)};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }

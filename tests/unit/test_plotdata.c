@@ -148,11 +148,42 @@ static void test_hops(void)
 	cJSON_Delete(c);
 }
 
+/* compare's ratios (forest plot) leave the reference out; the merged distribution's points (percentile
+ * curves) come from latency_merged. */
+static void test_compare_ratios(void)
+{
+	cJSON *c = cJSON_Parse(
+	    "{\"command\":\"compare\",\"start\":{\"paths\":[\"native\",\"nat\"],\"reference\":\"native\"},"
+	    "\"summary\":[{\"test\":\"rr-tcp\",\"placement\":\"same-core\",\"path\":\"native\","
+	    "\"p50_ns\":{\"mean\":10000,\"ratio\":{\"value\":1,\"lo\":1,\"hi\":1}}},"
+	    "{\"test\":\"rr-tcp\",\"placement\":\"same-core\",\"path\":\"nat\","
+	    "\"p50_ns\":{\"mean\":14100,\"ratio\":{\"value\":1.41,\"lo\":1.37,\"hi\":1.45}},"
+	    "\"transactions_per_s\":{\"mean\":70000,\"ratio\":{\"value\":0.7,\"lo\":null,\"hi\":null}},"
+	    "\"latency_merged\":{\"percentiles\":[{\"percentile\":0,\"ns\":9000},{\"percentile\":50,\"ns\":"
+	    "14100},{\"percentile\":99,\"ns\":30000}],\"transactions\":1000}}]}");
+	static struct nb_plot_ratio r[8];
+	char ref[16];
+	CHECK(c != NULL);
+	CHECK_INT(nb_plotdata_compare_ratios(c, r, 8, ref, sizeof(ref)), 2);
+	CHECK_STR(ref, "native");
+	CHECK_STR(r[0].path, "nat");
+	CHECK_STR(r[0].group, "rr-tcp same-core");
+	CHECK_STR(r[0].key, "p50_ns");
+	CHECK(r[0].ratio == 1.41 && r[0].lo == 1.37 && r[0].hi == 1.45 && r[0].path_index == 1);
+	CHECK(r[1].ratio == 0.7 && isnan(r[1].lo));
+	struct nb_plot_point pts[8];
+	CHECK_INT(nb_plotdata_compare_merged(c, "rr-tcp same-core", "nat", pts, 8), 3);
+	CHECK(pts[1].x == 2 && pts[1].us == 14.1 && near(pts[2].x, 100));
+	CHECK_INT(nb_plotdata_compare_merged(c, "rr-tcp same-core", "native", pts, 8), 0);
+	cJSON_Delete(c);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct tap_case cases[] = {TAP_CASE(test_percentile), TAP_CASE(test_run),
-						TAP_CASE(test_compare),	   TAP_CASE(test_labels),
-						TAP_CASE(test_whiskers),   TAP_CASE(test_hops)};
+	static const struct tap_case cases[] = {TAP_CASE(test_percentile),    TAP_CASE(test_run),
+						TAP_CASE(test_compare),	      TAP_CASE(test_labels),
+						TAP_CASE(test_whiskers),      TAP_CASE(test_hops),
+						TAP_CASE(test_compare_ratios)};
 	dir = argc > 1 ? argv[1] : ".";
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }
