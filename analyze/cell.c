@@ -122,11 +122,13 @@ unsigned nb_cell_outliers(const struct nb_cell *c, const struct nb_cell *ref, en
 	return k;
 }
 
-void nb_hcell_add(struct nb_hcell *h, double rtt_without_ns, struct nb_report *with)
+void nb_hcell_add(struct nb_hcell *h, const struct nb_hist_stats *without, struct nb_report *with)
 {
 	if (h->n_with >= NB_CELL_MAX_RUNS)
 		return;
-	h->without[h->n_without++] = rtt_without_ns;
+	h->p50_without[h->n_without] = (double)without->p50_ns;
+	h->p50_with[h->n_with] = (double)with->lat.p50_ns;
+	h->without[h->n_without++] = without->mean_ns;
 	h->with[h->n_with++] = with->lat.mean_ns;
 	free(h->last);
 	h->last = with->hops;
@@ -139,6 +141,9 @@ struct nb_report_hops *nb_hcell_summary(struct nb_hcell *h, double level)
 		return NULL;
 	h->last->rtt_without_ns = nb_stat_of(h->without, h->n_without, level).mean;
 	h->last->rtt_with_ns = nb_stat_of(h->with, h->n_with, level).mean;
+	/* the medians' mean over the rounds: what the probes' cost per hit is taken from */
+	h->last->rtt_p50_without_ns = (int64_t)nb_stat_of(h->p50_without, h->n_without, level).mean;
+	h->last->rtt_p50_with_ns = (int64_t)nb_stat_of(h->p50_with, h->n_with, level).mean;
 	h->last->runs_without = h->n_without;
 	h->last->runs_with = h->n_with;
 	return h->last;
@@ -150,23 +155,44 @@ void nb_hcell_free(struct nb_hcell *h)
 	h->last = NULL;
 }
 
-double nb_hops_sum_ns(const struct nb_report_hops *h)
+double nb_hops_sum_ns(const struct nb_report_hops *h, double probe_ns)
 {
 	double sum = 0;
 	for (unsigned i = 0; i < h->n; i++)
 		if (!strncmp(h->seg[i].segment, "hop ", 4))
-			sum += h->seg[i].mean_ns;
+			sum += h->seg[i].mean_ns - probe_ns;
 	return sum;
 }
 
-bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level,
+double nb_hcell_probe_ns(const struct nb_hcell *cells, unsigned n, double level)
+{
+	double over = 0, hits = 0;
+	for (unsigned k = 0; k < n; k++) {
+		const struct nb_hcell *h = &cells[k];
+		if (!h->last || h->last->probe_hits <= 0 || !h->n_with)
+			continue;
+		over += nb_stat_of(h->p50_with, h->n_with, level).mean -
+			nb_stat_of(h->p50_without, h->n_without, level).mean;
+		hits += h->last->probe_hits;
+	}
+	return hits > 0 ? over / hits : NAN;
+}
+
+bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level, double probe_ns,
 		 struct nb_hops_vs *ret)
 {
 	if (!parent || !h->last || !parent->last)
 		return false;
 	struct nb_stat sa = nb_stat_of(h->without, h->n_without, level);
 	struct nb_stat sb = nb_stat_of(parent->without, parent->n_without, level);
-	*ret = (struct nb_hops_vs){nb_hops_sum_ns(h->last) - nb_hops_sum_ns(parent->last), sa.mean - sb.mean,
-				   sqrt(sa.ci * sa.ci + sb.ci * sb.ci)};
+	struct nb_stat qa = nb_stat_of(h->p50_without, h->n_without, level);
+	struct nb_stat qb = nb_stat_of(parent->p50_without, parent->n_without, level);
+	*ret = (struct nb_hops_vs){.capture_ns = nb_hops_sum_ns(h->last, 0) - nb_hops_sum_ns(parent->last, 0),
+				   .less_ns = nb_hops_sum_ns(h->last, probe_ns) -
+					      nb_hops_sum_ns(parent->last, probe_ns),
+				   .compare_ns = sa.mean - sb.mean,
+				   .ci_ns = sqrt(sa.ci * sa.ci + sb.ci * sb.ci),
+				   .p50_ns = qa.mean - qb.mean,
+				   .p50_ci_ns = sqrt(qa.ci * qa.ci + qb.ci * qb.ci)};
 	return true;
 }

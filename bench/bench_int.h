@@ -45,11 +45,18 @@ void nb_remote_close(struct nb_remote *r, void (*warn)(void *arg, const char *ms
 /* ---- capture.c: --hops ---- */
 
 struct nb_capture;
-/* Before a run of cfg across topo: starts capturing on the path's interfaces and lets the run's flows log
- * into the capture (hooks). NULL when it could not start (the reason noted in rep). */
+/* Before a run of cfg across topo: starts timing the hops with backend (auto: eBPF, else libpcap) and lets
+ * the run's flows log into it (hooks). NULL when it could not start (the reason noted in rep). */
 struct nb_capture *nb_capture_begin(struct nb_topo *topo, const struct nb_test_cfg *cfg,
-				    struct nb_run_hooks *hooks, struct nb_report *rep);
+				    enum nb_hops_backend backend, struct nb_run_hooks *hooks,
+				    struct nb_report *rep);
 /* After the run: the decomposition into rep->hops (a note when there is none); frees c (NULL is fine). */
 void nb_capture_end(struct nb_capture *c, struct nb_report *rep);
+/* --capture: before a run across topo, its packets into pc->file; NULL when it could not start (noted). */
+struct nb_pathcap;
+struct nb_pathcap *nb_bench_pathcap_begin(struct nb_topo *topo, const struct nb_pathcap_cfg *pc,
+					  struct nb_report *rep);
+/* After it: what the file holds into rep->capture; frees c (NULL is fine). */
+void nb_bench_pathcap_end(struct nb_pathcap *c, struct nb_report *rep);
 
 #endif

@@ -228,30 +228,47 @@ static void said(const struct nb_compare *c, const struct nb_compare_run *r)
 /* --hops: right after a run without capture, the same test with it; keeps both round trips and the
  * decomposition. */
 static void capture_run(struct nb_compare *c, struct nb_compare_run *r, const struct nb_test_cfg *cfg,
-			double rtt_without_ns)
+			const struct nb_hist_stats *without)
 {
-	struct nb_run_opts o = {.quit = c->cfg.quit, .capture = true};
+	struct nb_run_opts o = {.quit = c->cfg.quit, .capture = true, .hops_backend = c->cfg.hops_backend};
 	struct nb_report rep;
 	nb_report_init(&rep);
 	r->capture = true;
 	r->ok = nb_target_run(c->targets[r->pi], cfg, &o, &rep) == 0 && rep.complete && rep.hops;
 	r->rep = &rep;
 	if (r->ok)
-		nb_hcell_add(&c->hcells[r->ti][r->pli][r->pi], rtt_without_ns, &rep);
+		nb_hcell_add(&c->hcells[r->ti][r->pli][r->pi], without, &rep);
 	said(c, r);
 	nb_report_free(&rep);
+}
+
+/* --capture STEM: run (ti, pli, pi)'s file, STEM-PATH-TEST-PLACEMENT-rROUND.pcapng, into file. */
+static void capture_file(const struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi, char *file,
+			 size_t len)
+{
+	const char *stem = c->cfg.pathcap.file;
+	size_t n = strlen(stem), e = n > 7 && !strcmp(stem + n - 7, ".pcapng") ? n - 7 : n;
+	snprintf(file, len, "%.*s-%s-%s-%s-r%u.pcapng", (int)e, stem, c->cfg.paths[pi],
+		 c->cfg.tests[ti]->name, nb_compare_row_placement(c, ti, pli), c->rounds);
 }
 
 static void one_run(struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi)
 {
 	struct nb_compare_run r = {.round = c->rounds, .ti = ti, .pli = pli, .pi = pi};
 	struct nb_run_opts o = {.quit = c->cfg.quit};
+	struct nb_pathcap_cfg pcap = c->cfg.pathcap;
+	char file[512];
 	struct nb_hist *h = NULL;
 	struct nb_test_cfg cfg;
 	struct nb_report rep;
 
 	run_cfg(c, ti, pli, pi, &cfg);
 	nb_report_init(&rep);
+	if (pcap.file) {
+		capture_file(c, ti, pli, pi, file, sizeof(file));
+		pcap.file = file;
+		o.pathcap = &pcap;
+	}
 	/* the run's own histogram, merged into the cell's only when the run completed */
 	if (c->hists[ti][pli][pi] && nb_hist_new(&h) == 0)
 		o.latency = h;
@@ -268,10 +285,10 @@ static void one_run(struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi
 		nb_hist_merge(c->hists[ti][pli][pi], h);
 	nb_hist_free(h);
 	said(c, &r);
-	double rtt_ns = rep.lat.mean_ns;
+	struct nb_hist_stats without = rep.lat;
 	nb_report_free(&rep);
 	if (r.ok && c->cfg.hops && c->cfg.tests[ti]->kind == NB_TEST_RR)
-		capture_run(c, &r, &cfg, rtt_ns);
+		capture_run(c, &r, &cfg, &without);
 }
 
 /* ---- the rounds ---- */
@@ -424,8 +441,10 @@ bool nb_compare_hops_vs(const struct nb_compare *c, unsigned ti, unsigned pli, u
 			const char **ret_parent, struct nb_hops_vs *ret)
 {
 	int pp = parent_index(c, pi, ret_parent);
+	/* the probes' cost per hit, pooled over the test's paths in this placement */
+	double probe_ns = nb_hcell_probe_ns(c->hcells[ti][pli], c->cfg.npaths, c->cfg.ci_level);
 	return nb_hcell_vs(&c->hcells[ti][pli][pi], pp < 0 ? NULL : &c->hcells[ti][pli][pp], c->cfg.ci_level,
-			   ret);
+			   probe_ns, ret);
 }
 
 /* ---- the figures and their intervals ---- */

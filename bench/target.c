@@ -324,12 +324,15 @@ static int run_path(struct nb_target *t, struct run_ctx *x, const struct nb_test
 	path_facts(t->topo, rep);
 	snprintf(p.cfg.host, sizeof(p.cfg.host), "%s", nb_topo_dial_addr(t->topo));
 	p.cfg.port = nb_topo_dial_port(t->topo);
-	struct nb_capture *cap = x->o->capture ? nb_capture_begin(t->topo, cfg, &x->hooks, rep) : NULL;
+	struct nb_capture *cap =
+	    x->o->capture ? nb_capture_begin(t->topo, cfg, x->o->hops_backend, &x->hooks, rep) : NULL;
+	struct nb_pathcap *pcap = x->o->pathcap ? nb_bench_pathcap_begin(t->topo, x->o->pathcap, rep) : NULL;
 	pthread_t th;
 	if (pthread_create(&th, NULL, path_run_main, &p) != 0)
 		p.rc = -EAGAIN;
 	else
 		pthread_join(th, NULL);
+	nb_bench_pathcap_end(pcap, rep);
 	nb_capture_end(cap, rep);
 	watch_end(x, rep);
 	if (p.rc < 0) {
@@ -383,6 +386,7 @@ int nb_target_run_hops(struct nb_target *t, const struct nb_test_cfg *cfg, const
 	struct nb_report with;
 	without.capture = false;
 	with_capture.capture = true;
+	with_capture.pathcap = NULL;
 	nb_report_init(&with);
 	snprintf(with.cmdline, sizeof(with.cmdline), "%s", rep->cmdline);
 	int r = nb_target_run(t, cfg, &without, rep);
@@ -396,6 +400,8 @@ int nb_target_run_hops(struct nb_target *t, const struct nb_test_cfg *cfg, const
 		with.hops = NULL;
 		rep->hops->rtt_without_ns = rep->lat.mean_ns;
 		rep->hops->rtt_with_ns = with.lat.mean_ns;
+		rep->hops->rtt_p50_without_ns = rep->lat.p50_ns;
+		rep->hops->rtt_p50_with_ns = with.lat.p50_ns;
 		rep->hops->runs_without = 1;
 		rep->hops->runs_with = 1;
 	}

@@ -13,6 +13,8 @@
 
 #include "nbench/bench.h"
 #include "nbench/cfg.h"
+#include "nbench/hops.h"
+#include "nbench/pathcap.h"
 
 struct nb_hist;
 
@@ -39,6 +41,8 @@ struct cli_test {
 	struct nb_wire_opts wire; /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
 	unsigned runs;		  /* --runs: rounds (compare, sweep); 0: not given */
 	char cmdline[512];
+	enum nb_hops_backend hops_backend; /* --hops=B (auto), then what cli_hops_pick chose */
+	struct nb_pathcap_cfg pathcap;	   /* --capture FILE, --capture-snap, --capture-max */
 };
 
 /* ---- options (opts.c) ----
@@ -92,6 +96,7 @@ struct cli_opt {
 	/* help's "%s": a list that lives elsewhere (the path kinds of topo/plan.c's table) */
 	const char *(*help_list)(char *buf, size_t len, const char *sep);
 	int (*parse)(void *base, const char *arg); /* CLI_OT_FN: base is the struct the row's fields are of */
+	bool opt_arg; /* its argument may be left out: --name alone (arg NULL) or --name=ARG */
 };
 #define CLI_STR_(x)	   #x
 #define CLI_STR(x)	   CLI_STR_(x) /* a macro's value as a string, for the help texts */
@@ -166,6 +171,15 @@ void cli_help(const struct cli_cmd *cmd);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A port number, 1 to 65535, into *ret: 0 or -EINVAL. */
 int cli_parse_port(const char *s, uint16_t *ret);
+
+/* --hops: resolves *b for a kind test: ebpf where nb_hops_ebpf_probe allows it; auto falls back to pcap (rr
+ * only) with one line on stderr and a note in rep (may be NULL). 0, or 2 with the reason in err (--hops=ebpf
+ * where eBPF cannot run, pcap for crr). */
+struct nb_report;
+int cli_hops_pick(const char *cmd, enum nb_hops_backend *b, enum nb_test_kind kind, struct nb_report *rep,
+		  char *err, size_t errlen);
+/* --hops=B's argument into the int at base (a cli_opt's CLI_OT_FN): 0, or 2 after its one-line error. */
+int cli_parse_hops(void *base, const char *arg);
 
 /* Where t's tests run, as bench/ takes it (trouble at teardown printed by cli_warn). */
 void cli_where(const struct cli_test *t, struct nb_where *ret);

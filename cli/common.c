@@ -6,10 +6,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "nbench/hops.h"
+#include "nbench/report.h"
 
 static volatile sig_atomic_t quit_flag;
 
@@ -52,6 +55,35 @@ void cli_where(const struct cli_test *t, struct nb_where *ret)
 	    .for_ns = (t->hops ? 2 : 1) * (t->load_bps > 0 ? 3 : 1) * (t->cfg.warmup_ns + t->cfg.duration_ns),
 	    .wire = t->wire,
 	    .warn = cli_warn};
+}
+
+int cli_hops_pick(const char *cmd, enum nb_hops_backend *b, enum nb_test_kind kind, struct nb_report *rep,
+		  char *err, size_t errlen)
+{
+	char why[200];
+	if (*b == NB_HOPS_PCAP && kind != NB_TEST_RR) {
+		snprintf(err, errlen, "--hops=pcap splits rr only (crr's handshake needs --hops=ebpf)");
+		return 2;
+	}
+	if (*b == NB_HOPS_PCAP)
+		return 0;
+	if (nb_hops_ebpf_probe(why, sizeof(why)) == 0) {
+		*b = NB_HOPS_EBPF;
+		return 0;
+	}
+	if (*b == NB_HOPS_EBPF || kind != NB_TEST_RR) {
+		snprintf(err, errlen, "--hops%s: eBPF cannot run here: %s", *b == NB_HOPS_EBPF ? "=ebpf" : "",
+			 why);
+		return 2;
+	}
+	fprintf(stderr,
+		"nbench %s: --hops: eBPF cannot run here (%s); capturing with libpcap instead, which adds to "
+		"the round trip (the overhead line says how much)\n",
+		cmd, why);
+	if (rep)
+		nb_report_note(rep, "--hops fell back to pcap: %s", why);
+	*b = NB_HOPS_PCAP;
+	return 0;
 }
 
 void cli_warn(void *arg, const char *msg)

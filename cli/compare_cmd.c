@@ -121,6 +121,12 @@ static int parse_gone_max_runs(void *base, const char *arg)
 	return cli_usage_error("compare", "--max-runs is gone: --max-rounds N, or --max-time DURATION");
 }
 
+/* --hops[=B], as the tests take it, into compare's test settings. */
+static int parse_hops(void *base, const char *arg)
+{
+	return cli_parse_hops(&((struct cmp_args *)base)->t, arg);
+}
+
 static int parse_placement(void *base, const char *arg)
 {
 	struct nb_compare_cfg *c = &((struct cmp_args *)base)->cfg;
@@ -176,9 +182,13 @@ static const struct cli_opt compare_opts[] = {
 	     "PREFIX-TEST-PLACEMENT-PATH.hgrm (a line per file written)"},
     {"allow-missing", 0, NULL, CLI_C_COMPARE, 0, CLI_OT_SET, CLI_FIELD(struct cmp_args, allow_missing),
      .lo = 1, .help = "exit 0 when a path could not be built here (default: exit 3)"},
-    {"hops", 0, NULL, CLI_C_COMPARE, 0, CLI_OT_SET, CLI_FIELD(struct cmp_args, t.hops), .lo = 1,
-     .help = "rr tests: after each run the same with capture on every interface of\nthe path: a "
-	     "waterfall per path, the capture's overhead, and each path's\nhops beside the hop delta"},
+    {"hops", 0, "B", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_hops, .opt_arg = true,
+     .help = "rr tests: after each run the same with timestamps on every interface of\nthe path and at "
+	     "both sockets: a waterfall per path, their overhead, and\neach path's hops beside the hop "
+	     "delta; B: ebpf (kernel probes, the\ndefault where BPF may run), pcap (libpcap), auto"},
+    {"capture", 0, "STEM", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, t.pathcap.file),
+     .help = "each run's packets on every interface of its path into\n"
+	     "STEM-PATH-TEST-PLACEMENT-rROUND.pcapng (pcapng; not with --hops)"},
     {"host", 'H', "SERVER", CLI_C_COMPARE, 0, CLI_OT_STRING, CLI_FIELD(struct cmp_args, t.cfg.host),
      .what = "a host name or address",
      .help = "build each path's server half on SERVER (its `nbench serve --paths\n--key-file K`); "
@@ -211,6 +221,13 @@ static int compare_check(struct cmp_args *a)
 		return cli_usage_error("compare", "--port is the agent's, with -H");
 	if (host && t->hops)
 		return cli_usage_error("compare", "--hops captures on paths of this host: not with -H");
+	if (t->pathcap.file && (t->hops || host))
+		return cli_usage_error("compare",
+				       "--capture is for paths of this host, without --hops (it would "
+				       "count the capture's cost as the probes')");
+	char err[256];
+	if (t->hops && cli_hops_pick("compare", &t->hops_backend, NB_TEST_RR, NULL, err, sizeof(err)))
+		return cli_usage_error("compare", "%s", err);
 	if (host && !t->key_file)
 		return cli_usage_error("compare",
 				       "-H needs --key-file (the agent's key: nbench serve --paths)");
@@ -555,6 +572,8 @@ int cmd_compare(int argc, char **argv)
 	if (!a.cfg.where.port) /* -H: the agent's; else the paths' responders' */
 		a.cfg.where.port = NB_DEFAULT_PORT;
 	a.cfg.hops = a.t.hops;
+	a.cfg.hops_backend = a.t.hops_backend;
+	a.cfg.pathcap = a.t.pathcap;
 	a.cfg.quit = cli_quit_flag();
 	a.cfg.where.warn = cli_warn;
 	a.cfg.building = on_building;

@@ -96,6 +96,8 @@ void cli_compare_record(struct cli_compare *cc, const struct nb_compare_run *r)
 	if (!r->ok)
 		cJSON_AddStringToObject(j, "error", r->rep->error);
 	cJSON_AddBoolToObject(j, "disturbed", r->rep->cpu.disturbed);
+	if (r->rep->capture)
+		cJSON_AddItemToObject(j, "capture", nb_report_capture_json(r->rep->capture));
 	cJSON_AddStringToObject(j, "gen_cpus", r->rep->gen_cpus);
 	cJSON_AddStringToObject(j, "resp_cpus", r->rep->resp_cpus);
 	for (int m = 0; m < NB_M_COUNT; m++)
@@ -271,21 +273,29 @@ static void print_text(const struct nb_compare *c, FILE *out)
 	}
 }
 
-/* --hops: a path's hops beside the difference of the mean round trips compare measured without capture. */
-static void print_hops_vs(struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi, FILE *out)
+/* --hops: a path's hops (less the probes' cost when it is known: ebpf) beside the difference of the median
+ * round trips compare measured without the timestamps (a shared machine's other work lands in the means
+ * first; they are given too). */
+static void print_hops_vs(struct nb_compare *c, unsigned ti, unsigned pli, unsigned pi,
+			  const struct nb_report_hops *h, FILE *out)
 {
 	const char *par;
 	struct nb_hops_vs v;
 	if (!nb_compare_hops_vs(c, ti, pli, pi, &par, &v))
 		return;
-	double apart_ns = fabs(v.capture_ns - v.compare_ns);
-	fprintf(
-	    out,
-	    "  %s - %s: the hops add %+.2f us (capture); the mean round trip, %+.2f ± %.2f us (runs without "
-	    "capture): %s by %.2f us\n",
-	    c->cfg.paths[pi], par, v.capture_ns / 1e3, v.compare_ns / 1e3, v.ci_ns / 1e3,
-	    apart_ns <= v.ci_ns ? "within the interval, apart" : "outside the interval, apart",
-	    apart_ns / 1e3);
+	bool less = isfinite(v.less_ns);
+	double hops = less ? v.less_ns : v.capture_ns, apart_ns = fabs(hops - v.p50_ns);
+	char raw[64] = "";
+	if (less)
+		snprintf(raw, sizeof(raw), "; %+.2f us with it", v.capture_ns / 1e3);
+	fprintf(out,
+		"  %s - %s: the hops add %+.2f us (%s%s%s); the median round trip, %+.2f ± %.2f us (runs "
+		"without %s; the mean's %+.2f ± %.2f): %s by %.2f us\n",
+		c->cfg.paths[pi], par, hops / 1e3, h->backend, less ? ", less the probes' cost" : "", raw,
+		v.p50_ns / 1e3, v.p50_ci_ns / 1e3, strcmp(h->backend, "ebpf") ? "capture" : "probes",
+		v.compare_ns / 1e3, v.ci_ns / 1e3,
+		apart_ns <= v.p50_ci_ns ? "within the interval, apart" : "outside the interval, apart",
+		apart_ns / 1e3);
 }
 
 static void print_hops_text(struct nb_compare *c, FILE *out)
@@ -300,7 +310,7 @@ static void print_hops_text(struct nb_compare *c, FILE *out)
 			 nb_compare_row_placement(c, ti, pli));
 		fputc('\n', out);
 		nb_report_text_hops(h, title, out);
-		print_hops_vs(c, ti, pli, pi, out);
+		print_hops_vs(c, ti, pli, pi, h, out);
 	}
 }
 
@@ -539,6 +549,7 @@ static cJSON *hops_entry(struct nb_compare *c, unsigned ti, unsigned pli, unsign
 	cJSON_AddStringToObject(o, "test", test_name(c, ti));
 	cJSON_AddStringToObject(o, "placement", nb_compare_row_placement(c, ti, pli));
 	cJSON_AddStringToObject(o, "path", c->cfg.paths[pi]);
+	cJSON_AddStringToObject(o, "backend", h->backend);
 	cJSON_AddItemToObject(o, "hops", nb_report_hops_json(h));
 	cJSON_AddNumberToObject(o, "decomposed", (double)h->decomposed);
 	cJSON_AddNumberToObject(o, "rtt_mean_ns", h->rtt_mean_ns);
@@ -546,13 +557,17 @@ static cJSON *hops_entry(struct nb_compare *c, unsigned ti, unsigned pli, unsign
 	cJSON_AddNumberToObject(o, "rtt_mean_with_capture_ns", h->rtt_with_ns);
 	cJSON_AddNumberToObject(o, "overhead_ns", h->rtt_with_ns - h->rtt_without_ns);
 	cJSON_AddNumberToObject(o, "runs_with", h->runs_with);
-	cJSON_AddNumberToObject(o, "hop_sum_ns", nb_hops_sum_ns(h));
+	cJSON_AddNumberToObject(o, "hop_sum_ns", nb_hops_sum_ns(h, 0));
+	num_or_null(o, "probe_hits_per_txn", h->probe_hits > 0 ? h->probe_hits : NAN);
 	if (nb_compare_hops_vs(c, ti, pli, pi, &par, &v)) {
 		cJSON *p = cJSON_AddObjectToObject(o, "vs_parent");
 		cJSON_AddStringToObject(p, "from", par);
 		cJSON_AddNumberToObject(p, "hops_delta_ns", v.capture_ns);
+		num_or_null(p, "hops_delta_less_probes_ns", v.less_ns);
 		cJSON_AddNumberToObject(p, "rtt_delta_ns", v.compare_ns);
 		num_or_null(p, "rtt_delta_ci_ns", v.ci_ns);
+		cJSON_AddNumberToObject(p, "rtt_p50_delta_ns", v.p50_ns);
+		num_or_null(p, "rtt_p50_delta_ci_ns", v.p50_ci_ns);
 	}
 	return o;
 }

@@ -17,6 +17,8 @@
 #include "cli.h"
 #include "nbench/clock.h"
 #include "nbench/engine.h"
+#include "nbench/hops.h"
+#include "nbench/pathcap.h"
 #include "nbench/topo.h"
 #include "nbench/units.h"
 
@@ -35,6 +37,16 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #define STR(x)	STR_(x)
 #define MS	(1000LL * 1000)
 #define S	(1000LL * MS)
+
+int cli_parse_hops(void *base, const char *arg)
+{
+	struct cli_test *t = base;
+	t->hops = true;
+	if (arg && nb_hops_parse_backend(arg, &t->hops_backend) < 0)
+		return cli_usage_error(nb_test_kind_name(t->cfg.kind),
+				       "--hops: '%s' is not ebpf, pcap or auto", arg);
+	return 0;
+}
 
 /* The order is --help's. */
 static const struct cli_opt shared_opts[] = {
@@ -146,9 +158,23 @@ static const struct cli_opt shared_opts[] = {
     {"busy-poll", 0, "US", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_UINT,
      CLI_FIELD(struct cli_test, cfg.busy_poll_us), .lo = 0, .hi = NB_MAX_BUSY_POLL_US, .what = "microseconds",
      .help = "SO_BUSY_POLL of US microseconds on every data socket"},
-    {"hops", 0, NULL, CLI_C_RR, 0, CLI_OT_SET, CLI_FIELD(struct cli_test, hops), .lo = 1,
-     .help = "with --path/--topo: capture on every interface of the path and split each\nround trip "
-	     "into hops (also runs without capture: its overhead)"},
+    {"hops", 0, "B", CLI_C_RR | CLI_C_CRR, 0, CLI_OT_FN, .parse = cli_parse_hops, .opt_arg = true,
+     .help = "with --path/--topo: split each round trip into hops, with timestamps\ntaken on every "
+	     "interface of the path and at both sockets; B: ebpf\n(kernel probes, the default where BPF may "
+	     "run), pcap (libpcap on every\ninterface; rr only), auto. Also runs without them: their "
+	     "overhead"},
+    {"capture", 0, "FILE", CLI_C_TESTS | CLI_C_COMPARE, 0, CLI_OT_ARG,
+     CLI_FIELD(struct cli_test, pathcap.file),
+     .help = "with --path/--topo: the test's packets on every interface of the path\ninto FILE (pcapng, "
+	     "for tshark and Wireshark; the figures then include\nthe capture's cost; compare: FILE's stem "
+	     "and each run's names)"},
+    {"capture-snap", 0, "B", CLI_C_TESTS | CLI_C_COMPARE, 0, CLI_OT_BYTES,
+     CLI_FIELD(struct cli_test, pathcap.snap_bytes), .lo = NB_PATHCAP_SNAP_MIN, .hi = NB_PATHCAP_SNAP_MAX,
+     .what = "a snap length", .help = "--capture: bytes kept per packet", .dflt = "256"},
+    {"capture-max", 0, "SIZE", CLI_C_TESTS | CLI_C_COMPARE, 0, CLI_OT_BYTES,
+     CLI_FIELD(struct cli_test, pathcap.max_bytes), .lo = NB_PATHCAP_MAX_MIN, .hi = 1LL << 40,
+     .what = "a file size",
+     .help = "--capture: the file's size cap; packets past it are counted, not\nwritten", .dflt = "64M"},
     {"json", 0, NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_DIFF, 0,
      CLI_OT_SET, CLI_FIELD(struct cli_test, format), .lo = CLI_JSON, .help = "JSON report (default: text)"},
     {"csv", 0, NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_DIFF, 0, CLI_OT_SET,
@@ -219,9 +245,12 @@ static bool own_named(const struct cli_cmd *cmd, const char *name)
 static void print_opt_help(const struct cli_opt *o)
 {
 	char flag[64], text[512], list[256];
-	snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s", o->short_name ? '-' : ' ',
-		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name, o->arg ? " " : "",
-		 o->arg ? o->arg : "");
+	snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s%s", o->short_name ? '-' : ' ',
+		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
+		 o->opt_arg ? "[="
+		 : o->arg   ? " "
+			    : "",
+		 o->arg ? o->arg : "", o->opt_arg ? "]" : "");
 	if (strlen(flag) > FLAG_COLS)
 		printf("  %s\n  %-*s ", flag, FLAG_COLS, "");
 	else
@@ -284,6 +313,12 @@ static void add_short(const struct cli_opt *o, char *shorts, size_t *s, size_t l
 	}
 }
 
+/* getopt's has_arg of a row. */
+static int has_arg(const struct cli_opt *o)
+{
+	return o->opt_arg ? optional_argument : o->arg ? required_argument : no_argument;
+}
+
 /* The getopt tables: the command's own rows, then each shared long name of its family once (the first row
  * that has it, unless an own row has it), then --help. */
 static void getopt_tables(const struct cli_cmd *cmd, struct option *longs, char *shorts, size_t shorts_len)
@@ -293,8 +328,7 @@ static void getopt_tables(const struct cli_cmd *cmd, struct option *longs, char 
 	shorts[s++] = O_HELP;
 	for (unsigned j = 0; j < cmd->n_own; j++) {
 		const struct cli_opt *o = &cmd->own[j];
-		longs[n++] =
-		    (struct option){o->name, o->arg ? required_argument : no_argument, NULL, O_OWN + (int)j};
+		longs[n++] = (struct option){o->name, has_arg(o), NULL, O_OWN + (int)j};
 		add_short(o, shorts, &s, shorts_len);
 	}
 	for (size_t i = 0; i < N_OPTS; i++) {
@@ -305,8 +339,7 @@ static void getopt_tables(const struct cli_cmd *cmd, struct option *longs, char 
 		for (size_t j = 0; j < i; j++)
 			seen |= in_family(cmd, &shared_opts[j]) && !strcmp(shared_opts[j].name, o->name);
 		if (!seen)
-			longs[n++] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-						     O_ROW + (int)i};
+			longs[n++] = (struct option){o->name, has_arg(o), NULL, O_ROW + (int)i};
 		add_short(o, shorts, &s, shorts_len);
 	}
 	longs[n++] = (struct option){"help", no_argument, NULL, O_HELP};
@@ -633,6 +666,8 @@ static const struct {
 } needs[] = {
     {"force", "wire", "it takes ports that fail --wire's checks"},
     {"load-proto", "load", "it is the protocol of --load's stream"},
+    {"capture-snap", "capture", "it is the snap length of --capture's file"},
+    {"capture-max", "capture", "it caps --capture's file"},
 };
 
 /* The tables above over what ps was given: 0, or 2 after the error. */

@@ -27,7 +27,7 @@ static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struc
 		nb_report_write_text_head(L->rep, stdout);
 		nb_report_text_interval_header(cfg, stdout);
 	} else if (iv->start_s < L->last_end_s) {
-		printf("(the same test again, with capture on the path's interfaces: --hops)\n");
+		printf("(the same test again, with its hops timed: --hops)\n");
 	}
 	L->head = true;
 	L->last_end_s = iv->end_s;
@@ -35,27 +35,49 @@ static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struc
 	fflush(stdout);
 }
 
-/* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
-static int hops_check(const struct cli_test *t, char *err, size_t errlen)
+/* Whether --hops can run with t's settings: 0 (t->hops_backend then says which backend runs), or 2 with the
+ * reason in err. */
+static int hops_check(struct cli_test *t, struct nb_report *rep, char *err, size_t errlen)
 {
 	const char *why = NULL;
-	if (t->cfg.kind != NB_TEST_RR)
-		why = "--hops applies to rr";
+	if (t->cfg.kind != NB_TEST_RR && t->cfg.kind != NB_TEST_CRR)
+		why = "--hops applies to rr and crr";
 	else if (!t->path && !t->topo)
 		why = "--hops needs --path or --topo: it captures on the path's interfaces";
 	else if (t->host_given)
 		why = "--hops captures on a path of this host: not with -H";
 	else if (t->cfg.req_bytes < NB_MARK_BYTES || t->cfg.resp_bytes < NB_MARK_BYTES)
 		why = "--hops needs requests and responses of at least 16 bytes: they carry the marker";
+	if (why) {
+		snprintf(err, errlen, "%s", why);
+		return 2;
+	}
+	return cli_hops_pick(nb_test_kind_name(t->cfg.kind), &t->hops_backend, t->cfg.kind, rep, err, errlen);
+}
+
+/* Whether --capture can run with t's settings: 0, or 2 with the reason in err. */
+static int capture_check(const struct cli_test *t, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	if (!t->pathcap.file)
+		return 0;
+	if (!t->path && !t->topo)
+		why = "--capture needs --path or --topo: it captures on the path's interfaces";
+	else if (t->host_given)
+		why = "--capture captures on a path of this host: not with -H";
+	else if (t->hops)
+		why = "--capture with --hops would count the capture's cost as the probes': run them apart";
 	if (why)
 		snprintf(err, errlen, "%s", why);
 	return why ? 2 : 0;
 }
 
 /* What only shows at run time: 0, or 2 with the reason in rep->error. */
-static int run_check(const struct cli_test *t, struct nb_report *rep)
+static int run_check(struct cli_test *t, struct nb_report *rep)
 {
-	if (t->hops && !t->load_bps && hops_check(t, rep->error, sizeof(rep->error)))
+	if (t->hops && !t->load_bps && hops_check(t, rep, rep->error, sizeof(rep->error)))
+		return 2;
+	if (capture_check(t, rep->error, sizeof(rep->error)))
 		return 2;
 	if (t->path && t->host_given && (t->wire.ifs || t->wire.rate_bps > 0)) {
 		snprintf(rep->error, sizeof(rep->error),
@@ -73,7 +95,8 @@ static int run_test(struct cli_test *t, struct nb_report *rep, struct live *live
 				.arg = live,
 				.quit = cli_quit_flag(),
 				.latency = t->hist,
-				.host_facts = !t->load_bps};
+				.host_facts = !t->load_bps,
+				.pathcap = t->pathcap.file ? &t->pathcap : NULL};
 	struct nb_target *tg;
 	struct nb_where w;
 	char err[256] = "";
@@ -82,6 +105,7 @@ static int run_test(struct cli_test *t, struct nb_report *rep, struct live *live
 	snprintf(rep->cmdline, sizeof(rep->cmdline), "%s", t->cmdline);
 	if ((r = run_check(t, rep)))
 		return r;
+	o.hops_backend = t->hops_backend;
 	cli_where(t, &w);
 	if ((r = nb_target_open(&w, &t->cfg, &tg, err, sizeof(err))) < 0) {
 		snprintf(rep->error, sizeof(rep->error), "%s", err);

@@ -882,6 +882,8 @@ static int start_flows(struct run *R)
 	R->t_start = nb_now_ns();
 	R->t_measure = R->t_start + cfg->warmup_ns;
 	R->t_end = R->t_measure + cfg->duration_ns;
+	if (R->hooks && R->hooks->bounds)
+		R->hooks->bounds(R->hooks->bounds_arg, R->t_measure, R->t_end);
 	for (unsigned i = 0; i < R->nflows; i++) {
 		struct gflow *g = &R->flows[i];
 		g->live.cpu = -1;

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ void nb_report_free(struct nb_report *r)
 	r->path_json = NULL;
 	free(r->hops);
 	r->hops = NULL;
+	free(r->capture);
+	r->capture = NULL;
 	for (unsigned i = 0; i < r->n_ifaces; i++)
 		nb_nic_snap_free(&r->ifaces[i].delta);
 	free(r->ifaces);
@@ -700,6 +703,8 @@ static int write_text(const struct nb_report *r, unsigned flags, FILE *out)
 		fputc('\n', out);
 		nb_report_text_hops(r->hops, r->path, out);
 	}
+	if (r->capture)
+		nb_report_text_capture(r->capture, out);
 	for (unsigned i = 0; i < r->n_notes; i++)
 		fprintf(out, "note: %s\n", r->notes[i]);
 	if (!r->complete)
@@ -723,18 +728,66 @@ int nb_report_write_text_flags(const struct nb_report *r, unsigned flags, FILE *
 	return write_text(r, flags, out);
 }
 
+void nb_report_text_capture(const struct nb_report_capture *c, FILE *out)
+{
+	fprintf(out, "capture:   %s: %llu packets from %u interfaces, %llu bytes", c->file,
+		(unsigned long long)c->packets, c->n_ifs, (unsigned long long)c->file_bytes);
+	fprintf(out,
+		" (%llu cut to %u bytes, %llu left out past the %llu-byte cap, %llu dropped by the kernel)\n",
+		(unsigned long long)c->truncated, c->snap_bytes, (unsigned long long)c->over_cap,
+		(unsigned long long)c->max_bytes, (unsigned long long)c->dropped);
+	if (c->error[0])
+		fprintf(out, "capture:   INCOMPLETE: %s\n", c->error);
+}
+
 static void fmt_us(double ns, char *buf, size_t len)
 {
 	snprintf(buf, len, "%.2f", ns / 1000.0);
 }
 
+double nb_report_hops_probe_ns(const struct nb_report_hops *h)
+{
+	if (h->probe_hits <= 0 || !h->runs_with)
+		return NAN;
+	if (h->rtt_p50_without_ns > 0 && h->rtt_p50_with_ns > 0)
+		return (double)(h->rtt_p50_with_ns - h->rtt_p50_without_ns) / h->probe_hits;
+	if (h->rtt_without_ns > 0)
+		return (h->rtt_with_ns - h->rtt_without_ns) / h->probe_hits;
+	return NAN;
+}
+
+/* What the eBPF backend adds: the probes' hits and each one's share of the overhead; the records checked
+ * against the generator's log. */
+static void text_hops_ebpf(const struct nb_report_hops *h, FILE *out)
+{
+	double c = nb_report_hops_probe_ns(h);
+	if (isfinite(c))
+		fprintf(
+		    out,
+		    "  probes: %.1f hits per transaction, %.0f ns each (the %s round trip's overhead shared "
+		    "out; each segment holds about one)\n",
+		    h->probe_hits, c, h->rtt_p50_with_ns > 0 ? "median" : "mean");
+	else if (h->probe_hits > 0)
+		fprintf(out, "  probes: %.1f hits per transaction\n", h->probe_hits);
+	fprintf(out,
+		"  records: %llu checked against the generator's log, %llu start at its send and end by its "
+		"receive, %.2f us before it on average\n",
+		(unsigned long long)h->records_checked, (unsigned long long)h->records_consistent,
+		h->tail_ns / 1000.0);
+	if (h->ring_evicted)
+		fprintf(out, "  left out: %llu transactions (out of order or beyond the chains kept)\n",
+			(unsigned long long)h->ring_evicted);
+}
+
 void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE *out)
 {
-	fprintf(out,
-		"hops on %s: %llu of %llu transactions seen on every interface both ways, mean round trip "
-		"%.2f us\n",
-		path && path[0] ? path : "the path", (unsigned long long)h->decomposed,
-		(unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
+	bool ebpf = !strcmp(h->backend, "ebpf");
+	fprintf(
+	    out,
+	    "hops (%s) on %s: %llu of %llu transactions seen on every interface both ways, mean round trip "
+	    "%.2f us\n",
+	    h->backend[0] ? h->backend : "pcap", path && path[0] ? path : "the path",
+	    (unsigned long long)h->decomposed, (unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
 	if (h->n)
 		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %6s  %s\n", "segment (us)", "from > to", "p50",
 			"p90", "p99", "mean", "share", "");
@@ -764,12 +817,13 @@ void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE 
 	if (h->runs_with && h->rtt_without_ns > 0)
 		fprintf(
 		    out,
-		    "  capture overhead: mean round trip %.2f us without capture, %.2f us with (%+.2f us, "
-		    "%+.1f%%)\n",
-		    h->rtt_without_ns / 1000.0, h->rtt_with_ns / 1000.0,
-		    (h->rtt_with_ns - h->rtt_without_ns) / 1000.0,
+		    "  %s overhead: mean round trip %.2f us without %s, %.2f us with (%+.2f us, %+.1f%%)\n",
+		    ebpf ? "probe" : "capture", h->rtt_without_ns / 1000.0, ebpf ? "probes" : "capture",
+		    h->rtt_with_ns / 1000.0, (h->rtt_with_ns - h->rtt_without_ns) / 1000.0,
 		    100.0 * (h->rtt_with_ns - h->rtt_without_ns) / h->rtt_without_ns);
-	if (h->ring_evicted || h->pcap_dropped)
+	if (ebpf)
+		text_hops_ebpf(h, out);
+	if (!ebpf && (h->ring_evicted || h->pcap_dropped))
 		fprintf(out,
 			"  capture lost: %llu sightings fell out of the ring, %llu packets dropped by the "
 			"kernel\n",
@@ -846,6 +900,15 @@ void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_inte
 static void j_num(cJSON *o, const char *k, double v)
 {
 	cJSON_AddNumberToObject(o, k, v);
+}
+
+/* v, or null when it does not apply */
+static void j_num_if(cJSON *o, const char *k, bool applies, double v)
+{
+	if (applies)
+		cJSON_AddNumberToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
 }
 
 static void j_u64(cJSON *o, const char *k, uint64_t v)
@@ -1079,9 +1142,34 @@ cJSON *nb_report_hops_json(const struct nb_report_hops *h)
 	return a;
 }
 
+cJSON *nb_report_capture_json(const struct nb_report_capture *c)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "interfaces");
+	cJSON_AddStringToObject(o, "file", c->file);
+	j_u64(o, "snap_bytes", c->snap_bytes);
+	j_u64(o, "max_bytes", c->max_bytes);
+	j_u64(o, "file_bytes", c->file_bytes);
+	j_u64(o, "packets", c->packets);
+	j_u64(o, "truncated", c->truncated);
+	j_u64(o, "over_cap", c->over_cap);
+	j_u64(o, "kernel_dropped", c->dropped);
+	j_str_or_null(o, "error", c->error);
+	for (unsigned i = 0; a && i < c->n_ifs; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", c->ifs[i].name);
+		j_str_or_null(e, "netns", c->ifs[i].netns);
+		j_u64(e, "packets", c->ifs[i].packets);
+		j_u64(e, "kernel_dropped", c->ifs[i].dropped);
+		cJSON_AddItemToArray(a, e);
+	}
+	return o;
+}
+
 static cJSON *j_hops_capture(const struct nb_report_hops *h)
 {
 	cJSON *o = cJSON_CreateObject();
+	bool ebpf = !strcmp(h->backend, "ebpf");
+	cJSON_AddStringToObject(o, "backend", h->backend[0] ? h->backend : "pcap");
 	j_u64(o, "transactions", h->txns);
 	j_u64(o, "decomposed", h->decomposed);
 	j_num(o, "rtt_mean_ns", h->rtt_mean_ns);
@@ -1089,11 +1177,20 @@ static cJSON *j_hops_capture(const struct nb_report_hops *h)
 	j_num(o, "rtt_mean_with_capture_ns", h->rtt_with_ns);
 	j_num(o, "overhead_ns",
 	      h->runs_with && h->rtt_without_ns > 0 ? h->rtt_with_ns - h->rtt_without_ns : 0);
+	j_num_if(o, "rtt_p50_without_capture_ns", h->rtt_p50_without_ns > 0, (double)h->rtt_p50_without_ns);
+	j_num_if(o, "rtt_p50_with_capture_ns", h->rtt_p50_with_ns > 0, (double)h->rtt_p50_with_ns);
 	j_u64(o, "runs_without", h->runs_without);
 	j_u64(o, "runs_with", h->runs_with);
 	j_u64(o, "ring_evicted", h->ring_evicted);
 	j_u64(o, "pcap_dropped", h->pcap_dropped);
 	cJSON_AddStringToObject(o, "clock", h->clock);
+	/* ebpf: the probes and the records; null for pcap */
+	double c = nb_report_hops_probe_ns(h);
+	j_num_if(o, "probe_hits_per_txn", ebpf, h->probe_hits);
+	j_num_if(o, "probe_ns_per_hit", ebpf && isfinite(c), isfinite(c) ? c : 0);
+	j_num_if(o, "records_checked", ebpf, (double)h->records_checked);
+	j_num_if(o, "records_consistent", ebpf, (double)h->records_consistent);
+	j_num_if(o, "tail_ns", ebpf, h->tail_ns);
 	return o;
 }
 
@@ -1170,6 +1267,8 @@ static cJSON *j_end(const struct nb_report *r)
 	}
 	cJSON_AddItemToObject(o, "interfaces", j_iface_counts(r, false));
 	cJSON_AddItemToObject(o, "server_interfaces", j_iface_counts(r, true));
+	if (r->capture)
+		cJSON_AddItemToObject(o, "capture", nb_report_capture_json(r->capture));
 	if (r->hops) {
 		cJSON_AddItemToObject(o, "hops", nb_report_hops_json(r->hops));
 		cJSON_AddItemToObject(o, "hops_capture", j_hops_capture(r->hops));

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "nbench/cfg.h"
+#include "nbench/hops.h"
+#include "nbench/pathcap.h"
 #include "nbench/workload.h"
 
 struct nb_report;
@@ -63,6 +65,9 @@ struct nb_run_opts {
 	volatile sig_atomic_t *quit; /* non-zero: end the run early, still report (incomplete); may be NULL */
 	struct nb_hist *latency;     /* rr, crr: the run's latency histogram is added to it; may be NULL */
 	bool capture; /* --hops: capture on the path's interfaces, the decomposition in rep->hops */
+	enum nb_hops_backend hops_backend; /* --hops' backend: EBPF, PCAP, or AUTO (eBPF, else libpcap) */
+	/* --capture: the test's packets on the path's interfaces into pathcap->file (pcapng); NULL: none */
+	const struct nb_pathcap_cfg *pathcap;
 	/* -H: watch the interface the route to the responder leaves by, take the responder's own interfaces
 	 * and the engine's facts into the report (a path's runs always report their interfaces). Off for runs
 	 * whose report nobody reads (throughput's trials). */
@@ -87,8 +92,9 @@ struct nb_topo *nb_target_topo(const struct nb_target *t);
 /* The engine t started for -H, or NULL (a path's runs start theirs). */
 struct nb_engine *nb_target_engine(const struct nb_target *t);
 
-/* rr --hops across an open path: a run without capture, then one with it; rep is the run without, with the
- * decomposition and both round trips in rep->hops. 0 or -errno (of the run without capture). */
+/* rr, crr --hops across an open path: a run without the timestamps, then one with them; rep is the run
+ * without, with the decomposition and both round trips (mean and median) in rep->hops. 0 or -errno (of the
+ * run without). */
 int nb_target_run_hops(struct nb_target *t, const struct nb_test_cfg *cfg, const struct nb_run_opts *o,
 		       struct nb_report *rep);
 

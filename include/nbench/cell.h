@@ -62,31 +62,40 @@ unsigned nb_cell_outliers(const struct nb_cell *c, const struct nb_cell *ref, en
 /* --hops: one rr test in one place, its runs with capture beside those without. */
 struct nb_hcell {
 	double without[NB_CELL_MAX_RUNS], with[NB_CELL_MAX_RUNS]; /* mean round trips of each run, ns */
+	double p50_without[NB_CELL_MAX_RUNS], p50_with[NB_CELL_MAX_RUNS]; /* and their medians */
 	unsigned n_without, n_with;
 	struct nb_report_hops *last; /* the last capture run's decomposition (owned) */
 };
 
-/* Adds a pair: the round trip of the run without capture and the capture run's report, whose decomposition
- * h takes over (rep->hops becomes NULL). */
-void nb_hcell_add(struct nb_hcell *h, double rtt_without_ns, struct nb_report *with);
-/* h's last decomposition with the capture's overhead over every pair (rtt_without_ns, rtt_with_ns, runs);
- * NULL when no capture run succeeded. */
+/* Adds a pair: the round trips of the run without capture and the capture run's report, whose
+ * decomposition h takes over (rep->hops becomes NULL). */
+struct nb_hist_stats;
+void nb_hcell_add(struct nb_hcell *h, const struct nb_hist_stats *without, struct nb_report *with);
+/* h's last decomposition with the capture's overhead over every pair (the means' and the medians' round
+ * trips, runs); NULL when no capture run succeeded. */
 struct nb_report_hops *nb_hcell_summary(struct nb_hcell *h, double level);
 /* Frees h's decomposition (h stays usable, empty of one). */
 void nb_hcell_free(struct nb_hcell *h);
 
-/* The hops' share of a decomposition: its "hop out" and "hop back" segments' means, ns. */
-double nb_hops_sum_ns(const struct nb_report_hops *h);
+/* The hops' share of a decomposition: its "hop out" and "hop back" segments' means, each less probe_ns
+ * (ebpf: each segment holds about one probe's cost; 0: as they are), ns. */
+double nb_hops_sum_ns(const struct nb_report_hops *h, double probe_ns);
 
-/* What a path's hops add to those of the path it extends (its parent), beside the difference of their mean
+/* What a path's hops add to those of the path it extends (its parent), beside the difference of their
  * round trips without capture. */
 struct nb_hops_vs {
 	double capture_ns; /* hop sum of the path - hop sum of the parent */
+	double less_ns;	   /* the same, each hop less its probe's cost (ebpf); NAN when not known */
 	double compare_ns,
 	    ci_ns; /* mean round trip of the path - the parent's, and its interval half-width */
+	double p50_ns, p50_ci_ns; /* the same of the median round trips: what the hops are held against */
 };
-/* false when either has no decomposition (parent NULL too). */
-bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level,
+/* ebpf: what one probe hit costs a round trip, pooled over n cells (it is the machine's, not a path's):
+ * the sum of their medians' overheads over the sum of their hits; NAN when none has hits (pcap). */
+double nb_hcell_probe_ns(const struct nb_hcell *cells, unsigned n, double level);
+/* false when either has no decomposition (parent NULL too). less_ns takes probe_ns (nb_hcell_probe_ns) out of
+ * each hop; NAN when it is NAN. */
+bool nb_hcell_vs(const struct nb_hcell *h, const struct nb_hcell *parent, double level, double probe_ns,
 		 struct nb_hops_vs *ret);
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "nbench/bench.h"
+#include "nbench/hops.h"
+#include "nbench/pathcap.h"
 #include "nbench/cell.h"
 
 #define NB_COMPARE_MAX_PATHS 16 /* every kind of the table (14) fits */
@@ -77,6 +79,10 @@ struct nb_compare_cfg {
 	struct nb_where where; /* host and port (an agent builds the paths' server halves), key, wire */
 	bool hops;	       /* rr: after each run the same with capture */
 	bool histograms;       /* keep every rr/crr cell's merged latency histogram (nb_compare_hist) */
+	enum nb_hops_backend hops_backend; /* --hops' backend (what cli chose) */
+	/* --capture STEM: each run's packets into STEM-PATH-TEST-PLACEMENT-rROUND.pcapng (pcapng; the stem's
+	 * .pcapng dropped); file NULL: none */
+	struct nb_pathcap_cfg pathcap;
 	volatile sig_atomic_t *quit;
 	/* Progress, each may be NULL: a path about to be built, one left out (this machine cannot build it),
 	 * a run that ended, a round that ended. */

@@ -42,9 +42,15 @@ struct nb_run_hooks {
 	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
 	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
 	void (*window)(void *arg, bool end);
-	/* rr: flow i logs its measured transactions into txlogs[i] (i < n_txlogs) for --hops; NULL: none. */
+	/* rr, crr: flow i logs its measured transactions into txlogs[i] (i < n_txlogs) for --hops; NULL:
+	 * none. */
 	struct nb_txn_log *txlogs;
 	unsigned n_txlogs;
+	/* Told the measured window's planned bounds (CLOCK_MONOTONIC) once the test starts, before any flow
+	 * runs: a transaction sent from t_measure_ns and complete by t_end_ns is a measured one. Called with
+	 * bounds_arg; may be NULL. */
+	void (*bounds)(void *bounds_arg, int64_t t_measure_ns, int64_t t_end_ns);
+	void *bounds_arg;
 	/* rr, crr: the run's latency histogram (every flow's) is added to it at the end; may be NULL. */
 	struct nb_hist *latency;
 	/* The responder's interfaces (its RESULT's) join the report as the server's: for a responder on

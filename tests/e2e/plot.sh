@@ -45,8 +45,10 @@ G=$T/golden
 "$NBENCH" plot "$SRC"/tests/golden/*.json -o "$G" > "$G.out" 2> "$T/err"
 check "plot golden: exit 0 ($(cat "$T/err"))" test $? = 0
 for n in latency intervals_rr intervals_stream; do drawn "$G" $n svg; done
-expect_series "$G/latency.svg" "nat crr" "native rr-tcp" "loopback rr-tcp"
+# (rr_hops.json and rr_hops_ebpf.json are both native rr-tcp: the second gets its file's stem)
+expect_series "$G/latency.svg" "nat crr" "native rr-tcp" "native rr-tcp (rr_hops_ebpf)" "loopback rr-tcp"
 expect_series "$G/intervals_rr.svg" "native rr-tcp: transactions/s" "native rr-tcp: mean latency" \
+	"native rr-tcp (rr_hops_ebpf): transactions/s" "native rr-tcp (rr_hops_ebpf): mean latency" \
 	"loopback rr-tcp: transactions/s" "loopback rr-tcp: mean latency"
 expect_series "$G/intervals_stream.svg" "native stream-tcp" "192.0.2.7 stream-udp"
 for tic in 50% 90% 99% 99.9%; do

@@ -114,28 +114,53 @@ static struct nb_report_hops *decomposition(double hop_out_ns, double hop_back_n
 	return h;
 }
 
-/* --hops: the pairs' round trips, the last decomposition, and a path's hops against its parent's. */
+/* --hops: the pairs' round trips (means and medians), the last decomposition, and a path's hops against its
+ * parent's: raw, less each hop's share of the probes' cost (ebpf: the medians' overhead over the hits), and
+ * the medians' subtraction they are held against. */
 static void test_hcell(void)
 {
 	static struct nb_hcell h, parent;
 	struct nb_report with = {.hops = decomposition(700, 800)};
+	struct nb_hist_stats without = {.mean_ns = 10000, .p50_ns = 9000};
 	with.lat.mean_ns = 11000;
-	nb_hcell_add(&h, 10000, &with);
+	with.lat.p50_ns = 9900;
+	with.hops->probe_hits = 10;
+	nb_hcell_add(&h, &without, &with);
 	CHECK(with.hops == NULL && h.last != NULL);
 	with.hops = decomposition(600, 900);
+	with.hops->probe_hits = 10;
 	with.lat.mean_ns = 13000;
-	nb_hcell_add(&h, 12000, &with);
+	with.lat.p50_ns = 11100;
+	without = (struct nb_hist_stats){.mean_ns = 12000, .p50_ns = 10000};
+	nb_hcell_add(&h, &without, &with);
 	struct nb_report_hops *s = nb_hcell_summary(&h, 95);
 	CHECK(s == h.last && s->runs_with == 2 && s->runs_without == 2);
 	CHECK(near(s->rtt_without_ns, 11000, 1e-9) && near(s->rtt_with_ns, 12000, 1e-9));
-	CHECK(near(nb_hops_sum_ns(s), 1500, 1e-9));
+	CHECK(s->rtt_p50_without_ns == 9500 && s->rtt_p50_with_ns == 10500);
+	CHECK(near(nb_hops_sum_ns(s, 0), 1500, 1e-9));
+	CHECK(near(nb_hops_sum_ns(s, 100), 1300, 1e-9));
+	/* the medians' overhead, 1000 ns, over 10 hits */
+	CHECK(near(nb_report_hops_probe_ns(s), 100, 1e-9));
 	struct nb_hops_vs v;
-	CHECK(!nb_hcell_vs(&h, &parent, 95, &v));
-	with.hops = decomposition(200, 300);
+	CHECK(!nb_hcell_vs(&h, &parent, 95, NAN, &v));
+	with.hops = decomposition(200, 300); /* pcap: no hits, no probes' cost */
 	with.lat.mean_ns = 8000;
-	nb_hcell_add(&parent, 7000, &with);
-	CHECK(nb_hcell_vs(&h, &parent, 95, &v));
+	with.lat.p50_ns = 6500;
+	without = (struct nb_hist_stats){.mean_ns = 7000, .p50_ns = 6000};
+	nb_hcell_add(&parent, &without, &with);
+	CHECK(nb_hcell_vs(&h, &parent, 95, NAN, &v));
 	CHECK(near(v.capture_ns, 1000, 1e-9) && near(v.compare_ns, 4000, 1e-9) && isinf(v.ci_ns));
+	CHECK(near(v.p50_ns, 3500, 1e-9) && isinf(v.p50_ci_ns));
+	CHECK(isnan(v.less_ns)); /* no probes' cost */
+	/* pooled over the paths: the parent has no hits (pcap), h's 1000 ns over 10; then the parent's 500
+	 * over 5 too */
+	struct nb_hcell both[2] = {h, parent};
+	CHECK(near(nb_hcell_probe_ns(both, 2, 95), 100, 1e-9));
+	parent.last->probe_hits = 5;
+	both[1] = parent;
+	CHECK(near(nb_hcell_probe_ns(both, 2, 95), 1500.0 / 15, 1e-9));
+	CHECK(nb_hcell_vs(&h, &parent, 95, 100, &v));
+	CHECK(near(v.less_ns, (1500 - 2 * 100) - (500 - 2 * 100), 1e-9));
 	CHECK(nb_hcell_summary(&(struct nb_hcell){0}, 95) == NULL);
 	nb_hcell_free(&h);
 	nb_hcell_free(&parent);

@@ -720,6 +720,8 @@ static void fixture_rr_hops(struct nb_report *r)
 	h->decomposed = 40000;
 	h->rtt_without_ns = 12000;
 	h->rtt_with_ns = 15100;
+	h->rtt_p50_without_ns = 11000;
+	h->rtt_p50_with_ns = 14000;
 	h->runs_without = h->runs_with = 1;
 	h->ring_evicted = 7;
 	snprintf(h->clock, sizeof(h->clock),
@@ -768,6 +770,43 @@ static void test_rr_hops(void)
 		}
 		free(text);
 	}
+	nb_report_free(&r);
+}
+
+/* the same from the eBPF backend: its probes, records and clock in place of the capture's losses */
+static void fixture_rr_hops_ebpf(struct nb_report *r)
+{
+	fixture_rr_hops(r);
+	struct nb_report_hops *h = r->hops;
+	snprintf(h->backend, sizeof(h->backend), "ebpf");
+	h->rtt_with_ns = 12300;
+	h->ring_evicted = 0;
+	h->probe_hits = 10;
+	h->records_checked = 16384;
+	h->records_consistent = 16383;
+	h->tail_ns = 700;
+	snprintf(h->clock, sizeof(h->clock),
+		 "bpf_ktime_get_ns is CLOCK_MONOTONIC, the generator's clock: no conversion");
+}
+
+static void test_rr_hops_ebpf(void)
+{
+	check_fixture("rr_hops_ebpf", fixture_rr_hops_ebpf);
+	struct nb_report r;
+	fixture_rr_hops_ebpf(&r);
+	size_t len = 0;
+	char *text = render(&r, nb_report_write_json, &len);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	cJSON *cap = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "end"), "hops_capture");
+	CHECK(cap != NULL);
+	if (cap) {
+		CHECK(!strcmp(cJSON_GetObjectItem(cap, "backend")->valuestring, "ebpf"));
+		/* the median's overhead (14000 - 11000 ns) shared out over the 10 hits */
+		CHECK(fabs(cJSON_GetObjectItem(cap, "probe_ns_per_hit")->valuedouble - 300) < 1e-9);
+		CHECK_INT((long long)cJSON_GetObjectItem(cap, "records_consistent")->valuedouble, 16383);
+	}
+	cJSON_Delete(j);
+	free(text);
 	nb_report_free(&r);
 }
 
@@ -1033,10 +1072,10 @@ int main(int argc, char **argv)
 	update_golden = u && *u && strcmp(u, "0");
 
 	static const struct tap_case cases[] = {
-	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp), TAP_CASE(test_rr_tcp),
-	    TAP_CASE(test_rr_hops),    TAP_CASE(test_crr_tcp),	  TAP_CASE(test_lifecycle),
-	    TAP_CASE(test_nic_delta),  TAP_CASE(test_nic_note),	  TAP_CASE(test_nic_lo),
-	    TAP_CASE(test_tcp_absent), TAP_CASE(test_engine),
+	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp),   TAP_CASE(test_rr_tcp),
+	    TAP_CASE(test_rr_hops),    TAP_CASE(test_rr_hops_ebpf), TAP_CASE(test_crr_tcp),
+	    TAP_CASE(test_lifecycle),  TAP_CASE(test_nic_delta),    TAP_CASE(test_nic_note),
+	    TAP_CASE(test_nic_lo),     TAP_CASE(test_tcp_absent),   TAP_CASE(test_engine),
 	};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }
