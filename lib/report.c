@@ -806,13 +806,18 @@ void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE 
 		for (unsigned k = 0; k < i; k++)
 			before += h->seg[k].share;
 		int lo = (int)(before * 40 + 0.5), hi = (int)((before + g->share) * 40 + 0.5);
+		/* a segment of less than a column is a '.', one of no time at all nothing */
+		char sliver = g->mean_ns > 0 ? '.' : '\0';
 		for (int k = 0; k < 40; k++)
-			bar[k] = k < lo ? ' ' : k < hi || (k == lo && hi <= lo) ? '#' : '\0';
+			bar[k] = k < lo ? ' ' : k < hi ? '#' : k == lo && hi <= lo ? sliver : '\0';
 		bar[40] = '\0';
 		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %5.1f%%  |%s\n", g->segment, ft, a, b, c, d,
 			100.0 * g->share, bar);
 		if (g->unseen[0])
 			fprintf(out, "  %-16s (spans %s: no capture sees inside it)\n", "", g->unseen);
+		else if (g->samples && g->p99_ns == 0)
+			fprintf(out, "  %-16s (both ends carry one timestamp: not separable by %s)\n", "",
+				ebpf ? "the probes" : "capture");
 	}
 	if (h->runs_with && h->rtt_without_ns > 0)
 		fprintf(

@@ -47,6 +47,13 @@ hops_run nat_tcp_ebpf ebpf 15 --path nat
 hops_run native_tcp_pcap pcap 5 --path native
 hops_run bridge_udp_pcap pcap 11 --path bridge --proto udp
 hops_run nat_tcp_pcap pcap 11 --path nat
+# issue 19: a message crosses a path's interfaces back in the order it crossed them out, whatever the protocol
+# (pcap stamps a bridge and its port with one time on the way back: UDP's order came out c > b > v)
+hops_run bridge_tcp_pcap pcap 11 --path bridge
+ORDER='(lambda h: [x["to_if"] for x in h if x["direction"] == "back" and x["to_if"]] == [x["to_if"] for x in h if x["direction"] == "out" and x["to_if"]][::-1][1:])(d["end"]["hops"])'
+for n in bridge_udp_pcap bridge_tcp_pcap bridge_udp_ebpf nat_tcp_ebpf nat_tcp_pcap; do
+	check "$n: back through the interfaces in the reverse of the way out" json_check "$T/$n.json" "$ORDER"
+done
 
 # crr: the handshake (the connect call, the SYN out, the server's SYN-ACK, back, established) before the
 # transaction: 4 SYN hops and 4 SYN-ACK hops on nat's 5 interfaces
