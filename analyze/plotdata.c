@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nbench/plotdata.h"
+#include "nbench/metric.h"
 
 static const cJSON *obj(const cJSON *o, const char *key)
 {
@@ -236,20 +237,78 @@ unsigned nb_plotdata_compare_percentiles(const cJSON *root, const char *group, c
 	return n;
 }
 
-/* How a compare metric is drawn: its label with unit, and the scale to it. */
+/* A key's words: its '_'s as spaces, "lat" as "latency" ("mean_lat" -> "mean latency"). */
+static void key_words(const char *key, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < len; i++)
+		buf[o++] = key[i] == '_' ? ' ' : key[i];
+	buf[o] = '\0';
+	if (o >= 4 && !strcmp(buf + o - 4, " lat") && o + 4 < len)
+		snprintf(buf + o, len - o, "ency");
+}
+
+/* How a compare metric is drawn: its label in words with its unit (compare's text labels, from analyze/
+ * metric.c, where it has one), and the scale from the report's unit to the label's. */
 double nb_plotdata_scale(const char *key, char *label, size_t len)
 {
 	size_t n = strlen(key);
-	if (n > 3 && !strcmp(key + n - 3, "_ns")) {
-		snprintf(label, len, "%.*s (µs)", (int)(n - 3), key);
+	char words[96];
+	double pct = nb_plotdata_percentile(key);
+	if (!isnan(pct)) { /* p50_ns: "p50 latency (µs)" */
+		snprintf(label, len, "p%g latency (µs)", pct);
 		return 1e-3;
 	}
-	if (n > 4 && !strcmp(key + n - 4, "_bps")) {
-		snprintf(label, len, "%.*s (Gbit/s)", (int)(n - 4), key);
-		return 1e-9;
+	for (unsigned m = 0; m < NB_M_COUNT; m++)
+		if (!strcmp(nb_metrics[m].key, key)) {
+			bool us = !strcmp(nb_metrics[m].unit, "us");
+			snprintf(label, len, "%s%s%s%s", nb_metrics[m].label, *nb_metrics[m].unit ? " (" : "",
+				 us ? "µs" : nb_metrics[m].unit, *nb_metrics[m].unit ? ")" : "");
+			return nb_metrics[m].scale;
+		}
+	static const struct {
+		const char *suffix, *unit;
+		double scale;
+	} units[] = {{"_ns", "µs", 1e-3}, {"_bps", "Gbit/s", 1e-9}, {"_pct", "%", 1}, {"_s", "s", 1}};
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		size_t k = strlen(units[u].suffix);
+		if (n > k && !strcmp(key + n - k, units[u].suffix)) {
+			key_words(key, n - k, words, sizeof(words));
+			snprintf(label, len, "%s (%s)", words, units[u].unit);
+			return units[u].scale;
+		}
 	}
-	snprintf(label, len, "%s", key);
+	key_words(key, n, words, sizeof(words));
+	snprintf(label, len, "%s", words);
 	return 1;
+}
+
+/* ---- whiskers ---- */
+
+struct nb_plot_whisker nb_plotdata_whisker(double mean, double ci, double axis_lo, double axis_hi)
+{
+	double lo = mean - (isnan(ci) ? 0 : ci), hi = mean + (isnan(ci) ? 0 : ci);
+	return (struct nb_plot_whisker){.lo = fmax(lo, axis_lo),
+					.hi = fmin(hi, axis_hi),
+					.lo_out = lo<axis_lo, .hi_out = hi> axis_hi,
+					.lo_end = lo,
+					.hi_end = hi};
+}
+
+double nb_plotdata_axis_top(const double *mean, const double *ci, unsigned n)
+{
+	double top = 0, reach;
+	for (unsigned i = 0; i < n; i++)
+		if (!isnan(mean[i]))
+			top = fmax(top, mean[i]);
+	/* a whisker up to half the tallest bar above it is shown whole; one further out is marked */
+	reach = NB_PLOT_WHISKER_REACH * top;
+	for (unsigned i = 0; i < n; i++) {
+		double hi = mean[i] + (isnan(ci[i]) ? 0 : ci[i]);
+		if (!isnan(hi) && (hi <= reach || top == 0))
+			top = fmax(top, hi);
+	}
+	return top > 0 ? top * NB_PLOT_HEADROOM : 1;
 }
 
 /* ---- hop waterfalls ---- */

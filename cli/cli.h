@@ -92,22 +92,29 @@ struct cli_opt {
 	const char *what;  /* in "'%s' is not <what> from <lo> to <hi>" */
 	const char *unit;  /* CLI_OT_RATE: after the upper limit */
 	const char *label; /* how errors name it; default: as the user wrote it */
-	const char *help;  /* NULL: not listed in the tests' --help */
+	const char *help;  /* --help's line (a '\n' continues it under itself); NULL: never listed */
+	const char *dflt;  /* the default, as --help and the synopses in README say it ("[default: 10]") */
 	/* help's "%s": a list that lives elsewhere (the path kinds of topo/plan.c's table) */
 	const char *(*help_list)(char *buf, size_t len, const char *sep);
 	int (*parse)(void *base, const char *arg); /* CLI_OT_FN: base is the struct the row's fields are of */
 	bool opt_arg; /* its argument may be left out: --name alone (arg NULL) or --name=ARG */
 };
+#define CLI_STR_(x)	   #x
+#define CLI_STR(x)	   CLI_STR_(x) /* a macro's value as a string, for the help texts */
 #define CLI_FIELD(type, f) .off = offsetof(type, f), .size = sizeof(((type *)0)->f)
 
-/* How a command takes its options. */
+/* How a command takes its options. Its --help (cli_help) is the usage, the about text and a line per option
+ * from the rows: its own, then the shared ones it takes. An own row of a shared row's name takes its place
+ * (the same option, said as this command means it). */
 struct cli_cmd {
 	const char *name;	   /* as errors name it: "nbench <name>: ..." */
 	unsigned bit;		   /* CLI_C_*: the shared rows it takes */
 	int kind;		   /* the test it runs (throughput: stream), whose rows it knows; -1: none */
 	const struct cli_opt *own; /* its own rows, fields of the struct own points to */
 	unsigned n_own;
-	void (*help)(void); /* --help; NULL: the tests' help, from the shared table */
+	const char *usage;  /* after "usage: nbench "; a '\n' starts another usage line */
+	const char *about;  /* what it does, a paragraph (NULL: none) */
+	void (*more)(void); /* prints what follows the options (lists of names); may be NULL */
 	const char
 	    *refused; /* a stream option it does not take: "<opt> <refused>" (throughput: its search's) */
 	bool udp;     /* its stream is UDP, as if --proto udp were given (throughput) */
@@ -155,24 +162,12 @@ int cli_json_write(struct cJSON *doc, FILE *out);
 struct nb_report;
 struct cJSON *cli_report_doc(const struct nb_report *rep);
 
-/* --engine dpdk's options, shared by the tests and serve: getopt entries, parsing into cfg (0, or 2 after a
- * one-line error), and the check that they and the engine go together (given: any of them was given). */
-#define CLI_O_DPDK 1000
-#define CLI_DPDK_OPTIONS                                                                                     \
-	{"dpdk-port", required_argument, NULL, CLI_O_DPDK + 0},                                              \
-	    {"dpdk-args", required_argument, NULL, CLI_O_DPDK + 1},                                          \
-	    {"dpdk-ip", required_argument, NULL, CLI_O_DPDK + 2},                                            \
-	{                                                                                                    \
-		"dpdk-peer-mac", required_argument, NULL, CLI_O_DPDK + 3                                     \
-	}
-#define CLI_DPDK_HELP                                                                                        \
-	"      --engine dpdk      kernel bypass (UDP): --dpdk-port PCI|net_af_packet0,iface=IF (or "         \
-	"net_af_xdp,\n"                                                                                      \
-	"                         net_tap, net_memif, net_virtio_user), --dpdk-ip A.B.C.D (the port's "      \
-	"address),\n"                                                                                        \
-	"                         --dpdk-peer-mac MAC (no ARP), --dpdk-args \"EAL ARGS\"\n"
-int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cfg);
-int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given);
+/* --engine dpdk and its --dpdk-* options (rows of the shared table) go together: 0, or 2 after a one-line
+ * error. given: a --dpdk-* option given, as written; NULL: none. */
+int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, const char *given);
+
+/* Prints cmd's --help on stdout: "usage: nbench ...", its about text, a line per option, then cmd->more. */
+void cli_help(const struct cli_cmd *cmd);
 
 /* Prints "nbench <cmd>: <message>" on stderr; returns 2 (bad usage). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -63,65 +63,15 @@ static int parse_list(const char *cmd, const char *opt, char *s, const char **ou
 	return 0;
 }
 
-static void compare_help(void)
+/* What follows compare's options: the names --paths and --tests take, and the exit status. */
+static void compare_more(void)
 {
-	char kinds[128];
-
+	char kinds[256];
 	printf(
-	    "usage: nbench compare [--paths " DEFAULT_PATHS "] [--tests " DEFAULT_TESTS "]\n"
-	    "                      [--precision PCT [--p99-precision PCT] [--cpu-precision PCT]]\n"
-	    "                      [--max-time DURATION] [--runs N]\n"
-	    "                      [--max-rounds N] [--reference PATH] [--seed N] [-t SEC]\n"
-	    "                      [--placement same|split|both] [--json|--csv] [-o FILE] [--json-out FILE]\n"
-	    "                      [--hist-out PREFIX] [-q] [-H SERVER [--port P]] [--key-file FILE] "
-	    "[--hops[=B]]\n"
-	    "                      [--capture STEM] [--allow-missing] [--baseline FILE [--tolerance PCT]]\n"
-	    "  Every test on every path in rounds: each round runs every (test, placement, path) once in a\n"
-	    "  fresh random order. Each path's ratio to the reference and its hop delta (the path minus the "
-	    "one\n"
-	    "  it extends) come with 95%% intervals from the rounds, paired: what hits a whole round "
-	    "cancels.\n"
-	    "  paths: %s (KIND.2: a second instance, for A/A)\n"
-	    "  tests: stream stream-reverse rr-tcp rr-udp crr\n"
-	    "  --precision PCT      rounds go on until every ratio's interval (p50, transactions/s, "
-	    "goodput)\n"
-	    "                       is within +-PCT; judged after 5 rounds, then after the rounds projected\n"
-	    "  --p99-precision PCT  p99's own target with --precision (10%%: a tail needs many rounds)\n"
-	    "  --cpu-precision PCT  the CPU cost's (10%%: sampled system-wide, it spreads more)\n"
-	    "  --max-time DURATION  no round starts that would end later (30s, 2m); after 5 rounds nbench\n"
-	    "                       says at once when the projection passes it\n"
-	    "  --runs N (5)         rounds without --precision; the minimum with it\n"
-	    "  --max-rounds N       never more rounds (%u)\n"
-	    "  --reference PATH     the ratios' denominator (native, else the first path)\n"
-	    "  --seed N             replay a compare's order (each compare prints its seed)\n"
-	    "  -t SEC (1)           each run's measured time, after a warm-up of a quarter of it (at most 1 "
-	    "s)\n"
-	    "  --placement P        rr/crr: same (both ends on CPU 0, default), split (CPU 0 and 1,\n"
-	    "                       spinning), or both; streams always run unpinned\n"
-	    "  --hist-out PREFIX    rr/crr: each path's merged latency histogram, HdrHistogram's text "
-	    "format:\n"
-	    "                       PREFIX-TEST-PLACEMENT-PATH.hgrm (a line per file written)\n"
-	    "  --allow-missing      exit 0 when a path could not be built here (default: exit 3)\n"
-	    "  --json, --csv        the report in JSON or CSV on stdout; -o FILE also into FILE\n"
-	    "  --json-out FILE      the JSON into FILE whatever stdout shows (for nbench plot)\n"
-	    "  -q                   no progress line per round (none with --json either)\n"
-	    "  --wire IF_A,IF_B     two ports of this host as the wire; --wire-rate R shapes it (tbf)\n"
-	    "  -H, --host SERVER    build each path's server half on SERVER (its `nbench serve --paths\n"
-	    "                       --key-file K`); needs --key-file\n"
-	    "  --port PORT          -H: the agent's port (12865)\n"
-	    "  --key-file FILE      the paths' responders require this key (default: "
-	    "$NBENCH_KEY_FILE)\n"
-	    "  --hops[=B]           rr tests: after each run the same with timestamps on every interface of\n"
-	    "                       the path and at both sockets: a waterfall per path, their overhead,\n"
-	    "                       and each path's hops beside the hop delta; B: ebpf (kernel probes,\n"
-	    "                       the default where BPF may run), pcap (libpcap), auto\n"
-	    "  --capture STEM       each run's packets on every interface of its path into\n"
-	    "                       STEM-PATH-TEST-PLACEMENT-rROUND.pcapng (pcapng; not with --hops)\n"
-	    "  --baseline FILE      after the rounds, exit 1 when a metric is worse than FILE's by more\n"
-	    "                       than --tolerance PCT (5%%) beyond its interval (see nbench diff)\n"
-	    "  exit: 0 done, 1 a run or a file failed (or a --baseline regression), 2 bad usage, 3 a path\n"
-	    "  was left out (this machine cannot build it) and --allow-missing was not given\n",
-	    nb_topo_kinds_join(kinds, sizeof(kinds), " "), NB_COMPARE_MAX_RUNS);
+	    "paths: %s (KIND.2: a second instance, for A/A)\ntests: stream, stream-reverse, rr-tcp, rr-udp, "
+	    "crr\nexit status: 0 done, 1 a run or a file failed (or a --baseline regression), 2 bad usage, 3 "
+	    "a path\nwas left out (this machine cannot build it) and --allow-missing was not given\n",
+	    nb_topo_kinds_join(kinds, sizeof(kinds), ", "));
 }
 
 static int parse_pct(const char *opt, const char *arg, double *ret)
@@ -171,6 +121,12 @@ static int parse_gone_max_runs(void *base, const char *arg)
 	return cli_usage_error("compare", "--max-runs is gone: --max-rounds N, or --max-time DURATION");
 }
 
+/* --hops[=B], as the tests take it, into compare's test settings. */
+static int parse_hops(void *base, const char *arg)
+{
+	return cli_parse_hops(&((struct cmp_args *)base)->t, arg);
+}
+
 static int parse_placement(void *base, const char *arg)
 {
 	struct nb_compare_cfg *c = &((struct cmp_args *)base)->cfg;
@@ -185,29 +141,67 @@ static int parse_placement(void *base, const char *arg)
 	return 0;
 }
 
-/* compare's own options; the others are the shared table's (opts.c). */
+/* compare's own options (-H, --port, --key-file, --hops and --runs said as compare means them); the others
+ * are the shared table's (opts.c). --ci and --max-runs, replaced, are refused with what to use instead and
+ * not listed. */
 static const struct cli_opt compare_opts[] = {
-    {"paths", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, paths)},
-    {"tests", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, tests)},
-    {"precision", 0, "PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_precision},
-    {"p99-precision", 0, "PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_p99_precision},
-    {"cpu-precision", 0, "PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_cpu_precision},
+    {"paths", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, paths),
+     .help = "the paths, comma-separated (below)", .dflt = DEFAULT_PATHS},
+    {"tests", 0, "LIST", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, tests),
+     .help = "the tests, comma-separated (below)", .dflt = DEFAULT_TESTS},
+    {"precision", 0, "PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_precision,
+     .help = "rounds go on until every ratio's interval (p50, transactions/s, goodput)\nis within +-PCT; "
+	     "judged after 5 rounds, then after the rounds projected"},
+    {"p99-precision", 0, "PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_p99_precision,
+     .help = "p99's own target with --precision (a tail needs many rounds)", .dflt = "10%"},
+    {"cpu-precision", 0, "PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_cpu_precision,
+     .help = "the CPU cost's with --precision (sampled system-wide, it spreads more)", .dflt = "10%"},
     {"max-time", 0, "DURATION", CLI_C_COMPARE, 0, CLI_OT_DURATION,
      CLI_FIELD(struct cmp_args, cfg.max_time_ns), .lo = NB_NS_PER_S, .hi = 7 * 24 * 3600 * NB_NS_PER_S,
-     .what = "a duration"},
+     .what = "a duration",
+     .help = "no round starts that would end later (30s, 2m); after 5 rounds nbench\nsays at once when "
+	     "the projection passes it"},
+    {"runs", 0, "N", CLI_C_COMPARE, 0, CLI_OT_UINT, CLI_FIELD(struct cmp_args, t.runs), .lo = 1, .hi = 100,
+     .what = "a number", .help = "rounds without --precision; the minimum with it", .dflt = "5"},
     {"max-rounds", 0, "N", CLI_C_COMPARE, 0, CLI_OT_UINT, CLI_FIELD(struct cmp_args, cfg.max_rounds), .lo = 2,
-     .hi = NB_COMPARE_MAX_RUNS, .what = "a number"},
-    {"reference", 0, "PATH", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, cfg.reference)},
-    {"seed", 0, "N", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_seed},
-    {"hist-out", 0, "PREFIX", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, hist_out)},
+     .hi = NB_COMPARE_MAX_RUNS, .what = "a number", .help = "never more rounds",
+     .dflt = CLI_STR(NB_COMPARE_MAX_RUNS)},
+    {"reference", 0, "PATH", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, cfg.reference),
+     .help = "the ratios' denominator", .dflt = "native, else the first path"},
+    {"seed", 0, "N", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_seed,
+     .help = "replay a compare's order (each compare prints its seed)"},
+    {"time", 't', "SEC", CLI_C_COMPARE, 0, CLI_OT_DURATION, CLI_FIELD(struct cmp_args, cfg.duration_ns),
+     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration", .label = "-t",
+     .help = "each run's measured time, after a warm-up of a quarter of it (at most\n1 s)", .dflt = "1"},
+    {"placement", 0, "P", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_placement,
+     .help = "rr/crr: same (both ends on CPU 0), split (CPU 0 and 1, spinning) or\nboth; streams "
+	     "always run unpinned",
+     .dflt = "same"},
+    {"hist-out", 0, "PREFIX", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, hist_out),
+     .help = "rr/crr: each path's merged latency histogram, HdrHistogram's text\nformat: "
+	     "PREFIX-TEST-PLACEMENT-PATH.hgrm (a line per file written)"},
     {"allow-missing", 0, NULL, CLI_C_COMPARE, 0, CLI_OT_SET, CLI_FIELD(struct cmp_args, allow_missing),
-     .lo = 1},
+     .lo = 1, .help = "exit 0 when a path could not be built here (default: exit 3)"},
+    {"hops", 0, "B", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_hops, .opt_arg = true,
+     .help = "rr tests: after each run the same with timestamps on every interface of\nthe path and at "
+	     "both sockets: a waterfall per path, their overhead, and\neach path's hops beside the hop "
+	     "delta; B: ebpf (kernel probes, the\ndefault where BPF may run), pcap (libpcap), auto"},
+    {"capture", 0, "STEM", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, t.pathcap.file),
+     .help = "each run's packets on every interface of its path into\n"
+	     "STEM-PATH-TEST-PLACEMENT-rROUND.pcapng (pcapng; not with --hops)"},
+    {"host", 'H', "SERVER", CLI_C_COMPARE, 0, CLI_OT_STRING, CLI_FIELD(struct cmp_args, t.cfg.host),
+     .what = "a host name or address",
+     .help = "build each path's server half on SERVER (its `nbench serve --paths\n--key-file K`); "
+	     "needs --key-file"},
+    {"port", 'p', "PORT", CLI_C_COMPARE, 0, CLI_OT_UINT, CLI_FIELD(struct cmp_args, t.cfg.port), .lo = 1,
+     .hi = UINT16_MAX, .what = "a port number", .label = "--port", .help = "-H: the agent's port",
+     .dflt = "12865"},
+    {"key-file", 0, "FILE", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, t.key_file),
+     .help = "the key of the agent (-H) and of the paths' responders", .dflt = "$NBENCH_KEY_FILE"},
+    {"json-out", 0, "FILE", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, json_out),
+     .help = "also write the JSON report to FILE, whatever stdout shows (for\nnbench plot)"},
     {"ci", 0, "LEVEL,PCT", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_gone_ci},
     {"max-runs", 0, "N", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_gone_max_runs},
-    {"time", 't', "SEC", CLI_C_COMPARE, 0, CLI_OT_DURATION, CLI_FIELD(struct cmp_args, cfg.duration_ns),
-     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration", .label = "-t"},
-    {"placement", 0, "P", CLI_C_COMPARE, 0, CLI_OT_FN, .parse = parse_placement},
-    {"json-out", 0, "FILE", CLI_C_COMPARE, 0, CLI_OT_ARG, CLI_FIELD(struct cmp_args, json_out)},
 };
 
 /* What holds only for the options together: 0, or 2 after a one-line error. */
@@ -246,12 +240,21 @@ static int compare_check(struct cmp_args *a)
 /* The command line into a: 0, 1 after --help, or 2 after a one-line error. */
 static int compare_parse(struct cmp_args *a, int argc, char **argv)
 {
-	static const struct cli_cmd cmd = {.name = "compare",
-					   .bit = CLI_C_COMPARE,
-					   .kind = -1,
-					   .own = compare_opts,
-					   .n_own = sizeof(compare_opts) / sizeof(compare_opts[0]),
-					   .help = compare_help};
+	static const struct cli_cmd cmd = {
+	    .name = "compare",
+	    .bit = CLI_C_COMPARE,
+	    .kind = -1,
+	    .own = compare_opts,
+	    .n_own = sizeof(compare_opts) / sizeof(compare_opts[0]),
+	    .usage = "compare [--paths LIST] [--tests LIST] [--precision PCT] "
+		     "[--max-time DURATION] [--runs N]\n"
+		     "                      [-t SEC] [options]",
+	    .about = "Every test on every path in rounds: each round runs every (test, "
+		     "placement, path) once in a\nfresh random order. Each path's ratio to "
+		     "the reference and its hop delta (the path minus the one\nit extends) "
+		     "come with 95% intervals from the rounds, paired: what hits a whole "
+		     "round cancels.",
+	    .more = compare_more};
 	int optind_, rc;
 	cli_test_init(&a->t);
 	if ((rc = cli_parse(&cmd, argc, argv, &a->t, a, &optind_)) || (rc = compare_check(a)))
@@ -279,7 +282,7 @@ static int compare_lists(struct cmp_args *a)
 	static char paths[256], tests[256]; /* the lists' names point into them */
 	struct nb_compare_cfg *c = &a->cfg;
 	const char *tnames[NB_COMPARE_MAX_TESTS];
-	char kinds[128];
+	char kinds[256];
 	int rc;
 
 	if ((rc = parse_list("compare", "--paths", strcpy_list(paths, sizeof(paths), a->paths), c->paths,

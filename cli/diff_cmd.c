@@ -316,34 +316,39 @@ static unsigned diff_print(const struct diff *d)
 	return reg;
 }
 
-static void diff_help(void)
-{
-	printf(
-	    "usage: nbench diff A B [--tolerance PCT] [--json|--csv]\n"
-	    "  Each metric's change from A to B (any nbench --json report: a single run, compare or sweep), "
-	    "with "
-	    "its\n"
-	    "  %d%% interval, whether it is significant, and better or worse by the metric's direction.\n"
-	    "  A and B: a report, REPORT1,REPORT2,... (repeated runs: an interval and Welch's t-test), or a\n"
-	    "  directory of *.json reports. Reports of different tests (kind, protocol, sizes...) are "
-	    "refused;\n"
-	    "  host, kernel, NIC and path differences are shown.\n"
-	    "  A change is the ratio B/A of geometric means with its interval from the logs (as compare's\n"
-	    "  ratios), or the difference of means where a side has a 0. Latency shows in us.\n"
-	    "  --tolerance PCT   exit 1 when a metric is worse than A by more than PCT beyond its interval\n",
-	    LEVEL);
-}
-
 /* The command line into d: 0, 1 after --help, or 2 after a one-line error. */
 static int diff_parse(struct diff *d, int argc, char **argv)
 {
+	static const struct cli_opt own[] = {
+	    {"tolerance", 0, "PCT", CLI_C_DIFF, 0, CLI_OT_ARG, CLI_FIELD(struct cli_test, tolerance),
+	     .help = "exit 1 when a metric is worse than in A by more than PCT beyond its\ninterval"},
+	};
 	static const struct cli_cmd cmd = {
-	    .name = "diff", .bit = CLI_C_DIFF, .kind = -1, .help = diff_help, .args = true};
+	    .name = "diff",
+	    .bit = CLI_C_DIFF,
+	    .kind = -1,
+	    .own = own,
+	    .n_own = 1,
+	    .usage = "diff A B [--tolerance PCT] [--json|--csv]",
+	    .about =
+		"Each metric's change from A to B (any nbench --json report: a single run, compare or "
+		"sweep),\nwith its " CLI_STR(
+		    LEVEL) "% interval, whether it is significant, and better or "
+			   "worse by the metric's\ndirection. A and B: a report, REPORT1,REPORT2,... "
+			   "(repeated runs: an "
+			   "interval and Welch's\nt-test), or a directory of *.json reports. Reports of "
+			   "different tests "
+			   "(kind, protocol,\nsizes...) are refused; host, kernel, NIC and path differences "
+			   "are shown. A "
+			   "change is\nthe ratio B/A of geometric means with its interval from the logs (as "
+			   "compare's "
+			   "ratios), or the\ndifference of means where a side has a 0. Latency shows in us.",
+	    .args = true};
 	struct cli_test t; /* --tolerance, --json, --csv */
 	int first, rc;
 
 	cli_test_init(&t);
-	if ((rc = cli_parse(&cmd, argc, argv, &t, NULL, &first)))
+	if ((rc = cli_parse(&cmd, argc, argv, &t, &t, &first)))
 		return rc;
 	if (t.tolerance && parse_tolerance(t.tolerance, &d->tol_pct))
 		return cli_usage_error("diff", "--tolerance: '%s' is not a percentage from 0 to 1000",

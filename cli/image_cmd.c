@@ -10,16 +10,24 @@
 #include "cli.h"
 #include "nbench/docker.h"
 
-static const char usage[] =
-    "usage: nbench image build [--force] [--json]\n"
-    "       nbench image engine [--json]\n"
-    "  build   make the Docker paths' image " NB_DOCKER_REPO ":" NB_VERSION
-    " from this binary and the shared\n"
-    "          libraries it runs with (ldd's list) and import it into the engine at $DOCKER_HOST (else\n"
-    "          /var/run/docker.sock), unless it is there with the same content (--force: always).\n"
-    "          No registry is used; docker tag + docker push put it in a team's own registry.\n"
-    "  engine  the Docker engine the paths would use: version, storage and cgroup driver, iptables\n"
-    "          backend\n";
+/* image's options, for --help (each subcommand reads its own). */
+static const struct cli_opt image_opts[] = {
+    {"force", 0, NULL, 0, 0, CLI_OT_SET, .help = "build: import even when the engine has the same content"},
+    {"json", 0, NULL, 0, 0, CLI_OT_SET, .help = "build, engine: the answer as JSON"},
+};
+
+static const struct cli_cmd image_cmd = {
+    .name = "image",
+    .kind = -1,
+    .own = image_opts,
+    .n_own = sizeof(image_opts) / sizeof(image_opts[0]),
+    .usage = "image build [--force] [--json]\nimage engine [--json]",
+    .about =
+	"build: make the Docker paths' image " NB_DOCKER_REPO ":" NB_VERSION " from this binary and "
+	"the shared\nlibraries it runs with (ldd's list) and import it into the engine at $DOCKER_HOST "
+	"(else\n/var/run/docker.sock), unless it is there with the same content. No registry is used; "
+	"docker\ntag + docker push put it in a team's own registry.\nengine: the Docker engine the paths "
+	"would use: version, storage and cgroup driver, iptables\nbackend."};
 
 static int image_build(int argc, char **argv)
 {
@@ -80,10 +88,15 @@ static int image_engine(int argc, char **argv)
 
 int cmd_image(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	if (argc < 2)
+		return cli_usage_error("image",
+				       "missing subcommand (build, engine; see nbench image --help)");
+	/* --help anywhere (nbench image build --help) */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli_help(&image_cmd);
+			return 0;
+		}
 	if (!strcmp(argv[1], "build"))
 		return image_build(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "engine"))

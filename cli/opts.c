@@ -59,92 +59,118 @@ int cli_parse_hops(void *base, const char *arg)
 
 /* The order is --help's. */
 static const struct cli_opt shared_opts[] = {
-    {"host", 'H', "HOST", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_THROUGHPUT, 0, CLI_OT_STRING,
+    {"host", 'H', "HOST", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_STRING,
      CLI_FIELD(struct cli_test, cfg.host), .what = "a host name or address",
-     .help = "responder (`nbench serve`) to test against"},
-    {"port", 'p', "PORT", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_THROUGHPUT | CLI_C_SERVE, 0,
-     CLI_OT_UINT, CLI_FIELD(struct cli_test, cfg.port), .lo = 1, .hi = UINT16_MAX, .what = "a port number",
+     .help = "the responder (`nbench serve`) to test against; with --path, the agent\n(`nbench serve "
+	     "--paths`) that builds the path's server half there"},
+    {"port", 'p', "PORT", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_UINT,
+     CLI_FIELD(struct cli_test, cfg.port), .lo = 1, .hi = UINT16_MAX, .what = "a port number",
      .label = "--port", /* not "-p": -P is the flows */
-     .help = "its port (control, TCP and UDP data), default " STR(NB_DEFAULT_PORT)},
+     .help = "its port (control, TCP and UDP data); with --path, the port the path's\nresponder "
+	     "listens on",
+     .dflt = STR(NB_DEFAULT_PORT)},
     {"data-host", 0, "ADDR", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
      CLI_FIELD(struct cli_test, data_host),
-     .help = "send the data to ADDR when the responder names it as its data address\n(a DPDK "
+     .help = "-H: send the data to ADDR when the responder names it as its data address\n(a DPDK "
 	     "responder's --dpdk-ip); by default data goes only where -H went"},
-    {"key-file", 0, "FILE", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_THROUGHPUT | CLI_C_SERVE, 0,
-     CLI_OT_ARG, CLI_FIELD(struct cli_test, key_file),
-     .help = "the shared key (`nbench key gen`) of a responder run with --key-file;\ndefault: "
-	     "$NBENCH_KEY_FILE"},
-    {"path", 0, "PATH", CLI_C_TESTS | CLI_C_SWEEP | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
-     CLI_FIELD(struct cli_test, path), .help = "build PATH (%s),\nrun, tear down",
-     .help_list = nb_topo_kinds_join},
+    {"key-file", 0, "FILE", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
+     CLI_FIELD(struct cli_test, key_file),
+     .help = "the shared key (`nbench key gen`) of a responder or agent run with\n--key-file",
+     .dflt = "$NBENCH_KEY_FILE"},
+    {"path", 0, "PATH", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_ARG, CLI_FIELD(struct cli_test, path),
+     .help = "build PATH (%s),\nrun across it, tear it down (root)", .help_list = nb_topo_kinds_join},
     {"topo", 0, "NAME", CLI_C_TESTS | CLI_C_SWEEP | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
-     CLI_FIELD(struct cli_test, topo), .help = "run across a path already up (`nbench topo up`)"},
+     CLI_FIELD(struct cli_test, topo),
+     .help = "run across a path already up (`nbench topo up`), leaving it up"},
     {"wire", 0, "IF_A,IF_B", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
-     CLI_FIELD(struct cli_test, wire.ifs), .help = "--path: two ports of this host as the wire"},
+     CLI_FIELD(struct cli_test, wire.ifs),
+     .help = "two ports of this host as the wire of the paths built here, instead of\na veth pair: "
+	     "IF_A the server's side, IF_B the client's (restored after)"},
     {"wire-rate", 0, "R", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT, 0, CLI_OT_RATE,
      CLI_FIELD(struct cli_test, wire.rate_bps), .lo = 0, .hi = 100000000000LL, .what = "a rate in bits/s",
-     .unit = " (k, M, G)", .help = "--path: shape the wire to R bits/s each way (tbf)"},
+     .unit = " (k, M, G)", .help = "shape the wire of the paths built here to R bits/s each way (tbf)"},
     {"force", 0, NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_THROUGHPUT, 0, CLI_OT_SET,
      CLI_FIELD(struct cli_test, wire.force), .lo = 1, .help = "--wire: take ports that fail the checks"},
     {"time", 't', "SEC", CLI_C_TESTS, 0, CLI_OT_DURATION, CLI_FIELD(struct cli_test, cfg.duration_ns),
-     .lo = MS, .hi = NB_MAX_DURATION_NS, .what = "a duration", .help = "measured duration (10)"},
+     .lo = MS, .hi = NB_MAX_DURATION_NS, .what = "a duration", .help = "measured duration", .dflt = "10"},
     {"warmup", 0, "SEC", CLI_C_TESTS, 0, CLI_OT_DURATION, CLI_FIELD(struct cli_test, cfg.warmup_ns), .lo = 0,
-     .hi = NB_MAX_DURATION_NS, .what = "a duration", .help = "discarded first part (0)"},
+     .hi = NB_MAX_DURATION_NS, .what = "a duration", .help = "a first part of the run, discarded",
+     .dflt = "0"},
     {"interval", 'i', "SEC", CLI_C_TESTS, 0, CLI_OT_DURATION, CLI_FIELD(struct cli_test, cfg.interval_ns),
      .lo = 10 * MS, .hi = NB_MAX_DURATION_NS, .zero_ok = true, .what = "an interval",
-     .help = "interim lines (1; 0 = none)"},
+     .help = "an interim line every SEC (0: none)", .dflt = "1"},
     {"parallel", 'P', "N", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_UINT,
      CLI_FIELD(struct cli_test, cfg.flows), .lo = 1, .hi = NB_MAX_FLOWS, .what = "a number of flows",
-     .help = "flows (1)"},
-    {"proto", 0, "tcp|udp", CLI_C_TESTS, 0, CLI_OT_PROTO, CLI_FIELD(struct cli_test, cfg.proto),
-     .what = "tcp or udp", .help = "protocol (tcp)"},
+     .help = "flows", .dflt = "1"},
+    /* crr takes only tcp, and says why (nb_cfg_check): its --help does not offer the choice */
+    {"proto", 0, "tcp|udp", CLI_C_TESTS, CLI_C_STREAM | CLI_C_RR, CLI_OT_PROTO,
+     CLI_FIELD(struct cli_test, cfg.proto), .what = "tcp or udp", .help = "protocol", .dflt = "tcp"},
     {"engine", 0, "NAME", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_STRING,
-     CLI_FIELD(struct cli_test, cfg.engine), .what = "an engine name", .help = "engine (sock)"},
+     CLI_FIELD(struct cli_test, cfg.engine), .what = "an engine name",
+     .help = "sock (kernel sockets) or dpdk (kernel bypass, UDP; needs --dpdk-port\nand --dpdk-ip)",
+     .dflt = "sock"},
+    {"dpdk-port", 0, "PORT", CLI_C_TESTS | CLI_C_THROUGHPUT | CLI_C_SERVE, 0, CLI_OT_STRING,
+     CLI_FIELD(struct cli_test, cfg.dpdk_port), .what = "a PCI address or a DPDK virtual device",
+     .help = "--engine dpdk: a PCI address or a virtual device: net_af_packet0,iface=IF,\nnet_af_xdp, "
+	     "net_tap, net_memif, net_virtio_user"},
+    {"dpdk-ip", 0, "A.B.C.D", CLI_C_TESTS | CLI_C_THROUGHPUT | CLI_C_SERVE, 0, CLI_OT_STRING,
+     CLI_FIELD(struct cli_test, cfg.dpdk_ip), .what = "an IPv4 address",
+     .help = "--engine dpdk: the port's IPv4 address (nbench answers ARP for it)"},
+    {"dpdk-peer-mac", 0, "MAC", CLI_C_TESTS | CLI_C_THROUGHPUT | CLI_C_SERVE, 0, CLI_OT_STRING,
+     CLI_FIELD(struct cli_test, cfg.dpdk_peer_mac), .what = "a MAC address",
+     .help = "--engine dpdk: the peer's MAC address, instead of resolving it by ARP"},
+    {"dpdk-args", 0, "ARGS", CLI_C_TESTS | CLI_C_THROUGHPUT | CLI_C_SERVE, 0, CLI_OT_STRING,
+     CLI_FIELD(struct cli_test, cfg.dpdk_args), .what = "EAL arguments",
+     .help = "--engine dpdk: more EAL arguments, as one (quoted) argument"},
     {"reverse", 0, NULL, CLI_C_STREAM, 0, CLI_OT_SET, CLI_FIELD(struct cli_test, cfg.reverse), .lo = 1,
      .help = "the responder sends, the generator receives"},
     {"msg-size", 0, "B", CLI_C_STREAM, 0, CLI_OT_BYTES, CLI_FIELD(struct cli_test, cfg.msg_bytes), .lo = 1,
-     .hi = NB_MAX_MSG_BYTES, .what = "a size", .help = "bytes per write (tcp 128K, udp 1472)"},
+     .hi = NB_MAX_MSG_BYTES, .what = "a size", .help = "bytes per write", .dflt = "tcp 128K, udp 1472"},
     {"rate", 'b', "R", CLI_C_STREAM, 0, CLI_OT_RATE, CLI_FIELD(struct cli_test, cfg.rate_bps), .lo = 0,
      .hi = (int64_t)NB_MAX_RATE_BPS, .what = "a rate in bits/s", .unit = " (k, M, G, T)",
      .help = "pace to R payload bits/s in all (k, M, G, T; like iperf3 -b);\nunpaced by default"},
     {"rr-size", 'r', "REQ,RESP", CLI_C_RR | CLI_C_CRR, 0, CLI_OT_PAIR,
      CLI_FIELD(struct cli_test, cfg.req_bytes), .off2 = offsetof(struct cli_test, cfg.resp_bytes), .lo = 1,
-     .hi = NB_MAX_MSG_BYTES, .what = "REQ,RESP sizes", .help = "request and response bytes (100,200)"},
+     .hi = NB_MAX_MSG_BYTES, .what = "REQ,RESP sizes", .help = "request and response bytes",
+     .dflt = "100,200"},
     {"mix", 0, "REQ:RESP[@W],...", CLI_C_RR, 0, CLI_OT_FN, .parse = parse_mix,
-     .help = "request/response sizes drawn per request, each shape by its weight W (1):\n87:5@1,30:57@1 "
-	     "is Redis' SET and GET (sets the sizes: -r is ignored)"},
+     .help = "request/response sizes drawn per request, each shape by its weight W\n(default 1): "
+	     "87:5@1,30:57@1 is Redis' SET and GET (sets the sizes: -r is\nignored)"},
     {"depth", 0, "N", CLI_C_RR, 0, CLI_OT_UINT, CLI_FIELD(struct cli_test, cfg.depth), .lo = 1,
-     .hi = NB_MAX_DEPTH, .what = "a number", .help = "transactions in flight per flow (1)"},
+     .hi = NB_MAX_DEPTH, .what = "a number",
+     .help = "transactions in flight per flow (with --rate: at most that many)", .dflt = "1"},
     {"rate", 0, "R", CLI_C_RR, 0, CLI_OT_RATE, CLI_FIELD(struct cli_test, cfg.rate_tps), .lo = 0,
      .hi = 1000 * 1000 * 1000, .what = "a rate", .unit = " transactions/s",
-     .help = "open loop at R transactions/s in all, latency from the intended send"},
+     .help = "open loop at R transactions/s in all, latency from the intended send;\nclosed loop by "
+	     "default"},
     {"load", 0, "R", CLI_C_RR, 0, CLI_OT_RATE, CLI_FIELD(struct cli_test, load_bps), .lo = 0,
      .hi = (int64_t)NB_MAX_RATE_BPS, .what = "a rate in bits/s", .unit = " (k, M, G, T)",
      .help = "latency under load: a stream paced to R payload bits/s beside the\nprobe (open loop, --rate "
 	     "or 1000/s), after the same probe idle"},
     {"load-proto", 0, "tcp|udp", CLI_C_RR, 0, CLI_OT_PROTO, CLI_FIELD(struct cli_test, load_proto),
-     .what = "tcp or udp", .help = "--load's protocol (udp)"},
-    /* taken by every test (a no-op where there is no UDP transaction), listed where it means something */
-    {"udp-timeout", 0, "T", CLI_C_TESTS | CLI_C_THROUGHPUT, CLI_C_RR | CLI_C_CRR, CLI_OT_DURATION,
+     .what = "tcp or udp", .help = "--load's protocol", .dflt = "udp"},
+    /* throughput's --latency probe is a UDP rr */
+    {"udp-timeout", 0, "T", CLI_C_RR | CLI_C_THROUGHPUT, 0, CLI_OT_DURATION,
      CLI_FIELD(struct cli_test, cfg.udp_timeout_ns), .lo = MS, .hi = 60 * S, .what = "a timeout",
-     .help = "a UDP transaction unanswered this long is lost (200ms)"},
-    {"nodelay", 0, NULL, CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_SET,
-     CLI_FIELD(struct cli_test, cfg.nodelay), .lo = 1},
-    {"no-nodelay", 0, NULL, CLI_C_TESTS | CLI_C_THROUGHPUT, CLI_C_RR | CLI_C_CRR, CLI_OT_SET,
-     CLI_FIELD(struct cli_test, cfg.nodelay), .lo = 0, .help = "leave Nagle on"},
+     .help = "a UDP transaction (rr --proto udp, throughput's --latency probe)\nunanswered this long "
+	     "is lost",
+     .dflt = "200ms"},
+    {"nodelay", 0, NULL, CLI_C_TESTS, 0, CLI_OT_SET, CLI_FIELD(struct cli_test, cfg.nodelay), .lo = 1,
+     .help = "TCP_NODELAY on the data sockets (rr's and crr's default)"},
+    {"no-nodelay", 0, NULL, CLI_C_RR | CLI_C_CRR, 0, CLI_OT_SET, CLI_FIELD(struct cli_test, cfg.nodelay),
+     .lo = 0, .help = "leave Nagle on (stream's default)"},
     {"cpu-gen", 0, "N", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_UINT,
      CLI_FIELD(struct cli_test, cfg.cpu_gen), .lo = 0, .hi = CPU_SETSIZE - 1, .what = "a CPU number",
      .help = "pin the generator's flows to CPU N"},
     {"cpu-resp", 0, "N", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_UINT,
      CLI_FIELD(struct cli_test, cfg.cpu_resp), .lo = 0, .hi = CPU_SETSIZE - 1, .what = "a CPU number",
-     .help = "pin the responder's flows to CPU N (it is told over the control connection)"},
+     .help = "pin the responder's flows to CPU N (it is told over the control\nconnection)"},
     {"spin", 0, NULL, CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_SET, CLI_FIELD(struct cli_test, cfg.wait),
      .lo = NB_WAIT_SPIN, .help = "poll non-blocking sockets instead of sleeping (both sides)"},
     {"busy-poll", 0, "US", CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_UINT,
      CLI_FIELD(struct cli_test, cfg.busy_poll_us), .lo = 0, .hi = NB_MAX_BUSY_POLL_US, .what = "microseconds",
-     .help = "SO_BUSY_POLL on every data socket"},
-    {"hops", 0, "B", CLI_C_RR | CLI_C_CRR | CLI_C_COMPARE, 0, CLI_OT_FN, .parse = cli_parse_hops,
-     .opt_arg = true,
+     .help = "SO_BUSY_POLL of US microseconds on every data socket"},
+    {"hops", 0, "B", CLI_C_RR | CLI_C_CRR, 0, CLI_OT_FN, .parse = cli_parse_hops, .opt_arg = true,
      .help = "with --path/--topo: split each round trip into hops, with timestamps\ntaken on every "
 	     "interface of the path and at both sockets; B: ebpf\n(kernel probes, the default where BPF may "
 	     "run), pcap (libpcap on every\ninterface; rr only), auto. Also runs without them: their "
@@ -156,25 +182,22 @@ static const struct cli_opt shared_opts[] = {
 	     "and each run's names)"},
     {"capture-snap", 0, "B", CLI_C_TESTS | CLI_C_COMPARE, 0, CLI_OT_BYTES,
      CLI_FIELD(struct cli_test, pathcap.snap_bytes), .lo = NB_PATHCAP_SNAP_MIN, .hi = NB_PATHCAP_SNAP_MAX,
-     .what = "a snap length", .help = "--capture: bytes kept per packet (256)"},
+     .what = "a snap length", .help = "--capture: bytes kept per packet", .dflt = "256"},
     {"capture-max", 0, "SIZE", CLI_C_TESTS | CLI_C_COMPARE, 0, CLI_OT_BYTES,
      CLI_FIELD(struct cli_test, pathcap.max_bytes), .lo = NB_PATHCAP_MAX_MIN, .hi = 1LL << 40,
      .what = "a file size",
-     .help = "--capture: the file's size cap (64M); packets past it are counted,\nnot "
-	     "written"},
+     .help = "--capture: the file's size cap; packets past it are counted, not\nwritten", .dflt = "64M"},
     {"json", 0, NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_DIFF,
      0, CLI_OT_SET, CLI_FIELD(struct cli_test, format), .lo = CLI_JSON,
      .help = "JSON report (default: text)"},
     {"csv", 0, NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_DIFF, 0, CLI_OT_SET,
-     CLI_FIELD(struct cli_test, format), .lo = CLI_CSV, .help = "CSV report"},
-    {"output", 'o', "FILE",
-     CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_PLOT, 0, CLI_OT_ARG,
-     CLI_FIELD(struct cli_test, output), .help = "also write the report to FILE"},
-    {"quiet", 'q', NULL,
-     CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_SWEEP | CLI_C_THROUGHPUT | CLI_C_SERVE, 0, CLI_OT_SET,
-     CLI_FIELD(struct cli_test, quiet), .lo = 1, .help = "no interim lines"},
-    {"nic-counters", 'v', NULL, CLI_C_TESTS | CLI_C_THROUGHPUT, 0, CLI_OT_SET,
-     CLI_FIELD(struct cli_test, nic_counters), .lo = 1,
+     CLI_FIELD(struct cli_test, format), .lo = CLI_CSV, .help = "CSV report: a header and the rows"},
+    {"output", 'o', "FILE", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_SWEEP | CLI_C_THROUGHPUT, 0,
+     CLI_OT_ARG, CLI_FIELD(struct cli_test, output), .help = "also write the report to FILE"},
+    {"quiet", 'q', NULL, CLI_C_TESTS | CLI_C_COMPARE | CLI_C_STUDY | CLI_C_SWEEP | CLI_C_THROUGHPUT, 0,
+     CLI_OT_SET, CLI_FIELD(struct cli_test, quiet), .lo = 1,
+     .help = "no interim or progress lines: the report only"},
+    {"nic-counters", 'v', NULL, CLI_C_TESTS, 0, CLI_OT_SET, CLI_FIELD(struct cli_test, nic_counters), .lo = 1,
      .help = "text: every counter that changed on each interface (default: one line\nwith traffic, drops "
 	     "and errors)"},
     {"hist-out", 0, "FILE", CLI_C_RR | CLI_C_CRR, 0, CLI_OT_ARG, CLI_FIELD(struct cli_test, hist_out),
@@ -182,26 +205,33 @@ static const struct cli_opt shared_opts[] = {
 	     "microseconds"},
     {"baseline", 0, "FILE", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
      CLI_FIELD(struct cli_test, baseline),
-     .help = "after the run, exit 1 when a metric is worse than FILE's (nbench diff)"},
-    {"runs", 0, "N", CLI_C_COMPARE | CLI_C_SWEEP, 0, CLI_OT_UINT, CLI_FIELD(struct cli_test, runs), .lo = 1,
-     .hi = 100, .what = "a number"},
-    {"tolerance", 0, "PCT", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT | CLI_C_DIFF, 0, CLI_OT_ARG,
-     CLI_FIELD(struct cli_test, tolerance), .help = "--baseline: by more than PCT beyond its interval (5%)"},
+     .help = "after the run, exit 1 when a metric is worse than FILE's by more than\n--tolerance beyond "
+	     "its interval (nbench diff)"},
+    {"tolerance", 0, "PCT", CLI_C_TESTS | CLI_C_COMPARE | CLI_C_THROUGHPUT, 0, CLI_OT_ARG,
+     CLI_FIELD(struct cli_test, tolerance), .help = "--baseline: how much worse a metric may be",
+     .dflt = "5%"},
 };
-#define N_OPTS	(sizeof(shared_opts) / sizeof(shared_opts[0]))
-#define MAX_OWN 16
-#define O_HELP	'h'
-#define O_ROW	2000 /* getopt value of shared_opts[i]: O_ROW + i (above CLI_O_DPDK's) */
-#define O_OWN	3000 /* of a command's own row j: O_OWN + j */
+#define N_OPTS	  (sizeof(shared_opts) / sizeof(shared_opts[0]))
+#define MAX_OWN	  32
+#define MAX_GIVEN 64 /* options a command line may give; more is an error */
+#define O_HELP	  'h'
+#define O_ROW	  2000 /* getopt value of shared_opts[i]: O_ROW + i */
+#define O_OWN	  3000 /* of a command's own row j: O_OWN + j */
 
-_Static_assert(CLI_O_DPDK + 4 <= O_ROW && O_ROW + 500 <= O_OWN, "getopt values overlap");
+_Static_assert(N_OPTS < 500 && MAX_OWN < 500, "getopt values overlap");
 
-/* One parse under way. */
+/* One parse under way: where the values go, and which options were given, as the user wrote them (for the
+ * messages about options together). */
 struct parse_state {
 	const struct cli_cmd *cmd;
 	struct cli_test *t;
 	void *own;
-	bool proto_given, dpdk_given;
+	bool proto_given;
+	unsigned ngiven;
+	struct {
+		const char *name; /* the row's long name */
+		char typed[40];	  /* "-H", "--host" */
+	} given[MAX_GIVEN];
 };
 
 /* The rows getopt is told of: the command's, and for a test every test's (so that another test's option is
@@ -211,39 +241,79 @@ static bool in_family(const struct cli_cmd *cmd, const struct cli_opt *o)
 	return (o->cmds & cmd->bit) || (cmd->kind >= 0 && (o->cmds & CLI_C_TESTS));
 }
 
+/* An own row of cmd has this long name: it takes the shared rows' place. */
+static bool own_named(const struct cli_cmd *cmd, const char *name)
+{
+	for (unsigned j = 0; j < cmd->n_own; j++)
+		if (!strcmp(cmd->own[j].name, name))
+			return true;
+	return false;
+}
+
 /* ---- --help ---- */
 
-/* One line per option (a '\n' in the help text continues under it). */
+#define FLAG_COLS 22  /* the option column; a longer one puts its text on the next line */
+#define HELP_COLS 100 /* the widest line: a default that would go past it goes on its own */
+
+/* One option: "  -H, --host HOST        text", a '\n' in the text continuing under it, then the default. */
 static void print_opt_help(const struct cli_opt *o)
 {
-	char flag[64];
+	char flag[64], text[512], list[256];
 	snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s%s", o->short_name ? '-' : ' ',
 		 o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
 		 o->opt_arg ? "[="
 		 : o->arg   ? " "
 			    : "",
 		 o->arg ? o->arg : "", o->opt_arg ? "]" : "");
-	printf("  %-22s ", flag);
-	char text[512], list[256];
+	if (strlen(flag) > FLAG_COLS)
+		printf("  %s\n  %-*s ", flag, FLAG_COLS, "");
+	else
+		printf("  %-*s ", FLAG_COLS, flag);
 	if (o->help_list)
-		snprintf(text, sizeof(text), o->help, o->help_list(list, sizeof(list), " "));
-	for (const char *h = o->help_list ? text : o->help; *h; h++) {
+		snprintf(text, sizeof(text), o->help, o->help_list(list, sizeof(list), ", "));
+	size_t col = FLAG_COLS + 3; /* of the line being printed */
+	for (const char *h = o->help_list ? text : o->help ? o->help : ""; *h; h++, col++) {
 		putchar(*h);
 		if (*h == '\n')
-			printf("%25s", "");
+			col = (size_t)printf("%*s", FLAG_COLS + 3, "") - 1;
 	}
+	if (o->dflt && col + strlen(o->dflt) + 12 > HELP_COLS)
+		printf("\n%*s[default: %s]", FLAG_COLS + 3, "", o->dflt);
+	else if (o->dflt)
+		printf(" [default: %s]", o->dflt);
 	putchar('\n');
 }
 
-static void test_help(const char *cmd, enum nb_test_kind kind)
+/* Whether --help lists shared row o for cmd: one it takes (or shows), not replaced by an own row. */
+static bool listed(const struct cli_cmd *cmd, const struct cli_opt *o)
 {
-	printf("usage: nbench %s (-H HOST | --path PATH | --topo NAME) [options]\n\n", cmd);
-	for (size_t i = 0; i < N_OPTS; i++) {
-		const struct cli_opt *o = &shared_opts[i];
-		if (o->help && ((o->shown ? o->shown : o->cmds) & (1u << kind)))
-			print_opt_help(o);
+	return o->help && ((o->shown ? o->shown : o->cmds) & cmd->bit) && !own_named(cmd, o->name);
+}
+
+void cli_help(const struct cli_cmd *cmd)
+{
+	/* a '\n' starts another usage line; followed by spaces, it continues this one, as indented */
+	printf("usage: nbench ");
+	for (const char *u = cmd->usage; *u; u++) {
+		putchar(*u);
+		if (*u == '\n' && u[1] != ' ')
+			printf("       nbench ");
 	}
-	printf(CLI_DPDK_HELP);
+	printf("\n\n");
+	if (cmd->about)
+		printf("%s\n\n", cmd->about);
+	printf("options:\n");
+	for (unsigned j = 0; j < cmd->n_own; j++)
+		if (cmd->own[j].help)
+			print_opt_help(&cmd->own[j]);
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (listed(cmd, &shared_opts[i]))
+			print_opt_help(&shared_opts[i]);
+	print_opt_help(&(struct cli_opt){"help", 'h', NULL, 0, .help = "this help"});
+	if (cmd->more) {
+		putchar('\n');
+		cmd->more();
+	}
 }
 
 /* ---- getopt ---- */
@@ -257,17 +327,16 @@ static void add_short(const struct cli_opt *o, char *shorts, size_t *s, size_t l
 	}
 }
 
-/* The getopt tables: the command's own rows, then each shared long name of its family once (the first row
- * that has it), then --help and, for a test, the DPDK ones. */
 /* getopt's has_arg of a row. */
 static int has_arg(const struct cli_opt *o)
 {
 	return o->opt_arg ? optional_argument : o->arg ? required_argument : no_argument;
 }
 
+/* The getopt tables: the command's own rows, then each shared long name of its family once (the first row
+ * that has it, unless an own row has it), then --help. */
 static void getopt_tables(const struct cli_cmd *cmd, struct option *longs, char *shorts, size_t shorts_len)
 {
-	static const struct option tail[] = {{"help", no_argument, NULL, O_HELP}, CLI_DPDK_OPTIONS, {0}};
 	size_t n = 0, s = 0;
 	shorts[s++] = ':';
 	shorts[s++] = O_HELP;
@@ -278,8 +347,8 @@ static void getopt_tables(const struct cli_cmd *cmd, struct option *longs, char 
 	}
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct cli_opt *o = &shared_opts[i];
-		bool seen = false;
-		if (!in_family(cmd, o))
+		bool seen = own_named(cmd, o->name);
+		if (!in_family(cmd, o) || seen)
 			continue;
 		for (size_t j = 0; j < i; j++)
 			seen |= in_family(cmd, &shared_opts[j]) && !strcmp(shared_opts[j].name, o->name);
@@ -287,9 +356,8 @@ static void getopt_tables(const struct cli_cmd *cmd, struct option *longs, char 
 			longs[n++] = (struct option){o->name, has_arg(o), NULL, O_ROW + (int)i};
 		add_short(o, shorts, &s, shorts_len);
 	}
-	memcpy(longs + n, tail, sizeof(tail));
-	if (cmd->kind < 0 && !cmd->dpdk) /* --help alone */
-		longs[n + 1] = (struct option){0};
+	longs[n++] = (struct option){"help", no_argument, NULL, O_HELP};
+	longs[n] = (struct option){0};
 	shorts[s] = '\0';
 }
 
@@ -490,6 +558,26 @@ static int getopt_error(const struct cli_cmd *cmd, int c, const char *typed)
 	return cli_usage_error(cmd->name, "unknown option '%s' (see nbench %s --help)", typed, cmd->name);
 }
 
+/* Notes o as given, as the user wrote it. 0, or 2 after the error (more options than anyone needs). */
+static int note_given(struct parse_state *ps, const struct cli_opt *o, const char *typed)
+{
+	if (ps->ngiven == MAX_GIVEN)
+		return cli_usage_error(ps->cmd->name, "more than %d options", MAX_GIVEN);
+	ps->given[ps->ngiven].name = o->name;
+	snprintf(ps->given[ps->ngiven].typed, sizeof(ps->given[0].typed), "%s", typed);
+	ps->ngiven++;
+	return 0;
+}
+
+/* The option as the user wrote it when it was given (the last time), else NULL. */
+static const char *given(const struct parse_state *ps, const char *name)
+{
+	for (unsigned i = ps->ngiven; i-- > 0;)
+		if (!strcmp(ps->given[i].name, name))
+			return ps->given[i].typed;
+	return NULL;
+}
+
 /* One getopt result. 0 to go on, 1 after --help, 2 after an error. */
 static int parse_one(struct parse_state *ps, int c, const char *typed)
 {
@@ -501,40 +589,25 @@ static int parse_one(struct parse_state *ps, int c, const char *typed)
 	int r;
 
 	if (c == O_HELP) {
-		cmd->help ? cmd->help() : test_help(cmd->name, (enum nb_test_kind)cmd->kind);
+		cli_help(cmd);
 		return 1;
-	}
-	if (c >= CLI_O_DPDK && c < CLI_O_DPDK + 4 && (cmd->dpdk || cmd->kind >= 0)) {
-		ps->dpdk_given = true;
-		return cli_dpdk_opt(cmd->name, c, optarg, &ps->t->cfg) ? 2 : 0;
 	}
 	if (c == ':' || c == '?' || !(o = row_of(cmd, c, &own, &i)))
 		return getopt_error(cmd, c, typed);
 	if (!own && !(o->cmds & cmd->bit) && (r = other_row(ps, i, c >= O_ROW, typed, &o)))
 		return r;
-	if (o->type == CLI_OT_PROTO)
+	if (o->type == CLI_OT_PROTO && !strcmp(o->name, "proto"))
 		ps->proto_given = true;
 	if (c >= O_ROW)
 		snprintf(label, sizeof(label), "--%s", o->name);
 	else
 		snprintf(label, sizeof(label), "-%c", o->short_name);
+	if ((r = note_given(ps, o, o->label ? o->label : label)))
+		return r;
 	return apply_opt(cmd->name, o->label ? o->label : label, o, optarg, own ? ps->own : (void *)ps->t);
 }
 
-int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cfg)
-{
-	static const char *const names[] = {"--dpdk-port", "--dpdk-args", "--dpdk-ip", "--dpdk-peer-mac"};
-	char *dst[] = {cfg->dpdk_port, cfg->dpdk_args, cfg->dpdk_ip, cfg->dpdk_peer_mac};
-	size_t len[] = {sizeof(cfg->dpdk_port), sizeof(cfg->dpdk_args), sizeof(cfg->dpdk_ip),
-			sizeof(cfg->dpdk_peer_mac)};
-	unsigned i = (unsigned)(c - CLI_O_DPDK);
-	if (!arg[0] || strlen(arg) >= len[i])
-		return cli_usage_error(cmd, "%s: '%s' is empty or too long", names[i], arg);
-	snprintf(dst[i], len[i], "%s", arg);
-	return 0;
-}
-
-int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given)
+int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, const char *given)
 {
 	const struct nb_engine_ops *e = nb_engine_find(cfg->engine);
 	const char *missing = nb_engine_missing(cfg->engine);
@@ -542,7 +615,7 @@ int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given)
 		return cli_usage_error(cmd, "--engine %s: %s", cfg->engine, missing);
 	bool takes = e && e->caps->dpdk_opts;
 	if (given && !takes)
-		return cli_usage_error(cmd, "--dpdk-* options go with --engine dpdk");
+		return cli_usage_error(cmd, "%s goes with --engine dpdk", given);
 	if (takes && (!cfg->dpdk_port[0] || !cfg->dpdk_ip[0]))
 		return cli_usage_error(cmd,
 				       "--engine %s needs --dpdk-port (a PCI address or a vdev such as "
@@ -583,6 +656,75 @@ static int engine_caps_check(const char *cmd, struct cli_test *t, enum nb_test_k
 	return 0;
 }
 
+/* ---- options together ---- */
+
+/* Options that contradict each other: given together, they are refused in one line naming both. (Those
+ * that only look odd together are not here: --spin with --busy-poll spins in both places, --rate with
+ * --depth caps what is in flight, -q with --json is what a script writes.) */
+static const struct {
+	const char *a, *b, *why;
+} conflicts[] = {
+    {"json", "csv", "one report format at a time"},
+    {"host", "topo", "-H names a responder elsewhere, --topo a path up on this host"},
+    {"path", "topo", "--path builds a path for the run, --topo uses one already up"},
+    {"topo", "port", "the instance's port is the one topo up gave it"},
+    {"topo", "wire", "the instance's wire is the one topo up built it with"},
+    {"topo", "wire-rate", "the instance's wire is shaped by topo up --wire-rate"},
+    {"nodelay", "no-nodelay", "Nagle is either on or off"},
+    {"hops", "load", "--load's probe runs beside a stream, not under capture"},
+};
+
+/* Options that mean nothing without another: given alone, refused in one line naming both. */
+static const struct {
+	const char *opt, *needs, *why;
+} needs[] = {
+    {"force", "wire", "it takes ports that fail --wire's checks"},
+    {"load-proto", "load", "it is the protocol of --load's stream"},
+    {"capture-snap", "capture", "it is the snap length of --capture's file"},
+    {"capture-max", "capture", "it caps --capture's file"},
+};
+
+/* The tables above over what ps was given: 0, or 2 after the error. */
+static int check_pairs(const struct parse_state *ps)
+{
+	const char *cmd = ps->cmd->name, *a, *b;
+	for (size_t i = 0; i < sizeof(conflicts) / sizeof(conflicts[0]); i++)
+		if ((a = given(ps, conflicts[i].a)) && (b = given(ps, conflicts[i].b)))
+			return cli_usage_error(cmd, "%s and %s exclude each other: %s", a, b,
+					       conflicts[i].why);
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		if ((a = given(ps, needs[i].opt)) && !given(ps, needs[i].needs))
+			return cli_usage_error(cmd, "%s goes with --%s: %s", a, needs[i].needs, needs[i].why);
+	return 0;
+}
+
+/* The first --dpdk-* option given, as written; NULL: none. */
+static const char *dpdk_given(const struct parse_state *ps)
+{
+	for (unsigned i = 0; i < ps->ngiven; i++)
+		if (!strncmp(ps->given[i].name, "dpdk-", 5))
+			return ps->given[i].typed;
+	return NULL;
+}
+
+/* A test's options that hold only for some values of the others: the protocol, where the responder is. */
+static int check_values(const struct parse_state *ps, const struct cli_test *t)
+{
+	const char *cmd = ps->cmd->name, *o;
+	bool udp = t->cfg.proto == NB_PROTO_UDP;
+	if ((o = given(ps, "udp-timeout")) && !udp)
+		return cli_usage_error(cmd, "%s is for UDP transactions: it goes with --proto udp", o);
+	if (((o = given(ps, "nodelay")) || (o = given(ps, "no-nodelay"))) && udp)
+		return cli_usage_error(cmd, "%s is TCP's Nagle: not with --proto udp", o);
+	if (t->host_given &&
+	    ((o = given(ps, "wire")) || (o = given(ps, "wire-rate")) || (o = given(ps, "force"))))
+		return cli_usage_error(cmd, "%s is for paths built on this host: not with -H", o);
+	if ((o = given(ps, "data-host")) && !t->host_given)
+		return cli_usage_error(
+		    cmd, "%s goes with -H: it is the data address a responder elsewhere names", o);
+	return 0;
+}
+
 /* What holds only for a test's options together. 0 or 2 after the error. */
 static int check_together(const struct parse_state *ps, struct cli_test *t)
 {
@@ -596,14 +738,14 @@ static int check_together(const struct parse_state *ps, struct cli_test *t)
 	if (where == 0)
 		return cli_usage_error(cmd,
 				       "say where the responder is: -H HOST, --path PATH or --topo NAME");
-	if (where > 1)
-		return cli_usage_error(cmd, "-H and --topo exclude each other, and --path and --topo");
 	if (t->path && t->host_given && !t->key_file)
 		return cli_usage_error(cmd, "-H with --path needs --key-file (the agent's key)");
-	if ((r = cli_dpdk_check(cmd, &t->cfg, ps->dpdk_given)))
+	if ((r = cli_dpdk_check(cmd, &t->cfg, dpdk_given(ps))))
 		return r;
 	nb_cfg_mix_resolve(&t->cfg); /* --mix sets the sizes, whatever -r said */
 	if ((r = engine_caps_check(cmd, t, (enum nb_test_kind)ps->cmd->kind, ps->proto_given)))
+		return r;
+	if ((r = check_values(ps, t)))
 		return r;
 	nb_cfg_resolve(&t->cfg);
 	if (nb_cfg_check(&t->cfg, err, sizeof(err)) < 0)
@@ -644,7 +786,7 @@ static int parse_argv(struct parse_state *ps, int argc, char **argv, int *ret_op
 	char shorts[2 * (N_OPTS + MAX_OWN) + 3];
 	int c, r;
 
-	if (ps->cmd->n_own > MAX_OWN) /* a table too long: never shipped */
+	if (ps->cmd->n_own > MAX_OWN || !ps->cmd->usage) /* a table too long, no usage: never shipped */
 		return cli_usage_error(ps->cmd->name, "too many options");
 	getopt_tables(ps->cmd, longs, shorts, sizeof(shorts));
 	optind = 1;
@@ -657,8 +799,10 @@ static int parse_argv(struct parse_state *ps, int argc, char **argv, int *ret_op
 		return cli_usage_error(ps->cmd->name, "unexpected argument '%s' (see nbench %s --help)",
 				       argv[optind], ps->cmd->name);
 	*ret_optind = optind;
+	if ((r = check_pairs(ps)))
+		return r;
 	/* a test checks them with the rest (check_together) */
-	return ps->cmd->dpdk && ps->cmd->kind < 0 ? cli_dpdk_check(ps->cmd->name, &ps->t->cfg, ps->dpdk_given)
+	return ps->cmd->dpdk && ps->cmd->kind < 0 ? cli_dpdk_check(ps->cmd->name, &ps->t->cfg, dpdk_given(ps))
 						  : 0;
 }
 
@@ -686,11 +830,31 @@ int cli_parse_test_as(const struct cli_cmd *cmd, int argc, char **argv, struct c
 
 int cli_parse_test(int argc, char **argv, struct cli_test *t)
 {
+#define WHERE "(-H HOST | --path PATH | --topo NAME)"
 	static const struct cli_cmd tests[] = {
-	    [NB_TEST_STREAM] = {.name = "stream", .bit = CLI_C_STREAM, .kind = NB_TEST_STREAM},
-	    [NB_TEST_RR] = {.name = "rr", .bit = CLI_C_RR, .kind = NB_TEST_RR},
-	    [NB_TEST_CRR] = {.name = "crr", .bit = CLI_C_CRR, .kind = NB_TEST_CRR},
+	    [NB_TEST_STREAM] =
+		{.name = "stream",
+		 .bit = CLI_C_STREAM,
+		 .kind = NB_TEST_STREAM,
+		 .usage = "stream " WHERE " [options]",
+		 .about = "Bulk goodput, payload bits/s at the receiver, over N flows either way (TCP "
+			  "or UDP),\nwith the CPU cycles per byte system-wide."},
+	    [NB_TEST_RR] = {.name = "rr",
+			    .bit = CLI_C_RR,
+			    .kind = NB_TEST_RR,
+			    .usage = "rr " WHERE " [options]",
+			    .about =
+				"Request/response latency (p50 ... p99.9) and transactions/s, closed or "
+				"open loop (TCP or\nUDP), with the CPU cycles per transaction system-wide."},
+	    [NB_TEST_CRR] = {.name = "crr",
+			     .bit = CLI_C_CRR,
+			     .kind = NB_TEST_CRR,
+			     .usage = "crr " WHERE " [options]",
+			     .about = "A new TCP connection per transaction (connect, request, response, "
+				      "close): its latency and\ntransactions/s, with the CPU cycles per "
+				      "transaction system-wide."},
 	};
+#undef WHERE
 	enum nb_test_kind kind;
 	if (nb_test_kind_parse(argv[0], &kind) < 0)
 		return cli_usage_error(argv[0], "unknown test");

@@ -25,23 +25,31 @@
 #define MAX_FILES 64
 #define MAX_INPUT (64 << 20)
 
-static const char usage[] =
-    "usage: nbench plot FILE.json... [-o DIR] [--format svg|png]\n"
-    "Draws figures from nbench's JSON reports (rr, crr, stream --json; compare --json, with hops; study "
-    "--json) with "
-    "gnuplot:\n"
-    "  latency.*          the latency percentile distribution of every rr/crr run (x: 1/(1-p), log scale)\n"
-    "  intervals_rr.*     transactions/s and mean latency per interim interval\n"
-    "  intervals_stream.* goodput per interim interval\n"
-    "  STEM_METRIC.*      compare: each metric's mean per test and path, with its confidence interval\n"
-    "  STEM_latency_TEST.* compare: the p50/p99 means per path as a percentile distribution\n"
-    "  STEM_hops_TEST.*   the hop waterfall: each segment's mean time, stacked per path\n"
-    "  STEM_goodput.*, STEM_cpb.*, STEM_rr.*   nbench study: bars per path with intervals, RC25482's value\n"
-    "  STEM_redis_throughput.*, STEM_redis_latency.*   nbench study: the Redis row against connections\n"
-    "Each figure's data (NAME.dat) and gnuplot script (NAME.gp) are written beside it, one line per file.\n"
-    "  -o, --output DIR   where to write (.)\n"
-    "      --format F     svg (default) or png\n"
-    "Exit status: 0 drawn, 1 gnuplot missing or failing (data and scripts are written), 2 bad input.\n";
+/* What follows plot's options: the figures it writes. */
+static void plot_more(void)
+{
+	fputs("figures (each with its data NAME.dat and gnuplot script NAME.gp beside it):\n"
+	      "  latency.*                     single runs' latency by percentile (x: 1/(1-p)), a line each\n"
+	      "  intervals_rr.*                single rr/crr runs' transactions/s and mean latency per "
+	      "interval\n"
+	      "  intervals_stream.*            single streams' goodput per interval\n"
+	      "  STEM_hops.*                   an rr --hops report STEM.json: its waterfall\n"
+	      "  STEM_METRIC.*                 a compare report STEM.json: each metric's mean per test and "
+	      "path,\n"
+	      "                                with its interval (compare_p50_ns)\n"
+	      "  STEM_ratios.*                 compare: each path's ratios to the reference, a forest plot\n"
+	      "  STEM_latency_TEST_PLACEMENT.* compare: each path's latency by percentile "
+	      "(..._rr-tcp_same-core)\n"
+	      "  STEM_hops_TEST_PLACEMENT.*    compare --hops: the waterfall, a stacked bar per path\n"
+	      "  STEM_goodput.*, STEM_cpb.*, STEM_rr.*\n"
+	      "                                a study report STEM.json: bars per path with their\n"
+	      "                                intervals and RC25482's value as a marker\n"
+	      "  STEM_redis_throughput.*, STEM_redis_latency.*\n"
+	      "                                study: the Redis row against connections\n"
+	      "exit status: 0 drawn, 1 gnuplot missing or failing (data and scripts are written), 2 bad "
+	      "input\n",
+	      stdout);
+}
 
 static const cJSON *obj(const cJSON *o, const char *key)
 {
@@ -115,24 +123,47 @@ static int write_file(const char *dir, const char *name, const char *ext, const 
 	return 0;
 }
 
-/* Runs `gnuplot NAME.gp` in dir: 0 or 1 after a one-line error. */
+/* gnuplot's last complaint in err (its messages went there, not to the terminal): the last non-blank line,
+ * which names the script's line and what is wrong. */
+static void last_line(FILE *err, char *buf, size_t len)
+{
+	char line[512];
+	buf[0] = '\0';
+	rewind(err);
+	while (fgets(line, sizeof(line), err)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[strspn(line, " \t^")])
+			snprintf(buf, len, "%s", line + strspn(line, " \t"));
+	}
+}
+
+/* Runs `gnuplot NAME.gp` in dir: 0 or 1 after a one-line error. gnuplot's warnings stay off the terminal
+ * (the figure is drawn all the same); its error, when it fails, is the error's line. */
 static int run_gnuplot(const char *dir, const char *name, const char *format)
 {
-	char script[160];
+	char script[160], why[512];
 	int status;
+	FILE *err = tmpfile();
 	snprintf(script, sizeof(script), "%s.gp", name);
 	fflush(stdout);
-	pid_t pid = fork();
+	pid_t pid = err ? fork() : -1;
 	if (pid == 0) {
-		if (chdir(dir) < 0)
+		if (chdir(dir) < 0 || dup2(fileno(err), STDERR_FILENO) < 0)
 			_exit(126);
 		execlp("gnuplot", "gnuplot", script, (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		fprintf(stderr, "nbench plot: gnuplot failed on %s/%s\n", dir, script);
-		return 1;
+	bool ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status);
+	if (!ok) {
+		if (err)
+			last_line(err, why, sizeof(why));
+		fprintf(stderr, "nbench plot: gnuplot failed on %s/%s%s%s\n", dir, script,
+			err && *why ? ": " : "", err ? why : "");
 	}
+	if (err)
+		fclose(err);
+	if (!ok)
+		return 1;
 	printf("%s/%s.%s\n", dir, name, format);
 	return 0;
 }
@@ -163,22 +194,24 @@ static int write_figures(const char *dir, struct plot_figs *P)
 	return rc;
 }
 
-static void help(void)
-{
-	fputs(usage, stdout);
-}
+/* plot's command line: where the figures go and in which format. */
+struct plot_args {
+	const char *dir, *format;
+};
 
 static int parse_format(void *base, const char *arg)
 {
 	if (strcmp(arg, "svg") && strcmp(arg, "png"))
 		return cli_usage_error("plot", "--format %s: svg or png", arg);
-	((struct plot_figs *)base)->format = arg;
+	((struct plot_args *)base)->format = arg;
 	return 0;
 }
 
-/* plot's own option; -o is the shared table's (opts.c): here the folder the figures go to. */
+/* plot's own options (its -o is a folder). */
 static const struct cli_opt plot_opts[] = {
-    {"format", 0, "F", CLI_C_PLOT, 0, CLI_OT_FN, .parse = parse_format},
+    {"output", 'o', "DIR", CLI_C_PLOT, 0, CLI_OT_ARG, CLI_FIELD(struct plot_args, dir),
+     .help = "where to write the figures (created if missing)", .dflt = "."},
+    {"format", 0, "F", CLI_C_PLOT, 0, CLI_OT_FN, .parse = parse_format, .help = "svg or png", .dflt = "svg"},
 };
 
 /* Every report's figures: the runs' and compares' (plot_fig.c), then each study's (plot_study.c). */
@@ -226,19 +259,25 @@ static int plot(struct plot_figs *P, const char *dir, int argc, char **argv)
 
 int cmd_plot(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = {.name = "plot",
-					   .bit = CLI_C_PLOT,
-					   .kind = -1,
-					   .own = plot_opts,
-					   .n_own = 1,
-					   .help = help,
-					   .args = true};
-	static struct plot_figs P = {.format = "svg"};
-	struct cli_test t; /* -o */
+	static const struct cli_cmd cmd = {
+	    .name = "plot",
+	    .bit = CLI_C_PLOT,
+	    .kind = -1,
+	    .own = plot_opts,
+	    .n_own = 2,
+	    .usage = "plot FILE.json... [-o DIR] [--format svg|png]",
+	    .about = "Draws figures from nbench's JSON reports (rr, crr, stream --json; "
+		     "compare --json, with hops;\nstudy --json) with gnuplot, a line per file written.",
+	    .more = plot_more,
+	    .args = true};
+	static struct plot_figs P;
+	struct plot_args a = {.dir = ".", .format = "svg"};
+	struct cli_test t; /* no shared option */
 	int first, rc;
 
 	cli_test_init(&t);
-	if ((rc = cli_parse(&cmd, argc, argv, &t, &P, &first)))
+	if ((rc = cli_parse(&cmd, argc, argv, &t, &a, &first)))
 		return rc == 1 ? 0 : rc;
-	return plot(&P, t.output ? t.output : ".", argc - first, argv + first);
+	P.format = a.format;
+	return plot(&P, a.dir, argc - first, argv + first);
 }

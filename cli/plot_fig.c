@@ -146,8 +146,8 @@ static int fig_run_latency(struct plot_figs *P, const struct run *runs, unsigned
 			continue;
 		fprintf(P->dat, "%s# %s\n", series ? "\n\n" : "", runs[i].label);
 		xmax = fmax(xmax, percentile_points(P->dat, pts, (unsigned)np, false));
-		fprintf(P->cmd, "%s'latency.dat' index %u using 1:3 with linespoints lw 2 title ",
-			sep(series), series);
+		fprintf(P->cmd, "%s'latency.dat' index %u using 1:3 with linespoints lw 2 lc rgb '%s' title ",
+			sep(series), series, plot_colour(series));
 		gp_str(P->cmd, runs[i].label);
 		series++;
 	}
@@ -156,15 +156,17 @@ static int fig_run_latency(struct plot_figs *P, const struct run *runs, unsigned
 	return 0;
 }
 
-/* One run's series of an intervals figure: goodput, or transactions/s and mean latency on the right axis. */
+/* One run's series of an intervals figure: goodput, or transactions/s and mean latency on the right axis.
+ * The most intervals of a run so far in *most. */
 static unsigned run_intervals(struct plot_figs *P, const char *name, const struct run *ru, bool stream,
-			      unsigned series)
+			      unsigned series, unsigned *most)
 {
 	unsigned n;
 	struct nb_plot_iv *iv = nb_plotdata_intervals(ru->root, stream, &n);
 	char title[200];
 	if (!iv)
 		return series;
+	*most = n > *most ? n : *most;
 	fprintf(P->dat, "%s# %s\n", series ? "\n\n" : "", ru->label);
 	for (unsigned k = 0; k < n; k++)
 		if (stream)
@@ -173,13 +175,15 @@ static unsigned run_intervals(struct plot_figs *P, const char *name, const struc
 			fprintf(P->dat, "%g %.6g %.6g\n", iv[k].end_s, iv[k].a, iv[k].b);
 	free(iv);
 	unsigned idx = series / (stream ? 1 : 2);
-	fprintf(P->cmd, "%s'%s.dat' index %u using 1:2 with linespoints lw 2 title ", sep(series), name, idx);
+	fprintf(P->cmd, "%s'%s.dat' index %u using 1:2 with linespoints lw 2 lc rgb '%s' title ", sep(series),
+		name, idx, plot_colour(idx));
 	snprintf(title, sizeof(title), "%s%s", ru->label, stream ? "" : ": transactions/s");
 	gp_str(P->cmd, title);
 	if (stream)
 		return series + 1;
-	fprintf(P->cmd, "%s'%s.dat' index %u using 1:3 axes x1y2 with lines dt 2 lw 2 title ",
-		sep(series + 1), name, idx);
+	fprintf(P->cmd,
+		"%s'%s.dat' index %u using 1:3 axes x1y2 with linespoints dt 2 lw 2 lc rgb '%s' title ",
+		sep(series + 1), name, idx, plot_colour(idx));
 	snprintf(title, sizeof(title), "%s: mean latency", ru->label);
 	gp_str(P->cmd, title);
 	return series + 2;
@@ -192,13 +196,19 @@ static int fig_run_intervals(struct plot_figs *P, const struct run *runs, unsign
 	const char *name = stream ? "intervals_stream" : "intervals_rr";
 	int r = fig_begin(P, name,
 			  stream ? "goodput per interval" : "transactions/s and mean latency per interval");
-	unsigned series = 0;
+	unsigned series = 0, most = 0;
 	if (r < 0)
 		return r;
 	fprintf(P->dat, "# per run: end_s %s\n", stream ? "goodput_gbps" : "tps mean_latency_us");
 	for (unsigned i = 0; i < n; i++)
-		series = run_intervals(P, name, &runs[i], stream, series);
-	fprintf(P->gp, "set xlabel 'time (s)'\nset yrange [0:*]\n");
+		series = run_intervals(P, name, &runs[i], stream, series, &most);
+	/* time from the run's start: a lone interval is a point at its end, not the middle of a 0.02 s axis
+	 * (gnuplot widens an empty range around it), and the figure says why there is no line */
+	fprintf(P->gp, "set xlabel 'time (s)'\nset xrange [0:*]\nset yrange [0:*]\n");
+	if (most == 1)
+		fprintf(P->gp,
+			"set label 'one interval per run: nothing to show over time (-i shorter than -t "
+			"gives a line)' at graph 0.5,0.5 center front\n");
 	if (stream)
 		fprintf(P->gp, "set ylabel 'goodput (Gbit/s)'\n");
 	else
@@ -209,8 +219,8 @@ static int fig_run_intervals(struct plot_figs *P, const struct run *runs, unsign
 	return 0;
 }
 
-/* A row of a compare metric figure: the group, then each path's mean and interval (scaled). false when no
- * path has the metric in this group. */
+/* A row of a compare metric figure's table: the group, then each path's mean and interval (scaled). false
+ * when no path has the metric in this group. */
 static bool metric_row(struct plot_figs *P, const cJSON *root, const char *group, const char **paths,
 		       unsigned np, const char *key, double scale)
 {
@@ -229,8 +239,46 @@ static bool metric_row(struct plot_figs *P, const cJSON *root, const char *group
 	return true;
 }
 
+/* The bars of a compare metric figure: per path a data block (x of each of its bars, mean), the whiskers
+ * as arrows on an axis that keeps the bars readable (nb_plotdata_axis_top), their plot command. */
+static void metric_bars(struct plot_figs *P, const cJSON *root, char (*groups)[NB_PLOT_GROUP_LEN],
+			unsigned ng, const char **paths, unsigned np, const char *key, double scale)
+{
+	double mean[NB_PLOT_MAX_SERIES * 8], ci[NB_PLOT_MAX_SERIES * 8], w = 0.8 / np;
+	unsigned n = 0;
+	for (unsigned g = 0; g < ng; g++)
+		for (unsigned p = 0; p < np && n < sizeof(mean) / sizeof(mean[0]); p++, n++) {
+			nb_plotdata_compare_value(root, groups[g], paths[p], key, &mean[n], &ci[n]);
+			mean[n] *= scale;
+			ci[n] *= scale;
+		}
+	double top = nb_plotdata_axis_top(mean, ci, n);
+	fprintf(P->gp, "set yrange [0:%g]\nset xrange [-0.6:%g]\nset boxwidth %g absolute\nset xtics (", top,
+		ng - 0.4, w);
+	for (unsigned g = 0; g < ng; g++) {
+		fprintf(P->gp, "%s", g ? ", " : "");
+		gp_str(P->gp, groups[g]);
+		fprintf(P->gp, " %u", g);
+	}
+	fprintf(P->gp, ") scale 0\n");
+	fprintf(P->dat, "\n\n# the bars: per path, x mean (index 1 on)\n");
+	for (unsigned p = 0; p < np; p++) {
+		fprintf(P->dat, "%s# %s\n", p ? "\n\n" : "", paths[p]);
+		for (unsigned g = 0, i = p; g < ng && i < n; g++, i += np) {
+			double x = g - 0.4 + w * (p + 0.5);
+			if (isnan(mean[i]))
+				continue;
+			fprintf(P->dat, "%g %.6g\n", x, mean[i]);
+			plot_whisker(P->gp, x, mean[i], ci[i], 0, top, false);
+		}
+		fprintf(P->cmd, "%s'%s.dat' index %u using 1:2 with boxes lc rgb '%s' title ", sep(p),
+			P->figs[P->nfigs].name, p + 1, plot_colour(p));
+		gp_str(P->cmd, paths[p]);
+	}
+}
+
 /* compare: one figure per metric, a cluster of bars per test (and placement), a bar per path, the whiskers
- * its confidence interval. */
+ * its confidence interval (an end beyond the axis marked, with its value). */
 static int fig_compare_metric(struct plot_figs *P, const char *stem, const cJSON *root, const char *key)
 {
 	const char *paths[NB_PLOT_MAX_SERIES];
@@ -250,18 +298,19 @@ static int fig_compare_metric(struct plot_figs *P, const char *stem, const cJSON
 	for (unsigned p = 0; p < np; p++)
 		fprintf(P->dat, " %s_mean %s_ci", paths[p], paths[p]);
 	fprintf(P->dat, "\n");
+	/* the groups this metric has a row in */
+	unsigned kept = 0;
 	for (unsigned g = 0; g < ng; g++)
-		rows += metric_row(P, root, groups[g], paths, np, key, scale);
-	for (unsigned p = 0; p < np; p++) {
-		fprintf(P->cmd, "%s'%s.dat' using %u:%u%s title ", sep(p), P->figs[P->nfigs].name, 2 + 2 * p,
-			3 + 2 * p, p ? "" : ":xtic(1)");
-		gp_str(P->cmd, paths[p]);
-	}
-	fprintf(P->gp,
-		"set style data histograms\nset style histogram errorbars gap 1 lw 1.5\n"
-		"set style fill solid 0.75 border -1\nset yrange [0:*]\nset grid noxtics\nset ylabel ");
+		if (metric_row(P, root, groups[g], paths, np, key, scale)) {
+			memmove(groups[kept], groups[g], sizeof(groups[0]));
+			kept++;
+		}
+	rows = kept;
+	fprintf(P->gp, "set style fill solid 0.85 border -1\nset grid ytics noxtics\nset ylabel ");
 	gp_str(P->gp, label);
 	fprintf(P->gp, "\n");
+	if (rows && np)
+		metric_bars(P, root, groups, rows, paths, np, key, scale);
 	fig_end(P, rows > 0 && np > 0);
 	return 0;
 }
@@ -287,8 +336,8 @@ static int fig_compare_latency(struct plot_figs *P, const char *stem, const cJSO
 			continue;
 		fprintf(P->dat, "%s# %s\n", series ? "\n\n" : "", paths[p]);
 		xmax = fmax(xmax, percentile_points(P->dat, pts, n, true));
-		fprintf(P->cmd, "%s'%s.dat' index %u using 1:3:4 with yerrorlines lw 2 title ", sep(series),
-			P->figs[P->nfigs].name, series);
+		fprintf(P->cmd, "%s'%s.dat' index %u using 1:3:4 with yerrorlines lw 2 lc rgb '%s' title ",
+			sep(series), P->figs[P->nfigs].name, series, plot_colour(p));
 		gp_str(P->cmd, paths[p]);
 		series++;
 	}
@@ -322,16 +371,61 @@ static void hops_dump(struct plot_figs *P, const struct nb_plot_hop_sets *H, con
 	}
 }
 
+const char *plot_colour(unsigned i)
+{
+	/* Okabe and Ito's eight (told apart with the common colour blindnesses too), then three picked from a
+	 * grid for the largest CIEDE2000 distance to all before them: every two of the first 11 are at least
+	 * 21 apart (Tableau's ten plus one had two greens 12 apart); black last, since it hides a block's
+	 * border */
+	static const char *const colours[PLOT_COLOURS] = {"#e69f00", "#56b4e9", "#009e73", "#f0e442",
+							  "#0072b2", "#d55e00", "#cc79a7", "#999999",
+							  "#661199", "#555500", "#880022", "#000000"};
+	return colours[i % PLOT_COLOURS];
+}
+
+/* A value as a mark's label shows it: whole above 1000, else three figures. */
+static void fmt_value(double v, char *buf, size_t len)
+{
+	snprintf(buf, len, fabs(v) >= 1000 ? "%.0f" : "%.3g", v);
+}
+
+/* One half of a whisker, from the mean to end (drawn to edge when end is beyond it): a flat cap at the end,
+ * or an arrowhead at the edge and the end's value beside it. */
+static void whisker_half(FILE *gp, double pos, double mean, double drawn, bool out, double end,
+			 bool horizontal)
+{
+	char v[32];
+	double x0 = horizontal ? mean : pos, y0 = horizontal ? pos : mean;
+	double x1 = horizontal ? drawn : pos, y1 = horizontal ? pos : drawn;
+	if (drawn == mean && !out)
+		return; /* no interval that way */
+	fprintf(gp, "set arrow from %g,%g to %g,%g lw 1.5 lc rgb 'black' front ", x0, y0, x1, y1);
+	if (!out) {
+		fprintf(gp, "head size screen 0.008,90\n");
+		return;
+	}
+	fmt_value(end, v, sizeof(v));
+	fprintf(gp, "head filled size screen 0.014,25\n");
+	fprintf(gp, "set label '%s' at %g,%g %s front font ',9'\n", v, x1, y1,
+		horizontal ? (end > drawn ? "offset char 0.5,0.8 left" : "offset char -0.5,0.8 right")
+			   : (end > drawn ? "offset char 1,-0.6 left" : "offset char 1,0.6 left"));
+}
+
+void plot_whisker(FILE *gp, double pos, double mean, double ci, double lo, double hi, bool horizontal)
+{
+	struct nb_plot_whisker w = nb_plotdata_whisker(mean, ci, lo, hi);
+	if (isnan(mean) || isnan(ci) || ci <= 0)
+		return;
+	whisker_half(gp, pos, mean, w.hi, w.hi_out, w.hi_end, horizontal);
+	whisker_half(gp, pos, mean, w.lo, w.lo_out, w.lo_end, horizontal);
+}
+
 /* The plot command of a waterfall: a block per segment, in a colour of its own. */
 static void hops_cmd(struct plot_figs *P, char (*names)[NB_PLOT_SEG_LEN], unsigned ns)
 {
-	/* gnuplot's own cycle repeats after 8: a stack of more needs more colours */
-	static const char *const colours[] = {
-	    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-	    "#9c755f", "#bab0ac", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d"};
 	for (unsigned k = 0; k < ns; k++) {
 		fprintf(P->cmd, "%s'%s.dat' using %u%s lc rgb '%s' title ", sep(k), P->figs[P->nfigs].name,
-			2 + k, k ? "" : ":xtic(1)", colours[k % (sizeof(colours) / sizeof(colours[0]))]);
+			2 + k, k ? "" : ":xtic(1)", plot_colour(k));
 		gp_str(P->cmd, names[k]);
 	}
 }

@@ -34,6 +34,17 @@ int plot_build(struct plot_figs *P, cJSON **roots, char **files, unsigned n);
 /* Frees every figure's texts. */
 void plot_free(struct plot_figs *P);
 
+/* Helpers every figure shares. */
+#define PLOT_COLOURS 12
+/* The i-th colour of nbench's figures ("#rrggbb"), for series told apart by colour alone (paths, a
+ * waterfall's segments): a qualitative palette whose first 11 are at least 21 apart by CIEDE2000; it
+ * repeats after PLOT_COLOURS. */
+const char *plot_colour(unsigned i);
+/* mean ± ci at pos as gnuplot arrows into gp, on a value axis that shows [lo, hi] (y, or x when
+ * horizontal): a flat cap at an end inside it, an arrowhead at the edge and the end's value beside it
+ * for an end beyond (nb_plotdata_whisker). Nothing for a NAN or zero ci. */
+void plot_whisker(FILE *gp, double pos, double mean, double ci, double lo, double hi, bool horizontal);
+
 /* For the files that add figures (plot_compare.c): begin a figure (its script's terminal, output and title;
  * 0, -ENOSPC or -ENOMEM), end it (kept when keep), a gnuplot string, a data-file string, the x axis of a
  * percentile figure up to 1/(1-p) = xmax, the separator before a plot command's series. */

@@ -82,37 +82,6 @@ static int parse_max_halves(void *base, const char *arg)
 	return 0;
 }
 
-static void serve_help(void)
-{
-	printf("usage: nbench serve [--port P] [--bind ADDR] [--once] [--idle-timeout T] "
-	       "[--max-mem TOTAL[,PER_TEST]] [--max-sessions N] [--key-file FILE] "
-	       "[--paths [--max-halves N[,PER_CLIENT]]] [--nic [NETNS:]IF]... [--quiet]\n"
-	       "  The responder: one TCP port for control and data, the same UDP port for "
-	       "datagram flows.\n"
-	       "  --idle-timeout T   close a connection that has not sent its hello, or with a\n"
-	       "                     key not proved it, within T of its connect (5s)\n"
-	       "  --max-mem T[,P]    the tests' buffers: at most T in all and P per test "
-	       "(1G,256M;\n"
-	       "                     P defaults to T/4); a test over it is refused\n"
-	       "  --max-sessions N   control connections at once (16); a session with no test\n"
-	       "                     for 60 s is closed\n"
-	       "  --key-file FILE    clients must prove this shared key (`nbench key gen`);\n"
-	       "                     default: $NBENCH_KEY_FILE; without one anyone who reaches\n"
-	       "                     the port can run tests\n"
-	       "  --paths            build the server half of a path (native, host, bridge,\n"
-	       "                     nat) on this host for a client with the key (`nbench rr\n"
-	       "                     -H THIS --path KIND`); needs --key-file and root\n"
-	       "  --max-halves N[,C] --paths: halves up at once, in all and for one client (an\n"
-	       "                     address, an IPv6 /64) (4,3); each holds the per-test share\n"
-	       "                     of --max-mem (its responder's budget) and lives its\n"
-	       "                     client's tests and 20 s\n"
-	       "  --nic [NETNS:]IF   an interface whose counters each result carries (up to 4;\n"
-	       "                     default: the one the route to the client leaves by)\n"
-	       "  With --engine dpdk, UDP flows go to --dpdk-ip on the DPDK port; control "
-	       "stays on TCP.\n");
-	printf(CLI_DPDK_HELP);
-}
-
 static int parse_max_mem(void *base, const char *arg)
 {
 	if (max_mem(arg, &((struct serve_args *)base)->sc) < 0)
@@ -160,30 +129,63 @@ static int parse_nic(void *base, const char *arg)
 	return 0;
 }
 
-/* serve's own options; --port, --key-file, -q and --dpdk-* are the shared table's (opts.c). */
+/* serve's own options; the --dpdk-* ones are the shared table's (opts.c). */
 static const struct cli_opt serve_opts[] = {
-    {"bind", 'B', "ADDR", CLI_C_SERVE, 0, CLI_OT_ARG, CLI_FIELD(struct serve_args, sc.bind)},
-    {"once", 0, NULL, CLI_C_SERVE, 0, CLI_OT_SET, CLI_FIELD(struct serve_args, sc.max_tests), .lo = 1},
-    {"idle-timeout", 0, "T", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_idle_timeout},
-    {"max-mem", 0, "T[,P]", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_max_mem},
+    {"port", 'p', "PORT", CLI_C_SERVE, 0, CLI_OT_UINT, CLI_FIELD(struct serve_args, t.cfg.port), .lo = 1,
+     .hi = UINT16_MAX, .what = "a port number", .label = "--port",
+     .help = "the port to listen on: TCP for control and data, UDP for datagram flows", .dflt = "12865"},
+    {"bind", 'B', "ADDR", CLI_C_SERVE, 0, CLI_OT_ARG, CLI_FIELD(struct serve_args, sc.bind),
+     .help = "listen on ADDR only (default: every address)"},
+    {"once", 0, NULL, CLI_C_SERVE, 0, CLI_OT_SET, CLI_FIELD(struct serve_args, sc.max_tests), .lo = 1,
+     .help = "serve one test, then exit"},
+    {"key-file", 0, "FILE", CLI_C_SERVE, 0, CLI_OT_ARG, CLI_FIELD(struct serve_args, t.key_file),
+     .help = "clients must prove this shared key (`nbench key gen`); without one\nanyone who reaches the "
+	     "port can run tests",
+     .dflt = "$NBENCH_KEY_FILE"},
+    {"idle-timeout", 0, "T", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_idle_timeout,
+     .help = "close a connection that has not sent its hello, or with a key not\nproved it, within T of "
+	     "its connect",
+     .dflt = "5s"},
+    {"max-mem", 0, "T[,P]", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_max_mem,
+     .help = "the tests' buffers: at most T in all and P per test (P defaults to\nT/4); a test over it "
+	     "is refused",
+     .dflt = "1G,256M"},
     {"max-sessions", 0, "N", CLI_C_SERVE, 0, CLI_OT_UINT, CLI_FIELD(struct serve_args, sc.max_sessions),
-     .lo = 1, .hi = 100000, .what = "a number"},
-    {"engine", 0, "NAME", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_engine},
-    {"paths", 0, NULL, CLI_C_SERVE, 0, CLI_OT_SET, CLI_FIELD(struct serve_args, paths), .lo = 1},
-    {"nic", 0, "[NETNS:]IF", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_nic},
-    {"max-halves", 0, "N[,PER_CLIENT]", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_max_halves},
+     .lo = 1, .hi = 100000, .what = "a number",
+     .help = "control connections at once; a session with no test for 60 s is closed", .dflt = "16"},
+    {"paths", 0, NULL, CLI_C_SERVE, 0, CLI_OT_SET, CLI_FIELD(struct serve_args, paths), .lo = 1,
+     .help = "build the server half of a path (native, host, bridge, nat) on this host\nfor a client "
+	     "with the key (`nbench rr -H THIS --path KIND`); needs --key-file\nand root"},
+    {"max-halves", 0, "N[,PER_CLIENT]", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_max_halves,
+     .help = "--paths: halves up at once, in all and for one client (an address, an\nIPv6 /64); each "
+	     "holds the per-test share of --max-mem and lives its\nclient's tests and 20 s",
+     .dflt = "4,3"},
+    {"nic", 0, "[NETNS:]IF", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_nic,
+     .help = "an interface whose counters each result carries (up to 4; default: the\none the route to "
+	     "the client leaves by)"},
+    {"engine", 0, "NAME", CLI_C_SERVE, 0, CLI_OT_FN, .parse = parse_engine,
+     .help = "sock (kernel sockets) or dpdk (UDP flows to --dpdk-ip on the DPDK port;\ncontrol stays on "
+	     "TCP)",
+     .dflt = "sock"},
+    {"quiet", 'q', NULL, CLI_C_SERVE, 0, CLI_OT_SET, CLI_FIELD(struct serve_args, t.quiet), .lo = 1,
+     .help = "no log lines"},
 };
 
 /* The command line into a: 0, 1 after --help, or 2 after a one-line error. */
 static int serve_parse(int argc, char **argv, struct serve_args *a)
 {
-	static const struct cli_cmd cmd = {.name = "serve",
-					   .bit = CLI_C_SERVE,
-					   .kind = -1,
-					   .own = serve_opts,
-					   .n_own = sizeof(serve_opts) / sizeof(serve_opts[0]),
-					   .help = serve_help,
-					   .dpdk = true};
+	static const struct cli_cmd cmd = {
+	    .name = "serve",
+	    .bit = CLI_C_SERVE,
+	    .kind = -1,
+	    .own = serve_opts,
+	    .n_own = sizeof(serve_opts) / sizeof(serve_opts[0]),
+	    .usage = "serve [--port PORT] [--bind ADDR] [--key-file FILE] [--paths] "
+		     "[options]",
+	    .about = "The responder: one TCP port for control and data, the same UDP port "
+		     "for datagram flows.\nIt serves tests one after another and several "
+		     "clients at once, until SIGINT or SIGTERM.",
+	    .dpdk = true};
 	int first;
 	cli_test_init(&a->t);
 	nb_cfg_defaults(&a->t.cfg, NB_TEST_RR);

@@ -35,40 +35,15 @@ struct study_args {
 	bool no_redis;
 };
 
-static void study_help(void)
+/* What follows study's options: the verdicts, the exit status. */
+static void study_more(void)
 {
-	printf(
-	    "usage: nbench study [--paths LIST] [--rounds N] [-t SEC] [--placement same|split]\n"
-	    "                    [--wire IF_A,IF_B] [--wire-rate R|none] [-H SERVER --key-file FILE [--port "
-	    "P]]\n"
-	    "                    [--redis-conns LIST] [--redis-rounds N] [--redis-time SEC] [--no-redis]\n"
-	    "                    [--margin PCT] [--seed N] [--study-data FILE] [--json] [-o FILE] "
-	    "[--json-out FILE] "
-	    "[-q]\n"
-	    "  IBM's RC25482 (Felter et al., 2014) network figures on this host or two: goodput and\n"
-	    "  system-wide CPU cycles per byte of one TCP connection each way, TCP_RR and UDP_RR with\n"
-	    "  100/200-byte messages, and the Redis load (SET/GET, 10 in flight per connection) against\n"
-	    "  connections; every path's value and ratio to native with 95%% intervals beside the study's,\n"
-	    "  and a verdict per row (holds, holds (direction), differs, unresolved).\n"
-	    "  --paths LIST         (" DEFAULT_PATHS ")\n"
-	    "                       native first; a path this machine cannot run is named with why\n"
-	    "  --rounds N (5)       matrix rounds, every test on every path once per round, interleaved\n"
-	    "  -t SEC (1.5)         each matrix run (a quarter of it, at most 1 s, is warm-up)\n"
-	    "  --placement P        rr: same (both ends on CPU 0, default) or split (CPU 0 and 1, spinning)\n"
-	    "  --wire-rate R|none   shape the wire of paths built here to R bits/s each way (10G: the\n"
-	    "                       study's link); none: unshaped. Not with -H (the real link is the wire)\n"
-	    "  --wire IF_A,IF_B     two ports of this host as the wire\n"
-	    "  -H SERVER            the paths' server halves on SERVER (`nbench serve --paths --key-file "
-	    "K`),\n"
-	    "                       the system under test; --key-file K (or $NBENCH_KEY_FILE) is needed\n"
-	    "  --redis-conns LIST   (" DEFAULT_CONNS ") connections of the Redis row\n"
-	    "  --redis-rounds N (3) --redis-time SEC (1)   its rounds and each run's duration\n"
-	    "  --no-redis           the network figures alone\n"
-	    "  --margin PCT (5)     a ratio within PCT of 1 is parity, for the verdicts\n"
-	    "  --seed N             replay a study's order of runs in each round (its report prints its "
-	    "seed)\n"
-	    "  --study-data FILE    the study's figures (default: the rc25482.json installed with nbench)\n"
-	    "  --json-out FILE      the JSON too (for nbench plot), whatever stdout shows\n");
+	fputs("verdicts: holds (nbench's ratio interval holds the study's and tells its finding from the\n"
+	      "alternative), holds (direction) (both on the same side of parity), differs (on different "
+	      "sides),\n"
+	      "unresolved (nbench's interval cannot tell)\n"
+	      "exit status: 0 done, 1 a run or a file failed (the tables show what finished), 2 bad usage\n",
+	      stdout);
 }
 
 static int parse_wire_rate(void *base, const char *arg)
@@ -120,25 +95,50 @@ static int parse_seed(void *base, const char *arg)
 	return 0;
 }
 
+/* study's own options (-H, --port, --key-file and --wire-rate said as study means them); --wire, --force,
+ * --json, -o and -q are the shared table's (opts.c). */
 static const struct cli_opt study_opts[] = {
-    {"paths", 0, "LIST", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, paths)},
+    {"paths", 0, "LIST", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, paths),
+     .help = "the paths, native first; one this machine cannot run is named with why", .dflt = DEFAULT_PATHS},
     {"rounds", 0, "N", CLI_C_STUDY, 0, CLI_OT_UINT, CLI_FIELD(struct study_args, cfg.rounds), .lo = 1,
-     .hi = NB_STUDYRUN_MAX_ROUNDS, .what = "a number of rounds"},
+     .hi = NB_STUDYRUN_MAX_ROUNDS, .what = "a number of rounds",
+     .help = "matrix rounds: every test on every path once per round, interleaved", .dflt = "5"},
     {"time", 't', "SEC", CLI_C_STUDY, 0, CLI_OT_DURATION, CLI_FIELD(struct study_args, cfg.duration_ns),
-     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration", .label = "-t"},
-    {"placement", 0, "P", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_placement},
-    {"wire-rate", 0, "R", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_wire_rate},
-    {"redis-conns", 0, "LIST", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, conns)},
+     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration", .label = "-t",
+     .help = "each matrix run (a quarter of it, at most 1 s, is warm-up)", .dflt = "1.5"},
+    {"placement", 0, "P", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_placement,
+     .help = "rr: same (both ends on CPU 0) or split (CPU 0 and 1, spinning)", .dflt = "same"},
+    {"wire-rate", 0, "R", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_wire_rate,
+     .help = "shape the wire of the paths built here to R bits/s each way (the\nstudy's 10 GbE link); "
+	     "none: unshaped. Not with -H (the real link is the wire)",
+     .dflt = "10G"},
+    {"host", 'H', "SERVER", CLI_C_STUDY, 0, CLI_OT_STRING, CLI_FIELD(struct study_args, t.cfg.host),
+     .what = "a host name or address",
+     .help = "build each path's server half on SERVER (its `nbench serve --paths\n--key-file K`), the "
+	     "system under test; needs --key-file"},
+    {"port", 'p', "PORT", CLI_C_STUDY, 0, CLI_OT_UINT, CLI_FIELD(struct study_args, t.cfg.port), .lo = 1,
+     .hi = UINT16_MAX, .what = "a port number", .label = "--port", .help = "-H: the agent's port",
+     .dflt = "12865"},
+    {"key-file", 0, "FILE", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, t.key_file),
+     .help = "the key of the agent (-H) and of the paths' responders", .dflt = "$NBENCH_KEY_FILE"},
+    {"redis-conns", 0, "LIST", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, conns),
+     .help = "the Redis row's connection counts", .dflt = DEFAULT_CONNS},
     {"redis-rounds", 0, "N", CLI_C_STUDY, 0, CLI_OT_UINT, CLI_FIELD(struct study_args, cfg.redis_rounds),
-     .lo = 1, .hi = NB_STUDYRUN_MAX_ROUNDS, .what = "a number of rounds"},
+     .lo = 1, .hi = NB_STUDYRUN_MAX_ROUNDS, .what = "a number of rounds", .help = "the Redis row's rounds",
+     .dflt = "3"},
     {"redis-time", 0, "SEC", CLI_C_STUDY, 0, CLI_OT_DURATION,
      CLI_FIELD(struct study_args, cfg.redis_duration_ns), .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S,
-     .what = "a duration"},
-    {"no-redis", 0, NULL, CLI_C_STUDY, 0, CLI_OT_SET, CLI_FIELD(struct study_args, no_redis), .lo = 1},
-    {"margin", 0, "PCT", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_margin},
-    {"seed", 0, "N", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_seed},
-    {"study-data", 0, "FILE", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, data)},
-    {"json-out", 0, "FILE", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, json_out)},
+     .what = "a duration", .help = "each Redis run's duration", .dflt = "1"},
+    {"no-redis", 0, NULL, CLI_C_STUDY, 0, CLI_OT_SET, CLI_FIELD(struct study_args, no_redis), .lo = 1,
+     .help = "the network figures alone"},
+    {"margin", 0, "PCT", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_margin,
+     .help = "a ratio within PCT of 1 is parity, for the verdicts", .dflt = "5%"},
+    {"seed", 0, "N", CLI_C_STUDY, 0, CLI_OT_FN, .parse = parse_seed,
+     .help = "replay a study's order of runs in each round (its report prints its seed)"},
+    {"study-data", 0, "FILE", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, data),
+     .help = "the study's figures", .dflt = "the rc25482.json installed with nbench"},
+    {"json-out", 0, "FILE", CLI_C_STUDY, 0, CLI_OT_ARG, CLI_FIELD(struct study_args, json_out),
+     .help = "also write the JSON report to FILE, whatever stdout shows (for\nnbench plot)"},
 };
 
 /* --redis-conns into cfg: 0, or 2 after a one-line error. */
@@ -274,12 +274,20 @@ static void on_run(void *arg, const struct nb_studyrun_progress *p)
 
 static int parse(struct study_args *a, int argc, char **argv, struct cli_study *o)
 {
-	static const struct cli_cmd cmd = {.name = "study",
-					   .bit = CLI_C_STUDY,
-					   .kind = -1,
-					   .own = study_opts,
-					   .n_own = sizeof(study_opts) / sizeof(study_opts[0]),
-					   .help = study_help};
+	static const struct cli_cmd cmd = {
+	    .name = "study",
+	    .bit = CLI_C_STUDY,
+	    .kind = -1,
+	    .own = study_opts,
+	    .n_own = sizeof(study_opts) / sizeof(study_opts[0]),
+	    .usage = "study [--paths LIST] [--rounds N] [-t SEC] [--wire-rate R|none]\n"
+		     "                      [-H SERVER --key-file FILE] [--no-redis] [options]",
+	    .about = "IBM's RC25482 (Felter et al., 2014) network figures on this host or two: goodput and "
+		     "system-wide\nCPU cycles per byte of one TCP connection each way, TCP_RR and UDP_RR "
+		     "with 100/200-byte\nmessages, and the Redis load (SET/GET, 10 in flight per "
+		     "connection) against connections;\nevery path's value and ratio to native with 95% "
+		     "intervals beside the study's, and a verdict\nper row.",
+	    .more = study_more};
 	int optind_, rc;
 	size_t n = 0;
 	cli_test_init(&a->t);

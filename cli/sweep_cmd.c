@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "sweep_out.h"
+#include "nbench/nic.h"
 #include "nbench/report.h"
 #include "nbench/sweep.h"
 #include "nbench/units.h"
@@ -27,20 +28,13 @@ struct sweep_args {
 	double tol_pct;			    /* --tolerance, with --baseline among the test options */
 };
 
-static void sweep_help(void)
+/* What follows sweep's options: the knobs and their values. */
+static void sweep_more(void)
 {
 	char names[256];
-
-	printf("usage: nbench sweep --set KNOB=V1,V2[,...] [--set ...] [--on [NETNS/]IF]... [--runs N]\n"
-	       "                    [--path P | --topo NAME] [--json|--csv] [-o FILE] [-q] -- TEST [test "
-	       "options]\n"
-	       "  TEST (stream, rr, crr) once per combination of knob values, interleaved and repeated "
-	       "(--runs,\n"
-	       "  default 3), with the knobs set on the path's wire (both ends) or on the --on interfaces;\n"
-	       "  every interface is restored exactly after each combination. The path defaults to host.\n"
-	       "  knobs: %s\n"
-	       "  values: on|off (offloads, adaptive-rx/tx), numbers (mtu, rings, channels, usecs),\n"
-	       "          noqueue|pfifo[:LIMIT]|tbf:RATE (qdisc)\n",
+	printf("knobs: %s\n"
+	       "values: on|off (offloads, adaptive-rx/tx), numbers (mtu, rings, channels, usecs),\n"
+	       "        noqueue|pfifo[:LIMIT]|tbf:RATE (qdisc)\n",
 	       nb_knob_names(names, sizeof(names)));
 }
 
@@ -81,20 +75,26 @@ static int parse_set(void *base, const char *set)
 	return 0;
 }
 
+/* --on [NETNS:]IF, as serve --nic takes an interface: ':' is in no interface name (the kernel refuses it),
+ * and a NETNS may be a path (/proc/PID/ns/net) whose '/'s the old separator blurred with. NETNS/IF, the old
+ * form, is still read, with a one-line warning. */
 static int parse_on(void *base, const char *arg)
 {
 	struct nb_sweep_cfg *s = &((struct sweep_args *)base)->cfg;
+	char buf[sizeof(s->on[0].netns) + sizeof(s->on[0].ifname) + 1];
 	const char *slash = strrchr(arg, '/');
-	struct nb_nic_ref *r;
 
 	if (s->non == NB_KNOB_MAX_IFS)
 		return cli_usage_error("sweep", "--on: at most %d interfaces", NB_KNOB_MAX_IFS);
-	r = &s->on[s->non++];
-	if (slash && (size_t)(slash - arg) < sizeof(r->netns))
-		snprintf(r->netns, sizeof(r->netns), "%.*s", (int)(slash - arg), arg);
-	snprintf(r->ifname, sizeof(r->ifname), "%s", slash ? slash + 1 : arg);
-	if (!*r->ifname || strlen(slash ? slash + 1 : arg) >= sizeof(r->ifname))
-		return cli_usage_error("sweep", "--on: '%s' is not [NETNS/]IF", arg);
+	if (!strchr(arg, ':') && slash && strlen(arg) < sizeof(buf)) {
+		snprintf(buf, sizeof(buf), "%.*s:%s", (int)(slash - arg), arg, slash + 1);
+		fprintf(stderr, "nbench sweep: --on %s: NETNS/IF is deprecated, write NETNS:IF (%s)\n", arg,
+			buf);
+		arg = buf;
+	}
+	if (nb_nic_ref_parse(arg, &s->on[s->non]) < 0)
+		return cli_usage_error("sweep", "--on: '%s' is not [NETNS:]IF", arg);
+	s->non++;
 	return 0;
 }
 
@@ -127,21 +127,34 @@ static int parse_test(struct sweep_args *s, int argc, char **argv)
 
 /* sweep's own options; the others are the shared table's (opts.c). */
 static const struct cli_opt sweep_opts[] = {
-    {"set", 0, "KNOB=V1,V2", CLI_C_SWEEP, 0, CLI_OT_FN, .parse = parse_set},
-    {"on", 0, "[NETNS/]IF", CLI_C_SWEEP, 0, CLI_OT_FN, .parse = parse_on},
+    {"set", 0, "KNOB=V1,V2", CLI_C_SWEEP, 0, CLI_OT_FN, .parse = parse_set,
+     .help = "a knob and its values (below); repeated, the combinations are crossed"},
+    {"on", 0, "[NETNS:]IF", CLI_C_SWEEP, 0, CLI_OT_FN, .parse = parse_on,
+     .help = "set the knobs on IF (in NETNS; repeatable) instead of the path's wire"},
+    {"runs", 0, "N", CLI_C_SWEEP, 0, CLI_OT_UINT, CLI_FIELD(struct sweep_args, head.runs), .lo = 1, .hi = 100,
+     .what = "a number", .help = "rounds", .dflt = "3"},
+    {"path", 0, "PATH", CLI_C_SWEEP, 0, CLI_OT_ARG, CLI_FIELD(struct sweep_args, head.path),
+     .help = "the path TEST runs across, built for the sweep (or TEST's own --path)", .dflt = "host"},
 };
 
 /* The command line into s: sweep's options up to '--', TEST and its options after it. 0, 1 after --help, or 2
  * after a one-line error. */
 static int sweep_parse(struct sweep_args *s, int argc, char **argv)
 {
-	static const struct cli_cmd cmd = {.name = "sweep",
-					   .bit = CLI_C_SWEEP,
-					   .kind = -1,
-					   .own = sweep_opts,
-					   .n_own = sizeof(sweep_opts) / sizeof(sweep_opts[0]),
-					   .help = sweep_help,
-					   .args = true};
+	static const struct cli_cmd cmd = {
+	    .name = "sweep",
+	    .bit = CLI_C_SWEEP,
+	    .kind = -1,
+	    .own = sweep_opts,
+	    .n_own = sizeof(sweep_opts) / sizeof(sweep_opts[0]),
+	    .usage = "sweep --set KNOB=V1,V2[,...] [--set ...] [--on [NETNS:]IF]... "
+		     "[options] -- TEST [test options]",
+	    .about = "TEST (stream, rr, crr) once per combination of knob values, "
+		     "interleaved and repeated, with\nthe knobs set on the path's wire (both "
+		     "ends) or on the --on interfaces; every interface is\nrestored exactly "
+		     "after each combination.",
+	    .more = sweep_more,
+	    .args = true};
 	int rc, dd = -1, first;
 
 	for (int i = 1; i < argc && dd < 0; i++)
@@ -162,6 +175,9 @@ static int sweep_parse(struct sweep_args *s, int argc, char **argv)
 	rc = parse_test(s, argc - dd - 1, argv + dd + 1);
 	if (rc)
 		return rc == 1 ? 2 : rc;
+	if (s->head.format && s->test.format && s->head.format != s->test.format)
+		return cli_usage_error("sweep", "--json and --csv exclude each other: one report format at a "
+						"time (one before '--', the other after)");
 	s->cfg.runs = s->head.runs ? s->head.runs : 3;
 	return 0;
 }

@@ -27,7 +27,7 @@ static void print_text(const struct nb_sweep *s, FILE *out)
 		kind_name(s), s->nifs, s->nifs == 1 ? "" : "s", s->ncombos, s->ncombos == 1 ? "" : "s");
 	fprintf(out, "(interfaces:");
 	for (unsigned i = 0; i < s->nifs; i++)
-		fprintf(out, " %s%s%s", s->ifs[i].netns, *s->ifs[i].netns ? "/" : "", s->ifs[i].ifname);
+		fprintf(out, " %s%s%s", s->ifs[i].netns, *s->ifs[i].netns ? ":" : "", s->ifs[i].ifname);
 	fprintf(out, "; ratio = combination / the first)\n");
 	for (unsigned ci = 0; ci < s->ncombos; ci++) {
 		const struct nb_sweep_combo *co = &s->combos[ci];

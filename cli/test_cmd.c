@@ -12,14 +12,25 @@
 #include "nbench/hist.h"
 #include "nbench/report.h"
 
+/* The live text: the report's head (what runs where) with the first interval, then a line per interval. */
+struct live {
+	const struct nb_report *rep;
+	bool head;	   /* printed: the report at the end goes without it */
+	double last_end_s; /* the last line's interval end: time going back is the next run (--hops) */
+};
+
 static void print_interval(void *arg, const struct nb_test_cfg *cfg, const struct nb_interval *iv)
 {
-	(void)arg;
-	static bool header;
-	/* the header comes with the first line, so a run that never starts prints none */
-	if (!header)
+	struct live *L = arg;
+	/* with the first line, so a run that never starts prints none */
+	if (!L->head) {
+		nb_report_write_text_head(L->rep, stdout);
 		nb_report_text_interval_header(cfg, stdout);
-	header = true;
+	} else if (iv->start_s < L->last_end_s) {
+		printf("(the same test again, with its hops timed: --hops)\n");
+	}
+	L->head = true;
+	L->last_end_s = iv->end_s;
 	nb_report_text_interval(cfg, iv, stdout);
 	fflush(stdout);
 }
@@ -82,9 +93,10 @@ static int run_check(struct cli_test *t, struct nb_report *rep)
 }
 
 /* Runs the test as the command line says (building --path if asked), filling rep; the exit status. */
-static int run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals)
+static int run_test(struct cli_test *t, struct nb_report *rep, struct live *live)
 {
-	struct nb_run_opts o = {.interval = print_intervals ? print_interval : NULL,
+	struct nb_run_opts o = {.interval = live ? print_interval : NULL,
+				.arg = live,
 				.quit = cli_quit_flag(),
 				.latency = t->hist,
 				.host_facts = !t->load_bps,
@@ -113,7 +125,8 @@ static int run_test(struct cli_test *t, struct nb_report *rep, bool print_interv
 	return r;
 }
 
-static int write_report(const struct nb_report *rep, const struct cli_test *t, FILE *out)
+/* rep as t's format says; headless: its text head went out before the interim lines. */
+static int write_report(const struct nb_report *rep, const struct cli_test *t, bool headless, FILE *out)
 {
 	switch (t->format) {
 	case CLI_JSON:
@@ -121,8 +134,8 @@ static int write_report(const struct nb_report *rep, const struct cli_test *t, F
 	case CLI_CSV:
 		return nb_report_write_csv(rep, out, true);
 	default:
-		return t->nic_counters ? nb_report_write_text_counters(rep, out)
-				       : nb_report_write_text(rep, out);
+		return nb_report_write_text_flags(
+		    rep, (t->nic_counters ? NB_TEXT_COUNTERS : 0) | (headless ? NB_TEXT_NO_HEAD : 0), out);
 	}
 }
 
@@ -166,8 +179,9 @@ int cmd_test(int argc, char **argv)
 		return 1;
 	}
 	nb_report_init(&rep);
-	bool live = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
-	int rc = run_test(&t, &rep, live);
+	struct live live = {.rep = &rep};
+	bool lines = t.format == CLI_TEXT && !t.quiet && t.cfg.interval_ns > 0;
+	int rc = run_test(&t, &rep, lines ? &live : NULL);
 	if (rc == 2) {
 		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 		nb_report_free(&rep);
@@ -179,7 +193,7 @@ int cmd_test(int argc, char **argv)
 	bool measured = rep.n_flows > 0;
 	int gate = measured && rep.complete && t.baseline ? baseline_gate(argv[0], &t, tol_pct, &rep) : 0;
 	if (measured)
-		write_report(&rep, &t, stdout);
+		write_report(&rep, &t, live.head, stdout);
 	if (!rep.complete)
 		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 	if (t.output && measured) {
@@ -189,7 +203,7 @@ int cmd_test(int argc, char **argv)
 				strerror(errno));
 			rc = 1;
 		} else {
-			write_report(&rep, &t, f);
+			write_report(&rep, &t, false, f);
 			fclose(f);
 		}
 	}

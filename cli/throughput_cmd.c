@@ -188,27 +188,6 @@ static int write_report(const struct tput_opts *o, const struct nb_throughput_re
 
 /* ---- options ------------------------------------------------------------------------------------------ */
 
-static void help(void)
-{
-	printf(
-	    "usage: nbench throughput (-H HOST | --path PATH | --topo NAME) [options]\n\n"
-	    "  RFC 2544 throughput: per Ethernet frame size, the highest offered rate (a paced UDP stream)\n"
-	    "  whose loss stays within --loss, by binary search over trials.\n\n"
-	    "      --sizes LIST       frame sizes in bytes (64,128,256,512,1024,1280,1518); the UDP payload\n"
-	    "                         is the frame less 46 (Ethernet 14, FCS 4, IPv4 20, UDP 8)\n"
-	    "      --loss PCT         loss allowed in a passing trial, in percent (0)\n"
-	    "      --trial SEC        each trial's duration (2)\n"
-	    "      --resolution R     stop when the search interval is within R: a percentage of the\n"
-	    "                         upper bound (1%%) or an L1 rate in bits/s (k, M, G)\n"
-	    "      --max-rate R       the upper bound, L1 bits/s (the line rate); default: each size's\n"
-	    "                         first trial runs unpaced and what it offered is the bound\n"
-	    "      --latency          a UDP rr probe (1000/s) beside the stream at 10/50/90/100%% of each\n"
-	    "                         found rate\n"
-	    "  and the stream options that say where and how: -H, --port, --data-host, --path, --topo,\n"
-	    "  --engine, --cpu-gen, --cpu-resp, --spin, --busy-poll, -P, --json, --csv, -o, -q, and\n");
-	printf(CLI_DPDK_HELP);
-}
-
 static int parse_sizes(void *base, const char *arg)
 {
 	struct nb_throughput_cfg *c = &((struct tput_opts *)base)->run;
@@ -262,27 +241,45 @@ static int parse_resolution(void *base, const char *arg)
 
 /* throughput's own options; the stream's are the shared table's (opts.c), less those the search sets. */
 static const struct cli_opt tput_opts[] = {
-    {"sizes", 0, "LIST", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_sizes},
-    {"loss", 0, "PCT", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_loss},
+    {"sizes", 0, "LIST", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_sizes,
+     .help = "Ethernet frame sizes in bytes; the UDP payload is the frame less 46\n(Ethernet 14, FCS 4, "
+	     "IPv4 20, UDP 8)",
+     .dflt = "64,128,256,512,1024,1280,1518"},
+    {"loss", 0, "PCT", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_loss,
+     .help = "the loss a passing trial may have, in percent", .dflt = "0"},
     {"trial", 0, "SEC", CLI_C_THROUGHPUT, 0, CLI_OT_DURATION, CLI_FIELD(struct tput_opts, run.trial_ns),
-     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration"},
-    {"resolution", 0, "R", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_resolution},
+     .lo = 100 * NB_NS_PER_MS, .hi = 3600 * NB_NS_PER_S, .what = "a duration",
+     .help = "each trial's duration", .dflt = "2"},
+    {"resolution", 0, "R", CLI_C_THROUGHPUT, 0, CLI_OT_FN, .parse = parse_resolution,
+     .help = "stop when the search interval is within R: a percentage of the upper\nbound or an L1 "
+	     "rate in bits/s (k, M, G)",
+     .dflt = "1%"},
     {"max-rate", 0, "R", CLI_C_THROUGHPUT, 0, CLI_OT_RATE, CLI_FIELD(struct tput_opts, run.max_l1_bps),
-     .lo = 0, .hi = (int64_t)NB_MAX_RATE_BPS, .what = "a rate in bits/s"},
-    {"latency", 0, NULL, CLI_C_THROUGHPUT, 0, CLI_OT_SET, CLI_FIELD(struct tput_opts, run.latency), .lo = 1},
+     .lo = 0, .hi = (int64_t)NB_MAX_RATE_BPS, .what = "a rate in bits/s",
+     .help = "the upper bound, L1 bits/s (the line rate); by default each size's\nfirst trial runs "
+	     "unpaced and what it offered is the bound"},
+    {"latency", 0, NULL, CLI_C_THROUGHPUT, 0, CLI_OT_SET, CLI_FIELD(struct tput_opts, run.latency), .lo = 1,
+     .help = "a UDP rr probe (1000/s) beside the stream at 10/50/90/100% of each\nfound rate"},
 };
 
 /* 0, 1 after --help, 2 after an error. */
 static int parse(int argc, char **argv, struct tput_opts *o)
 {
-	static const struct cli_cmd cmd = {.name = "throughput",
-					   .bit = CLI_C_THROUGHPUT,
-					   .kind = NB_TEST_STREAM,
-					   .own = tput_opts,
-					   .n_own = sizeof(tput_opts) / sizeof(tput_opts[0]),
-					   .help = help,
-					   .refused = "is set by the search (see --trial, --sizes)",
-					   .udp = true};
+	static const struct cli_cmd cmd = {
+	    .name = "throughput",
+	    .bit = CLI_C_THROUGHPUT,
+	    .kind = NB_TEST_STREAM,
+	    .own = tput_opts,
+	    .n_own = sizeof(tput_opts) / sizeof(tput_opts[0]),
+	    .usage = "throughput (-H HOST | --path PATH | --topo NAME) [--sizes LIST] "
+		     "[--loss PCT] [--trial SEC]\n"
+		     "                         [--resolution R] [--latency] [options]",
+	    .about = "RFC 2544 throughput: per Ethernet frame size, the highest offered "
+		     "rate (a paced UDP stream)\nwhose loss stays within --loss, by binary "
+		     "search over trials. The stream options that say\nwhere and how "
+		     "apply; its duration, message size and rate are the search's.",
+	    .refused = "is set by the search (see --trial, --sizes)",
+	    .udp = true};
 	int r;
 	memset(o, 0, sizeof(*o));
 	memcpy(o->run.sizes, default_sizes, sizeof(default_sizes));

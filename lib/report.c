@@ -674,13 +674,30 @@ static void text_ifaces(const struct nb_report *r, bool counters, FILE *out)
 				text_iface(&r->ifaces[i], counters, out);
 }
 
-static int write_text(const struct nb_report *r, bool counters, FILE *out)
+/* What runs where, known before the first interval: the title, the settings, the hosts, the engine. */
+static void text_head(const struct nb_report *r, FILE *out)
 {
 	text_header(r, out);
 	text_settings(r, out);
-	text_placement(r, out);
 	text_hosts(r, out);
-	text_engine(r, out);
+	text_engine(r, out); /* the path's container engine, when it has one: known before the run */
+}
+
+void nb_report_write_text_head(const struct nb_report *r, FILE *out)
+{
+	text_head(r, out);
+	fputc('\n', out);
+}
+
+static int write_text(const struct nb_report *r, unsigned flags, FILE *out)
+{
+	bool counters = flags & NB_TEXT_COUNTERS;
+	if (flags & NB_TEXT_NO_HEAD)
+		fputc('\n', out); /* after the interim lines */
+	else
+		text_head(r, out);
+	/* what was seen during the run: where each side ran, the interfaces' counters */
+	text_placement(r, out);
 	if (r->dpdk.pmd[0])
 		text_dpdk(r, out);
 	text_ifaces(r, counters, out);
@@ -714,12 +731,17 @@ static int write_text(const struct nb_report *r, bool counters, FILE *out)
 
 int nb_report_write_text(const struct nb_report *r, FILE *out)
 {
-	return write_text(r, false, out);
+	return write_text(r, 0, out);
 }
 
 int nb_report_write_text_counters(const struct nb_report *r, FILE *out)
 {
-	return write_text(r, true, out);
+	return write_text(r, NB_TEXT_COUNTERS, out);
+}
+
+int nb_report_write_text_flags(const struct nb_report *r, unsigned flags, FILE *out)
+{
+	return write_text(r, flags, out);
 }
 
 void nb_report_text_capture(const struct nb_report_capture *c, FILE *out)

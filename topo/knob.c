@@ -286,7 +286,7 @@ int nb_knob_record(const struct nb_nic_ref *ifs, unsigned n, struct nb_knob_guar
 
 		r = in_ns(ifs[i].netns, save_fn, &s);
 		if (r && r != -EINVAL)
-			nb_err(err, errlen, "%s%s%s: %s", ifs[i].netns, *ifs[i].netns ? "/" : "",
+			nb_err(err, errlen, "%s%s%s: %s", ifs[i].netns, *ifs[i].netns ? ":" : "",
 			       ifs[i].ifname, strerror(-r));
 	}
 	dfd = r ? r : nb_dir_open_checked(KNOB_DIR, true, err, errlen);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbench/fsutil.h"
 #include "tc.h"
 #include "topo_int.h"
 #include "vm/vm.h"
@@ -170,6 +171,34 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 	}
 }
 
+/* The instance's state file, as `nbench topo up` writes it (topo/state.c), so that `nbench topo show` lists
+ * what the script built as an instance (partial until its last step) rather than as orphaned objects, and
+ * `nbench topo down NAME` takes it down: before the steps (claiming the name, as up does), and marked
+ * complete after them. */
+static void script_state(struct sbuf *b, const struct nb_plan *p, bool done)
+{
+	char file[128];
+	char *line = done ? NULL : nb_state_script_line(p);
+
+	nb_state_path(file, sizeof(file), p->name);
+	if (done) {
+		sb_printf(b, "sed -i 's/\"complete\":false/\"complete\":true/' %s\n", file);
+		return;
+	}
+	if (!line) {
+		b->failed = true;
+		return;
+	}
+	sb_printf(b,
+		  "# the instance's state file, as nbench topo up writes it: topo show lists it, topo down "
+		  "removes it\n"
+		  "install -d -m 0700 %s %s\n"
+		  "(umask 022 && set -o noclobber && cat > %s) 2>/dev/null <<'NBENCH_STATE' || "
+		  "{ echo \"instance %s is in use\" >&2; exit 1; }\n%s\nNBENCH_STATE\n",
+		  NB_RUN_DIR, NB_STATE_DIR, file, p->name, line);
+	free(line);
+}
+
 char *nb_plan_script(const struct nb_plan *p)
 {
 	struct sbuf b = {0};
@@ -200,8 +229,10 @@ char *nb_plan_script(const struct nb_plan *p)
 			  "then their settings",
 			  p->wire[0], p->wire[1], p->name, p->wire[0], p->wire[1]);
 	sb_printf(&b, "\nset -euo pipefail\n");
+	script_state(&b, p, false);
 	for (size_t i = 0; i < p->nsteps; i++)
 		script_step(&b, p, &p->steps[i]);
+	script_state(&b, p, true);
 	if (b.failed) {
 		free(b.s);
 		return NULL;

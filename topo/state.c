@@ -117,13 +117,12 @@ static void procs_json(cJSON *o, const struct nb_topo *t)
 	}
 }
 
-/* The state file's text. What re-plans the instance: name, kind, ports and the cgroup; the rest is for
- * people and for the sweep. */
-static char *state_json(const struct nb_topo *t, bool complete)
+/* The state file's object. What re-plans the instance: name, kind, ports and the cgroup; the rest is for
+ * people and for the sweep. creator: the pid that builds it (0: a `topo script` run by a shell). */
+static cJSON *state_obj(const struct nb_topo *t, bool complete, pid_t creator)
 {
 	const struct nb_plan *p = &t->plan;
 	cJSON *o = cJSON_CreateObject(), *a;
-	char *text, *line = NULL;
 
 	if (!o)
 		return NULL;
@@ -131,7 +130,7 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	cJSON_AddStringToObject(o, "name", p->name);
 	cJSON_AddStringToObject(o, "kind", p->kind);
 	cJSON_AddBoolToObject(o, "complete", complete);
-	cJSON_AddNumberToObject(o, "creator_pid", getpid());
+	cJSON_AddNumberToObject(o, "creator_pid", creator);
 	cJSON_AddNumberToObject(o, "server_port", p->server_port);
 	cJSON_AddNumberToObject(o, "publish_port", p->dial_port);
 	a = cJSON_AddArrayToObject(o, "netns");
@@ -170,13 +169,31 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	}
 	nb_ends_json(p, o);
 	procs_json(o, t);
-	text = cJSON_Print(o);
+	return o;
+}
+
+/* The state file's text, as nb_topo_up writes it. */
+static char *state_json(const struct nb_topo *t, bool complete)
+{
+	cJSON *o = state_obj(t, complete, getpid());
+	char *text = o ? cJSON_Print(o) : NULL, *line = NULL;
+
 	cJSON_Delete(o);
 	/* a text file: it ends with a newline */
 	if (text && asprintf(&line, "%s\n", text) < 0)
 		line = NULL;
 	free(text);
 	return line;
+}
+
+char *nb_state_script_line(const struct nb_plan *p)
+{
+	struct nb_topo t = {.plan = *p}; /* read only: the plan is not freed through t */
+	cJSON *o = state_obj(&t, false, 0);
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+
+	cJSON_Delete(o);
+	return text;
 }
 
 int nb_state_dir(bool create, char *err, size_t errlen)

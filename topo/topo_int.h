@@ -265,6 +265,9 @@ int nb_cgroup_remove(const char *path);
 /* NB_STATE_DIR open and checked (nb_dir_open_checked), made first with create. The fd or -errno. */
 int nb_state_dir(bool create, char *err, size_t errlen);
 int nb_state_write(const struct nb_topo *t, bool complete);
+/* The state file p's instance would have, on one line, not complete, with no process and no creator: what
+ * a `topo script` writes before its steps (and marks complete after them). NULL on no memory. */
+char *nb_state_script_line(const struct nb_plan *p);
 /* The new state file of t (the name's lock). 0 or -errno (-EEXIST: the name is taken) with err set. */
 int nb_state_create(const struct nb_topo *t, char *err, size_t errlen);
 /* "client" and "server" of plan p into JSON object o, as the state file and describe have them. */

@@ -85,9 +85,28 @@ struct nb_plot_ratio {
 unsigned nb_plotdata_compare_ratios(const cJSON *root, struct nb_plot_ratio *out, unsigned max, char *ref,
 				    size_t reflen);
 
-/* How a figure is drawn: its label with unit into label ("p50 (µs)"), and the scale from the report's unit.
- */
+/* How a figure is drawn: its label in words with its unit ("p50 latency (µs)", "cpu cycles/transaction";
+ * never the JSON key), and the scale from the report's unit to the label's. */
 double nb_plotdata_scale(const char *key, char *label, size_t len);
+
+/* ---- whiskers (confidence intervals on a value axis) ---- */
+
+#define NB_PLOT_WHISKER_REACH 1.5  /* whiskers up to this many times the tallest bar are drawn whole */
+#define NB_PLOT_HEADROOM      1.08 /* the axis ends this far above what it shows, for the marks' labels */
+
+/* mean ± ci drawn on an axis that shows [axis_lo, axis_hi]: the part drawn, and whether each end leaves the
+ * axis. A figure marks an end that does (an arrowhead at the edge, the end's value beside it) rather than
+ * cutting it off without a word. A NAN ci is no interval (both ends at the mean). */
+struct nb_plot_whisker {
+	double lo, hi;	       /* the ends as drawn, within the axis */
+	bool lo_out, hi_out;   /* that end lies beyond the axis */
+	double lo_end, hi_end; /* the ends themselves */
+};
+struct nb_plot_whisker nb_plotdata_whisker(double mean, double ci, double axis_lo, double axis_hi);
+/* The top of a bar figure's value axis for n bars (mean[i] ± ci[i]): above every bar and every whisker that
+ * ends within NB_PLOT_WHISKER_REACH times the tallest bar, with NB_PLOT_HEADROOM. A whisker further up (a
+ * wide interval from few runs) would squash the bars to nothing: it leaves the axis, and is marked. */
+double nb_plotdata_axis_top(const double *mean, const double *ci, unsigned n);
 
 /* ---- hop waterfalls ---- */
 

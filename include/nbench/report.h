@@ -253,6 +253,14 @@ void nb_report_engine(const char *path_json, char *buf, size_t len);
 /* The text report with every changed counter of each interface (-v, --nic-counters), where
  * nb_report_write_text gives each interface's traffic, drops and errors on one line. */
 int nb_report_write_text_counters(const struct nb_report *r, FILE *out);
+/* nb_report_write_text's flags: every changed counter (as nb_report_write_text_counters); no head, for a
+ * report whose head nb_report_write_text_head printed before the interim lines. */
+enum { NB_TEXT_COUNTERS = 1, NB_TEXT_NO_HEAD = 2 };
+int nb_report_write_text_flags(const struct nb_report *r, unsigned flags, FILE *out);
+/* The text report's head, what runs where (its title line, the settings and the hosts, then a blank line):
+ * all of it is known once the first interval ends, so a live run prints it before the interim lines and
+ * the rest after them with NB_TEXT_NO_HEAD. The full report is the same lines without the interim ones. */
+void nb_report_write_text_head(const struct nb_report *r, FILE *out);
 int nb_report_write_json(const struct nb_report *r, FILE *out);
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
 

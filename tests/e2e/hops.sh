@@ -95,6 +95,20 @@ if timeout 120 "$NBENCH" rr --hops -t 0.5 --path native -q > "$T/text.txt" 2>&1;
 else
 	bad "rr --hops text: $(cat "$T/text.txt")"
 fi
+# live text: the head once, the run without capture's lines, then the run with capture's, said as such
+if timeout 120 "$NBENCH" rr --hops -t 1 -i 0.5 --path native > "$T/live.txt" 2>&1; then
+	ok
+	check "live text: head once, two runs' lines, the second announced" python3 - "$T/live.txt" <<'PY'
+import sys
+t = open(sys.argv[1]).read().split("\n")
+runs = [i for i, l in enumerate(t) if l.startswith("[  0.00-")]
+said = [i for i, l in enumerate(t) if l.startswith("(the same test again, with its hops timed")]
+assert t[0].startswith("nbench ") and sum(l.startswith("settings:") for l in t) == 1, t[:3]
+assert len(runs) == 2 and said == [runs[1] - 1], (runs, said)
+PY
+else
+	bad "rr --hops live text: $(cat "$T/live.txt")"
+fi
 if timeout 120 "$NBENCH" rr --hops=pcap -t 0.5 --path native --csv > "$T/h.csv" 2>&1; then
 	ok
 	check "csv hops table" grep -q "^path,segment,from_if,to_if,direction,netns,unseen,p50_ns" "$T/h.csv"

@@ -53,6 +53,19 @@ run st_warm stream --warmup 0.5 -i 0.25 && check "warm-up intervals marked" json
 # text: interim lines then the summary; CSV: a header and one row with the same columns
 out=$("$NBENCH" rr "${H[@]}" 2>&1); check "text report has latency" grep -q 'p99.9' <<< "$out"
 check "text report has interim lines" grep -q 'tx/s' <<< "$out"
+# what runs where comes before the numbers, once (issue 19: the interim lines came first, with no context);
+# a text -o file is the whole report with its head
+check "text: the title line first" grep -q '^nbench [0-9.]*: rr tcp to 127.0.0.1' <<< "$(head -n 1 <<< "$out")"
+check "text: settings and hosts before the first interim line" python3 -c '
+import sys; t = sys.stdin.read().split("\n")
+first = min(i for i, l in enumerate(t) if l.startswith("[  interval"))
+head = [l.split(":")[0] for l in t[:first]]
+sys.exit(not ("settings" in head and "hosts" in head and any(l.startswith("placement:") for l in t[first:])))' <<< "$out"
+check "text: the head once" test "$(grep -c '^nbench [0-9.]*: \|^settings:\|^hosts:' <<< "$out")" = 3
+"$NBENCH" rr "${H[@]}" -o "$T/out.txt" > /dev/null 2>&1
+check "text -o: the whole report" test "$(grep -c '^nbench [0-9.]*: \|^settings:\|^hosts:\|^placement:' "$T/out.txt")" = 4
+out=$("$NBENCH" rr "${H[@]}" -q 2>&1)
+check "text -q: the head first, no interim lines" bash -c '[[ "$1" == "nbench "* ]] && ! grep -q "tx/s" <<< "$1"' _ "$out"
 csv=$("$NBENCH" rr "${H[@]}" --csv)
 check "csv has 2 lines" test "$(wc -l <<< "$csv")" = 2
 check "csv columns match" python3 -c "import csv,sys; r=list(csv.reader(sys.stdin)); sys.exit(not (len(r) == 2 and len(r[0]) == len(r[1]) and r[1][0] == 'rr'))" <<< "$csv"

@@ -49,7 +49,7 @@ path_check() {
 		[ "${dial%:*}" = 10.77.0.3 ] || fail "macvlan: dial $dial"
 		;;
 	esac
-	"$NBENCH" topo describe "$n" >"$TMP/describe.json"
+	"$NBENCH" topo describe "$n" --json >"$TMP/describe.json"
 	"$PY" - "$TMP/describe.json" "$kind" <<'PYEOF' || fail "$kind: describe"
 import json, sys
 d = json.load(open(sys.argv[1])); kind = sys.argv[2]

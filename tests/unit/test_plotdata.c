@@ -63,7 +63,7 @@ static void test_compare(void)
 {
 	cJSON *c = load("plot/compare.json");
 	const char *paths[NB_PLOT_MAX_SERIES];
-	char groups[NB_PLOT_MAX_SERIES][NB_PLOT_GROUP_LEN], label[64];
+	char groups[NB_PLOT_MAX_SERIES][NB_PLOT_GROUP_LEN];
 	CHECK_INT(nb_plotdata_compare_paths(c, paths, NB_PLOT_MAX_SERIES), 2);
 	CHECK_STR(paths[1], "bridge");
 	CHECK_INT(nb_plotdata_compare_groups(c, groups, NB_PLOT_MAX_SERIES), 2);
@@ -78,10 +78,54 @@ static void test_compare(void)
 	unsigned n =
 	    nb_plotdata_compare_percentiles(c, "rr-tcp same-core", "native", pts, NB_PLOT_MAX_POINTS);
 	CHECK(n == 2 && near(pts[0].us, 6.639) && near(pts[0].ci_us, 4.06592) && near(pts[1].x, 100));
-	CHECK(near(nb_plotdata_scale("p50_ns", label, sizeof(label)), 1e-3));
-	CHECK_STR(label, "p50 (µs)");
-	CHECK(near(nb_plotdata_scale("goodput_bps", label, sizeof(label)), 1e-9));
 	cJSON_Delete(c);
+}
+
+/* A figure's label is words with a unit, never the JSON key (issue 19: "cycles_per_transaction"). */
+static void test_labels(void)
+{
+	static const struct {
+		const char *key, *label;
+		double scale;
+	} cases[] = {
+	    {"p50_ns", "p50 latency (µs)", 1e-3},
+	    {"p999_ns", "p99.9 latency (µs)", 1e-3},
+	    {"goodput_bps", "goodput (Gbit/s)", 1e-9},
+	    {"cycles_per_transaction", "cpu cycles/transaction", 1},
+	    {"cycles_per_byte", "cpu cycles/byte", 1},
+	    {"transactions_per_s", "transactions/s", 1},
+	    {"mean_lat_ns", "mean latency (µs)", 1e-3}, /* not one of compare's: from its key's words */
+	    {"loss_pct", "loss (%)", 1},
+	    {"duration_s", "duration (s)", 1},
+	    {"some_new_figure", "some new figure", 1},
+	};
+	char label[96];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(near(nb_plotdata_scale(cases[i].key, label, sizeof(label)), cases[i].scale));
+		CHECK_STR(label, cases[i].label);
+		CHECK_MSG(!strchr(label, '_'), "%s: %s", cases[i].key, label);
+	}
+}
+
+/* Whiskers: the axis keeps the bars readable; an end beyond it is drawn to the edge and said to be out. */
+static void test_whiskers(void)
+{
+	/* whiskers within half again the tallest bar are shown whole, with headroom */
+	double m1[] = {10, 20}, c1[] = {2, 8};
+	CHECK(near(nb_plotdata_axis_top(m1, c1, 2), 28 * NB_PLOT_HEADROOM));
+	/* one far above (few runs) does not squash the bars: the axis stops at the bars' reach */
+	double m2[] = {10, 20}, c2[] = {2, 100};
+	double top = nb_plotdata_axis_top(m2, c2, 2);
+	CHECK(near(top, 20 * NB_PLOT_HEADROOM));
+	struct nb_plot_whisker w = nb_plotdata_whisker(20, 100, 0, top);
+	CHECK(w.hi_out && w.lo_out && near(w.hi, top) && w.lo == 0 && w.hi_end == 120 && w.lo_end == -80);
+	w = nb_plotdata_whisker(10, 2, 0, top);
+	CHECK(!w.hi_out && !w.lo_out && w.hi == 12 && w.lo == 8);
+	/* no interval: both ends at the mean; no bars at all: an axis all the same */
+	w = nb_plotdata_whisker(10, NAN, 0, top);
+	CHECK(w.lo == 10 && w.hi == 10 && !w.lo_out && !w.hi_out);
+	double m3[] = {0}, c3[] = {0};
+	CHECK(nb_plotdata_axis_top(m3, c3, 1) == 1);
 }
 
 /* Hop waterfalls: one set per test and path; segment names by interface role line up across paths. */
@@ -136,8 +180,9 @@ static void test_compare_ratios(void)
 
 int main(int argc, char **argv)
 {
-	static const struct tap_case cases[] = {TAP_CASE(test_percentile), TAP_CASE(test_run),
-						TAP_CASE(test_compare), TAP_CASE(test_hops),
+	static const struct tap_case cases[] = {TAP_CASE(test_percentile),    TAP_CASE(test_run),
+						TAP_CASE(test_compare),	      TAP_CASE(test_labels),
+						TAP_CASE(test_whiskers),      TAP_CASE(test_hops),
 						TAP_CASE(test_compare_ratios)};
 	dir = argc > 1 ? argv[1] : ".";
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);

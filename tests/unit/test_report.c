@@ -432,6 +432,14 @@ static int render_intervals(const struct nb_report *r, FILE *out)
 	return ferror(out) ? -EIO : 0;
 }
 
+/* What a live text run prints: the head, the interim lines, then the rest of the report. */
+static int render_live(const struct nb_report *r, FILE *out)
+{
+	nb_report_write_text_head(r, out);
+	render_intervals(r, out);
+	return nb_report_write_text_flags(r, NB_TEXT_NO_HEAD, out);
+}
+
 static char *render(const struct nb_report *r, render_fn fn, size_t *ret_len)
 {
 	char *buf = NULL;
@@ -602,15 +610,35 @@ static void check_csv(const char *text)
 	CHECK_INT(fields[1], fields[0]);
 }
 
+/* A live run's text starts with what runs where (the title line first), then the interim lines, and says
+ * nothing twice: without the interim lines and the blank lines around them it is the full report. */
+static void check_live(const struct nb_report *r, const char *live)
+{
+	size_t len = 0, ilen = 0;
+	char *full = render(r, nb_report_write_text, &len), *iv = render(r, render_intervals, &ilen);
+	const char *title = "nbench test: ", *at = iv ? strstr(live, iv) : NULL;
+	CHECK_MSG(!strncmp(live, title, strlen(title)), "live text starts with '%.20s'", live);
+	CHECK(at != NULL && strstr(live, "\nhosts:") < at && strstr(live, "\nsettings:") < at);
+	CHECK(strstr(live + 1, title) == NULL);
+	if (full && at && at - live >= 1) {
+		/* the head, its blank line dropped; the rest, its leading blank line dropped */
+		size_t head = (size_t)(at - live) - 1;
+		const char *rest = at + ilen + 1;
+		CHECK_MSG(!strncmp(full, live, head) && !strcmp(full + head, rest),
+			  "live text less its interim lines is not the full report");
+	}
+	free(full);
+	free(iv);
+}
+
 static void check_fixture(const char *name, void (*fill)(struct nb_report *))
 {
 	static const struct {
 		const char *ext;
 		render_fn fn;
 	} formats[] = {
-	    {"txt", nb_report_write_text},
-	    {"intervals.txt", render_intervals},
-	    {"json", nb_report_write_json},
+	    {"txt", nb_report_write_text}, {"intervals.txt", render_intervals},
+	    {"live.txt", render_live},	   {"json", nb_report_write_json},
 	    {"csv", render_csv},
 	};
 	struct nb_report r;
@@ -634,6 +662,8 @@ static void check_fixture(const char *name, void (*fill)(struct nb_report *))
 			check_csv(text);
 		if (!strcmp(formats[i].ext, "txt"))
 			CHECK((strstr(text, "INCOMPLETE: ") != NULL) == !r.complete);
+		if (!strcmp(formats[i].ext, "live.txt"))
+			check_live(&r, text);
 		free(again);
 		free(text);
 	}
