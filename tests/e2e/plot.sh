@@ -213,8 +213,8 @@ printf '#!/bin/sh\necho "         ^" >&2\necho "\\"$1\\" line 3: undefined varia
 rc=0; PATH="$T/fakebin:$PATH" "$NBENCH" plot "$SRC/tests/golden/rr_tcp.json" -o "$T/fake" > /dev/null 2> "$T/err" || rc=$?
 check "gnuplot's error: exit 1, a line per figure naming it ($rc: $(cat "$T/err"))" bash -c "[ $rc = 1 ] && [ \$(grep -c . $T/err) = \$(grep -c 'latency.gp: \"latency.gp\" line 3: undefined variable: foo\|intervals_rr.gp: \"intervals_rr.gp\" line 3' $T/err) ]"
 
-# README's figures are files plot writes from the compare it shows (nbench plot compare.json ...): the
-# fixture, given the ratios to native and merged latencies a compare now reports, draws every kind.
+# README's figures are files plot writes from the compare and the study it shows (nbench plot compare.json
+# study.json ...): the compare fixture, given the ratios to native and merged latencies a compare now reports, draws every kind.
 mkdir -p "$T/readme"
 python3 - "$SRC/tests/plot/compare_hops.json" "$T/readme/compare.json" <<'PY'
 import json, sys
@@ -234,7 +234,8 @@ for r in d["summary"]:
                                "transactions": 1000}
 json.dump(d, open(sys.argv[2], "w"))
 PY
-(cd "$T/readme" && "$NBENCH" plot compare.json -o figures --format png > ../readme.out 2> /dev/null)
+cp "$SRC/tests/plot/study.json" "$T/readme/study.json" # README's study figures: nbench plot study.json
+(cd "$T/readme" && "$NBENCH" plot compare.json study.json -o figures --format png > ../readme.out 2> /dev/null)
 for f in $(grep -oE 'doc/figures/[A-Za-z0-9_.-]+\.png' "$SRC/README.md"); do
 	check "README's $f is a file plot writes" grep -qx "figures/$(basename "$f")" "$T/readme.out"
 	check "README's $f is in the repository" test -s "$SRC/$f"
