@@ -3,8 +3,9 @@
  * `nbench plot` on `nbench study --json`: the study's figures in its own style, nbench's values beside the
  * study's. Goodput and cycles per byte as bars per path in each direction, the RR round trips as bars per
  * path for TCP and UDP, each bar with its 95% interval as a whisker and the study's value as a marker; the
- * Redis row as curves of requests/s and of mean latency against connections, a curve per path. What each
- * figure shows is analyze/study.c's (nb_study_doc_*); the files are plot_fig.c's.
+ * paths in plot_fig.c's palette, as in every figure; the Redis row as curves of requests/s and of mean
+ * latency against connections, a curve per path. What each figure shows is analyze/study.c's
+ * (nb_study_doc_*); the files are plot_fig.c's.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,11 +15,6 @@
 #include "plot_fig.h"
 
 #define MAX_PATHS 16
-
-/* Fixed colours per path, so a path looks the same in every figure. */
-static const char *const colours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-				      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-#define COLOUR(p) colours[(p) % (sizeof(colours) / sizeof(colours[0]))]
 
 /* One bar figure: its file stem's suffix, title, the figures (table rows' ids) that are its groups, their
  * labels, the y label and the scale from the table's unit. */
@@ -37,7 +33,8 @@ static void num(FILE *f, double x)
 }
 
 /* The data: a block per path, a row per group: x, value, lo, hi, the study's value (scaled; ? none). The
- * largest and smallest positive values into *ret_max, *ret_min. */
+ * largest and smallest positive values, whisker ends included, into *ret_max, *ret_min (the axis holds them
+ * all: no whisker is cut off). */
 static unsigned bar_data(struct plot_figs *P, const cJSON *doc, const struct bars *b, const char **paths,
 			 unsigned np, unsigned *per_path, unsigned *per_study, double *ret_min,
 			 double *ret_max)
@@ -65,6 +62,8 @@ static unsigned bar_data(struct plot_figs *P, const cJSON *doc, const struct bar
 			per_study[p] += isfinite(r.study);
 			if (r.value > 0)
 				*ret_min = fmin(*ret_min, r.value * b->scale);
+			if (isfinite(r.lo) && r.lo > 0)
+				*ret_min = fmin(*ret_min, r.lo * b->scale);
 			*ret_max = fmax(*ret_max, fmax(r.value, isfinite(r.hi) ? r.hi : 0) * b->scale);
 			if (r.study > 0)
 				*ret_max = fmax(*ret_max, r.study * b->scale);
@@ -93,7 +92,7 @@ static int fig_bars(struct plot_figs *P, const char *stem, const cJSON *doc, con
 		if (!per_path[p]) /* a path this figure has nothing of (left out, failed) */
 			continue;
 		fprintf(P->cmd, "%s'%s.dat' index %u using 1:2 with boxes lc rgb '%s' title ",
-			plot_sep(series++), file, p, COLOUR(p));
+			plot_sep(series++), file, p, plot_colour(p));
 		plot_gp_str(P->cmd, paths[p]);
 		fprintf(P->cmd,
 			"%s'%s.dat' index %u using 1:2:3:4 with yerrorbars lc rgb 'black' lw 1.5 pt 7 ps 0.4 "
@@ -194,7 +193,7 @@ static int fig_redis(struct plot_figs *P, const char *stem, const cJSON *doc, bo
 		if (!n)
 			continue;
 		fprintf(P->cmd, "%s'%s.dat' index %u using 1:2:3:4 with yerrorlines lw 2 lc rgb '%s' title ",
-			plot_sep(series), P->figs[P->nfigs].name, p, COLOUR(p));
+			plot_sep(series), P->figs[P->nfigs].name, p, plot_colour(p));
 		plot_gp_str(P->cmd, paths[p]);
 		series += n > 0;
 		cmax = fmax(cmax, c_max);
