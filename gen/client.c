@@ -538,6 +538,9 @@ static int open_window(struct run *R, int64_t now)
 		R->flows[i].bytes_at_measure = nb_peek(&R->flows[i].live.bytes_rcvd);
 		R->flows[i].t_measure_ns = now;
 		flow_tcp(R, &R->flows[i], &R->flows[i].tcp_at_measure);
+		/* the intervals from here count from the same sample the window's end does, so their
+		 * retransmits add up to no more than its */
+		R->flows[i].tcp_prev = R->flows[i].tcp_at_measure;
 	}
 	if (nb_chan_send(&R->ch, NB_MSG_MEASURE, NULL) < 0)
 		return run_fail(R, -ECONNRESET, "control connection lost during the warm-up");
