@@ -30,7 +30,8 @@ struct study_args {
 	struct cli_test t; /* -H, --port, --key-file, --wire, --force, --json, -o, -q */
 	struct nb_studyrun_cfg cfg;
 	const char *paths, *conns, *data, *json_out;
-	double wire_bps; /* --wire-rate: shaping of a wire built here; 0: none */
+	double wire_bps;      /* --wire-rate: shaping of a wire built here; 0: none */
+	bool wire_rate_given; /* --wire-rate given (not the default), which -H refuses */
 	double margin_pct;
 	bool no_redis;
 };
@@ -50,6 +51,7 @@ static int parse_wire_rate(void *base, const char *arg)
 {
 	struct study_args *a = base;
 	double r;
+	a->wire_rate_given = true;
 	if (!strcmp(arg, "none") || !strcmp(arg, "0")) {
 		a->wire_bps = 0;
 		return 0;
@@ -204,8 +206,11 @@ static int study_check(struct study_args *a)
 	if (host && !t->key_file)
 		return cli_usage_error("study",
 				       "-H needs --key-file (the agent's key: nbench serve --paths)");
-	if (host && t->wire.ifs)
-		return cli_usage_error("study", "--wire is for paths built on one host, not with -H");
+	if (host && (t->wire.ifs || a->wire_rate_given))
+		return cli_usage_error("study",
+				       "%s is for paths built on one host, not with -H (the real "
+				       "link is the wire)",
+				       t->wire.ifs ? "--wire" : "--wire-rate");
 	if (host)
 		a->wire_bps = 0; /* the real link is the wire */
 	return 0;

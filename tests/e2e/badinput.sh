@@ -48,6 +48,7 @@ expect2 "--wire-rate" study --wire-rate 5
 expect2 "--margin" study --margin 80
 expect2 "--rounds" study --rounds 0
 expect2 "-H needs --key-file" study -H 127.0.0.1
+expect2 "--wire-rate is for paths built on one host" study -H 127.0.0.1 --wire-rate 1G
 expect2 "--study-data" study --study-data /nonexistent/rc25482.json
 expect2 "unknown option" study --tests rr-tcp
 expect2 "--mix" rr "${H[@]}" --mix 87:5@0
