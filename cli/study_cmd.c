@@ -203,14 +203,14 @@ static int study_check(struct study_args *a)
 	}
 	if (t->cfg.port && !host)
 		return cli_usage_error("study", "--port is the agent's, with -H");
-	if (host && !t->key_file)
-		return cli_usage_error("study",
-				       "-H needs --key-file (the agent's key: nbench serve --paths)");
 	if (host && (t->wire.ifs || a->wire_rate_given))
 		return cli_usage_error("study",
 				       "%s is for paths built on one host, not with -H (the real "
 				       "link is the wire)",
 				       t->wire.ifs ? "--wire" : "--wire-rate");
+	if (host && !t->key_file)
+		return cli_usage_error("study",
+				       "-H needs --key-file (the agent's key: nbench serve --paths)");
 	if (host)
 		a->wire_bps = 0; /* the real link is the wire */
 	return 0;
