@@ -102,6 +102,11 @@ static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	memset(buf, 0x5a, len * UDP_BURST);
 	for (unsigned i = 0; i < UDP_BURST; i++)
 		iov[i] = (struct iovec){buf + (size_t)i * len, len};
+	/* every datagram is the same bytes but its sequence number: an engine may write the rest once */
+	if (len >= NB_UDP_HDR_BYTES && (r = nb_flow_tx_template(f, len, NB_UDP_HDR_BYTES)) < 0) {
+		free(buf);
+		return nb_flow_fail(c, r, "tx template");
+	}
 	while (!nb_stopped(c) && (end_ns < 0 || nb_now_ns() < end_ns)) {
 		if (!pace(c, &p, bytes, end_ns))
 			break;
