@@ -3,7 +3,7 @@
 # of the layers below it. meson links each layer as its own static library, so a call the wrong way fails to link
 # in the tests that link one layer alone; this catches the include before anyone writes the call.
 #   lib/        core headers only
-#   gen/        core + gen.h, hops.h             responder/  core + serve.h
+#   gen/        core + gen.h, hops.h, mlr.h            responder/  core + serve.h
 #   topo/       core + topo.h, guest.h    cli/        anything
 set -u
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ core="cfg clock cpu engine hist proto result report sysinfo units workload auth 
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
 	lib) echo "$core" ;;
-	gen) echo "$core gen hops" ;;
+	gen) echo "$core gen hops mlr" ;;
 	responder) echo "$core serve" ;;
 	topo) echo "$core topo guest" ;;
 	esac
@@ -32,7 +32,7 @@ done
 for h in include/nbench/*.h; do
 	n=$(basename "$h" .h)
 	checks=$((checks + 1))
-	case " $core gen hops serve topo guest " in
+	case " $core gen hops mlr serve topo guest " in
 	*" $n "*) ;;
 	*) echo "FAIL: $h belongs to no layer (add it to tests/layers.sh)"; fails=$((fails + 1)) ;;
 	esac
