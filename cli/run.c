@@ -92,7 +92,7 @@ static struct nb_nic_watch *watch_route(const char *host, struct nb_run_hooks *h
 /* The watched interfaces (and the server's, which nb_run added) into rep, with the note on their drops. */
 static void watch_end(struct nb_nic_watch *w, struct nb_report *rep)
 {
-	nb_nic_watch_report(w, rep);
+	nb_report_add_watch(rep, w);
 	nb_nic_watch_free(w);
 }
 

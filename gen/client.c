@@ -80,6 +80,18 @@ static int run_fail(struct run *R, int rc, const char *fmt, ...)
 	return rc < 0 ? rc : -EPROTO;
 }
 
+/* The run's error when the control connection to host:port failed with r: a name that does not resolve
+ * says so (a DNS failure is not a connect error); hint follows the connect error. */
+static int reach_fail(struct run *R, int r, const char *host, uint16_t port, const char *hint)
+{
+	char why[128];
+
+	if (nb_sock_name_unresolved(host, why, sizeof(why)))
+		return run_fail(R, r, "cannot resolve the responder's name '%s': %s", host, why);
+	return run_fail(R, r, "cannot reach the responder at %s port %u: %s%s", host, port, strerror(-r),
+			hint);
+}
+
 /* Receives the next frame, whatever its type but ERROR, which becomes the run's error (as every failure). */
 static int expect_any(struct run *R, int64_t timeout_ns, uint16_t *ret_type, cJSON **ret)
 {
@@ -227,9 +239,7 @@ static int handshake(struct run *R)
 	int r = nb_sock_connect(cfg->host, cfg->port, SOCK_STREAM, &R->ctrl);
 	if (r < 0) {
 		R->ctrl = -1;
-		return run_fail(
-		    R, r, "cannot reach the responder at %s port %u: %s (is `nbench serve` running there?)",
-		    cfg->host, cfg->port, strerror(-r));
+		return reach_fail(R, r, cfg->host, cfg->port, " (is `nbench serve` running there?)");
 	}
 	/* MEASURE follows START at once when there is no warm-up: Nagle would hold it for START's (delayed)
 	 * ACK, 40 ms in which the responder's window, its CPU's and its interfaces', has not opened yet */
@@ -925,8 +935,7 @@ int nb_path_request(const char *host, uint16_t port, const struct nb_key *key, c
 	if (!key)
 		return run_fail(&R, -EACCES, "a path on the responder's host needs the key (--key-file)");
 	if ((r = nb_sock_connect(host, port, SOCK_STREAM, &R.ctrl)) < 0)
-		return run_fail(&R, r, "cannot reach the responder at %s port %u: %s", host, port,
-				strerror(-r));
+		return reach_fail(&R, r, host, port, "");
 	getpeername(R.ctrl, (struct sockaddr *)&ss, &sl);
 	getnameinfo((struct sockaddr *)&ss, sl, ret->dialed, sizeof(ret->dialed), NULL, 0, NI_NUMERICHOST);
 	nb_auth_nonce(h.nonce);

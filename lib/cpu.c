@@ -386,6 +386,27 @@ static uint64_t delta(uint64_t a, uint64_t b)
 	return b > a ? b - a : 0;
 }
 
+void nb_cpu_split(uint64_t total, uint64_t *parts, unsigned n)
+{
+	uint64_t sum = 0, given = 0;
+	unsigned largest = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		sum += parts[i];
+		if (parts[i] > parts[largest])
+			largest = i;
+	}
+	if (!sum) {
+		memset(parts, 0, n * sizeof(*parts));
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		parts[i] = (uint64_t)((long double)total * parts[i] / sum);
+		given += parts[i];
+	}
+	parts[largest] += total - given; /* rounding: the sum is exact */
+}
+
 void nb_cpu_cost(const struct nb_cpu_snap *a, const struct nb_cpu_snap *b, struct nb_cpu_cost *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -397,19 +418,21 @@ void nb_cpu_cost(const struct nb_cpu_snap *a, const struct nb_cpu_snap *b, struc
 	ret->valid = true;
 	ret->wall_s = (double)wall_ns / NB_NS_PER_S;
 	ret->ncpus = b->ncpus;
-	ret->user_ns = delta(a->user_ns, b->user_ns) + delta(a->nice_ns, b->nice_ns);
-	ret->system_ns = delta(a->system_ns, b->system_ns);
-	ret->irq_ns = delta(a->irq_ns, b->irq_ns);
-	ret->softirq_ns = delta(a->softirq_ns, b->softirq_ns);
-	/*
-	 * Busy = capacity - idle - iowait. Idle is exact on a tickless kernel (only rounded to USER_HZ when
-	 * shown); user, system and softirq are sampled at the tick and miss short bursts, so their sum can
-	 * undercount. The split above is the sampled one.
-	 */
+	/* Busy = capacity - idle - iowait - steal. Idle is exact on a tickless kernel (only rounded to
+	 * USER_HZ when shown); the split is sampled at the tick: see nb_cpu_split. */
 	uint64_t capacity = (uint64_t)wall_ns * b->ncpus;
-	uint64_t idle = delta(a->idle_ns, b->idle_ns) + delta(a->iowait_ns, b->iowait_ns);
+	uint64_t idle = delta(a->idle_ns, b->idle_ns) + delta(a->iowait_ns, b->iowait_ns) +
+			delta(a->steal_ns, b->steal_ns);
 	ret->busy_ns = capacity > idle ? capacity - idle : 0;
 	ret->util = (double)ret->busy_ns / (double)capacity;
+	uint64_t ticks[4] = {delta(a->user_ns, b->user_ns) + delta(a->nice_ns, b->nice_ns),
+			     delta(a->system_ns, b->system_ns), delta(a->irq_ns, b->irq_ns),
+			     delta(a->softirq_ns, b->softirq_ns)};
+	nb_cpu_split(ret->busy_ns, ticks, 4);
+	ret->user_ns = ticks[0];
+	ret->system_ns = ticks[1];
+	ret->irq_ns = ticks[2];
+	ret->softirq_ns = ticks[3];
 	if (a->tsc && b->tsc && b->tsc > a->tsc)
 		ret->tsc_hz = (double)(b->tsc - a->tsc) * NB_NS_PER_S / (double)wall_ns;
 	if (perf)

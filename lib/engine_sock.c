@@ -128,6 +128,19 @@ int nb_sock_connect(const char *host, uint16_t port, int socktype, int *ret_fd)
 	return r;
 }
 
+bool nb_sock_name_unresolved(const char *host, char *buf, size_t len)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+	int gr = getaddrinfo(host, NULL, &hints, &res);
+
+	if (gr == 0) {
+		freeaddrinfo(res);
+		return false;
+	}
+	snprintf(buf, len, "%s", gr == EAI_SYSTEM ? strerror(errno) : gai_strerror(gr));
+	return true;
+}
+
 static int sock_open(struct nb_engine *e, const char *host, uint16_t port, const struct nb_flow_opts *o,
 		     struct nb_flow **ret)
 {

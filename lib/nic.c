@@ -20,8 +20,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nbench/report.h"
-
 struct nb_nic {
 	char ifname[IFNAMSIZ];
 	int ifindex;
@@ -489,20 +487,6 @@ int nb_nic_watch_each(const struct nb_nic_watch *W,
 		if (r)
 			return r;
 	}
-	return 0;
-}
-
-static int add_to_report(void *rep, const struct nb_nic_id *id, const struct nb_nic_snap *delta)
-{
-	return nb_report_add_iface(rep, id, delta);
-}
-
-int nb_nic_watch_report(const struct nb_nic_watch *W, struct nb_report *rep)
-{
-	int r = nb_nic_watch_each(W, add_to_report, rep);
-	if (r < 0)
-		return r;
-	nb_report_note_iface_drops(rep);
 	return 0;
 }
 

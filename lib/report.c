@@ -121,6 +121,20 @@ void nb_report_note_iface_drops(struct nb_report *r)
 			       buf);
 }
 
+static int add_watched(void *r, const struct nb_nic_id *id, const struct nb_nic_snap *delta)
+{
+	return nb_report_add_iface(r, id, delta);
+}
+
+int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w)
+{
+	int rc = nb_nic_watch_each(w, add_watched, r);
+	if (rc < 0)
+		return rc;
+	nb_report_note_iface_drops(r);
+	return 0;
+}
+
 int nb_report_add_interval(struct nb_report *r, const struct nb_interval *iv)
 {
 	if (r->n_intervals == r->cap_intervals) {
@@ -354,7 +368,7 @@ static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, con
 	}
 	line(out, title, "%.1f %% of %u CPU%s over %s, from %s", c->util * 100, c->ncpus,
 	     c->ncpus == 1 ? "" : "s", nb_fmt_ns(c->wall_s * NB_NS_PER_S, a, sizeof(a)), c->source);
-	line(out, "  busy", "%s (user %s, system %s, softirq %s, irq %s)",
+	line(out, "  busy", "%s = user %s + system %s + softirq %s + irq %s (tick-sampled shares)",
 	     nb_fmt_ns((double)c->busy_ns, a, sizeof(a)), nb_fmt_ns((double)c->user_ns, b, sizeof(b)),
 	     nb_fmt_ns((double)c->system_ns, d, sizeof(d)), nb_fmt_ns((double)c->softirq_ns, e, sizeof(e)),
 	     nb_fmt_ns((double)c->irq_ns, f, sizeof(f)));

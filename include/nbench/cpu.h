@@ -56,9 +56,13 @@ struct nb_cpu_cost {
 	double wall_s;
 	unsigned ncpus;
 	double tsc_hz;	  /* measured over the window; 0 where unknown */
-	uint64_t busy_ns; /* all CPUs: wall x ncpus - idle - iowait (idle is exact on a tickless kernel; the
-			   * user/system/irq/softirq split below is tick-sampled and may sum to less) */
-	uint64_t user_ns, system_ns, irq_ns, softirq_ns; /* user includes nice */
+	uint64_t busy_ns; /* all CPUs: wall x ncpus - idle - iowait - steal (idle is exact on a tickless
+			   * kernel; steal, the hypervisor's, is not this machine's work) */
+	/* busy_ns split: user (with nice) + system + irq + softirq == busy_ns exactly. The kernel samples the
+	 * split at the tick (250 Hz here), which both misses short bursts and, on a tickless kernel, charges
+	 * a whole tick to a burst in an otherwise idle period, so the raw samples can sum to far less or far
+	 * more than busy_ns; these are their shares of busy_ns. All 0 when no tick landed in the window. */
+	uint64_t user_ns, system_ns, irq_ns, softirq_ns;
 	double cycles;	   /* perf cycles, or busy_ns x tsc_hz; 0 where neither */
 	double util;	   /* busy / (wall x ncpus), 0..1 */
 	uint64_t gen_ns;   /* self_ns's difference: the generator process's own CPU (in a responder's cost,
@@ -69,6 +73,10 @@ struct nb_cpu_cost {
 	double cycles_per_byte; /* filled by the caller that knows the bytes (0 if not a stream) */
 	double cycles_per_txn;	/* likewise for transactions */
 };
+
+/* Scales parts[0..n) (tick samples) to shares of total that sum to total exactly (the rounding goes to the
+ * largest); all 0 when they sum to 0. */
+void nb_cpu_split(uint64_t total, uint64_t *parts, unsigned n);
 
 /* The cost between two snapshots a and b (later) of the same meter; valid false when b is not later or
  * has no CPUs. resp_ns and cycles_per_* are left 0 for the caller. */

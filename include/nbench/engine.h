@@ -213,6 +213,9 @@ int nb_sock_flow_wrap(int fd, const struct nb_flow_opts *o, struct nb_flow **ret
  * address getaddrinfo gives for 3 s at most. 0, or -errno: -EADDRNOTAVAIL when the name does not resolve,
  * -ETIMEDOUT, -ECONNREFUSED, ... from the last address tried. */
 int nb_sock_connect(const char *host, uint16_t port, int socktype, int *ret_fd);
+/* After nb_sock_connect failed: true, with getaddrinfo's reason in buf, when host does not resolve (so a
+ * caller can say "cannot resolve" instead of a connect error). Resolves again: for error paths only. */
+bool nb_sock_name_unresolved(const char *host, char *buf, size_t len);
 
 /* Loop engine: a connected in-memory pair of flows of no instance, each freed with close. A datagram pair
  * keeps message boundaries and, with drop_every > 0, drops every drop_every-th datagram sent from a to b

@@ -70,8 +70,6 @@ int nb_nic_route_iface(const char *host, char *ifname, unsigned len);
 
 /* ---- watching a run's interfaces over its measured window ---- */
 
-struct nb_report;
-
 /* An interface of a path: where it lives and its name. */
 struct nb_nic_ref {
 	char netns[64]; /* as nb_nic_open takes it */
@@ -101,9 +99,6 @@ void nb_nic_watch_window(void *w, bool end);
 int nb_nic_watch_each(const struct nb_nic_watch *w,
 		      int (*fn)(void *arg, const struct nb_nic_id *id, const struct nb_nic_snap *delta),
 		      void *arg);
-/* Adds each interface's identity to rep and, when both snapshots were taken, its counter deltas; then
- * notes moved drop or error counters (nb_report_note_iface_drops). 0 or -ENOMEM. */
-int nb_nic_watch_report(const struct nb_nic_watch *w, struct nb_report *rep);
 /* Closes everything; NULL is fine. */
 void nb_nic_watch_free(struct nb_nic_watch *w);
 

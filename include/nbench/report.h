@@ -196,6 +196,9 @@ int nb_report_add_server_iface(struct nb_report *r, const struct nb_nic_id *id,
 /* Notes which drop and error counters of the interfaces (the client's, then the server's) went up in the
  * measured window; nothing when none did. */
 void nb_report_note_iface_drops(struct nb_report *r);
+/* Adds each interface w watched (nb_report_add_iface: its identity and, when both snapshots were taken, its
+ * counter deltas); then notes moved drop or error counters (nb_report_note_iface_drops). 0 or -ENOMEM. */
+int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w);
 
 /* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */
 int nb_report_write_text(const struct nb_report *r, FILE *out);

@@ -65,4 +65,16 @@ rc=0; timeout 20 "$NBENCH" rr -H 127.0.0.1 -p "$port" -t 1 > "$T/out" 2> "$T/err
 check "unreachable: non-zero exit" test "$rc" != 0 -a "$rc" != 124
 check "unreachable: says so" grep -q "cannot reach the responder" "$T/err"
 check "unreachable: within 5 s" test $(( $(date +%s) - start )) -le 5
+
+# A name that does not resolve is a DNS failure and says so (not "cannot assign requested address"). The
+# lookup stays in a namespace of the test's own: its resolver (/etc/netns/NS/resolv.conf) is its loopback.
+if [ "$(id -u)" = 0 ] && ip netns add "nbt-dns-$$" 2>/dev/null; then
+	CLEANUPS+=("ip netns del nbt-dns-$$" "rm -rf /etc/netns/nbt-dns-$$")
+	[ -d /etc/netns ] || CLEANUPS+=("rmdir /etc/netns")
+	mkdir -p "/etc/netns/nbt-dns-$$" && echo "nameserver 127.0.0.1" > "/etc/netns/nbt-dns-$$/resolv.conf"
+	ip -n "nbt-dns-$$" link set lo up
+	rc=0; timeout 20 ip netns exec "nbt-dns-$$" "$NBENCH" rr -H nosuchhost.invalid -t 1 > "$T/out" 2> "$T/err" || rc=$?
+	check "unresolved name: exit 1 (rc $rc)" test "$rc" = 1
+	check "unresolved name: one line naming the resolution: $(cat "$T/err")" one_line_err "$T/err" "cannot resolve the responder's name 'nosuchhost.invalid'"
+fi
 finish

@@ -17,7 +17,7 @@ py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 metric() { # metric NAME FIELD: a metric's FIELD from diff --json on stdin
 	py "[m for m in d['metrics'] if m['metric']=='$1'][0]['$2']"
 }
-one_line_naming() { [ "$(grep -c . "$T/err")" = 1 ] && grep -q -- "$1" "$T/err"; }
+one_line_naming() { one_line_err "$T/err" "$1"; }
 exits_naming() { [ "$rc" = "$1" ] && grep -q -- "$2" "$T/err"; }
 # doctor IN OUT PYTHON: OUT is IN with d changed by the statement
 doctor() { python3 -c "import json; d=json.load(open('$1')); $3; json.dump(d, open('$2','w'))"; }

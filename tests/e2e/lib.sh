@@ -27,6 +27,10 @@ finish() {
 	exit $?
 }
 skip() { echo "SKIP: $*"; exit 77; }
+# one_line_err FILE WORD: FILE (a command's stderr) is exactly one line and names WORD.
+one_line_err() {
+	[ "$(grep -c . "$1")" = 1 ] && grep -q -- "$2" "$1"
+}
 
 free_port() {
 	python3 - <<'PY'

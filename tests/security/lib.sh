@@ -4,10 +4,6 @@
 export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 PY=(python3 -)
 
-# one_line_err FILE WORD: FILE (a client's stderr) is exactly one line and names WORD.
-one_line_err() {
-	[ "$(grep -c . "$1")" = 1 ] && grep -q -- "$2" "$1"
-}
 
 # cpu_ticks PID: user + system CPU time of the process, in clock ticks.
 cpu_ticks() {

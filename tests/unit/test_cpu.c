@@ -174,10 +174,13 @@ static void test_cost_arithmetic(void)
 	CHECK(c.wall_s == 10);
 	CHECK_INT(c.ncpus, 2);
 	CHECK_U64(c.busy_ns, 14 * s); /* 20 - 5 idle - 1 iowait */
-	CHECK_U64(c.user_ns, 5 * s);  /* user + nice */
-	CHECK_U64(c.system_ns, 6 * s);
-	CHECK_U64(c.softirq_ns, 2 * s);
-	CHECK_U64(c.irq_ns, s / 10);
+	/* the split is the ticks' shares of busy (user + nice 5, system 6, softirq 2, irq 0.1 of 13.1 s of
+	 * ticks), and sums to busy exactly */
+	CHECK_U64(c.user_ns, 5343511450); /* 14 s x 5 / 13.1 */
+	CHECK_U64(c.system_ns, 6412213741);
+	CHECK_U64(c.softirq_ns, 2137404580);
+	CHECK_U64(c.irq_ns, 106870229);
+	CHECK_U64(c.user_ns + c.system_ns + c.softirq_ns + c.irq_ns, c.busy_ns);
 	CHECK(fabs(c.util - 0.7) < 1e-12);
 	CHECK(fabs(c.tsc_hz - 2.3e9) < 1);
 	CHECK(fabs(c.cycles - 14 * 2.3e9) < 1e3);
@@ -188,6 +191,27 @@ static void test_cost_arithmetic(void)
 	CHECK_U64(nb_cpu_cost_unattributed_ns(&c), 5 * s);
 	c.resp_ns = 10 * s;
 	CHECK_U64(nb_cpu_cost_unattributed_ns(&c), 0);
+
+	/* issue 19: ticks that overcount a mostly idle window (busy 330 ms; user 10, system 280, softirq 270
+	 * ms of ticks: 560 ms) become shares that sum to busy; steal is not busy */
+	struct nb_cpu_snap a2 = a, b2 = a;
+	b2.t_ns = a.t_ns + s; /* 1 s, 2 CPUs */
+	b2.idle_ns = a.idle_ns + 2 * s - 330000000 - 20000000;
+	b2.steal_ns = 20000000;
+	b2.user_ns = 10000000;
+	b2.system_ns = 280000000;
+	b2.softirq_ns = 270000000;
+	nb_cpu_cost(&a2, &b2, &c);
+	CHECK_U64(c.busy_ns, 330000000);
+	CHECK_U64(c.user_ns + c.system_ns + c.softirq_ns + c.irq_ns, c.busy_ns);
+	CHECK_U64(c.user_ns, 5892857);	   /* 330 x 10 / 560 */
+	CHECK_U64(c.system_ns, 165000001); /* 330 x 280 / 560, and the 1 ns of rounding */
+	CHECK_U64(c.irq_ns, 0);
+	/* no tick in the window: no split */
+	b2.user_ns = b2.system_ns = b2.softirq_ns = 0;
+	nb_cpu_cost(&a2, &b2, &c);
+	CHECK_U64(c.busy_ns, 330000000);
+	CHECK_U64(c.user_ns + c.system_ns + c.softirq_ns + c.irq_ns, 0);
 
 	/* 5% of one CPU over the window is the limit */
 	b.others_ns = s / 2; /* 0.5 s of 10 s */

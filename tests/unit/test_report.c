@@ -102,7 +102,7 @@ static void fixture_stream_tcp(struct nb_report *r)
 	r->goodput_bps = 9.41e9;
 	r->cpu.busy_ns = 14640000000ULL;
 	r->cpu.user_ns = 1200000000ULL;
-	r->cpu.system_ns = 10100000000ULL;
+	r->cpu.system_ns = 10140000000ULL;
 	r->cpu.softirq_ns = 3300000000ULL;
 	r->cpu.irq_ns = 0;
 	r->cpu.util = 0.732;
@@ -183,6 +183,7 @@ static void fixture_stream_udp(struct nb_report *r)
 	r->server_cpu.ncpus = 64;
 	r->server_cpu.util = 0.02;
 	r->server_cpu.busy_ns = 12800000000ULL;
+	r->server_cpu.system_ns = 9700000000ULL; /* the split sums to busy */
 	r->server_cpu.gen_ns = 0;
 	r->server_cpu.resp_ns = 6100000000ULL;
 	r->server_cpu.tsc_hz = 2.45e9;
@@ -275,7 +276,7 @@ static void fixture_crr_tcp(struct nb_report *r)
 	r->cpu.busy_ns = 6300000000ULL;
 	r->cpu.user_ns = 800000000ULL;
 	r->cpu.system_ns = 4300000000ULL;
-	r->cpu.softirq_ns = 1100000000ULL;
+	r->cpu.softirq_ns = 1190000000ULL;
 	r->cpu.irq_ns = 10000000ULL;
 	r->cpu.util = 0.9;
 	r->cpu.cycles = 6.3 * 2.3e9;
