@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nbench throughput: RFC 2544 throughput per Ethernet frame size. For each size a binary search
- * (gen/search.c) over trials of a paced UDP stream finds the highest offered rate whose loss stays within
- * --loss. The stream's own options (where, engine, placement, format) are the stream command's: they are
- * parsed by cli_parse_test; this file adds the search's options, runs the trials and writes the report.
+ * nbench throughput: the zero-loss (or --loss) throughput per Ethernet frame size, over trials of a paced UDP
+ * stream. Two searches: MLRsearch (RFC 9971, gen/mlr.c; the default), which classifies each load by all its
+ * trials and so survives a transient loss, and RFC 2544's binary search (gen/search.c, --search binary),
+ * which takes each trial as the truth. The stream's own options (where, engine, placement, format) are the
+ * stream command's: they are parsed by cli_parse_test; this file adds the search's options, runs the trials
+ * and writes the report.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,22 +22,37 @@
 #include "nbench/clock.h"
 #include "nbench/engine.h"
 #include "nbench/gen.h"
+#include "nbench/mlr.h"
 #include "nbench/report.h"
 #include "nbench/units.h"
 
 #define MAX_SIZES	 32
 #define MAX_FRAME_BYTES	 (NB_MAX_UDP_BYTES + NB_ETH_OVERHEAD_BYTES)
-#define DEFAULT_TRIAL_NS (2 * NB_NS_PER_S)
+#define DEFAULT_TRIAL_NS (2 * NB_NS_PER_S) /* --search binary's */
 #define DEFAULT_RES_PCT	 1.0
 #define N_LOAD_STEPS	 4
+/* MLRsearch's defaults: final trials of 1 s, a goal duration sum of twice that (a high-loss trial at a load
+ * is measured again, and a low-loss one there outweighs it, as in TST009's binary search with loss
+ * verification), exceed ratio 0.5 (the median trial decides), two coarser phases first, the first on
+ * trials of a quarter of the final duration, never below MIN_TRIAL_NS */
+#define MLR_TRIAL_NS  NB_NS_PER_S
+#define MLR_EXCEED    0.5
+#define MLR_PRECEDING 2u
+#define MIN_TRIAL_NS  (100 * NB_NS_PER_MS)
 static const unsigned default_sizes[] = {64, 128, 256, 512, 1024, 1280, 1518};
 static const double load_steps[N_LOAD_STEPS] = {0.1, 0.5, 0.9, 1.0}; /* --latency: of each found rate */
+
+enum tput_search { SEARCH_MLR, SEARCH_BINARY };
 
 struct tput_opts {
 	struct cli_test t; /* the stream's settings: where, engine, placement, format */
 	unsigned sizes[MAX_SIZES], n_sizes;
-	double loss_pct;
-	int64_t trial_ns;
+	enum tput_search search;
+	double loss_pct;  /* --loss (or --goal-loss-ratio x 100) */
+	int64_t trial_ns; /* binary: every trial's; MLRsearch: the final trials' (--trial-duration) */
+	int64_t initial_ns,
+	    sum_ns;	     /* MLRsearch: --initial-trial-duration, --goal-duration-sum (0: default) */
+	double exceed_ratio; /* MLRsearch: --goal-exceed-ratio */
 	double res_pct, res_l1_bps; /* --resolution: a percentage of the upper bound, or L1 bit/s */
 	double max_l1_bps;	    /* --max-rate; 0: each size's first trial runs unpaced */
 	bool latency;
@@ -46,7 +64,9 @@ struct tput_opts {
 struct tput_size {
 	unsigned frame_bytes, payload_bytes;
 	const char *unsupported; /* why the engine cannot send this size; NULL: searched */
-	struct nb_search_result res;
+	struct nb_search_result
+	    res;		  /* binary; MLRsearch fills found, rate_fps, max_fps, max_rx_fps, trials */
+	struct nb_mlr_result mlr; /* MLRsearch's; the binary search's trials in its trials[] alone */
 	double search_s;
 	char error[256]; /* a trial failed: why (the search stopped there) */
 	unsigned n_lat;	 /* --latency: probes run */
@@ -69,6 +89,8 @@ struct tput_ctx {
 	bool keyed;
 	unsigned payload_bytes; /* of the size being searched */
 	unsigned frame_bytes;
+	int64_t trial_ns;	   /* the next trial's duration */
+	struct nb_mlr_result *log; /* the binary search's trials go here; NULL: none */
 	char gen_cpus[64], resp_cpus[64], gen_wait[32], resp_wait[32], path[32];
 	char timestamp[32];
 	struct nb_sysinfo client, server;
@@ -153,7 +175,7 @@ static struct nb_test_cfg trial_cfg(const struct tput_ctx *x, double rate_fps)
 	cfg.reverse = false;
 	cfg.msg_bytes = x->payload_bytes;
 	cfg.rate_bps = rate_fps * x->payload_bytes * 8.0;
-	cfg.duration_ns = x->o->trial_ns;
+	cfg.duration_ns = x->trial_ns;
 	cfg.warmup_ns = 0; /* loss is counted over the whole trial: every frame offered counts */
 	cfg.interval_ns = 0;
 	return cfg;
@@ -174,9 +196,9 @@ static void ctx_note_facts(struct tput_ctx *x, const struct nb_report *rep)
 	x->server = rep->server;
 }
 
-static int run_trial(void *arg, double rate_fps, struct nb_trial *ret)
+/* One trial of x->trial_ns at rate_fps (0: unpaced). 0 or -errno (the reason in x->error). */
+static int run_trial(struct tput_ctx *x, double rate_fps, struct nb_trial *ret)
 {
-	struct tput_ctx *x = arg;
 	struct nb_test_cfg cfg = trial_cfg(x, rate_fps);
 	struct nb_report rep;
 	nb_report_init(&rep);
@@ -189,17 +211,57 @@ static int run_trial(void *arg, double rate_fps, struct nb_trial *ret)
 	ctx_note_facts(x, &rep);
 	ret->sent = rep.msgs_sent;
 	ret->lost = rep.lost;
-	ret->sent_fps = (double)rep.msgs_sent * NB_NS_PER_S / (double)x->o->trial_ns;
+	ret->sent_fps = (double)rep.msgs_sent * NB_NS_PER_S / (double)x->trial_ns;
 	if (!x->quiet) {
 		char rb[32];
+		bool low = nb_trial_passes(ret->sent, ret->lost, x->o->loss_pct);
 		fprintf(
-		    stderr, "  %5u B  %s %12.0f frames/s  (%s L1)  loss %.4f%%  %s\n", x->frame_bytes,
+		    stderr, "  %5u B  %s %12.0f frames/s  (%s L1)  %.2f s  loss %.4f%%  %s\n", x->frame_bytes,
 		    rate_fps > 0 ? "offered" : "unpaced", ret->sent_fps,
 		    nb_fmt_bps(ret->sent_fps * (x->frame_bytes + NB_ETH_L1_EXTRA_BYTES) * 8, rb, sizeof(rb)),
-		    rep.loss_pct, nb_trial_passes(ret->sent, ret->lost, x->o->loss_pct) ? "pass" : "fail");
+		    (double)x->trial_ns / NB_NS_PER_S, rep.loss_pct,
+		    x->o->search == SEARCH_MLR ? (low ? "low-loss" : "high-loss") : (low ? "pass" : "fail"));
 	}
 	nb_report_free(&rep);
 	return 0;
+}
+
+/* The binary search's trial executor: every trial --trial-duration long, each logged as MLRsearch logs
+ * its own (so both reports list the trials that decided the result). */
+static int binary_trial(void *arg, double rate_fps, struct nb_trial *ret)
+{
+	struct tput_ctx *x = arg;
+	x->trial_ns = x->o->trial_ns;
+	int r = run_trial(x, rate_fps, ret);
+	if (r < 0 || !x->log)
+		return r;
+	struct nb_mlr_result *l = x->log;
+	if (l->n_trials == l->cap_trials) {
+		unsigned cap = l->cap_trials ? 2 * l->cap_trials : 32;
+		struct nb_mlr_trial *n = realloc(l->trials, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		l->trials = n;
+		l->cap_trials = cap;
+	}
+	uint64_t lost = ret->lost < ret->sent ? ret->lost : ret->sent;
+	l->trials[l->n_trials++] =
+	    (struct nb_mlr_trial){.load_fps = rate_fps > 0 ? rate_fps : ret->sent_fps,
+				  .duration_s = (double)x->trial_ns / NB_NS_PER_S,
+				  .sent = ret->sent,
+				  .received = ret->sent - lost,
+				  .offered_fps = ret->sent_fps,
+				  .loss_ratio = ret->sent ? (double)lost / (double)ret->sent : 1.0,
+				  .unpaced = rate_fps <= 0};
+	return 0;
+}
+
+/* MLRsearch's trial executor. */
+static int mlr_trial(void *arg, double load_fps, double duration_s, struct nb_trial *ret)
+{
+	struct tput_ctx *x = arg;
+	x->trial_ns = (int64_t)llround(duration_s * NB_NS_PER_S);
+	return run_trial(x, load_fps, ret);
 }
 
 /* ---- latency under load: a probe rr beside a paced stream --------------------------------------------- */
@@ -292,6 +354,36 @@ static void size_latency(struct tput_ctx *x, struct tput_size *sz)
 	}
 }
 
+/* MLRsearch's settings for frames of l1_bits on the wire: the goal from the options, loads in frames/s. */
+static struct nb_mlr_cfg mlr_cfg(const struct tput_opts *o, double l1_bits)
+{
+	double fin = (double)o->trial_ns / NB_NS_PER_S, min_s = (double)MIN_TRIAL_NS / NB_NS_PER_S;
+	double init = o->initial_ns ? (double)o->initial_ns / NB_NS_PER_S : fmax(fin / 4, fmin(fin, min_s));
+	struct nb_mlr_cfg c = {
+	    .goal = {.loss_ratio = o->loss_pct / 100,
+		     .exceed_ratio = o->exceed_ratio,
+		     .final_trial_s = fin,
+		     .duration_sum_s = o->sum_ns ? (double)o->sum_ns / NB_NS_PER_S : 2 * fin,
+		     .width = o->res_pct / 100,
+		     .initial_trial_s = init},
+	    .max_fps = o->max_l1_bps / l1_bits,
+	    .width_fps = o->res_l1_bps / l1_bits,
+	    .preceding = MLR_PRECEDING,
+	    .short_pct = NB_SEARCH_SHORT_PCT};
+	return c;
+}
+
+/* The figures both searches report, from MLRsearch's result: the rate is the conditional throughput. */
+static void mlr_to_res(const struct nb_mlr_result *m, struct nb_search_result *r)
+{
+	r->found = m->has_lower;
+	r->rate_fps = m->conditional_fps;
+	r->max_fps = m->max_fps;
+	r->max_rx_fps = m->max_rx_fps;
+	r->fail_fps = m->upper_fps;
+	r->trials = m->n_trials;
+}
+
 static void search_size(struct tput_ctx *x, struct tput_size *sz)
 {
 	const struct tput_opts *o = x->o;
@@ -306,9 +398,20 @@ static void search_size(struct tput_ctx *x, struct tput_size *sz)
 	x->frame_bytes = sz->frame_bytes;
 	x->error[0] = '\0';
 	int64_t t0 = nb_now_ns();
-	if (nb_search_rate(&sc, run_trial, x, &sz->res) < 0)
+	int r;
+	if (o->search == SEARCH_MLR) {
+		struct nb_mlr_cfg mc = mlr_cfg(o, l1_bits);
+		r = nb_mlr_search(&mc, mlr_trial, x, &sz->mlr);
+		mlr_to_res(&sz->mlr, &sz->res);
+	} else {
+		x->log = &sz->mlr;
+		r = nb_search_rate(&sc, binary_trial, x, &sz->res);
+		x->log = NULL;
+	}
+	if (r < 0)
 		snprintf(sz->error, sizeof(sz->error), "%s", x->error[0] ? x->error : "the search failed");
 	sz->search_s = (double)(nb_now_ns() - t0) / NB_NS_PER_S;
+	x->trial_ns = o->trial_ns;
 	if (o->latency && !sz->error[0])
 		size_latency(x, sz);
 }
@@ -340,15 +443,10 @@ static double l1_bps(const struct tput_size *s)
 	return s->res.rate_fps * (s->frame_bytes + NB_ETH_L1_EXTRA_BYTES) * 8.0;
 }
 
-static void write_text(const struct tput_opts *o, const struct tput_ctx *x, const struct tput_size *sz,
-		       unsigned n, FILE *out)
+/* The binary search's rows: the rate that passed, the loss at it. */
+static void text_binary_rows(const struct tput_size *sz, unsigned n, FILE *out)
 {
 	char a[32], b[32];
-	fprintf(out, "nbench throughput (RFC 2544): engine %s, %s, loss <= %g%%, trials of %g s\n",
-		o->t.cfg.engine, x->path[0] ? x->path : o->t.cfg.host, o->loss_pct,
-		(double)o->trial_ns / NB_NS_PER_S);
-	fprintf(out, "placement: generator cpus %s (%s), responder cpus %s (%s)\n", x->gen_cpus, x->gen_wait,
-		x->resp_cpus, x->resp_wait);
 	fprintf(out, "%6s %7s %14s %12s %12s %9s %6s %8s\n", "frame", "payload", "frames/s", "L2 bit/s",
 		"L1 bit/s", "loss", "trials", "time");
 	for (unsigned i = 0; i < n; i++) {
@@ -367,6 +465,110 @@ static void write_text(const struct tput_opts *o, const struct tput_ctx *x, cons
 			s->payload_bytes, s->res.rate_fps, nb_fmt_bps(l2_bps(s), a, sizeof(a)),
 			nb_fmt_bps(l1_bps(s), b, sizeof(b)), s->res.loss_pct, s->res.trials, s->search_s,
 			s->error[0] ? "  stopped: " : "", s->error);
+	}
+}
+
+/* Which relevant bound a trial's load is: "lower", "upper" or NULL. MLRsearch: the loads of its relevant
+ * bounds; the binary search: the passing trial at the rate found and the failing one at the lowest rate that
+ * failed. */
+static const char *trial_bound(const struct tput_opts *o, const struct tput_size *s,
+			       const struct nb_mlr_trial *t)
+{
+	if (o->search == SEARCH_MLR)
+		return s->mlr.has_lower && t->load_fps == s->mlr.lower_fps   ? "lower"
+		       : s->mlr.has_upper && t->load_fps == s->mlr.upper_fps ? "upper"
+									     : NULL;
+	bool pass = t->loss_ratio * 100 <= o->loss_pct &&
+		    !(!t->unpaced && t->offered_fps < t->load_fps * (1 - NB_SEARCH_SHORT_PCT / 100.0));
+	double offered = t->unpaced || t->offered_fps >= t->load_fps ? t->load_fps : t->offered_fps;
+	if (pass && s->res.found && offered == s->res.rate_fps)
+		return "lower";
+	return !pass && s->res.fail_fps > 0 && t->load_fps == s->res.fail_fps ? "upper" : NULL;
+}
+
+static void text_header(const struct tput_opts *o, const struct tput_ctx *x, FILE *out)
+{
+	const char *where = x->path[0] ? x->path : o->t.cfg.host;
+	if (o->search == SEARCH_MLR) {
+		struct nb_mlr_cfg c = mlr_cfg(o, 8.0 * NB_ETH_MIN_FRAME);
+		fprintf(out,
+			"nbench throughput (MLRsearch, RFC 9971): engine %s, %s, goal loss ratio %g, exceed "
+			"ratio "
+			"%g, final trials of %g s (the first phase's %g s), duration sum %g s, width %g%%\n",
+			o->t.cfg.engine, where, c.goal.loss_ratio, c.goal.exceed_ratio, c.goal.final_trial_s,
+			c.goal.initial_trial_s, c.goal.duration_sum_s, o->res_pct);
+	} else {
+		fprintf(out, "nbench throughput (RFC 2544): engine %s, %s, loss <= %g%%, trials of %g s\n",
+			o->t.cfg.engine, where, o->loss_pct, (double)o->trial_ns / NB_NS_PER_S);
+	}
+	fprintf(out, "placement: generator cpus %s (%s), responder cpus %s (%s)\n", x->gen_cpus, x->gen_wait,
+		x->resp_cpus, x->resp_wait);
+}
+
+/* MLRsearch's rows: the conditional throughput, the relevant bounds, and why a result is irregular. */
+static void text_mlr_rows(const struct tput_size *sz, unsigned n, FILE *out)
+{
+	char a[32], b[32], lo[24], hi[24];
+	fprintf(out, "%6s %7s %14s %12s %12s %12s %12s %6s %8s\n", "frame", "payload", "frames/s", "L2 bit/s",
+		"L1 bit/s", "lower f/s", "upper f/s", "trials", "time");
+	for (unsigned i = 0; i < n; i++) {
+		const struct tput_size *s = &sz[i];
+		const struct nb_mlr_result *m = &s->mlr;
+		if (s->unsupported) {
+			fprintf(out, "%6u %7s  not sent: %s\n", s->frame_bytes, "-", s->unsupported);
+			continue;
+		}
+		snprintf(lo, sizeof(lo), m->has_lower ? "%.0f" : "-", m->lower_fps);
+		snprintf(hi, sizeof(hi), m->has_upper ? "%.0f" : "-", m->upper_fps);
+		if (m->has_lower)
+			fprintf(out, "%6u %7u %14.0f %12s %12s", s->frame_bytes, s->payload_bytes,
+				s->res.rate_fps, nb_fmt_bps(l2_bps(s), a, sizeof(a)),
+				nb_fmt_bps(l1_bps(s), b, sizeof(b)));
+		else
+			fprintf(out, "%6u %7u %14s %12s %12s", s->frame_bytes, s->payload_bytes, "not found",
+				"-", "-");
+		fprintf(out, " %12s %12s %6u %7.1fs", lo, hi, m->n_trials, s->search_s);
+		if (s->error[0])
+			fprintf(out, "  stopped: %s", s->error);
+		else if (m->irregular != NB_MLR_REGULAR)
+			fprintf(out, "  irregular: %s", nb_mlr_irregular_str(m->irregular));
+		fputc('\n', out);
+	}
+}
+
+/* Each size's trials at its relevant bounds: what decided the result. */
+static void text_trials(const struct tput_opts *o, const struct tput_size *sz, unsigned n, FILE *out)
+{
+	bool head = false;
+	for (unsigned i = 0; i < n; i++) {
+		const struct nb_mlr_result *m = &sz[i].mlr;
+		for (unsigned k = 0; k < m->n_trials; k++) {
+			const struct nb_mlr_trial *t = &m->trials[k];
+			const char *bound = trial_bound(o, &sz[i], t);
+			if (!bound)
+				continue;
+			if (!head)
+				fprintf(out,
+					"\ntrials at the relevant bounds:\n%6s %6s %14s %9s %12s %12s %11s\n",
+					"frame", "bound", "load f/s", "duration", "sent", "received",
+					"loss ratio");
+			head = true;
+			fprintf(out, "%6u %6s %14.1f %8.2fs %12" PRIu64 " %12" PRIu64 " %11.3g\n",
+				sz[i].frame_bytes, bound, t->load_fps, t->duration_s, t->sent, t->received,
+				t->loss_ratio);
+		}
+	}
+}
+
+static void write_text(const struct tput_opts *o, const struct tput_ctx *x, const struct tput_size *sz,
+		       unsigned n, FILE *out)
+{
+	text_header(o, x, out);
+	if (o->search == SEARCH_MLR) {
+		text_mlr_rows(sz, n, out);
+		text_trials(o, sz, n, out);
+	} else {
+		text_binary_rows(sz, n, out);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct tput_size *s = &sz[i];
@@ -391,7 +593,66 @@ static void write_text(const struct tput_opts *o, const struct tput_ctx *x, cons
 	}
 }
 
-static cJSON *size_json(const struct tput_size *s)
+/* Every trial of a size, as the search saw it, with the relevant bound each decided (if any). */
+static cJSON *trials_json(const struct tput_opts *o, const struct tput_size *s)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned k = 0; k < s->mlr.n_trials; k++) {
+		const struct nb_mlr_trial *t = &s->mlr.trials[k];
+		cJSON *j = cJSON_CreateObject();
+		const char *bound = trial_bound(o, s, t);
+		cJSON_AddNumberToObject(j, "load_fps", t->load_fps);
+		cJSON_AddNumberToObject(j, "duration_s", t->duration_s);
+		cJSON_AddNumberToObject(j, "sent", (double)t->sent);
+		cJSON_AddNumberToObject(j, "received", (double)t->received);
+		cJSON_AddNumberToObject(j, "offered_fps", t->offered_fps);
+		cJSON_AddNumberToObject(j, "loss_ratio", t->loss_ratio);
+		cJSON_AddBoolToObject(j, "unpaced", t->unpaced);
+		if (o->search == SEARCH_MLR)
+			cJSON_AddNumberToObject(j, "phase", t->phase);
+		if (bound)
+			cJSON_AddStringToObject(j, "bound", bound);
+		else
+			cJSON_AddNullToObject(j, "bound");
+		cJSON_AddItemToArray(a, j);
+	}
+	return a;
+}
+
+/* MLRsearch's result for a size (RFC 9971 4.6: the relevant bounds, the conditional throughput). */
+static void mlr_json(cJSON *j, const struct tput_size *s)
+{
+	const struct nb_mlr_result *m = &s->mlr;
+	cJSON_AddBoolToObject(j, "regular", m->irregular == NB_MLR_REGULAR);
+	cJSON_AddStringToObject(j, "result", nb_mlr_irregular_str(m->irregular));
+	cJSON_AddNumberToObject(j, "conditional_throughput_fps", m->conditional_fps);
+	if (m->has_lower)
+		cJSON_AddNumberToObject(j, "relevant_lower_fps", m->lower_fps);
+	else
+		cJSON_AddNullToObject(j, "relevant_lower_fps");
+	if (m->has_upper)
+		cJSON_AddNumberToObject(j, "relevant_upper_fps", m->upper_fps);
+	else
+		cJSON_AddNullToObject(j, "relevant_upper_fps");
+	cJSON_AddNumberToObject(j, "max_fps", m->max_fps);
+	cJSON_AddNumberToObject(j, "min_fps", m->min_fps);
+	cJSON_AddNumberToObject(j, "max_rx_fps", m->max_rx_fps);
+	cJSON_AddNumberToObject(j, "trials_s", m->trials_s);
+}
+
+/* The binary search's result for a size: the rate that passed and the lowest that failed. */
+static void binary_json(cJSON *j, const struct tput_size *s)
+{
+	cJSON_AddNumberToObject(j, "loss_pct", s->res.loss_pct);
+	cJSON_AddNumberToObject(j, "frames_sent", (double)s->res.sent);
+	cJSON_AddNumberToObject(j, "frames_lost", (double)s->res.lost);
+	cJSON_AddNumberToObject(j, "max_fps", s->res.max_fps);
+	cJSON_AddNumberToObject(j, "max_rx_fps", s->res.max_rx_fps);
+	cJSON_AddNumberToObject(j, "fail_fps", s->res.fail_fps);
+	cJSON_AddNumberToObject(j, "fail_loss_pct", s->res.fail_loss_pct);
+}
+
+static cJSON *size_json(const struct tput_opts *o, const struct tput_size *s)
 {
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "frame_bytes", s->frame_bytes);
@@ -404,14 +665,12 @@ static cJSON *size_json(const struct tput_size *s)
 	cJSON_AddNumberToObject(j, "rate_fps", s->res.rate_fps);
 	cJSON_AddNumberToObject(j, "l2_bps", l2_bps(s));
 	cJSON_AddNumberToObject(j, "l1_bps", l1_bps(s));
-	cJSON_AddNumberToObject(j, "loss_pct", s->res.loss_pct);
-	cJSON_AddNumberToObject(j, "frames_sent", (double)s->res.sent);
-	cJSON_AddNumberToObject(j, "frames_lost", (double)s->res.lost);
-	cJSON_AddNumberToObject(j, "max_fps", s->res.max_fps);
-	cJSON_AddNumberToObject(j, "max_rx_fps", s->res.max_rx_fps);
-	cJSON_AddNumberToObject(j, "fail_fps", s->res.fail_fps);
-	cJSON_AddNumberToObject(j, "fail_loss_pct", s->res.fail_loss_pct);
+	if (o->search == SEARCH_MLR)
+		mlr_json(j, s);
+	else
+		binary_json(j, s);
 	cJSON_AddNumberToObject(j, "trials", s->res.trials);
+	cJSON_AddItemToObject(j, "trial_results", trials_json(o, s));
 	cJSON_AddNumberToObject(j, "search_s", s->search_s);
 	if (s->error[0])
 		cJSON_AddStringToObject(j, "error", s->error);
@@ -432,6 +691,23 @@ static cJSON *size_json(const struct tput_size *s)
 	return j;
 }
 
+/* MLRsearch's Search Goal, in RFC 9971's terms, and the phases before it. */
+static cJSON *goal_json(const struct tput_opts *o)
+{
+	struct nb_mlr_cfg c = mlr_cfg(o, 8.0 * NB_ETH_MIN_FRAME);
+	cJSON *g = cJSON_CreateObject();
+	cJSON_AddNumberToObject(g, "loss_ratio", c.goal.loss_ratio);
+	cJSON_AddNumberToObject(g, "exceed_ratio", c.goal.exceed_ratio);
+	cJSON_AddNumberToObject(g, "final_trial_s", c.goal.final_trial_s);
+	cJSON_AddNumberToObject(g, "duration_sum_s", c.goal.duration_sum_s);
+	cJSON_AddNumberToObject(g, "initial_trial_s", c.goal.initial_trial_s);
+	cJSON_AddNumberToObject(g, "width", c.goal.width);
+	cJSON_AddNumberToObject(g, "width_l1_bps", o->res_l1_bps);
+	cJSON_AddNumberToObject(g, "preceding_phases", c.preceding);
+	cJSON_AddNumberToObject(g, "short_sender_pct", c.short_pct);
+	return g;
+}
+
 /* The JSON report (what --json prints and what --baseline compares against). */
 static cJSON *throughput_doc(const struct tput_opts *o, const struct tput_ctx *x, const struct tput_size *sz,
 			     unsigned n)
@@ -447,8 +723,11 @@ static cJSON *throughput_doc(const struct tput_opts *o, const struct tput_ctx *x
 	cJSON_AddStringToObject(st, "path", x->path);
 	cJSON_AddStringToObject(st, "client_kernel", x->client.kernel);
 	cJSON_AddStringToObject(st, "server_kernel", x->server.kernel);
+	cJSON_AddStringToObject(st, "search", o->search == SEARCH_MLR ? "mlr" : "binary");
 	cJSON_AddNumberToObject(st, "loss_pct", o->loss_pct);
 	cJSON_AddNumberToObject(st, "trial_s", (double)o->trial_ns / NB_NS_PER_S);
+	if (o->search == SEARCH_MLR)
+		cJSON_AddItemToObject(st, "goal", goal_json(o));
 	cJSON_AddNumberToObject(st, "resolution_pct", o->res_pct);
 	cJSON_AddNumberToObject(st, "resolution_l1_bps", o->res_l1_bps);
 	cJSON_AddNumberToObject(st, "max_l1_bps", o->max_l1_bps);
@@ -459,7 +738,7 @@ static cJSON *throughput_doc(const struct tput_opts *o, const struct tput_ctx *x
 	cJSON_AddStringToObject(pl, "resp_wait", x->resp_wait);
 	cJSON *a = cJSON_AddArrayToObject(root, "sizes");
 	for (unsigned i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, size_json(&sz[i]));
+		cJSON_AddItemToArray(a, size_json(o, &sz[i]));
 	return root;
 }
 
@@ -476,15 +755,21 @@ static int write_json(const struct tput_opts *o, const struct tput_ctx *x, const
 	return r;
 }
 
-static void write_csv(const struct tput_size *sz, unsigned n, FILE *out)
+/* One row per size; rate_fps is the binary search's rate or MLRsearch's conditional throughput, the
+ * relevant bounds MLRsearch's (the binary search's rate and lowest failing rate). */
+static void write_csv(const struct tput_opts *o, const struct tput_size *sz, unsigned n, FILE *out)
 {
 	fprintf(out, "frame_bytes,udp_payload_bytes,found,rate_fps,l2_bps,l1_bps,loss_pct,trials,search_s,"
-		     "unsupported\n");
+		     "unsupported,search,relevant_lower_fps,relevant_upper_fps,regular\n");
 	for (unsigned i = 0; i < n; i++) {
 		const struct tput_size *s = &sz[i];
-		fprintf(out, "%u,%u,%d,%.0f,%.0f,%.0f,%.6f,%u,%.3f,%s\n", s->frame_bytes, s->payload_bytes,
-			s->res.found, s->res.rate_fps, l2_bps(s), l1_bps(s), s->res.loss_pct, s->res.trials,
-			s->search_s, s->unsupported ? s->unsupported : "");
+		bool mlr = o->search == SEARCH_MLR;
+		fprintf(out, "%u,%u,%d,%.0f,%.0f,%.0f,%.6f,%u,%.3f,%s,%s,%.0f,%.0f,%d\n", s->frame_bytes,
+			s->payload_bytes, s->res.found, s->res.rate_fps, l2_bps(s), l1_bps(s),
+			s->res.loss_pct, s->res.trials, s->search_s, s->unsupported ? s->unsupported : "",
+			mlr ? "mlr" : "binary", mlr ? s->mlr.lower_fps : s->res.rate_fps,
+			mlr ? s->mlr.upper_fps : s->res.fail_fps,
+			mlr ? s->mlr.irregular == NB_MLR_REGULAR : s->res.found);
 	}
 }
 
@@ -495,7 +780,7 @@ static int write_report(const struct tput_opts *o, const struct tput_ctx *x, con
 	case CLI_JSON:
 		return write_json(o, x, sz, n, out);
 	case CLI_CSV:
-		write_csv(sz, n, out);
+		write_csv(o, sz, n, out);
 		return 0;
 	default:
 		write_text(o, x, sz, n, out);
@@ -509,30 +794,70 @@ static void help(void)
 {
 	printf(
 	    "usage: nbench throughput (-H HOST | --path PATH | --topo NAME) [options]\n\n"
-	    "  RFC 2544 throughput: per Ethernet frame size, the highest offered rate (a paced UDP stream)\n"
-	    "  whose loss stays within --loss, by binary search over trials.\n\n"
+	    "  Throughput per Ethernet frame size: the highest offered rate (a paced UDP stream) whose\n"
+	    "  loss stays within the goal, by MLRsearch (RFC 9971; the default) or RFC 2544's binary "
+	    "search.\n"
+	    "  MLRsearch classifies each load by all the trials run at it, so one trial hit by a pause of\n"
+	    "  the host does not decide it; it reports the conditional throughput, the relevant lower and\n"
+	    "  upper bounds, and every trial that decided them (--json).\n\n"
 	    "      --sizes LIST       frame sizes in bytes (64,128,256,512,1024,1280,1518); the UDP payload\n"
 	    "                         is the frame less 46 (Ethernet 14, FCS 4, IPv4 20, UDP 8)\n"
-	    "      --loss PCT         loss allowed in a passing trial, in percent (0)\n"
-	    "      --trial SEC        each trial's duration (2)\n"
-	    "      --resolution R     stop when the search interval is within R: a percentage of the\n"
-	    "                         upper bound (1%%) or an L1 rate in bits/s (k, M, G)\n"
-	    "      --max-rate R       the upper bound, L1 bits/s (the line rate); default: each size's\n"
-	    "                         first trial runs unpaced and what it offered is the bound\n"
+	    "      --search S         mlr (MLRsearch, the default) or binary (RFC 2544)\n"
+	    "      --goal-loss-ratio R  a trial losing more than R (0.005 or 0.5%%) is high-loss (0)\n"
+	    "      --loss PCT         the same in percent\n"
+	    "      --trial-duration SEC  the final trials' duration (mlr: 1; binary: every trial's, 2);\n"
+	    "                         --trial is the same\n"
+	    "      --resolution R     the goal width: stop when the relevant bounds (binary: the search\n"
+	    "                         interval) are within R, a percentage of the upper one (1%%) or an L1\n"
+	    "                         rate in bits/s (k, M, G)\n"
+	    "      --max-rate R       Max Load, L1 bits/s (the line rate); default: each size's first\n"
+	    "                         trial runs unpaced and what it offered is Max Load\n"
 	    "      --latency          a UDP rr probe (1000/s) beside the stream at 10/50/90/100%% of each\n"
 	    "                         found rate\n"
+	    "  MLRsearch only:\n"
+	    "      --goal-duration-sum SEC  trial time that decides a load (twice --trial-duration): a\n"
+	    "                         high-loss trial is repeated and a low-loss one outweighs it\n"
+	    "      --goal-exceed-ratio R  the share of that time that may be high-loss at a lower bound\n"
+	    "                         (0.5: the median trial decides; 0 with a duration sum equal to\n"
+	    "                         --trial-duration: RFC 2544's rule)\n"
+	    "      --initial-trial-duration SEC  the first of the three phases' trials (a quarter of\n"
+	    "                         --trial-duration, at least 0.1 s); the phases between grow to it\n"
 	    "  and the stream options that say where and how: -H, --port, --data-host, --path, --topo,\n"
 	    "  --engine, --cpu-gen, --cpu-resp, --spin, --busy-poll, -P, --json, --csv, -o, -q, and\n");
 	printf(CLI_DPDK_HELP);
 }
 
 /* The options only throughput takes; the rest go to the stream parser. */
-enum { T_SIZES, T_LOSS, T_TRIAL, T_RES, T_MAX, T_LATENCY, T_N };
+enum {
+	T_SIZES,
+	T_LOSS,
+	T_TRIAL,
+	T_RES,
+	T_MAX,
+	T_LATENCY,
+	T_SEARCH,
+	T_TRIAL_DUR,
+	T_INITIAL,
+	T_SUM,
+	T_GLR,
+	T_GER,
+	T_N
+};
 static const struct {
 	const char *name;
 	bool arg;
-} t_opts[T_N] = {{"sizes", true},      {"loss", true},	   {"trial", true},
-		 {"resolution", true}, {"max-rate", true}, {"latency", false}};
+} t_opts[T_N] = {{"sizes", true},
+		 {"loss", true},
+		 {"trial", true},
+		 {"resolution", true},
+		 {"max-rate", true},
+		 {"latency", false},
+		 {"search", true},
+		 {"trial-duration", true},
+		 {"initial-trial-duration", true},
+		 {"goal-duration-sum", true},
+		 {"goal-loss-ratio", true},
+		 {"goal-exceed-ratio", true}};
 /* stream options that the search sets itself */
 static const char *const t_refused[] = {"-t",	     "--time",	"--msg-size", "-b", "--rate",
 					"--reverse", "--proto", "--warmup",   "-i", "--interval"};
@@ -562,11 +887,72 @@ static int parse_pct(const char *arg, double lo, double hi, double *ret)
 	return 0;
 }
 
+/* A ratio from 0 to below 1, or a percentage ("0.5%"). */
+static int parse_ratio(const char *arg, double *ret)
+{
+	char *end;
+	double d = strtod(arg, &end);
+	if (end == arg || (*end && strcmp(end, "%")))
+		return -EINVAL;
+	if (*end)
+		d /= 100;
+	if (!(d >= 0 && d < 1))
+		return -EINVAL;
+	*ret = d;
+	return 0;
+}
+
+/* A duration from 100 ms to an hour into *ret. */
+static int parse_trial_ns(const char *opt, const char *arg, int64_t *ret)
+{
+	int64_t ns;
+	if (nb_parse_duration(arg, &ns) < 0 || ns < MIN_TRIAL_NS || ns > 3600 * NB_NS_PER_S)
+		return cli_usage_error("throughput", "%s: '%s' is not a duration from 100ms to 3600 s", opt,
+				       arg);
+	*ret = ns;
+	return 0;
+}
+
+/* MLRsearch's options (the rest apply to both searches). */
+static int apply_mlr_opt(int i, const char *arg, struct tput_opts *o)
+{
+	const char *cmd = "throughput";
+	double d;
+	switch (i) {
+	case T_SEARCH:
+		if (strcmp(arg, "mlr") && strcmp(arg, "binary"))
+			return cli_usage_error(cmd, "--search: '%s' is neither mlr nor binary", arg);
+		o->search = !strcmp(arg, "mlr") ? SEARCH_MLR : SEARCH_BINARY;
+		return 0;
+	case T_INITIAL:
+		return parse_trial_ns("--initial-trial-duration", arg, &o->initial_ns);
+	case T_SUM:
+		if (nb_parse_duration(arg, &o->sum_ns) < 0 || o->sum_ns <= 0 ||
+		    o->sum_ns > 24 * 3600 * NB_NS_PER_S)
+			return cli_usage_error(cmd, "--goal-duration-sum: '%s' is not a duration above 0",
+					       arg);
+		return 0;
+	case T_GLR:
+		if (parse_ratio(arg, &d) < 0)
+			return cli_usage_error(
+			    cmd, "--goal-loss-ratio: '%s' is not a ratio from 0 to below 1 (or a %%)", arg);
+		o->loss_pct = d * 100;
+		return 0;
+	case T_GER:
+		if (parse_ratio(arg, &o->exceed_ratio) < 0)
+			return cli_usage_error(
+			    cmd, "--goal-exceed-ratio: '%s' is not a ratio from 0 to below 1 (or a %%)", arg);
+		return 0;
+	}
+	return 0;
+}
+
 static int apply_t_opt(int i, const char *arg, struct tput_opts *o)
 {
 	const char *cmd = "throughput";
-	int64_t ns;
 	double d;
+	if (i >= T_SEARCH && i != T_TRIAL_DUR)
+		return apply_mlr_opt(i, arg, o);
 	switch (i) {
 	case T_SIZES:
 		if (parse_sizes(arg, o) < 0)
@@ -581,11 +967,8 @@ static int apply_t_opt(int i, const char *arg, struct tput_opts *o)
 					       arg);
 		return 0;
 	case T_TRIAL:
-		if (nb_parse_duration(arg, &ns) < 0 || ns < 100 * NB_NS_PER_MS || ns > 3600 * NB_NS_PER_S)
-			return cli_usage_error(cmd, "--trial: '%s' is not a duration from 100ms to 3600 s",
-					       arg);
-		o->trial_ns = ns;
-		return 0;
+	case T_TRIAL_DUR:
+		return parse_trial_ns(i == T_TRIAL ? "--trial" : "--trial-duration", arg, &o->trial_ns);
 	case T_RES:
 		o->res_pct = o->res_l1_bps = 0;
 		if (strchr(arg, '%') ? parse_pct(arg, 1e-6, 50, &o->res_pct) < 0
@@ -636,6 +1019,31 @@ static int match_t_opt(int argc, char **argv, int *i, const char **val)
 	return -1;
 }
 
+/* The search's settings once every option is in: defaults, and MLRsearch's goal checked. 0 or 2. */
+static int search_ready(struct tput_opts *o, int argc, char **argv)
+{
+	static const char *const mlr_only[] = {"--goal-exceed-ratio", "--goal-duration-sum",
+					       "--initial-trial-duration", NULL};
+	if (!o->trial_ns)
+		o->trial_ns = o->search == SEARCH_MLR ? MLR_TRIAL_NS : DEFAULT_TRIAL_NS;
+	if (o->search == SEARCH_BINARY) {
+		for (int i = 1; i < argc; i++)
+			for (const char *const *m = mlr_only; *m; m++)
+				if (!strncmp(argv[i], *m, strlen(*m)))
+					return cli_usage_error("throughput",
+							       "%s is MLRsearch's (--search mlr)", *m);
+		return 0;
+	}
+	if (o->initial_ns > o->trial_ns)
+		return cli_usage_error("throughput",
+				       "--initial-trial-duration is longer than --trial-duration");
+	struct nb_mlr_cfg c = mlr_cfg(o, 8.0 * NB_ETH_MIN_FRAME);
+	const char *why;
+	if (nb_mlr_cfg_check(&c, &why) < 0)
+		return cli_usage_error("throughput", "%s", why);
+	return 0;
+}
+
 /* 0, 1 after --help, 2 after an error. */
 static int parse(int argc, char **argv, struct tput_opts *o)
 {
@@ -646,8 +1054,8 @@ static int parse(int argc, char **argv, struct tput_opts *o)
 	memset(o, 0, sizeof(*o));
 	memcpy(o->sizes, default_sizes, sizeof(default_sizes));
 	o->n_sizes = sizeof(default_sizes) / sizeof(default_sizes[0]);
-	o->trial_ns = DEFAULT_TRIAL_NS;
 	o->res_pct = DEFAULT_RES_PCT;
+	o->exceed_ratio = MLR_EXCEED;
 	size_t off = (size_t)snprintf(o->cmdline, sizeof(o->cmdline), "nbench throughput");
 	for (int i = 1; i < argc && off < sizeof(o->cmdline); i++)
 		off += (size_t)snprintf(o->cmdline + off, sizeof(o->cmdline) - off, " %s", argv[i]);
@@ -676,6 +1084,8 @@ static int parse(int argc, char **argv, struct tput_opts *o)
 	}
 	if (!r)
 		r = cli_parse_test(n, rest, &o->t);
+	if (!r)
+		r = search_ready(o, argc, argv);
 	if (!r)
 		r = cli_baseline_ready("throughput", o->t.baseline, o->t.tolerance, &o->tol_pct);
 	free(rest);
@@ -741,6 +1151,8 @@ int cmd_throughput(int argc, char **argv)
 			fprintf(stderr, "nbench throughput: %u-byte frames: %s\n", sz[i].frame_bytes,
 				sz[i].error);
 	int gate = failed ? 0 : baseline_gate(&o, &x, sz);
+	for (unsigned i = 0; i < o.n_sizes; i++)
+		nb_mlr_result_free(&sz[i].mlr);
 	free(sz);
 	return failed ? 1 : gate;
 }
