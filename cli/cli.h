@@ -98,6 +98,12 @@ int cli_parse_port(const char *s, uint16_t *ret);
 /* Runs one test as the CLI does (building --path if asked), filling rep; returns the exit status. */
 struct nb_report;
 int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals);
+/* nb_run of cfg against -H with the host and NIC context a single run's report has: the interface the route
+ * to route_host leaves by, the responder's own (hooks->server_ifaces), and the started engine's facts (DPDK's
+ * port). What nb_run returns. */
+struct nb_run_hooks;
+int cli_run_hosted(const char *route_host, struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
+		   struct nb_report *rep);
 
 /* A path built (or found) for runs, with its responder started. */
 struct nb_topo;

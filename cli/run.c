@@ -272,6 +272,19 @@ int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_
 	return p.rc;
 }
 
+int cli_run_hosted(const char *route_host, struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
+		   struct nb_report *rep)
+{
+	/* the interface the route to the responder leaves by; the responder reports its own side's */
+	struct nb_nic_watch *w = watch_route(route_host, hooks);
+	hooks->server_ifaces = true;
+	int r = nb_run(cfg, hooks, rep);
+	watch_end(w, rep);
+	if (hooks->engine && hooks->engine->ops->report)
+		hooks->engine->ops->report(hooks->engine, rep);
+	return r;
+}
+
 /* The test against -H HOST, on an engine started here: its usage errors come first, as exit status 2; its
  * facts join the report. */
 static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct nb_report *rep)
@@ -291,13 +304,7 @@ static int run_on_engine(struct cli_test *t, struct nb_run_hooks *hooks, struct 
 		rep->complete = false;
 		return r == -EINVAL ? 2 : 1;
 	}
-	/* the interface the route to the responder leaves by; the responder reports its own side's */
-	struct nb_nic_watch *w = watch_route(t->data_host ? t->data_host : t->cfg.host, hooks);
-	hooks->server_ifaces = true;
-	r = nb_run(&t->cfg, hooks, rep);
-	watch_end(w, rep);
-	if (hooks->engine && hooks->engine->ops->report)
-		hooks->engine->ops->report(hooks->engine, rep);
+	r = cli_run_hosted(t->data_host ? t->data_host : t->cfg.host, hooks, &t->cfg, rep);
 	nb_engine_stop(hooks->engine);
 	nb_key_wipe(&key);
 	return r < 0 ? 1 : 0;
