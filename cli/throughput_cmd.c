@@ -94,6 +94,8 @@ struct tput_ctx {
 	char gen_cpus[64], resp_cpus[64], gen_wait[32], resp_wait[32], path[32];
 	char timestamp[32];
 	struct nb_sysinfo client, server;
+	cJSON
+	    *context; /* the first trial's hosts and interfaces (nb_report_hosts_json, nb_report_nics_json) */
 	char error[256];
 	bool quiet;
 };
@@ -120,7 +122,9 @@ static int ctx_run(struct tput_ctx *x, const struct nb_test_cfg *cfg, struct nb_
 			nb_report_init(rep);
 			nb_sleep_until(nb_now_ns() + BUSY_RETRY_NS);
 		}
-		r = x->on_path ? cli_path_run(&x->pe, cfg, false, rep) : nb_run(cfg, &hooks, rep);
+		r = x->on_path
+			? cli_path_run(&x->pe, cfg, false, rep)
+			: cli_run_hosted(x->o->t.data_host ? x->o->t.data_host : cfg->host, &hooks, cfg, rep);
 		if (r == 0 || !refused_busy(rep))
 			break;
 	}
@@ -194,6 +198,11 @@ static void ctx_note_facts(struct tput_ctx *x, const struct nb_report *rep)
 	snprintf(x->path, sizeof(x->path), "%s", rep->path);
 	x->client = rep->client;
 	x->server = rep->server;
+	x->context = cJSON_CreateObject();
+	if (x->context) {
+		nb_report_hosts_json(rep, x->context);
+		nb_report_nics_json(rep, x->context);
+	}
 }
 
 /* One trial of x->trial_ns at rate_fps (0: unpaced). 0 or -errno (the reason in x->error). */
@@ -723,6 +732,9 @@ static cJSON *throughput_doc(const struct tput_opts *o, const struct tput_ctx *x
 	cJSON_AddStringToObject(st, "path", x->path);
 	cJSON_AddStringToObject(st, "client_kernel", x->client.kernel);
 	cJSON_AddStringToObject(st, "server_kernel", x->server.kernel);
+	/* the hosts and interfaces, as a single run's start has them */
+	for (const cJSON *c = x->context ? x->context->child : NULL; c; c = c->next)
+		cJSON_AddItemToObject(st, c->string, cJSON_Duplicate(c, true));
 	cJSON_AddStringToObject(st, "search", o->search == SEARCH_MLR ? "mlr" : "binary");
 	cJSON_AddNumberToObject(st, "loss_pct", o->loss_pct);
 	cJSON_AddNumberToObject(st, "trial_s", (double)o->trial_ns / NB_NS_PER_S);
@@ -1153,6 +1165,7 @@ int cmd_throughput(int argc, char **argv)
 	int gate = failed ? 0 : baseline_gate(&o, &x, sz);
 	for (unsigned i = 0; i < o.n_sizes; i++)
 		nb_mlr_result_free(&sz[i].mlr);
+	cJSON_Delete(x.context);
 	free(sz);
 	return failed ? 1 : gate;
 }
