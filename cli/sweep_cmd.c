@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "nbench/proto.h"
 #include "nbench/report.h"
 #include "nbench/topo.h"
 #include "nbench/units.h"
@@ -55,6 +56,7 @@ struct sweep {
 	unsigned ncombos;
 	struct nb_nic_ref ifs[NB_KNOB_MAX_IFS];
 	unsigned nifs;
+	cJSON *context; /* the first complete run's hosts and interfaces, and the test's settings */
 };
 
 static void sweep_help(void)
@@ -274,6 +276,11 @@ static void one_run(struct sweep *s, struct cli_path *pe, struct nb_knob_guard *
 	apply_combo(s, g, co, round == 1);
 	nb_report_init(&rep);
 	ok = cli_path_run(pe, &s->test.cfg, false, &rep) == 0 && rep.complete;
+	if (ok && !s->context && (s->context = cJSON_CreateObject())) {
+		nb_report_hosts_json(&rep, s->context);
+		nb_report_nics_json(&rep, s->context);
+		cJSON_AddItemToObject(s->context, "settings", nb_cfg_to_json(&rep.cfg));
+	}
 	if (ok && co->n < MAX_RUNS) {
 		for (int m = 0; m < M_COUNT; m++)
 			co->v[m][co->n] = metric_of(&rep, m);
@@ -446,6 +453,9 @@ static cJSON *sweep_doc(const struct sweep *s)
 			cJSON_AddItemToArray(v, cJSON_CreateString(s->knobs[k].values[i]));
 		cJSON_AddItemToArray(a, o);
 	}
+	/* where it ran, as a single run's report says it (null when no run completed) */
+	cJSON_AddItemToObject(j, "context",
+			      s->context ? cJSON_Duplicate(s->context, true) : cJSON_CreateNull());
 	a = cJSON_AddArrayToObject(j, "combinations");
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
 		cJSON_AddItemToArray(a, combo_json(s, ci));
@@ -560,6 +570,7 @@ int cmd_sweep(int argc, char **argv)
 	s->format = s->format ? s->format : s->test.format;
 	cli_catch_signals();
 	rc = run_sweep(s);
+	cJSON_Delete(s->context);
 	free(s);
 	return rc;
 }
