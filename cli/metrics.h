@@ -58,6 +58,16 @@ const struct nbm_metric *nbm_find(const struct nbm_set *s, const char *name);
 /* The direction of a figure by its key (the last word of a metric's name): -1, +1, or 0 when unknown. */
 int nbm_direction(const char *key);
 
+/* Whether a context key (as nbm_set's context names them: "client.kernel", "interfaces[0].firmware",
+ * "context.dpdk.pmd" in a sweep) is about the hosts or the NICs: their kernel, CPU, driver, firmware,
+ * identity, the DPDK port, the knobs swept or the test's settings. A difference there alone can move a
+ * figure. */
+bool nbm_host_nic_key(const char *key);
+/* How many host or NIC context keys both a and b have with different values; the first max as "KEY A -> B"
+ * joined by "; " into buf (truncated to len). */
+unsigned nbm_host_nic_diffs(const struct nbm_set *a, const struct nbm_set *b, char *buf, size_t len,
+			    unsigned max);
+
 /* 0 when a and b measure the same thing; else -EINVAL with "the test's settings.kind differs: rr vs
  * stream" (one line) in err. */
 int nbm_same_test(const struct nbm_set *a, const struct nbm_set *b, char *err, size_t errlen);
