@@ -57,7 +57,8 @@ DPDK_INFO='d["start"]["dpdk"]["pmd"] == PMD and e["dpdk_xstats"].get("rx_good_pa
 
 # frames_check NS IFACE PORT LEN [N]: captures (AF_PACKET, in NS) the first N (1000) IPv4/UDP frames to PORT
 # whose payload is LEN bytes, for 10 s at most, and checks each as a stream's datagram must be: a valid IPv4
-# header checksum, a sequence number no other frame had, and 0x5a in every payload byte after it (the
+# header checksum, a sequence number no other frame had (so one flow of that size, one trial), and 0x5a in
+# every payload byte after it (the
 # DPDK engine writes those once per mbuf: a frame that went with another's bytes fails here). Run it in
 # the background before the stream starts; its status is the verdict.
 frames_check() {
@@ -65,6 +66,7 @@ frames_check() {
 import socket, struct, sys, time
 iface, port, plen, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: a slow reader still sees every frame
 s.bind((iface, 0))
 s.settimeout(0.5)
 seqs, bad, end = set(), [], time.monotonic() + 10
@@ -90,8 +92,8 @@ while len(seqs) + len(bad) < want and time.monotonic() < end:
         bad.append(seq)
     else:
         seqs.add(seq)
-print('  frames_check: %d good, %d bad of %d-byte datagrams to port %d' % (len(seqs), len(bad), plen, port),
-      file=sys.stderr)
+print('  frames_check: %d good, %d bad of %d-byte datagrams to port %d%s' % (len(seqs), len(bad), plen, port,
+      (': sequence numbers ' + ' '.join(map(str, bad[:8]))) if bad else ''), file=sys.stderr)
 sys.exit(0 if len(seqs) >= want and not bad else 1)
 PY
 }
