@@ -28,6 +28,7 @@ struct cli_test {
 	const char *hist_out;	  /* --hist-out: write the latency distribution there */
 	struct nb_hist *hist;	  /* the run's latency histogram, when hist_out is set */
 	bool quiet;		  /* no interim lines */
+	bool nic_counters;	  /* -v: text lists every changed counter of each interface */
 	bool hops;		  /* --hops: also a run with capture on every interface of the path */
 	const char *baseline;	  /* --baseline FILE: exit 1 when worse than it (diff_cmd.c) */
 	const char *tolerance;	  /* --tolerance PCT: by more than this beyond the interval (5%) */

@@ -35,6 +35,8 @@ static int key_gen(int argc, char **argv)
 		fprintf(stderr, "nbench key gen: %s\n", err);
 		return 1;
 	}
+	printf("a new key in %s (mode 0600): copy it to the responder's host and every client (--key-file)\n",
+	       argv[1]);
 	return 0;
 }
 

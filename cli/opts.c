@@ -152,6 +152,9 @@ static const struct test_opt test_opts[] = {
     {"csv", 0, NULL, K_ALL, 0, OT_SET, FIELD(format), .lo = CLI_CSV, .help = "CSV report"},
     {"output", 'o', "FILE", K_ALL, 0, OT_ARG, FIELD(output), .help = "also write the report to FILE"},
     {"quiet", 'q', NULL, K_ALL, 0, OT_SET, FIELD(quiet), .lo = 1, .help = "no interim lines"},
+    {"nic-counters", 'v', NULL, K_ALL, 0, OT_SET, FIELD(nic_counters), .lo = 1,
+     .help = "text: every counter that changed on each interface (default: one line\nwith traffic, drops "
+	     "and errors)"},
     {"hist-out", 0, "FILE", K_RR | K_CRR, 0, OT_ARG, FIELD(hist_out),
      .help = "write the latency distribution to FILE: HdrHistogram's percentile\ndistribution, values in "
 	     "microseconds"},

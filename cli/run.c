@@ -347,15 +347,16 @@ int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals
 	return r < 0 ? 1 : 0;
 }
 
-static int write_report(const struct nb_report *rep, enum cli_format f, FILE *out)
+static int write_report(const struct nb_report *rep, const struct cli_test *t, FILE *out)
 {
-	switch (f) {
+	switch (t->format) {
 	case CLI_JSON:
 		return nb_report_write_json(rep, out);
 	case CLI_CSV:
 		return nb_report_write_csv(rep, out, true);
 	default:
-		return nb_report_write_text(rep, out);
+		return t->nic_counters ? nb_report_write_text_counters(rep, out)
+				       : nb_report_write_text(rep, out);
 	}
 }
 
@@ -412,7 +413,7 @@ int cmd_test(int argc, char **argv)
 	bool measured = rep.n_flows > 0;
 	int gate = measured && rep.complete && t.baseline ? baseline_gate(argv[0], &t, tol_pct, &rep) : 0;
 	if (measured)
-		write_report(&rep, t.format, stdout);
+		write_report(&rep, &t, stdout);
 	if (!rep.complete)
 		fprintf(stderr, "nbench %s: %s\n", argv[0], rep.error);
 	if (t.output && measured) {
@@ -422,7 +423,7 @@ int cmd_test(int argc, char **argv)
 				strerror(errno));
 			rc = 1;
 		} else {
-			write_report(&rep, t.format, f);
+			write_report(&rep, &t, f);
 			fclose(f);
 		}
 	}

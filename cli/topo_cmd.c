@@ -197,6 +197,8 @@ static int cmd_down(int argc, char **argv)
 		} else if (r) {
 			fprintf(stderr, "nbench topo: %s\n", err);
 			status = 1;
+		} else {
+			printf("%s down\n", argv[i]);
 		}
 	}
 	return status;

@@ -43,6 +43,9 @@ struct gflow {
 	bool finished;
 	uint64_t bytes_at_measure;
 	int64_t t_measure_ns;
+	/* TCP stream and rr: the socket's state at the previous interval boundary and at MEASURE, and over
+	 * the measured window (counters from MEASURE, the rest at its end); invalid when not sampled */
+	struct nb_tcpinfo tcp_prev, tcp_at_measure, tcp_window;
 };
 
 struct run {
@@ -418,6 +421,49 @@ static void sum_live(struct run *R, struct totals *t)
 	}
 }
 
+/* Whether the flows' TCP state is sampled: TCP stream and rr (crr's connections last one transaction). */
+static bool tcp_sampled(const struct nb_test_cfg *cfg)
+{
+	return cfg->proto == NB_PROTO_TCP && cfg->kind != NB_TEST_CRR;
+}
+
+/* Flow g's TCP socket now into ret; false (ret invalid) when it has none (an engine without a kernel
+ * socket) or it cannot be read. The flow's fd stays open until run_free, so its thread may still run. */
+static bool flow_tcp(const struct run *R, const struct gflow *g, struct nb_tcpinfo *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	return tcp_sampled(R->cfg) && g->ctx.flow && nb_tcpinfo_get(g->ctx.flow->fd, ret) == 0;
+}
+
+/* The interval's TCP state into ret: each flow's retransmits since its previous sample and its window and
+ * RTT now, summed over the flows. */
+static void sample_tcp(struct run *R, struct nb_tcpinfo *ret)
+{
+	struct nb_tcpinfo_sum sum = {0};
+	for (unsigned i = 0; i < R->nflows; i++) {
+		struct gflow *g = &R->flows[i];
+		struct nb_tcpinfo now, d;
+		if (!flow_tcp(R, g, &now))
+			continue;
+		nb_tcpinfo_since(&now, &g->tcp_prev, &d);
+		g->tcp_prev = now;
+		nb_tcpinfo_sum_add(&sum, &d);
+	}
+	nb_tcpinfo_sum_get(&sum, ret);
+}
+
+/* Each flow's TCP state over the measured window, as its end leaves it (before the flows end their
+ * connections): retransmits since MEASURE (since the start when MEASURE never came), the rest now. */
+static void window_tcp(struct run *R)
+{
+	for (unsigned i = 0; i < R->nflows; i++) {
+		struct gflow *g = &R->flows[i];
+		struct nb_tcpinfo now;
+		if (flow_tcp(R, g, &now))
+			nb_tcpinfo_since(&now, &g->tcp_at_measure, &g->tcp_window);
+	}
+}
+
 static void emit_interval(struct run *R, int64_t t0, int64_t t1, const struct totals *a,
 			  const struct totals *b)
 {
@@ -435,6 +481,7 @@ static void emit_interval(struct run *R, int64_t t0, int64_t t1, const struct to
 	iv.bps = (double)iv.bytes * 8 / secs;
 	iv.tps = (double)iv.txns / secs;
 	iv.mean_lat_ns = iv.txns ? (double)(b->lat_sum - a->lat_sum) / (double)iv.txns : 0;
+	sample_tcp(R, &iv.tcp);
 	nb_report_add_interval(R->rep, &iv);
 	if (R->hooks && R->hooks->interval)
 		R->hooks->interval(R->hooks->arg, R->cfg, &iv);
@@ -464,6 +511,8 @@ static void timeline(struct run *R)
 	bool measured = false;
 
 	sum_live(R, &prev);
+	for (unsigned i = 0; i < R->nflows; i++)
+		flow_tcp(R, &R->flows[i], &R->flows[i].tcp_prev);
 	for (;;) {
 		int64_t wake = R->t_end;
 		if (!measured && R->t_measure < wake)
@@ -502,6 +551,7 @@ static void timeline(struct run *R)
 			for (unsigned i = 0; i < R->nflows; i++) {
 				R->flows[i].bytes_at_measure = nb_peek(&R->flows[i].live.bytes_rcvd);
 				R->flows[i].t_measure_ns = now;
+				flow_tcp(R, &R->flows[i], &R->flows[i].tcp_at_measure);
 			}
 			if (nb_proto_send(R->ctrl, NB_MSG_MEASURE, NULL) < 0) {
 				run_fail(R, -ECONNRESET, "control connection lost during the warm-up");
@@ -522,6 +572,7 @@ static void timeline(struct run *R)
 			break;
 	}
 	R->have_b = R->have_a && nb_cpu_snap(R->meter, &R->snap_b) == 0;
+	window_tcp(R);
 }
 
 static void wake_flows(struct run *R, int how)
@@ -601,13 +652,19 @@ static void aggregate(struct run *R, const struct nb_result *res)
 	static const struct nb_result_flow none; /* no RESULT came: the responder's side counts nothing */
 	struct nb_report *rep = R->rep;
 	bool stream = R->cfg->kind == NB_TEST_STREAM;
+	struct nb_tcpinfo_sum tcp = {0}, server_tcp = {0};
 
 	rep->duration_s = R->t_end > R->t_measure ? (double)(R->t_end - R->t_measure) / 1e9 : 0;
 	if (nb_report_set_flows(rep, R->nflows) < 0)
 		return;
 	for (unsigned i = 0; i < R->nflows; i++) {
 		struct nb_flow_result *f = &rep->flows[i];
-		flow_figures(R, &R->flows[i], i < res->n_flows ? &res->flows[i] : &none, f);
+		const struct nb_result_flow *rf = i < res->n_flows ? &res->flows[i] : &none;
+		flow_figures(R, &R->flows[i], rf, f);
+		f->tcp = R->flows[i].tcp_window;
+		f->server_tcp = tcp_sampled(R->cfg) ? rf->tcp : none.tcp;
+		nb_tcpinfo_sum_add(&tcp, &f->tcp);
+		nb_tcpinfo_sum_add(&server_tcp, &f->server_tcp);
 		rep->bytes_sent += f->bytes_sent;
 		rep->bytes_rcvd += f->bytes_rcvd;
 		rep->msgs_sent += f->msgs_sent;
@@ -617,6 +674,11 @@ static void aggregate(struct run *R, const struct nb_result *res)
 		rep->txns += f->txns;
 		*(stream ? &rep->lost : &rep->timeouts) += f->lost;
 	}
+	nb_tcpinfo_sum_get(&tcp, &rep->tcp);
+	nb_tcpinfo_sum_get(&server_tcp, &rep->server_tcp);
+	if (rep->tcp.valid && !rep->server_tcp.valid && res->n_flows)
+		nb_report_note(rep, "the responder sent no TCP state (an older nbench, or more flows than "
+				    "one RESULT holds)");
 	if (stream && rep->msgs_sent && R->cfg->proto == NB_PROTO_UDP)
 		rep->loss_pct = 100.0 * (double)rep->lost / (double)rep->msgs_sent;
 	if (!stream)
@@ -696,6 +758,13 @@ static void cost(struct run *R, const struct nb_result *res)
 		    rep,
 		    "CPU disturbed: other processes used %.1f ms of CPU during the window; repeat the run",
 		    (double)rep->cpu.other_ns / 1e6);
+	/* plain rr is unpinned and compare pins: say why the two differ where it matters (cut at 159 bytes)
+	 */
+	if (rep->cfg.kind != NB_TEST_STREAM && (rep->cfg.cpu_gen < 0 || rep->cfg.cpu_resp < 0) &&
+	    rep->client.ncpus > 1)
+		nb_report_note(rep,
+			       "unpinned: a round trip may wait for the other end's CPU to wake (tens of us "
+			       "on a VM, more than a hop); pin as compare does: --cpu-gen 0 --cpu-resp 0");
 }
 
 /* The responder's interfaces, for a run whose hooks ask for them (drop notes: the caller's, once every

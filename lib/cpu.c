@@ -441,8 +441,10 @@ void nb_cpu_cost(const struct nb_cpu_snap *a, const struct nb_cpu_snap *b, struc
 		ret->cycles = (double)ret->busy_ns * ret->tsc_hz / NB_NS_PER_S;
 	ret->gen_ns = delta(a->self_ns, b->self_ns);
 	ret->other_ns = delta(a->others_ns, b->others_ns);
-	ret->disturbed = (double)ret->other_ns > 0.05 * (double)wall_ns ||
-			 (double)ret->other_ns > 0.10 * (double)ret->busy_ns;
+	/* /proc/PID/stat counts in 10 ms ticks: a couple of them is sampling, not a neighbour */
+	ret->disturbed =
+	    ret->other_ns > NB_CPU_DISTURBED_MIN_NS && ((double)ret->other_ns > 0.05 * (double)wall_ns ||
+							(double)ret->other_ns > 0.10 * (double)ret->busy_ns);
 }
 
 uint64_t nb_thread_cpu_ns(unsigned long pthread_id)

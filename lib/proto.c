@@ -737,6 +737,38 @@ int nb_data_hello_decode(const void *buf, size_t len, struct nb_data_hello *ret,
 
 /* ---- RESULT ---- */
 
+/* A flow's TCP state in the RESULT: an array, not an object, so that NB_MAX_FLOWS flows of it still fit one
+ * frame (51 bytes a flow where named keys take 180):
+ *   [retransmits, cwnd_segments, mss_bytes, srtt_us, rttvar_us,       whole numbers, 0 to 2^32-1
+ *    pacing_rate_bps, delivery_rate_bps,                               0 to 2^53, or null: not known
+ *    reord_seen, dsack_dups]                                           0 to 2^32-1, or both null
+ * A later version may append elements; a decoder reads the first NB_RESULT_TCP_FIELDS and ignores the rest.
+ * Every number is within its decoder's range. */
+#define NB_RESULT_TCP_FIELDS 9
+#define NB_RESULT_TCP_MAX    16 /* the most elements a decoder accepts */
+
+static void add_elem(cJSON *a, bool have, uint64_t v, uint64_t hi)
+{
+	cJSON_AddItemToArray(a, have ? cJSON_CreateNumber((double)(v < hi ? v : hi)) : cJSON_CreateNull());
+}
+
+static cJSON *result_tcp_to_json(const struct nb_tcpinfo *t)
+{
+	const uint64_t u32 = UINT32_MAX, lim = 1ULL << 53;
+	bool reord = t->have & NB_TCPINFO_REORD;
+	cJSON *a = cJSON_CreateArray();
+	add_elem(a, true, t->retransmits, u32);
+	add_elem(a, true, t->cwnd_segs, u32);
+	add_elem(a, true, t->mss_bytes, u32);
+	add_elem(a, true, t->srtt_us, u32);
+	add_elem(a, true, t->rttvar_us, u32);
+	add_elem(a, t->have & NB_TCPINFO_PACING, t->pacing_rate_bps, lim);
+	add_elem(a, t->have & NB_TCPINFO_DELIVERY, t->delivery_rate_bps, lim);
+	add_elem(a, reord, t->reord_seen, u32);
+	add_elem(a, reord, t->dsack_dups, u32);
+	return a;
+}
+
 static cJSON *result_flow_to_json(const struct nb_result_flow *f)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -747,6 +779,8 @@ static cJSON *result_flow_to_json(const struct nb_result_flow *f)
 	add_u64(o, "reordered", f->reordered);
 	add_u64(o, "window_bytes", f->window_bytes);
 	cJSON_AddNumberToObject(o, "window_ns", (double)f->window_ns);
+	if (f->tcp.valid)
+		cJSON_AddItemToObject(o, "tcp", result_tcp_to_json(&f->tcp));
 	return o;
 }
 
@@ -799,6 +833,59 @@ cJSON *nb_result_to_json(const struct nb_result *r)
 	return o;
 }
 
+/* Element i of a flow's "tcp" array: a whole number in [0, hi], or (nullable) null, which sets *ret_null.
+ * 0 after a failure. */
+static uint64_t dec_tcp_elem(struct dec *d, const cJSON *a, int i, uint64_t hi, bool nullable, bool *ret_null)
+{
+	const cJSON *v = cJSON_GetArrayItem(a, i);
+	*ret_null = cJSON_IsNull(v);
+	if (*ret_null && nullable)
+		return 0;
+	if (!cJSON_IsNumber(v) || !is_int64(v->valuedouble) || v->valuedouble < 0 ||
+	    v->valuedouble > (double)hi) {
+		dec_fail(d, "tcp", "element %d is not a whole number from 0 to %llu%s", i,
+			 (unsigned long long)hi, nullable ? " or null" : "");
+		return 0;
+	}
+	return (uint64_t)v->valuedouble;
+}
+
+/* A flow's "tcp" (optional: UDP flows, sockets the responder could not read and older responders have
+ * none), as result_tcp_to_json writes it. */
+static void result_tcp_from_json(const cJSON *a, struct nb_tcpinfo *t, struct dec *d)
+{
+	const uint64_t u32 = UINT32_MAX, lim = 1ULL << 53;
+	uint64_t v[NB_RESULT_TCP_FIELDS];
+	bool null[NB_RESULT_TCP_FIELDS];
+	int n = cJSON_GetArraySize(a);
+
+	if (!cJSON_IsArray(a) || n < NB_RESULT_TCP_FIELDS || n > NB_RESULT_TCP_MAX) {
+		dec_fail(d, "tcp", "is not an array of %d to %d elements", NB_RESULT_TCP_FIELDS,
+			 NB_RESULT_TCP_MAX);
+		return;
+	}
+	for (int i = 0; i < NB_RESULT_TCP_FIELDS; i++)
+		v[i] = dec_tcp_elem(d, a, i, i == 5 || i == 6 ? lim : u32, i >= 5, &null[i]);
+	if (!d->rc && null[7] != null[8])
+		dec_fail(d, "tcp", "has reord_seen and dsack_dups not both null or both numbers");
+	if (d->rc)
+		return;
+	*t = (struct nb_tcpinfo){.valid = true,
+				 .have = (null[5] ? 0 : NB_TCPINFO_PACING) |
+					 (null[6] ? 0 : NB_TCPINFO_DELIVERY) |
+					 (null[7] ? 0 : NB_TCPINFO_REORD),
+				 .retransmits = v[0],
+				 .cwnd_segs = v[1],
+				 .mss_bytes = (uint32_t)v[2],
+				 .cwnd_bytes = v[1] * v[2], /* < 2^64: both are u32 */
+				 .srtt_us = (uint32_t)v[3],
+				 .rttvar_us = (uint32_t)v[4],
+				 .pacing_rate_bps = v[5],
+				 .delivery_rate_bps = v[6],
+				 .reord_seen = v[7],
+				 .dsack_dups = v[8]};
+}
+
 static void result_flow_from_json(const cJSON *j, unsigned i, struct nb_result_flow *f, struct dec *outer)
 {
 	char what[32];
@@ -815,6 +902,9 @@ static void result_flow_from_json(const cJSON *j, unsigned i, struct nb_result_f
 	f->reordered = dec_count(&d, "reordered");
 	f->window_bytes = dec_count(&d, "window_bytes");
 	f->window_ns = dec_int(&d, "window_ns", 0, INT64_MAX);
+	const cJSON *tcp = cJSON_GetObjectItemCaseSensitive(j, "tcp");
+	if (tcp && !d.rc)
+		result_tcp_from_json(tcp, &f->tcp, &d);
 	outer->rc = d.rc;
 }
 

@@ -183,6 +183,13 @@ static bool is_udp(const struct nb_report *r)
 	return r->cfg.proto == NB_PROTO_UDP;
 }
 
+/* Whether the test's flows are TCP connections with a state to report: TCP stream and rr (crr's
+ * connections last one transaction each). */
+static bool cfg_has_tcp(const struct nb_test_cfg *c)
+{
+	return c->proto == NB_PROTO_TCP && c->kind != NB_TEST_CRR;
+}
+
 /* ---- text ---- */
 
 __attribute__((format(printf, 3, 4))) static void line(FILE *out, const char *label, const char *fmt, ...)
@@ -317,6 +324,50 @@ static void text_stream(const struct nb_report *r, FILE *out)
 	}
 }
 
+/* "sender: retransmits 12 (3 spurious per DSACK), cwnd 1.20 MiB (870 x 1448 B), srtt 245.0 us (rttvar
+ * 31.00 us), pacing 2.32 Gbit/s" of t; role "" for none. */
+static void text_tcp_state(const struct nb_tcpinfo *t, const char *role, FILE *out)
+{
+	char a[32], b[32], c[32];
+
+	fprintf(out, "%s%sretransmits %llu", role, role[0] ? ": " : "", (unsigned long long)t->retransmits);
+	if ((t->have & NB_TCPINFO_REORD) && t->dsack_dups)
+		fprintf(out, " (%llu spurious per DSACK)", (unsigned long long)t->dsack_dups);
+	fprintf(out, ", cwnd %s (%llu x %u B), srtt %s (rttvar %s)",
+		nb_fmt_bytes((double)t->cwnd_bytes, a, sizeof(a)), (unsigned long long)t->cwnd_segs,
+		t->mss_bytes, nb_fmt_ns((double)t->srtt_us * NB_NS_PER_US, b, sizeof(b)),
+		nb_fmt_ns((double)t->rttvar_us * NB_NS_PER_US, c, sizeof(c)));
+	if (t->have & NB_TCPINFO_PACING)
+		fprintf(out, ", pacing %s", nb_fmt_bps((double)t->pacing_rate_bps, a, sizeof(a)));
+	fputc('\n', out);
+}
+
+/* TCP stream and rr: each side's TCP state, the total and (several flows) each flow's. */
+static void text_tcp(const struct nb_report *r, FILE *out)
+{
+	for (int server = 0; server < 2; server++) {
+		const struct nb_tcpinfo *t = server ? &r->server_tcp : &r->tcp;
+		/* a stream's sender is the client unless reversed */
+		const char *role = !is_stream(r) ? "" : (server == r->cfg.reverse) ? "sender" : "receiver";
+		fprintf(out, "%-*s", LABEL_W, server ? "tcp server" : "tcp client");
+		if (!t->valid) {
+			fprintf(out, "%s\n", server ? "not reported by the responder" : "not measured");
+			continue;
+		}
+		text_tcp_state(t, role, out);
+		for (unsigned i = 0; r->n_flows > 1 && i < r->n_flows; i++) {
+			const struct nb_tcpinfo *f = server ? &r->flows[i].server_tcp : &r->flows[i].tcp;
+			char label[32];
+			snprintf(label, sizeof(label), "  flow %u", i);
+			fprintf(out, "%-*s", LABEL_W, label);
+			if (f->valid)
+				text_tcp_state(f, "", out);
+			else
+				fprintf(out, "-\n");
+		}
+	}
+}
+
 static void text_rr(const struct nb_report *r, FILE *out)
 {
 	static const char *const cols[] = {"min", "mean", "p50", "p90", "p99", "p99.9", "max", "stddev"};
@@ -388,12 +439,9 @@ static void text_cpu(const struct nb_report *r, const struct nb_cpu_cost *c, con
 	line(out, "  responder", "%s", c->resp_ns ? nb_fmt_ns((double)c->resp_ns, a, sizeof(a)) : "-");
 	line(out, "  unattributed", "%s (busy - generator - responder)",
 	     nb_fmt_ns((double)nb_cpu_cost_unattributed_ns(c), a, sizeof(a)));
-	line(out, "  other processes", "%s", nb_fmt_ns((double)c->other_ns, a, sizeof(a)));
-	if (c->disturbed)
-		fprintf(
-		    out,
-		    "WARNING: other processes used %s of CPU during the run: the %s figures are disturbed\n",
-		    nb_fmt_ns((double)c->other_ns, a, sizeof(a)), title);
+	/* the run's note says what to do about it, once */
+	line(out, "  other processes", "%s%s", nb_fmt_ns((double)c->other_ns, a, sizeof(a)),
+	     c->disturbed ? " (DISTURBED)" : "");
 }
 
 /* --engine dpdk: the port and the counters that moved */
@@ -411,8 +459,59 @@ static void text_dpdk(const struct nb_report *r, FILE *out)
 		fprintf(out, "  %-40s %llu\n", d->xstats[i].name, (unsigned long long)d->xstats[i].delta);
 }
 
-/* One interface: what it is, then the counters that changed in the measured window. */
-static void text_iface(const struct nb_report_iface *f, FILE *out)
+/* The change of f's counter name; -1 when f has none of that name (an unchanged counter is left out). */
+static int64_t counter_of(const struct nb_report_iface *f, const char *name)
+{
+	for (unsigned k = 0; k < f->delta.n; k++)
+		if (!strcmp(f->delta.c[k].name, name))
+			return f->delta.c[k].value;
+	return -1;
+}
+
+/* " rx 12 packets 1.2 KiB" for dir "rx": what of it f counted */
+static void text_iface_dir(const struct nb_report_iface *f, const char *dir, FILE *out)
+{
+	char name[16], b[32];
+	snprintf(name, sizeof(name), "%s_packets", dir);
+	int64_t pkts = counter_of(f, name);
+	snprintf(name, sizeof(name), "%s_bytes", dir);
+	int64_t bytes = counter_of(f, name);
+
+	fprintf(out, " %s %lld packets", dir, (long long)(pkts > 0 ? pkts : 0));
+	if (bytes >= 0)
+		fprintf(out, " %s", nb_fmt_bytes((double)bytes, b, sizeof(b)));
+}
+
+/* The measured window's traffic of f on one line: packets and bytes each way, then the drop and error
+ * counters that moved (by name), or that none did. */
+static void text_iface_summary(const struct nb_report_iface *f, FILE *out)
+{
+	bool any = false;
+
+	if (!f->counted) {
+		fprintf(out, "  counters not measured\n");
+		return;
+	}
+	fputc(' ', out);
+	text_iface_dir(f, "rx", out);
+	fputc(',', out);
+	text_iface_dir(f, "tx", out);
+	for (unsigned k = 0; k < f->delta.n; k++) {
+		if (!counter_moved(&f->delta.c[k]))
+			continue;
+		fprintf(out, "%s %s +%lld", any ? "," : "; DROPS/ERRORS:", f->delta.c[k].name,
+			(long long)f->delta.c[k].value);
+		any = true;
+	}
+	fprintf(out, "%s", any ? "" : "; no drops or errors");
+	if (f->left_out)
+		fprintf(out, " (%u more changed counters not sent)", f->left_out);
+	fputc('\n', out);
+}
+
+/* One interface: what it is, then its traffic on one line, or (counters) every counter that changed in
+ * the measured window. */
+static void text_iface(const struct nb_report_iface *f, bool counters, FILE *out)
 {
 	const struct nb_nic_id *d = &f->id;
 
@@ -429,6 +528,10 @@ static void text_iface(const struct nb_report_iface *f, FILE *out)
 		fprintf(out, "%lld Mb/s%s%s\n", (long long)d->speed_mbps, d->duplex[0] ? " " : "", d->duplex);
 	else
 		fprintf(out, "speed unknown\n");
+	if (!counters) {
+		text_iface_summary(f, out);
+		return;
+	}
 	if (!f->counted)
 		fprintf(out, "  counters not measured\n");
 	for (unsigned k = 0; k < f->delta.n; k++)
@@ -438,16 +541,40 @@ static void text_iface(const struct nb_report_iface *f, FILE *out)
 		fprintf(out, "  (%u more changed counters: past what the responder sends)\n", f->left_out);
 }
 
+/* The interfaces of the path that a qdisc shapes (topo's description: --wire-rate's tbf), on one line:
+ * their link speed says nothing of it. */
+static void text_shaping(const struct nb_report *r, FILE *out)
+{
+	cJSON *p = r->path_json ? cJSON_Parse(r->path_json) : NULL, *i;
+	char b[32], line[256] = "";
+	double rate = 0;
+	size_t len = 0;
+
+	cJSON_ArrayForEach(i, cJSON_GetObjectItem(p, "interfaces"))
+	{
+		const cJSON *bps = cJSON_GetObjectItem(i, "rate_bps"), *name = cJSON_GetObjectItem(i, "name");
+		if (!cJSON_IsNumber(bps) || !cJSON_IsString(name) || len >= sizeof(line))
+			continue;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", len ? ", " : "",
+					name->valuestring);
+		rate = bps->valuedouble;
+	}
+	if (len)
+		fprintf(out, "shaping:   %s per direction (tbf on %s)\n", nb_fmt_bps(rate, b, sizeof(b)),
+			line);
+	cJSON_Delete(p);
+}
+
 /* The path's interfaces: the client's, then the server's. */
-static void text_ifaces(const struct nb_report *r, FILE *out)
+static void text_ifaces(const struct nb_report *r, bool counters, FILE *out)
 {
 	for (int server = 0; server < 2; server++)
 		for (unsigned i = 0; i < r->n_ifaces; i++)
 			if (r->ifaces[i].server == server)
-				text_iface(&r->ifaces[i], out);
+				text_iface(&r->ifaces[i], counters, out);
 }
 
-int nb_report_write_text(const struct nb_report *r, FILE *out)
+static int write_text(const struct nb_report *r, bool counters, FILE *out)
 {
 	text_header(r, out);
 	text_settings(r, out);
@@ -455,12 +582,15 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 	text_hosts(r, out);
 	if (r->dpdk.pmd[0])
 		text_dpdk(r, out);
-	text_ifaces(r, out);
+	text_ifaces(r, counters, out);
+	text_shaping(r, out);
 	fputc('\n', out);
 	if (is_stream(r))
 		text_stream(r, out);
 	else
 		text_rr(r, out);
+	if (cfg_has_tcp(&r->cfg) && (r->tcp.valid || r->server_tcp.valid))
+		text_tcp(r, out);
 	if (r->load.on)
 		text_load(r, out);
 	fputc('\n', out);
@@ -477,6 +607,16 @@ int nb_report_write_text(const struct nb_report *r, FILE *out)
 		fprintf(out, "INCOMPLETE: %s\n", r->error[0] ? r->error : "the run did not finish");
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
+}
+
+int nb_report_write_text(const struct nb_report *r, FILE *out)
+{
+	return write_text(r, false, out);
+}
+
+int nb_report_write_text_counters(const struct nb_report *r, FILE *out)
+{
+	return write_text(r, true, out);
 }
 
 static void fmt_us(double ns, char *buf, size_t len)
@@ -536,6 +676,26 @@ void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE 
 
 /* ---- interim lines ---- */
 
+/* The interim lines' TCP columns (iperf3's Retr and Cwnd): retransmits in the interval, then at its end
+ * the congestion window (streams) and the smoothed RTT. Only where the generator's sockets send: TCP rr and
+ * forward streams (a reverse stream's sender is the responder, which reports at the end). */
+static bool interval_tcp_cols(const struct nb_test_cfg *cfg)
+{
+	return cfg_has_tcp(cfg) && !(cfg->kind == NB_TEST_STREAM && cfg->reverse);
+}
+
+static void text_interval_tcp(const struct nb_test_cfg *cfg, const struct nb_tcpinfo *t, FILE *out)
+{
+	char a[32], b[32];
+	bool cwnd = cfg->kind == NB_TEST_STREAM;
+
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)t->retransmits);
+	fprintf(out, "  %6s", t->valid ? a : "-");
+	if (cwnd)
+		fprintf(out, "  %10s", t->valid ? nb_fmt_bytes((double)t->cwnd_bytes, a, sizeof(a)) : "-");
+	fprintf(out, "  %10s", t->valid ? nb_fmt_ns((double)t->srtt_us * NB_NS_PER_US, b, sizeof(b)) : "-");
+}
+
 void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out)
 {
 	if (cfg->kind == NB_TEST_STREAM) {
@@ -546,6 +706,12 @@ void nb_report_text_interval_header(const struct nb_test_cfg *cfg, FILE *out)
 		fprintf(out, "[  interval (s) ]  %12s  %15s", "transactions", "mean latency");
 		if (cfg->proto == NB_PROTO_UDP)
 			fprintf(out, "  %8s", "lost");
+	}
+	if (interval_tcp_cols(cfg)) {
+		fprintf(out, "  %6s", "retr");
+		if (cfg->kind == NB_TEST_STREAM)
+			fprintf(out, "  %10s", "cwnd");
+		fprintf(out, "  %10s", "srtt");
 	}
 	fputc('\n', out);
 }
@@ -564,6 +730,8 @@ void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_inte
 		if (cfg->proto == NB_PROTO_UDP)
 			fprintf(out, "  %8llu", (unsigned long long)iv->lost);
 	}
+	if (interval_tcp_cols(cfg))
+		text_interval_tcp(cfg, &iv->tcp, out);
 	if (iv->warmup)
 		fprintf(out, "  (warm-up)");
 	fputc('\n', out);
@@ -588,6 +756,35 @@ static void j_str_or_null(cJSON *o, const char *k, const char *s)
 		cJSON_AddStringToObject(o, k, s);
 	else
 		cJSON_AddNullToObject(o, k);
+}
+
+/* A field of t that an older kernel may not fill: its value, or null. */
+static void j_tcp_opt(cJSON *o, const struct nb_tcpinfo *t, unsigned bit, const char *k, uint64_t v)
+{
+	if (t->have & bit)
+		j_u64(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+/* A TCP state (the "tcp" and "server_tcp" objects), null when there is none: no figure is ever a 0 that
+ * was not measured. */
+static cJSON *j_tcp(const struct nb_tcpinfo *t)
+{
+	if (!t->valid)
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	j_u64(o, "retransmits", t->retransmits);
+	j_u64(o, "cwnd_segments", t->cwnd_segs);
+	j_u64(o, "cwnd_bytes", t->cwnd_bytes);
+	j_u64(o, "mss_bytes", t->mss_bytes);
+	j_u64(o, "srtt_us", t->srtt_us);
+	j_u64(o, "rttvar_us", t->rttvar_us);
+	j_tcp_opt(o, t, NB_TCPINFO_PACING, "pacing_rate_bps", t->pacing_rate_bps);
+	j_tcp_opt(o, t, NB_TCPINFO_DELIVERY, "delivery_rate_bps", t->delivery_rate_bps);
+	j_tcp_opt(o, t, NB_TCPINFO_REORD, "reord_seen", t->reord_seen);
+	j_tcp_opt(o, t, NB_TCPINFO_REORD, "dsack_dups", t->dsack_dups);
+	return o;
 }
 
 /* null for a host the run never heard from */
@@ -720,6 +917,8 @@ static cJSON *j_intervals(const struct nb_report *r)
 			if (is_udp(r))
 				j_u64(o, "lost", iv->lost);
 		}
+		if (cfg_has_tcp(&r->cfg))
+			cJSON_AddItemToObject(o, "tcp", j_tcp(&iv->tcp));
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -750,6 +949,10 @@ static cJSON *j_flows(const struct nb_report *r)
 			j_num(o, "cpu", f->cpu);
 		else
 			cJSON_AddNullToObject(o, "cpu");
+		if (cfg_has_tcp(&r->cfg)) {
+			cJSON_AddItemToObject(o, "tcp", j_tcp(&f->tcp));
+			cJSON_AddItemToObject(o, "server_tcp", j_tcp(&f->server_tcp));
+		}
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -856,6 +1059,10 @@ static cJSON *j_end(const struct nb_report *r)
 		if (r->load.on)
 			cJSON_AddItemToObject(o, "load", j_load(&r->load));
 	}
+	if (cfg_has_tcp(&r->cfg)) {
+		cJSON_AddItemToObject(o, "tcp", j_tcp(&r->tcp));
+		cJSON_AddItemToObject(o, "server_tcp", j_tcp(&r->server_tcp));
+	}
 	cJSON_AddItemToObject(o, "cpu", nb_cpu_cost_to_json(&r->cpu, &r->cfg));
 	if (r->server_cpu_valid)
 		cJSON_AddItemToObject(o, "server_cpu", nb_cpu_cost_to_json(&r->server_cpu, &r->cfg));
@@ -940,6 +1147,18 @@ static const char *const csv_cols[] = {
     "server_drivers", /* the same three of the responder's host's interfaces (-H), empty without */
     "server_if_drops",
     "server_if_errors",
+    /* TCP stream and rr: the generator's sockets (summed over the flows: retransmits in the measured
+     * window, cwnd and pacing summed, srtt and rttvar their mean), then the responder's; empty without */
+    "tcp_retransmits",
+    "tcp_cwnd_bytes",
+    "tcp_srtt_us",
+    "tcp_rttvar_us",
+    "tcp_pacing_rate_bps",
+    "server_tcp_retransmits",
+    "server_tcp_cwnd_bytes",
+    "server_tcp_srtt_us",
+    "server_tcp_rttvar_us",
+    "server_tcp_pacing_rate_bps",
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
@@ -1014,6 +1233,20 @@ static void csv_ifaces(const struct nb_report *r, bool server, bool last, FILE *
 	fputc(last ? '\n' : ',', out);
 }
 
+/* The five tcp_ columns of t, empty when there is no TCP state (a pacing rate the kernel did not give
+ * too); the last one ends the line when last. */
+static void csv_tcp(const struct nb_tcpinfo *t, bool last, FILE *out)
+{
+	bool v = t->valid;
+	csv_fmt(out, v, "%llu", (unsigned long long)t->retransmits);
+	csv_fmt(out, v, "%llu", (unsigned long long)t->cwnd_bytes);
+	csv_fmt(out, v, "%u", t->srtt_us);
+	csv_fmt(out, v, "%u", t->rttvar_us);
+	if (v && (t->have & NB_TCPINFO_PACING))
+		fprintf(out, "%llu", (unsigned long long)t->pacing_rate_bps);
+	fputc(last ? '\n' : ',', out);
+}
+
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 {
 	const struct nb_test_cfg *c = &r->cfg;
@@ -1062,7 +1295,9 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_str(out, r->resp_cpus[0] ? r->resp_cpus : "any", false);
 	csv_str(out, r->complete ? "true" : "false", false);
 	csv_ifaces(r, false, false, out);
-	csv_ifaces(r, true, true, out);
+	csv_ifaces(r, true, false, out);
+	csv_tcp(&r->tcp, false, out);
+	csv_tcp(&r->server_tcp, true, out);
 	if (r->hops) {
 		fputc('\n', out);
 		nb_report_write_hops_csv(r->hops, r->path, out, true);

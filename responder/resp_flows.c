@@ -125,6 +125,8 @@ int nb_resp_echo(struct nb_flow_ctx *c)
 		nb_note_cpu_often(c->live);
 	}
 out:
+	/* what was answered before a send failed (the peer gone mid-batch) counts too */
+	nb_pub(&c->live->txns, txns);
 	nb_note_cpu(c->live);
 	free(rbuf);
 	free(resp);

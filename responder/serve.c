@@ -39,6 +39,7 @@
 #include "nbench/proto.h"
 #include "nbench/serve.h"
 #include "nbench/sysinfo.h"
+#include "nbench/tcpinfo.h"
 #include "nbench/units.h"
 #include "nbench/workload.h"
 
@@ -81,6 +82,7 @@ struct rflow {
 	int64_t t_measure_ns;
 	uint64_t cpu_at_measure;
 	uint64_t cpu_end_ns;			  /* the thread's own CPU time when it ended */
+	struct nb_tcpinfo tcp_at_measure;	  /* a TCP flow's socket at MEASURE; invalid: not read */
 	unsigned char hello_buf[HELLO_MAX_BYTES]; /* a UDP flow's hello, to recognise it repeated */
 };
 
@@ -693,6 +695,15 @@ static void cpu_list(struct test *t, char *buf, size_t len)
 	nb_cpu_mask_str(mask, buf, len);
 }
 
+/* A TCP stream or rr flow's socket now into ret; false (ret invalid) for other flows (UDP, crr's, an
+ * engine's without a kernel socket) or when it cannot be read. The flow's fd is open until the test ends. */
+static bool flow_tcp(const struct test *t, const struct rflow *rf, struct nb_tcpinfo *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	return t->cfg.proto == NB_PROTO_TCP && t->cfg.kind != NB_TEST_CRR && rf->flow &&
+	       nb_tcpinfo_get(rf->flow->fd, ret) == 0;
+}
+
 /* What the responder measured, for the RESULT message. a and b: the CPU snapshots at MEASURE and STOP, when
  * taken. */
 static void test_result(struct test *t, const struct nb_cpu_snap *a, const struct nb_cpu_snap *b,
@@ -715,6 +726,10 @@ static void test_result(struct test *t, const struct nb_cpu_snap *a, const struc
 		f->window_bytes = rf->t_measure_ns ? l->bytes_rcvd - rf->bytes_at_measure : 0;
 		if (rf->cpu_end_ns > rf->cpu_at_measure)
 			ret->cpu_ns += rf->cpu_end_ns - rf->cpu_at_measure;
+		/* its socket as the test left it, its retransmits since MEASURE */
+		struct nb_tcpinfo now;
+		if (flow_tcp(t, rf, &now))
+			nb_tcpinfo_since(&now, &rf->tcp_at_measure, &f->tcp);
 		if (rf->ctx.rc && !ret->error[0])
 			snprintf(ret->error, sizeof(ret->error), "%s", rf->ctx.err);
 	}
@@ -739,6 +754,7 @@ static void test_measure(struct test *t)
 		struct rflow *rf = &t->flows[i];
 		rf->bytes_at_measure = nb_peek(&rf->live.bytes_rcvd);
 		rf->t_measure_ns = now;
+		flow_tcp(t, rf, &rf->tcp_at_measure);
 		if (rf->started)
 			rf->cpu_at_measure = nb_thread_cpu_ns((unsigned long)rf->th);
 	}
@@ -774,20 +790,39 @@ static int result_iface_add(void *arg, const struct nb_nic_id *id, const struct 
 	return 0;
 }
 
-/* RESULT, without its interfaces if with them it would not fit one frame (NB_MAX_FLOWS flows with large
- * counts beside interfaces whose every counter moved). */
+/* Whether j, printed, would not fit one frame. */
+static bool result_too_big(const cJSON *j)
+{
+	char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
+	bool big = txt && strlen(txt) > NB_PROTO_MAX_BODY;
+	free(txt);
+	return big;
+}
+
+/* RESULT, leaving out what would not fit one frame (NB_MAX_FLOWS flows with large counts beside their TCP
+ * state and interfaces whose every counter moved): first the flows' TCP state (the client says it did not
+ * come), then the interfaces' counters. */
 static int send_result(struct session *ss, struct nb_result *res)
 {
 	cJSON *j = nb_result_to_json(res);
-	char *txt = j ? cJSON_PrintUnformatted(j) : NULL;
-	if (txt && strlen(txt) > NB_PROTO_MAX_BODY && res->n_ifaces) {
+	bool tcp = false;
+	for (unsigned i = 0; i < res->n_flows; i++)
+		tcp |= res->flows[i].tcp.valid;
+	if (tcp && result_too_big(j)) {
+		logf_(ss->s, "%s: the flows' TCP state left out of the result: it would pass %u bytes",
+		      ss->peer, NB_PROTO_MAX_BODY);
+		for (unsigned i = 0; i < res->n_flows; i++)
+			res->flows[i].tcp.valid = false;
+		cJSON_Delete(j);
+		j = nb_result_to_json(res);
+	}
+	if (res->n_ifaces && result_too_big(j)) {
 		logf_(ss->s, "%s: the interfaces' counters left out of the result: it would pass %u bytes",
 		      ss->peer, NB_PROTO_MAX_BODY);
 		res->n_ifaces = 0;
 		cJSON_Delete(j);
 		j = nb_result_to_json(res);
 	}
-	free(txt);
 	int r = j ? nb_proto_send(ss->fd, NB_MSG_RESULT, j) : -ENOMEM;
 	cJSON_Delete(j);
 	return r;

@@ -7,7 +7,7 @@
 #   topo/       core + topo.h, guest.h    cli/        anything
 set -u
 cd "$(dirname "$0")/.."
-core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic"
+core="cfg clock cpu engine hist proto result report sysinfo units workload auth fsutil nic tcpinfo"
 allowed() { # allowed DIR: the nbench headers DIR may include
 	case $1 in
 	lib) echo "$core" ;;

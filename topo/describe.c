@@ -19,6 +19,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 #include <nftables/libnftables.h>
 
@@ -118,6 +119,9 @@ static void describe_links(cJSON *arr, struct nl_sock *sk, int ethfd, const char
 			q = rtnl_qdisc_get_by_parent(qdiscs, rtnl_link_get_ifindex(l), TC_H_ROOT);
 		/* no root qdisc object: the device transmits without one (noqueue), as veth and bridge do */
 		cJSON_AddStringToObject(o, "qdisc", q ? rtnl_tc_get_kind(TC_CAST(q)) : "noqueue");
+		/* a shaped interface says to what (--wire-rate's tbf): the link speed alone would mislead */
+		if (q && !strcmp(rtnl_tc_get_kind(TC_CAST(q)), "tbf") && rtnl_qdisc_tbf_get_rate(q) > 0)
+			cJSON_AddNumberToObject(o, "rate_bps", 8.0 * rtnl_qdisc_tbf_get_rate(q));
 		if (q)
 			rtnl_qdisc_put(q);
 		cJSON_AddItemToArray(arr, o);

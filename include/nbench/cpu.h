@@ -17,7 +17,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define NB_CPU_MAX_EXCLUDE 8 /* pids a meter leaves out besides its own; more are ignored */
+#define NB_CPU_MAX_EXCLUDE 8
+/* Other processes' CPU below this never marks a run disturbed: it is counted in 10 ms ticks, and two
+ * ticks in a short, mostly idle window are sampling, not a neighbour. */
+#define NB_CPU_DISTURBED_MIN_NS                                                                              \
+	(25 * 1000 * 1000) /* pids a meter leaves out besides its own; more are ignored */
 
 struct nb_cpu_snap {
 	int64_t t_ns; /* CLOCK_MONOTONIC */
@@ -69,7 +73,8 @@ struct nb_cpu_cost {
 			    * which its RESULT carries, the responder process's less its test threads') */
 	uint64_t resp_ns;  /* the responder's test threads' CPU, filled in by the caller when known */
 	uint64_t other_ns; /* other user-space processes on the machine */
-	bool disturbed;	   /* other_ns > 5% of one CPU over the window, or > 10% of busy */
+	bool disturbed;	   /* other_ns > NB_CPU_DISTURBED_MIN_NS, and > 5% of one CPU over the window or >
+			    * 10% of busy */
 	double cycles_per_byte; /* filled by the caller that knows the bytes (0 if not a stream) */
 	double cycles_per_txn;	/* likewise for transactions */
 };

@@ -19,6 +19,7 @@
 #include "nbench/hist.h"
 #include "nbench/nic.h"
 #include "nbench/sysinfo.h"
+#include "nbench/tcpinfo.h"
 
 #define NB_REPORT_SCHEMA_VERSION 1
 #define NB_DPDK_MAX_XSTATS	 32
@@ -36,6 +37,9 @@ struct nb_interval {
 	double bps;	  /* bytes*8 / (end-start) */
 	double tps;	  /* txns / (end-start) */
 	double mean_lat_ns; /* rr/crr: mean latency of the transactions completed in the interval */
+	/* TCP stream and rr: the generator's sockets, summed over the flows (nb_tcpinfo_sum): retransmits
+	 * (and the reordering counters) in the interval, cwnd, RTT and rates at its end; invalid: none */
+	struct nb_tcpinfo tcp;
 };
 
 struct nb_flow_result {
@@ -46,6 +50,10 @@ struct nb_flow_result {
 	uint64_t txns;	    /* rr/crr, measured window only */
 	double goodput_bps; /* stream: at the receiver, over the measured window */
 	int cpu;	    /* CPU the flow's thread last ran on, -1 unknown */
+	/* TCP stream and rr: the flow's socket on each side, its counters over the measured window and the
+	 * rest at its end (the generator's at the window's end, the responder's at STOP); invalid: none (a
+	 * UDP or crr flow, an engine without a kernel socket, a responder that did not send it) */
+	struct nb_tcpinfo tcp, server_tcp;
 };
 
 /* One interface of the path: what it is and, when both ends of the measured window were snapshotted, the
@@ -133,6 +141,8 @@ struct nb_report {
 	double tps;
 	uint64_t timeouts; /* udp rr: lost requests or responses */
 	struct nb_hist_stats lat;
+	/* TCP stream and rr: the flows' tcp and server_tcp summed (nb_tcpinfo_sum); invalid: none */
+	struct nb_tcpinfo tcp, server_tcp;
 	/* cpu: cpu is system-wide on the generator's host (both ends when same_host); server_cpu is the
 	 * responder host's when it is another machine. */
 	struct nb_cpu_cost cpu;
@@ -202,6 +212,9 @@ int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w);
 
 /* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */
 int nb_report_write_text(const struct nb_report *r, FILE *out);
+/* The text report with every changed counter of each interface (-v, --nic-counters), where
+ * nb_report_write_text gives each interface's traffic, drops and errors on one line. */
+int nb_report_write_text_counters(const struct nb_report *r, FILE *out);
 int nb_report_write_json(const struct nb_report *r, FILE *out);
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
 

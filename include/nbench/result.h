@@ -15,6 +15,7 @@
 #include "nbench/cfg.h"
 #include "nbench/cpu.h"
 #include "nbench/nic.h"
+#include "nbench/tcpinfo.h"
 
 /* One flow, counted by the responder over the whole run (warm-up included) unless said otherwise. */
 struct nb_result_flow {
@@ -23,6 +24,8 @@ struct nb_result_flow {
 	uint64_t reordered;		/* UDP forward stream: datagrams older than one already received */
 	uint64_t window_bytes;		/* bytes received from MEASURE (the warm-up's end) to the last one */
 	int64_t window_ns;		/* that window; 0 when MEASURE never came or nothing arrived after */
+	struct nb_tcpinfo tcp; /* a TCP flow's socket at STOP, its counters from MEASURE (from its start when
+				* MEASURE never came); invalid: none (UDP, no kernel socket, an older peer) */
 };
 
 /* The most interfaces and counters per interface a RESULT carries: the decoder refuses more. */

@@ -9,6 +9,9 @@ done
 [ "$(id -u)" = 0 ] || skip "needs root for the veth namespaces"
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 before_ns=$(ip netns list | grep -c '^nbb-' || true)
+# servers of the kinds the script starts; ones that were running before it (someone else's) are not its
+servers() { pgrep -f "sockperf sr |qperf -lp|iperf3 -s|nuttcp -S|nbench serve" | sort; }
+before_servers=$(servers)
 
 rc=0; NBENCH=$NBENCH "$ROOT/scripts/bench-anchors" --quick --json "$T/b.json" > "$T/out" 2> "$T/err" || rc=$?
 check "bench-anchors --quick exits 0 (rc $rc: $(tail -3 "$T/err"))" test "$rc" = 0
@@ -23,6 +26,6 @@ ok = ok and all(r['ok'] for r in d['runs'])
 sys.exit(not ok)
 PY
 check "no namespace left" test "$(ip netns list | grep -c '^nbb-' || true)" = "$before_ns"
-no_servers() { ! pgrep -f "sockperf sr |qperf -lp|iperf3 -s|nuttcp -S|nbench serve" > /dev/null; }
-check "no process left" no_servers
+check "no process left: $(comm -13 <(echo "$before_servers") <(servers) | tr '\n' ' ')" \
+	test -z "$(comm -13 <(echo "$before_servers") <(servers))"
 finish

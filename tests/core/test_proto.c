@@ -289,6 +289,29 @@ static void fill_cost(struct nb_cpu_cost *c, unsigned seed)
 	c->cycles_per_txn = 0;
 }
 
+/* Flow i's TCP state: every field at its limit (i % 3 == 0), an older kernel's without the newer fields
+ * (1), or none (2: a flow without a kernel socket). */
+static void fill_tcp(struct nb_tcpinfo *t, unsigned i)
+{
+	memset(t, 0, sizeof(*t));
+	if (i % 3 == 2)
+		return;
+	t->valid = true;
+	t->have = i % 3 ? NB_TCPINFO_PACING : NB_TCPINFO_ALL;
+	t->retransmits = UINT32_MAX - i;
+	t->cwnd_segs = UINT32_MAX;
+	t->mss_bytes = UINT32_MAX - 1;
+	t->cwnd_bytes = t->cwnd_segs * t->mss_bytes;
+	t->srtt_us = UINT32_MAX;
+	t->rttvar_us = 31 + i;
+	t->pacing_rate_bps = (1ULL << 53) - i;
+	if (i % 3 == 0) {
+		t->delivery_rate_bps = 944000000ULL + i;
+		t->reord_seen = UINT32_MAX;
+		t->dsack_dups = i;
+	}
+}
+
 static void fill_result(struct nb_result *r, unsigned n)
 {
 	memset(r, 0xa5, sizeof(*r));
@@ -301,6 +324,8 @@ static void fill_result(struct nb_result *r, unsigned n)
 						      .reordered = 5 + i,
 						      .window_bytes = (1ULL << 40) + i,
 						      .window_ns = 9000000000LL + i};
+	for (unsigned i = 0; i < n; i++)
+		fill_tcp(&r->flows[i].tcp, i);
 	memset(&r->flows[n], 0, sizeof(r->flows[0]) * (NB_MAX_FLOWS - n)); /* not carried: none */
 	set_str(r->cpus, sizeof(r->cpus), "0,2-3");
 	set_str(r->wait, sizeof(r->wait), "spin (dpdk poll)");
@@ -368,8 +393,11 @@ static void test_result_roundtrip(void)
 	CHECK_SAME(a, b);
 	cJSON_Delete(j);
 
-	/* the responder's interfaces: every one there can be, with every counter, still one frame */
+	/* the responder's interfaces: every one there can be, with every counter, still one frame (without
+	 * the flows' TCP state, which the responder leaves out first when a RESULT would not fit) */
 	fill_result_ifaces(&a, NB_RESULT_MAX_IFACES, NB_RESULT_MAX_COUNTERS);
+	for (unsigned i = 0; i < NB_MAX_FLOWS; i++)
+		memset(&a.flows[i].tcp, 0, sizeof(a.flows[i].tcp));
 	j = nb_result_to_json(&a);
 	txt = cJSON_PrintUnformatted(j);
 	CHECK_MSG(txt && strlen(txt) + NB_PROTO_HDR_BYTES <= NB_PROTO_MAX_BODY, "%zu bytes",
@@ -575,6 +603,67 @@ static void refuse_iface(const cJSON *good, const char *key, cJSON *v, const cha
 	cJSON_Delete(bad);
 }
 
+/* A result whose flow 0 has "tcp" set to v (a JSON text); the decoder must refuse it (ok false) and name the
+ * flow and the key, or take it (ok true) into ret's flow 0. */
+static void try_tcp(const cJSON *good, const char *v, bool ok, struct nb_result *ret)
+{
+	char err[256] = "";
+	cJSON *bad = cJSON_Duplicate(good, true);
+	cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItem(bad, "flows"), 0),
+					       "tcp", cJSON_Parse(v));
+	int r = nb_result_from_json(bad, ret, err, sizeof(err));
+	if (ok)
+		CHECK_MSG(r == 0, "tcp %s refused: %s", v, err);
+	else
+		CHECK_MSG(r == -EINVAL && strstr(err, "flow 0") && strstr(err, "tcp"),
+			  "tcp %s: %d, message '%s'", v, r, err);
+	cJSON_Delete(bad);
+}
+
+/* A flow's TCP state: optional, an array of its figures within their ranges, extra elements ignored. */
+static void bad_result_tcp(void)
+{
+	static struct nb_result res;
+	const char *const refused[] = {"null",
+				       "{}",
+				       "1",
+				       "\"1\"",
+				       "[1,2,3,4,5,6,7,8]",
+				       "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]",
+				       "[-1,2,3,4,5,6,7,8,9]",
+				       "[0.5,2,3,4,5,6,7,8,9]",
+				       "[4294967296,2,3,4,5,6,7,8,9]",
+				       "[null,2,3,4,5,6,7,8,9]",
+				       "[1,\"2\",3,4,5,6,7,8,9]",
+				       "[1,2,3,4,4294967296,6,7,8,9]",
+				       "[1,2,3,4,5,9007199254740994,7,8,9]",
+				       "[1,2,3,4,5,6,-7,8,9]",
+				       "[1,2,3,4,5,6,7,null,9]",
+				       "[1,2,3,4,5,6,7,8,null]",
+				       "[1,2,3,4,5,6,7,8,1e300]"};
+
+	fill_result(&res, 3);
+	cJSON *j = nb_result_to_json(&res);
+	/* flow 2 has no kernel socket: no key */
+	CHECK(!cJSON_HasObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "flows"), 2), "tcp"));
+	CHECK(cJSON_IsNull(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "flows"), 1), "tcp"), 6)));
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		try_tcp(j, refused[i], false, &res);
+	/* the largest figures; the newer fields unknown; a later version's extra elements */
+	try_tcp(j, "[4294967295,4294967295,4294967295,4294967295,4294967295,9007199254740992,0,4294967295,0]",
+		true, &res);
+	CHECK(res.flows[0].tcp.valid && res.flows[0].tcp.have == NB_TCPINFO_ALL);
+	CHECK_U64(res.flows[0].tcp.cwnd_bytes, 4294967295ULL * 4294967295ULL);
+	CHECK_U64(res.flows[0].tcp.pacing_rate_bps, 1ULL << 53);
+	try_tcp(j, "[1,2,3,4,5,null,null,null,null]", true, &res);
+	CHECK(res.flows[0].tcp.valid && res.flows[0].tcp.have == 0 && res.flows[0].tcp.cwnd_bytes == 6);
+	try_tcp(j, "[1,2,3,4,5,6,7,8,9,10,\"later\",{}]", true, &res);
+	CHECK(res.flows[0].tcp.have == NB_TCPINFO_ALL && res.flows[0].tcp.dsack_dups == 9);
+	CHECK(!res.flows[2].tcp.valid);
+	cJSON_Delete(j);
+}
+
 /* Every key of an interface missing or mistyped, the strings' and numbers' limits, too many of anything. */
 static void bad_result_ifaces(void)
 {
@@ -712,6 +801,7 @@ static void test_bad_bodies(void)
 	cJSON_Delete(bad);
 	cJSON_Delete(j);
 	bad_result_ifaces();
+	bad_result_tcp();
 	j = nb_result_to_json(&res);
 	/* more flows than a test can have */
 	bad = cJSON_Duplicate(j, true);

@@ -47,7 +47,8 @@ T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 # Unpaced, how much a receiver keeps of a sender's full speed on two shared CPUs is a race (a faster sender
 # loses more), not a behaviour: streams checked with this are paced (PACE) well below either end's speed.
 PACE=(-b 200M)
-UDP_STREAM_OK='e["complete"] and e["goodput_bps"] > 0 and 0 < e["packets_received"] <= e["packets_sent"] and e["lost"] <= 0.5 * e["packets_sent"]'
+# A run the report marks disturbed (other processes took the CPUs the stream needed) may lose more.
+UDP_STREAM_OK='e["complete"] and e["goodput_bps"] > 0 and 0 < e["packets_received"] <= e["packets_sent"] and (e["lost"] <= 0.5 * e["packets_sent"] or e["cpu"]["disturbed"])'
 # Against the generator's port counters (xstats, counted by the PMD, not by nbench): a forward stream's
 # packets_sent is what the port sent, but for its few hellos and ARP; a reverse stream received no more
 # than the port did.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# nbench key gen FILE: a 0600 file of 64 hex digits and a newline, silent on success; never overwrites a
+# nbench key gen FILE: a 0600 file of 64 hex digits and a newline, one line on success; never overwrites a
 # file nor writes through a symlink (exit 1 with the reason); bad usage is one line and exit 2.
 . "$(dirname "$0")/lib.sh"
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
@@ -17,7 +17,7 @@ expect() { # expect RC "what stderr names" args...
 	if ! grep -q -- "$name" "$T/err"; then bad "nbench $*: error does not name '$name': $err"; return; fi
 	ok
 }
-silent() { [ ! -s "$T/out" ] && [ ! -s "$T/err" ]; }
+said_once() { [ "$(grep -c . "$T/out")" = 1 ] && grep -q "a new key in $1 (mode 0600)" "$T/out" && [ ! -s "$T/err" ]; }
 differ() { ! cmp -s "$1" "$2"; }
 help_ok() { [ "$rc" = 0 ] && grep -q "nbench key gen FILE" "$T/out"; }
 is_key() { grep -qxE '[0-9a-f]{64}' "$1" && [ "$(stat -c %s "$1")" = 65 ]; }
@@ -25,7 +25,7 @@ is_key() { grep -qxE '[0-9a-f]{64}' "$1" && [ "$(stat -c %s "$1")" = 65 ]; }
 for mask in 022 000 277; do
 	(umask $mask && "$NBENCH" key gen "$T/k$mask" > "$T/out" 2> "$T/err")
 	check "key gen under umask $mask exits 0" [ $? = 0 ]
-	check "key gen prints nothing" silent
+	check "key gen says what it did, in one line: $(cat "$T/out")" said_once "$T/k$mask"
 	check "key file (umask $mask) is mode 0600: $(stat -c %a "$T/k$mask" 2>&1)" [ "$(stat -c %a "$T/k$mask")" = 600 ]
 	check "key file is 64 hex digits and a newline" is_key "$T/k$mask"
 done

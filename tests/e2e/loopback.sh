@@ -26,6 +26,10 @@ run rr_par rr -P 3 --spin && check "rr 3 flows spinning" json_check "$T/rr_par.j
 run rr_udp_spin rr --proto udp --spin --cpu-gen 0 --cpu-resp 1 && check "udp rr spinning ends and reports" json_check "$T/rr_udp_spin.json" "$RR_OK"
 run st_udp_spin stream --proto udp --spin && check "udp stream spinning ends" json_check "$T/st_udp_spin.json" "$STREAM_OK"
 run rr_pin rr --cpu-gen 0 --cpu-resp 0 && check "rr pinned" json_check "$T/rr_pin.json" "$RR_OK and d['start']['placement']['gen_cpus'] == '0' and d['start']['placement']['resp_cpus'] == '0'"
+# an unpinned round trip says why it is slower than compare's pinned one, and how to pin (on more than one CPU)
+UNPINNED='any(n.startswith("unpinned:") for n in e["notes"])'
+check "unpinned rr: the placement note" json_check "$T/rr_tcp.json" "$UNPINNED or d['start']['client']['ncpus'] == 1"
+check "pinned rr: no placement note" json_check "$T/rr_pin.json" "not $UNPINNED"
 # (SO_BUSY_POLL is read back with getsockopt in tests/core/test_engine_sock.c)
 run rr_bp rr --busy-poll 50 && check "rr busy-poll runs" json_check "$T/rr_bp.json" "$RR_OK"
 run crr crr && check "crr invariants" json_check "$T/crr.json" "$RR_OK"

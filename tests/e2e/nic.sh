@@ -37,8 +37,9 @@ if "$NBENCH" topo up native --name "$N" > /dev/null 2> "$T/up.err"; then
 	) &
 	sender=$!
 	PIDS+=($sender)
-	for fmt in json text csv; do
+	for fmt in json text csv counters; do
 		flag=(); [ $fmt = text ] || flag=(--$fmt)
+		[ $fmt = counters ] && flag=(-v)
 		timeout 60 "$NBENCH" rr --topo "$N" -t 1 --warmup 0.5 "${flag[@]}" > "$T/drop.$fmt" 2> "$T/drop.err" ||
 			bad "rr --topo $N --$fmt failed: $(cat "$T/drop.err")"
 	done
@@ -47,9 +48,11 @@ if "$NBENCH" topo up native --name "$N" > /dev/null 2> "$T/up.err"; then
 		"[i['counters'].get('rx_dropped', 0) > 0 for i in e['interfaces']] == [False, True] and e['interfaces'][0]['counters'].get('tx_dropped', 0) > 0"
 	check "the drops are noted" json_check "$T/drop.json" \
 		"any('DROPS' in n and 'nb-$N-h: rx_dropped +' in n for n in e['notes'])"
-	check "text shows the non-zero deltas and the note" grep -q "^  rx_dropped  *+[1-9]" "$T/drop.text"
+	check "text: one line per interface, the drops named" grep -q "^  rx [0-9]* packets .*; DROPS/ERRORS: .*rx_dropped +[1-9]" "$T/drop.text"
+	check "text: no counter block by default" bash -c "! grep -q '^  rx_packets ' '$T/drop.text'"
+	check "-v shows the non-zero deltas" grep -q "^  rx_dropped  *+[1-9]" "$T/drop.counters"
 	check "text note" grep -q "^note: DROPS/ERRORS.*nb-$N-h: rx_dropped" "$T/drop.text"
-	check "text hides zero deltas" bash -c "! grep -q '^  .* +0\$' '$T/drop.text'"
+	check "-v hides zero deltas" bash -c "! grep -q '^  .* +0\$' '$T/drop.counters'"
 	check "csv has the columns, the drops in them" python3 - "$T/drop.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))

@@ -222,6 +222,49 @@ static void result_iface_seeds(struct nb_result *r)
 	}
 }
 
+/* The flows' TCP state: a sender's, an older kernel's (no newer fields), a flow without one, and arrays the
+ * decoder refuses. */
+static void result_tcp_seeds(struct nb_result *r)
+{
+	static const char *const refused[] = {
+	    "{\"flows\":[{\"bytes_sent\":0,\"msgs_sent\":0,\"bytes_rcvd\":0,\"msgs_rcvd\":0,\"reordered\":0,"
+	    "\"window_bytes\":0,\"window_ns\":0,\"tcp\":[1,2,3,4,5,6,7,null,9]}],\"resp_cpus\":\"\","
+	    "\"resp_wait\":\"\",\"resp_cpu_ns\":0}",
+	    "{\"flows\":[{\"bytes_sent\":0,\"msgs_sent\":0,\"bytes_rcvd\":0,\"msgs_rcvd\":0,\"reordered\":0,"
+	    "\"window_bytes\":0,\"window_ns\":0,\"tcp\":{\"retransmits\":1}}],\"resp_cpus\":\"\","
+	    "\"resp_wait\":\"\",\"resp_cpu_ns\":0}",
+	};
+	struct nb_result_flow saved[3];
+	memcpy(saved, r->flows, sizeof(saved));
+	r->n_flows = 3;
+	r->flows[0] = (struct nb_result_flow){.bytes_sent = 1ULL << 40,
+					      .window_bytes = 1ULL << 39,
+					      .window_ns = 10000000000LL,
+					      .tcp = {.valid = true,
+						      .have = NB_TCPINFO_ALL,
+						      .retransmits = 4821,
+						      .cwnd_segs = 870,
+						      .mss_bytes = 1448,
+						      .cwnd_bytes = 870 * 1448,
+						      .srtt_us = 245,
+						      .rttvar_us = 31,
+						      .pacing_rate_bps = 23200000000ULL,
+						      .delivery_rate_bps = 9440000000ULL,
+						      .reord_seen = 40,
+						      .dsack_dups = 4700}};
+	r->flows[1] = r->flows[0];
+	r->flows[1].tcp.have = NB_TCPINFO_PACING;
+	r->flows[1].tcp.delivery_rate_bps = r->flows[1].tcp.reord_seen = r->flows[1].tcp.dsack_dups = 0;
+	r->flows[2] = (struct nb_result_flow){.bytes_rcvd = 1 << 20};
+	write_body(codec("result"), "tcp_state", r);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "tcp_refused_%zu", i);
+		write_text("result", name, refused[i]);
+	}
+	memcpy(r->flows, saved, sizeof(saved)); /* the later seeds' flows as they were */
+}
+
 static void result_seeds(void)
 {
 	struct nb_result *r = calloc(1, sizeof(*r));
@@ -241,6 +284,7 @@ static void result_seeds(void)
 	write_body(codec("result"), "crr_no_flows", r);
 	write_text("result", "flow_not_object",
 		   "{\"flows\":[1],\"resp_cpus\":\"\",\"resp_wait\":\"\",\"resp_cpu_ns\":0}");
+	result_tcp_seeds(r);
 	result_iface_seeds(r);
 	free(r);
 }

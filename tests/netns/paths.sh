@@ -91,7 +91,7 @@ PYEOF
 		"$NBENCH" topo show | grep -E "^$n " | grep -q "1 process" || fail "host: spawned pid not on record"
 	fi
 
-	"$NBENCH" topo down "$n"
+	[ "$("$NBENCH" topo down "$n")" = "$n down" ] || fail "$kind: topo down does not say what it did"
 	"$NBENCH" topo down "$n" 2>/dev/null # twice is fine
 	check_clean "$n"
 	[ "$kind" != host ] || ! alive "$pid" || fail "host: server $pid survived down"

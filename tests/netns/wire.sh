@@ -127,7 +127,9 @@ for side in "host h" "remote r"; do
 done
 "$NBENCH" topo script native --name "$n" --wire-rate 10G | grep -q "tbf rate 10000000000bit" ||
 	fail "topo script has no tbf"
-"$NBENCH" rr --topo "$n" -t 1 -q >/dev/null || fail "rr over the shaped wire failed"
+"$NBENCH" rr --topo "$n" -t 1 -q >"$TMP/rr" || fail "rr over the shaped wire failed"
+grep -qE "^shaping: +10.00 Gbit/s per direction \(tbf on nb-$n-[hr], nb-$n-[hr]\)" "$TMP/rr" ||
+	fail "the report does not say the wire is shaped: $(grep -E '^(nic|shaping)' "$TMP/rr")"
 "$NBENCH" topo down "$n" || fail "topo down failed"
 same "after --wire-rate"
 # the veth wire shaped too, through a --path run (the qdisc is read while the run goes)

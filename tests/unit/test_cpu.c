@@ -227,6 +227,16 @@ static void test_cost_arithmetic(void)
 	nb_cpu_cost(&a, &b, &c);
 	CHECK_U64(c.busy_ns, 2 * s);
 	CHECK(c.disturbed);
+	/* but two 10 ms ticks of a neighbour in a short, mostly idle window are not (issue 19) */
+	b2 = a;
+	b2.t_ns = a.t_ns + s / 2;
+	b2.idle_ns = a.idle_ns + s - 100000000; /* busy 100 ms */
+	b2.others_ns = 20000000;		/* 20 ms: 20% of busy, 4% of one CPU */
+	nb_cpu_cost(&a, &b2, &c);
+	CHECK(!c.disturbed);
+	b2.others_ns = NB_CPU_DISTURBED_MIN_NS + 1;
+	nb_cpu_cost(&a, &b2, &c);
+	CHECK(c.disturbed);
 
 	/* perf on both ends: cycles are the counters' */
 	a.have_perf = b.have_perf = true;

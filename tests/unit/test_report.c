@@ -16,6 +16,9 @@
 #include "nbench/report.h"
 #include "tap.h"
 
+/* The CSV's ten TCP columns, empty, at the end of the row: a report without TCP state. */
+#define NO_TCP_CSV ",,,,,,,,,,\n"
+
 static const char *golden_dir;
 static bool update_golden;
 
@@ -67,7 +70,37 @@ static void add_iface(struct nb_report *r, const char *name, const char *netns, 
 	CHECK_INT(nb_report_add_iface(r, &id, n < 0 ? NULL : &d), 0);
 }
 
-/* stream tcp, 2 flows, native path, pinned apart, warm-up, a note */
+/* A TCP state as the kernel gives it (every field: have NB_TCPINFO_ALL). */
+static struct nb_tcpinfo tcp_state(uint64_t retrans, uint64_t cwnd_segs, uint32_t mss, uint32_t srtt_us,
+				   uint32_t rttvar_us, uint64_t pacing_bps, uint64_t dsack)
+{
+	return (struct nb_tcpinfo){.valid = true,
+				   .have = NB_TCPINFO_ALL,
+				   .retransmits = retrans,
+				   .cwnd_segs = cwnd_segs,
+				   .cwnd_bytes = cwnd_segs * mss,
+				   .mss_bytes = mss,
+				   .srtt_us = srtt_us,
+				   .rttvar_us = rttvar_us,
+				   .pacing_rate_bps = pacing_bps,
+				   .delivery_rate_bps = pacing_bps / 2,
+				   .reord_seen = dsack * 2,
+				   .dsack_dups = dsack};
+}
+
+/* The report's totals of its flows' TCP states, as the generator sums them. */
+static void sum_tcp(struct nb_report *r)
+{
+	struct nb_tcpinfo_sum c = {0}, s = {0};
+	for (unsigned i = 0; i < r->n_flows; i++) {
+		nb_tcpinfo_sum_add(&c, &r->flows[i].tcp);
+		nb_tcpinfo_sum_add(&s, &r->flows[i].server_tcp);
+	}
+	nb_tcpinfo_sum_get(&c, &r->tcp);
+	nb_tcpinfo_sum_get(&s, &r->server_tcp);
+}
+
+/* stream tcp, 2 flows, native path, pinned apart, warm-up, a note; the client sends with retransmits */
 static void fixture_stream_tcp(struct nb_report *r)
 {
 	fixture_common(r, NB_TEST_STREAM, NB_PROTO_TCP);
@@ -91,6 +124,13 @@ static void fixture_stream_tcp(struct nb_report *r)
 		struct nb_interval iv = {.start_s = i, .end_s = i + 1, .warmup = i < 1};
 		iv.bytes = 1170000000ULL + (uint64_t)i * 1000000ULL;
 		iv.bps = (double)iv.bytes * 8;
+		/* two flows' sum: windows added, RTTs their mean; retransmits in bursts, as many as the end's
+		 */
+		iv.tcp = tcp_state(i == 6	? 222
+				   : i % 4 == 2 ? 74
+						: 0,
+				   1740 - 10 * (uint64_t)i, 1448, 245 + (uint32_t)i, 31, 18800000000ULL,
+				   i == 6 ? 5 : 0);
 		CHECK_INT(nb_report_add_interval(r, &iv), 0);
 	}
 	CHECK_INT(nb_report_set_flows(r, 2), 0);
@@ -98,6 +138,12 @@ static void fixture_stream_tcp(struct nb_report *r)
 	    .bytes_sent = 5905580032ULL, .bytes_rcvd = 5905580032ULL, .goodput_bps = 4.70e9, .cpu = 0};
 	r->flows[1] = (struct nb_flow_result){
 	    .bytes_sent = 5905580032ULL, .bytes_rcvd = 5905580032ULL, .goodput_bps = 4.71e9, .cpu = 0};
+	r->flows[0].tcp = tcp_state(296, 880, 1448, 251, 33, 9470000000ULL, 5);
+	r->flows[1].tcp = tcp_state(74, 790, 1448, 243, 29, 9330000000ULL, 0);
+	/* the receivers' side: they send only ACKs */
+	r->flows[0].server_tcp = tcp_state(0, 10, 1448, 62, 31, 467000000ULL, 0);
+	r->flows[1].server_tcp = tcp_state(0, 10, 1448, 58, 29, 499000000ULL, 0);
+	sum_tcp(r);
 	r->bytes_sent = r->bytes_rcvd = 11811160064ULL;
 	r->goodput_bps = 9.41e9;
 	r->cpu.busy_ns = 14640000000ULL;
@@ -234,11 +280,16 @@ static void fixture_rr_tcp(struct nb_report *r)
 		iv.txns = 152340 + (uint64_t)i * 10;
 		iv.tps = (double)iv.txns;
 		iv.mean_lat_ns = 6520 - i * 10;
+		iv.tcp = tcp_state(i == 1, 10, 65483, 12 - (uint32_t)i, 4, 1090000000ULL, 0);
 		CHECK_INT(nb_report_add_interval(r, &iv), 0);
 	}
 	CHECK_INT(nb_report_set_flows(r, 1), 0);
 	r->flows[0].txns = 1523400;
 	r->flows[0].cpu = 0;
+	r->flows[0].tcp = tcp_state(1, 10, 65483, 10, 4, 1090000000ULL, 0);
+	r->flows[0].server_tcp = tcp_state(0, 10, 65483, 11, 3, 952000000ULL, 0);
+	r->flows[0].server_tcp.have &= ~NB_TCPINFO_REORD; /* an older kernel on that side */
+	sum_tcp(r);
 	r->txns = 1523400;
 	r->tps = 152340.0;
 	fill_latency(r, 20000, 5400, 8000);
@@ -412,6 +463,58 @@ static double jnum(const cJSON *o, const char *path)
 	return v ? v->valuedouble : NAN;
 }
 
+/* o's key is t: null when t is invalid, else an object of its figures. */
+static void check_tcp_obj(const cJSON *o, const char *key, const struct nb_tcpinfo *t)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	CHECK_MSG(v != NULL, "no %s", key);
+	if (!t->valid) {
+		CHECK_MSG(cJSON_IsNull(v), "%s of no TCP state is not null", key);
+		return;
+	}
+	CHECK(jnum(v, "retransmits") == (double)t->retransmits);
+	CHECK(jnum(v, "cwnd_bytes") == (double)t->cwnd_bytes);
+	CHECK(jnum(v, "cwnd_segments") * jnum(v, "mss_bytes") == jnum(v, "cwnd_bytes"));
+	CHECK(jnum(v, "srtt_us") == t->srtt_us);
+	CHECK(jnum(v, "rttvar_us") == t->rttvar_us);
+	const cJSON *p = cJSON_GetObjectItem(v, "pacing_rate_bps");
+	CHECK((t->have & NB_TCPINFO_PACING)
+		  ? cJSON_IsNumber(p) && p->valuedouble == (double)t->pacing_rate_bps
+		  : cJSON_IsNull(p));
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(v, "dsack_dups")) == !(t->have & NB_TCPINFO_REORD));
+}
+
+/* TCP state: in every interval, flow and the end of TCP stream and rr reports (null where there is none);
+ * no key of it in UDP and crr reports. */
+static void check_json_tcp(const struct nb_report *r, const cJSON *j)
+{
+	bool tcp = r->cfg.proto == NB_PROTO_TCP && r->cfg.kind != NB_TEST_CRR;
+	const cJSON *end = jget(j, "end"), *e;
+	unsigned i = 0;
+
+	CHECK((cJSON_GetObjectItem(end, "tcp") != NULL) == tcp);
+	CHECK((cJSON_GetObjectItem(end, "server_tcp") != NULL) == tcp);
+	cJSON_ArrayForEach(e, jget(j, "intervals"))
+	{
+		CHECK((cJSON_GetObjectItem(e, "tcp") != NULL) == tcp);
+		if (tcp && i < r->n_intervals)
+			check_tcp_obj(e, "tcp", &r->intervals[i++].tcp);
+	}
+	i = 0;
+	cJSON_ArrayForEach(e, jget(j, "end.flows"))
+	{
+		CHECK((cJSON_GetObjectItem(e, "server_tcp") != NULL) == tcp);
+		if (tcp && i < r->n_flows) {
+			check_tcp_obj(e, "tcp", &r->flows[i].tcp);
+			check_tcp_obj(e, "server_tcp", &r->flows[i++].server_tcp);
+		}
+	}
+	if (tcp) {
+		check_tcp_obj(end, "tcp", &r->tcp);
+		check_tcp_obj(end, "server_tcp", &r->server_tcp);
+	}
+}
+
 /* Parses the JSON back and checks the figures a script would read. */
 static void check_json(const struct nb_report *r, const char *text)
 {
@@ -453,6 +556,7 @@ static void check_json(const struct nb_report *r, const char *text)
 	cJSON_Delete(given);
 
 	const cJSON *end = jget(j, "end");
+	check_json_tcp(r, j);
 	if (r->cfg.kind == NB_TEST_STREAM) {
 		CHECK(jnum(j, "end.bytes_received") == (double)r->bytes_rcvd);
 		CHECK(jnum(j, "end.goodput_bps") == r->goodput_bps);
@@ -493,7 +597,7 @@ static void check_csv(const char *text)
 			row++;
 	}
 	CHECK_INT(row, 2);
-	CHECK_INT(fields[0], 41);
+	CHECK_INT(fields[0], 51);
 	CHECK_INT(fields[1], fields[0]);
 }
 
@@ -636,6 +740,57 @@ static void test_rr_hops(void)
 	nb_report_free(&r);
 }
 
+/* TCP state that is not there is not a 0: a responder that sent none (an older one), and flows without a
+ * kernel socket at all. */
+static void test_tcp_absent(void)
+{
+	struct nb_report r;
+	size_t len;
+
+	fixture_stream_tcp(&r);
+	for (unsigned i = 0; i < r.n_flows; i++)
+		r.flows[i].server_tcp = (struct nb_tcpinfo){0};
+	sum_tcp(&r);
+	CHECK(r.tcp.valid && !r.server_tcp.valid);
+	char *txt = render(&r, nb_report_write_text, &len), *json = render(&r, nb_report_write_json, &len);
+	CHECK(txt && strstr(txt, "\ntcp client         sender: retransmits 370"));
+	CHECK(txt && strstr(txt, "\ntcp server         not reported by the responder\n"));
+	if (json)
+		check_json(&r, json);
+	cJSON *j = json ? cJSON_Parse(json) : NULL;
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(jget(j, "end"), "server_tcp")));
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(jget(j, "end.flows"), 1), "server_tcp")));
+	CHECK(cJSON_IsObject(cJSON_GetObjectItem(jget(j, "end"), "tcp")));
+	cJSON_Delete(j);
+	free(txt);
+	free(json);
+
+	/* no side has any (an engine without kernel sockets): no lines, nulls, dashes, empty columns */
+	for (unsigned i = 0; i < r.n_flows; i++)
+		r.flows[i].tcp = (struct nb_tcpinfo){0};
+	for (unsigned i = 0; i < r.n_intervals; i++)
+		r.intervals[i].tcp = (struct nb_tcpinfo){0};
+	sum_tcp(&r);
+	txt = render(&r, nb_report_write_text, &len);
+	json = render(&r, nb_report_write_json, &len);
+	char *iv = render(&r, render_intervals, &len), *csv = render(&r, render_csv, &len);
+	CHECK(txt && !strstr(txt, "tcp client") && !strstr(txt, "tcp server"));
+	CHECK_MSG(iv && strstr(iv, "[  1.00-  2.00 s]    9.37 Gbit/s       -           -           -\n"),
+		  "%s", iv);
+	CHECK(csv && strstr(csv, NO_TCP_CSV));
+	if (json)
+		check_json(&r, json);
+	j = json ? cJSON_Parse(json) : NULL;
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(jget(j, "end"), "tcp")));
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(jget(j, "intervals"), 0), "tcp")));
+	cJSON_Delete(j);
+	free(txt);
+	free(json);
+	free(iv);
+	free(csv);
+	nb_report_free(&r);
+}
+
 static void test_crr_tcp(void)
 {
 	check_fixture("crr_tcp", fixture_crr_tcp);
@@ -736,7 +891,7 @@ static void test_nic_note(void)
 	CHECK(!r.ifaces[2].counted && r.ifaces[1].counted);
 	size_t len;
 	char *csv = render(&r, render_csv, &len);
-	CHECK_MSG(csv && strstr(csv, ",unknown,9,0,,,\n"), "csv: %s", csv); /* link stats only */
+	CHECK_MSG(csv && strstr(csv, ",unknown,9,0,,," NO_TCP_CSV), "csv: %s", csv); /* link stats only */
 	free(csv);
 	/* the server's interfaces: after the client's in the note, named as the server's, their own columns
 	 */
@@ -753,7 +908,7 @@ static void test_nic_note(void)
 		   *srv = strstr(r.notes[1], "server srv0: tx_errors +4");
 	CHECK_MSG(eth7 && srv && eth7 < srv, "note: %s", r.notes[1]);
 	csv = render(&r, render_csv, &len);
-	CHECK_MSG(csv && strstr(csv, ",unknown;veth,18,0,veth,0,4\n"), "csv: %s", csv);
+	CHECK_MSG(csv && strstr(csv, ",unknown;veth,18,0,veth,0,4" NO_TCP_CSV), "csv: %s", csv);
 	free(csv);
 	char *txt = render(&r, nb_report_write_text, &len);
 	const char *cl = txt ? strstr(txt, "nic:       eth7: driver veth") : NULL,
@@ -808,6 +963,7 @@ int main(int argc, char **argv)
 	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp), TAP_CASE(test_rr_tcp),
 	    TAP_CASE(test_rr_hops),    TAP_CASE(test_crr_tcp),	  TAP_CASE(test_lifecycle),
 	    TAP_CASE(test_nic_delta),  TAP_CASE(test_nic_note),	  TAP_CASE(test_nic_lo),
+	    TAP_CASE(test_tcp_absent),
 	};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }

@@ -11,6 +11,9 @@ ip netns del nbt-vmprobe-$$
 # Bounded boots: TCG reaches the responder in ~8 s here; a loaded CI machine gets some slack.
 export NBENCH_GUEST_BOOT_TIMEOUT=${NBENCH_GUEST_BOOT_TIMEOUT:-60}
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
+# UDP through an emulated (TCG) guest on a host whose CPUs are busy elsewhere may lose a datagram to a full
+# queue now and then; the report counts it as a timeout. A path that works loses few.
+FEW_TIMEOUTS="e['timeouts'] <= 0.05 * (e['transactions'] + e['timeouts'])"
 
 # the instances of kind KIND (from the state files)
 instances_of() {
