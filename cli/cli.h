@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The command line: parsing into settings, and the commands. Only this folder and the report writers print.
- */
+/* The command line: parsing into settings, and the commands, each of which dispatches to bench/ (where tests
+ * run, compare, sweep, throughput) or analyze/ (diff, plot's data) and prints what comes back. Only this
+ * folder and the report writers print. */
 #ifndef NBENCH_CLI_H
 #define NBENCH_CLI_H
 
@@ -10,8 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "nbench/auth.h"
+#include "nbench/bench.h"
 #include "nbench/cfg.h"
+#include "nbench/hops.h"
+#include "nbench/pathcap.h"
 
 struct nb_hist;
 
@@ -35,26 +38,108 @@ struct cli_test {
 	double load_bps;	  /* rr --load: a paced stream beside the probe (payload bits/s); 0 = none */
 	enum nb_proto load_proto; /* --load-proto: that stream's protocol (udp) */
 	bool host_given;
-	struct cli_wire { /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
-		const char *ifs;
-		double rate_bps;
-		bool force;
-	} wire;
+	struct nb_wire_opts wire; /* --wire IF_A,IF_B, --wire-rate, --force: the wire of paths built here */
+	unsigned runs;		  /* --runs: rounds (compare, sweep); 0: not given */
 	char cmdline[512];
+	enum nb_hops_backend hops_backend; /* --hops=B (auto), then what cli_hops_pick chose */
+	struct nb_pathcap_cfg pathcap;	   /* --capture FILE, --capture-snap, --capture-max */
 };
 
-/* Parses `nbench stream|rr|crr ...` (argv[0] is the subcommand). 0, 1 for --help (printed), or 2 after a
- * one-line error on stderr. */
+/* ---- options (opts.c) ----
+ * One table lists each option the commands share once (name, argument, the commands that take it, limits,
+ * help line): the getopt entries, the checks, their messages and the tests' --help all come from it. A
+ * command's own options are rows of the same kind in its own file, parsed by the same code. */
+
+/* How a flag's argument is read and where it goes. */
+enum cli_opt_type {
+	CLI_OT_SET,	 /* no argument: stores .lo */
+	CLI_OT_UINT,	 /* integer in [lo, hi] */
+	CLI_OT_DURATION, /* duration in [lo, hi] ns; with .zero_ok also 0 */
+	CLI_OT_BYTES,	 /* byte size in [lo, hi] */
+	CLI_OT_PAIR,	 /* REQ,RESP byte sizes, each in [lo, hi], to field and field2 */
+	CLI_OT_RATE,	 /* per-second rate in (lo, hi] */
+	CLI_OT_STRING,	 /* copied into a char array: not empty, fits */
+	CLI_OT_ARG,	 /* the argument itself (a pointer into argv) */
+	CLI_OT_PROTO,	 /* tcp|udp */
+	CLI_OT_FN,	 /* .parse reads it: 0, or 2 after its one-line error */
+};
+
+/* The commands, as bits of struct cli_opt.cmds: the tests' are their kinds'. */
+#define CLI_C_STREAM	 (1u << NB_TEST_STREAM)
+#define CLI_C_RR	 (1u << NB_TEST_RR)
+#define CLI_C_CRR	 (1u << NB_TEST_CRR)
+#define CLI_C_TESTS	 (CLI_C_STREAM | CLI_C_RR | CLI_C_CRR)
+#define CLI_C_COMPARE	 (1u << 3)
+#define CLI_C_SWEEP	 (1u << 4)
+#define CLI_C_THROUGHPUT (1u << 5)
+#define CLI_C_DIFF	 (1u << 6)
+#define CLI_C_PLOT	 (1u << 7)
+#define CLI_C_SERVE	 (1u << 8)
+
+struct cli_opt {
+	const char *name; /* long name, without "--" */
+	char short_name;  /* 0: none */
+	const char *arg;  /* its argument in --help; NULL: takes none */
+	unsigned cmds;	  /* CLI_C_*: the commands that take it (a command's own rows: its own) */
+	unsigned shown;	  /* CLI_C_*: the tests whose --help lists it, when fewer than cmds */
+	enum cli_opt_type type;
+	size_t off,
+	    size;    /* the field it sets: of struct cli_test (the shared table), or of the command's own */
+	size_t off2; /* CLI_OT_PAIR: the second one */
+	int64_t lo, hi;	   /* limits, inclusive (CLI_OT_RATE: above lo) */
+	bool zero_ok;	   /* CLI_OT_DURATION: 0 is allowed below lo ("none") */
+	const char *what;  /* in "'%s' is not <what> from <lo> to <hi>" */
+	const char *unit;  /* CLI_OT_RATE: after the upper limit */
+	const char *label; /* how errors name it; default: as the user wrote it */
+	const char *help;  /* --help's line (a '\n' continues it under itself); NULL: never listed */
+	const char *dflt;  /* the default, as --help and the synopses in README say it ("[default: 10]") */
+	/* help's "%s": a list that lives elsewhere (the path kinds of topo/plan.c's table) */
+	const char *(*help_list)(char *buf, size_t len, const char *sep);
+	int (*parse)(void *base, const char *arg); /* CLI_OT_FN: base is the struct the row's fields are of */
+	bool opt_arg; /* its argument may be left out: --name alone (arg NULL) or --name=ARG */
+};
+#define CLI_STR_(x)	   #x
+#define CLI_STR(x)	   CLI_STR_(x) /* a macro's value as a string, for the help texts */
+#define CLI_FIELD(type, f) .off = offsetof(type, f), .size = sizeof(((type *)0)->f)
+
+/* How a command takes its options. Its --help (cli_help) is the usage, the about text and a line per option
+ * from the rows: its own, then the shared ones it takes. An own row of a shared row's name takes its place
+ * (the same option, said as this command means it). */
+struct cli_cmd {
+	const char *name;	   /* as errors name it: "nbench <name>: ..." */
+	unsigned bit;		   /* CLI_C_*: the shared rows it takes */
+	int kind;		   /* the test it runs (throughput: stream), whose rows it knows; -1: none */
+	const struct cli_opt *own; /* its own rows, fields of the struct own points to */
+	unsigned n_own;
+	const char *usage;  /* after "usage: nbench "; a '\n' starts another usage line */
+	const char *about;  /* what it does, a paragraph (NULL: none) */
+	void (*more)(void); /* prints what follows the options (lists of names); may be NULL */
+	const char
+	    *refused; /* a stream option it does not take: "<opt> <refused>" (throughput: its search's) */
+	bool udp;     /* its stream is UDP, as if --proto udp were given (throughput) */
+	bool dpdk;    /* takes the --dpdk-* options into t->cfg (a test, serve) */
+	bool args;    /* takes arguments after its options (diff's reports, plot's files) */
+};
+
+/* Sets t to what no option was given: zeroed, --load-proto udp, the key file from $NBENCH_KEY_FILE. */
+void cli_test_init(struct cli_test *t);
+/* Parses argv's options (argv[0] is the command) as cmd takes them: the shared rows into t, cmd's own into
+ * own. 0 with the first argument's index in *ret_optind (an argument where cmd takes none is an error), 1
+ * after --help (printed), 2 after a one-line error on stderr. */
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_test *t, void *own,
+	      int *ret_optind);
+/* A test's settings: cli_test_init, the kind's defaults, cli_parse, then what holds only for the options
+ * together (where the responder is, the engine's rules, the settings' checks). 0, 1 or 2 as cli_parse. */
+int cli_parse_test_as(const struct cli_cmd *cmd, int argc, char **argv, struct cli_test *t, void *own);
+/* Parses `nbench stream|rr|crr ...` (argv[0] is the subcommand): cli_parse_test_as for that test. */
 int cli_parse_test(int argc, char **argv, struct cli_test *ret);
 
 int cmd_test(int argc, char **argv); /* stream, rr, crr */
 int cmd_serve(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_throughput(int argc, char **argv); /* throughput_cmd.c: RFC 2544 throughput per frame size */
-/* rr --load (throughput_cmd.c): the idle probe, then the probe beside the load, into rep. Exit status. */
-struct nb_report;
-int cli_run_loaded(struct cli_test *t, struct nb_report *rep);
 int cmd_sweep(int argc, char **argv); /* sweep_cmd.c: knob values crossed, each combination a compare cell */
+int cmd_image(int argc, char **argv);
 int cmd_guest(int argc, char **argv); /* guest_cmd.c: nbench guest build|probe */
 int cmd_topo(int argc, char **argv);  /* topo_cmd.c: nbench topo up|down|show|script|describe|spawn */
 int cmd_key(int argc, char **argv);   /* key_cmd.c: nbench key gen FILE */
@@ -68,93 +153,39 @@ struct cJSON;
 int cli_baseline_ready(const char *cmd, const char *file, const char *tolerance, double *ret_tol);
 int cli_baseline_check(const char *cmd, const char *file, double tol_pct, const struct cJSON *doc, char *note,
 		       size_t notelen);
+/* Prints doc as --json does (cJSON_Print's layout, then a newline) into out and deletes it: 0, -ENOMEM (doc
+ * NULL or not printed) or -EIO. */
+int cli_json_write(struct cJSON *doc, FILE *out);
 /* A report as its JSON document (what --json prints), or NULL. */
 struct nb_report;
 struct cJSON *cli_report_doc(const struct nb_report *rep);
 
-/* --engine dpdk's options, shared by the tests and serve: getopt entries, parsing into cfg (0, or 2 after a
- * one-line error), and the check that they and the engine go together (given: any of them was given). */
-#define CLI_O_DPDK 1000
-#define CLI_DPDK_OPTIONS                                                                                     \
-	{"dpdk-port", required_argument, NULL, CLI_O_DPDK + 0},                                              \
-	    {"dpdk-args", required_argument, NULL, CLI_O_DPDK + 1},                                          \
-	    {"dpdk-ip", required_argument, NULL, CLI_O_DPDK + 2},                                            \
-	{                                                                                                    \
-		"dpdk-peer-mac", required_argument, NULL, CLI_O_DPDK + 3                                     \
-	}
-#define CLI_DPDK_HELP                                                                                        \
-	"      --engine dpdk      kernel bypass (UDP): --dpdk-port PCI|net_af_packet0,iface=IF (or "         \
-	"net_af_xdp,\n"                                                                                      \
-	"                         net_tap, net_memif, net_virtio_user), --dpdk-ip A.B.C.D (the port's "      \
-	"address),\n"                                                                                        \
-	"                         --dpdk-peer-mac MAC (no ARP), --dpdk-args \"EAL ARGS\"\n"
-int cli_dpdk_opt(const char *cmd, int c, const char *arg, struct nb_test_cfg *cfg);
-int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, bool given);
+/* --engine dpdk and its --dpdk-* options (rows of the shared table) go together: 0, or 2 after a one-line
+ * error. given: a --dpdk-* option given, as written; NULL: none. */
+int cli_dpdk_check(const char *cmd, const struct nb_test_cfg *cfg, const char *given);
+
+/* Prints cmd's --help on stdout: "usage: nbench ...", its about text, a line per option, then cmd->more. */
+void cli_help(const struct cli_cmd *cmd);
 
 /* Prints "nbench <cmd>: <message>" on stderr; returns 2 (bad usage). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A port number, 1 to 65535, into *ret: 0 or -EINVAL. */
 int cli_parse_port(const char *s, uint16_t *ret);
 
-/* Runs one test as the CLI does (building --path if asked), filling rep; returns the exit status. */
+/* --hops: resolves *b for a kind test: ebpf where nb_hops_ebpf_probe allows it; auto falls back to pcap (rr
+ * only) with one line on stderr and a note in rep (may be NULL). 0, or 2 with the reason in err (--hops=ebpf
+ * where eBPF cannot run, pcap for crr). */
 struct nb_report;
-int cli_run_test(struct cli_test *t, struct nb_report *rep, bool print_intervals);
-/* nb_run of cfg against -H with the host and NIC context a single run's report has: the interface the route
- * to route_host leaves by, the responder's own (hooks->server_ifaces), and the started engine's facts (DPDK's
- * port). What nb_run returns. */
-struct nb_run_hooks;
-int cli_run_hosted(const char *route_host, struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
-		   struct nb_report *rep);
+int cli_hops_pick(const char *cmd, enum nb_hops_backend *b, enum nb_test_kind kind, struct nb_report *rep,
+		  char *err, size_t errlen);
+/* --hops=B's argument into the int at base (a cli_opt's CLI_OT_FN): 0, or 2 after its one-line error. */
+int cli_parse_hops(void *base, const char *arg);
 
-/* A path built (or found) for runs, with its responder started. */
-struct nb_topo;
-struct cli_path {
-	struct nb_topo *topo;
-	bool built;
-	bool ready; /* the responder answered once */
-	bool hops; /* cli_path_run captures on the path's interfaces and splits each round trip (rep->hops) */
-	bool keyed; /* key: the path's responder was started with it, the generator proves it */
-	struct nb_key key;
-	struct nb_hist *latency;	/* the runs' latency histograms are added to it; may be NULL */
-	struct nb_path_session *remote; /* -H SERVER --path: the agent's half there (cli/remote.c) */
-	bool routed;			/* the client's half: a route to the grant's subnet */
-};
-/* -H SERVER --path KIND (cli/remote.c): the agent on host:port builds KIND's server half, this process adds
- * its own (a route for bridge) after checking the grant. 0 or -errno (-EINVAL: bad usage) with err. */
-int cli_remote_open(const char *host, uint16_t port, const char *kind, const char *key_file,
-		    struct cli_path *pe, char *err, size_t errlen);
-struct nb_run_hooks;
-struct nb_report;
-struct nb_test_cfg;
-int cli_remote_run(struct cli_path *pe, const struct nb_run_hooks *hooks, const struct nb_test_cfg *cfg,
-		   struct nb_report *rep);
-void cli_remote_close(struct cli_path *pe);
-/* The wire settings of every path this process builds (cli_path_open), set from the command line. */
-extern struct cli_wire cli_wire;
-/* Builds path kind (or opens the instance called name when kind is NULL) and starts a responder in it,
- * with the key in key_file when not NULL (a guest's own responder has none). */
-int cli_path_open(const char *kind, const char *name, uint16_t port, const char *key_file,
-		  struct cli_path *pe, char *err, size_t errlen);
-/* Runs one test across it (the generator in the client's namespace). 0 or -errno; rep says the rest. */
-int cli_path_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
-		 struct nb_report *rep);
-/* Stops the responder; tears the path down if it was built here. */
-void cli_path_close(struct cli_path *pe);
+/* Where t's tests run, as bench/ takes it (trouble at teardown printed by cli_warn). */
+void cli_where(const struct cli_test *t, struct nb_where *ret);
+/* Prints "nbench: msg" on stderr (nb_where.warn). */
+void cli_warn(void *arg, const char *msg);
 
-/* --hops (cli/hops_run.c). Before a run across pe: starts the capture and lets the flows log into it
- * (hooks); NULL when pe->hops is off or the capture could not start (noted in rep). */
-struct nb_hops;
-struct nb_run_hooks;
-struct nb_hops *cli_hops_begin(struct cli_path *pe, const struct nb_test_cfg *cfg, struct nb_run_hooks *hooks,
-			       struct nb_report *rep);
-/* After it: the decomposition into rep->hops; frees h (NULL is fine). */
-void cli_hops_end(struct nb_hops *h, struct nb_report *rep);
-/* Whether --hops can run with t's settings: 0, or 2 with the reason in err. */
-int cli_hops_check(const struct cli_test *t, char *err, size_t errlen);
-/* rr --hops across an open path: runs without and with capture, interleaved; rep is the last run without
- * capture, with the decomposition and both round trips in rep->hops. 0 or -errno. */
-int cli_hops_run(struct cli_path *pe, const struct nb_test_cfg *cfg, bool print_intervals,
-		 struct nb_report *rep);
 /* Writes h in HdrHistogram's percentile-distribution text format (what its plotter reads), values in
  * microseconds. 0 or -errno (from writing). */
 int cli_hist_write(const struct nb_hist *h, FILE *out);

@@ -3,10 +3,9 @@
  * `nbench diff A B`: each metric's change from A to B with its interval, whether it is significant and
  * whether it is better or worse; and --baseline FILE on the tests and compare, which fails a run (exit 1)
  * whose figures are worse than FILE's by more than --tolerance beyond their interval. The figures and the
- * statistics are metrics.c's; this file reads the command line and prints.
+ * statistics are analyze/'s (reportset.c, change.c); this file reads the command line and prints.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +14,10 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "metrics.h"
+#include "nbench/change.h"
+#include "nbench/reportset.h"
 #include "nbench/report.h"
+#include "nbench/units.h"
 
 #define LEVEL	    95 /* the confidence level of every interval here */
 #define MAX_CONTEXT 20 /* context lines printed */
@@ -24,81 +25,100 @@
 
 struct diff {
 	const char *spec_a, *spec_b;
-	struct nbm_set *a, *b;
+	struct nb_reportset *a, *b;
 	double tol_pct; /* NAN: no gate */
 	enum cli_format format;
 };
+
+/* --tolerance PCT: "5%" or "5" into *ret (percent, 0..1000). 0 or -EINVAL. */
+static int parse_tolerance(const char *s, double *ret)
+{
+	double v;
+	if (nb_parse_pct(s, &v) < 0 || !(v >= 0 && v <= 1000))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
 
 static const char *dir_name(int dir)
 {
 	return dir < 0 ? "lower" : dir > 0 ? "higher" : NULL;
 }
 
-static const char *verdict_name(const struct nbm_change *c, const struct nbm_metric *m)
+static void significance(const struct nb_change *c, char *buf, size_t len)
 {
-	if (!m->dir)
-		return "direction unknown";
-	if (c->verdict)
-		return c->verdict > 0 ? "better" : "worse";
-	return c->delta_pct == 0 ? "no change" : "no significant change";
-}
-
-static void significance(const struct nbm_change *c, char *buf, size_t len)
-{
-	if (c->test == NBM_TEST_NONE)
+	if (c->test == NB_STAT_UNTESTED)
 		snprintf(buf, len, "untested: single runs");
-	else if (c->test == NBM_TEST_WELCH)
+	else if (c->test == NB_STAT_WELCH)
 		snprintf(buf, len, "%s (Welch t-test)", c->significant ? "yes" : "no");
-	else
-		snprintf(buf, len, "%s (outside %s's interval)", c->significant ? "yes" : "no",
-			 c->a.n >= 2 ? "A" : "B");
+	else /* the single run against the repeated side's interval: it is the reason either way */
+		snprintf(buf, len, "%s (%s %s's interval)", c->significant ? "yes" : "no",
+			 c->significant ? "outside" : "inside", c->a.n >= 2 ? "A" : "B");
 }
 
-static void interval(const struct nbm_change *c, char *buf, size_t len)
+/* The change's interval: "[-3.1%, +4.2%]" (a ratio's is not symmetric), "none" when untested. */
+static void interval(const struct nb_change *c, char *buf, size_t len)
 {
-	if (c->test == NBM_TEST_NONE)
+	if (c->test == NB_STAT_UNTESTED)
 		snprintf(buf, len, "none");
 	else
-		snprintf(buf, len, "+-%.1f%%", c->ci_pct);
+		snprintf(buf, len, "[%+.1f%%, %+.1f%%]", c->lo_pct, c->hi_pct);
 }
 
-/* The context keys whose values differ between the sides ("client.kernel 6.1 -> 6.18"). */
-static unsigned context_diffs(const struct nbm_set *a, const struct nbm_set *b, cJSON *json, FILE *out)
+/* A figure's value in the unit every report shows it in: latency (_ns) in microseconds, rates (_bps) in
+ * Gbit/s; the rest as they are. */
+static void human(const char *name, double v, char *buf, size_t len)
 {
-	unsigned shown = 0;
-	for (unsigned i = 0; i < a->n_context; i++) {
-		const char *bv = NULL;
-		for (unsigned j = 0; j < b->n_context && !bv; j++)
-			if (!strcmp(a->context[i].key, b->context[j].key))
-				bv = b->context[j].val;
-		if (bv && !strcmp(bv, a->context[i].val))
-			continue;
-		if (json) {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "key", a->context[i].key);
-			cJSON_AddStringToObject(o, "a", a->context[i].val);
-			if (bv)
-				cJSON_AddStringToObject(o, "b", bv);
-			else
-				cJSON_AddNullToObject(o, "b");
-			cJSON_AddItemToArray(json, o);
-		} else if (out && shown < MAX_CONTEXT) {
-			fprintf(out, "  %s: %s -> %s\n", a->context[i].key, a->context[i].val,
-				bv ? bv : "(absent)");
-		}
-		shown++;
+	size_t n = strlen(name);
+	if (n > 3 && !strcmp(name + n - 3, "_ns"))
+		snprintf(buf, len, "%.2f us", v / 1e3);
+	else if (n > 4 && !strcmp(name + n - 4, "_bps"))
+		snprintf(buf, len, "%.3f Gbit/s", v / 1e9);
+	else
+		snprintf(buf, len, "%.6g", v);
+}
+
+/* The context keys whose values differ between the sides ("client.kernel 6.1 -> 6.18"): into a JSON array
+ * (arg), or printed (the first MAX_CONTEXT). */
+struct context_out {
+	cJSON *json;
+	FILE *out;
+	unsigned shown;
+};
+
+static void context_line(void *arg, const char *key, const char *aval, const char *bval)
+{
+	struct context_out *c = arg;
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "key", key);
+		cJSON_AddStringToObject(o, "a", aval);
+		if (bval)
+			cJSON_AddStringToObject(o, "b", bval);
+		else
+			cJSON_AddNullToObject(o, "b");
+		cJSON_AddItemToArray(c->json, o);
+	} else if (c->out && c->shown < MAX_CONTEXT) {
+		fprintf(c->out, "  %s: %s -> %s\n", key, aval, bval ? bval : "(absent)");
 	}
-	return shown;
+	c->shown++;
+}
+
+static unsigned context_diffs(const struct nb_reportset *a, const struct nb_reportset *b, cJSON *json,
+			      FILE *out)
+{
+	struct context_out c = {.json = json, .out = out};
+	return nb_reportset_context_diff(a, b, context_line, &c);
 }
 
 /* Warns on stderr, before any figure is compared, when a and b ran on hosts or NICs that differ (kernel,
  * driver, firmware, NIC identity, the knobs swept): a change may be theirs, not the code's. The number of
  * such keys. */
 static unsigned warn_host_nic(const char *cmd, const char *a_name, const char *b_name,
-			      const struct nbm_set *a, const struct nbm_set *b)
+			      const struct nb_reportset *a, const struct nb_reportset *b)
 {
 	char list[640];
-	unsigned n = nbm_host_nic_diffs(a, b, list, sizeof(list), 4);
+	unsigned n = nb_reportset_host_nic_diffs(a, b, list, sizeof(list), 4);
 	if (n)
 		fprintf(stderr,
 			"nbench %s: warning: %s and %s differ in their hosts or NICs, which alone can move a "
@@ -125,7 +145,7 @@ static cJSON *side_json(const struct nb_stat *s)
 	return o;
 }
 
-static cJSON *metric_json(const struct nbm_metric *m, const struct nbm_change *c)
+static cJSON *metric_json(const struct nb_series *m, const struct nb_change *c)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "metric", m->name);
@@ -137,23 +157,28 @@ static cJSON *metric_json(const struct nbm_metric *m, const struct nbm_change *c
 	cJSON_AddItemToObject(o, "b", side_json(&c->b));
 	num_or_null(o, "change_pct", c->delta_pct);
 	num_or_null(o, "change_ci_pct", c->ci_pct);
-	cJSON_AddStringToObject(o, "test", nbm_test_name(c->test));
-	if (c->test == NBM_TEST_NONE)
+	num_or_null(o, "change_lo_pct", c->lo_pct);
+	num_or_null(o, "change_hi_pct", c->hi_pct);
+	cJSON_AddStringToObject(o, "scale", c->on_logs ? "ratio" : "difference");
+	cJSON_AddStringToObject(o, "test", nb_stat_test_name(c->test));
+	if (c->test == NB_STAT_UNTESTED)
 		cJSON_AddNullToObject(o, "significant");
 	else
 		cJSON_AddBoolToObject(o, "significant", c->significant);
-	cJSON_AddStringToObject(o, "verdict", verdict_name(c, m));
+	cJSON_AddStringToObject(o, "verdict", nb_change_verdict(c, m->dir));
 	cJSON_AddBoolToObject(o, "regression", c->regression);
 	return o;
 }
 
-static void metric_text(const struct nbm_metric *m, const struct nbm_change *c, FILE *out)
+static void metric_text(const struct nb_series *m, const struct nb_change *c, FILE *out)
 {
-	char sig[48], ci[24];
+	char sig[48], ci[40], va[32], vb[32];
 	significance(c, sig, sizeof(sig));
 	interval(c, ci, sizeof(ci));
-	fprintf(out, "%-44s %12.6g %12.6g %+9.1f%% %10s  %-30s %s%s\n", m->name, c->a.mean, c->b.mean,
-		c->delta_pct, ci, sig, verdict_name(c, m), c->regression ? "  REGRESSION" : "");
+	human(m->name, c->a.mean, va, sizeof(va));
+	human(m->name, c->b.mean, vb, sizeof(vb));
+	fprintf(out, "%-44s %14s %14s %+9.1f%% %18s  %-30s %s%s\n", m->name, va, vb, c->delta_pct, ci, sig,
+		nb_change_verdict(c, m->dir), c->regression ? "  REGRESSION" : "");
 }
 
 /* A CSV field: the number, or empty when there is none (no interval). */
@@ -166,22 +191,22 @@ static const char *csv_num(double v, char *buf, size_t len)
 	return buf;
 }
 
-static void metric_csv(const struct nbm_metric *m, const struct nbm_change *c, FILE *out)
+static void metric_csv(const struct nb_series *m, const struct nb_change *c, FILE *out)
 {
 	char f[6][32];
 	fprintf(out, "%s,%s,%u,%s,%s,%u,%s,%s,%s,%s,%s,%s,%s,%s\n", m->name,
 		dir_name(m->dir) ? dir_name(m->dir) : "", c->a.n, csv_num(c->a.mean, f[0], 32),
 		csv_num(c->a.ci, f[1], 32), c->b.n, csv_num(c->b.mean, f[2], 32), csv_num(c->b.ci, f[3], 32),
-		csv_num(c->delta_pct, f[4], 32), csv_num(c->ci_pct, f[5], 32), nbm_test_name(c->test),
-		c->test == NBM_TEST_NONE ? ""
-		: c->significant	 ? "true"
-					 : "false",
-		verdict_name(c, m), c->regression ? "true" : "false");
+		csv_num(c->delta_pct, f[4], 32), csv_num(c->ci_pct, f[5], 32), nb_stat_test_name(c->test),
+		c->test == NB_STAT_UNTESTED ? ""
+		: c->significant	    ? "true"
+					    : "false",
+		nb_change_verdict(c, m->dir), c->regression ? "true" : "false");
 }
 
 /* One line on stderr for a regression: the gate's message. */
-static void regression_line(const char *cmd, const char *against, double tol, const struct nbm_metric *m,
-			    const struct nbm_change *c)
+static void regression_line(const char *cmd, const char *against, double tol, const struct nb_series *m,
+			    const struct nb_change *c)
 {
 	char ci[24];
 	interval(c, ci, sizeof(ci));
@@ -191,40 +216,46 @@ static void regression_line(const char *cmd, const char *against, double tol, co
 	    cmd, m->name, fabs(c->delta_pct), against, c->a.mean, c->b.mean, tol, ci);
 }
 
+/* Where each change goes: a JSON array, or a text or CSV line; and the regressions, named on stderr. */
+struct change_out {
+	const char *cmd, *against;
+	double tol_pct;
+	enum cli_format fmt;
+	FILE *out; /* NULL: nothing printed but the regressions */
+	cJSON *arr;
+};
+
+static void change_line(void *arg, const struct nb_series *m, const struct nb_change *c)
+{
+	struct change_out *o = arg;
+	if (o->arr)
+		cJSON_AddItemToArray(o->arr, metric_json(m, c));
+	else if (o->out && o->fmt == CLI_CSV)
+		metric_csv(m, c, o->out);
+	else if (o->out)
+		metric_text(m, c, o->out);
+	if (c->regression)
+		regression_line(o->cmd, o->against, o->tol_pct, m, c);
+}
+
 /* Every metric of a with its change in b: printed in fmt (out NULL: nothing printed); the regressions
  * against tol_pct (NAN: none) named on stderr. Returns how many metrics regressed. */
-static unsigned compare_sets(const char *cmd, const char *against, const struct nbm_set *a,
-			     const struct nbm_set *b, double tol_pct, enum cli_format fmt, FILE *out,
+static unsigned compare_sets(const char *cmd, const char *against, const struct nb_reportset *a,
+			     const struct nb_reportset *b, double tol_pct, enum cli_format fmt, FILE *out,
 			     cJSON *json)
 {
-	unsigned regressions = 0;
-	cJSON *arr = json ? cJSON_AddArrayToObject(json, "metrics") : NULL;
-	for (unsigned i = 0; i < a->n; i++) {
-		const struct nbm_metric *ma = &a->m[i], *mb = nbm_find(b, ma->name);
-		if (!mb || !ma->n || !mb->n)
-			continue;
-		struct nbm_change c = nbm_compare(ma, mb, LEVEL, isnan(tol_pct) ? INFINITY : tol_pct);
-		if (arr)
-			cJSON_AddItemToArray(arr, metric_json(ma, &c));
-		else if (out && fmt == CLI_CSV)
-			metric_csv(ma, &c, out);
-		else if (out)
-			metric_text(ma, &c, out);
-		if (c.regression) {
-			regression_line(cmd, against, tol_pct, ma, &c);
-			regressions++;
-		}
-	}
-	return regressions;
+	struct change_out o = {cmd, against, tol_pct,
+			       fmt, out,     json ? cJSON_AddArrayToObject(json, "metrics") : NULL};
+	return nb_change_each(a, b, LEVEL, isnan(tol_pct) ? INFINITY : tol_pct, change_line, &o);
 }
 
 /* The metrics one side has and the other does not. */
-static void only_in(const struct nbm_set *s, const struct nbm_set *other, const char *side, cJSON *json,
-		    FILE *out)
+static void only_in(const struct nb_reportset *s, const struct nb_reportset *other, const char *side,
+		    cJSON *json, FILE *out)
 {
 	cJSON *arr = json ? cJSON_AddArrayToObject(json, side[0] == 'A' ? "only_in_a" : "only_in_b") : NULL;
 	for (unsigned i = 0; i < s->n; i++)
-		if (!nbm_find(other, s->m[i].name)) {
+		if (!nb_reportset_find(other, s->m[i].name)) {
 			if (arr)
 				cJSON_AddItemToArray(arr, cJSON_CreateString(s->m[i].name));
 			else if (out)
@@ -232,7 +263,7 @@ static void only_in(const struct nbm_set *s, const struct nbm_set *other, const 
 		}
 }
 
-static const char *runs_note(const struct nbm_set *s)
+static const char *runs_note(const struct nb_reportset *s)
 {
 	unsigned most = 0;
 	for (unsigned i = 0; i < s->n; i++)
@@ -246,9 +277,11 @@ static void header_text(const struct diff *d, FILE *out)
 		d->a->docs, d->a->docs == 1 ? "" : "s", runs_note(d->a), d->spec_b, d->b->kind, d->b->docs,
 		d->b->docs == 1 ? "" : "s", runs_note(d->b));
 	fprintf(out,
-		"changes are B against A; intervals at %d%% (Welch's t-test when both sides have repeated "
-		"runs,\nthe single run against the other's interval when one side has; none between single "
-		"runs)\n",
+		"changes are B against A: the ratio of geometric means, its %d%% interval from the logs "
+		"(Welch's\n"
+		"t-test when both sides have repeated runs, the single run against the other's interval when "
+		"one\n"
+		"side has; none between single runs); latency in us, goodput in Gbit/s\n",
 		LEVEL);
 	unsigned n = context_diffs(d->a, d->b, NULL, NULL);
 	if (n) {
@@ -257,11 +290,11 @@ static void header_text(const struct diff *d, FILE *out)
 		if (n > MAX_CONTEXT)
 			fprintf(out, "  ... and %u more (--json lists them all)\n", n - MAX_CONTEXT);
 	}
-	fprintf(out, "\n%-44s %12s %12s %10s %10s  %-30s %s\n", "metric", "A", "B", "change", "interval",
+	fprintf(out, "\n%-44s %14s %14s %10s %18s  %-30s %s\n", "metric", "A", "B", "change", "interval",
 		"significant", "verdict");
 }
 
-static cJSON *side_doc(const char *spec, const struct nbm_set *s)
+static cJSON *side_doc(const char *spec, const struct nb_reportset *s)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "reports", spec);
@@ -282,14 +315,11 @@ static unsigned diff_print(const struct diff *d)
 		num_or_null(j, "tolerance_pct", d->tol_pct);
 		context_diffs(d->a, d->b, cJSON_AddArrayToObject(j, "context"), NULL);
 		cJSON_AddBoolToObject(j, "hosts_or_nics_differ",
-				      nbm_host_nic_diffs(d->a, d->b, NULL, 0, 0) > 0);
+				      nb_reportset_host_nic_diffs(d->a, d->b, NULL, 0, 0) > 0);
 		reg = compare_sets("diff", "A", d->a, d->b, d->tol_pct, CLI_JSON, stdout, j);
 		only_in(d->a, d->b, "A", j, NULL);
 		only_in(d->b, d->a, "B", j, NULL);
-		char *txt = cJSON_Print(j);
-		printf("%s\n", txt);
-		free(txt);
-		cJSON_Delete(j);
+		cli_json_write(j, stdout);
 		return reg;
 	}
 	if (d->format == CLI_CSV) {
@@ -305,61 +335,50 @@ static unsigned diff_print(const struct diff *d)
 	return reg;
 }
 
-static void diff_help(void)
-{
-	printf(
-	    "usage: nbench diff A B [--tolerance PCT] [--json|--csv]\n"
-	    "  Each metric's change from A to B (any nbench --json report: a single run, compare or sweep), "
-	    "with "
-	    "its\n"
-	    "  %d%% interval, whether it is significant, and better or worse by the metric's direction.\n"
-	    "  A and B: a report, REPORT1,REPORT2,... (repeated runs: an interval and Welch's t-test), or a\n"
-	    "  directory of *.json reports. Reports of different tests (kind, protocol, sizes...) are "
-	    "refused;\n"
-	    "  host, kernel, NIC and path differences are shown.\n"
-	    "  --tolerance PCT   exit 1 when a metric is worse than A by more than PCT beyond its interval\n",
-	    LEVEL);
-}
-
+/* The command line into d: 0, 1 after --help, or 2 after a one-line error. */
 static int diff_parse(struct diff *d, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"tolerance", required_argument, NULL, 'T'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"csv", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	static const struct cli_opt own[] = {
+	    {"tolerance", 0, "PCT", CLI_C_DIFF, 0, CLI_OT_ARG, CLI_FIELD(struct cli_test, tolerance),
+	     .help = "exit 1 when a metric is worse than in A by more than PCT beyond its\ninterval"},
 	};
-	const char *pos[2];
-	int ch, npos = 0;
+	static const struct cli_cmd cmd = {
+	    .name = "diff",
+	    .bit = CLI_C_DIFF,
+	    .kind = -1,
+	    .own = own,
+	    .n_own = 1,
+	    .usage = "diff A B [--tolerance PCT] [--json|--csv]",
+	    .about =
+		"Each metric's change from A to B (any nbench --json report: a single run, compare or "
+		"sweep),\nwith its " CLI_STR(
+		    LEVEL) "% interval, whether it is significant, and better or "
+			   "worse by the metric's\ndirection. A and B: a report, REPORT1,REPORT2,... "
+			   "(repeated runs: an "
+			   "interval and Welch's\nt-test), or a directory of *.json reports. Reports of "
+			   "different tests "
+			   "(kind, protocol,\nsizes...) are refused; host, kernel, NIC and path differences "
+			   "are shown. A "
+			   "change is\nthe ratio B/A of geometric means with its interval from the logs (as "
+			   "compare's "
+			   "ratios), or the\ndifference of means where a side has a 0. Latency shows in us.",
+	    .args = true};
+	struct cli_test t; /* --tolerance, --json, --csv */
+	int first, rc;
 
-	optind = 1;
-	opterr = 0;
-	while (optind < argc) {
-		if ((ch = getopt_long(argc, argv, "-:h", opts, NULL)) == -1)
-			break;
-		if (ch == 1 && npos < 2)
-			pos[npos++] = optarg;
-		else if (ch == 1)
-			return cli_usage_error("diff", "unexpected argument '%s'", optarg);
-		else if (ch == 'T' && nbm_parse_pct(optarg, &d->tol_pct))
-			return cli_usage_error("diff", "--tolerance: '%s' is not a percentage from 0 to 1000",
-					       optarg);
-		else if (ch == 'j' || ch == 'v')
-			d->format = ch == 'j' ? CLI_JSON : CLI_CSV;
-		else if (ch == 'h') {
-			diff_help();
-			return 1;
-		} else if (ch == ':')
-			return cli_usage_error("diff", "%s needs a value", argv[optind - 1]);
-		else if (ch == '?')
-			return cli_usage_error("diff", "unknown option '%s' (see nbench diff --help)",
-					       argv[optind - 1]);
-	}
-	if (npos != 2)
+	cli_test_init(&t);
+	if ((rc = cli_parse(&cmd, argc, argv, &t, &t, &first)))
+		return rc;
+	if (t.tolerance && parse_tolerance(t.tolerance, &d->tol_pct))
+		return cli_usage_error("diff", "--tolerance: '%s' is not a percentage from 0 to 1000",
+				       t.tolerance);
+	if (argc - first > 2)
+		return cli_usage_error("diff", "unexpected argument '%s'", argv[first + 2]);
+	if (argc - first < 2)
 		return cli_usage_error("diff", "needs two reports: nbench diff A.json B.json");
-	d->spec_a = pos[0];
-	d->spec_b = pos[1];
+	d->format = t.format;
+	d->spec_a = argv[first];
+	d->spec_b = argv[first + 1];
 	return 0;
 }
 
@@ -375,8 +394,9 @@ int cmd_diff(int argc, char **argv)
 	d.b = calloc(1, sizeof(*d.b));
 	if (!d.a || !d.b)
 		rc = 1;
-	else if (nbm_load(d.a, d.spec_a, err, sizeof(err)) || nbm_load(d.b, d.spec_b, err, sizeof(err)) ||
-		 nbm_same_test(d.a, d.b, err, sizeof(err)))
+	else if (nb_reportset_load(d.a, d.spec_a, err, sizeof(err)) ||
+		 nb_reportset_load(d.b, d.spec_b, err, sizeof(err)) ||
+		 nb_reportset_same_test(d.a, d.b, err, sizeof(err)))
 		rc = cli_usage_error("diff", "%s", err);
 	else {
 		warn_host_nic("diff", "A", "B", d.a, d.b);
@@ -395,13 +415,13 @@ int cli_baseline_ready(const char *cmd, const char *file, const char *tolerance,
 	*ret_tol = DEFAULT_TOL;
 	if (tolerance && !file)
 		return cli_usage_error(cmd, "--tolerance goes with --baseline FILE");
-	if (tolerance && nbm_parse_pct(tolerance, ret_tol))
+	if (tolerance && parse_tolerance(tolerance, ret_tol))
 		return cli_usage_error(cmd, "--tolerance: '%s' is not a percentage from 0 to 1000",
 				       tolerance);
 	if (!file)
 		return 0;
-	struct nbm_set *s = calloc(1, sizeof(*s));
-	int r = s ? nbm_load(s, file, err, sizeof(err)) : -ENOMEM;
+	struct nb_reportset *s = calloc(1, sizeof(*s));
+	int r = s ? nb_reportset_load(s, file, err, sizeof(err)) : -ENOMEM;
 	free(s);
 	return r ? cli_usage_error(cmd, "--baseline: %s", r == -ENOMEM ? strerror(ENOMEM) : err) : 0;
 }
@@ -409,14 +429,15 @@ int cli_baseline_ready(const char *cmd, const char *file, const char *tolerance,
 int cli_baseline_check(const char *cmd, const char *file, double tol_pct, const cJSON *doc, char *note,
 		       size_t notelen)
 {
-	struct nbm_set *base = calloc(1, sizeof(*base)), *run = calloc(1, sizeof(*run));
+	struct nb_reportset *base = calloc(1, sizeof(*base)), *run = calloc(1, sizeof(*run));
 	char err[512];
 	int rc = 0;
 
 	if (!base || !run)
 		rc = cli_usage_error(cmd, "--baseline: %s", strerror(ENOMEM));
-	else if (nbm_load(base, file, err, sizeof(err)) || nbm_add_doc(run, doc, err, sizeof(err)) ||
-		 nbm_same_test(base, run, err, sizeof(err)))
+	else if (nb_reportset_load(base, file, err, sizeof(err)) ||
+		 nb_reportset_add_doc(run, doc, err, sizeof(err)) ||
+		 nb_reportset_same_test(base, run, err, sizeof(err)))
 		rc = cli_usage_error(cmd, "--baseline: %s", err);
 	if (!rc) {
 		char against[320];

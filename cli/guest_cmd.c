@@ -10,14 +10,24 @@
 #include "cli.h"
 #include "nbench/guest.h"
 
-static const char usage[] =
-    "usage: nbench guest build [--force] [--quiet]\n"
-    "       nbench guest probe [--fresh] [--json]\n"
-    "  build  make the guest image for this nbench binary unless it is up to date (--force: always;\n"
-    "         --quiet: print only the image's JSON file)\n"
-    "  probe  the accelerator the VM paths use (kvm only when a probe boot under KVM works, else\n"
-    "         tcg; cached per boot, --fresh probes again), whether vhost-net is available (path vhost)\n"
-    "         and whether dpdk-testpmd with DPDK's vhost PMD is (path vhost-user)\n";
+/* guest's options, for --help (each subcommand reads its own). */
+static const struct cli_opt guest_opts[] = {
+    {"force", 0, NULL, 0, 0, CLI_OT_SET, .help = "build: build even when the image is up to date"},
+    {"quiet", 'q', NULL, 0, 0, CLI_OT_SET, .help = "build: print only the image's JSON file"},
+    {"fresh", 0, NULL, 0, 0, CLI_OT_SET, .help = "probe: probe again rather than take this boot's answer"},
+    {"json", 0, NULL, 0, 0, CLI_OT_SET, .help = "probe: the answers as JSON"},
+};
+
+static const struct cli_cmd guest_cmd = {
+    .name = "guest",
+    .kind = -1,
+    .own = guest_opts,
+    .n_own = sizeof(guest_opts) / sizeof(guest_opts[0]),
+    .usage = "guest build [--force] [--quiet]\nguest probe [--fresh] [--json]",
+    .about = "build: make the guest image of the VM paths for this nbench binary, unless it is up to "
+	     "date.\nprobe: the accelerator the VM paths use (kvm only when a probe boot under KVM works, "
+	     "else\ntcg; cached per boot), whether vhost-net is available (path vhost) and whether "
+	     "dpdk-testpmd\nwith DPDK's vhost PMD is (path vhost-user)."};
 
 static int guest_build(int argc, char **argv)
 {
@@ -88,10 +98,14 @@ static int guest_probe(int argc, char **argv)
 
 int cmd_guest(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	if (argc < 2)
+		return cli_usage_error("guest", "missing subcommand (build, probe; see nbench guest --help)");
+	/* --help anywhere (nbench guest build --help) */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli_help(&guest_cmd);
+			return 0;
+		}
 	if (!strcmp(argv[1], "build"))
 		return guest_build(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))

@@ -6,10 +6,12 @@
 #include "cli.h"
 #include "nbench/auth.h"
 
-static const char usage[] =
-    "usage: nbench key gen FILE\n"
-    "  writes a new random key to FILE (mode 0600; an existing FILE is never overwritten).\n"
-    "  Copy it to the responder and the clients, and give it to each with --key-file FILE.\n";
+static const struct cli_cmd key_cmd = {
+    .name = "key",
+    .kind = -1,
+    .usage = "key gen FILE",
+    .about = "Writes a new random key to FILE (mode 0600; an existing FILE is never overwritten).\nCopy "
+	     "it to the responder and the clients, and give it to each with --key-file FILE."};
 
 static bool is_help(const char *arg)
 {
@@ -20,7 +22,7 @@ static int key_gen(int argc, char **argv)
 {
 	char err[512];
 	if (argc > 1 && is_help(argv[1])) {
-		fputs(usage, stdout);
+		cli_help(&key_cmd);
 		return 0;
 	}
 	if (argc < 2)
@@ -45,7 +47,7 @@ int cmd_key(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error("key", "missing subcommand (usage: nbench key gen FILE)");
 	if (is_help(argv[1])) {
-		fputs(usage, stdout);
+		cli_help(&key_cmd);
 		return 0;
 	}
 	if (!strcmp(argv[1], "gen"))

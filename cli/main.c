@@ -32,6 +32,7 @@ static const struct cmd {
     {"diff", cmd_diff, "each metric's change between two reports, and whether it is significant"},
     {"key", cmd_key, "write a new shared key: nbench key gen FILE"},
     {"guest", cmd_guest, "build the VM paths' guest image; probe KVM and vhost-net"},
+    {"image", cmd_image, "build the Docker paths' image (no registry); show the engine"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "this list"},
 };

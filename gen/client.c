@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nbench/auth.h"
+#include "nbench/chan.h"
 #include "nbench/clock.h"
 #include "nbench/cpu.h"
 #include "nbench/engine.h"
@@ -54,7 +55,7 @@ struct run {
 	struct nb_report *rep;
 	struct nb_engine *eng;	   /* the data flows' */
 	struct nb_engine *eng_own; /* eng, when started here (the caller started none) */
-	int ctrl;
+	struct nb_chan ch; /* the control connection (fd -1: none): with the session key's MAC when keyed */
 	char data_host[64];
 	uint64_t test_id;
 	unsigned char token[NB_AUTH_TOKEN_BYTES]; /* TEST_ACK's: every data hello carries it */
@@ -100,8 +101,7 @@ static int expect_any(struct run *R, int64_t timeout_ns, uint16_t *ret_type, cJS
 {
 	uint16_t type, peer_ver = 0;
 	cJSON *body = NULL;
-	int r =
-	    nb_proto_recv(R->ctrl, timeout_ns < 0 ? -1 : nb_now_ns() + timeout_ns, &type, &body, &peer_ver);
+	int r = nb_chan_recv(&R->ch, timeout_ns < 0 ? -1 : nb_now_ns() + timeout_ns, &type, &body, &peer_ver);
 	if (r == -EPROTONOSUPPORT)
 		return run_fail(R, r,
 				"protocol version mismatch: this client speaks version %u, the responder "
@@ -110,6 +110,11 @@ static int expect_any(struct run *R, int64_t timeout_ns, uint16_t *ret_type, cJS
 	if (r == -ETIMEDOUT)
 		return run_fail(R, r, "the responder did not answer within %lld s",
 				(long long)(timeout_ns / NB_NS_PER_S));
+	if (r == -EKEYREJECTED)
+		return run_fail(
+		    R, r,
+		    "control connection: a frame without this session's valid MAC (altered or injected "
+		    "on the way: a man in the middle?)");
 	if (r < 0)
 		return run_fail(R, r, "control connection: %s",
 				r == -ECONNRESET ? "closed by the responder" : strerror(-r));
@@ -209,10 +214,11 @@ static int data_address(struct run *R, const char *named)
 	return 0;
 }
 
-/* The key's handshake (auth.h), after our HELLO with its nonce: the responder proves the key first, so one
- * without it learns nothing of our proof; then ours. A responder that answers anything but a valid
- * CHALLENGE (a keyless one's HELLO_ACK, a wrong key's proof) ends the run here. */
-static int prove_key(struct run *R, const struct nb_key *key, const unsigned char nonce[NB_AUTH_NONCE_BYTES])
+/* The key's handshake (auth.h), after our HELLO (tr: its nonce and body's hash): the responder proves the key
+ * first, over HELLO as we sent it, so one without it learns nothing of our proof and a HELLO altered on the
+ * way fails here; then ours, and the channel carries the session key's MAC from now on. A responder that
+ * answers anything but a valid CHALLENGE (a keyless one's HELLO_ACK, a wrong key's proof) ends the run. */
+static int prove_key(struct run *R, const struct nb_key *key, struct nb_auth_transcript *tr)
 {
 	struct nb_challenge ch;
 	uint16_t type;
@@ -221,52 +227,73 @@ static int prove_key(struct run *R, const struct nb_key *key, const unsigned cha
 	int r = expect_any(R, CTRL_TIMEOUT_NS, &type, &body);
 	if (r < 0)
 		return r;
-	bool ok = type == NB_MSG_CHALLENGE && nb_challenge_from_json(body, &ch, err, sizeof(err)) == 0 &&
-		  nb_auth_verify(key, NB_AUTH_SERVER, NB_PROTO_VERSION, nonce, ch.nonce, ch.proof);
+	bool ok = type == NB_MSG_CHALLENGE && nb_challenge_from_json(body, &ch, err, sizeof(err)) == 0;
 	cJSON_Delete(body);
+	if (ok) {
+		memcpy(tr->server_nonce, ch.nonce, NB_AUTH_NONCE_BYTES);
+		ok = nb_auth_verify(key, NB_AUTH_SERVER, tr, ch.proof);
+	}
 	if (!ok)
-		return run_fail(R, -EACCES,
-				"the responder did not prove the key: wrong key or not nbench's responder");
+		return run_fail(
+		    R, -EACCES,
+		    "the responder did not prove the key: wrong key or not nbench's responder (or our "
+		    "HELLO was altered on the way)");
 	struct nb_auth a;
-	nb_auth_proof(key, NB_AUTH_CLIENT, NB_PROTO_VERSION, nonce, ch.nonce, a.proof);
+	nb_auth_proof(key, NB_AUTH_CLIENT, tr, a.proof);
 	cJSON *j = nb_auth_to_json(&a);
-	r = j ? nb_proto_send(R->ctrl, NB_MSG_AUTH, j) : -ENOMEM;
+	r = j ? nb_chan_send(&R->ch, NB_MSG_AUTH, j) : -ENOMEM;
 	cJSON_Delete(j);
-	return r < 0 ? run_fail(R, r, "control connection: %s", strerror(-r)) : 0;
+	if (r < 0)
+		return run_fail(R, r, "control connection: %s", strerror(-r));
+	nb_chan_key(&R->ch, key, tr);
+	return 0;
+}
+
+/* HELLO h (with a key: its nonce, and the key's handshake after it). 0, or -errno with the run's error. */
+static int say_hello(struct run *R, const struct nb_key *key, struct nb_ctrl_hello *h)
+{
+	struct nb_auth_transcript tr = {.version = NB_PROTO_VERSION};
+	if (key) {
+		nb_auth_nonce(h->nonce);
+		memcpy(tr.client_nonce, h->nonce, NB_AUTH_NONCE_BYTES);
+	}
+	cJSON *hj = nb_ctrl_hello_to_json(h);
+	char *txt = hj ? cJSON_PrintUnformatted(hj) : NULL;
+	cJSON_Delete(hj);
+	if (!txt)
+		return run_fail(R, -ENOMEM, "out of memory");
+	nb_auth_hash(txt, strlen(txt), tr.hello_hash); /* the body as it goes on the wire */
+	int r = nb_chan_send_text(&R->ch, NB_MSG_HELLO, txt, strlen(txt));
+	free(txt);
+	if (r < 0)
+		return run_fail(R, r, "control connection: %s", strerror(-r));
+	return key ? prove_key(R, key, &tr) : 0;
 }
 
 static int handshake(struct run *R)
 {
 	const struct nb_test_cfg *cfg = R->cfg;
 	struct nb_report *rep = R->rep;
-	int r = nb_sock_connect(cfg->host, cfg->port, SOCK_STREAM, &R->ctrl);
-	if (r < 0) {
-		R->ctrl = -1;
+	int fd, r = nb_sock_connect(cfg->host, cfg->port, SOCK_STREAM, &fd);
+	if (r < 0)
 		return reach_fail(R, r, cfg->host, cfg->port, " (is `nbench serve` running there?)");
-	}
+	nb_chan_init(&R->ch, fd, NB_AUTH_CLIENT);
 	/* MEASURE follows START at once when there is no warm-up: Nagle would hold it for START's (delayed)
 	 * ACK, 40 ms in which the responder's window, its CPU's and its interfaces', has not opened yet */
 	int one = 1;
-	setsockopt(R->ctrl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Data flows go to the address the control connection reached, so a name that resolves to several
 	 * addresses cannot send UDP to one the responder does not listen on. */
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	getpeername(R->ctrl, (struct sockaddr *)&ss, &sl);
+	getpeername(fd, (struct sockaddr *)&ss, &sl);
 	getnameinfo((struct sockaddr *)&ss, sl, R->data_host, sizeof(R->data_host), NULL, 0, NI_NUMERICHOST);
 
 	const struct nb_key *key = R->hooks ? R->hooks->key : NULL;
 	struct nb_ctrl_hello h = {.keyed = key != NULL};
-	if (key)
-		nb_auth_nonce(h.nonce);
 	if (R->eng && R->eng->caps.own_addr) /* our data leaves from the engine's address, not this one */
 		snprintf(h.data_src, sizeof(h.data_src), "%s", R->eng->addr);
-	cJSON *hj = nb_ctrl_hello_to_json(&h);
-	r = hj ? nb_proto_send(R->ctrl, NB_MSG_HELLO, hj) : -ENOMEM;
-	cJSON_Delete(hj);
-	if (r < 0)
-		return run_fail(R, r, "control connection: %s", strerror(-r));
-	if (key && (r = prove_key(R, key, h.nonce)) < 0)
+	if ((r = say_hello(R, key, &h)) < 0)
 		return r;
 	struct nb_hello_ack ha;
 	if ((r = expect_decoded(R, NB_MSG_HELLO_ACK, CTRL_TIMEOUT_NS, decode_hello_ack, &ha)) < 0)
@@ -276,7 +303,7 @@ static int handshake(struct run *R)
 	rep->same_host = rep->server.boot_id[0] && !strcmp(rep->server.boot_id, rep->client.boot_id);
 
 	cJSON *t = nb_cfg_to_json(cfg);
-	r = t ? nb_proto_send(R->ctrl, NB_MSG_TEST, t) : -ENOMEM;
+	r = t ? nb_chan_send(&R->ch, NB_MSG_TEST, t) : -ENOMEM;
 	cJSON_Delete(t);
 	if (r < 0)
 		return run_fail(R, r, "control connection: %s", strerror(-r));
@@ -502,6 +529,23 @@ static bool flows_all_ended(struct run *R)
 	return R->nflows > 0;
 }
 
+/* The warm-up is over at now: the CPU's and the flows' counts at the window's start, and MEASURE, so the
+ * responder takes its own. 0, or -ECONNRESET with the run's error. */
+static int open_window(struct run *R, int64_t now)
+{
+	R->have_a = R->meter && nb_cpu_snap(R->meter, &R->snap_a) == 0;
+	for (unsigned i = 0; i < R->nflows; i++) {
+		R->flows[i].bytes_at_measure = nb_peek(&R->flows[i].live.bytes_rcvd);
+		R->flows[i].t_measure_ns = now;
+		flow_tcp(R, &R->flows[i], &R->flows[i].tcp_at_measure);
+	}
+	if (nb_chan_send(&R->ch, NB_MSG_MEASURE, NULL) < 0)
+		return run_fail(R, -ECONNRESET, "control connection lost during the warm-up");
+	if (R->hooks && R->hooks->window)
+		R->hooks->window(R->hooks->arg, false);
+	return 0;
+}
+
 /* The timed part: sleeps to each interval boundary, the warm-up's end and the window's end. */
 static void timeline(struct run *R)
 {
@@ -547,18 +591,8 @@ static void timeline(struct run *R)
 		}
 		if (!measured && now >= R->t_measure) {
 			measured = true;
-			R->have_a = R->meter && nb_cpu_snap(R->meter, &R->snap_a) == 0;
-			for (unsigned i = 0; i < R->nflows; i++) {
-				R->flows[i].bytes_at_measure = nb_peek(&R->flows[i].live.bytes_rcvd);
-				R->flows[i].t_measure_ns = now;
-				flow_tcp(R, &R->flows[i], &R->flows[i].tcp_at_measure);
-			}
-			if (nb_proto_send(R->ctrl, NB_MSG_MEASURE, NULL) < 0) {
-				run_fail(R, -ECONNRESET, "control connection lost during the warm-up");
+			if (open_window(R, now) < 0)
 				break;
-			}
-			if (R->hooks && R->hooks->window)
-				R->hooks->window(R->hooks->arg, false);
 		}
 		if (now >= next_iv || now >= R->t_end) {
 			sum_live(R, &cur);
@@ -744,7 +778,9 @@ static void cost(struct run *R, const struct nb_result *res)
 	struct nb_report *rep = R->rep;
 	if (R->have_b) {
 		nb_cpu_cost(&R->snap_a, &R->snap_b, &rep->cpu);
-		rep->cpu.resp_ns = res ? res->cpu_ns : 0;
+		/* the responder's threads are part of this machine's busy time only when it runs here: a VM
+		 * guest's or another host's CPU time is its own (in server_cpu), not a share of ours */
+		rep->cpu.resp_ns = res && rep->same_host ? res->cpu_ns : 0;
 	}
 	if (res && res->have_cost && !rep->same_host) {
 		rep->server_cpu = res->cost;
@@ -841,11 +877,13 @@ static int start_flows(struct run *R)
 	const struct nb_test_cfg *cfg = R->cfg;
 	int r;
 
-	if ((r = nb_proto_send(R->ctrl, NB_MSG_START, NULL)) < 0)
+	if ((r = nb_chan_send(&R->ch, NB_MSG_START, NULL)) < 0)
 		return run_fail(R, r, "control connection: %s", strerror(-r));
 	R->t_start = nb_now_ns();
 	R->t_measure = R->t_start + cfg->warmup_ns;
 	R->t_end = R->t_measure + cfg->duration_ns;
+	if (R->hooks && R->hooks->bounds)
+		R->hooks->bounds(R->hooks->bounds_arg, R->t_measure, R->t_end);
 	for (unsigned i = 0; i < R->nflows; i++) {
 		struct gflow *g = &R->flows[i];
 		g->live.cpu = -1;
@@ -909,7 +947,7 @@ static int stop_and_collect(struct run *R, struct nb_result *res)
 {
 	if (R->hooks && R->hooks->window)
 		R->hooks->window(R->hooks->arg, true);
-	if (nb_proto_send(R->ctrl, NB_MSG_STOP, NULL) < 0)
+	if (nb_chan_send(&R->ch, NB_MSG_STOP, NULL) < 0)
 		return run_fail(R, -ECONNRESET, "control connection lost before the results");
 	int r = expect_decoded(R, NB_MSG_RESULT, CTRL_TIMEOUT_NS * 3, decode_result, res);
 	if (r < 0)
@@ -936,8 +974,9 @@ static void run_free(struct run *R)
 		free(R->flows);
 	}
 	nb_cpu_meter_close(R->meter);
-	if (R->ctrl >= 0)
-		close(R->ctrl);
+	if (R->ch.fd >= 0)
+		close(R->ch.fd);
+	nb_chan_wipe(&R->ch);
 	nb_engine_stop(R->eng_own);
 }
 
@@ -973,7 +1012,7 @@ static int run_test(struct run *R)
 
 int nb_run(const struct nb_test_cfg *cfg, const struct nb_run_hooks *hooks, struct nb_report *rep)
 {
-	struct run R = {.cfg = cfg, .hooks = hooks, .rep = rep, .ctrl = -1};
+	struct run R = {.cfg = cfg, .hooks = hooks, .rep = rep, .ch = {.fd = -1}};
 	int r = run_init(&R);
 	if (r == 0)
 		r = run_test(&R);
@@ -990,49 +1029,50 @@ static int decode_grant(const cJSON *j, void *ret, char *err, size_t errlen)
 	return nb_path_grant_from_json(j, ret, err, errlen);
 }
 
-int nb_path_request(const char *host, uint16_t port, const struct nb_key *key, const char *kind,
-		    struct nb_path_session *ret, struct nb_report *rep)
+/* PATH for kind, for_ns, then its grant into ret. 0, or -errno with the run's error. */
+static int ask_path(struct run *R, const char *kind, int64_t for_ns, struct nb_path_session *ret)
 {
-	struct run R = {.rep = rep, .ctrl = -1};
+	struct nb_path_req req = {.for_ns = for_ns};
+	cJSON *j = nb_path_req_to_json(&req);
+	if (j)
+		cJSON_ReplaceItemInObject(j, "kind", cJSON_CreateString(kind));
+	int r = j ? nb_chan_send(&R->ch, NB_MSG_PATH, j) : -ENOMEM;
+	cJSON_Delete(j);
+	if (r < 0)
+		return run_fail(R, r, "control connection: %s", strerror(-r));
+	/* building a path takes a while (namespaces, a responder started and waited for) */
+	return expect_decoded(R, NB_MSG_PATH_ACK, 60 * NB_NS_PER_S, decode_grant, &ret->grant);
+}
+
+int nb_path_request(const char *host, uint16_t port, const struct nb_key *key, const char *kind,
+		    int64_t for_ns, struct nb_path_session *ret, struct nb_report *rep)
+{
+	struct run R = {.rep = rep, .ch = {.fd = -1}};
 	struct nb_ctrl_hello h = {.keyed = true};
+	struct nb_hello_ack ha;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	int r;
+	int fd, r;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->fd = -1;
 	if (!key)
 		return run_fail(&R, -EACCES, "a path on the responder's host needs the key (--key-file)");
-	if ((r = nb_sock_connect(host, port, SOCK_STREAM, &R.ctrl)) < 0)
+	if ((r = nb_sock_connect(host, port, SOCK_STREAM, &fd)) < 0)
 		return reach_fail(&R, r, host, port, "");
-	getpeername(R.ctrl, (struct sockaddr *)&ss, &sl);
+	nb_chan_init(&R.ch, fd, NB_AUTH_CLIENT);
+	getpeername(fd, (struct sockaddr *)&ss, &sl);
 	getnameinfo((struct sockaddr *)&ss, sl, ret->dialed, sizeof(ret->dialed), NULL, 0, NI_NUMERICHOST);
-	nb_auth_nonce(h.nonce);
-	cJSON *j = nb_ctrl_hello_to_json(&h);
-	r = j ? nb_proto_send(R.ctrl, NB_MSG_HELLO, j) : -ENOMEM;
-	cJSON_Delete(j);
-	if (r < 0)
-		r = run_fail(&R, r, "control connection: %s", strerror(-r));
-	if (r == 0)
-		r = prove_key(&R, key, h.nonce);
-	struct nb_hello_ack ha;
-	if (r == 0)
-		r = expect_decoded(&R, NB_MSG_HELLO_ACK, CTRL_TIMEOUT_NS, decode_hello_ack, &ha);
-	j = r == 0 ? nb_path_req_to_json(&(struct nb_path_req){.kind = ""}) : NULL;
-	if (j)
-		cJSON_ReplaceItemInObject(j, "kind", cJSON_CreateString(kind));
-	if (r == 0)
-		r = j ? nb_proto_send(R.ctrl, NB_MSG_PATH, j) : -ENOMEM;
-	cJSON_Delete(j);
-	/* building a path takes a while (namespaces, a responder started and waited for) */
-	if (r == 0)
-		r = expect_decoded(&R, NB_MSG_PATH_ACK, 60 * NB_NS_PER_S, decode_grant, &ret->grant);
+	if ((r = say_hello(&R, key, &h)) == 0 &&
+	    (r = expect_decoded(&R, NB_MSG_HELLO_ACK, CTRL_TIMEOUT_NS, decode_hello_ack, &ha)) == 0)
+		r = ask_path(&R, kind, for_ns, ret);
+	nb_chan_wipe(&R.ch); /* nothing more is sent: the session lasts while the connection is open */
 	if (r < 0) {
-		close(R.ctrl);
+		close(fd);
 		return r;
 	}
 	ret->server = ha.sysinfo;
-	ret->fd = R.ctrl;
+	ret->fd = fd;
 	return 0;
 }
 

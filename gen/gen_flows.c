@@ -59,6 +59,7 @@ struct rr_state {
 	struct nb_flow *f;
 	bool udp, open_loop;
 	bool mark;    /* requests carry the marker (NB_MARK_BYTES or more) */
+	bool tsend;   /* and the send time after it (NB_MARK_TSEND_OFF + 8 or more) */
 	unsigned cap; /* power of two */
 	int64_t *t_send;
 	unsigned char *pending;
@@ -97,6 +98,8 @@ static int rr_send(struct rr_state *s, int64_t t_intended)
 	unsigned i = (unsigned)(s->head & (s->cap - 1));
 	if (s->udp || s->mark)
 		nb_seq_put(s->req, s->head);
+	if (s->tsend)
+		nb_seq_put(s->req + NB_MARK_TSEND_OFF, (uint64_t)t_intended);
 	if (s->udp) {
 		ssize_t n = s->f->ops->send(s->f, s->req, s->req_len);
 		/* a refused or dropped datagram is a lost transaction, found by its timeout */
@@ -157,6 +160,7 @@ static int rr_init(struct rr_state *s, struct nb_flow_ctx *c)
 		return fail(c, -ENOMEM, "buffers");
 	/* written once: per request only the sequence number changes */
 	s->mark = cfg->req_bytes >= NB_MARK_BYTES;
+	s->tsend = cfg->req_bytes >= NB_MARK_TSEND_OFF + 8;
 	if (s->mark)
 		nb_mark_put(s->req, c->index, NB_MARK_REQ);
 	return 0;
@@ -315,9 +319,18 @@ int nb_gen_crr(struct nb_flow_ctx *c)
 		goto out;
 	}
 	memcpy(out, c->hello, c->hello_len);
+	/* the request's marker (after the hello) names the transaction for --hops: the flow, then per
+	 * connection its number and when it began */
+	unsigned char *req = out + c->hello_len;
+	if (cfg->req_bytes >= NB_MARK_BYTES)
+		nb_mark_put(req, c->index, NB_MARK_REQ);
 	int64_t t0 = nb_now_ns();
 	while (!nb_stopped(c) && t0 < c->t_end_ns) {
 		struct nb_flow *f;
+		if (cfg->req_bytes >= NB_MARK_BYTES)
+			nb_seq_put(req, txns);
+		if (cfg->req_bytes >= NB_MARK_TSEND_OFF + 8)
+			nb_seq_put(req + NB_MARK_TSEND_OFF, (uint64_t)t0);
 		r = nb_engine_open(c->engine, c->host, c->port, &o, &f);
 		if (r < 0) {
 			fail(c, r, "connect");
@@ -341,6 +354,8 @@ int nb_gen_crr(struct nb_flow_ctx *c)
 		if (t0 >= c->t_measure_ns && t1 <= c->t_end_ns) {
 			nb_hist_record(c->hist, lat);
 			c->txns_measured++;
+			if (c->txlog)
+				nb_txn_log_add(c->txlog, txns - 1, t0, t1);
 		}
 		nb_pub(&c->live->txns, txns);
 		nb_note_cpu_often(c->live);

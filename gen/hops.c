@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* --hops: capture on the path's interfaces and the split of each round trip into segments. */
+/* --hops=pcap: capture on the path's interfaces and the split of each round trip into segments; and the
+ * backend table's front (nb_hops_*). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -15,6 +16,8 @@
 #include "nbench/clock.h"
 #include "nbench/hops.h"
 #include "nbench/workload.h"
+#include "hops_impl.h"
+#include "pcap_ns.h"
 
 #define SNAP_BYTES 256 /* link, IP and TCP headers with options, and the marker */
 #define POLL_MS	   20
@@ -52,7 +55,7 @@ struct cap_if {
 	int linktype;
 };
 
-struct nb_hops {
+struct hops_pcap {
 	struct nb_hops_opts o;
 	struct nb_nic_ref ifs[NB_HOPS_MAX_IFS];
 	struct cap_if cap[NB_HOPS_MAX_IFS];
@@ -74,84 +77,14 @@ struct nb_hops {
 
 /* ---- opening a capture inside a namespace ---- */
 
-struct open_job {
-	const char *netns, *ifname, *filter;
-	struct cap_if *c;
-	char *err;
-	size_t errlen;
-	int rc;
-};
-
-static int open_pcap(struct open_job *j)
+static int cap_open(struct hops_pcap *h, unsigned i, const char *filter, char *err, size_t errlen)
 {
-	char perr[PCAP_ERRBUF_SIZE] = "";
-	struct bpf_program prog;
-	pcap_t *p = pcap_create(j->ifname, perr);
-	if (!p) {
-		snprintf(j->err, j->errlen, "capture on %s: %s", j->ifname, perr);
-		return -ENODEV;
-	}
-	/* nanoseconds must be asked for before activation (pcap_open_live cannot); immediate mode hands each
-	 * packet over as it comes rather than per filled block */
-	if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) || pcap_set_snaplen(p, SNAP_BYTES) ||
-	    pcap_set_immediate_mode(p, 1) || pcap_set_buffer_size(p, 4 << 20) || pcap_activate(p) < 0 ||
-	    pcap_compile(p, &prog, j->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		snprintf(j->err, j->errlen, "capture on %s: %s", j->ifname, pcap_geterr(p));
-		pcap_close(p);
-		return -EIO;
-	}
-	int r = pcap_setfilter(p, &prog);
-	pcap_freecode(&prog);
-	if (r < 0 || pcap_setnonblock(p, 1, perr) < 0 || pcap_get_selectable_fd(p) < 0) {
-		snprintf(j->err, j->errlen, "capture on %s: %s", j->ifname, pcap_geterr(p));
-		pcap_close(p);
-		return -EIO;
-	}
-	j->c->p = p;
-	j->c->fd = pcap_get_selectable_fd(p);
-	j->c->linktype = pcap_datalink(p);
-	return 0;
-}
-
-/* In its own thread: setns moves only this thread, which ends right after; the capture's socket keeps
- * reading the namespace it was made in. */
-static void *open_in_ns(void *arg)
-{
-	struct open_job *j = arg;
-	char path[128];
-	if (j->netns[0] == '/')
-		snprintf(path, sizeof(path), "%s", j->netns);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", j->netns);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-		j->rc = -errno;
-		snprintf(j->err, j->errlen, "capture on %s: cannot enter netns %s: %s", j->ifname, j->netns,
-			 strerror(errno));
-	} else {
-		j->rc = open_pcap(j);
-	}
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
-static int cap_open(struct nb_hops *h, unsigned i, const char *filter, char *err, size_t errlen)
-{
-	struct open_job j = {.netns = h->ifs[i].netns,
-			     .ifname = h->ifs[i].ifname,
-			     .filter = filter,
-			     .c = &h->cap[i],
-			     .err = err,
-			     .errlen = errlen};
-	pthread_t th;
-	if (!j.netns[0])
-		return open_pcap(&j);
-	int pr = pthread_create(&th, NULL, open_in_ns, &j);
-	if (pr != 0) /* not j.rc = -pthread_create(): the thread may have set j.rc already */
-		return -pr;
-	pthread_join(th, NULL);
-	return j.rc;
+	struct cap_if *c = &h->cap[i];
+	int r = nb_pcap_open_ns(h->ifs[i].netns, h->ifs[i].ifname, filter, SNAP_BYTES, 4 << 20, &c->p, &c->fd,
+				err, errlen);
+	if (r == 0)
+		c->linktype = pcap_datalink(c->p);
+	return r;
 }
 
 /* ---- the capture thread ---- */
@@ -181,7 +114,7 @@ static const unsigned char *l4_payload(const unsigned char *b, size_t len, size_
 }
 
 /* The pair leaves the ring for the finished list (or, that full, falls out). */
-static void ring_retire(struct nb_hops *h, size_t slot)
+static void ring_retire(struct hops_pcap *h, size_t slot)
 {
 	if (!h->ring_used[slot])
 		return;
@@ -202,7 +135,7 @@ static void ring_retire(struct nb_hops *h, size_t slot)
 
 static void on_packet(unsigned char *arg, const struct pcap_pkthdr *ph, const unsigned char *b)
 {
-	struct nb_hops *h = (struct nb_hops *)arg;
+	struct hops_pcap *h = (struct hops_pcap *)arg;
 	size_t plen;
 	uint64_t seq;
 	uint32_t flow;
@@ -232,7 +165,7 @@ static void on_packet(unsigned char *arg, const struct pcap_pkthdr *ph, const un
 
 /* Reads every interface in turn, a few packets each, until none has more: one interface's backlog read
  * alone could run so far ahead of another's that the ring reuses the places the other still needs. */
-static void drain_all(struct nb_hops *h)
+static void drain_all(struct hops_pcap *h)
 {
 	for (bool more = true; more;) {
 		more = false;
@@ -245,7 +178,7 @@ static void drain_all(struct nb_hops *h)
 
 static void *capture_main(void *arg)
 {
-	struct nb_hops *h = arg;
+	struct hops_pcap *h = arg;
 	struct pollfd pfd[NB_HOPS_MAX_IFS];
 	for (unsigned i = 0; i < h->o.n_ifs; i++)
 		pfd[i] = (struct pollfd){.fd = h->cap[i].fd, .events = POLLIN};
@@ -259,31 +192,23 @@ static void *capture_main(void *arg)
 
 /* ---- start and finish ---- */
 
-static int alloc_state(struct nb_hops *h)
+static int alloc_state(struct hops_pcap *h)
 {
 	size_t slots = (size_t)h->o.flows * NB_HOPS_RING_PER_FLOW;
-	uint32_t per_flow = NB_HOPS_MAX_TXNS / h->o.flows;
 	h->ring = calloc(slots, sizeof(*h->ring));
 	h->ring_used = calloc(slots, sizeof(*h->ring_used));
 	h->cap_done = 4096; /* grows to NB_HOPS_MAX_TXNS */
 	h->done = malloc(h->cap_done * sizeof(*h->done));
-	h->logs = calloc(h->o.flows, sizeof(*h->logs));
-	h->log_mem = malloc((size_t)per_flow * h->o.flows * sizeof(*h->log_mem));
-	if (!h->ring || !h->ring_used || !h->done || !h->logs || !h->log_mem)
+	if (!h->ring || !h->ring_used || !h->done)
 		return -ENOMEM;
-	for (unsigned f = 0; f < h->o.flows; f++)
-		h->logs[f] = (struct nb_txn_log){.rec = h->log_mem + (size_t)f * per_flow, .cap = per_flow};
-	return 0;
+	return nb_hops_logs_new(h->o.flows, &h->logs, &h->log_mem);
 }
 
-int nb_hops_start(const struct nb_hops_opts *o, struct nb_hops **ret, char *err, size_t errlen)
+static void pcap_free(void *b);
+
+static int pcap_start(const struct nb_hops_opts *o, void **ret, char *err, size_t errlen)
 {
-	if (o->n_ifs < 1 || o->n_ifs > NB_HOPS_MAX_IFS || o->flows < 1) {
-		snprintf(err, errlen, "--hops: the path has %u interfaces to capture on (1 to %u work)",
-			 o->n_ifs, NB_HOPS_MAX_IFS);
-		return -EINVAL;
-	}
-	struct nb_hops *h = calloc(1, sizeof(*h));
+	struct hops_pcap *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->o = *o;
@@ -292,7 +217,7 @@ int nb_hops_start(const struct nb_hops_opts *o, struct nb_hops **ret, char *err,
 	int r = alloc_state(h);
 	if (r < 0) {
 		snprintf(err, errlen, "--hops: no memory for the capture");
-		nb_hops_free(h);
+		pcap_free(h);
 		return r;
 	}
 	/* the protocol, the server's ports (both sides of a NAT), and the marker's magic at payload offset
@@ -314,7 +239,7 @@ int nb_hops_start(const struct nb_hops_opts *o, struct nb_hops **ret, char *err,
 	if (r == 0 && (r = -pthread_create(&h->th, NULL, capture_main, h)) < 0)
 		snprintf(err, errlen, "--hops: cannot start the capture thread");
 	if (r < 0) {
-		nb_hops_free(h);
+		pcap_free(h);
 		return r;
 	}
 	h->running = true;
@@ -323,13 +248,14 @@ int nb_hops_start(const struct nb_hops_opts *o, struct nb_hops **ret, char *err,
 	return 0;
 }
 
-void nb_hops_hooks(struct nb_hops *h, struct nb_run_hooks *hooks)
+static void pcap_hooks(void *b, struct nb_run_hooks *hooks)
 {
+	struct hops_pcap *h = b;
 	hooks->txlogs = h->logs;
 	hooks->n_txlogs = h->o.flows;
 }
 
-static void stop_thread(struct nb_hops *h)
+static void stop_thread(struct hops_pcap *h)
 {
 	if (!h->running)
 		return;
@@ -348,7 +274,7 @@ static int msg_cmp(const void *a, const void *b)
 
 /* Puts the sightings on the generator's clock: the offset drawn as a line between start and finish, so a
  * slewing CLOCK_REALTIME (NTP) moves no timestamp by more than its slew over the run. */
-static void to_monotonic(struct nb_hops *h)
+static void to_monotonic(struct hops_pcap *h)
 {
 	double span = (double)(h->c1.rt_ns - h->c0.rt_ns);
 	double slope = span > 0 ? (double)(h->c1.off_ns - h->c0.off_ns) / span : 0;
@@ -361,8 +287,9 @@ static void to_monotonic(struct nb_hops *h)
 			}
 }
 
-int nb_hops_finish(struct nb_hops *h, struct nb_report_hops *out)
+static int pcap_finish(void *b, struct nb_report_hops *out)
 {
+	struct hops_pcap *h = b;
 	stop_thread(h);
 	h->c1 = clock_pair_now();
 	size_t slots = (size_t)h->o.flows * NB_HOPS_RING_PER_FLOW;
@@ -385,8 +312,9 @@ int nb_hops_finish(struct nb_hops *h, struct nb_report_hops *out)
 	return r;
 }
 
-void nb_hops_free(struct nb_hops *h)
+static void pcap_free(void *b)
 {
+	struct hops_pcap *h = b;
 	if (!h)
 		return;
 	stop_thread(h);
@@ -400,3 +328,6 @@ void nb_hops_free(struct nb_hops *h)
 	free(h->log_mem);
 	free(h);
 }
+
+const struct nb_hops_ops nb_hops_pcap_ops = {
+    .name = "pcap", .start = pcap_start, .hooks = pcap_hooks, .finish = pcap_finish, .free = pcap_free};

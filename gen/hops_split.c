@@ -37,11 +37,13 @@ static const struct nb_hops_msg *find_msg(const struct nb_hops_input *in, uint32
 	return lo < in->n_msgs && in->msgs[lo].flow == flow && in->msgs[lo].seq == seq ? &in->msgs[lo] : NULL;
 }
 
-/* A crossing of interface i in direction d: its place in the order is its median time after the send. */
+/* A crossing of interface i in direction d: its place in the order is its median time after the send; on a
+ * tie, tie (the response crosses in the request's order reversed). */
 struct crossing {
 	int d;
 	unsigned i;
 	int64_t median_ns;
+	int tie;
 };
 
 static int crossing_cmp(const void *a, const void *b)
@@ -49,7 +51,24 @@ static int crossing_cmp(const void *a, const void *b)
 	const struct crossing *x = a, *y = b;
 	if (x->d != y->d)
 		return x->d - y->d;
-	return x->median_ns < y->median_ns ? -1 : x->median_ns > y->median_ns;
+	if (x->median_ns != y->median_ns)
+		return x->median_ns < y->median_ns ? -1 : 1;
+	return x->tie - y->tie;
+}
+
+/* Ties in the response's order: a bridge and its port can carry one timestamp (the kernel stamps a frame
+ * once, where it is queued to the port, and the bridge's capture reads the same stamp), so time alone
+ * cannot order them; the request crossed them in the path's order, and the response crosses it backwards. */
+static void break_ties(struct crossing *c, unsigned k)
+{
+	for (unsigned j = 0; j < k; j++) {
+		c[j].tie = (int)c[j].i;
+		if (c[j].d != 1)
+			continue;
+		for (unsigned r = 0; r < k; r++)
+			if (c[r].d == 0 && c[r].i == c[j].i)
+				c[j].tie = -(int)r;
+	}
 }
 
 /* The interfaces each direction was seen on, in the order crossed; returns how many. */
@@ -67,9 +86,13 @@ static unsigned order_crossings(const struct nb_hops_input *in, const struct nb_
 			if (!m)
 				continue;
 			qsort(v, m, sizeof(*v), i64_cmp);
-			out[k++] = (struct crossing){d, i, v[m / 2]};
+			out[k++] = (struct crossing){d, i, v[m / 2], (int)i};
 		}
 	free(v);
+	for (unsigned j = 0; j < k; j++)
+		out[j].tie = (int)out[j].i;
+	qsort(out, k, sizeof(*out), crossing_cmp); /* the request's order, by time (and index) */
+	break_ties(out, k);
 	qsort(out, k, sizeof(*out), crossing_cmp);
 	return k;
 }

@@ -11,11 +11,16 @@
 
 #include <sodium.h>
 
-/* Each side's label: the proofs of the two roles differ even over the same nonces. */
+/* Each side's labels: the proofs (and the frames' MACs) of the two roles differ even over the same input. */
 static const char *const labels[] = {
     [NB_AUTH_CLIENT] = "nbench client proof v1",
     [NB_AUTH_SERVER] = "nbench server proof v1",
 };
+static const char *const frame_labels[] = {
+    [NB_AUTH_CLIENT] = "nbench client frame v1",
+    [NB_AUTH_SERVER] = "nbench server frame v1",
+};
+#define SESSION_KEY_LABEL "nbench session key v1"
 
 int nb_auth_init(void)
 {
@@ -151,35 +156,88 @@ void nb_auth_nonce(unsigned char ret[NB_AUTH_NONCE_BYTES])
 	randombytes_buf(ret, NB_AUTH_NONCE_BYTES);
 }
 
-void nb_auth_proof(const struct nb_key *k, enum nb_auth_role who, uint16_t version,
-		   const unsigned char client_nonce[NB_AUTH_NONCE_BYTES],
-		   const unsigned char server_nonce[NB_AUTH_NONCE_BYTES],
-		   unsigned char ret[NB_AUTH_PROOF_BYTES])
+void nb_auth_hash(const void *buf, size_t len, unsigned char ret[NB_AUTH_HASH_BYTES])
+{
+	(void)nb_auth_init();
+	crypto_hash_sha256(ret, buf, len);
+}
+
+/* HMAC-SHA-256(key, label || transcript) into ret. */
+static void hmac_transcript(const unsigned char *key, size_t key_len, const char *label,
+			    const struct nb_auth_transcript *t,
+			    unsigned char ret[crypto_auth_hmacsha256_BYTES])
 {
 	crypto_auth_hmacsha256_state st;
-	const unsigned char ver[2] = {(unsigned char)(version >> 8), (unsigned char)version};
-	const char *label = labels[who == NB_AUTH_SERVER ? NB_AUTH_SERVER : NB_AUTH_CLIENT];
+	const unsigned char ver[2] = {(unsigned char)(t->version >> 8), (unsigned char)t->version};
 
 	(void)nb_auth_init();
-	crypto_auth_hmacsha256_init(&st, k->bytes, NB_KEY_BYTES);
+	crypto_auth_hmacsha256_init(&st, key, key_len);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, strlen(label));
 	crypto_auth_hmacsha256_update(&st, ver, sizeof(ver));
-	crypto_auth_hmacsha256_update(&st, client_nonce, NB_AUTH_NONCE_BYTES);
-	crypto_auth_hmacsha256_update(&st, server_nonce, NB_AUTH_NONCE_BYTES);
+	crypto_auth_hmacsha256_update(&st, t->client_nonce, NB_AUTH_NONCE_BYTES);
+	crypto_auth_hmacsha256_update(&st, t->server_nonce, NB_AUTH_NONCE_BYTES);
+	crypto_auth_hmacsha256_update(&st, t->hello_hash, NB_AUTH_HASH_BYTES);
 	crypto_auth_hmacsha256_final(&st, ret);
 	sodium_memzero(&st, sizeof(st));
 }
 
-bool nb_auth_verify(const struct nb_key *k, enum nb_auth_role who, uint16_t version,
-		    const unsigned char client_nonce[NB_AUTH_NONCE_BYTES],
-		    const unsigned char server_nonce[NB_AUTH_NONCE_BYTES],
+void nb_auth_proof(const struct nb_key *k, enum nb_auth_role who, const struct nb_auth_transcript *t,
+		   unsigned char ret[NB_AUTH_PROOF_BYTES])
+{
+	hmac_transcript(k->bytes, NB_KEY_BYTES,
+			labels[who == NB_AUTH_SERVER ? NB_AUTH_SERVER : NB_AUTH_CLIENT], t, ret);
+}
+
+bool nb_auth_verify(const struct nb_key *k, enum nb_auth_role who, const struct nb_auth_transcript *t,
 		    const unsigned char proof[NB_AUTH_PROOF_BYTES])
 {
 	unsigned char want[NB_AUTH_PROOF_BYTES];
-	nb_auth_proof(k, who, version, client_nonce, server_nonce, want);
+	nb_auth_proof(k, who, t, want);
 	bool ok = sodium_memcmp(want, proof, NB_AUTH_PROOF_BYTES) == 0;
 	sodium_memzero(want, sizeof(want));
 	return ok;
+}
+
+void nb_auth_session_key(const struct nb_key *k, const struct nb_auth_transcript *t,
+			 unsigned char ret[NB_AUTH_SKEY_BYTES])
+{
+	hmac_transcript(k->bytes, NB_KEY_BYTES, SESSION_KEY_LABEL, t, ret);
+}
+
+void nb_auth_mac(const unsigned char skey[NB_AUTH_SKEY_BYTES], enum nb_auth_role sender, uint64_t seq,
+		 const void *hdr, size_t hdr_len, const void *body, size_t body_len,
+		 unsigned char ret[NB_AUTH_MAC_BYTES])
+{
+	crypto_auth_hmacsha256_state st;
+	const char *label = frame_labels[sender == NB_AUTH_SERVER ? NB_AUTH_SERVER : NB_AUTH_CLIENT];
+	unsigned char be[8];
+
+	for (int i = 0; i < 8; i++)
+		be[i] = (unsigned char)(seq >> (56 - 8 * i));
+	(void)nb_auth_init();
+	crypto_auth_hmacsha256_init(&st, skey, NB_AUTH_SKEY_BYTES);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, strlen(label));
+	crypto_auth_hmacsha256_update(&st, be, sizeof(be));
+	crypto_auth_hmacsha256_update(&st, hdr, hdr_len);
+	crypto_auth_hmacsha256_update(&st, body, body_len);
+	crypto_auth_hmacsha256_final(&st, ret);
+	sodium_memzero(&st, sizeof(st));
+}
+
+bool nb_auth_mac_verify(const unsigned char skey[NB_AUTH_SKEY_BYTES], enum nb_auth_role sender, uint64_t seq,
+			const void *hdr, size_t hdr_len, const void *body, size_t body_len,
+			const unsigned char mac[NB_AUTH_MAC_BYTES])
+{
+	unsigned char want[NB_AUTH_MAC_BYTES];
+	nb_auth_mac(skey, sender, seq, hdr, hdr_len, body, body_len, want);
+	bool ok = sodium_memcmp(want, mac, NB_AUTH_MAC_BYTES) == 0;
+	sodium_memzero(want, sizeof(want));
+	return ok;
+}
+
+void nb_auth_wipe(void *buf, size_t n)
+{
+	sodium_memzero(buf, n);
 }
 
 void nb_auth_token_new(unsigned char ret[NB_AUTH_TOKEN_BYTES])

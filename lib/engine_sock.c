@@ -499,6 +499,7 @@ static void sock_unlisten(struct nb_engine *e)
 static const struct nb_engine_caps sock_caps = {
     .protos = NB_BIT(NB_PROTO_TCP) | NB_BIT(NB_PROTO_UDP),
     .tests = NB_BIT(NB_TEST_STREAM) | NB_BIT(NB_TEST_RR) | NB_BIT(NB_TEST_CRR),
+    .kernel_stack = true,
 };
 
 const struct nb_engine_ops nb_engine_sock = {

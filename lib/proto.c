@@ -5,13 +5,11 @@
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "nbench/clock.h"
 
@@ -26,7 +24,8 @@ int nb_frame_decode_hdr(const void *buf, size_t len, struct nb_frame_hdr *ret)
 	memcpy(&v16, p + 4, 2);
 	ret->version = ntohs(v16);
 	memcpy(&v16, p + 6, 2);
-	ret->type = ntohs(v16);
+	ret->type = ntohs(v16) & (uint16_t)~NB_FRAME_MAC;
+	ret->mac = ntohs(v16) & NB_FRAME_MAC;
 	memcpy(&v32, p + 8, 4);
 	ret->len = ntohl(v32);
 	if (ret->version != NB_PROTO_VERSION)
@@ -66,123 +65,6 @@ cJSON *nb_frame_parse_body(const void *body, size_t len)
 		return NULL;
 	}
 	return j;
-}
-
-static int send_all_fd(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int nb_proto_send(int fd, enum nb_msg_type type, const cJSON *body)
-{
-	char *txt = body ? cJSON_PrintUnformatted(body) : NULL;
-	const char *b = txt ? txt : "{}";
-	size_t blen = strlen(b);
-	char *buf = malloc(NB_PROTO_HDR_BYTES + blen);
-	int r;
-
-	if (!buf) {
-		free(txt);
-		return -ENOMEM;
-	}
-	ssize_t n = nb_frame_encode(buf, NB_PROTO_HDR_BYTES + blen, (uint16_t)type, b, blen);
-	r = n < 0 ? (int)n : send_all_fd(fd, buf, (size_t)n);
-	free(buf);
-	free(txt);
-	return r;
-}
-
-int nb_proto_send_error(int fd, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cJSON *j = cJSON_CreateObject();
-	if (!j)
-		return -ENOMEM;
-	cJSON_AddStringToObject(j, "message", msg);
-	int r = nb_proto_send(fd, NB_MSG_ERROR, j);
-	cJSON_Delete(j);
-	return r;
-}
-
-/* Reads exactly len bytes by the deadline. */
-static int recv_exact(int fd, void *buf, size_t len, int64_t deadline_ns)
-{
-	char *p = buf;
-	while (len) {
-		if (deadline_ns >= 0) {
-			int64_t left = deadline_ns - nb_now_ns();
-			if (left <= 0)
-				return -ETIMEDOUT;
-			struct pollfd pfd = {.fd = fd, .events = POLLIN};
-			int pr = poll(&pfd, 1, (int)((left + NB_NS_PER_MS - 1) / NB_NS_PER_MS));
-			if (pr < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (pr == 0)
-				return -ETIMEDOUT;
-		}
-		ssize_t n = recv(fd, p, len, deadline_ns >= 0 ? MSG_DONTWAIT : 0);
-		if (n == 0)
-			return -ECONNRESET;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_body,
-		  uint16_t *ret_peer_version)
-{
-	unsigned char hdr[NB_PROTO_HDR_BYTES];
-	struct nb_frame_hdr h;
-	int r;
-
-	*ret_body = NULL;
-	r = recv_exact(fd, hdr, sizeof(hdr), deadline_ns);
-	if (r < 0)
-		return r;
-	r = nb_frame_decode_hdr(hdr, sizeof(hdr), &h);
-	if (ret_peer_version && r != -EBADMSG) /* not ours: h was not filled */
-		*ret_peer_version = h.version;
-	if (r < 0)
-		return r;
-	char *body = malloc(h.len + 1);
-	if (!body)
-		return -ENOMEM;
-	r = recv_exact(fd, body, h.len, deadline_ns);
-	if (r < 0) {
-		free(body);
-		return r;
-	}
-	cJSON *j = nb_frame_parse_body(body, h.len);
-	free(body);
-	if (!j)
-		return -EBADMSG;
-	*ret_type = h.type;
-	*ret_body = j;
-	return 0;
 }
 
 /* int64_t's range as doubles: [-2^63, 2^63). A double outside it does not convert (C11 6.3.1.4). */
@@ -580,8 +462,10 @@ int nb_test_ack_from_json(const cJSON *j, struct nb_test_ack *a, char *err, size
 cJSON *nb_path_req_to_json(const struct nb_path_req *r)
 {
 	cJSON *o = cJSON_CreateObject();
-	if (o)
+	if (o) {
 		cJSON_AddStringToObject(o, "kind", r->kind);
+		cJSON_AddNumberToObject(o, "for_ns", (double)r->for_ns);
+	}
 	return o;
 }
 
@@ -592,6 +476,7 @@ int nb_path_req_from_json(const cJSON *j, struct nb_path_req *r, char *err, size
 	if (dec_begin(&d, j, "path request", err, errlen) < 0)
 		return d.rc;
 	dec_str(&d, "kind", r->kind, sizeof(r->kind));
+	r->for_ns = dec_int(&d, "for_ns", 1, NB_MAX_DURATION_NS);
 	return d.rc;
 }
 

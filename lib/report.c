@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ void nb_report_free(struct nb_report *r)
 	r->path_json = NULL;
 	free(r->hops);
 	r->hops = NULL;
+	free(r->capture);
+	r->capture = NULL;
 	for (unsigned i = 0; i < r->n_ifaces; i++)
 		nb_nic_snap_free(&r->ifaces[i].delta);
 	free(r->ifaces);
@@ -298,6 +301,87 @@ static void text_hosts(const struct nb_report *r, FILE *out)
 	if (r->server_pid > 0)
 		fprintf(out, ", pid %d", r->server_pid);
 	fputc('\n', out);
+}
+
+/* The server container's limits: "cpus any, memory unlimited", "cpus 0-1, 1.5 CPUs, memory 512 MiB". */
+static size_t limits_text(const cJSON *cg, char *buf, size_t len)
+{
+	const cJSON *cpuset = cJSON_GetObjectItemCaseSensitive(cg, "cpuset_cpus");
+	double nano = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "nano_cpus"));
+	double quota = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "cpu_quota_us"));
+	double period = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "cpu_period_us"));
+	double mem = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "memory_bytes"));
+	double pids = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cg, "pids_limit"));
+	const char *set = cJSON_IsString(cpuset) && *cpuset->valuestring ? cpuset->valuestring : NULL;
+	size_t n = 0;
+
+#define ADD(...) n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, __VA_ARGS__)
+	ADD("cpus %s", set ? set : "any");
+	if (nano > 0)
+		ADD(", %.2f CPUs", nano / 1e9);
+	if (quota > 0)
+		ADD(", quota %.0f us per %.0f us", quota, period > 0 ? period : 100000);
+	if (mem > 0)
+		ADD(", memory %.0f MiB", mem / (1 << 20));
+	else
+		ADD(", memory unlimited");
+	if (pids > 0)
+		ADD(", pids %.0f", pids);
+#undef ADD
+	return n;
+}
+
+void nb_report_engine(const char *path_json, char *buf, size_t len)
+{
+	cJSON *o = path_json ? cJSON_Parse(path_json) : NULL;
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "docker"), *e, *p, *c;
+	char lim[160] = "";
+	size_t n = 0;
+
+	if (len)
+		*buf = '\0';
+	if (!d) {
+		cJSON_Delete(o);
+		return;
+	}
+	e = cJSON_GetObjectItemCaseSensitive(d, "engine");
+	if (!e) {
+		snprintf(buf, len, "Docker (the engine did not answer)");
+		cJSON_Delete(o);
+		return;
+	}
+#define S(obj, key)                                                                                          \
+	(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, key))                                          \
+	     ? cJSON_GetObjectItemCaseSensitive(obj, key)->valuestring                                       \
+	     : "?")
+	n = (size_t)snprintf(buf, len, "Docker %s (API %s), storage %s, iptables %s, cgroup v%s %s",
+			     S(e, "version"), S(e, "api_version"), S(e, "storage_driver"), S(e, "iptables"),
+			     S(e, "cgroup_version"), S(e, "cgroup_driver"));
+	p = cJSON_GetObjectItemCaseSensitive(d, "userland_proxy");
+	if (n < len && !cJSON_IsNull(p) && p)
+		n += (size_t)snprintf(buf + n, len - n, ", userland proxy %s",
+				      cJSON_IsTrue(p)	 ? "on"
+				      : cJSON_IsFalse(p) ? "off"
+							 : "unknown");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d, "containers"))
+	{
+		if (strcmp(S(c, "role"), "server") || n >= len)
+			continue;
+		limits_text(cJSON_GetObjectItemCaseSensitive(c, "cgroup"), lim, sizeof(lim));
+		n += (size_t)snprintf(buf + n, len - n, "; container %s on network %s: %s", S(c, "name"),
+				      S(c, "network"), lim);
+	}
+#undef S
+	cJSON_Delete(o);
+}
+
+static void text_engine(const struct nb_report *r, FILE *out)
+{
+	char e[512];
+
+	nb_report_engine(r->path_json, e, sizeof(e));
+	if (*e)
+		fprintf(out, "engine:    %s\n", e);
 }
 
 static void text_stream(const struct nb_report *r, FILE *out)
@@ -574,12 +658,30 @@ static void text_ifaces(const struct nb_report *r, bool counters, FILE *out)
 				text_iface(&r->ifaces[i], counters, out);
 }
 
-static int write_text(const struct nb_report *r, bool counters, FILE *out)
+/* What runs where, known before the first interval: the title, the settings, the hosts, the engine. */
+static void text_head(const struct nb_report *r, FILE *out)
 {
 	text_header(r, out);
 	text_settings(r, out);
-	text_placement(r, out);
 	text_hosts(r, out);
+	text_engine(r, out); /* the path's container engine, when it has one: known before the run */
+}
+
+void nb_report_write_text_head(const struct nb_report *r, FILE *out)
+{
+	text_head(r, out);
+	fputc('\n', out);
+}
+
+static int write_text(const struct nb_report *r, unsigned flags, FILE *out)
+{
+	bool counters = flags & NB_TEXT_COUNTERS;
+	if (flags & NB_TEXT_NO_HEAD)
+		fputc('\n', out); /* after the interim lines */
+	else
+		text_head(r, out);
+	/* what was seen during the run: where each side ran, the interfaces' counters */
+	text_placement(r, out);
 	if (r->dpdk.pmd[0])
 		text_dpdk(r, out);
 	text_ifaces(r, counters, out);
@@ -601,6 +703,8 @@ static int write_text(const struct nb_report *r, bool counters, FILE *out)
 		fputc('\n', out);
 		nb_report_text_hops(r->hops, r->path, out);
 	}
+	if (r->capture)
+		nb_report_text_capture(r->capture, out);
 	for (unsigned i = 0; i < r->n_notes; i++)
 		fprintf(out, "note: %s\n", r->notes[i]);
 	if (!r->complete)
@@ -611,12 +715,29 @@ static int write_text(const struct nb_report *r, bool counters, FILE *out)
 
 int nb_report_write_text(const struct nb_report *r, FILE *out)
 {
-	return write_text(r, false, out);
+	return write_text(r, 0, out);
 }
 
 int nb_report_write_text_counters(const struct nb_report *r, FILE *out)
 {
-	return write_text(r, true, out);
+	return write_text(r, NB_TEXT_COUNTERS, out);
+}
+
+int nb_report_write_text_flags(const struct nb_report *r, unsigned flags, FILE *out)
+{
+	return write_text(r, flags, out);
+}
+
+void nb_report_text_capture(const struct nb_report_capture *c, FILE *out)
+{
+	fprintf(out, "capture:   %s: %llu packets from %u interfaces, %llu bytes", c->file,
+		(unsigned long long)c->packets, c->n_ifs, (unsigned long long)c->file_bytes);
+	fprintf(out,
+		" (%llu cut to %u bytes, %llu left out past the %llu-byte cap, %llu dropped by the kernel)\n",
+		(unsigned long long)c->truncated, c->snap_bytes, (unsigned long long)c->over_cap,
+		(unsigned long long)c->max_bytes, (unsigned long long)c->dropped);
+	if (c->error[0])
+		fprintf(out, "capture:   INCOMPLETE: %s\n", c->error);
 }
 
 static void fmt_us(double ns, char *buf, size_t len)
@@ -624,13 +745,49 @@ static void fmt_us(double ns, char *buf, size_t len)
 	snprintf(buf, len, "%.2f", ns / 1000.0);
 }
 
+double nb_report_hops_probe_ns(const struct nb_report_hops *h)
+{
+	if (h->probe_hits <= 0 || !h->runs_with)
+		return NAN;
+	if (h->rtt_p50_without_ns > 0 && h->rtt_p50_with_ns > 0)
+		return (double)(h->rtt_p50_with_ns - h->rtt_p50_without_ns) / h->probe_hits;
+	if (h->rtt_without_ns > 0)
+		return (h->rtt_with_ns - h->rtt_without_ns) / h->probe_hits;
+	return NAN;
+}
+
+/* What the eBPF backend adds: the probes' hits and each one's share of the overhead; the records checked
+ * against the generator's log. */
+static void text_hops_ebpf(const struct nb_report_hops *h, FILE *out)
+{
+	double c = nb_report_hops_probe_ns(h);
+	if (isfinite(c))
+		fprintf(
+		    out,
+		    "  probes: %.1f hits per transaction, %.0f ns each (the %s round trip's overhead shared "
+		    "out; each segment holds about one)\n",
+		    h->probe_hits, c, h->rtt_p50_with_ns > 0 ? "median" : "mean");
+	else if (h->probe_hits > 0)
+		fprintf(out, "  probes: %.1f hits per transaction\n", h->probe_hits);
+	fprintf(out,
+		"  records: %llu checked against the generator's log, %llu start at its send and end by its "
+		"receive, %.2f us before it on average\n",
+		(unsigned long long)h->records_checked, (unsigned long long)h->records_consistent,
+		h->tail_ns / 1000.0);
+	if (h->ring_evicted)
+		fprintf(out, "  left out: %llu transactions (out of order or beyond the chains kept)\n",
+			(unsigned long long)h->ring_evicted);
+}
+
 void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE *out)
 {
-	fprintf(out,
-		"hops on %s: %llu of %llu transactions seen on every interface both ways, mean round trip "
-		"%.2f us\n",
-		path && path[0] ? path : "the path", (unsigned long long)h->decomposed,
-		(unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
+	bool ebpf = !strcmp(h->backend, "ebpf");
+	fprintf(
+	    out,
+	    "hops (%s) on %s: %llu of %llu transactions seen on every interface both ways, mean round trip "
+	    "%.2f us\n",
+	    h->backend[0] ? h->backend : "pcap", path && path[0] ? path : "the path",
+	    (unsigned long long)h->decomposed, (unsigned long long)h->txns, h->rtt_mean_ns / 1000.0);
 	if (h->n)
 		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %6s  %s\n", "segment (us)", "from > to", "p50",
 			"p90", "p99", "mean", "share", "");
@@ -649,23 +806,29 @@ void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE 
 		for (unsigned k = 0; k < i; k++)
 			before += h->seg[k].share;
 		int lo = (int)(before * 40 + 0.5), hi = (int)((before + g->share) * 40 + 0.5);
+		/* a segment of less than a column is a '.', one of no time at all nothing */
+		char sliver = g->mean_ns > 0 ? '.' : '\0';
 		for (int k = 0; k < 40; k++)
-			bar[k] = k < lo ? ' ' : k < hi || (k == lo && hi <= lo) ? '#' : '\0';
+			bar[k] = k < lo ? ' ' : k < hi ? '#' : k == lo && hi <= lo ? sliver : '\0';
 		bar[40] = '\0';
 		fprintf(out, "  %-16s %-29s %7s %7s %7s %7s %5.1f%%  |%s\n", g->segment, ft, a, b, c, d,
 			100.0 * g->share, bar);
 		if (g->unseen[0])
 			fprintf(out, "  %-16s (spans %s: no capture sees inside it)\n", "", g->unseen);
+		else if (g->samples && g->p99_ns == 0)
+			fprintf(out, "  %-16s (both ends carry one timestamp: not separable by %s)\n", "",
+				ebpf ? "the probes" : "capture");
 	}
 	if (h->runs_with && h->rtt_without_ns > 0)
 		fprintf(
 		    out,
-		    "  capture overhead: mean round trip %.2f us without capture, %.2f us with (%+.2f us, "
-		    "%+.1f%%)\n",
-		    h->rtt_without_ns / 1000.0, h->rtt_with_ns / 1000.0,
-		    (h->rtt_with_ns - h->rtt_without_ns) / 1000.0,
+		    "  %s overhead: mean round trip %.2f us without %s, %.2f us with (%+.2f us, %+.1f%%)\n",
+		    ebpf ? "probe" : "capture", h->rtt_without_ns / 1000.0, ebpf ? "probes" : "capture",
+		    h->rtt_with_ns / 1000.0, (h->rtt_with_ns - h->rtt_without_ns) / 1000.0,
 		    100.0 * (h->rtt_with_ns - h->rtt_without_ns) / h->rtt_without_ns);
-	if (h->ring_evicted || h->pcap_dropped)
+	if (ebpf)
+		text_hops_ebpf(h, out);
+	if (!ebpf && (h->ring_evicted || h->pcap_dropped))
 		fprintf(out,
 			"  capture lost: %llu sightings fell out of the ring, %llu packets dropped by the "
 			"kernel\n",
@@ -742,6 +905,15 @@ void nb_report_text_interval(const struct nb_test_cfg *cfg, const struct nb_inte
 static void j_num(cJSON *o, const char *k, double v)
 {
 	cJSON_AddNumberToObject(o, k, v);
+}
+
+/* v, or null when it does not apply */
+static void j_num_if(cJSON *o, const char *k, bool applies, double v)
+{
+	if (applies)
+		cJSON_AddNumberToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
 }
 
 static void j_u64(cJSON *o, const char *k, uint64_t v)
@@ -890,6 +1062,9 @@ static cJSON *j_start(const struct nb_report *r)
 	j_str_or_null(path, "topo", r->topo_name);
 	cJSON *cfg = r->path_json ? cJSON_Parse(r->path_json) : NULL;
 	cJSON_AddItemToObject(path, "config", cfg ? cfg : cJSON_CreateNull());
+	char engine[512];
+	nb_report_engine(r->path_json, engine, sizeof(engine));
+	j_str_or_null(path, "engine", engine);
 	nb_report_nics_json(r, o);
 	return o;
 }
@@ -982,9 +1157,34 @@ cJSON *nb_report_hops_json(const struct nb_report_hops *h)
 	return a;
 }
 
+cJSON *nb_report_capture_json(const struct nb_report_capture *c)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "interfaces");
+	cJSON_AddStringToObject(o, "file", c->file);
+	j_u64(o, "snap_bytes", c->snap_bytes);
+	j_u64(o, "max_bytes", c->max_bytes);
+	j_u64(o, "file_bytes", c->file_bytes);
+	j_u64(o, "packets", c->packets);
+	j_u64(o, "truncated", c->truncated);
+	j_u64(o, "over_cap", c->over_cap);
+	j_u64(o, "kernel_dropped", c->dropped);
+	j_str_or_null(o, "error", c->error);
+	for (unsigned i = 0; a && i < c->n_ifs; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", c->ifs[i].name);
+		j_str_or_null(e, "netns", c->ifs[i].netns);
+		j_u64(e, "packets", c->ifs[i].packets);
+		j_u64(e, "kernel_dropped", c->ifs[i].dropped);
+		cJSON_AddItemToArray(a, e);
+	}
+	return o;
+}
+
 static cJSON *j_hops_capture(const struct nb_report_hops *h)
 {
 	cJSON *o = cJSON_CreateObject();
+	bool ebpf = !strcmp(h->backend, "ebpf");
+	cJSON_AddStringToObject(o, "backend", h->backend[0] ? h->backend : "pcap");
 	j_u64(o, "transactions", h->txns);
 	j_u64(o, "decomposed", h->decomposed);
 	j_num(o, "rtt_mean_ns", h->rtt_mean_ns);
@@ -992,11 +1192,20 @@ static cJSON *j_hops_capture(const struct nb_report_hops *h)
 	j_num(o, "rtt_mean_with_capture_ns", h->rtt_with_ns);
 	j_num(o, "overhead_ns",
 	      h->runs_with && h->rtt_without_ns > 0 ? h->rtt_with_ns - h->rtt_without_ns : 0);
+	j_num_if(o, "rtt_p50_without_capture_ns", h->rtt_p50_without_ns > 0, (double)h->rtt_p50_without_ns);
+	j_num_if(o, "rtt_p50_with_capture_ns", h->rtt_p50_with_ns > 0, (double)h->rtt_p50_with_ns);
 	j_u64(o, "runs_without", h->runs_without);
 	j_u64(o, "runs_with", h->runs_with);
 	j_u64(o, "ring_evicted", h->ring_evicted);
 	j_u64(o, "pcap_dropped", h->pcap_dropped);
 	cJSON_AddStringToObject(o, "clock", h->clock);
+	/* ebpf: the probes and the records; null for pcap */
+	double c = nb_report_hops_probe_ns(h);
+	j_num_if(o, "probe_hits_per_txn", ebpf, h->probe_hits);
+	j_num_if(o, "probe_ns_per_hit", ebpf && isfinite(c), isfinite(c) ? c : 0);
+	j_num_if(o, "records_checked", ebpf, (double)h->records_checked);
+	j_num_if(o, "records_consistent", ebpf, (double)h->records_consistent);
+	j_num_if(o, "tail_ns", ebpf, h->tail_ns);
 	return o;
 }
 
@@ -1073,6 +1282,8 @@ static cJSON *j_end(const struct nb_report *r)
 	}
 	cJSON_AddItemToObject(o, "interfaces", j_iface_counts(r, false));
 	cJSON_AddItemToObject(o, "server_interfaces", j_iface_counts(r, true));
+	if (r->capture)
+		cJSON_AddItemToObject(o, "capture", nb_report_capture_json(r->capture));
 	if (r->hops) {
 		cJSON_AddItemToObject(o, "hops", nb_report_hops_json(r->hops));
 		cJSON_AddItemToObject(o, "hops_capture", j_hops_capture(r->hops));
@@ -1106,59 +1317,22 @@ int nb_report_write_json(const struct nb_report *r, FILE *out)
 /* ---- CSV ---- */
 
 static const char *const csv_cols[] = {
-    "test",
-    "proto",
-    "path",
-    "host",
-    "flows",
-    "msg_bytes",
-    "req_bytes",
-    "resp_bytes",
-    "depth",
-    "rate_tps",
-    "rate_bps",
-    "duration_s",
-    "goodput_bps",
-    "bytes_sent",
-    "bytes_received",
-    "packets_sent",
-    "packets_received",
-    "lost",
-    "reordered",
-    "transactions",
-    "transactions_per_s",
-    "lat_min_ns",
-    "lat_mean_ns",
-    "lat_p50_ns",
-    "lat_p90_ns",
-    "lat_p99_ns",
-    "lat_p999_ns",
-    "lat_max_ns",
-    "cpu_source",
-    "cpu_util",
-    "cycles_per_byte",
-    "cycles_per_transaction",
-    "gen_cpus",
-    "resp_cpus",
-    "complete",
+    "test", "proto", "path", "host", "flows", "msg_bytes", "req_bytes", "resp_bytes", "depth", "rate_tps",
+    "rate_bps", "duration_s", "goodput_bps", "bytes_sent", "bytes_received", "packets_sent",
+    "packets_received", "lost", "reordered", "transactions", "transactions_per_s", "lat_min_ns",
+    "lat_mean_ns", "lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns", "cpu_source",
+    "cpu_util", "cycles_per_byte", "cycles_per_transaction", "gen_cpus", "resp_cpus", "complete",
     "drivers",	      /* the path's interfaces' drivers, "veth;bridge" */
     "if_drops",	      /* the sum of their link drop counters' rises in the measured window */
     "if_errors",      /* and of their link error counters' (the kernel's stats64, not the drivers') */
     "server_drivers", /* the same three of the responder's host's interfaces (-H), empty without */
-    "server_if_drops",
-    "server_if_errors",
+    "server_if_drops", "server_if_errors",
     /* TCP stream and rr: the generator's sockets (summed over the flows: retransmits in the measured
      * window, cwnd and pacing summed, srtt and rttvar their mean), then the responder's; empty without */
-    "tcp_retransmits",
-    "tcp_cwnd_bytes",
-    "tcp_srtt_us",
-    "tcp_rttvar_us",
-    "tcp_pacing_rate_bps",
-    "server_tcp_retransmits",
-    "server_tcp_cwnd_bytes",
-    "server_tcp_srtt_us",
-    "server_tcp_rttvar_us",
+    "tcp_retransmits", "tcp_cwnd_bytes", "tcp_srtt_us", "tcp_rttvar_us", "tcp_pacing_rate_bps",
+    "server_tcp_retransmits", "server_tcp_cwnd_bytes", "server_tcp_srtt_us", "server_tcp_rttvar_us",
     "server_tcp_pacing_rate_bps",
+    "engine", /* the container engine of the path (nb_report_engine), empty for nbench's own paths */
 };
 
 /* RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
@@ -1297,7 +1471,10 @@ int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header)
 	csv_ifaces(r, false, false, out);
 	csv_ifaces(r, true, false, out);
 	csv_tcp(&r->tcp, false, out);
-	csv_tcp(&r->server_tcp, true, out);
+	csv_tcp(&r->server_tcp, false, out);
+	char engine[512];
+	nb_report_engine(r->path_json, engine, sizeof(engine));
+	csv_str(out, engine, true);
 	if (r->hops) {
 		fputc('\n', out);
 		nb_report_write_hops_csv(r->hops, r->path, out, true);

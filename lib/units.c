@@ -143,6 +143,20 @@ int nb_parse_rate(const char *s, double *ret)
 	return parse_scaled(s, tab, ret);
 }
 
+int nb_parse_pct(const char *s, double *ret)
+{
+	char *end;
+	if (!s)
+		return -EINVAL;
+	double v = strtod(s, &end);
+	if (end == s || (*end && strcmp(end, "%")))
+		return -EINVAL;
+	if (!isfinite(v))
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
 int nb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
 	uint64_t v;

@@ -1,8 +1,10 @@
 #!/bin/bash
 # `meson install` of this build into a temporary DESTDIR: the binary, guest-build, the systemd unit and the
 # man page land where they should; the unit passes `systemd-analyze verify` with no warning; the page renders
-# with `man -l` with no warning; and every command, subcommand and long option that `--help` prints is in the
-# page's source, so the page cannot fall behind the CLI.
+# with `man -l` with no warning; every command, subcommand and long option that `--help` prints is in the
+# page's source, so the page cannot fall behind the CLI; and docs_check.py holds the rendered page (at two
+# widths) and README's synopses against every --help: each command section's options are its --help's, both
+# ways, nothing renders broken, and a value shown in a synopsis is the option's default.
 # usage: install.sh BUILD_DIR NBENCH_BINARY MAN_SOURCE HAVE_SCDOC(true|false)
 set -u
 build=$1 nbench=$2 scd=$3 have_scdoc=$4
@@ -114,6 +116,17 @@ done
 [ "$n" -gt 20 ] && ok "$n long options from --help, all in the page" || bad "only $n long options found in --help"
 # every NBENCH_* variable the code reads is in ENVIRONMENT
 root=$(dirname "$scd")/..
+# the rendered page, section by section, and README, against --help
+if [ -n "$page" ] && command -v man > /dev/null && command -v python3 > /dev/null; then
+	for w in 80 100; do
+		MANWIDTH=$w man -l "$page" > "$dest/page$w.txt" 2> /dev/null
+		python3 "$(dirname "$0")/docs_check.py" "$nbench" "$dest/page$w.txt" "$root/README.md" |
+			sed "s/^/MANWIDTH=$w: /"
+		[ "${PIPESTATUS[0]}" = 0 ] || fail=1
+	done
+else
+	echo "note: no man page, man or python3: the rendered page and README are not checked against --help"
+fi
 for v in $(grep -rhoE 'getenv\("NBENCH_[A-Z_]+"\)' "$root"/cli "$root"/lib "$root"/topo "$root"/gen \
 	"$root"/responder 2>/dev/null | grep -oE 'NBENCH_[A-Z_]+' | sort -u); do
 	grep -q "$v" <<< "$src" || bad "environment variable $v (read by the code) is not in the page"

@@ -4,6 +4,8 @@
  * inside the step's namespace (a netlink socket stays in the namespace it was created in, so the calling
  * thread only visits the namespace to open it); sysctls and nft rulesets are done while the calling
  * thread visits the namespace, because /proc/sys/net and libnftables follow the thread's namespace.
+ * The steps of a VM path's server end (its tap, its vhost-user backend, its guest) are topo/vm/'s, through
+ * vm/vm.h; --wire's (NB_STEP_NIC, NB_STEP_QDISC) are wire.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,56 +26,17 @@
 #include <nftables/libnftables.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 struct nb_apply {
 	const struct nb_plan *plan;
 	const struct nb_launch *launch;
-	struct nb_vu_backend *vu; /* NB_STEP_VHOST_USER's backend, for NB_STEP_GUEST after it */
+	struct nb_vm_steps *vm; /* what NB_STEP_VHOST_USER hands on to NB_STEP_GUEST (topo/vm/) */
 	struct {
 		char ns[NB_NS_NAME_MAX];
 		struct nl_sock *sk;
 	} socks[NB_TOPO_MAX_NS + 1];
 };
-
-int nb_nl_err(int nlerr)
-{
-	switch (nlerr < 0 ? -nlerr : nlerr) {
-	case 0:
-		return 0;
-	case NLE_INTR:
-		return -EINTR;
-	case NLE_AGAIN:
-		return -EAGAIN;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	case NLE_EXIST:
-		return -EEXIST;
-	case NLE_INVAL:
-	case NLE_PARSE_ERR:
-		return -EINVAL;
-	case NLE_RANGE:
-		return -ERANGE;
-	case NLE_OPNOTSUPP:
-		return -EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT:
-		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:
-		return -ENOENT;
-	case NLE_NOADDR:
-		return -EADDRNOTAVAIL;
-	case NLE_BUSY:
-		return -EBUSY;
-	case NLE_NOACCESS:
-		return -EACCES;
-	case NLE_PERM:
-		return -EPERM;
-	case NLE_NODEV:
-		return -ENODEV;
-	default:
-		return -EIO;
-	}
-}
 
 int nb_apply_open(const struct nb_plan *p, const struct nb_launch *l, struct nb_apply **ret)
 {
@@ -102,7 +65,7 @@ void nb_apply_close(struct nb_apply *a)
 	for (size_t i = 0; i < sizeof(a->socks) / sizeof(a->socks[0]); i++)
 		if (a->socks[i].sk)
 			nl_socket_free(a->socks[i].sk);
-	free(a->vu);
+	nb_vm_steps_free(a->vm);
 	free(a);
 }
 
@@ -166,6 +129,8 @@ static int link_add(struct nl_sock *sk, const struct nb_step *s)
 		peer = rtnl_link_veth_get_peer(link);
 		rtnl_link_set_name(peer, s->peer);
 		rtnl_link_set_ns_fd(peer, fd);
+		if (s->mtu)
+			rtnl_link_set_mtu(peer, s->mtu);
 		rtnl_link_put(peer);
 	} else {
 		link = rtnl_link_alloc();
@@ -178,6 +143,8 @@ static int link_add(struct nl_sock *sk, const struct nb_step *s)
 		}
 	}
 	rtnl_link_set_name(link, s->ifname);
+	if (s->mtu)
+		rtnl_link_set_mtu(link, s->mtu);
 	r = nb_nl_err(rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL));
 	if (s->kind == NB_STEP_VETH)
 		rtnl_link_veth_release(link);
@@ -267,7 +234,7 @@ out:
 }
 
 /* The route `ip route add DST via GW dev DEV proto 78` makes: main table, nbench's protocol number, scope
- * universe. */
+ * universe; without GW, `ip route add DST dev DEV proto 78 scope link` (on the link). */
 static int route_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bool add)
 {
 	struct rtnl_route *rt = NULL;
@@ -276,7 +243,7 @@ static int route_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bo
 	int r;
 
 	r = nb_nl_err(nl_addr_parse(s->addr, AF_INET, &dst));
-	if (!r)
+	if (!r && *s->via)
 		r = nb_nl_err(nl_addr_parse(s->via, AF_INET, &gw));
 	if (r)
 		goto out;
@@ -292,10 +259,11 @@ static int route_op(struct nl_sock *sk, const struct nb_step *s, int ifindex, bo
 		goto out;
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
 	rtnl_route_set_protocol(rt, NB_RTPROT);
-	rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
+	rtnl_route_set_scope(rt, gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
 	rtnl_route_set_type(rt, RTN_UNICAST);
 	rtnl_route_nh_set_ifindex(nh, ifindex);
-	rtnl_route_nh_set_gateway(nh, gw);
+	if (gw)
+		rtnl_route_nh_set_gateway(nh, gw);
 	rtnl_route_add_nexthop(rt, nh);
 	nh = NULL; /* owned by rt now */
 	r = nb_nl_err(add ? rtnl_route_add(sk, rt, NLM_F_EXCL) : rtnl_route_delete(sk, rt, 0));
@@ -328,7 +296,8 @@ static int link_index(struct nl_sock *sk, const char *ifname, int *ret)
 static int nl_step(struct nb_apply *a, const struct nb_step *s, bool apply)
 {
 	struct nl_sock *sk;
-	int ifindex, r = get_sock(a, s->ns, &sk);
+	/* a macvlan is made in its parent's namespace (and born in its own) */
+	int ifindex, r = get_sock(a, s->kind == NB_STEP_MACVLAN && apply ? s->peer_ns : s->ns, &sk);
 
 	if (r)
 		return r;
@@ -346,6 +315,9 @@ static int nl_step(struct nb_apply *a, const struct nb_step *s, bool apply)
 		return nb_nic_step(sk, s, apply);
 	case NB_STEP_QDISC:
 		return nb_qdisc_step(sk, s, apply);
+	case NB_STEP_VXLAN:
+	case NB_STEP_MACVLAN:
+		return nb_overlay_step(sk, s, apply);
 	case NB_STEP_ADDR:
 	case NB_STEP_ROUTE:
 		r = link_index(sk, s->ifname, &ifindex);
@@ -510,6 +482,10 @@ static const char *hint(const struct nb_step *s, int r)
 			return " (kernel has no network namespaces: CONFIG_NET_NS)";
 		case NB_STEP_QDISC:
 			return " (kernel has no tbf: CONFIG_NET_SCH_TBF)";
+		case NB_STEP_VXLAN:
+			return " (kernel has no VXLAN: CONFIG_VXLAN)";
+		case NB_STEP_MACVLAN:
+			return " (kernel has no macvlan: CONFIG_MACVLAN)";
 		default:
 			break;
 		}
@@ -546,7 +522,8 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len)
 		snprintf(buf, len, "adding address %s to %s in %s", s->addr, s->ifname, s->ns);
 		break;
 	case NB_STEP_ROUTE:
-		snprintf(buf, len, "adding route %s via %s in %s", s->addr, s->via, s->ns);
+		snprintf(buf, len, "adding route %s %s %s in %s", s->addr, *s->via ? "via" : "dev",
+			 *s->via ? s->via : s->ifname, s->ns);
 		break;
 	case NB_STEP_SYSCTL:
 		snprintf(buf, len, "setting %s=%s in %s", s->key, s->val, s->ns);
@@ -572,6 +549,20 @@ void nb_step_describe(const struct nb_step *s, char *buf, size_t len)
 	case NB_STEP_QDISC:
 		snprintf(buf, len, "shaping %s in %s to %.0f bit/s (tbf)", s->ifname, s->ns, s->rate_bps);
 		break;
+	case NB_STEP_VXLAN:
+		snprintf(buf, len, "creating vxlan %s (id %u, to %s) in %s", s->ifname, s->vni, s->addr,
+			 s->ns);
+		break;
+	case NB_STEP_MACVLAN:
+		snprintf(buf, len, "creating macvlan %s of %s in %s", s->ifname,
+			 *s->peer ? s->peer : "the link to the client", s->ns);
+		break;
+	case NB_STEP_DOCKER_NET:
+		snprintf(buf, len, "creating Docker network %s", s->dk.name);
+		break;
+	case NB_STEP_DOCKER_CTR:
+		snprintf(buf, len, "starting Docker container %s", s->dk.name);
+		break;
 	}
 }
 
@@ -592,13 +583,7 @@ static int start_step(struct nb_apply *a, struct nb_step *s, char *err, size_t e
 
 	if (!a->plan || !a->launch)
 		return nb_step_error(s, -EINVAL, "no plan to start it from", err, errlen);
-	if (s->kind == NB_STEP_GUEST) {
-		r = nb_vm_start(a->plan, a->launch, a->vu, err, errlen);
-	} else {
-		free(a->vu);
-		a->vu = calloc(1, sizeof(*a->vu));
-		r = a->vu ? nb_vu_start(a->plan, a->launch, a->vu, err, errlen) : -ENOMEM;
-	}
+	r = nb_vm_step_apply(&a->vm, a->plan, a->launch, s->kind, err, errlen);
 	s->done = !r;
 	return r;
 }
@@ -612,6 +597,11 @@ int nb_step_apply(struct nb_apply *a, struct nb_step *s, char *err, size_t errle
 	case NB_STEP_VHOST_USER:
 	case NB_STEP_GUEST:
 		return start_step(a, s, err, errlen);
+	case NB_STEP_DOCKER_NET:
+	case NB_STEP_DOCKER_CTR: /* its own code says what went wrong, with the engine's words */
+		r = nb_docker_step(s, true, err, errlen);
+		s->done = !r;
+		return r;
 	case NB_STEP_NETNS:
 		r = nb_ns_create(s->ns);
 		break;
@@ -651,16 +641,21 @@ int nb_step_undo(struct nb_apply *a, struct nb_step *s)
 		return nb_cgroup_remove(s->path);
 	/* found by the instance's name (pidfiles, run directory), whether or not the state file names them */
 	case NB_STEP_GUEST:
-		nb_vm_cleanup(s->name);
-		s->done = false;
-		return 0;
 	case NB_STEP_VHOST_USER:
-		nb_vu_cleanup(s->name);
+		nb_vm_step_undo(s->kind, s->name);
 		s->done = false;
 		return 0;
 	case NB_STEP_NETNS:
 		drop_sock(a, s->ns);
 		return nb_ns_delete(s->ns);
+	case NB_STEP_DOCKER_NET:
+	case NB_STEP_DOCKER_CTR:
+		if (*s->ns)
+			drop_sock(a, s->ns);
+		r = nb_docker_step(s, false, NULL, 0);
+		if (!r)
+			s->done = false;
+		return r;
 	default:
 		break;
 	}

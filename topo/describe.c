@@ -24,7 +24,7 @@
 #include <nftables/libnftables.h>
 
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 /* ETHTOOL_G* value, or -1 when the driver does not say. */
 static int ethtool_get(int fd, const char *ifname, uint32_t cmd)
@@ -203,6 +203,7 @@ char *nb_describe(const struct nb_plan *p)
 			cJSON_AddItemToArray(arr, ns);
 	}
 	nb_vm_describe(p, o);
+	nb_docker_describe(p, o);
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
 	return text;
@@ -232,8 +233,22 @@ unsigned nb_topo_interfaces(const struct nb_topo *t, struct nb_nic_ref *out, uns
 		case NB_STEP_BRIDGE:
 		case NB_STEP_TAP:
 		case NB_STEP_NIC: /* --wire: this host's port, under its name in the path */
+		case NB_STEP_VXLAN:
+		case NB_STEP_MACVLAN:
+		case NB_STEP_DOCKER_NET: /* the engine's bridge */
 			n = add_ref(out, n, max, s->ns, s->ifname);
 			break;
+		case NB_STEP_DOCKER_CTR: { /* the default bridge it is on, its veth's two ends */
+			char peer[IFNAMSIZ];
+
+			if (!strcmp(s->dk.network, "bridge") && if_nametoindex("docker0"))
+				n = add_ref(out, n, max, "", "docker0");
+			if (*s->ns && !nb_docker_veth_peer(s->ns, peer, sizeof(peer)))
+				n = add_ref(out, n, max, "", peer);
+			if (*s->ns)
+				n = add_ref(out, n, max, s->ns, "eth0");
+			break;
+		}
 		default:
 			break;
 		}

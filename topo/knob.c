@@ -286,7 +286,7 @@ int nb_knob_record(const struct nb_nic_ref *ifs, unsigned n, struct nb_knob_guar
 
 		r = in_ns(ifs[i].netns, save_fn, &s);
 		if (r && r != -EINVAL)
-			nb_err(err, errlen, "%s%s%s: %s", ifs[i].netns, *ifs[i].netns ? "/" : "",
+			nb_err(err, errlen, "%s%s%s: %s", ifs[i].netns, *ifs[i].netns ? ":" : "",
 			       ifs[i].ifname, strerror(-r));
 	}
 	dfd = r ? r : nb_dir_open_checked(KNOB_DIR, true, err, errlen);
@@ -302,6 +302,8 @@ int nb_knob_record(const struct nb_nic_ref *ifs, unsigned n, struct nb_knob_guar
 		r = dfd;
 	}
 	if (r) {
+		for (unsigned i = 0; i < n; i++)
+			nb_nic_forget(&g->saved[i]);
 		free(g);
 		return r;
 	}
@@ -328,6 +330,8 @@ int nb_knob_release(struct nb_knob_guard *g)
 	if (!g)
 		return 0;
 	r = nb_knob_restore(g);
+	for (unsigned i = 0; i < g->n; i++)
+		nb_nic_forget(&g->saved[i]); /* the record goes with the file below, restored or not */
 	dfd = nb_dir_open_checked(KNOB_DIR, false, NULL, 0);
 	if (dfd >= 0) {
 		unlinkat(dfd, g->file, 0);
@@ -367,6 +371,8 @@ static int restore_file(int dfd, const char *name)
 		r = in_ns(cJSON_IsString(ns) ? ns->valuestring : "", restore_fn, n);
 		if (r && r != -ENOENT && r != -ENODEV)
 			first = first ? first : r;
+		else
+			nb_nic_forget(n);
 		free(n);
 	}
 	cJSON_Delete(o);

@@ -13,7 +13,7 @@
 
 #include "nbench/fsutil.h"
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 static int info_cmp(const void *a, const void *b)
 {
@@ -67,7 +67,7 @@ static bool netns_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX 
 	return nb_ns_name_parse(de->d_name, ret_name);
 }
 
-/* a VM path's run directory (topo/vm.c) */
+/* a VM path's run directory (topo/vm/) */
 static bool vm_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1])
 {
 	if (de->d_name[0] == '.' || nb_topo_name_check(de->d_name, NULL, 0))
@@ -76,10 +76,10 @@ static bool vm_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1
 	return true;
 }
 
-/* a vhost-user backend's EAL directory (topo/vhost_user.c) */
+/* a vhost-user backend's EAL directory (topo/vm/vhost_user.c) */
 static bool vu_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1])
 {
-	return nb_vu_prefix_parse(de->d_name, ret_name);
+	return nb_vm_prefix_parse(de->d_name, ret_name);
 }
 
 static bool cgroup_entry(const struct dirent *de, char ret_name[NB_TOPO_NAME_MAX + 1])
@@ -142,6 +142,21 @@ static int scan(struct list *l, const char *dir, entry_parse parse, bool state, 
 	return r;
 }
 
+struct found {
+	struct list *l;
+	int r;
+};
+
+/* a container or network of the Docker engine labelled for an instance (topo/docker.c) */
+static void docker_entry(void *arg, const char *name)
+{
+	struct found *f = arg;
+	struct nb_topo_info *info;
+
+	if (!f->r)
+		f->r = info_add(f->l, name, &info);
+}
+
 int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n, char *err, size_t errlen)
 {
 	struct list l = {0};
@@ -157,6 +172,11 @@ int nb_topo_list(struct nb_topo_info **ret, size_t *ret_n, char *err, size_t err
 		r = scan(&l, NB_VU_DPDK_DIR, vu_entry, false, NULL, 0);
 	if (!r && !nb_cgroup_root(cgroot, sizeof(cgroot)))
 		r = scan(&l, cgroot, cgroup_entry, false, NULL, 0);
+	if (!r) { /* an engine that cannot be asked is said at teardown; the list is what else there is */
+		struct found f = {.l = &l};
+		nb_docker_instances(docker_entry, &f);
+		r = f.r;
+	}
 	if (r) {
 		if (r == -ENOMEM)
 			nb_err(err, errlen, "listing instances: %s", strerror(-r));
@@ -191,7 +211,7 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 		}
 	}
 	/* a half builds its links in this namespace (nb_topo_opts.half): none of its names may be taken */
-	for (const char *sfx = "rhbvct"; *sfx; sfx++) {
+	for (const char *sfx = "rhbvctgxywkmd"; *sfx; sfx++) {
 		char ifname[IFNAMSIZ + 8];
 
 		snprintf(ifname, sizeof(ifname), "nb-%s-%c", name, *sfx);
@@ -206,6 +226,13 @@ bool nb_name_taken(const char *name, char *what, size_t whatlen)
 			snprintf(what, whatlen, "cgroup nbench-%s", name);
 			return true;
 		}
+	}
+	if (nb_docker_taken(name)) {
+		snprintf(what, whatlen,
+			 "Docker objects labelled "
+			 "nbench.instance=%s",
+			 name);
+		return true;
 	}
 	return false;
 }
@@ -251,7 +278,7 @@ int nb_topo_down_name(const char *name, char *err, size_t errlen)
 	if (r != -ENOENT && r != -EBADMSG)
 		return r;
 	/* No (parsable) state file: what the naming pattern finds is all there is to go on. */
-	if (!nb_name_taken(name, what, sizeof(what)) && !nb_vu_leftovers(name)) {
+	if (!nb_name_taken(name, what, sizeof(what)) && !nb_vm_leftovers(name)) {
 		nb_err(err, errlen, "no instance '%s'", name);
 		return -ENOENT;
 	}

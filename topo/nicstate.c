@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One interface's state, recorded and restored (nicstate.h). Links, addresses and qdiscs through
- * rtnetlink (libnl-3; qdiscs raw, as the kernel dumps them), the rest through the ethtool ioctl.
+ * One interface's state, recorded and restored (nicstate.h): its link, addresses and ethtool settings
+ * here (rtnetlink through libnl-3, and the ethtool ioctl), its qdiscs and classes through tc.c, and the
+ * whole as JSON for state files.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
-#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -47,179 +47,6 @@ int nb_nic_sock(struct nl_sock **ret)
 int nb_nic_link_get(struct nl_sock *sk, const char *name, int ifindex, struct rtnl_link **ret)
 {
 	return nb_nl_err(rtnl_link_get_kernel(sk, ifindex, name, ret));
-}
-
-/* ---- qdiscs and classes, raw ---- */
-
-struct tc_dump {
-	int ifindex;
-	bool is_class;
-	struct nic_tc *out;
-	size_t *n;
-};
-
-static int tc_dump_one(struct nl_msg *msg, void *arg)
-{
-	struct tc_dump *d = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
-	struct tcmsg *t = nlmsg_data(h);
-	struct nlattr *tb[TCA_MAX + 1];
-	struct nic_tc *o;
-
-	if (nlmsg_parse(h, sizeof(*t), tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
-		return NL_OK;
-	/* handle 0: the kernel's default (noqueue, pfifo_fast, mq and its children), back by itself */
-	if (t->tcm_ifindex != d->ifindex || !TC_H_MAJ(t->tcm_handle) || *d->n >= NIC_MAX_TC)
-		return NL_OK;
-	o = &d->out[(*d->n)++];
-	memset(o, 0, sizeof(*o));
-	o->is_class = d->is_class;
-	o->handle = t->tcm_handle;
-	o->parent = t->tcm_parent;
-	nla_strlcpy(o->kind, tb[TCA_KIND], sizeof(o->kind));
-	if (tb[TCA_OPTIONS] && (size_t)nla_len(tb[TCA_OPTIONS]) <= sizeof(o->opts)) {
-		o->optlen = (uint32_t)nla_len(tb[TCA_OPTIONS]);
-		memcpy(o->opts, nla_data(tb[TCA_OPTIONS]), o->optlen);
-	}
-	return NL_OK;
-}
-
-static int tc_dump(struct nl_sock *sk, int ifindex, bool is_class, struct nic_tc *out, size_t *n)
-{
-	struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex};
-	struct tc_dump d = {.ifindex = ifindex, .is_class = is_class, .out = out, .n = n};
-	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
-	int r;
-
-	if (!cb)
-		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, tc_dump_one, &d);
-	r = nl_send_simple(sk, is_class ? RTM_GETTCLASS : RTM_GETQDISC, NLM_F_DUMP, &t, sizeof(t));
-	if (r >= 0)
-		r = nl_recvmsgs(sk, cb);
-	nl_cb_put(cb);
-	return r < 0 ? nb_nl_err(r) : 0;
-}
-
-/* The qdiscs, then the classes, of ifindex that nbench did not find there by default. */
-int nb_tc_save(struct nl_sock *sk, int ifindex, struct nic_tc *out, size_t *n)
-{
-	int r;
-
-	*n = 0;
-	r = tc_dump(sk, ifindex, false, out, n);
-	return r ? r : tc_dump(sk, ifindex, true, out, n);
-}
-
-/* One RTM_NEW* / RTM_DEL* for a qdisc or class; opts (optlen bytes) is TCA_OPTIONS' payload. */
-int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struct nic_tc *o)
-{
-	struct tcmsg t = {.tcm_family = AF_UNSPEC,
-			  .tcm_ifindex = ifindex,
-			  .tcm_handle = o->handle,
-			  .tcm_parent = o->parent};
-	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
-
-	if (!msg)
-		return -ENOMEM;
-	if (nlmsg_append(msg, &t, sizeof(t), NLMSG_ALIGNTO) < 0 ||
-	    (*o->kind && nla_put_string(msg, TCA_KIND, o->kind) < 0) ||
-	    (o->optlen && nla_put(msg, TCA_OPTIONS, (int)o->optlen, o->opts) < 0)) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	return nb_nl_err(nl_send_sync(sk, msg));
-}
-
-/* What the kernel would dump for our tbf: TCA_TBF_PARMS, the 64-bit rate, the bucket in bytes (so
- * max_size is the bucket and a 64 KiB GSO packet passes whole rather than being segmented). */
-void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o)
-{
-	struct tc_tbf_qopt q = {0};
-	uint64_t rate = (uint64_t)(rate_bps / 8);
-	uint32_t burst, limit;
-	struct nlattr *a;
-	uint8_t *p = o->opts;
-
-	nb_wire_tbf_size(rate_bps, &burst, &limit);
-	q.rate.rate = rate >= UINT32_MAX ? UINT32_MAX : (uint32_t)rate;
-	q.limit = limit;
-	/* the bucket in psched ticks (64 ns), as tc computes it; TCA_TBF_BURST below wins anyway */
-	q.buffer = (uint32_t)((double)burst * 1e9 / (double)rate / 64);
-#define PUT(type, ptr, len)                                                                                  \
-	do {                                                                                                 \
-		a = (struct nlattr *)p;                                                                      \
-		a->nla_type = type;                                                                          \
-		a->nla_len = (uint16_t)(NLA_HDRLEN + (len));                                                 \
-		memcpy(p + NLA_HDRLEN, ptr, len);                                                            \
-		p += NLA_ALIGN(a->nla_len);                                                                  \
-	} while (0)
-	PUT(TCA_TBF_PARMS, &q, sizeof(q));
-	PUT(TCA_TBF_RATE64, &rate, sizeof(rate));
-	PUT(TCA_TBF_BURST, &burst, sizeof(burst));
-#undef PUT
-	o->optlen = (uint32_t)(p - o->opts);
-	snprintf(o->kind, sizeof(o->kind), "tbf");
-}
-
-static bool tc_has_class(struct nl_sock *sk, int ifindex, uint32_t handle)
-{
-	struct nic_tc now[NIC_MAX_TC];
-	size_t n = 0;
-
-	if (tc_dump(sk, ifindex, true, now, &n))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (now[i].handle == handle)
-			return true;
-	return false;
-}
-
-/* Replays the saved qdiscs and classes over what is there now, unless it is the same already: a parent
- * before its children, so in rounds until nothing more goes in. */
-int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n)
-{
-	struct nic_tc now[NIC_MAX_TC];
-	bool done[NIC_MAX_TC] = {0}, progress = true;
-	size_t nnow = 0, left = n->ntc;
-	int r = nb_tc_save(sk, ifindex, now, &nnow);
-
-	if (r)
-		return r;
-	if (nnow == n->ntc) {
-		bool same = true;
-
-		for (size_t i = 0; i < nnow && same; i++)
-			same = now[i].handle == n->tc[i].handle && now[i].parent == n->tc[i].parent &&
-			       !strcmp(now[i].kind, n->tc[i].kind) && now[i].optlen == n->tc[i].optlen &&
-			       !memcmp(now[i].opts, n->tc[i].opts, now[i].optlen);
-		if (same)
-			return 0;
-	}
-	for (size_t i = 0; i < nnow; i++) /* deleting a root or ingress qdisc takes its tree along */
-		if (!now[i].is_class && (now[i].parent == TC_H_ROOT || now[i].parent == TC_H_INGRESS))
-			nb_tc_send(sk, RTM_DELQDISC, 0, ifindex,
-				   &(struct nic_tc){.handle = now[i].handle, .parent = now[i].parent});
-	r = 0;
-	while (left && progress) {
-		progress = false;
-		for (size_t i = 0; i < n->ntc; i++) {
-			const struct nic_tc *o = &n->tc[i];
-
-			if (done[i])
-				continue;
-			r = nb_tc_send(sk, o->is_class ? RTM_NEWTCLASS : RTM_NEWQDISC,
-				       NLM_F_CREATE | NLM_F_EXCL, ifindex, o);
-			if (r && o->is_class && tc_has_class(sk, ifindex, o->handle))
-				r = 0; /* a class its qdisc makes itself (tbf's, prio's) */
-			if (!r || r == -EEXIST) {
-				done[i] = progress = true;
-				left--;
-				r = 0;
-			}
-		}
-	}
-	return r;
 }
 
 /* ---- ethtool ---- */
@@ -373,6 +200,25 @@ int nb_addr_put(struct nl_sock *sk, int ifindex, const struct nic_addr *o)
 	return r == -EEXIST ? 0 : r;
 }
 
+/* The programs of n's eBPF filters kept through the run (nb_tc_keep), or why not in err. */
+static int keep(const struct nic_state *n, char *err, size_t errlen)
+{
+	uint32_t id = 0;
+	int r = nb_tc_keep(n->name, n->filters, n->nfilters, &id);
+
+	if (r == -ENOMEDIUM)
+		nb_err(err, errlen,
+		       "recording %s: the program of its eBPF tc filter (id %u) is kept in a bpf filesystem "
+		       "while the port is away, and /sys/fs/bpf is none (mount -t bpf bpf /sys/fs/bpf)",
+		       n->name, id);
+	else if (r)
+		nb_err(err, errlen, "recording %s: keeping the program of its eBPF tc filter (id %u): %s",
+		       n->name, id, strerror(-r));
+	if (r)
+		nb_nic_forget(n);
+	return r;
+}
+
 int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char *err, size_t errlen)
 {
 	struct rtnl_link *l;
@@ -393,12 +239,20 @@ int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char 
 	r = addrs_save(sk, n);
 	if (!r)
 		r = nb_tc_save(sk, n->ifindex, n->tc, &n->ntc);
-	if (r) {
+	if (!r)
+		r = nb_tc_filters_save(sk, n->ifindex, n->tc, n->ntc, n->filters, &n->nfilters);
+	if (r == -E2BIG)
+		nb_err(err, errlen,
+		       "recording %s: more qdiscs, classes or tc filters (or larger ones) than nbench can "
+		       "record "
+		       "and put back (%d, %d, %d bytes of options each)",
+		       name, NIC_MAX_TC, NIC_MAX_FILTERS, NIC_TC_OPTS_MAX);
+	else if (r)
 		nb_err(err, errlen, "recording %s: %s", name, strerror(-r));
+	if (r)
 		return r;
-	}
 	nb_eth_save(name, n);
-	return 0;
+	return keep(n, err, errlen);
 }
 
 static cJSON *words_json(const void *v, size_t size)
@@ -454,16 +308,10 @@ static uint32_t hex_read(const char *s, uint8_t *b, size_t max)
 	return (uint32_t)n;
 }
 
-cJSON *nb_nic_json(const struct nic_state *n)
+static cJSON *addrs_json(const struct nic_state *n)
 {
-	cJSON *o = cJSON_CreateObject(), *a, *e;
+	cJSON *a = cJSON_CreateArray(), *e;
 
-	cJSON_AddStringToObject(o, "name", n->name);
-	cJSON_AddNumberToObject(o, "ifindex", n->ifindex);
-	cJSON_AddBoolToObject(o, "up", n->up);
-	cJSON_AddNumberToObject(o, "mtu", n->mtu);
-	cJSON_AddStringToObject(o, "master", n->master);
-	a = cJSON_AddArrayToObject(o, "addresses");
 	for (size_t i = 0; a && i < n->naddrs; i++) {
 		const struct nic_addr *x = &n->addrs[i];
 
@@ -477,6 +325,58 @@ cJSON *nb_nic_json(const struct nic_state *n)
 		cJSON_AddStringToObject(e, "label", x->label);
 		cJSON_AddItemToArray(a, e);
 	}
+	return a;
+}
+
+/* qdiscs and classes, or filters (with their priority, protocol and chain) */
+static cJSON *tc_json(const struct nic_tc *t, size_t n, bool filters)
+{
+	cJSON *a = cJSON_CreateArray(), *e;
+
+	for (size_t i = 0; a && i < n; i++) {
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", filters ? "filter" : t[i].is_class ? "class" : "qdisc");
+		cJSON_AddNumberToObject(e, "handle", t[i].handle);
+		cJSON_AddNumberToObject(e, "parent", t[i].parent);
+		if (filters) {
+			cJSON_AddNumberToObject(e, "info", t[i].info);
+			cJSON_AddNumberToObject(e, "chain", t[i].chain);
+		}
+		cJSON_AddStringToObject(e, "kind", t[i].kind);
+		cJSON_AddItemToObject(e, "options", hex_json(t[i].opts, t[i].optlen));
+		cJSON_AddItemToArray(a, e);
+	}
+	return a;
+}
+
+/* each with its family, table and destination for people; "netlink" is what is put back */
+static cJSON *routes_json(const struct nic_state *n)
+{
+	cJSON *a = cJSON_CreateArray(), *e;
+
+	for (size_t i = 0; a && i < n->nroutes; i++) {
+		const struct nic_route *x = &n->routes[i];
+
+		e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "family", x->family);
+		cJSON_AddNumberToObject(e, "table", x->table);
+		cJSON_AddStringToObject(e, "dst", x->dst);
+		cJSON_AddItemToObject(e, "netlink", hex_json(x->msg, x->len));
+		cJSON_AddItemToArray(a, e);
+	}
+	return a;
+}
+
+cJSON *nb_nic_json(const struct nic_state *n)
+{
+	cJSON *o = cJSON_CreateObject(), *e;
+
+	cJSON_AddStringToObject(o, "name", n->name);
+	cJSON_AddNumberToObject(o, "ifindex", n->ifindex);
+	cJSON_AddBoolToObject(o, "up", n->up);
+	cJSON_AddNumberToObject(o, "mtu", n->mtu);
+	cJSON_AddStringToObject(o, "master", n->master);
+	cJSON_AddItemToObject(o, "addresses", addrs_json(n));
 	if (n->has_features) {
 		e = cJSON_AddObjectToObject(o, "features");
 		cJSON_AddItemToObject(e, "changeable", words_json(n->feat_avail, n->nfeat * 4));
@@ -489,18 +389,9 @@ cJSON *nb_nic_json(const struct nic_state *n)
 		cJSON_AddItemToObject(o, "rings", words_json(&n->ring, sizeof(n->ring)));
 	if (n->has_coal)
 		cJSON_AddItemToObject(o, "coalescing", words_json(&n->coal, sizeof(n->coal)));
-	a = cJSON_AddArrayToObject(o, "tc");
-	for (size_t i = 0; a && i < n->ntc; i++) {
-		const struct nic_tc *t = &n->tc[i];
-
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", t->is_class ? "class" : "qdisc");
-		cJSON_AddNumberToObject(e, "handle", t->handle);
-		cJSON_AddNumberToObject(e, "parent", t->parent);
-		cJSON_AddStringToObject(e, "kind", t->kind);
-		cJSON_AddItemToObject(e, "options", hex_json(t->opts, t->optlen));
-		cJSON_AddItemToArray(a, e);
-	}
+	cJSON_AddItemToObject(o, "tc", tc_json(n->tc, n->ntc, false));
+	cJSON_AddItemToObject(o, "filters", tc_json(n->filters, n->nfilters, true));
+	cJSON_AddItemToObject(o, "routes", routes_json(n));
 	return o;
 }
 
@@ -518,17 +409,11 @@ static void str(const cJSON *o, const char *k, char *buf, size_t len)
 	snprintf(buf, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
-void nb_nic_read(const cJSON *o, struct nic_state *n)
+static void addrs_read(const cJSON *a, struct nic_state *n)
 {
-	const cJSON *a, *e;
+	const cJSON *e;
 
-	memset(n, 0, sizeof(*n));
-	str(o, "name", n->name, sizeof(n->name));
-	n->ifindex = (int)num(o, "ifindex");
-	n->up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "up"));
-	n->mtu = (uint32_t)num(o, "mtu");
-	str(o, "master", n->master, sizeof(n->master));
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "addresses"))
+	cJSON_ArrayForEach(e, a)
 	{
 		struct nic_addr *x;
 
@@ -543,6 +428,65 @@ void nb_nic_read(const cJSON *o, struct nic_state *n)
 		x->flags = (unsigned)num(e, "flags");
 		str(e, "label", x->label, sizeof(x->label));
 	}
+}
+
+/* Into t (max entries); the number read. */
+static size_t tc_read(const cJSON *a, struct nic_tc *t, size_t max)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(e, a)
+	{
+		char type[8], hex[2 * NIC_TC_OPTS_MAX + 1];
+
+		if (n >= max)
+			break;
+		str(e, "type", type, sizeof(type));
+		t[n].is_class = !strcmp(type, "class");
+		t[n].handle = (uint32_t)num(e, "handle");
+		t[n].parent = (uint32_t)num(e, "parent");
+		t[n].info = (uint32_t)num(e, "info");
+		t[n].chain = (uint32_t)num(e, "chain");
+		str(e, "kind", t[n].kind, sizeof(t[n].kind));
+		str(e, "options", hex, sizeof(hex));
+		t[n].optlen = hex_read(hex, t[n].opts, sizeof(t[n].opts));
+		n++;
+	}
+	return n;
+}
+
+static void routes_read(const cJSON *a, struct nic_state *n)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, a)
+	{
+		struct nic_route *x;
+		char hex[2 * NIC_ROUTE_MAX + 1];
+
+		if (n->nroutes >= NIC_MAX_ROUTES)
+			break;
+		x = &n->routes[n->nroutes++];
+		x->family = (int)num(e, "family");
+		x->table = (uint32_t)num(e, "table");
+		str(e, "dst", x->dst, sizeof(x->dst));
+		str(e, "netlink", hex, sizeof(hex));
+		x->len = hex_read(hex, x->msg, sizeof(x->msg));
+	}
+}
+
+void nb_nic_read(const cJSON *o, struct nic_state *n)
+{
+	const cJSON *a;
+
+	memset(n, 0, sizeof(*n));
+	str(o, "name", n->name, sizeof(n->name));
+	n->ifindex = (int)num(o, "ifindex");
+	n->up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "up"));
+	n->mtu = (uint32_t)num(o, "mtu");
+	str(o, "master", n->master, sizeof(n->master));
+	addrs_read(cJSON_GetObjectItemCaseSensitive(o, "addresses"), n);
 	a = cJSON_GetObjectItemCaseSensitive(o, "features");
 	if (a) {
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "changeable");
@@ -557,23 +501,11 @@ void nb_nic_read(const cJSON *o, struct nic_state *n)
 	n->has_rings = words_read(cJSON_GetObjectItemCaseSensitive(o, "rings"), &n->ring, sizeof(n->ring));
 	n->has_coal =
 	    words_read(cJSON_GetObjectItemCaseSensitive(o, "coalescing"), &n->coal, sizeof(n->coal));
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "tc"))
-	{
-		struct nic_tc *t;
-		char type[8], hex[2 * NIC_TC_OPTS_MAX + 1];
-
-		if (n->ntc >= NIC_MAX_TC)
-			break;
-		t = &n->tc[n->ntc++];
-		str(e, "type", type, sizeof(type));
-		t->is_class = !strcmp(type, "class");
-		t->handle = (uint32_t)num(e, "handle");
-		t->parent = (uint32_t)num(e, "parent");
-		str(e, "kind", t->kind, sizeof(t->kind));
-		str(e, "options", hex, sizeof(hex));
-		t->optlen = hex_read(hex, t->opts, sizeof(t->opts));
-	}
+	n->ntc = tc_read(cJSON_GetObjectItemCaseSensitive(o, "tc"), n->tc, NIC_MAX_TC);
+	n->nfilters = tc_read(cJSON_GetObjectItemCaseSensitive(o, "filters"), n->filters, NIC_MAX_FILTERS);
+	routes_read(cJSON_GetObjectItemCaseSensitive(o, "routes"), n);
 }
+
 int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_state *n)
 {
 	struct rtnl_link *change = rtnl_link_alloc();
@@ -601,7 +533,14 @@ int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_sta
 		r = nb_addr_put(sk, rtnl_link_get_ifindex(l), &n->addrs[j]);
 		first = first ? first : r;
 	}
-	r = nb_tc_restore(sk, rtnl_link_get_ifindex(l), n);
+	r = nb_tc_restore(sk, rtnl_link_get_ifindex(l), n->tc, n->ntc);
+	if (!r)
+		r = nb_tc_filters_restore(sk, rtnl_link_get_ifindex(l), n->name, n->filters, n->nfilters);
 	rtnl_link_put(change);
 	return first ? first : r;
+}
+
+void nb_nic_forget(const struct nic_state *n)
+{
+	nb_tc_forget(n->name, n->filters, n->nfilters);
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The whole state of one interface (MTU, up/down, master, addresses, ethtool features, channels, rings,
- * coalescing, and the qdiscs and classes nbench did not find there by default), recorded and put back
- * exactly: what differs only. Shared by --wire (wire.c) and the knob sweeps (knob.c). Everything acts in
- * the calling thread's network namespace.
+ * coalescing, the qdiscs, classes and tc filters nbench did not find there by default, and for --wire the
+ * routes through it), recorded and put back exactly: what differs only. Shared by --wire (wire.c) and the
+ * knob sweeps (knob.c). Everything acts in the calling thread's network namespace. nicstate.c has the link,
+ * the addresses, ethtool, the JSON and the whole; the parts below it, tc.h (qdiscs, classes and filters)
+ * and route.h (routes), know nothing of the whole.
  */
 #ifndef NB_TOPO_NICSTATE_H
 #define NB_TOPO_NICSTATE_H
@@ -15,13 +17,14 @@
 
 #include <linux/ethtool.h>
 
+#include "route.h"
+#include "tc.h"
+
 struct nl_sock;
 struct rtnl_link;
 struct cJSON;
 
 #define NIC_MAX_ADDRS	16
-#define NIC_MAX_TC	16
-#define NIC_TC_OPTS_MAX 1024
 #define NIC_FEAT_BLOCKS 4
 
 struct nic_addr {
@@ -31,15 +34,6 @@ struct nic_addr {
 	int scope;
 	unsigned flags;
 	char label[IFNAMSIZ];
-};
-
-/* A qdisc or class as the kernel dumps it: the header and TCA_KIND/TCA_OPTIONS, replayed verbatim. */
-struct nic_tc {
-	bool is_class;
-	uint32_t handle, parent;
-	char kind[16];
-	uint8_t opts[NIC_TC_OPTS_MAX];
-	uint32_t optlen;
 };
 
 struct nic_state {
@@ -58,21 +52,18 @@ struct nic_state {
 	struct ethtool_coalesce coal;
 	struct nic_tc tc[NIC_MAX_TC];
 	size_t ntc;
+	struct nic_tc filters[NIC_MAX_FILTERS];
+	size_t nfilters;
+	struct nic_route routes[NIC_MAX_ROUTES]; /* --wire only (wire.c): a knob changes no route */
+	size_t nroutes;
 };
+
+/* ---- nicstate.c ---- */
 
 /* A route netlink socket in this thread's namespace. */
 int nb_nic_sock(struct nl_sock **ret);
 /* The link called name (or of ifindex when name is NULL). */
 int nb_nic_link_get(struct nl_sock *sk, const char *name, int ifindex, struct rtnl_link **ret);
-
-/* The qdiscs, then the classes, of ifindex that the kernel did not make by default (handle 0). */
-int nb_tc_save(struct nl_sock *sk, int ifindex, struct nic_tc *out, size_t *n);
-/* One RTM_NEW* / RTM_DEL* for a qdisc or class; o->opts (o->optlen bytes) is TCA_OPTIONS' payload. */
-int nb_tc_send(struct nl_sock *sk, int type, int flags, int ifindex, const struct nic_tc *o);
-/* o's kind and options: the tbf of --wire-rate at rate_bps. */
-void nb_tc_tbf_opts(double rate_bps, struct nic_tc *o);
-/* Replays n's qdiscs and classes over those of ifindex unless they are the same already. */
-int nb_tc_restore(struct nl_sock *sk, int ifindex, const struct nic_state *n);
 
 /* SIOCETHTOOL on name with data; 0 or -errno (> 0 from ETHTOOL_SFEATURES: not every bit as asked). */
 int nb_eth_ioctl(const char *name, void *data);
@@ -81,10 +72,14 @@ void nb_eth_save(const char *name, struct nic_state *n);
 /* Sets what differs from n; the first error. */
 int nb_eth_restore(const char *name, const struct nic_state *n);
 
-/* Records the whole state of interface name into n; 0 or -errno with one line in err. */
+/* Records the whole state of interface name into n; 0 or -errno with one line in err. The programs of its
+ * eBPF tc filters are kept alive (nb_tc_keep) until nb_tc_forget(n). */
 int nb_nic_save(struct nl_sock *sk, const char *name, struct nic_state *n, char *err, size_t errlen);
 /* Puts link l (found through sk) back into state n where it differs; the first error. */
 int nb_nic_restore(struct nl_sock *sk, struct rtnl_link *l, const struct nic_state *n);
+
+/* The record of n is done with: what it kept outside itself goes (nb_tc_forget). */
+void nb_nic_forget(const struct nic_state *n);
 
 /* n as JSON (for state files), and back. */
 struct cJSON *nb_nic_json(const struct nic_state *n);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Named network namespaces, made the way `ip netns add` makes them (a bind mount of the namespace on
- * /run/netns/<name>, the directory a shared mount point), so `ip netns exec` works on them for debugging.
+ * /run/netns/<name>, the directory a shared mount point), so `ip netns exec` works on them for debugging;
+ * the cgroup v2 root; and what nbench names: an instance ([a-z0-9-]), its namespaces nb-<name>-<role> and
+ * its cgroup nbench-<name>, made and recognized here for every file above (the plan, the process checks,
+ * the listing and the sweep). It calls nothing of topo/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +140,29 @@ fail:
 	return r;
 }
 
+int nb_ns_bind(const char *ns, pid_t pid)
+{
+	char path[64], src[64];
+	int fd, r;
+
+	if (!*ns || pid <= 0)
+		return -EINVAL;
+	r = netns_dir_prepare();
+	if (r)
+		return r;
+	ns_path(path, sizeof(path), ns);
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)pid);
+	if (mount(src, path, "none", MS_BIND, NULL)) {
+		r = -errno;
+		unlink(path);
+	}
+	return r;
+}
+
 int nb_ns_delete(const char *ns)
 {
 	char path[64];
@@ -173,4 +199,85 @@ int nb_cgroup_root(char *buf, size_t len)
 	fclose(f);
 	snprintf(buf, len, "%s", best);
 	return *best ? 0 : -ENOENT;
+}
+
+/* ---- names: an instance's, and those of the namespaces and the cgroup it makes ---- */
+
+/* The namespaces of an instance, nb-<name>-<role>, in the order plan.c creates them (its enum role). */
+static const char *const roles[] = {"remote", "host", "ctr", "cli"};
+
+static bool name_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+int nb_topo_name_check(const char *name, char *err, size_t errlen)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > NB_TOPO_NAME_MAX) {
+		nb_err(err, errlen, "invalid instance name '%s': 1 to %d characters of [a-z0-9-]",
+		       name ? name : "", NB_TOPO_NAME_MAX);
+		return -EINVAL;
+	}
+	if (name[0] == '-') {
+		nb_err(err, errlen, "invalid instance name '%s': must start with a letter or digit", name);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!name_char_ok(name[i])) {
+			nb_err(err, errlen, "invalid instance name '%s': only [a-z0-9-] allowed", name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void nb_ns_name(char *buf, size_t len, const char *name, const char *role)
+{
+	snprintf(buf, len, "nb-%s-%s", name, role);
+}
+
+const char *nb_ns_role(size_t i)
+{
+	return i < sizeof(roles) / sizeof(roles[0]) ? roles[i] : NULL;
+}
+
+static bool name_from(const char *s, size_t n, char ret_name[NB_TOPO_NAME_MAX + 1])
+{
+	char tmp[NB_TOPO_NAME_MAX + 1];
+
+	if (n == 0 || n > NB_TOPO_NAME_MAX)
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (nb_topo_name_check(tmp, NULL, 0))
+		return false;
+	memcpy(ret_name, tmp, n + 1);
+	return true;
+}
+
+bool nb_ns_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1])
+{
+	size_t n = strlen(s);
+
+	if (strncmp(s, "nb-", 3))
+		return false;
+	for (size_t i = 0; nb_ns_role(i); i++) {
+		const char *role = nb_ns_role(i);
+		size_t rl = strlen(role);
+
+		if (n < 3 + rl + 2 || s[n - rl - 1] != '-' || strcmp(s + n - rl, role))
+			continue;
+		if (name_from(s + 3, n - 3 - rl - 1, ret_name))
+			return true;
+	}
+	return false;
+}
+
+bool nb_cgroup_name_parse(const char *s, char ret_name[NB_TOPO_NAME_MAX + 1])
+{
+	if (strncmp(s, "nbench-", 7))
+		return false;
+	return name_from(s + 7, strlen(s + 7), ret_name);
 }

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nbench/fsutil.h"
+#include "tc.h"
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 /* A growing string; on allocation failure it stays NULL and the caller sees NULL at the end. */
 struct sbuf {
@@ -52,7 +54,7 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
-/* The VM steps' text comes from topo/vm.c. */
+/* The VM steps' text comes from topo/vm/. */
 static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
 {
 	char *text = nb_vm_script(p, s->kind);
@@ -64,50 +66,74 @@ static void script_vm(struct sbuf *b, const struct nb_plan *p, const struct nb_s
 	free(text);
 }
 
+static void script_sysctl(struct sbuf *b, const struct nb_step *s)
+{
+	char key[sizeof(s->key)];
+
+	snprintf(key, sizeof(key), "%s", s->key);
+	for (char *c = key; *c; c++)
+		if (*c == '.')
+			*c = '/';
+	sb_printf(b, "%s%s%ssh -c 'echo %s > /proc/sys/%s'\n", *s->ns ? "ip netns exec " : "", s->ns,
+		  *s->ns ? " " : "", s->val, key);
+}
+
+/* The tbf of --wire-rate, with the bucket and queue nb_tc_tbf_size gives the kernel. */
+static void script_qdisc(struct sbuf *b, const struct nb_step *s)
+{
+	uint32_t burst, limit;
+
+	nb_tc_tbf_size(s->rate_bps, &burst, &limit);
+	sb_printf(b, "tc %s%s%sqdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
+		  *s->ns ? "-n " : "", s->ns, *s->ns ? " " : "", s->ifname, s->rate_bps, burst, limit);
+}
+
 static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
 {
+	char n[48], x[48], pn[48];
+
+	/* "" is the namespace the script runs in (where the Docker engine and a half build) */
+	snprintf(n, sizeof(n), "%s%s%s", *s->ns ? "-n " : "", s->ns, *s->ns ? " " : "");
+	snprintf(x, sizeof(x), "%s%s%s", *s->ns ? "ip netns exec " : "", s->ns, *s->ns ? " " : "");
+	snprintf(pn, sizeof(pn), "%s%s", *s->peer_ns ? " netns " : "", s->peer_ns);
 	switch (s->kind) {
 	case NB_STEP_NETNS:
 		sb_printf(b, "ip netns add %s\n", s->ns);
 		break;
 	case NB_STEP_VETH:
-		sb_printf(b, "ip -n %s link add %s type veth peer name %s netns %s\n", s->ns, s->ifname,
-			  s->peer, s->peer_ns);
+		sb_printf(b, "ip %slink add %s type veth peer name %s%s\n", n, s->ifname, s->peer, pn);
 		break;
 	case NB_STEP_BRIDGE:
-		sb_printf(b, "ip -n %s link add %s type bridge\n", s->ns, s->ifname);
+		sb_printf(b, "ip %slink add %s type bridge\n", n, s->ifname);
 		break;
 	case NB_STEP_MASTER:
-		sb_printf(b, "ip -n %s link set %s master %s\n", s->ns, s->ifname, s->master);
+		sb_printf(b, "ip %slink set %s master %s\n", n, s->ifname, s->master);
 		break;
 	case NB_STEP_UP:
-		sb_printf(b, "ip -n %s link set %s up\n", s->ns, s->ifname);
+		sb_printf(b, "ip %slink set %s up\n", n, s->ifname);
 		break;
 	case NB_STEP_ADDR:
-		sb_printf(b, "ip -n %s addr add %s dev %s\n", s->ns, s->addr, s->ifname);
+		sb_printf(b, "ip %saddr add %s dev %s\n", n, s->addr, s->ifname);
 		break;
 	case NB_STEP_ROUTE:
-		sb_printf(b, "ip -n %s route add %s via %s dev %s proto %d\n", s->ns, s->addr, s->via,
-			  s->ifname, NB_RTPROT);
+		if (*s->via)
+			sb_printf(b, "ip %sroute add %s via %s dev %s proto %d\n", n, s->addr, s->via,
+				  s->ifname, NB_RTPROT);
+		else
+			sb_printf(b, "ip %sroute add %s dev %s proto %d scope link\n", n, s->addr, s->ifname,
+				  NB_RTPROT);
 		break;
-	case NB_STEP_SYSCTL: {
-		char key[sizeof(s->key)];
-
-		snprintf(key, sizeof(key), "%s", s->key);
-		for (char *c = key; *c; c++)
-			if (*c == '.')
-				*c = '/';
-		sb_printf(b, "ip netns exec %s sh -c 'echo %s > /proc/sys/%s'\n", s->ns, s->val, key);
+	case NB_STEP_SYSCTL:
+		script_sysctl(b, s);
 		break;
-	}
 	case NB_STEP_NFT:
-		sb_printf(b, "ip netns exec %s nft -f - <<'EOF'\n%sEOF\n", s->ns, s->text);
+		sb_printf(b, "%snft -f - <<'EOF'\n%sEOF\n", x, s->text);
 		break;
 	case NB_STEP_CGROUP:
 		sb_printf(b, "mkdir %s\n", s->path);
 		break;
 	case NB_STEP_TAP:
-		sb_printf(b, "ip -n %s tuntap add dev %s mode tap %s\n", s->ns, s->ifname,
+		sb_printf(b, "ip %stuntap add dev %s mode tap %s\n", n, s->ifname,
 			  s->tap_mq ? "multi_queue" : "vnet_hdr");
 		break;
 	case NB_STEP_VHOST_USER:
@@ -115,18 +141,62 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 		script_vm(b, p, s);
 		break;
 	case NB_STEP_NIC:
-		sb_printf(b, "ip link set %s netns %s name %s\n", s->peer, s->ns, s->ifname);
+		sb_printf(b, "ip link set %s%s%s name %s\n", s->peer, *s->ns ? " netns " : "", s->ns,
+			  s->ifname);
 		break;
-	case NB_STEP_QDISC: {
-		uint32_t burst, limit;
+	case NB_STEP_VXLAN:
+		sb_printf(b, "ip %slink add %s type vxlan id %u%s%s%s%s%s%s dstport 4789 mtu %u\n", n,
+			  s->ifname, s->vni, *s->addr ? " remote " : "", s->addr, *s->via ? " local " : "",
+			  s->via, *s->peer ? " dev " : "", s->peer, s->mtu);
+		break;
+	case NB_STEP_MACVLAN:
+		sb_printf(b, "ip %s%s%slink add %s link %s type macvlan mode bridge netns %s\n",
+			  *s->peer_ns ? "-n " : "", s->peer_ns, *s->peer_ns ? " " : "", s->ifname,
+			  *s->peer ? s->peer : "\"$IFACE_TO_CLIENT\"", s->ns);
+		break;
+	case NB_STEP_DOCKER_NET:
+	case NB_STEP_DOCKER_CTR: {
+		char *text = nb_docker_script(s);
 
-		nb_wire_tbf_size(s->rate_bps, &burst, &limit);
-		sb_printf(b,
-			  "tc -n %s qdisc add dev %s root handle 4e42: tbf rate %.0fbit burst %u limit %u\n",
-			  s->ns, s->ifname, s->rate_bps, burst, limit);
+		if (!text)
+			b->failed = true;
+		else
+			sb_printf(b, "%s", text);
+		free(text);
 		break;
 	}
+	case NB_STEP_QDISC:
+		script_qdisc(b, s);
+		break;
 	}
+}
+
+/* The instance's state file, as `nbench topo up` writes it (topo/state.c), so that `nbench topo show` lists
+ * what the script built as an instance (partial until its last step) rather than as orphaned objects, and
+ * `nbench topo down NAME` takes it down: before the steps (claiming the name, as up does), and marked
+ * complete after them. */
+static void script_state(struct sbuf *b, const struct nb_plan *p, bool done)
+{
+	char file[128];
+	char *line = done ? NULL : nb_state_script_line(p);
+
+	nb_state_path(file, sizeof(file), p->name);
+	if (done) {
+		sb_printf(b, "sed -i 's/\"complete\":false/\"complete\":true/' %s\n", file);
+		return;
+	}
+	if (!line) {
+		b->failed = true;
+		return;
+	}
+	sb_printf(b,
+		  "# the instance's state file, as nbench topo up writes it: topo show lists it, topo down "
+		  "removes it\n"
+		  "install -d -m 0700 %s %s\n"
+		  "(umask 022 && set -o noclobber && cat > %s) 2>/dev/null <<'NBENCH_STATE' || "
+		  "{ echo \"instance %s is in use\" >&2; exit 1; }\n%s\nNBENCH_STATE\n",
+		  NB_RUN_DIR, NB_STATE_DIR, file, p->name, line);
+	free(line);
 }
 
 char *nb_plan_script(const struct nb_plan *p)
@@ -137,10 +207,15 @@ char *nb_plan_script(const struct nb_plan *p)
 	sb_printf(&b,
 		  "# nbench topo script %s --name %s: the steps `nbench topo up` applies through netlink.\n",
 		  p->kind, p->name);
-	sb_printf(&b, "# client: netns %s, dials %s:%u\n", p->client_ns, p->dial_addr, p->dial_port);
-	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", p->server_ns,
+	sb_printf(&b, "# client: netns %s, dials %s:%u\n", *p->client_ns ? p->client_ns : "(this one)",
+		  p->dial_addr, p->dial_port);
+	sb_printf(&b, "# server: netns %s%s, listens on %s:%u\n", *p->server_ns ? p->server_ns : "(this one)",
 		  p->sandbox ? " (own mount/pid/uts namespaces and cgroup)" : "", p->server_addr,
 		  p->server_port);
+	if (p->self_host && !p->host_net)
+		sb_printf(&b,
+			  "# built in this namespace, the Docker engine's: topo up takes 10.77.N.0/24 and "
+			  "172.31.N.0/24 for an N nothing here uses (shown as 10.77.0 and 172.31.77)\n");
 	sb_printf(&b, "# remove: nbench topo down %s, or:", p->name);
 	for (size_t i = 0; i < p->nns; i++)
 		sb_printf(&b, " ip netns del %s;", p->ns[i]);
@@ -154,8 +229,10 @@ char *nb_plan_script(const struct nb_plan *p)
 			  "then their settings",
 			  p->wire[0], p->wire[1], p->name, p->wire[0], p->wire[1]);
 	sb_printf(&b, "\nset -euo pipefail\n");
+	script_state(&b, p, false);
 	for (size_t i = 0; i < p->nsteps; i++)
 		script_step(&b, p, &p->steps[i]);
+	script_state(&b, p, true);
 	if (b.failed) {
 		free(b.s);
 		return NULL;

@@ -117,13 +117,12 @@ static void procs_json(cJSON *o, const struct nb_topo *t)
 	}
 }
 
-/* The state file's text. What re-plans the instance: name, kind, ports and the cgroup; the rest is for
- * people and for the sweep. */
-static char *state_json(const struct nb_topo *t, bool complete)
+/* The state file's object. What re-plans the instance: name, kind, ports and the cgroup; the rest is for
+ * people and for the sweep. creator: the pid that builds it (0: a `topo script` run by a shell). */
+static cJSON *state_obj(const struct nb_topo *t, bool complete, pid_t creator)
 {
 	const struct nb_plan *p = &t->plan;
 	cJSON *o = cJSON_CreateObject(), *a;
-	char *text, *line = NULL;
 
 	if (!o)
 		return NULL;
@@ -131,7 +130,7 @@ static char *state_json(const struct nb_topo *t, bool complete)
 	cJSON_AddStringToObject(o, "name", p->name);
 	cJSON_AddStringToObject(o, "kind", p->kind);
 	cJSON_AddBoolToObject(o, "complete", complete);
-	cJSON_AddNumberToObject(o, "creator_pid", getpid());
+	cJSON_AddNumberToObject(o, "creator_pid", creator);
 	cJSON_AddNumberToObject(o, "server_port", p->server_port);
 	cJSON_AddNumberToObject(o, "publish_port", p->dial_port);
 	a = cJSON_AddArrayToObject(o, "netns");
@@ -151,6 +150,8 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		cJSON_AddNumberToObject(a, "netns_inode", (double)nb_self_netns_ino());
 		cJSON_AddNumberToObject(a, "subnet", p->subnet);
 		cJSON_AddStringToObject(a, "dial_addr", p->half_dial);
+		if (*p->half_peer)
+			cJSON_AddStringToObject(a, "peer_addr", p->half_peer);
 		/* its container's netns, whose /run/netns entry only the builder's mount namespace may see
 		 * (an agent under `ip netns exec`): how a later teardown knows the half's responder */
 		char ctr[NB_NS_NAME_MAX + 16];
@@ -160,15 +161,39 @@ static char *state_json(const struct nb_topo *t, bool complete)
 		memcpy(ctr, NB_NETNS_DIR "/", strlen(NB_NETNS_DIR "/"));
 		cJSON_AddNumberToObject(a, "ctr_netns_inode", stat(ctr, &st) ? 0 : (double)st.st_ino);
 	}
+	if (p->self_host)
+		cJSON_AddNumberToObject(o, "host_net", p->host_net);
+	if (p->client_half && (a = cJSON_AddObjectToObject(o, "client_half"))) {
+		cJSON_AddNumberToObject(a, "subnet", p->subnet);
+		cJSON_AddStringToObject(a, "server_addr", p->half_dial);
+	}
 	nb_ends_json(p, o);
 	procs_json(o, t);
-	text = cJSON_Print(o);
+	return o;
+}
+
+/* The state file's text, as nb_topo_up writes it. */
+static char *state_json(const struct nb_topo *t, bool complete)
+{
+	cJSON *o = state_obj(t, complete, getpid());
+	char *text = o ? cJSON_Print(o) : NULL, *line = NULL;
+
 	cJSON_Delete(o);
 	/* a text file: it ends with a newline */
 	if (text && asprintf(&line, "%s\n", text) < 0)
 		line = NULL;
 	free(text);
 	return line;
+}
+
+char *nb_state_script_line(const struct nb_plan *p)
+{
+	struct nb_topo t = {.plan = *p}; /* read only: the plan is not freed through t */
+	cJSON *o = state_obj(&t, false, 0);
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+
+	cJSON_Delete(o);
+	return text;
 }
 
 int nb_state_dir(bool create, char *err, size_t errlen)
@@ -302,16 +327,15 @@ static void cgroot_of(const char *cgroup, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)(slash - cgroup), cgroup);
 }
 
-int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen)
+/* The state file of instance name, parsed and checked (its name and kind), into *ret. 0 or -errno with err
+ * set; one that nbench did not write (a symlink, someone else's) is -EPERM and nothing in it is read. */
+static int state_load(const char *name, cJSON **ret, char *err, size_t errlen)
 {
-	char path[128], cgroot[256], stored[256], file[NB_TOPO_NAME_MAX + 8], why[96];
-	struct nb_topo_opts opts = {0};
-	const char *kind;
+	char path[128], file[NB_TOPO_NAME_MAX + 8], why[96];
 	char *text;
-	cJSON *o, *procs, *e, *wire, *half;
+	cJSON *o;
 	int dfd, r;
 
-	memset(ret, 0, sizeof(*ret));
 	nb_state_path(path, sizeof(path), name);
 	dfd = nb_state_dir(false, err, errlen);
 	if (dfd == -ENOENT)
@@ -333,74 +357,123 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	}
 	o = cJSON_Parse(text);
 	free(text);
-	kind = o ? jstr(o, "kind") : NULL;
-	if (!kind || !jstr(o, "name") || strcmp(jstr(o, "name"), name)) {
+	if (!o || !jstr(o, "kind") || !jstr(o, "name") || strcmp(jstr(o, "name"), name)) {
 		cJSON_Delete(o);
 		nb_err(err, errlen, "%s: not an nbench state file", path);
 		return -EBADMSG;
 	}
-	opts.server_port = jport(o, "server_port");
-	opts.publish_port = jport(o, "publish_port");
-	wire = cJSON_GetObjectItemCaseSensitive(o, "wire");
+	*ret = o;
+	return 0;
+}
+
+/* What re-plans the instance besides its kind and name: the ports, --wire and a half's options. A half
+ * built in another network namespace is -EXDEV: only a teardown from there may touch it. */
+static int state_opts(const char *name, const cJSON *o, struct nb_topo_opts *opts, char *err, size_t errlen)
+{
+	const cJSON *wire = cJSON_GetObjectItemCaseSensitive(o, "wire"),
+		    *half = cJSON_GetObjectItemCaseSensitive(o, "half");
+	char path[128];
+
+	opts->server_port = jport(o, "server_port");
+	opts->publish_port = jport(o, "publish_port");
 	if (wire) {
-		snprintf(opts.wire_a, sizeof(opts.wire_a), "%s", jstr(wire, "a") ? jstr(wire, "a") : "");
-		snprintf(opts.wire_b, sizeof(opts.wire_b), "%s", jstr(wire, "b") ? jstr(wire, "b") : "");
-		opts.wire_rate_bps = jnum(wire, "rate_bps");
-		opts.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wire, "force"));
+		snprintf(opts->wire_a, sizeof(opts->wire_a), "%s", jstr(wire, "a") ? jstr(wire, "a") : "");
+		snprintf(opts->wire_b, sizeof(opts->wire_b), "%s", jstr(wire, "b") ? jstr(wire, "b") : "");
+		opts->wire_rate_bps = jnum(wire, "rate_bps");
+		opts->force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wire, "force"));
 	}
-	half = cJSON_GetObjectItemCaseSensitive(o, "half");
-	if (half) {
-		opts.half = true;
-		opts.subnet = (uint8_t)jnum(half, "subnet");
-		snprintf(opts.dial_addr, sizeof(opts.dial_addr), "%s",
-			 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
-		if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
-			cJSON_Delete(o);
-			nb_err(err, errlen,
-			       "%s: the server half of a remote client's path, built in another network "
-			       "namespace "
-			       "(inode %.0f): tear it down from there",
-			       path, jnum(half, "netns_inode"));
-			return -EXDEV;
-		}
+	if (jnum(o, "host_net") >= 1 && jnum(o, "host_net") <= 254)
+		opts->host_net = (uint8_t)jnum(o, "host_net");
+	const cJSON *ch = cJSON_GetObjectItemCaseSensitive(o, "client_half");
+	if (ch) {
+		opts->client_half = true;
+		opts->subnet =
+		    jnum(ch, "subnet") >= 1 && jnum(ch, "subnet") <= 254 ? (uint8_t)jnum(ch, "subnet") : 0;
+		snprintf(opts->dial_addr, sizeof(opts->dial_addr), "%s",
+			 jstr(ch, "server_addr") ? jstr(ch, "server_addr") : "");
 	}
-	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
-	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
-		*cgroot = '\0';
-	cgroot_of(jstr(o, "cgroup"), stored, sizeof(stored));
-	ret->cgroup_foreign = *stored && strcmp(stored, cgroot);
-	r = nb_plan_build(kind, name, &opts, cgroot, &ret->plan, err, errlen);
-	if (!r && wire)
-		r = nb_wire_from_json(&ret->plan, wire);
-	if (!r && half)
-		ret->plan.half_ctr_ino = (uint64_t)jnum(half, "ctr_netns_inode");
-	if (r) {
-		nb_plan_free(&ret->plan);
-		cJSON_Delete(o);
-		return r;
+	if (!half)
+		return 0;
+	opts->half = true;
+	opts->subnet = (uint8_t)jnum(half, "subnet");
+	snprintf(opts->dial_addr, sizeof(opts->dial_addr), "%s",
+		 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
+	snprintf(opts->peer_addr, sizeof(opts->peer_addr), "%s",
+		 jstr(half, "peer_addr") ? jstr(half, "peer_addr") : "");
+	if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
+		nb_state_path(path, sizeof(path), name);
+		nb_err(err, errlen,
+		       "%s: the server half of a remote client's path, built in another network namespace "
+		       "(inode %.0f): tear it down from there",
+		       path, jnum(half, "netns_inode"));
+		return -EXDEV;
 	}
-	/* a half's host namespace outlives it: the sysctls go back to what they were */
-	cJSON *sysctls = half ? cJSON_GetObjectItemCaseSensitive(o, "sysctls") : NULL;
-	cJSON_ArrayForEach(e, sysctls)
+	return 0;
+}
+
+/* A half's host namespace outlives it: its sysctl steps get back the old values the state file recorded
+ * (digits only, as the kernel wrote them). */
+static void half_sysctls_read(const cJSON *o, struct nb_plan *p)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "sysctls"))
 	{
-		for (size_t i = 0; i < ret->plan.nsteps; i++) {
-			struct nb_step *st = &ret->plan.steps[i];
-			const char *k = jstr(e, "key"), *old = jstr(e, "old");
+		const char *k = jstr(e, "key"), *old = jstr(e, "old");
+
+		for (size_t i = 0; i < p->nsteps; i++) {
+			struct nb_step *st = &p->steps[i];
 
 			if (st->kind == NB_STEP_SYSCTL && k && old && !strcmp(k, st->key) &&
 			    strlen(old) < 4 && strspn(old, "0123456789") == strlen(old))
 				snprintf(st->old, sizeof(st->old), "%s", old);
 		}
 	}
-	procs = cJSON_GetObjectItemCaseSensitive(o, "procs");
-	cJSON_ArrayForEach(e, procs)
+}
+
+int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errlen)
+{
+	char cgroot[256], stored[256];
+	struct nb_topo_opts opts = {0};
+	const cJSON *e, *wire, *half;
+	cJSON *o;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = state_load(name, &o, err, errlen);
+	if (r)
+		return r;
+	r = state_opts(name, o, &opts, err, errlen);
+	if (r) {
+		cJSON_Delete(o);
+		return r;
+	}
+	/* The cgroup is re-planned from the name like everything else; the recorded path is only compared. */
+	if (nb_cgroup_root(cgroot, sizeof(cgroot)))
+		*cgroot = '\0';
+	cgroot_of(jstr(o, "cgroup"), stored, sizeof(stored));
+	ret->cgroup_foreign = *stored && strcmp(stored, cgroot);
+	wire = cJSON_GetObjectItemCaseSensitive(o, "wire");
+	half = cJSON_GetObjectItemCaseSensitive(o, "half");
+	r = nb_plan_build(jstr(o, "kind"), name, &opts, cgroot, &ret->plan, err, errlen);
+	if (!r && wire)
+		r = nb_wire_from_json(&ret->plan, wire);
+	if (r) {
+		nb_plan_free(&ret->plan);
+		cJSON_Delete(o);
+		return r;
+	}
+	if (half) {
+		ret->plan.half_ctr_ino = (uint64_t)jnum(half, "ctr_netns_inode");
+		half_sysctls_read(o, &ret->plan);
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "procs"))
 	{
 		if (ret->nprocs >= NB_TOPO_MAX_PIDS)
 			break;
 		proc_read(e, &ret->procs[ret->nprocs++]);
 	}
-	e = cJSON_GetObjectItemCaseSensitive(o, "complete");
-	ret->incomplete = !cJSON_IsTrue(e);
+	ret->incomplete = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "complete"));
 	cJSON_Delete(o);
 	return 0;
 }
@@ -540,6 +613,7 @@ static int sweep(struct nb_apply *a, const char *name)
 		snprintf(s.path, sizeof(s.path), "%s/nbench-%s", cgroot, name);
 		keep_first(&first, nb_step_undo(a, &s));
 	}
+	keep_first(&first, nb_docker_sweep(name)); /* the engine's containers and networks of its label */
 	return first;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,15 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "nbench/clock.h"
+#include "nbench/engine.h"
 #include "topo_int.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 static bool has_caps(void)
 {
@@ -140,8 +145,8 @@ static int up_plan(const char *kind, const char *name, const struct nb_topo_opts
 		r = nb_wire_check(&t->plan, err, errlen);
 	if (!r)
 		r = nb_wire_save(&t->plan, err, errlen);
-	if (!r)
-		r = nb_state_create(t, err, errlen);
+	if (!r && (r = nb_state_create(t, err, errlen)))
+		nb_wire_forget(&t->plan);
 	if (r) {
 		nb_plan_free(&t->plan);
 		free(t);
@@ -186,19 +191,55 @@ static int up_apply(struct nb_topo *t, const sigset_t *block, char *err, size_t 
 	return r;
 }
 
+/* A kind built in this namespace (the Docker paths) takes its /24s here: chosen and configured under a lock
+ * of this host's nbench processes, so two builds never take the same. The lock's fd (or -errno), and the
+ * choice into o. */
+static int host_net_take(const char *kind, const struct nb_topo_opts *opts, struct nb_topo_opts *o, char *err,
+			 size_t errlen)
+{
+	int dfd, fd;
+
+	*o = opts ? *opts : (struct nb_topo_opts){0};
+	if (!nb_plan_self_host(kind) || o->host_net)
+		return INT_MAX; /* nothing to take */
+	dfd = nb_state_dir(true, err, errlen);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, ".host.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	close(dfd);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		nb_err(err, errlen, "locking " NB_STATE_DIR "/.host.lock: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	int r = nb_topo_host_net(&o->host_net, err, errlen);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts *opts, struct nb_topo **ret,
 		  char *err, size_t errlen)
 {
+	struct nb_topo_opts o;
 	struct nb_topo *t;
 	sigset_t block, old;
-	int r;
+	int r, lock = INT_MAX;
 
 	*ret = NULL;
 	r = up_check(kind, name, err, errlen);
+	if (!r && (lock = host_net_take(kind, opts, &o, err, errlen)) < 0)
+		r = lock;
 	if (!r)
-		r = up_plan(kind, name, opts, &t, err, errlen);
-	if (r)
+		r = up_plan(kind, name, &o, &t, err, errlen);
+	if (r) {
+		if (lock >= 0 && lock != INT_MAX)
+			close(lock);
 		return r;
+	}
 	cancel_signals(&block);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	t->building = true;
@@ -209,6 +250,8 @@ int nb_topo_up_ex(const char *kind, const char *name, const struct nb_topo_opts 
 	/* The teardown also sweeps what a failing step may have half made (a netns file, a cgroup). */
 	if (r)
 		nb_teardown(t);
+	if (lock != INT_MAX)
+		close(lock); /* its /24s are on its links now (or it is gone) */
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		nb_plan_free(&t->plan);
@@ -373,7 +416,30 @@ unsigned nb_topo_pids(const struct nb_topo *t, pid_t *out, unsigned max)
 		out[n++] = t->procs[i].pid;
 	for (size_t i = 0; i < t->nothers && n < max; i++)
 		out[n++] = t->others[i];
-	return n;
+	/* a Docker path's: its containers' first processes and the engine's userland proxy for its port */
+	return n + nb_docker_pids(&t->plan, out + n, max - n);
+}
+
+int nb_topo_wait_server(const struct nb_topo *t, int64_t timeout_ns)
+{
+	int64_t end = nb_now_ns() + timeout_ns;
+	const char *addr = t->plan.server_addr;
+	int orig = -1, fd, r;
+
+	if (!strcmp(addr, "0.0.0.0"))
+		addr = "127.0.0.1";
+	if (*t->plan.server_ns && (r = nb_ns_enter(t->plan.server_ns, &orig)))
+		return r;
+	do {
+		if (!(r = nb_sock_connect(addr, t->plan.server_port, SOCK_STREAM, &fd))) {
+			close(fd);
+			break;
+		}
+		nb_sleep_until(nb_now_ns() + 20 * NB_NS_PER_MS);
+	} while (nb_now_ns() < end);
+	if (orig >= 0)
+		nb_ns_leave(orig);
+	return r ? -ETIMEDOUT : 0;
 }
 
 int nb_topo_enter_client(const struct nb_topo *t)

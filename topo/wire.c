@@ -2,12 +2,14 @@
 /*
  * --wire: two interfaces of this host as the wire, and --wire-rate: a tbf at each end of it. Before the
  * first step the whole state of both interfaces is recorded (into the state file, so a teardown after a
- * kill -9 has it): name, ifindex, MTU, up/down, addresses, ethtool features, channels, rings, coalescing
- * and the qdiscs and classes nbench did not make (as the kernel dumps them, replayed as they were).
- * Moving a link to another namespace drops its addresses and qdiscs; deleting a namespace destroys a veth
- * but hands a physical NIC back to the root namespace under the name it had inside. So the teardown moves
- * both back explicitly, renames them, and puts back what differs. Links, addresses and qdiscs through
- * rtnetlink (libnl-3), the rest through the ethtool ioctl; a setting the driver will not read is absent.
+ * kill -9 has it): name, ifindex, MTU, up/down, addresses, ethtool features, channels, rings, coalescing,
+ * the qdiscs, classes and tc filters nbench did not make (as the kernel dumps them, replayed as they
+ * were), and the routes through them that the kernel would not make again (route.c).
+ * Moving a link to another namespace drops its addresses, qdiscs, filters and routes; deleting a
+ * namespace destroys a veth but hands a physical NIC back to the root namespace under the name it had
+ * inside. So the teardown moves both back explicitly, renames them, and puts back what differs, the
+ * routes last. Links, addresses, tc and routes through rtnetlink (libnl-3), the rest through the ethtool
+ * ioctl; a setting the driver will not read is absent.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -32,10 +34,6 @@
 #include "nicstate.h"
 #include "topo_int.h"
 
-#define NIC_BURST_MS  2		  /* tbf bucket: 2 ms at the rate (2.5 MB at 10G) */
-#define NIC_LIMIT_MS  2		  /* tbf queue beyond the bucket: 2 ms more at most, when saturated */
-#define NIC_BURST_MIN (2 * 65536) /* two 64 KiB GSO super-packets, whatever the rate */
-
 struct nb_wire_state {
 	struct nic_state nic[2]; /* as p->wire */
 };
@@ -43,16 +41,6 @@ struct nb_wire_state {
 void nb_wire_free(struct nb_wire_state *w)
 {
 	free(w);
-}
-
-void nb_wire_tbf_size(double rate_bps, uint32_t *ret_burst, uint32_t *ret_limit)
-{
-	double burst = rate_bps / 8 * NIC_BURST_MS / 1000;
-
-	if (burst < NIC_BURST_MIN)
-		burst = NIC_BURST_MIN;
-	*ret_burst = (uint32_t)burst;
-	*ret_limit = (uint32_t)(burst + rate_bps / 8 * NIC_LIMIT_MS / 1000);
 }
 
 int nb_qdisc_step(struct nl_sock *sk, const struct nb_step *s, bool apply)
@@ -84,10 +72,19 @@ int nb_wire_save(struct nb_plan *p, char *err, size_t errlen)
 	if (!p->wire_saved)
 		return -ENOMEM;
 	r = nb_nic_sock(&sk);
-	for (int i = 0; i < 2 && !r; i++)
-		r = nb_nic_save(sk, p->wire[i], &p->wire_saved->nic[i], e, sizeof(e));
-	if (r)
+	for (int i = 0; i < 2 && !r; i++) {
+		struct nic_state *n = &p->wire_saved->nic[i];
+
+		r = nb_nic_save(sk, p->wire[i], n, e, sizeof(e));
+		if (!r && (r = nb_route_save(sk, n->ifindex, n->routes, &n->nroutes)))
+			snprintf(e, sizeof(e), "recording the routes through %s: %s", n->name,
+				 r == -E2BIG ? "more (or longer) than nbench can record and put back"
+					     : strerror(-r));
+	}
+	if (r) {
+		nb_wire_forget(p);
 		nb_err(err, errlen, "--wire: %s", e);
+	}
 	if (sk)
 		nl_socket_free(sk);
 	return r;
@@ -263,6 +260,14 @@ static int nic_restore(struct nl_sock *sk, const struct nb_plan *p, int i)
 	return r;
 }
 
+static int routes_restore(struct nl_sock *sk, const struct nb_plan *p, int i)
+{
+	const struct nic_state *n = &p->wire_saved->nic[i];
+	int ifindex = (int)if_nametoindex(n->name);
+
+	return ifindex ? nb_route_restore(sk, n->ifindex, ifindex, n->routes, n->nroutes) : -ENODEV;
+}
+
 int nb_wire_restore(const struct nb_plan *p)
 {
 	struct nl_sock *sk;
@@ -273,15 +278,26 @@ int nb_wire_restore(const struct nb_plan *p)
 	r = nb_nic_sock(&sk);
 	if (r)
 		return r;
-	for (int i = 0; i < 2; i++) {
-		r = nic_restore(sk, p, i);
+	/* both ports whole first, then their routes: a gateway is reached through an address of either */
+	for (int i = 0; i < 4; i++) {
+		r = i < 2 ? nic_restore(sk, p, i) : routes_restore(sk, p, i - 2);
 		if (r)
-			fprintf(stderr, "nbench topo: %s: restoring wire interface %s: %s\n", p->name,
-				p->wire_saved->nic[i].name, strerror(-r));
+			fprintf(stderr, "nbench topo: %s: restoring %s of wire interface %s: %s\n", p->name,
+				i < 2 ? "the state" : "the routes", p->wire_saved->nic[i % 2].name,
+				strerror(-r));
 		first = first ? first : r;
 	}
 	nl_socket_free(sk);
+	/* a teardown that failed keeps what a later one needs (and the state file that says so) */
+	if (!first)
+		nb_wire_forget(p);
 	return first;
+}
+
+void nb_wire_forget(const struct nb_plan *p)
+{
+	for (int i = 0; p->wire_saved && i < 2; i++)
+		nb_nic_forget(&p->wire_saved->nic[i]);
 }
 
 /* ---- the state file's "wire" ---- */

@@ -1,24 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared key and the control connection's mutual challenge-response (after OWAMP/TWAMP's authenticated
- * mode, RFC 4656/5357). All crypto is libsodium's: random bytes, HMAC-SHA-256, constant-time comparison.
+ * The shared key, the control connection's mutual challenge-response and the MAC of its later frames (after
+ * OWAMP/TWAMP's authenticated mode, RFC 4656/5357). All crypto is libsodium's: random bytes, SHA-256,
+ * HMAC-SHA-256, constant-time comparison.
  *
  * Key file: 64 hex digits (32 random bytes) and a newline, mode 0600, written by `nbench key gen FILE`.
  *
  * Handshake (the wire form is the protocol's; these are its pieces). Both sides hold the key:
  *
  *   client                                              responder
- *   HELLO {client nonce}                        ->
+ *   HELLO {client nonce, data_src}              ->
  *                                               <-      {server nonce, server proof}
  *   checks the server proof; a responder without the key stops here, before the client proves anything
- *   {client proof}                              ->      checks it; only now the hello's answer (host
- *                                                       details) and tests
+ *   {client proof}                              ->      checks it; only now a session (a slot, a thread),
+ *                                                       the hello's answer (host details) and tests
  *
- *   proof = HMAC-SHA-256(key, label || version (2 bytes, big-endian) || client nonce || server nonce)
+ *   transcript = version (2 bytes, big-endian) || client nonce || server nonce || SHA-256(HELLO's body)
+ *   proof      = HMAC-SHA-256(key, label || transcript)
  *
  * with a label per side ("nbench client proof v1", "nbench server proof v1"), so a proof sent back to its
  * author (reflected) does not pass for the other side's. Each side's fresh 32-byte nonce makes a recorded
- * proof useless on any later connection (replay), and the version inside keeps a downgraded peer out.
+ * proof useless on any later connection (replay), the version inside keeps a downgraded peer out, and the
+ * hash of HELLO's body as the client sent it (byte for byte) binds what it said there (data_src) to the key:
+ * a HELLO altered on the way fails both proofs.
+ *
+ * Session key: after the proofs both sides derive
+ *
+ *   session key = HMAC-SHA-256(key, "nbench session key v1" || transcript)
+ *
+ * and every later control frame, both ways, carries
+ *
+ *   MAC = HMAC-SHA-256(session key, label || sequence number (8 bytes, big-endian) || header || body)
+ *
+ * with the sender's label ("nbench client frame v1", "nbench server frame v1": a frame reflected back to its
+ * sender fails) and a number per direction that starts at 0 (a frame dropped, replayed or reordered fails),
+ * as OWAMP/TWAMP's authenticated mode protects its control messages. A relay that forwarded the handshake
+ * can then neither inject nor alter a frame. The data connections and UDP flows are not covered, and
+ * nothing is encrypted.
  *
  * Per-test token: random (nb_auth_token_new), issued by the responder in its answer to TEST over the
  * authenticated control connection, and carried by each of the test's data connections and UDP flows. Random
@@ -38,6 +56,9 @@
 #define NB_AUTH_NONCE_BYTES 32
 #define NB_AUTH_PROOF_BYTES 32 /* crypto_auth_hmacsha256_BYTES */
 #define NB_AUTH_TOKEN_BYTES 16
+#define NB_AUTH_HASH_BYTES  32		  /* crypto_hash_sha256_BYTES */
+#define NB_AUTH_MAC_BYTES   32		  /* a frame's MAC (HMAC-SHA-256) */
+#define NB_AUTH_SKEY_BYTES  32		  /* a session key */
 #define NB_AUTH_HEX(n)	    (2 * (n) + 1) /* a hex string of n bytes, with its NUL */
 
 struct nb_key {
@@ -66,17 +87,42 @@ void nb_key_wipe(struct nb_key *k);
 /* A fresh random nonce for one handshake. */
 void nb_auth_nonce(unsigned char ret[NB_AUTH_NONCE_BYTES]);
 
-/* The proof of `who` for this connection's nonces and protocol version. */
-void nb_auth_proof(const struct nb_key *k, enum nb_auth_role who, uint16_t version,
-		   const unsigned char client_nonce[NB_AUTH_NONCE_BYTES],
-		   const unsigned char server_nonce[NB_AUTH_NONCE_BYTES],
+/* What the proofs and the session key are bound to: the connection's nonces, the protocol version, and
+ * HELLO's body as the client sent it. */
+struct nb_auth_transcript {
+	uint16_t version;
+	unsigned char client_nonce[NB_AUTH_NONCE_BYTES];
+	unsigned char server_nonce[NB_AUTH_NONCE_BYTES];
+	unsigned char hello_hash[NB_AUTH_HASH_BYTES]; /* nb_auth_hash of HELLO's body */
+};
+
+/* SHA-256 of len bytes. */
+void nb_auth_hash(const void *buf, size_t len, unsigned char ret[NB_AUTH_HASH_BYTES]);
+
+/* The proof of `who` for this connection's transcript. */
+void nb_auth_proof(const struct nb_key *k, enum nb_auth_role who, const struct nb_auth_transcript *t,
 		   unsigned char ret[NB_AUTH_PROOF_BYTES]);
 
-/* Whether proof is `who`'s proof for these nonces and version, compared in constant time. */
-bool nb_auth_verify(const struct nb_key *k, enum nb_auth_role who, uint16_t version,
-		    const unsigned char client_nonce[NB_AUTH_NONCE_BYTES],
-		    const unsigned char server_nonce[NB_AUTH_NONCE_BYTES],
+/* Whether proof is `who`'s proof for this transcript, compared in constant time. */
+bool nb_auth_verify(const struct nb_key *k, enum nb_auth_role who, const struct nb_auth_transcript *t,
 		    const unsigned char proof[NB_AUTH_PROOF_BYTES]);
+
+/* The session key both sides derive once the proofs passed. */
+void nb_auth_session_key(const struct nb_key *k, const struct nb_auth_transcript *t,
+			 unsigned char ret[NB_AUTH_SKEY_BYTES]);
+
+/* The MAC of frame number seq sent by `sender`: its header (hdr_len bytes) and body (body_len). */
+void nb_auth_mac(const unsigned char skey[NB_AUTH_SKEY_BYTES], enum nb_auth_role sender, uint64_t seq,
+		 const void *hdr, size_t hdr_len, const void *body, size_t body_len,
+		 unsigned char ret[NB_AUTH_MAC_BYTES]);
+
+/* Whether mac is that frame's MAC, compared in constant time. */
+bool nb_auth_mac_verify(const unsigned char skey[NB_AUTH_SKEY_BYTES], enum nb_auth_role sender, uint64_t seq,
+			const void *hdr, size_t hdr_len, const void *body, size_t body_len,
+			const unsigned char mac[NB_AUTH_MAC_BYTES]);
+
+/* Zeroes n bytes (sodium_memzero: not optimised away), for session keys. */
+void nb_auth_wipe(void *buf, size_t n);
 
 /* A new random per-test token. */
 void nb_auth_token_new(unsigned char ret[NB_AUTH_TOKEN_BYTES]);

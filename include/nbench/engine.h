@@ -56,7 +56,9 @@ struct nb_engine_caps {
 	bool dpdk_opts; /* it takes the --dpdk-* options (its port and address) */
 	bool one_test;	/* its responder runs one test at a time */
 	bool local;	/* its flows stay inside this process (tests): no responder serves them */
-	const char *wait; /* how its flows wait whatever --spin says ("spin (dpdk poll)"); NULL: as set */
+	bool kernel_stack; /* its packets cross this host's kernel stack and interfaces, so --hops sees the
+			    * client's side of each round trip; else capture leaves that side unseen */
+	const char *wait;  /* how its flows wait whatever --spin says ("spin (dpdk poll)"); NULL: as set */
 };
 
 struct nb_flow;

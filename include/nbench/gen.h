@@ -42,9 +42,15 @@ struct nb_run_hooks {
 	/* Called with arg when the measured window opens (MEASURE sent, end false) and closes (before STOP,
 	 * end true; also after a failure, without a start when the window never opened); may be NULL. */
 	void (*window)(void *arg, bool end);
-	/* rr: flow i logs its measured transactions into txlogs[i] (i < n_txlogs) for --hops; NULL: none. */
+	/* rr, crr: flow i logs its measured transactions into txlogs[i] (i < n_txlogs) for --hops; NULL:
+	 * none. */
 	struct nb_txn_log *txlogs;
 	unsigned n_txlogs;
+	/* Told the measured window's planned bounds (CLOCK_MONOTONIC) once the test starts, before any flow
+	 * runs: a transaction sent from t_measure_ns and complete by t_end_ns is a measured one. Called with
+	 * bounds_arg; may be NULL. */
+	void (*bounds)(void *bounds_arg, int64_t t_measure_ns, int64_t t_end_ns);
+	void *bounds_arg;
 	/* rr, crr: the run's latency histogram (every flow's) is added to it at the end; may be NULL. */
 	struct nb_hist *latency;
 	/* The responder's interfaces (its RESULT's) join the report as the server's: for a responder on
@@ -67,11 +73,12 @@ struct nb_path_session {
 	struct nb_sysinfo server;   /* the agent's host */
 	struct nb_path_grant grant; /* where the tests go, and the client's half */
 };
-/* Connects to the agent at host:port, proves key (required) and asks for kind's server half. 0 with *ret
- * filled, or -errno with rep->error set (the agent's refusal in its words). The grant is not checked here
- * (cli/remote.c does, against ret->dialed). */
+/* Connects to the agent at host:port, proves key (required) and asks for kind's server half, for for_ns of
+ * tests (the agent keeps it that long and a grace period). 0 with *ret filled, or -errno with rep->error set
+ * (the agent's refusal in its words). The grant is not checked here (cli/remote.c does, against
+ * ret->dialed). */
 int nb_path_request(const char *host, uint16_t port, const struct nb_key *key, const char *kind,
-		    struct nb_path_session *ret, struct nb_report *rep);
+		    int64_t for_ns, struct nb_path_session *ret, struct nb_report *rep);
 /* Ends the session: the agent tears the half down. */
 void nb_path_release(struct nb_path_session *s);
 

@@ -2,13 +2,16 @@
 /*
  * Control protocol: length-prefixed frames, a fixed 12-byte header then a JSON object (cJSON).
  *
- *   0      4        6      8          12
- *   "NBCP" version  type   body length  body (JSON, <= NB_PROTO_MAX_BODY)
+ *   0      4        6      8          12                                   12 + length
+ *   "NBCP" version  type   body length  body (JSON, <= NB_PROTO_MAX_BODY)   [MAC, 32 bytes]
  *
- * all big-endian. The version is checked on every frame: a client of another version gets an ERROR frame
- * that says both versions and the connection is closed; a client that hears another version says both in
- * its error. Data connections open with a DATA_HELLO frame naming their test and flow; UDP flows send the
- * same frame as their first datagram and wait for DATA_ACK.
+ * all big-endian. In a session whose client proved the key, every frame after the handshake, both ways,
+ * carries a MAC (auth.h) after its body and says so with NB_FRAME_MAC in its type; the body length does not
+ * count it. Sending and receiving frames on a control connection, with or without the MAC, is chan.h's. The
+ * version is checked on every frame: a client of another version gets an ERROR frame that says both versions
+ * and the connection is closed; a client that hears another version says both in its error. Data connections
+ * open with a DATA_HELLO frame naming their test and flow; UDP flows send the same frame as their first
+ * datagram and wait for DATA_ACK.
  */
 #ifndef NBENCH_PROTO_H
 #define NBENCH_PROTO_H
@@ -26,8 +29,10 @@
 #include "nbench/result.h"
 #include "nbench/sysinfo.h"
 
-#define NB_PROTO_MAGIC	   "NBCP"
-#define NB_PROTO_VERSION   4 /* 2: typed bodies; 3: the key's handshake, per-test tokens; 4: PATH */
+#define NB_PROTO_MAGIC "NBCP"
+/* 2: typed bodies; 3: the key's handshake, per-test tokens; 4: PATH; 5: the proofs cover HELLO, a MAC on
+ * every later frame of a keyed session, PATH's for_ns */
+#define NB_PROTO_VERSION   5
 #define NB_PROTO_HDR_BYTES 12
 #define NB_PROTO_MAX_BODY  (64u * 1024)
 
@@ -53,10 +58,14 @@ enum nb_msg_type {
 	NB_MSG_TYPE_MAX
 };
 
+/* In a frame's type: a MAC follows its body. */
+#define NB_FRAME_MAC 0x8000u
+
 struct nb_frame_hdr {
 	uint16_t version;
-	uint16_t type;
-	uint32_t len;
+	uint16_t type; /* without NB_FRAME_MAC */
+	uint32_t len;  /* of the body */
+	bool mac;      /* NB_FRAME_MAC was set: NB_AUTH_MAC_BYTES follow the body */
 };
 
 /* Decodes the header at buf. 0, -EBADMSG (shorter than a header or bad magic: ret untouched),
@@ -64,24 +73,12 @@ struct nb_frame_hdr {
  * filled in for all but -EBADMSG. */
 int nb_frame_decode_hdr(const void *buf, size_t len, struct nb_frame_hdr *ret);
 
-/* Encodes a frame into buf (header + body); returns the frame's length or -EMSGSIZE. */
+/* Encodes a frame's header and body into buf (type may carry NB_FRAME_MAC: the MAC is the caller's to
+ * append); returns their length or -EMSGSIZE. */
 ssize_t nb_frame_encode(void *buf, size_t cap, uint16_t type, const char *body, size_t body_len);
 
 /* Parses a body as a JSON object (free with cJSON_Delete); NULL when it is not one. */
 cJSON *nb_frame_parse_body(const void *body, size_t len);
-
-/* Sends a frame with a JSON body (NULL = "{}") on a blocking socket, all of it. 0 or -errno (-EMSGSIZE:
- * body above NB_PROTO_MAX_BODY). */
-int nb_proto_send(int fd, enum nb_msg_type type, const cJSON *body);
-/* Sends an ERROR frame whose message is fmt's text (cut at 511 bytes). 0 or -errno. */
-int nb_proto_send_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Receives one frame by deadline_ns (CLOCK_MONOTONIC; < 0 = none: blocks until one comes). On success
- * *ret_type and *ret_body (a JSON object, free with cJSON_Delete) are set; on failure *ret_body is NULL.
- * -ETIMEDOUT, -ECONNRESET (closed), -EBADMSG (bad magic, or a body that is not a JSON object),
- * -EPROTONOSUPPORT (*ret_peer_version, which may be NULL, says the peer's), -EMSGSIZE, -EINVAL, or -errno. */
-int nb_proto_recv(int fd, int64_t deadline_ns, uint16_t *ret_type, cJSON **ret_body,
-		  uint16_t *ret_peer_version);
 
 /*
  * Typed bodies. Every *_to_json returns a new object (NULL when out of memory). Every *_from_json checks
@@ -181,9 +178,11 @@ cJSON *nb_data_ack_to_json(const struct nb_data_ack *a);
 int nb_data_ack_from_json(const cJSON *j, struct nb_data_ack *ret, char *err, size_t errlen);
 
 /* PATH's body: the path kind whose server half an agent (`nbench serve --paths`) builds on its host for this
- * session; it lasts until the session ends or the next PATH. */
+ * session; it lasts until the session ends, the next PATH, or for_ns and the agent's grace have passed. */
 struct nb_path_req {
-	char kind[16]; /* one of nb_topo_kinds() */
+	char kind[16];	/* one of nb_topo_kinds() */
+	int64_t for_ns; /* how long the client means to run tests on it (its lifetime's base): 1 ns to
+			 * NB_MAX_DURATION_NS */
 };
 cJSON *nb_path_req_to_json(const struct nb_path_req *r);
 int nb_path_req_from_json(const cJSON *j, struct nb_path_req *ret, char *err, size_t errlen);

@@ -87,6 +87,7 @@ struct nb_report_hop {
 
 /* --hops: the decomposition of the capture run and what capture cost. */
 struct nb_report_hops {
+	char backend[8]; /* "pcap" or "ebpf" */
 	unsigned n;
 	struct nb_report_hop seg[NB_REPORT_MAX_HOPS];
 	uint64_t txns;	       /* transactions the generator logged */
@@ -94,10 +95,36 @@ struct nb_report_hops {
 	double rtt_mean_ns;    /* mean round trip of the decomposed ones: the segments' means sum to it */
 	double rtt_without_ns; /* mean round trip of the runs without capture (0: none) */
 	double rtt_with_ns;    /* mean round trip of the runs with capture */
+	int64_t rtt_p50_without_ns, rtt_p50_with_ns; /* their medians (rr --hops' one run each); 0: unknown */
 	unsigned runs_without, runs_with;
 	uint64_t ring_evicted; /* messages that fell out of the capture's ring unmatched */
 	uint64_t pcap_dropped; /* packets the kernel dropped before libpcap read them */
 	char clock[96];	       /* how capture and generator timestamps were put on one clock */
+	/* ebpf only */
+	double probe_hits;	     /* program runs on the test's packets and sockets per transaction */
+	uint64_t records_checked;    /* transactions' records found in the generator's log */
+	uint64_t records_consistent; /* of them, starting at its logged send and ending by its receive */
+	double tail_ns;		     /* mean time from the last kernel point to the generator's receive */
+};
+
+/* --capture: what the pcapng file holds and what was cut from it. */
+#define NB_REPORT_MAX_CAPTURE_IFS 16
+struct nb_report_capture {
+	char file[256];
+	uint32_t snap_bytes; /* bytes kept per packet */
+	uint64_t max_bytes;  /* the file's size cap */
+	uint64_t file_bytes; /* what was written */
+	uint64_t packets;    /* written */
+	uint64_t truncated;  /* of them, cut to snap_bytes */
+	uint64_t over_cap;   /* left out: the file was at its cap */
+	uint64_t dropped;    /* dropped by the kernel before libpcap read them */
+	unsigned n_ifs;
+	struct nb_report_capture_if {
+		char name[16];
+		char netns[64];
+		uint64_t packets, dropped;
+	} ifs[NB_REPORT_MAX_CAPTURE_IFS];
+	char error[160]; /* "" or why the file is incomplete */
 };
 
 struct nb_report {
@@ -149,7 +176,8 @@ struct nb_report {
 	struct nb_cpu_cost server_cpu;
 	bool server_cpu_valid;
 
-	struct nb_report_hops *hops; /* owned; NULL: no --hops */
+	struct nb_report_hops *hops;	   /* owned; NULL: no --hops */
+	struct nb_report_capture *capture; /* owned; NULL: no --capture */
 
 	struct nb_report_iface *ifaces; /* owned: nb_report_add_iface, nb_report_add_server_iface */
 	unsigned n_ifaces;
@@ -212,9 +240,22 @@ int nb_report_add_watch(struct nb_report *r, const struct nb_nic_watch *w);
 
 /* Full renderings to out. 0, or -EIO (a write failed), -ENOMEM (JSON). */
 int nb_report_write_text(const struct nb_report *r, FILE *out);
+/* The container engine of a path as one line, from its description (path_json's "docker": the engine's
+ * version, storage driver, iptables backend, cgroup version and driver, the userland proxy, the server
+ * container's network and cgroup limits), into buf; "" when the path has none. Text, CSV and JSON reports
+ * carry it. */
+void nb_report_engine(const char *path_json, char *buf, size_t len);
 /* The text report with every changed counter of each interface (-v, --nic-counters), where
  * nb_report_write_text gives each interface's traffic, drops and errors on one line. */
 int nb_report_write_text_counters(const struct nb_report *r, FILE *out);
+/* nb_report_write_text's flags: every changed counter (as nb_report_write_text_counters); no head, for a
+ * report whose head nb_report_write_text_head printed before the interim lines. */
+enum { NB_TEXT_COUNTERS = 1, NB_TEXT_NO_HEAD = 2 };
+int nb_report_write_text_flags(const struct nb_report *r, unsigned flags, FILE *out);
+/* The text report's head, what runs where (its title line, the settings and the hosts, then a blank line):
+ * all of it is known once the first interval ends, so a live run prints it before the interim lines and
+ * the rest after them with NB_TEXT_NO_HEAD. The full report is the same lines without the interim ones. */
+void nb_report_write_text_head(const struct nb_report *r, FILE *out);
 int nb_report_write_json(const struct nb_report *r, FILE *out);
 int nb_report_write_csv(const struct nb_report *r, FILE *out, bool header);
 
@@ -230,6 +271,16 @@ struct cJSON;
 void nb_report_text_hops(const struct nb_report_hops *h, const char *path, FILE *out);
 struct cJSON *nb_report_hops_json(const struct nb_report_hops *h);
 void nb_report_write_hops_csv(const struct nb_report_hops *h, const char *path, FILE *out, bool header);
+
+/* --capture: the line (text) and the object (JSON end.capture; NULL on no memory) of c. The full writers
+ * add them when r->capture is set. */
+void nb_report_text_capture(const struct nb_report_capture *c, FILE *out);
+struct cJSON *nb_report_capture_json(const struct nb_report_capture *c);
+
+/* --hops=ebpf: what one probe hit costs the round trip, the overhead shared out over the hits (of the
+ * medians when both runs' are known, else of the means); NAN when it is not known. Each segment holds about
+ * one probe's cost. */
+double nb_report_hops_probe_ns(const struct nb_report_hops *h);
 
 /* Allocates r->flows as n zeroed entries (cpu = -1), replacing any previous array. 0 or -ENOMEM. */
 int nb_report_set_flows(struct nb_report *r, unsigned n);

@@ -20,16 +20,27 @@ struct nb_key;
 struct nb_path_grant;
 struct nb_nic_ref;
 
+/* What a half's own responder may take: the agent's limits, and of its memory budget a share that the
+ * agent holds for the half while it is up (so the halves and the agent's own tests share one budget). */
+struct nb_half_limits {
+	uint64_t max_mem_bytes;	 /* its tests' buffers, in all and per test (--max-mem B,B) */
+	unsigned max_sessions;	 /* the agent's --max-sessions */
+	int64_t idle_timeout_ns; /* the agent's --idle-timeout */
+};
+
 /* Path building for remote clients (`nbench serve --paths`): the server half of a path kind on this host,
  * built by whoever started the responder (the CLI's agent, cli/agent.c, through topo/, which the responder
- * may not call). The responder asks only for a session whose client proved the key, holds at most one half
- * per session, and tears it down when the session ends (the client says so, its connection drops, the
+ * may not call). The responder asks only for a session whose client proved the key, within its caps on
+ * halves (in all and per client) and its memory budget; holds at most one half per session, and tears it
+ * down when the session ends (the client says so, its connection drops, the half's lifetime is over, the
  * responder stops). */
 struct nb_path_ops {
 	/* Builds kind's server half for the client at peer, which reached this host at local (numeric
-	 * addresses); fills grant. 0 with *ret_half set, or -errno with one line in err (the client's). */
-	int (*build)(void *arg, const char *kind, const char *local, const char *peer, void **ret_half,
-		     struct nb_path_grant *grant, char *err, size_t errlen);
+	 * addresses), its responder within lim; fills grant. 0 with *ret_half set, or -errno with one line in
+	 * err (the client's). */
+	int (*build)(void *arg, const char *kind, const char *local, const char *peer,
+		     const struct nb_half_limits *lim, void **ret_half, struct nb_path_grant *grant,
+		     char *err, size_t errlen);
 	/* Tears a half down: its processes, links, rules, sysctls. */
 	void (*teardown)(void *arg, void *half);
 	void *arg;
@@ -39,12 +50,15 @@ struct nb_path_ops {
 #define NB_SERVE_MAX_MEM_BYTES	 (1ULL << 30)	       /* the tests' buffers in all */
 #define NB_SERVE_MAX_SESSIONS	 16		       /* control connections at once */
 #define NB_SERVE_SESSION_IDLE_NS (60LL * 1000000000LL) /* a session with no test this long is closed */
+#define NB_SERVE_MAX_HALVES	 4		       /* path halves up at once (--paths) */
+#define NB_SERVE_MAX_HALVES_SRC	 3 /* ... of them for one client (an IPv4 address, an IPv6 /64) */
+#define NB_SERVE_HALF_GRACE_NS	 (20LL * 1000000000LL) /* a half lives its tests' time and this */
 
 struct nb_serve_cfg {
 	const char *bind;	 /* address to listen on; NULL = 0.0.0.0 */
 	uint16_t port;		 /* control and data, TCP and UDP */
-	int64_t idle_timeout_ns; /* a new connection without a whole first frame this long is closed; <= 0:
-				  * 5 s */
+	int64_t idle_timeout_ns; /* a new connection that has not sent its hello, or (with a key) not proved
+				  * it, this long after its accept is closed; <= 0: 5 s */
 	/* Budgets, checked before a test allocates anything: the buffers of every test at once (0:
 	 * NB_SERVE_MAX_MEM_BYTES) and of one test (0: a quarter of the total). */
 	uint64_t max_mem_bytes;
@@ -62,8 +76,11 @@ struct nb_serve_cfg {
 	/* Called with log_arg once the sockets listen (readiness for whoever started the responder); may be
 	 * NULL. */
 	void (*ready)(void *arg, uint16_t port);
-	/* Path building (--paths) for authenticated sessions; NULL: a PATH request is refused. */
+	/* Path building (--paths) for authenticated sessions; NULL: a PATH request is refused. Halves up at
+	 * once, in all and per client (0: NB_SERVE_MAX_HALVES, NB_SERVE_MAX_HALVES_SRC; per client at most
+	 * the total). */
 	const struct nb_path_ops *paths;
+	unsigned max_halves, max_halves_per_client;
 	/* The started engine that carries the data flows (its UDP port: this port number); NULL: sock. */
 	struct nb_engine *engine;
 	/* The interfaces of this host whose identity and counters over the measured window (MEASURE to

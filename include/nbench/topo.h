@@ -45,7 +45,14 @@ struct nb_topo_opts {
 	bool half;
 	uint8_t subnet;	    /* half: the container network is 172.31.<subnet>.0/24 (0: 77) */
 	char dial_addr[48]; /* half: the address the client dialed: native and host listen there, nat
-			     * publishes the port on it alone */
+			     * publishes the port on it alone; client_half: the server's address */
+	char peer_addr[48]; /* half of an overlay: the client's address, the other end of the tunnel */
+	/* The client's half of a remote overlay: its bridge, VXLAN device (to dial_addr) and a namespace for
+	 * the generator, 172.31.<subnet>.3, in this network namespace. */
+	bool client_half;
+	/* A kind that builds in this network namespace (the Docker paths): its /24s are 10.77.<host_net> and
+	 * 172.31.<host_net> (0: nb_topo_up_ex picks a free pair). */
+	uint8_t host_net;
 };
 
 /* Builds path kind (one of nb_topo_kinds()) under instance name (NULL: a fresh
@@ -67,6 +74,17 @@ int nb_topo_half_subnet(uint8_t *ret_subnet, char *err, size_t errlen);
 /* The client's half of a remote bridge path: a route to net (CIDR) via gw in this network namespace, added
  * (add) or removed. 0 or -errno with one line in err (-EEXIST: a route to net is there already). */
 int nb_topo_client_route(bool add, const char *net, const char *gw, char *err, size_t errlen);
+/* How a client reaches the server half of kind on another host (its container subnet, net in the grant):
+ * routed via the server (bridge, nat), on the link toward the server (macvlan: the container is a station of
+ * that link), or through a tunnel of its own (overlay: nb_topo_opts.client_half). */
+enum nb_topo_client_reach { NB_REACH_ROUTED, NB_REACH_ONLINK, NB_REACH_TUNNEL };
+enum nb_topo_client_reach nb_topo_kind_client_reach(const char *kind);
+/* nb_topo_client_route without a gateway: net on the link by which toward is reached (scope link). */
+int nb_topo_client_route_onlink(bool add, const char *net, const char *toward, char *err, size_t errlen);
+/* Waits until the responder of t's server end accepts TCP connections on its address and port, from inside
+ * its network namespace (a container on a macvlan or an overlay is not reachable from its own host). 0, or
+ * -ETIMEDOUT after timeout_ns. */
+int nb_topo_wait_server(const struct nb_topo *t, int64_t timeout_ns);
 /* Removes the client routes to remote halves left in this namespace by clients that were killed (the routes
  * nb_topo_client_route adds, found by nbench's routing protocol number); how many into *ret_n. 0 or -errno.
  * Called by nb_topo_down_all. */
@@ -131,8 +149,9 @@ int nb_topo_script(const char *kind, const char *name, const struct nb_topo_opts
 /* Netns names of the two ends, e.g. "nb-x1-remote" and "nb-x1-ctr". */
 const char *nb_topo_client_netns(const struct nb_topo *t);
 const char *nb_topo_server_netns(const struct nb_topo *t);
-/* The processes the instance started and still records (responder, qemu, testpmd): up to max pids into out;
- * returns how many. Their CPU is the path's, not a disturbance, even when this process did not start them. */
+/* The processes the instance started and still records (responder, qemu, testpmd) and, for a Docker path, its
+ * containers' first processes and the engine's userland proxy of its port: up to max pids into out; returns
+ * how many. Their CPU is the path's, not a disturbance, even when this process did not start them. */
 unsigned nb_topo_pids(const struct nb_topo *t, pid_t *out, unsigned max);
 
 /* One instance found on the machine: from its state file, or (orphan) from namespaces and cgroups that

@@ -22,6 +22,9 @@ int nb_parse_rate(const char *s, double *ret);
 int nb_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* "REQ,RESP" byte sizes (each as nb_parse_bytes); a single value sets both. */
 int nb_parse_size_pair(const char *s, uint64_t *ret_a, uint64_t *ret_b);
+/* A percentage: a number (strtod's form) with an optional '%' ("5", "2.5%"), finite; the caller checks its
+ * range. */
+int nb_parse_pct(const char *s, double *ret);
 
 /* Formatting into buf, which is returned: bits/s in SI units ("9.41 Gbit/s"), nanoseconds up to seconds
  * ("12.3 us"), bytes in binary units ("1.50 MiB"). Two decimals below 100, one above, none in the first unit

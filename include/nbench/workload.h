@@ -158,15 +158,19 @@ static inline uint64_t nb_seq_get(const void *buf)
 }
 
 /*
- * The marker at the start of every rr request and response of NB_MARK_BYTES or more: the sequence number
- * (nb_seq_put, offset 0), the flow's index (u32 little-endian, offset 8) and "nbHq" (request) or "nbHr"
- * (response) at offset 12. A capture finds the same message on every interface it crosses by it, through NAT
- * too: addresses change, the payload does not.
+ * The marker at the start of every rr request and response of NB_MARK_BYTES or more (crr: of the request,
+ * right after the hello frame): the sequence number (nb_seq_put, offset 0), the flow's index (u32
+ * little-endian, offset 8) and "nbHq" (request) or "nbHr" (response) at offset 12. A capture finds the same
+ * message on every interface it crosses by it, through NAT too: addresses change, the payload does not.
+ * A request of NB_MARK_TSEND_OFF + 8 bytes or more also carries the generator's send time there
+ * (CLOCK_MONOTONIC ns, nb_seq_put's byte order; crr: the time the connection began), so --hops=ebpf's
+ * programs start each transaction where the generator's clock did.
  */
-#define NB_MARK_BYTES 16u
-#define NB_MARK_MAGIC "nbH" /* offset 12; then 'q' or 'r' */
-#define NB_MARK_REQ   'q'
-#define NB_MARK_RESP  'r'
+#define NB_MARK_BYTES	  16u
+#define NB_MARK_TSEND_OFF 16u
+#define NB_MARK_MAGIC	  "nbH" /* offset 12; then 'q' or 'r' */
+#define NB_MARK_REQ	  'q'
+#define NB_MARK_RESP	  'r'
 
 /* Writes the marker's flow index and magic (the sequence number is written per message). */
 static inline void nb_mark_put(void *buf, uint32_t flow, char dir)

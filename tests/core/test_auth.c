@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The shared key: the challenge-response passes only with the key, this connection's nonces, the right
- * role and version (so no wrong key, reflected, swapped or replayed proof); key files are created 0600
- * without overwriting or following symlinks, and loaded only when private, regular and well formed. */
+/* The shared key: the challenge-response passes only with the key, this connection's nonces and HELLO, the
+ * right role and version (so no wrong key, reflected, swapped, replayed or altered-HELLO proof); the session
+ * key and the frames' MACs are bound to all of it, to the sender and to the frame's number; key files are
+ * created 0600 without overwriting or following symlinks, and loaded only when private, regular and well
+ * formed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,18 +15,16 @@
 #include "../unit/tap.h"
 #include "nbench/auth.h"
 
-#define V 2 /* a protocol version */
+#define V 5 /* a protocol version */
 
-struct conn {
-	unsigned char cn[NB_AUTH_NONCE_BYTES], sn[NB_AUTH_NONCE_BYTES];
-};
-
-static struct conn new_conn(void)
+/* A connection's transcript: fresh nonces, a HELLO's hash. */
+static struct nb_auth_transcript new_conn(void)
 {
-	struct conn c;
-	nb_auth_nonce(c.cn);
-	nb_auth_nonce(c.sn);
-	return c;
+	struct nb_auth_transcript t = {.version = V};
+	nb_auth_nonce(t.client_nonce);
+	nb_auth_nonce(t.server_nonce);
+	nb_auth_hash("{\"nonce\":\"x\"}", 13, t.hello_hash);
+	return t;
 }
 
 static struct nb_key key_of(unsigned char seed)
@@ -38,85 +38,133 @@ static struct nb_key key_of(unsigned char seed)
 static void test_roundtrip(void)
 {
 	struct nb_key k = key_of(1);
-	struct conn c = new_conn();
+	struct nb_auth_transcript c = new_conn();
 	unsigned char cp[NB_AUTH_PROOF_BYTES], sp[NB_AUTH_PROOF_BYTES];
 	CHECK_INT(nb_auth_init(), 0);
-	nb_auth_proof(&k, NB_AUTH_CLIENT, V, c.cn, c.sn, cp);
-	nb_auth_proof(&k, NB_AUTH_SERVER, V, c.cn, c.sn, sp);
-	CHECK(nb_auth_verify(&k, NB_AUTH_CLIENT, V, c.cn, c.sn, cp));
-	CHECK(nb_auth_verify(&k, NB_AUTH_SERVER, V, c.cn, c.sn, sp));
+	nb_auth_proof(&k, NB_AUTH_CLIENT, &c, cp);
+	nb_auth_proof(&k, NB_AUTH_SERVER, &c, sp);
+	CHECK(nb_auth_verify(&k, NB_AUTH_CLIENT, &c, cp));
+	CHECK(nb_auth_verify(&k, NB_AUTH_SERVER, &c, sp));
 	CHECK(memcmp(cp, sp, sizeof(cp)) != 0);
 	/* one bit off anywhere */
 	for (unsigned i = 0; i < sizeof(cp); i++) {
 		cp[i] ^= 0x10;
-		CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, c.cn, c.sn, cp));
+		CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &c, cp));
 		cp[i] ^= 0x10;
 	}
 }
 
 /* The construction is fixed (both ends of a connection may be different builds): HMAC-SHA-256 over the
- * label, the version big-endian, the client's then the server's nonce; values from Python's hmac. */
+ * label, the version big-endian, the client's then the server's nonce, SHA-256 of HELLO's body; values from
+ * Python's hmac and hashlib. */
 static void test_known_answer(void)
 {
 	struct nb_key k = key_of(0);
-	unsigned char cn[NB_AUTH_NONCE_BYTES], sn[NB_AUTH_NONCE_BYTES], p[NB_AUTH_PROOF_BYTES];
+	struct nb_auth_transcript t = {.version = 5};
+	unsigned char p[NB_AUTH_PROOF_BYTES], sk[NB_AUTH_SKEY_BYTES], mac[NB_AUTH_MAC_BYTES];
 	char hex[NB_AUTH_HEX(NB_AUTH_PROOF_BYTES)];
-	memset(cn, 0xaa, sizeof(cn));
-	memset(sn, 0xbb, sizeof(sn));
-	nb_auth_proof(&k, NB_AUTH_CLIENT, 2, cn, sn, p);
+	memset(t.client_nonce, 0xaa, sizeof(t.client_nonce));
+	memset(t.server_nonce, 0xbb, sizeof(t.server_nonce));
+	nb_auth_hash("{\"nonce\":\"x\"}", 13, t.hello_hash);
+	nb_auth_to_hex(t.hello_hash, sizeof(t.hello_hash), hex);
+	CHECK_STR(hex, "30e7e14e3043f69396c1b89ba653c9aee3c77cdf5c9e6928a789d5ae77cacdd6");
+	nb_auth_proof(&k, NB_AUTH_CLIENT, &t, p);
 	nb_auth_to_hex(p, sizeof(p), hex);
-	CHECK_STR(hex, "849699e3b2af16d2a6175f9827b0f421d54453a95d7afdf5507cb3743817345a");
-	nb_auth_proof(&k, NB_AUTH_SERVER, 2, cn, sn, p);
+	CHECK_STR(hex, "b24fcdd9c7e6b79d185c78d643e7ccbf61afb377552efec3e67395590759ce52");
+	nb_auth_proof(&k, NB_AUTH_SERVER, &t, p);
 	nb_auth_to_hex(p, sizeof(p), hex);
-	CHECK_STR(hex, "02846cdc2d14a6a3bc904a76014925bc67598bb8d2cfc0282346ff68b02fd22f");
+	CHECK_STR(hex, "00e0bf8c645486def41a3052c60da6f396f869a93e8d7a5a6e3b161236eda876");
+	nb_auth_session_key(&k, &t, sk);
+	nb_auth_to_hex(sk, sizeof(sk), hex);
+	CHECK_STR(hex, "b724966721c9de95cc1353f9354d01536ca7361f34f8dd26770f08f982936852");
+	/* the client's frame number 3: an ERROR with the MAC flag, body "{}" */
+	const unsigned char hdr[12] = {'N', 'B', 'C', 'P', 0, 5, 0x80, 4, 0, 0, 0, 2};
+	nb_auth_mac(sk, NB_AUTH_CLIENT, 3, hdr, sizeof(hdr), "{}", 2, mac);
+	nb_auth_to_hex(mac, sizeof(mac), hex);
+	CHECK_STR(hex, "0cdd729d98fa4251d0bdc2cdb2accd45c6e4a90fdf74320036c3be91dc20ea3f");
 }
 
 static void test_wrong_key(void)
 {
 	struct nb_key k = key_of(1), other = key_of(2);
-	struct conn c = new_conn();
+	struct nb_auth_transcript c = new_conn();
 	unsigned char p[NB_AUTH_PROOF_BYTES];
-	nb_auth_proof(&other, NB_AUTH_CLIENT, V, c.cn, c.sn, p);
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, c.cn, c.sn, p));
-	nb_auth_proof(&other, NB_AUTH_SERVER, V, c.cn, c.sn, p);
-	CHECK(!nb_auth_verify(&k, NB_AUTH_SERVER, V, c.cn, c.sn, p));
+	nb_auth_proof(&other, NB_AUTH_CLIENT, &c, p);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &c, p));
+	nb_auth_proof(&other, NB_AUTH_SERVER, &c, p);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_SERVER, &c, p));
 	/* a key that differs in its last byte only */
 	other = key_of(1);
 	other.bytes[NB_KEY_BYTES - 1] ^= 1;
-	nb_auth_proof(&other, NB_AUTH_CLIENT, V, c.cn, c.sn, p);
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, c.cn, c.sn, p));
+	nb_auth_proof(&other, NB_AUTH_CLIENT, &c, p);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &c, p));
 }
 
 /* A client without the key sends the responder's own proof back as its own, or swaps the nonces. */
 static void test_reflected_swapped(void)
 {
 	struct nb_key k = key_of(1);
-	struct conn c = new_conn();
+	struct nb_auth_transcript c = new_conn(), sw = c;
 	unsigned char sp[NB_AUTH_PROOF_BYTES], cp[NB_AUTH_PROOF_BYTES];
-	nb_auth_proof(&k, NB_AUTH_SERVER, V, c.cn, c.sn, sp);
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, c.cn, c.sn, sp));
-	nb_auth_proof(&k, NB_AUTH_CLIENT, V, c.cn, c.sn, cp);
-	CHECK(!nb_auth_verify(&k, NB_AUTH_SERVER, V, c.cn, c.sn, cp));
+	memcpy(sw.client_nonce, c.server_nonce, NB_AUTH_NONCE_BYTES);
+	memcpy(sw.server_nonce, c.client_nonce, NB_AUTH_NONCE_BYTES);
+	nb_auth_proof(&k, NB_AUTH_SERVER, &c, sp);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &c, sp));
+	nb_auth_proof(&k, NB_AUTH_CLIENT, &c, cp);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_SERVER, &c, cp));
 	/* the responder's proof for a connection where the attacker's nonce is the server's */
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, c.sn, c.cn, sp));
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, c.sn, c.cn, cp));
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &sw, sp));
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &sw, cp));
 }
 
 /* A recorded handshake replayed: the responder's fresh nonce (or the client's) makes the old proof fail;
- * another protocol version too. */
-static void test_replay(void)
+ * another protocol version too; and a HELLO altered on the way (its hash) fails both proofs. */
+static void test_replay_altered(void)
 {
 	struct nb_key k = key_of(1);
-	struct conn old = new_conn(), now = new_conn();
+	struct nb_auth_transcript old = new_conn(), now = new_conn(), mixed = old;
 	unsigned char cp[NB_AUTH_PROOF_BYTES], sp[NB_AUTH_PROOF_BYTES];
-	CHECK(memcmp(old.sn, now.sn, sizeof(old.sn)) != 0);
-	nb_auth_proof(&k, NB_AUTH_CLIENT, V, old.cn, old.sn, cp);
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, old.cn, now.sn, cp)); /* same client nonce replayed */
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V, now.cn, now.sn, cp));
-	nb_auth_proof(&k, NB_AUTH_SERVER, V, old.cn, old.sn,
-		      sp); /* a fake responder replays the server side */
-	CHECK(!nb_auth_verify(&k, NB_AUTH_SERVER, V, now.cn, old.sn, sp));
-	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, V + 1, old.cn, old.sn, cp));
+	CHECK(memcmp(old.server_nonce, now.server_nonce, NB_AUTH_NONCE_BYTES) != 0);
+	nb_auth_proof(&k, NB_AUTH_CLIENT, &old, cp);
+	memcpy(mixed.server_nonce, now.server_nonce, NB_AUTH_NONCE_BYTES);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &mixed, cp)); /* same client nonce replayed */
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &now, cp));
+	nb_auth_proof(&k, NB_AUTH_SERVER, &old, sp); /* a fake responder replays the server side */
+	mixed = now;
+	memcpy(mixed.server_nonce, old.server_nonce, NB_AUTH_NONCE_BYTES);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_SERVER, &mixed, sp));
+	mixed = old;
+	mixed.version = V + 1;
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &mixed, cp));
+	mixed = old;
+	nb_auth_hash("{\"nonce\":\"x\",\"data_src\":\"10.0.0.9\"}", 36, mixed.hello_hash);
+	CHECK(!nb_auth_verify(&k, NB_AUTH_CLIENT, &mixed, cp));
+	CHECK(!nb_auth_verify(&k, NB_AUTH_SERVER, &mixed, sp));
+}
+
+/* The session key is the connection's (another transcript, another key); a frame's MAC is its sender's,
+ * its number's, its header's and its body's: any of them changed, it fails. */
+static void test_session_mac(void)
+{
+	struct nb_key k = key_of(1);
+	struct nb_auth_transcript a = new_conn(), b = new_conn();
+	unsigned char ka[NB_AUTH_SKEY_BYTES], kb[NB_AUTH_SKEY_BYTES], mac[NB_AUTH_MAC_BYTES];
+	unsigned char hdr[12] = {'N', 'B', 'C', 'P', 0, 5, 0x80, 5, 0, 0, 0, 7};
+	char body[] = "{\"a\":1}";
+	nb_auth_session_key(&k, &a, ka);
+	nb_auth_session_key(&k, &b, kb);
+	CHECK(memcmp(ka, kb, sizeof(ka)) != 0);
+	nb_auth_mac(ka, NB_AUTH_CLIENT, 7, hdr, sizeof(hdr), body, 7, mac);
+	CHECK(nb_auth_mac_verify(ka, NB_AUTH_CLIENT, 7, hdr, sizeof(hdr), body, 7, mac));
+	CHECK(!nb_auth_mac_verify(kb, NB_AUTH_CLIENT, 7, hdr, sizeof(hdr), body, 7, mac));
+	CHECK(!nb_auth_mac_verify(ka, NB_AUTH_SERVER, 7, hdr, sizeof(hdr), body, 7, mac)); /* reflected */
+	CHECK(!nb_auth_mac_verify(ka, NB_AUTH_CLIENT, 6, hdr, sizeof(hdr), body, 7, mac)); /* replayed */
+	CHECK(!nb_auth_mac_verify(ka, NB_AUTH_CLIENT, 8, hdr, sizeof(hdr), body, 7, mac));
+	hdr[7] = 4;
+	CHECK(!nb_auth_mac_verify(ka, NB_AUTH_CLIENT, 7, hdr, sizeof(hdr), body, 7, mac));
+	hdr[7] = 5;
+	body[5] = '2';
+	CHECK(!nb_auth_mac_verify(ka, NB_AUTH_CLIENT, 7, hdr, sizeof(hdr), body, 7, mac));
 }
 
 static void test_tokens_hex(void)
@@ -246,9 +294,9 @@ static void test_key_files(void)
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
-	    TAP_CASE(test_roundtrip),	      TAP_CASE(test_known_answer), TAP_CASE(test_wrong_key),
-	    TAP_CASE(test_reflected_swapped), TAP_CASE(test_replay),	   TAP_CASE(test_tokens_hex),
-	    TAP_CASE(test_key_files),
+	    TAP_CASE(test_roundtrip),	      TAP_CASE(test_known_answer),   TAP_CASE(test_wrong_key),
+	    TAP_CASE(test_reflected_swapped), TAP_CASE(test_replay_altered), TAP_CASE(test_session_mac),
+	    TAP_CASE(test_tokens_hex),	      TAP_CASE(test_key_files),
 	};
 	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

@@ -47,10 +47,23 @@ static size_t links_of(const struct nb_plan *p, size_t upto, const struct nb_ste
 	return n;
 }
 
+/* The same namespace; "" (where a kind built by the Docker engine has its "host": the caller's own) is the
+ * same as nb-<name>-host. */
+static bool same_ns(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (!*a && lb > 5 && !strcmp(b + lb - 5, "-host"))
+		return true;
+	if (!*b && la > 5 && !strcmp(a + la - 5, "-host"))
+		return true;
+	return !strcmp(a, b);
+}
+
 static bool same_step(const struct nb_step *a, const struct nb_step *b)
 {
-	return a->kind == b->kind && !strcmp(a->ns, b->ns) && !strcmp(a->ifname, b->ifname) &&
-	       !strcmp(a->peer_ns, b->peer_ns) && !strcmp(a->peer, b->peer) &&
+	return a->kind == b->kind && same_ns(a->ns, b->ns) && !strcmp(a->ifname, b->ifname) &&
+	       same_ns(a->peer_ns, b->peer_ns) && !strcmp(a->peer, b->peer) &&
 	       !strcmp(a->master, b->master) && !strcmp(a->addr, b->addr) && !strcmp(a->via, b->via) &&
 	       !strcmp(a->key, b->key) && !strcmp(a->val, b->val) && a->tap_mq == b->tap_mq;
 }
@@ -61,7 +74,7 @@ static void kind_table(void)
 {
 	const char *const *kinds = nb_topo_kinds();
 	const struct nb_step *cs[NB_TOPO_MAX_STEPS], *ps[NB_TOPO_MAX_STEPS];
-	char err[256], list[160];
+	char err[256], list[256];
 	size_t n = 0, roots = 0;
 
 	for (; kinds[n]; n++) {
@@ -82,26 +95,31 @@ static void kind_table(void)
 		for (size_t i = 0; i < n; i++)
 			seen |= !strcmp(kinds[i], par);
 		CHECK_MSG(seen, "%s extends %s, which is not listed before it", kinds[n], par);
-		CHECK_INT(nb_plan_build(par, "ttab", NULL, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+		/* its steps start with those of the kind it builds on (for a Docker path not the one it is
+		 * measured against) */
+		const char *base = nb_plan_steps_parent(kinds[n]);
+		CHECK_INT(nb_plan_build(base, "ttab", NULL, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
 		size_t np = links_of(&p, p.nshared, ps), nc = links_of(&c, c.nsteps, cs);
-		CHECK_MSG(np <= nc, "%s: fewer steps than its parent %s", kinds[n], par);
+		CHECK_MSG(np <= nc, "%s: fewer steps than its parent %s", kinds[n], base);
 		for (size_t i = 0; i < np && i < nc; i++)
 			CHECK_MSG(same_step(ps[i], cs[i]), "%s: step %zu is not its parent %s's", kinds[n], i,
-				  par);
+				  base);
 		bool differs = c.nsteps != p.nsteps || c.vm != p.vm || strcmp(c.server_ns, p.server_ns) ||
 			       strcmp(c.dial_addr, p.dial_addr);
 		for (size_t i = 0; i < c.nsteps && i < p.nsteps; i++)
 			differs |= !same_step(&c.steps[i], &p.steps[i]);
-		CHECK_MSG(differs, "%s adds nothing to %s", kinds[n], par);
+		CHECK_MSG(differs, "%s adds nothing to %s", kinds[n], base);
 		nb_plan_free(&p);
 		nb_plan_free(&c);
 	}
-	CHECK_INT(n, 8);
+	CHECK_INT(n, 14);
 	CHECK_INT(roots, 1);
 	CHECK(nb_topo_kind_parent("warp") == NULL);
 	/* the list the help texts print is the table's, in its order */
 	nb_topo_kinds_join(list, sizeof(list), ", ");
-	CHECK_STR(list, "loopback, native, host, bridge, nat, virtio, vhost, vhost-user");
+	CHECK_STR(list,
+		  "loopback, native, host, bridge, nat, virtio, vhost, vhost-user, docker-host, docker-nat, "
+		  "docker-proxy, docker-bridge, overlay, macvlan");
 	CHECK_STR(nb_topo_kinds_join(list, 8, " "), "loopbac");
 }
 
@@ -218,13 +236,141 @@ static void wire(void)
 	CHECK(nb_plan_build("native", "tplan", &o, NULL, &q, err, sizeof(err)) == -ERANGE);
 }
 
+static const struct nb_step *find(const struct nb_plan *p, enum nb_step_kind k, unsigned nth)
+{
+	for (size_t i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == k && nth-- == 0)
+			return &p->steps[i];
+	return NULL;
+}
+
+/* The Docker rows: built in this namespace ("host" is ""), on the /24 pair topo up chose, the engine's
+ * containers with their networks and published addresses; nbench's steps for nothing the engine does. */
+static void docker_rows(void)
+{
+	struct nb_topo_opts o = {.host_net = 81};
+	const struct nb_step *s;
+	struct nb_plan p;
+	char err[256];
+
+	CHECK_INT(nb_plan_build("docker-nat", "tdk", &o, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	CHECK(p.self_host && p.host_net == 81);
+	CHECK_STR(p.client_ns, "nb-tdk-remote");
+	CHECK_STR(p.server_ns, "nb-tdk-ctr");
+	CHECK_STR(p.dial_addr, "10.77.81.2");
+	CHECK_INT(count(&p, NB_STEP_NFT) + count(&p, NB_STEP_SYSCTL) + count(&p, NB_STEP_BRIDGE), 0);
+	CHECK_INT(count(&p, NB_STEP_NETNS), 1); /* the container's is bound by its step, not made */
+	s = find(&p, NB_STEP_VETH, 0);
+	CHECK(s && !strcmp(s->peer_ns, "") && !strcmp(s->peer, "nb-tdk-h"));
+	s = find(&p, NB_STEP_DOCKER_CTR, 0);
+	CHECK(s && !strcmp(s->dk.network, "bridge") && !strcmp(s->addr, "10.77.81.2") &&
+	      s->dk.publish_port == 12865);
+	CHECK(s && !strcmp(s->ns, "nb-tdk-ctr") && !strcmp(s->dk.name, "nb-tdk-srv") && !s->dk.client);
+	nb_plan_free(&p);
+
+	CHECK_INT(nb_plan_build("docker-host", "tdk", &o, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	s = find(&p, NB_STEP_DOCKER_CTR, 0);
+	CHECK(s && !strcmp(s->dk.network, "host") && !strcmp(s->addr, "10.77.81.2") && !s->dk.publish_port &&
+	      !*s->ns);
+	CHECK_STR(p.server_ns, "");
+	nb_plan_free(&p);
+
+	CHECK_INT(nb_plan_build("docker-proxy", "tdk", &o, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	CHECK_STR(p.client_ns, "");
+	CHECK_STR(p.dial_addr, "127.0.0.1");
+	CHECK_INT(count(&p, NB_STEP_VETH) + count(&p, NB_STEP_NETNS), 0);
+	s = find(&p, NB_STEP_DOCKER_CTR, 0);
+	CHECK(s && !strcmp(s->addr, "127.0.0.1") && s->dk.publish_port == 12865);
+	nb_plan_free(&p);
+
+	CHECK_INT(nb_plan_build("docker-bridge", "tdk", &o, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	CHECK_STR(p.client_ns, "nb-tdk-cli");
+	CHECK_STR(p.dial_addr, "172.31.81.2");
+	s = find(&p, NB_STEP_DOCKER_NET, 0);
+	CHECK(s && !strcmp(s->dk.name, "nb-tdk-net") && !strcmp(s->ifname, "nb-tdk-d") &&
+	      !strcmp(s->addr, "172.31.81.0/24") && !strcmp(s->via, "172.31.81.1"));
+	s = find(&p, NB_STEP_DOCKER_CTR, 1);
+	CHECK(s && s->dk.client && !strcmp(s->addr, "172.31.81.3") && !strcmp(s->dk.network, "nb-tdk-net"));
+	CHECK_INT(p.nns, 2);
+	nb_plan_free(&p);
+
+	/* a Docker path has no half on another host */
+	struct nb_topo_opts h = {.half = true, .dial_addr = "192.0.2.1"};
+	CHECK(nb_plan_build("docker-nat", "tdk", &h, "/sys/fs/cgroup", &p, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "Docker engine") != NULL);
+}
+
+/* overlay and macvlan: the tunnel's ends and MTU; a half and a client half take their side of it. */
+static void cluster_rows(void)
+{
+	struct nb_plan p;
+	const struct nb_step *s;
+	char err[256];
+
+	CHECK_INT(nb_plan_build("overlay", "tov", NULL, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	check_names(&p, "tov");
+	CHECK_INT(count(&p, NB_STEP_VXLAN), 2);
+	CHECK_INT(p.nns, 4);
+	s = find(&p, NB_STEP_VXLAN, 0);
+	CHECK(s && !strcmp(s->addr, "10.77.0.1") && !strcmp(s->via, "10.77.0.2") &&
+	      !strcmp(s->peer, "nb-tov-h") && s->mtu == 1450 && s->vni == 77);
+	s = find(&p, NB_STEP_VETH, 1);
+	CHECK(s && s->mtu == 1450);
+	CHECK_STR(p.client_ns, "nb-tov-cli");
+	nb_plan_free(&p);
+
+	struct nb_topo_opts h = {
+	    .half = true, .subnet = 90, .dial_addr = "192.0.2.2", .peer_addr = "192.0.2.1"};
+	CHECK_INT(nb_plan_build("overlay", "tov", &h, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	CHECK_INT(count(&p, NB_STEP_VXLAN), 1);
+	CHECK_INT(p.nns, 1); /* the server's container only */
+	s = find(&p, NB_STEP_VXLAN, 0);
+	CHECK(s && !strcmp(s->addr, "192.0.2.1") && !strcmp(s->via, "192.0.2.2") && !*s->peer &&
+	      s->vni == 90 && !*s->ns);
+	CHECK_STR(p.dial_addr, "172.31.90.2");
+	nb_plan_free(&p);
+	h.peer_addr[0] = '\0';
+	CHECK(nb_plan_build("overlay", "tov", &h, "/sys/fs/cgroup", &p, err, sizeof(err)) < 0);
+
+	struct nb_topo_opts c = {.client_half = true, .subnet = 90, .dial_addr = "192.0.2.2"};
+	CHECK_INT(nb_plan_build("overlay", "tov", &c, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	s = find(&p, NB_STEP_VXLAN, 0);
+	CHECK(s && !strcmp(s->addr, "192.0.2.2") && !*s->via && !*s->ns && s->vni == 90);
+	CHECK_INT(count(&p, NB_STEP_VXLAN), 1);
+	CHECK_STR(p.client_ns, "nb-tov-cli");
+	CHECK_STR(p.server_ns, "");
+	CHECK_STR(p.dial_addr, "172.31.90.2");
+	s = find(&p, NB_STEP_ADDR, 0);
+	CHECK(s && !strcmp(s->addr, "172.31.90.3/24"));
+	nb_plan_free(&p);
+	CHECK(nb_plan_build("bridge", "tov", &c, "/sys/fs/cgroup", &p, err, sizeof(err)) < 0);
+
+	CHECK_INT(nb_plan_build("macvlan", "tmv", NULL, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	s = find(&p, NB_STEP_MACVLAN, 0);
+	CHECK(s && !strcmp(s->ns, "nb-tmv-ctr") && !strcmp(s->peer_ns, "nb-tmv-host") &&
+	      !strcmp(s->peer, "nb-tmv-h"));
+	CHECK_STR(p.dial_addr, "10.77.0.3");
+	nb_plan_free(&p);
+	struct nb_topo_opts m = {
+	    .half = true, .subnet = 91, .dial_addr = "192.0.2.2", .peer_addr = "192.0.2.1"};
+	CHECK_INT(nb_plan_build("macvlan", "tmv", &m, "/sys/fs/cgroup", &p, err, sizeof(err)), 0);
+	CHECK_STR(p.dial_addr, "172.31.91.2");
+	s = find(&p, NB_STEP_MACVLAN, 0);
+	CHECK(s && !*s->peer && !*s->peer_ns &&
+	      !strcmp(s->via, "192.0.2.1")); /* its parent found when applied */
+	s = find(&p, NB_STEP_ROUTE, 0);
+	CHECK(s && !strcmp(s->addr, "192.0.2.1/32") && !*s->via && !strcmp(s->ns, "nb-tmv-ctr"));
+	nb_plan_free(&p);
+	CHECK_INT(nb_topo_kind_client_reach("macvlan"), NB_REACH_ONLINK);
+	CHECK_INT(nb_topo_kind_client_reach("overlay"), NB_REACH_TUNNEL);
+	CHECK_INT(nb_topo_kind_client_reach("nat"), NB_REACH_ROUTED);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
-	    TAP_CASE(kind_table),
-	    TAP_CASE(rows),
-	    TAP_CASE(settings),
-	    TAP_CASE(wire),
+	    TAP_CASE(kind_table), TAP_CASE(rows),	 TAP_CASE(settings),
+	    TAP_CASE(wire),	  TAP_CASE(docker_rows), TAP_CASE(cluster_rows),
 	};
 	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../unit/tap.h"
+#include "nbench/chan.h"
 #include "nbench/proto.h"
 
 static void test_roundtrip(void)
@@ -65,18 +66,21 @@ static void test_bad_headers(void)
 	CHECK(nb_frame_parse_body("\x01\x02\x03", 3) == NULL);
 }
 
-/* nb_proto_recv over a socketpair: a truncated frame times out, a closed peer is ECONNRESET. */
+/* nb_chan_recv over a socketpair: a truncated frame times out, a closed peer is ECONNRESET. */
 static void test_recv(void)
 {
 	int sv[2];
 	uint16_t type, ver;
 	cJSON *body;
+	struct nb_chan a, b;
 	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	nb_chan_init(&a, sv[0], NB_AUTH_SERVER);
+	nb_chan_init(&b, sv[1], NB_AUTH_CLIENT);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "message", "hi");
-	CHECK_INT(nb_proto_send(sv[0], NB_MSG_ERROR, j), 0);
+	CHECK_INT(nb_chan_send(&a, NB_MSG_ERROR, j), 0);
 	cJSON_Delete(j);
-	CHECK_INT(nb_proto_recv(sv[1], -1, &type, &body, &ver), 0);
+	CHECK_INT(nb_chan_recv(&b, -1, &type, &body, &ver), 0);
 	CHECK_INT(type, NB_MSG_ERROR);
 	CHECK_STR(nb_json_str(body, "message", NULL), "hi");
 	cJSON_Delete(body);
@@ -87,10 +91,84 @@ static void test_recv(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	int64_t dl = ts.tv_sec * 1000000000LL + ts.tv_nsec + 50000000LL;
-	CHECK_INT(nb_proto_recv(sv[1], dl, &type, &body, &ver), -ETIMEDOUT);
+	CHECK_INT(nb_chan_recv(&b, dl, &type, &body, &ver), -ETIMEDOUT);
 	close(sv[0]);
 	/* the rest of the truncated frame never comes: the close ends it */
-	CHECK_INT(nb_proto_recv(sv[1], -1, &type, &body, &ver), -ECONNRESET);
+	CHECK_INT(nb_chan_recv(&b, -1, &type, &body, &ver), -ECONNRESET);
+	close(sv[1]);
+}
+
+/* Two channels keyed from one transcript, over a socketpair (c: the client's, s: the server's). */
+static void keyed_pair(int sv[2], struct nb_chan *c, struct nb_chan *s)
+{
+	struct nb_key k;
+	struct nb_auth_transcript t = {.version = NB_PROTO_VERSION};
+	memset(k.bytes, 7, sizeof(k.bytes));
+	nb_auth_nonce(t.client_nonce);
+	nb_auth_nonce(t.server_nonce);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	nb_chan_init(c, sv[0], NB_AUTH_CLIENT);
+	nb_chan_init(s, sv[1], NB_AUTH_SERVER);
+	nb_chan_key(c, &k, &t);
+	nb_chan_key(s, &k, &t);
+}
+
+/* What a receiver keyed like s makes of the len bytes of frame: its nb_chan_open. */
+static int open_as(const struct nb_chan *s, const unsigned char *frame, size_t len)
+{
+	struct nb_chan copy = *s;
+	struct nb_frame_hdr h;
+	return nb_chan_open(&copy, frame, len, &h);
+}
+
+/* The MAC of a keyed session: frames pass both ways in order; a frame without a MAC, with one byte changed
+ * anywhere, replayed, reordered, reflected back to its sender, or with a MAC on an unkeyed channel, is
+ * -EKEYREJECTED. */
+static void test_chan_mac(void)
+{
+	int sv[2];
+	struct nb_chan c, s, plain;
+	uint16_t type, ver;
+	cJSON *body;
+	unsigned char f1[128], f2[128], raw[64];
+	keyed_pair(sv, &c, &s);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(nb_chan_send(&c, NB_MSG_START, NULL), 0);
+		CHECK_INT(nb_chan_recv(&s, -1, &type, &body, &ver), 0);
+		CHECK_INT(type, NB_MSG_START);
+		cJSON_Delete(body);
+		CHECK_INT(nb_chan_send(&s, NB_MSG_READY, NULL), 0);
+		CHECK_INT(nb_chan_recv(&c, -1, &type, &body, &ver), 0);
+		cJSON_Delete(body);
+	}
+	ssize_t n1 = nb_chan_encode(&c, f1, sizeof(f1), NB_MSG_STOP, "{}", 2);
+	ssize_t n2 = nb_chan_encode(&c, f2, sizeof(f2), NB_MSG_MEASURE, "{}", 2);
+	CHECK_INT(n1, NB_PROTO_HDR_BYTES + 2 + NB_AUTH_MAC_BYTES);
+	CHECK_INT(open_as(&s, f2, (size_t)n2), -EKEYREJECTED); /* reordered */
+	for (ssize_t i = 0; i < n1; i++) {
+		f1[i] ^= 0x01;
+		int r = open_as(&s, f1, (size_t)n1);
+		CHECK(r == -EKEYREJECTED || r == -EBADMSG || r == -EPROTONOSUPPORT || r == -EINVAL ||
+		      r == -EMSGSIZE);
+		f1[i] ^= 0x01;
+	}
+	CHECK_INT(open_as(&c, f1, (size_t)n1), -EKEYREJECTED); /* reflected */
+	ssize_t n = nb_frame_encode(raw, sizeof(raw), NB_MSG_STOP, "{}", 2);
+	CHECK_INT(open_as(&s, raw, (size_t)n), -EKEYREJECTED); /* injected without a MAC */
+	CHECK_INT(open_as(&s, f1, (size_t)n1), 0);
+	nb_chan_init(&plain, -1, NB_AUTH_SERVER);
+	CHECK_INT(open_as(&plain, f1, (size_t)n1), -EKEYREJECTED); /* a MAC where none is due */
+	/* on the wire: the receiver takes f1, then the replayed f1 is refused */
+	CHECK_INT(write(sv[0], f1, (size_t)n1), n1);
+	CHECK_INT(nb_chan_recv(&s, -1, &type, &body, &ver), 0);
+	CHECK_INT(type, NB_MSG_STOP);
+	cJSON_Delete(body);
+	CHECK_INT(write(sv[0], f1, (size_t)n1), n1);
+	CHECK_INT(nb_chan_recv(&s, -1, &type, &body, &ver), -EKEYREJECTED);
+	CHECK(body == NULL);
+	nb_chan_wipe(&c);
+	nb_chan_wipe(&s);
+	close(sv[0]);
 	close(sv[1]);
 }
 
@@ -240,9 +318,18 @@ static void test_path_roundtrip(void)
 	char err[160];
 	memset(&a, 0, sizeof(a));
 	set_str(a.kind, sizeof(a.kind), "nat");
+	a.for_ns = 12345678901LL;
 	cJSON *j = nb_path_req_to_json(&a);
 	CHECK_INT(nb_path_req_from_json(j, &b, err, sizeof(err)), 0);
 	CHECK_SAME(a, b);
+	/* a half for no time, or for longer than a test may last: refused, naming the key */
+	cJSON_ReplaceItemInObject(j, "for_ns", cJSON_CreateNumber(0));
+	CHECK_INT(nb_path_req_from_json(j, &b, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "for_ns") != NULL);
+	cJSON_ReplaceItemInObject(j, "for_ns", cJSON_CreateNumber((double)NB_MAX_DURATION_NS + 1e9));
+	CHECK_INT(nb_path_req_from_json(j, &b, err, sizeof(err)), -EINVAL);
+	cJSON_DeleteItemFromObject(j, "for_ns");
+	CHECK_INT(nb_path_req_from_json(j, &b, err, sizeof(err)), -EINVAL);
 	cJSON_Delete(j);
 
 	set_str(g[0].kind, sizeof(g[0].kind), "bridge");
@@ -958,6 +1045,7 @@ int main(void)
 	test_roundtrip();
 	test_bad_headers();
 	test_recv();
+	test_chan_mac();
 	test_cfg_roundtrip();
 	test_hello_ack_roundtrip();
 	test_sysinfo_printable();

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "../../topo/topo_int.h"
-#include "../../topo/vm.h"
+#include "nbench/guest.h"
 #include "../unit/tap.h"
 
 static const struct nb_step *find(const struct nb_plan *p, enum nb_step_kind k, const char *ifname)

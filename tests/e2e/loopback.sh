@@ -33,6 +33,8 @@ check "pinned rr: no placement note" json_check "$T/rr_pin.json" "not $UNPINNED"
 # (SO_BUSY_POLL is read back with getsockopt in tests/core/test_engine_sock.c)
 run rr_bp rr --busy-poll 50 && check "rr busy-poll runs" json_check "$T/rr_bp.json" "$RR_OK"
 run crr crr && check "crr invariants" json_check "$T/crr.json" "$RR_OK"
+# the responder's CPU in crr is its worker's (issue 19: it was '-', all of it unattributed)
+check "crr: the responder's CPU is measured" json_check "$T/crr.json" "e['cpu']['resp_cpu_ns'] > 0"
 run st_tcp stream && check "stream tcp balances" json_check "$T/st_tcp.json" "$STREAM_OK and $TCP_BALANCE"
 run st_rev stream --reverse -P 2 && check "reverse stream balances" json_check "$T/st_rev.json" "$STREAM_OK and $TCP_BALANCE and len(e['flows']) == 2"
 run st_udp stream --proto udp && check "udp stream counts" json_check "$T/st_udp.json" "$STREAM_OK and e['packets_received'] <= e['packets_sent']"
@@ -46,6 +48,19 @@ run st_warm stream --warmup 0.5 -i 0.25 && check "warm-up intervals marked" json
 # text: interim lines then the summary; CSV: a header and one row with the same columns
 out=$("$NBENCH" rr "${H[@]}" 2>&1); check "text report has latency" grep -q 'p99.9' <<< "$out"
 check "text report has interim lines" grep -q 'tx/s' <<< "$out"
+# what runs where comes before the numbers, once (issue 19: the interim lines came first, with no context);
+# a text -o file is the whole report with its head
+check "text: the title line first" grep -q '^nbench [0-9.]*: rr tcp to 127.0.0.1' <<< "$(head -n 1 <<< "$out")"
+check "text: settings and hosts before the first interim line" python3 -c '
+import sys; t = sys.stdin.read().split("\n")
+first = min(i for i, l in enumerate(t) if l.startswith("[  interval"))
+head = [l.split(":")[0] for l in t[:first]]
+sys.exit(not ("settings" in head and "hosts" in head and any(l.startswith("placement:") for l in t[first:])))' <<< "$out"
+check "text: the head once" test "$(grep -c '^nbench [0-9.]*: \|^settings:\|^hosts:' <<< "$out")" = 3
+"$NBENCH" rr "${H[@]}" -o "$T/out.txt" > /dev/null 2>&1
+check "text -o: the whole report" test "$(grep -c '^nbench [0-9.]*: \|^settings:\|^hosts:\|^placement:' "$T/out.txt")" = 4
+out=$("$NBENCH" rr "${H[@]}" -q 2>&1)
+check "text -q: the head first, no interim lines" bash -c '[[ "$1" == "nbench "* ]] && ! grep -q "tx/s" <<< "$1"' _ "$out"
 csv=$("$NBENCH" rr "${H[@]}" --csv)
 check "csv has 2 lines" test "$(wc -l <<< "$csv")" = 2
 check "csv columns match" python3 -c "import csv,sys; r=list(csv.reader(sys.stdin)); sys.exit(not (len(r) == 2 and len(r[0]) == len(r[1]) and r[1][0] == 'rr'))" <<< "$csv"

@@ -45,8 +45,10 @@ G=$T/golden
 "$NBENCH" plot "$SRC"/tests/golden/*.json -o "$G" > "$G.out" 2> "$T/err"
 check "plot golden: exit 0 ($(cat "$T/err"))" test $? = 0
 for n in latency intervals_rr intervals_stream; do drawn "$G" $n svg; done
-expect_series "$G/latency.svg" "nat crr" "native rr-tcp" "loopback rr-tcp"
+# (rr_hops.json and rr_hops_ebpf.json are both native rr-tcp: the second gets its file's stem)
+expect_series "$G/latency.svg" "nat crr" "native rr-tcp" "native rr-tcp (rr_hops_ebpf)" "loopback rr-tcp"
 expect_series "$G/intervals_rr.svg" "native rr-tcp: transactions/s" "native rr-tcp: mean latency" \
+	"native rr-tcp (rr_hops_ebpf): transactions/s" "native rr-tcp (rr_hops_ebpf): mean latency" \
 	"loopback rr-tcp: transactions/s" "loopback rr-tcp: mean latency"
 expect_series "$G/intervals_stream.svg" "native stream-tcp" "192.0.2.7 stream-udp"
 for tic in 50% 90% 99% 99.9%; do
@@ -83,6 +85,140 @@ for p in native bridge nat; do
 	want=$(python3 -c "import json; r=[s for s in json.load(open('$SRC/tests/plot/compare_hops.json'))['hops'] if s['path']=='$p' and s['test']=='rr-tcp'][0]; print(round(sum(h['mean_ns'] for h in r['hops'])/1e3, 3))")
 	got=$(awk -v p="\"$p\"" '$1 == p { s = 0; for (i = 2; i <= NF; i++) s += $i; printf "%.3f\n", s }' "$H/$W.dat")
 	check "$p: stacked µs $got = $want" python3 -c "import sys; sys.exit(abs($got - $want) > 1e-6)"
+done
+
+# Titles, labels and legends use words, never a JSON key of the reports drawn (issue 19:
+# "cycles_per_transaction"); a file's stem in a line's title ("(rr_hops_ebpf)") is a name, not a key.
+python3 - "$SRC"/tests/golden/*.json "$SRC"/tests/plot/*.json > "$T/keys" <<'PY'
+import json, sys
+keys = set()
+def walk(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if "_" in k:
+                keys.add(k)
+            walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+for f in sys.argv[1:]:
+    walk(json.load(open(f)))
+print("\n".join(sorted(keys)))
+PY
+for f in "$C"/*.svg "$H"/*.svg "$G"/*.svg; do
+	found=$(texts "$f" | grep -owFf "$T/keys" | sort -u)
+	[ -z "$found" ] && ok || bad "$(basename "$f"): JSON keys in its texts: $(echo $found)"
+done
+check "cycles per transaction in words" bash -c "texts() { $(declare -f texts | tail -n +2); }; texts '$C/compare_cycles_per_transaction.svg' | grep -q '^cpu cycles/transaction: mean'"
+
+# Whiskers: an end beyond the value axis is marked (an arrowhead at the edge, its value beside it), every
+# other end drawn whole; the fixture's cycles/transaction intervals (2 runs) go from below 0 to twice the bars.
+whiskers_ok() { # whiskers_ok NAME: the .gp's marks are exactly the interval ends beyond its axis
+	python3 - "$1" <<'PY'
+import re, sys
+name = sys.argv[1]
+gp, dat = open(name + ".gp").read(), open(name + ".dat").read()
+top = float(re.search(r"set yrange \[0:([0-9.e+-]+)\]", gp).group(1))
+table = [l for l in dat.split("\n\n\n")[0].split("\n") if l.startswith('"')]
+want = []
+for row in table:
+    v = [float(x) for x in row.split('"')[2].split()]
+    for mean, ci in zip(v[0::2], v[1::2]):
+        want += [end for end in (mean - ci, mean + ci) if ci > 0 and (end > top or end < 0)]
+got = [float(x) for x in re.findall(r"^set label '([^']*)' at", gp, re.M)]
+heads = len(re.findall(r"^set arrow .* head filled", gp, re.M))
+# the .dat's figures are rounded to 6 digits, the labels to 3 or to units
+same = lambda a, b: abs(a - b) <= max(1.0, 0.01 * abs(b))
+assert len(got) == len(want) == heads and all(any(same(g, w) for g in got) for w in want), (got, want, heads)
+print(len(want))
+PY
+}
+for f in "$C"/compare_*_*.gp "$H"/compare_hops_*.gp; do
+	n=${f%.gp}
+	case $n in *_latency_* | *_hops_hops_*) continue ;; esac
+	marks=$(whiskers_ok "$n" 2>&1) && ok || bad "$(basename "$n"): whisker marks: $marks"
+done
+check "cycles/transaction: all four ends marked" test "$(whiskers_ok "$C/compare_cycles_per_transaction")" = 4
+check "the marks are drawn" bash -c "texts() { $(declare -f texts | tail -n +2); }; texts '$C/compare_cycles_per_transaction.svg' | grep -qx -- -59607"
+
+# The waterfall's colours: its 11 segments each in a colour well apart from every other (CIEDE2000 >= 20;
+# the palette before had two greens 12 apart).
+check "waterfall: 11 distinct colours" python3 - "$H/$W.gp" <<'PY'
+import math, re, sys
+def lab(h):
+    r, g, b = [int(h[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    f = lambda c: ((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92
+    r, g, b = f(r), f(g), f(b)
+    x, y, z = (r * .4124 + g * .3576 + b * .1805) / .95047, r * .2126 + g * .7152 + b * .0722, (r * .0193 + g * .1192 + b * .9505) / 1.08883
+    t = lambda v: v ** (1 / 3) if v > 0.008856 else 7.787 * v + 16 / 116
+    return 116 * t(y) - 16, 500 * (t(x) - t(y)), 200 * (t(y) - t(z))
+def de2000(p, q):
+    (L1, a1, b1), (L2, a2, b2) = p, q
+    Cb = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
+    G = 0.5 * (1 - math.sqrt(Cb ** 7 / (Cb ** 7 + 25 ** 7)))
+    a1, a2 = (1 + G) * a1, (1 + G) * a2
+    C1, C2 = math.hypot(a1, b1), math.hypot(a2, b2)
+    h1, h2 = math.degrees(math.atan2(b1, a1)) % 360, math.degrees(math.atan2(b2, a2)) % 360
+    dh = 0 if C1 * C2 == 0 else (h2 - h1 - 360 if h2 - h1 > 180 else h2 - h1 + 360 if h2 - h1 < -180 else h2 - h1)
+    dH = 2 * math.sqrt(C1 * C2) * math.sin(math.radians(dh / 2))
+    Lb, Cbp = (L1 + L2) / 2, (C1 + C2) / 2
+    hb = h1 + h2 if C1 * C2 == 0 else (h1 + h2) / 2 if abs(h1 - h2) <= 180 else (h1 + h2 + 360) / 2 if h1 + h2 < 360 else (h1 + h2 - 360) / 2
+    T = 1 - .17 * math.cos(math.radians(hb - 30)) + .24 * math.cos(math.radians(2 * hb)) + .32 * math.cos(math.radians(3 * hb + 6)) - .2 * math.cos(math.radians(4 * hb - 63))
+    Rc = 2 * math.sqrt(Cbp ** 7 / (Cbp ** 7 + 25 ** 7))
+    Sl, Sc, Sh = 1 + .015 * (Lb - 50) ** 2 / math.sqrt(20 + (Lb - 50) ** 2), 1 + .045 * Cbp, 1 + .015 * Cbp * T
+    Rt = -math.sin(math.radians(60 * math.exp(-((hb - 275) / 25) ** 2))) * Rc
+    return math.sqrt(((L2 - L1) / Sl) ** 2 + ((C2 - C1) / Sc) ** 2 + (dH / Sh) ** 2 + Rt * (C2 - C1) / Sc * dH / Sh)
+cols = re.findall(r"lc rgb '(#[0-9a-fA-F]{6})'", open(sys.argv[1]).read())
+worst = min(de2000(lab(a), lab(b)) for i, a in enumerate(cols) for b in cols[i + 1:])
+print(len(cols), round(worst, 1))
+sys.exit(not (len(cols) == 11 and worst >= 20))
+PY
+
+# A run with one interval: the figure says so on an axis from 0, and gnuplot's warning about the empty
+# range it used to get ("Warning: empty x range") does not reach the terminal.
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['intervals']=d['intervals'][:1]; json.dump(d, open(sys.argv[2],'w'))" \
+	"$SRC/tests/golden/rr_tcp.json" "$T/one.json"
+"$NBENCH" plot "$T/one.json" -o "$T/one" > "$T/one.out" 2> "$T/err"
+check "one interval: exit 0" test $? = 0
+check "one interval: nothing on stderr ($(cat "$T/err"))" test ! -s "$T/err"
+check "one interval: the figure says so" bash -c "texts() { $(declare -f texts | tail -n +2); }; texts '$T/one/intervals_rr.svg' | grep -q '^one interval per run'"
+check "one interval: time from 0" bash -c "texts() { $(declare -f texts | tail -n +2); }; texts '$T/one/intervals_rr.svg' | grep -qxE ' *0\\.2'"
+
+# gnuplot's own messages: a warning stays off the terminal; an error is one line, the script's line named.
+mkdir -p "$T/fakebin"
+printf '#!/bin/sh\necho "Warning: something odd" >&2\nexit 0\n' > "$T/fakebin/gnuplot"
+chmod +x "$T/fakebin/gnuplot"
+rc=0; PATH="$T/fakebin:$PATH" "$NBENCH" plot "$SRC/tests/golden/rr_tcp.json" -o "$T/fake" > /dev/null 2> "$T/err" || rc=$?
+check "gnuplot's warning: exit 0, not shown ($rc: $(cat "$T/err"))" bash -c "[ $rc = 0 ] && [ ! -s $T/err ]"
+printf '#!/bin/sh\necho "         ^" >&2\necho "\\"$1\\" line 3: undefined variable: foo" >&2\necho >&2\nexit 1\n' > "$T/fakebin/gnuplot"
+rc=0; PATH="$T/fakebin:$PATH" "$NBENCH" plot "$SRC/tests/golden/rr_tcp.json" -o "$T/fake" > /dev/null 2> "$T/err" || rc=$?
+check "gnuplot's error: exit 1, a line per figure naming it ($rc: $(cat "$T/err"))" bash -c "[ $rc = 1 ] && [ \$(grep -c . $T/err) = \$(grep -c 'latency.gp: \"latency.gp\" line 3: undefined variable: foo\|intervals_rr.gp: \"intervals_rr.gp\" line 3' $T/err) ]"
+
+# README's figures are files plot writes from the compare it shows (nbench plot compare.json ...): the
+# fixture, given the ratios to native and merged latencies a compare now reports, draws every kind.
+mkdir -p "$T/readme"
+python3 - "$SRC/tests/plot/compare_hops.json" "$T/readme/compare.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["start"]["reference"] = "native"
+ref = {(r["test"], r.get("placement")): r for r in d["summary"] if r["path"] == "native"}
+for r in d["summary"]:
+    base = ref.get((r["test"], r.get("placement")))
+    for k, m in list(r.items()):
+        if base and isinstance(m, dict) and isinstance(m.get("mean"), (int, float)) and k in base:
+            v = m["mean"] / base[k]["mean"]
+            m["ratio"] = {"value": v, "lo": v * 0.9, "hi": v * 1.1}
+    if "p50_ns" in r:
+        r["latency_merged"] = {"percentiles": [{"percentile": 0, "ns": r["p50_ns"]["mean"] * 0.8},
+                                               {"percentile": 50, "ns": r["p50_ns"]["mean"]},
+                                               {"percentile": 99, "ns": r["p50_ns"]["mean"] * 3}],
+                               "transactions": 1000}
+json.dump(d, open(sys.argv[2], "w"))
+PY
+(cd "$T/readme" && "$NBENCH" plot compare.json -o figures --format png > ../readme.out 2> /dev/null)
+for f in $(grep -oE 'doc/figures/[A-Za-z0-9_.-]+\.png' "$SRC/README.md"); do
+	check "README's $f is a file plot writes" grep -qx "figures/$(basename "$f")" "$T/readme.out"
+	check "README's $f is in the repository" test -s "$SRC/$f"
 done
 
 # PNG: the same figures, as PNG files.

@@ -7,7 +7,9 @@
 #define NB_FUZZ_CODECS_H
 
 #include <stddef.h>
+#include <string.h>
 
+#include "nbench/chan.h"
 #include "nbench/proto.h"
 
 struct nb_fuzz_codec {
@@ -132,5 +134,21 @@ static const struct nb_fuzz_codec nb_fuzz_codecs[] = {
     {"sysinfo", 0, sizeof(struct nb_sysinfo), sysinfo_from, sysinfo_to},
 };
 #define NB_FUZZ_N_CODECS (sizeof(nb_fuzz_codecs) / sizeof(nb_fuzz_codecs[0]))
+
+/* The chan target's session: a client's and a responder's channel keyed from one fixed key and transcript
+ * (its seeds are frames the client's sends from number 0). */
+static inline void nb_fuzz_chans(struct nb_chan *client, struct nb_chan *server)
+{
+	struct nb_key k;
+	struct nb_auth_transcript t = {.version = NB_PROTO_VERSION};
+	memset(k.bytes, 0x11, sizeof(k.bytes));
+	memset(t.client_nonce, 0x22, sizeof(t.client_nonce));
+	memset(t.server_nonce, 0x33, sizeof(t.server_nonce));
+	memset(t.hello_hash, 0x44, sizeof(t.hello_hash));
+	nb_chan_init(client, -1, NB_AUTH_CLIENT);
+	nb_chan_init(server, -1, NB_AUTH_SERVER);
+	nb_chan_key(client, &k, &t);
+	nb_chan_key(server, &k, &t);
+}
 
 #endif

@@ -7,7 +7,10 @@
  *   frame      a byte stream of frames: nb_frame_decode_hdr, nb_frame_parse_body, then the frame type's
  *              typed decoder (what a peer's bytes go through); a header that decodes must re-encode to the
  *              same bytes.
- *   <body>     one JSON body for that decoder (nb_cfg_from_json, ...).
+ *   chan       a byte stream of a keyed session's frames as the responder receives them: nb_chan_open checks
+ *              each one's MAC and number (a fixed session, codecs.h); one it accepts must be what the
+ * client's channel encodes for that number, byte for byte, and its body goes to its type's decoder. <body>
+ * one JSON body for that decoder (nb_cfg_from_json, ...).
  *
  * Besides ASan/UBSan's findings, a body a decoder accepts must survive a round trip: its encoding decodes
  * again, and encodes to the same text (an accepted value the encoder cannot express, or a field lost on
@@ -25,7 +28,7 @@
 #error "build with -DNB_FUZZ_TARGET=\"frame\" or a codec's name"
 #endif
 
-static const struct nb_fuzz_codec *target; /* NULL for "frame" */
+static const struct nb_fuzz_codec *target; /* NULL for "frame" and "chan" */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (!strcmp(NB_FUZZ_TARGET, "frame"))
+	if (!strcmp(NB_FUZZ_TARGET, "frame") || !strcmp(NB_FUZZ_TARGET, "chan"))
 		return 0;
 	for (size_t i = 0; i < NB_FUZZ_N_CODECS; i++)
 		if (!strcmp(nb_fuzz_codecs[i].name, NB_FUZZ_TARGET))
@@ -114,16 +117,40 @@ static void decode_untyped(const cJSON *j)
 	(void)sink;
 }
 
+/* A frame's body, through its type's decoder. */
+static void decode_frame_body(uint16_t type, const uint8_t *body, size_t len)
+{
+	cJSON *j = nb_frame_parse_body(body, len);
+	if (!j)
+		return;
+	const struct nb_fuzz_codec *c = codec_of_type(type);
+	if (c)
+		decode_body(c, j);
+	else
+		decode_untyped(j);
+	cJSON_Delete(j);
+}
+
+/* The length of the whole frame at data (its MAC included), or 0 when its header does not decode or the
+ * frame is cut short. */
+static size_t frame_len(const uint8_t *data, size_t size, struct nb_frame_hdr *h)
+{
+	if (nb_frame_decode_hdr(data, size, h) < 0)
+		return 0;
+	size_t len = NB_PROTO_HDR_BYTES + h->len + (h->mac ? NB_AUTH_MAC_BYTES : 0);
+	return len <= size ? len : 0;
+}
+
 static void fuzz_frames(const uint8_t *data, size_t size)
 {
-	while (size >= NB_PROTO_HDR_BYTES) {
-		struct nb_frame_hdr h;
-		if (nb_frame_decode_hdr(data, size, &h) < 0 || h.len > size - NB_PROTO_HDR_BYTES)
-			return;
+	struct nb_frame_hdr h;
+	size_t len;
+	while ((len = frame_len(data, size, &h))) {
 		uint8_t *again = malloc(NB_PROTO_HDR_BYTES + h.len);
 		if (!again)
 			abort();
-		ssize_t n = nb_frame_encode(again, NB_PROTO_HDR_BYTES + h.len, h.type,
+		ssize_t n = nb_frame_encode(again, NB_PROTO_HDR_BYTES + h.len,
+					    (uint16_t)(h.type | (h.mac ? NB_FRAME_MAC : 0)),
 					    (const char *)data + NB_PROTO_HDR_BYTES, h.len);
 		if (n != (ssize_t)(NB_PROTO_HDR_BYTES + h.len) || memcmp(again, data, (size_t)n)) {
 			fprintf(stderr,
@@ -131,22 +158,50 @@ static void fuzz_frames(const uint8_t *data, size_t size)
 			abort();
 		}
 		free(again);
-		cJSON *j = nb_frame_parse_body(data + NB_PROTO_HDR_BYTES, h.len);
-		if (j) {
-			const struct nb_fuzz_codec *c = codec_of_type(h.type);
-			if (c)
-				decode_body(c, j);
-			else
-				decode_untyped(j);
-			cJSON_Delete(j);
+		decode_frame_body(h.type, data + NB_PROTO_HDR_BYTES, h.len);
+		data += len;
+		size -= len;
+	}
+}
+
+static void fuzz_chan(const uint8_t *data, size_t size)
+{
+	struct nb_chan client, server;
+	struct nb_frame_hdr h;
+	size_t len;
+	nb_fuzz_chans(&client, &server);
+	while ((len = frame_len(data, size, &h))) {
+		uint64_t seq = server.rx_seq;
+		if (nb_chan_open(&server, data, len, &h) == 0) {
+			uint8_t *again = malloc(len);
+			if (!again)
+				abort();
+			client.tx_seq = seq;
+			ssize_t n = nb_chan_encode(&client, again, len, h.type,
+						   (const char *)data + NB_PROTO_HDR_BYTES, h.len);
+			if (n != (ssize_t)len || memcmp(again, data, len) || server.rx_seq != seq + 1) {
+				fprintf(stderr,
+					"fuzz: chan: an accepted frame is not the client's frame %llu\n",
+					(unsigned long long)seq);
+				abort();
+			}
+			free(again);
+			decode_frame_body(h.type, data + NB_PROTO_HDR_BYTES, h.len);
+		} else if (server.rx_seq != seq) {
+			fprintf(stderr, "fuzz: chan: a refused frame moved the sequence\n");
+			abort();
 		}
-		data += NB_PROTO_HDR_BYTES + h.len;
-		size -= NB_PROTO_HDR_BYTES + h.len;
+		data += len;
+		size -= len;
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (!target && !strcmp(NB_FUZZ_TARGET, "chan")) {
+		fuzz_chan(data, size);
+		return 0;
+	}
 	if (!target) {
 		fuzz_frames(data, size);
 		return 0;

@@ -133,10 +133,11 @@ static void auth_seeds(void)
 /* An agent's path request and grant (nbench serve --paths). */
 static void path_seeds(void)
 {
-	struct nb_path_req q = {.kind = "nat"};
+	struct nb_path_req q = {.kind = "nat", .for_ns = 11000000000LL};
 	struct nb_path_grant *g = calloc(1, sizeof(*g));
 	write_body(codec("path_req"), "nat", &q);
-	write_text("path_req", "long_kind", "{\"kind\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaa\"}");
+	write_text("path_req", "long_kind", "{\"kind\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"for_ns\":1}");
+	write_text("path_req", "no_time", "{\"kind\":\"nat\",\"for_ns\":0}");
 	snprintf(g->kind, sizeof(g->kind), "bridge");
 	snprintf(g->name, sizeof(g->name), "r0a1b2c3");
 	snprintf(g->dial_addr, sizeof(g->dial_addr), "172.31.78.2");
@@ -306,6 +307,35 @@ static void frame_seeds(void)
 	write_seed("frame", "truncated_second", buf, two + 8);
 }
 
+/* A keyed session's client frames, numbered from 0 (codecs.h's session): a test's conversation, the same
+ * with its second frame replayed, and one with a body byte changed. */
+static void chan_seeds(void)
+{
+	static const struct {
+		enum nb_msg_type type;
+		const char *body;
+	} conv[] = {{NB_MSG_PATH, "{\"kind\":\"nat\",\"for_ns\":1000000000}"},
+		    {NB_MSG_START, "{}"},
+		    {NB_MSG_MEASURE, "{}"},
+		    {NB_MSG_STOP, "{}"}};
+	struct nb_chan client, server;
+	unsigned char buf[1024];
+	size_t len = 0, second = 0, second_len = 0;
+	nb_fuzz_chans(&client, &server);
+	for (size_t i = 0; i < sizeof(conv) / sizeof(conv[0]); i++) {
+		ssize_t n = nb_chan_encode(&client, buf + len, sizeof(buf) - len, conv[i].type, conv[i].body,
+					   strlen(conv[i].body));
+		if (i == 1)
+			second = len, second_len = (size_t)n;
+		len += (size_t)n;
+	}
+	write_seed("chan", "conversation", buf, len);
+	memcpy(buf + len, buf + second, second_len);
+	write_seed("chan", "replayed", buf, len + second_len);
+	buf[NB_PROTO_HDR_BYTES + 3] ^= 1;
+	write_seed("chan", "altered", buf, len);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -319,5 +349,6 @@ int main(int argc, char **argv)
 	auth_seeds();
 	result_seeds();
 	frame_seeds();
+	chan_seeds();
 	return 0;
 }

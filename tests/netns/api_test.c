@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The topo.h contract as cli/run.c uses it, from a process with a second thread running: build, leave
+ * The topo.h contract as bench/target.c uses it, from a process with a second thread running: build, leave
  * the calling thread where it was, open by name, spawn a server, reach it from a thread that entered the
  * client netns (TCP and UDP), describe, and tear down with the servers killed and reaped, including one
  * that ignores SIGTERM in the `host` sandbox.

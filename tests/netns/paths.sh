@@ -45,7 +45,13 @@ for kind in $kinds; do
 		;;
 	esac
 
-	"$NBENCH" topo describe "$n" >"$TMP/describe.json"
+	"$NBENCH" topo describe "$n" --json >"$TMP/describe.json"
+	# the text form: a line per interface of the JSON, each namespace named, the NAT table's rules shown
+	"$NBENCH" topo describe "$n" >"$TMP/describe.txt"
+	[ "$(grep -c '^  [a-z]' "$TMP/describe.txt")" = "$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["interfaces"]))' "$TMP/describe.json")" ] ||
+		fail "$kind: describe's text has not a line per interface: $(cat "$TMP/describe.txt")"
+	head -n 1 "$TMP/describe.txt" | grep -qx "$n: $kind" || fail "$kind: describe's text starts: $(head -n 1 "$TMP/describe.txt")"
+	[ "$kind" != nat ] || grep -q '^    .*masquerade' "$TMP/describe.txt" || fail "nat: describe's text has no masquerade rule"
 	"$PY" - "$TMP/describe.json" "$kind" <<'PYEOF' || fail "$kind: describe"
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -10,7 +10,7 @@
 #   REMOTE_DOWN_ONE=1 `topo down NAME` of the half instead of --all (a machine where other instances live)
 source "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "no nft"
-runnable native host bridge nat
+runnable native host bridge nat overlay macvlan
 
 S=nbr-$TAG-s # these are the test's own /run/netns entries; the agent's are nb-<name>-ctr
 C=nbr-$TAG-c
@@ -56,8 +56,22 @@ snapshot() {
 	ip netns exec "$S" nft -j list ruleset
 	ip netns exec "$S" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.forwarding
 }
+# The client host: what a client half (an overlay's bridge, VXLAN device and namespace; a route) adds there.
+client_snapshot() {
+	ip -n "$C" -j link show | "$PY" -c 'import json,sys; print(sorted(l["ifname"] for l in json.load(sys.stdin)))'
+	ip -n "$C" -4 -j route show table all # (IPv6's link-local routes come and go with DAD)
+	ls /run/netns | grep -E '^nb-.*-cli$' || true
+}
 sleep 2 # IPv6 DAD settles
 BEFORE=$(snapshot)
+CBEFORE=$(client_snapshot)
+client_same() {
+	[ "$(client_snapshot)" = "$CBEFORE" ] || {
+		diff <(echo "$CBEFORE") <(client_snapshot) >&2
+		fail "the client host's namespace is not as before: $1"
+	}
+	log "client host as before: $1"
+}
 same_as_before() { # same_as_before WHAT: waits up to 40 s (keepalive finds a dead client in ~16 s)
 	local i now
 	for i in $(seq 80); do
@@ -70,8 +84,10 @@ same_as_before() { # same_as_before WHAT: waits up to 40 s (keepalive finds a de
 }
 
 start_agent() {
-	# `ip netns exec` remounts /sys: cgroup v2 is mounted again in its mount namespace for the host path
-	ip netns exec "$S" sh -c 'mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; exec "$0" serve --paths --key-file "$1"' \
+	# `ip netns exec` remounts /sys: cgroup v2 is mounted again in its mount namespace for the host path.
+	# compare -H holds a half of every path but native at once: room for six (host, bridge, nat, overlay,
+	# macvlan), each with its share of memory
+	ip netns exec "$S" sh -c 'mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null; exec "$0" serve --paths --max-halves 6,6 --max-mem 2G,256M --key-file "$1"' \
 		"$NBENCH" "$KEY" >"$LOG" 2>&1 &
 	AGENT=$!
 	for _ in $(seq 100); do
@@ -91,6 +107,8 @@ out=$(client rr -H "$SA" --path nat -t 1 2>&1) && fail "-H --path ran without a 
 grep -q "key-file" <<<"$out" || fail "no key: $out"
 out=$(client rr -H "$SA" --path virtio --key-file "$KEY" -t 1 2>&1) && fail "a VM path was granted"
 grep -q "not built for a remote client" <<<"$out" || fail "VM path refusal: $out"
+out=$(client rr -H "$SA" --path docker-nat --key-file "$KEY" -t 1 2>&1) && fail "a Docker path was granted"
+grep -q "Docker engine builds it on one host" <<<"$out" || fail "Docker path refusal: $out"
 
 # every path across the two hosts
 paths=$(IFS=,; echo "${KINDS[*]}")
@@ -104,6 +122,7 @@ for k in "${KINDS[@]}"; do
 done
 grep -q "left out" <<<"$out" && fail "compare -H left a path out: $out"
 same_as_before "after compare -H"
+client_same "after compare -H"
 ip -n "$C" route | grep -q 172.31. && fail "the client's route to the container subnet was left behind"
 
 # both hosts' interfaces in the report: the client's (the route to the server), and the server's as its
@@ -176,6 +195,31 @@ if [[ " ${KINDS[*]} " == *" bridge "* ]]; then
 		fail "topo down --all did not leave the client's routes as they were: $(ip -n "$C" route)"
 	log "a killed client's route to the container subnet: removed by topo down --all"
 fi
+
+# an overlay's client killed: the agent takes its half down; its own half (bridge, VXLAN device, namespace,
+# state file) stays on the client host until `topo down --all` there. A macvlan client's route on the link
+# likewise.
+for k in overlay macvlan; do
+	[[ " ${KINDS[*]} " == *" $k "* ]] || continue
+	client_mid_run "$k"
+	if [ "$k" = overlay ]; then
+		wait_for 20 "overlay: the client half's namespace and VXLAN device" \
+			eval 'ls /run/netns | grep -qE "^nb-.*-cli$" && ip -n "$C" -d link | grep -q "vxlan id"' ||
+			fail "overlay: no client half while its run was up"
+	else
+		wait_for 20 "macvlan: the client's route on the link" \
+			eval 'ip -n "$C" route | grep -qE "^172\.31\..* dev nbr$$c proto 78 scope link"' ||
+			fail "macvlan: no on-link route to the container subnet: $(ip -n "$C" route)"
+	fi
+	kill -9 "$CL"
+	wait "$CL" 2>/dev/null || true
+	same_as_before "after the $k client's kill -9"
+	# (this test's two hosts share /run: the half's state file, the last thing its teardown removes, must be
+	# gone before the client host's down --all, which would refuse another namespace's half)
+	wait_for 20 "the $k half's state file removed" eval '! grep -qs "\"half\"" /run/nbench/topo/*.json' || true
+	out=$(client topo down --all 2>&1) || fail "$k: topo down --all on the client host (exit $?): $out"
+	client_same "after the $k client's kill -9 and topo down --all there"
+done
 
 # the agent killed mid-run: `topo down --all` in the server namespace puts everything back
 client_mid_run bridge

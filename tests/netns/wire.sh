@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# --wire and --wire-rate (issue 11 items 1-2): a veth pair made here in the root namespace stands in for two
-# cabled ports. Their state (address, MTU, an offload, a qdisc) must come back exactly after a run and
+# --wire and --wire-rate (issue 11 items 1-2, issue 23 item 3): a veth pair made here in the root namespace
+# stands in for two cabled ports. Their state (address, MTU, an offload, qdiscs, routes through them in
+# other tables and scopes, tc filters on clsact and ingress) must come back exactly after a run and
 # teardown, after a failure half way, after SIGINT during up and after kill -9 + `topo down --all`; ports
 # carrying the default route, enslaved or down without carrier are refused; a decoy stays untouched.
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +36,37 @@ ip addr add 198.51.100.7/24 dev "$DECOY"
 ip link set "$A" up
 ip link set "$B" up
 ip link set "$DECOY" up
+# what moving a port to another namespace drops besides its addresses: routes that are not the kernel's
+# own (via a gateway, in other tables, scope link, IPv6) and tc filters (u32 with mirred, a classic
+# cls_bpf) on a clsact and on an ingress qdisc
+routes_add() { # a link set down loses them: the refusals below add them again
+	ip route add 198.18.5.0/24 via 192.0.2.254 dev "$A"
+	ip route add 198.18.6.0/24 via 192.0.2.254 dev "$A" table 100 metric 7
+	ip route add 198.18.7.0/24 dev "$A" scope link table 101 proto static
+	ip -6 route add 2001:db8:77::/64 dev "$A" table 100 metric 9
+}
+routes_add
+tc qdisc add dev "$A" clsact
+tc filter add dev "$A" ingress protocol ip prio 10 u32 match ip src 192.0.2.9/32 \
+	action mirred egress redirect dev "$DECOY"
+tc filter add dev "$A" egress protocol all prio 20 bpf bytecode '1,6 0 0 4294967295,' classid 1:1
+tc qdisc add dev "$B" ingress
+tc filter add dev "$B" parent ffff: protocol ip prio 5 u32 match ip dst 192.0.2.1/32 \
+	action mirred egress mirror dev "$DECOY"
+# an eBPF classifier (direct action), whose program lives only as long as its filter, where clang builds
+# one; tc keeps its object's maps in a bpf filesystem, as nbench keeps the program while the port is away
+EBPF=
+cat >"$TMP/cls.c" <<'EOF'
+__attribute__((section("classifier"), used)) int pass(void *skb) { return 0; }
+char nb_license[] __attribute__((section("license"), used)) = "GPL";
+EOF
+if command -v clang >/dev/null && clang -O2 -target bpf -c "$TMP/cls.c" -o "$TMP/cls.o" 2>"$TMP/clang.err"; then
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || fail "no bpf filesystem at /sys/fs/bpf"
+	tc filter add dev "$A" ingress prio 30 bpf da obj "$TMP/cls.o" sec classifier || fail "eBPF filter"
+	EBPF=1
+else
+	log "clang built no eBPF classifier: the eBPF filter is left out ($(head -c 200 "$TMP/clang.err"))"
+fi
 
 # Everything a port's state is made of, as iproute2 and ethtool see it; waits out IPv6 DAD first (a
 # link-local address is "tentative" for a moment after each up).
@@ -50,12 +82,25 @@ snap() {
 		ethtool -k "$i"
 		tc -j qdisc show dev "$i"
 		ethtool -l "$i" 2>&1 || true
+		echo "$i: routes"
+		ip -d route show table all dev "$i"
+		echo "$i: filters"
+		tc -d filter show dev "$i" ingress
+		tc -d filter show dev "$i" egress
 	done
 }
 snap >"$TMP/before"
+# the set-up took: what follows compares something
+for want in "198.18.5.0/24 via 192.0.2.254" "198.18.6.0/24 via 192.0.2.254 table 100" \
+	"198.18.7.0/24 table 101 proto static scope link" "2001:db8:77::/64 table 100" "u32 chain 0 fh 800::800" \
+	"mirred (Egress Redirect to device $DECOY)" "bytecode '1,6 0 0 4294967295'" "mirred (Egress Mirror to device $DECOY)" \
+	${EBPF:+"cls.o:[classifier] direct-action"}; do
+	grep -qF "$want" "$TMP/before" || fail "set-up: no '$want' in $(cat "$TMP/before")"
+done
 same() {
 	snap >"$TMP/after"
 	diff "$TMP/before" "$TMP/after" >"$TMP/diff" || fail "$1: the ports are not as before: $(head -c 2000 "$TMP/diff")"
+	[ ! -e /sys/fs/bpf/nbench ] || fail "$1: eBPF programs still pinned: $(ls /sys/fs/bpf/nbench)"
 }
 
 log "up, traffic, down: everything back"
@@ -66,6 +111,12 @@ n=$(name w1)
 ip -n "nb-$n-remote" link show "nb-$n-r" >/dev/null || fail "IF_B is not the client's side"
 ip link show "$A" >/dev/null 2>&1 && fail "IF_A is still in the root namespace"
 grep -q '"saved"' "/run/nbench/topo/$n.json" || fail "no recorded wire state in the state file"
+"$PY" - "/run/nbench/topo/$n.json" <<'PY' || fail "the state file lacks the ports' routes or filters"
+import json, sys
+a, b = json.load(open(sys.argv[1]))["wire"]["saved"]
+assert len(a["routes"]) == 4 and len(a["filters"]) >= 2 and len(b["filters"]) >= 1, (a["routes"], a["filters"])
+PY
+[ -z "$EBPF" ] || [ -n "$(ls /sys/fs/bpf/nbench)" ] || fail "the eBPF filter's program is not kept while $A is away"
 "$NBENCH" rr --topo "$n" -t 1 -q >"$TMP/rr" || fail "rr over the wire failed: $(cat "$TMP/rr")"
 # the report names the ports as the path has them, with what each counted
 "$NBENCH" rr --topo "$n" -t 1 -q --json >"$TMP/rr.json" || fail "rr --json over the wire failed"
@@ -169,6 +220,7 @@ ip link del "$BR"
 ip link set "$A" down
 expect_refusal "down and has no carrier" "$NBENCH" topo up native --name "$n" --wire "$A,$B"
 ip link set "$A" up
+routes_add
 # a default route: in a throwaway namespace of its own, never the machine's
 ip netns add "$DRNS"
 ip -n "$DRNS" link add x0 type veth peer name x1
@@ -180,6 +232,10 @@ expect_refusal "default route" ip netns exec "$DRNS" "$NBENCH" topo up native --
 ip -n "$DRNS" route show default | grep -q x0 || fail "the throwaway default route is gone"
 ip netns del "$DRNS"
 expect_refusal "no wire" "$NBENCH" topo up loopback --name "$n" --wire "$A,$B"
+if [ -n "$EBPF" ]; then # no bpf filesystem to keep the eBPF filter's program in (a mount namespace of its own)
+	expect_refusal "/sys/fs/bpf is none" unshare -m --propagation private sh -c \
+		'umount /sys/fs/bpf && exec "$0" topo up native --name "$1" --wire "$2"' "$NBENCH" "$n" "$A,$B"
+fi
 check_clean "$n"
 same "after the refusals"
 log "ok"

@@ -37,3 +37,31 @@ PY
 	for _ in $(seq 100); do grep -q connected "$4/flood.out" && break; sleep 0.1; done
 	check "the flood connected ($(cat "$4/flood.out"))" grep -q connected "$4/flood.out"
 }
+
+# keyed_setup: $T (a private temporary folder), a shared key in $T/k (NBENCH_KEY_FILE unset: each client says
+# --key-file) and a free loopback $port.
+keyed_setup() {
+	T=$(mktemp -d)
+	CLEANUPS+=("rm -rf $T")
+	chmod 700 "$T"
+	"$NBENCH" key gen "$T/k" > /dev/null || exit 1
+	unset NBENCH_KEY_FILE
+	port=$(free_port)
+}
+
+# keyed_tries N HOST WHAT: N short keyed rr runs against HOST:$port; each failure's line on stderr. Checks that
+# all N were served ("WHAT: k of N") and that the responder still runs.
+keyed_tries() {
+	local n=$1 host=$2 what=$3 got=0 i
+	for i in $(seq "$n"); do
+		if "$NBENCH" rr -H "$host" -p "$port" -t 0.1 -i 0 --key-file "$T/k" -q > /dev/null 2> "$T/rr.err"; then
+			got=$((got + 1))
+		else
+			echo "attempt $i: $(cat "$T/rr.err")" >&2
+		fi
+	done
+	echo "$what: $got of $n served"
+	check "$what: served every time ($got of $n)" [ "$got" = "$n" ]
+	rm -f "$T/hold"
+	check "the responder is still running" kill -0 "$RESP_PID"
+}

@@ -1,10 +1,11 @@
 # A raw client of nbench's control protocol for the security tests: it sends what a real client would
 # not (numbers out of range, oversize hellos, half frames) and reads the responder's answers.
-import json, socket, struct, time
+import hashlib, hmac, json, socket, struct, time
 
-VERSION = 4
+VERSION = 5
 (HELLO, HELLO_ACK, ERROR, TEST, TEST_ACK, READY, START, MEASURE, STOP, RESULT, DATA_HELLO, DATA_ACK, CHALLENGE,
- AUTH) = range(1, 15)
+ AUTH, PATH, PATH_ACK) = range(1, 17)
+FRAME_MAC = 0x8000  # in a frame's type: a 32-byte MAC follows the body (a keyed session after the handshake)
 
 
 class Tid(int):
@@ -37,25 +38,44 @@ def settings(**kw):
     return s
 
 
+def mac(skey, sender, seq, hdr, body):
+    """auth.h's MAC of a frame: HMAC-SHA-256(session key, label || seq (8 bytes) || header || body)."""
+    label = b"nbench %s frame v1" % sender.encode()
+    return hmac.new(skey, label + struct.pack(">Q", seq) + hdr + body, hashlib.sha256).digest()
+
+
 class Conn:
     def __init__(self, port, host="127.0.0.1", src=None, timeout=5):
         self.s = socket.create_connection((host, port), timeout, (src, 0) if src else None)
         self.s.settimeout(timeout)
         self.buf = b""
+        self.skey = None  # the session key, once keyed_hello proved the key: every frame carries a MAC
+        self.tx = self.rx = 0
 
     def send(self, typ, body=None, version=VERSION):
-        self.s.sendall(frame(typ, body, version))
+        if not self.skey:
+            self.s.sendall(frame(typ, body, version))
+            return
+        f = frame(typ | FRAME_MAC, body, version)
+        self.s.sendall(f + mac(self.skey, "client", self.tx, f[:12], f[12:]))
+        self.tx += 1
 
     def recv(self):
-        """(type, body) of the next frame; None when the responder closed the connection."""
+        """(type, body) of the next frame; None when the responder closed the connection. In a keyed session
+        a frame without the responder's valid MAC raises SystemExit."""
         while True:
             if len(self.buf) >= 12:
                 ln = struct.unpack(">I", self.buf[8:12])[0]
-                if len(self.buf) >= 12 + ln:
-                    typ = struct.unpack(">H", self.buf[6:8])[0]
-                    body = json.loads(self.buf[12:12 + ln])
-                    self.buf = self.buf[12 + ln:]
-                    return typ, body
+                typ = struct.unpack(">H", self.buf[6:8])[0]
+                end = 12 + ln + (32 if typ & FRAME_MAC else 0)
+                if len(self.buf) >= end:
+                    hdr, body = self.buf[:12], self.buf[12:12 + ln]
+                    if self.skey and (not typ & FRAME_MAC or not hmac.compare_digest(
+                            self.buf[12 + ln:end], mac(self.skey, "server", self.rx, hdr, body))):
+                        raise SystemExit("a frame without the responder's valid MAC: %r" % self.buf[:end])
+                    self.rx += 1 if self.skey else 0
+                    self.buf = self.buf[end:]
+                    return typ & ~FRAME_MAC, json.loads(body)
             try:
                 b = self.s.recv(65536)
             except ConnectionResetError:
@@ -116,25 +136,31 @@ def read_key(path):
     return bytes.fromhex(open(path).read().strip())
 
 
-def proof(key, role, client_nonce, server_nonce, version=VERSION):
-    """auth.h's proof: HMAC-SHA-256(key, label || version (2 bytes) || client nonce || server nonce)."""
-    import hashlib, hmac
-    label = b"nbench %s proof v1" % role.encode()
-    return hmac.new(key, label + struct.pack(">H", version) + client_nonce + server_nonce,
-                    hashlib.sha256).digest()
+def transcript(client_nonce, server_nonce, hello_body, version=VERSION):
+    """auth.h's transcript: version (2 bytes) || client nonce || server nonce || SHA-256(HELLO's body)."""
+    return struct.pack(">H", version) + client_nonce + server_nonce + hashlib.sha256(hello_body).digest()
+
+
+def proof(key, role, tr):
+    """auth.h's proof: HMAC-SHA-256(key, label || transcript)."""
+    return hmac.new(key, b"nbench %s proof v1" % role.encode() + tr, hashlib.sha256).digest()
 
 
 def keyed_hello(c, key):
-    """The client's side of the key's handshake on Conn c, checking the responder's proof. Returns the
-    frames the client sent (bytes, as on the wire) and the HELLO_ACK's body."""
+    """The client's side of the key's handshake on Conn c, checking the responder's proof; c then carries
+    the session key's MAC. Returns the frames the client sent (bytes, as on the wire) and the HELLO_ACK's
+    body."""
     import os
     cn = os.urandom(32)
-    sent = [frame(HELLO, {"nonce": cn.hex(), "data_src": ""})]
+    body = json.dumps({"nonce": cn.hex(), "data_src": ""}).encode()
+    sent = [frame(HELLO, body)]
     c.s.sendall(sent[0])
     ch = c.expect(CHALLENGE)
-    sn = bytes.fromhex(ch["nonce"])
-    if bytes.fromhex(ch["proof"]) != proof(key, "server", cn, sn):
+    tr = transcript(cn, bytes.fromhex(ch["nonce"]), body)
+    if bytes.fromhex(ch["proof"]) != proof(key, "server", tr):
         raise SystemExit("the responder's proof does not check")
-    sent.append(frame(AUTH, {"proof": proof(key, "client", cn, sn).hex()}))
+    sent.append(frame(AUTH, {"proof": proof(key, "client", tr).hex()}))
     c.s.sendall(sent[1])
+    c.skey = hmac.new(key, b"nbench session key v1" + tr, hashlib.sha256).digest()
+    c.tx = c.rx = 0
     return sent, c.expect(HELLO_ACK)

@@ -16,8 +16,9 @@
 #include "nbench/report.h"
 #include "tap.h"
 
-/* The CSV's ten TCP columns, empty, at the end of the row: a report without TCP state. */
-#define NO_TCP_CSV ",,,,,,,,,,\n"
+/* The CSV's ten TCP columns, empty, then the empty engine, at the end of the row: a report without TCP state
+ * on one of nbench's own paths. */
+#define NO_TCP_CSV ",,,,,,,,,,,\n"
 
 static const char *golden_dir;
 static bool update_golden;
@@ -431,6 +432,14 @@ static int render_intervals(const struct nb_report *r, FILE *out)
 	return ferror(out) ? -EIO : 0;
 }
 
+/* What a live text run prints: the head, the interim lines, then the rest of the report. */
+static int render_live(const struct nb_report *r, FILE *out)
+{
+	nb_report_write_text_head(r, out);
+	render_intervals(r, out);
+	return nb_report_write_text_flags(r, NB_TEXT_NO_HEAD, out);
+}
+
 static char *render(const struct nb_report *r, render_fn fn, size_t *ret_len)
 {
 	char *buf = NULL;
@@ -597,8 +606,29 @@ static void check_csv(const char *text)
 			row++;
 	}
 	CHECK_INT(row, 2);
-	CHECK_INT(fields[0], 51);
+	CHECK_INT(fields[0], 52);
 	CHECK_INT(fields[1], fields[0]);
+}
+
+/* A live run's text starts with what runs where (the title line first), then the interim lines, and says
+ * nothing twice: without the interim lines and the blank lines around them it is the full report. */
+static void check_live(const struct nb_report *r, const char *live)
+{
+	size_t len = 0, ilen = 0;
+	char *full = render(r, nb_report_write_text, &len), *iv = render(r, render_intervals, &ilen);
+	const char *title = "nbench test: ", *at = iv ? strstr(live, iv) : NULL;
+	CHECK_MSG(!strncmp(live, title, strlen(title)), "live text starts with '%.20s'", live);
+	CHECK(at != NULL && strstr(live, "\nhosts:") < at && strstr(live, "\nsettings:") < at);
+	CHECK(strstr(live + 1, title) == NULL);
+	if (full && at && at - live >= 1) {
+		/* the head, its blank line dropped; the rest, its leading blank line dropped */
+		size_t head = (size_t)(at - live) - 1;
+		const char *rest = at + ilen + 1;
+		CHECK_MSG(!strncmp(full, live, head) && !strcmp(full + head, rest),
+			  "live text less its interim lines is not the full report");
+	}
+	free(full);
+	free(iv);
 }
 
 static void check_fixture(const char *name, void (*fill)(struct nb_report *))
@@ -607,9 +637,8 @@ static void check_fixture(const char *name, void (*fill)(struct nb_report *))
 		const char *ext;
 		render_fn fn;
 	} formats[] = {
-	    {"txt", nb_report_write_text},
-	    {"intervals.txt", render_intervals},
-	    {"json", nb_report_write_json},
+	    {"txt", nb_report_write_text}, {"intervals.txt", render_intervals},
+	    {"live.txt", render_live},	   {"json", nb_report_write_json},
 	    {"csv", render_csv},
 	};
 	struct nb_report r;
@@ -633,6 +662,8 @@ static void check_fixture(const char *name, void (*fill)(struct nb_report *))
 			check_csv(text);
 		if (!strcmp(formats[i].ext, "txt"))
 			CHECK((strstr(text, "INCOMPLETE: ") != NULL) == !r.complete);
+		if (!strcmp(formats[i].ext, "live.txt"))
+			check_live(&r, text);
 		free(again);
 		free(text);
 	}
@@ -689,6 +720,8 @@ static void fixture_rr_hops(struct nb_report *r)
 	h->decomposed = 40000;
 	h->rtt_without_ns = 12000;
 	h->rtt_with_ns = 15100;
+	h->rtt_p50_without_ns = 11000;
+	h->rtt_p50_with_ns = 14000;
 	h->runs_without = h->runs_with = 1;
 	h->ring_evicted = 7;
 	snprintf(h->clock, sizeof(h->clock),
@@ -737,6 +770,43 @@ static void test_rr_hops(void)
 		}
 		free(text);
 	}
+	nb_report_free(&r);
+}
+
+/* the same from the eBPF backend: its probes, records and clock in place of the capture's losses */
+static void fixture_rr_hops_ebpf(struct nb_report *r)
+{
+	fixture_rr_hops(r);
+	struct nb_report_hops *h = r->hops;
+	snprintf(h->backend, sizeof(h->backend), "ebpf");
+	h->rtt_with_ns = 12300;
+	h->ring_evicted = 0;
+	h->probe_hits = 10;
+	h->records_checked = 16384;
+	h->records_consistent = 16383;
+	h->tail_ns = 700;
+	snprintf(h->clock, sizeof(h->clock),
+		 "bpf_ktime_get_ns is CLOCK_MONOTONIC, the generator's clock: no conversion");
+}
+
+static void test_rr_hops_ebpf(void)
+{
+	check_fixture("rr_hops_ebpf", fixture_rr_hops_ebpf);
+	struct nb_report r;
+	fixture_rr_hops_ebpf(&r);
+	size_t len = 0;
+	char *text = render(&r, nb_report_write_json, &len);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	cJSON *cap = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "end"), "hops_capture");
+	CHECK(cap != NULL);
+	if (cap) {
+		CHECK(!strcmp(cJSON_GetObjectItem(cap, "backend")->valuestring, "ebpf"));
+		/* the median's overhead (14000 - 11000 ns) shared out over the 10 hits */
+		CHECK(fabs(cJSON_GetObjectItem(cap, "probe_ns_per_hit")->valuedouble - 300) < 1e-9);
+		CHECK_INT((long long)cJSON_GetObjectItem(cap, "records_consistent")->valuedouble, 16383);
+	}
+	cJSON_Delete(j);
+	free(text);
 	nb_report_free(&r);
 }
 
@@ -953,6 +1023,48 @@ static void test_nic_lo(void)
 	nb_nic_close(n);
 }
 
+/* The engine line of a Docker path, from its description; nbench's own paths have none. */
+static void test_engine(void)
+{
+	static const char docker[] =
+	    "{\"kind\":\"docker-nat\",\"docker\":{\"engine\":{\"version\":\"20.10.24+dfsg1\",\"api_version\":"
+	    "\"1.41\",\"storage_driver\":\"overlay2\",\"cgroup_driver\":\"cgroupfs\",\"cgroup_version\":"
+	    "\"1\","
+	    "\"iptables\":\"nft\"},\"containers\":[{\"name\":\"nb-x-srv\",\"role\":\"server\",\"network\":"
+	    "\"bridge\",\"cgroup\":{\"cpuset_cpus\":\"0-1\",\"nano_cpus\":1500000000,\"cpu_quota_us\":0,"
+	    "\"memory_bytes\":536870912,\"pids_limit\":0}},{\"name\":\"nb-x-cli\",\"role\":\"client\"}],"
+	    "\"userland_proxy\":false}}";
+	struct nb_report r;
+	char buf[512], *text = NULL;
+	size_t len = 0;
+
+	nb_report_engine(docker, buf, sizeof(buf));
+	CHECK_STR(buf,
+		  "Docker 20.10.24+dfsg1 (API 1.41), storage overlay2, iptables nft, cgroup v1 cgroupfs, "
+		  "userland proxy off; container nb-x-srv on network bridge: cpus 0-1, 1.50 CPUs, memory 512 "
+		  "MiB");
+	nb_report_engine("{\"kind\":\"nat\"}", buf, sizeof(buf));
+	CHECK_STR(buf, "");
+	nb_report_engine(NULL, buf, sizeof(buf));
+	CHECK_STR(buf, "");
+	nb_report_engine("{\"docker\":{\"reachable\":false}}", buf, sizeof(buf));
+	CHECK_STR(buf, "Docker (the engine did not answer)");
+	/* a line in the text report, a field of the CSV row */
+	fixture_rr_tcp(&r);
+	r.path_json = strdup(docker);
+	FILE *f = open_memstream(&text, &len);
+	nb_report_write_text(&r, f);
+	fclose(f);
+	CHECK(strstr(text, "\nengine:    Docker 20.10.24+dfsg1 (API 1.41)") != NULL);
+	free(text);
+	f = open_memstream(&text, &len);
+	nb_report_write_csv(&r, f, true);
+	fclose(f);
+	CHECK(strstr(text, ",\"Docker 20.10.24+dfsg1 (API 1.41), storage overlay2") != NULL);
+	free(text);
+	nb_report_free(&r);
+}
+
 int main(int argc, char **argv)
 {
 	golden_dir = argc > 1 ? argv[1] : "tests/golden";
@@ -960,10 +1072,10 @@ int main(int argc, char **argv)
 	update_golden = u && *u && strcmp(u, "0");
 
 	static const struct tap_case cases[] = {
-	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp), TAP_CASE(test_rr_tcp),
-	    TAP_CASE(test_rr_hops),    TAP_CASE(test_crr_tcp),	  TAP_CASE(test_lifecycle),
-	    TAP_CASE(test_nic_delta),  TAP_CASE(test_nic_note),	  TAP_CASE(test_nic_lo),
-	    TAP_CASE(test_tcp_absent),
+	    TAP_CASE(test_stream_tcp), TAP_CASE(test_stream_udp),   TAP_CASE(test_rr_tcp),
+	    TAP_CASE(test_rr_hops),    TAP_CASE(test_rr_hops_ebpf), TAP_CASE(test_crr_tcp),
+	    TAP_CASE(test_lifecycle),  TAP_CASE(test_nic_delta),    TAP_CASE(test_nic_note),
+	    TAP_CASE(test_nic_lo),     TAP_CASE(test_tcp_absent),   TAP_CASE(test_engine),
 	};
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
 }

@@ -232,11 +232,27 @@ static void test_format(void)
 	CHECK_STR(small, "9.41 ");
 }
 
+/* Percentages: a number with an optional '%', any finite value (the caller checks the range). */
+static void test_pct(void)
+{
+	double p = -7;
+	CHECK(nb_parse_pct("5%", &p) == 0 && p == 5);
+	CHECK(nb_parse_pct("2.5", &p) == 0 && p == 2.5);
+	CHECK(nb_parse_pct("-1", &p) == 0 && p == -1);
+	p = -7;
+	CHECK_INT(nb_parse_pct("5%%", &p), -EINVAL);
+	CHECK_INT(nb_parse_pct("", &p), -EINVAL);
+	CHECK_INT(nb_parse_pct("x", &p), -EINVAL);
+	CHECK_INT(nb_parse_pct(NULL, &p), -EINVAL);
+	CHECK_INT(nb_parse_pct("inf", &p), -ERANGE);
+	CHECK(p == -7);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
-	    TAP_CASE(test_bytes), TAP_CASE(test_duration),  TAP_CASE(test_rate),
-	    TAP_CASE(test_uint),  TAP_CASE(test_size_pair), TAP_CASE(test_format),
+	    TAP_CASE(test_bytes),     TAP_CASE(test_duration), TAP_CASE(test_rate), TAP_CASE(test_uint),
+	    TAP_CASE(test_size_pair), TAP_CASE(test_format),   TAP_CASE(test_pct),
 	};
 	return TAP_RUN(cases, argc > 1 ? argv[1] : NULL);
 }

@@ -22,6 +22,9 @@ GUEST_OK='(lambda g: g["kernel_version"] and g["accel"] in ("kvm", "tcg") and g[
 NOTE_OK='(d["start"]["path"]["config"]["guest"]["accel"] != "tcg" or any("EMULATION-BOUND" in n for n in e["notes"]))'
 SERVER_IS_GUEST='d["start"]["server"]["kernel"] == d["start"]["path"]["config"]["guest"]["kernel_version"]'
 run rr_tcp rr -t 2 && check "rr tcp via virtio" json_check "$T/rr_tcp.json" "$RR_OK and $GUEST_OK and $NOTE_OK"
+# the guest's CPU time is the guest's: in server_cpu, not taken out of this host's busy time as "responder"
+check "the guest responder's CPU is the server's, not the host's" json_check "$T/rr_tcp.json" \
+	"e['cpu']['resp_cpu_ns'] == 0 and e['server_cpu']['resp_cpu_ns'] > 0"
 # qemu is the path's, not another process disturbing the run (it was most of the busy time when counted)
 check "--topo leaves qemu out of other processes" json_check "$T/rr_tcp.json" "e['cpu']['other_ns'] < 0.5 * e['cpu']['busy_ns']"
 run rr_udp rr -t 2 --proto udp && check "rr udp via virtio" json_check "$T/rr_udp.json" "$RR_OK and $FEW_TIMEOUTS and $GUEST_OK"
