@@ -60,6 +60,12 @@ int nb_mlr_cfg_check(const struct nb_mlr_cfg *cfg, const char **why)
 
 /* ---- the classification and the conditional throughput (RFC 9971 appendices A and B) ---- */
 
+/* Durations are sums of doubles made from whole nanoseconds: three 0.2 s trials do not add up to exactly
+ * 0.6 s. Comparisons of such sums allow this much, seconds, so a load decided by exactly the goal's duration
+ * sum is decided (without it, exceed ratio 0 and a sum of three trials left 1e-16 s "missing" and made the
+ * conditional throughput 0). */
+#define SUM_EPS_S 1e-9
+
 struct sums {
 	double full_low_s, full_high_s, short_low_s, short_high_s;
 };
@@ -92,8 +98,8 @@ enum nb_mlr_class nb_mlr_classify(const struct nb_mlr_goal *g, const struct nb_m
 	double effect_whole_s = fmax(effect_full_length_s, g->duration_sum_s);
 	double quantile_duration_s = effect_whole_s * g->exceed_ratio;
 	double pessimistic_high_loss_s = effect_whole_s - s.full_low_s;
-	bool pessimistic_is_lower = pessimistic_high_loss_s <= quantile_duration_s;
-	bool optimistic_is_lower = effect_high_loss_s <= quantile_duration_s;
+	bool pessimistic_is_lower = pessimistic_high_loss_s <= quantile_duration_s + SUM_EPS_S;
+	bool optimistic_is_lower = effect_high_loss_s <= quantile_duration_s + SUM_EPS_S;
 	if (pessimistic_is_lower && optimistic_is_lower)
 		return NB_MLR_LOWER;
 	return !pessimistic_is_lower && !optimistic_is_lower ? NB_MLR_UPPER : NB_MLR_UNDECIDED;
@@ -124,12 +130,12 @@ double nb_mlr_conditional_fps(const struct nb_mlr_goal *g, const struct nb_mlr_t
 	double quantile_loss_ratio = -1;
 	unsigned i;
 	for (i = 0; i < k; i++) {
-		if (quantile_loss_ratio >= 0 && remaining <= 0.0)
+		if (quantile_loss_ratio >= 0 && remaining <= SUM_EPS_S)
 			break;
 		quantile_loss_ratio = full[i].loss_ratio;
 		remaining -= full[i].duration_s;
 	}
-	if (i == k && remaining > 0.0)
+	if (i == k && remaining > SUM_EPS_S)
 		quantile_loss_ratio = 1.0;
 	free(full);
 	return k ? load_fps * (1.0 - quantile_loss_ratio) : 0;

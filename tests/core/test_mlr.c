@@ -298,6 +298,24 @@ static void test_rfc2544_goal(void)
 	nb_mlr_result_free(&r0);
 }
 
+/* Durations summed from whole nanoseconds: three low-loss 0.2 s trials at exceed ratio 0 and a duration sum
+ * of 0.4 s make a Lower Bound with the load's own conditional throughput (their sum is 0.6000000000000001 s,
+ * and a strict comparison left a sliver of "missing" time that made it 0). */
+static void test_sum_rounding(void)
+{
+	struct nb_mlr_goal g = {
+	    .final_trial_s = 0.2, .duration_sum_s = 0.4, .exceed_ratio = 0, .width = 0.25};
+	struct nb_mlr_trial t[3];
+	unsigned n = add(t, 0, 3, 0.2, 0);
+	CHECK_INT(nb_mlr_classify(&g, t, n, 1e6), NB_MLR_LOWER);
+	CHECK_MSG(nb_mlr_conditional_fps(&g, t, n, 1e6) == 1e6, "%g", nb_mlr_conditional_fps(&g, t, n, 1e6));
+	g.duration_sum_s = 0.6000000001; /* within a nanosecond: no shortfall */
+	n = add(t, 0, 3, 0.2, 0);
+	CHECK(nb_mlr_conditional_fps(&g, t, n, 1e6) == 1e6);
+	g.duration_sum_s = 0.61; /* 10 ms short: the missing time counts as lost */
+	CHECK(nb_mlr_conditional_fps(&g, t, n, 1e6) == 0);
+}
+
 static void test_errors(void)
 {
 	struct sim s = {.capacity_fps = 37000, .sender_fps = 1e6, .fail_at = 3};
@@ -346,7 +364,7 @@ int main(int argc, char **argv)
 	static const struct tap_case cases[] = {
 	    TAP_CASE(test_rfc_example),	 TAP_CASE(test_finds_capacity),	 TAP_CASE(test_transient),
 	    TAP_CASE(test_steady_loss),	 TAP_CASE(test_max_and_unpaced), TAP_CASE(test_slow_sender),
-	    TAP_CASE(test_rfc2544_goal), TAP_CASE(test_errors),
+	    TAP_CASE(test_rfc2544_goal), TAP_CASE(test_sum_rounding),	 TAP_CASE(test_errors),
 	};
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc > 1 ? argv[1] : NULL);
 }
