@@ -118,12 +118,9 @@ static int check_resp_cpu(const struct nb_test_cfg *cfg, char *err, size_t errle
 
 enum check_side { SIDE_GENERATOR, SIDE_RESPONDER };
 
-static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err, size_t errlen)
+/* The test's kind, protocol, wait mode, engine, host and port are ones nbench knows. */
+static int check_identity(const struct nb_test_cfg *cfg, char *err, size_t errlen)
 {
-	int r;
-
-	if (err && errlen)
-		err[0] = '\0';
 	if (cfg->kind != NB_TEST_STREAM && cfg->kind != NB_TEST_RR && cfg->kind != NB_TEST_CRR)
 		return fail(err, errlen, "unknown test kind %d", (int)cfg->kind);
 	if (cfg->proto != NB_PROTO_TCP && cfg->proto != NB_PROTO_UDP)
@@ -136,37 +133,45 @@ static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err,
 		return fail(err, errlen, "host name too long");
 	if (cfg->port == 0)
 		return fail(err, errlen, "%s must be 1-65535", OPT_PORT);
-
-	r = check_duration(cfg->duration_ns, false, OPT_TIME, err, errlen);
-	if (r < 0)
-		return r;
-	r = check_duration(cfg->warmup_ns, true, OPT_WARMUP, err, errlen);
-	if (r < 0)
-		return r;
-	r = check_duration(cfg->interval_ns, true, OPT_INTERVAL, err, errlen);
-	if (r < 0)
-		return r;
-	if (cfg->flows < 1 || cfg->flows > NB_MAX_FLOWS)
-		return fail(err, errlen, "%s must be 1-%d", OPT_FLOWS, NB_MAX_FLOWS);
-
 	if (cfg->kind == NB_TEST_CRR && cfg->proto != NB_PROTO_TCP)
 		return fail(err, errlen, "crr is TCP only: it measures connection setup");
 	if (cfg->reverse && cfg->kind != NB_TEST_STREAM)
 		return fail(err, errlen, "%s applies only to stream tests", OPT_REVERSE);
+	return 0;
+}
 
+/* The durations, the flow count and the UDP timeout are in range. */
+static int check_timing(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	int r = check_duration(cfg->duration_ns, false, OPT_TIME, err, errlen);
+	if (r == 0)
+		r = check_duration(cfg->warmup_ns, true, OPT_WARMUP, err, errlen);
+	if (r == 0)
+		r = check_duration(cfg->interval_ns, true, OPT_INTERVAL, err, errlen);
+	if (r == 0 && cfg->proto == NB_PROTO_UDP)
+		r = check_duration(cfg->udp_timeout_ns, false, OPT_UDP_TIMEOUT, err, errlen);
+	if (r < 0)
+		return r;
+	if (cfg->flows < 1 || cfg->flows > NB_MAX_FLOWS)
+		return fail(err, errlen, "%s must be 1-%d", OPT_FLOWS, NB_MAX_FLOWS);
+	if (cfg->busy_poll_us < 0 || cfg->busy_poll_us > NB_MAX_BUSY_POLL_US)
+		return fail(err, errlen, "%s must be 0-%d us", OPT_BUSY_POLL, NB_MAX_BUSY_POLL_US);
+	return 0;
+}
+
+/* The message sizes, the depth and the rates fit the test's kind. */
+static int check_load(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	int r;
 	if (cfg->kind == NB_TEST_STREAM) {
 		r = check_size(cfg, nb_cfg_msg_bytes(cfg), OPT_MSG, err, errlen);
-		if (r < 0)
-			return r;
 	} else {
 		r = check_size(cfg, cfg->req_bytes, OPT_RR_SIZE " request size", err, errlen);
-		if (r < 0)
-			return r;
-		r = check_size(cfg, cfg->resp_bytes, OPT_RR_SIZE " response size", err, errlen);
-		if (r < 0)
-			return r;
+		if (r == 0)
+			r = check_size(cfg, cfg->resp_bytes, OPT_RR_SIZE " response size", err, errlen);
 	}
-
+	if (r < 0)
+		return r;
 	if (cfg->depth < 1 || cfg->depth > NB_MAX_DEPTH)
 		return fail(err, errlen, "%s must be 1-%d", OPT_DEPTH, NB_MAX_DEPTH);
 	if (cfg->depth != 1 && cfg->kind != NB_TEST_RR)
@@ -180,27 +185,37 @@ static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err,
 		return fail(err, errlen, "%s must be above 0 and at most 10T bits/s", OPT_RATE);
 	if (cfg->rate_bps != 0 && cfg->kind != NB_TEST_STREAM)
 		return fail(err, errlen, "a rate in bits/s applies only to stream tests");
+	return 0;
+}
 
-	if (cfg->proto == NB_PROTO_UDP) {
-		r = check_duration(cfg->udp_timeout_ns, false, OPT_UDP_TIMEOUT, err, errlen);
-		if (r < 0)
-			return r;
-	}
-	if (cfg->busy_poll_us < 0 || cfg->busy_poll_us > NB_MAX_BUSY_POLL_US)
-		return fail(err, errlen, "%s must be 0-%d us", OPT_BUSY_POLL, NB_MAX_BUSY_POLL_US);
-
-	if (side == SIDE_RESPONDER) /* cpu_gen is the generator machine's business */
-		return check_resp_cpu(cfg, err, errlen);
+/* The generator's CPU is one of this machine's; the responder's one of any machine's (it checks against its
+ * own in check_resp_cpu). */
+static int check_gen_cpu(const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
 	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
 	if (ncpus < 1)
 		ncpus = 1;
 	if (cfg->cpu_gen < -1 || cfg->cpu_gen >= ncpus)
 		return fail(err, errlen, "%s must be a CPU number 0-%ld (this machine has %ld CPUs)",
 			    OPT_CPU_GEN, ncpus - 1, ncpus);
-	/* the responder may run on a machine with more CPUs: it checks against its own (check_resp_cpu) */
 	if (cfg->cpu_resp < -1 || cfg->cpu_resp >= CPU_SETSIZE)
 		return fail(err, errlen, "%s must be a CPU number 0-%d", OPT_CPU_RESP, CPU_SETSIZE - 1);
 	return 0;
+}
+
+/* The first problem found, in the order a user reads the options: what the test is, how long, how much. */
+static int check(const struct nb_test_cfg *cfg, enum check_side side, char *err, size_t errlen)
+{
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if ((r = check_identity(cfg, err, errlen)) < 0 || (r = check_timing(cfg, err, errlen)) < 0 ||
+	    (r = check_load(cfg, err, errlen)) < 0)
+		return r;
+	if (side == SIDE_RESPONDER) /* cpu_gen is the generator machine's business */
+		return check_resp_cpu(cfg, err, errlen);
+	return check_gen_cpu(cfg, err, errlen);
 }
 
 int nb_cfg_check(const struct nb_test_cfg *cfg, char *err, size_t errlen)

@@ -88,13 +88,13 @@ static void script_qdisc(struct sbuf *b, const struct nb_step *s)
 		  *s->ns ? "-n " : "", s->ns, *s->ns ? " " : "", s->ifname, s->rate_bps, burst, limit);
 }
 
-static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
+/* Step s as the ip(8) command that makes a link, an address or a route; false when s is not one of those. */
+static bool script_ip(struct sbuf *b, const struct nb_step *s)
 {
-	char n[48], x[48], pn[48];
+	char n[48], pn[48];
 
 	/* "" is the namespace the script runs in (where the Docker engine and a half build) */
 	snprintf(n, sizeof(n), "%s%s%s", *s->ns ? "-n " : "", s->ns, *s->ns ? " " : "");
-	snprintf(x, sizeof(x), "%s%s%s", *s->ns ? "ip netns exec " : "", s->ns, *s->ns ? " " : "");
 	snprintf(pn, sizeof(pn), "%s%s", *s->peer_ns ? " netns " : "", s->peer_ns);
 	switch (s->kind) {
 	case NB_STEP_NETNS:
@@ -123,22 +123,9 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 			sb_printf(b, "ip %sroute add %s dev %s proto %d scope link\n", n, s->addr, s->ifname,
 				  NB_RTPROT);
 		break;
-	case NB_STEP_SYSCTL:
-		script_sysctl(b, s);
-		break;
-	case NB_STEP_NFT:
-		sb_printf(b, "%snft -f - <<'EOF'\n%sEOF\n", x, s->text);
-		break;
-	case NB_STEP_CGROUP:
-		sb_printf(b, "mkdir %s\n", s->path);
-		break;
 	case NB_STEP_TAP:
 		sb_printf(b, "ip %stuntap add dev %s mode tap %s\n", n, s->ifname,
 			  s->tap_mq ? "multi_queue" : "vnet_hdr");
-		break;
-	case NB_STEP_VHOST_USER:
-	case NB_STEP_GUEST:
-		script_vm(b, p, s);
 		break;
 	case NB_STEP_NIC:
 		sb_printf(b, "ip link set %s%s%s name %s\n", s->peer, *s->ns ? " netns " : "", s->ns,
@@ -154,6 +141,33 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 			  *s->peer_ns ? "-n " : "", s->peer_ns, *s->peer_ns ? " " : "", s->ifname,
 			  *s->peer ? s->peer : "\"$IFACE_TO_CLIENT\"", s->ns);
 		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb_step *s)
+{
+	char x[48];
+
+	if (script_ip(b, s))
+		return;
+	snprintf(x, sizeof(x), "%s%s%s", *s->ns ? "ip netns exec " : "", s->ns, *s->ns ? " " : "");
+	switch (s->kind) {
+	case NB_STEP_SYSCTL:
+		script_sysctl(b, s);
+		break;
+	case NB_STEP_NFT:
+		sb_printf(b, "%snft -f - <<'EOF'\n%sEOF\n", x, s->text);
+		break;
+	case NB_STEP_CGROUP:
+		sb_printf(b, "mkdir %s\n", s->path);
+		break;
+	case NB_STEP_VHOST_USER:
+	case NB_STEP_GUEST:
+		script_vm(b, p, s);
+		break;
 	case NB_STEP_DOCKER_NET:
 	case NB_STEP_DOCKER_CTR: {
 		char *text = nb_docker_script(s);
@@ -167,6 +181,8 @@ static void script_step(struct sbuf *b, const struct nb_plan *p, const struct nb
 	}
 	case NB_STEP_QDISC:
 		script_qdisc(b, s);
+		break;
+	default: /* script_ip's */
 		break;
 	}
 }

@@ -683,7 +683,7 @@ int nb_teardown(struct nb_topo *t)
 	for (size_t i = p->nsteps; i-- > 0;)
 		keep_first(&first, nb_step_undo(a, &p->steps[i]));
 	/* the wire's interfaces are back in this namespace (their steps' undo): now their state */
-	keep_first(&first, nb_wire_restore(p));
+	keep_first(&first, nb_wire_restore(p, first == 0));
 	keep_first(&first, sweep(a, p->name));
 	nb_apply_close(a);
 	if (!first)

@@ -297,8 +297,9 @@ int nb_wire_save(struct nb_plan *p, char *err, size_t errlen);
 struct cJSON *nb_wire_json(const struct nb_plan *p);
 int nb_wire_from_json(struct nb_plan *p, const struct cJSON *o);
 /* Puts both wire interfaces back in this thread's namespace under their names, in the state recorded;
- * once all of it is back, the record lets go of what it kept (nb_wire_forget). */
-int nb_wire_restore(const struct nb_plan *p);
+ * once all of it is back, the record lets go of what it kept (nb_wire_forget). undone: every step of the
+ * path was undone, so an interface found under neither name is gone (a note, not an error). */
+int nb_wire_restore(const struct nb_plan *p, bool undone);
 /* Lets go of what recording the wire kept outside the state file (the pins of eBPF filters' programs). */
 void nb_wire_forget(const struct nb_plan *p);
 /* The steps NB_STEP_NIC and NB_STEP_QDISC, applied and undone (sk: a route socket of the step's netns). */

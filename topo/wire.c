@@ -268,10 +268,11 @@ static int routes_restore(struct nl_sock *sk, const struct nb_plan *p, int i)
 	return ifindex ? nb_route_restore(sk, n->ifindex, ifindex, n->routes, n->nroutes) : -ENODEV;
 }
 
-int nb_wire_restore(const struct nb_plan *p)
+int nb_wire_restore(const struct nb_plan *p, bool undone)
 {
 	struct nl_sock *sk;
 	int first = 0, r;
+	bool gone[2] = {false, false};
 
 	if (!p->wire_saved)
 		return 0;
@@ -281,6 +282,17 @@ int nb_wire_restore(const struct nb_plan *p)
 	/* both ports whole first, then their routes: a gateway is reached through an address of either */
 	for (int i = 0; i < 4; i++) {
 		r = i < 2 ? nic_restore(sk, p, i) : routes_restore(sk, p, i - 2);
+		/* with every step undone no namespace of the path holds it: it is gone (a deleted veth, an
+		 * unplugged port) and there is nothing to restore, nor will there be */
+		if (i < 2 && undone && (r == -ENODEV || r == -ENOENT)) {
+			fprintf(stderr,
+				"nbench topo: %s: wire interface %s is gone: nothing of it to restore\n",
+				p->name, p->wire_saved->nic[i].name);
+			gone[i] = true;
+			r = 0;
+		}
+		if (i >= 2 && gone[i - 2])
+			r = 0;
 		if (r)
 			fprintf(stderr, "nbench topo: %s: restoring %s of wire interface %s: %s\n", p->name,
 				i < 2 ? "the state" : "the routes", p->wire_saved->nic[i % 2].name,

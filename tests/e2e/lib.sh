@@ -60,6 +60,7 @@ ok = eval(sys.argv[2])
 if not ok:
     print("  expression false: " + sys.argv[2], file=sys.stderr)
     print("  end = " + json.dumps({k: v for k, v in e.items() if k != "flows"})[:1500], file=sys.stderr)
+    print("  intervals = " + json.dumps([{k: i.get(k) for k in ("start_s", "end_s", "warmup", "bytes", "txns", "tcp")} for i in d.get("intervals", [])])[:1500], file=sys.stderr)
 sys.exit(0 if ok else 1)
 PY
 }

@@ -17,6 +17,8 @@ DRNS=nbtw-$TAG-dr
 wire_cleanup() {
 	local rc=$?
 	set +e
+	# the test's topologies down while their ports exist, so a failure half way leaves no state behind
+	for n in "${NAMES[@]}"; do "$NBENCH" topo down "$n" >/dev/null 2>&1; done
 	ip link del "$A" 2>/dev/null
 	ip link del "$DECOY" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
@@ -238,5 +240,13 @@ if [ -n "$EBPF" ]; then # no bpf filesystem to keep the eBPF filter's program in
 fi
 check_clean "$n"
 same "after the refusals"
+
+log "a wire port deleted while the path is up: down notes it is gone and leaves no state"
+"$NBENCH" topo up native --name "$n" --wire "$A,$B" >/dev/null || fail "topo up --wire (to lose a port) failed"
+ip -n "nb-$n-host" link del "nb-$n-h" || fail "cannot delete the wire's veth inside the path"
+"$NBENCH" topo down "$n" 2>"$TMP/err" || fail "down with the wire gone failed: $(cat "$TMP/err")"
+grep -q "wire interface $A is gone" "$TMP/err" || fail "down did not say $A is gone: $(cat "$TMP/err")"
+[ ! -e "/run/nbench/topo/$n.json" ] || fail "the state file stayed after the wire went away"
+check_clean "$n"
 log "ok"
 end_checks
