@@ -33,28 +33,31 @@ struct tput_opts {
 
 /* ---- the report ---------------------------------------------------------------------------------------- */
 
-/* The binary search's rows: the rate that passed, the loss at it. */
+/* The binary search's rows: the rate that passed, the loss at it, the final bracket (the highest rate
+ * that passed, the lowest that failed: the answer lies between). */
 static void text_binary_rows(const struct nb_throughput_result *x, FILE *out)
 {
-	char a[32], b[32];
-	fprintf(out, "%6s %7s %14s %12s %12s %9s %6s %8s\n", "frame", "payload", "frames/s", "L2 bit/s",
-		"L1 bit/s", "loss", "trials", "time");
+	char a[32], b[32], fail[24];
+	fprintf(out, "%6s %7s %14s %12s %12s %9s %12s %6s %8s\n", "frame", "payload", "frames/s", "L2 bit/s",
+		"L1 bit/s", "loss", "failed f/s", "trials", "time");
 	for (unsigned i = 0; i < x->n_sizes; i++) {
 		const struct nb_throughput_size *s = &x->sizes[i];
 		if (s->unsupported) {
 			fprintf(out, "%6u %7s  not sent: %s\n", s->frame_bytes, "-", s->unsupported);
 			continue;
 		}
+		snprintf(fail, sizeof(fail), s->res.fail_fps > 0 ? "%.0f" : "-", s->res.fail_fps);
 		if (!s->res.found) {
-			fprintf(out, "%6u %7u %14s %12s %12s %8.3f%% %6u %7.1fs  %s\n", s->frame_bytes,
-				s->payload_bytes, "not found", "-", "-", s->res.fail_loss_pct, s->res.trials,
-				s->search_s, s->error[0] ? s->error : "(loss above the bound at every rate)");
+			fprintf(out, "%6u %7u %14s %12s %12s %8.3f%% %12s %6u %7.1fs  %s\n", s->frame_bytes,
+				s->payload_bytes, "not found", "-", "-", s->res.fail_loss_pct, fail,
+				s->res.trials, s->search_s,
+				s->error[0] ? s->error : "(loss above the bound at every rate)");
 			continue;
 		}
-		fprintf(out, "%6u %7u %14.0f %12s %12s %8.3f%% %6u %7.1fs%s%s\n", s->frame_bytes,
+		fprintf(out, "%6u %7u %14.0f %12s %12s %8.3f%% %12s %6u %7.1fs%s%s\n", s->frame_bytes,
 			s->payload_bytes, s->res.rate_fps, nb_fmt_bps(nb_throughput_l2_bps(s), a, sizeof(a)),
-			nb_fmt_bps(nb_throughput_l1_bps(s), b, sizeof(b)), s->res.loss_pct, s->res.trials,
-			s->search_s, s->error[0] ? "  stopped: " : "", s->error);
+			nb_fmt_bps(nb_throughput_l1_bps(s), b, sizeof(b)), s->res.loss_pct, fail,
+			s->res.trials, s->search_s, s->error[0] ? "  stopped: " : "", s->error);
 	}
 }
 
