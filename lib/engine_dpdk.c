@@ -596,29 +596,19 @@ static int settings(struct dpdk *d, struct nb_engine *e, const struct nb_test_cf
 static void dpdk_stop(struct nb_engine *e);
 
 /* Starts the EAL and the port of cfg->dpdk_port with address cfg->dpdk_ip. */
-static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+/* The EAL's argv for cfg: nbench's own (a file prefix per process, no telemetry, one lcore, no hugepages
+ * when none are reserved, the port as -a or --vdev) unless --dpdk-args says otherwise, then --dpdk-args
+ * split at blanks into args (which argv points into). The count, or -EINVAL with the reason in err. */
+static int eal_argv(const struct nb_test_cfg *cfg, const char *prefix, char *args, size_t argslen,
+		    char **argv, int max, char *err, size_t errlen)
 {
 	static const char *const lcore_opts[] = {"-l", "-c", "--lcores", NULL};
 	static const char *const mem_opts[] = {"-m", "--socket-mem", "--no-huge", NULL};
 	static const char *const log_opts[] = {"--log-level", NULL};
-	char prefix[64], args[sizeof(cfg->dpdk_args)];
-	char *argv[96];
-	int argc = 0, r, eno = 0;
-	struct dpdk *d = calloc(1, sizeof(*d));
-
-	if (!d) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	e->priv = d;
-	if ((r = settings(d, e, cfg, err, errlen)) < 0) {
-		free(d);
-		return r;
-	}
-	bool pci = is_pci(cfg->dpdk_port);
-	snprintf(prefix, sizeof(prefix), "nbench-%d", (int)getpid());
-	snprintf(args, sizeof(args), "%s", cfg->dpdk_args);
 	static char a_prefix[80], a_dev[300];
+	int argc = 0;
+
+	snprintf(args, argslen, "%s", cfg->dpdk_args);
 	snprintf(a_prefix, sizeof(a_prefix), "--file-prefix=%s", prefix);
 	argv[argc++] = "nbench";
 	argv[argc++] = a_prefix;
@@ -634,7 +624,7 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 		argv[argc++] = "512";
 	}
 	snprintf(a_dev, sizeof(a_dev), "%s", cfg->dpdk_port);
-	if (pci) {
+	if (is_pci(cfg->dpdk_port)) {
 		argv[argc++] = "-a";
 	} else {
 		argv[argc++] = "--no-pci";
@@ -642,15 +632,35 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 	}
 	argv[argc++] = a_dev;
 	for (char *save = NULL, *t = strtok_r(args, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (argc >= (int)(sizeof(argv) / sizeof(argv[0])) - 1) {
+		if (argc >= max - 1) {
 			snprintf(err, errlen, "--dpdk-args: too many arguments");
-			free(d);
 			return -EINVAL;
 		}
 		argv[argc++] = t;
 	}
 	argv[argc] = NULL;
+	return argc;
+}
 
+static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	static const char *const log_opts[] = {"--log-level", NULL};
+	char prefix[64], args[sizeof(cfg->dpdk_args)], reason[200];
+	char *argv[96];
+	int argc, r, eno = 0;
+	struct dpdk *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->priv = d;
+	snprintf(prefix, sizeof(prefix), "nbench-%d", (int)getpid());
+	if ((r = settings(d, e, cfg, err, errlen)) < 0 ||
+	    (r = argc = eal_argv(cfg, prefix, args, sizeof(args), argv, 96, err, errlen)) < 0) {
+		free(d);
+		return r;
+	}
 	/* The EAL pins the calling thread to its main lcore, and threads started later inherit that: keep the
 	 * placement the user asked for instead. */
 	cpu_set_t aff;
@@ -659,7 +669,6 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 	static bool atexit_done;
 	if (!atexit_done && atexit(atexit_cleanup) == 0)
 		atexit_done = true;
-	char reason[200];
 	r = eal_init_captured(argc, argv, reason, sizeof(reason), &eno);
 	if (have_aff)
 		sched_setaffinity(0, sizeof(aff), &aff);
@@ -675,7 +684,7 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 	}
 	d->eal_up = true;
 	rte_openlog_stream(stderr);
-	if (!has_arg(args, log_opts))
+	if (!has_arg(cfg->dpdk_args, log_opts)) /* args is cut into argv's tokens by now */
 		rte_log_set_global_level(RTE_LOG_ERR);
 	if ((r = port_setup(d, cfg, reason, err, errlen)) < 0) {
 		dpdk_stop(e);
