@@ -74,7 +74,7 @@ static const struct row_kind {
 	const char *values;   /* NULL: a row is one run; else the object of a cell's figures and their runs */
 	const char *group[4]; /* the fields naming a row's cell */
 	const char *ident[4]; /* start's keys two reports must share to be compared */
-	const char *context[4];
+	const char *context[12];
 } row_kinds[] = {
     {"compare",
      "runs",
@@ -82,13 +82,20 @@ static const struct row_kind {
      {"test", "placement", "path"},
      {NULL},
      {"start.duration_s", "start.path_details", NULL}},
-    {"sweep", "combinations", "metrics", {"label"}, {"test"}, {"path", "interfaces", "knobs", NULL}},
+    {"sweep",
+     "combinations",
+     "metrics",
+     {"label"},
+     {"test"},
+     {"path", "interfaces", "knobs", "context", NULL}},
     {"throughput",
      "sizes",
      NULL,
      {"frame_bytes"},
      {"start.loss_pct", "start.trial_s", "start.engine"},
-     {"start.path", "start.client_kernel", "start.server_kernel", "start.placement"}},
+     {"start.path", "start.client_kernel", "start.server_kernel", "start.placement", "start.client",
+      "start.server", "start.interfaces", "start.server_interfaces", "start.dpdk", "start.search",
+      "start.goal", NULL}},
 };
 
 /* Keys never shown as context: they differ on every run (a built path's instance and namespace names are
@@ -293,7 +300,7 @@ static int add_rows(struct nb_reportset *s, const cJSON *doc, const struct row_k
 	snprintf(tmp.kind, sizeof(tmp.kind), "%s", k->command);
 	for (size_t i = 0; i < 4 && k->ident[i]; i++)
 		kv_add(tmp.ident, &tmp.n_ident, NB_RS_MAX_KEYS, k->ident[i], at(doc, k->ident[i]));
-	for (size_t i = 0; i < 4 && k->context[i]; i++)
+	for (size_t i = 0; i < sizeof(k->context) / sizeof(k->context[0]) && k->context[i]; i++)
 		flatten(&tmp, k->context[i] + (strncmp(k->context[i], "start.", 6) ? 0 : 6),
 			at(doc, k->context[i]));
 	int r = check_ident(s, &tmp, err, errlen);
@@ -438,6 +445,45 @@ const struct nb_series *nb_reportset_find(const struct nb_reportset *s, const ch
 		if (!strcmp(s->m[i].name, name))
 			return &s->m[i];
 	return NULL;
+}
+
+bool nb_reportset_host_nic_key(const char *key)
+{
+	static const char *const roots[] = {"client",	     "server",
+					    "client_kernel", "server_kernel",
+					    "interfaces",    "server_interfaces",
+					    "dpdk",	     "knobs",
+					    "settings",	     NULL};
+	const char *k = !strncmp(key, "context.", 8) ? key + 8 : key; /* a sweep's */
+	size_t n = strcspn(k, ".[");
+	for (size_t i = 0; roots[i]; i++)
+		if (strlen(roots[i]) == n && !strncmp(k, roots[i], n))
+			return true;
+	return false;
+}
+
+unsigned nb_reportset_host_nic_diffs(const struct nb_reportset *a, const struct nb_reportset *b, char *buf,
+				     size_t len, unsigned max)
+{
+	unsigned n = 0;
+	size_t off = 0;
+	if (len)
+		buf[0] = 0;
+	for (unsigned i = 0; i < a->n_context; i++) {
+		const char *bv = NULL;
+		if (!nb_reportset_host_nic_key(a->context[i].key))
+			continue;
+		for (unsigned j = 0; j < b->n_context && !bv; j++)
+			if (!strcmp(a->context[i].key, b->context[j].key))
+				bv = b->context[j].val;
+		if (!bv || !strcmp(bv, a->context[i].val))
+			continue;
+		if (n < max && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s %s -> %s", n ? "; " : "",
+						a->context[i].key, a->context[i].val, bv);
+		n++;
+	}
+	return n;
 }
 
 int nb_reportset_same_test(const struct nb_reportset *a, const struct nb_reportset *b, char *err,

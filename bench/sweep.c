@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "nbench/proto.h"
 #include "nbench/report.h"
 #include "nbench/sweep.h"
 
@@ -88,6 +91,11 @@ static void one_run(struct nb_sweep *s, unsigned round, struct nb_sweep_combo *c
 	apply_combo(s, co, round == 1);
 	nb_report_init(&rep);
 	bool ok = nb_target_run(s->target, &s->cfg.test, &o, &rep) == 0 && rep.complete;
+	if (ok && !s->context && (s->context = cJSON_CreateObject())) {
+		nb_report_hosts_json(&rep, s->context);
+		nb_report_nics_json(&rep, s->context);
+		cJSON_AddItemToObject(s->context, "settings", nb_cfg_to_json(&rep.cfg));
+	}
 	nb_cell_add(&co->cell, &rep, ok, round);
 	if (s->cfg.run)
 		s->cfg.run(s->cfg.arg, round, co, ok, &rep);
@@ -111,6 +119,14 @@ int nb_sweep_close(struct nb_sweep *s)
 	nb_target_close(s->target);
 	s->target = NULL;
 	return r;
+}
+
+void nb_sweep_free(struct nb_sweep *s)
+{
+	if (!s)
+		return;
+	cJSON_Delete(s->context);
+	s->context = NULL;
 }
 
 int nb_sweep_ratio(const struct nb_sweep *s, unsigned ci, enum nb_metric m, struct nb_ratio *ret)

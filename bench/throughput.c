@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RFC 2544 throughput's driver (throughput.h): one target opened for every trial; per frame size the search
- * (gen/search.c) over trials of a paced UDP stream, then --latency's probes at steps of the rate found.
+ * Throughput's driver (throughput.h): one target opened for every trial; per frame size the search
+ * (MLRsearch, gen/mlr.c, or RFC 2544's binary search, gen/search.c) over trials of a paced UDP stream, then
+ * --latency's probes at steps of the rate found.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "nbench/clock.h"
 #include "nbench/engine.h"
@@ -21,6 +26,8 @@ struct search {
 	struct nb_target *t;
 	struct nb_run_opts run;
 	const struct nb_throughput_size *size;
+	int64_t trial_ns;	   /* the next trial's duration */
+	struct nb_mlr_result *log; /* the binary search's trials go here; NULL: none */
 	char error[256];
 };
 
@@ -38,7 +45,7 @@ static struct nb_test_cfg trial_cfg(const struct search *x, double rate_fps)
 	cfg.reverse = false;
 	cfg.msg_bytes = x->size->payload_bytes;
 	cfg.rate_bps = rate_fps * x->size->payload_bytes * 8.0;
-	cfg.duration_ns = x->cfg->trial_ns;
+	cfg.duration_ns = x->trial_ns;
 	cfg.warmup_ns = 0; /* loss is counted over the whole trial: every frame offered counts */
 	cfg.interval_ns = 0;
 	return cfg;
@@ -57,12 +64,17 @@ static void note_facts(struct nb_throughput_result *res, const struct nb_report 
 	snprintf(res->path, sizeof(res->path), "%s", rep->path);
 	res->client = rep->client;
 	res->server = rep->server;
+	res->context = cJSON_CreateObject();
+	if (res->context) {
+		nb_report_hosts_json(rep, res->context);
+		nb_report_nics_json(rep, res->context);
+	}
 }
 
-/* gen/search.c's trial: one paced stream, what it offered and lost. */
-static int run_trial(void *arg, double rate_fps, struct nb_trial *ret)
+/* One trial of x->trial_ns at rate_fps (0: unpaced): what it offered and lost. 0 or -errno (the reason in
+ * x->error). */
+static int run_trial(struct search *x, double rate_fps, struct nb_trial *ret)
 {
-	struct search *x = arg;
 	struct nb_test_cfg cfg = trial_cfg(x, rate_fps);
 	struct nb_report rep;
 	nb_report_init(&rep);
@@ -75,14 +87,113 @@ static int run_trial(void *arg, double rate_fps, struct nb_trial *ret)
 	note_facts(x->res, &rep);
 	ret->sent = rep.msgs_sent;
 	ret->lost = rep.lost;
-	ret->sent_fps = (double)rep.msgs_sent * NB_NS_PER_S / (double)x->cfg->trial_ns;
+	ret->sent_fps = (double)rep.msgs_sent * NB_NS_PER_S / (double)x->trial_ns;
 	if (x->cfg->trial) {
-		struct nb_throughput_trial t = {x->size->frame_bytes, rate_fps, ret, rep.loss_pct,
+		struct nb_throughput_trial t = {x->size->frame_bytes,
+						rate_fps,
+						(double)x->trial_ns / NB_NS_PER_S,
+						ret,
+						rep.loss_pct,
 						nb_trial_passes(ret->sent, ret->lost, x->cfg->loss_pct)};
 		x->cfg->trial(x->cfg->arg, &t);
 	}
 	nb_report_free(&rep);
 	return 0;
+}
+
+/* The binary search's trial executor: every trial --trial-duration long, each logged as MLRsearch logs
+ * its own (so both reports list the trials that decided the result). */
+static int binary_trial(void *arg, double rate_fps, struct nb_trial *ret)
+{
+	struct search *x = arg;
+	x->trial_ns = x->cfg->trial_ns;
+	int r = run_trial(x, rate_fps, ret);
+	if (r < 0 || !x->log)
+		return r;
+	struct nb_mlr_result *l = x->log;
+	if (l->n_trials == l->cap_trials) {
+		unsigned cap = l->cap_trials ? 2 * l->cap_trials : 32;
+		struct nb_mlr_trial *n = realloc(l->trials, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		l->trials = n;
+		l->cap_trials = cap;
+	}
+	uint64_t lost = ret->lost < ret->sent ? ret->lost : ret->sent;
+	l->trials[l->n_trials++] =
+	    (struct nb_mlr_trial){.load_fps = rate_fps > 0 ? rate_fps : ret->sent_fps,
+				  .duration_s = (double)x->trial_ns / NB_NS_PER_S,
+				  .sent = ret->sent,
+				  .received = ret->sent - lost,
+				  .offered_fps = ret->sent_fps,
+				  .loss_ratio = ret->sent ? (double)lost / (double)ret->sent : 1.0,
+				  .unpaced = rate_fps <= 0};
+	return 0;
+}
+
+/* MLRsearch's trial executor. */
+static int mlr_trial(void *arg, double load_fps, double duration_s, struct nb_trial *ret)
+{
+	struct search *x = arg;
+	x->trial_ns = (int64_t)llround(duration_s * NB_NS_PER_S);
+	return run_trial(x, load_fps, ret);
+}
+
+struct nb_mlr_cfg nb_throughput_mlr_cfg(const struct nb_throughput_cfg *c, double l1_bits)
+{
+	double fin = (double)c->trial_ns / NB_NS_PER_S,
+	       min_s = (double)NB_THROUGHPUT_MIN_TRIAL_NS / NB_NS_PER_S;
+	double init = c->initial_ns ? (double)c->initial_ns / NB_NS_PER_S : fmax(fin / 4, fmin(fin, min_s));
+	struct nb_mlr_cfg m = {
+	    .goal = {.loss_ratio = c->loss_pct / 100,
+		     .exceed_ratio = c->exceed_ratio,
+		     .final_trial_s = fin,
+		     .duration_sum_s = c->sum_ns ? (double)c->sum_ns / NB_NS_PER_S : 2 * fin,
+		     .width = c->res_pct / 100,
+		     .initial_trial_s = init},
+	    .max_fps = c->max_l1_bps / l1_bits,
+	    .width_fps = c->res_l1_bps / l1_bits,
+	    .preceding = NB_THROUGHPUT_MLR_PRECEDING,
+	    .short_pct = NB_SEARCH_SHORT_PCT};
+	return m;
+}
+
+int nb_throughput_check(const struct nb_throughput_cfg *c, const char **why)
+{
+	if (c->search == NB_THROUGHPUT_BINARY)
+		return 0;
+	if (c->initial_ns > c->trial_ns) {
+		*why = "--initial-trial-duration is longer than --trial-duration";
+		return -EINVAL;
+	}
+	struct nb_mlr_cfg m = nb_throughput_mlr_cfg(c, 8.0 * NB_ETH_MIN_FRAME);
+	return nb_mlr_cfg_check(&m, why);
+}
+
+/* The figures both searches report, from MLRsearch's result: the rate is the conditional throughput. */
+static void mlr_to_res(const struct nb_mlr_result *m, struct nb_search_result *r)
+{
+	r->found = m->has_lower;
+	r->rate_fps = m->conditional_fps;
+	r->max_fps = m->max_fps;
+	r->max_rx_fps = m->max_rx_fps;
+	r->fail_fps = m->upper_fps;
+	r->trials = m->n_trials;
+}
+
+const char *nb_throughput_trial_bound(const struct nb_throughput_cfg *c, const struct nb_throughput_size *s,
+				      const struct nb_mlr_trial *t)
+{
+	if (c->search == NB_THROUGHPUT_MLR)
+		return s->mlr.has_lower && t->load_fps == s->mlr.lower_fps   ? "lower"
+		       : s->mlr.has_upper && t->load_fps == s->mlr.upper_fps ? "upper"
+									     : NULL;
+	bool pass = t->loss_ratio * 100 <= c->loss_pct &&
+		    !(!t->unpaced && t->offered_fps < t->load_fps * (1 - NB_SEARCH_SHORT_PCT / 100.0));
+	double offered = t->unpaced || t->offered_fps >= t->load_fps ? t->load_fps : t->offered_fps;
+	if (pass && s->res.found && offered == s->res.rate_fps)
+		return "lower";
+	return !pass && s->res.fail_fps > 0 && t->load_fps == s->res.fail_fps ? "upper" : NULL;
 }
 
 /* --latency: the probe beside the size's stream at each step of the found rate. */
@@ -119,9 +230,20 @@ static void search_size(struct search *x, struct nb_throughput_size *sz)
 	x->size = sz;
 	x->error[0] = '\0';
 	int64_t t0 = nb_now_ns();
-	if (nb_search_rate(&sc, run_trial, x, &sz->res) < 0)
+	int r;
+	if (c->search == NB_THROUGHPUT_MLR) {
+		struct nb_mlr_cfg mc = nb_throughput_mlr_cfg(c, l1_bits);
+		r = nb_mlr_search(&mc, mlr_trial, x, &sz->mlr);
+		mlr_to_res(&sz->mlr, &sz->res);
+	} else {
+		x->log = &sz->mlr;
+		r = nb_search_rate(&sc, binary_trial, x, &sz->res);
+		x->log = NULL;
+	}
+	if (r < 0)
 		snprintf(sz->error, sizeof(sz->error), "%s", x->error[0] ? x->error : "the search failed");
 	sz->search_s = (double)(nb_now_ns() - t0) / NB_NS_PER_S;
+	x->trial_ns = c->trial_ns; /* --latency's streams */
 	if (c->latency && !sz->error[0])
 		size_latency(x, sz);
 }
@@ -143,7 +265,11 @@ static const char *size_unsupported(const struct nb_engine *eng, unsigned frame)
 
 int nb_throughput_run(const struct nb_throughput_cfg *cfg, struct nb_throughput_result *ret)
 {
-	struct search x = {.cfg = cfg, .res = ret, .run = {.quit = cfg->quit}};
+	/* host_facts: the trials' reports give the start its hosts and interfaces (-H's too) */
+	struct search x = {.cfg = cfg,
+			   .res = ret,
+			   .run = {.quit = cfg->quit, .host_facts = true},
+			   .trial_ns = cfg->trial_ns};
 	memset(ret, 0, sizeof(*ret));
 	int r = nb_target_open(&cfg->where, &cfg->base, &x.t, ret->error, sizeof(ret->error));
 	if (r < 0)
@@ -161,6 +287,14 @@ int nb_throughput_run(const struct nb_throughput_cfg *cfg, struct nb_throughput_
 	ret->interrupted = quitting(cfg);
 	nb_target_close(x.t);
 	return 0;
+}
+
+void nb_throughput_result_free(struct nb_throughput_result *ret)
+{
+	for (unsigned i = 0; i < ret->n_sizes; i++)
+		nb_mlr_result_free(&ret->sizes[i].mlr);
+	cJSON_Delete(ret->context);
+	ret->context = NULL;
 }
 
 double nb_throughput_l2_bps(const struct nb_throughput_size *s)

@@ -111,6 +111,23 @@ static unsigned context_diffs(const struct nb_reportset *a, const struct nb_repo
 	return nb_reportset_context_diff(a, b, context_line, &c);
 }
 
+/* Warns on stderr, before any figure is compared, when a and b ran on hosts or NICs that differ (kernel,
+ * driver, firmware, NIC identity, the knobs swept): a change may be theirs, not the code's. The number of
+ * such keys. */
+static unsigned warn_host_nic(const char *cmd, const char *a_name, const char *b_name,
+			      const struct nb_reportset *a, const struct nb_reportset *b)
+{
+	char list[640];
+	unsigned n = nb_reportset_host_nic_diffs(a, b, list, sizeof(list), 4);
+	if (n)
+		fprintf(stderr,
+			"nbench %s: warning: %s and %s differ in their hosts or NICs, which alone can move a "
+			"figure: %s%s\n",
+			cmd, a_name, b_name, list,
+			n > 4 ? "; ... (every difference: diff --json's context)" : "");
+	return n;
+}
+
 static void num_or_null(cJSON *o, const char *key, double v)
 {
 	if (isfinite(v))
@@ -297,6 +314,8 @@ static unsigned diff_print(const struct diff *d)
 		cJSON_AddNumberToObject(j, "ci_level", LEVEL);
 		num_or_null(j, "tolerance_pct", d->tol_pct);
 		context_diffs(d->a, d->b, cJSON_AddArrayToObject(j, "context"), NULL);
+		cJSON_AddBoolToObject(j, "hosts_or_nics_differ",
+				      nb_reportset_host_nic_diffs(d->a, d->b, NULL, 0, 0) > 0);
 		reg = compare_sets("diff", "A", d->a, d->b, d->tol_pct, CLI_JSON, stdout, j);
 		only_in(d->a, d->b, "A", j, NULL);
 		only_in(d->b, d->a, "B", j, NULL);
@@ -379,8 +398,10 @@ int cmd_diff(int argc, char **argv)
 		 nb_reportset_load(d.b, d.spec_b, err, sizeof(err)) ||
 		 nb_reportset_same_test(d.a, d.b, err, sizeof(err)))
 		rc = cli_usage_error("diff", "%s", err);
-	else
+	else {
+		warn_host_nic("diff", "A", "B", d.a, d.b);
 		rc = diff_print(&d) ? 1 : 0;
+	}
 	free(d.a);
 	free(d.b);
 	return rc;
@@ -421,6 +442,7 @@ int cli_baseline_check(const char *cmd, const char *file, double tol_pct, const 
 	if (!rc) {
 		char against[320];
 		snprintf(against, sizeof(against), "the baseline %s", file);
+		warn_host_nic(cmd, against, "this run", base, run);
 		unsigned n = compare_sets(cmd, against, base, run, tol_pct, CLI_TEXT, NULL, NULL);
 		if (n)
 			snprintf(note, notelen,

@@ -283,6 +283,7 @@ int cmd_sweep(int argc, char **argv)
 	} else {
 		rc = rc == 1 ? 0 : rc;
 	}
+	nb_sweep_free(s);
 	free(a);
 	free(s);
 	return rc;

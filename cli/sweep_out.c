@@ -175,6 +175,9 @@ cJSON *cli_sweep_doc(const struct nb_sweep *s)
 			cJSON_AddItemToArray(v, cJSON_CreateString(s->cfg.knobs[k].values[i]));
 		cJSON_AddItemToArray(arr, o);
 	}
+	/* where it ran, as a single run's report says it (null when no run completed) */
+	cJSON_AddItemToObject(j, "context",
+			      s->context ? cJSON_Duplicate(s->context, true) : cJSON_CreateNull());
 	arr = cJSON_AddArrayToObject(j, "combinations");
 	for (unsigned ci = 0; ci < s->ncombos; ci++)
 		cJSON_AddItemToArray(arr, combo_json(s, ci));

@@ -56,6 +56,16 @@ static int run_trial(const struct nb_search_cfg *c, nb_trial_fn trial, void *arg
 	return 0;
 }
 
+/* The bracket [lo, hi] is within the resolution: a percentage of its upper end as it narrows (of the
+ * first, unpaced trial's rate, it let a low answer stop 25% wide), or, when nothing passes, hi has come
+ * within that percentage of the bound max_fps (the answer is 0 at the resolution the bound allows). */
+static bool narrow_enough(const struct nb_search_cfg *c, double max_fps, double lo, double hi)
+{
+	if (c->resolution_pct <= 0)
+		return hi - lo <= c->resolution_fps;
+	return hi - lo <= hi * c->resolution_pct / 100.0 || hi <= max_fps * c->resolution_pct / 100.0;
+}
+
 int nb_search_rate(const struct nb_search_cfg *cfg, nb_trial_fn trial, void *arg,
 		   struct nb_search_result *ret)
 {
@@ -70,10 +80,10 @@ int nb_search_rate(const struct nb_search_cfg *cfg, nb_trial_fn trial, void *arg
 	ret->max_fps = cfg->max_fps > 0 ? cfg->max_fps : ret->rate_fps > 0 ? ret->rate_fps : ret->fail_fps;
 	if (passed || ret->max_fps <= 0)
 		return 0; /* the bound itself passed (or the sender sent nothing: nothing to search under) */
-	double res =
-	    cfg->resolution_pct > 0 ? ret->max_fps * cfg->resolution_pct / 100.0 : cfg->resolution_fps;
+	/* the resolution is the answer's: a percentage of the bracket's upper end as it narrows (of the
+	 * first, unpaced trial's rate it let a low answer stop 25% wide) */
 	double lo = 0, hi = ret->max_fps;
-	while (hi - lo > res && ret->trials < max_trials) {
+	while (!narrow_enough(cfg, ret->max_fps, lo, hi) && ret->trials < max_trials) {
 		double mid = (lo + hi) / 2;
 		if ((r = run_trial(cfg, trial, arg, mid, ret, &passed)) < 0)
 			return r;

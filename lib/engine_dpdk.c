@@ -42,6 +42,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -128,9 +129,43 @@ struct dpdk {
 	unsigned n_xstats;
 	struct rte_eth_xstat_name *xnames;
 	uint64_t *xbase;
+	/* Each mbuf's template tag (a dynamic field, at this offset; -1: none registered): which flow
+	 * template its payload holds (0: none). The last tag given out, under tx_lock. */
+	int tag_off;
+	uint64_t last_tag;
 };
 
 static unsigned tx(struct dpdk *d, struct rte_mbuf **pkts, unsigned n);
+
+/*
+ * Payloads written once per mbuf (tx_template). A stream's datagrams are the same bytes but their sequence
+ * number, and an mbuf freed after it was sent comes back from the pool with its data as it went: an mbuf
+ * whose tag is the flow's template still holds the template's payload, and only the sequence number (and
+ * the headers, whose checksums are made per frame as always) are written in it. The tag is the one proof:
+ * every write of an mbuf's data other than a template's first one sets it to 0, and so does every receive
+ * (the pool is shared with the RX queue, and a received frame overwrites the data). A driver that receives
+ * into an mbuf and frees it without handing it up would leave a stale tag: such a frame still goes with
+ * its own headers and sequence number, only the payload bytes after them (which no receiver reads) would
+ * be another frame's.
+ */
+static inline void tag_set(const struct dpdk *d, struct rte_mbuf *m, uint64_t tag)
+{
+	if (d->tag_off >= 0)
+		*RTE_MBUF_DYNFIELD(m, d->tag_off, uint64_t *) = tag;
+}
+
+static inline uint64_t tag_get(const struct dpdk *d, struct rte_mbuf *m)
+{
+	return d->tag_off >= 0 ? *RTE_MBUF_DYNFIELD(m, d->tag_off, uint64_t *) : 0;
+}
+
+/* Registers the tag field (once per process; the same offset again for a later start). */
+static void tag_register(struct dpdk *d)
+{
+	static const struct rte_mbuf_dynfield desc = {
+	    .name = "nbench_tx_template", .size = sizeof(uint64_t), .align = __alignof__(uint64_t)};
+	d->tag_off = rte_mbuf_dynfield_register(&desc);
+}
 
 /* ---- EAL runtime directory ---- */
 
@@ -473,6 +508,7 @@ static int port_setup(struct dpdk *d, const struct nb_test_cfg *cfg, const char 
 	}
 	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
 	unsigned nmbufs = POOL_MBUFS + (cfg->flows > 1 ? cfg->flows * FLOW_RING : 0);
+	tag_register(d);
 	bool packed = !rte_eal_has_hugepages() || !strcmp(di.driver_name, "net_af_xdp");
 	char why[80];
 	d->pool = pool_create(nmbufs, packed, rte_eth_dev_socket_id(pid), why, sizeof(why));
@@ -548,6 +584,7 @@ static int settings(struct dpdk *d, struct nb_engine *e, const struct nb_test_cf
 		d->have_peer_mac = true;
 	}
 	d->ip_be = ip.s_addr;
+	d->tag_off = -1;
 	snprintf(e->addr, sizeof(e->addr), "%s", cfg->dpdk_ip);
 	rte_spinlock_init(&d->rx_lock);
 	rte_spinlock_init(&d->tx_lock);
@@ -559,29 +596,19 @@ static int settings(struct dpdk *d, struct nb_engine *e, const struct nb_test_cf
 static void dpdk_stop(struct nb_engine *e);
 
 /* Starts the EAL and the port of cfg->dpdk_port with address cfg->dpdk_ip. */
-static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+/* The EAL's argv for cfg: nbench's own (a file prefix per process, no telemetry, one lcore, no hugepages
+ * when none are reserved, the port as -a or --vdev) unless --dpdk-args says otherwise, then --dpdk-args
+ * split at blanks into args (which argv points into). The count, or -EINVAL with the reason in err. */
+static int eal_argv(const struct nb_test_cfg *cfg, const char *prefix, char *args, size_t argslen,
+		    char **argv, int max, char *err, size_t errlen)
 {
 	static const char *const lcore_opts[] = {"-l", "-c", "--lcores", NULL};
 	static const char *const mem_opts[] = {"-m", "--socket-mem", "--no-huge", NULL};
 	static const char *const log_opts[] = {"--log-level", NULL};
-	char prefix[64], args[sizeof(cfg->dpdk_args)];
-	char *argv[96];
-	int argc = 0, r, eno = 0;
-	struct dpdk *d = calloc(1, sizeof(*d));
-
-	if (!d) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	e->priv = d;
-	if ((r = settings(d, e, cfg, err, errlen)) < 0) {
-		free(d);
-		return r;
-	}
-	bool pci = is_pci(cfg->dpdk_port);
-	snprintf(prefix, sizeof(prefix), "nbench-%d", (int)getpid());
-	snprintf(args, sizeof(args), "%s", cfg->dpdk_args);
 	static char a_prefix[80], a_dev[300];
+	int argc = 0;
+
+	snprintf(args, argslen, "%s", cfg->dpdk_args);
 	snprintf(a_prefix, sizeof(a_prefix), "--file-prefix=%s", prefix);
 	argv[argc++] = "nbench";
 	argv[argc++] = a_prefix;
@@ -597,7 +624,7 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 		argv[argc++] = "512";
 	}
 	snprintf(a_dev, sizeof(a_dev), "%s", cfg->dpdk_port);
-	if (pci) {
+	if (is_pci(cfg->dpdk_port)) {
 		argv[argc++] = "-a";
 	} else {
 		argv[argc++] = "--no-pci";
@@ -605,15 +632,35 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 	}
 	argv[argc++] = a_dev;
 	for (char *save = NULL, *t = strtok_r(args, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (argc >= (int)(sizeof(argv) / sizeof(argv[0])) - 1) {
+		if (argc >= max - 1) {
 			snprintf(err, errlen, "--dpdk-args: too many arguments");
-			free(d);
 			return -EINVAL;
 		}
 		argv[argc++] = t;
 	}
 	argv[argc] = NULL;
+	return argc;
+}
 
+static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *err, size_t errlen)
+{
+	static const char *const log_opts[] = {"--log-level", NULL};
+	char prefix[64], args[sizeof(cfg->dpdk_args)], reason[200];
+	char *argv[96];
+	int argc, r, eno = 0;
+	struct dpdk *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->priv = d;
+	snprintf(prefix, sizeof(prefix), "nbench-%d", (int)getpid());
+	if ((r = settings(d, e, cfg, err, errlen)) < 0 ||
+	    (r = argc = eal_argv(cfg, prefix, args, sizeof(args), argv, 96, err, errlen)) < 0) {
+		free(d);
+		return r;
+	}
 	/* The EAL pins the calling thread to its main lcore, and threads started later inherit that: keep the
 	 * placement the user asked for instead. */
 	cpu_set_t aff;
@@ -622,7 +669,6 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 	static bool atexit_done;
 	if (!atexit_done && atexit(atexit_cleanup) == 0)
 		atexit_done = true;
-	char reason[200];
 	r = eal_init_captured(argc, argv, reason, sizeof(reason), &eno);
 	if (have_aff)
 		sched_setaffinity(0, sizeof(aff), &aff);
@@ -638,7 +684,7 @@ static int dpdk_start(struct nb_engine *e, const struct nb_test_cfg *cfg, char *
 	}
 	d->eal_up = true;
 	rte_openlog_stream(stderr);
-	if (!has_arg(args, log_opts))
+	if (!has_arg(cfg->dpdk_args, log_opts)) /* args is cut into argv's tokens by now */
 		rte_log_set_global_level(RTE_LOG_ERR);
 	if ((r = port_setup(d, cfg, reason, err, errlen)) < 0) {
 		dpdk_stop(e);
@@ -780,6 +826,7 @@ static void arp_request(struct dpdk *d, uint32_t ip)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	tag_set(d, m, 0);
 	memset(p, 0, len);
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
 	memset(eh->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
@@ -816,9 +863,11 @@ static int resolve(struct dpdk *d, uint32_t ip_be, int64_t timeout_ns, struct rt
 		struct rte_mbuf *pk[BURST];
 		rte_spinlock_lock(&d->rx_lock);
 		uint16_t n = rte_eth_rx_burst(d->port_id, 0, pk, BURST);
-		for (uint16_t i = 0; i < n; i++)
+		for (uint16_t i = 0; i < n; i++) {
+			tag_set(d, pk[i], 0);
 			if (!arp_input(d, pk[i]))
 				rte_pktmbuf_free(pk[i]);
+		}
 		rte_spinlock_unlock(&d->rx_lock);
 		if (!n)
 			sched_yield();
@@ -958,6 +1007,10 @@ struct dflow {
 	unsigned rx_n, rx_i;
 	unsigned bursts;
 	int shut; /* SHUT_RDWR: receives end (relaxed atomics: another thread sets it) */
+	/* tx_template: datagrams of tmpl_len bytes differ only in their first tmpl_var; their mbufs carry
+	 * tmpl_tag (0: no template) */
+	uint64_t tmpl_tag;
+	uint16_t tmpl_len, tmpl_var;
 	/* the responder's: the sender's hello, and our ack, sent again when the hello comes again */
 	unsigned char hello[HELLO_MAX], ack[HELLO_MAX];
 	uint16_t hello_len, ack_len;
@@ -993,6 +1046,7 @@ static void reply(struct dflow *df, struct rte_mbuf *m, const void *buf, size_t 
 		rte_pktmbuf_free(m);
 		return;
 	}
+	tag_set(df->d, m, 0);
 	memcpy(p + HDR_BYTES, buf, len);
 	udp_hdr(df->d, m, p, &df->dst_mac, df->dst_ip, df->sport, df->dport, (uint16_t)len);
 	tx(df->d, &m, 1);
@@ -1033,6 +1087,7 @@ static unsigned poll_port_locked(struct dpdk *d, struct dflow *self)
 		struct rte_mbuf *m = pk[i];
 		uint32_t sip;
 		uint16_t sp, dp, len;
+		tag_set(d, m, 0); /* its data is a received frame now */
 		if (arp_input(d, m))
 			continue;
 		char *pl = udp_parse(d, m, &sip, &sp, &dp, &len);
@@ -1179,8 +1234,43 @@ static int dpdk_open(struct nb_engine *e, const char *host, uint16_t port, const
 static void fill(struct dflow *df, struct rte_mbuf *m, const void *buf, size_t len)
 {
 	char *p = rte_pktmbuf_append(m, (uint16_t)(HDR_BYTES + len));
+	tag_set(df->d, m, 0);
 	memcpy(p + HDR_BYTES, buf, len);
 	udp_hdr(df->d, m, p, &df->dst_mac, df->dst_ip, df->sport, df->dport, (uint16_t)len);
+}
+
+/* Builds a datagram of the flow's template from buf (tmpl_len bytes) in m, which was just allocated: the
+ * whole payload when m does not hold the template yet, else only its first tmpl_var bytes. The headers are
+ * written either way. */
+static void fill_tmpl(struct dflow *df, struct rte_mbuf *m, const void *buf)
+{
+	struct dpdk *d = df->d;
+	if (tag_get(d, m) != df->tmpl_tag) {
+		fill(df, m, buf, df->tmpl_len);
+		tag_set(d, m, df->tmpl_tag);
+		return;
+	}
+	/* allocation put data_off where it was when the template was written */
+	char *p = rte_pktmbuf_append(m, (uint16_t)(HDR_BYTES + df->tmpl_len));
+	memcpy(p + HDR_BYTES, buf, df->tmpl_var);
+	udp_hdr(d, m, p, &df->dst_mac, df->dst_ip, df->sport, df->dport, df->tmpl_len);
+}
+
+static int dpdk_tx_template(struct nb_flow *f, size_t len, size_t var_bytes)
+{
+	struct dflow *df = f->priv;
+	struct dpdk *d = df->d;
+	if (var_bytes > len || len > f->eng->caps.max_msg_bytes)
+		return -EINVAL;
+	df->tmpl_tag = 0;
+	if (d->tag_off < 0)
+		return 0; /* no tag field: every payload is written whole, as before */
+	rte_spinlock_lock(&d->tx_lock);
+	df->tmpl_tag = ++d->last_tag;
+	rte_spinlock_unlock(&d->tx_lock);
+	df->tmpl_len = (uint16_t)len;
+	df->tmpl_var = (uint16_t)var_bytes;
+	return 0;
 }
 
 static ssize_t dpdk_send(struct nb_flow *f, const void *buf, size_t len)
@@ -1223,7 +1313,10 @@ static int dpdk_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n)
 	if (rte_pktmbuf_alloc_bulk(df->d->pool, m, n) != 0)
 		return -ENOBUFS;
 	for (unsigned i = 0; i < n; i++)
-		fill(df, m[i], msgs[i].iov_base, msgs[i].iov_len);
+		if (df->tmpl_tag && msgs[i].iov_len == df->tmpl_len)
+			fill_tmpl(df, m[i], msgs[i].iov_base);
+		else
+			fill(df, m[i], msgs[i].iov_base, msgs[i].iov_len);
 	unsigned k = tx(df->d, m, n);
 	sender_poll(df);
 	return k ? (int)k : -ENOBUFS;
@@ -1473,6 +1566,7 @@ const struct nb_engine_ops nb_engine_dpdk = {
     .send = dpdk_send,
     .recv = dpdk_recv,
     .send_burst = dpdk_send_burst,
+    .tx_template = dpdk_tx_template,
     .recv_burst = dpdk_recv_burst,
     .shutdown = dpdk_shutdown,
     .close = dpdk_close,

@@ -63,3 +63,8 @@ int nb_flow_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t
 	lens[0] = (size_t)r;
 	return 1;
 }
+
+int nb_flow_tx_template(struct nb_flow *f, size_t len, size_t var_bytes)
+{
+	return f->ops->tx_template ? f->ops->tx_template(f, len, var_bytes) : 0;
+}

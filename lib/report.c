@@ -1032,15 +1032,35 @@ static cJSON *j_iface_counts(const struct nb_report *r, bool server)
 	return a;
 }
 
+void nb_report_hosts_json(const struct nb_report *r, struct cJSON *o)
+{
+	cJSON_AddItemToObject(o, "client", j_sysinfo(&r->client));
+	cJSON_AddItemToObject(o, "server", j_sysinfo(&r->server));
+	cJSON_AddBoolToObject(o, "same_host", r->same_host);
+}
+
+void nb_report_nics_json(const struct nb_report *r, struct cJSON *o)
+{
+	if (r->dpdk.pmd[0]) {
+		cJSON *d = cJSON_AddObjectToObject(o, "dpdk");
+		cJSON_AddStringToObject(d, "pmd", r->dpdk.pmd);
+		cJSON_AddStringToObject(d, "device", r->dpdk.device);
+		j_str_or_null(d, "driver", r->dpdk.driver);
+		j_str_or_null(d, "iface", r->dpdk.iface);
+		cJSON_AddBoolToObject(d, "link_up", r->dpdk.link_up);
+		j_u64(d, "link_speed_mbps", r->dpdk.link_speed_mbps);
+	}
+	cJSON_AddItemToObject(o, "interfaces", j_iface_ids(r, false));
+	cJSON_AddItemToObject(o, "server_interfaces", j_iface_ids(r, true));
+}
+
 static cJSON *j_start(const struct nb_report *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "nbench_version", r->nbench_version);
 	cJSON_AddStringToObject(o, "timestamp", r->timestamp);
 	cJSON_AddStringToObject(o, "cmdline", r->cmdline);
-	cJSON_AddItemToObject(o, "client", j_sysinfo(&r->client));
-	cJSON_AddItemToObject(o, "server", j_sysinfo(&r->server));
-	cJSON_AddBoolToObject(o, "same_host", r->same_host);
+	nb_report_hosts_json(r, o);
 	if (r->server_pid > 0)
 		j_num(o, "server_pid", r->server_pid);
 	else
@@ -1061,17 +1081,7 @@ static cJSON *j_start(const struct nb_report *r)
 	char engine[512];
 	nb_report_engine(r->path_json, engine, sizeof(engine));
 	j_str_or_null(path, "engine", engine);
-	if (r->dpdk.pmd[0]) {
-		cJSON *d = cJSON_AddObjectToObject(o, "dpdk");
-		cJSON_AddStringToObject(d, "pmd", r->dpdk.pmd);
-		cJSON_AddStringToObject(d, "device", r->dpdk.device);
-		j_str_or_null(d, "driver", r->dpdk.driver);
-		j_str_or_null(d, "iface", r->dpdk.iface);
-		cJSON_AddBoolToObject(d, "link_up", r->dpdk.link_up);
-		j_u64(d, "link_speed_mbps", r->dpdk.link_speed_mbps);
-	}
-	cJSON_AddItemToObject(o, "interfaces", j_iface_ids(r, false));
-	cJSON_AddItemToObject(o, "server_interfaces", j_iface_ids(r, true));
+	nb_report_nics_json(r, o);
 	return o;
 }
 

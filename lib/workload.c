@@ -30,10 +30,16 @@ bool nb_udp_hello_again(struct nb_flow_ctx *c, const void *buf, size_t len)
 }
 
 /* Pacing (stream --rate): a schedule that starts at t0 and makes a byte due every ns_per_byte. A sender held
- * up catches up in a burst, so the average over the run is the rate asked for, as with iperf3 -b. */
+ * up catches up in a burst, so the average over the run is the rate asked for, as with iperf3 -b. A flow
+ * that spins (DPDK's always, sock's with --spin) waits the last PACE_SPIN_NS before each send spinning on
+ * the clock instead of sleeping: a sleep of a few tens of microseconds wakes late by the timer slack (50 us)
+ * and, on a busy CPU, after another task's time slice, so a polling sender would send in lumps and fall
+ * short of a high rate. */
+#define PACE_SPIN_NS (1 * NB_NS_PER_MS)
 struct pacer {
 	double ns_per_byte; /* 0: unpaced */
 	int64_t t0;
+	bool spin;
 };
 
 /* When the byte after `sent` is due. */
@@ -48,9 +54,10 @@ static void pacer_start(struct pacer *p, const struct nb_flow_ctx *c)
 	int64_t now = nb_now_ns();
 	p->ns_per_byte = c->rate_bps > 0 ? 8e9 / c->rate_bps : 0;
 	p->t0 = c->t_start_ns > now ? c->t_start_ns : now;
+	p->spin = c->flow && c->flow->opts.wait == NB_WAIT_SPIN;
 }
 
-/* Before a send: sleeps until `sent` bytes are due; false when the stop or end_ns (< 0: none) came instead.
+/* Before a send: waits until `sent` bytes are due; false when the stop or end_ns (< 0: none) came instead.
  * Unpaced it returns at once, leaving the loop's own stop and end checks as the only ones. Sleeps are at most
  * PACE_NAP_NS so a stop is seen soon. */
 #define PACE_NAP_NS (50 * NB_NS_PER_MS)
@@ -65,6 +72,10 @@ static bool pace(struct nb_flow_ctx *c, const struct pacer *p, uint64_t sent, in
 			return false;
 		if (now >= due)
 			return true;
+		if (p->spin && due - now <= PACE_SPIN_NS)
+			continue;
+		if (p->spin)
+			until = due - PACE_SPIN_NS;
 		if (until - now > PACE_NAP_NS)
 			until = now + PACE_NAP_NS;
 		if (end_ns >= 0 && until > end_ns)
@@ -102,6 +113,11 @@ static int udp_stream_send(struct nb_flow_ctx *c, int64_t end_ns)
 	memset(buf, 0x5a, len * UDP_BURST);
 	for (unsigned i = 0; i < UDP_BURST; i++)
 		iov[i] = (struct iovec){buf + (size_t)i * len, len};
+	/* every datagram is the same bytes but its sequence number: an engine may write the rest once */
+	if (len >= NB_UDP_HDR_BYTES && (r = nb_flow_tx_template(f, len, NB_UDP_HDR_BYTES)) < 0) {
+		free(buf);
+		return nb_flow_fail(c, r, "tx template");
+	}
 	while (!nb_stopped(c) && (end_ns < 0 || nb_now_ns() < end_ns)) {
 		if (!pace(c, &p, bytes, end_ns))
 			break;

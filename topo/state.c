@@ -278,6 +278,53 @@ uint64_t nb_self_netns_ino(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : (uint64_t)st.st_ino;
 }
 
+/* The initial PID namespace's inode (PROC_PID_INIT_INO): only there does /proc show every process. */
+#define PID_INIT_INO 0xEFFFFFFCull
+
+static bool ino_at(const char *path, uint64_t ino)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (uint64_t)st.st_ino == ino;
+}
+
+/* True only when the network namespace of inode ino is certainly gone: this process sees every process
+ * (the initial PID namespace) and neither a name in /run/netns nor any thread's namespace is it. */
+static bool netns_gone(uint64_t ino)
+{
+	char path[300];
+	struct dirent *d, *t;
+	DIR *dir, *tasks;
+	bool seen = false;
+
+	if (!ino || !ino_at("/proc/self/ns/pid", PID_INIT_INO))
+		return false;
+	if ((dir = opendir("/run/netns"))) {
+		while (!seen && (d = readdir(dir)))
+			if (d->d_name[0] != '.') {
+				snprintf(path, sizeof(path), "/run/netns/%s", d->d_name);
+				seen = ino_at(path, ino);
+			}
+		closedir(dir);
+	}
+	if (seen || !(dir = opendir("/proc")))
+		return false;
+	while (!seen && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/task", d->d_name);
+		if (!(tasks = opendir(path)))
+			continue;
+		while (!seen && (t = readdir(tasks))) {
+			snprintf(path, sizeof(path), "/proc/%.20s/task/%.20s/ns/net", d->d_name, t->d_name);
+			seen = t->d_name[0] != '.' && ino_at(path, ino);
+		}
+		closedir(tasks);
+	}
+	closedir(dir);
+	return !seen;
+}
+
 static const char *jstr(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -368,7 +415,8 @@ static int state_load(const char *name, cJSON **ret, char *err, size_t errlen)
 
 /* What re-plans the instance besides its kind and name: the ports, --wire and a half's options. A half
  * built in another network namespace is -EXDEV: only a teardown from there may touch it. */
-static int state_opts(const char *name, const cJSON *o, struct nb_topo_opts *opts, char *err, size_t errlen)
+static int state_opts(const char *name, const cJSON *o, struct nb_topo_opts *opts, bool *host_gone, char *err,
+		      size_t errlen)
 {
 	const cJSON *wire = cJSON_GetObjectItemCaseSensitive(o, "wire"),
 		    *half = cJSON_GetObjectItemCaseSensitive(o, "half");
@@ -400,7 +448,10 @@ static int state_opts(const char *name, const cJSON *o, struct nb_topo_opts *opt
 		 jstr(half, "dial_addr") ? jstr(half, "dial_addr") : "");
 	snprintf(opts->peer_addr, sizeof(opts->peer_addr), "%s",
 		 jstr(half, "peer_addr") ? jstr(half, "peer_addr") : "");
-	if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino()) {
+	/* a namespace that no longer exists took the half's own steps with it: what is left is named */
+	*host_gone = (uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino() &&
+		     netns_gone((uint64_t)jnum(half, "netns_inode"));
+	if ((uint64_t)jnum(half, "netns_inode") != nb_self_netns_ino() && !*host_gone) {
 		nb_state_path(path, sizeof(path), name);
 		nb_err(err, errlen,
 		       "%s: the server half of a remote client's path, built in another network namespace "
@@ -443,7 +494,7 @@ int nb_state_read(const char *name, struct nb_topo *ret, char *err, size_t errle
 	r = state_load(name, &o, err, errlen);
 	if (r)
 		return r;
-	r = state_opts(name, o, &opts, err, errlen);
+	r = state_opts(name, o, &opts, &ret->host_gone, err, errlen);
 	if (r) {
 		cJSON_Delete(o);
 		return r;
@@ -680,8 +731,13 @@ int nb_teardown(struct nb_topo *t)
 	for (size_t i = 0; p->half && i < p->nsteps; i++)
 		if (p->steps[i].kind == NB_STEP_SYSCTL && half_others(p->name, p->steps[i].key, NULL, 0) > 0)
 			*p->steps[i].old = '\0'; /* another half still needs it */
+	if (t->host_gone)
+		fprintf(stderr,
+			"nbench topo: %s: the namespace it was built in is gone: removing what is left\n",
+			p->name);
 	for (size_t i = p->nsteps; i-- > 0;)
-		keep_first(&first, nb_step_undo(a, &p->steps[i]));
+		if (!t->host_gone || *p->steps[i].ns) /* a gone namespace's steps went with it */
+			keep_first(&first, nb_step_undo(a, &p->steps[i]));
 	/* the wire's interfaces are back in this namespace (their steps' undo): now their state */
 	keep_first(&first, nb_wire_restore(p, first == 0));
 	keep_first(&first, sweep(a, p->name));

@@ -174,6 +174,7 @@ struct nb_topo {
 	bool down;
 	bool incomplete;     /* read from a state file whose nb_topo_up never finished */
 	bool cgroup_foreign; /* the state file named a cgroup outside this machine's root (not used) */
+	bool host_gone; /* a half whose host network namespace no longer exists (its steps went with it) */
 	struct nb_proc procs[NB_TOPO_MAX_PIDS];
 	size_t nprocs;
 	/* nb_topo_open: what the state file recorded (started by `topo up`, not ours to stop) */

@@ -138,6 +138,12 @@ struct nb_engine_ops {
 	/* Sends up to n datagrams at once (at most the engine's burst: 64 sock, 32 DPDK); returns how many
 	 * went, or -errno. May be NULL. */
 	int (*send_burst)(struct nb_flow *f, struct iovec *msgs, unsigned n);
+	/* A promise about the datagrams of len bytes this flow sends by send_burst from now on: they differ
+	 * only in their first var_bytes (a sequence number). An engine that reuses its frame buffers (DPDK's
+	 * mbufs) then writes the rest of such a payload once per buffer instead of once per datagram.
+	 * send_burst still takes every datagram whole. 0 or -errno; may be NULL (the engine gains nothing
+	 * from it). */
+	int (*tx_template)(struct nb_flow *f, size_t len, size_t var_bytes);
 	/* Receives up to n datagrams; lens[i] gets each one's length. Same timeout rule as recv. May be NULL.
 	 */
 	int (*recv_burst)(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens,
@@ -236,6 +242,8 @@ ssize_t nb_flow_recv_all(struct nb_flow *f, void *buf, size_t len, int64_t deadl
  * one). Same results as the ops. */
 int nb_flow_send_burst(struct nb_flow *f, struct iovec *msgs, unsigned n);
 int nb_flow_recv_burst(struct nb_flow *f, struct iovec *msgs, unsigned n, size_t *lens, int64_t timeout_ns);
+/* The flow's tx_template op (see struct nb_engine_ops), or nothing (0) for an engine without one. */
+int nb_flow_tx_template(struct nb_flow *f, size_t len, size_t var_bytes);
 /* Closes f (NULL is fine). */
 static inline void nb_flow_close(struct nb_flow *f)
 {

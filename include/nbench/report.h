@@ -290,6 +290,14 @@ double nb_report_hops_probe_ns(const struct nb_report_hops *h);
 /* Allocates r->flows as n zeroed entries (cpu = -1), replacing any previous array. 0 or -ENOMEM. */
 int nb_report_set_flows(struct nb_report *r, unsigned n);
 
+/* The run's host and NIC context as a single run's report has it in "start", added to the object o: hosts:
+ * "client", "server" (each host's name, kernel, CPU; null when never heard from) and "same_host"; nics:
+ * "dpdk" (the DPDK port's PMD, device and kernel driver, when that engine ran), "interfaces" and
+ * "server_interfaces" (each one's driver, driver version, firmware, bus, link). Reports of many runs
+ * (throughput, sweep) carry one run's. */
+void nb_report_hosts_json(const struct nb_report *r, struct cJSON *o);
+void nb_report_nics_json(const struct nb_report *r, struct cJSON *o);
+
 /* The report's latency_ns object ({min, mean, p50, p90, p99, p999, max, stddev}, ns) of a histogram's
  * figures: rr/crr's end.latency_ns, rr --load's idle probe, throughput --latency's probes. */
 struct cJSON *nb_report_latency_json(const struct nb_hist_stats *h);

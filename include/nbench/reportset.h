@@ -59,6 +59,16 @@ const struct nb_series *nb_reportset_find(const struct nb_reportset *s, const ch
 int nb_reportset_same_test(const struct nb_reportset *a, const struct nb_reportset *b, char *err,
 			   size_t errlen);
 
+/* Whether a context key (as nb_reportset's context names them: "client.kernel", "interfaces[0].firmware",
+ * "context.dpdk.pmd" in a sweep) is about the hosts or the NICs: their kernel, CPU, driver, firmware,
+ * identity, the DPDK port, the knobs swept or the test's settings. A difference there alone can move a
+ * figure. */
+bool nb_reportset_host_nic_key(const char *key);
+/* How many host or NIC context keys both a and b have with different values; the first max as "KEY A -> B"
+ * joined by "; " into buf (truncated to len; buf may be NULL when len is 0). */
+unsigned nb_reportset_host_nic_diffs(const struct nb_reportset *a, const struct nb_reportset *b, char *buf,
+				     size_t len, unsigned max);
+
 /* Calls fn for each context key of a whose value differs in b (bval NULL: b has no such key), in a's
  * order; returns how many. */
 unsigned nb_reportset_context_diff(const struct nb_reportset *a, const struct nb_reportset *b,

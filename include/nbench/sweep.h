@@ -21,6 +21,8 @@
 #define NB_SWEEP_MAX_VALUES 8
 #define NB_SWEEP_MAX_COMBOS 64
 
+struct cJSON;
+
 struct nb_sweep_knob {
 	const char *name; /* "tso", "mtu", "qdisc" (nb_knob_names) */
 	const char *values[NB_SWEEP_MAX_VALUES];
@@ -60,6 +62,10 @@ struct nb_sweep {
 	unsigned nifs;
 	struct nb_target *target;
 	struct nb_knob_guard *guard;
+	/* where it ran, as a single run's start says it: the first complete run's hosts and interfaces
+	 * (nb_report_hosts_json, nb_report_nics_json) and the test's "settings"; NULL until a run completed.
+	 * Kept after nb_sweep_close for the report; nb_sweep_free frees it. */
+	struct cJSON *context;
 };
 
 /* Takes cfg into s (zeroed here; large: allocate it) and makes the combinations: 0, or -E2BIG when there are
@@ -78,5 +84,7 @@ int nb_sweep_close(struct nb_sweep *s);
  * ran back to back): the ratio with its 95% interval (paired.h, as compare's and diff's). 0, or -EDOM (ratio
  * NAN) when they share no complete round or a value is not positive. */
 int nb_sweep_ratio(const struct nb_sweep *s, unsigned ci, enum nb_metric m, struct nb_ratio *ret);
+/* Frees what s holds after nb_sweep_close (its context); s itself is the caller's. NULL is fine. */
+void nb_sweep_free(struct nb_sweep *s);
 
 #endif

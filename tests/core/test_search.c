@@ -40,13 +40,32 @@ static void test_finds_capacity(void)
 	CHECK_INT(nb_search_rate(&c, fake_trial, &f, &r), 0);
 	CHECK(r.found);
 	CHECK_MSG(r.rate_fps <= 37000 && r.rate_fps >= 37000 - 1000, "rate %.0f", r.rate_fps);
-	CHECK_MSG(r.fail_fps > 37000 && r.fail_fps - r.rate_fps <= 1000, "fail %.0f", r.fail_fps);
+	/* the resolution is the answer's: the final bracket within 1% of its upper end */
+	CHECK_MSG(r.fail_fps > 37000 && r.fail_fps - r.rate_fps <= 0.01 * r.fail_fps, "fail %.0f",
+		  r.fail_fps);
 	CHECK(r.loss_pct == 0 && r.lost == 0);
 	CHECK_INT(r.trials, f.trials);
 	CHECK(f.rates[0] == 100000); /* the bound first */
-	/* bisection: 1 + ceil(log2(100)) trials */
-	CHECK_INT(r.trials, 8);
+	/* bisection: the bound, then halvings until the bracket (100000 / 2^k wide) is within 1% of ~37500 */
+	CHECK_INT(r.trials, 10);
 	CHECK(r.max_fps == 100000);
+}
+
+/* Issue 19 item 6: an answer far below the bound (20% of the unpaced rate) with a 5% resolution. Of the
+ * bound, the search stopped 25% wide around the answer (pass 20,180 / fail 26,884 seen); of the answer, the
+ * bracket is within 5% of it. */
+static void test_resolution_of_answer(void)
+{
+	struct fake f = {.capacity_fps = 27000, .sender_fps = 135000};
+	struct nb_search_cfg c = {.resolution_pct = 5};
+	struct nb_search_result r;
+	CHECK_INT(nb_search_rate(&c, fake_trial, &f, &r), 0);
+	CHECK(r.max_fps == 135000);
+	CHECK_MSG(r.found && r.rate_fps <= 27000 && r.fail_fps > 27000, "pass %.0f fail %.0f", r.rate_fps,
+		  r.fail_fps);
+	CHECK_MSG(r.fail_fps - r.rate_fps <= 0.05 * r.fail_fps, "bracket %.0f - %.0f is wider than 5%%",
+		  r.rate_fps, r.fail_fps);
+	CHECK_MSG(r.rate_fps >= 27000 * 0.95, "pass %.0f is more than 5%% below the answer", r.rate_fps);
 }
 
 static void test_bound_passes(void)
@@ -159,9 +178,11 @@ static void test_passes(void)
 int main(int argc, char **argv)
 {
 	static const struct tap_case cases[] = {
-	    TAP_CASE(test_finds_capacity), TAP_CASE(test_bound_passes), TAP_CASE(test_unpaced_bound),
-	    TAP_CASE(test_drop_every_nth), TAP_CASE(test_sender_bound), TAP_CASE(test_trial_error),
-	    TAP_CASE(test_bad_cfg),	   TAP_CASE(test_max_trials),	TAP_CASE(test_passes),
+	    TAP_CASE(test_finds_capacity), TAP_CASE(test_resolution_of_answer),
+	    TAP_CASE(test_bound_passes),   TAP_CASE(test_unpaced_bound),
+	    TAP_CASE(test_drop_every_nth), TAP_CASE(test_sender_bound),
+	    TAP_CASE(test_trial_error),	   TAP_CASE(test_bad_cfg),
+	    TAP_CASE(test_max_trials),	   TAP_CASE(test_passes),
 	};
 	return tap_run(cases, sizeof(cases) / sizeof(cases[0]), argc > 1 ? argv[1] : NULL);
 }

@@ -55,3 +55,46 @@ UDP_STREAM_OK='e["complete"] and e["goodput_bps"] > 0 and 0 < e["packets_receive
 PORT_TX='0 <= e["dpdk_xstats"].get("tx_good_packets", 0) - e["packets_sent"] <= 64'
 PORT_RX='0 < e["packets_received"] <= e["dpdk_xstats"].get("rx_good_packets", 0)'
 DPDK_INFO='d["start"]["dpdk"]["pmd"] == PMD and e["dpdk_xstats"].get("rx_good_packets", 0) > 0'
+
+# frames_check NS IFACE PORT LEN [N]: captures (AF_PACKET, in NS) the first N (1000) IPv4/UDP frames to PORT
+# whose payload is LEN bytes, for 10 s at most, and checks each as a stream's datagram must be: a valid IPv4
+# header checksum, a sequence number no other frame had (so one flow of that size, one trial), and 0x5a in
+# every payload byte after it (the
+# DPDK engine writes those once per mbuf: a frame that went with another's bytes fails here). Run it in
+# the background before the stream starts; its status is the verdict.
+frames_check() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" "${5:-1000}" << 'PY'
+import socket, struct, sys, time
+iface, port, plen, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: a slow reader still sees every frame
+s.bind((iface, 0))
+s.settimeout(0.5)
+seqs, bad, end = set(), [], time.monotonic() + 10
+def csum_ok(h):
+    t = sum(struct.unpack('!10H', h))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return t == 0xffff
+while len(seqs) + len(bad) < want and time.monotonic() < end:
+    try:
+        f = s.recv(65536)
+    except socket.timeout:
+        continue
+    if len(f) < 42 or f[12:14] != b'\x08\x00' or f[23] != 17:
+        continue
+    ihl = (f[14] & 15) * 4
+    u = 14 + ihl
+    if struct.unpack('!H', f[u + 2:u + 4])[0] != port or struct.unpack('!H', f[u + 4:u + 6])[0] - 8 != plen:
+        continue
+    p = f[u + 8:u + 8 + plen]
+    seq = struct.unpack('<Q', p[:8])[0]
+    if not csum_ok(f[14:34]) or seq in seqs or p[8:] != b'\x5a' * (plen - 8):
+        bad.append(seq)
+    else:
+        seqs.add(seq)
+print('  frames_check: %d good, %d bad of %d-byte datagrams to port %d%s' % (len(seqs), len(bad), plen, port,
+      (': sequence numbers ' + ' '.join(map(str, bad[:8]))) if bad else ''), file=sys.stderr)
+sys.exit(0 if len(seqs) >= want and not bad else 1)
+PY
+}

@@ -53,6 +53,31 @@ for test in rr stream stream_rev stream_rev_paced rr_p3 stream_p2; do
 	wait "$RESP_PID"; check "af_packet responder ($test) exits 0 after --once" test $? = 0
 done
 
+# The frames a sender put on the wire, as a capture at the other end sees them: every one its own sequence
+# number and the stream's payload bytes, which the engine writes once per mbuf. throughput runs its trials
+# on one engine, so the second size's frames go in mbufs that held the first size's; one trial per size (the
+# binary search's first, at the bound, passes with --loss 50), so no sequence number comes twice.
+RESP_ADDR=10.211.0.2 start_responder "$port" "$S" --engine dpdk --dpdk-port net_af_packet0,iface=veth1 \
+	--dpdk-ip 10.211.0.12 || exit 1
+caps=()
+for len in 1472 700; do
+	frames_check "$S" veth1 "$port" "$len" 2000 &
+	caps+=($!)
+done
+sleep 0.3
+if ip netns exec "$C" "$NBENCH" throughput --search binary --loss 50 --sizes 1518,746 --trial 1 --max-rate 50M "${GEN[@]}" \
+	-H 10.211.0.2 -p "$port" --data-host 10.211.0.12 --json > "$T/frames.json" 2> "$T/frames.err"; then
+	ok
+else
+	bad "throughput for the frame capture: $(tail -3 "$T/frames.err")"
+fi
+lens=(1472 700)
+for i in 0 1; do
+	wait "${caps[$i]}"
+	check "af_packet ${lens[$i]}-byte datagrams: each its own sequence number and the payload" test $? = 0
+done
+stop_responder
+
 # net_af_xdp on a data-only pair, on either end or both
 ip -n "$C" link add vx0 type veth peer name vx1 netns "$S" || exit 1
 ip -n "$C" link set vx0 up

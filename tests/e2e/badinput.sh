@@ -76,6 +76,16 @@ expect2 "unexpected argument" rr "${H[@]}" extra
 expect2 "--busy-poll" rr "${H[@]}" --busy-poll -1
 expect2 "--cpu-gen" rr "${H[@]}" --cpu-gen x
 expect2 "--bind" serve --bind not-an-address --port "$(free_port)"
+# throughput's searches: MLRsearch's goal and the binary search's options, checked before any trial
+expect2 "--search" throughput "${H[@]}" --search linear
+expect2 "--goal-loss-ratio" throughput "${H[@]}" --goal-loss-ratio 1
+expect2 "--goal-loss-ratio" throughput "${H[@]}" --goal-loss-ratio 5%x
+expect2 "--goal-exceed-ratio" throughput "${H[@]}" --goal-exceed-ratio 100%
+expect2 "--goal-duration-sum" throughput "${H[@]}" --goal-duration-sum 0
+expect2 "--trial-duration" throughput "${H[@]}" --trial-duration 10ms
+expect2 "--initial-trial-duration is longer" throughput "${H[@]}" --trial-duration 1 --initial-trial-duration 2
+expect2 "MLRsearch's" throughput "${H[@]}" --search binary --goal-exceed-ratio 0.3
+expect2 "--resolution" throughput "${H[@]}" --resolution 0%
 
 # Options that contradict each other, or mean nothing without another: one line naming both, exit 2, before
 # anything is built or dialled (issue 19: --json --csv printed CSV, --hops --load dropped the capture,

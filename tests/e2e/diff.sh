@@ -2,7 +2,8 @@
 # nbench diff A B and --baseline FILE --tolerance PCT: the golden reports against themselves (no change),
 # against copies with a latency 20% worse (worse; significant with repeated runs), against another kind of test
 # (refused, exit 2, one line naming the key); a real rr run against a baseline it cannot reach (exit 1 naming
-# p50) and with a generous tolerance (exit 0, the report unchanged but for a note).
+# p50) and with a generous tolerance (exit 0, the report unchanged but for a note); a warning on stderr, before
+# any figure, when the two sides differ in their hosts or NICs (kernel, driver, firmware), and none when not.
 . "$(dirname "$0")/lib.sh"
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 G=$(dirname "$0")/../golden
@@ -30,6 +31,8 @@ for g in rr_tcp crr_tcp stream_tcp stream_udp; do
 		[ "$(py "sorted(set(m['verdict'] for m in d['metrics']))" <<< "$out")" = "['no change']" ]
 	check "$g against itself: single runs are untested" \
 		[ "$(py "sorted(set(m['test'] for m in d['metrics']))" <<< "$out")" = "['none']" ]
+	check "$g against itself: no warning" [ ! -s "$T/err" ]
+	check "$g against itself: hosts and NICs the same" [ "$(py "d['hosts_or_nics_differ']" <<< "$out")" = False ]
 done
 run diff "$G/rr_tcp.json" "$G/rr_tcp.json"
 check "text diff names the missing interval" grep -q "untested: single runs" "$T/out"
@@ -43,9 +46,14 @@ check "worse p50: change +20%" [ "$(py "round([m for m in d['metrics'] if m['met
 check "worse p50: p99 unchanged" [ "$(metric p99_ns verdict <<< "$out")" = "no change" ]
 check "a kernel difference is context, not a refusal" \
 	[ "$(py "[c['b'] for c in d['context'] if c['key']=='client.kernel'][0]" <<< "$out")" = 6.19.0-x ]
+check "a kernel difference: a warning naming it ($err)" \
+	grep -q "^nbench diff: warning: A and B differ in their hosts or NICs.*client.kernel .* -> 6.19.0-x" "$T/err"
+check "a kernel difference: hosts_or_nics_differ" [ "$(py "d['hosts_or_nics_differ']" <<< "$out")" = True ]
 run diff "$G/rr_tcp.json" "$T/worse.json" --tolerance 5%
 check "worse p50 beyond 5%: exit 1" [ "$rc" = 1 ]
-check "worse p50 beyond 5%: one stderr line naming p50_ns" one_line_naming "p50_ns"
+check "worse p50 beyond 5%: one regression line naming p50_ns, after the warning" \
+	[ "$(grep -c 'regression' "$T/err")" = 1 ] && grep -q 'regression.*p50_ns' "$T/err" && head -1 "$T/err" | grep -q 'warning:'
+check "text: the header shows the kernel difference too" [ "$(grep -c "client.kernel" "$T/out")" = 1 ]
 check "text shows the regression" grep -q "REGRESSION" "$T/out"
 run diff "$G/rr_tcp.json" "$T/worse.json" --tolerance 30
 check "worse p50 within 30%: exit 0" [ "$rc" = 0 ]
@@ -128,6 +136,16 @@ cp "$T/out" "$T/tput.json"
 doctor "$T/tput.json" "$T/tput_fast.json" "s = d['sizes'][0]; s.update({k: s[k] * 100 for k in ('rate_fps', 'l2_bps', 'l1_bps')})"
 run diff "$T/tput.json" "$T/tput_fast.json" --json
 check "throughput diff: the 512-byte rate is better in B ($err)" [ "$(metric '512 rate_fps' verdict <<< "$out")" = better ]
+check "throughput diff, same host and NICs: no warning ($err)" [ ! -s "$T/err" ]
+# throughput reports carry the hosts and interfaces as a single run's do; a driver or firmware that differs
+# is warned of
+check "throughput's start: the hosts and the loopback interface" python3 -c "import json,sys; s=json.load(open('$T/tput.json'))['start']; \
+sys.exit(0 if s['client']['kernel'] and s['server']['kernel'] == s['server_kernel'] and s['interfaces'][0]['name'] == 'lo' else 1)"
+doctor "$T/tput_fast.json" "$T/tput_nic.json" "d['start']['interfaces'][0].update(driver='ice', firmware='4.40')"
+run diff "$T/tput.json" "$T/tput_nic.json"
+check "throughput diff across NICs: a warning naming the driver and firmware ($err)" \
+	grep -q "warning: A and B differ in their hosts or NICs.*interfaces\[0\]\.driver null -> ice; interfaces\[0\]\.firmware null -> 4.40" "$T/err"
+check "throughput diff across NICs: the figures still compared" grep -q "512 rate_fps" "$T/out"
 run "${TP[@]}" --baseline "$T/tput_fast.json"
 check "throughput against an unreachable baseline: exit 1 naming the rate ($err)" exits_naming 1 'regression: 512 rate_fps '
 finish

@@ -1,9 +1,11 @@
 #!/bin/bash
-# nbench throughput's search on a wire of known capacity: a veth pair between two throwaway namespaces whose
-# client side a tbf qdisc shapes to 50 Mbit/s. The zero-loss rate found is that rate (within a generous
-# 15%: tbf counts the frame without FCS, the search stops at its resolution); with an nft rule dropping every
-# 50th datagram nothing passes at --loss 0, and --loss 5 (above the 2% drop ratio) finds the shaped rate
-# again. rr --load reports the idle probe, the loaded one and the load achieved.
+# nbench throughput's searches on a wire of known capacity: a veth pair between two throwaway namespaces whose
+# client side a tbf qdisc shapes to 50 Mbit/s. The zero-loss rate the binary search (--search binary) finds
+# is that rate (within a generous 15%: tbf counts the frame without FCS, the search stops at its
+# resolution), and so is MLRsearch's conditional throughput; with an nft rule dropping every 50th datagram
+# nothing passes at --loss 0, and --loss 5 (above the 2% drop ratio) finds the shaped rate again. rr --load
+# reports the idle probe, the loaded one and the load achieved. (tests/e2e/mlr.sh sets the two searches
+# against a transient loss.)
 . "$(dirname "$0")/lib.sh"
 command -v nft > /dev/null || skip "nft is not installed"
 command -v tc > /dev/null || skip "tc is not installed"
@@ -15,7 +17,7 @@ RESP_ADDR=10.199.1.2 start_responder "$port" "$S" || exit 1
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 # The bound is twice the shaped rate (L1 of 1518-byte frames), so the search does not depend on how fast
 # this machine's sender is; 2% of it is the resolution.
-H=(-H 10.199.1.2 -p "$port" --sizes 1518 --trial 1 --max-rate 100M --resolution 2% --json -q)
+H=(-H 10.199.1.2 -p "$port" --sizes 1518 --trial 1 --max-rate 100M --resolution 2% --json -q --search binary)
 
 tput() {
 	local name=$1; shift
@@ -41,6 +43,13 @@ PY
 tput shaped && check "zero-loss rate is tbf's 50 Mbit/s" size_check "$T/shaped.json" \
 	"s['found'] and s['udp_payload_bytes'] == 1472 and $near_shaped and s['frames_lost'] == 0 and \
 	s['trials'] >= 2 and s['fail_fps'] > s['rate_fps'] and abs(s['l1_bps'] - s['rate_fps'] * 1538 * 8) < 1"
+
+# MLRsearch (the default; the last --search wins) on the same wire: its conditional throughput is the
+# shaped rate, below its relevant upper bound, and its trials name the bounds they decided
+tput mlr --search mlr && check "MLRsearch: the conditional throughput is tbf's 50 Mbit/s" size_check "$T/mlr.json" \
+	"s['found'] and s['regular'] and $near_shaped and s['relevant_lower_fps'] < s['relevant_upper_fps'] and \
+	d['start']['search'] == 'mlr' and len(s['trial_results']) == s['trials'] and \
+	{t['bound'] for t in s['trial_results']} == {None, 'lower', 'upper'}"
 
 # --latency: the probe at 10/50/90/100% of the rate found, each with the load achieved
 tput latency --latency --resolution 10% && check "--latency probes at four loads" size_check "$T/latency.json" \

@@ -113,6 +113,40 @@ check_clean
 "$NBENCH" topo down --all >/dev/null # twice is fine
 log "kill -9 + down --all ok"
 
+# --- a remote client's half whose agent's namespace is gone (kill -9, then `ip netns del`): down removes
+# what is left (its container namespace, its state) and touches nothing in this namespace; a half whose
+# namespace lives is refused from here
+half_state() { # half_state NAME HOST-NETNS-INODE CTR-NETNS-INODE
+	install -m 644 /dev/stdin "/run/nbench/topo/$1.json" <<JSON
+{"schema_version": 1, "name": "$1", "kind": "bridge", "complete": true, "netns": ["nb-$1-ctr"],
+ "server_port": 12865, "publish_port": 12865,
+ "half": {"netns_inode": $2, "subnet": 77, "dial_addr": "10.232.0.2", "peer_addr": "10.232.0.1",
+          "ctr_netns_inode": $3}}
+JSON
+}
+n=$(name hg)
+mkdir -p /run/nbench/topo
+ip netns add "nb-$n-ctr"
+ip netns add "nbt-$TAG-agent"
+half_state "$n" "$(stat -L -c %i "/run/netns/nbt-$TAG-agent")" "$(stat -L -c %i "/run/netns/nb-$n-ctr")"
+"$NBENCH" topo down "$n" 2>"$TMP/err" && fail "a half whose namespace lives was torn down from another"
+grep -q "tear it down from there" "$TMP/err" || fail "no 'tear it down from there': $(cat "$TMP/err")"
+[ -e "/run/netns/nb-$n-ctr" ] || fail "the refused half's container namespace went"
+ip netns del "nbt-$TAG-agent"
+sysctl -n net.ipv4.ip_forward >"$TMP/fwd"
+if [ "$(stat -L -c %i /proc/self/ns/pid)" = 4026531836 ]; then
+	"$NBENCH" topo down --all 2>"$TMP/err" || fail "down --all with a gone half's namespace: $(cat "$TMP/err")"
+	grep -q "the namespace it was built in is gone" "$TMP/err" || fail "down did not say so: $(cat "$TMP/err")"
+	[ ! -e "/run/netns/nb-$n-ctr" ] && [ ! -e "/run/nbench/topo/$n.json" ] || fail "the gone half's leftovers stayed"
+	[ "$(sysctl -n net.ipv4.ip_forward)" = "$(cat "$TMP/fwd")" ] || fail "down changed this namespace's ip_forward"
+	log "a half whose agent's namespace is gone: down --all removes what is left"
+else # in a PID namespace of its own /proc does not show every process: nbench cannot know it is gone
+	"$NBENCH" topo down "$n" 2>/dev/null && fail "a half torn down without knowing its namespace is gone"
+	rm -f "/run/nbench/topo/$n.json"
+	ip netns del "nb-$n-ctr"
+	log "a half whose agent's namespace is gone: refused in a PID namespace of its own (it cannot tell)"
+fi
+
 check_decoys
 log "decoys survived"
 end_checks

@@ -66,7 +66,20 @@ for x in c:
     assert any("rx-ring: refused by veth (EOPNOTSUPP)" == r for r in x["refused"]), x["refused"]
     assert x["runs"] == 1 and x["metrics"]["transactions_per_s"]["mean"] > 0, x
 assert c[0]["metrics"]["transactions_per_s"]["ratio"] == 1
+# where it ran, as a single run's report says it: the hosts, the interfaces (the wire's veth), the settings
+x = j["context"]
+assert x["client"]["kernel"] and x["server"]["kernel"] and x["same_host"] is True, x
+assert any(i["driver"] == "veth" for i in x["interfaces"]), x["interfaces"]
+assert x["settings"]["kind"] == "rr", x["settings"]
 PY
+# diff of two sweeps warns when their NICs differ (a driver changed between them), before any figure
+python3 -c "import json,sys; j=json.load(open(sys.argv[1])); j['context']['interfaces'][0]['driver']='ice'; json.dump(j, open(sys.argv[2], 'w'))" \
+	"$TMP/sweep.json" "$TMP/sweep_ice.json"
+"$NBENCH" diff "$TMP/sweep.json" "$TMP/sweep_ice.json" >"$TMP/diff.out" 2>"$TMP/diff.err" || fail "sweep diff: $(cat "$TMP/diff.err")"
+grep -q "warning: A and B differ in their hosts or NICs.*context.interfaces\[0\]\.driver veth -> ice" "$TMP/diff.err" ||
+	fail "no warning of the driver: $(cat "$TMP/diff.err")"
+"$NBENCH" diff "$TMP/sweep.json" "$TMP/sweep.json" >/dev/null 2>"$TMP/diff.err" && [ ! -s "$TMP/diff.err" ] ||
+	fail "a sweep against itself warned: $(cat "$TMP/diff.err")"
 [ "$(state)" = "$before" ] || fail "state after the sweep differs: $(diff <(echo "$before") <(state))"
 
 # coalescing refused too, in the text row

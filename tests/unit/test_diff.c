@@ -239,6 +239,62 @@ static void test_sweep(void)
 	free(o);
 }
 
+/* Host and NIC context: throughput's start and a sweep's context carry the hosts and interfaces; a
+ * difference in them (a firmware, a kernel, a knob swept) is one to warn of, a placement's or a path's is
+ * not; a key only one side has is not a difference. */
+static void test_host_nic(void)
+{
+	const char *tput =
+	    "{\"kind\":\"throughput\",\"start\":{\"loss_pct\":0,\"trial_s\":1,\"engine\":\"dpdk\","
+	    "\"placement\":{\"gen_cpus\":\"0\"},\"client\":{\"kernel\":\"6.1\"},"
+	    "\"interfaces\":[{\"name\":\"eth0\",\"driver\":\"ice\",\"firmware\":\"4.40\"}],"
+	    "\"dpdk\":{\"pmd\":\"net_ice\"}},\"sizes\":[{\"frame_bytes\":64,\"rate_fps\":1e6}]}";
+	struct nb_reportset *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	char err[256], list[256];
+	cJSON *j = cJSON_Parse(tput);
+	CHECK_INT(nb_reportset_add_doc(a, j, err, sizeof(err)), 0);
+	CHECK_INT(nb_reportset_add_doc(b, j, err, sizeof(err)), 0);
+	CHECK_INT(nb_reportset_host_nic_diffs(a, b, list, sizeof(list), 4), 0);
+	cJSON *st = cJSON_GetObjectItem(j, "start");
+	cJSON *nic = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "interfaces"), 0);
+	cJSON_ReplaceItemInObject(nic, "firmware", cJSON_CreateString("4.50"));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(st, "placement"), "gen_cpus", cJSON_CreateString("1"));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(st, "client"), "kernel", cJSON_CreateString("6.18"));
+	memset(b, 0, sizeof(*b));
+	CHECK_INT(nb_reportset_add_doc(b, j, err, sizeof(err)), 0);
+	CHECK_INT(nb_reportset_host_nic_diffs(a, b, list, sizeof(list), 4), 2);
+	CHECK_MSG(strstr(list, "interfaces[0].firmware 4.40 -> 4.50") &&
+		      strstr(list, "client.kernel 6.1 -> 6.18") && !strstr(list, "placement"),
+		  "%s", list);
+	CHECK_INT(nb_reportset_host_nic_diffs(a, b, list, sizeof(list), 1), 2); /* counted all, listed one */
+	CHECK(strchr(list, ';') == NULL);
+	CHECK(nb_reportset_host_nic_key("context.interfaces[1].driver") &&
+	      nb_reportset_host_nic_key("context.knobs[0].name") && nb_reportset_host_nic_key("dpdk.pmd") &&
+	      nb_reportset_host_nic_key("settings.duration_ns"));
+	CHECK(!nb_reportset_host_nic_key("placement.gen_cpus") && !nb_reportset_host_nic_key("path.name") &&
+	      !nb_reportset_host_nic_key("clients.x"));
+	/* a sweep's context, and a report without one: absent is not different */
+	const char *sw = "{\"kind\":\"sweep\",\"test\":\"rr\",\"path\":\"host\",\"knobs\":[],"
+			 "\"context\":{\"server\":{\"kernel\":\"6.1\"}},\"combinations\":[]}";
+	cJSON *k = cJSON_Parse(sw);
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	CHECK_INT(nb_reportset_add_doc(a, k, err, sizeof(err)), 0);
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(k, "context"), "server"), "kernel",
+				  cJSON_CreateString("6.2"));
+	CHECK_INT(nb_reportset_add_doc(b, k, err, sizeof(err)), 0);
+	CHECK_INT(nb_reportset_host_nic_diffs(a, b, list, sizeof(list), 4), 1);
+	CHECK_MSG(!strcmp(list, "context.server.kernel 6.1 -> 6.2"), "%s", list);
+	cJSON_DeleteItemFromObject(k, "context");
+	memset(b, 0, sizeof(*b));
+	CHECK_INT(nb_reportset_add_doc(b, k, err, sizeof(err)), 0);
+	CHECK_INT(nb_reportset_host_nic_diffs(a, b, list, sizeof(list), 4), 0);
+	cJSON_Delete(j);
+	cJSON_Delete(k);
+	free(a);
+	free(b);
+}
+
 /* Issue 19: the names of a built path's namespaces and interfaces change on every run and are no context;
  * a real difference (the MTU) still is. */
 static void test_context_names(void)
@@ -271,7 +327,7 @@ int main(int argc, char **argv)
 	    TAP_CASE(test_welch_worse), TAP_CASE(test_welch_noise),   TAP_CASE(test_single),
 	    TAP_CASE(test_interval),	TAP_CASE(test_edges),	      TAP_CASE(test_verdict),
 	    TAP_CASE(test_each),	TAP_CASE(test_golden),	      TAP_CASE(test_rows),
-	    TAP_CASE(test_sweep),	TAP_CASE(test_context_names),
+	    TAP_CASE(test_sweep),	TAP_CASE(test_context_names), TAP_CASE(test_host_nic),
 	};
 	golden = argc > 1 ? argv[1] : ".";
 	return TAP_RUN(cases, argc > 2 ? argv[2] : NULL);
