@@ -123,12 +123,10 @@ static void ratio_bounds(struct nb_ratio *r, double m, double lo, double hi)
 	r->half_pct = isnan(lo) ? NAN : (exp(fmax(hi - m, m - lo)) - 1) * 100;
 }
 
-int nb_paired_ratio(const double *x, const double *ref, unsigned n, double level, uint64_t seed,
-		    struct nb_ratio *ret)
+/* A ratio of n pairs with no figure yet (every estimate NaN). */
+static struct nb_ratio ratio_none(unsigned n)
 {
-	double lx[NB_PAIRED_MAX], lr[NB_PAIRED_MAX], d[NB_PAIRED_MAX], ulo, uhi;
-	n = n > NB_PAIRED_MAX ? NB_PAIRED_MAX : n;
-	*ret = (struct nb_ratio){.ratio = NAN,
+	return (struct nb_ratio){.ratio = NAN,
 				 .lo = NAN,
 				 .hi = NAN,
 				 .half_pct = NAN,
@@ -137,6 +135,14 @@ int nb_paired_ratio(const double *x, const double *ref, unsigned n, double level
 				 .correlation = NAN,
 				 .sd_log = NAN,
 				 .n = n};
+}
+
+int nb_paired_ratio(const double *x, const double *ref, unsigned n, double level, uint64_t seed,
+		    struct nb_ratio *ret)
+{
+	double lx[NB_PAIRED_MAX], lr[NB_PAIRED_MAX], d[NB_PAIRED_MAX], ulo, uhi;
+	n = n > NB_PAIRED_MAX ? NB_PAIRED_MAX : n;
+	*ret = ratio_none(n);
 	if (!n || !logs(x, n, lx) || !logs(ref, n, lr))
 		return -EDOM;
 	for (unsigned i = 0; i < n; i++)
@@ -160,15 +166,7 @@ int nb_paired_ratio_unpaired(const double *b, unsigned nb, const double *a, unsi
 	double lb[NB_PAIRED_MAX], la[NB_PAIRED_MAX], lo, hi;
 	nb = nb > NB_PAIRED_MAX ? NB_PAIRED_MAX : nb;
 	na = na > NB_PAIRED_MAX ? NB_PAIRED_MAX : na;
-	*ret = (struct nb_ratio){.ratio = NAN,
-				 .lo = NAN,
-				 .hi = NAN,
-				 .half_pct = NAN,
-				 .unpaired_lo = NAN,
-				 .unpaired_hi = NAN,
-				 .correlation = NAN,
-				 .sd_log = NAN,
-				 .n = na < nb ? na : nb};
+	*ret = ratio_none(na < nb ? na : nb);
 	if (!na || !nb || !logs(b, nb, lb) || !logs(a, na, la))
 		return -EDOM;
 	struct nb_stat sa = nb_stat_of(la, na, level), sb = nb_stat_of(lb, nb, level);
