@@ -32,9 +32,9 @@ port=$(free_port)
 ip netns exec "$S" "$NBENCH" serve --port "$port" --paths --key-file "$T/k" --max-mem 64M --idle-timeout 3s \
 	2> "$T/agent.log" &
 AGENT=$!
-PIDS+=($AGENT)
-# stopped (not killed), the agent tears its halves down: before the namespaces go
-CLEANUPS=("kill $AGENT; for i in \$(seq 300); do kill -0 $AGENT || break; sleep 0.1; done" "${CLEANUPS[@]}")
+# stopped (not killed: not in PIDS, which the cleanup kills -9 first), the agent tears its halves down,
+# before the namespaces go; its state files would stay behind otherwise
+CLEANUPS=("kill $AGENT; for i in \$(seq 300); do kill -0 $AGENT || break; sleep 0.1; done; kill -9 $AGENT" "${CLEANUPS[@]}")
 wait_listen "$port" "$S" "$AGENT" || exit 1
 
 # finding 2: the memory budget is the agent's, on its halves too (16 flows of 8 MB responses: 134 MiB)
@@ -125,4 +125,9 @@ check "a half asked for 1 s of tests is ended within 40 s, naming its lifetime: 
 	grep -q "^ended after .*lifetime" "$T/life.out"
 rm -f "$T/hold"
 check "the agent is still running" kill -0 "$AGENT"
+# stopped, it tears its halves down and leaves no state file
+kill "$AGENT"
+wait_for 30 "the agent ended" sh -c "! kill -0 $AGENT 2>/dev/null"
+left=$(grep -lE "\"creator_pid\":[[:space:]]*$AGENT,?\$" /run/nbench/topo/*.json 2>/dev/null | tr '\n' ' ')
+check "the stopped agent left no half's state file ($left)" test -z "$left"
 finish
