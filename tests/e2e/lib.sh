@@ -32,10 +32,21 @@ one_line_err() {
 	[ "$(grep -c . "$1")" = 1 ] && grep -q -- "$2" "$1"
 }
 
+# free_port: a port `nbench serve` can take as it does, on the wildcard address for TCP and UDP both. A
+# port free on 127.0.0.1 alone may not be: an earlier test's clients on 127.0.0.2 leave TIME_WAIT sockets
+# on their ports, which a wildcard bind (even with SO_REUSEADDR) collides with.
 free_port() {
 	python3 - <<'PY'
 import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
+for _ in range(100):
+    t, u = socket.socket(), socket.socket(type=socket.SOCK_DGRAM)
+    t.bind(("0.0.0.0", 0))
+    try:
+        u.bind(("0.0.0.0", t.getsockname()[1]))
+    except OSError:
+        continue
+    print(t.getsockname()[1])
+    break
 PY
 }
 
