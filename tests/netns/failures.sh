@@ -132,6 +132,9 @@ half_state "$n" "$(stat -L -c %i "/run/netns/nbt-$TAG-agent")" "$(stat -L -c %i 
 "$NBENCH" topo down "$n" 2>"$TMP/err" && fail "a half whose namespace lives was torn down from another"
 grep -q "tear it down from there" "$TMP/err" || fail "no 'tear it down from there': $(cat "$TMP/err")"
 [ -e "/run/netns/nb-$n-ctr" ] || fail "the refused half's container namespace went"
+"$NBENCH" topo down --all 2>"$TMP/err" || fail "down --all failed on another namespace's live half: $(cat "$TMP/err")"
+grep -q "left to the agent that built it" "$TMP/err" || fail "down --all did not say it left the half: $(cat "$TMP/err")"
+[ -e "/run/netns/nb-$n-ctr" ] && [ -e "/run/nbench/topo/$n.json" ] || fail "down --all took another namespace's live half"
 ip netns del "nbt-$TAG-agent"
 sysctl -n net.ipv4.ip_forward >"$TMP/fwd"
 if [ "$(stat -L -c %i /proc/self/ns/pid)" = 4026531836 ]; then

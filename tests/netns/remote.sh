@@ -214,8 +214,8 @@ for k in overlay macvlan; do
 	kill -9 "$CL"
 	wait "$CL" 2>/dev/null || true
 	same_as_before "after the $k client's kill -9"
-	# (this test's two hosts share /run: the half's state file, the last thing its teardown removes, must be
-	# gone before the client host's down --all, which would refuse another namespace's half)
+	# (this test's two hosts share /run: the half's state file, the last thing its teardown removes, is
+	# waited for; the client host's down --all leaves another namespace's half to its agent)
 	wait_for 20 "the $k half's state file removed" eval '! grep -qs "\"half\"" /run/nbench/topo/*.json' || true
 	out=$(client topo down --all 2>&1) || fail "$k: topo down --all on the client host (exit $?): $out"
 	client_same "after the $k client's kill -9 and topo down --all there"
