@@ -10,7 +10,7 @@
 #   REMOTE_DOWN_ONE=1 `topo down NAME` of the half instead of --all (a machine where other instances live)
 source "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "no nft"
-runnable native host bridge nat overlay macvlan
+runnable ${REMOTE_KINDS:-native host bridge nat overlay macvlan} # with_engine.sh: the ones Docker's rules touch
 
 S=nbr-$TAG-s # these are the test's own /run/netns entries; the agent's are nb-<name>-ctr
 C=nbr-$TAG-c
