@@ -75,6 +75,7 @@ struct nb_capture *nb_capture_begin(struct nb_topo *topo, const struct nb_test_c
 				 .client_netns = nb_topo_client_netns(topo),
 				 .server_netns = nb_topo_server_netns(topo),
 				 .client_unseen = client_unseen(cfg->engine, unseen, sizeof(unseen))};
+	o.notes = cfg->kind == NB_TEST_RR && cfg->depth == 1 && cfg->rate_tps == 0 && !o.client_unseen;
 	if (nb_guest_kind(nb_topo_kind(topo))) /* a container's interfaces are all seen */
 		o.server_unseen = "the VM guest (virtio-net, guest kernel)";
 	struct nb_capture *c = calloc(1, sizeof(*c));

@@ -36,6 +36,8 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 #define ETH_P_IP   0x0800
 #define ETH_P_IPV6 0x86dd
 #define TCP_SYN	   0x02
@@ -77,6 +79,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct nb_hb_txn);
 } txns SEC(".maps");
+
+/* rr with notes: the generator's, by client port (hops_abi.h), written by it through a mapping */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NB_HB_NOTES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nb_hb_note);
+} notes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -209,9 +220,9 @@ static __always_inline void set_user(struct nb_hb_txn *t, __u64 u)
 		t->t_user_ns = u;
 }
 
-/* Stamps point pt of t, unless it has one already (a retransmission keeps the first sighting); the chain's
- * hash and its time order follow as the points come. */
-static __always_inline void add_point(struct nb_hb_txn *t, __u8 pt)
+/* Stamps point pt of t at when, unless it has one already (a retransmission keeps the first sighting); the
+ * chain's hash and its time order follow as the points come. */
+static __always_inline void add_point_at(struct nb_hb_txn *t, __u8 pt, __u64 when)
 {
 	__u32 w = (pt >> 6) & 1;
 	__u64 bit = 1ull << (pt & 63);
@@ -222,7 +233,7 @@ static __always_inline void add_point(struct nb_hb_txn *t, __u8 pt)
 		count(NB_HB_C_FULL);
 		return;
 	}
-	__u32 dt = (__u32)(bpf_ktime_get_ns() - t->t0_ns);
+	__u32 dt = (__u32)(when - t->t0_ns);
 	t->seen[w] |= bit;
 	t->pt[n] = pt;
 	t->dt_ns[n] = dt;
@@ -231,6 +242,11 @@ static __always_inline void add_point(struct nb_hb_txn *t, __u8 pt)
 	/* points stamped on two CPUs at once may be stored out of order */
 	if (dt < t->dt_ns[(n - 1) & (NB_HB_PTS - 1)])
 		t->bad = 1;
+}
+
+static __always_inline void add_point(struct nb_hb_txn *t, __u8 pt)
+{
+	add_point_at(t, pt, bpf_ktime_get_ns());
 }
 
 /* finish()'s loops run through bpf_loop: the verifier checks a callback once, where it would walk an
@@ -266,7 +282,7 @@ static long fin_copy_cb(__u64 i, void *arg)
 }
 
 /* Segment i + 1 (from point i to i + 1) into the chain's aggregates. */
-static long fin_seg_cb(__u64 i, void *arg)
+static __always_inline long fin_seg(__u64 i, void *arg)
 {
 	struct fin *f = arg;
 	__u32 d;
@@ -313,14 +329,14 @@ static __always_inline void set_state(struct nb_hb_txn *t, __u32 st, __u32 count
 	count(counter);
 }
 
-/* The transaction's last point is in: its segments go into their chain's aggregates. */
-static __always_inline void finish(struct nb_hb_txn *t)
+/* The transaction's last point is in, at last_ns: its segments go into their chain's aggregates. */
+static __always_inline void finish(struct nb_hb_txn *t, __u64 last_ns)
 {
 	/* the chain: its kernel points' hash, and whether the generator's send time leads it */
 	struct fin f = {
 	    .t = t, .n = t->n, .u = t->t_user_ns ? 1 : 0, .hash = t->hash ^ (t->t_user_ns ? 1 : 0)};
 	__u64 first = t->t_user_ns ? t->t_user_ns : t->t0_ns;
-	if (first < win_lo_ns || bpf_ktime_get_ns() > win_hi_ns)
+	if (first < win_lo_ns || last_ns > win_hi_ns)
 		return set_state(t, NB_HB_ST_LATE, NB_HB_C_LATE);
 	__u32 m = f.n + f.u;
 	if (f.n < 1 || f.n > NB_HB_PTS - 1 || m < 2)
@@ -330,9 +346,43 @@ static __always_inline void finish(struct nb_hb_txn *t)
 	f.c = chain_of(&f, m);
 	if (f.c >= NB_HB_CHAINS)
 		return set_state(t, NB_HB_ST_LATE, NB_HB_C_FULL);
-	bpf_loop(m - 1, fin_seg_cb, &f, 0);
+#pragma clang loop unroll(disable)
+	for (__u32 i = 0; i < NB_HB_PTS - 1; i++) {
+		if (i + 1 >= m)
+			break;
+		fin_seg(i, &f);
+	}
 	t->chain = (__u8)f.c;
 	set_state(t, NB_HB_ST_DONE, NB_HB_C_DONE);
+}
+
+/* ---- sockets of the test ---- */
+
+/* Which end sk is: 1 the server (in the server's namespace, its local port one of the test's), 2 the client
+ * (in the client's, the peer's port one of them), 0 neither. */
+static __always_inline int sock_end(const struct sock *sk)
+{
+	if (!sk) /* a packet's socket: none once it left its sender's stack */
+		return 0;
+	__u32 ns = sk->__sk_common.skc_net.net->ns.inum;
+	if (ns == cfg.netns_server && is_port(sk->__sk_common.skc_num))
+		return 1;
+	if (ns == cfg.netns_client && is_port(bpf_ntohs(sk->__sk_common.skc_dport)))
+		return 2;
+	return 0;
+}
+
+/* sk as the tcp_sock it is, for direct loads (no helper call; the verifier types each against the kernel's
+ * own struct) */
+static __always_inline const struct tcp_sock *tcp_of(const struct sock *sk)
+{
+	return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+}
+
+static __always_inline __u32 tcp_u32(const struct sock *sk, bool rcv_nxt)
+{
+	const struct tcp_sock *tp = tcp_of(sk);
+	return rcv_nxt ? tp->rcv_nxt : tp->write_seq;
 }
 
 /* ---- packets ---- */
@@ -366,8 +416,6 @@ struct nb_tcp {
 struct nb_udp {
 	__be16 source, dest, len, check;
 };
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /* The TCP or UDP header at l4 and, for UDP, the marker and the send time when they are in the skb's
  * linear part (linear: the bytes from l4 on that are). */
@@ -447,6 +495,17 @@ static __always_inline struct nb_hb_seq *seq_ent(__u32 seq, __u32 phase)
 	return &seqs[(((seq ^ phase) * 2654435761u) >> (32 - 12)) & (NB_HB_SEQ_SLOTS - 1)];
 }
 
+/* rr over TCP: the record of the message whose sequence number entry (seq, phase) is, or NULL (quiet). */
+static __always_inline struct nb_hb_txn *txn_find_seq(__u32 seq, __u32 phase)
+{
+	struct nb_hb_seq *e = seq_ent(seq, phase);
+	if (!e->used || e->seq != seq || e->phase != phase)
+		return NULL;
+	__u32 idx = rr_idx(e->flow, e->msg);
+	struct nb_hb_txn *t = bpf_map_lookup_elem(&txns, &idx);
+	return t && t->state == NB_HB_ST_OPEN && t->seq == e->msg && t->flow == e->flow ? t : NULL;
+}
+
 /* rr over TCP: the record of the message starting at seq. */
 static __always_inline struct nb_hb_txn *txn_of_seq(__u32 seq, __u32 phase)
 {
@@ -456,6 +515,99 @@ static __always_inline struct nb_hb_txn *txn_of_seq(__u32 seq, __u32 phase)
 		return NULL;
 	}
 	return txn_rr(e->flow, e->msg);
+}
+
+/* ---- rr with notes (cfg.notes): the generator says which transaction a send is ---- */
+
+static __always_inline struct nb_hb_note *note_of(__u16 port)
+{
+	__u32 k = port;
+	struct nb_hb_note *n = bpf_map_lookup_elem(&notes, &k);
+	return n && n->valid ? n : NULL;
+}
+
+/* The open record of (flow, seq), or NULL, without counting a miss. */
+static __always_inline struct nb_hb_txn *txn_find(__u32 flow, __u64 seq)
+{
+	__u32 idx = rr_idx(flow, seq);
+	struct nb_hb_txn *t = bpf_map_lookup_elem(&txns, &idx);
+	return t && t->state == NB_HB_ST_OPEN && t->seq == seq && t->flow == flow ? t : NULL;
+}
+
+/* The generator received n's done_seq's response at t_done_ns: that transaction's last point, and its
+ * end (once: a finished record is no longer open). */
+static __always_inline void note_done(const struct nb_hb_note *n)
+{
+	__u64 at = n->t_done_ns;
+	struct nb_hb_txn *t = at ? txn_find(n->flow, n->done_seq) : NULL;
+	if (!t)
+		return;
+	add_point_at(t, NB_HB_PT(NB_HB_PH_RESP, NB_HB_AT_USER), at);
+	finish(t, at);
+}
+
+static __always_inline void seq_put(__u32 tcp_seq, __u32 phase, __u32 flow, __u64 msg)
+{
+	struct nb_hb_seq *e = seq_ent(tcp_seq, phase);
+	e->used = 0;
+	e->seq = tcp_seq;
+	e->phase = phase;
+	e->flow = flow;
+	e->msg = msg;
+	e->used = 1;
+}
+
+/* TCP's departure time of a packet its socket sends, when it is one to believe (not ahead of now, not from
+ * long ago), else 0. */
+static __always_inline __u64 departure(const struct sk_buff *skb, __u64 now)
+{
+	__u64 ts = skb->tstamp;
+	return ts && ts <= now && now - ts < 1000000 ? ts : 0;
+}
+
+/* rr over TCP: a packet of a request the client's socket transmits that no record has yet, the first of
+ * the request its note names: opens the record at TCP's departure time, ties the request's first sequence
+ * number and the acknowledgment that answers it (its last + 1) to it, and ends the transaction before. */
+static __always_inline void rr_open_tcp(struct sk_buff *skb, const struct pkt *p, __u8 pt_if)
+{
+	struct nb_hb_note *n = note_of(p->sport);
+	if (!n || sock_end(skb->sk) != 2)
+		return;
+	__u32 flow = n->flow;
+	__u64 seq = n->seq;
+	if (txn_find(flow, seq)) /* a later packet of a request already open */
+		return;
+	__u64 now = bpf_ktime_get_ns(), dep = departure(skb, now);
+	struct nb_hb_txn *t = txn_open(rr_idx(flow, seq), flow, seq, 0,
+				       dep ? NB_HB_PT(NB_HB_PH_REQ, NB_HB_AT_SEND) : pt_if, dep ? dep : now);
+	if (!t)
+		return;
+	t->resp_len = n->resp_len;
+	t->resp_end = 0;
+	set_user(t, n->t_send_ns);
+	if (dep)
+		add_point_at(t, pt_if, now);
+	seq_put(p->seq, NB_HB_PH_REQ, flow, seq);
+	seq_put(p->seq + n->req_len, NB_HB_PH_RESP, flow, seq);
+	note_done(n);
+}
+
+/* rr over TCP with notes: a packet of a response (its acknowledgment names the request) seen at pt_if.
+ * The server's own transmit also gives TCP's departure time, and where the response ends. */
+static __always_inline void rr_resp_tcp(struct sk_buff *skb, const struct pkt *p, __u8 pt_if, bool rx)
+{
+	struct nb_hb_txn *t = txn_of_seq(p->ack, NB_HB_PH_RESP);
+	if (!t)
+		return;
+	__u64 now = bpf_ktime_get_ns();
+	if (!rx && NB_HB_PT_PHASE(t->pt[(t->n - 1) & (NB_HB_PTS - 1)]) == NB_HB_PH_REQ &&
+	    sock_end(skb->sk) == 1) {
+		__u64 dep = departure(skb, now);
+		if (dep)
+			add_point_at(t, NB_HB_PT(NB_HB_PH_RESP, NB_HB_AT_SEND), dep);
+		t->resp_end = p->seq + t->resp_len;
+	}
+	add_point_at(t, pt_if, now);
 }
 
 /* UDP: the record of a marked datagram; the request's first sighting opens it. */
@@ -475,6 +627,11 @@ static __always_inline struct nb_hb_txn *udp_txn(const struct pkt *p, __u32 *pha
 	t = txn_open(idx, flow, seq, 0, NB_HB_PT(NB_HB_PH_REQ, pt_if), bpf_ktime_get_ns());
 	if (t && cfg.tsend)
 		set_user(t, le64(p->mark + 16));
+	if (cfg.notes) {
+		struct nb_hb_note *n = note_of(p->sport);
+		if (n)
+			note_done(n);
+	}
 	return NULL; /* its point is in */
 }
 
@@ -561,6 +718,15 @@ static __always_inline void on_dev(struct sk_buff *skb, struct net_device *dev, 
 		} else {
 			t = crr_of_pkt(&p, req, &phase);
 		}
+	} else if (cfg.notes) {
+		if (!p.paylen)
+			return;
+		if (!req)
+			return rr_resp_tcp(skb, &p, NB_HB_PT(NB_HB_PH_RESP, where), rx);
+		phase = NB_HB_PH_REQ;
+		t = txn_find_seq(p.seq, phase);
+		if (!t && !rx)
+			rr_open_tcp(skb, &p, NB_HB_PT(phase, where));
 	} else {
 		if (!p.paylen)
 			return;
@@ -586,24 +752,6 @@ int BPF_PROG(nb_receive, struct sk_buff *skb)
 }
 
 /* ---- sockets ---- */
-
-/* Which end sk is: 1 the server (in the server's namespace, its local port one of the test's), 2 the client
- * (in the client's, the peer's port one of them), 0 neither. */
-static __always_inline int sock_end(const struct sock *sk)
-{
-	__u32 ns = sk->__sk_common.skc_net.net->ns.inum;
-	if (ns == cfg.netns_server && is_port(sk->__sk_common.skc_num))
-		return 1;
-	if (ns == cfg.netns_client && is_port(bpf_ntohs(sk->__sk_common.skc_dport)))
-		return 2;
-	return 0;
-}
-
-static __always_inline __u32 tcp_u32(const struct sock *sk, bool rcv_nxt)
-{
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	return rcv_nxt ? BPF_CORE_READ(tp, rcv_nxt) : BPF_CORE_READ(tp, write_seq);
-}
 
 /* The len (12 or 24) bytes at offset off of what the application sends into m: the marker and the send
  * time, or a frame's header. */
@@ -705,7 +853,7 @@ int BPF_PROG(nb_tcp_send, const struct sock *sk, const struct msghdr *msg, const
 static __always_inline void enqueued(const struct sock *sk, struct nb_hb_txn *t, __u32 phase)
 {
 	add_point(t, NB_HB_PT(phase, NB_HB_AT_ENQ));
-	if (phase != NB_HB_PH_RESP)
+	if (phase != NB_HB_PH_RESP || cfg.notes) /* with notes, the generator's next one ends it */
 		return;
 	struct nb_hb_sk *e = &pend[sk_slot(sk)];
 	e->sk = (__u64)sk;
@@ -717,8 +865,14 @@ static __always_inline void enqueued(const struct sock *sk, struct nb_hb_txn *t,
 static __always_inline struct nb_hb_txn *tcp_enq_txn(const struct sock *sk, int end)
 {
 	__u32 nxt = tcp_u32(sk, true);
+	if (cfg.notes && end == 1) /* the request's acknowledgment will be rcv_nxt */
+		return txn_of_seq(nxt, NB_HB_PH_RESP);
+	if (cfg.notes) { /* the response acknowledged the request; it is in once its last byte is */
+		struct nb_hb_txn *t = txn_of_seq(tcp_of(sk)->snd_una, NB_HB_PH_RESP);
+		return t && t->resp_end == nxt ? t : NULL;
+	}
 	if (cfg.crr && end == 1) /* the request's first byte was the client's ISN + 1 */
-		return txn_crr(nxt - (__u32)BPF_CORE_READ((const struct tcp_sock *)sk, bytes_received) - 1);
+		return txn_crr(nxt - (__u32)tcp_of(sk)->bytes_received - 1);
 	if (cfg.crr)
 		return crr_of_srv_seq(nxt - cfg.resp_bytes);
 	if (end == 1)
@@ -769,8 +923,9 @@ int BPF_PROG(nb_recv, struct sock *sk, int ret, int flags)
 	struct nb_hb_txn *t = bpf_map_lookup_elem(&txns, &idx);
 	if (!t || t->state != NB_HB_ST_OPEN)
 		return 0;
-	add_point(t, NB_HB_PT(NB_HB_PH_RESP, NB_HB_AT_RECV));
-	finish(t);
+	__u64 now = bpf_ktime_get_ns();
+	add_point_at(t, NB_HB_PT(NB_HB_PH_RESP, NB_HB_AT_RECV), now);
+	finish(t, now);
 	return 0;
 }
 

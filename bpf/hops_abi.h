@@ -21,13 +21,18 @@
 
 /* Where in a phase (a point id is phase << 5 | where): interface i transmitting (2i) or receiving (2i+1),
  * then the sockets, seen through tracepoints (tp_btf). */
-#define NB_HB_MAX_IFS	    12u
-#define NB_HB_AT_SEND	    24u /* tcp_sendmsg_locked: a send call reached TCP (UDP has no such tracepoint) */
-#define NB_HB_AT_ENQ	    25u /* sk_data_ready: the whole message is in the receiving socket, its reader woken */
-#define NB_HB_AT_RECV	    26u /* sock_recv_length: the receive call that got the response returns */
-#define NB_HB_AT_CONN	    27u /* crr, inet_sock_set_state to SYN_SENT: connect() is sending the SYN */
-#define NB_HB_AT_EST	    28u /* crr, inet_sock_set_state SYN_SENT to ESTABLISHED: the SYN-ACK taken */
-#define NB_HB_AT_USER	    29u /* the generator's own send time, which it writes into the request */
+#define NB_HB_MAX_IFS 12u
+#define NB_HB_AT_SEND                                                                                        \
+	24u		  /* a send reached TCP: rr, TCP's departure time on the message's first skb         \
+			   * (tcp_write_xmit's clock), read where it leaves the socket's namespace; crr,     \
+			   * tcp_sendmsg_locked. UDP has none. */
+#define NB_HB_AT_ENQ  25u /* sk_data_ready: the whole message is in the receiving socket, its reader woken */
+#define NB_HB_AT_RECV 26u /* sock_recv_length: the receive call that got the response returns */
+#define NB_HB_AT_CONN 27u /* crr, inet_sock_set_state to SYN_SENT: connect() is sending the SYN */
+#define NB_HB_AT_EST  28u /* crr, inet_sock_set_state SYN_SENT to ESTABLISHED: the SYN-ACK taken */
+#define NB_HB_AT_USER                                                                                        \
+	29u /* the generator's own clock: the request's send time, which it writes into the                  \
+	     * request and its note; the response's receive time, from the next note */
 #define NB_HB_PT(phase, at) ((__u8)((phase) << 5 | (at)))
 #define NB_HB_PT_PHASE(pt)  ((unsigned)(pt) >> 5)
 #define NB_HB_PT_AT(pt)	    ((unsigned)(pt)&31u)
@@ -70,6 +75,9 @@ struct nb_hb_cfg {
 	__u32 req_bytes;  /* rr: a request's size (TCP: where it starts = rcv_nxt - this, at the server) */
 	__u32 resp_bytes; /* a response's size (likewise at the client) */
 	__u32 txn_shift;  /* rr: records per flow are 1 << txn_shift */
+	__u32 notes;	  /* rr, closed loop, one transaction in flight per flow: the generator's notes (the
+			   * notes map) name each request's first packet and end the transaction before it;
+			   * the send and receive calls are not hooked */
 	struct nb_hb_if ifs[NB_HB_IF_SLOTS];
 };
 
@@ -82,6 +90,8 @@ struct nb_hb_txn {
 	__u64 t_user_ns; /* the generator's send time, from the request; 0: not known */
 	__u32 flow;	 /* the marker's flow */
 	__u32 key;	 /* crr: the client's ISN; rr: 0 */
+	__u32 resp_len;	 /* rr with notes: the response's size, from the note; */
+	__u32 resp_end;	 /* TCP: the sequence number after its last byte, once its first packet is seen */
 	__u64 seen[2];
 	__u8 n;	    /* kernel points in pt and dt_ns (at most NB_HB_PTS - 1) */
 	__u8 state; /* NB_HB_ST_* */
@@ -112,6 +122,14 @@ struct nb_hb_sk {
 	__u64 sk;
 	__u64 t_ns;
 	__u32 idx, used;
+};
+
+/* rr with notes: what the generator writes before each send (workload.h's struct nb_txn_note, the same
+ * layout), one per client port. */
+#define NB_HB_NOTES 65536u
+struct nb_hb_note {
+	__u64 seq, t_send_ns, done_seq, t_done_ns;
+	__u32 flow, req_len, resp_len, valid;
 };
 
 /* Aggregates, one per (chain slot, segment), per CPU: segment k runs from point k-1 to point k. */

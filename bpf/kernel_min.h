@@ -60,6 +60,7 @@ struct sock {
 struct tcp_sock {
 	__u32 write_seq;      /* the sequence number of the next byte the application writes */
 	__u32 rcv_nxt;	      /* the next sequence number expected from the peer */
+	__u32 snd_una;	      /* the first byte the peer has not acknowledged */
 	__u64 bytes_received; /* data bytes received: rcv_nxt - this is the peer's ISN + 1 */
 };
 
@@ -76,6 +77,7 @@ struct sk_buff {
 	__u16 transport_header, network_header, mac_header;
 	__be16 protocol;
 	unsigned char *head, *data;
+	__u64 tstamp; /* TCP: the departure time (tcp_wstamp_ns, CLOCK_MONOTONIC) while in its own stack */
 };
 
 struct iovec {

@@ -925,6 +925,8 @@ static int start_flows(struct run *R)
 		g->ctx.hello_len = R->hello_len;
 		if (R->hooks && i < R->hooks->n_txlogs)
 			g->ctx.txlog = &R->hooks->txlogs[i];
+		if (R->hooks)
+			g->ctx.txnotes = R->hooks->txnotes;
 		if (cfg->kind != NB_TEST_STREAM && nb_hist_new(&g->hist) < 0)
 			return run_fail(R, -ENOMEM, "out of memory");
 		g->ctx.hist = g->hist;

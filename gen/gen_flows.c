@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "nbench/clock.h"
@@ -73,7 +75,10 @@ struct rr_state {
 	size_t req_len, rbuf_len;
 	uint64_t resp_have;	   /* tcp: bytes of the current response received so far */
 	int64_t period, next_send; /* open loop: ns between intended sends, the next one */
+	struct nb_txn_note *note;  /* --hops=ebpf: this flow's note (workload.h), or NULL */
 };
+
+static uint64_t rr_resp_bytes(const struct rr_state *s, uint64_t seq);
 
 static void rr_complete(struct rr_state *s, uint64_t seq, int64_t t)
 {
@@ -85,6 +90,10 @@ static void rr_complete(struct rr_state *s, uint64_t seq, int64_t t)
 	s->inflight--;
 	s->txns++;
 	s->lat_sum += (uint64_t)lat;
+	if (s->note) {
+		s->note->done_seq = seq;
+		s->note->t_done_ns = t;
+	}
 	if (ts >= c->t_measure_ns && t <= c->t_end_ns) {
 		nb_hist_record(c->hist, lat);
 		c->txns_measured++;
@@ -113,6 +122,12 @@ static int rr_send(struct rr_state *s, int64_t t_intended)
 	}
 	if (s->tsend && s->req_len >= NB_MARK_TSEND_OFF + 8)
 		nb_seq_put(s->req + NB_MARK_TSEND_OFF, (uint64_t)t_intended);
+	if (s->note) { /* read by the programs during the send call below, in this thread */
+		s->note->seq = s->head;
+		s->note->t_send_ns = t_intended;
+		s->note->req_len = (uint32_t)s->req_len;
+		s->note->resp_len = (uint32_t)rr_resp_bytes(s, s->head);
+	}
 	if (s->udp) {
 		ssize_t n = s->f->ops->send(s->f, s->req, s->req_len);
 		/* a refused or dropped datagram is a lost transaction, found by its timeout */
@@ -149,6 +164,19 @@ static void rr_expire(struct rr_state *s, int64_t now)
 	}
 }
 
+/* --hops=ebpf: the note of this flow's client port, filled in as far as it is known before the first send. */
+static void rr_note_init(struct rr_state *s)
+{
+	struct sockaddr_storage a;
+	socklen_t alen = sizeof(a);
+	if (!s->c->txnotes || s->f->fd < 0 || getsockname(s->f->fd, (struct sockaddr *)&a, &alen))
+		return;
+	uint16_t port = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+						      : ((struct sockaddr_in *)&a)->sin_port);
+	s->note = &s->c->txnotes[port];
+	*s->note = (struct nb_txn_note){.flow = s->c->index, .done_seq = UINT64_MAX, .valid = 1};
+}
+
 /* The ring and buffers: room for twice what may be in flight. 0 or -ENOMEM after nb_flow_fail. */
 static int rr_init(struct rr_state *s, struct nb_flow_ctx *c)
 {
@@ -179,6 +207,7 @@ static int rr_init(struct rr_state *s, struct nb_flow_ctx *c)
 	s->tsend = cfg->req_bytes >= NB_MARK_TSEND_OFF + 8;
 	if (s->mark)
 		nb_mark_put(s->req, c->index, NB_MARK_REQ);
+	rr_note_init(s);
 	return 0;
 }
 

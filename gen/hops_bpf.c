@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,8 @@ struct hops_bpf {
 	struct nb_hops_opts o;
 	struct nb_nic_ref ifs[NB_HOPS_MAX_IFS];
 	struct hops_skel *skel;
-	struct nb_hb_txn *txns; /* the records, mapped */
+	struct nb_hb_txn *txns;	   /* the records, mapped */
+	struct nb_txn_note *notes; /* the generator's notes, mapped for it to write (o.notes) */
 	struct nb_txn_log *logs;
 	struct nb_txn_rec *log_mem;
 };
@@ -232,6 +234,7 @@ static void fill_cfg(const struct nb_hops_opts *o, struct nb_hb_cfg *cfg)
 	cfg->proto = o->proto == NB_PROTO_UDP ? 17 : 6;
 	cfg->crr = o->kind == NB_TEST_CRR;
 	cfg->tsend = o->req_bytes >= NB_MARK_BYTES + 8;
+	cfg->notes = o->notes;
 	cfg->req_bytes = o->req_bytes;
 	cfg->resp_bytes = o->resp_bytes;
 	/* records per flow: a power of two, NB_HB_TXNS in all */
@@ -241,12 +244,20 @@ static void fill_cfg(const struct nb_hops_opts *o, struct nb_hb_cfg *cfg)
 	cfg->txn_shift = log2_floor(NB_HB_TXNS / flows_pow2);
 }
 
-/* Loads only what the test uses: crr's state changes, TCP's send hook. */
+/* Loads only what the test uses: crr's state changes; TCP's send hook and the receive call's, unless the
+ * generator's notes stand in for them. */
 static void pick_programs(const struct nb_hops_opts *o, struct hops_skel *s)
 {
 	bpf_program__set_autoload(s->progs.nb_state, o->kind == NB_TEST_CRR);
-	bpf_program__set_autoload(s->progs.nb_tcp_send, o->proto == NB_PROTO_TCP);
+	bpf_program__set_autoload(s->progs.nb_tcp_send, o->proto == NB_PROTO_TCP && !o->notes);
+	bpf_program__set_autoload(s->progs.nb_recv, !o->notes);
 }
+
+_Static_assert(sizeof(struct nb_txn_note) == sizeof(struct nb_hb_note) &&
+		   offsetof(struct nb_txn_note, t_done_ns) == offsetof(struct nb_hb_note, t_done_ns) &&
+		   offsetof(struct nb_txn_note, valid) == offsetof(struct nb_hb_note, valid),
+	       "workload.h's note and hops_abi.h's differ");
+_Static_assert(NB_TXN_NOTES == NB_HB_NOTES, "one note per port on both sides");
 
 static int load(struct hops_bpf *h, char *err, size_t errlen)
 {
@@ -285,6 +296,17 @@ static int load(struct hops_bpf *h, char *err, size_t errlen)
 		return r;
 	}
 	h->txns = m;
+	if (h->o.notes) {
+		bytes = (size_t)NB_HB_NOTES * sizeof(struct nb_hb_note);
+		m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(h->skel->maps.notes),
+			 0);
+		if (m == MAP_FAILED) {
+			r = -errno;
+			snprintf(err, errlen, "--hops=ebpf: cannot map the notes: %s", strerror(errno));
+			return r;
+		}
+		h->notes = m;
+	}
 	return 0;
 }
 
@@ -332,6 +354,7 @@ static void ebpf_hooks(void *b, struct nb_run_hooks *hooks)
 	hooks->n_txlogs = h->o.flows;
 	hooks->bounds = ebpf_bounds;
 	hooks->bounds_arg = h;
+	hooks->txnotes = h->notes;
 }
 
 /* ---- after the run ---- */
@@ -449,6 +472,8 @@ static void ebpf_free(void *b)
 		return;
 	if (h->txns)
 		munmap(h->txns, (size_t)NB_HB_TXNS * sizeof(struct nb_hb_txn));
+	if (h->notes)
+		munmap(h->notes, (size_t)NB_HB_NOTES * sizeof(struct nb_hb_note));
 	hops_skel__destroy(h->skel);
 	free(h->logs);
 	free(h->log_mem);

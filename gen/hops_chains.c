@@ -61,7 +61,8 @@ static const char *seg_name(uint8_t a, uint8_t b, bool *server)
 		return if_if_name(pa, pb, server);
 	if (ka == K_USER)
 		return kb == K_CONN ? "client connect" : kb == K_SEND ? "client syscall" : "client stack out";
-	if (kb == K_RECV)
+	if (kb == K_RECV ||
+	    (kb == K_USER && pb == NB_HB_PH_RESP)) /* the receive call's end, or the generator's */
 		return ka == K_ENQ ? "client wake-up" : "client stack in";
 	if (kb == K_ENQ) {
 		*server = pb == NB_HB_PH_REQ;

@@ -46,6 +46,9 @@ struct nb_run_hooks {
 	 * none. */
 	struct nb_txn_log *txlogs;
 	unsigned n_txlogs;
+	/* rr: each flow writes what it sends and receives into txnotes[its local port] (workload.h); NULL:
+	 * none. */
+	struct nb_txn_note *txnotes;
 	/* Told the measured window's planned bounds (CLOCK_MONOTONIC) once the test starts, before any flow
 	 * runs: a transaction sent from t_measure_ns and complete by t_end_ns is a measured one. Called with
 	 * bounds_arg; may be NULL. */

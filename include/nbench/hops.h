@@ -68,6 +68,10 @@ struct nb_hops_opts {
 	enum nb_test_kind kind;
 	enum nb_proto proto;
 	uint32_t req_bytes, resp_bytes;
+	/* rr in a closed loop with one transaction in flight per flow, on kernel sockets: the generator
+	 * writes a note before each send (workload.h's nb_txn_note), so the ebpf backend needs no hook on
+	 * the send and receive calls */
+	bool notes;
 };
 
 struct nb_hops;

@@ -89,6 +89,26 @@ static inline void nb_txn_log_add(struct nb_txn_log *l, uint64_t seq, int64_t t_
 		l->dropped++;
 }
 
+/*
+ * What the generator tells --hops=ebpf's programs of the request it is about to send and of the response it
+ * received last, written into memory the programs read (a BPF array mapped into this process, one note per
+ * client port), so they need no hook on the send and receive calls: the send names the transaction the
+ * request's first packet belongs to (its TCP sequence number does not say), and the receive time ends the
+ * previous one. Only for closed-loop rr with one transaction in flight per flow, where a note stays true
+ * until the response it announces has come. bpf/hops_abi.h's struct nb_hb_note is the same layout.
+ */
+struct nb_txn_note {
+	uint64_t seq;	   /* the request about to be sent: its sequence number, */
+	int64_t t_send_ns; /* its send time (CLOCK_MONOTONIC), */
+	uint64_t done_seq; /* the transaction completed last, */
+	int64_t t_done_ns; /* when its response was received (0: none yet) */
+	uint32_t flow;	   /* the flow's index */
+	uint32_t req_len;  /* the request's size and its response's */
+	uint32_t resp_len;
+	uint32_t valid; /* 1 once the flow has filled it in */
+};
+#define NB_TXN_NOTES 65536u /* one per client port */
+
 struct nb_flow_ctx {
 	const struct nb_test_cfg *cfg;
 	struct nb_flow
@@ -112,8 +132,10 @@ struct nb_flow_ctx {
 	size_t hello_len;
 	const void *hello_ack; /* responder: the DATA_ACK sent again when a UDP hello repeats */
 	size_t hello_ack_len;
-	uint64_t txns_measured;	  /* rr/crr: transactions counted in hist */
-	struct nb_txn_log *txlog; /* generator's rr with --hops: each measured transaction; NULL: none */
+	uint64_t txns_measured;	     /* rr/crr: transactions counted in hist */
+	struct nb_txn_log *txlog;    /* generator's rr with --hops: each measured transaction; NULL: none */
+	struct nb_txn_note *txnotes; /* generator's rr with --hops=ebpf: NB_TXN_NOTES notes, by client port;
+				      * NULL: none */
 	/* rr --mix, per shape: the generator's transactions counted in hist and their latencies' sum (ns);
 	 * the responder's requests answered (mix_lat_ns unused). Written by the flow's thread alone, read
 	 * after it ended. */

@@ -22,7 +22,7 @@ HOPS_OK='(lambda e, h, c: len(h) >= 5 and h[0]["segment"] in ("client stack out"
  and all(s["samples"] == c["decomposed"] for s in h))(d["end"], d["end"]["hops"], d["end"]["hops_capture"])'
 # ebpf: its probes counted; the newest transactions' records start at the send time the generator logged and
 # end before its receive; the hops' interfaces are the path's
-EBPF_OK='(lambda c: c["backend"] == "ebpf" and c["probe_hits_per_txn"] >= len(d["end"]["hops"])
+EBPF_OK='(lambda c: c["backend"] == "ebpf" and c["probe_hits_per_txn"] >= len([h for h in d["end"]["hops"] if h["to_if"]])
  and c["records_checked"] > 1000 and c["records_consistent"] == c["records_checked"] and 0 <= c["tail_ns"] < 1e6
  and c["clock"].startswith("bpf_ktime_get_ns"))(d["end"]["hops_capture"])'
 
@@ -30,7 +30,7 @@ hops_run() { # hops_run NAME BACKEND NSEGMENTS args...
 	local name=$1 backend=$2 nseg=$3; shift 3
 	if timeout 120 "$NBENCH" rr --hops="$backend" -t 1 --json "$@" > "$T/$name.json" 2> "$T/$name.err"; then
 		ok
-		check "$name: segments add up to the round trip" json_check "$T/$name.json" "$HOPS_OK"
+		check "$name: segments add up to the round trip" json_check "$T/$name.json" "${HOPS_OK/0.9 \*/${SEEN:-0.9} *}"
 		check "$name: $nseg segments" json_check "$T/$name.json" "len(d['end']['hops']) == $nseg"
 		check "$name: backend $backend" json_check "$T/$name.json" "d['end']['hops_capture']['backend'] == '$backend'"
 		[ "$backend" = ebpf ] && check "$name: probes and records" json_check "$T/$name.json" "$EBPF_OK"
@@ -39,11 +39,16 @@ hops_run() { # hops_run NAME BACKEND NSEGMENTS args...
 	fi
 }
 # pcap: native has 2 interfaces (the wire's ends): 5 segments; bridge and nat 5 interfaces, 11 segments.
-# ebpf adds the sockets' points: TCP the send call, the receiving socket at both ends and the receive call
-# (native 9, bridge and nat 15); UDP has no send call point (native 7, bridge 13).
+# ebpf adds the sockets' points: TCP's departure at both ends, the receiving socket at both ends and the
+# generator's receive (native 9, bridge and nat 15); UDP has no departure point (native 7, bridge 13).
 hops_run native_tcp_ebpf ebpf 9 --path native
 hops_run bridge_udp_ebpf ebpf 13 --path bridge --proto udp
 hops_run nat_tcp_ebpf ebpf 15 --path nat
+# two transactions in flight per flow: no notes from the generator, so TCP's send call and the receive call
+# are hooked instead (the same points, from other hooks)
+# are hooked instead (the same points, from other hooks); a message that shares a packet with the one before
+# is not seen on the interfaces, so fewer are decomposed
+SEEN=0.5 hops_run native_depth2_ebpf ebpf 9 --path native --depth 2
 hops_run native_tcp_pcap pcap 5 --path native
 hops_run bridge_udp_pcap pcap 11 --path bridge --proto udp
 hops_run nat_tcp_pcap pcap 11 --path nat
@@ -159,7 +164,7 @@ PIDS+=($pid)
 ids=
 for _ in $(seq 100); do
 	ids=$(grep -h '^prog_id:' /proc/$pid/fdinfo/* 2> /dev/null | awk '{print $2}' | sort -u)
-	[ -n "$ids" ] && [ "$(grep -l '^link_id:' /proc/$pid/fdinfo/* 2> /dev/null | wc -l)" -ge 5 ] && break
+	[ -n "$ids" ] && [ "$(grep -l '^link_id:' /proc/$pid/fdinfo/* 2> /dev/null | wc -l)" -ge 3 ] && break
 	sleep 0.2
 done
 check "kill -9: the run had its programs attached" test -n "$ids"

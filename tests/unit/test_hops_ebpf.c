@@ -63,8 +63,9 @@ static void test_bins(void)
 static const struct nb_hops_opts opts5 = {
     .ifs = ifs, .n_ifs = 5, .flows = 1, .client_netns = "cl", .server_netns = "ct"};
 
-/* rr over TCP on nat: the generator's send, its send call, 5 interfaces out, the server's socket, its send
- * call, 5 back, the client's socket and its receive call; a second chain missing the bridge (a few) and a
+/* rr over TCP on nat, as the generator's notes give it: the generator's send, TCP's departure, 5
+ * interfaces out, the server's socket, its TCP's departure, 5 back, the client's socket and the generator's
+ * receive; a second chain missing the bridge (a few) and a
  * duplicate slot of the first (raced). */
 static void test_rr_tcp(void)
 {
@@ -75,7 +76,7 @@ static void test_rr_tcp(void)
 	    NB_HB_PT(q, RX(4)),		NB_HB_PT(q, NB_HB_AT_ENQ),  NB_HB_PT(r, NB_HB_AT_SEND),
 	    NB_HB_PT(r, TX(4)),		NB_HB_PT(r, RX(3)),	    NB_HB_PT(r, RX(2)),
 	    NB_HB_PT(r, TX(1)),		NB_HB_PT(r, RX(0)),	    NB_HB_PT(r, NB_HB_AT_ENQ),
-	    NB_HB_PT(r, NB_HB_AT_RECV)};
+	    NB_HB_PT(r, NB_HB_AT_USER)};
 	const unsigned n = sizeof(pts);
 	struct nb_hops_chain *c = calloc(3, sizeof(*c));
 	set_pts(&c[0], pts, n);
@@ -128,7 +129,8 @@ static void test_rr_tcp(void)
 	free(c);
 }
 
-/* UDP on native: no send call point; the server's segment runs from its socket to its transmit. crr: the
+/* UDP on native, with more than one transaction in flight (no notes: the receive call's end is the last
+ * point): no send call point; the server's segment runs from its socket to its transmit. crr: the
  * handshake's segments, then the transaction's. */
 static void test_udp_crr(void)
 {
