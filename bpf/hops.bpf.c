@@ -91,10 +91,17 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NB_HB_CHAINS);
+	__type(key, __u32);
+	__type(value, struct nb_hb_sums);
+} sums SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NB_HB_CHAINS *NB_HB_PTS);
 	__type(key, __u32);
-	__type(value, struct nb_hb_seg);
-} segs SEC(".maps");
+	__type(value, struct nb_hb_bins);
+} bins SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -108,6 +115,14 @@ static __always_inline void count(__u32 c)
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
 	if (v)
 		(*v)++;
+}
+
+/* NBENCH_HOPS_FLOOR=2: what a hook costs that takes one timestamp and does nothing else */
+__u64 floor_sink;
+static __always_inline void floor_clock(void)
+{
+	if (cfg.floor == 2)
+		floor_sink = bpf_ktime_get_ns();
 }
 
 static __always_inline bool is_port(__u16 p)
@@ -249,8 +264,9 @@ static __always_inline void add_point(struct nb_hb_txn *t, __u8 pt)
 	add_point_at(t, pt, bpf_ktime_get_ns());
 }
 
-/* finish()'s loops run through bpf_loop: the verifier checks a callback once, where it would walk an
- * unrolled loop's every iteration and branch (a 31-point chain took it a minute). */
+/* finish()'s copy of a new chain's points runs through bpf_loop (once per chain); its loop over the
+ * segments is a plain bounded loop, not unrolled (the verifier walks it an iteration at a time; unrolled,
+ * a 31-point chain took it a minute) and without a call per iteration (bpf_loop's). */
 struct fin {
 	struct nb_hb_txn *t;
 	__u32 n, u; /* kernel points; 1 when the generator's send time leads the chain */
@@ -266,14 +282,6 @@ static __always_inline __u8 fin_pt(const struct fin *f, __u32 i)
 	return f->t->pt[(i - f->u) & (NB_HB_PTS - 1)];
 }
 
-/* Its time after the first kernel point (the generator's send is before it: 0 here, see fin_dt). */
-static __always_inline __u32 fin_dt(const struct fin *f, __u32 i)
-{
-	if (f->u && i == 0)
-		return 0;
-	return f->t->dt_ns[(i - f->u) & (NB_HB_PTS - 1)];
-}
-
 static long fin_copy_cb(__u64 i, void *arg)
 {
 	struct fin *f = arg;
@@ -281,26 +289,18 @@ static long fin_copy_cb(__u64 i, void *arg)
 	return 0;
 }
 
-/* Segment i + 1 (from point i to i + 1) into the chain's aggregates. */
-static __always_inline long fin_seg(__u64 i, void *arg)
+/* Segment i + 1, d ns (from point i to i + 1), into the chain's aggregates. */
+static __always_inline void fin_seg(const struct fin *f, struct nb_hb_sums *g, __u32 i, __u32 d)
 {
-	struct fin *f = arg;
-	__u32 d;
-	if (f->u && i == 0)
-		d = (__u32)(f->t->t0_ns - f->t->t_user_ns);
-	else
-		d = fin_dt(f, (__u32)i + 1) - fin_dt(f, (__u32)i);
-	__u32 key = f->c * NB_HB_PTS + ((__u32)i & (NB_HB_PTS - 1));
-	struct nb_hb_seg *g = bpf_map_lookup_elem(&segs, &key);
-	if (!g)
-		return 0;
-	g->count++;
-	g->sum_ns += d;
+	i &= NB_HB_PTS - 1;
+	g->count[i]++;
+	g->sum_ns[i] += d;
+	__u32 key = f->c * NB_HB_PTS + i;
+	struct nb_hb_bins *h = bpf_map_lookup_elem(&bins, &key);
 	__u32 b = nb_hb_bin(d);
 	barrier_var(b); /* the compiler knows b < NB_HB_BINS; the verifier must be shown */
-	if (b < NB_HB_BINS)
-		g->bins[b]++;
-	return 0;
+	if (h && b < NB_HB_BINS)
+		h->bins[b]++;
 }
 
 /* The chain slot of f's points (found by their hash, or taken), NB_HB_CHAINS when none is left. */
@@ -346,11 +346,20 @@ static __always_inline void finish(struct nb_hb_txn *t, __u64 last_ns)
 	f.c = chain_of(&f, m);
 	if (f.c >= NB_HB_CHAINS)
 		return set_state(t, NB_HB_ST_LATE, NB_HB_C_FULL);
+	__u32 ck = f.c;
+	struct nb_hb_sums *g = bpf_map_lookup_elem(&sums, &ck);
+	if (!g)
+		return;
+	if (f.u) /* the generator's send to the first kernel point */
+		fin_seg(&f, g, 0, (__u32)(t->t0_ns - t->t_user_ns));
+	__u32 prev = 0; /* the kernel points' times after the first */
 #pragma clang loop unroll(disable)
-	for (__u32 i = 0; i < NB_HB_PTS - 1; i++) {
-		if (i + 1 >= m)
+	for (__u32 k = 1; k < NB_HB_PTS - 1; k++) {
+		if (k >= f.n)
 			break;
-		fin_seg(i, &f);
+		__u32 dt = t->dt_ns[k & (NB_HB_PTS - 1)];
+		fin_seg(&f, g, k - 1 + f.u, dt - prev);
+		prev = dt;
 	}
 	t->chain = (__u8)f.c;
 	set_state(t, NB_HB_ST_DONE, NB_HB_C_DONE);
@@ -690,6 +699,8 @@ static __always_inline struct nb_hb_txn *crr_of_pkt(const struct pkt *p, bool re
 
 static __always_inline void on_dev(struct sk_buff *skb, struct net_device *dev, __u32 rx)
 {
+	if (cfg.floor)
+		return floor_clock();
 	if (!armed)
 		return;
 	int i = if_of(dev);
@@ -833,6 +844,10 @@ SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(nb_tcp_send, const struct sock *sk, const struct msghdr *msg, const struct sk_buff *skb,
 	     int size_goal)
 {
+	if (cfg.floor) {
+		floor_clock();
+		return 0;
+	}
 	if (!armed)
 		return 0;
 	int end = sock_end(sk);
@@ -896,6 +911,10 @@ static __always_inline struct nb_hb_txn *udp_enq_txn(const struct sock *sk)
 SEC("tp_btf/sk_data_ready")
 int BPF_PROG(nb_data_ready, const struct sock *sk)
 {
+	if (cfg.floor) {
+		floor_clock();
+		return 0;
+	}
 	if (!armed)
 		return 0;
 	int end = sock_end(sk);
@@ -912,7 +931,7 @@ int BPF_PROG(nb_data_ready, const struct sock *sk)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(nb_recv, struct sock *sk, int ret, int flags)
 {
-	if (ret <= 0 || (flags & MSG_PEEK))
+	if (cfg.floor || ret <= 0 || (flags & MSG_PEEK))
 		return 0;
 	struct nb_hb_sk *e = &pend[sk_slot(sk)];
 	if (!e->used || e->sk != (__u64)sk)
@@ -933,7 +952,7 @@ int BPF_PROG(nb_recv, struct sock *sk, int ret, int flags)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(nb_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (!armed || !cfg.crr || sock_end(sk) != 2)
+	if (cfg.floor || !armed || !cfg.crr || sock_end(sk) != 2)
 		return 0;
 	count(NB_HB_C_SOCK);
 	if (newstate == TCP_SYN_SENT) {

@@ -78,6 +78,8 @@ struct nb_hb_cfg {
 	__u32 notes;	  /* rr, closed loop, one transaction in flight per flow: the generator's notes (the
 			   * notes map) name each request's first packet and end the transaction before it;
 			   * the send and receive calls are not hooked */
+	__u32 floor;	  /* every program returns at once: what the hooks cost before any work
+			   * (NBENCH_HOPS_FLOOR=1,      for scripts/bench-hops) */
 	struct nb_hb_if ifs[NB_HB_IF_SLOTS];
 };
 
@@ -132,10 +134,14 @@ struct nb_hb_note {
 	__u32 flow, req_len, resp_len, valid;
 };
 
-/* Aggregates, one per (chain slot, segment), per CPU: segment k runs from point k-1 to point k. */
-struct nb_hb_seg {
-	__u64 count;
-	__u64 sum_ns;
+/* Aggregates per CPU: each chain slot's count and sum per segment, side by side (a transaction's
+ * segments touch a few cache lines, not one per segment), and each (chain slot, segment)'s histogram.
+ * Segment k runs from point k-1 to point k. */
+struct nb_hb_sums {
+	__u64 count[NB_HB_PTS];
+	__u64 sum_ns[NB_HB_PTS];
+};
+struct nb_hb_bins {
 	__u32 bins[NB_HB_BINS];
 };
 

@@ -235,6 +235,8 @@ static void fill_cfg(const struct nb_hops_opts *o, struct nb_hb_cfg *cfg)
 	cfg->crr = o->kind == NB_TEST_CRR;
 	cfg->tsend = o->req_bytes >= NB_MARK_BYTES + 8;
 	cfg->notes = o->notes;
+	const char *floor = getenv("NBENCH_HOPS_FLOOR");
+	cfg->floor = floor && (!strcmp(floor, "1") || !strcmp(floor, "2")) ? (__u32)(floor[0] - '0') : 0;
 	cfg->req_bytes = o->req_bytes;
 	cfg->resp_bytes = o->resp_bytes;
 	/* records per flow: a power of two, NB_HB_TXNS in all */
@@ -359,21 +361,25 @@ static void ebpf_hooks(void *b, struct nb_run_hooks *hooks)
 
 /* ---- after the run ---- */
 
-/* Sums the per-CPU aggregates of chain slot c into ch. */
-static int read_chain(struct hops_bpf *h, unsigned c, struct nb_hops_chain *ch, struct nb_hb_seg *v, int ncpu)
+/* Sums the per-CPU aggregates of chain slot c into ch (sums and bins: ncpu values each). */
+static int read_chain(struct hops_bpf *h, unsigned c, struct nb_hops_chain *ch, struct nb_hb_sums *sums,
+		      struct nb_hb_bins *bins, int ncpu)
 {
 	const struct hops_skel__bss *bss = h->skel->bss;
 	ch->n_pts = bss->chain_n[c] <= NB_HB_PTS ? bss->chain_n[c] : 0;
 	memcpy(ch->pt, bss->chain_pts[c], NB_HB_PTS);
+	__u32 key = c;
+	if (bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.sums), &key, sums))
+		return -errno;
 	for (unsigned s = 0; s + 1 < ch->n_pts; s++) {
-		__u32 key = c * NB_HB_PTS + s;
-		if (bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.segs), &key, v))
+		key = c * NB_HB_PTS + s;
+		if (bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.bins), &key, bins))
 			return -errno;
 		for (int cpu = 0; cpu < ncpu; cpu++) {
-			ch->count[s] += v[cpu].count;
-			ch->sum_ns[s] += v[cpu].sum_ns;
+			ch->count[s] += sums[cpu].count[s];
+			ch->sum_ns[s] += sums[cpu].sum_ns[s];
 			for (unsigned k = 0; k < NB_HB_BINS; k++)
-				ch->bins[s][k] += v[cpu].bins[k];
+				ch->bins[s][k] += bins[cpu].bins[k];
 		}
 	}
 	return 0;
@@ -438,11 +444,12 @@ static int ebpf_finish(void *b, struct nb_report_hops *out)
 	int ncpu = libbpf_num_possible_cpus();
 	unsigned n_ch = h->skel->bss->n_chains < NB_HB_CHAINS ? h->skel->bss->n_chains : NB_HB_CHAINS;
 	struct nb_hops_chain *ch = calloc(n_ch ? n_ch : 1, sizeof(*ch));
-	struct nb_hb_seg *v = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*v));
+	struct nb_hb_sums *sums = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*sums));
+	struct nb_hb_bins *bins = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*bins));
 	struct nb_hops_record *rec = malloc(NB_HB_TXNS * sizeof(*rec));
-	int r = ch && v && rec && ncpu > 0 ? 0 : -ENOMEM;
+	int r = ch && sums && bins && rec && ncpu > 0 ? 0 : -ENOMEM;
 	for (unsigned c = 0; c < n_ch && r == 0; c++)
-		r = read_chain(h, c, &ch[c], v, ncpu);
+		r = read_chain(h, c, &ch[c], sums, bins, ncpu);
 	size_t txns = 0;
 	for (unsigned f = 0; f < h->o.flows; f++)
 		txns += h->logs[f].n;
@@ -460,7 +467,8 @@ static int ebpf_finish(void *b, struct nb_report_hops *out)
 	snprintf(out->clock, sizeof(out->clock),
 		 "bpf_ktime_get_ns is CLOCK_MONOTONIC, the generator's clock: no conversion");
 	free(ch);
-	free(v);
+	free(sums);
+	free(bins);
 	free(rec);
 	return r;
 }
