@@ -459,7 +459,9 @@ static int ebpf_finish(void *b, struct nb_report_hops *out)
 	if (r == 0)
 		nb_hops_check_records(rec, records(h, ch, n_ch, best_slot(ch, n_ch), rec), h->logs,
 				      h->o.flows, out);
-	uint64_t done = counter(h, NB_HB_C_DONE, ncpu);
+	/* the hook runs count from the attach on, warm-up included: so do the transactions finished outside
+	 * the window (late) */
+	uint64_t done = counter(h, NB_HB_C_DONE, ncpu) + counter(h, NB_HB_C_LATE, ncpu);
 	out->probe_hits =
 	    done ? (double)(counter(h, NB_HB_C_PKTS, ncpu) + counter(h, NB_HB_C_SOCK, ncpu)) / (double)done
 		 : 0;
