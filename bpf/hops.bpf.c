@@ -793,13 +793,7 @@ static __always_inline void rr_send(const __u8 *m, __u32 wseq)
 {
 	__u32 flow = mark_flow(m), phase = mark_phase(m);
 	__u64 seq = le64(m);
-	struct nb_hb_seq *e = seq_ent(wseq, phase);
-	e->used = 0;
-	e->seq = wseq;
-	e->phase = phase;
-	e->flow = flow;
-	e->msg = seq;
-	e->used = 1;
+	seq_put(wseq, phase, flow, seq);
 	__u8 pt = NB_HB_PT(phase, NB_HB_AT_SEND);
 	if (phase == NB_HB_PH_REQ) {
 		struct nb_hb_txn *t = txn_open(rr_idx(flow, seq), flow, seq, 0, pt, bpf_ktime_get_ns());
