@@ -48,7 +48,7 @@ hops_run nat_tcp_ebpf ebpf 15 --path nat
 # are hooked instead (the same points, from other hooks)
 # are hooked instead (the same points, from other hooks); a message that shares a packet with the one before
 # is not seen on the interfaces, so fewer are decomposed
-SEEN=0.5 hops_run native_depth2_ebpf ebpf 9 --path native --depth 2
+SEEN=0.25 hops_run native_depth2_ebpf ebpf 9 --path native --depth 2
 hops_run native_tcp_pcap pcap 5 --path native
 hops_run bridge_udp_pcap pcap 11 --path bridge --proto udp
 hops_run nat_tcp_pcap pcap 11 --path nat
