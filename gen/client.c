@@ -135,7 +135,7 @@ static int expect_any(struct run *R, int64_t timeout_ns, uint16_t *ret_type, cJS
 /* Receives the next frame of a given type; an ERROR frame becomes the run's error. */
 static int expect(struct run *R, enum nb_msg_type want, int64_t timeout_ns, cJSON **ret)
 {
-	uint16_t type;
+	uint16_t type = 0; /* set when expect_any succeeds; gcc -O2 cannot see it */
 	cJSON *body = NULL;
 	int r = expect_any(R, timeout_ns, &type, &body);
 	if (r < 0)
