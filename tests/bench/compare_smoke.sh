@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/bench-compare --quick as a user runs it (inside scripts/fresh): it ends, prints the A/A coverage of
 # each ratio with its binomial interval and the time-to-precision table, keeps every compare's JSON in --dir,
-# and leaves no namespace behind. Never speed: coverage and times are not judged here.
+# and leaves no namespace behind. Never speed: coverage and times are not judged here (so 10 s budgets).
 . "$(dirname "$0")/../e2e/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" = 0 ] || skip "needs root (compare builds the paths)"
@@ -10,7 +10,7 @@ ip netns del nbt-probe-$$
 T=$(mktemp -d); CLEANUPS+=("rm -rf $T")
 before=$(ip netns list | awk '/^nb-/{print $1}' | sort)
 
-rc=0; NBENCH=$NBENCH "$ROOT/scripts/bench-compare" --quick --aa-paths native --dir "$T/d" > "$T/out" 2> "$T/err" || rc=$?
+rc=0; NBENCH=$NBENCH "$ROOT/scripts/bench-compare" --quick --aa-budget 10s --budget 10s --aa-paths native --dir "$T/d" > "$T/out" 2> "$T/err" || rc=$?
 check "bench-compare --quick exits 0 (rc $rc: $(tail -3 "$T/err"))" test "$rc" = 0
 check "A/A: p50's coverage with its binomial interval" grep -Eq '^native +p50_ns +2 +[0-2] +[0-9.]+% \[' "$T/out"
 check "A/A: the compares kept" test "$(ls "$T"/d/aa-native-*.json | wc -l)" = 2
