@@ -574,23 +574,24 @@ static __always_inline __u64 departure(const struct sk_buff *skb, __u64 now)
 	return ts && ts <= now && now - ts < 1000000 ? ts : 0;
 }
 
-/* rr over TCP: a packet of a request the client's socket transmits that no record has yet, the first of
- * the request its note names: opens the record at TCP's departure time, ties the request's first sequence
- * number and the acknowledgment that answers it (its last + 1) to it, and ends the transaction before. */
-static __always_inline void rr_open_tcp(struct sk_buff *skb, const struct pkt *p, __u8 pt_if)
+/* rr over TCP: a packet of a request the client's socket transmits, the first of the request its note names
+ * (true; false: not the client's socket's, or a later packet): opens the record at TCP's departure time,
+ * ties the request's first sequence number and the acknowledgment that answers it (its last + 1) to it, and
+ * ends the transaction before. Asked before the sequence number's entry, which is cold until then. */
+static __always_inline bool rr_open_tcp(struct sk_buff *skb, const struct pkt *p, __u8 pt_if)
 {
 	struct nb_hb_note *n = note_of(p->sport);
 	if (!n || sock_end(skb->sk) != 2)
-		return;
+		return false;
 	__u32 flow = n->flow;
 	__u64 seq = n->seq;
 	if (txn_find(flow, seq)) /* a later packet of a request already open */
-		return;
+		return false;
 	__u64 now = bpf_ktime_get_ns(), dep = departure(skb, now);
 	struct nb_hb_txn *t = txn_open(rr_idx(flow, seq), flow, seq, 0,
 				       dep ? NB_HB_PT(NB_HB_PH_REQ, NB_HB_AT_SEND) : pt_if, dep ? dep : now);
 	if (!t)
-		return;
+		return true;
 	t->resp_len = n->resp_len;
 	t->resp_end = 0;
 	set_user(t, n->t_send_ns);
@@ -599,6 +600,7 @@ static __always_inline void rr_open_tcp(struct sk_buff *skb, const struct pkt *p
 	seq_put(p->seq, NB_HB_PH_REQ, flow, seq);
 	seq_put(p->seq + n->req_len, NB_HB_PH_RESP, flow, seq);
 	note_done(n);
+	return true;
 }
 
 /* rr over TCP with notes: a packet of a response (its acknowledgment names the request) seen at pt_if.
@@ -735,9 +737,9 @@ static __always_inline void on_dev(struct sk_buff *skb, struct net_device *dev, 
 		if (!req)
 			return rr_resp_tcp(skb, &p, NB_HB_PT(NB_HB_PH_RESP, where), rx);
 		phase = NB_HB_PH_REQ;
+		if (!rx && rr_open_tcp(skb, &p, NB_HB_PT(phase, where)))
+			return;
 		t = txn_find_seq(p.seq, phase);
-		if (!t && !rx)
-			rr_open_tcp(skb, &p, NB_HB_PT(phase, where));
 	} else {
 		if (!p.paylen)
 			return;
