@@ -179,14 +179,19 @@ static __always_inline __u32 crr_idx(__u32 isn)
 }
 
 /* The open record of (flow, seq), or NULL. */
-static __always_inline struct nb_hb_txn *txn_rr(__u32 flow, __u64 seq)
+static __always_inline struct nb_hb_txn *txn_find(__u32 flow, __u64 seq)
 {
 	__u32 idx = rr_idx(flow, seq);
 	struct nb_hb_txn *t = bpf_map_lookup_elem(&txns, &idx);
-	if (!t || t->state != NB_HB_ST_OPEN || t->seq != seq || t->flow != flow) {
+	return t && t->state == NB_HB_ST_OPEN && t->seq == seq && t->flow == flow ? t : NULL;
+}
+
+/* The same, counting a miss (a sighting whose record was taken by a later transaction, or never made). */
+static __always_inline struct nb_hb_txn *txn_rr(__u32 flow, __u64 seq)
+{
+	struct nb_hb_txn *t = txn_find(flow, seq);
+	if (!t)
 		count(NB_HB_C_NOSLOT);
-		return NULL;
-	}
 	return t;
 }
 
@@ -510,20 +515,16 @@ static __always_inline struct nb_hb_txn *txn_find_seq(__u32 seq, __u32 phase)
 	struct nb_hb_seq *e = seq_ent(seq, phase);
 	if (!e->used || e->seq != seq || e->phase != phase)
 		return NULL;
-	__u32 idx = rr_idx(e->flow, e->msg);
-	struct nb_hb_txn *t = bpf_map_lookup_elem(&txns, &idx);
-	return t && t->state == NB_HB_ST_OPEN && t->seq == e->msg && t->flow == e->flow ? t : NULL;
+	return txn_find(e->flow, e->msg);
 }
 
 /* rr over TCP: the record of the message starting at seq. */
 static __always_inline struct nb_hb_txn *txn_of_seq(__u32 seq, __u32 phase)
 {
-	struct nb_hb_seq *e = seq_ent(seq, phase);
-	if (!e->used || e->seq != seq || e->phase != phase) {
+	struct nb_hb_txn *t = txn_find_seq(seq, phase);
+	if (!t)
 		count(NB_HB_C_NOSLOT);
-		return NULL;
-	}
-	return txn_rr(e->flow, e->msg);
+	return t;
 }
 
 /* ---- rr with notes (cfg.notes): the generator says which transaction a send is ---- */
@@ -533,14 +534,6 @@ static __always_inline struct nb_hb_note *note_of(__u16 port)
 	__u32 k = port;
 	struct nb_hb_note *n = bpf_map_lookup_elem(&notes, &k);
 	return n && n->valid ? n : NULL;
-}
-
-/* The open record of (flow, seq), or NULL, without counting a miss. */
-static __always_inline struct nb_hb_txn *txn_find(__u32 flow, __u64 seq)
-{
-	__u32 idx = rr_idx(flow, seq);
-	struct nb_hb_txn *t = bpf_map_lookup_elem(&txns, &idx);
-	return t && t->state == NB_HB_ST_OPEN && t->seq == seq && t->flow == flow ? t : NULL;
 }
 
 /* The generator received n's done_seq's response at t_done_ns: that transaction's last point, and its
@@ -580,8 +573,10 @@ static __always_inline __u64 departure(const struct sk_buff *skb, __u64 now)
  * ends the transaction before. Asked before the sequence number's entry, which is cold until then. */
 static __always_inline bool rr_open_tcp(struct sk_buff *skb, const struct pkt *p, __u8 pt_if)
 {
+	if (sock_end(skb->sk) != 2) /* past the client's own transmit the packet has no socket */
+		return false;
 	struct nb_hb_note *n = note_of(p->sport);
-	if (!n || sock_end(skb->sk) != 2)
+	if (!n)
 		return false;
 	__u32 flow = n->flow;
 	__u64 seq = n->seq;
@@ -627,15 +622,14 @@ static __always_inline struct nb_hb_txn *udp_txn(const struct pkt *p, __u32 *pha
 	__u32 flow = mark_flow(p->mark);
 	__u64 seq = le64(p->mark);
 	*phase = mark_phase(p->mark);
-	__u32 idx = rr_idx(flow, seq);
-	struct nb_hb_txn *t = bpf_map_lookup_elem(&txns, &idx);
-	if (t && t->state == NB_HB_ST_OPEN && t->seq == seq && t->flow == flow)
+	struct nb_hb_txn *t = txn_find(flow, seq);
+	if (t)
 		return t;
 	if (*phase != NB_HB_PH_REQ) {
 		count(NB_HB_C_NOSLOT);
 		return NULL;
 	}
-	t = txn_open(idx, flow, seq, 0, NB_HB_PT(NB_HB_PH_REQ, pt_if), bpf_ktime_get_ns());
+	t = txn_open(rr_idx(flow, seq), flow, seq, 0, NB_HB_PT(NB_HB_PH_REQ, pt_if), bpf_ktime_get_ns());
 	if (t && cfg.tsend)
 		set_user(t, le64(p->mark + 16));
 	if (cfg.notes) {
