@@ -173,6 +173,10 @@ void nb_report_note(struct nb_report *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->notes[r->n_notes], sizeof(r->notes[0]), fmt, ap);
 	va_end(ap);
+	/* a report that gathers several runs (--hops: without, then with) says a thing once */
+	for (unsigned i = 0; i < r->n_notes; i++)
+		if (!strcmp(r->notes[i], r->notes[r->n_notes]))
+			return;
 	r->n_notes++;
 }
 
